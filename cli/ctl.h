@@ -1,0 +1,45 @@
+/* Shared pieces of scaleupctl: the options every command sees and the HTTP helpers. */
+#ifndef SCALEUPCTL_CTL_H
+#define SCALEUPCTL_CTL_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+struct ctl {
+    const char *url;
+    const char *token;
+    const char *database;
+    int argc; /* arguments after the command name */
+    char **argv;
+};
+
+/* A command: run returns the exit status, or -1 for a usage error. */
+struct command {
+    const char *name;
+    int (*run)(struct ctl *ctl);
+    const char *usage;
+};
+
+/* The commands of the features (feeds, roadmaps, alerts), terminated by a NULL name. */
+extern const struct command ctl_feature_commands[];
+
+/* One request; returns the HTTP status (0 when the server could not be reached) and the
+ * body in *out, which the caller frees. */
+long ctl_http(const struct ctl *ctl, const char *method, const char *path, const char *content_type,
+              const char *body, size_t body_len, char **out);
+
+/* Reads a whole file ("-" for stdin); NULL (reported) on failure. Caller frees. */
+char *ctl_read_file(const char *path, size_t *len);
+
+/* Prints an answer: JSON on 2xx, the error (and its details) on stderr otherwise. Returns
+ * 0 for 2xx, 1 otherwise. */
+int ctl_report(long status, const char *body);
+
+/* Sends a file as the body and reports the answer. */
+int ctl_send_file(const struct ctl *ctl, const char *method, const char *path, const char *file,
+                  const char *content_type);
+
+/* A request without body, reported. */
+int ctl_simple(const struct ctl *ctl, const char *method, const char *path);
+
+#endif
