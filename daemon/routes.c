@@ -8,6 +8,7 @@
 #include "scaleupd/app.h"
 #include "scaleupd/config.h"
 #include "scaleupd/db.h"
+#include "scaleupd/handlers.h"
 #include "scaleupd/http.h"
 #include "scaleupd/metrics.h"
 #include "scaleupd/pool.h"
@@ -195,6 +196,10 @@ const struct route app_routes[] = {
     {"/api/v1/tokens", ROUTER_POST, H(HANDLER_DB, ACCESS_ADMIN, post_token)},
     {"/api/v1/tokens", ROUTER_GET, H(HANDLER_DB, ACCESS_ADMIN, get_tokens)},
     {"/api/v1/tokens/{id}", ROUTER_DELETE, H(HANDLER_DB, ACCESS_ADMIN, delete_token)},
+    {"/api/v1/programmes/{slug}/observations", ROUTER_POST,
+     H(HANDLER_DB, ACCESS_FEED, handle_post_observations)},
+    {"/api/dataValueSets", ROUTER_POST, H(HANDLER_DB, ACCESS_FEED, handle_post_data_value_sets)},
+    {"/api/v1/programmes/{slug}/series", ROUTER_GET, H(HANDLER_DB, ACCESS_READ, handle_get_series)},
 };
 
 const size_t app_n_routes = sizeof(app_routes) / sizeof(app_routes[0]);
@@ -211,5 +216,7 @@ void routes_describe_metrics(void)
                      "Database connections re-established after being lost.");
     metrics_describe("scaleupd_db_connect_failures_total", METRIC_COUNTER,
                      "Failed attempts to connect to the database.");
+    metrics_describe("scaleupd_ingest_rows_total", METRIC_COUNTER,
+                     "Observation rows received, by outcome.");
     metrics_describe("scaleupd_uptime_seconds", METRIC_GAUGE, "Seconds since the daemon started.");
 }

@@ -1,0 +1,353 @@
+/* Observation storage over libpq: arrays in, one upsert statement per batch. */
+#include "scaleupd/observations.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "scaleupd/db.h"
+#include "scaleupd/period.h"
+#include "scaleupd/pgarray.h"
+
+static const char SQL_CATALOG[] =
+    "SELECT 'i', i.id, i.code, i.value_type, i.period_type, true FROM indicator i "
+    "WHERE i.programme_id = $1 "
+    "UNION ALL SELECT 's', s.id, s.code, NULL, NULL, true FROM site s WHERE s.programme_id = $1 "
+    "UNION ALL SELECT DISTINCT ON (o.code) 's', 0, o.code, NULL, NULL, false FROM site o "
+    "WHERE o.programme_id <> $1 AND o.code = ANY($2::text[]) AND NOT EXISTS "
+    "(SELECT 1 FROM site m WHERE m.programme_id = $1 AND m.code = o.code) "
+    "UNION ALL SELECT 't', (now() AT TIME ZONE p.time_zone)::date - date '1970-01-01', "
+    "NULL, NULL, NULL, NULL FROM programme p WHERE p.id = $1";
+
+/* A text[] of the site codes of the batch's rows (repeats do no harm to = ANY). */
+static void batch_site_codes(const struct obs_batch *batch, struct pgarray *codes)
+{
+    pgarray_init(codes, PGARRAY_TEXT);
+    for (size_t i = 0; batch != NULL && i < batch->n_rows; i++)
+        if (batch->rows[i].site[0] != '\0')
+            pgarray_add_text(codes, batch->rows[i].site, strlen(batch->rows[i].site));
+    pgarray_finish(codes);
+}
+
+static bool add_catalog_row(struct catalog *cat, const PGresult *res, int r)
+{
+    const char *kind = PQgetvalue(res, r, 0);
+    const char *code = PQgetvalue(res, r, 2);
+    int64_t id = db_int64(res, r, 1);
+    if (kind[0] == 's')
+        return catalog_add_site(cat, code, id, strcmp(PQgetvalue(res, r, 5), "t") == 0);
+    enum value_type vt;
+    enum period_type pt;
+    if (!value_type_from_name(PQgetvalue(res, r, 3), &vt) ||
+        !period_type_from_name(PQgetvalue(res, r, 4), &pt))
+        return false;
+    return catalog_add_indicator(cat, code, id, vt, pt);
+}
+
+bool observations_load_catalog(PGconn *conn, int64_t programme_id, const struct obs_batch *batch,
+                               struct catalog **out, int32_t *today)
+{
+    char idtext[24];
+    snprintf(idtext, sizeof(idtext), "%lld", (long long)programme_id);
+    struct pgarray codes;
+    batch_site_codes(batch, &codes);
+    const char *values[] = {idtext, codes.data};
+    int lengths[] = {0, (int)codes.len};
+    int formats[] = {0, 1};
+    PGresult *res = PQexecParams(conn, SQL_CATALOG, 2, NULL, values, lengths, formats, 0);
+    pgarray_free(&codes);
+    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+        PQclear(res);
+        return false;
+    }
+    struct catalog *cat = catalog_new();
+    bool ok = cat != NULL;
+    for (int r = 0; ok && r < PQntuples(res); r++) {
+        if (PQgetvalue(res, r, 0)[0] == 't')
+            *today = (int32_t)db_int64(res, r, 1);
+        else
+            ok = add_catalog_row(cat, res, r);
+    }
+    PQclear(res);
+    if (!ok) {
+        catalog_free(&cat);
+        return false;
+    }
+    *out = cat;
+    return true;
+}
+
+static const char SQL_ENSURE_SERIES[] =
+    "INSERT INTO series (programme_id, indicator_id, site_id) "
+    "SELECT DISTINCT $1::bigint, i, s FROM unnest($2::int8[], $3::int8[]) AS t(i, s) "
+    "ON CONFLICT DO NOTHING";
+
+static const char SQL_UPSERT[] =
+    "WITH input AS ("
+    " SELECT * FROM unnest($2::int8[], $3::int8[], $4::int4[], $5::float8[], $6::float8[],"
+    "  $7::float8[], $8::text[]) AS t(indicator_id, site_id, day, value, numerator,"
+    "  denominator, comment)"
+    "), keyed AS ("
+    " SELECT s.id AS series_id, date '1970-01-01' + i.day AS period_start, i.value,"
+    "  i.numerator, i.denominator, i.comment"
+    " FROM input i JOIN series s ON s.programme_id = $1 AND s.indicator_id = i.indicator_id"
+    "  AND s.site_id = i.site_id"
+    "), old AS ("
+    " SELECT o.* FROM observation o JOIN keyed k ON o.programme_id = $1"
+    "  AND o.series_id = k.series_id AND o.period_start = k.period_start"
+    "), upsert AS ("
+    " INSERT INTO observation AS o (programme_id, series_id, period_start, value, numerator,"
+    "  denominator, comment, token_id, received_at)"
+    " SELECT $1, series_id, period_start, value, numerator, denominator, comment, $9, now()"
+    " FROM keyed"
+    " ON CONFLICT (programme_id, series_id, period_start) DO UPDATE SET value = excluded.value,"
+    "  numerator = excluded.numerator, denominator = excluded.denominator,"
+    "  comment = excluded.comment, token_id = excluded.token_id,"
+    "  received_at = excluded.received_at"
+    " WHERE (o.value, o.numerator, o.denominator, o.comment) IS DISTINCT FROM"
+    "  (excluded.value, excluded.numerator, excluded.denominator, excluded.comment)"
+    " RETURNING series_id, period_start, (xmax = 0) AS inserted"
+    "), revisions AS ("
+    " INSERT INTO observation_revision (programme_id, series_id, period_start, value,"
+    "  numerator, denominator, comment, token_id, received_at, replaced_at, replaced_by)"
+    " SELECT $1, old.series_id, old.period_start, old.value, old.numerator, old.denominator,"
+    "  old.comment, old.token_id, old.received_at, now(), $9"
+    " FROM old JOIN upsert u ON u.series_id = old.series_id"
+    "  AND u.period_start = old.period_start AND NOT u.inserted"
+    "), dirty AS ("
+    " INSERT INTO dirty_series (programme_id, series_id, since_period)"
+    " SELECT $1, series_id, min(period_start) FROM upsert GROUP BY series_id"
+    " ON CONFLICT (programme_id, series_id) DO UPDATE"
+    "  SET since_period = least(dirty_series.since_period, excluded.since_period),"
+    "  marked_at = now()"
+    ")"
+    " SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) FROM upsert";
+
+struct batch_arrays {
+    struct pgarray indicator, site, day, value, numerator, denominator, comment;
+};
+
+static void build_arrays(const struct obs_batch *batch, struct batch_arrays *a)
+{
+    pgarray_init(&a->indicator, PGARRAY_INT8);
+    pgarray_init(&a->site, PGARRAY_INT8);
+    pgarray_init(&a->day, PGARRAY_INT4);
+    pgarray_init(&a->value, PGARRAY_FLOAT8);
+    pgarray_init(&a->numerator, PGARRAY_FLOAT8);
+    pgarray_init(&a->denominator, PGARRAY_FLOAT8);
+    pgarray_init(&a->comment, PGARRAY_TEXT);
+    for (size_t i = 0; i < batch->n_rows; i++) {
+        const struct obs_row *r = &batch->rows[i];
+        if (r->rejected)
+            continue;
+        pgarray_add_int8(&a->indicator, r->indicator_id);
+        pgarray_add_int8(&a->site, r->site_id);
+        pgarray_add_int4(&a->day, r->period_start);
+        pgarray_add_float8(&a->value, r->value);
+        if (r->has_numerator)
+            pgarray_add_float8(&a->numerator, r->numerator);
+        else
+            pgarray_add_null(&a->numerator);
+        if (r->has_denominator)
+            pgarray_add_float8(&a->denominator, r->denominator);
+        else
+            pgarray_add_null(&a->denominator);
+        if (r->comment)
+            pgarray_add_text(&a->comment, r->comment, strlen(r->comment));
+        else
+            pgarray_add_null(&a->comment);
+    }
+    struct pgarray *all[] = {&a->indicator, &a->site,        &a->day,    &a->value,
+                             &a->numerator, &a->denominator, &a->comment};
+    for (size_t i = 0; i < 7; i++)
+        pgarray_finish(all[i]);
+}
+
+static void free_arrays(struct batch_arrays *a)
+{
+    struct pgarray *all[] = {&a->indicator, &a->site,        &a->day,    &a->value,
+                             &a->numerator, &a->denominator, &a->comment};
+    for (size_t i = 0; i < 7; i++)
+        pgarray_free(all[i]);
+}
+
+bool observations_store(PGconn *conn, int64_t programme_id, int64_t token_id,
+                        const struct obs_batch *batch, struct observations_counts *counts,
+                        const char *request_id)
+{
+    char pid[24], tid[24];
+    snprintf(pid, sizeof(pid), "%lld", (long long)programme_id);
+    snprintf(tid, sizeof(tid), "%lld", (long long)token_id);
+    struct batch_arrays a;
+    build_arrays(batch, &a);
+    const char *values[9] = {pid,
+                             a.indicator.data,
+                             a.site.data,
+                             a.day.data,
+                             a.value.data,
+                             a.numerator.data,
+                             a.denominator.data,
+                             a.comment.data,
+                             token_id ? tid : NULL};
+    int lengths[9] = {0,
+                      (int)a.indicator.len,
+                      (int)a.site.len,
+                      (int)a.day.len,
+                      (int)a.value.len,
+                      (int)a.numerator.len,
+                      (int)a.denominator.len,
+                      (int)a.comment.len,
+                      0};
+    int formats[9] = {0, 1, 1, 1, 1, 1, 1, 1, 0};
+    bool ok = false;
+    PGresult *res = PQexecParams(conn, SQL_ENSURE_SERIES, 3, NULL, values, lengths, formats, 0);
+    if (!db_ok(res, PGRES_COMMAND_OK, request_id, "create series"))
+        goto out;
+    PQclear(res);
+    res = PQexecParams(conn, SQL_UPSERT, 9, NULL, values, lengths, formats, 0);
+    if (!db_ok(res, PGRES_TUPLES_OK, request_id, "store observations"))
+        goto out;
+    long accepted = (long)obs_batch_accepted(batch);
+    counts->imported = (long)db_int64(res, 0, 0);
+    counts->updated = (long)db_int64(res, 0, 1);
+    counts->unchanged = accepted - counts->imported - counts->updated;
+    ok = true;
+out:
+    PQclear(res);
+    free_arrays(&a);
+    return ok;
+}
+
+static const char SQL_SERIES_META[] =
+    "SELECT i.id, json_build_object('code', i.code, 'name', i.name, 'unit', i.unit,"
+    " 'value_type', i.value_type, 'period_type', i.period_type, 'direction', i.direction,"
+    " 'aggregate', i.aggregate, 'target', i.target)::text,"
+    " s.id, json_build_object('code', s.code, 'name', s.name, 'level', s.level)::text,"
+    " (SELECT se.id FROM series se WHERE se.programme_id = $1 AND se.indicator_id = i.id"
+    "  AND se.site_id = s.id AND EXISTS (SELECT 1 FROM observation o WHERE"
+    "  o.programme_id = $1 AND o.series_id = se.id)),"
+    " i.period_type, i.aggregate, i.value_type"
+    " FROM (SELECT 1) one"
+    " LEFT JOIN indicator i ON i.programme_id = $1 AND i.code = $2"
+    " LEFT JOIN site s ON s.programme_id = $1 AND s.code = $3";
+
+static const char SQL_SERIES_OWN[] =
+    "SELECT coalesce(json_agg(json_strip_nulls(json_build_object("
+    " 'period_start', o.period_start, 'value', o.value, 'numerator', o.numerator,"
+    " 'denominator', o.denominator, 'comment', o.comment, 'sites_reporting', 1,"
+    " 'received_at', o.received_at,"
+    " 'revisions', CASE WHEN $3 THEN (SELECT json_agg(json_build_object('value', r.value,"
+    "   'numerator', r.numerator, 'denominator', r.denominator, 'comment', r.comment,"
+    "   'received_at', r.received_at, 'replaced_at', r.replaced_at,"
+    "   'token', (SELECT t.name FROM token t WHERE t.id = r.token_id),"
+    "   'replaced_by', (SELECT t.name FROM token t WHERE t.id = r.replaced_by))"
+    "   ORDER BY r.replaced_at DESC) FROM observation_revision r WHERE r.programme_id = $1"
+    "   AND r.series_id = o.series_id AND r.period_start = o.period_start) END))"
+    " ORDER BY o.period_start), '[]')::text"
+    " FROM observation o WHERE o.programme_id = $1 AND o.series_id = $2"
+    " AND o.period_start >= coalesce($4::date, '-infinity')"
+    " AND o.period_start <= coalesce($5::date, 'infinity')";
+
+/* Aggregates the descendants of site $3 for indicator $2; $4 the rule, $6 the scale of a
+ * weighted ratio (100 for percentages). A missing report is never a zero: each point says
+ * how many sites it covers. */
+static const char SQL_SERIES_AGG[] =
+    "WITH RECURSIVE tree AS ("
+    " SELECT id FROM site WHERE programme_id = $1 AND parent_id = $3"
+    " UNION ALL SELECT s.id FROM site s JOIN tree t ON s.programme_id = $1 AND s.parent_id = t.id"
+    "), points AS ("
+    " SELECT o.period_start, count(*) AS sites,"
+    "  sum(o.value) AS total, avg(o.value) AS mean,"
+    "  (array_agg(o.value ORDER BY o.received_at DESC))[1] AS latest,"
+    "  sum(o.numerator) FILTER (WHERE o.numerator IS NOT NULL AND o.denominator IS NOT NULL) AS "
+    "num,"
+    "  sum(o.denominator) FILTER (WHERE o.numerator IS NOT NULL AND o.denominator IS NOT NULL)"
+    "   AS den"
+    " FROM observation o JOIN series se ON se.programme_id = o.programme_id AND se.id = o.series_id"
+    " WHERE o.programme_id = $1 AND se.indicator_id = $2 AND se.site_id IN (SELECT id FROM tree)"
+    "  AND o.period_start >= coalesce($6::date, '-infinity')"
+    "  AND o.period_start <= coalesce($7::date, 'infinity')"
+    " GROUP BY o.period_start"
+    "), valued AS ("
+    " SELECT *, CASE $4 WHEN 'sum' THEN total WHEN 'mean' THEN mean WHEN 'last' THEN latest"
+    "  ELSE CASE WHEN den > 0 THEN num / den * $5::float8 END END AS value FROM points"
+    ")"
+    " SELECT coalesce(json_agg(json_strip_nulls(json_build_object('period_start', period_start,"
+    "  'value', value, 'numerator', CASE WHEN $4 = 'weighted' THEN num END,"
+    "  'denominator', CASE WHEN $4 = 'weighted' THEN den END, 'sites_reporting', sites))"
+    "  ORDER BY period_start) FILTER (WHERE value IS NOT NULL), '[]')::text,"
+    " (SELECT count(*) FROM tree t JOIN membership m ON m.programme_id = $1 AND m.site_id = t.id"
+    "  AND m.status <> 'planned')"
+    " FROM valued";
+
+/* Adds the canonical period label ("2025-03") to each point. */
+static void label_points(json_t *points, enum period_type type)
+{
+    size_t i;
+    json_t *p;
+    json_array_foreach(points, i, p)
+    {
+        const char *start = json_string_value(json_object_get(p, "period_start"));
+        int32_t day;
+        char label[PERIOD_FORMAT_MAX];
+        if (start && date_parse(start, strlen(start), &day) &&
+            period_format(period_containing(type, day), label, sizeof(label)))
+            json_object_set_new(p, "period", json_string(label));
+    }
+}
+
+enum series_result observations_series(PGconn *conn, const struct series_query *q, json_t **out)
+{
+    char pid[24];
+    snprintf(pid, sizeof(pid), "%lld", (long long)q->programme_id);
+    const char *mv[] = {pid, q->indicator, q->site};
+    PGresult *meta = db_query(conn, SQL_SERIES_META, 3, mv);
+    if (PQresultStatus(meta) != PGRES_TUPLES_OK) {
+        PQclear(meta);
+        return SERIES_DB_ERROR;
+    }
+    enum series_result result = PQgetisnull(meta, 0, 0)   ? SERIES_UNKNOWN_INDICATOR
+                                : PQgetisnull(meta, 0, 2) ? SERIES_UNKNOWN_SITE
+                                                          : SERIES_OK;
+    if (result != SERIES_OK) {
+        PQclear(meta);
+        return result;
+    }
+    bool own = !PQgetisnull(meta, 0, 4);
+    enum period_type ptype = PERIOD_MONTHLY;
+    if (!period_type_from_name(PQgetvalue(meta, 0, 5), &ptype))
+        ptype = PERIOD_MONTHLY;
+    PGresult *res;
+    if (own) {
+        const char *v[] = {pid, PQgetvalue(meta, 0, 4), q->revisions ? "true" : "false", q->from,
+                           q->to};
+        res = db_query(conn, SQL_SERIES_OWN, 5, v);
+    } else {
+        const char *scale = strcmp(PQgetvalue(meta, 0, 7), "percentage") == 0 ? "100" : "1";
+        const char *v[] = {pid,
+                           PQgetvalue(meta, 0, 0),
+                           PQgetvalue(meta, 0, 2),
+                           PQgetvalue(meta, 0, 6),
+                           scale,
+                           q->from,
+                           q->to};
+        res = db_query(conn, SQL_SERIES_AGG, 7, v);
+    }
+    if (!db_ok(res, PGRES_TUPLES_OK, NULL, "read a series")) {
+        PQclear(res);
+        PQclear(meta);
+        return SERIES_DB_ERROR;
+    }
+    json_t *points = json_loads(PQgetvalue(res, 0, 0), 0, NULL);
+    label_points(points, ptype);
+    json_t *doc =
+        json_pack("{s:o,s:o,s:b,s:o}", "indicator", json_loads(PQgetvalue(meta, 0, 1), 0, NULL),
+                  "site", json_loads(PQgetvalue(meta, 0, 3), 0, NULL), "aggregated", !own, "points",
+                  points ? points : json_array());
+    if (!own)
+        json_object_set_new(doc, "sites_expected", json_integer(db_int64(res, 0, 1)));
+    PQclear(res);
+    PQclear(meta);
+    *out = doc;
+    return SERIES_OK;
+}

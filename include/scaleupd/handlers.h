@@ -1,0 +1,13 @@
+/* Route handlers of the features, listed in the route table (routes.c). Each answers
+ * one endpoint; see the route table for methods, paths and access. */
+#ifndef SCALEUPD_HANDLERS_H
+#define SCALEUPD_HANDLERS_H
+
+#include "scaleupd/app.h"
+
+/* feeds (routes_feeds.c) */
+void handle_post_observations(struct request *req, PGconn *conn, struct app *app);
+void handle_post_data_value_sets(struct request *req, PGconn *conn, struct app *app);
+void handle_get_series(struct request *req, PGconn *conn, struct app *app);
+
+#endif

@@ -1,0 +1,56 @@
+/* Observation storage: the programme catalog the validator needs, the set-based upsert of
+ * a batch with its revision history and dirty-series marks, and series reads. */
+#ifndef SCALEUPD_OBSERVATIONS_H
+#define SCALEUPD_OBSERVATIONS_H
+
+#include <jansson.h>
+#include <libpq-fe.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "scaleupd/catalog.h"
+#include "scaleupd/obs_parse.h"
+
+/* Loads the indicators and sites of a programme into a new catalog (caller frees), and
+ * the programme's current date in its time zone into *today. Site codes of the batch
+ * that belong only to other programmes are added as non-members, so that the validator
+ * can say site_not_in_programme rather than unknown_site. False on a database error. */
+bool observations_load_catalog(PGconn *conn, int64_t programme_id, const struct obs_batch *batch,
+                               struct catalog **out, int32_t *today)
+    __attribute__((warn_unused_result));
+
+struct observations_counts {
+    long imported;  /* new (indicator, site, period) keys */
+    long updated;   /* existing keys whose value changed: the old value went to revisions */
+    long unchanged; /* existing keys sent again with the same value */
+};
+
+/* Stores the accepted rows of a validated batch, inside the caller's transaction: series
+ * are created as needed, then one INSERT … ON CONFLICT upserts every row, keeps the values
+ * it replaces in observation_revision (with the token that replaced them) and marks the
+ * touched series dirty from their earliest changed period. False on a database error. */
+bool observations_store(PGconn *conn, int64_t programme_id, int64_t token_id,
+                        const struct obs_batch *batch, struct observations_counts *counts,
+                        const char *request_id) __attribute__((warn_unused_result));
+
+/* Query of a series read. */
+struct series_query {
+    int64_t programme_id;
+    const char *indicator; /* code */
+    const char *site;      /* code: a practice, or a region/country that aggregates */
+    bool revisions;        /* include each point's revision history */
+    const char *from;      /* optional YYYY-MM-DD bounds of period_start */
+    const char *to;
+};
+
+enum series_result { SERIES_OK, SERIES_UNKNOWN_INDICATOR, SERIES_UNKNOWN_SITE, SERIES_DB_ERROR };
+
+/* Reads a series: the site's own values, or when it has none, its descendant sites
+ * aggregated per period by the indicator's rule (sum, mean, weighted = Σnum ÷ Σden, last),
+ * each point saying how many sites it covers. *out is a new JSON object owned by the caller:
+ * {"indicator":{…},"site":{…},"aggregated":bool,"points":[{"period","period_start","value",
+ * "numerator"?,"denominator"?,"sites_reporting","comment"?,"revisions"?:[…]}]} */
+enum series_result observations_series(PGconn *conn, const struct series_query *query, json_t **out)
+    __attribute__((warn_unused_result));
+
+#endif
