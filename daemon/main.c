@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "scaleupd/app.h"
+#include "scaleupd/background.h"
 #include "scaleupd/config.h"
 #include "scaleupd/http.h"
 #include "scaleupd/log.h"
@@ -160,7 +161,8 @@ static void teardown(struct daemon_state *st)
     if (st->watchdog)
         event_free(st->watchdog);
     http_server_free(&st->app.http);
-    pool_free(&st->app.pool);
+    pool_free(&st->app.pool); /* runs the last completions, which may touch task timers */
+    background_stop();
     config_free(&st->app.config);
     if (st->base)
         event_base_free(st->base);
@@ -213,7 +215,7 @@ int main(int argc, char **argv)
     if (st.app.pool == NULL)
         goto fail;
     st.app.http = http_server_new(st.base, &st.app);
-    if (st.app.http == NULL || !start_watchdog(&st))
+    if (st.app.http == NULL || !start_watchdog(&st) || !background_start(st.base, &st.app))
         goto fail;
     log_info("scaleupd %s listening on %s:%d", SCALEUPD_VERSION, st.app.config->listen_address,
              http_server_port(st.app.http));

@@ -1,0 +1,28 @@
+/* The list of the daemon's background tasks. Each feature adds its task here. */
+#include <stddef.h>
+
+#include "scaleupd/app.h"
+#include "scaleupd/background.h"
+#include "scaleupd/config.h"
+#include "scaleupd/idempotency.h"
+#include "scaleupd/log.h"
+
+static int hourly(const struct app *app)
+{
+    (void)app;
+    return 3600;
+}
+
+/* Forgets Idempotency-Keys after a day, as the README promises. */
+static void expire_idempotency(PGconn *conn, struct app *app)
+{
+    (void)app;
+    long n = idempotency_expire(conn, 86400);
+    if (n > 0)
+        log_info("forgot %ld idempotency keys older than a day", n);
+}
+
+const struct background_task background_tasks[] = {
+    {"idempotency-expiry", hourly, expire_idempotency},
+    {NULL, NULL, NULL},
+};

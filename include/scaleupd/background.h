@@ -1,0 +1,33 @@
+/* Periodic background work (evaluation, delivery, snapshots, housekeeping): each task runs
+ * as a pool job on a timer of the loop, never twice at once in one daemon. Work shared by
+ * several daemons on one database must still be claimed in SQL (SKIP LOCKED / advisory). */
+#ifndef SCALEUPD_BACKGROUND_H
+#define SCALEUPD_BACKGROUND_H
+
+#include <libpq-fe.h>
+#include <stdbool.h>
+
+struct app;
+struct event_base;
+
+struct background_task {
+    const char *name;
+    /* seconds between runs, read from the config in force at each scheduling */
+    int (*interval)(const struct app *app);
+    /* runs on a worker with a live connection (skipped while the database is down) */
+    void (*run)(PGconn *conn, struct app *app);
+};
+
+/* The tasks of the daemon, terminated by a NULL name (background_tasks.c). */
+extern const struct background_task background_tasks[];
+
+/* Starts the timers of every task on base; false on failure. */
+bool background_start(struct event_base *base, struct app *app);
+
+/* Runs every task once now (after an ingest, say), unless it is already running. */
+void background_kick(const char *name);
+
+/* Stops the timers; tasks already queued finish with the pool. */
+void background_stop(void);
+
+#endif
