@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "scaleupd/clock.h"
 #include "scaleupd/db.h"
 #include "scaleupd/period.h"
 #include "scaleupd/pgarray.h"
@@ -16,8 +17,8 @@ static const char SQL_CATALOG[] =
     "UNION ALL SELECT DISTINCT ON (o.code) 's', 0, o.code, NULL, NULL, false FROM site o "
     "WHERE o.programme_id <> $1 AND o.code = ANY($2::text[]) AND NOT EXISTS "
     "(SELECT 1 FROM site m WHERE m.programme_id = $1 AND m.code = o.code) "
-    "UNION ALL SELECT 't', (now() AT TIME ZONE p.time_zone)::date - date '1970-01-01', "
-    "NULL, NULL, NULL, NULL FROM programme p WHERE p.id = $1";
+    "UNION ALL SELECT 't', (to_timestamp($3::float8) AT TIME ZONE p.time_zone)::date"
+    " - date '1970-01-01', NULL, NULL, NULL, NULL FROM programme p WHERE p.id = $1";
 
 /* A text[] of the site codes of the batch's rows (repeats do no harm to = ANY). */
 static void batch_site_codes(const struct obs_batch *batch, struct pgarray *codes)
@@ -47,14 +48,15 @@ static bool add_catalog_row(struct catalog *cat, const PGresult *res, int r)
 bool observations_load_catalog(PGconn *conn, int64_t programme_id, const struct obs_batch *batch,
                                struct catalog **out, int32_t *today)
 {
-    char idtext[24];
+    char idtext[24], now[32];
     snprintf(idtext, sizeof(idtext), "%lld", (long long)programme_id);
+    snprintf(now, sizeof(now), "%.3f", clock_now()); /* the one clock: tests may move it */
     struct pgarray codes;
     batch_site_codes(batch, &codes);
-    const char *values[] = {idtext, codes.data};
-    int lengths[] = {0, (int)codes.len};
-    int formats[] = {0, 1};
-    PGresult *res = PQexecParams(conn, SQL_CATALOG, 2, NULL, values, lengths, formats, 0);
+    const char *values[] = {idtext, codes.data, now};
+    int lengths[] = {0, (int)codes.len, 0};
+    int formats[] = {0, 1, 0};
+    PGresult *res = PQexecParams(conn, SQL_CATALOG, 3, NULL, values, lengths, formats, 0);
     pgarray_free(&codes);
     if (PQresultStatus(res) != PGRES_TUPLES_OK) {
         PQclear(res);

@@ -1,0 +1,450 @@
+/*
+ * Observation storage against a real PostgreSQL: upsert counts, the revision history with
+ * the replacing token, dirty-series marks, idempotency keys, and series reads (a site's own
+ * values, a region aggregated by each rule, revisions).
+ */
+#include <criterion/criterion.h>
+#include <jansson.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pgtest.h"
+#include "scaleupd/db.h"
+#include "scaleupd/idempotency.h"
+#include "scaleupd/ingest.h"
+#include "scaleupd/observations.h"
+#include "scaleupd/programmes.h"
+#include "scaleupd/tokens.h"
+
+/* The example programme, plus a "mean" indicator and a planned practice, and a second
+ * programme whose site code the first does not know. */
+static const char programme_doc[] =
+    "{\"slug\":\"icp-t2d-htn-be\",\"name\":\"ICP Belgium\",\"time_zone\":\"Europe/Brussels\","
+    "\"sites\":["
+    "{\"code\":\"BE\",\"name\":\"Belgium\",\"level\":\"country\"},"
+    "{\"code\":\"BE-VLG\",\"name\":\"Flanders\",\"level\":\"region\",\"parent\":\"BE\"},"
+    "{\"code\":\"BE-WAL\",\"name\":\"Wallonia\",\"level\":\"region\",\"parent\":\"BE\"},"
+    "{\"code\":\"BE-VLG-GP001\",\"name\":\"De Linde\",\"level\":\"practice\","
+    "\"parent\":\"BE-VLG\",\"adopted\":\"2025-01-01\"},"
+    "{\"code\":\"BE-VLG-GP002\",\"name\":\"Zuid\",\"level\":\"practice\",\"parent\":\"BE-VLG\","
+    "\"adopted\":\"2025-04-01\"},"
+    "{\"code\":\"BE-WAL-GP001\",\"name\":\"Centre\",\"level\":\"practice\",\"parent\":\"BE-WAL\","
+    "\"adopted\":\"2025-09-01\"}],"
+    "\"indicators\":["
+    "{\"code\":\"patients_enrolled\",\"name\":\"Enrolled\",\"unit\":\"patients\","
+    "\"value_type\":\"count\",\"period_type\":\"monthly\",\"direction\":\"up\","
+    "\"aggregate\":\"sum\",\"dimension\":\"coverage\"},"
+    "{\"code\":\"hba1c_tested_pct\",\"name\":\"HbA1c tested\",\"unit\":\"%\","
+    "\"value_type\":\"percentage\",\"period_type\":\"monthly\",\"direction\":\"up\","
+    "\"aggregate\":\"weighted\"},"
+    "{\"code\":\"wait_days\",\"name\":\"Days to first visit\",\"unit\":\"days\","
+    "\"value_type\":\"ratio\",\"period_type\":\"monthly\",\"direction\":\"down\","
+    "\"aggregate\":\"mean\"},"
+    "{\"code\":\"inst_fee_code\",\"name\":\"Fee code\",\"unit\":\"score\","
+    "\"value_type\":\"score\",\"period_type\":\"quarterly\",\"direction\":\"up\","
+    "\"aggregate\":\"last\",\"dimension\":\"institutionalisation\"}]}";
+
+static const char other_programme_doc[] =
+    "{\"slug\":\"other\",\"name\":\"Other\",\"sites\":["
+    "{\"code\":\"NL-GP001\",\"name\":\"Elsewhere\",\"level\":\"practice\","
+    "\"adopted\":\"2025-01-01\"}],"
+    "\"indicators\":[{\"code\":\"patients_enrolled\",\"name\":\"Enrolled\","
+    "\"value_type\":\"count\",\"period_type\":\"monthly\"}]}";
+
+static PGconn *conn;
+static int64_t programme_id, token_a, token_b;
+
+static int64_t apply_programme(const char *text)
+{
+    json_t *doc = json_loads(text, 0, NULL);
+    cr_assert_not_null(doc);
+    json_t *problems = NULL;
+    int64_t id = 0;
+    enum programme_result r = programme_apply(conn, doc, &id, &problems, "test");
+    cr_assert(r == PROGRAMME_CREATED, "programme_apply: %d", (int)r);
+    json_decref(problems);
+    json_decref(doc);
+    return id;
+}
+
+static int64_t make_token(const char *name)
+{
+    char secret[TOKEN_SECRET_SIZE], err[256];
+    int64_t id;
+    cr_assert(
+        token_create(conn, TOKEN_SCOPE_FEED, "icp-t2d-htn-be", name, secret, &id, err, sizeof(err)),
+        "%s", err);
+    return id;
+}
+
+static void setup(void)
+{
+    conn = pgtest_fresh_database("scaleupd_test_observations");
+    programme_id = apply_programme(programme_doc);
+    (void)apply_programme(other_programme_doc);
+    token_a = make_token("team-a");
+    token_b = make_token("team-b");
+}
+
+static void teardown(void)
+{
+    PQfinish(conn);
+}
+
+TestSuite(observations, .init = setup, .fini = teardown);
+
+static void exec(const char *sql)
+{
+    char err[512];
+    cr_assert(db_exec(conn, sql, err, sizeof(err)), "%s: %s", sql, err);
+}
+
+/* Parses and validates a batch as the daemon does; the caller frees it. rows are the
+ * observations written with single quotes for legibility, each followed by a comma. */
+static struct obs_batch *prepare(const char *rows)
+{
+    char json[8192];
+    int n = snprintf(json, sizeof(json), "{\"observations\":[%s", rows);
+    cr_assert(n > 0 && (size_t)n + 2 < sizeof(json));
+    for (char *c = json; *c; c++)
+        if (*c == '\'')
+            *c = '"';
+    if (json[n - 1] == ',')
+        n--;
+    snprintf(json + n, sizeof(json) - (size_t)n, "]}");
+    struct obs_batch *batch = obs_batch_new();
+    struct obs_parse_error perr;
+    enum ingest_status st =
+        ingest_prepare(conn, programme_id, OBS_FORMAT_JSON, json, strlen(json), batch, &perr);
+    cr_assert(st == INGEST_OK, "ingest_prepare: %d %s %s", (int)st, perr.code, perr.message);
+    return batch;
+}
+
+/* Stores a batch in its own transaction; every row must be valid. */
+static struct observations_counts store(const char *rows, int64_t token)
+{
+    struct obs_batch *batch = prepare(rows);
+    for (size_t i = 0; i < batch->n_rejects; i++)
+        cr_assert_fail("row %u rejected: %s %s", batch->rejects[i].row, batch->rejects[i].code,
+                       batch->rejects[i].message);
+    struct observations_counts c = {-1, -1, -1};
+    exec("BEGIN");
+    cr_assert(observations_store(conn, programme_id, token, batch, &c, "test"));
+    exec("COMMIT");
+    obs_batch_free(&batch);
+    return c;
+}
+
+static long scalar_long(const char *sql)
+{
+    char *v = pgtest_scalar(conn, sql);
+    cr_assert_not_null(v, "%s returned NULL", sql);
+    long n = strtol(v, NULL, 10);
+    free(v);
+    return n;
+}
+
+static void assert_scalar(const char *sql, const char *expected)
+{
+    char *v = pgtest_scalar(conn, sql);
+    if (expected == NULL)
+        cr_assert_null(v, "%s: expected NULL, got %s", sql, v);
+    else
+        cr_assert(v != NULL && strcmp(v, expected) == 0, "%s: expected %s, got %s", sql, expected,
+                  v ? v : "NULL");
+    free(v);
+}
+
+#define GP1 "'site':'BE-VLG-GP001',"
+#define GP2 "'site':'BE-VLG-GP002',"
+#define ENROLLED "{'indicator':'patients_enrolled',"
+#define HBA1C "{'indicator':'hba1c_tested_pct',"
+
+static const char first_batch[] = ENROLLED GP1
+    "'period':'2025-03','value':143}," ENROLLED GP1 "'period':'2025-04','value':150}," HBA1C GP1
+    "'period':'2025-03','value':78.5,'numerator':62,'denominator':79},"
+    "{'indicator':'inst_fee_code','site':'BE','period':'2025Q1','value':1},";
+
+Test(observations, counts_imported_unchanged_updated)
+{
+    struct observations_counts c = store(first_batch, token_a);
+    cr_expect_eq(c.imported, 4);
+    cr_expect_eq(c.updated, 0);
+    cr_expect_eq(c.unchanged, 0);
+    cr_expect_eq(scalar_long("SELECT count(*) FROM observation"), 4);
+    cr_expect_eq(scalar_long("SELECT count(*) FROM series"), 3);
+    cr_expect_eq(scalar_long("SELECT count(*) FROM observation_revision"), 0);
+
+    c = store(first_batch, token_a);
+    cr_expect_eq(c.imported, 0);
+    cr_expect_eq(c.updated, 0);
+    cr_expect_eq(c.unchanged, 4);
+
+    /* a changed value, a new key, a changed numerator only, the same value */
+    c = store(ENROLLED GP1 "'period':'2025-03','value':144}," ENROLLED GP1
+                           "'period':'2025-05','value':160}," HBA1C GP1
+                           "'period':'2025-03','value':78.5,'numerator':63,'denominator':79},"
+                           "{'indicator':'inst_fee_code','site':'BE','period':'2025Q1','value':1},",
+              token_b);
+    cr_expect_eq(c.imported, 1);
+    cr_expect_eq(c.updated, 2);
+    cr_expect_eq(c.unchanged, 1);
+    cr_expect_eq(scalar_long("SELECT count(*) FROM observation"), 5);
+    cr_expect_eq(scalar_long("SELECT count(*) FROM observation_revision"), 2);
+}
+
+Test(observations, revision_keeps_old_value_and_replacing_token)
+{
+    (void)store(first_batch, token_a);
+    (void)store(HBA1C GP1 "'period':'2025-03','value':80,'numerator':64,'denominator':80,"
+                          "'comment':'recount'},",
+                token_b);
+    char sql[512];
+    snprintf(sql, sizeof(sql),
+             "SELECT format('%%s|%%s|%%s|%%s|%%s|%%s', r.value, r.numerator, r.denominator,"
+             " r.comment IS NULL, r.token_id = %lld, r.replaced_by = %lld)"
+             " FROM observation_revision r",
+             (long long)token_a, (long long)token_b);
+    assert_scalar(sql, "78.5|62|79|t|t|t");
+    snprintf(sql, sizeof(sql),
+             "SELECT format('%%s|%%s|%%s|%%s|%%s', o.value, o.numerator, o.denominator,"
+             " o.comment, o.token_id = %lld) FROM observation o JOIN series s"
+             " ON s.id = o.series_id JOIN indicator i ON i.id = s.indicator_id"
+             " WHERE i.code = 'hba1c_tested_pct'",
+             (long long)token_b);
+    assert_scalar(sql, "80|64|80|recount|t");
+    /* the revision keeps when the old value was received, and when it was replaced */
+    assert_scalar("SELECT r.received_at < r.replaced_at FROM observation_revision r", "t");
+
+    /* a second change keeps both earlier values */
+    (void)store(HBA1C GP1 "'period':'2025-03','value':81,'numerator':65,'denominator':80},",
+                token_a);
+    assert_scalar("SELECT string_agg(value::text, ',' ORDER BY value) FROM observation_revision",
+                  "78.5,80");
+}
+
+static const char dirty_marks[] =
+    "SELECT string_agg(si.code || '@' || d.since_period, ',' ORDER BY si.code)"
+    " FROM dirty_series d JOIN series s ON s.id = d.series_id JOIN site si ON si.id = s.site_id";
+
+Test(observations, dirty_series_from_earliest_changed_period)
+{
+    (void)store(ENROLLED GP1 "'period':'2025-03','value':1}," ENROLLED GP1
+                             "'period':'2025-01','value':2}," ENROLLED GP2
+                             "'period':'2025-05','value':3},",
+                token_a);
+    assert_scalar(dirty_marks, "BE-VLG-GP001@2025-01-01,BE-VLG-GP002@2025-05-01");
+
+    /* a later change leaves the earlier mark; an earlier one moves it back */
+    (void)store(ENROLLED GP1 "'period':'2025-06','value':4},", token_a);
+    (void)store(ENROLLED GP2 "'period':'2024-11','value':5},", token_a);
+    assert_scalar(dirty_marks, "BE-VLG-GP001@2025-01-01,BE-VLG-GP002@2024-11-01");
+
+    /* once consumed, unchanged re-sends mark nothing; an update marks its own period */
+    exec("DELETE FROM dirty_series");
+    (void)store(ENROLLED GP1 "'period':'2025-03','value':1}," ENROLLED GP2
+                             "'period':'2025-05','value':3},",
+                token_a);
+    cr_expect_eq(scalar_long("SELECT count(*) FROM dirty_series"), 0);
+    (void)store(ENROLLED GP1 "'period':'2025-03','value':9},", token_b);
+    assert_scalar(dirty_marks, "BE-VLG-GP001@2025-03-01");
+}
+
+Test(observations, idempotency_store_replay_conflict)
+{
+    unsigned char fp[32], other[32];
+    idempotency_fingerprint("POST", "/x", "", "application/json", "{}", 2, fp);
+    idempotency_fingerprint("POST", "/x", "", "application/json", "{ }", 3, other);
+    cr_assert(memcmp(fp, other, 32) != 0);
+    int status = 0;
+    char *response = NULL;
+
+    exec("BEGIN");
+    cr_assert_eq(idempotency_begin(conn, token_a, "k1", fp, &status, &response), IDEMPOTENCY_NEW);
+    cr_assert(idempotency_store(conn, token_a, "k1", fp, 200, "{\"imported\":4}", 14));
+    exec("COMMIT");
+
+    exec("BEGIN");
+    cr_assert_eq(idempotency_begin(conn, token_a, "k1", fp, &status, &response),
+                 IDEMPOTENCY_REPLAY);
+    cr_expect_eq(status, 200);
+    cr_expect_str_eq(response, "{\"imported\":4}");
+    free(response);
+    response = NULL;
+    cr_expect_eq(idempotency_begin(conn, token_a, "k1", other, &status, &response),
+                 IDEMPOTENCY_CONFLICT);
+    cr_expect_null(response);
+    /* keys belong to a token: another token's k1 is new */
+    cr_expect_eq(idempotency_begin(conn, token_b, "k1", fp, &status, &response), IDEMPOTENCY_NEW);
+    exec("ROLLBACK");
+
+    /* a key rolled back with its transaction was never stored */
+    exec("BEGIN");
+    cr_assert_eq(idempotency_begin(conn, token_a, "k2", fp, &status, &response), IDEMPOTENCY_NEW);
+    cr_assert(idempotency_store(conn, token_a, "k2", fp, 422, "{}", 2));
+    exec("ROLLBACK");
+    exec("BEGIN");
+    cr_expect_eq(idempotency_begin(conn, token_a, "k2", fp, &status, &response), IDEMPOTENCY_NEW);
+    exec("ROLLBACK");
+
+    exec("UPDATE idempotency SET created_at = now() - interval '2 days'");
+    cr_expect_eq(idempotency_expire(conn, 86400), 1);
+    cr_expect_eq(scalar_long("SELECT count(*) FROM idempotency"), 0);
+}
+
+/* Reads a series; the caller decrefs. */
+static json_t *series(const char *indicator, const char *site, bool revisions)
+{
+    struct series_query q = {programme_id, indicator, site, revisions, NULL, NULL};
+    json_t *doc = NULL;
+    cr_assert_eq(observations_series(conn, &q, &doc), SERIES_OK, "series %s %s", indicator, site);
+    return doc;
+}
+
+static json_t *point(json_t *doc, size_t i)
+{
+    json_t *p = json_array_get(json_object_get(doc, "points"), i);
+    cr_assert_not_null(p, "no point %zu", i);
+    return p;
+}
+
+static double num(json_t *obj, const char *key)
+{
+    json_t *v = json_object_get(obj, key);
+    cr_assert(json_is_number(v), "%s is not a number", key);
+    return json_number_value(v);
+}
+
+static json_int_t integer(json_t *obj, const char *key)
+{
+    return json_integer_value(json_object_get(obj, key));
+}
+
+static const char two_practices[] = ENROLLED GP1
+    "'period':'2025-04','value':143}," ENROLLED GP2 "'period':'2025-04','value':37}," ENROLLED GP1
+    "'period':'2025-05','value':150}," ENROLLED
+    "'site':'BE-WAL-GP001','period':'2025-04','value':5}," HBA1C GP1
+    "'period':'2025-04','value':78.5,'numerator':62,'denominator':79}," HBA1C GP2
+    "'period':'2025-04','value':61.2,'numerator':19,'denominator':31},"
+    "{'indicator':'wait_days'," GP1 "'period':'2025-04','value':10},"
+    "{'indicator':'wait_days'," GP2 "'period':'2025-04','value':20},";
+
+Test(observations, series_region_sum_with_sites_reporting)
+{
+    (void)store(two_practices, token_a);
+    json_t *doc = series("patients_enrolled", "BE-VLG", false);
+    cr_expect(json_is_true(json_object_get(doc, "aggregated")));
+    cr_expect_eq(integer(doc, "sites_expected"), 2);
+    cr_assert_eq(json_array_size(json_object_get(doc, "points")), 2);
+    cr_expect_str_eq(json_string_value(json_object_get(point(doc, 0), "period")), "2025-04");
+    cr_expect_float_eq(num(point(doc, 0), "value"), 180.0, 1e-9);
+    cr_expect_eq(integer(point(doc, 0), "sites_reporting"), 2);
+    /* May: one of the two practices reported; the point says so rather than guess */
+    cr_expect_float_eq(num(point(doc, 1), "value"), 150.0, 1e-9);
+    cr_expect_eq(integer(point(doc, 1), "sites_reporting"), 1);
+    json_decref(doc);
+
+    /* the country aggregates every region's practices */
+    doc = series("patients_enrolled", "BE", false);
+    cr_expect_float_eq(num(point(doc, 0), "value"), 185.0, 1e-9);
+    cr_expect_eq(integer(point(doc, 0), "sites_reporting"), 3);
+    json_decref(doc);
+}
+
+Test(observations, series_region_weighted_mean_and_last)
+{
+    (void)store(two_practices, token_a);
+    json_t *doc = series("hba1c_tested_pct", "BE-VLG", false);
+    /* (62 + 19) / (79 + 31) × 100, not the mean of 78.5 and 61.2 */
+    cr_expect_float_eq(num(point(doc, 0), "value"), 81.0 / 110.0 * 100.0, 1e-9);
+    cr_expect_float_eq(num(point(doc, 0), "numerator"), 81.0, 1e-9);
+    cr_expect_float_eq(num(point(doc, 0), "denominator"), 110.0, 1e-9);
+    cr_expect_eq(integer(point(doc, 0), "sites_reporting"), 2);
+    json_decref(doc);
+
+    doc = series("wait_days", "BE-VLG", false);
+    cr_expect_float_eq(num(point(doc, 0), "value"), 15.0, 1e-9);
+    json_decref(doc);
+
+    /* last: the value received last among the sites (a later transaction) */
+    (void)store("{'indicator':'inst_fee_code'," GP1 "'period':'2025Q1','value':1},", token_a);
+    (void)store("{'indicator':'inst_fee_code'," GP2 "'period':'2025Q1','value':3},", token_a);
+    doc = series("inst_fee_code", "BE-VLG", false);
+    cr_expect_float_eq(num(point(doc, 0), "value"), 3.0, 1e-9);
+    cr_expect_str_eq(json_string_value(json_object_get(point(doc, 0), "period")), "2025Q1");
+    json_decref(doc);
+}
+
+Test(observations, series_own_values_with_revisions_and_bounds)
+{
+    (void)store(first_batch, token_a);
+    (void)store(ENROLLED GP1 "'period':'2025-03','value':145},", token_b);
+    (void)store(ENROLLED GP1 "'period':'2025-03','value':146},", token_a);
+
+    json_t *doc = series("patients_enrolled", "BE-VLG-GP001", false);
+    cr_expect(json_is_false(json_object_get(doc, "aggregated")));
+    cr_assert_eq(json_array_size(json_object_get(doc, "points")), 2);
+    cr_expect_float_eq(num(point(doc, 0), "value"), 146.0, 1e-9);
+    cr_expect_null(json_object_get(point(doc, 0), "revisions"));
+    json_decref(doc);
+
+    doc = series("patients_enrolled", "BE-VLG-GP001", true);
+    json_t *revs = json_object_get(point(doc, 0), "revisions");
+    cr_assert_eq(json_array_size(revs), 2);
+    /* newest first: 145 (sent by team-b, replaced by team-a), then 143 */
+    json_t *r0 = json_array_get(revs, 0), *r1 = json_array_get(revs, 1);
+    cr_expect_float_eq(num(r0, "value"), 145.0, 1e-9);
+    cr_expect_str_eq(json_string_value(json_object_get(r0, "token")), "team-b");
+    cr_expect_str_eq(json_string_value(json_object_get(r0, "replaced_by")), "team-a");
+    cr_expect_float_eq(num(r1, "value"), 143.0, 1e-9);
+    cr_expect_str_eq(json_string_value(json_object_get(r1, "token")), "team-a");
+    cr_expect_str_eq(json_string_value(json_object_get(r1, "replaced_by")), "team-b");
+    cr_expect_not_null(json_object_get(r1, "replaced_at"));
+    /* April was never revised */
+    cr_expect_eq(json_array_size(json_object_get(point(doc, 1), "revisions")), 0);
+    json_decref(doc);
+
+    struct series_query q = {programme_id, "patients_enrolled", "BE-VLG-GP001",
+                             false,        "2025-04-01",        "2025-12-31"};
+    cr_assert_eq(observations_series(conn, &q, &doc), SERIES_OK);
+    cr_assert_eq(json_array_size(json_object_get(doc, "points")), 1);
+    cr_expect_str_eq(json_string_value(json_object_get(point(doc, 0), "period")), "2025-04");
+    json_decref(doc);
+
+    q.from = q.to = NULL;
+    q.indicator = "nope";
+    cr_expect_eq(observations_series(conn, &q, &doc), SERIES_UNKNOWN_INDICATOR);
+    q.indicator = "patients_enrolled";
+    q.site = "NL-GP001"; /* a site of the other programme */
+    cr_expect_eq(observations_series(conn, &q, &doc), SERIES_UNKNOWN_SITE);
+}
+
+Test(observations, validation_against_the_catalog_keeps_valid_rows)
+{
+    struct obs_batch *batch = prepare(
+        ENROLLED
+        "'site':'NL-GP001','period':'2025-03','value':1}," ENROLLED
+        "'site':'XX-UNKNOWN','period':'2025-03','value':1},"
+        "{'indicator':'nope'," GP1 "'period':'2025-03','value':1}," ENROLLED GP1
+        "'period':'2025Q1','value':1}," ENROLLED GP1 "'period':'2099-01','value':1}," HBA1C GP1
+        "'period':'2025-03','value':101},"
+        "{'indicator':'inst_fee_code','site':'BE','period':'2025Q1','value':5}," ENROLLED GP1
+        "'period':'2025-03','value':-1}," ENROLLED GP2 "'period':'2025-03','value':7},");
+    static const char *codes[] = {"site_not_in_programme", "unknown_site",  "unknown_indicator",
+                                  "period_type_mismatch",  "future_period", "out_of_range",
+                                  "out_of_range",          "out_of_range"};
+    cr_assert_eq(batch->n_rejects, 8);
+    for (size_t i = 0; i < 8; i++) {
+        cr_expect_eq(batch->rejects[i].row, i + 1);
+        cr_expect_str_eq(batch->rejects[i].code, codes[i], "row %zu", i + 1);
+    }
+    struct observations_counts c;
+    exec("BEGIN");
+    cr_assert(observations_store(conn, programme_id, token_a, batch, &c, "test"));
+    exec("COMMIT");
+    cr_expect_eq(c.imported, 1);
+    cr_expect_eq(scalar_long("SELECT count(*) FROM observation"), 1);
+    obs_batch_free(&batch);
+}
