@@ -1,0 +1,67 @@
+/* Rendering of notifications (DESIGN.md section 5): a grouped e-mail as a MIME multipart
+ * text + HTML message with a subject that says what and where, and Alertmanager's webhook
+ * payload (version 4). Pure: times arrive already formatted in the receiver's time zone. */
+#ifndef SCALEUPD_NOTIFY_RENDER_H
+#define SCALEUPD_NOTIFY_RENDER_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+/* One alert as a message shows it. Strings are borrowed; NULL reads as "". */
+struct notify_alert {
+    long long id;
+    bool resolved;    /* false: firing */
+    const char *rule; /* rule name */
+    const char *kind; /* rule kind */
+    const char *indicator, *indicator_name;
+    const char *site, *site_name; /* may be NULL for programme-wide alerts */
+    const char *region_name;      /* the site's region, or NULL */
+    const char *summary;          /* "below lower limit" */
+    const char *period;           /* the period of the value, "2025-06" */
+    bool has_value, has_limits;
+    double value, centre, lower_limit, upper_limit; /* NaN where a limit does not apply */
+    const char *since;     /* when it started firing, in the receiver's zone, for people */
+    const char *starts_at; /* RFC 3339 UTC, for the webhook */
+    const char *ends_at;   /* RFC 3339 UTC when resolved, else NULL */
+};
+
+struct notify_group {
+    const char *programme; /* slug */
+    const char *programme_name;
+    const char *receiver;
+    const char *time_zone;
+    const char *base_url; /* without trailing slash is best; one is dropped */
+    bool is_test;         /* a test message of `scaleupctl receiver test` */
+    const struct notify_alert *alerts;
+    size_t n_alerts;
+};
+
+/* The subject, e.g. "[scaleupd] FIRING 2: bp_controlled_pct below lower limit — Flanders,
+ * 2 practices" (UTF-8, not yet encoded for a header). The caller frees it. */
+char *notify_subject(const struct notify_group *group);
+
+/* The plain-text and the HTML body. The caller frees each. */
+char *notify_text(const struct notify_group *group);
+char *notify_html(const struct notify_group *group);
+
+/* The link to an alert's chart: {base}/#/programmes/{slug}/indicators/{code}?site={site}. */
+void notify_chart_url(const struct notify_group *group, const struct notify_alert *alert, char *buf,
+                      size_t size);
+
+/*
+ * A whole RFC 5322 message: From, To, Subject (RFC 2047 encoded when not ASCII), Date (the
+ * RFC 5322 date text given), Message-ID and, when thread_id is not NULL, In-Reply-To and
+ * References, then a multipart/alternative body with the text and HTML parts in base64.
+ * Lines end in CRLF. The caller frees it. boundary must not occur in the parts (base64
+ * never contains "=_").
+ */
+char *notify_email_message(const char *from, const char *to, const char *subject, const char *date,
+                           const char *message_id, const char *thread_id, const char *text,
+                           const char *html, const char *boundary);
+
+/* Alertmanager's webhook payload, version 4. group_key identifies the group. The caller
+ * owns the result. */
+json_t *notify_webhook_payload(const struct notify_group *group, const char *group_key);
+
+#endif

@@ -1,0 +1,144 @@
+/* Rendering of grouped e-mails and Alertmanager webhook payloads. */
+#include <criterion/criterion.h>
+#include <math.h>
+#include <string.h>
+
+#include "scaleupd/notify_render.h"
+
+static const struct notify_alert two_firing[] = {
+    {.id = 7,
+     .rule = "spc-bp",
+     .kind = "spc",
+     .indicator = "bp_controlled_pct",
+     .site = "BE-VLG-GP001",
+     .site_name = "De Linde",
+     .region_name = "Flanders",
+     .summary = "below lower limit",
+     .period = "2025-06",
+     .has_value = true,
+     .has_limits = true,
+     .value = 41.5,
+     .centre = 60,
+     .lower_limit = 50.2,
+     .upper_limit = 69.8,
+     .since = "2025-07-02 10:00 Europe/Brussels",
+     .starts_at = "2025-07-02T08:00:00Z"},
+    {.id = 8,
+     .rule = "spc-bp",
+     .kind = "spc",
+     .indicator = "bp_controlled_pct",
+     .site = "BE-VLG-GP002",
+     .site_name = "Zuid",
+     .region_name = "Flanders",
+     .summary = "below lower limit",
+     .period = "2025-06",
+     .has_value = true,
+     .has_limits = true,
+     .value = 40,
+     .centre = 61,
+     .lower_limit = 51,
+     .upper_limit = 71,
+     .since = "x",
+     .starts_at = "2025-07-02T08:00:00Z"},
+};
+
+static struct notify_group group(const struct notify_alert *alerts, size_t n)
+{
+    struct notify_group g = {.programme = "icp-be",
+                             .programme_name = "ICP Belgium",
+                             .receiver = "change-team",
+                             .time_zone = "Europe/Brussels",
+                             .base_url = "https://scaleup.example/",
+                             .alerts = alerts,
+                             .n_alerts = n};
+    return g;
+}
+
+Test(notify_render, subject_says_what_and_where)
+{
+    struct notify_group g = group(two_firing, 2);
+    char *s = notify_subject(&g);
+    cr_expect_str_eq(s, "[scaleupd] FIRING 2: bp_controlled_pct below lower limit \xe2\x80\x94 "
+                        "Flanders, 2 practices");
+    free(s);
+    g.n_alerts = 1;
+    s = notify_subject(&g);
+    cr_expect_str_eq(s, "[scaleupd] FIRING 1: bp_controlled_pct below lower limit \xe2\x80\x94 "
+                        "De Linde");
+    free(s);
+    struct notify_alert mixed[2];
+    memcpy(mixed, two_firing, sizeof(mixed));
+    mixed[1].resolved = true;
+    mixed[1].summary = "common cause variation";
+    mixed[1].indicator = "hba1c";
+    mixed[1].region_name = "Wallonia";
+    g = group(mixed, 2);
+    s = notify_subject(&g);
+    cr_expect_str_eq(s, "[scaleupd] FIRING 1, RESOLVED 1: 2 alerts \xe2\x80\x94 ICP Belgium, 2 "
+                        "practices");
+    free(s);
+}
+
+Test(notify_render, text_and_html_carry_values_limits_links)
+{
+    struct notify_group g = group(two_firing, 2);
+    char *text = notify_text(&g);
+    cr_expect_not_null(strstr(text, "value 41.5 for 2025-06; limits 50.2 .. 69.8, centre 60"));
+    cr_expect_not_null(strstr(text, "since 2025-07-02 10:00 Europe/Brussels"));
+    cr_expect_not_null(strstr(text, "https://scaleup.example/#/programmes/icp-be/indicators/"
+                                    "bp_controlled_pct?site=BE-VLG-GP001"));
+    cr_expect_not_null(strstr(text, "acknowledge: https://scaleup.example/#/alerts/7/ack"));
+    free(text);
+    struct notify_alert evil = two_firing[0];
+    evil.site_name = "<script>&";
+    g = group(&evil, 1);
+    char *html = notify_html(&g);
+    cr_expect_null(strstr(html, "<script>"));
+    cr_expect_not_null(strstr(html, "&lt;script&gt;&amp;"));
+    free(html);
+}
+
+Test(notify_render, mime_message_headers)
+{
+    char *m = notify_email_message("a@x", "b@y", "[scaleupd] FIRING 1: x \xe2\x80\x94 y",
+                                   "Wed, 02 Jul 2025 08:00:00 +0000", "<o.5@scaleupd>",
+                                   "<o.1@scaleupd>", "hello", "<p>hello</p>", "=_b1");
+    cr_expect_not_null(strstr(m, "Subject: =?UTF-8?B?"));
+    cr_expect_not_null(strstr(m, "Message-ID: <o.5@scaleupd>\r\n"));
+    cr_expect_not_null(strstr(m, "References: <o.1@scaleupd>\r\n"));
+    cr_expect_not_null(strstr(m, "multipart/alternative; boundary=\"=_b1\""));
+    cr_expect_not_null(strstr(m, "aGVsbG8=\r\n")); /* base64 of "hello" */
+    cr_expect_not_null(strstr(m, "--=_b1--\r\n"));
+    free(m);
+    /* the first message of a thread has no References */
+    m = notify_email_message("a@x", "b@y", "plain", "d", "<o.1@scaleupd>", "<o.1@scaleupd>", "t",
+                             "h", "=_b");
+    cr_expect_null(strstr(m, "References:"));
+    cr_expect_not_null(strstr(m, "Subject: plain\r\n"));
+    free(m);
+}
+
+Test(notify_render, webhook_v4)
+{
+    struct notify_alert a[2];
+    memcpy(a, two_firing, sizeof(a));
+    a[1].resolved = true;
+    a[1].ends_at = "2025-08-01T00:00:00Z";
+    a[1].has_limits = false;
+    struct notify_group g = group(a, 2);
+    json_t *p = notify_webhook_payload(&g, "icp-be/change-team");
+    cr_expect_str_eq(json_string_value(json_object_get(p, "version")), "4");
+    cr_expect_str_eq(json_string_value(json_object_get(p, "status")), "firing");
+    cr_expect_str_eq(json_string_value(json_object_get(p, "groupKey")), "icp-be/change-team");
+    json_t *alerts = json_object_get(p, "alerts");
+    cr_assert_eq(json_array_size(alerts), 2);
+    json_t *first = json_array_get(alerts, 0);
+    cr_expect_str_eq(
+        json_string_value(json_object_get(json_object_get(first, "labels"), "alertname")),
+        "spc-bp");
+    cr_expect_str_eq(json_string_value(json_object_get(first, "endsAt")), "0001-01-01T00:00:00Z");
+    json_t *second = json_array_get(alerts, 1);
+    cr_expect_str_eq(json_string_value(json_object_get(second, "status")), "resolved");
+    cr_expect(json_is_null(json_object_get(json_object_get(second, "annotations"), "lower_limit")));
+    json_decref(p);
+}
