@@ -200,6 +200,12 @@ const struct route app_routes[] = {
      H(HANDLER_DB, ACCESS_FEED, handle_post_observations)},
     {"/api/dataValueSets", ROUTER_POST, H(HANDLER_DB, ACCESS_FEED, handle_post_data_value_sets)},
     {"/api/v1/programmes/{slug}/series", ROUTER_GET, H(HANDLER_DB, ACCESS_READ, handle_get_series)},
+    {"/", ROUTER_GET, H(HANDLER_LOOP, ACCESS_PUBLIC, handle_get_index)},
+    {"/static/{*path}", ROUTER_GET, H(HANDLER_LOOP, ACCESS_PUBLIC, handle_get_static)},
+    {"/vendor/uplot/{*path}", ROUTER_GET, H(HANDLER_LOOP, ACCESS_PUBLIC, handle_get_vendor_uplot)},
+    {"/api/v1/programmes/{slug}/chart", ROUTER_GET, H(HANDLER_DB, ACCESS_READ, handle_get_chart)},
+    {"/api/v1/programmes/{slug}/feeds", ROUTER_GET,
+     H(HANDLER_DB, ACCESS_READ, handle_get_feeds_status)},
 };
 
 const size_t app_n_routes = sizeof(app_routes) / sizeof(app_routes[0]);

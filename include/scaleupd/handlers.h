@@ -10,4 +10,11 @@ void handle_post_observations(struct request *req, PGconn *conn, struct app *app
 void handle_post_data_value_sets(struct request *req, PGconn *conn, struct app *app);
 void handle_get_series(struct request *req, PGconn *conn, struct app *app);
 
+/* dashboard (routes_web.c): the page and its files, on the loop; chart and feeds status */
+void handle_get_index(struct request *req, PGconn *conn, struct app *app);
+void handle_get_static(struct request *req, PGconn *conn, struct app *app);
+void handle_get_vendor_uplot(struct request *req, PGconn *conn, struct app *app);
+void handle_get_chart(struct request *req, PGconn *conn, struct app *app);
+void handle_get_feeds_status(struct request *req, PGconn *conn, struct app *app);
+
 #endif
