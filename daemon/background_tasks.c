@@ -6,6 +6,7 @@
 #include "scaleupd/config.h"
 #include "scaleupd/idempotency.h"
 #include "scaleupd/log.h"
+#include "scaleupd/progress_service.h"
 
 static int hourly(const struct app *app)
 {
@@ -22,7 +23,23 @@ static void expire_idempotency(PGconn *conn, struct app *app)
         log_info("forgot %ld idempotency keys older than a day", n);
 }
 
+static int every_half_minute(const struct app *app)
+{
+    (void)app;
+    return 30;
+}
+
+/* Recomputes the progress snapshots that late data made stale, and adds completed months. */
+static void refresh_progress(PGconn *conn, struct app *app)
+{
+    (void)app;
+    int n = progress_service_refresh_all(conn);
+    if (n > 0)
+        log_debug("recomputed %d months of progress snapshots", n);
+}
+
 const struct background_task background_tasks[] = {
     {"idempotency-expiry", hourly, expire_idempotency},
+    {"progress-snapshots", every_half_minute, refresh_progress},
     {NULL, NULL, NULL},
 };

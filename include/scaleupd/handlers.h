@@ -10,6 +10,13 @@ void handle_post_observations(struct request *req, PGconn *conn, struct app *app
 void handle_post_data_value_sets(struct request *req, PGconn *conn, struct app *app);
 void handle_get_series(struct request *req, PGconn *conn, struct app *app);
 
+/* roadmaps and progress (routes_progress.c) */
+void handle_put_roadmap(struct request *req, PGconn *conn, struct app *app);
+void handle_get_roadmap(struct request *req, PGconn *conn, struct app *app);
+void handle_get_roadmap_version(struct request *req, PGconn *conn, struct app *app);
+void handle_get_progress(struct request *req, PGconn *conn, struct app *app);
+void handle_get_progress_history(struct request *req, PGconn *conn, struct app *app);
+
 /* dashboard (routes_web.c): the page and its files, on the loop; chart and feeds status */
 void handle_get_index(struct request *req, PGconn *conn, struct app *app);
 void handle_get_static(struct request *req, PGconn *conn, struct app *app);
