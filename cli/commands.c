@@ -103,5 +103,9 @@ const struct command ctl_feature_commands[] = {
     {"push", cmd_push,
      "push FILE [--programme SLUG] [--dry-run] [--atomic]   (.csv as CSV, else JSON; exits 1\n"
      "    when any row was rejected; SLUG defaults to $SCALEUPD_PROGRAMME)"},
+    {"roadmap", ctl_cmd_roadmap,
+     "roadmap apply FILE [--programme SLUG]   (a new version; SLUG defaults to the file's\n"
+     "    \"programme\") | roadmap show SLUG"},
+    {"progress", ctl_cmd_progress, "progress SLUG [--at YYYY-MM-DD] [--by-region] [--json]"},
     {NULL, NULL, NULL},
 };

@@ -42,4 +42,10 @@ int ctl_send_file(const struct ctl *ctl, const char *method, const char *path, c
 /* A request without body, reported. */
 int ctl_simple(const struct ctl *ctl, const char *method, const char *path);
 
+/* roadmap apply FILE [--programme SLUG] | roadmap show SLUG (cmd_progress.c) */
+int ctl_cmd_roadmap(struct ctl *ctl);
+
+/* progress SLUG [--at DATE] [--by-region] [--json]: a table of the dimensions (cmd_progress.c) */
+int ctl_cmd_progress(struct ctl *ctl);
+
 #endif

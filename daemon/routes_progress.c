@@ -44,6 +44,16 @@ static void reply_invalid(struct request *req, const struct roadmap_errors *errs
     request_reply_error_json(req, 422, "invalid_roadmap", "the roadmap has problems", extra);
 }
 
+/* The "programme" member of the body when it is a string, else NULL; the caller frees. */
+static char *document_programme(const struct request *req)
+{
+    json_t *doc = json_loadb(req->body, req->body_len, 0, NULL);
+    const char *named = json_string_value(json_object_get(doc, "programme"));
+    char *copy = named ? strdup(named) : NULL;
+    json_decref(doc);
+    return copy;
+}
+
 /* The document as stored: jansson's compact form of the validated body. */
 static char *canonical_document(const struct request *req)
 {
@@ -82,13 +92,6 @@ void handle_put_roadmap(struct request *req, PGconn *conn, struct app *app)
 {
     (void)app;
     long long programme_id;
-    char media[64];
-    request_media_type(req, media, sizeof(media));
-    if (media[0] != '\0' && strcmp(media, "application/json") != 0) {
-        request_reply_error(req, 415, "unsupported_media_type",
-                            "Content-Type must be application/json, not \"%s\"", media);
-        return;
-    }
     if (!handler_check_programme(req, conn, &programme_id))
         return;
     struct roadmaps_indicators *indicators = roadmaps_indicators_load(conn, programme_id);
@@ -101,7 +104,7 @@ void handle_put_roadmap(struct request *req, PGconn *conn, struct app *app)
     struct roadmap_indicator_lookup lookup = roadmaps_indicators_lookup(indicators);
     enum roadmap_status st = roadmap_parse(req->body, req->body_len, &lookup, &rm, errs);
     const char *slug = request_param(req, "slug");
-    const char *named = rm ? rm->programme : NULL;
+    char *named = st == ROADMAP_SYNTAX ? NULL : document_programme(req);
     bool mismatch = named != NULL && strcmp(named, slug) != 0;
     if (st == ROADMAP_SYNTAX)
         reply_syntax_error(req, errs);
@@ -111,6 +114,7 @@ void handle_put_roadmap(struct request *req, PGconn *conn, struct app *app)
         reply_invalid(req, errs, mismatch ? named : NULL);
     else
         store_and_reply(req, conn, programme_id, rm);
+    free(named);
 out:
     roadmap_free(&rm);
     free(errs);
@@ -231,7 +235,8 @@ void handle_get_progress(struct request *req, PGconn *conn, struct app *app)
         return;
     }
     json_t *doc = NULL;
-    reply_progress(req, conn, progress_service_get(conn, programme_id, at, by_region, &doc), doc);
+    enum progress_service_result rc = progress_service_get(conn, programme_id, at, by_region, &doc);
+    reply_progress(req, conn, rc, doc);
 }
 
 void handle_get_progress_history(struct request *req, PGconn *conn, struct app *app)
@@ -242,5 +247,6 @@ void handle_get_progress_history(struct request *req, PGconn *conn, struct app *
     if (!read_by_region(req, &by_region) || !prepare_progress(req, conn, &programme_id))
         return;
     json_t *doc = NULL;
-    reply_progress(req, conn, progress_service_history(conn, programme_id, by_region, &doc), doc);
+    enum progress_service_result rc = progress_service_history(conn, programme_id, by_region, &doc);
+    reply_progress(req, conn, rc, doc);
 }
