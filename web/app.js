@@ -282,7 +282,7 @@
     }
     try {
       const content = await VIEWS[view](params);
-      main.replaceChildren(...[content].flat());
+      main.replaceChildren(...[content].flat(Infinity));
       for (const fn of main._after || []) fn();
       main._after = [];
     } catch (err) {
@@ -310,11 +310,17 @@
     } else if (d && typeof d === "object") {
       for (const k of DIMENSIONS) if (d[k]) out[k] = d[k];
     }
+    /* expansion keeps its site and region counts apart: the sites carry the headline */
+    const e = out.expansion;
+    if (e && e.sites && typeof e.sites === "object" && !("actual" in e))
+      out.expansion = { ...e.sites, status: e.status, progress: e.progress ?? e.sites.progress,
+        period: e.period ?? e.sites.period, regions_measure: e.regions };
     return out;
   }
 
-  function forecastText(f) {
-    if (f === null || f === undefined) return "not at this rate";
+  function forecastText(f, basis) {
+    if (f === null || f === undefined)
+      return basis && basis.kind === "insufficient_data" ? "not enough data yet" : "not at this rate";
     if (typeof f === "string") return /^\d{4}-\d{2}-\d{2}/.test(f) ? fmtDate(f) : f.replace(/_/g, " ");
     if (typeof f === "object") {
       if (f.date) return fmtDate(f.date);
@@ -354,6 +360,15 @@
 
   /* ---------------------------------------------------------------- Overview */
 
+  /* Progress needs a roadmap; without one (or without the endpoint) say which. */
+  function noProgress(err, what) {
+    if (err instanceof ApiError && err.body && err.body.error && err.body.error.code === "no_roadmap")
+      return h("div", { class: "callout info", "data-state": "no-roadmap" },
+        h("strong", {}, "No roadmap yet. "), "Progress is measured against the programme's roadmap: " +
+        "load one (scaleupctl roadmap apply FILE) and the figures appear here.");
+    return unavailable(what, err instanceof ApiError ? err.message + "." : undefined);
+  }
+
   function dimensionCard(dim, d) {
     const progress = isNum(d.progress) ? Math.max(0, Math.min(1, d.progress)) : null;
     return h("section", { class: "card", "data-dimension": dim },
@@ -370,10 +385,19 @@
           isNum(d.progress) ? fmtNum(d.progress * 100, 1) + " % of the way to the final target" : "–")),
         h("dt", {}, "Gap to plan"), h("dd", {}, figure(dim + ".gap", d.gap, fmtGap(dim, d.gap))),
         h("dt", {}, "Forecast"), h("dd", { "data-field": dim + ".forecast" },
-          "final target " + (typeof d.forecast === "string" && /^\d/.test(d.forecast) ? "reached on " : "") +
-          forecastText(d.forecast)),
+          d.forecast === "reached" ? "final target reached" : "final target " +
+          (typeof d.forecast === "string" && /^\d/.test(d.forecast) ? "reached on " : "") +
+          forecastText(d.forecast, d.forecast_basis)),
+        d.regions_measure ? h("dt", {}, "Regions") : null,
+        d.regions_measure ? h("dd", {}, figure(dim + ".regions", d.regions_measure.actual,
+          fmtNum(d.regions_measure.actual, 0)), " with an active site, " +
+          fmtNum(d.regions_measure.planned, 1) + " planned") : null,
+        Array.isArray(d.items) && d.items.length ? h("dt", {}, "Items") : null,
+        Array.isArray(d.items) && d.items.length ? h("dd", {}, h("ul", { class: "items" }, d.items.map((it) =>
+          h("li", {}, `${it.name || it.key}: score ${fmtNum(it.score, 0)} of ${fmtNum(it.target, 0)}`,
+            it.overdue ? [" ", badge("at_risk", "(overdue)")] : it.due ? h("span", { class: "muted" }, ` · due ${fmtDate(it.due)}`) : null)))) : null,
         d.as_of || d.period ? h("dt", {}, "As of") : null,
-        d.as_of || d.period ? h("dd", {}, d.period ? fmtPeriod(d.period) : fmtDate(d.as_of)) : null));
+        d.as_of || d.period ? h("dd", {}, d.period ? "data of " + fmtPeriod(d.period) : fmtDate(d.as_of)) : null));
   }
 
   function regionTable(regions) {
@@ -385,7 +409,12 @@
         h("th", { scope: "row" }, r.name || siteName(r.code)),
         DIMENSIONS.map((k) => {
           const d = dims[k];
-          if (!d) return h("td", {}, "–");
+          if (!d) return h("td", { class: "muted" }, k === "institutionalisation" ? "set nationally (see above)" : "–");
+          if (!isNum(d.actual) && !("active_sites" in d))
+            return h("td", {}, "no data yet; " + fmtDim(k, d.planned) + " planned ", h("br"), badge(d.status || "no_data"));
+          if (k === "expansion" && "active_sites" in d)
+            return h("td", {}, figure(`${r.code}.expansion.active_sites`, d.active_sites, String(d.active_sites)),
+              ` of ${d.adopted_sites} adopted sites active `, h("br"), badge(d.status || "no_data"));
           return h("td", {},
             figure(`${r.code}.${k}.actual`, d.actual, fmtDim(k, d.actual)), " of ",
             fmtDim(k, d.planned), " planned ", h("br"), badge(d.status || "no_data"));
@@ -419,25 +448,34 @@
         api(slugPath() + "/progress?by=region").catch((e) => (e instanceof NotAvailable ? null : Promise.reject(e)))]);
     } catch (err) {
       if (!(err instanceof NotAvailable) && !(err instanceof ApiError && err.status === 404)) throw err;
-      return [title, unavailable("Scale-up progress", err instanceof ApiError ? err.message + "." : undefined),
+      return [title, noProgress(err, "Scale-up progress"),
         h("h2", {}, "Sites taking part"), membershipSummary()];
     }
     const dims = dimensionsOf(progress);
     const cards = h("div", { class: "cards", id: "dimension-cards" },
       DIMENSIONS.map((k) => dimensionCard(k, dims[k] || { status: "no_data" })));
     const regions = regionsOf(byRegion || progress);
-    const lag = laggingRegion(regions);
+    let lag = laggingRegion(regions);
+    const api_lag = (byRegion || progress).lagging_region;
+    if (api_lag && api_lag.code) {
+      const region = regions.find((r) => r.code === api_lag.code) || api_lag;
+      lag = { region, dimension: api_lag.by === "share_active" ? "expansion" : "coverage" };
+    }
     const asOf = progress.at || progress.as_of || progress.date;
     const out = [title];
     if (asOf) out.push(h("p", { class: "muted small" }, "As of ", h("span", { "data-field": "at" }, fmtDate(asOf)),
-      progress.roadmap_version ? ", roadmap version " + progress.roadmap_version : ""));
+      progress.roadmap ? `, against roadmap version ${progress.roadmap.version}` +
+        (progress.roadmap.label ? ` (${progress.roadmap.label})` : "") : ""));
     out.push(cards);
     if (lag) {
       const d = dimensionsOf(lag.region)[lag.dimension] || {};
+      const text = lag.dimension === "expansion" && "active_sites" in d
+        ? `Expansion: ${d.active_sites} of ${d.adopted_sites} adopted sites active `
+        : DIMENSION_NAMES[lag.dimension] + " " + fmtDim(lag.dimension, d.actual) + " against " +
+          fmtDim(lag.dimension, d.planned) + " planned ";
       out.push(h("div", { class: "callout", id: "lagging-region", "data-region": lag.region.code },
         h("strong", {}, "Lags most: " + (lag.region.name || siteName(lag.region.code))), " — ",
-        DIMENSION_NAMES[lag.dimension] + " " + fmtDim(lag.dimension, d.actual) + " against " +
-        fmtDim(lag.dimension, d.planned) + " planned ", badge(d.status || "no_data")));
+        text, badge(d.status || "no_data")));
     }
     out.push(h("h2", {}, "By region"));
     out.push(regions.length ? regionTable(regions) : h("p", { class: "muted" }, "No per-region figures."));
@@ -468,14 +506,21 @@
       const dims = (doc && doc.dimensions) || doc || {};
       for (const k of DIMENSIONS)
         for (const p of Array.isArray(dims[k]) ? dims[k] : (dims[k] && dims[k].points) || []) {
-          const t = toTime(p.date || p.at || p.period_end || p.period_start);
+          const t = toTime(p.as_of || p.date || p.at || p.period_end || p.period_start ||
+            (p.period && /^\d{4}-\d{2}$/.test(p.period) ? p.period + "-01" : null));
           if (t !== null) out[k].push({ t, actual: p.actual, planned: p.planned });
         }
     }
     return out;
   }
 
-  function milestonesOf(roadmapDoc, dim) {
+  function milestonesOf(roadmapDoc, dim, history) {
+    const plans = history && history.dimensions && history.dimensions[dim] && history.dimensions[dim].plans;
+    if (Array.isArray(plans) && plans.length) {
+      const plan = plans[plans.length - 1];
+      const ms = (dim === "expansion" ? plan.sites && plan.sites.milestones : plan.milestones) || [];
+      return ms.map((m) => ({ t: toTime(m.date), target: m.target, date: m.date }));
+    }
     const rm = roadmapDoc && (roadmapDoc.roadmap || roadmapDoc);
     const d = rm && rm[dim];
     if (!d) return [];
@@ -489,7 +534,13 @@
     const msByT = new Map(milestones.map((m) => [m.t, m.target]));
     const scale = dim === "expansion" ? 1 : 100;
     const col = (f) => xs.map((t) => { const p = byT.get(t); return p && isNum(p[f]) ? p[f] * scale : null; });
-    const data = [xs, col("actual"), col("planned"), xs.map((t) => (msByT.has(t) ? msByT.get(t) * scale : null))];
+    /* the plan is linear between milestones, so the milestones carry it beyond the last snapshot */
+    const planned = xs.map((t) => {
+      const p = byT.get(t);
+      if (p && isNum(p.planned)) return p.planned * scale;
+      return msByT.has(t) && t > points[points.length - 1].t ? msByT.get(t) * scale : null;
+    });
+    const data = [xs, col("actual"), planned, xs.map((t) => (msByT.has(t) ? msByT.get(t) * scale : null))];
     const unit = dim === "expansion" ? " sites" : " %";
     return new uPlot({
       width, height: 260,
@@ -499,7 +550,7 @@
         { label: "Date", value: (u, v) => (v === null ? "–" : fmtDate(new Date(v * 1000).toISOString())) },
         { label: "Actual", stroke: COLOURS.actual, width: 2, spanGaps: true, points: { show: true, size: 5 },
           value: (u, v) => (v === null ? "–" : fmtNum(v, 1) + unit) },
-        { label: "Planned", stroke: COLOURS.planned, width: 2, dash: [6, 4], spanGaps: true,
+        { label: "Planned", stroke: COLOURS.planned, width: 2, dash: [6, 4], spanGaps: true, points: { show: false },
           value: (u, v) => (v === null ? "–" : fmtNum(v, 1) + unit) },
         { label: "Milestone ◆", stroke: COLOURS.milestone, paths: () => null,
           points: { show: true, size: 11, fill: COLOURS.milestone, stroke: COLOURS.milestone },
@@ -516,7 +567,7 @@
       history = await api(slugPath() + "/progress/history");
     } catch (err) {
       if (err instanceof NotAvailable || (err instanceof ApiError && err.status === 404))
-        return [title, unavailable("The progress history", err instanceof ApiError ? err.message + "." : undefined)];
+        return [title, noProgress(err, "The progress history")];
       throw err;
     }
     const roadmap = await api(slugPath() + "/roadmap").catch(() => null);
@@ -534,7 +585,7 @@
           el.replaceWith(h("p", { class: "muted" }, "No snapshots yet."));
           return;
         }
-        const chart = trajectoryChart(k, series[k], milestonesOf(roadmap, k), Math.max(300, el.clientWidth));
+        const chart = trajectoryChart(k, series[k], milestonesOf(roadmap, k, history), Math.max(300, el.clientWidth));
         el.append(chart.root);
         state.charts.push(chart);
       });
@@ -571,15 +622,15 @@
     const series = [
       { label: "Period", value: (u, v) => (v === null ? "–" : fmtPeriod(new Date(v * 1000).toISOString().slice(0, 7))) },
       { label: "Value", stroke: COLOURS.value, width: 1.5, points: { show: true, size: 5, fill: "#fff" }, value: fmt },
-      { label: "Mean", stroke: COLOURS.mean, width: 1.5, value: fmt },
-      { label: "Upper limit", stroke: COLOURS.limit, width: 1.5, dash: [5, 4], value: fmt },
-      { label: "Lower limit", stroke: COLOURS.limit, width: 1.5, dash: [5, 4], value: fmt },
+      { label: "Mean", stroke: COLOURS.mean, width: 1.5, points: { show: false }, value: fmt },
+      { label: "Upper limit", stroke: COLOURS.limit, width: 1.5, dash: [5, 4], points: { show: false }, value: fmt },
+      { label: "Lower limit", stroke: COLOURS.limit, width: 1.5, dash: [5, 4], points: { show: false }, value: fmt },
       markers("improvement", "▲"), markers("concern", "▼"), markers("neutral", "◆"),
     ];
     const data = [xs, pts.map((p) => p.value), pts.map((p) => p.mean), lim("upper_limit"), lim("lower_limit"),
       only("improvement"), only("concern"), only("neutral")];
     if (target) {
-      series.push({ label: "Target", stroke: COLOURS.target, width: 1.5, dash: [2, 3], value: fmt });
+      series.push({ label: "Target", stroke: COLOURS.target, width: 2, dash: [2, 4], points: { show: false }, value: fmt });
       data.push(target);
     }
     return new uPlot({

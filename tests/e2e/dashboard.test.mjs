@@ -1,0 +1,261 @@
+// The dashboard in headless Chromium (Debian's /usr/bin/chromium driven by playwright-core
+// from web/node_modules). Run by test_dashboard.py with the daemon's URL and tokens in the
+// environment; opens every view, checks that the figures shown equal the API's, acknowledges
+// an alert from the page when the alerts API exists, and saves screenshots. Exit 0 = pass.
+import { createRequire } from "node:module";
+import path from "node:path";
+import assert from "node:assert/strict";
+
+const env = (name) => {
+  const v = process.env[name];
+  if (!v) throw new Error(`${name} is not set: run through test_dashboard.py`);
+  return v;
+};
+const URL_BASE = env("DASHBOARD_URL");
+const ADMIN = env("DASHBOARD_TOKEN");
+const READER = env("DASHBOARD_READ_TOKEN");
+const SLUG = env("DASHBOARD_PROGRAMME");
+const SHOTS = env("SCREENSHOT_DIR");
+const require = createRequire(path.join(env("SCALEUPD_WEB_DIR"), "package.json"));
+const { chromium } = require("playwright-core");
+
+const results = { passed: 0, failed: 0, skipped: 0 };
+const pageErrors = [];
+
+async function api(p, token = READER, options = {}) {
+  const resp = await fetch(URL_BASE + p, {
+    method: options.method || "GET",
+    headers: { Authorization: "Bearer " + token, ...(options.body ? { "Content-Type": "application/json" } : {}) },
+    body: options.body ? JSON.stringify(options.body) : undefined,
+  });
+  const text = await resp.text();
+  return { status: resp.status, body: text ? JSON.parse(text) : null };
+}
+
+async function step(name, fn) {
+  try {
+    const outcome = await fn();
+    if (outcome === "skip") {
+      results.skipped++;
+    } else {
+      results.passed++;
+      console.log(`ok    ${name}`);
+    }
+  } catch (err) {
+    results.failed++;
+    console.log(`FAIL  ${name}\n      ${(err && err.stack) || err}`);
+  }
+}
+
+function skip(name, why) {
+  console.log(`skip  ${name}: ${why}`);
+  return "skip";
+}
+
+async function openView(page, hash) {
+  await page.evaluate((h) => { location.hash = h; }, hash);
+  const view = hash.replace(/^#\//, "").split("?")[0];
+  await page.waitForSelector(`main[data-view="${view}"][data-ready="true"]`, { timeout: 30000 });
+  // charts are drawn right after the view's nodes are in place
+  await page.waitForTimeout(100);
+  const text = await page.locator("main").innerText();
+  assert.ok(!/\[object |undefined|NaN/.test(text), `the ${view} view shows a broken value: ${text.slice(0, 400)}`);
+}
+
+async function shot(page, name) {
+  await page.screenshot({ path: path.join(SHOTS, name + ".png"), fullPage: true });
+}
+
+async function field(page, name) {
+  const el = page.locator(`[data-field="${name}"]`).first();
+  return { value: await el.getAttribute("data-value"), text: (await el.textContent()).trim() };
+}
+
+const unavailable = (page) => page.locator('main [data-state="unavailable"]').count();
+const close = (a, b) => Math.abs(a - b) <= 1e-9 * Math.max(1, Math.abs(a), Math.abs(b));
+
+async function main() {
+  const browser = await chromium.launch({
+    executablePath: "/usr/bin/chromium",
+    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+      "--disable-component-update", "--disable-sync", "--no-first-run"],
+  });
+  const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, deviceScaleFactor: 1 });
+  const page = await context.newPage();
+  page.on("pageerror", (err) => pageErrors.push(String(err)));
+  page.on("console", (msg) => { if (msg.type() === "error" && !/status of 40[14]/.test(msg.text())) pageErrors.push(msg.text()); });
+  // nothing but the daemon: any other host is a failure
+  await page.route("**/*", (route) => {
+    const u = new URL(route.request().url());
+    if (u.origin !== URL_BASE) {
+      pageErrors.push("request outside the daemon: " + u.href);
+      return route.abort();
+    }
+    return route.continue();
+  });
+
+  await step("without a token the page asks for one, and a pasted token is kept", async () => {
+    await page.goto(URL_BASE + "/#/overview");
+    await page.waitForSelector("#token-dialog[open]", { timeout: 30000 });
+    await page.fill("#token-input", READER);
+    await page.click("#token-save");
+    await page.waitForSelector('main[data-view="overview"][data-ready="true"]', { timeout: 30000 });
+    assert.equal(await page.evaluate(() => localStorage.getItem("scaleupd.token")), READER);
+    const options = await page.locator("#programme option").allTextContents();
+    const list = await api("/api/v1/programmes");
+    assert.deepEqual(options, list.body.programmes.map((p) => p.name));
+  });
+
+  await step("overview shows the progress the API reports", async () => {
+    await openView(page, "#/overview");
+    await shot(page, "overview");
+    const progress = await api(`/api/v1/programmes/${SLUG}/progress`);
+    if (progress.status === 404 && progress.body.error.code === "not_found") {
+      assert.ok(await unavailable(page), "the overview says progress is not available");
+      return skip("overview figures", "GET …/progress is not served yet; the view says so");
+    }
+    assert.equal(progress.status, 200, JSON.stringify(progress.body));
+    const byRegion = await api(`/api/v1/programmes/${SLUG}/progress?by=region`);
+    const lag = byRegion.body.lagging_region;
+    if (lag) assert.equal(await page.locator("#lagging-region").getAttribute("data-region"), lag.code);
+    const regionRows = await page.locator("#region-table tbody tr").count();
+    assert.equal(regionRows, byRegion.body.regions.length);
+    for (const r of byRegion.body.regions)
+      if (r.coverage && typeof r.coverage.actual === "number") {
+        const shown = await field(page, `${r.code}.coverage.actual`);
+        assert.ok(close(Number(shown.value), r.coverage.actual), `${r.code} coverage`);
+      }
+    const dims = progress.body.dimensions;
+    for (const k of ["coverage", "expansion", "institutionalisation"]) {
+      const top = Array.isArray(dims) ? dims.find((x) => (x.dimension || x.name) === k) : dims[k];
+      // expansion's headline is its site count
+      const d = k === "expansion" && top.sites ? { ...top.sites, status: top.status } : top;
+      for (const f of ["actual", "planned"]) {
+        const shown = await field(page, `${k}.${f}`);
+        if (typeof d[f] === "number") assert.ok(close(Number(shown.value), d[f]), `${k}.${f}: ${shown.value} vs ${d[f]}`);
+        else assert.equal(shown.value, "", `${k}.${f} has no value`);
+      }
+      const status = await page.locator(`[data-dimension="${k}"] .status`).first().getAttribute("data-status");
+      assert.equal(status, d.status || "no_data");
+    }
+  });
+
+  await step("overview on a tablet", async () => {
+    await page.setViewportSize({ width: 820, height: 1180 });
+    await openView(page, "#/overview");
+    await shot(page, "overview-tablet");
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    assert.ok(overflow <= 1, `the page scrolls sideways by ${overflow}px on a tablet`);
+    await page.setViewportSize({ width: 1280, height: 900 });
+  });
+
+  await step("trajectory draws actual against planned, or says it is not available", async () => {
+    await openView(page, "#/trajectory");
+    await shot(page, "trajectory");
+    const history = await api(`/api/v1/programmes/${SLUG}/progress/history`);
+    if (history.status === 404 && history.body.error.code === "not_found") {
+      assert.ok(await unavailable(page));
+      return skip("trajectory charts", "GET …/progress/history is not served yet; the view says so");
+    }
+    assert.equal(history.status, 200);
+    assert.ok(await page.locator("main .chart-box").count() === 3);
+  });
+
+  await step("indicators: the XmR chart of a practice shows the API's figures", async () => {
+    const q = "indicator=bp_controlled_pct&site=BE-VLG-GP001";
+    await openView(page, "#/indicators?" + q);
+    await page.waitForSelector("#xmr-chart canvas", { timeout: 30000 });
+    await shot(page, "indicators");
+    const chart = (await api(`/api/v1/programmes/${SLUG}/chart?${q}`)).body;
+    const last = chart.points[chart.points.length - 1];
+    const seg = chart.segments[chart.segments.length - 1];
+    const pairs = [["chart.latest", last.value], ["chart.mean", seg.mean],
+      ["chart.lower_limit", seg.lower_limit], ["chart.upper_limit", seg.upper_limit]];
+    for (const [name, expected] of pairs) {
+      const shown = await field(page, name);
+      assert.ok(close(Number(shown.value), expected), `${name}: ${shown.value} vs ${expected}`);
+      assert.ok(shown.text.includes(expected.toFixed(1)), `${name} reads "${shown.text}", not ${expected.toFixed(1)} %`);
+      assert.ok(shown.text.endsWith("%"), `${name} carries its unit`);
+    }
+    assert.equal((await field(page, "chart.variation")).value, chart.last_variation);
+    assert.equal((await field(page, "chart.assurance")).value, chart.assurance);
+    const variationText = await page.locator('[data-field="chart.variation"]').textContent();
+    assert.match(variationText, /concern/i, "the variation is said in words, not only colour");
+    const rows = await page.locator("#point-table tbody tr").count();
+    assert.equal(rows, chart.points.length);
+    const concernRows = await page.locator('#point-table tbody [data-status="concern"]').count();
+    assert.equal(concernRows, chart.points.filter((p) => p.variation === "concern").length);
+    assert.equal(await page.locator("#indicator-select").inputValue(), "bp_controlled_pct");
+  });
+
+  await step("indicators: picking a region redraws the chart for it", async () => {
+    await page.selectOption("#site-select", "BE-WAL");
+    await page.waitForFunction(() => location.hash.includes("site=BE-WAL") &&
+      document.querySelector('main[data-ready="true"] #xmr-chart canvas'), null, { timeout: 30000 });
+    const chart = (await api(`/api/v1/programmes/${SLUG}/chart?indicator=bp_controlled_pct&site=BE-WAL`)).body;
+    const shown = await field(page, "chart.latest");
+    assert.ok(close(Number(shown.value), chart.points[chart.points.length - 1].value));
+    await shot(page, "indicators-region");
+  });
+
+  await step("feeds: reported and late sites and completeness by region equal the API's", async () => {
+    await openView(page, "#/feeds");
+    await shot(page, "feeds");
+    const feeds = await api(`/api/v1/programmes/${SLUG}/feeds`);
+    assert.equal(feeds.status, 200);
+    for (const s of feeds.body.sites) {
+      const shown = await field(page, `${s.code}.status`);
+      assert.equal(shown.value, s.status, s.code);
+      assert.match(shown.text, /Reported|Partial|Late/, "status in words");
+    }
+    for (const r of feeds.body.regions) {
+      const shown = await field(page, `${r.code || "none"}.completeness`);
+      assert.ok(close(Number(shown.value), r.completeness), `${r.code}: ${shown.value} vs ${r.completeness}`);
+      assert.equal(shown.text, (r.completeness * 100).toFixed(1) + " %");
+    }
+    assert.equal(await page.locator("#feeds-sites tbody tr").count(), feeds.body.sites.length);
+  });
+
+  await step("alerts: acknowledge an open alert from the page", async () => {
+    await openView(page, "#/alerts");
+    await shot(page, "alerts");
+    const alerts = await api(`/api/v1/alerts?programme=${SLUG}`);
+    if (alerts.status === 404 && alerts.body.error.code === "not_found") {
+      assert.ok(await unavailable(page), "the alerts view says alerting is not available");
+      return skip("acknowledging an alert", "GET /api/v1/alerts is not served yet; the view says so");
+    }
+    assert.equal(alerts.status, 200);
+    const list = Array.isArray(alerts.body) ? alerts.body : alerts.body.alerts;
+    const open = list.filter((a) => a.state !== "resolved" && a.state !== "inactive" && !a.acknowledged && !a.acknowledged_at);
+    if (!open.length) return skip("acknowledging an alert", "the demo data raised no open alert");
+    // acknowledging needs an admin token: paste it as a manager would
+    await page.click("#token-button");
+    await page.fill("#token-input", ADMIN);
+    await page.click("#token-save");
+    await page.waitForSelector('main[data-view="alerts"][data-ready="true"]');
+    const id = String(open[0].id);
+    await page.click(`tr[data-alert="${id}"] button[data-action="ack"]`);
+    await page.waitForFunction((i) => {
+      const b = document.querySelector(`tr[data-alert="${i}"] button[data-action="ack"]`);
+      return b && b.disabled && document.querySelector('main[data-ready="true"]');
+    }, id, { timeout: 30000 });
+    const after = await api(`/api/v1/alerts?programme=${SLUG}`, ADMIN);
+    const list2 = Array.isArray(after.body) ? after.body : after.body.alerts;
+    const acked = list2.find((a) => String(a.id) === id);
+    assert.ok(acked.acknowledged || acked.acknowledged_at, "the API shows the alert acknowledged");
+    await shot(page, "alerts-acknowledged");
+  });
+
+  await step("no JavaScript error and no request outside the daemon", async () => {
+    assert.deepEqual(pageErrors, []);
+  });
+
+  await browser.close();
+  console.log(`${results.passed} passed, ${results.failed} failed, ${results.skipped} skipped`);
+  process.exit(results.failed ? 1 : 0);
+}
+
+main().catch((err) => {
+  console.log("FAIL  " + ((err && err.stack) || err));
+  process.exit(1);
+});
