@@ -79,11 +79,23 @@ bool observations_load_catalog(PGconn *conn, int64_t programme_id, const struct 
     return true;
 }
 
+/* Creates the series of the batch that do not exist yet: the NOT EXISTS spares existing
+ * series a speculative insertion (and a sequence value) each; the order keeps concurrent
+ * batches from deadlocking on the same new series. */
 static const char SQL_ENSURE_SERIES[] =
-    "INSERT INTO series (programme_id, indicator_id, site_id) "
-    "SELECT DISTINCT $1::bigint, i, s FROM unnest($2::int8[], $3::int8[]) AS t(i, s) "
-    "ON CONFLICT DO NOTHING";
+    "INSERT INTO series (programme_id, indicator_id, site_id)"
+    " SELECT $1::bigint, i, s FROM (SELECT DISTINCT i, s FROM unnest($2::int8[], $3::int8[])"
+    "  AS t(i, s)) t"
+    " WHERE NOT EXISTS (SELECT 1 FROM series x WHERE x.programme_id = $1 AND x.indicator_id = i"
+    "  AND x.site_id = s)"
+    " ORDER BY i, s ON CONFLICT DO NOTHING";
 
+/* One statement for the batch. `old` holds the stored rows that this batch changes (the same
+ * test as the upsert's WHERE, on the statement's snapshot), found through the primary key
+ * from the batch side: revisions come from it without joining the upsert's RETURNING rows,
+ * a join the planner can only estimate at one row and so made quadratic. Rows are written in
+ * key order, so concurrent batches lock shared keys and series in the same order and cannot
+ * deadlock. */
 static const char SQL_UPSERT[] =
     "WITH input AS ("
     " SELECT * FROM unnest($2::int8[], $3::int8[], $4::int4[], $5::float8[], $6::float8[],"
@@ -95,13 +107,15 @@ static const char SQL_UPSERT[] =
     " FROM input i JOIN series s ON s.programme_id = $1 AND s.indicator_id = i.indicator_id"
     "  AND s.site_id = i.site_id"
     "), old AS ("
-    " SELECT o.* FROM observation o JOIN keyed k ON o.programme_id = $1"
+    " SELECT o.* FROM keyed k JOIN observation o ON o.programme_id = $1"
     "  AND o.series_id = k.series_id AND o.period_start = k.period_start"
+    " WHERE (o.value, o.numerator, o.denominator, o.comment) IS DISTINCT FROM"
+    "  (k.value, k.numerator, k.denominator, k.comment)"
     "), upsert AS ("
     " INSERT INTO observation AS o (programme_id, series_id, period_start, value, numerator,"
     "  denominator, comment, token_id, received_at)"
     " SELECT $1, series_id, period_start, value, numerator, denominator, comment, $9, now()"
-    " FROM keyed"
+    " FROM keyed ORDER BY series_id, period_start"
     " ON CONFLICT (programme_id, series_id, period_start) DO UPDATE SET value = excluded.value,"
     "  numerator = excluded.numerator, denominator = excluded.denominator,"
     "  comment = excluded.comment, token_id = excluded.token_id,"
@@ -112,13 +126,11 @@ static const char SQL_UPSERT[] =
     "), revisions AS ("
     " INSERT INTO observation_revision (programme_id, series_id, period_start, value,"
     "  numerator, denominator, comment, token_id, received_at, replaced_at, replaced_by)"
-    " SELECT $1, old.series_id, old.period_start, old.value, old.numerator, old.denominator,"
-    "  old.comment, old.token_id, old.received_at, now(), $9"
-    " FROM old JOIN upsert u ON u.series_id = old.series_id"
-    "  AND u.period_start = old.period_start AND NOT u.inserted"
+    " SELECT $1, series_id, period_start, value, numerator, denominator, comment, token_id,"
+    "  received_at, now(), $9 FROM old"
     "), dirty AS ("
     " INSERT INTO dirty_series (programme_id, series_id, since_period)"
-    " SELECT $1, series_id, min(period_start) FROM upsert GROUP BY series_id"
+    " SELECT $1, series_id, min(period_start) FROM upsert GROUP BY series_id ORDER BY series_id"
     " ON CONFLICT (programme_id, series_id) DO UPDATE"
     "  SET since_period = least(dirty_series.since_period, excluded.since_period),"
     "  marked_at = now()"

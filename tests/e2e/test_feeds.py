@@ -504,6 +504,25 @@ class FeedsTest(unittest.TestCase):
                                    token=self.other_feed)
         self.assertIn(resp.status, (403,), resp.body)
 
+    def test_concurrent_overlapping_batches_never_deadlock(self):
+        # batches that share series in different orders and sizes, sent at once: each is
+        # committed whole (no 500 from a deadlock between their dirty-series marks)
+        sites = ["BE-VLG-GP001", "BE-VLG-GP002", "BE-WAL-GP001"]
+        indicators = ["patients_enrolled", "eligible_population"]
+        months = [f"{2020 + m // 12}-{m % 12 + 1:02d}" for m in range(60)]
+        futures = []
+        for k in range(8):
+            rows = [obs(i, s, p, k) for p in months[k * 7:k * 7 + 7 + k]
+                    for s in sites[k % 3:] + sites[:k % 3] for i in indicators]
+            if k % 2:
+                rows.reverse()
+            futures.append(self.daemon.request_async("POST", OBS, batch(*rows), JSON,
+                                                     token=self.feed))
+        for f in futures:
+            resp = f.result()
+            self.assertEqual(resp.status, 200, resp.body)
+            self.assertEqual(resp.body["rejected"], 0)
+
     # ------------------------------------------------------------------ idempotency
 
     def test_idempotency_key_replays_without_applying(self):
