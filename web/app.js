@@ -782,9 +782,19 @@
   /* ---------------------------------------------------------------- Alerts */
 
   function alertWhat(a) {
-    const parts = [a.summary || a.description || a.message || a.rule_name || a.rule || a.kind || "alert"];
-    const where = [a.indicator, a.site ? siteName(a.site) : null].filter(Boolean).join(" — ");
-    return [typeof parts[0] === "object" ? JSON.stringify(parts[0]) : parts[0], where];
+    const what = a.summary || a.rule || a.kind || "alert";
+    const ind = (state.detail.indicators || []).find((i) => i.code === a.indicator);
+    const where = [ind ? ind.name : a.indicator, a.site ? siteName(a.site) : null, a.rule ? "rule " + a.rule : null,
+      a.period ? "period " + fmtDate(a.period) : null].filter(Boolean).join(" — ");
+    return [typeof what === "object" ? JSON.stringify(what) : what, where];
+  }
+
+  function alertValue(a) {
+    const ind = (state.detail.indicators || []).find((i) => i.code === a.indicator);
+    if (!isNum(a.value)) return "–";
+    const limits = isNum(a.lower_limit) && isNum(a.upper_limit)
+      ? ` (limits ${fmtValue(a.lower_limit, ind)} – ${fmtValue(a.upper_limit, ind)})` : "";
+    return fmtValue(a.value, ind) + limits;
   }
 
   function alertSince(a) {
@@ -797,24 +807,26 @@
 
   function alertActions(a, refresh) {
     const msg = h("span", { class: "small muted", role: "status" });
-    const ack = h("button", { type: "button", "data-action": "ack", disabled: a.acknowledged || a.acknowledged_at ? true : null,
+    const acked = Boolean(a.acked_at || a.acknowledged || a.acknowledged_at);
+    const ack = h("button", { type: "button", "data-action": "ack", disabled: acked ? true : null,
       onclick: async () => {
         ack.disabled = true;
         try {
-          await api(`/api/v1/alerts/${encodeURIComponent(a.id)}/ack`, { method: "POST", body: { author: author(), comment: "acknowledged from the dashboard" } });
+          await api(`/api/v1/alerts/${encodeURIComponent(a.id)}/ack`, { method: "POST", body: { author: author() } });
           msg.textContent = "Acknowledged.";
           refresh();
         } catch (err) {
           ack.disabled = false;
           msg.textContent = err instanceof ApiError && err.status === 403 ? "This token may not acknowledge: use an admin token." : "Could not acknowledge: " + err.message;
         }
-      } }, a.acknowledged || a.acknowledged_at ? "Acknowledged" : "Acknowledge");
+      } }, acked ? "Acknowledged" : "Acknowledge");
     const hours = h("select", { "aria-label": "silence for" }, [1, 4, 24, 72, 168].map((n) => h("option", { value: n }, n < 24 ? n + " h" : n / 24 + " d")));
     const reason = h("input", { type: "text", placeholder: "reason", "aria-label": "reason", size: 14 });
     const silence = h("button", { type: "button", class: "ghost", "data-action": "silence", onclick: async () => {
       const now = new Date();
       const body = {
-        matchers: Object.fromEntries(Object.entries({ programme: a.programme || state.programme, indicator: a.indicator, site: a.site, rule: a.rule_id ?? a.rule }).filter(([, v]) => v !== undefined && v !== null && typeof v !== "object")),
+        programme: a.programme || state.programme,
+        matchers: Object.fromEntries(Object.entries({ indicator: a.indicator, site: a.site, rule: a.rule }).filter(([, v]) => typeof v === "string" && v !== "")),
         starts_at: now.toISOString(), ends_at: new Date(now.getTime() + Number(hours.value) * 3600e3).toISOString(),
         author: author(), reason: reason.value || "silenced from the dashboard",
       };
@@ -851,11 +863,12 @@
     const openRows = open.map((a) => {
       const [what, where] = alertWhat(a);
       return h("tr", { "data-alert": a.id, "data-state": a.state },
-        h("td", {}, badge(a.state), a.acknowledged || a.acknowledged_at ? [" ", badge("acknowledged")] : null,
+        h("td", {}, badge(a.state), a.acked_at || a.acknowledged || a.acknowledged_at
+          ? [" ", badge("acknowledged", a.acked_by ? "by " + a.acked_by : "")] : null,
           a.silenced ? [" ", badge("silenced")] : null),
         h("td", {}, h("strong", {}, what), h("br"), h("span", { class: "muted small" }, where)),
         h("td", {}, fmtDateTime(alertSince(a))),
-        h("td", {}, isNum(a.value) ? fmtNum(a.value, 2) : "–"),
+        h("td", {}, alertValue(a)),
         h("td", {}, alertActions(a, refresh)));
     });
     const resolvedRows = resolved.map((a) => {

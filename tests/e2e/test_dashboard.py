@@ -99,6 +99,21 @@ def load_demo(daemon):
         assert resp.status in (200, 201, 404, 405), resp  # 404/405: roadmaps not served yet
 
 
+def wait_for_open_alerts(daemon):
+    """When the daemon has the alerts API: waits until the drop of blood-pressure control at
+    De Linde has raised an alert (the default SPC rule), and returns the open alerts. None
+    when the daemon has no alerts API yet."""
+    path = f"/api/v1/alerts?programme={SLUG}"
+    resp = daemon.request("GET", path)
+    if resp.status == 404 and resp.body["error"]["code"] == "not_found":
+        return None
+
+    def open_alerts():
+        body = daemon.request("GET", path).body
+        return [a for a in body["alerts"] if a["state"] in ("pending", "firing", "no_data")]
+    return harness.wait_until(open_alerts, "an open alert for the demo programme")
+
+
 def xmr_limits(values):
     """Mean and process limits of an XmR chart with every point in the baseline and moving
     ranges >= 3.267 x their mean screened out once (DESIGN.md section 4)."""
@@ -141,6 +156,7 @@ class DashboardTest(unittest.TestCase):
         try:
             load_demo(cls.daemon)
             cls.read_token = harness.create_token(conninfo, "--read", name="dashboard reader")
+            cls.open_alerts = wait_for_open_alerts(cls.daemon)
         except BaseException:
             cls.tearDownClass()
             raise
