@@ -29,11 +29,11 @@
     concern: ["▼", "Special cause: concern"],
     neutral: ["◆", "Special cause: neutral"],
     common: ["●", "Common cause"],
-    firing: ["🔔", "Firing"],
+    firing: ["!", "Firing"],
     pending: ["…", "Pending"],
     resolved: ["✔", "Resolved"],
     acknowledged: ["✓", "Acknowledged"],
-    silenced: ["🔕", "Silenced"],
+    silenced: ["∅", "Silenced"],
   };
   const COLOURS = {
     value: "#3b4a5a",
@@ -791,7 +791,7 @@
 
   function alertValue(a) {
     const ind = (state.detail.indicators || []).find((i) => i.code === a.indicator);
-    if (!isNum(a.value)) return "–";
+    if (!isNum(a.value) || /late|completeness|no_data/.test(a.kind || "") || a.state === "no_data") return "–";
     const limits = isNum(a.lower_limit) && isNum(a.upper_limit)
       ? ` (limits ${fmtValue(a.lower_limit, ind)} – ${fmtValue(a.upper_limit, ind)})` : "";
     return fmtValue(a.value, ind) + limits;
