@@ -11,6 +11,7 @@
 #include "scaleupd/handlers.h"
 #include "scaleupd/http.h"
 #include "scaleupd/metrics.h"
+#include "scaleupd/notifier.h"
 #include "scaleupd/pool.h"
 #include "scaleupd/programmes.h"
 #include "scaleupd/routes.h"
@@ -216,6 +217,21 @@ const struct route app_routes[] = {
     {"/api/v1/programmes/{slug}/chart", ROUTER_GET, H(HANDLER_DB, ACCESS_READ, handle_get_chart)},
     {"/api/v1/programmes/{slug}/feeds", ROUTER_GET,
      H(HANDLER_DB, ACCESS_READ, handle_get_feeds_status)},
+    {"/api/v1/programmes/{slug}/rules", ROUTER_POST, H(HANDLER_DB, ACCESS_ADMIN, handle_post_rule)},
+    {"/api/v1/programmes/{slug}/rules", ROUTER_GET, H(HANDLER_DB, ACCESS_READ, handle_get_rules)},
+    {"/api/v1/programmes/{slug}/rules/{name}", ROUTER_DELETE,
+     H(HANDLER_DB, ACCESS_ADMIN, handle_delete_rule)},
+    {"/api/v1/programmes/{slug}/receivers", ROUTER_PUT,
+     H(HANDLER_DB, ACCESS_ADMIN, handle_put_receivers)},
+    {"/api/v1/programmes/{slug}/receivers", ROUTER_GET,
+     H(HANDLER_DB, ACCESS_ADMIN, handle_get_receivers)},
+    {"/api/v1/programmes/{slug}/receivers/{name}/test", ROUTER_POST,
+     H(HANDLER_DB, ACCESS_ADMIN, handle_post_receiver_test)},
+    {"/api/v1/alerts", ROUTER_GET, H(HANDLER_DB, ACCESS_READ, handle_get_alerts)},
+    {"/api/v1/alerts/{id}/ack", ROUTER_POST, H(HANDLER_DB, ACCESS_ADMIN, handle_post_alert_ack)},
+    {"/api/v1/silences", ROUTER_POST, H(HANDLER_DB, ACCESS_ADMIN, handle_post_silence)},
+    {"/api/v1/silences", ROUTER_GET, H(HANDLER_DB, ACCESS_READ, handle_get_silences)},
+    {"/api/v1/silences/{id}", ROUTER_DELETE, H(HANDLER_DB, ACCESS_ADMIN, handle_delete_silence)},
 };
 
 const size_t app_n_routes = sizeof(app_routes) / sizeof(app_routes[0]);
@@ -235,4 +251,5 @@ void routes_describe_metrics(void)
     metrics_describe("scaleupd_ingest_rows_total", METRIC_COUNTER,
                      "Observation rows received, by outcome.");
     metrics_describe("scaleupd_uptime_seconds", METRIC_GAUGE, "Seconds since the daemon started.");
+    notifier_describe_metrics();
 }

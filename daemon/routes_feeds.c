@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "scaleupd/app.h"
+#include "scaleupd/background.h"
 #include "scaleupd/db.h"
 #include "scaleupd/handlers.h"
 #include "scaleupd/idempotency.h"
@@ -131,6 +132,8 @@ static void feed_write(struct request *req, PGconn *conn, struct feed_write *w)
     }
     if (!exec_simple(conn, "COMMIT", req->id))
         handler_db_error(req, conn);
+    else
+        background_kick("evaluate");
     return;
 rollback:
     PQclear(PQexec(conn, "ROLLBACK"));

@@ -24,4 +24,17 @@ void handle_get_vendor_uplot(struct request *req, PGconn *conn, struct app *app)
 void handle_get_chart(struct request *req, PGconn *conn, struct app *app);
 void handle_get_feeds_status(struct request *req, PGconn *conn, struct app *app);
 
+/* alerting (routes_alerts.c): rules, receivers, alerts, acknowledgements, silences */
+void handle_post_rule(struct request *req, PGconn *conn, struct app *app);
+void handle_get_rules(struct request *req, PGconn *conn, struct app *app);
+void handle_delete_rule(struct request *req, PGconn *conn, struct app *app);
+void handle_put_receivers(struct request *req, PGconn *conn, struct app *app);
+void handle_get_receivers(struct request *req, PGconn *conn, struct app *app);
+void handle_post_receiver_test(struct request *req, PGconn *conn, struct app *app);
+void handle_get_alerts(struct request *req, PGconn *conn, struct app *app);
+void handle_post_alert_ack(struct request *req, PGconn *conn, struct app *app);
+void handle_post_silence(struct request *req, PGconn *conn, struct app *app);
+void handle_get_silences(struct request *req, PGconn *conn, struct app *app);
+void handle_delete_silence(struct request *req, PGconn *conn, struct app *app);
+
 #endif

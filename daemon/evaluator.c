@@ -1,0 +1,361 @@
+/* The evaluator: claims series that ingest marked dirty (SKIP LOCKED, so two daemons never
+ * take the same) and runs their spc and threshold rules; on a timer, under an advisory lock,
+ * runs late-feed and completeness rules against due dates in each programme's time zone. */
+#include "scaleupd/evaluator.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "scaleupd/alerts.h"
+#include "scaleupd/clock.h"
+#include "scaleupd/db.h"
+#include "scaleupd/log.h"
+#include "scaleupd/period.h"
+#include "scaleupd/rules.h"
+
+#define EVALUATOR_BATCH 100
+#define EVALUATOR_HISTORY 500 /* points of a series an spc rule looks at */
+#define EVALUATOR_TIMER_LOCK 7242005
+
+static bool exec_ok(PGconn *conn, const char *sql)
+{
+    PGresult *res = PQexec(conn, sql);
+    bool ok =
+        db_ok(res, PQresultStatus(res) == PGRES_TUPLES_OK ? PGRES_TUPLES_OK : PGRES_COMMAND_OK,
+              NULL, sql);
+    PQclear(res);
+    return ok;
+}
+
+/* Parses a stored rule document (valid when stored; a bad one is skipped with a warning). */
+static bool stored_rule(const char *text, struct rule *rule)
+{
+    json_t *doc = json_loads(text, 0, NULL);
+    json_t *problems = rule_parse(doc, rule);
+    bool ok = doc != NULL && json_array_size(problems) == 0;
+    if (!ok)
+        log_warning("could not use a stored rule: its document is not valid");
+    json_decref(problems);
+    json_decref(doc);
+    return ok;
+}
+
+struct series_values {
+    double *values;
+    int32_t *days;
+    size_t n;
+};
+
+static bool load_values(PGconn *conn, const char *pid, const char *sid, struct series_values *sv)
+{
+    char limit[16];
+    snprintf(limit, sizeof(limit), "%d", EVALUATOR_HISTORY);
+    const char *params[] = {pid, sid, limit};
+    PGresult *res = db_query(conn,
+                             "SELECT value, period_start - date '1970-01-01' FROM (SELECT value,"
+                             " period_start FROM observation WHERE programme_id = $1 AND"
+                             " series_id = $2 ORDER BY period_start DESC LIMIT $3::int) x"
+                             " ORDER BY period_start",
+                             3, params);
+    bool ok = db_ok(res, PGRES_TUPLES_OK, NULL, "read a series");
+    sv->n = ok ? (size_t)PQntuples(res) : 0;
+    sv->values = calloc(sv->n + 1, sizeof(double));
+    sv->days = calloc(sv->n + 1, sizeof(int32_t));
+    ok = ok && sv->values && sv->days;
+    for (size_t i = 0; ok && i < sv->n; i++) {
+        sv->values[i] = db_double(res, (int)i, 0);
+        sv->days[i] = (int32_t)db_int64(res, (int)i, 1);
+    }
+    PQclear(res);
+    return ok;
+}
+
+static const char series_rules_sql[] =
+    "WITH RECURSIVE se AS (SELECT programme_id, indicator_id, site_id FROM series WHERE"
+    " programme_id = $1 AND id = $2), up AS (SELECT s.id, s.parent_id FROM site s JOIN se ON"
+    " s.programme_id = se.programme_id AND s.id = se.site_id UNION ALL SELECT s.id, s.parent_id"
+    " FROM site s JOIN up ON s.programme_id = $1 AND s.id = up.parent_id)"
+    " SELECT r.id, r.document, r.for_count, r.resolve_count, se.indicator_id, se.site_id,"
+    " i.direction FROM se JOIN indicator i ON i.programme_id = se.programme_id AND"
+    " i.id = se.indicator_id JOIN alert_rule r ON r.programme_id = se.programme_id"
+    " WHERE r.kind IN ('spc', 'threshold') AND (r.indicator_id IS NULL OR r.indicator_id ="
+    " se.indicator_id) AND (r.site_id IS NULL OR r.site_id IN (SELECT id FROM up))";
+
+static enum spc_direction direction_of(const char *name)
+{
+    return strcmp(name, "up") == 0     ? SPC_DIRECTION_UP
+           : strcmp(name, "down") == 0 ? SPC_DIRECTION_DOWN
+                                       : SPC_DIRECTION_NONE;
+}
+
+/* Evaluates one rule row of series_rules_sql on the series' values. */
+static bool evaluate_rule_row(PGconn *conn, const PGresult *res, int row, int64_t programme_id,
+                              const struct series_values *sv, double now)
+{
+    struct rule rule;
+    if (!stored_rule(PQgetvalue(res, row, 1), &rule))
+        return true;
+    struct rule_eval eval;
+    if (rule.kind == RULE_THRESHOLD)
+        rule_eval_threshold(&rule, sv->values[sv->n - 1], &eval);
+    else if (!rule_eval_spc(&rule, sv->values, sv->days, sv->n,
+                            direction_of(PQgetvalue(res, row, 6)), &eval))
+        return true;
+    char subject[64];
+    snprintf(subject, sizeof(subject), "i%s:s%s", PQgetvalue(res, row, 4), PQgetvalue(res, row, 5));
+    struct alert_update u = {.programme_id = programme_id,
+                             .rule_id = db_int64(res, row, 0),
+                             .subject = subject,
+                             .indicator_id = db_int64(res, row, 4),
+                             .site_id = db_int64(res, row, 5),
+                             .for_count = (int)db_int64(res, row, 2),
+                             .resolve_count = (int)db_int64(res, row, 3),
+                             .obs = eval.holds ? ALERT_OBS_HOLDS : ALERT_OBS_OK,
+                             .eval = &eval,
+                             .period_start = sv->days[sv->n - 1],
+                             .now = now};
+    return alerts_apply(conn, &u);
+}
+
+static bool evaluate_series(PGconn *conn, int64_t programme_id, int64_t series_id, double now)
+{
+    char pid[24], sid[24];
+    snprintf(pid, sizeof(pid), "%lld", (long long)programme_id);
+    snprintf(sid, sizeof(sid), "%lld", (long long)series_id);
+    struct series_values sv = {0};
+    bool ok = load_values(conn, pid, sid, &sv);
+    if (ok && sv.n > 0) {
+        const char *params[] = {pid, sid};
+        PGresult *res = db_query(conn, series_rules_sql, 2, params);
+        ok = db_ok(res, PGRES_TUPLES_OK, NULL, "read the rules of a series");
+        for (int i = 0; ok && i < PQntuples(res); i++)
+            ok = evaluate_rule_row(conn, res, i, programme_id, &sv, now);
+        PQclear(res);
+    }
+    free(sv.values);
+    free(sv.days);
+    return ok;
+}
+
+/* One batch of dirty series in one transaction; the number evaluated, -1 on error. */
+static long evaluate_dirty_batch(PGconn *conn, double now)
+{
+    if (!exec_ok(conn, "BEGIN"))
+        return -1;
+    char limit[16];
+    snprintf(limit, sizeof(limit), "%d", EVALUATOR_BATCH);
+    const char *params[] = {limit};
+    PGresult *res = db_query(conn,
+                             "DELETE FROM alert_dirty WHERE (programme_id, series_id) IN (SELECT"
+                             " programme_id, series_id FROM alert_dirty ORDER BY marked_at LIMIT"
+                             " $1::int FOR UPDATE SKIP LOCKED) RETURNING programme_id, series_id",
+                             1, params);
+    bool ok = db_ok(res, PGRES_TUPLES_OK, NULL, "claim dirty series");
+    long n = ok ? PQntuples(res) : -1;
+    int64_t last_programme = 0;
+    for (long i = 0; ok && i < n; i++) {
+        int64_t programme_id = db_int64(res, (int)i, 0);
+        if (programme_id != last_programme)
+            ok = alerts_ensure_defaults(conn, programme_id);
+        last_programme = programme_id;
+        ok = ok && evaluate_series(conn, programme_id, db_int64(res, (int)i, 1), now);
+    }
+    PQclear(res);
+    if (!ok || !exec_ok(conn, "COMMIT")) {
+        PQclear(PQexec(conn, "ROLLBACK"));
+        return -1;
+    }
+    return n;
+}
+
+long evaluator_run_dirty(PGconn *conn, double now)
+{
+    long total = 0;
+    for (int round = 0; round < 50; round++) {
+        long n = evaluate_dirty_batch(conn, now);
+        if (n < 0)
+            return -1;
+        total += n;
+        if (n < EVALUATOR_BATCH)
+            break;
+    }
+    return total;
+}
+
+static const char due_sites_sql[] =
+    "WITH RECURSIVE down AS (SELECT id FROM site WHERE programme_id = $1 AND id = $5::bigint"
+    " UNION ALL SELECT s.id FROM site s JOIN down ON s.programme_id = $1 AND s.parent_id ="
+    " down.id)"
+    " SELECT m.site_id, EXISTS (SELECT 1 FROM series se JOIN observation o ON o.programme_id ="
+    " se.programme_id AND o.series_id = se.id WHERE se.programme_id = $1 AND se.indicator_id ="
+    " $2 AND se.site_id = m.site_id AND o.period_start = $3::date)"
+    " FROM membership m WHERE m.programme_id = $1 AND m.status = 'active' AND (m.adopted_on IS"
+    " NULL OR m.adopted_on <= $4::date) AND ($5::bigint IS NULL OR m.site_id IN (SELECT id FROM"
+    " down)) ORDER BY m.site_id";
+
+/* Parks the firing spc and threshold alerts of a late series in no_data. */
+static bool mark_no_data(PGconn *conn, const char *pid, const char *ind, const char *site,
+                         double now)
+{
+    const char *params[] = {pid, ind, site};
+    PGresult *res = db_query(conn,
+                             "SELECT a.rule_id, a.subject, r.for_count, r.resolve_count FROM alert"
+                             " a JOIN alert_rule r ON r.programme_id = a.programme_id AND r.id ="
+                             " a.rule_id WHERE a.programme_id = $1 AND a.indicator_id = $2 AND"
+                             " a.site_id = $3 AND r.kind IN ('spc', 'threshold') AND a.state IN"
+                             " ('pending', 'firing')",
+                             3, params);
+    bool ok = db_ok(res, PGRES_TUPLES_OK, NULL, "read the alerts of a late series");
+    for (int i = 0; ok && i < PQntuples(res); i++) {
+        struct alert_update u = {.programme_id = strtoll(pid, NULL, 10),
+                                 .rule_id = db_int64(res, i, 0),
+                                 .subject = PQgetvalue(res, i, 1),
+                                 .indicator_id = strtoll(ind, NULL, 10),
+                                 .site_id = strtoll(site, NULL, 10),
+                                 .for_count = (int)db_int64(res, i, 2),
+                                 .resolve_count = (int)db_int64(res, i, 3),
+                                 .obs = ALERT_OBS_NO_DATA,
+                                 .period_start = -1,
+                                 .now = now};
+        ok = alerts_apply(conn, &u);
+    }
+    PQclear(res);
+    return ok;
+}
+
+struct due_rule {
+    int64_t programme_id, rule_id, indicator_id;
+    const char *pid, *ind, *site_scope; /* site_scope NULL: the whole programme */
+    int for_count, resolve_count;
+    struct rule rule;
+    struct period due;
+    double now;
+};
+
+static bool apply_due(PGconn *conn, const struct due_rule *d, const char *subject, int64_t site,
+                      bool holds, const struct rule_eval *eval)
+{
+    struct alert_update u = {.programme_id = d->programme_id,
+                             .rule_id = d->rule_id,
+                             .subject = subject,
+                             .indicator_id = d->indicator_id,
+                             .site_id = site,
+                             .for_count = d->for_count,
+                             .resolve_count = d->resolve_count,
+                             .obs = holds ? ALERT_OBS_HOLDS : ALERT_OBS_OK,
+                             .eval = eval,
+                             .period_start = period_start(d->due),
+                             .now = d->now};
+    return alerts_apply(conn, &u);
+}
+
+/* A late-feed or completeness rule for one indicator at its latest due period. */
+static bool evaluate_due_rule(PGconn *conn, const struct due_rule *d)
+{
+    char start[DATE_FORMAT_MAX], end[DATE_FORMAT_MAX], deadline[DATE_FORMAT_MAX],
+        period[PERIOD_FORMAT_MAX];
+    if (!date_format(period_start(d->due), start, sizeof(start)) ||
+        !date_format(period_end(d->due), end, sizeof(end)) ||
+        !date_format(rule_deadline(&d->rule, d->due), deadline, sizeof(deadline)) ||
+        !period_format(d->due, period, sizeof(period)))
+        return true;
+    const char *params[] = {d->pid, d->ind, start, end, d->site_scope};
+    PGresult *res = db_query(conn, due_sites_sql, 5, params);
+    bool ok = db_ok(res, PGRES_TUPLES_OK, NULL, "read the sites due to report");
+    long reported = 0, active = ok ? PQntuples(res) : 0;
+    for (int i = 0; ok && i < PQntuples(res); i++) {
+        bool has = strcmp(PQgetvalue(res, i, 1), "t") == 0;
+        reported += has;
+        if (d->rule.kind != RULE_LATE_FEED)
+            continue;
+        struct rule_eval eval = {.holds = !has};
+        snprintf(eval.summary, sizeof(eval.summary), "no value for %s by %s", period, deadline);
+        char subject[64];
+        snprintf(subject, sizeof(subject), "i%s:s%s", d->ind, PQgetvalue(res, i, 0));
+        ok = apply_due(conn, d, subject, db_int64(res, i, 0), !has, &eval);
+        if (ok && !has)
+            ok = mark_no_data(conn, d->pid, d->ind, PQgetvalue(res, i, 0), d->now);
+    }
+    PQclear(res);
+    if (ok && d->rule.kind == RULE_COMPLETENESS) {
+        struct rule_eval eval;
+        rule_eval_completeness(&d->rule, reported, active, &eval);
+        char subject[64];
+        snprintf(subject, sizeof(subject), "i%s", d->ind);
+        ok = apply_due(conn, d, subject, 0, eval.holds, &eval);
+    }
+    return ok;
+}
+
+static const char due_rules_sql[] =
+    "SELECT r.programme_id, r.id, r.document, r.for_count, r.resolve_count, i.id, i.period_type,"
+    " (to_timestamp($1) AT TIME ZONE p.time_zone)::date - date '1970-01-01', r.site_id"
+    " FROM alert_rule r JOIN programme p ON p.id = r.programme_id JOIN indicator i ON"
+    " i.programme_id = r.programme_id AND (r.indicator_id IS NULL OR i.id = r.indicator_id)"
+    " WHERE r.kind IN ('late_feed', 'completeness') ORDER BY r.programme_id, r.id, i.id";
+
+static bool evaluate_due_rules(PGconn *conn, double now)
+{
+    char t[32];
+    snprintf(t, sizeof(t), "%.6f", now);
+    const char *params[] = {t};
+    PGresult *res = db_query(conn, due_rules_sql, 1, params);
+    bool ok = db_ok(res, PGRES_TUPLES_OK, NULL, "read late-feed rules");
+    for (int i = 0; ok && i < PQntuples(res); i++) {
+        struct due_rule d = {.programme_id = db_int64(res, i, 0),
+                             .rule_id = db_int64(res, i, 1),
+                             .indicator_id = db_int64(res, i, 5),
+                             .pid = PQgetvalue(res, i, 0),
+                             .ind = PQgetvalue(res, i, 5),
+                             .site_scope = PQgetisnull(res, i, 8) ? NULL : PQgetvalue(res, i, 8),
+                             .for_count = (int)db_int64(res, i, 3),
+                             .resolve_count = (int)db_int64(res, i, 4),
+                             .now = now};
+        enum period_type type;
+        if (!stored_rule(PQgetvalue(res, i, 2), &d.rule) ||
+            !period_type_from_name(PQgetvalue(res, i, 6), &type))
+            continue;
+        d.due = rule_latest_due_period(&d.rule, type, (int32_t)db_int64(res, i, 7));
+        ok = evaluate_due_rule(conn, &d);
+    }
+    PQclear(res);
+    return ok;
+}
+
+bool evaluator_run_timer(PGconn *conn, double now)
+{
+    if (!exec_ok(conn, "BEGIN"))
+        return false;
+    char sql[96];
+    snprintf(sql, sizeof(sql), "SELECT pg_try_advisory_xact_lock(%d)", EVALUATOR_TIMER_LOCK);
+    PGresult *res = PQexec(conn, sql);
+    bool ok = db_ok(res, PGRES_TUPLES_OK, NULL, "take the evaluation lock");
+    bool mine = ok && strcmp(PQgetvalue(res, 0, 0), "t") == 0;
+    PQclear(res);
+    if (mine) {
+        res = PQexec(conn, "SELECT id FROM programme ORDER BY id");
+        ok = db_ok(res, PGRES_TUPLES_OK, NULL, "list programmes");
+        for (int i = 0; ok && i < PQntuples(res); i++)
+            ok = alerts_ensure_defaults(conn, db_int64(res, i, 0));
+        PQclear(res);
+        ok = ok && evaluate_due_rules(conn, now);
+    }
+    if (!ok || !exec_ok(conn, "COMMIT")) {
+        PQclear(PQexec(conn, "ROLLBACK"));
+        return false;
+    }
+    return true;
+}
+
+void evaluator_run(PGconn *conn)
+{
+    double now = clock_now();
+    long n = evaluator_run_dirty(conn, now);
+    if (n < 0)
+        log_warning("could not evaluate the series changed by ingest");
+    else if (n > 0)
+        log_debug("evaluated %ld changed series", n);
+    if (!evaluator_run_timer(conn, now))
+        log_warning("could not evaluate late-feed and completeness rules");
+}

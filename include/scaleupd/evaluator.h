@@ -1,0 +1,22 @@
+/* The evaluator service: spc and threshold rules on the series that ingest changed, and
+ * late-feed and completeness rules on a timer against due dates. Safe with several daemons
+ * on one database: dirty series are claimed with SKIP LOCKED, the timer pass takes an
+ * advisory lock. */
+#ifndef SCALEUPD_EVALUATOR_H
+#define SCALEUPD_EVALUATOR_H
+
+#include <libpq-fe.h>
+#include <stdbool.h>
+
+/* Evaluates every claimed dirty series (in batches, each its own transaction) at time now.
+ * Returns the number of series evaluated, -1 on a database error. */
+long evaluator_run_dirty(PGconn *conn, double now);
+
+/* Creates missing default rules and evaluates late-feed and completeness rules at now, in
+ * one transaction, unless another daemon is doing it. False on a database error. */
+bool evaluator_run_timer(PGconn *conn, double now) __attribute__((warn_unused_result));
+
+/* Both, at clock_now(); failures are logged (the background task's body). */
+void evaluator_run(PGconn *conn);
+
+#endif

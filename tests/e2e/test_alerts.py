@@ -1,0 +1,277 @@
+"""Drift detection and alerting end to end: the real daemon, a real SMTP server (aiosmtpd),
+time moved through the test clock file. A drifting series gives exactly one grouped e-mail,
+its recovery one resolved e-mail, a silence none; mail survives an SMTP outage and a kill -9."""
+
+import os
+import shutil
+import tempfile
+import time
+import unittest
+
+from harness import Daemon, fresh_database, metric, psql, wait_until
+from smtp_sink import SmtpSink, free_port
+
+START = 1770724800  # 2026-02-10T12:00:00Z: December 2025 is the latest period due
+
+PROGRAMME = {
+    "slug": "drift-be",
+    "name": "Drift test programme",
+    "time_zone": "Europe/Brussels",
+    "sites": [
+        {"code": "BE", "name": "Belgium", "level": "country"},
+        {"code": "BE-VLG", "name": "Flanders", "level": "region", "parent": "BE"},
+        {"code": "GP1", "name": "Praktijk Een", "level": "practice", "parent": "BE-VLG",
+         "adopted": "2024-01-01"},
+        {"code": "GP2", "name": "Praktijk Twee", "level": "practice", "parent": "BE-VLG",
+         "adopted": "2024-01-01"},
+    ],
+    "indicators": [
+        {"code": "bp_controlled_pct", "name": "Blood pressure under control", "unit": "%",
+         "value_type": "percentage", "period_type": "monthly", "direction": "up",
+         "aggregate": "weighted"},
+    ],
+}
+
+STABLE = [60, 62, 61, 63, 62, 61, 62, 63, 61, 62, 61, 62]  # 2025-01 .. 2025-12
+
+
+def rows(values_by_period, sites=("GP1", "GP2")):
+    return {"observations": [
+        {"indicator": "bp_controlled_pct", "site": site, "period": period, "value": value}
+        for period, value in values_by_period for site in sites]}
+
+
+def expected_limits(values):
+    """XmR limits worked independently: mean of all points; moving ranges screened once at
+    3.267 x their mean; mean -+ 2.66 x mean moving range, as the e-mail prints them."""
+    mean = sum(values) / len(values)
+    ranges = [abs(b - a) for a, b in zip(values, values[1:])]
+    mr = sum(ranges) / len(ranges)
+    kept = [r for r in ranges if r < 3.267 * mr]
+    mr = sum(kept) / len(kept)
+    return f"{mean - 2.66 * mr:.4g} .. {mean + 2.66 * mr:.4g}"
+
+
+def history():
+    return [(f"2025-{m:02d}", v) for m, v in enumerate(STABLE, start=1)]
+
+
+class AlertingTest(unittest.TestCase):
+    def setUp(self):
+        self.tmp = tempfile.mkdtemp(prefix="scaleupd-alerts-")
+        self.clock_file = os.path.join(self.tmp, "clock")
+        self.now = START
+        self.set_clock(START)
+        self.sink = SmtpSink(os.path.join(self.tmp, "mail"))
+        self.daemon = None
+
+    def tearDown(self):
+        if self.daemon is not None:
+            self.daemon.close()
+        self.sink.stop()
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+    def set_clock(self, t):
+        self.now = t
+        with open(self.clock_file + ".tmp", "w", encoding="ascii") as f:
+            f.write(f"{t}\n")
+        os.replace(self.clock_file + ".tmp", self.clock_file)
+
+    def advance(self, seconds):
+        self.set_clock(self.now + seconds)
+
+    def start_daemon(self, db):
+        config = ("[alerts]\ngroup_wait = 30s\ngroup_interval = 60s\nrepeat_interval = 4h\n"
+                  "evaluate_interval = 1s\ndeliver_interval = 1s\ndelivery_max_age = 2d\n"
+                  f"[smtp]\nurl = smtp://127.0.0.1:{self.sink.port}\ntls = none\n"
+                  "from = scaleupd@alerts.example\ntimeout = 5s\n"
+                  "[server]\nbase_url = https://scaleup.example\n")
+        self.daemon = Daemon(db, config, env={"SCALEUPD_TEST_CLOCK_FILE": self.clock_file})
+        return self.daemon
+
+    def setup_programme(self, d):
+        self.assertEqual(d.request("POST", "/api/v1/programmes", PROGRAMME).status, 201)
+        r = d.request("PUT", "/api/v1/programmes/drift-be/receivers", {"receivers": [
+            {"name": "change-team", "email": ["team@example.org"],
+             "time_zone": "Europe/Brussels"}]})
+        self.assertEqual(r.status, 200, r.body)
+        self.push(d, history())
+
+    def push(self, d, values):
+        r = d.request("POST", "/api/v1/programmes/drift-be/observations", rows(values))
+        self.assertEqual(r.status, 200, r.body)
+
+    def alerts(self, d, state):
+        r = d.request("GET", f"/api/v1/alerts?programme=drift-be&state={state}")
+        self.assertEqual(r.status, 200, r.body)
+        return r.body["alerts"]
+
+    def wait_alerts(self, d, state, n):
+        return wait_until(lambda: len(self.alerts(d, state)) == n and self.alerts(d, state),
+                          f"{n} {state} alerts")
+
+    def wait_dispatched(self, d):
+        wait_until(lambda: psql(d.conninfo, "SELECT count(*) FROM alert_event WHERE "
+                                            "dispatched_at IS NULL") == "0",
+                   "every alert event dispatched")
+
+    def wait_outbox_empty(self, d):
+        wait_until(lambda: psql(d.conninfo, "SELECT count(*) FROM outbox WHERE sent_at IS NULL "
+                                            "AND dead_at IS NULL") == "0",
+                   "the outbox to drain")
+
+    def test_drift_recovery_silence(self):
+        self.sink.start()
+        d = self.start_daemon(fresh_database("e2e_alerts_drift"))
+        self.setup_programme(d)
+        rules = d.request("GET", "/api/v1/programmes/drift-be/rules").body["rules"]
+        names = {r["name"] for r in rules}
+        self.assertIn("spc-bp_controlled_pct", names)
+        self.assertIn("late-feed-bp_controlled_pct", names)
+
+        # both practices drop far below their lower limit in January 2026
+        self.mails_before_wait = 0
+        self.push(d, [("2026-01", 30)])
+        firing = self.wait_alerts(d, "firing", 2)
+        self.assertEqual({a["site"] for a in firing}, {"GP1", "GP2"})
+        self.assertEqual(firing[0]["summary"], "below lower limit")
+        self.wait_dispatched_after_wait(d)
+        mails = wait_until(lambda: len(self.sink.messages()) >= 1 and self.sink.messages(),
+                           "the firing e-mail")
+        self.wait_outbox_empty(d)
+        mails = self.sink.messages()
+        self.assertEqual(len(mails), 1, [m["Subject"] for m in mails])
+        mail = mails[0]
+        self.assertEqual(mail["Subject"], "[scaleupd] FIRING 2: bp_controlled_pct below lower "
+                                          "limit \u2014 Flanders, 2 practices")
+        self.assertEqual(mail["To"], "team@example.org")
+        self.assertRegex(mail["Message-ID"], r"^<scaleupd\.\d+\.drift-be@alerts\.example>$")
+        text = mail.get_body(("plain",)).get_content()
+        html = mail.get_body(("html",)).get_content()
+        self.assertIn("value 30 for 2026-01", text)
+        self.assertIn(f"limits {expected_limits(STABLE + [30])}", text)
+        self.assertIn("Europe/Brussels", text)
+        self.assertIn("https://scaleup.example/#/programmes/drift-be/indicators/"
+                      "bp_controlled_pct?site=GP1", text)
+        self.assertIn("acknowledge: https://scaleup.example/#/alerts/", text)
+        self.assertIn("<table", html)
+        first_id = mail["Message-ID"]
+
+        # recovery: one resolved e-mail in the same thread
+        self.push(d, [("2026-02", 62)])
+        self.wait_alerts(d, "resolved", 2)
+        self.advance(120)
+        wait_until(lambda: len(self.sink.messages()) >= 2, "the resolved e-mail")
+        self.wait_outbox_empty(d)
+        mails = self.sink.messages()
+        self.assertEqual(len(mails), 2)
+        self.assertTrue(mails[1]["Subject"].startswith("[scaleupd] RESOLVED 2: "),
+                        mails[1]["Subject"])
+        self.assertEqual(mails[1]["References"], first_id)
+
+        # a silence: the next drift fires but nobody is told
+        r = d.request("POST", "/api/v1/silences", {
+            "programme": "drift-be", "matchers": {"indicator": "bp_controlled_pct"},
+            "ends_at": "2030-01-01T00:00:00Z", "author": "e2e", "reason": "known outage"})
+        self.assertEqual(r.status, 201, r.body)
+        self.mails_before_wait = 2
+        self.push(d, [("2026-02", 30)])  # a revision re-evaluates the series too
+        self.wait_alerts(d, "firing", 2)
+        self.wait_dispatched_after_wait(d)
+        self.wait_outbox_empty(d)
+        self.assertEqual(len(self.sink.messages()), 2)
+        self.assertEqual(psql(d.conninfo, "SELECT count(*) FROM alert_event WHERE "
+                                          "outcome = 'dropped'"), "2")
+        samples = d.metrics()
+        self.assertEqual(metric(samples, "scaleupd_notifications_sent_total", channel="email"), 2)
+        self.assertEqual(metric(samples, "scaleupd_outbox_depth"), 0)
+
+    def wait_dispatched_after_wait(self, d):
+        """Nothing leaves before group_wait; then the group is dispatched."""
+        wait_until(lambda: psql(d.conninfo, "SELECT count(*) FROM alert_event WHERE "
+                                            "dispatched_at IS NULL") != "0", "alert events")
+        self.assertEqual(len(self.sink.messages()), self.mails_before_wait)
+        self.advance(60)
+        self.wait_dispatched(d)
+
+    def test_history_is_append_only_and_ack(self):
+        self.sink.start()
+        d = self.start_daemon(fresh_database("e2e_alerts_ack"))
+        self.setup_programme(d)
+        self.push(d, [("2026-01", 30)])
+        firing = self.wait_alerts(d, "firing", 2)
+        r = d.request("POST", f"/api/v1/alerts/{firing[0]['id']}/ack", {})
+        self.assertEqual(r.status, 200, r.body)
+        self.assertEqual(d.request("POST", "/api/v1/alerts/999999/ack", {}).status, 404)
+        acked = [a for a in self.alerts(d, "firing") if a["id"] == firing[0]["id"]][0]
+        self.assertIsNotNone(acked["acked_at"])
+        hist = psql(d.conninfo, "SELECT from_state || '>' || to_state FROM alert_history "
+                                "ORDER BY at, alert_id")
+        self.assertEqual(hist.split("\n"), ["inactive>firing", "inactive>firing"])
+
+    def test_smtp_down_then_back_and_kill_9(self):
+        # no SMTP server yet: the message is queued and retried
+        db = fresh_database("e2e_alerts_outage")
+        d = self.start_daemon(db)
+        self.setup_programme(d)
+        self.push(d, [("2026-01", 30)])
+        self.wait_alerts(d, "firing", 2)
+        self.advance(60)
+        wait_until(lambda: psql(db, "SELECT count(*) FROM outbox WHERE attempts > 0 AND "
+                                    "last_error IS NOT NULL AND sent_at IS NULL") == "1",
+                   "a failed delivery attempt")
+        failed = d.metrics()
+        self.assertGreaterEqual(
+            metric(failed, "scaleupd_notifications_failed_total", channel="email",
+                   reason="connect") or 0, 1)
+        # kill -9 with the message still in the outbox, then the server comes back
+        d.kill()
+        self.daemon = None
+        self.sink.start()
+        self.advance(7200)  # past any backoff
+        d = self.start_daemon(db)
+        wait_until(lambda: len(self.sink.messages()) >= 1, "the queued e-mail after restart")
+        self.wait_outbox_empty(d)
+        mails = self.sink.messages()
+        self.assertEqual(len(mails), 1)
+        self.assertTrue(mails[0]["Subject"].startswith("[scaleupd] FIRING 2: "))
+        self.assertEqual(psql(db, "SELECT count(*) FROM outbox WHERE sent_at IS NOT NULL"), "1")
+
+    def test_bad_input(self):
+        self.sink.start()
+        d = self.start_daemon(fresh_database("e2e_alerts_bad"))
+        self.assertEqual(d.request("POST", "/api/v1/programmes", PROGRAMME).status, 201)
+        cases = [
+            ("POST", "/api/v1/programmes/drift-be/rules",
+             {"name": "x", "kind": "threshold", "indicator": "nope", "min": 1},
+             422, "$.indicator"),
+            ("POST", "/api/v1/programmes/drift-be/rules",
+             {"name": "x", "kind": "spc", "for": -1}, 422, "$.for"),
+            ("PUT", "/api/v1/programmes/drift-be/receivers",
+             {"receivers": [{"name": "ops", "webhook": ["ftp://example.org/hook"]}]},
+             422, "$.receivers[0].webhook[0]"),
+            ("POST", "/api/v1/silences",
+             {"matchers": {"site": "GP1"}, "starts_at": "2026-03-01T00:00:00Z",
+              "ends_at": "2026-02-01T00:00:00Z", "author": "me"}, 422, "$.ends_at"),
+            ("POST", "/api/v1/silences",
+             {"matchers": {"colour": "red"}, "ends_at": "2026-03-01T00:00:00Z",
+              "author": "me"}, 422, "$.matchers.colour"),
+        ]
+        for method, path, body, status, where in cases:
+            r = d.request(method, path, body)
+            self.assertEqual(r.status, status, (path, r.body))
+            paths = [p["path"] for p in r.body["error"]["details"]]
+            self.assertIn(where, paths, r.body)
+        r = d.request("POST", "/api/v1/programmes/drift-be/rules",
+                      {"name": "bp-min", "kind": "threshold", "indicator": "bp_controlled_pct",
+                       "site": "BE-VLG", "min": 40, "for": 2, "resolve": 2})
+        self.assertEqual(r.status, 201, r.body)
+        self.assertEqual(d.request("DELETE", "/api/v1/programmes/drift-be/rules/bp-min").status,
+                         200)
+        self.assertEqual(d.request("DELETE", "/api/v1/programmes/drift-be/rules/bp-min").status,
+                         404)
+        self.assertEqual(d.request("GET", "/api/v1/alerts?state=open").status, 400)
+
+
+if __name__ == "__main__":
+    unittest.main()
