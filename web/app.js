@@ -609,7 +609,9 @@
 
   function xmrChart(doc, width) {
     const pts = doc.points;
-    const xs = pts.map((p) => toTime(p.period_start));
+    /* one slot per reported period (a missing period is absent, never a zero), labelled by period */
+    const xs = pts.map((p, i) => i);
+    const label = (i) => (Number.isInteger(i) && pts[i] ? fmtPeriod(pts[i].period) : "");
     const only = (kind) => pts.map((p) => (p.variation === kind ? p.value : null));
     const lim = (f) => pts.map((p) => (p.has_limits ? p[f] : null));
     const target = isNum(doc.target) ? pts.map(() => doc.target) : null;
@@ -620,7 +622,7 @@
       points: { show: true, size: 11, width: 2, fill: COLOURS[kind], stroke: COLOURS[kind] },
     });
     const series = [
-      { label: "Period", value: (u, v) => (v === null ? "–" : fmtPeriod(new Date(v * 1000).toISOString().slice(0, 7))) },
+      { label: "Period", value: (u, v) => (v === null ? "–" : label(v)) },
       { label: "Value", stroke: COLOURS.value, width: 1.5, points: { show: true, size: 5, fill: "#fff" }, value: fmt },
       { label: "Mean", stroke: COLOURS.mean, width: 1.5, points: { show: false }, value: fmt },
       { label: "Upper limit", stroke: COLOURS.limit, width: 1.5, dash: [5, 4], points: { show: false }, value: fmt },
@@ -635,8 +637,8 @@
     }
     return new uPlot({
       width, height: 320,
-      scales: { x: { time: true } },
-      axes: [{}, { size: 70, values: (u, v) => v.map((x) => fmtValue(x, doc.indicator)) }],
+      scales: { x: { time: false, range: (u, min, max) => [min - 0.5, max + 0.5] } },
+      axes: [{ space: 60, values: (u, v) => v.map(label) }, { size: 70, values: (u, v) => v.map((x) => fmtValue(x, doc.indicator)) }],
       series,
     }, data, null);
   }
