@@ -1,0 +1,143 @@
+#!/usr/bin/env bash
+# Ingest benchmark (DESIGN.md §10): observations per second through
+# POST /api/v1/programmes/{slug}/observations (JSON batches of 1,000 rows from CLIENTS
+# concurrent clients) against binary COPY of the same rows into the same table, in one run,
+# on a fresh PostgreSQL with fsync and synchronous_commit on; p50/p99 of 10-row POSTs under
+# that load; the daemon's peak RSS. Not a ctest test: run it by hand, ~1-3 minutes.
+#
+#   bench/ingest.sh            CLIENTS=4 WORKERS=4 SITES=500 INDICATORS=10 MONTHS=36
+#   PASSES=insert bench/ingest.sh   only new keys (default: insert, then update every row)
+#   PERF=1 bench/ingest.sh     also record a perf profile of the daemon during the load
+#   EXTRA_SQL="DROP TRIGGER …" bench/ingest.sh   run SQL before the load (experiments only)
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")/.." && pwd)
+build=${BUILD_DIR:-$here/build-bench}
+export CLIENTS=${CLIENTS:-4}
+WORKERS=${WORKERS:-4}
+BATCH=${BATCH:-1000}
+export BATCH
+work=$(mktemp -d /tmp/scaleupd-bench.XXXXXX)
+daemon_pid=
+perf_pid=
+
+cleanup() {
+    [ -n "$perf_pid" ] && kill -INT "$perf_pid" 2>/dev/null && wait "$perf_pid" 2>/dev/null
+    [ -n "$daemon_pid" ] && kill "$daemon_pid" 2>/dev/null && wait "$daemon_pid" 2>/dev/null
+    "$here/scripts/pgcluster" stop "$work/pg" >/dev/null 2>&1 || true
+    [ -n "${KEEP:-}" ] || rm -rf "$work"
+}
+trap cleanup EXIT
+
+say() { printf '%s\n' "$*" >&2; }
+
+say "== building Release in $build"
+cmake -S "$here" -B "$build" -DCMAKE_BUILD_TYPE=Release >/dev/null
+cmake --build "$build" -j2 --target scaleupd scaleupctl >/dev/null
+cc -O2 -Wall -Wextra -o "$work/ingest_copy" "$here/bench/ingest_copy.c" \
+    -I"$(pg_config --includedir)" -lpq -lpthread
+
+say "== fresh PostgreSQL with fsync = on, synchronous_commit = on"
+"$here/scripts/pgcluster" start-test "$work/pg" >/dev/null
+base=$(cat "$work/pg/conninfo")
+psql -X -q -d "$base" -c "ALTER SYSTEM SET fsync = on" -c "ALTER SYSTEM SET synchronous_commit = on" \
+    -c "ALTER SYSTEM SET full_page_writes = on" -c "ALTER SYSTEM SET max_wal_size = '4GB'"
+"$here/scripts/pgcluster" restart "$work/pg" >/dev/null
+psql -X -q -d "$base" -c "CREATE DATABASE bench"
+db="$base dbname=bench"
+sql() { psql -X -q -A -t -v ON_ERROR_STOP=1 -d "$db" -c "$1"; }
+say "   $(sql "SELECT string_agg(name || '=' || setting, ', ' ORDER BY name) FROM pg_settings
+          WHERE name IN ('fsync', 'synchronous_commit', 'full_page_writes', 'wal_sync_method',
+                         'shared_buffers')")"
+
+say "== scaleupd (worker_threads = $WORKERS) and the synthetic programme"
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+cat >"$work/scaleupd.conf" <<CONF
+[server]
+listen_port = $port
+worker_threads = $WORKERS
+max_body_bytes = 16777216
+[log]
+level = warning
+CONF
+SCALEUPD_DATABASE="$db" "$build/scaleupd" -c "$work/scaleupd.conf" 2>"$work/scaleupd.log" &
+daemon_pid=$!
+url="http://127.0.0.1:$port"
+for _ in $(seq 100); do
+    curl -sf "$url/readyz" >/dev/null 2>&1 && break
+    sleep 0.1
+done
+admin=$("$build/scaleupctl" --database "$db" token create --admin --name bench 2>/dev/null)
+python3 "$here/bench/ingest_load.py" programme >"$work/programme.json"
+SCALEUPD_URL=$url SCALEUPD_TOKEN=$admin "$build/scaleupctl" programme apply "$work/programme.json" >/dev/null
+feed=$(SCALEUPD_URL=$url SCALEUPD_TOKEN=$admin "$build/scaleupctl" token create --feed bench --name bench-feed 2>/dev/null)
+say "   $(sql "SELECT count(*) FROM site") sites, $(sql "SELECT count(*) FROM indicator") indicators"
+if [ -n "${EXTRA_SQL:-}" ]; then
+    say "   experiment: $EXTRA_SQL"
+    sql "$EXTRA_SQL"
+fi
+
+say "== API: $CLIENTS clients POST JSON batches of $BATCH rows (probe: 10-row POSTs meanwhile)"
+sql "CHECKPOINT"
+if [ -n "${PERF:-}" ]; then
+    perf record -g -p "$daemon_pid" -o "$work/perf.data" >/dev/null 2>&1 &
+    perf_pid=$!
+fi
+api=$(python3 "$here/bench/ingest_load.py" load "$url" "$feed" bench)
+if [ -n "$perf_pid" ]; then
+    kill -INT "$perf_pid"
+    wait "$perf_pid" || true
+    perf_pid=
+    perf report -i "$work/perf.data" --no-children --percent-limit 1.5 --stdio 2>/dev/null |
+        grep -v '^$' | head -60 >"$work/perf.txt" || true
+    say "   perf profile of the daemon: $work/perf.txt (KEEP=1 keeps it)"
+fi
+rss_kb=$(awk '/VmHWM/ {print $2}' "/proc/$daemon_pid/status")
+errors=$(grep -c ' ERROR' "$work/scaleupd.log" || true)
+kill "$daemon_pid"
+wait "$daemon_pid" || true
+daemon_pid=
+stored=$(sql "SELECT count(*) FROM observation")
+revisions=$(sql "SELECT count(*) FROM observation_revision")
+
+say "== COPY: the same $stored rows, binary COPY of $BATCH rows per transaction, $CLIENTS clients"
+sql "COPY (SELECT programme_id, series_id, period_start, value, numerator, denominator, token_id
+           FROM observation ORDER BY period_start, series_id) TO STDOUT" >"$work/rows.tsv"
+copies=()
+for _ in 1 2 3; do # COPY takes about a second: the median of three runs
+    sql "TRUNCATE observation"
+    sql "CHECKPOINT"
+    copies+=("$("$work/ingest_copy" "$db" "$work/rows.tsv" "$CLIENTS" "$BATCH")")
+done
+copy=$(printf '%s\n' "${copies[@]}" | python3 -c 'import json, sys
+runs = sorted((json.loads(l) for l in sys.stdin), key=lambda r: r["seconds"])
+print(json.dumps(dict(runs[1], all=[r["rows_per_second"] for r in runs])))')
+copied=$(sql "SELECT count(*) FROM observation")
+
+python3 - "$api" "$copy" "$rss_kb" "$stored" "$copied" "$revisions" "$errors" <<'PY'
+import json, sys
+api, copy = json.loads(sys.argv[1]), json.loads(sys.argv[2])
+rss_kb, stored, copied, revisions, errors = (int(x) for x in sys.argv[3:8])
+print(f"clients {api['clients']}, batches of {api['batch']} rows; observations stored "
+      f"{stored}, revisions {revisions}; COPY reloaded {copied}")
+print(f"{'':28}{'rows':>9}{'seconds':>9}{'rows/s':>10}{'of COPY':>9}"
+      f"{'p50 10-row':>12}{'p99 10-row':>12}")
+print(f"{'COPY (binary, 1 txn/batch)':28}{copy['rows']:>9}{copy['seconds']:>9.2f}"
+      f"{copy['rows_per_second']:>10.0f}{'100 %':>9}   (median of "
+      f"{', '.join(f'{r:.0f}' for r in copy['all'])})")
+for name in ("insert", "update"):
+    if name not in api:
+        continue
+    r = api[name]
+    label = "API, new keys" if name == "insert" else "API, every value changed"
+    ratio = r["rows_per_second"] / copy["rows_per_second"]
+    print(f"{label:28}{r['rows']:>9}{r['seconds']:>9.2f}{r['rows_per_second']:>10.0f}"
+          f"{ratio * 100:>7.0f} %{r['probe_p50_ms']:>10.1f}ms{r['probe_p99_ms']:>10.1f}ms")
+    if r["errors"] or r["rejected"]:
+        print(f"  !! {r['errors']} failed requests, {r['rejected']} rejected rows")
+first = api.get("insert") or api[next(k for k in api if isinstance(api[k], dict))]
+ratio = first["rows_per_second"] / copy["rows_per_second"]
+print(f"target: API >= 50 % of COPY: {'met' if ratio >= 0.5 else 'NOT met'} ({ratio * 100:.0f} %)"
+      f"; probes under load: {first['probe_count']}, max {first['probe_max_ms']:.1f} ms")
+print(f"scaleupd peak RSS (VmHWM): {rss_kb / 1024:.1f} MB; ERROR lines in its log: {errors}")
+PY
