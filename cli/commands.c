@@ -107,5 +107,17 @@ const struct command ctl_feature_commands[] = {
      "roadmap apply FILE [--programme SLUG]   (a new version; SLUG defaults to the file's\n"
      "    \"programme\") | roadmap show SLUG"},
     {"progress", ctl_cmd_progress, "progress SLUG [--at YYYY-MM-DD] [--by-region] [--json]"},
+    {"rule", ctl_cmd_rule,
+     "rule apply FILE | rule list | rule delete NAME   (--programme SLUG, or\n"
+     "    $SCALEUPD_PROGRAMME)"},
+    {"receiver", ctl_cmd_receiver,
+     "receiver apply FILE | receiver list | receiver test NAME   (--programme SLUG)"},
+    {"alerts", ctl_cmd_alerts,
+     "alerts [--programme SLUG] [--state STATE] [--indicator CODE] [--site CODE]"},
+    {"ack", ctl_cmd_ack, "ack ALERT_ID"},
+    {"silence", ctl_cmd_silence,
+     "silence add --ends TIME --author NAME [--starts TIME] [--reason TEXT]\n"
+     "    [--programme SLUG] [--indicator CODE] [--site CODE] [--rule NAME] |\n"
+     "    silence list | silence expire ID"},
     {NULL, NULL, NULL},
 };

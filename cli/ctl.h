@@ -48,4 +48,12 @@ int ctl_cmd_roadmap(struct ctl *ctl);
 /* progress SLUG [--at DATE] [--by-region] [--json]: a table of the dimensions (cmd_progress.c) */
 int ctl_cmd_progress(struct ctl *ctl);
 
+/* alerting commands (cmd_alerts.c): rule apply|list|delete, receiver apply|list|test,
+ * alerts [filters], ack ID, silence add|list|expire */
+int ctl_cmd_rule(struct ctl *ctl);
+int ctl_cmd_receiver(struct ctl *ctl);
+int ctl_cmd_alerts(struct ctl *ctl);
+int ctl_cmd_ack(struct ctl *ctl);
+int ctl_cmd_silence(struct ctl *ctl);
+
 #endif

@@ -8,7 +8,9 @@ import tempfile
 import time
 import unittest
 
-from harness import Daemon, fresh_database, metric, psql, wait_until
+import json
+
+from harness import Daemon, fresh_database, metric, psql, scaleupctl, wait_until
 from smtp_sink import SmtpSink, free_port
 
 START = 1770724800  # 2026-02-10T12:00:00Z: December 2025 is the latest period due
@@ -271,6 +273,46 @@ class AlertingTest(unittest.TestCase):
         self.assertEqual(d.request("DELETE", "/api/v1/programmes/drift-be/rules/bp-min").status,
                          404)
         self.assertEqual(d.request("GET", "/api/v1/alerts?state=open").status, 400)
+
+    def test_scaleupctl_rule_receiver_test_silence_ack(self):
+        self.sink.start()
+        d = self.start_daemon(fresh_database("e2e_alerts_ctl"))
+        self.setup_programme(d)
+        base = ["--url", f"http://127.0.0.1:{d.port}", "--token", d.admin_token]
+        rule_file = os.path.join(self.tmp, "rule.json")
+        with open(rule_file, "w", encoding="utf-8") as f:
+            json.dump({"name": "bp-floor", "kind": "threshold", "indicator": "bp_controlled_pct",
+                       "site": "BE-VLG", "min": 40, "for": 1}, f)
+        scaleupctl(*base, "rule", "apply", rule_file, "--programme", "drift-be")
+        listed = json.loads(scaleupctl(*base, "rule", "list", "--programme", "drift-be").stdout)
+        self.assertIn("bp-floor", [r["name"] for r in listed["rules"]])
+        # a marked test message goes through the outbox and SMTP
+        scaleupctl(*base, "receiver", "test", "change-team", "--programme", "drift-be")
+        mail = wait_until(lambda: self.sink.messages(), "the test e-mail")[0]
+        self.assertTrue(mail["Subject"].startswith("[scaleupd] TEST "), mail["Subject"])
+        self.assertIn("TEST message", mail.get_body(("plain",)).get_content())
+        bad = scaleupctl(*base, "receiver", "test", "nobody", "--programme", "drift-be",
+                         check=False)
+        self.assertNotEqual(bad.returncode, 0)
+        # drift fires both the spc and the threshold rule; ack one from the command line
+        self.push(d, [("2026-01", 30)])
+        self.wait_alerts(d, "firing", 4)
+        out = json.loads(scaleupctl(*base, "alerts", "--programme", "drift-be", "--state",
+                                    "firing", "--site", "GP1").stdout)
+        self.assertEqual({a["rule"] for a in out["alerts"]}, {"spc-bp_controlled_pct", "bp-floor"})
+        scaleupctl(*base, "ack", str(out["alerts"][0]["id"]))
+        silence = json.loads(scaleupctl(
+            *base, "silence", "add", "--programme", "drift-be", "--site", "GP2", "--ends",
+            "2030-01-01T00:00:00Z", "--author", "ops", "--reason", "maintenance").stdout)
+        listed = json.loads(scaleupctl(*base, "silence", "list").stdout)["silences"]
+        self.assertEqual([s["id"] for s in listed], [silence["id"]])
+        scaleupctl(*base, "silence", "expire", str(silence["id"]))
+        self.assertEqual(json.loads(scaleupctl(*base, "silence", "list").stdout)["silences"], [])
+        late = scaleupctl(*base, "silence", "add", "--site", "GP2", "--starts",
+                          "2030-01-02T00:00:00Z", "--ends", "2030-01-01T00:00:00Z",
+                          "--author", "ops", check=False)
+        self.assertNotEqual(late.returncode, 0)
+        self.assertIn("$.ends_at", late.stderr)
 
 
 if __name__ == "__main__":

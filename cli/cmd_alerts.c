@@ -1,0 +1,174 @@
+/* scaleupctl alerting commands: rules and receivers from files, the alerts list,
+ * acknowledgements, silences and receiver test messages, each over one HTTP endpoint. */
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ctl.h"
+
+/* Codes that may go into a path or query unescaped. */
+static bool code_ok(const char *s)
+{
+    if (s == NULL || s[0] == '\0' || strlen(s) > 63)
+        return false;
+    return strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.") ==
+           strlen(s);
+}
+
+/* The value of --programme, else $SCALEUPD_PROGRAMME; NULL (reported) when invalid. */
+static const char *programme_option(const struct ctl *ctl, int from)
+{
+    const char *slug = getenv("SCALEUPD_PROGRAMME");
+    for (int i = from; i + 1 < ctl->argc; i++)
+        if (strcmp(ctl->argv[i], "--programme") == 0)
+            slug = ctl->argv[i + 1];
+    if (!code_ok(slug)) {
+        fprintf(stderr, "scaleupctl: name the programme with --programme SLUG\n");
+        return NULL;
+    }
+    return slug;
+}
+
+/* rule apply FILE | rule list | rule delete NAME, with --programme SLUG */
+int ctl_cmd_rule(struct ctl *ctl)
+{
+    char path[256];
+    if (ctl->argc < 1)
+        return -1;
+    const char *sub = ctl->argv[0];
+    const char *slug = programme_option(ctl, 1);
+    if (slug == NULL)
+        return 1;
+    if (strcmp(sub, "apply") == 0 && ctl->argc >= 2) {
+        snprintf(path, sizeof(path), "/api/v1/programmes/%s/rules", slug);
+        return ctl_send_file(ctl, "POST", path, ctl->argv[1], "application/json");
+    }
+    if (strcmp(sub, "list") == 0) {
+        snprintf(path, sizeof(path), "/api/v1/programmes/%s/rules", slug);
+        return ctl_simple(ctl, "GET", path);
+    }
+    if (strcmp(sub, "delete") == 0 && ctl->argc >= 2 && code_ok(ctl->argv[1])) {
+        snprintf(path, sizeof(path), "/api/v1/programmes/%s/rules/%s", slug, ctl->argv[1]);
+        return ctl_simple(ctl, "DELETE", path);
+    }
+    return -1;
+}
+
+/* receiver apply FILE | receiver list | receiver test NAME, with --programme SLUG */
+int ctl_cmd_receiver(struct ctl *ctl)
+{
+    char path[256];
+    if (ctl->argc < 1)
+        return -1;
+    const char *sub = ctl->argv[0];
+    const char *slug = programme_option(ctl, 1);
+    if (slug == NULL)
+        return 1;
+    if (strcmp(sub, "apply") == 0 && ctl->argc >= 2) {
+        snprintf(path, sizeof(path), "/api/v1/programmes/%s/receivers", slug);
+        return ctl_send_file(ctl, "PUT", path, ctl->argv[1], "application/json");
+    }
+    if (strcmp(sub, "list") == 0) {
+        snprintf(path, sizeof(path), "/api/v1/programmes/%s/receivers", slug);
+        return ctl_simple(ctl, "GET", path);
+    }
+    if (strcmp(sub, "test") == 0 && ctl->argc >= 2 && code_ok(ctl->argv[1])) {
+        snprintf(path, sizeof(path), "/api/v1/programmes/%s/receivers/%s/test", slug, ctl->argv[1]);
+        char *answer = NULL;
+        long status = ctl_http(ctl, "POST", path, "application/json", "{}", 2, &answer);
+        int rc = ctl_report(status, answer);
+        free(answer);
+        return rc;
+    }
+    return -1;
+}
+
+/* alerts [--programme SLUG] [--state STATE] [--indicator CODE] [--site CODE] */
+int ctl_cmd_alerts(struct ctl *ctl)
+{
+    static const char *const filters[] = {"programme", "state", "indicator", "site"};
+    char path[512] = "/api/v1/alerts";
+    size_t used = strlen(path);
+    char sep = '?';
+    for (int i = 0; i < ctl->argc; i += 2) {
+        bool known = false;
+        for (size_t f = 0; f < 4 && i + 1 < ctl->argc; f++) {
+            if (strncmp(ctl->argv[i], "--", 2) != 0 || strcmp(ctl->argv[i] + 2, filters[f]) != 0)
+                continue;
+            if (!code_ok(ctl->argv[i + 1]))
+                return -1;
+            int n = snprintf(path + used, sizeof(path) - used, "%c%s=%s", sep, filters[f],
+                             ctl->argv[i + 1]);
+            used += n > 0 && (size_t)n < sizeof(path) - used ? (size_t)n : 0;
+            sep = '&';
+            known = true;
+        }
+        if (!known)
+            return -1;
+    }
+    return ctl_simple(ctl, "GET", path);
+}
+
+/* ack ID */
+int ctl_cmd_ack(struct ctl *ctl)
+{
+    if (ctl->argc != 1 || strspn(ctl->argv[0], "0123456789") != strlen(ctl->argv[0]))
+        return -1;
+    char path[128];
+    snprintf(path, sizeof(path), "/api/v1/alerts/%s/ack", ctl->argv[0]);
+    char *answer = NULL;
+    long status = ctl_http(ctl, "POST", path, "application/json", "{}", 2, &answer);
+    int rc = ctl_report(status, answer);
+    free(answer);
+    return rc;
+}
+
+/* silence add --ends TIME --author NAME [--starts TIME] [--reason TEXT] [--programme SLUG]
+ *   [--indicator CODE] [--site CODE] [--rule NAME] | silence list | silence expire ID */
+static int silence_add(struct ctl *ctl)
+{
+    json_t *doc = json_object(), *matchers = json_object();
+    static const char *const plain[] = {"starts", "ends", "author", "reason", "programme"};
+    static const char *const keys[] = {"starts_at", "ends_at", "author", "reason", "programme"};
+    for (int i = 1; i + 1 < ctl->argc; i += 2) {
+        const char *opt = ctl->argv[i], *value = ctl->argv[i + 1];
+        bool known = false;
+        for (size_t k = 0; k < 5 && !known; k++)
+            if (strncmp(opt, "--", 2) == 0 && strcmp(opt + 2, plain[k]) == 0)
+                known = json_object_set_new(doc, keys[k], json_string(value)) == 0;
+        if (!known && (strcmp(opt, "--indicator") == 0 || strcmp(opt, "--site") == 0 ||
+                       strcmp(opt, "--rule") == 0))
+            known = json_object_set_new(matchers, opt + 2, json_string(value)) == 0;
+        if (!known) {
+            json_decref(doc), json_decref(matchers);
+            return -1;
+        }
+    }
+    json_object_set_new(doc, "matchers", matchers);
+    char *body = json_dumps(doc, JSON_COMPACT);
+    json_decref(doc);
+    char *answer = NULL;
+    long status = ctl_http(ctl, "POST", "/api/v1/silences", "application/json", body,
+                           body ? strlen(body) : 0, &answer);
+    int rc = ctl_report(status, answer);
+    free(body);
+    free(answer);
+    return rc;
+}
+
+int ctl_cmd_silence(struct ctl *ctl)
+{
+    if (ctl->argc >= 1 && strcmp(ctl->argv[0], "add") == 0)
+        return silence_add(ctl);
+    if (ctl->argc == 1 && strcmp(ctl->argv[0], "list") == 0)
+        return ctl_simple(ctl, "GET", "/api/v1/silences");
+    if (ctl->argc == 2 && strcmp(ctl->argv[0], "expire") == 0 &&
+        strspn(ctl->argv[1], "0123456789") == strlen(ctl->argv[1])) {
+        char path[128];
+        snprintf(path, sizeof(path), "/api/v1/silences/%s", ctl->argv[1]);
+        return ctl_simple(ctl, "DELETE", path);
+    }
+    return -1;
+}
