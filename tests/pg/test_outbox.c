@@ -1,0 +1,178 @@
+/*
+ * The outbox against a throwaway PostgreSQL: alert events become one grouped message per
+ * address only after group_wait, repeats wait for repeat_interval, silences drop them, and
+ * delivery claims are leased so two workers (or daemons) never send the same row.
+ */
+#include <criterion/criterion.h>
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pgtest.h"
+#include "scaleupd/alerts.h"
+#include "scaleupd/config.h"
+#include "scaleupd/outbox.h"
+
+#define T0 1770724800.0
+
+static void run(PGconn *conn, const char *sql)
+{
+    PGresult *res = PQexec(conn, sql);
+    ExecStatusType st = PQresultStatus(res);
+    cr_assert(st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK, "%s: %s", sql, PQerrorMessage(conn));
+    PQclear(res);
+}
+
+static long count(PGconn *conn, const char *sql)
+{
+    char *v = pgtest_scalar(conn, sql);
+    long n = v ? strtol(v, NULL, 10) : -1;
+    free(v);
+    return n;
+}
+
+/* A programme with one site, one indicator, one rule and one receiver with two addresses. */
+static PGconn *setup(const char *db)
+{
+    PGconn *conn = pgtest_fresh_database(db);
+    run(conn, "INSERT INTO programme (id, slug, name, document) VALUES (1, 'p', 'P', '{}')");
+    run(conn, "INSERT INTO site (programme_id, id, code, name, level) VALUES (1, 1, 'S1', 'Site 1',"
+              " 'practice')");
+    run(conn, "INSERT INTO indicator (programme_id, id, code, name, value_type, period_type,"
+              " direction) VALUES (1, 1, 'ind', 'Indicator', 'percentage', 'monthly', 'up')");
+    run(conn, "INSERT INTO alert_rule (programme_id, id, name, kind, indicator_id, document)"
+              " VALUES (1, 1, 'spc-ind', 'spc', 1, '{\"name\":\"spc-ind\",\"kind\":\"spc\"}')");
+    run(conn, "INSERT INTO receiver (programme_id, name, email) VALUES (1, 'team',"
+              " '{a@example.org,b@example.org}')");
+    return conn;
+}
+
+static void fire(PGconn *conn, enum alert_observation obs, double now)
+{
+    struct rule_eval eval = {.holds = obs == ALERT_OBS_HOLDS,
+                             .has_limits = true,
+                             .value = 30,
+                             .centre = 60,
+                             .lower_limit = 55,
+                             .upper_limit = 65};
+    strcpy(eval.summary, obs == ALERT_OBS_HOLDS ? "below lower limit" : "common cause variation");
+    struct alert_update u = {.programme_id = 1,
+                             .rule_id = 1,
+                             .subject = "i1:s1",
+                             .indicator_id = 1,
+                             .site_id = 1,
+                             .for_count = 1,
+                             .resolve_count = 1,
+                             .obs = obs,
+                             .eval = &eval,
+                             .period_start = 20454,
+                             .now = now};
+    run(conn, "BEGIN");
+    cr_assert(alerts_apply(conn, &u));
+    run(conn, "COMMIT");
+}
+
+static struct config *test_config(void)
+{
+    struct config *c = config_new_defaults();
+    c->group_wait = 30;
+    c->group_interval = 300;
+    c->repeat_interval = 3600;
+    return c;
+}
+
+Test(outbox, group_wait_then_one_message_per_address_then_repeat)
+{
+    PGconn *conn = setup("pg_outbox_group");
+    struct config *c = test_config();
+    fire(conn, ALERT_OBS_HOLDS, T0);
+    cr_expect_eq(count(conn, "SELECT count(*) FROM alert_event WHERE kind = 'firing'"), 1);
+    cr_expect_eq(count(conn, "SELECT count(*) FROM alert_history WHERE to_state = 'firing'"), 1);
+    cr_expect_eq(outbox_dispatch(conn, c, T0 + 29), 0, "nothing before group_wait");
+    cr_expect_eq(outbox_dispatch(conn, c, T0 + 30), 2, "one message per address");
+    cr_expect_eq(count(conn, "SELECT count(*) FROM alert_event WHERE dispatched_at IS NULL"), 0);
+    cr_expect_eq(outbox_dispatch(conn, c, T0 + 31), 0, "nothing new");
+    cr_expect_eq(outbox_dispatch(conn, c, T0 + 30 + 3600), 2, "a repeat after repeat_interval");
+    /* an acknowledged alert is not repeated */
+    cr_assert_eq(alerts_ack(conn, 1, "me", T0 + 4000), ALERTS_OK);
+    cr_expect_eq(outbox_dispatch(conn, c, T0 + 30 + 7200), 0);
+    /* resolving it is news again: the last message carried no firing alert, so the group
+       waits group_wait, then sends one resolved notice per address */
+    fire(conn, ALERT_OBS_OK, T0 + 8000);
+    cr_expect_eq(count(conn, "SELECT count(*) FROM alert_event WHERE kind = 'resolved'"), 1);
+    cr_expect_eq(outbox_dispatch(conn, c, T0 + 8029), 0);
+    cr_expect_eq(outbox_dispatch(conn, c, T0 + 8030), 2);
+    char *subject = pgtest_scalar(conn, "SELECT subject FROM outbox ORDER BY id DESC LIMIT 1");
+    cr_expect_str_eq(subject,
+                     "[scaleupd] RESOLVED 1: ind common cause variation \xe2\x80\x94 Site 1");
+    free(subject);
+    config_free(&c);
+    PQfinish(conn);
+}
+
+Test(outbox, silenced_alerts_are_dropped)
+{
+    PGconn *conn = setup("pg_outbox_silence");
+    struct config *c = test_config();
+    run(conn, "INSERT INTO silence (matchers, starts_at, ends_at, author) VALUES"
+              " ('{\"site\":\"S1\"}', to_timestamp(1770724000), to_timestamp(1770728400), 'me')");
+    fire(conn, ALERT_OBS_HOLDS, T0);
+    cr_expect_eq(outbox_dispatch(conn, c, T0 + 60), 0);
+    cr_expect_eq(count(conn, "SELECT count(*) FROM alert_event WHERE outcome = 'dropped'"), 1);
+    /* after the silence ends, the repeat timer tells about the still firing alert */
+    run(conn, "UPDATE alert_group SET had_firing = true, last_sent_at = to_timestamp(1770724800)");
+    cr_expect_eq(outbox_dispatch(conn, c, T0 + 3700), 2);
+    config_free(&c);
+    PQfinish(conn);
+}
+
+Test(outbox, claims_are_leased_and_skip_locked)
+{
+    PGconn *a = setup("pg_outbox_claim");
+    PGconn *b = pgtest_fresh_database("pg_outbox_claim_unused");
+    PQfinish(b);
+    b = PQconnectdb(pgtest_conninfo("pg_outbox_claim"));
+    cr_assert_eq(PQstatus(b), CONNECTION_OK);
+    for (int i = 0; i < 3; i++)
+        run(a, "INSERT INTO outbox (receiver, channel, target, body, created_at, next_at) VALUES"
+               " ('team', 'email', 'a@example.org', 'x', to_timestamp(1770724800),"
+               " to_timestamp(1770724800))");
+    /* another worker holds a row lock on the first row: the claim skips it without waiting */
+    run(b, "BEGIN");
+    run(b, "SELECT id FROM outbox ORDER BY id LIMIT 1 FOR UPDATE");
+    struct outbox_item items[8];
+    memset(items, 0, sizeof(items));
+    cr_assert_eq(outbox_claim(a, T0, 60, items, 8), 2);
+    cr_expect_gt(items[0].id, 1);
+    for (int i = 0; i < 2; i++)
+        outbox_item_clear(&items[i]);
+    run(b, "ROLLBACK");
+    /* the leased rows are not claimed again until the lease ends */
+    cr_assert_eq(outbox_claim(b, T0 + 1, 60, items, 8), 1);
+    cr_expect_eq(items[0].id, 1);
+    cr_assert(outbox_mark_retry(b, items[0].id, T0 + 100, "could not connect"));
+    outbox_item_clear(&items[0]);
+    cr_expect_eq(outbox_claim(b, T0 + 2, 60, items, 8), 0);
+    cr_assert_eq(outbox_claim(b, T0 + 61, 60, items, 8), 2, "expired leases are taken again");
+    cr_assert(outbox_mark_sent(b, items[0].id, T0 + 61));
+    cr_assert(outbox_mark_dead(b, items[1].id, T0 + 61, "550 no such user"));
+    outbox_item_clear(&items[0]);
+    outbox_item_clear(&items[1]);
+    long depth;
+    double age;
+    cr_assert(outbox_stats(b, T0 + 100, &depth, &age));
+    cr_expect_eq(depth, 1);
+    cr_expect_float_eq(age, 100, 1e-6);
+    PQfinish(a);
+    PQfinish(b);
+}
+
+Test(outbox, backoff_doubles_with_jitter_and_caps)
+{
+    cr_expect_float_eq(outbox_backoff(1, 0.5), 30, 1e-9);
+    cr_expect_float_eq(outbox_backoff(2, 0.5), 60, 1e-9);
+    cr_expect_float_eq(outbox_backoff(3, 0.0), 60, 1e-9);
+    cr_expect_float_eq(outbox_backoff(30, 0.5), 3600, 1e-9);
+    cr_expect_lt(outbox_backoff(30, 0.999), 5400);
+}
