@@ -10,10 +10,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define KEY(sec, nm, type, def, reload, field, lo, hi)                                             \
-    {                                                                                              \
-        sec, nm, type, def, reload, offsetof(struct config, field), lo, hi                         \
-    }
+/* clang-format off */
+#define KEY(sec, nm, type, def, reload, field, lo, hi) \
+    {sec, nm, type, def, reload, offsetof(struct config, field), lo, hi, NULL}
+#define ENUM_KEY(sec, nm, def, reload, field, options) \
+    {sec, nm, CONFIG_STRING, def, reload, offsetof(struct config, field), 0, 0, options}
+/* clang-format on */
 
 const struct config_key config_keys[] = {
     KEY("server", "listen_address", CONFIG_STRING, "127.0.0.1", false, listen_address, 0, 0),
@@ -29,7 +31,7 @@ const struct config_key config_keys[] = {
     KEY("database", "conninfo", CONFIG_STRING, "", false, database, 0, 0),
     KEY("database", "reconnect_max_delay", CONFIG_DURATION, "30s", true, reconnect_max_delay, 1,
         3600),
-    KEY("log", "level", CONFIG_STRING, "info", true, log_level, 0, 0),
+    ENUM_KEY("log", "level", "info", true, log_level, "error,warning,info,debug"),
     KEY("alerts", "group_wait", CONFIG_DURATION, "30s", true, group_wait, 0, 86400),
     KEY("alerts", "group_interval", CONFIG_DURATION, "5m", true, group_interval, 0, 86400),
     KEY("alerts", "repeat_interval", CONFIG_DURATION, "4h", true, repeat_interval, 0, 2592000),
@@ -41,10 +43,10 @@ const struct config_key config_keys[] = {
     KEY("smtp", "from", CONFIG_STRING, "scaleupd@localhost", true, smtp_from, 0, 0),
     KEY("smtp", "username", CONFIG_STRING, "", true, smtp_username, 0, 0),
     KEY("smtp", "password", CONFIG_STRING, "", true, smtp_password, 0, 0),
-    KEY("smtp", "tls", CONFIG_STRING, "try", true, smtp_tls, 0, 0),
+    ENUM_KEY("smtp", "tls", "try", true, smtp_tls, "none,try,starttls"),
     KEY("smtp", "timeout", CONFIG_DURATION, "30s", true, smtp_timeout, 1, 600),
     KEY("webhook", "timeout", CONFIG_DURATION, "10s", true, webhook_timeout, 1, 600),
-    {NULL, NULL, CONFIG_STRING, NULL, false, 0, 0, 0},
+    {NULL, NULL, CONFIG_STRING, NULL, false, 0, 0, 0, NULL},
 };
 
 static bool parse_long(const char *s, long *out)
@@ -94,6 +96,20 @@ static bool parse_bool(const char *s, bool *out)
     return false;
 }
 
+/* True when value is one of the comma-separated options. */
+static bool in_list(const char *options, const char *value)
+{
+    size_t len = strlen(value);
+    for (const char *o = options; *o;) {
+        const char *end = strchr(o, ',');
+        size_t olen = end ? (size_t)(end - o) : strlen(o);
+        if (olen == len && strncmp(o, value, len) == 0)
+            return true;
+        o += olen + (end ? 1 : 0);
+    }
+    return false;
+}
+
 /* Stores value into the field of key; on failure writes why into err. */
 static bool set_value(struct config *config, const struct config_key *key, const char *value,
                       char *err, size_t err_size)
@@ -102,6 +118,10 @@ static bool set_value(struct config *config, const struct config_key *key, const
     long number;
     switch (key->type) {
     case CONFIG_STRING: {
+        if (key->options != NULL && !in_list(key->options, value)) {
+            snprintf(err, err_size, "\"%s\" is not one of %s", value, key->options);
+            return false;
+        }
         char *copy = strdup(value);
         if (copy == NULL)
             abort();
@@ -161,11 +181,12 @@ struct parse_state {
     char *err;
     size_t err_size;
     bool failed;
+    int last_line; /* line of the previous entry */
 };
 
 /* The line of "name = …" in [section] of text: Debian's inih does not pass line numbers to
  * the handler, so an error finds its line again. 0 when not found. */
-static int find_line(const char *text, const char *section, const char *name)
+static int find_line(const char *text, const char *section, const char *name, int after)
 {
     char current[64] = "";
     int line = 1;
@@ -179,7 +200,7 @@ static int find_line(const char *text, const char *section, const char *name)
             const char *close = memchr(s, ']', len - (size_t)(s - p));
             if (close != NULL)
                 snprintf(current, sizeof(current), "%.*s", (int)(close - s - 1), s + 1);
-        } else if (strcmp(current, section) == 0) {
+        } else if (line > after && strcmp(current, section) == 0) {
             size_t nlen = strlen(name);
             const char *after = s + nlen;
             if ((size_t)(p + len - s) > nlen && strncmp(s, name, nlen) == 0) {
@@ -201,7 +222,10 @@ static int on_ini_entry(void *user, const char *section, const char *name, const
     struct parse_state *st = user;
     if (st->failed)
         return 0;
-    int lineno = find_line(st->text, section, name);
+    /* inih calls us in file order, so this entry is the first match after the last one */
+    int lineno = find_line(st->text, section, name, st->last_line);
+    if (lineno > 0)
+        st->last_line = lineno;
     char why[200];
     const struct config_key *key = find_key(section, name);
     if (key == NULL) {
@@ -218,28 +242,7 @@ static int on_ini_entry(void *user, const char *section, const char *name, const
     return 1;
 }
 
-static bool validate(const struct config *config, const char *path, char *err, size_t err_size)
-{
-    enum { N = 3 };
-    static const char *const tls[N] = {"none", "try", "starttls"};
-    bool tls_ok = false;
-    for (int i = 0; i < N; i++)
-        tls_ok = tls_ok || strcmp(config->smtp_tls, tls[i]) == 0;
-    if (!tls_ok) {
-        snprintf(err, err_size, "%s: [smtp] tls: \"%s\" is not one of none, try, starttls", path,
-                 config->smtp_tls);
-        return false;
-    }
-    const char *levels[] = {"error", "warning", "info", "debug"};
-    for (size_t i = 0; i < 4; i++)
-        if (strcmp(config->log_level, levels[i]) == 0)
-            return true;
-    snprintf(err, err_size, "%s: [log] level: \"%s\" is not one of error, warning, info, debug",
-             path, config->log_level);
-    return false;
-}
-
-static bool finish(struct config *config, struct parse_state *st, struct config **out)
+static bool finish(struct config *config, struct config **out)
 {
     const char *env = getenv("SCALEUPD_DATABASE");
     if (env != NULL && env[0] != '\0') {
@@ -247,10 +250,6 @@ static bool finish(struct config *config, struct parse_state *st, struct config 
         config->database = strdup(env);
         if (config->database == NULL)
             abort();
-    }
-    if (!validate(config, st->path, st->err, st->err_size)) {
-        config_free(&config);
-        return false;
     }
     *out = config;
     return true;
@@ -260,7 +259,7 @@ bool config_parse_string(const char *text, const char *path, struct config **out
                          size_t err_size)
 {
     struct config *config = config_new_defaults();
-    struct parse_state st = {config, path, text, err, err_size, false};
+    struct parse_state st = {config, path, text, err, err_size, false, 0};
     int rc = ini_parse_string(text, on_ini_entry, &st);
     if (rc != 0 || st.failed) {
         if (!st.failed)
@@ -268,7 +267,7 @@ bool config_parse_string(const char *text, const char *path, struct config **out
         config_free(&config);
         return false;
     }
-    return finish(config, &st, out);
+    return finish(config, out);
 }
 
 bool config_load(const char *path, struct config **out, char *err, size_t err_size)

@@ -107,18 +107,19 @@ bool db_migrate(PGconn *conn, char *err, size_t err_size)
 {
     char why[512];
     bool ok = false;
-    if (!db_exec(conn,
-                 "CREATE TABLE IF NOT EXISTS schema_migration (version integer PRIMARY KEY, "
-                 "name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())",
-                 why, sizeof(why))) {
-        /* a concurrent creator may have won the race; the lock below settles it */
-        log_debug("could not create schema_migration: %s", why);
-    }
     char lock_sql[64];
     snprintf(lock_sql, sizeof(lock_sql), "SELECT pg_advisory_lock(%d)", MIGRATION_LOCK);
     if (!db_exec(conn, lock_sql, why, sizeof(why))) {
         snprintf(err, err_size, "could not take the migration lock: %s", why);
         return false;
+    }
+    /* under the lock, so that daemons starting together do not race to create it */
+    if (!db_exec(conn,
+                 "CREATE TABLE IF NOT EXISTS schema_migration (version integer PRIMARY KEY, "
+                 "name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())",
+                 why, sizeof(why))) {
+        snprintf(err, err_size, "could not create the schema_migration table: %s", why);
+        goto out;
     }
     int current = db_schema_version(conn);
     if (current < 0) {

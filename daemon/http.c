@@ -36,7 +36,20 @@ struct http_server {
     int port;
     void (*drained)(void *);
     void *drained_arg;
+    bool draining;
+    struct event *linger; /* fires when a draining server has been idle long enough */
 };
+
+/* A request counts as in flight only once its body has arrived, so a draining server waits
+ * this long with nothing in flight before it reports drained: a request whose body is still
+ * on its way gets that long to arrive and is then served. */
+#define DRAIN_LINGER_MS 1500
+
+static void arm_linger(struct http_server *server)
+{
+    struct timeval tv = {DRAIN_LINGER_MS / 1000, (DRAIN_LINGER_MS % 1000) * 1000};
+    event_add(server->linger, &tv);
+}
 
 /* A request on its way through the pool. */
 struct http_job {
@@ -104,6 +117,8 @@ static void send_reply(struct http_server *server, struct evhttp_request *evreq,
         request_reply_error(req, 500, "internal", "the handler gave no answer");
     evhttp_add_header(out, "Content-Type", req->content_type ? req->content_type : "text/plain");
     evhttp_add_header(out, "X-Request-Id", req->id);
+    if (server->draining)
+        evhttp_add_header(out, "Connection", "close");
     for (size_t i = 0; i < req->n_response_headers; i++)
         evhttp_add_header(out, req->response_headers[i].key, req->response_headers[i].value);
     struct evbuffer *body = evbuffer_new();
@@ -124,11 +139,8 @@ static void send_reply(struct http_server *server, struct evhttp_request *evreq,
               req->path ? req->path : "?", req->status, elapsed * 1000);
 
     server->in_flight--;
-    if (server->in_flight == 0 && server->drained != NULL) {
-        void (*drained)(void *) = server->drained;
-        server->drained = NULL;
-        drained(server->drained_arg);
-    }
+    if (server->in_flight == 0 && server->draining)
+        arm_linger(server);
 }
 
 static bool copy_kvs(const struct evkeyvalq *q, struct request_kv **out, size_t *n)
@@ -280,6 +292,15 @@ static bool check_limits(struct http_server *server, struct evhttp_request *evre
                          struct request *req)
 {
     const struct config *config = server->app->config;
+    size_t header_bytes = 0;
+    for (size_t i = 0; i < req->n_headers; i++)
+        header_bytes += strlen(req->headers[i].key) + strlen(req->headers[i].value) + 4;
+    if (header_bytes > (size_t)config->max_header_bytes) {
+        request_reply_error(req, 413, "headers_too_large",
+                            "the request headers have %zu bytes; the limit is %d", header_bytes,
+                            config->max_header_bytes);
+        return false;
+    }
     size_t len = evbuffer_get_length(evhttp_request_get_input_buffer(evreq));
     if (len > (size_t)config->max_body_bytes) {
         request_reply_error(req, 413, "body_too_large",
@@ -295,7 +316,9 @@ static void dispatch(struct http_server *server, struct evhttp_request *evreq, s
 {
     const struct handler *handler = req->match.route->handler;
     req->config = server->app->config;
-    if (handler->kind == HANDLER_LOOP) {
+    /* a loop handler never sees a database, so only a public one may skip the pool (where
+     * tokens are checked) */
+    if (handler->kind == HANDLER_LOOP && handler->access == ACCESS_PUBLIC) {
         handler->fn(req, NULL, server->app);
         reply_now(server, evreq, req, started);
         return;
@@ -329,6 +352,8 @@ static void on_request(struct evhttp_request *evreq, void *arg)
     struct http_server *server = arg;
     double started = now_seconds();
     server->in_flight++;
+    if (server->draining)
+        event_del(server->linger);
     bool bad_query = false;
     struct request *req = build_request(server, evreq, &bad_query);
     if (req == NULL) {
@@ -390,11 +415,22 @@ static void on_request(struct evhttp_request *evreq, void *arg)
 void http_server_configure(struct http_server *server)
 {
     const struct config *config = server->app->config;
-    /* evhttp itself refuses bodies past twice the limit (with its own 413 page); between
-     * the limit and that, the handler above answers 413 in JSON */
+    /* evhttp itself refuses bodies and headers past twice the limits (with its own 413 and
+     * 400 pages); between the limit and that, check_limits answers 413 in JSON */
     evhttp_set_max_body_size(server->evhttp, (ev_ssize_t)config->max_body_bytes * 2);
-    evhttp_set_max_headers_size(server->evhttp, (ev_ssize_t)config->max_header_bytes);
+    evhttp_set_max_headers_size(server->evhttp, (ev_ssize_t)config->max_header_bytes * 2);
     evhttp_set_timeout(server->evhttp, config->idle_timeout);
+}
+
+static void on_linger(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd, (void)what;
+    struct http_server *server = arg;
+    if (server->in_flight == 0 && server->drained != NULL) {
+        void (*drained)(void *) = server->drained;
+        server->drained = NULL;
+        drained(server->drained_arg);
+    }
 }
 
 struct http_server *http_server_new(struct event_base *base, struct app *app)
@@ -406,7 +442,8 @@ struct http_server *http_server_new(struct event_base *base, struct app *app)
     server->app = app;
     server->id_prefix = (unsigned)time(NULL) ^ (unsigned)getpid() << 16;
     server->evhttp = evhttp_new(base);
-    if (server->evhttp == NULL)
+    server->linger = event_new(base, -1, 0, on_linger, server);
+    if (server->evhttp == NULL || server->linger == NULL)
         goto fail;
     evhttp_set_allowed_methods(server->evhttp, EVHTTP_REQ_GET | EVHTTP_REQ_HEAD | EVHTTP_REQ_POST |
                                                    EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE |
@@ -442,12 +479,11 @@ void http_server_drain(struct http_server *server, void (*drained)(void *), void
         evhttp_del_accept_socket(server->evhttp, server->socket);
         server->socket = NULL;
     }
-    if (server->in_flight == 0) {
-        drained(arg);
-        return;
-    }
+    server->draining = true;
     server->drained = drained;
     server->drained_arg = arg;
+    if (server->in_flight == 0)
+        arm_linger(server);
 }
 
 size_t http_server_in_flight(const struct http_server *server)
@@ -461,6 +497,8 @@ void http_server_free(struct http_server **server)
         return;
     if ((*server)->evhttp != NULL)
         evhttp_free((*server)->evhttp);
+    if ((*server)->linger != NULL)
+        event_free((*server)->linger);
     free(*server);
     *server = NULL;
 }

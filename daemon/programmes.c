@@ -80,6 +80,35 @@ static bool valid_code(const char *code)
     return true;
 }
 
+/* The site of sites whose code is code, or NULL. */
+static const json_t *site_by_code(const json_t *sites, const char *code)
+{
+    size_t i;
+    const json_t *site;
+    json_array_foreach(sites, i, site)
+    {
+        const char *c = json_string_value(json_object_get(site, "code"));
+        if (c != NULL && strcmp(c, code) == 0)
+            return site;
+    }
+    return NULL;
+}
+
+/* True when walking up from start's parent comes back to start (a walk longer than the
+ * number of sites must have gone round a cycle). */
+static bool parent_cycle(const json_t *sites, const json_t *start)
+{
+    const json_t *at = start;
+    for (size_t steps = 0; steps <= json_array_size(sites); steps++) {
+        const char *parent = json_string_value(json_object_get(at, "parent"));
+        if (parent == NULL || (at = site_by_code(sites, parent)) == NULL)
+            return false;
+        if (at == start)
+            return true;
+    }
+    return false; /* a cycle above start, reported at the sites on it */
+}
+
 static void validate_sites(json_t *problems, const json_t *sites)
 {
     static const char *const statuses[] = {"planned", "active", "withdrawn", NULL};
@@ -127,6 +156,9 @@ static void validate_sites(json_t *problems, const json_t *sites)
             problem(problems, path, "unknown_site", "parent is not a site of this document");
         else if (json_equal(parent, json_object_get(site, "code")))
             problem(problems, path, "invalid_value", "a site cannot be its own parent");
+        else if (parent_cycle(sites, site))
+            problem(problems, path, "parent_cycle",
+                    "the parents of this site lead back to it: the hierarchy must be a tree");
     }
     json_decref(seen);
 }
@@ -196,6 +228,9 @@ json_t *programme_validate(const json_t *doc)
     const json_t *tz = json_object_get(doc, "time_zone");
     if (tz != NULL && !json_is_string(tz))
         problem(problems, "$.time_zone", "invalid_type", "time_zone must be a string");
+    const json_t *teams = json_object_get(doc, "teams");
+    if (teams != NULL && !json_is_array(teams))
+        problem(problems, "$.teams", "invalid_type", "teams must be an array");
     const json_t *sites = json_object_get(doc, "sites");
     const json_t *indicators = json_object_get(doc, "indicators");
     if (sites != NULL && !json_is_array(sites))

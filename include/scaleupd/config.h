@@ -54,7 +54,8 @@ struct config_key {
     const char *default_value;
     bool reloadable;
     size_t offset;
-    long min, max; /* for CONFIG_INT and CONFIG_DURATION (in seconds) */
+    long min, max;       /* for CONFIG_INT and CONFIG_DURATION (in seconds) */
+    const char *options; /* for CONFIG_STRING: the allowed values, comma-separated, or NULL */
 };
 
 /* The table itself, terminated by a row whose name is NULL. */

@@ -20,8 +20,8 @@ void http_server_configure(struct http_server *server);
 /* The port actually bound (for listen_port = 0). */
 int http_server_port(const struct http_server *server);
 
-/* Stops accepting connections and calls drained(arg) once no request is in flight
- * (at once when none is). */
+/* Stops accepting connections and calls drained(arg) once no request has been in flight for
+ * a short linger (so that requests whose bodies are still arriving are served too). */
 void http_server_drain(struct http_server *server, void (*drained)(void *), void *arg);
 
 /* Requests received but not yet answered. */
