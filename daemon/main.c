@@ -1,5 +1,6 @@
 /* scaleupd: start-up in a fixed order, the event loop, signals as events, systemd
  * notification and the watchdog, reload and graceful shutdown. */
+#include <curl/curl.h>
 #include <errno.h>
 #include <event2/event.h>
 #include <event2/thread.h>
@@ -167,6 +168,7 @@ static void teardown(struct daemon_state *st)
     if (st->base)
         event_base_free(st->base);
     libevent_global_shutdown();
+    curl_global_cleanup();
 }
 
 int main(int argc, char **argv)
@@ -202,12 +204,18 @@ int main(int argc, char **argv)
     st.app.started = time(NULL);
     routes_describe_metrics();
 
-    /* 2. the event loop, with threads allowed to activate events on it */
+    /* 2. libraries with global state, before any thread starts */
+    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+        log_error("could not initialise libcurl");
+        return 1;
+    }
+    /* 3. the event loop, with threads allowed to activate events on it */
     if (evthread_use_pthreads() != 0 || (st.base = event_base_new()) == NULL) {
         log_error("could not create the event loop");
         return 1;
     }
-    /* 3. signals, 4. database workers, 5. the HTTP listener, 6. the watchdog */
+    /* 4. signals, 5. database workers, 6. the HTTP listener, 7. the watchdog and the
+     * background tasks */
     if (!setup_signals(&st))
         goto fail;
     st.app.pool = pool_new(st.base, st.app.config->database, st.app.config->worker_threads,
