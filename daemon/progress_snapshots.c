@@ -603,8 +603,8 @@ static const char SQL_STATE[] =
     "  ELSE d.since_period - date '1970-01-01' END, d.marked_at::text,"
     " (SELECT max(period_start) - date '1970-01-01' FROM progress_snapshot s"
     "  WHERE s.programme_id = p.id),"
-    " (SELECT min(period_start) - date '1970-01-01' FROM observation o"
-    "  WHERE o.programme_id = p.id)"
+    " CASE WHEN $3 THEN (SELECT min(period_start) - date '1970-01-01' FROM observation o"
+    "  WHERE o.programme_id = p.id) END"
     " FROM programme p LEFT JOIN progress_dirty d ON d.programme_id = p.id WHERE p.id = $1";
 
 static const char SQL_REPLACE_DELETE[] = "DELETE FROM progress_snapshot WHERE programme_id = $1"
@@ -634,12 +634,14 @@ struct svc_state {
     int32_t first_data;
 };
 
-static bool read_state(PGconn *conn, const char *pid, struct svc_state *st)
+/* Reads the state; the first observed month (a scan of the programme's observations) only
+ * with with_first_data. */
+static bool read_state(PGconn *conn, const char *pid, bool with_first_data, struct svc_state *st)
 {
     char now[40];
     snprintf(now, sizeof(now), "%.6f", clock_now());
-    const char *values[] = {pid, now};
-    PGresult *res = query(conn, SQL_STATE, 2, values, "read progress state");
+    const char *values[] = {pid, now, with_first_data ? "true" : "false"};
+    PGresult *res = query(conn, SQL_STATE, 3, values, "read progress state");
     if (res == NULL || PQntuples(res) != 1) {
         PQclear(res);
         return false;
@@ -771,7 +773,13 @@ static enum progress_service_result refresh_locked(PGconn *conn, struct svc_inpu
                                                    int *computed)
 {
     struct svc_state st;
-    if (!read_state(conn, in->pid, &st) || !roadmaps_load(conn, in->programme_id, &in->versions))
+    if (!read_state(conn, in->pid, false, &st))
+        return PROGRESS_SERVICE_DB_ERROR;
+    int32_t end = period_start(progress_latest_complete_period(PERIOD_MONTHLY, st.today));
+    if (!st.dirty && st.has_last && st.last_snapshot >= end)
+        return PROGRESS_SERVICE_OK; /* up to date: the common case of a read */
+    if (!read_state(conn, in->pid, true, &st) ||
+        !roadmaps_load(conn, in->programme_id, &in->versions))
         return PROGRESS_SERVICE_DB_ERROR;
     if (in->versions.n == 0)
         return clear_mark(conn, in->pid, &st) ? PROGRESS_SERVICE_NO_ROADMAP
