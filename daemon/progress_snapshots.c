@@ -599,13 +599,15 @@ static bool snapshot_month(struct svc_inputs *in, int32_t month, struct progress
 
 static const char SQL_STATE[] =
     "SELECT (to_timestamp($2::float8) AT TIME ZONE p.time_zone)::date - date '1970-01-01',"
-    " CASE WHEN d.since_period = '-infinity' THEN -2147483648"
-    "  ELSE d.since_period - date '1970-01-01' END, d.marked_at::text,"
+    " (SELECT CASE WHEN min(since_period) = '-infinity' THEN -2147483648"
+    "  ELSE min(since_period) - date '1970-01-01' END FROM progress_dirty d"
+    "  WHERE d.programme_id = p.id),"
+    " (SELECT max(id) FROM progress_dirty d WHERE d.programme_id = p.id),"
     " (SELECT max(period_start) - date '1970-01-01' FROM progress_snapshot s"
     "  WHERE s.programme_id = p.id),"
     " CASE WHEN $3 THEN (SELECT min(period_start) - date '1970-01-01' FROM observation o"
     "  WHERE o.programme_id = p.id) END"
-    " FROM programme p LEFT JOIN progress_dirty d ON d.programme_id = p.id WHERE p.id = $1";
+    " FROM programme p WHERE p.id = $1";
 
 static const char SQL_REPLACE_DELETE[] = "DELETE FROM progress_snapshot WHERE programme_id = $1"
                                          " AND (period_start >= date '1970-01-01' + $2::int OR "
@@ -620,14 +622,14 @@ static const char SQL_REPLACE_INSERT[] =
     "  $8::float8[], $9::float8[], $10::text[], $11::text[]) AS t(p, d, r, v, a, pl, pr, g, s, de)";
 
 static const char SQL_CLEAR_MARK[] =
-    "DELETE FROM progress_dirty WHERE programme_id = $1 AND marked_at = $2::timestamptz";
+    "DELETE FROM progress_dirty WHERE programme_id = $1 AND id <= $2::bigint";
 
 /* What the state query says about a programme. */
 struct svc_state {
     int32_t today;
     bool dirty;
     int32_t dirty_since; /* INT32_MIN: everything */
-    char marked_at[64];
+    char last_mark[24];  /* the newest mark seen: the refresh deletes it and older ones */
     bool has_last;
     int32_t last_snapshot;
     bool has_first_data;
@@ -650,7 +652,7 @@ static bool read_state(PGconn *conn, const char *pid, bool with_first_data, stru
     st->today = (int32_t)db_int64(res, 0, 0);
     st->dirty = !PQgetisnull(res, 0, 1);
     st->dirty_since = st->dirty ? (int32_t)db_int64(res, 0, 1) : 0;
-    snprintf(st->marked_at, sizeof(st->marked_at), "%s", PQgetvalue(res, 0, 2));
+    snprintf(st->last_mark, sizeof(st->last_mark), "%s", PQgetvalue(res, 0, 2));
     st->has_last = !PQgetisnull(res, 0, 3);
     st->last_snapshot = st->has_last ? (int32_t)db_int64(res, 0, 3) : 0;
     st->has_first_data = !PQgetisnull(res, 0, 4);
@@ -748,8 +750,8 @@ static bool lock_programme(PGconn *conn, const char *pid, bool wait, bool *got)
     snprintf(cls, sizeof(cls), "%d", REFRESH_LOCK);
     const char *values[] = {cls, pid};
     PGresult *res = db_query(conn,
-                             wait ? "SELECT pg_advisory_xact_lock($1::int, $2::int), true"
-                                  : "SELECT true, pg_try_advisory_xact_lock($1::int, $2::int)",
+                             wait ? "SELECT pg_advisory_lock($1::int, $2::int), true"
+                                  : "SELECT true, pg_try_advisory_lock($1::int, $2::int)",
                              2, values);
     bool ok = db_ok(res, PGRES_TUPLES_OK, NULL, "lock a programme's snapshots");
     *got = ok && strcmp(PQgetvalue(res, 0, 1), "t") == 0;
@@ -761,7 +763,7 @@ static bool clear_mark(PGconn *conn, const char *pid, const struct svc_state *st
 {
     if (!st->dirty)
         return true;
-    const char *values[] = {pid, st->marked_at};
+    const char *values[] = {pid, st->last_mark};
     PGresult *res = db_query(conn, SQL_CLEAR_MARK, 2, values);
     bool ok = db_ok(res, PGRES_COMMAND_OK, NULL, "clear a progress mark");
     PQclear(res);
@@ -798,6 +800,26 @@ static enum progress_service_result refresh_locked(PGconn *conn, struct svc_inpu
     return ok ? PROGRESS_SERVICE_OK : PROGRESS_SERVICE_DB_ERROR;
 }
 
+/* Runs the refresh in one REPEATABLE READ transaction: the marks it reads and deletes and
+ * the data it computes from belong to one snapshot, so a mark committed meanwhile is left
+ * for the next run. The caller holds the programme's lock, taken before the snapshot. */
+static enum progress_service_result refresh_transaction(PGconn *conn, struct svc_inputs *in,
+                                                        int *computed, const char *request_id)
+{
+    PGresult *res = PQexec(conn, "BEGIN ISOLATION LEVEL REPEATABLE READ");
+    bool began = db_ok(res, PGRES_COMMAND_OK, request_id, "begin a progress refresh");
+    PQclear(res);
+    if (!began)
+        return PROGRESS_SERVICE_DB_ERROR;
+    enum progress_service_result result = refresh_locked(conn, in, computed);
+    bool commit = result == PROGRESS_SERVICE_OK || result == PROGRESS_SERVICE_NO_ROADMAP;
+    res = PQexec(conn, commit ? "COMMIT" : "ROLLBACK");
+    if (commit && !db_ok(res, PGRES_COMMAND_OK, request_id, "commit a progress refresh"))
+        result = PROGRESS_SERVICE_DB_ERROR;
+    PQclear(res);
+    return result;
+}
+
 enum progress_service_result progress_service_refresh(PGconn *conn, int64_t programme_id, bool wait,
                                                       int *computed, const char *request_id)
 {
@@ -807,23 +829,18 @@ enum progress_service_result progress_service_refresh(PGconn *conn, int64_t prog
     if (computed == NULL)
         computed = &dummy;
     *computed = 0;
-    PGresult *res = PQexec(conn, "BEGIN");
-    bool began = db_ok(res, PGRES_COMMAND_OK, request_id, "begin a progress refresh");
-    PQclear(res);
-    if (!began)
-        return PROGRESS_SERVICE_DB_ERROR;
     bool got = false;
-    enum progress_service_result result = PROGRESS_SERVICE_DB_ERROR;
     if (!lock_programme(conn, in.pid, wait, &got))
-        goto out;
-    result = got ? refresh_locked(conn, &in, computed) : PROGRESS_SERVICE_BUSY;
-out:
+        return PROGRESS_SERVICE_DB_ERROR;
+    if (!got)
+        return PROGRESS_SERVICE_BUSY;
+    enum progress_service_result result = refresh_transaction(conn, &in, computed, request_id);
+    char cls[16];
+    snprintf(cls, sizeof(cls), "%d", REFRESH_LOCK);
+    const char *values[] = {cls, in.pid};
+    /* a lost connection releases the lock with its session */
+    PQclear(db_query(conn, "SELECT pg_advisory_unlock($1::int, $2::int)", 2, values));
     inputs_release(&in);
-    bool commit = result == PROGRESS_SERVICE_OK || result == PROGRESS_SERVICE_NO_ROADMAP;
-    res = PQexec(conn, commit ? "COMMIT" : "ROLLBACK");
-    if (commit && !db_ok(res, PGRES_COMMAND_OK, request_id, "commit a progress refresh"))
-        result = PROGRESS_SERVICE_DB_ERROR;
-    PQclear(res);
     return result;
 }
 

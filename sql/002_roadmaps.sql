@@ -32,20 +32,21 @@ CREATE TABLE progress_snapshot (
     PRIMARY KEY (programme_id, period_start, dimension, region_id)
 );
 
--- Programmes whose snapshots must be recomputed from since_period on ('-infinity': all).
+-- Marks of changes that make snapshots stale: recompute the programme from since_period on
+-- ('-infinity': everything). Append-only, so that concurrent writers never wait for each
+-- other here; the refresh deletes the marks it has seen (progress_snapshots.c).
 CREATE TABLE progress_dirty (
-    programme_id bigint PRIMARY KEY REFERENCES programme (id) ON DELETE CASCADE,
+    id           bigserial PRIMARY KEY,
+    programme_id bigint NOT NULL REFERENCES programme (id) ON DELETE CASCADE,
     since_period date NOT NULL,
     marked_at    timestamptz NOT NULL DEFAULT clock_timestamp()
 );
+CREATE INDEX progress_dirty_programme ON progress_dirty (programme_id, id);
 
 CREATE FUNCTION progress_mark_observations() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     INSERT INTO progress_dirty (programme_id, since_period)
-    SELECT programme_id, min(period_start) FROM changed GROUP BY programme_id
-    ON CONFLICT (programme_id) DO UPDATE
-        SET since_period = least(progress_dirty.since_period, excluded.since_period),
-            marked_at = clock_timestamp();
+    SELECT programme_id, min(period_start) FROM changed GROUP BY programme_id;
     RETURN NULL;
 END $$;
 
@@ -63,9 +64,7 @@ CREATE TRIGGER observation_progress_delete AFTER DELETE ON observation
 CREATE FUNCTION progress_mark_programme() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     INSERT INTO progress_dirty (programme_id, since_period)
-    SELECT DISTINCT programme_id, '-infinity'::date FROM changed
-    ON CONFLICT (programme_id) DO UPDATE
-        SET since_period = '-infinity', marked_at = clock_timestamp();
+    SELECT DISTINCT programme_id, '-infinity'::date FROM changed;
     RETURN NULL;
 END $$;
 

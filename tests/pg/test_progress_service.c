@@ -180,7 +180,7 @@ static void setup(void)
     fprintf(f, "%.0f\n", CLOCK_2025_07_15_NOON);
     fclose(f);
     setenv("SCALEUPD_TEST_CLOCK_FILE", clock_path, 1);
-    conn = pgtest_fresh_database("scaleupd_test_progress");
+    conn = pgtest_fresh_database("scaleupd_test_progress_service");
     json_t *doc = json_loads(programme_doc, 0, NULL);
     json_t *problems = NULL;
     cr_assert_eq(programme_apply(conn, doc, &programme_id, &problems, "test"), PROGRAMME_CREATED);
@@ -429,4 +429,22 @@ Test(progress_service, progress_now_with_regions_and_items)
     cr_expect_float_eq(number(dimension(doc, "coverage"), "planned"), 0.10 + 0.30 * 99 / 181, EPS);
     cr_expect_null(json_object_get(doc, "regions"));
     json_decref(doc);
+}
+
+Test(progress_service, one_refresh_at_a_time_per_programme)
+{
+    store_roadmap(roadmap_v1, 2025, 1, 1, 1);
+    char err[256], sql[128];
+    PGconn *other = db_connect(pgtest_conninfo("scaleupd_test_progress_service"), err, sizeof(err));
+    cr_assert_not_null(other, "%s", err);
+    snprintf(sql, sizeof(sql), "SELECT pg_advisory_lock(7242004, %lld)", (long long)programme_id);
+    cr_assert(db_exec(other, sql, err, sizeof(err)), "%s", err);
+    int computed = -1;
+    cr_expect_eq(progress_service_refresh(conn, programme_id, false, &computed, "test"),
+                 PROGRESS_SERVICE_BUSY);
+    cr_expect_eq(progress_service_refresh_all(conn), 0, "the busy programme is skipped");
+    cr_expect_float_eq(scalar_double("SELECT count(*) FROM progress_snapshot"), 0, EPS);
+    PQfinish(other); /* the lock goes with the session */
+    cr_expect_eq(progress_service_refresh_all(conn), 6);
+    cr_expect_float_eq(scalar_double("SELECT count(*) FROM progress_dirty"), 0, EPS);
 }
