@@ -135,6 +135,11 @@ class ProgressTest(unittest.TestCase):
         return cls.daemon.request("POST", f"/api/v1/programmes/{SLUG}/observations",
                                   {"observations": rows})
 
+    def assert_no_error_logged(self, since):
+        """Bad input is the client's business: never an ERROR line in the daemon's log."""
+        errors = [line for line in self.daemon.log_lines(since) if " ERROR: " in line]
+        self.assertEqual(errors, [])
+
     def get(self, path, status=200):
         resp = self.daemon.request("GET", f"/api/v1/programmes/{SLUG}{path}")
         self.assertEqual(resp.status, status, resp.body)
@@ -161,6 +166,7 @@ class ProgressTest(unittest.TestCase):
         self.get("/roadmap/versions/999", status=404)
 
     def test_roadmap_bad_input(self):
+        mark = self.daemon.log_mark()
         resp = self.daemon.request("PUT", "/api/v1/programmes/no-such-programme/roadmap",
                                    EXAMPLE_ROADMAP)
         self.assertEqual(resp.status, 404)
@@ -187,6 +193,7 @@ class ProgressTest(unittest.TestCase):
             self.assertIn(resp.status, (400, 422), (bad, resp))
         resp = self.daemon.request("GET", "/api/v1/programmes/no-such-programme/roadmap")
         self.assertEqual(resp.status, 404)
+        self.assert_no_error_logged(mark)
 
     # ------------------------------------------------------------------ progress
 
@@ -258,6 +265,7 @@ class ProgressTest(unittest.TestCase):
         self.assertEqual(doc["dimensions"]["coverage"]["status"], "no_data")
 
     def test_progress_bad_input(self):
+        mark = self.daemon.log_mark()
         for query in ("at=2025-02-30", "at=yesterday", "at=20251001", "at=", "by=site"):
             resp = self.daemon.request("GET", f"/api/v1/programmes/{SLUG}/progress?{query}")
             self.assertEqual(resp.status, 400, (query, resp.body))
@@ -266,6 +274,7 @@ class ProgressTest(unittest.TestCase):
         self.assertEqual(resp.status, 404)
         resp = self.daemon.request("GET", f"/api/v1/programmes/{SLUG}/progress", token=None)
         self.assertEqual(resp.status, 401)
+        self.assert_no_error_logged(mark)
 
     def test_no_roadmap_yet(self):
         other = harness.example_programme(slug="no-roadmap")
