@@ -12,6 +12,7 @@
 #include "scaleupd/db.h"
 #include "scaleupd/log.h"
 #include "scaleupd/period.h"
+#include "scaleupd/progress_service.h"
 #include "scaleupd/rules.h"
 
 #define EVALUATOR_BATCH 100
@@ -189,7 +190,9 @@ static const char due_sites_sql[] =
     " down.id)"
     " SELECT m.site_id, EXISTS (SELECT 1 FROM series se JOIN observation o ON o.programme_id ="
     " se.programme_id AND o.series_id = se.id WHERE se.programme_id = $1 AND se.indicator_id ="
-    " $2 AND se.site_id = m.site_id AND o.period_start = $3::date)"
+    " $2 AND se.site_id = m.site_id AND o.period_start = $3::date),"
+    " EXISTS (SELECT 1 FROM series se WHERE se.programme_id = $1 AND se.indicator_id = $2 AND"
+    " se.site_id = m.site_id)"
     " FROM membership m WHERE m.programme_id = $1 AND m.status = 'active' AND (m.adopted_on IS"
     " NULL OR m.adopted_on <= $4::date) AND ($5::bigint IS NULL OR m.site_id IN (SELECT id FROM"
     " down)) ORDER BY m.site_id";
@@ -267,7 +270,9 @@ static bool evaluate_due_rule(PGconn *conn, const struct due_rule *d)
     for (int i = 0; ok && i < PQntuples(res); i++) {
         bool has = strcmp(PQgetvalue(res, i, 1), "t") == 0;
         reported += has;
-        if (d->rule.kind != RULE_LATE_FEED)
+        /* a feed is a site that sends this indicator: one that never has (a practice, for an
+         * indicator reported nationally) is not late, and completeness still counts it */
+        if (d->rule.kind != RULE_LATE_FEED || strcmp(PQgetvalue(res, i, 2), "t") != 0)
             continue;
         struct rule_eval eval = {.holds = !has};
         snprintf(eval.summary, sizeof(eval.summary), "no value for %s by %s", period, deadline);
@@ -323,6 +328,81 @@ static bool evaluate_due_rules(PGconn *conn, double now)
     return ok;
 }
 
+static const char trajectory_rules_sql[] =
+    "SELECT r.programme_id, r.id, r.document, r.for_count, r.resolve_count, r.dimension"
+    " FROM alert_rule r WHERE r.kind = 'trajectory' ORDER BY r.programme_id, r.id";
+
+/* One trajectory rule against the progress document of its programme. */
+static bool evaluate_trajectory_rule(PGconn *conn, const PGresult *res, int row,
+                                     const json_t *progress, double now)
+{
+    struct rule rule;
+    if (!stored_rule(PQgetvalue(res, row, 2), &rule))
+        return true;
+    const char *dimension = PQgetvalue(res, row, 5);
+    const json_t *dim = json_object_get(json_object_get(progress, "dimensions"), dimension);
+    const char *status = json_string_value(json_object_get(dim, "status"));
+    char subject[48];
+    snprintf(subject, sizeof(subject), "d%s", dimension);
+    struct rule_eval eval;
+    rule_eval_trajectory(&rule, status, &eval);
+    const json_t *actual = json_object_get(dim, "actual"),
+                 *planned = json_object_get(dim, "planned");
+    if (json_is_number(actual) && json_is_number(planned)) {
+        eval.value = json_number_value(actual);
+        eval.centre = json_number_value(planned); /* the plan is the line to compare with */
+        eval.has_limits = true;                   /* (with no limits: they stay NaN) */
+        const char *how = strcmp(status, "at_risk") == 0  ? "is at risk against"
+                          : strcmp(status, "behind") == 0 ? "is behind"
+                                                          : "is on track with";
+        snprintf(eval.summary, sizeof(eval.summary), "%s %s the roadmap: %.3g actual, %.3g planned",
+                 dimension, how, eval.value, eval.centre);
+    }
+    bool no_data = status == NULL || strcmp(status, "no_data") == 0;
+    struct alert_update u = {.programme_id = db_int64(res, row, 0),
+                             .rule_id = db_int64(res, row, 1),
+                             .subject = subject,
+                             .for_count = (int)db_int64(res, row, 3),
+                             .resolve_count = (int)db_int64(res, row, 4),
+                             .obs = no_data      ? ALERT_OBS_NO_DATA
+                                    : eval.holds ? ALERT_OBS_HOLDS
+                                                 : ALERT_OBS_OK,
+                             .eval = no_data ? NULL : &eval,
+                             .period_start = -1,
+                             .now = now};
+    return alerts_apply(conn, &u);
+}
+
+/* Trajectory rules read each programme's progress from its snapshots (the progress task
+ * keeps them current); a programme without a roadmap has nothing to fall behind. */
+static bool evaluate_trajectory_rules(PGconn *conn, double now)
+{
+    PGresult *res = PQexec(conn, trajectory_rules_sql);
+    bool ok = db_ok(res, PGRES_TUPLES_OK, NULL, "read trajectory rules");
+    int64_t current = 0;
+    json_t *progress = NULL;
+    bool have = false;
+    for (int i = 0; ok && i < PQntuples(res); i++) {
+        int64_t pid = db_int64(res, i, 0);
+        if (pid != current) {
+            json_decref(progress);
+            progress = NULL;
+            current = pid;
+            int32_t today;
+            enum progress_service_result r = PROGRESS_SERVICE_DB_ERROR;
+            if (progress_service_today(conn, pid, &today))
+                r = progress_service_get(conn, pid, today, false, &progress);
+            ok = r != PROGRESS_SERVICE_DB_ERROR;
+            have = r == PROGRESS_SERVICE_OK;
+        }
+        if (ok && have)
+            ok = evaluate_trajectory_rule(conn, res, i, progress, now);
+    }
+    json_decref(progress);
+    PQclear(res);
+    return ok;
+}
+
 bool evaluator_run_timer(PGconn *conn, double now)
 {
     if (!exec_ok(conn, "BEGIN"))
@@ -339,7 +419,7 @@ bool evaluator_run_timer(PGconn *conn, double now)
         for (int i = 0; ok && i < PQntuples(res); i++)
             ok = alerts_ensure_defaults(conn, db_int64(res, i, 0));
         PQclear(res);
-        ok = ok && evaluate_due_rules(conn, now);
+        ok = ok && evaluate_due_rules(conn, now) && evaluate_trajectory_rules(conn, now);
     }
     if (!ok || !exec_ok(conn, "COMMIT")) {
         PQclear(PQexec(conn, "ROLLBACK"));

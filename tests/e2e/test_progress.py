@@ -109,7 +109,8 @@ class ProgressTest(unittest.TestCase):
         with open(clock, "w", encoding="utf-8") as f:
             f.write(f"{CLOCK}\n")
         cls.conninfo = harness.fresh_database("e2e_progress")
-        cls.daemon = harness.Daemon(cls.conninfo, env={"SCALEUPD_TEST_CLOCK_FILE": clock})
+        cls.daemon = harness.Daemon(cls.conninfo, env={"SCALEUPD_TEST_CLOCK_FILE": clock},
+                                    extra_config="[alerts]\nevaluate_interval = 1s\n")
         try:
             resp = cls.daemon.request("POST", "/api/v1/programmes", harness.example_programme())
             assert resp.status == 201, resp
@@ -242,6 +243,27 @@ class ProgressTest(unittest.TestCase):
             return "not at this rate"
         reached = max(round(mx + (target - my) / slope), points[-1][0])
         return datetime.date.fromordinal(reached).isoformat()
+
+    def test_trajectory_rule_fires_for_the_dimension_behind_only(self):
+        """Coverage is behind the roadmap (see above): the default trajectory rule of coverage
+        fires with actual and planned, while expansion and institutionalisation stay quiet."""
+        self.get("/progress")  # snapshots are current before the evaluator reads them
+
+        def trajectory_alerts():
+            resp = self.daemon.request("GET", f"/api/v1/alerts?programme={SLUG}")
+            return {a["rule"]: a for a in resp.body["alerts"] if a["kind"] == "trajectory"}
+
+        alerts = harness.wait_until(
+            lambda: "trajectory-coverage" in trajectory_alerts() and trajectory_alerts(),
+            "the trajectory alert of coverage")
+        coverage = alerts["trajectory-coverage"]
+        self.assertEqual(coverage["state"], "firing")
+        self.assertIn("coverage is behind the roadmap", coverage["summary"])
+        planned = 0.04 + 0.11 * AT / 364
+        self.assertAlmostEqual(coverage["value"], 0.09, places=9)
+        self.assertAlmostEqual(coverage["centre"], planned, places=9)
+        for quiet in ("trajectory-expansion", "trajectory-institutionalisation"):
+            self.assertNotEqual(alerts.get(quiet, {}).get("state"), "firing", alerts.get(quiet))
 
     def test_progress_by_region_names_the_lagging_region(self):
         doc = self.get("/progress?by=region")
