@@ -147,10 +147,24 @@ PGresult *db_query(PGconn *conn, const char *sql, int n, const char *const *valu
     return PQexecParams(conn, sql, n, NULL, values, NULL, NULL, 0);
 }
 
+static _Thread_local char last_sqlstate[6];
+
+const char *db_last_sqlstate(void)
+{
+    return last_sqlstate;
+}
+
+void db_clear_last_sqlstate(void)
+{
+    last_sqlstate[0] = '\0';
+}
+
 bool db_ok(PGresult *res, ExecStatusType expected, const char *request_id, const char *what)
 {
     if (PQresultStatus(res) == expected)
         return true;
+    const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+    snprintf(last_sqlstate, sizeof(last_sqlstate), "%s", state ? state : "");
     const char *msg = res ? PQresultErrorMessage(res) : "no result";
     char clean[512];
     snprintf(clean, sizeof(clean), "%s", msg);

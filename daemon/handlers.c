@@ -8,6 +8,15 @@
 
 void handler_db_error(struct request *req, PGconn *conn)
 {
+    /* class 40 (deadlock, serialization failure) and 55P03 (lock not available) pass if
+     * the client tries again */
+    const char *state = db_last_sqlstate();
+    if (strncmp(state, "40", 2) == 0 || strcmp(state, "55P03") == 0) {
+        request_add_response_header(req, "Retry-After", "1");
+        request_reply_error(req, 503, "conflict_retry",
+                            "the request met a concurrent one in the database; retry it");
+        return;
+    }
     if (db_connection_lost(conn) || PQstatus(conn) != CONNECTION_OK) {
         request_add_response_header(req, "Retry-After", "5");
         request_reply_error(req, 503, "database_unavailable",

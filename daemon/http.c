@@ -262,6 +262,7 @@ static void run_job(struct pool_job *pj, PGconn *conn)
 {
     struct http_job *job = (struct http_job *)pj;
     struct request *req = job->req;
+    db_clear_last_sqlstate();
     if (conn == NULL) {
         request_add_response_header(req, "Retry-After", "5");
         request_reply_error(req, 503, "database_unavailable",

@@ -168,6 +168,12 @@ static const char SQL_UPSERT[] =
     " ON CONFLICT (programme_id, series_id) DO UPDATE"
     "  SET since_period = least(dirty_series.since_period, excluded.since_period),"
     "  marked_at = now()"
+    "), alert_marks AS ("
+    " INSERT INTO alert_dirty (programme_id, series_id, since_period)"
+    " SELECT $1, series_id, min(period_start) FROM upsert GROUP BY series_id ORDER BY series_id"
+    " ON CONFLICT (programme_id, series_id) DO UPDATE"
+    "  SET since_period = least(alert_dirty.since_period, excluded.since_period),"
+    "  marked_at = now()"
     ")"
     " SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) FROM upsert";
 

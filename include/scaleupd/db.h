@@ -45,6 +45,13 @@ PGresult *db_query(PGconn *conn, const char *sql, int n, const char *const *valu
  * and returns false (the caller still PQclear()s). */
 bool db_ok(PGresult *res, ExecStatusType expected, const char *request_id, const char *what);
 
+/* The SQLSTATE of the last failure db_ok saw on this thread ("" when none had one), e.g.
+ * "40P01" for a deadlock: transient failures deserve a 503, not a 500. */
+const char *db_last_sqlstate(void);
+
+/* Forgets it (at the start of each request). */
+void db_clear_last_sqlstate(void);
+
 /* Value of a result cell as int64 / double / string (NULL for SQL NULL). */
 int64_t db_int64(const PGresult *res, int row, int col);
 double db_double(const PGresult *res, int row, int col);

@@ -28,7 +28,8 @@ struct observations_counts {
 /* Stores the accepted rows of a validated batch, inside the caller's transaction: series
  * are created as needed, then one INSERT … ON CONFLICT upserts every row, keeps the values
  * it replaces in observation_revision (with the token that replaced them) and marks the
- * touched series dirty from their earliest changed period. False on a database error. */
+ * touched series dirty from their earliest changed period, in dirty_series and in the alert
+ * evaluator's alert_dirty. False on a database error. */
 bool observations_store(PGconn *conn, int64_t programme_id, int64_t token_id,
                         const struct obs_batch *batch, struct observations_counts *counts,
                         const char *request_id) __attribute__((warn_unused_result));
