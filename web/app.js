@@ -4,6 +4,13 @@
 (function () {
   "use strict";
 
+  // Width of a y axis that fits its longest tick label (uPlot calls this with the labels).
+  function axisWidth(u, values) {
+    if (!values || values.length === 0) return 50;
+    const longest = Math.max(...values.map((v) => String(v).length));
+    return Math.min(160, 16 + longest * 7.5);
+  }
+
   const TOKEN_KEY = "scaleupd.token";
   const PROGRAMME_KEY = "scaleupd.programme";
   const AUTHOR_KEY = "scaleupd.author";
@@ -545,7 +552,7 @@
     return new uPlot({
       width, height: 260,
       scales: { x: { time: true } },
-      axes: [{}, { values: (u, v) => v.map((x) => x + unit), size: 60 }],
+      axes: [{}, { values: (u, v) => v.map((x) => x + unit), size: axisWidth }],
       series: [
         { label: "Date", value: (u, v) => (v === null ? "–" : fmtDate(new Date(v * 1000).toISOString())) },
         { label: "Actual", stroke: COLOURS.actual, width: 2, spanGaps: true, points: { show: true, size: 5 },
@@ -638,7 +645,7 @@
     return new uPlot({
       width, height: 320,
       scales: { x: { time: false, range: (u, min, max) => [min - 0.5, max + 0.5] } },
-      axes: [{ space: 60, values: (u, v) => v.map(label) }, { size: 70, values: (u, v) => v.map((x) => fmtValue(x, doc.indicator)) }],
+      axes: [{ space: 60, values: (u, v) => v.map(label) }, { size: axisWidth, values: (u, v) => v.map((x) => fmtValue(x, doc.indicator)) }],
       series,
     }, data, null);
   }
