@@ -324,6 +324,42 @@ Test(tokens, wrong_or_revoked_secrets_are_unknown)
     cr_expect(none, "the only admin token was revoked");
 }
 
+Test(tokens, use_is_recorded_at_most_once_a_minute)
+{
+    char secret[TOKEN_SECRET_SIZE], sql[160];
+    int64_t id = create(TOKEN_SCOPE_READ, NULL, "dashboard", secret);
+    snprintf(sql, sizeof(sql), "SELECT last_used_at IS NULL FROM token WHERE id = %lld",
+             (long long)id);
+    char *never = pgtest_scalar(conn, sql);
+    cr_expect_str_eq(never, "t", "a new token was never used");
+    free(never);
+
+    struct request_auth auth = {0};
+    cr_assert_eq(token_authenticate(conn, secret, &auth), TOKEN_OK);
+    snprintf(sql, sizeof(sql), "SELECT last_used_at::text FROM token WHERE id = %lld",
+             (long long)id);
+    char *first = pgtest_scalar(conn, sql);
+    cr_assert_not_null(first, "the first use is recorded");
+    cr_assert_eq(token_authenticate(conn, secret, &auth), TOKEN_OK);
+    char *second = pgtest_scalar(conn, sql);
+    cr_expect_str_eq(second, first, "a second use within the minute writes nothing");
+    free(first);
+    free(second);
+
+    snprintf(sql, sizeof(sql),
+             "UPDATE token SET last_used_at = now() - interval '2 minutes' WHERE id = %lld",
+             (long long)id);
+    char err[256];
+    cr_assert(db_exec(conn, sql, err, sizeof(err)), "%s", err);
+    cr_assert_eq(token_authenticate(conn, secret, &auth), TOKEN_OK);
+    snprintf(sql, sizeof(sql),
+             "SELECT last_used_at > now() - interval '1 minute' FROM token WHERE id = %lld",
+             (long long)id);
+    char *fresh = pgtest_scalar(conn, sql);
+    cr_expect_str_eq(fresh, "t", "a use after a minute is recorded again");
+    free(fresh);
+}
+
 Test(tokens, only_the_hash_is_stored)
 {
     apply_example();
