@@ -41,9 +41,11 @@
  *   period_type_mismatch (obs_validate) e.g. a quarter for a monthly indicator
  *   future_period       (obs_validate) the period starts after the period containing today
  *   out_of_range        (obs_validate) the value does not fit the indicator's value type,
- *                       or numerator/denominator are negative or numerator > denominator
- *   duplicate_key       (obs_validate) two rows with the same indicator, site and period:
- *                       BOTH are rejected, each message naming the other row's number
+ *                       or numerator/denominator are negative, or numerator > denominator
+ *                       (except for ratios)
+ *   duplicate_key       (obs_validate) rows with the same indicator, site and period: ALL
+ *                       of them are rejected; the first names the second's row number,
+ *                       the others name the first's
  *
  * Field names (struct obs_reject.field) are the names of the input format: "indicator",
  * "site", "period", "value", "numerator", "denominator", "comment" for JSON and CSV, and
@@ -133,7 +135,8 @@ enum obs_parse_status {
 
 /*
  * A document-level failure. code is one of: malformed_json, malformed_csv,
- * unterminated_quote, invalid_document, missing_field (no "observations"/"dataValues"),
+ * unterminated_quote, invalid_document (root not an object, rows not an array, a top-level
+ * key twice), missing_field (no "observations"/"dataValues"),
  * missing_column, unknown_column, duplicate_column, empty_body, empty_batch, too_many_rows,
  * too_large, out_of_memory. offset (bytes from the start of the body), line and column
  * (1-based, column in bytes) say where; line == 0 when no position applies.
