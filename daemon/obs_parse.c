@@ -1214,7 +1214,8 @@ static bool json_number(const struct obs_batch *b, const struct json_doc *d,
     size_t n;
     bool required = f == FIELD_VALUE;
     *has = false;
-    if (tok < 0 || (!required && json_is_null(d, tok)))
+    /* null is absent: fine for numerator and denominator, missing for the value */
+    if (tok < 0 || json_is_null(d, tok))
         return required ? problem(pr, row, field_name(b, f), "missing_field", "%s is required",
                                   field_name(b, f))
                         : true;

@@ -359,7 +359,7 @@ static const struct row_case json_row_cases[] = {
     {"value as boolean", OBS("patients_enrolled", "BE-VLG-GP001", "2025-04", ",\"value\":true"),
      "value", "invalid_type"},
     {"value null", OBS("patients_enrolled", "BE-VLG-GP001", "2025-04", ",\"value\":null"), "value",
-     "invalid_type"},
+     "missing_field"},
     {"value as object", OBS("patients_enrolled", "BE-VLG-GP001", "2025-04", ",\"value\":{}"),
      "value", "invalid_type"},
     {"value as array", OBS("patients_enrolled", "BE-VLG-GP001", "2025-04", ",\"value\":[5]"),
