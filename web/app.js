@@ -481,7 +481,8 @@
         : DIMENSION_NAMES[lag.dimension] + " " + fmtDim(lag.dimension, d.actual) + " against " +
           fmtDim(lag.dimension, d.planned) + " planned ";
       out.push(h("div", { class: "callout", id: "lagging-region", "data-region": lag.region.code },
-        h("strong", {}, "Lags most: " + (lag.region.name || siteName(lag.region.code))), " — ",
+        h("strong", {}, (d.status === "on_track" ? "Closest to falling behind: "
+          : "Lags most: ") + (lag.region.name || siteName(lag.region.code))), " — ",
         text, badge(d.status || "no_data")));
     }
     out.push(h("h2", {}, "By region"));
