@@ -7,7 +7,6 @@
 #include "scaleupd/evaluator.h"
 #include "scaleupd/idempotency.h"
 #include "scaleupd/log.h"
-#include "scaleupd/notifier.h"
 #include "scaleupd/progress_service.h"
 
 static int hourly(const struct app *app)
@@ -52,23 +51,9 @@ static void evaluate(PGconn *conn, struct app *app)
     evaluator_run(conn);
 }
 
-static int deliver_interval(const struct app *app)
-{
-    return app->config->deliver_interval;
-}
-
-/* Groups alert events into messages and delivers them (no transaction open while sending). */
-static void deliver(PGconn *conn, struct app *app)
-{
-    struct config *config = config_ref(app->config);
-    notifier_run(conn, config);
-    config_free(&config);
-}
-
 const struct background_task background_tasks[] = {
     {"idempotency-expiry", hourly, expire_idempotency},
     {"progress-snapshots", every_half_minute, refresh_progress},
     {"evaluate", evaluate_interval, evaluate},
-    {"deliver", deliver_interval, deliver},
     {NULL, NULL, NULL},
 };

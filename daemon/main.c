@@ -16,6 +16,7 @@
 #include "scaleupd/app.h"
 #include "scaleupd/background.h"
 #include "scaleupd/config.h"
+#include "scaleupd/delivery.h"
 #include "scaleupd/http.h"
 #include "scaleupd/log.h"
 #include "scaleupd/pool.h"
@@ -162,6 +163,7 @@ static void teardown(struct daemon_state *st)
     if (st->watchdog)
         event_free(st->watchdog);
     http_server_free(&st->app.http);
+    delivery_stop();          /* before the pool: its thread reads the pool's state */
     pool_free(&st->app.pool); /* runs the last completions, which may touch task timers */
     background_stop();
     config_free(&st->app.config);
@@ -214,8 +216,8 @@ int main(int argc, char **argv)
         log_error("could not create the event loop");
         return 1;
     }
-    /* 4. signals, 5. database workers, 6. the HTTP listener, 7. the watchdog and the
-     * background tasks */
+    /* 4. signals, 5. database workers, 6. the HTTP listener, 7. the watchdog, the background
+     * tasks and the delivery thread (its own connection, so sends never hold a worker) */
     if (!setup_signals(&st))
         goto fail;
     st.app.pool = pool_new(st.base, st.app.config->database, st.app.config->worker_threads,
@@ -223,7 +225,8 @@ int main(int argc, char **argv)
     if (st.app.pool == NULL)
         goto fail;
     st.app.http = http_server_new(st.base, &st.app);
-    if (st.app.http == NULL || !start_watchdog(&st) || !background_start(st.base, &st.app))
+    if (st.app.http == NULL || !start_watchdog(&st) || !background_start(st.base, &st.app) ||
+        !delivery_start(st.base, &st.app))
         goto fail;
     log_info("scaleupd %s listening on %s:%d", SCALEUPD_VERSION, st.app.config->listen_address,
              http_server_port(st.app.http));

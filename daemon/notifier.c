@@ -3,9 +3,11 @@
 #include "scaleupd/notifier.h"
 
 #include <curl/curl.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "scaleupd/clock.h"
 #include "scaleupd/config.h"
@@ -14,6 +16,30 @@
 #include "scaleupd/outbox.h"
 
 #define DELIVERY_BATCH 20
+
+static atomic_bool cancelled;
+
+void notifier_cancel(void)
+{
+    atomic_store(&cancelled, true);
+}
+
+/* libcurl calls it at least once a second, even while the peer is silent. */
+static int check_cancel(void *arg, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
+                        curl_off_t ulnow)
+{
+    (void)arg, (void)dltotal, (void)dlnow, (void)ultotal, (void)ulnow;
+    return atomic_load(&cancelled) ? 1 : 0;
+}
+
+static void common_options(CURL *curl, long timeout)
+{
+    curl_easy_setopt(curl, CURLOPT_TIMEOUT, timeout);
+    curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT, timeout);
+    curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(curl, CURLOPT_NOPROGRESS, 0L);
+    curl_easy_setopt(curl, CURLOPT_XFERINFOFUNCTION, check_cancel);
+}
 
 struct upload {
     const char *data;
@@ -74,9 +100,7 @@ static void smtp_options(CURL *curl, const struct config *c)
         curl_easy_setopt(curl, CURLOPT_USERNAME, c->smtp_username);
         curl_easy_setopt(curl, CURLOPT_PASSWORD, c->smtp_password);
     }
-    curl_easy_setopt(curl, CURLOPT_TIMEOUT, (long)c->smtp_timeout);
-    curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT, (long)c->smtp_timeout);
-    curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+    common_options(curl, (long)c->smtp_timeout);
     curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "smtp,smtps");
 }
 
@@ -142,8 +166,7 @@ enum notify_result notifier_send_webhook(const struct config *config, const char
     curl_easy_setopt(curl, CURLOPT_POSTFIELDS, payload);
     curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
     curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, discard);
-    curl_easy_setopt(curl, CURLOPT_TIMEOUT, (long)config->webhook_timeout);
-    curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+    common_options(curl, (long)config->webhook_timeout);
     curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
     CURLcode rc = curl_easy_perform(curl);
     long code = 0;
@@ -174,6 +197,13 @@ static void count(const char *name, const struct outbox_item *it, const char *re
     metrics_add(name, labels, 1);
 }
 
+/* Gives a claimed message back at once when delivery stops before or during its send. */
+static void release(PGconn *conn, const struct outbox_item *it)
+{
+    if (!outbox_mark_retry(conn, it->id, clock_now(), "delivery stopped before sending"))
+        log_warning("could not release notification %lld", (long long)it->id);
+}
+
 /* Sends one claimed message and records the outcome. */
 static void deliver_one(PGconn *conn, const struct config *config, struct outbox_item *it)
 {
@@ -186,6 +216,10 @@ static void deliver_one(PGconn *conn, const struct config *config, struct outbox
                                                      sizeof(reason), err, sizeof(err));
     double now = clock_now();
     bool ok;
+    if (r != NOTIFY_SENT && atomic_load(&cancelled)) {
+        release(conn, it);
+        return;
+    }
     if (r == NOTIFY_SENT) {
         ok = outbox_mark_sent(conn, it->id, now);
         count("scaleupd_notifications_sent_total", it, NULL);
@@ -207,6 +241,19 @@ static void deliver_one(PGconn *conn, const struct config *config, struct outbox
         log_warning("could not record the outcome of notification %lld", (long long)it->id);
 }
 
+/* Test hook: with $SCALEUPD_TEST_HOLD_AFTER_CLAIM set, the thread stops between the claim
+ * (committed) and the send until it is cancelled, so a test can kill -9 the daemon there. */
+static void hold_after_claim(long n)
+{
+    const char *hold = getenv("SCALEUPD_TEST_HOLD_AFTER_CLAIM");
+    if (n <= 0 || hold == NULL || hold[0] == '\0')
+        return;
+    log_info("holding %ld claimed notifications before sending (test hook)", n);
+    struct timespec pause = {0, 50 * 1000 * 1000};
+    while (!atomic_load(&cancelled))
+        nanosleep(&pause, NULL);
+}
+
 void notifier_run(PGconn *conn, const struct config *config)
 {
     double now = clock_now();
@@ -219,8 +266,12 @@ void notifier_run(PGconn *conn, const struct config *config)
     struct outbox_item items[DELIVERY_BATCH];
     memset(items, 0, sizeof(items));
     long n = outbox_claim(conn, now, lease, items, DELIVERY_BATCH);
+    hold_after_claim(n);
     for (long i = 0; i < n; i++) {
-        deliver_one(conn, config, &items[i]);
+        if (atomic_load(&cancelled))
+            release(conn, &items[i]);
+        else
+            deliver_one(conn, config, &items[i]);
         outbox_item_clear(&items[i]);
     }
     long depth;

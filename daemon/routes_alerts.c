@@ -9,6 +9,7 @@
 #include "scaleupd/background.h"
 #include "scaleupd/clock.h"
 #include "scaleupd/db.h"
+#include "scaleupd/delivery.h"
 #include "scaleupd/handlers.h"
 #include "scaleupd/outbox.h"
 
@@ -128,7 +129,7 @@ void handle_post_receiver_test(struct request *req, PGconn *conn, struct app *ap
                             "no receiver \"%s\" with an address or URL in this programme", name);
     } else {
         request_reply_json(req, 202, json_pack("{s:s,s:i}", "receiver", name, "queued", (int)n));
-        background_kick("deliver");
+        delivery_kick();
     }
 }
 

@@ -24,9 +24,16 @@ enum notify_result notifier_send_webhook(const struct config *config, const char
                                          const char *payload, const char *key, char *reason,
                                          size_t reason_size, char *err, size_t err_size);
 
-/* One delivery round: dispatches due groups, then claims due messages, sends each with no
- * transaction open, and marks it; updates the delivery metrics. */
+/* One delivery round: dispatches due groups, then claims due messages (committed, with a
+ * lease), sends each with no transaction open, and marks it; updates the delivery metrics.
+ * Runs on the delivery thread (delivery.h), never on a pool worker. Delivery is
+ * at-least-once: a daemon killed between a send and its mark sends the message again after
+ * the lease expires, with the same Message-ID (or webhook Idempotency-Key). */
 void notifier_run(PGconn *conn, const struct config *config);
+
+/* Aborts transfers in progress and makes later rounds give their claimed messages back
+ * unsent (at shutdown; any thread may call it). */
+void notifier_cancel(void);
 
 /* Declares the metric families of delivery; call once at start-up. */
 void notifier_describe_metrics(void);

@@ -11,7 +11,7 @@ import unittest
 import json
 
 from harness import Daemon, fresh_database, metric, psql, scaleupctl, wait_until
-from smtp_sink import SmtpSink, free_port
+from smtp_sink import SilentServer, SmtpSink, free_port
 
 START = 1770724800  # 2026-02-10T12:00:00Z: December 2025 is the latest period due
 
@@ -82,12 +82,12 @@ class AlertingTest(unittest.TestCase):
     def advance(self, seconds):
         self.set_clock(self.now + seconds)
 
-    def start_daemon(self, db):
+    def start_daemon(self, db, smtp_timeout="5s", extra=""):
         config = ("[alerts]\ngroup_wait = 30s\ngroup_interval = 60s\nrepeat_interval = 4h\n"
                   "evaluate_interval = 1s\ndeliver_interval = 1s\ndelivery_max_age = 2d\n"
                   f"[smtp]\nurl = smtp://127.0.0.1:{self.sink.port}\ntls = none\n"
-                  "from = scaleupd@alerts.example\ntimeout = 5s\n"
-                  "[server]\nbase_url = https://scaleup.example\n")
+                  f"from = scaleupd@alerts.example\ntimeout = {smtp_timeout}\n"
+                  "[server]\nbase_url = https://scaleup.example\n" + extra)
         self.daemon = Daemon(db, config, env={"SCALEUPD_TEST_CLOCK_FILE": self.clock_file})
         return self.daemon
 
@@ -238,6 +238,40 @@ class AlertingTest(unittest.TestCase):
         self.assertEqual(len(mails), 1)
         self.assertTrue(mails[0]["Subject"].startswith("[scaleupd] FIRING 2: "))
         self.assertEqual(psql(db, "SELECT count(*) FROM outbox WHERE sent_at IS NOT NULL"), "1")
+
+    def test_hanging_smtp_never_slows_ingest(self):
+        # an SMTP server that accepts the connection and never answers, on the sink's port
+        silent = SilentServer(self.sink.port)
+        silent.start()
+        try:
+            db = fresh_database("e2e_alerts_hang")
+            d = self.start_daemon(db, smtp_timeout="20s",
+                                  extra="[server]\nworker_threads = 1\n")
+            self.setup_programme(d)
+            self.push(d, [("2026-01", 30)])
+            self.wait_alerts(d, "firing", 2)
+            self.advance(60)
+            wait_until(lambda: silent.accepted >= 1, "delivery to connect to the silent server")
+            # with one database worker, ingest and reads keep answering while the send hangs
+            for _ in range(10):
+                self.push(d, history())
+                self.assertEqual(len(self.alerts(d, "firing")), 2)
+            self.assertEqual(silent.closed, 0, "requests waited for the hanging delivery")
+            # the [smtp] timeout ends the attempt; it is retried later
+            wait_until(lambda: silent.closed >= 1, "the SMTP timeout")
+            wait_until(lambda: psql(db, "SELECT count(*) FROM outbox WHERE attempts = 1 AND "
+                                        "last_error IS NOT NULL AND sent_at IS NULL") == "1",
+                       "the failed attempt to be recorded")
+            self.assertEqual(metric(d.metrics(), "scaleupd_notifications_failed_total",
+                                    channel="email", reason="timeout"), 1)
+        finally:
+            silent.stop()
+        self.sink.start()
+        self.advance(7200)  # past the backoff
+        wait_until(lambda: self.sink.messages(), "the e-mail on the retry")
+        self.wait_outbox_empty(d)
+        self.assertEqual(len(self.sink.messages()), 1)
+        self.assertEqual(psql(db, "SELECT attempts FROM outbox"), "2")
 
     def test_bad_input(self):
         self.sink.start()
