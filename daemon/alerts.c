@@ -64,10 +64,11 @@ static const char rule_put_sql[] =
     " indicator_id = excluded.indicator_id, site_id = excluded.site_id,"
     " dimension = excluded.dimension, for_count = excluded.for_count,"
     " resolve_count = excluded.resolve_count, receivers = excluded.receivers,"
-    " document = excluded.document, is_default = false, updated_at = now()"
+    " document = excluded.document, is_default = false, enabled = true, updated_at = now()"
     " RETURNING (xmax = 0) AS created)"
+    ", old AS (SELECT enabled FROM alert_rule WHERE programme_id = $1 AND name = $2)"
     " SELECT (SELECT indicator_id IS NOT NULL FROM scope), (SELECT site_id IS NOT NULL FROM scope),"
-    " (SELECT created FROM up)";
+    " (SELECT created OR NOT coalesce((SELECT enabled FROM old), true) FROM up)";
 
 /* The receivers of a rule as a PostgreSQL array literal, or NULL for all. */
 static char *receivers_literal(const struct rule *rule)
@@ -133,17 +134,28 @@ json_t *alerts_rule_list(PGconn *conn, int64_t programme_id)
                       "SELECT coalesce(json_agg(json_build_object('id', id, 'name', name, 'kind',"
                       " kind, 'default', is_default, 'for', for_count, 'resolve', resolve_count,"
                       " 'document', document) ORDER BY name), '[]') FROM alert_rule"
-                      " WHERE programme_id = $1",
+                      " WHERE programme_id = $1 AND enabled",
                       1, params, "list rules");
 }
+
+/* A default rule stays as a disabled tombstone (its alerts go), so that the default set does
+ * not bring it back; any other rule is deleted with its alerts. */
+static const char delete_rule_sql[] =
+    "WITH r AS (SELECT id, is_default FROM alert_rule WHERE programme_id = $1 AND name = $2"
+    " AND enabled FOR UPDATE)"
+    ", gone AS (DELETE FROM alert WHERE programme_id = $1 AND rule_id IN (SELECT id FROM r))"
+    ", off AS (UPDATE alert_rule SET enabled = false, updated_at = now() WHERE programme_id = $1"
+    " AND id IN (SELECT id FROM r WHERE is_default) RETURNING id)"
+    ", del AS (DELETE FROM alert_rule WHERE programme_id = $1 AND id IN (SELECT id FROM r"
+    " WHERE NOT is_default) RETURNING id)"
+    " SELECT id FROM off UNION ALL SELECT id FROM del";
 
 enum alerts_result alerts_rule_delete(PGconn *conn, int64_t programme_id, const char *name)
 {
     char pid[24];
     snprintf(pid, sizeof(pid), "%lld", (long long)programme_id);
     const char *params[] = {pid, name};
-    long n = exec_count(conn, "DELETE FROM alert_rule WHERE programme_id = $1 AND name = $2", 2,
-                        params, "delete a rule");
+    long n = exec_count(conn, delete_rule_sql, 2, params, "delete a rule");
     return n < 0 ? ALERTS_DB_ERROR : n == 0 ? ALERTS_NOT_FOUND : ALERTS_OK;
 }
 
@@ -162,6 +174,9 @@ static const char defaults_sql[] =
     "  SELECT 'trajectory-' || dim, 'trajectory', NULL, dim,"
     "   jsonb_build_object('name', 'trajectory-' || dim, 'kind', 'trajectory', 'dimension', dim)"
     "  FROM unnest(ARRAY['coverage', 'expansion', 'institutionalisation']) AS dim"
+    "  UNION ALL"
+    "  SELECT '" ALERTS_SELF_RULE "', 'self', NULL, NULL,"
+    "   jsonb_build_object('name', '" ALERTS_SELF_RULE "', 'kind', 'self')"
     " ) d ON CONFLICT (programme_id, name) DO NOTHING";
 
 bool alerts_ensure_defaults(PGconn *conn, int64_t programme_id)
@@ -344,7 +359,8 @@ static const char store_sql[] =
     ", ev AS (INSERT INTO alert_event (programme_id, receiver, alert_id, kind, created_at)"
     " SELECT $1, r.name, up.id, $17, to_timestamp($15) FROM up JOIN alert_rule ar ON"
     " ar.programme_id = $1 AND ar.id = $2 JOIN receiver r ON r.programme_id = $1"
-    " AND (ar.receivers IS NULL OR r.name = ANY (ar.receivers)) WHERE $17 <> '')"
+    " AND (ar.receivers IS NULL OR r.name = ANY (ar.receivers))"
+    " AND NOT (ar.kind = 'self' AND $3 = 'receiver:' || r.name) WHERE $17 <> '')"
     " SELECT id FROM up";
 
 static bool store_alert(PGconn *conn, const struct alert_update *u, const struct alert_status *st,
@@ -402,6 +418,61 @@ bool alerts_apply(PGconn *conn, const struct alert_update *u)
     if (!changed && st.state != ALERT_FIRING && st.state != ALERT_PENDING)
         return true; /* values of a quiet alert are not worth a write */
     return store_alert(conn, u, &st, from, event);
+}
+
+/* Steps the self alert of receiver with obs when the programme has an enabled self rule. */
+static bool apply_self(PGconn *conn, int64_t programme_id, const char *receiver,
+                       enum alert_observation obs, double now)
+{
+    char pid[24];
+    snprintf(pid, sizeof(pid), "%lld", (long long)programme_id);
+    const char *params[] = {pid};
+    PGresult *res = db_query(conn,
+                             "SELECT id, for_count, resolve_count FROM alert_rule WHERE"
+                             " programme_id = $1 AND kind = 'self' AND enabled",
+                             1, params);
+    bool ok = db_ok(res, PGRES_TUPLES_OK, NULL, "read the self rule");
+    if (ok && PQntuples(res) == 1) {
+        char subject[128];
+        snprintf(subject, sizeof(subject), "receiver:%s", receiver);
+        struct rule_eval eval = {.holds = obs == ALERT_OBS_HOLDS, .value = NAN};
+        snprintf(eval.summary, sizeof(eval.summary), "could not deliver to %s", receiver);
+        struct alert_update u = {.programme_id = programme_id,
+                                 .rule_id = db_int64(res, 0, 0),
+                                 .subject = subject,
+                                 .for_count = (int)db_int64(res, 0, 1),
+                                 .resolve_count = (int)db_int64(res, 0, 2),
+                                 .obs = obs,
+                                 .eval = &eval,
+                                 .period_start = -1,
+                                 .now = now};
+        ok = alerts_apply(conn, &u);
+    }
+    PQclear(res);
+    return ok;
+}
+
+bool alerts_delivery_failed(PGconn *conn, int64_t programme_id, const char *receiver, double now)
+{
+    return apply_self(conn, programme_id, receiver, ALERT_OBS_HOLDS, now);
+}
+
+bool alerts_delivery_recovered(PGconn *conn, int64_t programme_id, const char *receiver, double now)
+{
+    char pid[24], subject[128];
+    snprintf(pid, sizeof(pid), "%lld", (long long)programme_id);
+    snprintf(subject, sizeof(subject), "receiver:%s", receiver);
+    const char *params[] = {pid, subject};
+    PGresult *res = db_query(conn,
+                             "SELECT 1 FROM alert a JOIN alert_rule r ON r.programme_id ="
+                             " a.programme_id AND r.id = a.rule_id WHERE a.programme_id = $1"
+                             " AND r.kind = 'self' AND a.subject = $2 AND a.state IN"
+                             " ('pending', 'firing', 'no_data')",
+                             2, params);
+    bool ok = db_ok(res, PGRES_TUPLES_OK, NULL, "read a self alert");
+    bool open = ok && PQntuples(res) > 0;
+    PQclear(res);
+    return ok && (!open || apply_self(conn, programme_id, receiver, ALERT_OBS_OK, now));
 }
 
 static const char list_sql[] =

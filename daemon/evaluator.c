@@ -80,7 +80,8 @@ static const char series_rules_sql[] =
     " SELECT r.id, r.document, r.for_count, r.resolve_count, se.indicator_id, se.site_id,"
     " i.direction FROM se JOIN indicator i ON i.programme_id = se.programme_id AND"
     " i.id = se.indicator_id JOIN alert_rule r ON r.programme_id = se.programme_id"
-    " WHERE r.kind IN ('spc', 'threshold') AND (r.indicator_id IS NULL OR r.indicator_id ="
+    " WHERE r.enabled AND r.kind IN ('spc', 'threshold') AND (r.indicator_id IS NULL OR"
+    " r.indicator_id ="
     " se.indicator_id) AND (r.site_id IS NULL OR r.site_id IN (SELECT id FROM up))";
 
 static enum spc_direction direction_of(const char *name)
@@ -298,7 +299,8 @@ static const char due_rules_sql[] =
     " (to_timestamp($1) AT TIME ZONE p.time_zone)::date - date '1970-01-01', r.site_id"
     " FROM alert_rule r JOIN programme p ON p.id = r.programme_id JOIN indicator i ON"
     " i.programme_id = r.programme_id AND (r.indicator_id IS NULL OR i.id = r.indicator_id)"
-    " WHERE r.kind IN ('late_feed', 'completeness') ORDER BY r.programme_id, r.id, i.id";
+    " WHERE r.enabled AND r.kind IN ('late_feed', 'completeness') ORDER BY r.programme_id, r.id, "
+    "i.id";
 
 static bool evaluate_due_rules(PGconn *conn, double now)
 {
@@ -330,7 +332,7 @@ static bool evaluate_due_rules(PGconn *conn, double now)
 
 static const char trajectory_rules_sql[] =
     "SELECT r.programme_id, r.id, r.document, r.for_count, r.resolve_count, r.dimension"
-    " FROM alert_rule r WHERE r.kind = 'trajectory' ORDER BY r.programme_id, r.id";
+    " FROM alert_rule r WHERE r.enabled AND r.kind = 'trajectory' ORDER BY r.programme_id, r.id";
 
 /* One trajectory rule against the progress document of its programme. */
 static bool evaluate_trajectory_rule(PGconn *conn, const PGresult *res, int row,

@@ -221,10 +221,10 @@ static void deliver_one(PGconn *conn, const struct config *config, struct outbox
         return;
     }
     if (r == NOTIFY_SENT) {
-        ok = outbox_mark_sent(conn, it->id, now);
+        ok = outbox_mark_sent(conn, it, now);
         count("scaleupd_notifications_sent_total", it, NULL);
     } else if (r == NOTIFY_PERMANENT || now - it->created_at >= config->delivery_max_age) {
-        ok = outbox_mark_dead(conn, it->id, now, err);
+        ok = outbox_mark_dead(conn, it, now, err);
         count("scaleupd_notifications_failed_total", it, reason);
         count("scaleupd_notifications_dead_total", it,
               r == NOTIFY_PERMANENT ? "permanent" : "max_age");

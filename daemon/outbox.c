@@ -64,6 +64,7 @@ static const char group_alerts_sql[] =
     " LEFT JOIN site s ON s.programme_id = a.programme_id AND s.id = a.site_id"
     " LEFT JOIN site reg ON reg.programme_id = s.programme_id AND reg.id = s.parent_id"
     " WHERE a.programme_id = $1 AND (r.receivers IS NULL OR $2 = ANY (r.receivers))"
+    " AND NOT (r.kind = 'self' AND a.subject = 'receiver:' || $2)"
     " AND NOT " ALERTS_SILENCED_SQL("$3") " AND ("
                                           "  (a.state = 'firing' AND (a.acked_at IS NULL OR a.id "
                                           "IN (SELECT alert_id FROM ev WHERE"
@@ -395,6 +396,7 @@ long outbox_enqueue_test(PGconn *conn, const struct config *config, int64_t prog
 
 void outbox_item_clear(struct outbox_item *item)
 {
+    free(item->receiver);
     free(item->target);
     free(item->body);
     memset(item, 0, sizeof(*item));
@@ -414,7 +416,7 @@ long outbox_claim(PGconn *conn, double now, double lease, struct outbox_item *it
         " next_at <= to_timestamp($1) AND (lease_until IS NULL OR lease_until <= to_timestamp($1))"
         " ORDER BY next_at, id LIMIT $3::int FOR UPDATE SKIP LOCKED)"
         " RETURNING o.id, o.channel = 'webhook', o.target, o.body, extract(epoch FROM"
-        " o.created_at), o.attempts",
+        " o.created_at), o.attempts, coalesce(o.programme_id, 0), o.receiver",
         3, params);
     long n = -1;
     if (db_ok(res, PGRES_TUPLES_OK, NULL, "claim messages")) {
@@ -427,22 +429,40 @@ long outbox_claim(PGconn *conn, double now, double lease, struct outbox_item *it
             it->body = strdup(PQgetvalue(res, (int)i, 3));
             it->created_at = strtod(PQgetvalue(res, (int)i, 4), NULL);
             it->attempts = (int)db_int64(res, (int)i, 5);
+            it->programme_id = db_int64(res, (int)i, 6);
+            it->receiver = strdup(PQgetvalue(res, (int)i, 7));
         }
     }
     PQclear(res);
     return n;
 }
 
-bool outbox_mark_sent(PGconn *conn, int64_t id, double now)
+/* Runs the marking statement and the self-alert step of item in one transaction. */
+static bool mark_with_self_alert(PGconn *conn, const struct outbox_item *item, const char *sql,
+                                 const char *const *params, bool dead, double now)
+{
+    if (!exec_ok(conn, "BEGIN", 0, NULL, "begin marking a message"))
+        return false;
+    bool ok = exec_ok(conn, sql, 3, params, dead ? "dead-letter a message" : "mark a message sent");
+    if (ok && item->programme_id != 0 && item->receiver != NULL)
+        ok = dead ? alerts_delivery_failed(conn, item->programme_id, item->receiver, now)
+                  : alerts_delivery_recovered(conn, item->programme_id, item->receiver, now);
+    if (ok && exec_ok(conn, "COMMIT", 0, NULL, "commit marking a message"))
+        return true;
+    PQclear(PQexec(conn, "ROLLBACK"));
+    return false;
+}
+
+bool outbox_mark_sent(PGconn *conn, const struct outbox_item *item, double now)
 {
     char sid[24], t[32];
-    snprintf(sid, sizeof(sid), "%lld", (long long)id);
+    snprintf(sid, sizeof(sid), "%lld", (long long)item->id);
     snprintf(t, sizeof(t), "%.6f", now);
-    const char *params[] = {sid, t};
-    return exec_ok(conn,
-                   "UPDATE outbox SET sent_at = to_timestamp($2), lease_until = NULL,"
-                   " last_error = NULL WHERE id = $1",
-                   2, params, "mark a message sent");
+    const char *params[] = {sid, t, NULL};
+    return mark_with_self_alert(conn, item,
+                                "UPDATE outbox SET sent_at = to_timestamp($2), lease_until = NULL,"
+                                " last_error = $3 WHERE id = $1",
+                                params, false, now);
 }
 
 bool outbox_mark_retry(PGconn *conn, int64_t id, double next_at, const char *error)
@@ -457,16 +477,16 @@ bool outbox_mark_retry(PGconn *conn, int64_t id, double next_at, const char *err
                    3, params, "schedule a retry");
 }
 
-bool outbox_mark_dead(PGconn *conn, int64_t id, double now, const char *error)
+bool outbox_mark_dead(PGconn *conn, const struct outbox_item *item, double now, const char *error)
 {
     char sid[24], t[32];
-    snprintf(sid, sizeof(sid), "%lld", (long long)id);
+    snprintf(sid, sizeof(sid), "%lld", (long long)item->id);
     snprintf(t, sizeof(t), "%.6f", now);
     const char *params[] = {sid, t, error};
-    return exec_ok(conn,
-                   "UPDATE outbox SET dead_at = to_timestamp($2), lease_until = NULL,"
-                   " last_error = $3 WHERE id = $1",
-                   3, params, "dead-letter a message");
+    return mark_with_self_alert(conn, item,
+                                "UPDATE outbox SET dead_at = to_timestamp($2), lease_until = NULL,"
+                                " last_error = $3 WHERE id = $1",
+                                params, true, now);
 }
 
 bool outbox_stats(PGconn *conn, double now, long *depth, double *oldest_age)

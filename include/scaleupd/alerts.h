@@ -24,15 +24,30 @@ enum alerts_result alerts_rule_put(PGconn *conn, int64_t programme_id, const jso
 /* The programme's rules as a JSON array (id, name, kind, default, document); NULL on error. */
 json_t *alerts_rule_list(PGconn *conn, int64_t programme_id);
 
-/* Deletes a rule by name (its alerts go with it). */
+/* Deletes a rule by name (its alerts go with it). A default rule is kept disabled, so the
+ * default set does not recreate it; putting a rule of that name enables it again. Disabled
+ * rules are neither listed nor evaluated; deleting one again is ALERTS_NOT_FOUND. */
 enum alerts_result alerts_rule_delete(PGconn *conn, int64_t programme_id, const char *name)
     __attribute__((warn_unused_result));
 
 /* Adds the default rules the programme lacks (by name): spc-CODE for each indicator with a
- * direction, late-feed-CODE for each indicator, trajectory-DIMENSION for each dimension.
- * A default rule a person deleted is not recreated... unless its name is free again: defaults
- * are keyed by name. Returns false on a database error. */
+ * direction, late-feed-CODE for each indicator, trajectory-DIMENSION for each dimension and
+ * the self rule ALERTS_SELF_RULE. A default rule a person deleted stays deleted (its
+ * disabled row keeps the name). Returns false on a database error. */
 bool alerts_ensure_defaults(PGconn *conn, int64_t programme_id) __attribute__((warn_unused_result));
+
+/* The default rule (kind "self") whose alerts say that notifications to a receiver of the
+ * programme are being dead-lettered; subject "receiver:NAME". */
+#define ALERTS_SELF_RULE "notification-delivery"
+
+/* Inside the caller's transaction: a notification to receiver was dead-lettered, so the
+ * receiver's self alert fires (unless the self rule is deleted), told to the programme's
+ * other receivers; or a notification to it was delivered, so a firing self alert resolves.
+ * False on a database error. */
+bool alerts_delivery_failed(PGconn *conn, int64_t programme_id, const char *receiver, double now)
+    __attribute__((warn_unused_result));
+bool alerts_delivery_recovered(PGconn *conn, int64_t programme_id, const char *receiver, double now)
+    __attribute__((warn_unused_result));
 
 /* Validates a receivers document {"receivers":[{"name","email":[…],"webhook":[…],
  * "time_zone"}]} and replaces the programme's receivers with it. */

@@ -19,6 +19,8 @@ long outbox_dispatch(PGconn *conn, const struct config *config, double now);
 /* One message claimed for delivery. Strings are owned by the item (outbox_item_clear). */
 struct outbox_item {
     int64_t id;
+    int64_t programme_id; /* 0: none */
+    char *receiver;
     bool webhook; /* false: e-mail */
     char *target;
     char *body;
@@ -32,11 +34,14 @@ void outbox_item_clear(struct outbox_item *item);
  * transaction open. Returns the number claimed, -1 on error. */
 long outbox_claim(PGconn *conn, double now, double lease, struct outbox_item *items, size_t max);
 
-/* After a send: sent; a retry at next_at with the error; or dead (dead-lettered). */
-bool outbox_mark_sent(PGconn *conn, int64_t id, double now) __attribute__((warn_unused_result));
+/* After a send: sent (which resolves the receiver's self alert); a retry at next_at with the
+ * error; or dead (dead-lettered), which fires the receiver's self alert in the same
+ * transaction (alerts_delivery_failed). */
+bool outbox_mark_sent(PGconn *conn, const struct outbox_item *item, double now)
+    __attribute__((warn_unused_result));
 bool outbox_mark_retry(PGconn *conn, int64_t id, double next_at, const char *error)
     __attribute__((warn_unused_result));
-bool outbox_mark_dead(PGconn *conn, int64_t id, double now, const char *error)
+bool outbox_mark_dead(PGconn *conn, const struct outbox_item *item, double now, const char *error)
     __attribute__((warn_unused_result));
 
 /* Messages waiting (not sent, not dead) and the age in seconds of the oldest (0 if none). */

@@ -273,6 +273,58 @@ class AlertingTest(unittest.TestCase):
         self.assertEqual(len(self.sink.messages()), 1)
         self.assertEqual(psql(db, "SELECT attempts FROM outbox"), "2")
 
+    def self_alerts(self, d):
+        return [a for a in self.alerts(d, "firing") if a["rule"] == "notification-delivery"]
+
+    def test_permanent_smtp_failure_raises_a_self_alert(self):
+        self.sink = SmtpSink(os.path.join(self.tmp, "mail"), reject={"bad@example.org"})
+        self.sink.start()
+        db = fresh_database("e2e_alerts_dead")
+        d = self.start_daemon(db)
+        self.assertEqual(d.request("POST", "/api/v1/programmes", PROGRAMME).status, 201)
+        r = d.request("PUT", "/api/v1/programmes/drift-be/receivers", {"receivers": [
+            {"name": "change-team", "email": ["bad@example.org"]},
+            {"name": "ops", "email": ["ops@example.org"]}]})
+        self.assertEqual(r.status, 200, r.body)
+        self.push(d, history())
+        self.push(d, [("2026-01", 30)])
+        self.wait_alerts(d, "firing", 2)
+        self.advance(60)
+        # 550 for bad@: dead-lettered at the first attempt, and the self alert fires
+        wait_until(lambda: self.self_alerts(d), "the self alert")
+        alert = self.self_alerts(d)[0]
+        self.assertEqual(alert["kind"], "self")
+        self.assertEqual(alert["summary"], "could not deliver to change-team")
+        self.assertEqual(psql(db, "SELECT attempts || ' ' || (last_error LIKE '%550%') FROM"
+                                  " outbox WHERE dead_at IS NOT NULL"), "1 true")
+        self.assertEqual(metric(d.metrics(), "scaleupd_notifications_dead_total",
+                                channel="email", reason="permanent"), 1)
+        # ops, the programme's other receiver, is told after group_interval; change-team is
+        # not told about itself
+        self.advance(120)
+        wait_until(lambda: any("notification-delivery" in m.get_body(("plain",)).get_content()
+                               for m in self.sink.messages()), "the self alert e-mail to ops")
+        self.wait_outbox_empty(d)
+        self.assertEqual({m["X-Envelope-To"] for m in self.sink.messages()}, {"ops@example.org"})
+        self.assertEqual(psql(db, "SELECT count(*) FROM outbox WHERE receiver = 'change-team'"
+                                  " AND dead_at IS NULL"), "0")
+
+    def test_max_age_dead_letters_and_raises_a_self_alert(self):
+        db = fresh_database("e2e_alerts_max_age")  # no SMTP server at all
+        d = self.start_daemon(db)
+        self.setup_programme(d)
+        self.push(d, [("2026-01", 30)])
+        self.wait_alerts(d, "firing", 2)
+        self.advance(60)
+        wait_until(lambda: psql(db, "SELECT count(*) FROM outbox WHERE last_error IS NOT NULL")
+                   == "1", "a failed attempt")
+        self.assertEqual(self.self_alerts(d), [])
+        self.advance(2 * 86400 + 60)  # past delivery_max_age, and past the backoff
+        wait_until(lambda: self.self_alerts(d), "the self alert after max age")
+        self.assertEqual(psql(db, "SELECT count(*) FROM outbox WHERE dead_at IS NOT NULL"), "1")
+        self.assertEqual(metric(d.metrics(), "scaleupd_notifications_dead_total",
+                                channel="email", reason="max_age"), 1)
+
     def test_bad_input(self):
         self.sink.start()
         d = self.start_daemon(fresh_database("e2e_alerts_bad"))

@@ -1,7 +1,9 @@
 /*
  * The outbox against a throwaway PostgreSQL: alert events become one grouped message per
  * address only after group_wait, repeats wait for repeat_interval, silences drop them, and
- * delivery claims are leased so two workers (or daemons) never send the same row.
+ * delivery claims are leased so two workers (or daemons) never send the same row; a
+ * dead-lettered message fires the self alert for the other receivers; a deleted default rule
+ * stays deleted.
  */
 #include <criterion/criterion.h>
 
@@ -155,8 +157,8 @@ Test(outbox, claims_are_leased_and_skip_locked)
     outbox_item_clear(&items[0]);
     cr_expect_eq(outbox_claim(b, T0 + 2, 60, items, 8), 0);
     cr_assert_eq(outbox_claim(b, T0 + 61, 60, items, 8), 2, "expired leases are taken again");
-    cr_assert(outbox_mark_sent(b, items[0].id, T0 + 61));
-    cr_assert(outbox_mark_dead(b, items[1].id, T0 + 61, "550 no such user"));
+    cr_assert(outbox_mark_sent(b, &items[0], T0 + 61));
+    cr_assert(outbox_mark_dead(b, &items[1], T0 + 61, "550 no such user"));
     outbox_item_clear(&items[0]);
     outbox_item_clear(&items[1]);
     long depth;
@@ -166,6 +168,90 @@ Test(outbox, claims_are_leased_and_skip_locked)
     cr_expect_float_eq(age, 100, 1e-6);
     PQfinish(a);
     PQfinish(b);
+}
+
+/* Queues one message for receiver and claims it. */
+static void claim_one(PGconn *conn, const char *receiver, double now, struct outbox_item *item)
+{
+    const char *params[] = {receiver};
+    PGresult *res =
+        PQexecParams(conn,
+                     "INSERT INTO outbox (programme_id, receiver, channel, target, body,"
+                     " created_at, next_at) VALUES (1, $1, 'email', 'x@example.org',"
+                     " 'x', to_timestamp(1770724800), to_timestamp(1770724800))",
+                     1, NULL, params, NULL, NULL, 0);
+    cr_assert_eq(PQresultStatus(res), PGRES_COMMAND_OK, "%s", PQerrorMessage(conn));
+    PQclear(res);
+    memset(item, 0, sizeof(*item));
+    cr_assert_eq(outbox_claim(conn, now, 60, item, 1), 1);
+}
+
+Test(outbox, dead_letter_fires_the_self_alert_for_other_receivers)
+{
+    PGconn *conn = setup("pg_outbox_self");
+    struct config *c = test_config();
+    run(conn, "INSERT INTO receiver (programme_id, name, email) VALUES (1, 'ops',"
+              " '{ops@example.org}')");
+    cr_assert(alerts_ensure_defaults(conn, 1));
+    struct outbox_item item;
+    claim_one(conn, "team", T0, &item);
+    cr_assert(outbox_mark_dead(conn, &item, T0 + 1, "550 mailbox unavailable"));
+    outbox_item_clear(&item);
+    cr_expect_eq(count(conn, "SELECT count(*) FROM outbox WHERE dead_at IS NOT NULL"), 1);
+    cr_expect_eq(count(conn, "SELECT count(*) FROM alert a JOIN alert_rule r ON r.id = a.rule_id"
+                             " WHERE r.kind = 'self' AND r.name = 'notification-delivery' AND"
+                             " a.subject = 'receiver:team' AND a.state = 'firing'"),
+                 1);
+    cr_expect_eq(count(conn, "SELECT count(*) FROM alert_event WHERE receiver = 'ops'"), 1);
+    cr_expect_eq(count(conn, "SELECT count(*) FROM alert_event WHERE receiver = 'team'"), 0,
+                 "the failing receiver is not told about itself");
+    cr_expect_eq(outbox_dispatch(conn, c, T0 + 31), 1, "one message to ops");
+    cr_expect_eq(count(conn, "SELECT count(*) FROM outbox WHERE receiver = 'ops'"), 1);
+    /* a later message to team goes through: the self alert resolves */
+    claim_one(conn, "team", T0 + 100, &item);
+    cr_assert(outbox_mark_sent(conn, &item, T0 + 100));
+    outbox_item_clear(&item);
+    cr_expect_eq(count(conn, "SELECT count(*) FROM alert WHERE subject = 'receiver:team' AND"
+                             " state = 'resolved'"),
+                 1);
+    cr_expect_eq(count(conn, "SELECT count(*) FROM alert_event WHERE receiver = 'ops' AND"
+                             " kind = 'resolved'"),
+                 1);
+    config_free(&c);
+    PQfinish(conn);
+}
+
+Test(outbox, deleted_default_rule_stays_deleted)
+{
+    PGconn *conn = setup("pg_outbox_tombstone");
+    cr_assert(alerts_ensure_defaults(conn, 1));
+    const char *rule_count = "SELECT count(*) FROM alert_rule WHERE name = 'late-feed-ind'"
+                             " AND enabled";
+    cr_assert_eq(count(conn, rule_count), 1);
+    cr_assert_eq(alerts_rule_delete(conn, 1, "late-feed-ind"), ALERTS_OK);
+    cr_assert(alerts_ensure_defaults(conn, 1));
+    cr_expect_eq(count(conn, rule_count), 0, "the default set does not bring it back");
+    cr_expect_eq(alerts_rule_delete(conn, 1, "late-feed-ind"), ALERTS_NOT_FOUND);
+    json_t *rules = alerts_rule_list(conn, 1);
+    for (size_t i = 0; i < json_array_size(rules); i++)
+        cr_expect_str_neq(json_string_value(json_object_get(json_array_get(rules, i), "name")),
+                          "late-feed-ind");
+    json_decref(rules);
+    /* applying a rule of that name enables it again, as a created rule */
+    json_t *doc = json_pack("{s:s, s:s, s:s}", "name", "late-feed-ind", "kind", "late_feed",
+                            "indicator", "ind");
+    struct rule rule;
+    json_t *problems = rule_parse(doc, &rule);
+    cr_assert_eq(json_array_size(problems), 0);
+    json_decref(problems);
+    problems = NULL;
+    cr_expect_eq(alerts_rule_put(conn, 1, doc, &rule, &problems), ALERTS_CREATED);
+    cr_expect_eq(count(conn, rule_count), 1);
+    json_decref(doc);
+    /* a rule that is not a default is deleted outright */
+    cr_assert_eq(alerts_rule_delete(conn, 1, "spc-ind"), ALERTS_OK);
+    cr_expect_eq(count(conn, "SELECT count(*) FROM alert_rule WHERE name = 'spc-ind'"), 0);
+    PQfinish(conn);
 }
 
 Test(outbox, backoff_doubles_with_jitter_and_caps)
