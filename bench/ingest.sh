@@ -9,6 +9,8 @@
 #   PASSES=insert bench/ingest.sh   only new keys (default: insert, then update every row)
 #   PERF=1 bench/ingest.sh     also record a perf profile of the daemon during the load
 #   EXTRA_SQL="DROP TRIGGER …" bench/ingest.sh   run SQL before the load (experiments only)
+#   STATS=1 bench/ingest.sh    also print the statements that took the database's time
+#                              (pg_stat_statements, over the API load only)
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")/.." && pwd)
@@ -20,8 +22,10 @@ export BATCH
 work=$(mktemp -d /tmp/scaleupd-bench.XXXXXX)
 daemon_pid=
 perf_pid=
+sampler_pid=
 
 cleanup() {
+    [ -n "$sampler_pid" ] && kill "$sampler_pid" 2>/dev/null
     [ -n "$perf_pid" ] && kill -INT "$perf_pid" 2>/dev/null && wait "$perf_pid" 2>/dev/null
     [ -n "$daemon_pid" ] && kill "$daemon_pid" 2>/dev/null && wait "$daemon_pid" 2>/dev/null
     "$here/scripts/pgcluster" stop "$work/pg" >/dev/null 2>&1 || true
@@ -42,6 +46,9 @@ say "== fresh PostgreSQL with fsync = on, synchronous_commit = on"
 base=$(cat "$work/pg/conninfo")
 psql -X -q -d "$base" -c "ALTER SYSTEM SET fsync = on" -c "ALTER SYSTEM SET synchronous_commit = on" \
     -c "ALTER SYSTEM SET full_page_writes = on" -c "ALTER SYSTEM SET max_wal_size = '4GB'"
+if [ -n "${STATS:-}" ]; then
+    psql -X -q -d "$base" -c "ALTER SYSTEM SET shared_preload_libraries = 'pg_stat_statements'"
+fi
 "$here/scripts/pgcluster" restart "$work/pg" >/dev/null
 psql -X -q -d "$base" -c "CREATE DATABASE bench"
 db="$base dbname=bench"
@@ -79,6 +86,20 @@ fi
 
 say "== API: $CLIENTS clients POST JSON batches of $BATCH rows (probe: 10-row POSTs meanwhile)"
 sql "CHECKPOINT"
+if [ -n "${STATS:-}" ]; then
+    sql "CREATE EXTENSION IF NOT EXISTS pg_stat_statements"
+    sql "ALTER SYSTEM SET pg_stat_statements.track = 'all'"
+    sql "SELECT pg_reload_conf()" >/dev/null
+    sql "SELECT pg_stat_statements_reset()" >/dev/null
+    # what the busy backends wait for, sampled every 20 ms during the load
+    sql "CREATE TABLE bench_waits (sample int, what text)"
+    (for i in $(seq 100000); do
+        echo "INSERT INTO bench_waits SELECT $i, coalesce(wait_event_type || ':' || wait_event,
+              'CPU') FROM pg_stat_activity WHERE state = 'active' AND pid <> pg_backend_pid()
+              AND backend_type = 'client backend'; SELECT pg_sleep(0.02);"
+    done | psql -X -q -A -t -d "$db" >/dev/null 2>&1) &
+    sampler_pid=$!
+fi
 if [ -n "${PERF:-}" ]; then
     perf record -g -p "$daemon_pid" -o "$work/perf.data" >/dev/null 2>&1 &
     perf_pid=$!
@@ -91,6 +112,20 @@ if [ -n "$perf_pid" ]; then
     perf report -i "$work/perf.data" --no-children --percent-limit 1.5 --stdio 2>/dev/null |
         grep -v '^$' | head -60 >"$work/perf.txt" || true
     say "   perf profile of the daemon: $work/perf.txt (KEEP=1 keeps it)"
+fi
+if [ -n "${STATS:-}" ]; then
+    kill "$sampler_pid" 2>/dev/null || true
+    say "   busy backends, sampled every 20 ms: share of samples per wait (CPU = not waiting):"
+    sql "SELECT string_agg(what || ' ' || share || ' %', ', ' ORDER BY share DESC) FROM (SELECT what,
+         round(100.0 * count(*) / sum(count(*)) OVER ())::int AS share FROM bench_waits
+         GROUP BY what) w WHERE share >= 1" >&2
+    say "   statements by total time during the API load (ms total, calls, ms mean, rows;"
+    say "   'nested' ones run inside a trigger or function and count in their caller's time too):"
+    sql "SELECT round(total_exec_time)::text || ' | ' || calls || ' | ' ||
+                round(mean_exec_time::numeric, 3) || ' | ' || rows || ' | ' ||
+                CASE WHEN toplevel THEN '' ELSE 'nested: ' END ||
+                left(regexp_replace(query, '\\s+', ' ', 'g'), 110)
+         FROM pg_stat_statements ORDER BY total_exec_time DESC LIMIT 14" >&2
 fi
 rss_kb=$(awk '/VmHWM/ {print $2}' "/proc/$daemon_pid/status")
 errors=$(grep -c ' ERROR' "$work/scaleupd.log" || true)

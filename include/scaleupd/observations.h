@@ -25,14 +25,25 @@ struct observations_counts {
     long unchanged; /* existing keys sent again with the same value */
 };
 
-/* Stores the accepted rows of a validated batch, inside the caller's transaction: series
- * are created as needed, then one INSERT … ON CONFLICT upserts every row, keeps the values
- * it replaces in observation_revision (with the token that replaced them) and marks the
- * touched series dirty from their earliest changed period, in dirty_series and in the alert
- * evaluator's alert_dirty. False on a database error. */
+/* Stores the accepted rows of a validated batch, inside the caller's transaction, with
+ * set-based SQL: series are created as needed; rows whose key is new are inserted, rows whose
+ * value changed are updated and their old values kept in observation_revision (with the token
+ * that replaced them), unchanged rows are left alone; the touched series are marked dirty from
+ * their earliest changed period, in dirty_series and in the alert evaluator's alert_dirty (a
+ * mark is rewritten only when that moves its period back). A concurrent batch storing the same
+ * new keys is waited for, never an error: the batch is then upserted (inside a savepoint).
+ * False on a database error. */
 bool observations_store(PGconn *conn, int64_t programme_id, int64_t token_id,
                         const struct obs_batch *batch, struct observations_counts *counts,
                         const char *request_id) __attribute__((warn_unused_result));
+
+/* Turns the fast path for new keys on (the default) or off, for every thread: off, every
+ * batch goes through the one-statement upsert. For tests that compare the two paths. */
+void observations_set_fast_path(bool enabled);
+
+/* How many batches fell back from the fast path to the upsert because a concurrent batch
+ * inserted one of their new keys first, since the process started. */
+unsigned long observations_fast_path_fallbacks(void);
 
 /* Query of a series read. */
 struct series_query {
