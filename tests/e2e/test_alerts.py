@@ -2,13 +2,14 @@
 time moved through the test clock file. A drifting series gives exactly one grouped e-mail,
 its recovery one resolved e-mail, a silence none; mail survives an SMTP outage and a kill -9."""
 
+import http.server
+import json
 import os
 import shutil
 import tempfile
+import threading
 import time
 import unittest
-
-import json
 
 from harness import Daemon, fresh_database, metric, psql, scaleupctl, wait_until
 from smtp_sink import SilentServer, SmtpSink, free_port
@@ -52,6 +53,43 @@ def expected_limits(values):
     kept = [r for r in ranges if r < 3.267 * mr]
     mr = sum(kept) / len(kept)
     return f"{mean - 2.66 * mr:.4g} .. {mean + 2.66 * mr:.4g}"
+
+
+class WebhookSink:
+    """An HTTP server on 127.0.0.1 recording each POST (headers and JSON body) and answering
+    the statuses of `answers` in turn, then 200."""
+
+    def __init__(self, answers=()):
+        sink = self
+        self.posts = []
+        self.answers = list(answers)
+        self.lock = threading.Lock()
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self):  # pylint: disable=invalid-name
+                body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+                with sink.lock:
+                    sink.posts.append((dict(self.headers), json.loads(body)))
+                    status = sink.answers.pop(0) if sink.answers else 200
+                self.send_response(status)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args):  # pylint: disable=arguments-differ
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def received(self):
+        with self.lock:
+            return list(self.posts)
+
+    def stop(self):
+        self.server.shutdown()
+        self.server.server_close()
 
 
 def history():
@@ -324,6 +362,57 @@ class AlertingTest(unittest.TestCase):
         self.assertEqual(psql(db, "SELECT count(*) FROM outbox WHERE dead_at IS NOT NULL"), "1")
         self.assertEqual(metric(d.metrics(), "scaleupd_notifications_dead_total",
                                 channel="email", reason="max_age"), 1)
+
+    def test_webhook_retried_until_success_with_one_idempotency_key(self):
+        hook = WebhookSink(answers=[500])
+        self.addCleanup(hook.stop)
+        db = fresh_database("e2e_alerts_webhook")
+        d = self.start_daemon(db)
+        self.assertEqual(d.request("POST", "/api/v1/programmes", PROGRAMME).status, 201)
+        r = d.request("PUT", "/api/v1/programmes/drift-be/receivers", {"receivers": [
+            {"name": "ops", "webhook": [hook.url]}]})
+        self.assertEqual(r.status, 200, r.body)
+        self.push(d, history())
+        self.push(d, [("2026-01", 30)])
+        self.wait_alerts(d, "firing", 2)
+        self.advance(60)
+        wait_until(lambda: len(hook.received()) == 1, "the first POST (answered 500)")
+        wait_until(lambda: psql(db, "SELECT count(*) FROM outbox WHERE last_error LIKE"
+                                    " '%500%' AND lease_until IS NULL") == "1",
+                   "the 500 to be recorded")
+        self.advance(3600)  # past the backoff of a first retry
+        self.wait_outbox_empty(d)
+        posts = hook.received()
+        self.assertEqual(len(posts), 2, "retried exactly until it succeeded")
+        keys = [headers["Idempotency-Key"] for headers, _ in posts]
+        self.assertEqual(keys[0], keys[1])
+        self.assertTrue(keys[0])
+        self.assertEqual(posts[0][1], posts[1][1], "the same payload")
+        payload = posts[1][1]
+        self.assertEqual(payload["version"], "4")
+        self.assertEqual(payload["status"], "firing")
+        self.assertEqual(payload["receiver"], "ops")
+        self.assertEqual(payload["groupLabels"], {"programme": "drift-be", "receiver": "ops"})
+        self.assertEqual(sorted(a["labels"]["site"] for a in payload["alerts"]), ["GP1", "GP2"])
+        first = payload["alerts"][0]
+        self.assertEqual(first["status"], "firing")
+        self.assertEqual(first["labels"]["alertname"], "spc-bp_controlled_pct")
+        self.assertEqual(first["annotations"]["summary"], "below lower limit")
+        self.assertEqual(first["annotations"]["value"], 30)
+        self.assertEqual(first["endsAt"], "0001-01-01T00:00:00Z")
+        self.assertTrue(first["generatorURL"].startswith("https://scaleup.example/#/"))
+        self.assertEqual(psql(db, "SELECT attempts FROM outbox"), "2")
+        # the recovery: one resolved POST under a new key
+        self.push(d, [("2026-02", 62)])
+        self.wait_alerts(d, "resolved", 2)
+        self.advance(120)
+        wait_until(lambda: len(hook.received()) == 3, "the resolved POST")
+        self.wait_outbox_empty(d)
+        headers, payload = hook.received()[2]
+        self.assertEqual(payload["status"], "resolved")
+        self.assertEqual({a["status"] for a in payload["alerts"]}, {"resolved"})
+        self.assertNotEqual(headers["Idempotency-Key"], keys[0])
+        self.assertEqual(len(hook.received()), 3)
 
     def test_bad_input(self):
         self.sink.start()
