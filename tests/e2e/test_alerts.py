@@ -1,6 +1,8 @@
 """Drift detection and alerting end to end: the real daemon, a real SMTP server (aiosmtpd),
 time moved through the test clock file. A drifting series gives exactly one grouped e-mail,
-its recovery one resolved e-mail, a silence none; mail survives an SMTP outage and a kill -9."""
+its recovery one resolved e-mail, a silence none; mail survives an SMTP outage and a kill -9
+(also between the claim and the send); a hanging SMTP server does not hold up ingest; a
+dead-lettered message raises a self alert; webhooks are retried under one Idempotency-Key."""
 
 import http.server
 import json
@@ -121,13 +123,16 @@ class AlertingTest(unittest.TestCase):
         self.set_clock(self.now + seconds)
 
     def start_daemon(self, db, smtp_timeout="5s", extra=""):
-        config = ("[alerts]\ngroup_wait = 30s\ngroup_interval = 60s\nrepeat_interval = 4h\n"
-                  "evaluate_interval = 1s\ndeliver_interval = 1s\ndelivery_max_age = 2d\n"
-                  f"[smtp]\nurl = smtp://127.0.0.1:{self.sink.port}\ntls = none\n"
-                  f"from = scaleupd@alerts.example\ntimeout = {smtp_timeout}\n"
-                  "[server]\nbase_url = https://scaleup.example\n" + extra)
+        config = self.daemon_config(smtp_timeout, extra)
         self.daemon = Daemon(db, config, env={"SCALEUPD_TEST_CLOCK_FILE": self.clock_file})
         return self.daemon
+
+    def daemon_config(self, smtp_timeout="5s", extra=""):
+        return ("[alerts]\ngroup_wait = 30s\ngroup_interval = 60s\nrepeat_interval = 4h\n"
+                "evaluate_interval = 1s\ndeliver_interval = 1s\ndelivery_max_age = 2d\n"
+                f"[smtp]\nurl = smtp://127.0.0.1:{self.sink.port}\ntls = none\n"
+                f"from = scaleupd@alerts.example\ntimeout = {smtp_timeout}\n"
+                "[server]\nbase_url = https://scaleup.example\n" + extra)
 
     def setup_programme(self, d):
         self.assertEqual(d.request("POST", "/api/v1/programmes", PROGRAMME).status, 201)
@@ -413,6 +418,33 @@ class AlertingTest(unittest.TestCase):
         self.assertEqual({a["status"] for a in payload["alerts"]}, {"resolved"})
         self.assertNotEqual(headers["Idempotency-Key"], keys[0])
         self.assertEqual(len(hook.received()), 3)
+
+    def test_kill_9_between_claim_and_send(self):
+        self.sink.start()
+        db = fresh_database("e2e_alerts_claimed")
+        # the test hook stops the delivery thread right after its claim has committed
+        d = self.daemon = Daemon(db, self.daemon_config(),
+                                 env={"SCALEUPD_TEST_CLOCK_FILE": self.clock_file,
+                                      "SCALEUPD_TEST_HOLD_AFTER_CLAIM": "1"})
+        self.setup_programme(d)
+        self.push(d, [("2026-01", 30)])
+        self.wait_alerts(d, "firing", 2)
+        self.advance(60)
+        d.wait_for_log(r"holding 1 claimed notifications before sending")
+        self.assertEqual(psql(db, "SELECT count(*) FROM outbox WHERE lease_until IS NOT NULL"
+                                  " AND attempts = 1 AND sent_at IS NULL"), "1")
+        d.kill()
+        self.daemon = None
+        self.assertEqual(self.sink.messages(), [])
+        # after the restart the lease expires and the message is claimed and sent, once
+        d = self.start_daemon(db)
+        self.advance(600)  # past the lease (2 x timeout x batch + 30 s)
+        wait_until(lambda: self.sink.messages(), "the claimed e-mail after the restart")
+        self.wait_outbox_empty(d)
+        mails = self.sink.messages()
+        self.assertEqual(len(mails), 1)
+        self.assertTrue(mails[0]["Subject"].startswith("[scaleupd] FIRING 2: "))
+        self.assertEqual(psql(db, "SELECT attempts FROM outbox"), "2")
 
     def test_bad_input(self):
         self.sink.start()
