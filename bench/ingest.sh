@@ -25,7 +25,7 @@ perf_pid=
 sampler_pid=
 
 cleanup() {
-    [ -n "$sampler_pid" ] && kill "$sampler_pid" 2>/dev/null
+    [ -n "$sampler_pid" ] && kill -- -"$sampler_pid" 2>/dev/null
     [ -n "$perf_pid" ] && kill -INT "$perf_pid" 2>/dev/null && wait "$perf_pid" 2>/dev/null
     [ -n "$daemon_pid" ] && kill "$daemon_pid" 2>/dev/null && wait "$daemon_pid" 2>/dev/null
     "$here/scripts/pgcluster" stop "$work/pg" >/dev/null 2>&1 || true
@@ -93,11 +93,11 @@ if [ -n "${STATS:-}" ]; then
     sql "SELECT pg_stat_statements_reset()" >/dev/null
     # what the busy backends wait for, sampled every 20 ms during the load
     sql "CREATE TABLE bench_waits (sample int, what text)"
-    (for i in $(seq 100000); do
-        echo "INSERT INTO bench_waits SELECT $i, coalesce(wait_event_type || ':' || wait_event,
-              'CPU') FROM pg_stat_activity WHERE state = 'active' AND pid <> pg_backend_pid()
-              AND backend_type = 'client backend'; SELECT pg_sleep(0.02);"
-    done | psql -X -q -A -t -d "$db" >/dev/null 2>&1) &
+    setsid bash -c 'for i in $(seq 100000); do
+        echo "INSERT INTO bench_waits SELECT $i, coalesce(wait_event_type || '"':'"' || wait_event,
+              '"'CPU'"') FROM pg_stat_activity WHERE state = '"'active'"' AND pid <> pg_backend_pid()
+              AND backend_type = '"'client backend'"'; SELECT pg_sleep(0.02);"
+    done | psql -X -q -A -t -d "$0" >/dev/null 2>&1' "$db" &
     sampler_pid=$!
 fi
 if [ -n "${PERF:-}" ]; then
@@ -114,7 +114,8 @@ if [ -n "$perf_pid" ]; then
     say "   perf profile of the daemon: $work/perf.txt (KEEP=1 keeps it)"
 fi
 if [ -n "${STATS:-}" ]; then
-    kill "$sampler_pid" 2>/dev/null || true
+    kill -- -"$sampler_pid" 2>/dev/null || true
+    sampler_pid=
     say "   busy backends, sampled every 20 ms: share of samples per wait (CPU = not waiting):"
     sql "SELECT string_agg(what || ' ' || share || ' %', ', ' ORDER BY share DESC) FROM (SELECT what,
          round(100.0 * count(*) / sum(count(*)) OVER ())::int AS share FROM bench_waits
