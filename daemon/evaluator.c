@@ -140,7 +140,8 @@ static bool evaluate_series(PGconn *conn, int64_t programme_id, int64_t series_i
     return ok;
 }
 
-/* One batch of dirty series in one transaction; the number evaluated, -1 on error. */
+/* One batch of marks in one transaction: the series they name are evaluated once each.
+ * Returns the number of marks claimed (the caller stops below a full batch), -1 on error. */
 static long evaluate_dirty_batch(PGconn *conn, double now)
 {
     if (!exec_ok(conn, "BEGIN"))
@@ -148,13 +149,19 @@ static long evaluate_dirty_batch(PGconn *conn, double now)
     char limit[16];
     snprintf(limit, sizeof(limit), "%d", EVALUATOR_BATCH);
     const char *params[] = {limit};
+    /* marks are append-only (sql/006): claim the oldest rows, skipping those another
+     * evaluator holds, and evaluate each series they name once; marks that ingest adds
+     * meanwhile are new rows, left for the next batch */
     PGresult *res = db_query(conn,
-                             "DELETE FROM alert_dirty WHERE (programme_id, series_id) IN (SELECT"
-                             " programme_id, series_id FROM alert_dirty ORDER BY marked_at LIMIT"
-                             " $1::int FOR UPDATE SKIP LOCKED) RETURNING programme_id, series_id",
+                             "WITH claimed AS (DELETE FROM alert_dirty WHERE id IN (SELECT id FROM"
+                             " alert_dirty ORDER BY id LIMIT $1::int FOR UPDATE SKIP LOCKED)"
+                             " RETURNING programme_id, series_id)"
+                             " SELECT programme_id, series_id, (SELECT count(*) FROM claimed)"
+                             " FROM claimed GROUP BY programme_id, series_id ORDER BY 1, 2",
                              1, params);
     bool ok = db_ok(res, PGRES_TUPLES_OK, NULL, "claim dirty series");
     long n = ok ? PQntuples(res) : -1;
+    long claimed = ok && n > 0 ? (long)db_int64(res, 0, 2) : 0;
     int64_t last_programme = 0;
     for (long i = 0; ok && i < n; i++) {
         int64_t programme_id = db_int64(res, (int)i, 0);
@@ -168,7 +175,7 @@ static long evaluate_dirty_batch(PGconn *conn, double now)
         PQclear(PQexec(conn, "ROLLBACK"));
         return -1;
     }
-    return n;
+    return claimed;
 }
 
 long evaluator_run_dirty(PGconn *conn, double now)
@@ -437,7 +444,7 @@ void evaluator_run(PGconn *conn)
     if (n < 0)
         log_warning("could not evaluate the series changed by ingest");
     else if (n > 0)
-        log_debug("evaluated %ld changed series", n);
+        log_debug("evaluated the series of %ld dirty marks", n);
     if (!evaluator_run_timer(conn, now))
         log_warning("could not evaluate late-feed and completeness rules");
 }

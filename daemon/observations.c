@@ -133,12 +133,11 @@ static const char SQL_ENSURE_SERIES[] =
     "  AND x.site_id = s)"
     " ORDER BY i, s ON CONFLICT DO NOTHING";
 
-/* The dirty marks of the series in `changed` (series_id, since), for the evaluator
- * (alert_dirty) and the contract of issue 3 (dirty_series), in series order so that
- * concurrent batches lock marks in the same order. A mark is rewritten only when it moves
- * since_period back: rewriting 1,000 marks per batch cost more than inserting the rows.
- * The conflicting mark is still locked, so a consumer deleting it concurrently is waited
- * for and the mark is then inserted again (never lost). */
+/* The dirty marks of the series in `changed` (series_id, since): dirty_series, the mark of
+ * issue 3, one row per series, in series order so that concurrent batches lock marks in
+ * the same order, rewritten only when it moves since_period back (rewriting 1,000 marks per
+ * batch cost more than inserting the rows); and the evaluator's alert_dirty, append-only
+ * (sql/006), so that ingest never waits on an evaluation that has claimed a mark. */
 #define MARKS_SQL                                                                                  \
     ", dirty AS ("                                                                                 \
     " INSERT INTO dirty_series (programme_id, series_id, since_period)"                            \
@@ -147,9 +146,7 @@ static const char SQL_ENSURE_SERIES[] =
     "  marked_at = now() WHERE dirty_series.since_period > excluded.since_period"                  \
     "), alert_marks AS ("                                                                          \
     " INSERT INTO alert_dirty (programme_id, series_id, since_period)"                             \
-    " SELECT $1, series_id, since FROM changed ORDER BY series_id"                                 \
-    " ON CONFLICT (programme_id, series_id) DO UPDATE SET since_period = excluded.since_period,"   \
-    "  marked_at = now() WHERE alert_dirty.since_period > excluded.since_period"                   \
+    " SELECT $1, series_id, since FROM changed"                                                    \
     ")"
 
 /* The fallback for a batch: one statement that upserts every row. `old` holds the stored rows that

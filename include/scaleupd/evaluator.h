@@ -9,7 +9,7 @@
 #include <stdbool.h>
 
 /* Evaluates every claimed dirty series (in batches, each its own transaction) at time now.
- * Returns the number of series evaluated, -1 on a database error. */
+ * Returns the number of dirty marks consumed, -1 on a database error. */
 long evaluator_run_dirty(PGconn *conn, double now);
 
 /* Creates missing default rules and evaluates late-feed and completeness rules at now, in

@@ -469,9 +469,12 @@ static char *stored_state(void)
               " (SELECT string_agg(format('%s/%s@%s', i.code, si.code, d.since_period), ';'"
               "  ORDER BY i.code, si.code) FROM dirty_series d JOIN series s ON s.id = d.series_id"
               "  JOIN indicator i ON i.id = s.indicator_id JOIN site si ON si.id = s.site_id),"
-              " (SELECT string_agg(format('%s/%s@%s', i.code, si.code, d.since_period), ';'"
-              "  ORDER BY i.code, si.code) FROM alert_dirty d JOIN series s ON s.id = d.series_id"
-              "  JOIN indicator i ON i.id = s.indicator_id JOIN site si ON si.id = s.site_id))");
+              /* alert marks are append-only: what counts is the earliest per series */
+              " (SELECT string_agg(format('%s/%s@%s', ind, site, since), ';' ORDER BY ind, site)"
+              "  FROM (SELECT i.code AS ind, si.code AS site, min(d.since_period) AS since"
+              "  FROM alert_dirty d JOIN series s ON s.id = d.series_id"
+              "  JOIN indicator i ON i.id = s.indicator_id JOIN site si ON si.id = s.site_id"
+              "  GROUP BY i.code, si.code) marks))");
 }
 
 /* New keys, a re-send, then changed, new and unchanged rows mixed with a new series, and an
@@ -585,4 +588,30 @@ Test(observations, concurrent_batches_of_the_same_new_keys_fall_back_to_the_upse
     assert_scalar("SELECT string_agg(value::text, ',') FROM observation_revision", "150");
     obs_batch_free(&first);
     obs_batch_free(&r.batch);
+}
+
+Test(observations, ingest_never_waits_on_an_evaluation_holding_its_marks)
+{
+    /* an evaluator claims every alert mark and keeps its transaction open while it
+     * evaluates; a batch changing the same series must go through without waiting (a
+     * statement timeout turns a wait into a failure) and leave a new mark behind */
+    (void)store(first_batch, token_a);
+    cr_assert_gt(scalar_long("SELECT count(*) FROM alert_dirty"), 0);
+    PGconn *evaluator = PQconnectdb(pgtest_conninfo("scaleupd_test_observations"));
+    cr_assert_eq(PQstatus(evaluator), CONNECTION_OK);
+    char err[256];
+    cr_assert(db_exec(evaluator, "BEGIN", err, sizeof(err)), "%s", err);
+    cr_assert(db_exec(evaluator,
+                      "DELETE FROM alert_dirty WHERE id IN (SELECT id FROM alert_dirty"
+                      " FOR UPDATE SKIP LOCKED)",
+                      err, sizeof(err)),
+              "%s", err);
+    exec("SET statement_timeout = '5s'");
+    struct observations_counts c = store(ENROLLED GP1 "'period':'2025-03','value':999},", token_b);
+    exec("RESET statement_timeout");
+    cr_expect_eq(c.updated, 1);
+    cr_assert(db_exec(evaluator, "COMMIT", err, sizeof(err)), "%s", err);
+    PQfinish(evaluator);
+    cr_expect_eq(scalar_long("SELECT count(*) FROM alert_dirty"), 1,
+                 "the mark of the change made during the evaluation is kept");
 }
