@@ -149,12 +149,12 @@ static long evaluate_dirty_batch(PGconn *conn, double now)
     char limit[16];
     snprintf(limit, sizeof(limit), "%d", EVALUATOR_BATCH);
     const char *params[] = {limit};
-    /* marks are append-only (sql/006): claim the oldest rows, skipping those another
+    /* marks are append-only (sql/007): claim the oldest rows, skipping those another
      * evaluator holds, and evaluate each series they name once; marks that ingest adds
      * meanwhile are new rows, left for the next batch */
     PGresult *res = db_query(conn,
-                             "WITH claimed AS (DELETE FROM alert_dirty WHERE id IN (SELECT id FROM"
-                             " alert_dirty ORDER BY id LIMIT $1::int FOR UPDATE SKIP LOCKED)"
+                             "WITH claimed AS (DELETE FROM dirty_series WHERE id IN (SELECT id FROM"
+                             " dirty_series ORDER BY id LIMIT $1::int FOR UPDATE SKIP LOCKED)"
                              " RETURNING programme_id, series_id)"
                              " SELECT programme_id, series_id, (SELECT count(*) FROM claimed)"
                              " FROM claimed GROUP BY programme_id, series_id ORDER BY 1, 2",

@@ -133,19 +133,12 @@ static const char SQL_ENSURE_SERIES[] =
     "  AND x.site_id = s)"
     " ORDER BY i, s ON CONFLICT DO NOTHING";
 
-/* The dirty marks of the series in `changed` (series_id, since): dirty_series, the mark of
- * issue 3, one row per series, in series order so that concurrent batches lock marks in
- * the same order, rewritten only when it moves since_period back (rewriting 1,000 marks per
- * batch cost more than inserting the rows); and the evaluator's alert_dirty, append-only
- * (sql/006), so that ingest never waits on an evaluation that has claimed a mark. */
+/* The dirty marks of the series in `changed` (series_id, since): one new row per series in
+ * dirty_series, append-only (sql/007), so that ingest never waits on an evaluation that has
+ * claimed a mark; the evaluator evaluates each series once however many marks it has. */
 #define MARKS_SQL                                                                                  \
-    ", dirty AS ("                                                                                 \
+    ", marks AS ("                                                                                 \
     " INSERT INTO dirty_series (programme_id, series_id, since_period)"                            \
-    " SELECT $1, series_id, since FROM changed ORDER BY series_id"                                 \
-    " ON CONFLICT (programme_id, series_id) DO UPDATE SET since_period = excluded.since_period,"   \
-    "  marked_at = now() WHERE dirty_series.since_period > excluded.since_period"                  \
-    "), alert_marks AS ("                                                                          \
-    " INSERT INTO alert_dirty (programme_id, series_id, since_period)"                             \
     " SELECT $1, series_id, since FROM changed"                                                    \
     ")"
 

@@ -29,8 +29,8 @@ struct observations_counts {
  * set-based SQL: series are created as needed; rows whose key is new are inserted, rows whose
  * value changed are updated and their old values kept in observation_revision (with the token
  * that replaced them), unchanged rows are left alone; the touched series are marked dirty from
- * their earliest changed period, in dirty_series and in the alert evaluator's alert_dirty (a
- * mark is rewritten only when that moves its period back). A concurrent batch storing the same
+ * their earliest changed period (a new row in dirty_series per series, which the alert
+ * evaluator consumes). A concurrent batch storing the same
  * new keys is waited for, never an error: the batch is then upserted (inside a savepoint).
  * False on a database error. */
 bool observations_store(PGconn *conn, int64_t programme_id, int64_t token_id,

@@ -457,8 +457,8 @@ class FeedsTest(unittest.TestCase):
                          token=self.daemon.admin_token)
         self.assert_report(resp, imported=0, updated=1, unchanged=1)
         self.assertEqual(self.count("observation_revision"), 1)
-        self.assertEqual(harness.psql(self.conninfo, "SELECT since_period FROM dirty_series"),
-                         "2025-01-01")
+        # (the dirty mark of the update is checked in tests/pg/test_observations.c: here the
+        # daemon's evaluator consumes it at once)
         resp = self.daemon.request(
             "GET", f"{SERIES}?indicator=patients_enrolled&site=BE-VLG-GP001&revisions=true")
         self.assertEqual(resp.status, 200, resp.body)

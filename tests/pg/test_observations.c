@@ -228,9 +228,11 @@ Test(observations, revision_keeps_old_value_and_replacing_token)
                   "78.5,80");
 }
 
+/* marks are append-only rows: the mark of a series is its earliest since_period */
 static const char dirty_marks[] =
-    "SELECT string_agg(si.code || '@' || d.since_period, ',' ORDER BY si.code)"
-    " FROM dirty_series d JOIN series s ON s.id = d.series_id JOIN site si ON si.id = s.site_id";
+    "SELECT string_agg(code || '@' || since, ',' ORDER BY code) FROM (SELECT si.code,"
+    " min(d.since_period) AS since FROM dirty_series d JOIN series s ON s.id = d.series_id"
+    " JOIN site si ON si.id = s.site_id GROUP BY si.code) marks";
 
 Test(observations, dirty_series_from_earliest_changed_period)
 {
@@ -466,13 +468,10 @@ static char *stored_state(void)
               "  r.value), ';' ORDER BY i.code, si.code, r.period_start, r.value)"
               "  FROM observation_revision r JOIN series s ON s.id = r.series_id"
               "  JOIN indicator i ON i.id = s.indicator_id JOIN site si ON si.id = s.site_id),"
-              " (SELECT string_agg(format('%s/%s@%s', i.code, si.code, d.since_period), ';'"
-              "  ORDER BY i.code, si.code) FROM dirty_series d JOIN series s ON s.id = d.series_id"
-              "  JOIN indicator i ON i.id = s.indicator_id JOIN site si ON si.id = s.site_id),"
-              /* alert marks are append-only: what counts is the earliest per series */
+              /* marks are append-only: what counts is the earliest per series */
               " (SELECT string_agg(format('%s/%s@%s', ind, site, since), ';' ORDER BY ind, site)"
               "  FROM (SELECT i.code AS ind, si.code AS site, min(d.since_period) AS since"
-              "  FROM alert_dirty d JOIN series s ON s.id = d.series_id"
+              "  FROM dirty_series d JOIN series s ON s.id = d.series_id"
               "  JOIN indicator i ON i.id = s.indicator_id JOIN site si ON si.id = s.site_id"
               "  GROUP BY i.code, si.code) marks))");
 }
@@ -509,7 +508,7 @@ Test(observations, fast_path_and_upsert_store_the_same)
     cr_expect_str_eq(fast_counts, "4/0/0;0/0/4;2/1/1;1/1/0;");
     char *fast_state = stored_state();
 
-    exec("TRUNCATE observation, observation_revision, dirty_series, alert_dirty, series");
+    exec("TRUNCATE observation, observation_revision, dirty_series, series");
     observations_set_fast_path(false);
     store_sequence(upsert_counts, sizeof(upsert_counts));
     char *upsert_state = stored_state();
@@ -596,13 +595,13 @@ Test(observations, ingest_never_waits_on_an_evaluation_holding_its_marks)
      * evaluates; a batch changing the same series must go through without waiting (a
      * statement timeout turns a wait into a failure) and leave a new mark behind */
     (void)store(first_batch, token_a);
-    cr_assert_gt(scalar_long("SELECT count(*) FROM alert_dirty"), 0);
+    cr_assert_gt(scalar_long("SELECT count(*) FROM dirty_series"), 0);
     PGconn *evaluator = PQconnectdb(pgtest_conninfo("scaleupd_test_observations"));
     cr_assert_eq(PQstatus(evaluator), CONNECTION_OK);
     char err[256];
     cr_assert(db_exec(evaluator, "BEGIN", err, sizeof(err)), "%s", err);
     cr_assert(db_exec(evaluator,
-                      "DELETE FROM alert_dirty WHERE id IN (SELECT id FROM alert_dirty"
+                      "DELETE FROM dirty_series WHERE id IN (SELECT id FROM dirty_series"
                       " FOR UPDATE SKIP LOCKED)",
                       err, sizeof(err)),
               "%s", err);
@@ -612,6 +611,6 @@ Test(observations, ingest_never_waits_on_an_evaluation_holding_its_marks)
     cr_expect_eq(c.updated, 1);
     cr_assert(db_exec(evaluator, "COMMIT", err, sizeof(err)), "%s", err);
     PQfinish(evaluator);
-    cr_expect_eq(scalar_long("SELECT count(*) FROM alert_dirty"), 1,
+    cr_expect_eq(scalar_long("SELECT count(*) FROM dirty_series"), 1,
                  "the mark of the change made during the evaluation is kept");
 }
