@@ -259,10 +259,12 @@ void notifier_run(PGconn *conn, const struct config *config)
     double now = clock_now();
     if (outbox_dispatch(conn, config, now) < 0)
         log_warning("could not dispatch alert notifications");
-    /* the lease outlives the longest send of a batch, so no other daemon takes it meanwhile */
+    /* a lease outlives one send; each message's lease is renewed just before its send, so
+     * a message whose claim ran out while earlier ones were slow is left to whichever claim
+     * took it, and a daemon killed mid-batch holds its messages for one lease only */
     int timeout = config->smtp_timeout > config->webhook_timeout ? config->smtp_timeout
                                                                  : config->webhook_timeout;
-    double lease = 2.0 * timeout * DELIVERY_BATCH + 30;
+    double lease = 2.0 * timeout + 30;
     struct outbox_item items[DELIVERY_BATCH];
     memset(items, 0, sizeof(items));
     long n = outbox_claim(conn, now, lease, items, DELIVERY_BATCH);
@@ -270,8 +272,11 @@ void notifier_run(PGconn *conn, const struct config *config)
     for (long i = 0; i < n; i++) {
         if (atomic_load(&cancelled))
             release(conn, &items[i]);
-        else
+        else if (i == 0 || outbox_renew_lease(conn, &items[i], clock_now() + lease) == 1)
             deliver_one(conn, config, &items[i]);
+        else
+            log_info("notification %lld was claimed elsewhere while waiting; not sending it",
+                     (long long)items[i].id);
         outbox_item_clear(&items[i]);
     }
     long depth;

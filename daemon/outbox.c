@@ -402,6 +402,24 @@ void outbox_item_clear(struct outbox_item *item)
     memset(item, 0, sizeof(*item));
 }
 
+int outbox_renew_lease(PGconn *conn, const struct outbox_item *item, double until)
+{
+    char id[24], attempts[16], u[32];
+    snprintf(id, sizeof(id), "%lld", (long long)item->id);
+    snprintf(attempts, sizeof(attempts), "%d", item->attempts);
+    snprintf(u, sizeof(u), "%.6f", until);
+    const char *params[] = {id, attempts, u};
+    PGresult *res = db_query(conn,
+                             "UPDATE outbox SET lease_until = to_timestamp($3) WHERE id = $1"
+                             " AND attempts = $2 AND sent_at IS NULL AND dead_at IS NULL",
+                             3, params);
+    int r = -1;
+    if (db_ok(res, PGRES_COMMAND_OK, NULL, "renew a delivery lease"))
+        r = strcmp(PQcmdTuples(res), "1") == 0;
+    PQclear(res);
+    return r;
+}
+
 long outbox_claim(PGconn *conn, double now, double lease, struct outbox_item *items, size_t max)
 {
     char t[32], l[32], m[16];

@@ -34,6 +34,11 @@ void outbox_item_clear(struct outbox_item *item);
  * transaction open. Returns the number claimed, -1 on error. */
 long outbox_claim(PGconn *conn, double now, double lease, struct outbox_item *items, size_t max);
 
+/* Extends the lease of a claimed message to until, if it is still this claim's (same
+ * attempt, not sent, not dead): 1 renewed, 0 when the claim was lost (its lease ran out and
+ * another claim took it: do not send), -1 on a database error. */
+int outbox_renew_lease(PGconn *conn, const struct outbox_item *item, double until);
+
 /* After a send: sent (which resolves the receiver's self alert); a retry at next_at with the
  * error; or dead (dead-lettered), which fires the receiver's self alert in the same
  * transaction (alerts_delivery_failed). */

@@ -438,7 +438,7 @@ class AlertingTest(unittest.TestCase):
         self.assertEqual(self.sink.messages(), [])
         # after the restart the lease expires and the message is claimed and sent, once
         d = self.start_daemon(db)
-        self.advance(600)  # past the lease (2 x timeout x batch + 30 s)
+        self.advance(600)  # past the lease (2 x timeout + 30 s)
         wait_until(lambda: self.sink.messages(), "the claimed e-mail after the restart")
         self.wait_outbox_empty(d)
         mails = self.sink.messages()

@@ -170,6 +170,34 @@ Test(outbox, claims_are_leased_and_skip_locked)
     PQfinish(b);
 }
 
+Test(outbox, a_lease_is_renewed_only_by_the_claim_that_holds_it)
+{
+    PGconn *a = setup("pg_outbox_renew");
+    PGconn *b = PQconnectdb(pgtest_conninfo("pg_outbox_renew"));
+    cr_assert_eq(PQstatus(b), CONNECTION_OK);
+    run(a, "INSERT INTO outbox (receiver, channel, target, body, created_at, next_at) VALUES"
+           " ('team', 'email', 'a@example.org', 'x', to_timestamp(1770724800),"
+           " to_timestamp(1770724800))");
+    struct outbox_item mine, theirs;
+    memset(&mine, 0, sizeof(mine));
+    memset(&theirs, 0, sizeof(theirs));
+    cr_assert_eq(outbox_claim(a, T0, 60, &mine, 1), 1);
+    /* renewed in time, the claim keeps the message past its first lease */
+    cr_expect_eq(outbox_renew_lease(a, &mine, T0 + 100), 1);
+    cr_expect_eq(outbox_claim(b, T0 + 61, 60, &theirs, 1), 0, "still leased");
+    /* not renewed, the lease runs out and another claim takes the message: the first
+     * claim can no longer renew it, so it will not send it a second time */
+    cr_assert_eq(outbox_claim(b, T0 + 101, 60, &theirs, 1), 1);
+    cr_expect_eq(outbox_renew_lease(a, &mine, T0 + 200), 0);
+    cr_expect_eq(outbox_renew_lease(b, &theirs, T0 + 200), 1);
+    cr_assert(outbox_mark_sent(b, &theirs, T0 + 102));
+    cr_expect_eq(outbox_renew_lease(b, &theirs, T0 + 300), 0, "a sent message has no lease");
+    outbox_item_clear(&mine);
+    outbox_item_clear(&theirs);
+    PQfinish(a);
+    PQfinish(b);
+}
+
 /* Queues one message for receiver and claims it. */
 static void claim_one(PGconn *conn, const char *receiver, double now, struct outbox_item *item)
 {
