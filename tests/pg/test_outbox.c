@@ -58,7 +58,8 @@ static void fire(PGconn *conn, enum alert_observation obs, double now)
                              .centre = 60,
                              .lower_limit = 55,
                              .upper_limit = 65};
-    strcpy(eval.summary, obs == ALERT_OBS_HOLDS ? "below lower limit" : "common cause variation");
+    snprintf(eval.summary, sizeof(eval.summary), "%s",
+             obs == ALERT_OBS_HOLDS ? "below lower limit" : "common cause variation");
     struct alert_update u = {.programme_id = 1,
                              .rule_id = 1,
                              .subject = "i1:s1",
