@@ -308,24 +308,27 @@ static void fmt_double(char *buf, size_t size, bool has, double v, const char **
 
 /* Reads the stored status of an alert (locked), or the inactive default when absent. */
 static bool load_status(PGconn *conn, const struct alert_update *u, struct alert_status *st,
-                        int64_t *id)
+                        int64_t *id, int32_t *period_start)
 {
     char pid[24], rid[24];
     snprintf(pid, sizeof(pid), "%lld", (long long)u->programme_id);
     snprintf(rid, sizeof(rid), "%lld", (long long)u->rule_id);
     const char *params[] = {pid, rid, u->subject};
     PGresult *res = db_query(conn,
-                             "SELECT id, state, streak, fired FROM alert WHERE programme_id = $1"
+                             "SELECT id, state, streak, fired, coalesce(period_start - date"
+                             " '1970-01-01', -1) FROM alert WHERE programme_id = $1"
                              " AND rule_id = $2 AND subject = $3 FOR UPDATE",
                              3, params);
     bool ok = db_ok(res, PGRES_TUPLES_OK, NULL, "read an alert");
     *id = 0;
+    *period_start = -1;
     st->state = ALERT_INACTIVE, st->streak = 0, st->fired = false;
     if (ok && PQntuples(res) == 1) {
         *id = db_int64(res, 0, 0);
         ok = alert_state_from_name(PQgetvalue(res, 0, 1), &st->state);
         st->streak = (int)db_int64(res, 0, 2);
         st->fired = strcmp(PQgetvalue(res, 0, 3), "t") == 0;
+        *period_start = (int32_t)db_int64(res, 0, 4);
     }
     PQclear(res);
     return ok;
@@ -406,8 +409,18 @@ bool alerts_apply(PGconn *conn, const struct alert_update *u)
 {
     struct alert_status st;
     int64_t id;
-    if (!load_status(conn, u, &st, &id))
+    int32_t counted_period;
+    if (!load_status(conn, u, &st, &id, &counted_period))
         return false;
+    /* `for` and resolve count periods, not evaluations: evaluating the period already counted
+     * again (a timer run of a late-feed rule, a revision of the latest value) does not move
+     * a count on; a change of what it shows still does (a revision that clears a pending
+     * alert, the first OK of a firing one) */
+    bool repeat = u->period_start >= 0 && u->period_start == counted_period;
+    bool counting = (st.state == ALERT_PENDING && u->obs == ALERT_OBS_HOLDS) ||
+                    (st.state == ALERT_FIRING && st.streak > 0 && u->obs == ALERT_OBS_OK);
+    if (repeat && counting)
+        return true;
     enum alert_state from = st.state;
     int streak = st.streak;
     bool fired = st.fired;

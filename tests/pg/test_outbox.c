@@ -50,7 +50,8 @@ static PGconn *setup(const char *db)
     return conn;
 }
 
-static void fire(PGconn *conn, enum alert_observation obs, double now)
+/* Evaluates the rule of setup() for period day (days since 1970) with the given counts. */
+static void step(PGconn *conn, enum alert_observation obs, int32_t day, int counts, double now)
 {
     struct rule_eval eval = {.holds = obs == ALERT_OBS_HOLDS,
                              .has_limits = true,
@@ -65,15 +66,53 @@ static void fire(PGconn *conn, enum alert_observation obs, double now)
                              .subject = "i1:s1",
                              .indicator_id = 1,
                              .site_id = 1,
-                             .for_count = 1,
-                             .resolve_count = 1,
+                             .for_count = counts,
+                             .resolve_count = counts,
                              .obs = obs,
                              .eval = &eval,
-                             .period_start = 20454,
+                             .period_start = day,
                              .now = now};
     run(conn, "BEGIN");
     cr_assert(alerts_apply(conn, &u));
     run(conn, "COMMIT");
+}
+
+static void fire(PGconn *conn, enum alert_observation obs, double now)
+{
+    step(conn, obs, 20454, 1, now);
+}
+
+static char *alert_state(PGconn *conn)
+{
+    return pgtest_scalar(conn, "SELECT state || '/' || streak FROM alert");
+}
+
+/* `for` and resolve count periods: evaluating the same period again (a timer run of a
+ * late-feed rule, a revision of the latest value) does not move a count on. */
+Test(outbox, for_and_resolve_count_periods_not_evaluations)
+{
+    PGconn *conn = setup("pg_outbox_periods");
+    const char *expect[][2] = {{"pending/1", "first period"},  {"pending/1", "same period"},
+                               {"firing/0", "second period"},  {"firing/1", "first ok"},
+                               {"firing/1", "same period ok"}, {"resolved/0", "second ok"}};
+    struct {
+        enum alert_observation obs;
+        int32_t day;
+    } steps[] = {{ALERT_OBS_HOLDS, 20454}, {ALERT_OBS_HOLDS, 20454}, {ALERT_OBS_HOLDS, 20485},
+                 {ALERT_OBS_OK, 20513},    {ALERT_OBS_OK, 20513},    {ALERT_OBS_OK, 20544}};
+    for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
+        step(conn, steps[i].obs, steps[i].day, 2, T0 + (double)i * 60);
+        char *state = alert_state(conn);
+        cr_expect_str_eq(state, expect[i][0], "after the %s", expect[i][1]);
+        free(state);
+    }
+    /* a change of what the period shows still counts: a revision that clears a pending alert */
+    step(conn, ALERT_OBS_HOLDS, 20575, 2, T0 + 1000);
+    step(conn, ALERT_OBS_OK, 20575, 2, T0 + 1060);
+    char *state = alert_state(conn);
+    cr_expect_str_eq(state, "inactive/0");
+    free(state);
+    PQfinish(conn);
 }
 
 static struct config *test_config(void)
