@@ -1,4 +1,5 @@
 /* The list of the daemon's background tasks. Each feature adds its task here. */
+#include <stdatomic.h>
 #include <stddef.h>
 
 #include "scaleupd/app.h"
@@ -39,8 +40,13 @@ static void refresh_progress(PGconn *conn, struct app *app)
         log_debug("recomputed %d months of progress snapshots", n);
 }
 
+/* The interval as the loop last read it: the task runs on a worker thread, where the
+ * config may be swapped by a reload under it. */
+static atomic_int evaluate_every = 60;
+
 static int evaluate_interval(const struct app *app)
 {
+    atomic_store(&evaluate_every, app->config->evaluate_interval);
     return app->config->evaluate_interval;
 }
 
@@ -48,7 +54,7 @@ static int evaluate_interval(const struct app *app)
 static void evaluate(PGconn *conn, struct app *app)
 {
     (void)app;
-    evaluator_run(conn);
+    evaluator_run(conn, atomic_load(&evaluate_every));
 }
 
 const struct background_task background_tasks[] = {

@@ -6,16 +6,18 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "scaleupd/alerts.h"
 #include "scaleupd/clock.h"
 #include "scaleupd/db.h"
 #include "scaleupd/log.h"
 #include "scaleupd/period.h"
+#include "scaleupd/pgarray.h"
 #include "scaleupd/progress_service.h"
 #include "scaleupd/rules.h"
 
-#define EVALUATOR_BATCH 100
+#define EVALUATOR_BATCH 10    /* marks per transaction; a mark lists the series of one batch */
 #define EVALUATOR_HISTORY 500 /* points of a series an spc rule looks at */
 #define EVALUATOR_TIMER_LOCK 7242005
 
@@ -140,28 +142,64 @@ static bool evaluate_series(PGconn *conn, int64_t programme_id, int64_t series_i
     return ok;
 }
 
+/* Whether new data in the claimed series can change an open late-feed or completeness alert
+ * (a late site that reported, an indicator whose completeness was low): then the due rules
+ * are evaluated now rather than at their next interval. Open alerts are few (a partial
+ * index), so this costs little however large the batch. */
+static bool touches_open_due_alert(PGconn *conn, const PGresult *claimed)
+{
+    int n = PQntuples(claimed);
+    if (n == 0)
+        return false;
+    struct pgarray ids;
+    pgarray_init(&ids, PGARRAY_INT8);
+    for (int i = 0; i < n; i++)
+        pgarray_add_int8(&ids, db_int64(claimed, i, 1));
+    pgarray_finish(&ids);
+    const char *values[] = {ids.data};
+    int lengths[] = {(int)ids.len};
+    int formats[] = {1};
+    PGresult *res = PQexecParams(
+        conn,
+        "SELECT EXISTS (SELECT 1 FROM alert a JOIN alert_rule r ON r.programme_id ="
+        " a.programme_id AND r.id = a.rule_id WHERE a.state IN ('pending', 'firing', 'no_data')"
+        " AND r.kind IN ('late_feed', 'completeness') AND EXISTS (SELECT 1 FROM series s WHERE"
+        " s.programme_id = a.programme_id AND s.indicator_id = a.indicator_id AND (a.site_id IS"
+        " NULL OR s.site_id = a.site_id) AND s.id = ANY ($1::int8[])))",
+        1, NULL, values, lengths, formats, 0);
+    pgarray_free(&ids);
+    bool touched = db_ok(res, PGRES_TUPLES_OK, NULL, "look for open late-feed alerts") &&
+                   strcmp(PQgetvalue(res, 0, 0), "t") == 0;
+    PQclear(res);
+    return touched;
+}
+
 /* One batch of marks in one transaction: the series they name are evaluated once each.
- * Returns the number of marks claimed (the caller stops below a full batch), -1 on error. */
-static long evaluate_dirty_batch(PGconn *conn, double now)
+ * Returns the number of marks claimed (the caller stops below a full batch), -1 on error;
+ * *due_touched is set when the series may change an open late-feed or completeness alert. */
+static long evaluate_dirty_batch(PGconn *conn, double now, bool *due_touched)
 {
     if (!exec_ok(conn, "BEGIN"))
         return -1;
     char limit[16];
     snprintf(limit, sizeof(limit), "%d", EVALUATOR_BATCH);
     const char *params[] = {limit};
-    /* marks are append-only (sql/007): claim the oldest rows, skipping those another
-     * evaluator holds, and evaluate each series they name once; marks that ingest adds
-     * meanwhile are new rows, left for the next batch */
+    /* marks are append-only (sql/007), one per batch listing its series (sql/008): claim
+     * the oldest rows, skipping those another evaluator holds, and evaluate each series they
+     * name once; marks that ingest adds meanwhile are new rows, left for the next batch */
     PGresult *res = db_query(conn,
                              "WITH claimed AS (DELETE FROM dirty_series WHERE id IN (SELECT id FROM"
                              " dirty_series ORDER BY id LIMIT $1::int FOR UPDATE SKIP LOCKED)"
-                             " RETURNING programme_id, series_id)"
-                             " SELECT programme_id, series_id, (SELECT count(*) FROM claimed)"
-                             " FROM claimed GROUP BY programme_id, series_id ORDER BY 1, 2",
+                             " RETURNING programme_id, series_ids)"
+                             " SELECT c.programme_id, s.id, (SELECT count(*) FROM claimed)"
+                             " FROM claimed c, unnest(c.series_ids) AS s(id)"
+                             " GROUP BY c.programme_id, s.id ORDER BY 1, 2",
                              1, params);
     bool ok = db_ok(res, PGRES_TUPLES_OK, NULL, "claim dirty series");
     long n = ok ? PQntuples(res) : -1;
     long claimed = ok && n > 0 ? (long)db_int64(res, 0, 2) : 0;
+    if (ok && !*due_touched)
+        *due_touched = touches_open_due_alert(conn, res);
     int64_t last_programme = 0;
     for (long i = 0; ok && i < n; i++) {
         int64_t programme_id = db_int64(res, (int)i, 0);
@@ -178,11 +216,12 @@ static long evaluate_dirty_batch(PGconn *conn, double now)
     return claimed;
 }
 
-long evaluator_run_dirty(PGconn *conn, double now)
+long evaluator_run_dirty(PGconn *conn, double now, bool *due_touched)
 {
     long total = 0;
+    *due_touched = false;
     for (int round = 0; round < 50; round++) {
-        long n = evaluate_dirty_batch(conn, now);
+        long n = evaluate_dirty_batch(conn, now, due_touched);
         if (n < 0)
             return -1;
         total += n;
@@ -437,14 +476,38 @@ bool evaluator_run_timer(PGconn *conn, double now)
     return true;
 }
 
-void evaluator_run(PGconn *conn)
+/* When the due rules last ran, by the daemon's clock (which tests move) and by the
+ * monotonic one. Only the evaluate task touches them, and it never runs twice at once. */
+static double last_timer_clock, last_timer_mono;
+
+static double monotonic_now(void)
 {
-    double now = clock_now();
-    long n = evaluator_run_dirty(conn, now);
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+void evaluator_run(PGconn *conn, int interval)
+{
+    double now = clock_now(), mono = monotonic_now();
+    bool due_touched = false;
+    long n = evaluator_run_dirty(conn, now, &due_touched);
     if (n < 0)
         log_warning("could not evaluate the series changed by ingest");
     else if (n > 0)
         log_debug("evaluated the series of %ld dirty marks", n);
-    if (!evaluator_run_timer(conn, now))
+    /* the due rules cost work in proportion to the programmes' sites: they run on their
+     * interval (by either clock: a test that moves time forward makes them due), not after
+     * every batch, unless the batch may close one of their alerts */
+    double due_after = 0.9 * (interval > 0 ? interval : 1);
+    bool due = last_timer_mono == 0 || now - last_timer_clock >= due_after ||
+               mono - last_timer_mono >= due_after || now < last_timer_clock;
+    if (!due && !due_touched)
+        return;
+    if (!evaluator_run_timer(conn, now)) {
         log_warning("could not evaluate late-feed and completeness rules");
+        return;
+    }
+    last_timer_clock = now;
+    last_timer_mono = mono;
 }

@@ -2,6 +2,7 @@
 #include "scaleupd/observations.h"
 
 #include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +12,7 @@
 #include "scaleupd/log.h"
 #include "scaleupd/period.h"
 #include "scaleupd/pgarray.h"
+#include "scaleupd/series_cache.h"
 
 static const char SQL_CATALOG[] =
     "SELECT 'i', i.id, i.code, i.value_type, i.period_type, true FROM indicator i "
@@ -48,6 +50,10 @@ static PGresult *exec_prepared(PGconn *conn, enum obs_statement id, const char *
                                const char *const *values, const int *lengths, const int *formats)
 {
     if (prepared_conn != conn || prepared_pid != PQbackendPID(conn)) {
+        /* a new session: the database may have been restarted or restored under us, so the
+         * series hint starts over rather than trust ids it learnt from the old one */
+        if (prepared_conn != NULL)
+            series_cache_clear();
         prepared_conn = conn;
         prepared_pid = PQbackendPID(conn);
         prepared_mask = 0;
@@ -133,13 +139,15 @@ static const char SQL_ENSURE_SERIES[] =
     "  AND x.site_id = s)"
     " ORDER BY i, s ON CONFLICT DO NOTHING";
 
-/* The dirty marks of the series in `changed` (series_id, since): one new row per series in
- * dirty_series, append-only (sql/007), so that ingest never waits on an evaluation that has
- * claimed a mark; the evaluator evaluates each series once however many marks it has. */
+/* The dirty mark of the series in `changed` (series_id, since): one new row per batch in
+ * dirty_series that lists them (sql/008), append-only, so that ingest never waits on an
+ * evaluation that has claimed a mark; the evaluator evaluates each series once however many
+ * marks name it. */
 #define MARKS_SQL                                                                                  \
     ", marks AS ("                                                                                 \
-    " INSERT INTO dirty_series (programme_id, series_id, since_period)"                            \
-    " SELECT $1, series_id, since FROM changed"                                                    \
+    " INSERT INTO dirty_series (programme_id, series_ids, since_periods)"                          \
+    " SELECT $1, array_agg(series_id ORDER BY series_id), array_agg(since ORDER BY series_id)"     \
+    " FROM changed HAVING count(*) > 0"                                                            \
     ")"
 
 /* The fallback for a batch: one statement that upserts every row. `old` holds the stored rows that
@@ -185,38 +193,54 @@ static const char SQL_UPSERT[] =
     ")" MARKS_SQL
     " SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) FROM upsert";
 
-/* The fast path, one statement: each row's series and stored value are looked up by index
- * (LATERAL … LIMIT 1 keeps the plan to index probes however stale the statistics); rows
- * whose key is new go in with a plain INSERT, which costs about half of a speculative
- * ON CONFLICT insertion; only rows whose stored value differs are upserted, with their old
- * values kept as revisions; unchanged rows cost the lookup only. Rows whose series does not
- * exist yet are left out and counted (the caller creates the series and runs it again). A
- * concurrent batch that inserts one of our new keys first makes the plain INSERT fail with
- * unique_violation: the caller then rolls back to a savepoint and runs SQL_UPSERT. Phases run
- * in the same order as SQL_UPSERT's (observations, each in key order, then the marks, which
- * read the inserted rows), so that the two statements cannot deadlock with each other. */
+/* The fast path, one statement. Rows the series hint (series_cache.h) calls new, those after
+ * the latest period known to be stored in a known series, go in with a plain INSERT and no
+ * lookup at all. The others are looked up by index (LATERAL … LIMIT 1 keeps the plan to index
+ * probes however stale the statistics): their series unless the hint knows it, and their
+ * stored value; rows whose key is new are inserted too, which costs about half of a
+ * speculative ON CONFLICT insertion; only rows whose stored value differs are upserted, with
+ * their old values kept as revisions; unchanged rows cost the lookup only. Rows whose series
+ * does not exist yet are left out and counted (the caller creates the series and runs it
+ * again). A concurrent batch that inserts one of our new keys first, or a hint that was
+ * wrong, makes the plain INSERT fail with unique_violation: the caller then rolls back to a
+ * savepoint and runs SQL_UPSERT. Phases run in the same order as SQL_UPSERT's (observations,
+ * each in key order, then the marks, which read the inserted rows), so that the two
+ * statements cannot deadlock with each other.
+ *
+ * The first result row has the counts; each row also names one series the hint did not know
+ * (NULLs when there is none) with the latest period stored in it before this statement, for
+ * the caller to teach the hint. */
 static const char SQL_STORE[] =
     "WITH input AS ("
     " SELECT * FROM unnest($2::int8[], $3::int8[], $4::int4[], $5::float8[], $6::float8[],"
-    "  $7::float8[], $8::text[]) AS t(indicator_id, site_id, day, value, numerator,"
-    "  denominator, comment)"
-    "), keyed AS ("
-    " SELECT s.id AS series_id, date '1970-01-01' + i.day AS period_start, i.value,"
-    "  i.numerator, i.denominator, i.comment, s.id IS NULL AS missing, o.series_id IS NULL AS new,"
-    "  o.value AS old_value, o.numerator AS old_numerator, o.denominator AS old_denominator,"
-    "  o.comment AS old_comment, o.token_id AS old_token_id, o.received_at AS old_received_at"
+    "  $7::float8[], $8::text[], $10::int8[], $11::bool[]) AS t(indicator_id, site_id, day, value,"
+    "  numerator, denominator, comment, known_series, fresh)"
+    "), looked AS ("
+    " SELECT coalesce(i.known_series, s.id) AS series_id, i.known_series IS NULL AS learnt,"
+    "  i.indicator_id, i.site_id, date '1970-01-01' + i.day AS period_start, i.value,"
+    "  i.numerator, i.denominator, i.comment, coalesce(i.known_series, s.id) IS NULL AS missing,"
+    "  o.series_id IS NULL AS new, o.value AS old_value, o.numerator AS old_numerator,"
+    "  o.denominator AS old_denominator, o.comment AS old_comment, o.token_id AS old_token_id,"
+    "  o.received_at AS old_received_at"
     " FROM input i"
-    " LEFT JOIN LATERAL (SELECT s.id FROM series s WHERE s.programme_id = $1"
-    "  AND s.indicator_id = i.indicator_id AND s.site_id = i.site_id LIMIT 1) s ON true"
+    " LEFT JOIN LATERAL (SELECT s.id FROM series s WHERE i.known_series IS NULL"
+    "  AND s.programme_id = $1 AND s.indicator_id = i.indicator_id AND s.site_id = i.site_id"
+    "  LIMIT 1) s ON true"
     " LEFT JOIN LATERAL (SELECT * FROM observation o WHERE o.programme_id = $1"
-    "  AND o.series_id = s.id AND o.period_start = date '1970-01-01' + i.day LIMIT 1) o ON true"
-    " WHERE o.series_id IS NULL OR (o.value, o.numerator, o.denominator, o.comment)"
-    "  IS DISTINCT FROM (i.value, i.numerator, i.denominator, i.comment)"
+    "  AND o.series_id = coalesce(i.known_series, s.id)"
+    "  AND o.period_start = date '1970-01-01' + i.day LIMIT 1) o ON true"
+    " WHERE NOT i.fresh"
+    "), keyed AS ("
+    " SELECT * FROM looked WHERE new OR (old_value, old_numerator, old_denominator, old_comment)"
+    "  IS DISTINCT FROM (value, numerator, denominator, comment)"
     "), inserted AS ("
     " INSERT INTO observation (programme_id, series_id, period_start, value, numerator,"
     "  denominator, comment, token_id, received_at)"
     " SELECT $1, series_id, period_start, value, numerator, denominator, comment, $9, now()"
-    " FROM keyed WHERE new AND NOT missing ORDER BY series_id, period_start"
+    " FROM (SELECT known_series AS series_id, date '1970-01-01' + day AS period_start, value,"
+    "  numerator, denominator, comment FROM input WHERE fresh"
+    "  UNION ALL SELECT series_id, period_start, value, numerator, denominator, comment"
+    "  FROM keyed WHERE new AND NOT missing) n ORDER BY series_id, period_start"
     " RETURNING series_id, period_start"
     "), upsert AS ("
     " INSERT INTO observation AS o (programme_id, series_id, period_start, value, numerator,"
@@ -238,15 +262,69 @@ static const char SQL_STORE[] =
     "), changed AS ("
     " SELECT series_id, min(period_start) AS since FROM (SELECT series_id, period_start"
     "  FROM inserted UNION ALL SELECT series_id, period_start FROM upsert) c GROUP BY series_id"
-    ")" MARKS_SQL " SELECT (SELECT count(*) FROM inserted)"
-    " + (SELECT count(*) FROM upsert WHERE inserted),"
-    " (SELECT count(*) FROM upsert WHERE NOT inserted), (SELECT count(*) FROM keyed WHERE missing)";
+    ")" MARKS_SQL
+    ", counts AS (SELECT (SELECT count(*) FROM inserted) + (SELECT count(*) FROM upsert WHERE"
+    "  inserted) AS imported, (SELECT count(*) FROM upsert WHERE NOT inserted) AS updated,"
+    "  (SELECT count(*) FROM looked WHERE missing) AS missing"
+    "), learnt AS ("
+    " SELECT l.series_id, l.indicator_id, l.site_id, (SELECT o.period_start - date '1970-01-01'"
+    "  FROM observation o WHERE o.programme_id = $1 AND o.series_id = l.series_id"
+    "  ORDER BY o.period_start DESC LIMIT 1) AS last_day"
+    " FROM (SELECT DISTINCT series_id, indicator_id, site_id FROM looked"
+    "  WHERE learnt AND NOT missing) l"
+    ") SELECT c.imported, c.updated, c.missing, l.series_id, l.indicator_id, l.site_id,"
+    " l.last_day FROM counts c LEFT JOIN learnt l ON true";
+
+static atomic_bool fast_path_off;
+static atomic_ulong fast_path_fallbacks;
+
+void observations_set_fast_path(bool enabled)
+{
+    atomic_store(&fast_path_off, !enabled);
+}
+
+unsigned long observations_fast_path_fallbacks(void)
+{
+    return atomic_load(&fast_path_fallbacks);
+}
 
 struct batch_arrays {
     struct pgarray indicator, site, day, value, numerator, denominator, comment;
+    struct pgarray known, fresh; /* the series hint: the row's series id, the row is new */
 };
 
-static void build_arrays(const struct obs_batch *batch, struct batch_arrays *a)
+static struct series_key row_key(int64_t programme_id, const struct obs_row *r)
+{
+    return (struct series_key){programme_id, r->indicator_id, r->site_id};
+}
+
+/* The hint arrays: with use_hints false, every row is looked up (no known series, none new). */
+static void build_hints(const struct obs_batch *batch, int64_t programme_id, bool use_hints,
+                        struct batch_arrays *a)
+{
+    pgarray_init(&a->known, PGARRAY_INT8);
+    pgarray_init(&a->fresh, PGARRAY_BOOL);
+    for (size_t i = 0; i < batch->n_rows; i++) {
+        const struct obs_row *r = &batch->rows[i];
+        if (r->rejected)
+            continue;
+        struct series_key key = row_key(programme_id, r);
+        int64_t series_id;
+        int32_t last_day;
+        if (use_hints && series_cache_get(&key, &series_id, &last_day)) {
+            pgarray_add_int8(&a->known, series_id);
+            pgarray_add_bool(&a->fresh, r->period_start > last_day);
+        } else {
+            pgarray_add_null(&a->known);
+            pgarray_add_bool(&a->fresh, false);
+        }
+    }
+    pgarray_finish(&a->known);
+    pgarray_finish(&a->fresh);
+}
+
+static void build_arrays(const struct obs_batch *batch, int64_t programme_id,
+                         struct batch_arrays *a)
 {
     pgarray_init(&a->indicator, PGARRAY_INT8);
     pgarray_init(&a->site, PGARRAY_INT8);
@@ -280,22 +358,31 @@ static void build_arrays(const struct obs_batch *batch, struct batch_arrays *a)
                              &a->numerator, &a->denominator, &a->comment};
     for (size_t i = 0; i < 7; i++)
         pgarray_finish(all[i]);
+    build_hints(batch, programme_id, !atomic_load(&fast_path_off), a);
 }
 
 static void free_arrays(struct batch_arrays *a)
 {
-    struct pgarray *all[] = {&a->indicator, &a->site,        &a->day,    &a->value,
-                             &a->numerator, &a->denominator, &a->comment};
-    for (size_t i = 0; i < 7; i++)
+    struct pgarray *all[] = {&a->indicator,   &a->site,    &a->day,   &a->value, &a->numerator,
+                             &a->denominator, &a->comment, &a->known, &a->fresh};
+    for (size_t i = 0; i < 9; i++)
         pgarray_free(all[i]);
 }
 
-/* The parameters of SQL_STORE and SQL_UPSERT: programme, the seven arrays, token. */
+/* The parameters of SQL_STORE: programme, the seven arrays, token, the two hint arrays
+ * (SQL_UPSERT takes the first nine). */
 struct store_params {
-    const char *values[9];
-    int lengths[9];
-    int formats[9];
+    const char *values[11];
+    int lengths[11];
+    int formats[11];
 };
+
+static void set_array(struct store_params *p, int i, const struct pgarray *a)
+{
+    p->values[i] = a->data;
+    p->lengths[i] = (int)a->len;
+    p->formats[i] = 1;
+}
 
 static void store_params_init(struct store_params *p, const char *pid, const char *tid,
                               const struct batch_arrays *a)
@@ -304,25 +391,11 @@ static void store_params_init(struct store_params *p, const char *pid, const cha
                                       &a->numerator, &a->denominator, &a->comment};
     memset(p, 0, sizeof(*p));
     p->values[0] = pid;
-    for (int i = 0; i < 7; i++) {
-        p->values[i + 1] = arrays[i]->data;
-        p->lengths[i + 1] = (int)arrays[i]->len;
-        p->formats[i + 1] = 1;
-    }
+    for (int i = 0; i < 7; i++)
+        set_array(p, i + 1, arrays[i]);
     p->values[8] = tid;
-}
-
-static atomic_bool fast_path_off;
-static atomic_ulong fast_path_fallbacks;
-
-void observations_set_fast_path(bool enabled)
-{
-    atomic_store(&fast_path_off, !enabled);
-}
-
-unsigned long observations_fast_path_fallbacks(void)
-{
-    return atomic_load(&fast_path_fallbacks);
+    set_array(p, 9, &a->known);
+    set_array(p, 10, &a->fresh);
 }
 
 static bool create_series(PGconn *conn, const struct store_params *p, const char *request_id)
@@ -353,20 +426,33 @@ static bool store_upsert(PGconn *conn, const struct store_params *p,
 
 enum fast_result { FAST_OK, FAST_RACE, FAST_ERROR };
 
+/* Teaches the series hint the series SQL_STORE looked up, with the latest period stored in
+ * each before the statement (the batch's own rows are added by the caller). */
+static void learn_series(const PGresult *res, int64_t programme_id)
+{
+    for (int r = 0; r < PQntuples(res); r++) {
+        if (PQgetisnull(res, r, 3))
+            continue;
+        struct series_key key = {programme_id, db_int64(res, r, 4), db_int64(res, r, 5)};
+        int32_t last_day = PQgetisnull(res, r, 6) ? INT32_MIN : (int32_t)db_int64(res, r, 6);
+        series_cache_note(&key, db_int64(res, r, 3), last_day);
+    }
+}
+
 /* One run of SQL_STORE; *missing is the number of rows left out for want of a series.
- * FAST_RACE: a concurrent batch inserted one of the new keys first (unique_violation),
- * an expected race that is not logged as a problem. */
-static enum fast_result store_fast(PGconn *conn, const struct store_params *p,
+ * FAST_RACE: one of the new keys is stored already (a concurrent batch inserted it first, or
+ * the hint was wrong): unique_violation, expected, and not logged as a problem. */
+static enum fast_result store_fast(PGconn *conn, const struct store_params *p, int64_t programme_id,
                                    struct observations_counts *counts, long *missing,
                                    const char *request_id)
 {
     PGresult *res =
-        exec_prepared(conn, OBS_STMT_STORE, SQL_STORE, 9, p->values, p->lengths, p->formats);
+        exec_prepared(conn, OBS_STMT_STORE, SQL_STORE, 11, p->values, p->lengths, p->formats);
     enum fast_result result = FAST_OK;
     const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
     if (PQresultStatus(res) != PGRES_TUPLES_OK && state != NULL && strcmp(state, "23505") == 0) {
         log_write(LOG_LEVEL_DEBUG, request_id,
-                  "a concurrent batch stored some of the same new keys: upserting the batch");
+                  "some of the batch's new keys are stored already: upserting the batch");
         result = FAST_RACE;
     } else if (!db_ok(res, PGRES_TUPLES_OK, request_id, "store observations")) {
         result = FAST_ERROR;
@@ -374,6 +460,7 @@ static enum fast_result store_fast(PGconn *conn, const struct store_params *p,
         counts->imported += (long)db_int64(res, 0, 0);
         counts->updated += (long)db_int64(res, 0, 1);
         *missing = (long)db_int64(res, 0, 2);
+        learn_series(res, programme_id);
     }
     PQclear(res);
     return result;
@@ -387,10 +474,28 @@ static bool exec_command(PGconn *conn, const char *sql, const char *request_id)
     return ok;
 }
 
-/* The fast path inside a savepoint, falling back to SQL_UPSERT when a concurrent batch
- * raced us to a new key. Rows of series that do not exist yet: the series are created and
- * the statement runs again (the rows it stored the first time are then unchanged). */
-static bool store_batch(PGconn *conn, const struct store_params *p,
+/* After a stored batch, the hint knows its series hold data up to the batch's periods;
+ * after a fallback it forgets them, so that their next batch learns them again. */
+static void update_hints(const struct obs_batch *batch, int64_t programme_id, bool stored_fast)
+{
+    for (size_t i = 0; i < batch->n_rows; i++) {
+        const struct obs_row *r = &batch->rows[i];
+        if (r->rejected)
+            continue;
+        struct series_key key = row_key(programme_id, r);
+        if (stored_fast)
+            series_cache_raise(&key, r->period_start);
+        else
+            series_cache_forget(&key);
+    }
+}
+
+/* The fast path inside a savepoint, falling back to SQL_UPSERT when one of the new keys was
+ * stored already. Rows of series that do not exist yet: the series are created and the
+ * statement runs again, without the hint's new rows (stored by the first run, they are then
+ * looked up and found unchanged). */
+static bool store_batch(PGconn *conn, struct store_params *p, struct batch_arrays *a,
+                        const struct obs_batch *batch, int64_t programme_id,
                         struct observations_counts *counts, const char *request_id)
 {
     if (atomic_load(&fast_path_off))
@@ -398,16 +503,25 @@ static bool store_batch(PGconn *conn, const struct store_params *p,
     if (!exec_command(conn, "SAVEPOINT scaleupd_obs_fast", request_id))
         return false;
     long missing = 0;
-    enum fast_result r = store_fast(conn, p, counts, &missing, request_id);
+    enum fast_result r = store_fast(conn, p, programme_id, counts, &missing, request_id);
     if (r == FAST_OK && missing > 0) {
-        r = create_series(conn, p, request_id) ? store_fast(conn, p, counts, &missing, request_id)
-                                               : FAST_ERROR;
+        pgarray_free(&a->known);
+        pgarray_free(&a->fresh);
+        build_hints(batch, programme_id, false, a);
+        set_array(p, 9, &a->known);
+        set_array(p, 10, &a->fresh);
+        r = create_series(conn, p, request_id)
+                ? store_fast(conn, p, programme_id, counts, &missing, request_id)
+                : FAST_ERROR;
     }
-    if (r == FAST_OK)
+    if (r == FAST_OK) {
+        update_hints(batch, programme_id, true);
         return exec_command(conn, "RELEASE SAVEPOINT scaleupd_obs_fast", request_id);
+    }
     if (r == FAST_ERROR)
         return false;
     atomic_fetch_add(&fast_path_fallbacks, 1);
+    update_hints(batch, programme_id, false);
     counts->imported = counts->updated = 0;
     return exec_command(conn, "ROLLBACK TO SAVEPOINT scaleupd_obs_fast", request_id) &&
            store_upsert(conn, p, counts, request_id);
@@ -421,11 +535,11 @@ bool observations_store(PGconn *conn, int64_t programme_id, int64_t token_id,
     snprintf(pid, sizeof(pid), "%lld", (long long)programme_id);
     snprintf(tid, sizeof(tid), "%lld", (long long)token_id);
     struct batch_arrays a;
-    build_arrays(batch, &a);
+    build_arrays(batch, programme_id, &a);
     struct store_params p;
     store_params_init(&p, pid, token_id ? tid : NULL, &a);
     counts->imported = counts->updated = 0;
-    bool ok = store_batch(conn, &p, counts, request_id);
+    bool ok = store_batch(conn, &p, &a, batch, programme_id, counts, request_id);
     counts->unchanged = (long)obs_batch_accepted(batch) - counts->imported - counts->updated;
     free_arrays(&a);
     return ok;

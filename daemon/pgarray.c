@@ -40,6 +40,15 @@ void pgarray_init(struct pgarray *a, uint32_t elem_oid)
     a->len = HEADER;
 }
 
+void pgarray_add_bool(struct pgarray *a, bool v)
+{
+    reserve(a, 5);
+    put_u32(a->data + a->len, 1);
+    a->data[a->len + 4] = v ? 1 : 0;
+    a->len += 5;
+    a->count++;
+}
+
 void pgarray_add_int4(struct pgarray *a, int32_t v)
 {
     reserve(a, 8);

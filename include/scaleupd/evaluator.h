@@ -9,14 +9,17 @@
 #include <stdbool.h>
 
 /* Evaluates every claimed dirty series (in batches, each its own transaction) at time now.
- * Returns the number of dirty marks consumed, -1 on a database error. */
-long evaluator_run_dirty(PGconn *conn, double now);
+ * Returns the number of dirty marks consumed, -1 on a database error; *due_touched says
+ * whether a series may change an open late-feed or completeness alert. */
+long evaluator_run_dirty(PGconn *conn, double now, bool *due_touched);
 
 /* Creates missing default rules and evaluates late-feed and completeness rules at now, in
  * one transaction, unless another daemon is doing it. False on a database error. */
 bool evaluator_run_timer(PGconn *conn, double now) __attribute__((warn_unused_result));
 
-/* Both, at clock_now(); failures are logged (the background task's body). */
-void evaluator_run(PGconn *conn);
+/* The background task's body, at clock_now(): the dirty series, then the timer pass when
+ * interval seconds have passed since the last one (or the dirty series may close one of its
+ * alerts); failures are logged. */
+void evaluator_run(PGconn *conn, int interval);
 
 #endif

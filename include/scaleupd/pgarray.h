@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#define PGARRAY_BOOL 16u
 #define PGARRAY_INT4 23u
 #define PGARRAY_INT8 20u
 #define PGARRAY_FLOAT8 701u
@@ -23,6 +24,7 @@ struct pgarray {
 /* Starts an empty one-dimensional array of elem_oid; aborts on out of memory. */
 void pgarray_init(struct pgarray *a, uint32_t elem_oid);
 
+void pgarray_add_bool(struct pgarray *a, bool v);
 void pgarray_add_int4(struct pgarray *a, int32_t v);
 void pgarray_add_int8(struct pgarray *a, int64_t v);
 void pgarray_add_float8(struct pgarray *a, double v);

@@ -18,6 +18,7 @@
 #include "scaleupd/idempotency.h"
 #include "scaleupd/ingest.h"
 #include "scaleupd/observations.h"
+#include "scaleupd/series_cache.h"
 #include "scaleupd/programmes.h"
 #include "scaleupd/tokens.h"
 
@@ -231,7 +232,8 @@ Test(observations, revision_keeps_old_value_and_replacing_token)
 /* marks are append-only rows: the mark of a series is its earliest since_period */
 static const char dirty_marks[] =
     "SELECT string_agg(code || '@' || since, ',' ORDER BY code) FROM (SELECT si.code,"
-    " min(d.since_period) AS since FROM dirty_series d JOIN series s ON s.id = d.series_id"
+    " min(d.since_period) AS since FROM dirty_series m CROSS JOIN LATERAL unnest(m.series_ids,"
+    " m.since_periods) AS d(series_id, since_period) JOIN series s ON s.id = d.series_id"
     " JOIN site si ON si.id = s.site_id GROUP BY si.code) marks";
 
 Test(observations, dirty_series_from_earliest_changed_period)
@@ -255,6 +257,58 @@ Test(observations, dirty_series_from_earliest_changed_period)
     cr_expect_eq(scalar_long("SELECT count(*) FROM dirty_series"), 0);
     (void)store(ENROLLED GP1 "'period':'2025-03','value':9},", token_b);
     assert_scalar(dirty_marks, "BE-VLG-GP001@2025-03-01");
+}
+
+/* The series hint: after a batch, the later periods of its series go in without a lookup;
+ * re-sends and revisions are still looked up; a hint proved wrong (a row stored behind the
+ * daemon's back, as a second daemon would) costs a fallback to the upsert, never a lost or
+ * doubled row, and is forgotten, then learnt again. */
+Test(observations, series_hint_new_periods_and_wrong_hints)
+{
+    series_cache_clear();
+    struct observations_counts c = store(ENROLLED GP1 "'period':'2025-01','value':1}," ENROLLED GP2
+                                                      "'period':'2025-01','value':2},",
+                                         token_a);
+    cr_expect_eq(c.imported, 2);
+    cr_expect_eq(series_cache_size(), 2, "both series are learnt");
+    unsigned long fallbacks = observations_fast_path_fallbacks();
+    c = store(ENROLLED GP1 "'period':'2025-02','value':3}," ENROLLED GP2
+                           "'period':'2025-02','value':4},",
+              token_a);
+    cr_expect_eq(c.imported, 2);
+    cr_expect_eq(observations_fast_path_fallbacks(), fallbacks, "hinted rows were new");
+
+    c = store(ENROLLED GP1 "'period':'2025-02','value':3}," ENROLLED GP2
+                           "'period':'2025-01','value':5},",
+              token_b);
+    cr_expect(c.imported == 0 && c.updated == 1 && c.unchanged == 1, "%ld/%ld/%ld", c.imported,
+              c.updated, c.unchanged);
+
+    exec("INSERT INTO observation (programme_id, series_id, period_start, value)"
+         " SELECT s.programme_id, s.id, '2025-03-01', 7 FROM series s"
+         " JOIN site si ON si.programme_id = s.programme_id AND si.id = s.site_id"
+         " JOIN programme p ON p.id = s.programme_id WHERE p.slug = 'icp-t2d-htn-be'"
+         " AND si.code = 'BE-VLG-GP001'");
+    c = store(ENROLLED GP1 "'period':'2025-03','value':8}," ENROLLED GP2
+                           "'period':'2025-03','value':9},",
+              token_a);
+    cr_expect(c.imported == 1 && c.updated == 1 && c.unchanged == 0, "%ld/%ld/%ld", c.imported,
+              c.updated, c.unchanged);
+    cr_expect_eq(observations_fast_path_fallbacks(), fallbacks + 1);
+    cr_expect_eq(series_cache_size(), 0, "the wrong hints are forgotten");
+    cr_expect_eq(scalar_long("SELECT count(*) FROM observation"), 6);
+    assert_scalar("SELECT string_agg(value::text, ',' ORDER BY value) FROM observation_revision",
+                  "2,7");
+    assert_scalar("SELECT string_agg(value::text, ',' ORDER BY value) FROM observation"
+                  " WHERE period_start = '2025-03-01'",
+                  "8,9");
+
+    c = store(ENROLLED GP1 "'period':'2025-04','value':10}," ENROLLED GP2
+                           "'period':'2025-04','value':11},",
+              token_a);
+    cr_expect_eq(c.imported, 2);
+    cr_expect_eq(observations_fast_path_fallbacks(), fallbacks + 1);
+    cr_expect_eq(series_cache_size(), 2, "learnt again");
 }
 
 Test(observations, idempotency_store_replay_conflict)
@@ -471,7 +525,8 @@ static char *stored_state(void)
               /* marks are append-only: what counts is the earliest per series */
               " (SELECT string_agg(format('%s/%s@%s', ind, site, since), ';' ORDER BY ind, site)"
               "  FROM (SELECT i.code AS ind, si.code AS site, min(d.since_period) AS since"
-              "  FROM dirty_series d JOIN series s ON s.id = d.series_id"
+              "  FROM dirty_series m CROSS JOIN LATERAL unnest(m.series_ids, m.since_periods)"
+              "  AS d(series_id, since_period) JOIN series s ON s.id = d.series_id"
               "  JOIN indicator i ON i.id = s.indicator_id JOIN site si ON si.id = s.site_id"
               "  GROUP BY i.code, si.code) marks))");
 }
@@ -509,6 +564,7 @@ Test(observations, fast_path_and_upsert_store_the_same)
     char *fast_state = stored_state();
 
     exec("TRUNCATE observation, observation_revision, dirty_series, series");
+    series_cache_clear(); /* the series it knew are gone (the daemon never deletes one) */
     observations_set_fast_path(false);
     store_sequence(upsert_counts, sizeof(upsert_counts));
     char *upsert_state = stored_state();
