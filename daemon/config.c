@@ -44,6 +44,7 @@ const struct config_key config_keys[] = {
     KEY("smtp", "username", CONFIG_STRING, "", true, smtp_username, 0, 0),
     KEY("smtp", "password", CONFIG_STRING, "", true, smtp_password, 0, 0),
     ENUM_KEY("smtp", "tls", "try", true, smtp_tls, "none,try,starttls"),
+    KEY("smtp", "ca_file", CONFIG_STRING, "", true, smtp_ca_file, 0, 0),
     KEY("smtp", "timeout", CONFIG_DURATION, "30s", true, smtp_timeout, 1, 600),
     KEY("webhook", "timeout", CONFIG_DURATION, "10s", true, webhook_timeout, 1, 600),
     {NULL, NULL, CONFIG_STRING, NULL, false, 0, 0, 0, NULL},

@@ -63,6 +63,15 @@ static size_t discard(char *buf, size_t size, size_t nmemb, void *arg)
     return size * nmemb;
 }
 
+/* A TLS handshake, certificate or STARTTLS failure: the server or our trust in it is wrong,
+ * never the recipient. */
+static bool tls_failure(CURLcode rc)
+{
+    return rc == CURLE_SSL_CONNECT_ERROR || rc == CURLE_PEER_FAILED_VERIFICATION ||
+           rc == CURLE_USE_SSL_FAILED || rc == CURLE_SSL_CACERT_BADFILE ||
+           rc == CURLE_SSL_ISSUER_ERROR;
+}
+
 static enum notify_result classify_curl(CURLcode rc, long code, bool smtp, char *reason,
                                         size_t reason_size)
 {
@@ -74,16 +83,22 @@ static enum notify_result classify_curl(CURLcode rc, long code, bool smtp, char 
         snprintf(reason, reason_size, "connect");
         return NOTIFY_TRANSIENT;
     }
+    /* before the reply codes: a refused login ends in 535, a 5xx that says nothing about
+     * the recipient, only that our credentials are wrong until someone fixes them */
+    if (rc == CURLE_LOGIN_DENIED) {
+        snprintf(reason, reason_size, "auth");
+        return NOTIFY_TRANSIENT;
+    }
+    if (tls_failure(rc)) {
+        snprintf(reason, reason_size, "tls");
+        return NOTIFY_TRANSIENT;
+    }
     if (smtp && code >= 500 && code < 600) {
         snprintf(reason, reason_size, "smtp_5xx");
         return NOTIFY_PERMANENT;
     }
     if (smtp && code >= 400 && code < 500) {
         snprintf(reason, reason_size, "smtp_4xx");
-        return NOTIFY_TRANSIENT;
-    }
-    if (rc == CURLE_LOGIN_DENIED) {
-        snprintf(reason, reason_size, "auth");
         return NOTIFY_TRANSIENT;
     }
     snprintf(reason, reason_size, "%s", smtp ? "smtp_protocol" : "http");
@@ -96,6 +111,14 @@ static void smtp_options(CURL *curl, const struct config *c)
         curl_easy_setopt(curl, CURLOPT_USE_SSL, (long)CURLUSESSL_ALL);
     else if (strcmp(c->smtp_tls, "try") == 0)
         curl_easy_setopt(curl, CURLOPT_USE_SSL, (long)CURLUSESSL_TRY);
+    /* the server's certificate is always verified, by name; ca_file replaces the system's
+     * CAs (both its bundle and its directory) rather than adding to them */
+    curl_easy_setopt(curl, CURLOPT_SSL_VERIFYPEER, 1L);
+    curl_easy_setopt(curl, CURLOPT_SSL_VERIFYHOST, 2L);
+    if (c->smtp_ca_file[0] != '\0') {
+        curl_easy_setopt(curl, CURLOPT_CAINFO, c->smtp_ca_file);
+        curl_easy_setopt(curl, CURLOPT_CAPATH, NULL);
+    }
     if (c->smtp_username[0] != '\0') {
         curl_easy_setopt(curl, CURLOPT_USERNAME, c->smtp_username);
         curl_easy_setopt(curl, CURLOPT_PASSWORD, c->smtp_password);

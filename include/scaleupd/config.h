@@ -38,7 +38,8 @@ struct config {
     char *smtp_from;
     char *smtp_username;
     char *smtp_password;
-    char *smtp_tls; /* "none", "starttls" (required) or "try" */
+    char *smtp_tls;     /* "none", "starttls" (required) or "try" */
+    char *smtp_ca_file; /* PEM file of the CAs to verify the server with; "": the system's */
     int smtp_timeout;
     /* [webhook] */
     int webhook_timeout;
