@@ -107,7 +107,10 @@ static enum notify_result classify_curl(CURLcode rc, long code, bool smtp, char 
 
 static void smtp_options(CURL *curl, const struct config *c)
 {
-    if (strcmp(c->smtp_tls, "starttls") == 0)
+    /* with a login, "try" means "required": a server that offers no STARTTLS never gets the
+     * password in clear (tls = none says so explicitly, for a trusted local relay) */
+    bool login = c->smtp_username[0] != '\0';
+    if (strcmp(c->smtp_tls, "starttls") == 0 || (login && strcmp(c->smtp_tls, "try") == 0))
         curl_easy_setopt(curl, CURLOPT_USE_SSL, (long)CURLUSESSL_ALL);
     else if (strcmp(c->smtp_tls, "try") == 0)
         curl_easy_setopt(curl, CURLOPT_USE_SSL, (long)CURLUSESSL_TRY);

@@ -227,6 +227,18 @@ class SmtpTlsTest(unittest.TestCase):
         self.assertEqual(sink.auth_failures, 2)
         self.wait_metric(d, 1, "scaleupd_notifications_sent_total", channel="email")
 
+    def test_password_never_goes_in_clear_with_the_default_tls(self):
+        # a server without STARTTLS: with a login, the default tls = try insists on it
+        sink = self.start_sink()
+        d = self.start_daemon("e2e_smtp_tls_cleartext", self.smtp_config(
+            f"smtp://127.0.0.1:{sink.port}"))
+        self.send_test_message(d)
+        self.assertIn("SSL", self.wait_attempts(d, 1))
+        self.assertEqual(sink.auth_attempts, 0, "the password went out in clear")
+        self.assertEqual(sink.messages(), [])
+        self.wait_metric(d, 1, "scaleupd_notifications_failed_total", channel="email",
+                         reason="tls")
+
     def test_certificate_of_the_system_cas_only_is_refused_before_auth(self):
         # no ca_file: the throwaway CA is in no system store
         self.check_refused_before_auth("e2e_smtp_tls_untrusted", ca_file=None)
