@@ -12,8 +12,9 @@ struct config;
 enum notify_result { NOTIFY_SENT, NOTIFY_TRANSIENT, NOTIFY_PERMANENT };
 
 /* Sends one e-mail message (a whole RFC 5322 text) to one address. reason receives a short
- * machine word for metrics ("timeout", "connect", "smtp_4xx", "smtp_5xx", "config"…) and
- * err a message. No database is touched. */
+ * machine word for metrics ("timeout", "connect", "auth" (login refused), "tls" (handshake,
+ * certificate, STARTTLS missing), "smtp_4xx", "smtp_5xx", "smtp_protocol", "config",
+ * "internal") and err a message. No database is touched. */
 enum notify_result notifier_send_email(const struct config *config, const char *to,
                                        const char *message, char *reason, size_t reason_size,
                                        char *err, size_t err_size);
