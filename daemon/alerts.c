@@ -413,17 +413,20 @@ bool alerts_apply(PGconn *conn, const struct alert_update *u)
     if (!load_status(conn, u, &st, &id, &counted_period))
         return false;
     /* `for` and resolve count periods, not evaluations: evaluating the period already counted
-     * again (a timer run of a late-feed rule, a revision of the latest value) does not move
-     * a count on; a change of what it shows still does (a revision that clears a pending
-     * alert, the first OK of a firing one) */
+     * again (a timer run of a late-feed rule, a revision of the latest value) steps from the
+     * count before that period, so it counts once; the step still runs, so the alert's values
+     * are refreshed, a count the rule's new (lower) `for` or resolve already meets fires or
+     * resolves, and a change of what the period shows (a revision that clears a pending
+     * alert) still counts */
     bool repeat = u->period_start >= 0 && u->period_start == counted_period;
+    bool resolving = st.state == ALERT_FIRING || (st.state == ALERT_NO_DATA && st.fired);
     bool counting = (st.state == ALERT_PENDING && u->obs == ALERT_OBS_HOLDS) ||
-                    (st.state == ALERT_FIRING && st.streak > 0 && u->obs == ALERT_OBS_OK);
-    if (repeat && counting)
-        return true;
+                    (resolving && st.streak > 0 && u->obs == ALERT_OBS_OK);
     enum alert_state from = st.state;
     int streak = st.streak;
     bool fired = st.fired;
+    if (repeat && counting)
+        st.streak--;
     enum alert_event event = alert_step(&st, u->obs, u->for_count, u->resolve_count);
     bool changed = st.state != from || st.streak != streak || st.fired != fired;
     if (id == 0 && st.state == ALERT_INACTIVE)

@@ -451,7 +451,8 @@ static bool evaluate_trajectory_rules(PGconn *conn, double now)
     return ok;
 }
 
-bool evaluator_run_timer(PGconn *conn, double now)
+/* The timer pass; *ran says whether this daemon did it (false: another holds the lock). */
+static bool run_timer(PGconn *conn, double now, bool *ran)
 {
     if (!exec_ok(conn, "BEGIN"))
         return false;
@@ -460,6 +461,7 @@ bool evaluator_run_timer(PGconn *conn, double now)
     PGresult *res = PQexec(conn, sql);
     bool ok = db_ok(res, PGRES_TUPLES_OK, NULL, "take the evaluation lock");
     bool mine = ok && strcmp(PQgetvalue(res, 0, 0), "t") == 0;
+    *ran = mine;
     PQclear(res);
     if (mine) {
         res = PQexec(conn, "SELECT id FROM programme ORDER BY id");
@@ -474,6 +476,12 @@ bool evaluator_run_timer(PGconn *conn, double now)
         return false;
     }
     return true;
+}
+
+bool evaluator_run_timer(PGconn *conn, double now)
+{
+    bool ran;
+    return run_timer(conn, now, &ran);
 }
 
 /* When the due rules last ran, by the daemon's clock (which tests move) and by the
@@ -504,10 +512,14 @@ void evaluator_run(PGconn *conn, int interval)
                mono - last_timer_mono >= due_after || now < last_timer_clock;
     if (!due && !due_touched)
         return;
-    if (!evaluator_run_timer(conn, now)) {
+    bool ran = false;
+    if (!run_timer(conn, now, &ran)) {
         log_warning("could not evaluate late-feed and completeness rules");
         return;
     }
+    if (!ran)
+        return; /* another daemon's pass, which may not have seen the latest data: ours
+                   stays due */
     last_timer_clock = now;
     last_timer_mono = mono;
 }

@@ -14,10 +14,14 @@
 #include "scaleupd/pgarray.h"
 #include "scaleupd/series_cache.h"
 
+/* The batch's catalog: the programme's indicators (a handful), the sites of the batch's
+ * codes only (a feed of one practice must not read a programme of thousands), those codes
+ * that belong to other programmes only, and the programme's today. */
 static const char SQL_CATALOG[] =
     "SELECT 'i', i.id, i.code, i.value_type, i.period_type, true FROM indicator i "
     "WHERE i.programme_id = $1 "
     "UNION ALL SELECT 's', s.id, s.code, NULL, NULL, true FROM site s WHERE s.programme_id = $1 "
+    "AND s.code = ANY($2::text[]) "
     "UNION ALL SELECT DISTINCT ON (o.code) 's', 0, o.code, NULL, NULL, false FROM site o "
     "WHERE o.programme_id <> $1 AND o.code = ANY($2::text[]) AND NOT EXISTS "
     "(SELECT 1 FROM site m WHERE m.programme_id = $1 AND m.code = o.code) "
@@ -139,15 +143,16 @@ static const char SQL_ENSURE_SERIES[] =
     "  AND x.site_id = s)"
     " ORDER BY i, s ON CONFLICT DO NOTHING";
 
-/* The dirty mark of the series in `changed` (series_id, since): one new row per batch in
- * dirty_series that lists them (sql/008), append-only, so that ingest never waits on an
- * evaluation that has claimed a mark; the evaluator evaluates each series once however many
+/* The dirty marks of the series in `changed` (series_id, since): one new row in dirty_series
+ * per 1,000 series of the batch, listing them (sql/008), append-only, so that ingest never waits on
+ * an evaluation that has claimed a mark; the evaluator evaluates each series once however many
  * marks name it. */
 #define MARKS_SQL                                                                                  \
     ", marks AS ("                                                                                 \
     " INSERT INTO dirty_series (programme_id, series_ids, since_periods)"                          \
     " SELECT $1, array_agg(series_id ORDER BY series_id), array_agg(since ORDER BY series_id)"     \
-    " FROM changed HAVING count(*) > 0"                                                            \
+    " FROM (SELECT series_id, since, (row_number() OVER (ORDER BY series_id) - 1) / 1000 AS chunk" \
+    "  FROM changed) c GROUP BY chunk"                                                             \
     ")"
 
 /* The fallback for a batch: one statement that upserts every row. `old` holds the stored rows that
@@ -203,9 +208,10 @@ static const char SQL_UPSERT[] =
  * does not exist yet are left out and counted (the caller creates the series and runs it
  * again). A concurrent batch that inserts one of our new keys first, or a hint that was
  * wrong, makes the plain INSERT fail with unique_violation: the caller then rolls back to a
- * savepoint and runs SQL_UPSERT. Phases run in the same order as SQL_UPSERT's (observations,
- * each in key order, then the marks, which read the inserted rows), so that the two
- * statements cannot deadlock with each other.
+ * savepoint and runs SQL_UPSERT. Each phase writes in key order, but new keys go in before
+ * existing ones are updated, so a batch mixing both can deadlock with a concurrent SQL_UPSERT
+ * of the same keys (which takes them all in one key order): PostgreSQL then aborts one of
+ * them (40P01), and if it is this statement the caller upserts after the savepoint too.
  *
  * The first result row has the counts; each row also names one series the hint did not know
  * (NULLs when there is none) with the latest period stored in it before this statement, for
@@ -426,8 +432,60 @@ static bool store_upsert(PGconn *conn, const struct store_params *p,
 
 enum fast_result { FAST_OK, FAST_RACE, FAST_ERROR };
 
-/* Teaches the series hint the series SQL_STORE looked up, with the latest period stored in
- * each before the statement (the batch's own rows are added by the caller). */
+/* What the series hint learns from a batch waits for its transaction (observations_committed):
+ * a series created by a transaction that rolls back (a dry run, a failed commit) must never be
+ * hinted, or the next batch would store its rows under an id that does not exist. One list
+ * per thread: a pool worker runs a request's store and commit on the same thread. */
+struct pending_hint {
+    struct series_key key;
+    int64_t series_id; /* 0: raise the latest day of a known series to day */
+    int32_t day;
+};
+
+static __thread struct pending_hint *pending;
+static __thread size_t n_pending, pending_cap;
+
+static void defer_hint(const struct series_key *key, int64_t series_id, int32_t day)
+{
+    if (n_pending == pending_cap) {
+        size_t cap = pending_cap ? pending_cap * 2 : 256;
+        struct pending_hint *p = realloc(pending, cap * sizeof(*p));
+        if (p == NULL)
+            return; /* a hint less: only a lookup more */
+        pending = p, pending_cap = cap;
+    }
+    pending[n_pending++] = (struct pending_hint){*key, series_id, day};
+}
+
+static void drop_pending(void)
+{
+    n_pending = 0;
+    if (pending_cap > 4096) { /* a huge batch does not keep its memory */
+        free(pending);
+        pending = NULL;
+        pending_cap = 0;
+    }
+}
+
+void observations_committed(void)
+{
+    for (size_t i = 0; i < n_pending; i++) {
+        const struct pending_hint *h = &pending[i];
+        if (h->series_id != 0)
+            series_cache_note(&h->key, h->series_id, h->day);
+        else
+            series_cache_raise(&h->key, h->day);
+    }
+    drop_pending();
+}
+
+void observations_rolled_back(void)
+{
+    drop_pending();
+}
+
+/* Teaches the series hint (at commit) the series SQL_STORE looked up, with the latest period
+ * stored in each before the statement (the batch's own rows are added by the caller). */
 static void learn_series(const PGresult *res, int64_t programme_id)
 {
     for (int r = 0; r < PQntuples(res); r++) {
@@ -435,13 +493,14 @@ static void learn_series(const PGresult *res, int64_t programme_id)
             continue;
         struct series_key key = {programme_id, db_int64(res, r, 4), db_int64(res, r, 5)};
         int32_t last_day = PQgetisnull(res, r, 6) ? INT32_MIN : (int32_t)db_int64(res, r, 6);
-        series_cache_note(&key, db_int64(res, r, 3), last_day);
+        defer_hint(&key, db_int64(res, r, 3), last_day);
     }
 }
 
 /* One run of SQL_STORE; *missing is the number of rows left out for want of a series.
  * FAST_RACE: one of the new keys is stored already (a concurrent batch inserted it first, or
- * the hint was wrong): unique_violation, expected, and not logged as a problem. */
+ * the hint was wrong: unique_violation), or a concurrent upsert deadlocked with it (40P01):
+ * expected, and not logged as a problem. */
 static enum fast_result store_fast(PGconn *conn, const struct store_params *p, int64_t programme_id,
                                    struct observations_counts *counts, long *missing,
                                    const char *request_id)
@@ -450,9 +509,11 @@ static enum fast_result store_fast(PGconn *conn, const struct store_params *p, i
         exec_prepared(conn, OBS_STMT_STORE, SQL_STORE, 11, p->values, p->lengths, p->formats);
     enum fast_result result = FAST_OK;
     const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
-    if (PQresultStatus(res) != PGRES_TUPLES_OK && state != NULL && strcmp(state, "23505") == 0) {
-        log_write(LOG_LEVEL_DEBUG, request_id,
-                  "some of the batch's new keys are stored already: upserting the batch");
+    if (PQresultStatus(res) != PGRES_TUPLES_OK && state != NULL &&
+        (strcmp(state, "23505") == 0 || strcmp(state, "40P01") == 0)) {
+        log_write(LOG_LEVEL_DEBUG, request_id, "%s: upserting the batch",
+                  state[0] == '2' ? "some of the batch's new keys are stored already"
+                                  : "a concurrent batch holds some of the same keys");
         result = FAST_RACE;
     } else if (!db_ok(res, PGRES_TUPLES_OK, request_id, "store observations")) {
         result = FAST_ERROR;
@@ -474,8 +535,9 @@ static bool exec_command(PGconn *conn, const char *sql, const char *request_id)
     return ok;
 }
 
-/* After a stored batch, the hint knows its series hold data up to the batch's periods;
- * after a fallback it forgets them, so that their next batch learns them again. */
+/* After a stored batch, the hint knows (once committed) that its series hold data up to the
+ * batch's periods; after a fallback it forgets them at once, so that their next batch learns
+ * them again. */
 static void update_hints(const struct obs_batch *batch, int64_t programme_id, bool stored_fast)
 {
     for (size_t i = 0; i < batch->n_rows; i++) {
@@ -484,7 +546,7 @@ static void update_hints(const struct obs_batch *batch, int64_t programme_id, bo
             continue;
         struct series_key key = row_key(programme_id, r);
         if (stored_fast)
-            series_cache_raise(&key, r->period_start);
+            defer_hint(&key, 0, r->period_start);
         else
             series_cache_forget(&key);
     }
@@ -534,6 +596,7 @@ bool observations_store(PGconn *conn, int64_t programme_id, int64_t token_id,
     char pid[24], tid[24];
     snprintf(pid, sizeof(pid), "%lld", (long long)programme_id);
     snprintf(tid, sizeof(tid), "%lld", (long long)token_id);
+    drop_pending(); /* what an earlier transaction left untold was not committed */
     struct batch_arrays a;
     build_arrays(batch, programme_id, &a);
     struct store_params p;

@@ -130,13 +130,17 @@ static void feed_write(struct request *req, PGconn *conn, struct feed_write *w)
         handler_db_error(req, conn);
         goto rollback;
     }
-    if (!exec_simple(conn, "COMMIT", req->id))
+    if (!exec_simple(conn, "COMMIT", req->id)) {
+        observations_rolled_back();
         handler_db_error(req, conn);
-    else
-        background_kick("evaluate");
+        return;
+    }
+    observations_committed();
+    background_kick("evaluate");
     return;
 rollback:
     PQclear(PQexec(conn, "ROLLBACK"));
+    observations_rolled_back();
 }
 
 /* Reads the options every feed write shares; false when it answered 400. */

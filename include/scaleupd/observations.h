@@ -11,7 +11,8 @@
 #include "scaleupd/catalog.h"
 #include "scaleupd/obs_parse.h"
 
-/* Loads the indicators and sites of a programme into a new catalog (caller frees), and
+/* Loads the indicators of a programme and those of its sites that the batch names into a
+ * new catalog (caller frees), and
  * the programme's current date in its time zone into *today. Site codes of the batch
  * that belong only to other programmes are added as non-members, so that the validator
  * can say site_not_in_programme rather than unknown_site. False on a database error. */
@@ -36,6 +37,13 @@ struct observations_counts {
 bool observations_store(PGconn *conn, int64_t programme_id, int64_t token_id,
                         const struct obs_batch *batch, struct observations_counts *counts,
                         const char *request_id) __attribute__((warn_unused_result));
+
+/* What observations_store learnt about the batch's series (ids, latest periods) reaches the
+ * ingest path's series hint (series_cache.h) only when its transaction commits: call
+ * observations_committed() on the same thread after COMMIT succeeded, and
+ * observations_rolled_back() after a rollback (a dry run) or a failed COMMIT. */
+void observations_committed(void);
+void observations_rolled_back(void);
 
 /* Turns the fast path for new keys on (the default) or off, for every thread: off, every
  * batch goes through the one-statement upsert. For tests that compare the two paths. */

@@ -8,7 +8,9 @@
  * transaction, can make it wrong, and the storage layer is built so that a wrong hint costs
  * time, never data (a "new" row that exists fails the plain INSERT, and the batch is then
  * upserted). Series ids are stable (series rows are never deleted while their indicator and
- * site exist), so an id, once learnt, stays right.
+ * site exist), so an id, once learnt from a committed transaction, stays right: the storage
+ * layer tells the hint only after its transaction commits (a series created by a rolled-back
+ * dry run never existed), and starts it over on a new database session (a restore).
  *
  * Bounded: when it holds SERIES_CACHE_MAX series it starts over. Safe to call from any
  * thread (one mutex; a batch takes it once per row, tens of nanoseconds each).

@@ -449,6 +449,25 @@ class FeedsTest(unittest.TestCase):
         self.assertEqual(resp.body["importCount"]["imported"], 2)
         self.assertEqual(self.count("observation"), 1)
 
+    def test_dry_run_of_a_new_series_then_the_real_push(self):
+        # the data team's "validate, then send": the dry run's series never existed, and the
+        # real push must not be stored under it (a series this file uses nowhere else)
+        rows = batch(obs("eligible_population", "BE-BRU-GP001", "2025-01", 900),
+                     obs("eligible_population", "BE-BRU-GP001", "2025-02", 905))
+        self.assert_report(self.post(rows, query="?dry_run=true"), imported=2)
+        self.assert_report(self.post(rows), imported=2)
+        self.assert_report(self.post(batch(obs("eligible_population", "BE-BRU-GP001", "2025-03",
+                                               910))), imported=1)
+        orphans = harness.psql(self.conninfo, "SELECT count(*) FROM observation o WHERE NOT"
+                               " EXISTS (SELECT 1 FROM series s WHERE s.programme_id ="
+                               " o.programme_id AND s.id = o.series_id)")
+        self.assertEqual(orphans, "0")
+        resp = self.daemon.request(
+            "GET", f"{SERIES}?indicator=eligible_population&site=BE-BRU-GP001")
+        self.assertEqual(resp.status, 200, resp.body)
+        self.assertEqual([(p["period"], p["value"]) for p in resp.body["points"]],
+                         [("2025-01", 900), ("2025-02", 905), ("2025-03", 910)])
+
     # ------------------------------------------------------------------ upsert and revisions
 
     def test_update_keeps_revision_and_series_shows_it(self):

@@ -137,6 +137,7 @@ static struct observations_counts store(const char *rows, int64_t token)
     exec("BEGIN");
     cr_assert(observations_store(conn, programme_id, token, batch, &c, "test"));
     exec("COMMIT");
+    observations_committed();
     obs_batch_free(&batch);
     return c;
 }
@@ -309,6 +310,31 @@ Test(observations, series_hint_new_periods_and_wrong_hints)
     cr_expect_eq(c.imported, 2);
     cr_expect_eq(observations_fast_path_fallbacks(), fallbacks + 1);
     cr_expect_eq(series_cache_size(), 2, "learnt again");
+}
+
+/* A series created by a transaction that rolls back (a dry run) never reaches the hint: the
+ * batch after it creates the series again and stores its rows under it. */
+Test(observations, series_hint_learns_only_from_committed_transactions)
+{
+    series_cache_clear();
+    struct obs_batch *batch = prepare(ENROLLED GP2 "'period':'2025-05','value':1},");
+    struct observations_counts c;
+    exec("BEGIN");
+    cr_assert(observations_store(conn, programme_id, token_a, batch, &c, "test"));
+    exec("ROLLBACK");
+    observations_rolled_back();
+    obs_batch_free(&batch);
+    cr_expect_eq(series_cache_size(), 0);
+    c = store(ENROLLED GP2 "'period':'2025-05','value':1},", token_a);
+    cr_expect_eq(c.imported, 1);
+    c = store(ENROLLED GP2 "'period':'2025-06','value':2},", token_a);
+    cr_expect_eq(c.imported, 1);
+    cr_expect_eq(series_cache_size(), 1);
+    cr_expect_eq(scalar_long("SELECT count(*) FROM observation o WHERE NOT EXISTS (SELECT 1 FROM"
+                             " series s WHERE s.programme_id = o.programme_id AND"
+                             " s.id = o.series_id)"),
+                 0, "no observation under a series that does not exist");
+    cr_expect_eq(scalar_long("SELECT count(*) FROM observation"), 2);
 }
 
 Test(observations, idempotency_store_replay_conflict)

@@ -112,6 +112,13 @@ Test(outbox, for_and_resolve_count_periods_not_evaluations)
     char *state = alert_state(conn);
     cr_expect_str_eq(state, "inactive/0");
     free(state);
+    /* a lower `for` applies to the period already counted: it fires without waiting for the
+       next period */
+    step(conn, ALERT_OBS_HOLDS, 20606, 3, T0 + 1120);
+    step(conn, ALERT_OBS_HOLDS, 20606, 1, T0 + 1180);
+    state = alert_state(conn);
+    cr_expect_str_eq(state, "firing/0");
+    free(state);
     PQfinish(conn);
 }
 
