@@ -12,6 +12,7 @@
 #include "scaleupd/clock.h"
 #include "scaleupd/db.h"
 #include "scaleupd/log.h"
+#include "scaleupd/observations.h"
 #include "scaleupd/period.h"
 #include "scaleupd/pgarray.h"
 #include "scaleupd/progress_service.h"
@@ -82,7 +83,8 @@ static const char series_rules_sql[] =
     " SELECT r.id, r.document, r.for_count, r.resolve_count, se.indicator_id, se.site_id,"
     " i.direction FROM se JOIN indicator i ON i.programme_id = se.programme_id AND"
     " i.id = se.indicator_id JOIN alert_rule r ON r.programme_id = se.programme_id"
-    " WHERE r.enabled AND r.kind IN ('spc', 'threshold') AND (r.indicator_id IS NULL OR"
+    " WHERE r.enabled AND r.kind IN ('spc', 'threshold')"
+    " AND NOT coalesce((r.document ->> 'aggregate')::boolean, false) AND (r.indicator_id IS NULL OR"
     " r.indicator_id ="
     " se.indicator_id) AND (r.site_id IS NULL OR r.site_id IN (SELECT id FROM up))";
 
@@ -139,6 +141,96 @@ static bool evaluate_series(PGconn *conn, int64_t programme_id, int64_t series_i
     }
     free(sv.values);
     free(sv.days);
+    return ok;
+}
+
+/* The aggregate rules that the claimed series of one programme ($2) feed: each rule with the
+ * site whose descendants it aggregates (its scope site, or each top-level site when it has
+ * none) for each indicator, when that site has descendants and one of them is a claimed
+ * series' site. */
+static const char aggregate_rules_sql[] =
+    "WITH RECURSIVE se AS (SELECT DISTINCT indicator_id, site_id FROM series WHERE"
+    " programme_id = $1 AND id = ANY ($2::int8[])),"
+    " up AS (SELECT se.indicator_id, s.id AS site_id, s.parent_id FROM se JOIN site s ON"
+    " s.programme_id = $1 AND s.id = se.site_id"
+    " UNION SELECT up.indicator_id, s.id, s.parent_id FROM up JOIN site s ON"
+    " s.programme_id = $1 AND s.id = up.parent_id)"
+    " SELECT DISTINCT ON (r.id, up.indicator_id, up.site_id) r.id, r.document, r.for_count,"
+    " r.resolve_count, up.indicator_id, up.site_id, i.direction, i.aggregate,"
+    " i.value_type = 'percentage'"
+    " FROM up JOIN indicator i ON i.programme_id = $1 AND i.id = up.indicator_id"
+    " JOIN alert_rule r ON r.programme_id = $1 AND r.enabled AND r.kind IN ('spc', 'threshold')"
+    " AND coalesce((r.document ->> 'aggregate')::boolean, false)"
+    " AND (r.indicator_id IS NULL OR r.indicator_id = up.indicator_id)"
+    " AND (r.site_id = up.site_id OR (r.site_id IS NULL AND up.parent_id IS NULL))"
+    " WHERE EXISTS (SELECT 1 FROM site c WHERE c.programme_id = $1 AND c.parent_id = up.site_id)"
+    " ORDER BY r.id, up.indicator_id, up.site_id";
+
+/* Evaluates one row of aggregate_rules_sql on the aggregate's points; the summary says how
+ * many of the sites expected the latest point covers (a missing report is never a zero). */
+static bool evaluate_aggregate_row(PGconn *conn, const PGresult *res, int row, int64_t programme_id,
+                                   double now)
+{
+    struct rule rule;
+    if (!stored_rule(PQgetvalue(res, row, 1), &rule))
+        return true;
+    int64_t indicator_id = db_int64(res, row, 4), site_id = db_int64(res, row, 5);
+    struct aggregate_points ap;
+    if (!observations_aggregate(conn, programme_id, indicator_id, site_id, PQgetvalue(res, row, 7),
+                                strcmp(PQgetvalue(res, row, 8), "t") == 0, EVALUATOR_HISTORY, &ap))
+        return false;
+    bool ok = true;
+    struct rule_eval eval;
+    bool have = ap.n > 0;
+    if (have && rule.kind == RULE_THRESHOLD)
+        rule_eval_threshold(&rule, ap.values[ap.n - 1], &eval);
+    else if (have)
+        have = rule_eval_spc(&rule, ap.values, ap.days, ap.n, direction_of(PQgetvalue(res, row, 6)),
+                             &eval);
+    if (have) {
+        size_t len = strlen(eval.summary);
+        snprintf(eval.summary + len, sizeof(eval.summary) - len, " (%ld of %ld sites)",
+                 ap.sites[ap.n - 1], ap.expected);
+        char subject[64];
+        snprintf(subject, sizeof(subject), "i%lld:a%lld", (long long)indicator_id,
+                 (long long)site_id);
+        struct alert_update u = {.programme_id = programme_id,
+                                 .rule_id = db_int64(res, row, 0),
+                                 .subject = subject,
+                                 .indicator_id = indicator_id,
+                                 .site_id = site_id,
+                                 .for_count = (int)db_int64(res, row, 2),
+                                 .resolve_count = (int)db_int64(res, row, 3),
+                                 .obs = eval.holds ? ALERT_OBS_HOLDS : ALERT_OBS_OK,
+                                 .eval = &eval,
+                                 .period_start = ap.days[ap.n - 1],
+                                 .now = now};
+        ok = alerts_apply(conn, &u);
+    }
+    aggregate_points_free(&ap);
+    return ok;
+}
+
+/* The aggregate rules fed by rows [from, to) of a claim (one programme's series). */
+static bool evaluate_aggregates(PGconn *conn, const PGresult *claimed, int from, int to, double now)
+{
+    int64_t programme_id = db_int64(claimed, from, 0);
+    char pid[24];
+    snprintf(pid, sizeof(pid), "%lld", (long long)programme_id);
+    struct pgarray ids;
+    pgarray_init(&ids, PGARRAY_INT8);
+    for (int i = from; i < to; i++)
+        pgarray_add_int8(&ids, db_int64(claimed, i, 1));
+    pgarray_finish(&ids);
+    const char *values[] = {pid, ids.data};
+    int lengths[] = {0, (int)ids.len};
+    int formats[] = {0, 1};
+    PGresult *res = PQexecParams(conn, aggregate_rules_sql, 2, NULL, values, lengths, formats, 0);
+    pgarray_free(&ids);
+    bool ok = db_ok(res, PGRES_TUPLES_OK, NULL, "read the aggregate rules of a claim");
+    for (int i = 0; ok && i < PQntuples(res); i++)
+        ok = evaluate_aggregate_row(conn, res, i, programme_id, now);
+    PQclear(res);
     return ok;
 }
 
@@ -201,12 +293,16 @@ static long evaluate_dirty_batch(PGconn *conn, double now, bool *due_touched)
     if (ok && !*due_touched)
         *due_touched = touches_open_due_alert(conn, res);
     int64_t last_programme = 0;
+    int first_of_programme = 0;
     for (long i = 0; ok && i < n; i++) {
         int64_t programme_id = db_int64(res, (int)i, 0);
         if (programme_id != last_programme)
-            ok = alerts_ensure_defaults(conn, programme_id);
+            ok = alerts_ensure_defaults(conn, programme_id), first_of_programme = (int)i;
         last_programme = programme_id;
         ok = ok && evaluate_series(conn, programme_id, db_int64(res, (int)i, 1), now);
+        bool programme_ends = i + 1 == n || db_int64(res, (int)i + 1, 0) != programme_id;
+        if (ok && programme_ends)
+            ok = evaluate_aggregates(conn, res, first_of_programme, (int)i + 1, now);
     }
     PQclear(res);
     if (!ok || !exec_ok(conn, "COMMIT")) {

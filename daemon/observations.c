@@ -670,6 +670,54 @@ static const char SQL_SERIES_AGG[] =
     "  AND m.status <> 'planned')"
     " FROM valued";
 
+void aggregate_points_free(struct aggregate_points *a)
+{
+    free(a->values);
+    free(a->days);
+    free(a->sites);
+    memset(a, 0, sizeof(*a));
+}
+
+bool observations_aggregate(PGconn *conn, int64_t programme_id, int64_t indicator_id,
+                            int64_t site_id, const char *aggregate, bool percentage,
+                            size_t max_points, struct aggregate_points *out)
+{
+    memset(out, 0, sizeof(*out));
+    char pid[24], iid[24], sid[24];
+    snprintf(pid, sizeof(pid), "%lld", (long long)programme_id);
+    snprintf(iid, sizeof(iid), "%lld", (long long)indicator_id);
+    snprintf(sid, sizeof(sid), "%lld", (long long)site_id);
+    const char *v[] = {pid, iid, sid, aggregate, percentage ? "100" : "1", NULL, NULL};
+    PGresult *res = db_query(conn, SQL_SERIES_AGG, 7, v);
+    bool ok = db_ok(res, PGRES_TUPLES_OK, NULL, "read an aggregate");
+    json_t *points = ok ? json_loads(PQgetvalue(res, 0, 0), 0, NULL) : NULL;
+    if (ok)
+        out->expected = (long)db_int64(res, 0, 1);
+    PQclear(res);
+    size_t total = json_array_size(points);
+    size_t first = total > max_points ? total - max_points : 0;
+    size_t n = total - first;
+    out->values = calloc(n + 1, sizeof(double));
+    out->days = calloc(n + 1, sizeof(int32_t));
+    out->sites = calloc(n + 1, sizeof(long));
+    ok = ok && points != NULL && out->values && out->days && out->sites;
+    for (size_t i = first; ok && i < total; i++) {
+        const json_t *p = json_array_get(points, i);
+        const char *start = json_string_value(json_object_get(p, "period_start"));
+        int32_t day;
+        if (start == NULL || !date_parse(start, strlen(start), &day))
+            continue;
+        out->values[out->n] = json_number_value(json_object_get(p, "value"));
+        out->days[out->n] = day;
+        out->sites[out->n] = (long)json_integer_value(json_object_get(p, "sites_reporting"));
+        out->n++;
+    }
+    json_decref(points);
+    if (!ok)
+        aggregate_points_free(out);
+    return ok;
+}
+
 /* Adds the canonical period label ("2025-03") to each point. */
 static void label_points(json_t *points, enum period_type type)
 {

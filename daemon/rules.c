@@ -162,7 +162,7 @@ static void parse_receivers(json_t *problems, const json_t *doc, struct rule *ou
 static const char *const known_members[] = {
     "name",      "kind",       "indicator", "site",        "dimension", "for",      "resolve",
     "receivers", "min",        "max",       "signals",     "baseline",  "alert_on", "rebase",
-    "due_days",  "grace_days", "min_ratio", "description", NULL};
+    "due_days",  "grace_days", "min_ratio", "description", "aggregate", NULL};
 
 static void check_members(json_t *problems, const json_t *doc)
 {
@@ -211,6 +211,10 @@ static void parse_kind_specific(json_t *problems, const json_t *doc, struct rule
     opt_int(problems, doc, "grace_days", 0, 366, &out->grace_days);
     parse_signals(problems, doc, out);
     parse_rebase(problems, doc, out);
+    const json_t *aggregate = json_object_get(doc, "aggregate");
+    if (aggregate != NULL && !json_is_boolean(aggregate))
+        problem(problems, "$.aggregate", "invalid_type", "aggregate is true or false");
+    out->aggregate = json_is_true(aggregate);
     const char *alert_on = json_string_value(json_object_get(doc, "alert_on"));
     if (json_object_get(doc, "alert_on") != NULL) {
         bool spc_ok =
@@ -240,6 +244,9 @@ static void check_kind_needs(json_t *problems, struct rule *out)
                 "a trajectory rule needs dimension coverage, expansion or institutionalisation");
     if (out->kind != RULE_TRAJECTORY && out->dimension[0] != '\0')
         problem(problems, "$.dimension", "invalid_value", "only a trajectory rule has a dimension");
+    if (out->aggregate && out->kind != RULE_THRESHOLD && out->kind != RULE_SPC)
+        problem(problems, "$.aggregate", "invalid_value",
+                "only threshold and spc rules can watch an aggregate");
     if (out->kind == RULE_TRAJECTORY && (out->indicator[0] || out->site[0]))
         problem(problems, out->indicator[0] ? "$.indicator" : "$.site", "invalid_value",
                 "a trajectory rule is scoped by dimension, not indicator or site");

@@ -73,4 +73,24 @@ enum series_result { SERIES_OK, SERIES_UNKNOWN_INDICATOR, SERIES_UNKNOWN_SITE, S
 enum series_result observations_series(PGconn *conn, const struct series_query *query, json_t **out)
     __attribute__((warn_unused_result));
 
+/* An aggregate series as the evaluator reads it: the points of the descendants of a site
+ * for an indicator, oldest first. */
+struct aggregate_points {
+    double *values;
+    int32_t *days; /* period starts, days since 1970-01-01 */
+    long *sites;   /* sites reporting in each period */
+    size_t n;
+    long expected; /* member sites (adopted or withdrawn, not planned) under the site */
+};
+
+/* Reads at most the latest max_points of the aggregate of site_id's descendants for
+ * indicator_id by the indicator's rule (aggregate: sum, mean, weighted, last; percentage
+ * scales a weighted ratio by 100), as GET …/series does. False on a database error. */
+bool observations_aggregate(PGconn *conn, int64_t programme_id, int64_t indicator_id,
+                            int64_t site_id, const char *aggregate, bool percentage,
+                            size_t max_points, struct aggregate_points *out)
+    __attribute__((warn_unused_result));
+
+void aggregate_points_free(struct aggregate_points *a);
+
 #endif

@@ -26,6 +26,8 @@ struct rule {
     char dimension[32]; /* trajectory: coverage, expansion or institutionalisation */
     int for_count;      /* consecutive evaluations that must hold before firing (>= 1) */
     int resolve_count;  /* consecutive evaluations that must not hold before resolving */
+    bool aggregate;     /* threshold, spc: watch the aggregate of the scope site's descendants
+                           (of each top-level site without a site), not each site */
     char receivers[RULE_MAX_RECEIVERS][64];
     size_t n_receivers; /* 0: every receiver of the programme */
     /* threshold */

@@ -34,6 +34,8 @@ static const struct invalid_case invalid[] = {
     {"{\"name\":\"x\",\"kind\":\"spc\",\"treshold\":3}", "$.treshold", "unknown_member"},
     {"{\"name\":\"x\",\"kind\":\"spc\",\"receivers\":[\"\"]}", "$.receivers[0]", "invalid_type"},
     {"{\"name\":\"x\",\"kind\":\"spc\",\"alert_on\":\"behind\"}", "$.alert_on", "invalid_value"},
+    {"{\"name\":\"x\",\"kind\":\"spc\",\"aggregate\":1}", "$.aggregate", "invalid_type"},
+    {"{\"name\":\"x\",\"kind\":\"late_feed\",\"aggregate\":true}", "$.aggregate", "invalid_value"},
 };
 
 static bool has_problem(const json_t *problems, const char *path, const char *code)
@@ -70,7 +72,8 @@ Test(rules, valid_document_fills_the_rule)
     json_t *doc =
         json_loads("{\"name\":\"bp-spc\",\"kind\":\"spc\",\"indicator\":\"bp\","
                    "\"site\":\"BE-VLG\",\"for\":2,\"resolve\":3,\"signals\":[\"outside\"],"
-                   "\"baseline\":12,\"rebase\":[\"2025-06-01\"],\"receivers\":[\"ops\"]}",
+                   "\"baseline\":12,\"rebase\":[\"2025-06-01\"],\"receivers\":[\"ops\"],"
+                   "\"aggregate\":true}",
                    0, NULL);
     struct rule r;
     json_t *problems = rule_parse(doc, &r);
@@ -87,6 +90,7 @@ Test(rules, valid_document_fills_the_rule)
     cr_expect_eq(r.rebase[0], date_from_ymd(2025, 6, 1));
     cr_expect_eq(r.n_receivers, 1);
     cr_expect_str_eq(r.receivers[0], "ops");
+    cr_expect(r.aggregate);
     json_decref(problems);
     json_decref(doc);
 }
