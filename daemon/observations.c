@@ -21,7 +21,7 @@ static const char SQL_CATALOG[] =
     "SELECT 'i', i.id, i.code, i.value_type, i.period_type, true FROM indicator i "
     "WHERE i.programme_id = $1 "
     "UNION ALL SELECT 's', s.id, s.code, NULL, NULL, true FROM site s WHERE s.programme_id = $1 "
-    "AND s.code = ANY($2::text[]) "
+    "AND s.code IN (SELECT unnest($2::text[])) "
     "UNION ALL SELECT DISTINCT ON (o.code) 's', 0, o.code, NULL, NULL, false FROM site o "
     "WHERE o.programme_id <> $1 AND o.code = ANY($2::text[]) AND NOT EXISTS "
     "(SELECT 1 FROM site m WHERE m.programme_id = $1 AND m.code = o.code) "
@@ -73,13 +73,18 @@ static PGresult *exec_prepared(PGconn *conn, enum obs_statement id, const char *
     return PQexecPrepared(conn, obs_statement_names[id], n, values, lengths, formats, 0);
 }
 
-/* A text[] of the site codes of the batch's rows (repeats do no harm to = ANY). */
+/* A text[] of the site codes of the batch's rows; a run of rows of one site (the usual
+ * order of a feed) sends its code once, other repeats do no harm. */
 static void batch_site_codes(const struct obs_batch *batch, struct pgarray *codes)
 {
     pgarray_init(codes, PGARRAY_TEXT);
-    for (size_t i = 0; batch != NULL && i < batch->n_rows; i++)
-        if (batch->rows[i].site[0] != '\0')
-            pgarray_add_text(codes, batch->rows[i].site, strlen(batch->rows[i].site));
+    const char *last = "";
+    for (size_t i = 0; batch != NULL && i < batch->n_rows; i++) {
+        const char *site = batch->rows[i].site;
+        if (site[0] != '\0' && strcmp(site, last) != 0)
+            pgarray_add_text(codes, site, strlen(site));
+        last = site;
+    }
     pgarray_finish(codes);
 }
 
@@ -583,6 +588,7 @@ static bool store_batch(PGconn *conn, struct store_params *p, struct batch_array
     if (r == FAST_ERROR)
         return false;
     atomic_fetch_add(&fast_path_fallbacks, 1);
+    drop_pending(); /* the rollback undoes the series the fast path may have created */
     update_hints(batch, programme_id, false);
     counts->imported = counts->updated = 0;
     return exec_command(conn, "ROLLBACK TO SAVEPOINT scaleupd_obs_fast", request_id) &&
