@@ -18,7 +18,7 @@
 #include "scaleupd/progress_service.h"
 #include "scaleupd/rules.h"
 
-#define EVALUATOR_BATCH 10    /* marks per transaction; a mark lists the series of one batch */
+#define EVALUATOR_BATCH 4     /* marks per transaction; a mark lists up to 1,000 series */
 #define EVALUATOR_HISTORY 500 /* points of a series an spc rule looks at */
 #define EVALUATOR_TIMER_LOCK 7242005
 
