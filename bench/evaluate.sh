@@ -1,0 +1,307 @@
+#!/usr/bin/env bash
+# Evaluation benchmark (DESIGN.md §10: "re-evaluating all rules after a batch costs work
+# proportional to the series the batch touched, not to the size of the history; 100,000
+# series evaluate in seconds"). On a fresh PostgreSQL with fsync and synchronous_commit on:
+#   - a programme of SITES (10,000) practices × INDICATORS (10) monthly indicators, applied
+#     through the API (its apply time is printed), with one series each (100,000) and MONTHS
+#     (24) months of history, loaded with SQL; three small programmes of 100 practices × 10
+#     indicators (1,000 series each) with 12, 60 and 600 months of history. Every indicator
+#     has direction "up", so each series has one rule: its default spc rule. The values are a
+#     noisy level (80..120) with no spc signal, so no alert is written: the cheapest outcome.
+#   - series are marked dirty the way ingest marks them (sql/008, MARKS_SQL in
+#     daemon/observations.c): rows of dirty_series listing up to 1,000 series each, with the
+#     latest month as the period each changed in; then a 1-point POST that changes nothing
+#     kicks the evaluator (as every ingest commit does), and the time until dirty_series is
+#     empty again (every claiming transaction committed) is measured from the database.
+#   - cases: all 100,000 series at once (their first evaluation), then
+#     REPEATS (3) rounds of 1,000 series of each history length and 1,000 of the 100,000;
+#     medians are printed, and the time per series of each case.
+# [alerts] evaluate_interval is set to an hour so that only the kicks start evaluations and
+# the late-feed/completeness pass (which runs on that interval, not after a batch) stays out
+# of the figures. Not a ctest test: run it by hand, a few minutes.
+#
+#   bench/evaluate.sh                 SITES=10000 INDICATORS=10 MONTHS=24 REPEATS=3
+#   STATS=1 bench/evaluate.sh         also print the statements that took the database's
+#                                     time during the first 100,000-series pass
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")/.." && pwd)
+build=${BUILD_DIR:-$here/build-bench}
+SITES=${SITES:-10000}
+INDICATORS=${INDICATORS:-10}
+MONTHS=${MONTHS:-24}
+REPEATS=${REPEATS:-3}
+PROBE_SITES=100
+PROBE_MONTHS="12 60 600"
+work=$(mktemp -d /tmp/scaleupd-bench.XXXXXX)
+daemon_pid=
+
+cleanup() {
+    [ -n "$daemon_pid" ] && kill "$daemon_pid" 2>/dev/null && wait "$daemon_pid" 2>/dev/null
+    "$here/scripts/pgcluster" stop "$work/pg" >/dev/null 2>&1 || true
+    [ -n "${KEEP:-}" ] || rm -rf "$work"
+}
+trap cleanup EXIT
+
+say() { printf '%s\n' "$*" >&2; }
+now() { date +%s.%N; }
+elapsed() { python3 -c "import sys; print(f'{float(sys.argv[2]) - float(sys.argv[1]):.3f}')" "$1" "$2"; }
+
+# CPU seconds (user + system, with that of exited children) used so far by the processes $@
+cpu_of() {
+    local pid
+    for pid in "$@"; do
+        awk -v pid="$pid" '{ sub(/^.*\) /, ""); printf "%s %.2f\n", pid, ($12 + $13 + $14 + $15) / 100 }' \
+            "/proc/$pid/stat" 2>/dev/null || true
+    done
+}
+cpu_since() {
+    awk 'NR == FNR { before[$1] = $2; next } { total += $2 - before[$1] } END { printf "%.1f\n", total }' \
+        "$1" "$2"
+}
+
+say "== building Release in $build"
+cmake -S "$here" -B "$build" -DCMAKE_BUILD_TYPE=Release >/dev/null
+cmake --build "$build" -j2 --target scaleupd scaleupctl >/dev/null
+
+say "== fresh PostgreSQL with fsync = on, synchronous_commit = on"
+"$here/scripts/pgcluster" start-test "$work/pg" >/dev/null
+base=$(cat "$work/pg/conninfo")
+psql -X -q -d "$base" -c "ALTER SYSTEM SET fsync = on" -c "ALTER SYSTEM SET synchronous_commit = on" \
+    -c "ALTER SYSTEM SET full_page_writes = on" -c "ALTER SYSTEM SET max_wal_size = '4GB'"
+if [ -n "${STATS:-}" ]; then
+    psql -X -q -d "$base" -c "ALTER SYSTEM SET shared_preload_libraries = 'pg_stat_statements'"
+fi
+"$here/scripts/pgcluster" restart "$work/pg" >/dev/null
+postmaster=$(head -1 "$(cat "$work/pg/root")/data/postmaster.pid")
+pg_cpu() { # cpu_of the postmaster and its children, into file $1
+    local procs
+    read -r -a procs <<<"$postmaster $(pgrep -P "$postmaster" | tr '\n' ' ')"
+    cpu_of "${procs[@]}" >"$1"
+}
+psql -X -q -d "$base" -c "CREATE DATABASE bench"
+db="$base dbname=bench"
+sql() { psql -X -q -A -t -v ON_ERROR_STOP=1 -d "$db" -c "$1"; }
+say "   $(sql "SELECT string_agg(name || '=' || setting, ', ' ORDER BY name) FROM pg_settings
+          WHERE name IN ('fsync', 'synchronous_commit', 'full_page_writes', 'shared_buffers')")"
+
+say "== scaleupd (default worker_threads, evaluate_interval = 1h)"
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+cat >"$work/scaleupd.conf" <<CONF
+[server]
+listen_port = $port
+max_body_bytes = 67108864
+[log]
+level = warning
+[alerts]
+evaluate_interval = 1h
+CONF
+SCALEUPD_DATABASE="$db" "$build/scaleupd" -c "$work/scaleupd.conf" 2>"$work/scaleupd.log" &
+daemon_pid=$!
+url="http://127.0.0.1:$port"
+for _ in $(seq 100); do
+    curl -sf "$url/readyz" >/dev/null 2>&1 && break
+    sleep 0.1
+done
+sleep 2 # the evaluator's first run (1 s after start) passes while there is no programme
+admin=$("$build/scaleupctl" --database "$db" token create --admin --name bench 2>/dev/null)
+export SCALEUPD_URL=$url SCALEUPD_TOKEN=$admin
+
+programme() { # slug, site code prefix, sites
+    python3 - "$1" "$2" "$3" "$INDICATORS" <<'PY'
+import json, sys
+slug, prefix, n_sites, n_ind = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+regions = max(1, n_sites // 1000)
+sites = [{"code": prefix, "name": f"{prefix} country", "level": "country"}]
+sites += [{"code": f"{prefix}-R{r}", "name": f"Region {r}", "level": "region", "parent": prefix}
+          for r in range(regions)]
+sites += [{"code": f"{prefix}-R{s % regions}-P{s:05d}", "name": f"Practice {s}",
+           "level": "practice", "parent": f"{prefix}-R{s % regions}", "adopted": "2000-01-01"}
+          for s in range(n_sites)]
+indicators = [{"code": f"ind{i:02d}", "name": f"Indicator {i}", "value_type": "count",
+               "period_type": "monthly", "direction": "up", "aggregate": "sum"}
+              for i in range(n_ind)]
+json.dump({"slug": slug, "name": slug, "time_zone": "UTC", "sites": sites,
+           "indicators": indicators}, sys.stdout)
+PY
+}
+
+t0=$(now)
+programme eval EV "$SITES" >"$work/eval.json"
+"$build/scaleupctl" programme apply "$work/eval.json" >/dev/null
+apply_seconds=$(elapsed "$t0" "$(now)")
+say "   programme apply of $SITES sites × $INDICATORS indicators: $apply_seconds s"
+for months in $PROBE_MONTHS; do
+    programme "hist$months" "H$months" "$PROBE_SITES" >"$work/hist$months.json"
+    "$build/scaleupctl" programme apply "$work/hist$months.json" >/dev/null
+done
+
+say "== series and their history (SQL): $SITES × $INDICATORS series × $MONTHS months," \
+    "and 3 × $PROBE_SITES × $INDICATORS series × $PROBE_MONTHS months"
+t0=$(now)
+latest=$(sql "SELECT (date_trunc('month', now()) - interval '1 month')::date")
+sql "CREATE TABLE bench_history (programme_id bigint PRIMARY KEY, months int NOT NULL)"
+sql "INSERT INTO bench_history SELECT id, CASE WHEN slug = 'eval' THEN $MONTHS
+     ELSE substr(slug, 5)::int END FROM programme"
+sql "INSERT INTO series (programme_id, indicator_id, site_id)
+     SELECT p.id, i.id, s.id FROM programme p
+     JOIN site s ON s.programme_id = p.id AND s.level = 'practice'
+     JOIN indicator i ON i.programme_id = p.id ORDER BY p.id, s.id, i.id"
+# a level with noise, as a count feed would have it: 80..120
+sql "INSERT INTO observation (programme_id, series_id, period_start, value)
+     SELECT se.programme_id, se.id, (date '$latest' - m * interval '1 month')::date,
+            100 + (se.id * 7919 + m * 104729) % 41 - 20
+     FROM series se JOIN bench_history h ON h.programme_id = se.programme_id,
+          generate_series(0, h.months - 1) AS m"
+# the load's progress marks would make the progress task recompute snapshots meanwhile
+sql "DELETE FROM progress_dirty"
+sql "VACUUM ANALYZE"
+sql "CHECKPOINT"
+say "   $(sql "SELECT count(*) FROM series") series, $(sql "SELECT count(*) FROM observation")" \
+    "observations, loaded in $(elapsed "$t0" "$(now)") s; database $(sql "SELECT
+    pg_size_pretty(pg_database_size(current_database()))")"
+
+# Marks like MARKS_SQL: one dirty_series row per 1,000 series (in id order), since = the
+# latest month; $1 = programme slug, $2 = how many of its series (in id order)
+sql "CREATE FUNCTION bench_mark(slug text, n int) RETURNS int LANGUAGE sql AS \$\$
+     WITH m AS (INSERT INTO dirty_series (programme_id, series_ids, since_periods)
+       SELECT programme_id, array_agg(id ORDER BY id), array_agg(since ORDER BY id)
+       FROM (SELECT programme_id, id, date '$latest' AS since,
+                    (row_number() OVER (ORDER BY id) - 1) / 1000 AS chunk
+             FROM (SELECT se.programme_id, se.id FROM series se JOIN programme p ON
+                   p.id = se.programme_id WHERE p.slug = \$1 ORDER BY se.id LIMIT \$2) s) c
+       GROUP BY programme_id, chunk RETURNING 1)
+     SELECT count(*)::int FROM m \$\$"
+# Waits until no mark is left (each statement of the loop sees what has committed); returns
+# the time it saw the table empty, as epoch seconds
+sql "CREATE FUNCTION bench_wait_marks(timeout float8) RETURNS float8 LANGUAGE plpgsql AS \$\$
+     DECLARE deadline timestamptz := clock_timestamp() + timeout * interval '1 second';
+     BEGIN
+       WHILE EXISTS (SELECT 1 FROM dirty_series) LOOP
+         IF clock_timestamp() > deadline THEN
+           RAISE EXCEPTION '% marks left after % s', (SELECT count(*) FROM dirty_series), timeout;
+         END IF;
+         PERFORM pg_sleep(0.002);
+       END LOOP;
+       RETURN extract(epoch FROM clock_timestamp());
+     END \$\$"
+
+# The kick: a 1-point POST of a stored value (it changes nothing, so it adds no mark) makes
+# the daemon kick its evaluator, as every ingest commit does.
+feed=$("$build/scaleupctl" token create --feed eval --name bench-feed 2>/dev/null)
+kick_body=$(sql "SELECT json_build_object('observations', json_build_array(json_build_object(
+    'indicator', i.code, 'site', s.code, 'period', to_char(o.period_start, 'YYYY-MM'),
+    'value', o.value)))
+    FROM observation o JOIN series se ON se.programme_id = o.programme_id AND se.id = o.series_id
+    JOIN indicator i ON i.programme_id = se.programme_id AND i.id = se.indicator_id
+    JOIN site s ON s.programme_id = se.programme_id AND s.id = se.site_id
+    JOIN programme p ON p.id = o.programme_id WHERE p.slug = 'eval'
+    ORDER BY o.series_id, o.period_start DESC LIMIT 1")
+kick() {
+    curl -sf -o /dev/null -X POST -H "Authorization: Bearer $feed" -H 'Content-Type: application/json' \
+        --data "$kick_body" "$url/api/v1/programmes/eval/observations"
+}
+kick
+[ "$(sql "SELECT count(*) FROM dirty_series")" = 0 ] || {
+    say "the kick left a mark: it should change nothing"
+    exit 1
+}
+
+# Marks $2 series of programme $1, kicks, prints the seconds until every mark is consumed.
+measure() {
+    sql "SELECT bench_mark('$1', $2)" >/dev/null
+    local t0 t1
+    t0=$(now)
+    kick
+    t1=$(sql "SELECT bench_wait_marks(900)")
+    elapsed "$t0" "$t1"
+}
+
+say "== all $((SITES * INDICATORS)) series of programme eval at once"
+if [ -n "${STATS:-}" ]; then
+    sql "CREATE EXTENSION IF NOT EXISTS pg_stat_statements"
+    sql "ALTER SYSTEM SET pg_stat_statements.track = 'all'"
+    sql "ALTER SYSTEM SET pg_stat_statements.track_planning = on"
+    sql "SELECT pg_reload_conf()" >/dev/null
+    sql "SELECT pg_stat_statements_reset()" >/dev/null
+fi
+pg_cpu "$work/pg.before"
+cpu_of "$daemon_pid" >"$work/d.before"
+all_first=$(measure eval $((SITES * INDICATORS)))
+pg_cpu "$work/pg.after"
+cpu_of "$daemon_pid" >"$work/d.after"
+cpu_pg=$(cpu_since "$work/pg.before" "$work/pg.after")
+cpu_daemon=$(cpu_since "$work/d.before" "$work/d.after")
+say "   $all_first s (CPU: postgres $cpu_pg s, scaleupd $cpu_daemon s)"
+if [ -n "${STATS:-}" ]; then
+    say "   statements by total time (ms executing + ms planning, calls, ms mean, rows; 'nested'"
+    say "   ones run inside a function and count in their caller's time too):"
+    sql "SELECT round(total_exec_time)::text || ' + ' || round(total_plan_time) || ' | ' ||
+                calls || ' | ' || round(mean_exec_time::numeric, 3) || ' | ' || rows || ' | ' ||
+                CASE WHEN toplevel THEN '' ELSE 'nested: ' END ||
+                left(regexp_replace(query, '\\s+', ' ', 'g'), 110)
+         FROM pg_stat_statements WHERE query NOT LIKE '%bench_wait_marks%'
+         AND query NOT LIKE '%pg_sleep%' AND query NOT LIKE '%dirty_series)%'
+         AND query NOT LIKE '%pg_stat_statements%' ORDER BY total_exec_time + total_plan_time DESC
+         LIMIT 12" >&2
+    sql "SELECT 'all top-level statements: ' || sum(calls) || ' calls, ' ||
+         round(sum(total_exec_time)) || ' ms executing, ' || round(sum(total_plan_time)) ||
+         ' ms planning' FROM pg_stat_statements WHERE toplevel
+         AND query NOT LIKE '%bench_wait_marks%'" >&2
+fi
+alerts=$(sql "SELECT coalesce(string_agg(state || ' ' || n, ', '), 'none') FROM (SELECT state, count(*) AS n
+              FROM alert GROUP BY state ORDER BY state) a")
+say "   alerts after it: $alerts"
+
+say "== $REPEATS rounds of 1,000 series: history of $PROBE_MONTHS months, and 1,000 of programme eval"
+for months in $PROBE_MONTHS; do
+    measure "hist$months" 1000 >/dev/null # first pass: default rules, alerts
+done
+: >"$work/rounds"
+for round in $(seq "$REPEATS"); do
+    for months in $PROBE_MONTHS; do
+        echo "hist$months $(measure "hist$months" 1000)" >>"$work/rounds"
+    done
+    echo "eval $(measure eval 1000)" >>"$work/rounds"
+    say "   round $round: $(tail -4 "$work/rounds" | tr '\n' ' ')"
+done
+errors=$(grep -c ' ERROR' "$work/scaleupd.log" || true)
+
+python3 - "$SITES" "$INDICATORS" "$MONTHS" "$all_first" "$apply_seconds" "$errors" \
+    "$work/rounds" "$PROBE_MONTHS" "$cpu_pg" "$cpu_daemon" <<'PY'
+import statistics, sys
+sites, indicators, months = (int(x) for x in sys.argv[1:4])
+first, apply_s = float(sys.argv[4]), float(sys.argv[5])
+errors, rounds_file, probe_months = int(sys.argv[6]), sys.argv[7], sys.argv[8].split()
+cpu_pg, cpu_daemon = float(sys.argv[9]), float(sys.argv[10])
+n = sites * indicators
+HISTORY = 500  # EVALUATOR_HISTORY in daemon/evaluator.c: the points an spc rule reads
+rounds = {}
+with open(rounds_file) as f:
+    for line in f:
+        name, secs = line.split()
+        rounds.setdefault(name, []).append(float(secs))
+print(f"programme eval: {sites} sites × {indicators} indicators = {n} series, {months} months "
+      f"each ({n * months} observations); programme apply of its sites took {apply_s:.1f} s")
+print(f"{'case':52}{'series':>8}{'months':>8}{'seconds':>9}{'µs/series':>11}")
+print(f"{'all series of eval at once':52}{n:>8}{months:>8}{first:>9.2f}{1e6 * first / n:>11.0f}")
+print(f"  CPU meanwhile: PostgreSQL {cpu_pg:.1f} s, scaleupd {cpu_daemon:.1f} s")
+for name, runs in rounds.items():
+    m = months if name == "eval" else int(name[4:])
+    label = (f"1,000 of eval" if name == "eval" else
+             f"1,000 series, {m} months (reads {min(m, HISTORY)})")
+    med = statistics.median(runs)
+    print(f"{label + f', median of {len(runs)}':52}{1000:>8}{m:>8}{med:>9.3f}{1e6 * med / 1000:>11.0f}")
+short = statistics.median(rounds[f"hist{probe_months[0]}"])
+for m in probe_months[1:]:
+    r = statistics.median(rounds[f"hist{m}"]) / short
+    print(f"history {m} vs {probe_months[0]} months ({int(m) / int(probe_months[0]):.0f}× the "
+          f"history, {min(int(m), HISTORY) / int(probe_months[0]):.0f}× the points read): "
+          f"{r:.2f}× the time")
+ratio_1k = statistics.median(rounds["eval"]) * n / 1000 / first
+print(f"proportional to the series touched: 1,000 series of eval cost {ratio_1k:.2f}× the "
+      f"per-series time of all {n}")
+print(f"target: {n} series evaluate in seconds (read as < 10 s): "
+      f"{'met' if first < 10 else 'NOT met'} ({first:.1f} s)")
+print(f"ERROR lines in the daemon's log: {errors}")
+PY
