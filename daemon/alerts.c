@@ -314,11 +314,12 @@ static bool load_status(PGconn *conn, const struct alert_update *u, struct alert
     snprintf(pid, sizeof(pid), "%lld", (long long)u->programme_id);
     snprintf(rid, sizeof(rid), "%lld", (long long)u->rule_id);
     const char *params[] = {pid, rid, u->subject};
-    PGresult *res = db_query(conn,
-                             "SELECT id, state, streak, fired, coalesce(period_start - date"
-                             " '1970-01-01', -1) FROM alert WHERE programme_id = $1"
-                             " AND rule_id = $2 AND subject = $3 FOR UPDATE",
-                             3, params);
+    PGresult *res =
+        db_query_prepared(conn, "scaleupd_alert_status",
+                          "SELECT id, state, streak, fired, coalesce(period_start - date"
+                          " '1970-01-01', -1) FROM alert WHERE programme_id = $1"
+                          " AND rule_id = $2 AND subject = $3 FOR UPDATE",
+                          3, params);
     bool ok = db_ok(res, PGRES_TUPLES_OK, NULL, "read an alert");
     *id = 0;
     *period_start = -1;
@@ -399,7 +400,7 @@ static bool store_alert(PGconn *conn, const struct alert_update *u, const struct
         period,     e ? e->summary : (u->obs == ALERT_OBS_NO_DATA ? "no data" : ""),
         now,        alert_state_name(from),
         kind};
-    PGresult *res = db_query(conn, store_sql, 17, params);
+    PGresult *res = db_query_prepared(conn, "scaleupd_alert_store", store_sql, 17, params);
     bool ok = db_ok(res, PGRES_TUPLES_OK, NULL, "store an alert");
     PQclear(res);
     return ok;

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <stdatomic.h>
 #include <string.h>
 
 #include "scaleupd/log.h"
@@ -145,6 +146,78 @@ bool db_connection_lost(PGconn *conn)
 PGresult *db_query(PGconn *conn, const char *sql, int n, const char *const *values)
 {
     return PQexecParams(conn, sql, n, NULL, values, NULL, NULL, 0);
+}
+
+/* Which statements are prepared on which session, per thread: pool workers and the delivery
+ * thread each own one connection, tests may use a few. A connection this thread has not seen
+ * in its current session (a new one, a reconnect: a new backend pid) starts with the names
+ * the session already has, read from pg_prepared_statements, so preparing never fails on a
+ * name that exists (an error would abort the caller's transaction). */
+#define DB_PREPARED_MAX 48
+#define DB_SESSION_SLOTS 4
+
+struct prepared_session {
+    const PGconn *conn;
+    int pid;
+    unsigned long id;
+    int n;
+    char names[DB_PREPARED_MAX][64];
+};
+
+static _Thread_local struct prepared_session sessions_seen[DB_SESSION_SLOTS];
+static _Thread_local unsigned next_slot;
+static atomic_ulong sessions;
+
+static struct prepared_session *session_of(PGconn *conn)
+{
+    int pid = PQbackendPID(conn);
+    for (int i = 0; i < DB_SESSION_SLOTS; i++)
+        if (sessions_seen[i].conn == conn && sessions_seen[i].pid == pid)
+            return &sessions_seen[i];
+    struct prepared_session *s = &sessions_seen[next_slot++ % DB_SESSION_SLOTS];
+    s->conn = conn;
+    s->pid = pid;
+    s->id = atomic_fetch_add(&sessions, 1) + 1;
+    s->n = 0;
+    PGresult *res = PQexec(conn, "SELECT name FROM pg_prepared_statements");
+    for (int r = 0;
+         PQresultStatus(res) == PGRES_TUPLES_OK && r < PQntuples(res) && s->n < DB_PREPARED_MAX;
+         r++)
+        snprintf(s->names[s->n++], sizeof(s->names[0]), "%s", PQgetvalue(res, r, 0));
+    PQclear(res);
+    return s;
+}
+
+unsigned long db_session(PGconn *conn)
+{
+    return session_of(conn)->id;
+}
+
+PGresult *db_exec_prepared(PGconn *conn, const char *name, const char *sql, int n,
+                           const char *const *values, const int *lengths, const int *formats,
+                           int result_format)
+{
+    struct prepared_session *s = session_of(conn);
+    bool known = false;
+    for (int i = 0; i < s->n && !known; i++)
+        known = strcmp(s->names[i], name) == 0;
+    if (!known && (s->n == DB_PREPARED_MAX || strlen(name) >= sizeof(s->names[0])))
+        /* more names than we track: this one runs unprepared */
+        return PQexecParams(conn, sql, n, NULL, values, lengths, formats, result_format);
+    if (!known) {
+        PGresult *res = PQprepare(conn, name, sql, n, NULL);
+        if (PQresultStatus(res) != PGRES_COMMAND_OK)
+            return res; /* the caller reports the error */
+        PQclear(res);
+        snprintf(s->names[s->n++], sizeof(s->names[0]), "%s", name);
+    }
+    return PQexecPrepared(conn, name, n, values, lengths, formats, result_format);
+}
+
+PGresult *db_query_prepared(PGconn *conn, const char *name, const char *sql, int n,
+                            const char *const *values)
+{
+    return db_exec_prepared(conn, name, sql, n, values, NULL, NULL, 0);
 }
 
 static _Thread_local char last_sqlstate[6];

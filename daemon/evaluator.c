@@ -56,12 +56,13 @@ static bool load_values(PGconn *conn, const char *pid, const char *sid, struct s
     char limit[16];
     snprintf(limit, sizeof(limit), "%d", EVALUATOR_HISTORY);
     const char *params[] = {pid, sid, limit};
-    PGresult *res = db_query(conn,
-                             "SELECT value, period_start - date '1970-01-01' FROM (SELECT value,"
-                             " period_start FROM observation WHERE programme_id = $1 AND"
-                             " series_id = $2 ORDER BY period_start DESC LIMIT $3::int) x"
-                             " ORDER BY period_start",
-                             3, params);
+    PGresult *res =
+        db_query_prepared(conn, "scaleupd_eval_values",
+                          "SELECT value, period_start - date '1970-01-01' FROM (SELECT value,"
+                          " period_start FROM observation WHERE programme_id = $1 AND"
+                          " series_id = $2 ORDER BY period_start DESC LIMIT $3::int) x"
+                          " ORDER BY period_start",
+                          3, params);
     bool ok = db_ok(res, PGRES_TUPLES_OK, NULL, "read a series");
     sv->n = ok ? (size_t)PQntuples(res) : 0;
     sv->values = calloc(sv->n + 1, sizeof(double));
@@ -133,7 +134,7 @@ static bool evaluate_series(PGconn *conn, int64_t programme_id, int64_t series_i
     bool ok = load_values(conn, pid, sid, &sv);
     if (ok && sv.n > 0) {
         const char *params[] = {pid, sid};
-        PGresult *res = db_query(conn, series_rules_sql, 2, params);
+        PGresult *res = db_query_prepared(conn, "scaleupd_eval_rules", series_rules_sql, 2, params);
         ok = db_ok(res, PGRES_TUPLES_OK, NULL, "read the rules of a series");
         for (int i = 0; ok && i < PQntuples(res); i++)
             ok = evaluate_rule_row(conn, res, i, programme_id, &sv, now);

@@ -28,49 +28,20 @@ static const char SQL_CATALOG[] =
     "UNION ALL SELECT 't', (to_timestamp($3::float8) AT TIME ZONE p.time_zone)::date"
     " - date '1970-01-01', NULL, NULL, NULL, NULL FROM programme p WHERE p.id = $1";
 
-/* The statements of the ingest path, prepared once per connection: parsing and planning
- * the upsert on every batch cost about a fifth of the database's CPU under load. */
-enum obs_statement {
-    OBS_STMT_CATALOG,
-    OBS_STMT_ENSURE_SERIES,
-    OBS_STMT_UPSERT,
-    OBS_STMT_STORE,
-    OBS_STMT_COUNT
-};
+/* The statements of the ingest path are prepared once per session (db_exec_prepared):
+ * parsing and planning the upsert on every batch cost about a fifth of the database's CPU
+ * under load. A new session (a reconnect: the database may have been restarted or restored
+ * under us) also starts the series hint over rather than trust ids learnt from the old one. */
+static __thread unsigned long hint_session;
 
-static const char *const obs_statement_names[OBS_STMT_COUNT] = {
-    "scaleupd_obs_catalog", "scaleupd_obs_ensure_series", "scaleupd_obs_upsert",
-    "scaleupd_obs_store"};
-
-/* Which statements are prepared on which session: pool workers are threads that each own
- * one connection; a reconnect gives a new backend, hence a new pid, and starts over. */
-static __thread const PGconn *prepared_conn;
-static __thread int prepared_pid;
-static __thread unsigned prepared_mask;
-
-/* PQexecParams through a statement prepared on first use (PREPARE is not undone by a
- * rollback, so preparing inside the caller's transaction is fine). */
-static PGresult *exec_prepared(PGconn *conn, enum obs_statement id, const char *sql, int n,
+static PGresult *exec_prepared(PGconn *conn, const char *name, const char *sql, int n,
                                const char *const *values, const int *lengths, const int *formats)
 {
-    if (prepared_conn != conn || prepared_pid != PQbackendPID(conn)) {
-        /* a new session: the database may have been restarted or restored under us, so the
-         * series hint starts over rather than trust ids it learnt from the old one */
-        if (prepared_conn != NULL)
-            series_cache_clear();
-        prepared_conn = conn;
-        prepared_pid = PQbackendPID(conn);
-        prepared_mask = 0;
-    }
-    if (!(prepared_mask & (1u << id))) {
-        PGresult *res = PQprepare(conn, obs_statement_names[id], sql, n, NULL);
-        bool ok = PQresultStatus(res) == PGRES_COMMAND_OK;
-        if (!ok)
-            return res; /* the caller reports the error */
-        PQclear(res);
-        prepared_mask |= 1u << id;
-    }
-    return PQexecPrepared(conn, obs_statement_names[id], n, values, lengths, formats, 0);
+    unsigned long session = db_session(conn);
+    if (hint_session != 0 && hint_session != session)
+        series_cache_clear();
+    hint_session = session;
+    return db_exec_prepared(conn, name, sql, n, values, lengths, formats, 0);
 }
 
 /* A text[] of the site codes of the batch's rows; a run of rows of one site (the usual
@@ -114,7 +85,8 @@ bool observations_load_catalog(PGconn *conn, int64_t programme_id, const struct 
     const char *values[] = {idtext, codes.data, now};
     int lengths[] = {0, (int)codes.len, 0};
     int formats[] = {0, 1, 0};
-    PGresult *res = exec_prepared(conn, OBS_STMT_CATALOG, SQL_CATALOG, 3, values, lengths, formats);
+    PGresult *res =
+        exec_prepared(conn, "scaleupd_obs_catalog", SQL_CATALOG, 3, values, lengths, formats);
     pgarray_free(&codes);
     if (PQresultStatus(res) != PGRES_TUPLES_OK) {
         PQclear(res);
@@ -411,8 +383,8 @@ static void store_params_init(struct store_params *p, const char *pid, const cha
 
 static bool create_series(PGconn *conn, const struct store_params *p, const char *request_id)
 {
-    PGresult *res = exec_prepared(conn, OBS_STMT_ENSURE_SERIES, SQL_ENSURE_SERIES, 3, p->values,
-                                  p->lengths, p->formats);
+    PGresult *res = exec_prepared(conn, "scaleupd_obs_ensure_series", SQL_ENSURE_SERIES, 3,
+                                  p->values, p->lengths, p->formats);
     bool ok = db_ok(res, PGRES_COMMAND_OK, request_id, "create series");
     PQclear(res);
     return ok;
@@ -424,8 +396,8 @@ static bool store_upsert(PGconn *conn, const struct store_params *p,
 {
     if (!create_series(conn, p, request_id))
         return false;
-    PGresult *res =
-        exec_prepared(conn, OBS_STMT_UPSERT, SQL_UPSERT, 9, p->values, p->lengths, p->formats);
+    PGresult *res = exec_prepared(conn, "scaleupd_obs_upsert", SQL_UPSERT, 9, p->values, p->lengths,
+                                  p->formats);
     bool ok = db_ok(res, PGRES_TUPLES_OK, request_id, "store observations");
     if (ok) {
         counts->imported += (long)db_int64(res, 0, 0);
@@ -511,7 +483,7 @@ static enum fast_result store_fast(PGconn *conn, const struct store_params *p, i
                                    const char *request_id)
 {
     PGresult *res =
-        exec_prepared(conn, OBS_STMT_STORE, SQL_STORE, 11, p->values, p->lengths, p->formats);
+        exec_prepared(conn, "scaleupd_obs_store", SQL_STORE, 11, p->values, p->lengths, p->formats);
     enum fast_result result = FAST_OK;
     const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
     if (PQresultStatus(res) != PGRES_TUPLES_OK && state != NULL &&

@@ -377,7 +377,8 @@ out:
 int programme_find(PGconn *conn, const char *slug, int64_t *id)
 {
     const char *values[] = {slug};
-    PGresult *res = db_query(conn, "SELECT id FROM programme WHERE slug = $1", 1, values);
+    PGresult *res = db_query_prepared(conn, "scaleupd_programme_id",
+                                      "SELECT id FROM programme WHERE slug = $1", 1, values);
     int found = -1;
     if (PQresultStatus(res) == PGRES_TUPLES_OK) {
         found = PQntuples(res) == 1;

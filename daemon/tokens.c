@@ -101,16 +101,17 @@ enum token_result token_authenticate(PGconn *conn, const char *secret, struct re
     const char *values[] = {(const char *)hash};
     int lengths[] = {32};
     int formats[] = {1};
-    PGresult *res = PQexecParams(conn,
-                                 /* last_used_at is refreshed at most once a minute, so
-                                  * that a busy token does not write on every request */
-                                 "WITH t AS (SELECT id, scope, coalesce(programme_id, 0) AS "
-                                 "programme_id, name, hash FROM token WHERE hash = $1 AND "
-                                 "revoked_at IS NULL), used AS (UPDATE token SET last_used_at "
-                                 "= now() FROM t WHERE token.id = t.id AND (token.last_used_at "
-                                 "IS NULL OR token.last_used_at < now() - interval '1 minute')) "
-                                 "SELECT id, scope, programme_id, name, hash FROM t",
-                                 1, NULL, values, lengths, formats, 1);
+    PGresult *res =
+        db_exec_prepared(conn, "scaleupd_token_check",
+                         /* last_used_at is refreshed at most once a minute, so
+                          * that a busy token does not write on every request */
+                         "WITH t AS (SELECT id, scope, coalesce(programme_id, 0) AS "
+                         "programme_id, name, hash FROM token WHERE hash = $1 AND "
+                         "revoked_at IS NULL), used AS (UPDATE token SET last_used_at "
+                         "= now() FROM t WHERE token.id = t.id AND (token.last_used_at "
+                         "IS NULL OR token.last_used_at < now() - interval '1 minute')) "
+                         "SELECT id, scope, programme_id, name, hash FROM t",
+                         1, values, lengths, formats, 1);
     enum token_result result = TOKEN_UNKNOWN;
     if (PQresultStatus(res) != PGRES_TUPLES_OK) {
         result = TOKEN_DB_ERROR;

@@ -41,6 +41,24 @@ bool db_connection_lost(PGconn *conn);
 /* PQexecParams with text parameters; the caller PQclear()s the result. */
 PGresult *db_query(PGconn *conn, const char *sql, int n, const char *const *values);
 
+/* PQexecParams through a statement prepared once per session under name (a unique string
+ * literal): parsing and planning cost as much as executing the small statements run per
+ * request and per series, so repeated statements skip them. A prepared statement survives
+ * a rollback; a reconnect prepares again. The caller PQclear()s the result, which carries
+ * the error when preparing failed. */
+PGresult *db_exec_prepared(PGconn *conn, const char *name, const char *sql, int n,
+                           const char *const *values, const int *lengths, const int *formats,
+                           int result_format);
+
+/* db_exec_prepared with text parameters and results, like db_query. */
+PGresult *db_query_prepared(PGconn *conn, const char *name, const char *sql, int n,
+                            const char *const *values);
+
+/* An id of conn's database session as this thread sees it, unique in the process: it changes
+ * when the connection reaches a new backend (a reconnect, a restart or restore of the
+ * database), so a module can start over what it remembers of the old session's data. */
+unsigned long db_session(PGconn *conn);
+
 /* True if the result has the expected status; otherwise logs the error with the request id
  * and returns false (the caller still PQclear()s). */
 bool db_ok(PGresult *res, ExecStatusType expected, const char *request_id, const char *what);
