@@ -87,6 +87,21 @@ static char *receivers_literal(const struct rule *rule)
     return text;
 }
 
+/* Marks the series a stored spc or threshold rule ($2) watches dirty, so that it is evaluated
+ * on the data already there rather than first at the next push: the series of its indicator
+ * (or all) at its site and below (or everywhere), 1,000 to a mark, changed "since always". */
+static const char rule_marks_sql[] =
+    "WITH RECURSIVE r AS (SELECT indicator_id, site_id FROM alert_rule WHERE programme_id = $1"
+    " AND name = $2 AND kind IN ('spc', 'threshold')),"
+    " down AS (SELECT s.id FROM site s JOIN r ON s.programme_id = $1 AND s.id = r.site_id"
+    " UNION ALL SELECT s.id FROM site s JOIN down d ON s.programme_id = $1 AND"
+    " s.parent_id = d.id),"
+    " se AS (SELECT s.id, (row_number() OVER (ORDER BY s.id) - 1) / 1000 AS chunk FROM series s,"
+    " r WHERE s.programme_id = $1 AND (r.indicator_id IS NULL OR s.indicator_id ="
+    " r.indicator_id) AND (r.site_id IS NULL OR s.site_id IN (SELECT id FROM down)))"
+    " INSERT INTO dirty_series (programme_id, series_ids, since_periods)"
+    " SELECT $1, array_agg(id ORDER BY id), array_agg(date '-infinity') FROM se GROUP BY chunk";
+
 enum alerts_result alerts_rule_put(PGconn *conn, int64_t programme_id, const json_t *doc,
                                    const struct rule *rule, json_t **problems)
 {
@@ -120,6 +135,13 @@ enum alerts_result alerts_rule_put(PGconn *conn, int64_t programme_id, const jso
                                                            : ALERTS_OK;
     }
     PQclear(res);
+    if (result == ALERTS_OK || result == ALERTS_CREATED) {
+        const char *mark_params[] = {pid, rule->name};
+        res = db_query(conn, rule_marks_sql, 2, mark_params);
+        if (!db_ok(res, PGRES_COMMAND_OK, NULL, "mark the series of a rule"))
+            result = ALERTS_DB_ERROR;
+        PQclear(res);
+    }
     free(receivers);
     free(document);
     return result;

@@ -85,8 +85,8 @@ static void push_and_evaluate(const char *rows)
     char json[2048] = "{\"observations\":[";
     char site[8], period[8];
     int num, den, used;
-    for (const char *r = rows; sscanf(r, "%7[^,],%7[^,],%d,%d%n", site, period, &num, &den,
-                                      &used) == 4;
+    for (const char *r = rows;
+         sscanf(r, "%7[^,],%7[^,],%d,%d%n", site, period, &num, &den, &used) == 4;
          r += used + (r[used] == ';')) {
         size_t len = strlen(json);
         snprintf(json + len, sizeof(json) - len,
@@ -97,9 +97,9 @@ static void push_and_evaluate(const char *rows)
     strcat(json, "]}");
     struct obs_batch *batch = obs_batch_new();
     struct obs_parse_error perr;
-    cr_assert_eq(ingest_prepare(conn, programme_id, OBS_FORMAT_JSON, json, strlen(json), batch,
-                                &perr),
-                 INGEST_OK, "%s", perr.message);
+    cr_assert_eq(
+        ingest_prepare(conn, programme_id, OBS_FORMAT_JSON, json, strlen(json), batch, &perr),
+        INGEST_OK, "%s", perr.message);
     cr_assert_eq(batch->n_rejects, 0, "%s", batch->n_rejects ? batch->rejects[0].message : "");
     struct observations_counts counts;
     exec("BEGIN");
@@ -130,8 +130,8 @@ static void expect_alert(const char *rule, const char *site, const char *expecte
     if (expected == NULL)
         cr_expect_null(got, "%s on %s: no alert expected, got %s", rule, site, got);
     else
-        cr_expect(got != NULL && strcmp(got, expected) == 0, "%s on %s: expected %s, got %s",
-                  rule, site, expected, got ? got : "none");
+        cr_expect(got != NULL && strcmp(got, expected) == 0, "%s on %s: expected %s, got %s", rule,
+                  site, expected, got ? got : "none");
     free(got);
 }
 
@@ -150,4 +150,17 @@ Test(evaluator, an_aggregate_rule_watches_the_region_not_each_practice)
     /* one practice reported: the point says so, and 50 % is not below the minimum */
     push_and_evaluate("A,2025-03,50,100");
     expect_alert("bp-region", "VLG", "resolved 50.0 within thresholds (1 of 2 sites)");
+}
+
+/* A rule applied after the data is there watches it at once: putting it marks its series. */
+Test(evaluator, a_new_rule_is_evaluated_on_the_data_already_there)
+{
+    push_and_evaluate("A,2025-01,40,100;B,2025-01,70,100");
+    bool due_touched;
+    cr_expect_eq(evaluator_run_dirty(conn, NOW, &due_touched), 0, "nothing left to evaluate");
+    put_rule("{\"name\":\"bp-b\",\"kind\":\"threshold\",\"indicator\":\"bp\","
+             "\"site\":\"B\",\"max\":65}");
+    cr_expect_geq(evaluator_run_dirty(conn, NOW, &due_touched), 1, "the rule's series are marked");
+    expect_alert("bp-b", "B", "firing 70.0 above maximum 65");
+    expect_alert("bp-b", "A", NULL);
 }
