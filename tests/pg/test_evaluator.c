@@ -79,22 +79,25 @@ static void teardown(void)
 
 TestSuite(evaluator, .init = setup, .fini = teardown);
 
-/* Stores "SITE,PERIOD,NUM,DEN;…" as bp observations, then runs the evaluator. */
-static void push_and_evaluate(const char *rows)
+/* One bp observation: numerator and denominator; the value is their percentage. */
+struct bp {
+    const char *site, *period;
+    int num, den;
+};
+
+/* Stores the rows (up to a {NULL} row) as bp observations, then runs the evaluator. */
+static void push_rows(const struct bp *rows)
 {
-    char json[2048] = "{\"observations\":[";
-    char site[8], period[8];
-    int num, den, used;
-    for (const char *r = rows;
-         sscanf(r, "%7[^,],%7[^,],%d,%d%n", site, period, &num, &den, &used) == 4;
-         r += used + (r[used] == ';')) {
-        size_t len = strlen(json);
-        snprintf(json + len, sizeof(json) - len,
-                 "%s{\"indicator\":\"bp\",\"site\":\"%s\",\"period\":\"%s\",\"value\":%g,"
-                 "\"numerator\":%d,\"denominator\":%d}",
-                 json[len - 1] == '[' ? "" : ",", site, period, 100.0 * num / den, num, den);
-    }
-    strcat(json, "]}");
+    char json[2048];
+    size_t len = (size_t)snprintf(json, sizeof(json), "{\"observations\":[");
+    for (const struct bp *r = rows; r->site != NULL && len < sizeof(json); r++)
+        len += (size_t)snprintf(json + len, sizeof(json) - len,
+                                "%s{\"indicator\":\"bp\",\"site\":\"%s\",\"period\":\"%s\","
+                                "\"value\":%g,\"numerator\":%d,\"denominator\":%d}",
+                                r == rows ? "" : ",", r->site, r->period, 100.0 * r->num / r->den,
+                                r->num, r->den);
+    cr_assert_lt(len + 3, sizeof(json));
+    snprintf(json + len, sizeof(json) - len, "]}");
     struct obs_batch *batch = obs_batch_new();
     struct obs_parse_error perr;
     cr_assert_eq(
@@ -137,25 +140,28 @@ static void expect_alert(const char *rule, const char *site, const char *expecte
 
 Test(evaluator, an_aggregate_rule_watches_the_region_not_each_practice)
 {
-    push_and_evaluate("A,2025-01,40,100;B,2025-01,70,100");
+    push_rows(
+        (struct bp[]){{"A", "2025-01", 40, 100}, {"B", "2025-01", 70, 100}, {NULL, NULL, 0, 0}});
     expect_alert("bp-practice", "A", "firing 40.0 below minimum 50");
     expect_alert("bp-practice", "B", NULL);
     expect_alert("bp-region", "VLG", NULL); /* 55 %: nothing to remember */
     expect_alert("bp-region", "A", NULL);
 
-    push_and_evaluate("A,2025-02,20,100;B,2025-02,60,100");
+    push_rows(
+        (struct bp[]){{"A", "2025-02", 20, 100}, {"B", "2025-02", 60, 100}, {NULL, NULL, 0, 0}});
     expect_alert("bp-region", "VLG", "firing 40.0 below minimum 50 (2 of 2 sites)");
     expect_alert("bp-region", "BE", NULL); /* the rule's scope is Flanders */
 
     /* one practice reported: the point says so, and 50 % is not below the minimum */
-    push_and_evaluate("A,2025-03,50,100");
+    push_rows((struct bp[]){{"A", "2025-03", 50, 100}, {NULL, NULL, 0, 0}});
     expect_alert("bp-region", "VLG", "resolved 50.0 within thresholds (1 of 2 sites)");
 }
 
 /* A rule applied after the data is there watches it at once: putting it marks its series. */
 Test(evaluator, a_new_rule_is_evaluated_on_the_data_already_there)
 {
-    push_and_evaluate("A,2025-01,40,100;B,2025-01,70,100");
+    push_rows(
+        (struct bp[]){{"A", "2025-01", 40, 100}, {"B", "2025-01", 70, 100}, {NULL, NULL, 0, 0}});
     bool due_touched;
     cr_expect_eq(evaluator_run_dirty(conn, NOW, &due_touched), 0, "nothing left to evaluate");
     put_rule("{\"name\":\"bp-b\",\"kind\":\"threshold\",\"indicator\":\"bp\","
