@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "scaleupd/db.h"
+#include "scaleupd/log.h"
 #include "scaleupd/period.h"
 
 static void problem(json_t **problems, const char *path, const char *code, const char *fmt, ...)
@@ -139,7 +140,7 @@ enum alerts_result alerts_rule_put(PGconn *conn, int64_t programme_id, const jso
         const char *mark_params[] = {pid, rule->name};
         res = db_query(conn, rule_marks_sql, 2, mark_params);
         if (!db_ok(res, PGRES_COMMAND_OK, NULL, "mark the series of a rule"))
-            result = ALERTS_DB_ERROR;
+            log_warning("rule %s is stored; it watches its data from the next push", rule->name);
         PQclear(res);
     }
     free(receivers);

@@ -25,6 +25,8 @@ static void ignore_notice(void *arg, const char *message)
     log_debug("database notice: %s", message);
 }
 
+static void forget_session(const PGconn *conn);
+
 PGconn *db_connect(const char *conninfo, char *err, size_t err_size)
 {
     /* dbname with expand_dbname=1 takes a whole conninfo string or URI; an empty one leaves
@@ -44,6 +46,9 @@ PGconn *db_connect(const char *conninfo, char *err, size_t err_size)
         PQfinish(conn);
         return NULL;
     }
+    /* a new connection may get the address (and, in a restarted container, even the backend
+     * pid) of one this thread closed: nothing it prepared is on this one */
+    forget_session(conn);
     PQsetNoticeProcessor(conn, ignore_notice, NULL);
     PGresult *res = PQexec(conn, "SET TIME ZONE 'UTC'; SET DateStyle = 'ISO'; "
                                  "SET lock_timeout = '10s'");
@@ -168,6 +173,13 @@ static _Thread_local struct prepared_session sessions_seen[DB_SESSION_SLOTS];
 static _Thread_local unsigned next_slot;
 static atomic_ulong sessions;
 
+static void forget_session(const PGconn *conn)
+{
+    for (int i = 0; i < DB_SESSION_SLOTS; i++)
+        if (sessions_seen[i].conn == conn)
+            sessions_seen[i].conn = NULL;
+}
+
 static struct prepared_session *session_of(PGconn *conn)
 {
     int pid = PQbackendPID(conn);
@@ -180,11 +192,12 @@ static struct prepared_session *session_of(PGconn *conn)
     s->id = atomic_fetch_add(&sessions, 1) + 1;
     s->n = 0;
     PGresult *res = PQexec(conn, "SELECT name FROM pg_prepared_statements");
-    for (int r = 0;
-         PQresultStatus(res) == PGRES_TUPLES_OK && r < PQntuples(res) && s->n < DB_PREPARED_MAX;
-         r++)
+    bool seeded = PQresultStatus(res) == PGRES_TUPLES_OK;
+    for (int r = 0; seeded && r < PQntuples(res) && s->n < DB_PREPARED_MAX; r++)
         snprintf(s->names[s->n++], sizeof(s->names[0]), "%s", PQgetvalue(res, r, 0));
     PQclear(res);
+    if (!seeded) /* (an aborted transaction, a cancel): read it again next time */
+        s->conn = NULL;
     return s;
 }
 
@@ -211,7 +224,11 @@ PGresult *db_exec_prepared(PGconn *conn, const char *name, const char *sql, int 
         PQclear(res);
         snprintf(s->names[s->n++], sizeof(s->names[0]), "%s", name);
     }
-    return PQexecPrepared(conn, name, n, values, lengths, formats, result_format);
+    PGresult *res = PQexecPrepared(conn, name, n, values, lengths, formats, result_format);
+    const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+    if (state != NULL && strcmp(state, "26000") == 0)
+        s->conn = NULL; /* not prepared after all: read the session's names again */
+    return res;
 }
 
 PGresult *db_query_prepared(PGconn *conn, const char *name, const char *sql, int n,

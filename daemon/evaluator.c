@@ -20,6 +20,7 @@
 
 #define EVALUATOR_BATCH 4     /* marks per transaction; a mark lists up to 1,000 series */
 #define EVALUATOR_HISTORY 500 /* points of a series an spc rule looks at */
+#define EVALUATOR_GROUP 250   /* series whose values are read at once (≤ 125,000 points) */
 #define EVALUATOR_TIMER_LOCK 7242005
 
 static bool exec_ok(PGconn *conn, const char *sql)
@@ -59,15 +60,16 @@ static const char group_rules_sql[] =
     " up AS (SELECT se.id AS series_id, s.id AS site_id, s.parent_id FROM se JOIN site s ON"
     " s.programme_id = $1 AND s.id = se.site_id"
     " UNION ALL SELECT up.series_id, s.id, s.parent_id FROM up JOIN site s ON"
-    " s.programme_id = $1 AND s.id = up.parent_id)"
+    " s.programme_id = $1 AND s.id = up.parent_id),"
+    " anc AS (SELECT series_id, array_agg(site_id) AS sites FROM up GROUP BY series_id)"
     " SELECT se.id, r.id, r.document, r.for_count, r.resolve_count, se.indicator_id,"
-    " se.site_id, i.direction FROM se JOIN indicator i ON i.programme_id = $1 AND"
-    " i.id = se.indicator_id JOIN alert_rule r ON r.programme_id = $1"
+    " se.site_id, i.direction FROM se JOIN anc ON anc.series_id = se.id"
+    " JOIN indicator i ON i.programme_id = $1 AND i.id = se.indicator_id"
+    " JOIN alert_rule r ON r.programme_id = $1"
     " WHERE r.enabled AND r.kind IN ('spc', 'threshold')"
     " AND NOT coalesce((r.document ->> 'aggregate')::boolean, false)"
     " AND (r.indicator_id IS NULL OR r.indicator_id = se.indicator_id)"
-    " AND (r.site_id IS NULL OR EXISTS (SELECT 1 FROM up WHERE up.series_id = se.id AND"
-    " up.site_id = r.site_id))"
+    " AND (r.site_id IS NULL OR r.site_id = ANY (anc.sites))"
     " ORDER BY se.id, r.id";
 
 /* The latest $3 values of each series in $2, oldest first. */
@@ -391,9 +393,13 @@ static long evaluate_dirty_batch(PGconn *conn, double now, bool *due_touched)
             ok = alerts_ensure_defaults(conn, programme_id), first_of_programme = (int)i;
         last_programme = programme_id;
         bool programme_ends = i + 1 == n || db_int64(res, (int)i + 1, 0) != programme_id;
+        /* groups of EVALUATOR_GROUP series keep what one read of values holds bounded */
+        int end = (int)i + 1;
+        for (int g = first_of_programme; ok && programme_ends && g < end; g += EVALUATOR_GROUP)
+            ok = evaluate_group(conn, res, g, end - g > EVALUATOR_GROUP ? g + EVALUATOR_GROUP : end,
+                                now);
         if (ok && programme_ends)
-            ok = evaluate_group(conn, res, first_of_programme, (int)i + 1, now) &&
-                 evaluate_aggregates(conn, res, first_of_programme, (int)i + 1, now);
+            ok = evaluate_aggregates(conn, res, first_of_programme, end, now);
     }
     PQclear(res);
     if (!ok || !exec_ok(conn, "COMMIT")) {
