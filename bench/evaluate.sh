@@ -26,6 +26,8 @@
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")/.." && pwd)
+# shellcheck source=bench/lib.sh
+. "$here/bench/lib.sh"
 build=${BUILD_DIR:-$here/build-bench}
 SITES=${SITES:-10000}
 INDICATORS=${INDICATORS:-10}
@@ -43,36 +45,12 @@ cleanup() {
 }
 trap cleanup EXIT
 
-say() { printf '%s\n' "$*" >&2; }
 now() { date +%s.%N; }
 elapsed() { python3 -c "import sys; print(f'{float(sys.argv[2]) - float(sys.argv[1]):.3f}')" "$1" "$2"; }
 
-# CPU seconds (user + system, with that of exited children) used so far by the processes $@
-cpu_of() {
-    local pid
-    for pid in "$@"; do
-        awk -v pid="$pid" '{ sub(/^.*\) /, ""); printf "%s %.2f\n", pid, ($12 + $13 + $14 + $15) / 100 }' \
-            "/proc/$pid/stat" 2>/dev/null || true
-    done
-}
-cpu_since() {
-    awk 'NR == FNR { before[$1] = $2; next } { total += $2 - before[$1] } END { printf "%.1f\n", total }' \
-        "$1" "$2"
-}
+bench_build
 
-say "== building Release in $build"
-cmake -S "$here" -B "$build" -DCMAKE_BUILD_TYPE=Release >/dev/null
-cmake --build "$build" -j2 --target scaleupd scaleupctl >/dev/null
-
-say "== fresh PostgreSQL with fsync = on, synchronous_commit = on"
-"$here/scripts/pgcluster" start-test "$work/pg" >/dev/null
-base=$(cat "$work/pg/conninfo")
-psql -X -q -d "$base" -c "ALTER SYSTEM SET fsync = on" -c "ALTER SYSTEM SET synchronous_commit = on" \
-    -c "ALTER SYSTEM SET full_page_writes = on" -c "ALTER SYSTEM SET max_wal_size = '4GB'"
-if [ -n "${STATS:-}" ]; then
-    psql -X -q -d "$base" -c "ALTER SYSTEM SET shared_preload_libraries = 'pg_stat_statements'"
-fi
-"$here/scripts/pgcluster" restart "$work/pg" >/dev/null
+bench_start_pg
 postmaster=$(head -1 "$(cat "$work/pg/root")/data/postmaster.pid")
 pg_cpu() { # cpu_of the postmaster and its children, into file $1
     local procs

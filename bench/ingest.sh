@@ -14,6 +14,8 @@
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")/.." && pwd)
+# shellcheck source=bench/lib.sh
+. "$here/bench/lib.sh"
 build=${BUILD_DIR:-$here/build-bench}
 export CLIENTS=${CLIENTS:-4}
 WORKERS=${WORKERS:-4}
@@ -33,23 +35,11 @@ cleanup() {
 }
 trap cleanup EXIT
 
-say() { printf '%s\n' "$*" >&2; }
-
-say "== building Release in $build"
-cmake -S "$here" -B "$build" -DCMAKE_BUILD_TYPE=Release >/dev/null
-cmake --build "$build" -j2 --target scaleupd scaleupctl >/dev/null
+bench_build
 cc -O2 -Wall -Wextra -o "$work/ingest_copy" "$here/bench/ingest_copy.c" \
     -I"$(pg_config --includedir)" -lpq -lpthread
 
-say "== fresh PostgreSQL with fsync = on, synchronous_commit = on"
-"$here/scripts/pgcluster" start-test "$work/pg" >/dev/null
-base=$(cat "$work/pg/conninfo")
-psql -X -q -d "$base" -c "ALTER SYSTEM SET fsync = on" -c "ALTER SYSTEM SET synchronous_commit = on" \
-    -c "ALTER SYSTEM SET full_page_writes = on" -c "ALTER SYSTEM SET max_wal_size = '4GB'"
-if [ -n "${STATS:-}" ]; then
-    psql -X -q -d "$base" -c "ALTER SYSTEM SET shared_preload_libraries = 'pg_stat_statements'"
-fi
-"$here/scripts/pgcluster" restart "$work/pg" >/dev/null
+bench_start_pg
 psql -X -q -d "$base" -c "CREATE DATABASE bench"
 db="$base dbname=bench"
 sql() { psql -X -q -A -t -v ON_ERROR_STOP=1 -d "$db" -c "$1"; }

@@ -25,6 +25,8 @@
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")/.." && pwd)
+# shellcheck source=bench/lib.sh
+. "$here/bench/lib.sh"
 build=${BUILD_DIR:-$here/build-bench}
 export CONNECTIONS=${CONNECTIONS:-32}
 export DURATION=${DURATION:-10}
@@ -46,37 +48,9 @@ cleanup() {
 }
 trap cleanup EXIT
 
-say() { printf '%s\n' "$*" >&2; }
+bench_build
 
-# CPU seconds (user + system, with that of exited children: the postmaster's include the
-# backends that have gone) used so far by each of the processes $@: "pid seconds" lines
-cpu_of() {
-    local pid
-    for pid in "$@"; do
-        awk -v pid="$pid" '{ sub(/^.*\) /, ""); printf "%s %.2f\n", pid, ($12 + $13 + $14 + $15) / 100 }' \
-            "/proc/$pid/stat" 2>/dev/null || true
-    done
-}
-# CPU seconds the processes of snapshot $2 (cpu_of) used since snapshot $1
-cpu_since() {
-    awk 'NR == FNR { before[$1] = $2; next } { total += $2 - before[$1] } END { printf "%.1f\n", total }' \
-        "$1" "$2"
-}
-
-say "== building Release in $build"
-cmake -S "$here" -B "$build" -DCMAKE_BUILD_TYPE=Release >/dev/null
-cmake --build "$build" -j2 --target scaleupd scaleupctl >/dev/null
-
-say "== fresh PostgreSQL with fsync = on, synchronous_commit = on"
-"$here/scripts/pgcluster" start-test "$work/pg" >/dev/null
-base=$(cat "$work/pg/conninfo")
-psql -X -q -d "$base" -c "ALTER SYSTEM SET fsync = on" -c "ALTER SYSTEM SET synchronous_commit = on" \
-    -c "ALTER SYSTEM SET full_page_writes = on" -c "ALTER SYSTEM SET max_wal_size = '4GB'"
-if [ -n "${STATS:-}" ]; then
-    psql -X -q -d "$base" -c "ALTER SYSTEM SET shared_preload_libraries = 'pg_stat_statements'" \
-        -c "ALTER SYSTEM SET track_wal_io_timing = on"
-fi
-"$here/scripts/pgcluster" restart "$work/pg" >/dev/null
+bench_start_pg
 postmaster=$(head -1 "$(cat "$work/pg/root")/data/postmaster.pid")
 pg_cpu() { # cpu_of the postmaster and its children, into file $1
     local procs
