@@ -437,7 +437,8 @@ static const char due_sites_sql[] =
     " NULL OR m.adopted_on <= $4::date) AND ($5::bigint IS NULL OR m.site_id IN (SELECT id FROM"
     " down)) ORDER BY m.site_id";
 
-/* Parks the firing spc and threshold alerts of a late series in no_data. */
+/* Parks the firing spc and threshold alerts of a late series in no_data (not those of an
+ * aggregate rule on that site: its region's other sites may well have reported). */
 static bool mark_no_data(PGconn *conn, const char *pid, const char *ind, const char *site,
                          double now)
 {
@@ -447,7 +448,8 @@ static bool mark_no_data(PGconn *conn, const char *pid, const char *ind, const c
                              " a JOIN alert_rule r ON r.programme_id = a.programme_id AND r.id ="
                              " a.rule_id WHERE a.programme_id = $1 AND a.indicator_id = $2 AND"
                              " a.site_id = $3 AND r.kind IN ('spc', 'threshold') AND a.state IN"
-                             " ('pending', 'firing')",
+                             " ('pending', 'firing') AND NOT coalesce((r.document ->>"
+                             " 'aggregate')::boolean, false)",
                              3, params);
     bool ok = db_ok(res, PGRES_TUPLES_OK, NULL, "read the alerts of a late series");
     for (int i = 0; ok && i < PQntuples(res); i++) {
