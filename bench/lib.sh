@@ -13,7 +13,8 @@ bench_build() {
 }
 
 # Starts a throwaway cluster in $work/pg with fsync, synchronous_commit and full_page_writes
-# on (STATS=1 also loads pg_stat_statements and times WAL I/O); sets $base, its conninfo.
+# on (STATS=1 also loads pg_stat_statements and times WAL I/O); sets $base, its conninfo,
+# and $postmaster, its pid.
 bench_start_pg() {
     say "== fresh PostgreSQL with fsync = on, synchronous_commit = on"
     "$here/scripts/pgcluster" start-test "$work/pg" >/dev/null
@@ -27,6 +28,7 @@ bench_start_pg() {
             -c "ALTER SYSTEM SET track_wal_io_timing = on"
     fi
     "$here/scripts/pgcluster" restart "$work/pg" >/dev/null
+    postmaster=$(head -1 "$(cat "$work/pg/root")/data/postmaster.pid")
 }
 
 # CPU seconds (user + system, with that of exited children: the postmaster's include the
@@ -43,4 +45,11 @@ cpu_of() {
 cpu_since() {
     awk 'NR == FNR { before[$1] = $2; next } { total += $2 - before[$1] } END { printf "%.1f\n", total }' \
         "$1" "$2"
+}
+
+# cpu_of the postmaster and its backends, into file $1.
+pg_cpu() {
+    local procs
+    read -r -a procs <<<"$postmaster $(pgrep -P "$postmaster" | tr '\n' ' ')"
+    cpu_of "${procs[@]}" >"$1"
 }

@@ -51,12 +51,6 @@ trap cleanup EXIT
 bench_build
 
 bench_start_pg
-postmaster=$(head -1 "$(cat "$work/pg/root")/data/postmaster.pid")
-pg_cpu() { # cpu_of the postmaster and its children, into file $1
-    local procs
-    read -r -a procs <<<"$postmaster $(pgrep -P "$postmaster" | tr '\n' ' ')"
-    cpu_of "${procs[@]}" >"$1"
-}
 psql -X -q -d "$base" -c "CREATE DATABASE bench"
 db="$base dbname=bench"
 sql() { psql -X -q -A -t -v ON_ERROR_STOP=1 -d "$db" -c "$1"; }

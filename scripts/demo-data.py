@@ -31,52 +31,10 @@ SEED = 20250101
 BATCH_ROWS = 2000
 BASELINE = datetime.date(2025, 1, 1)
 
-EXAMPLE_PROGRAMME = {
-    "slug": "icp-t2d-htn-be",
-    "name": "Integrated care package for type 2 diabetes and hypertension, Belgium",
-    "time_zone": "Europe/Brussels",
-    "sites": [
-        {"code": "BE", "name": "Belgium", "level": "country"},
-        {"code": "BE-VLG", "name": "Flanders", "level": "region", "parent": "BE"},
-        {"code": "BE-WAL", "name": "Wallonia", "level": "region", "parent": "BE"},
-        {"code": "BE-BRU", "name": "Brussels", "level": "region", "parent": "BE"},
-        {"code": "BE-VLG-GP001", "name": "Huisartsenpraktijk De Linde", "level": "practice",
-         "parent": "BE-VLG", "adopted": "2025-01-01"},
-        {"code": "BE-VLG-GP002", "name": "Groepspraktijk Zuid", "level": "practice",
-         "parent": "BE-VLG", "adopted": "2025-04-01"},
-        {"code": "BE-WAL-GP001", "name": "Maison medicale du Centre", "level": "practice",
-         "parent": "BE-WAL", "adopted": "2025-09-01"},
-        {"code": "BE-BRU-GP001", "name": "Wijkgezondheidscentrum Noord", "level": "practice",
-         "parent": "BE-BRU", "status": "planned"},
-    ],
-    "indicators": [
-        {"code": "patients_enrolled", "name": "Patients enrolled in the care package",
-         "unit": "patients", "value_type": "count", "period_type": "monthly", "direction": "up",
-         "aggregate": "sum", "dimension": "coverage"},
-        {"code": "eligible_population",
-         "name": "Registered patients with type 2 diabetes or hypertension", "unit": "patients",
-         "value_type": "count", "period_type": "monthly", "direction": "none",
-         "aggregate": "sum", "dimension": "coverage"},
-        {"code": "hba1c_tested_pct",
-         "name": "Enrolled diabetes patients with an HbA1c test in the last 12 months",
-         "unit": "%", "value_type": "percentage", "period_type": "monthly", "direction": "up",
-         "aggregate": "weighted"},
-        {"code": "bp_controlled_pct",
-         "name": "Enrolled hypertension patients with blood pressure under 140/90", "unit": "%",
-         "value_type": "percentage", "period_type": "monthly", "direction": "up",
-         "aggregate": "weighted"},
-        {"code": "inst_fee_code", "name": "Fee code for the package in the nomenclature (0-4)",
-         "unit": "score", "value_type": "score", "period_type": "quarterly", "direction": "up",
-         "aggregate": "last", "dimension": "institutionalisation"},
-        {"code": "inst_national_indicators",
-         "name": "Package indicators in the national primary-care data system (0-4)",
-         "unit": "score", "value_type": "score", "period_type": "quarterly", "direction": "up",
-         "aggregate": "last", "dimension": "institutionalisation"},
-        {"code": "inst_nurse_role", "name": "Practice-nurse role in job classification (0-4)",
-         "unit": "score", "value_type": "score", "period_type": "quarterly", "direction": "up",
-         "aggregate": "last", "dimension": "institutionalisation"},
-    ],
-}
+# The example programme as config/ ships it (the sample the README's run command loads).
+with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "config",
+                       "programme-icp-be.json"), encoding="utf-8") as _f:
+    EXAMPLE_PROGRAMME = json.load(_f)
 
 # How each region scales up: practices, months over which they adopt (counted from the
 # baseline, 0 = January 2025), the share of eligible patients enrolment tends to, and how
