@@ -175,29 +175,44 @@ static const char SQL_UPSERT[] =
     ")" MARKS_SQL
     " SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) FROM upsert";
 
-/* The fast path, one statement. Rows the series hint (series_cache.h) calls new, those after
- * the latest period known to be stored in a known series, go in with a plain INSERT and no
- * lookup at all. The others are looked up by index (LATERAL … LIMIT 1 keeps the plan to index
- * probes however stale the statistics): their series unless the hint knows it, and their
- * stored value; rows whose key is new are inserted too, which costs about half of a
- * speculative ON CONFLICT insertion; only rows whose stored value differs are upserted, with
- * their old values kept as revisions; unchanged rows cost the lookup only. Rows whose series
- * does not exist yet are left out and counted (the caller creates the series and runs it
- * again). A concurrent batch that inserts one of our new keys first, or a hint that was
- * wrong, makes the plain INSERT fail with unique_violation: the caller then rolls back to a
+/* Rows the series hint (series_cache.h) calls new, those after the latest period known to be
+ * stored in a known series, go in by binary COPY straight into the table (SQL_COPY): no lookup,
+ * no SQL per row, the store's own limit. The marks of their series follow (SQL_MARK_COPIED).
+ *
+ * The other rows of the fast path take one statement, SQL_STORE. They are looked up by index
+ * (LATERAL … LIMIT 1 keeps the plan to index probes however stale the statistics): their
+ * series unless the hint knows it, and their stored value; rows whose key is new are
+ * inserted, which costs about half of a speculative ON CONFLICT insertion; only rows whose
+ * stored value differs are upserted, with their old values kept as revisions; unchanged rows
+ * cost the lookup only. Rows whose series does not exist yet are left out and counted (the
+ * caller creates the series and runs it again).
+ *
+ * A concurrent batch that inserts one of our new keys first, or a hint that was wrong, makes
+ * the COPY or the plain INSERT fail with unique_violation: the caller then rolls back to a
  * savepoint and runs SQL_UPSERT. Each phase writes in key order, but new keys go in before
  * existing ones are updated, so a batch mixing both can deadlock with a concurrent SQL_UPSERT
  * of the same keys (which takes them all in one key order): PostgreSQL then aborts one of
- * them (40P01), and if it is this statement the caller upserts after the savepoint too.
+ * them (40P01), and if it is this batch the caller upserts after the savepoint too.
  *
- * The first result row has the counts; each row also names one series the hint did not know
- * (NULLs when there is none) with the latest period stored in it before this statement, for
- * the caller to teach the hint. */
+ * SQL_STORE's first result row has the counts; each row also names one series the hint did
+ * not know (NULLs when there is none) with the latest period stored in it before this
+ * statement, for the caller to teach the hint. */
+static const char SQL_COPY[] =
+    "COPY observation (programme_id, series_id, period_start, value, numerator, denominator,"
+    " comment, token_id) FROM STDIN (FORMAT binary)";
+#define COPY_FIELDS 8
+
+/* One mark of up to MARK_SERIES series (sql/008), built here: the rows are sorted already. */
+static const char SQL_MARK_COPIED[] =
+    "INSERT INTO dirty_series (programme_id, series_ids, since_periods)"
+    " VALUES ($1, $2::int8[], $3::date[])";
+#define MARK_SERIES 1000
+
 static const char SQL_STORE[] =
     "WITH input AS ("
     " SELECT * FROM unnest($2::int8[], $3::int8[], $4::int4[], $5::float8[], $6::float8[],"
-    "  $7::float8[], $8::text[], $10::int8[], $11::bool[]) AS t(indicator_id, site_id, day, value,"
-    "  numerator, denominator, comment, known_series, fresh)"
+    "  $7::float8[], $8::text[], $10::int8[]) AS t(indicator_id, site_id, day, value,"
+    "  numerator, denominator, comment, known_series)"
     "), looked AS ("
     " SELECT coalesce(i.known_series, s.id) AS series_id, i.known_series IS NULL AS learnt,"
     "  i.indicator_id, i.site_id, date '1970-01-01' + i.day AS period_start, i.value,"
@@ -212,7 +227,6 @@ static const char SQL_STORE[] =
     " LEFT JOIN LATERAL (SELECT * FROM observation o WHERE o.programme_id = $1"
     "  AND o.series_id = coalesce(i.known_series, s.id)"
     "  AND o.period_start = date '1970-01-01' + i.day LIMIT 1) o ON true"
-    " WHERE NOT i.fresh"
     "), keyed AS ("
     " SELECT * FROM looked WHERE new OR (old_value, old_numerator, old_denominator, old_comment)"
     "  IS DISTINCT FROM (value, numerator, denominator, comment)"
@@ -220,10 +234,7 @@ static const char SQL_STORE[] =
     " INSERT INTO observation (programme_id, series_id, period_start, value, numerator,"
     "  denominator, comment, token_id, received_at)"
     " SELECT $1, series_id, period_start, value, numerator, denominator, comment, $9, now()"
-    " FROM (SELECT known_series AS series_id, date '1970-01-01' + day AS period_start, value,"
-    "  numerator, denominator, comment FROM input WHERE fresh"
-    "  UNION ALL SELECT series_id, period_start, value, numerator, denominator, comment"
-    "  FROM keyed WHERE new AND NOT missing) n ORDER BY series_id, period_start"
+    " FROM keyed WHERE new AND NOT missing ORDER BY series_id, period_start"
     " RETURNING series_id, period_start"
     "), upsert AS ("
     " INSERT INTO observation AS o (programme_id, series_id, period_start, value, numerator,"
@@ -273,7 +284,7 @@ unsigned long observations_fast_path_fallbacks(void)
 
 struct batch_arrays {
     struct pgarray indicator, site, day, value, numerator, denominator, comment;
-    struct pgarray known, fresh; /* the series hint: the row's series id, the row is new */
+    struct pgarray known; /* the series hint: the row's series id, or NULL */
 };
 
 static struct series_key row_key(int64_t programme_id, const struct obs_row *r)
@@ -281,32 +292,42 @@ static struct series_key row_key(int64_t programme_id, const struct obs_row *r)
     return (struct series_key){programme_id, r->indicator_id, r->site_id};
 }
 
-/* The hint arrays: with use_hints false, every row is looked up (no known series, none new). */
-static void build_hints(const struct obs_batch *batch, int64_t programme_id, bool use_hints,
-                        struct batch_arrays *a)
+/* What the series hint says of each row of a batch: its series (0: not known) and whether the
+ * row is after the latest period stored in it (then it goes in by COPY). */
+struct hints {
+    int64_t *series;
+    bool *fresh;
+    size_t n_fresh;
+};
+
+static void hints_lookup(const struct obs_batch *batch, int64_t programme_id, struct hints *h)
 {
-    pgarray_init(&a->known, PGARRAY_INT8);
-    pgarray_init(&a->fresh, PGARRAY_BOOL);
+    h->series = calloc(batch->n_rows + 1, sizeof(*h->series));
+    h->fresh = calloc(batch->n_rows + 1, sizeof(*h->fresh));
+    h->n_fresh = 0;
+    if (h->series == NULL || h->fresh == NULL)
+        abort(); /* as pgarray does: a batch's arrays are a few hundred kB at most */
     for (size_t i = 0; i < batch->n_rows; i++) {
         const struct obs_row *r = &batch->rows[i];
         if (r->rejected)
             continue;
         struct series_key key = row_key(programme_id, r);
-        int64_t series_id;
         int32_t last_day;
-        if (use_hints && series_cache_get(&key, &series_id, &last_day)) {
-            pgarray_add_int8(&a->known, series_id);
-            pgarray_add_bool(&a->fresh, r->period_start > last_day);
-        } else {
-            pgarray_add_null(&a->known);
-            pgarray_add_bool(&a->fresh, false);
-        }
+        if (series_cache_get(&key, &h->series[i], &last_day) && r->period_start > last_day)
+            h->fresh[i] = true, h->n_fresh++;
     }
-    pgarray_finish(&a->known);
-    pgarray_finish(&a->fresh);
 }
 
-static void build_arrays(const struct obs_batch *batch, int64_t programme_id,
+static void hints_free(struct hints *h)
+{
+    free(h->series);
+    free(h->fresh);
+    memset(h, 0, sizeof(*h));
+}
+
+/* The arrays of the batch's accepted rows, those h calls fresh left out (h NULL: all of them,
+ * none with a known series). */
+static void build_arrays(const struct obs_batch *batch, const struct hints *h,
                          struct batch_arrays *a)
 {
     pgarray_init(&a->indicator, PGARRAY_INT8);
@@ -316,9 +337,10 @@ static void build_arrays(const struct obs_batch *batch, int64_t programme_id,
     pgarray_init(&a->numerator, PGARRAY_FLOAT8);
     pgarray_init(&a->denominator, PGARRAY_FLOAT8);
     pgarray_init(&a->comment, PGARRAY_TEXT);
+    pgarray_init(&a->known, PGARRAY_INT8);
     for (size_t i = 0; i < batch->n_rows; i++) {
         const struct obs_row *r = &batch->rows[i];
-        if (r->rejected)
+        if (r->rejected || (h != NULL && h->fresh[i]))
             continue;
         pgarray_add_int8(&a->indicator, r->indicator_id);
         pgarray_add_int8(&a->site, r->site_id);
@@ -336,28 +358,31 @@ static void build_arrays(const struct obs_batch *batch, int64_t programme_id,
             pgarray_add_text(&a->comment, r->comment, strlen(r->comment));
         else
             pgarray_add_null(&a->comment);
+        if (h != NULL && h->series[i] != 0)
+            pgarray_add_int8(&a->known, h->series[i]);
+        else
+            pgarray_add_null(&a->known);
     }
-    struct pgarray *all[] = {&a->indicator, &a->site,        &a->day,    &a->value,
-                             &a->numerator, &a->denominator, &a->comment};
-    for (size_t i = 0; i < 7; i++)
+    struct pgarray *all[] = {&a->indicator, &a->site,        &a->day,     &a->value,
+                             &a->numerator, &a->denominator, &a->comment, &a->known};
+    for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)
         pgarray_finish(all[i]);
-    build_hints(batch, programme_id, !atomic_load(&fast_path_off), a);
 }
 
 static void free_arrays(struct batch_arrays *a)
 {
-    struct pgarray *all[] = {&a->indicator,   &a->site,    &a->day,   &a->value, &a->numerator,
-                             &a->denominator, &a->comment, &a->known, &a->fresh};
-    for (size_t i = 0; i < 9; i++)
+    struct pgarray *all[] = {&a->indicator, &a->site,        &a->day,     &a->value,
+                             &a->numerator, &a->denominator, &a->comment, &a->known};
+    for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)
         pgarray_free(all[i]);
 }
 
-/* The parameters of SQL_STORE: programme, the seven arrays, token, the two hint arrays
+/* The parameters of SQL_STORE: programme, the seven arrays, token, the known series
  * (SQL_UPSERT takes the first nine). */
 struct store_params {
-    const char *values[11];
-    int lengths[11];
-    int formats[11];
+    const char *values[10];
+    int lengths[10];
+    int formats[10];
 };
 
 static void set_array(struct store_params *p, int i, const struct pgarray *a)
@@ -378,7 +403,6 @@ static void store_params_init(struct store_params *p, const char *pid, const cha
         set_array(p, i + 1, arrays[i]);
     p->values[8] = tid;
     set_array(p, 9, &a->known);
-    set_array(p, 10, &a->fresh);
 }
 
 static bool create_series(PGconn *conn, const struct store_params *p, const char *request_id)
@@ -473,23 +497,33 @@ static void learn_series(const PGresult *res, int64_t programme_id)
     }
 }
 
-/* One run of SQL_STORE; *missing is the number of rows left out for want of a series.
- * FAST_RACE: one of the new keys is stored already (a concurrent batch inserted it first, or
- * the hint was wrong: unique_violation), or a concurrent upsert deadlocked with it (40P01):
- * expected, and not logged as a problem. */
+/* A unique violation (one of the new keys is stored already: a concurrent batch inserted it
+ * first, or the hint was wrong) or a deadlock with a concurrent upsert (40P01) is expected:
+ * the caller upserts the batch after its savepoint, and it is not logged as a problem. */
+static bool is_race(const PGresult *res)
+{
+    const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+    return state != NULL && (strcmp(state, "23505") == 0 || strcmp(state, "40P01") == 0);
+}
+
+static void log_race(const PGresult *res, const char *request_id)
+{
+    const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+    log_write(LOG_LEVEL_DEBUG, request_id, "%s: upserting the batch",
+              state[0] == '2' ? "some of the batch's new keys are stored already"
+                              : "a concurrent batch holds some of the same keys");
+}
+
+/* One run of SQL_STORE; *missing is the number of rows left out for want of a series. */
 static enum fast_result store_fast(PGconn *conn, const struct store_params *p, int64_t programme_id,
                                    struct observations_counts *counts, long *missing,
                                    const char *request_id)
 {
     PGresult *res =
-        exec_prepared(conn, "scaleupd_obs_store", SQL_STORE, 11, p->values, p->lengths, p->formats);
+        exec_prepared(conn, "scaleupd_obs_store", SQL_STORE, 10, p->values, p->lengths, p->formats);
     enum fast_result result = FAST_OK;
-    const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
-    if (PQresultStatus(res) != PGRES_TUPLES_OK && state != NULL &&
-        (strcmp(state, "23505") == 0 || strcmp(state, "40P01") == 0)) {
-        log_write(LOG_LEVEL_DEBUG, request_id, "%s: upserting the batch",
-                  state[0] == '2' ? "some of the batch's new keys are stored already"
-                                  : "a concurrent batch holds some of the same keys");
+    if (PQresultStatus(res) != PGRES_TUPLES_OK && is_race(res)) {
+        log_race(res, request_id);
         result = FAST_RACE;
     } else if (!db_ok(res, PGRES_TUPLES_OK, request_id, "store observations")) {
         result = FAST_ERROR;
@@ -500,6 +534,141 @@ static enum fast_result store_fast(PGconn *conn, const struct store_params *p, i
         learn_series(res, programme_id);
     }
     PQclear(res);
+    return result;
+}
+
+/* A fresh row of a batch: its series, its period, its index in the batch. */
+struct fresh_row {
+    int64_t series_id;
+    int32_t day;
+    uint32_t row;
+};
+
+static int fresh_row_order(const void *a, const void *b)
+{
+    const struct fresh_row *x = a, *y = b;
+    if (x->series_id != y->series_id)
+        return x->series_id < y->series_id ? -1 : 1;
+    return (x->day > y->day) - (x->day < y->day);
+}
+
+/* The COPY data of the fresh rows, in key order (concurrent batches then take shared new keys
+ * in one order and cannot deadlock on them); fresh is left sorted. */
+static size_t copy_data(const struct obs_batch *batch, const struct hints *h, int64_t programme_id,
+                        int64_t token_id, struct fresh_row *fresh, struct pgarray *data)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < batch->n_rows; i++)
+        if (h->fresh[i])
+            fresh[n++] = (struct fresh_row){h->series[i], batch->rows[i].period_start, (uint32_t)i};
+    qsort(fresh, n, sizeof(*fresh), fresh_row_order);
+    pgcopy_init(data);
+    for (size_t k = 0; k < n; k++) {
+        const struct obs_row *r = &batch->rows[fresh[k].row];
+        pgcopy_row(data, COPY_FIELDS);
+        pgarray_add_int8(data, programme_id);
+        pgarray_add_int8(data, fresh[k].series_id);
+        pgarray_add_int4(data, pgcopy_date(r->period_start));
+        pgarray_add_float8(data, r->value);
+        if (r->has_numerator)
+            pgarray_add_float8(data, r->numerator);
+        else
+            pgarray_add_null(data);
+        if (r->has_denominator)
+            pgarray_add_float8(data, r->denominator);
+        else
+            pgarray_add_null(data);
+        if (r->comment)
+            pgarray_add_text(data, r->comment, strlen(r->comment));
+        else
+            pgarray_add_null(data);
+        if (token_id != 0)
+            pgarray_add_int8(data, token_id);
+        else
+            pgarray_add_null(data);
+    }
+    pgcopy_finish(data);
+    return n;
+}
+
+/* The marks of the fresh rows' series (sorted by series, then period): each series once with
+ * its earliest period, MARK_SERIES per mark. */
+static bool mark_fresh(PGconn *conn, const struct fresh_row *fresh, size_t n, const char *pid,
+                       const char *request_id)
+{
+    bool ok = true;
+    size_t k = 0;
+    while (ok && k < n) {
+        struct pgarray series, since;
+        pgarray_init(&series, PGARRAY_INT8);
+        pgarray_init(&since, PGARRAY_DATE);
+        for (; k < n && series.count < MARK_SERIES; k++) {
+            if (k > 0 && fresh[k - 1].series_id == fresh[k].series_id)
+                continue;
+            pgarray_add_int8(&series, fresh[k].series_id);
+            pgarray_add_int4(&since, pgcopy_date(fresh[k].day));
+        }
+        pgarray_finish(&series);
+        pgarray_finish(&since);
+        const char *values[] = {pid, series.data, since.data};
+        int lengths[] = {0, (int)series.len, (int)since.len};
+        int formats[] = {0, 1, 1};
+        PGresult *res = exec_prepared(conn, "scaleupd_obs_mark_copied", SQL_MARK_COPIED, 3, values,
+                                      lengths, formats);
+        ok = db_ok(res, PGRES_COMMAND_OK, request_id, "mark the copied series");
+        PQclear(res);
+        pgarray_free(&series);
+        pgarray_free(&since);
+    }
+    return ok;
+}
+
+/* Sends COPY data and reads the outcome (a COPY cannot be prepared; its statement is short). */
+static PGresult *run_copy(PGconn *conn, const struct pgarray *data)
+{
+    PGresult *res = PQexec(conn, SQL_COPY);
+    if (PQresultStatus(res) != PGRES_COPY_IN)
+        return res;
+    PQclear(res);
+    if (PQputCopyData(conn, data->data, (int)data->len) != 1)
+        PQputCopyEnd(conn, "could not send the COPY data");
+    else
+        PQputCopyEnd(conn, NULL);
+    PGresult *last = NULL;
+    while ((res = PQgetResult(conn)) != NULL) {
+        PQclear(last);
+        last = res;
+    }
+    return last;
+}
+
+/* The fresh rows of the batch by COPY, then their marks; *copied is their number. */
+static enum fast_result store_fresh(PGconn *conn, const struct obs_batch *batch,
+                                    const struct hints *h, int64_t programme_id, int64_t token_id,
+                                    long *copied, const char *request_id)
+{
+    struct fresh_row *fresh = malloc(h->n_fresh * sizeof(*fresh));
+    if (fresh == NULL)
+        return FAST_ERROR;
+    struct pgarray data;
+    size_t n = copy_data(batch, h, programme_id, token_id, fresh, &data);
+    PGresult *res = run_copy(conn, &data);
+    pgarray_free(&data);
+    enum fast_result result = FAST_OK;
+    if (res != NULL && PQresultStatus(res) != PGRES_COMMAND_OK && is_race(res)) {
+        log_race(res, request_id);
+        result = FAST_RACE;
+    } else if (!db_ok(res, PGRES_COMMAND_OK, request_id, "copy observations")) {
+        result = FAST_ERROR;
+    } else {
+        *copied = strtol(PQcmdTuples(res), NULL, 10);
+    }
+    PQclear(res);
+    char pid[24];
+    snprintf(pid, sizeof(pid), "%lld", (long long)programme_id);
+    if (result == FAST_OK && !mark_fresh(conn, fresh, n, pid, request_id))
+        result = FAST_ERROR;
+    free(fresh);
     return result;
 }
 
@@ -528,30 +697,75 @@ static void update_hints(const struct obs_batch *batch, int64_t programme_id, bo
     }
 }
 
-/* The fast path inside a savepoint, falling back to SQL_UPSERT when one of the new keys was
- * stored already. Rows of series that do not exist yet: the series are created and the
- * statement runs again, without the hint's new rows (stored by the first run, they are then
- * looked up and found unchanged). */
-static bool store_batch(PGconn *conn, struct store_params *p, struct batch_arrays *a,
-                        const struct obs_batch *batch, int64_t programme_id,
-                        struct observations_counts *counts, const char *request_id)
+/* The rows of the fast path that are not fresh, through SQL_STORE. Rows of series that do not
+ * exist yet: the series are created and the statement runs again for those rows without
+ * hints (rows the first run stored are then looked up and found unchanged). */
+static enum fast_result store_looked_up(PGconn *conn, const struct obs_batch *batch,
+                                        const struct hints *h, const char *pid, const char *tid,
+                                        int64_t programme_id, struct observations_counts *counts,
+                                        const char *request_id)
 {
-    if (atomic_load(&fast_path_off))
-        return store_upsert(conn, p, counts, request_id);
-    if (!exec_command(conn, "SAVEPOINT scaleupd_obs_fast", request_id))
-        return false;
+    struct batch_arrays a;
+    build_arrays(batch, h, &a);
+    struct store_params p;
+    store_params_init(&p, pid, tid, &a);
     long missing = 0;
-    enum fast_result r = store_fast(conn, p, programme_id, counts, &missing, request_id);
+    enum fast_result r = store_fast(conn, &p, programme_id, counts, &missing, request_id);
     if (r == FAST_OK && missing > 0) {
-        pgarray_free(&a->known);
-        pgarray_free(&a->fresh);
-        build_hints(batch, programme_id, false, a);
-        set_array(p, 9, &a->known);
-        set_array(p, 10, &a->fresh);
-        r = create_series(conn, p, request_id)
-                ? store_fast(conn, p, programme_id, counts, &missing, request_id)
+        pgarray_free(&a.known);
+        pgarray_init(&a.known, PGARRAY_INT8);
+        for (int32_t i = 0; i < a.indicator.count; i++)
+            pgarray_add_null(&a.known);
+        pgarray_finish(&a.known);
+        set_array(&p, 9, &a.known);
+        r = create_series(conn, &p, request_id)
+                ? store_fast(conn, &p, programme_id, counts, &missing, request_id)
                 : FAST_ERROR;
     }
+    free_arrays(&a);
+    return r;
+}
+
+/* The whole batch through SQL_UPSERT, no hint used: the fallback, and the path when the fast
+ * one is off. */
+static bool store_all_upsert(PGconn *conn, const struct obs_batch *batch, const char *pid,
+                             const char *tid, struct observations_counts *counts,
+                             const char *request_id)
+{
+    struct batch_arrays a;
+    build_arrays(batch, NULL, &a);
+    struct store_params p;
+    store_params_init(&p, pid, tid, &a);
+    bool ok = store_upsert(conn, &p, counts, request_id);
+    free_arrays(&a);
+    return ok;
+}
+
+/* The fast path inside a savepoint: fresh rows by COPY, the others through SQL_STORE, falling
+ * back to SQL_UPSERT of the whole batch when one of the new keys was stored already. */
+static bool store_batch(PGconn *conn, const struct obs_batch *batch, int64_t programme_id,
+                        int64_t token_id, struct observations_counts *counts,
+                        const char *request_id)
+{
+    char pid[24], tid[24];
+    snprintf(pid, sizeof(pid), "%lld", (long long)programme_id);
+    snprintf(tid, sizeof(tid), "%lld", (long long)token_id);
+    const char *tidp = token_id ? tid : NULL;
+    if (atomic_load(&fast_path_off))
+        return store_all_upsert(conn, batch, pid, tidp, counts, request_id);
+    if (!exec_command(conn, "SAVEPOINT scaleupd_obs_fast", request_id))
+        return false;
+    struct hints h;
+    hints_lookup(batch, programme_id, &h);
+    enum fast_result r = FAST_OK;
+    if (h.n_fresh > 0) {
+        long copied = 0;
+        r = store_fresh(conn, batch, &h, programme_id, token_id, &copied, request_id);
+        counts->imported += copied;
+    }
+    if (r == FAST_OK && h.n_fresh < obs_batch_accepted(batch))
+        r = store_looked_up(conn, batch, &h, pid, tidp, programme_id, counts, request_id);
+    hints_free(&h);
     if (r == FAST_OK) {
         update_hints(batch, programme_id, true);
         return exec_command(conn, "RELEASE SAVEPOINT scaleupd_obs_fast", request_id);
@@ -563,25 +777,17 @@ static bool store_batch(PGconn *conn, struct store_params *p, struct batch_array
     update_hints(batch, programme_id, false);
     counts->imported = counts->updated = 0;
     return exec_command(conn, "ROLLBACK TO SAVEPOINT scaleupd_obs_fast", request_id) &&
-           store_upsert(conn, p, counts, request_id);
+           store_all_upsert(conn, batch, pid, tidp, counts, request_id);
 }
 
 bool observations_store(PGconn *conn, int64_t programme_id, int64_t token_id,
                         const struct obs_batch *batch, struct observations_counts *counts,
                         const char *request_id)
 {
-    char pid[24], tid[24];
-    snprintf(pid, sizeof(pid), "%lld", (long long)programme_id);
-    snprintf(tid, sizeof(tid), "%lld", (long long)token_id);
     drop_pending(); /* what an earlier transaction left untold was not committed */
-    struct batch_arrays a;
-    build_arrays(batch, programme_id, &a);
-    struct store_params p;
-    store_params_init(&p, pid, token_id ? tid : NULL, &a);
     counts->imported = counts->updated = 0;
-    bool ok = store_batch(conn, &p, &a, batch, programme_id, counts, request_id);
+    bool ok = store_batch(conn, batch, programme_id, token_id, counts, request_id);
     counts->unchanged = (long)obs_batch_accepted(batch) - counts->imported - counts->updated;
-    free_arrays(&a);
     return ok;
 }
 

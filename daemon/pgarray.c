@@ -117,3 +117,30 @@ void pgarray_free(struct pgarray *a)
     free(a->data);
     memset(a, 0, sizeof(*a));
 }
+
+/* PGCOPY\n\377\r\n\0, then a flags word and a header extension length, both zero. */
+static const char COPY_SIGNATURE[11] = {'P',  'G',    'C',  'O',  'P', 'Y',
+                                        '\n', '\377', '\r', '\n', '\0'};
+
+void pgcopy_init(struct pgarray *a)
+{
+    memset(a, 0, sizeof(*a));
+    reserve(a, sizeof(COPY_SIGNATURE) + 8);
+    memcpy(a->data, COPY_SIGNATURE, sizeof(COPY_SIGNATURE));
+    put_u32(a->data + sizeof(COPY_SIGNATURE), 0);
+    put_u32(a->data + sizeof(COPY_SIGNATURE) + 4, 0);
+    a->len = sizeof(COPY_SIGNATURE) + 8;
+}
+
+void pgcopy_row(struct pgarray *a, int16_t fields)
+{
+    reserve(a, 2);
+    uint16_t v = (uint16_t)fields;
+    a->data[a->len] = (char)(v >> 8), a->data[a->len + 1] = (char)v;
+    a->len += 2;
+}
+
+void pgcopy_finish(struct pgarray *a)
+{
+    pgcopy_row(a, -1);
+}

@@ -12,6 +12,7 @@
 #define PGARRAY_INT8 20u
 #define PGARRAY_FLOAT8 701u
 #define PGARRAY_TEXT 25u
+#define PGARRAY_DATE 1082u /* elements added with pgarray_add_int4(a, pgcopy_date(day)) */
 
 struct pgarray {
     char *data;
@@ -36,5 +37,20 @@ void pgarray_finish(struct pgarray *a);
 
 /* Frees the buffer. */
 void pgarray_free(struct pgarray *a);
+
+/* Binary COPY data (COPY … FROM STDIN (FORMAT binary)) encodes each field as an array
+ * element is encoded, so a struct pgarray serves as its buffer: pgcopy_init writes the COPY
+ * signature instead of an array header, each row is pgcopy_row(number of fields) followed by
+ * one pgarray_add_* per field (a date is pgarray_add_int4 of pgcopy_date), and pgcopy_finish
+ * adds the trailer. Free it with pgarray_free. */
+void pgcopy_init(struct pgarray *a);
+void pgcopy_row(struct pgarray *a, int16_t fields);
+void pgcopy_finish(struct pgarray *a);
+
+/* A date's binary value (days since 2000-01-01) from days since 1970-01-01. */
+static inline int32_t pgcopy_date(int32_t days_since_1970)
+{
+    return days_since_1970 - 10957;
+}
 
 #endif
