@@ -23,12 +23,18 @@ struct task_state {
 static struct task_state *states;
 static size_t n_states;
 
+static struct timeval kick_delay(const struct task_state *st)
+{
+    int ms = st->task->kick_delay_ms > 0 ? st->task->kick_delay_ms : 1;
+    return (struct timeval){ms / 1000, (ms % 1000) * 1000};
+}
+
 static void schedule(struct task_state *st)
 {
     int seconds = st->task->interval(st->app);
     struct timeval tv = {seconds > 0 ? seconds : 1, 0};
     if (atomic_exchange(&st->kick, false))
-        tv.tv_sec = 0, tv.tv_usec = 1000;
+        tv = kick_delay(st);
     event_add(st->timer, &tv);
 }
 
@@ -87,12 +93,17 @@ void background_kick(const char *name)
     for (size_t i = 0; i < n_states; i++) {
         if (strcmp(states[i].task->name, name) != 0)
             continue;
-        if (atomic_load(&states[i].running)) {
-            atomic_store(&states[i].kick, true);
-        } else {
-            struct timeval soon = {0, 1000};
-            event_add(states[i].timer, &soon);
+        struct task_state *st = &states[i];
+        if (atomic_load(&st->running)) {
+            atomic_store(&st->kick, true);
+            continue;
         }
+        struct timeval delay = kick_delay(st), now, due, when;
+        evutil_gettimeofday(&now, NULL);
+        evutil_timeradd(&now, &delay, &when);
+        if (event_pending(st->timer, EV_TIMEOUT, &due) && evutil_timercmp(&due, &when, <=))
+            continue; /* due sooner already */
+        event_add(st->timer, &delay);
     }
 }
 

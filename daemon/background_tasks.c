@@ -8,6 +8,7 @@
 #include "scaleupd/evaluator.h"
 #include "scaleupd/idempotency.h"
 #include "scaleupd/log.h"
+#include "scaleupd/pool.h"
 #include "scaleupd/progress_service.h"
 
 static int hourly(const struct app *app)
@@ -50,16 +51,25 @@ static int evaluate_interval(const struct app *app)
     return app->config->evaluate_interval;
 }
 
+/* Other work on the pool than the evaluation itself (requests being served or waiting for a
+ * worker): evaluation gives way to it, since it shares the database's CPU with it. */
+static bool requests_waiting(void *arg)
+{
+    struct app *app = arg;
+    return pool_queue_depth(app->pool) > 0 || pool_busy(app->pool) > 1;
+}
+
 /* Alert rules on the series ingest changed, and late-feed rules against due dates. */
 static void evaluate(PGconn *conn, struct app *app)
 {
-    (void)app;
-    evaluator_run(conn, atomic_load(&evaluate_every));
+    if (evaluator_run(conn, atomic_load(&evaluate_every), requests_waiting, app))
+        background_kick("evaluate"); /* dirty series left: again after the kick delay */
 }
 
 const struct background_task background_tasks[] = {
-    {"idempotency-expiry", hourly, expire_idempotency},
-    {"progress-snapshots", every_half_minute, refresh_progress},
-    {"evaluate", evaluate_interval, evaluate},
-    {NULL, NULL, NULL},
+    {"idempotency-expiry", hourly, expire_idempotency, 1},
+    {"progress-snapshots", every_half_minute, refresh_progress, 1},
+    /* the batches of a feed that come within 200 ms are evaluated together */
+    {"evaluate", evaluate_interval, evaluate, 200},
+    {NULL, NULL, NULL, 0},
 };

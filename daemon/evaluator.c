@@ -3,6 +3,7 @@
  * runs late-feed and completeness rules against due dates in each programme's time zone. */
 #include "scaleupd/evaluator.h"
 
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,9 +19,10 @@
 #include "scaleupd/progress_service.h"
 #include "scaleupd/rules.h"
 
-#define EVALUATOR_BATCH 4     /* marks per transaction; a mark lists up to 1,000 series */
-#define EVALUATOR_HISTORY 500 /* points of a series an spc rule looks at */
-#define EVALUATOR_GROUP 250   /* series whose values are read at once (≤ 125,000 points) */
+#define EVALUATOR_BATCH 16     /* marks per transaction; a mark lists up to 1,000 series */
+#define EVALUATOR_MAX_WAIT 1.0 /* seconds dirty series wait at most for ingest to pause */
+#define EVALUATOR_HISTORY 500  /* points of a series an spc rule looks at */
+#define EVALUATOR_GROUP 250    /* series whose values are read at once (≤ 125,000 points) */
 #define EVALUATOR_TIMER_LOCK 7242005
 
 static bool exec_ok(PGconn *conn, const char *sql)
@@ -409,17 +411,45 @@ static long evaluate_dirty_batch(PGconn *conn, double now, bool *due_touched)
     return claimed;
 }
 
-long evaluator_run_dirty(PGconn *conn, double now, bool *due_touched)
+static double monotonic_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* When this daemon last claimed dirty series (monotonic; only the evaluate task, which never
+ * runs twice at once, touches it), and how long dirty series may wait for requests. */
+static double last_claim_mono;
+static _Atomic double max_wait = EVALUATOR_MAX_WAIT;
+
+void evaluator_set_max_wait(double seconds)
+{
+    atomic_store(&max_wait, seconds < 0 ? EVALUATOR_MAX_WAIT : seconds);
+}
+
+long evaluator_run_dirty(PGconn *conn, double now, bool *due_touched, evaluator_yield_fn yield,
+                         void *yield_arg, bool *more)
 {
     long total = 0;
     *due_touched = false;
+    *more = false;
     for (int round = 0; round < 50; round++) {
+        /* the first claim of a run waits for ingest up to EVALUATOR_MAX_WAIT; later ones
+         * stop as soon as a request waits */
+        if (yield != NULL && yield(yield_arg) &&
+            (round > 0 || monotonic_now() - last_claim_mono < atomic_load(&max_wait))) {
+            *more = true;
+            break;
+        }
+        last_claim_mono = monotonic_now();
         long n = evaluate_dirty_batch(conn, now, due_touched);
         if (n < 0)
             return -1;
         total += n;
         if (n < EVALUATOR_BATCH)
             break;
+        *more = round == 49;
     }
     return total;
 }
@@ -683,18 +713,11 @@ bool evaluator_run_timer(PGconn *conn, double now)
  * monotonic one. Only the evaluate task touches them, and it never runs twice at once. */
 static double last_timer_clock, last_timer_mono;
 
-static double monotonic_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-void evaluator_run(PGconn *conn, int interval)
+bool evaluator_run(PGconn *conn, int interval, evaluator_yield_fn yield, void *yield_arg)
 {
     double now = clock_now(), mono = monotonic_now();
-    bool due_touched = false;
-    long n = evaluator_run_dirty(conn, now, &due_touched);
+    bool due_touched = false, more = false;
+    long n = evaluator_run_dirty(conn, now, &due_touched, yield, yield_arg, &more);
     if (n < 0)
         log_warning("could not evaluate the series changed by ingest");
     else if (n > 0)
@@ -706,15 +729,16 @@ void evaluator_run(PGconn *conn, int interval)
     bool due = last_timer_mono == 0 || now - last_timer_clock >= due_after ||
                mono - last_timer_mono >= due_after || now < last_timer_clock;
     if (!due && !due_touched)
-        return;
+        return more;
     bool ran = false;
     if (!run_timer(conn, now, &ran)) {
         log_warning("could not evaluate late-feed and completeness rules");
-        return;
+        return more;
     }
-    if (!ran)
-        return; /* another daemon's pass, which may not have seen the latest data: ours
-                   stays due */
-    last_timer_clock = now;
-    last_timer_mono = mono;
+    if (ran) { /* else another daemon's pass, which may not have seen the latest data: ours
+                  stays due */
+        last_timer_clock = now;
+        last_timer_mono = mono;
+    }
+    return more;
 }

@@ -16,6 +16,9 @@ struct background_task {
     int (*interval)(const struct app *app);
     /* runs on a worker with a live connection (skipped while the database is down) */
     void (*run)(PGconn *conn, struct app *app);
+    /* milliseconds from a kick to the run it asks for: kicks within that time share one run
+     * (at least 1) */
+    int kick_delay_ms;
 };
 
 /* The tasks of the daemon, terminated by a NULL name (background_tasks.c). */
@@ -24,7 +27,9 @@ extern const struct background_task background_tasks[];
 /* Starts the timers of every task on base; false on failure. */
 bool background_start(struct event_base *base, struct app *app);
 
-/* Runs every task once now (after an ingest, say), unless it is already running. */
+/* Runs the task named once, its kick_delay_ms from now (after an ingest, say), or after its
+ * current run when it is running. A run already due sooner is not put off: kicks that keep
+ * coming never starve the task. Safe from any thread. */
 void background_kick(const char *name);
 
 /* Stops the timers; tasks already queued finish with the pool. */

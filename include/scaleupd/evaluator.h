@@ -8,10 +8,20 @@
 #include <libpq-fe.h>
 #include <stdbool.h>
 
+/* Whether the evaluator should stop after its current claim and let other work run (requests
+ * waiting for a worker); arg is the caller's. */
+typedef bool (*evaluator_yield_fn)(void *arg);
+
 /* Evaluates every claimed dirty series (in batches, each its own transaction) at time now.
  * Returns the number of dirty marks consumed, -1 on a database error; *due_touched says
- * whether a series may change an open late-feed or completeness alert. */
-long evaluator_run_dirty(PGconn *conn, double now, bool *due_touched);
+ * whether a series may change an open late-feed or completeness alert. With yield (may be
+ * NULL), stops early when it says so, sets *more, and returns what it did so far. */
+long evaluator_run_dirty(PGconn *conn, double now, bool *due_touched, evaluator_yield_fn yield,
+                         void *yield_arg, bool *more);
+
+/* Sets how long dirty series wait at most for waiting requests (seconds; negative: the
+ * default, EVALUATOR_MAX_WAIT). For tests. */
+void evaluator_set_max_wait(double seconds);
 
 /* Creates missing default rules and evaluates late-feed and completeness rules at now, in
  * one transaction, unless another daemon is doing it. False on a database error. */
@@ -19,7 +29,10 @@ bool evaluator_run_timer(PGconn *conn, double now) __attribute__((warn_unused_re
 
 /* The background task's body, at clock_now(): the dirty series, then the timer pass when
  * interval seconds have passed since the last one (or the dirty series may close one of its
- * alerts); failures are logged. */
-void evaluator_run(PGconn *conn, int interval);
+ * alerts); failures are logged. Ingest comes first: while yield says requests are waiting,
+ * the dirty series wait too (marks pile up, and a later, larger claim evaluates a series
+ * once however many batches touched it), but never longer than EVALUATOR_MAX_WAIT seconds
+ * between claims. Returns true when dirty series are left for a run soon. */
+bool evaluator_run(PGconn *conn, int interval, evaluator_yield_fn yield, void *yield_arg);
 
 #endif

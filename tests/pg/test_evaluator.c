@@ -86,7 +86,7 @@ struct bp {
 };
 
 /* Stores the rows (up to a {NULL} row) as bp observations, then runs the evaluator. */
-static void push_rows(const struct bp *rows)
+static void push_rows_unevaluated(const struct bp *rows)
 {
     char json[2048];
     size_t len = (size_t)snprintf(json, sizeof(json), "{\"observations\":[");
@@ -110,8 +110,13 @@ static void push_rows(const struct bp *rows)
     exec("COMMIT");
     observations_committed();
     obs_batch_free(&batch);
-    bool due_touched;
-    cr_assert_geq(evaluator_run_dirty(conn, NOW, &due_touched), 1);
+}
+
+static void push_rows(const struct bp *rows)
+{
+    push_rows_unevaluated(rows);
+    bool due_touched, more;
+    cr_assert_geq(evaluator_run_dirty(conn, NOW, &due_touched, NULL, NULL, &more), 1);
 }
 
 /* "STATE VALUE SUMMARY" of the rule's alert on site code, or NULL without one. */
@@ -162,11 +167,43 @@ Test(evaluator, a_new_rule_is_evaluated_on_the_data_already_there)
 {
     push_rows(
         (struct bp[]){{"A", "2025-01", 40, 100}, {"B", "2025-01", 70, 100}, {NULL, NULL, 0, 0}});
-    bool due_touched;
-    cr_expect_eq(evaluator_run_dirty(conn, NOW, &due_touched), 0, "nothing left to evaluate");
+    bool due_touched, more;
+    cr_expect_eq(evaluator_run_dirty(conn, NOW, &due_touched, NULL, NULL, &more), 0,
+                 "nothing left to evaluate");
     put_rule("{\"name\":\"bp-b\",\"kind\":\"threshold\",\"indicator\":\"bp\","
              "\"site\":\"B\",\"max\":65}");
-    cr_expect_geq(evaluator_run_dirty(conn, NOW, &due_touched), 1, "the rule's series are marked");
+    cr_expect_geq(evaluator_run_dirty(conn, NOW, &due_touched, NULL, NULL, &more), 1,
+                  "the rule's series are marked");
     expect_alert("bp-b", "B", "firing 70.0 above maximum 65");
     expect_alert("bp-b", "A", NULL);
+}
+
+static bool always(void *arg)
+{
+    int *asked = arg;
+    ++*asked;
+    return true;
+}
+
+/* Ingest comes first: while requests wait, dirty series wait too, but only so long; then
+ * one claim goes ahead, and the run stops after it. */
+Test(evaluator, evaluation_gives_way_to_waiting_requests_but_not_for_ever)
+{
+    put_rule("{\"name\":\"bp-b\",\"kind\":\"threshold\",\"indicator\":\"bp\","
+             "\"site\":\"B\",\"max\":65}");
+    bool due_touched, more;
+    evaluator_run_dirty(conn, NOW, &due_touched, NULL, NULL, &more); /* a claim just now */
+    push_rows_unevaluated(
+        (struct bp[]){{"A", "2025-01", 40, 100}, {"B", "2025-01", 70, 100}, {NULL, NULL, 0, 0}});
+    int asked = 0;
+    evaluator_set_max_wait(3600);
+    cr_expect_eq(evaluator_run_dirty(conn, NOW, &due_touched, always, &asked, &more), 0);
+    cr_expect(more, "the dirty series are left for later");
+    cr_expect_eq(asked, 1);
+    expect_alert("bp-b", "B", NULL);
+
+    evaluator_set_max_wait(0); /* waited long enough */
+    cr_expect_eq(evaluator_run_dirty(conn, NOW, &due_touched, always, &asked, &more), 1);
+    evaluator_set_max_wait(-1);
+    expect_alert("bp-b", "B", "firing 70.0 above maximum 65");
 }
