@@ -312,6 +312,10 @@ static bool check_limits(struct http_server *server, struct evhttp_request *evre
     return true;
 }
 
+/* A request with a body up to this size (reads, single points, a practice's month) is served
+ * ahead of the bulk batches waiting for a worker. */
+#define SHORT_JOB_BODY 16384
+
 static void dispatch(struct http_server *server, struct evhttp_request *evreq, struct request *req,
                      double started)
 {
@@ -339,6 +343,7 @@ static void dispatch(struct http_server *server, struct evhttp_request *evreq, s
     job->handler = handler;
     job->config = config_ref(server->app->config);
     job->started = started;
+    job->job.short_job = req->body_len <= SHORT_JOB_BODY;
     if (!pool_submit(server->app->pool, &job->job)) {
         config_free(&job->config);
         free(job);

@@ -23,6 +23,7 @@ struct pool {
     pthread_mutex_t lock;
     pthread_cond_t wake;
     struct pool_job *queue_head, *queue_tail;
+    struct pool_job *short_tail; /* the last short job of the queue: short jobs come first */
     size_t queue_len;
     size_t queue_max;
     size_t busy;
@@ -102,6 +103,8 @@ static struct pool_job *take_job(struct pool *pool)
         pool->queue_head = job->next;
         if (pool->queue_head == NULL)
             pool->queue_tail = NULL;
+        if (pool->short_tail == job)
+            pool->short_tail = NULL;
         pool->queue_len--;
         pool->busy++;
     }
@@ -202,7 +205,18 @@ bool pool_submit(struct pool *pool, struct pool_job *job)
     job->next = NULL;
     pthread_mutex_lock(&pool->lock);
     bool accepted = !pool->stopping && pool->queue_len < pool->queue_max;
-    if (accepted) {
+    if (accepted && job->short_job) {
+        /* behind the short jobs already waiting, ahead of the long ones: a small feed or a
+         * dashboard read does not wait for the bulk batches queued before it */
+        struct pool_job **link = pool->short_tail ? &pool->short_tail->next : &pool->queue_head;
+        job->next = *link;
+        *link = job;
+        if (job->next == NULL)
+            pool->queue_tail = job;
+        pool->short_tail = job;
+        pool->queue_len++;
+        pthread_cond_signal(&pool->wake);
+    } else if (accepted) {
         if (pool->queue_tail)
             pool->queue_tail->next = job;
         else

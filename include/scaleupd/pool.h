@@ -18,6 +18,9 @@ struct pool_job {
     void (*run)(struct pool_job *job, PGconn *conn);
     /* Runs on the loop thread after run; owns the job from then on. */
     void (*done)(struct pool_job *job);
+    /* Set by the submitter: the job is short and someone waits for it (a read, a small
+     * write); it goes ahead of the others in the queue, behind earlier short ones. */
+    bool short_job;
     struct pool_job *next;
 };
 
@@ -26,8 +29,8 @@ struct pool_job {
 struct pool *pool_new(struct event_base *base, const char *conninfo, int threads, int queue_max,
                       int reconnect_max_delay) __attribute__((warn_unused_result));
 
-/* Queues a job; false when the queue is full or the pool is stopping (the caller keeps
- * the job and answers 503). */
+/* Queues a job (a short one ahead of the others); false when the queue is full or the pool is
+ * stopping (the caller keeps the job and answers 503). */
 bool pool_submit(struct pool *pool, struct pool_job *job) __attribute__((warn_unused_result));
 
 /* Changes the queue bound and reconnect cap (for a reload). */
