@@ -7,6 +7,8 @@
 #
 #   bench/ingest.sh            CLIENTS=4 WORKERS=4 SITES=500 INDICATORS=10 MONTHS=36
 #   PASSES=insert bench/ingest.sh   only new keys (default: insert, then update every row)
+#   ORDER=interleaved bench/ingest.sh   batches dealt out in turn, not one data team per client
+#                              (bench/ingest_load.py says what each order means)
 #   PERF=1 bench/ingest.sh     also record a perf profile of the daemon during the load
 #   EXTRA_SQL="DROP TRIGGER …" bench/ingest.sh   run SQL before the load (experiments only)
 #   STATS=1 bench/ingest.sh    also print the statements that took the database's time
@@ -55,7 +57,7 @@ listen_port = $port
 worker_threads = $WORKERS
 max_body_bytes = 16777216
 [log]
-level = warning
+level = ${LOG_LEVEL:-warning}
 CONF
 SCALEUPD_DATABASE="$db" "$build/scaleupd" -c "$work/scaleupd.conf" 2>"$work/scaleupd.log" &
 daemon_pid=$!
@@ -94,7 +96,12 @@ if [ -n "${PERF:-}" ]; then
     perf record -g -p "$daemon_pid" -o "$work/perf.data" >/dev/null 2>&1 &
     perf_pid=$!
 fi
+pg_cpu "$work/pg.before"
+cpu_of "$daemon_pid" >"$work/d.before"
 api=$(python3 "$here/bench/ingest_load.py" load "$url" "$feed" bench)
+pg_cpu "$work/pg.after"
+cpu_of "$daemon_pid" >"$work/d.after"
+say "   CPU seconds during the API load: PostgreSQL $(cpu_since "$work/pg.before" "$work/pg.after"), scaleupd $(cpu_since "$work/d.before" "$work/d.after")"
 if [ -n "$perf_pid" ]; then
     kill -INT "$perf_pid"
     wait "$perf_pid" || true
@@ -133,7 +140,10 @@ copies=()
 for _ in 1 2 3; do # COPY takes about a second: the median of three runs
     sql "TRUNCATE observation"
     sql "CHECKPOINT"
+    pg_cpu "$work/pg.before"
     copies+=("$("$work/ingest_copy" "$db" "$work/rows.tsv" "$CLIENTS" "$BATCH")")
+    pg_cpu "$work/pg.after"
+    say "   CPU seconds of PostgreSQL during COPY: $(cpu_since "$work/pg.before" "$work/pg.after")"
 done
 copy=$(printf '%s\n' "${copies[@]}" | python3 -c 'import json, sys
 runs = sorted((json.loads(l) for l in sys.stdin), key=lambda r: r["seconds"])
@@ -144,7 +154,7 @@ python3 - "$api" "$copy" "$rss_kb" "$stored" "$copied" "$revisions" "$errors" <<
 import json, sys
 api, copy = json.loads(sys.argv[1]), json.loads(sys.argv[2])
 rss_kb, stored, copied, revisions, errors = (int(x) for x in sys.argv[3:8])
-print(f"clients {api['clients']}, batches of {api['batch']} rows; observations stored "
+print(f"clients {api['clients']} (order: {api['order']}), batches of {api['batch']} rows; observations stored "
       f"{stored}, revisions {revisions}; COPY reloaded {copied}")
 print(f"{'':28}{'rows':>9}{'seconds':>9}{'rows/s':>10}{'of COPY':>9}"
       f"{'p50 10-row':>12}{'p99 10-row':>12}")

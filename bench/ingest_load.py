@@ -7,8 +7,15 @@ concurrent clients POSTing JSON batches, and a probe timing 10-row POSTs meanwhi
 
 The synthetic programme: SITES practices in REGIONS regions, INDICATORS monthly indicators
 (60 % counts, 40 % percentages with numerator and denominator) and MONTHS months of data:
-500 × 10 × 36 = 180,000 observations, sent as batches of BATCH rows (one month, all
-indicators, a slice of the sites) by CLIENTS processes, each on one keep-alive connection.
+500 × 10 × 36 = 180,000 observations, sent as batches of BATCH rows by CLIENTS processes,
+each on one keep-alive connection.
+
+ORDER=teams (the default) is how feeds arrive: each client is one data team that owns a share
+of the practices (every CLIENTS-th) and pushes its months in order, all indicators of a slice
+of its practices per batch. ORDER=interleaved deals one common month-ordered list of batches
+out to the clients in turn, so a practice's next month, sent by another client, often
+overtakes its previous one: rows that arrive before an earlier period of their series cannot
+take the COPY path of new periods and are looked up (see daemon/observations.c).
 """
 
 import http.client
@@ -26,6 +33,7 @@ MONTHS = int(os.environ.get("MONTHS", "36"))
 FIRST_YEAR = 2023
 BATCH = int(os.environ.get("BATCH", "1000"))
 CLIENTS = int(os.environ.get("CLIENTS", "4"))
+ORDER = os.environ.get("ORDER", "teams")
 PASSES = os.environ.get("PASSES", "insert,update").split(",")
 PROBE_ROWS = 10
 PROBE_PAUSE = 0.02  # seconds between probes: steady, not a flood
@@ -73,12 +81,20 @@ def row(i, s, m, bump):
             "value": round(100.0 * num / den, 4), "numerator": num, "denominator": den}
 
 
-def batches(bump):
-    """Every observation once, as JSON bodies of BATCH rows."""
-    rows = [row(i, s, m, bump) for m in range(MONTHS) for s in range(SITES)
-            for i in range(INDICATORS)]
+def bodies_of(rows):
     return [json.dumps({"observations": rows[k:k + BATCH]}).encode()
             for k in range(0, len(rows), BATCH)]
+
+
+def shares(bump):
+    """Every observation once, as each client's list of JSON bodies of BATCH rows."""
+    if ORDER == "interleaved":
+        everything = bodies_of([row(i, s, m, bump) for m in range(MONTHS) for s in range(SITES)
+                                for i in range(INDICATORS)])
+        return [everything[c::CLIENTS] for c in range(CLIENTS)]
+    return [bodies_of([row(i, s, m, bump) for m in range(MONTHS)
+                       for s in range(c, SITES, CLIENTS) for i in range(INDICATORS)])
+            for c in range(CLIENTS)]
 
 
 def post(conn, path, token, body):
@@ -138,14 +154,14 @@ def percentile(values, p):
     return values[k]
 
 
-def run_pass(url, token, path, bodies):
-    """All bodies through CLIENTS processes, with the probe running; returns the figures."""
+def run_pass(url, token, path, client_bodies):
+    """Each client's bodies through its own process, with the probe running; returns the
+    figures."""
     ctx = multiprocessing.get_context("fork")
     start, done = ctx.Event(), ctx.Event()
     results, probe_results = ctx.Queue(), ctx.Queue()
-    shares = [bodies[c::CLIENTS] for c in range(CLIENTS)]
     procs = [ctx.Process(target=client, args=(url, token, path, share, start, results))
-             for share in shares]
+             for share in client_bodies]
     prober = ctx.Process(target=probe, args=(url, token, path, done, probe_results))
     for p in procs:
         p.start()
@@ -176,10 +192,9 @@ def main():
         sys.exit(__doc__)
     url, token, slug = sys.argv[2:5]
     path = f"/api/v1/programmes/{slug}/observations"
-    out = {"clients": CLIENTS, "batch": BATCH}
+    out = {"clients": CLIENTS, "batch": BATCH, "order": ORDER}
     for name in PASSES:
-        bodies = batches(0 if name == "insert" else 1)
-        out[name] = run_pass(url, token, path, bodies)
+        out[name] = run_pass(url, token, path, shares(0 if name == "insert" else 1))
     print(json.dumps(out))
 
 
