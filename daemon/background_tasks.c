@@ -52,11 +52,12 @@ static int evaluate_interval(const struct app *app)
 }
 
 /* Other work on the pool than the evaluation itself (requests being served or waiting for a
- * worker): evaluation gives way to it, since it shares the database's CPU with it. */
+ * worker): evaluation gives way to it, since it shares the database's CPU with it; and to a
+ * shutdown, which waits for it (what is left stays marked for the next start). */
 static bool requests_waiting(void *arg)
 {
     struct app *app = arg;
-    return pool_queue_depth(app->pool) > 0 || pool_busy(app->pool) > 1;
+    return pool_queue_depth(app->pool) > 0 || pool_busy(app->pool) > 1 || pool_stopping(app->pool);
 }
 
 /* Alert rules on the series ingest changed, and late-feed rules against due dates. */

@@ -20,6 +20,7 @@
 #include "scaleupd/rules.h"
 
 #define EVALUATOR_BATCH 16     /* marks per transaction; a mark lists up to 1,000 series */
+#define EVALUATOR_BATCH_BUSY 2 /* marks of the one claim made while requests are served */
 #define EVALUATOR_MAX_WAIT 1.0 /* seconds dirty series wait at most for ingest to pause */
 #define EVALUATOR_HISTORY 500  /* points of a series an spc rule looks at */
 #define EVALUATOR_GROUP 250    /* series whose values are read at once (≤ 125,000 points) */
@@ -364,12 +365,12 @@ static bool touches_open_due_alert(PGconn *conn, const PGresult *claimed)
 /* One batch of marks in one transaction: the series they name are evaluated once each.
  * Returns the number of marks claimed (the caller stops below a full batch), -1 on error;
  * *due_touched is set when the series may change an open late-feed or completeness alert. */
-static long evaluate_dirty_batch(PGconn *conn, double now, bool *due_touched)
+static long evaluate_dirty_batch(PGconn *conn, double now, int marks, bool *due_touched)
 {
     if (!exec_ok(conn, "BEGIN"))
         return -1;
     char limit[16];
-    snprintf(limit, sizeof(limit), "%d", EVALUATOR_BATCH);
+    snprintf(limit, sizeof(limit), "%d", marks);
     const char *params[] = {limit};
     /* marks are append-only (sql/007), one per batch listing its series (sql/008): claim
      * the oldest rows, skipping those another evaluator holds, and evaluate each series they
@@ -435,21 +436,22 @@ long evaluator_run_dirty(PGconn *conn, double now, bool *due_touched, evaluator_
     *due_touched = false;
     *more = false;
     for (int round = 0; round < 50; round++) {
-        /* the first claim of a run waits for ingest up to EVALUATOR_MAX_WAIT; later ones
-         * stop as soon as a request waits */
-        if (yield != NULL && yield(yield_arg) &&
-            (round > 0 || monotonic_now() - last_claim_mono < atomic_load(&max_wait))) {
+        /* while requests are served, dirty series wait up to EVALUATOR_MAX_WAIT, then one
+         * small claim goes ahead; the run stops as soon as requests come */
+        bool busy = yield != NULL && yield(yield_arg);
+        if (busy && (round > 0 || monotonic_now() - last_claim_mono < atomic_load(&max_wait))) {
             *more = true;
             break;
         }
         last_claim_mono = monotonic_now();
-        long n = evaluate_dirty_batch(conn, now, due_touched);
+        int marks = busy ? EVALUATOR_BATCH_BUSY : EVALUATOR_BATCH;
+        long n = evaluate_dirty_batch(conn, now, marks, due_touched);
         if (n < 0)
             return -1;
         total += n;
-        if (n < EVALUATOR_BATCH)
+        *more = n == marks; /* a full claim: more may be waiting */
+        if (!*more)
             break;
-        *more = round == 49;
     }
     return total;
 }

@@ -135,8 +135,9 @@ static void send_reply(struct http_server *server, struct evhttp_request *evreq,
                                                 : LOG_LEVEL_DEBUG;
     char method[16];
     router_allow_header(req->method, method, sizeof(method));
-    log_write(level, req->id, "%s %s %d %.1f ms", method[0] ? method : "?",
-              req->path ? req->path : "?", req->status, elapsed * 1000);
+    log_write(level, req->id, "%s %s %d %.1f ms (%.1f ms waiting for a worker, %zu bytes in)",
+              method[0] ? method : "?", req->path ? req->path : "?", req->status, elapsed * 1000,
+              req->queued * 1000, req->body_len);
 
     server->in_flight--;
     if (server->in_flight == 0 && server->draining)
@@ -262,6 +263,7 @@ static void run_job(struct pool_job *pj, PGconn *conn)
 {
     struct http_job *job = (struct http_job *)pj;
     struct request *req = job->req;
+    req->queued = now_seconds() - job->started;
     db_clear_last_sqlstate();
     if (conn == NULL) {
         request_add_response_header(req, "Retry-After", "5");

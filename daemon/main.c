@@ -234,8 +234,8 @@ int main(int argc, char **argv)
 
     event_base_dispatch(st.base);
 
+    teardown(&st); /* waits for background work under way */
     log_info("stopped");
-    teardown(&st);
     return 0;
 fail:
     teardown(&st);

@@ -27,6 +27,7 @@ struct pool {
     size_t queue_len;
     size_t queue_max;
     size_t busy;
+    size_t busy_long; /* of busy, the jobs that are not short */
     bool stopping;
     int reconnect_max_delay;
 
@@ -93,10 +94,23 @@ static void ensure_connection(struct pool *pool, struct worker_conn *wc)
     }
 }
 
+/* Whether a worker may take the job at the head of the queue: long jobs (bulk batches,
+ * background work) leave one worker free for short ones, so a dashboard read or a small feed
+ * never waits for a bulk batch to finish; short jobs are first in the queue, so a long one at
+ * the head means none is waiting. A stopping pool drains its queue whatever it holds. */
+static bool can_take(const struct pool *pool)
+{
+    const struct pool_job *job = pool->queue_head;
+    if (job == NULL)
+        return false;
+    size_t long_max = pool->n_threads > 1 ? (size_t)pool->n_threads - 1 : 1;
+    return job->short_job || pool->busy_long < long_max || pool->stopping;
+}
+
 static struct pool_job *take_job(struct pool *pool)
 {
     pthread_mutex_lock(&pool->lock);
-    while (pool->queue_head == NULL && !pool->stopping)
+    while (!can_take(pool) && !pool->stopping)
         pthread_cond_wait(&pool->wake, &pool->lock);
     struct pool_job *job = pool->queue_head;
     if (job != NULL) {
@@ -107,6 +121,8 @@ static struct pool_job *take_job(struct pool *pool)
             pool->short_tail = NULL;
         pool->queue_len--;
         pool->busy++;
+        if (!job->short_job)
+            pool->busy_long++;
     }
     pthread_mutex_unlock(&pool->lock);
     return job;
@@ -114,6 +130,7 @@ static struct pool_job *take_job(struct pool *pool)
 
 static void complete_job(struct pool *pool, struct pool_job *job)
 {
+    bool was_long = !job->short_job; /* the loop may free the job once it is on the list */
     job->next = NULL;
     pthread_mutex_lock(&pool->done_lock);
     if (pool->done_tail)
@@ -124,6 +141,10 @@ static void complete_job(struct pool *pool, struct pool_job *job)
     pthread_mutex_unlock(&pool->done_lock);
     pthread_mutex_lock(&pool->lock);
     pool->busy--;
+    if (was_long) {
+        pool->busy_long--;
+        pthread_cond_signal(&pool->wake); /* a long job waiting for its turn may go now */
+    }
     pthread_mutex_unlock(&pool->lock);
     event_active(pool->completion_event, EV_READ, 0);
 }
@@ -235,6 +256,14 @@ void pool_configure(struct pool *pool, int queue_max, int reconnect_max_delay)
     pool->queue_max = (size_t)queue_max;
     pool->reconnect_max_delay = reconnect_max_delay;
     pthread_mutex_unlock(&pool->lock);
+}
+
+bool pool_stopping(struct pool *pool)
+{
+    pthread_mutex_lock(&pool->lock);
+    bool stopping = pool->stopping;
+    pthread_mutex_unlock(&pool->lock);
+    return stopping;
 }
 
 size_t pool_queue_depth(struct pool *pool)

@@ -40,6 +40,9 @@ void pool_configure(struct pool *pool, int queue_max, int reconnect_max_delay);
 size_t pool_queue_depth(struct pool *pool);
 size_t pool_busy(struct pool *pool);
 
+/* True once pool_free has begun: running jobs should wrap up. */
+bool pool_stopping(struct pool *pool);
+
 /* Successful reconnections after a lost connection, and failed connection attempts. */
 uint64_t pool_reconnects(struct pool *pool);
 uint64_t pool_connect_failures(struct pool *pool);

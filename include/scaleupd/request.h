@@ -41,6 +41,7 @@ struct request {
     size_t body_len;
     struct request_auth auth;
     const struct config *config; /* config in force when the request arrived */
+    double queued;               /* seconds it waited for a pool worker (logged) */
 
     /* the response, written by the handler */
     int status;
