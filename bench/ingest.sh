@@ -125,6 +125,13 @@ if [ -n "${STATS:-}" ]; then
                 left(regexp_replace(query, '\\s+', ' ', 'g'), 110)
          FROM pg_stat_statements ORDER BY total_exec_time DESC LIMIT 14" >&2
 fi
+# evaluation gives way to ingest (it waits while requests are served, then catches up with
+# larger claims): how long after the load the changed series were all evaluated
+t0=$(now)
+pg_cpu "$work/pg.before"
+while [ "$(sql "SELECT count(*) FROM dirty_series")" != 0 ]; do sleep 0.05; done
+pg_cpu "$work/pg.after"
+say "   evaluation caught up $(elapsed "$t0" "$(now)") s after the load (PostgreSQL CPU meanwhile: $(cpu_since "$work/pg.before" "$work/pg.after") s)"
 rss_kb=$(awk '/VmHWM/ {print $2}' "/proc/$daemon_pid/status")
 errors=$(grep -c ' ERROR' "$work/scaleupd.log" || true)
 kill "$daemon_pid"

@@ -5,6 +5,10 @@
 
 say() { printf '%s\n' "$*" >&2; }
 
+# Epoch seconds now, and the seconds from $1 to $2 (both epoch seconds).
+now() { date +%s.%N; }
+elapsed() { python3 -c "import sys; print(f'{float(sys.argv[2]) - float(sys.argv[1]):.3f}')" "$1" "$2"; }
+
 # Builds scaleupd and scaleupctl in $build as Release.
 bench_build() {
     say "== building Release in $build"

@@ -414,24 +414,36 @@ static bool create_series(PGconn *conn, const struct store_params *p, const char
     return ok;
 }
 
-/* The whole batch through SQL_UPSERT: imported and updated are added to *counts. */
-static bool store_upsert(PGconn *conn, const struct store_params *p,
-                         struct observations_counts *counts, const char *request_id)
+enum fast_result { FAST_OK, FAST_RACE, FAST_ERROR };
+
+/* The whole batch through SQL_UPSERT: imported and updated are added to *counts. FAST_RACE:
+ * it deadlocked with a concurrent batch (40P01) and retry says the caller tries again, so it
+ * is not logged as a problem. */
+static enum fast_result store_upsert(PGconn *conn, const struct store_params *p,
+                                     struct observations_counts *counts, bool retry,
+                                     const char *request_id)
 {
     if (!create_series(conn, p, request_id))
-        return false;
+        return FAST_ERROR;
     PGresult *res = exec_prepared(conn, "scaleupd_obs_upsert", SQL_UPSERT, 9, p->values, p->lengths,
                                   p->formats);
-    bool ok = db_ok(res, PGRES_TUPLES_OK, request_id, "store observations");
-    if (ok) {
+    const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+    enum fast_result result = FAST_OK;
+    if (retry && PQresultStatus(res) != PGRES_TUPLES_OK && state != NULL &&
+        strcmp(state, "40P01") == 0) {
+        log_write(LOG_LEVEL_DEBUG, request_id,
+                  "a concurrent batch holds some of the same keys:"
+                  " upserting the batch again");
+        result = FAST_RACE;
+    } else if (!db_ok(res, PGRES_TUPLES_OK, request_id, "store observations")) {
+        result = FAST_ERROR;
+    } else {
         counts->imported += (long)db_int64(res, 0, 0);
         counts->updated += (long)db_int64(res, 0, 1);
     }
     PQclear(res);
-    return ok;
+    return result;
 }
-
-enum fast_result { FAST_OK, FAST_RACE, FAST_ERROR };
 
 /* What the series hint learns from a batch waits for its transaction (observations_committed):
  * a series created by a transaction that rolls back (a dry run, a failed commit) must never be
@@ -728,18 +740,22 @@ static enum fast_result store_looked_up(PGconn *conn, const struct obs_batch *ba
 
 /* The whole batch through SQL_UPSERT, no hint used: the fallback, and the path when the fast
  * one is off. */
-static bool store_all_upsert(PGconn *conn, const struct obs_batch *batch, const char *pid,
-                             const char *tid, struct observations_counts *counts,
-                             const char *request_id)
+static enum fast_result store_all_upsert(PGconn *conn, const struct obs_batch *batch,
+                                         const char *pid, const char *tid,
+                                         struct observations_counts *counts, bool retry,
+                                         const char *request_id)
 {
     struct batch_arrays a;
     build_arrays(batch, NULL, &a);
     struct store_params p;
     store_params_init(&p, pid, tid, &a);
-    bool ok = store_upsert(conn, &p, counts, request_id);
+    enum fast_result r = store_upsert(conn, &p, counts, retry, request_id);
     free_arrays(&a);
-    return ok;
+    return r;
 }
+
+/* Times the fallback upsert runs when it keeps losing deadlocks to concurrent batches. */
+#define UPSERT_ATTEMPTS 5
 
 /* The fast path inside a savepoint: fresh rows by COPY, the others through SQL_STORE, falling
  * back to SQL_UPSERT of the whole batch when one of the new keys was stored already. */
@@ -752,7 +768,7 @@ static bool store_batch(PGconn *conn, const struct obs_batch *batch, int64_t pro
     snprintf(tid, sizeof(tid), "%lld", (long long)token_id);
     const char *tidp = token_id ? tid : NULL;
     if (atomic_load(&fast_path_off))
-        return store_all_upsert(conn, batch, pid, tidp, counts, request_id);
+        return store_all_upsert(conn, batch, pid, tidp, counts, false, request_id) == FAST_OK;
     if (!exec_command(conn, "SAVEPOINT scaleupd_obs_fast", request_id))
         return false;
     struct hints h;
@@ -775,9 +791,18 @@ static bool store_batch(PGconn *conn, const struct obs_batch *batch, int64_t pro
     atomic_fetch_add(&fast_path_fallbacks, 1);
     drop_pending(); /* the rollback undoes the series the fast path may have created */
     update_hints(batch, programme_id, false);
-    counts->imported = counts->updated = 0;
-    return exec_command(conn, "ROLLBACK TO SAVEPOINT scaleupd_obs_fast", request_id) &&
-           store_all_upsert(conn, batch, pid, tidp, counts, request_id);
+    /* the upsert takes all its keys in one order, but a concurrent batch still in its fast
+     * path may hold some of them and want one of ours: when PostgreSQL aborts this side of
+     * that deadlock, the batch goes back to the savepoint (letting go of its keys, so the other
+     * finishes) and upserts again */
+    for (int attempt = 1;; attempt++) {
+        counts->imported = counts->updated = 0;
+        if (!exec_command(conn, "ROLLBACK TO SAVEPOINT scaleupd_obs_fast", request_id))
+            return false;
+        r = store_all_upsert(conn, batch, pid, tidp, counts, attempt < UPSERT_ATTEMPTS, request_id);
+        if (r != FAST_RACE)
+            return r == FAST_OK;
+    }
 }
 
 bool observations_store(PGconn *conn, int64_t programme_id, int64_t token_id,

@@ -93,6 +93,20 @@ def wait_until(predicate, what, timeout=None, interval=0.05):
         interval = min(interval * 1.5, 0.5)
 
 
+def truncate(conninfo, tables):
+    """Empties tables under a running daemon: its background work (the evaluator, 200 ms
+    after a push) may hold locks on some of them and want others, and when PostgreSQL
+    resolves that deadlock by aborting the TRUNCATE, it is run again."""
+    for attempt in range(10):
+        try:
+            return psql(conninfo, f"TRUNCATE {tables}")
+        except AssertionError as e:
+            if "deadlock detected" not in str(e) or attempt == 9:
+                raise
+            time.sleep(0.1)
+    return None
+
+
 def psql(conninfo, sql, check=True):
     """Runs sql (one or more statements) with psql against conninfo and returns its
     unaligned, tuples-only output without the final newline. Raises AssertionError with

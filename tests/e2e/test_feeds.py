@@ -108,8 +108,8 @@ class FeedsTest(unittest.TestCase):
 
     def setUp(self):
         # series stay: the daemon never deletes one, and its ingest path remembers them
-        harness.psql(self.conninfo, "TRUNCATE observation, observation_revision, dirty_series,"
-                     " idempotency")
+        harness.truncate(self.conninfo,
+                         "observation, observation_revision, dirty_series, idempotency")
         self.log_mark = self.daemon.log_mark()
 
     def tearDown(self):
