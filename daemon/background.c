@@ -57,7 +57,8 @@ static void on_timer(evutil_socket_t fd, short what, void *arg)
     (void)fd, (void)what;
     struct task_state *st = arg;
     if (atomic_exchange(&st->running, true))
-        return; /* still running: task_done schedules the next run */
+        return;                     /* still running: task_done schedules the next run */
+    atomic_store(&st->kick, false); /* this run answers the kicks so far */
     if (!pool_submit(st->app->pool, &st->job)) {
         atomic_store(&st->running, false);
         log_debug("background task %s postponed: the pool queue is full", st->task->name);
@@ -94,10 +95,11 @@ void background_kick(const char *name)
         if (strcmp(states[i].task->name, name) != 0)
             continue;
         struct task_state *st = &states[i];
-        if (atomic_load(&st->running)) {
-            atomic_store(&st->kick, true);
+        /* the flag first: a run that ends meanwhile sees it (task_done clears running, then
+         * reads the flag), or we see that it ended and arm the timer ourselves */
+        atomic_store(&st->kick, true);
+        if (atomic_load(&st->running))
             continue;
-        }
         struct timeval delay = kick_delay(st), now, due, when;
         evutil_gettimeofday(&now, NULL);
         evutil_timeradd(&now, &delay, &when);

@@ -51,9 +51,10 @@ static int evaluate_interval(const struct app *app)
     return app->config->evaluate_interval;
 }
 
-/* Other work on the pool than the evaluation itself (requests being served or waiting for a
- * worker): evaluation gives way to it, since it shares the database's CPU with it; and to a
- * shutdown, which waits for it (what is left stays marked for the next start). */
+/* Other work on the pool than the evaluation itself (requests, other background tasks,
+ * running or waiting for a worker): evaluation gives way to it, since it shares the
+ * database's CPU with it; and to a shutdown, which waits for it (what is left stays marked
+ * for the next start). */
 static bool requests_waiting(void *arg)
 {
     struct app *app = arg;
@@ -63,6 +64,8 @@ static bool requests_waiting(void *arg)
 /* Alert rules on the series ingest changed, and late-feed rules against due dates. */
 static void evaluate(PGconn *conn, struct app *app)
 {
+    if (pool_stopping(app->pool))
+        return;
     if (evaluator_run(conn, atomic_load(&evaluate_every), requests_waiting, app))
         background_kick("evaluate"); /* dirty series left: again after the kick delay */
 }

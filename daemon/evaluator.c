@@ -20,7 +20,7 @@
 #include "scaleupd/rules.h"
 
 #define EVALUATOR_BATCH 16     /* marks per transaction; a mark lists up to 1,000 series */
-#define EVALUATOR_BATCH_BUSY 2 /* marks of the one claim made while requests are served */
+#define EVALUATOR_BATCH_BUSY 4 /* marks of the one claim made while requests are served */
 #define EVALUATOR_MAX_WAIT 1.0 /* seconds dirty series wait at most for ingest to pause */
 #define EVALUATOR_HISTORY 500  /* points of a series an spc rule looks at */
 #define EVALUATOR_GROUP 250    /* series whose values are read at once (≤ 125,000 points) */

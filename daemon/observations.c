@@ -201,6 +201,13 @@ static const char SQL_COPY[] =
     "COPY observation (programme_id, series_id, period_start, value, numerator, denominator,"
     " comment, token_id) FROM STDIN (FORMAT binary)";
 #define COPY_FIELDS 8
+#define COPY_MIN_ROWS 64 /* fewer fresh rows go through SQL_STORE: COPY costs round trips */
+static atomic_size_t copy_min_rows = COPY_MIN_ROWS;
+
+void observations_set_copy_min_rows(size_t rows)
+{
+    atomic_store(&copy_min_rows, rows);
+}
 
 /* One mark of up to MARK_SERIES series (sql/008), built here: the rows are sorted already. */
 static const char SQL_MARK_COPIED[] =
@@ -564,8 +571,9 @@ static int fresh_row_order(const void *a, const void *b)
     return (x->day > y->day) - (x->day < y->day);
 }
 
-/* The COPY data of the fresh rows, in key order (concurrent batches then take shared new keys
- * in one order and cannot deadlock on them); fresh is left sorted. */
+/* The COPY data of the fresh rows, in key order (concurrent batches take shared new keys in
+ * one order; those whose hints split the same keys differently between COPY and SQL_STORE can
+ * still deadlock, and the loser upserts after its savepoint); fresh is left sorted. */
 static size_t copy_data(const struct obs_batch *batch, const struct hints *h, int64_t programme_id,
                         int64_t token_id, struct fresh_row *fresh, struct pgarray *data)
 {
@@ -650,6 +658,8 @@ static PGresult *run_copy(PGconn *conn, const struct pgarray *data)
     while ((res = PQgetResult(conn)) != NULL) {
         PQclear(last);
         last = res;
+        if (PQresultStatus(res) == PGRES_COPY_IN || PQresultStatus(res) == PGRES_COPY_OUT)
+            break; /* the end could not be sent: still copying, and never done */
     }
     return last;
 }
@@ -773,6 +783,11 @@ static bool store_batch(PGconn *conn, const struct obs_batch *batch, int64_t pro
         return false;
     struct hints h;
     hints_lookup(batch, programme_id, &h);
+    if (h.n_fresh <
+        atomic_load(&copy_min_rows)) { /* a few rows: one statement beats three round trips */
+        memset(h.fresh, 0, batch->n_rows * sizeof(*h.fresh));
+        h.n_fresh = 0;
+    }
     enum fast_result r = FAST_OK;
     if (h.n_fresh > 0) {
         long copied = 0;

@@ -27,9 +27,9 @@ extern const struct background_task background_tasks[];
 /* Starts the timers of every task on base; false on failure. */
 bool background_start(struct event_base *base, struct app *app);
 
-/* Runs the task named once, its kick_delay_ms from now (after an ingest, say), or after its
- * current run when it is running. A run already due sooner is not put off: kicks that keep
- * coming never starve the task. Safe from any thread. */
+/* Runs the task named once, its kick_delay_ms from now (after an ingest, say), or that long
+ * after its current run ends when it is running. A run already due sooner is not put off: kicks
+ * that keep coming never starve the task. Safe from any thread. */
 void background_kick(const char *name);
 
 /* Stops the timers; tasks already queued finish with the pool. */

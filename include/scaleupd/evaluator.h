@@ -29,10 +29,12 @@ bool evaluator_run_timer(PGconn *conn, double now) __attribute__((warn_unused_re
 
 /* The background task's body, at clock_now(): the dirty series, then the timer pass when
  * interval seconds have passed since the last one (or the dirty series may close one of its
- * alerts); failures are logged. Ingest comes first: while yield says requests are waiting,
- * the dirty series wait too (marks pile up, and a later, larger claim evaluates a series
- * once however many batches touched it), but never longer than EVALUATOR_MAX_WAIT seconds
- * between claims. Returns true when dirty series are left for a run soon. */
+ * alerts); failures are logged. Ingest comes first: while yield says other work is on the
+ * pool, the dirty series wait (marks pile up, and once the pool is quiet, claims of up to 16
+ * marks evaluate a series once however many batches touched it), but never longer than
+ * EVALUATOR_MAX_WAIT seconds between claims: then a claim of 4 marks goes ahead. Under
+ * ingest that never pauses and adds more than about 3 marks a second, the backlog grows
+ * until it does. Returns true when dirty series are left for a run soon. */
 bool evaluator_run(PGconn *conn, int interval, evaluator_yield_fn yield, void *yield_arg);
 
 #endif

@@ -49,6 +49,11 @@ void observations_rolled_back(void);
  * batch goes through the one-statement upsert. For tests that compare the two paths. */
 void observations_set_fast_path(bool enabled);
 
+/* Sets how many fresh rows a batch needs for them to go in by COPY (default 64; fewer go
+ * through the lookup statement, which costs fewer round trips). Tests set 1 to drive small
+ * batches through COPY. */
+void observations_set_copy_min_rows(size_t rows);
+
 /* How many batches fell back from the fast path to the upsert because a concurrent batch
  * inserted one of their new keys first, since the process started. */
 unsigned long observations_fast_path_fallbacks(void);

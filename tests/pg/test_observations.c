@@ -90,10 +90,12 @@ static void setup(void)
     (void)apply_programme(other_programme_doc);
     token_a = make_token("team-a");
     token_b = make_token("team-b");
+    observations_set_copy_min_rows(1); /* the small batches here take the COPY path too */
 }
 
 static void teardown(void)
 {
+    observations_set_copy_min_rows(64);
     PQfinish(conn);
 }
 
