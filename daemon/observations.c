@@ -783,8 +783,8 @@ static bool store_batch(PGconn *conn, const struct obs_batch *batch, int64_t pro
         return false;
     struct hints h;
     hints_lookup(batch, programme_id, &h);
-    if (h.n_fresh <
-        atomic_load(&copy_min_rows)) { /* a few rows: one statement beats three round trips */
+    /* a few fresh rows go with the others: one statement beats COPY's three round trips */
+    if (h.n_fresh < atomic_load(&copy_min_rows)) {
         memset(h.fresh, 0, batch->n_rows * sizeof(*h.fresh));
         h.n_fresh = 0;
     }
