@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "scaleupd/obs_parse.h"
+#include "scaleupd/core/obs_parse.h"
 
 struct text {
     char *data;

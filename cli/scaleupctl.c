@@ -8,8 +8,8 @@
 #include <string.h>
 
 #include "ctl.h"
-#include "scaleupd/db.h"
-#include "scaleupd/tokens.h"
+#include "scaleupd/storage/db.h"
+#include "scaleupd/storage/tokens.h"
 
 struct buffer {
     char *data;

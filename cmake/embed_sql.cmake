@@ -1,7 +1,7 @@
 # Embeds sql/NNN_name.sql into a C array so the daemon carries its own migrations.
 file(GLOB files ${SQL_DIR}/[0-9]*.sql)
 list(SORT files)
-set(body "/* generated from sql/ by cmake/embed_sql.cmake; do not edit */\n#include \"scaleupd/db.h\"\n\nconst struct db_migration db_migrations[] = {\n")
+set(body "/* generated from sql/ by cmake/embed_sql.cmake; do not edit */\n#include \"scaleupd/storage/db.h\"\n\nconst struct db_migration db_migrations[] = {\n")
 foreach(f ${files})
   get_filename_component(name ${f} NAME_WE)
   string(REGEX MATCH "^[0-9]+" number ${name})

@@ -13,14 +13,14 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "scaleupd/app.h"
-#include "scaleupd/background.h"
-#include "scaleupd/config.h"
-#include "scaleupd/delivery.h"
-#include "scaleupd/http.h"
-#include "scaleupd/log.h"
-#include "scaleupd/pool.h"
-#include "scaleupd/routes.h"
+#include "scaleupd/edge/app.h"
+#include "scaleupd/edge/background.h"
+#include "scaleupd/core/config.h"
+#include "scaleupd/edge/delivery.h"
+#include "scaleupd/edge/http.h"
+#include "scaleupd/core/log.h"
+#include "scaleupd/edge/pool.h"
+#include "scaleupd/edge/routes.h"
 
 #define DEFAULT_CONFIG "/etc/scaleupd/scaleupd.conf"
 

@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "scaleupd/db.h"
+#include "scaleupd/storage/db.h"
 
 static const char *cluster_conninfo(void)
 {

@@ -14,13 +14,13 @@
 #include <string.h>
 
 #include "pgtest.h"
-#include "scaleupd/alerts.h"
-#include "scaleupd/db.h"
-#include "scaleupd/evaluator.h"
-#include "scaleupd/ingest.h"
-#include "scaleupd/observations.h"
-#include "scaleupd/programmes.h"
-#include "scaleupd/rules.h"
+#include "scaleupd/storage/alerts.h"
+#include "scaleupd/storage/db.h"
+#include "scaleupd/services/evaluator.h"
+#include "scaleupd/services/ingest.h"
+#include "scaleupd/storage/observations.h"
+#include "scaleupd/storage/programmes.h"
+#include "scaleupd/core/rules.h"
 
 #define NOW 1752580800.0 /* 2025-07-15 12:00 UTC */
 

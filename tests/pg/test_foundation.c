@@ -11,9 +11,9 @@
 #include <string.h>
 
 #include "pgtest.h"
-#include "scaleupd/db.h"
-#include "scaleupd/programmes.h"
-#include "scaleupd/tokens.h"
+#include "scaleupd/storage/db.h"
+#include "scaleupd/storage/programmes.h"
+#include "scaleupd/storage/tokens.h"
 
 /* /work/shared/examples/programme-icp-be.json, the same document */
 static const char ICP_BE[] =

@@ -14,13 +14,13 @@
 #include <unistd.h>
 
 #include "pgtest.h"
-#include "scaleupd/db.h"
-#include "scaleupd/idempotency.h"
-#include "scaleupd/ingest.h"
-#include "scaleupd/observations.h"
-#include "scaleupd/series_cache.h"
-#include "scaleupd/programmes.h"
-#include "scaleupd/tokens.h"
+#include "scaleupd/storage/db.h"
+#include "scaleupd/storage/idempotency.h"
+#include "scaleupd/services/ingest.h"
+#include "scaleupd/storage/observations.h"
+#include "scaleupd/storage/series_cache.h"
+#include "scaleupd/storage/programmes.h"
+#include "scaleupd/storage/tokens.h"
 
 /* The example programme, plus a "mean" indicator and a planned practice, and a second
  * programme whose site code the first does not know. */

@@ -12,9 +12,9 @@
 #include <string.h>
 
 #include "pgtest.h"
-#include "scaleupd/alerts.h"
-#include "scaleupd/config.h"
-#include "scaleupd/outbox.h"
+#include "scaleupd/storage/alerts.h"
+#include "scaleupd/core/config.h"
+#include "scaleupd/storage/outbox.h"
 
 #define T0 1770724800.0
 

@@ -14,13 +14,13 @@
 #include <unistd.h>
 
 #include "pgtest.h"
-#include "scaleupd/db.h"
-#include "scaleupd/ingest.h"
-#include "scaleupd/observations.h"
-#include "scaleupd/period.h"
-#include "scaleupd/programmes.h"
-#include "scaleupd/progress_service.h"
-#include "scaleupd/roadmaps.h"
+#include "scaleupd/storage/db.h"
+#include "scaleupd/services/ingest.h"
+#include "scaleupd/storage/observations.h"
+#include "scaleupd/core/period.h"
+#include "scaleupd/storage/programmes.h"
+#include "scaleupd/services/progress_service.h"
+#include "scaleupd/storage/roadmap_store.h"
 
 #define EPS 1e-9
 #define CLOCK_2025_07_15_NOON 1752580800.0

@@ -2,7 +2,7 @@
 #include <criterion/criterion.h>
 #include <string.h>
 
-#include "scaleupd/alert_state.h"
+#include "scaleupd/core/alert_state.h"
 
 struct sequence_case {
     const char *name;

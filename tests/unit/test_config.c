@@ -11,7 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "scaleupd/config.h"
+#include "scaleupd/core/config.h"
 
 #define FIELD(config, offset) ((char *)(config) + (offset))
 #define STR_AT(config, offset) (*(char **)FIELD(config, offset))

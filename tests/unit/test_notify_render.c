@@ -3,7 +3,7 @@
 #include <math.h>
 #include <string.h>
 
-#include "scaleupd/notify_render.h"
+#include "scaleupd/core/notify_render.h"
 
 static const struct notify_alert two_firing[] = {
     {.id = 7,

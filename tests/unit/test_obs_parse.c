@@ -12,8 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "scaleupd/catalog.h"
-#include "scaleupd/obs_parse.h"
+#include "scaleupd/core/catalog.h"
+#include "scaleupd/core/obs_parse.h"
 
 #define D_2025_01_01 20089
 #define TODAY (D_2025_01_01 + 165)

@@ -13,7 +13,7 @@
 #include <criterion/criterion.h>
 #include <string.h>
 
-#include "scaleupd/period.h"
+#include "scaleupd/core/period.h"
 
 #define D_2020_01_01 18262
 #define D_2021_01_01 18628

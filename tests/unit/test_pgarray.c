@@ -4,7 +4,7 @@
 #include <criterion/criterion.h>
 #include <string.h>
 
-#include "scaleupd/pgarray.h"
+#include "scaleupd/storage/pgarray.h"
 
 static uint32_t u32(const char *p)
 {

@@ -6,9 +6,9 @@
 #include <criterion/criterion.h>
 #include <stdio.h>
 
-#include "scaleupd/period.h"
-#include "scaleupd/progress.h"
-#include "scaleupd/roadmap.h"
+#include "scaleupd/core/period.h"
+#include "scaleupd/core/progress.h"
+#include "scaleupd/core/roadmap_doc.h"
 
 #define EPS 1e-9
 

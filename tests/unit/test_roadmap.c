@@ -8,8 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "scaleupd/period.h"
-#include "scaleupd/roadmap.h"
+#include "scaleupd/core/period.h"
+#include "scaleupd/core/roadmap_doc.h"
 
 /* /work/shared/examples/roadmap-icp-be.json, verbatim. */
 static const char example_roadmap[] =

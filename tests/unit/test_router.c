@@ -8,8 +8,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "scaleupd/app.h"
-#include "scaleupd/router.h"
+#include "scaleupd/edge/app.h"
+#include "scaleupd/edge/router.h"
 
 #define GET ROUTER_GET
 #define HEAD ROUTER_HEAD

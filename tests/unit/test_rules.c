@@ -3,7 +3,7 @@
 #include <math.h>
 #include <string.h>
 
-#include "scaleupd/rules.h"
+#include "scaleupd/core/rules.h"
 
 struct invalid_case {
     const char *doc;

@@ -5,7 +5,7 @@
  */
 #include <criterion/criterion.h>
 
-#include "scaleupd/series_cache.h"
+#include "scaleupd/storage/series_cache.h"
 
 static struct series_key key(int64_t p, int64_t i, int64_t s)
 {

@@ -11,7 +11,7 @@
 #include <math.h>
 #include <string.h>
 
-#include "scaleupd/spc.h"
+#include "scaleupd/core/spc.h"
 
 /* Tolerance for limits: the expected values below are rounded to 1e-6. */
 #define EPS 1e-6

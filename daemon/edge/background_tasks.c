@@ -1,0 +1,79 @@
+/* The list of the daemon's background tasks. Each feature adds its task here. */
+#include <stdatomic.h>
+#include <stddef.h>
+
+#include "scaleupd/edge/app.h"
+#include "scaleupd/edge/background.h"
+#include "scaleupd/core/config.h"
+#include "scaleupd/services/evaluator.h"
+#include "scaleupd/storage/idempotency.h"
+#include "scaleupd/core/log.h"
+#include "scaleupd/edge/pool.h"
+#include "scaleupd/services/progress_service.h"
+
+static int hourly(const struct app *app)
+{
+    (void)app;
+    return 3600;
+}
+
+/* Forgets Idempotency-Keys after a day, as the README promises. */
+static void expire_idempotency(PGconn *conn, struct app *app)
+{
+    (void)app;
+    long n = idempotency_expire(conn, 86400);
+    if (n > 0)
+        log_info("forgot %ld idempotency keys older than a day", n);
+}
+
+static int every_half_minute(const struct app *app)
+{
+    (void)app;
+    return 30;
+}
+
+/* Recomputes the progress snapshots that late data made stale, and adds completed months. */
+static void refresh_progress(PGconn *conn, struct app *app)
+{
+    (void)app;
+    int n = progress_service_refresh_all(conn);
+    if (n > 0)
+        log_debug("recomputed %d months of progress snapshots", n);
+}
+
+/* The interval as the loop last read it: the task runs on a worker thread, where the
+ * config may be swapped by a reload under it. */
+static atomic_int evaluate_every = 60;
+
+static int evaluate_interval(const struct app *app)
+{
+    atomic_store(&evaluate_every, app->config->evaluate_interval);
+    return app->config->evaluate_interval;
+}
+
+/* Other work on the pool than the evaluation itself (requests, other background tasks,
+ * running or waiting for a worker): evaluation gives way to it, since it shares the
+ * database's CPU with it; and to a shutdown, which waits for it (what is left stays marked
+ * for the next start). */
+static bool requests_waiting(void *arg)
+{
+    struct app *app = arg;
+    return pool_queue_depth(app->pool) > 0 || pool_busy(app->pool) > 1 || pool_stopping(app->pool);
+}
+
+/* Alert rules on the series ingest changed, and late-feed rules against due dates. */
+static void evaluate(PGconn *conn, struct app *app)
+{
+    if (pool_stopping(app->pool))
+        return;
+    if (evaluator_run(conn, atomic_load(&evaluate_every), requests_waiting, app))
+        background_kick("evaluate"); /* dirty series left: again after the kick delay */
+}
+
+const struct background_task background_tasks[] = {
+    {"idempotency-expiry", hourly, expire_idempotency, 1},
+    {"progress-snapshots", every_half_minute, refresh_progress, 1},
+    /* the batches of a feed that come within 200 ms are evaluated together */
+    {"evaluate", evaluate_interval, evaluate, 200},
+    {NULL, NULL, NULL, 0},
+};

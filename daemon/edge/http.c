@@ -1,0 +1,512 @@
+/* The HTTP server: one evhttp on the loop thread. A request is matched, checked against
+ * the size limits, copied into a struct request and either answered on the loop (cheap,
+ * database-free handlers) or queued on the worker pool; the reply is sent on the loop. */
+#include "scaleupd/edge/http.h"
+
+#include <event2/buffer.h>
+#include <event2/event.h>
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+#include <sys/queue.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <strings.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+#include <sys/socket.h>
+
+#include "scaleupd/edge/app.h"
+#include "scaleupd/core/config.h"
+#include "scaleupd/storage/db.h"
+#include "scaleupd/core/log.h"
+#include "scaleupd/core/metrics.h"
+#include "scaleupd/edge/pool.h"
+#include "scaleupd/storage/tokens.h"
+
+struct http_server {
+    struct event_base *base;
+    struct evhttp *evhttp;
+    struct evhttp_bound_socket *socket;
+    struct app *app;
+    unsigned long long next_id;
+    unsigned id_prefix;
+    size_t in_flight;
+    int port;
+    void (*drained)(void *);
+    void *drained_arg;
+    bool draining;
+    struct event *linger; /* fires when a draining server has been idle long enough */
+};
+
+/* A request counts as in flight only once its body has arrived, so a draining server waits
+ * this long with nothing in flight before it reports drained: a request whose body is still
+ * on its way gets that long to arrive and is then served. */
+#define DRAIN_LINGER_MS 1500
+
+static void arm_linger(struct http_server *server)
+{
+    struct timeval tv = {DRAIN_LINGER_MS / 1000, (DRAIN_LINGER_MS % 1000) * 1000};
+    event_add(server->linger, &tv);
+}
+
+/* A request on its way through the pool. */
+struct http_job {
+    struct pool_job job;
+    struct http_server *server;
+    struct evhttp_request *evreq;
+    struct request *req;
+    const struct handler *handler;
+    struct config *config; /* our reference */
+    double started;
+};
+
+static double now_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static const char *reason_phrase(int status)
+{
+    switch (status) {
+    case 200:
+        return "OK";
+    case 201:
+        return "Created";
+    case 202:
+        return "Accepted";
+    case 204:
+        return "No Content";
+    case 304:
+        return "Not Modified";
+    case 400:
+        return "Bad Request";
+    case 401:
+        return "Unauthorized";
+    case 403:
+        return "Forbidden";
+    case 404:
+        return "Not Found";
+    case 405:
+        return "Method Not Allowed";
+    case 409:
+        return "Conflict";
+    case 413:
+        return "Payload Too Large";
+    case 415:
+        return "Unsupported Media Type";
+    case 422:
+        return "Unprocessable Entity";
+    case 429:
+        return "Too Many Requests";
+    case 503:
+        return "Service Unavailable";
+    default:
+        return status >= 500 ? "Internal Server Error" : "OK";
+    }
+}
+
+static void send_reply(struct http_server *server, struct evhttp_request *evreq,
+                       struct request *req, double started)
+{
+    struct evkeyvalq *out = evhttp_request_get_output_headers(evreq);
+    if (req->status == 0)
+        request_reply_error(req, 500, "internal", "the handler gave no answer");
+    evhttp_add_header(out, "Content-Type", req->content_type ? req->content_type : "text/plain");
+    evhttp_add_header(out, "X-Request-Id", req->id);
+    if (server->draining)
+        evhttp_add_header(out, "Connection", "close");
+    for (size_t i = 0; i < req->n_response_headers; i++)
+        evhttp_add_header(out, req->response_headers[i].key, req->response_headers[i].value);
+    struct evbuffer *body = evbuffer_new();
+    if (req->response_len > 0 && req->method != ROUTER_HEAD)
+        evbuffer_add(body, req->response, req->response_len);
+    evhttp_send_reply(evreq, req->status, reason_phrase(req->status), body);
+    evbuffer_free(body);
+
+    double elapsed = now_seconds() - started;
+    const char *route = req->match.route ? req->match.route->pattern : "unmatched";
+    metrics_observe_request(route, req->status, elapsed);
+    enum log_level level = req->status >= 500   ? LOG_LEVEL_WARNING
+                           : req->status >= 400 ? LOG_LEVEL_INFO
+                                                : LOG_LEVEL_DEBUG;
+    char method[16];
+    router_allow_header(req->method, method, sizeof(method));
+    log_write(level, req->id, "%s %s %d %.1f ms (%.1f ms waiting for a worker, %zu bytes in)",
+              method[0] ? method : "?", req->path ? req->path : "?", req->status, elapsed * 1000,
+              req->queued * 1000, req->body_len);
+
+    server->in_flight--;
+    if (server->in_flight == 0 && server->draining)
+        arm_linger(server);
+}
+
+static bool copy_kvs(const struct evkeyvalq *q, struct request_kv **out, size_t *n)
+{
+    size_t count = 0;
+    const struct evkeyval *kv;
+    for (kv = q->tqh_first; kv != NULL; kv = kv->next.tqe_next)
+        count++;
+    *out = calloc(count ? count : 1, sizeof(**out));
+    if (*out == NULL)
+        return false;
+    for (kv = q->tqh_first; kv != NULL; kv = kv->next.tqe_next) {
+        (*out)[*n].key = strdup(kv->key);
+        (*out)[*n].value = strdup(kv->value);
+        (*n)++;
+        if ((*out)[*n - 1].key == NULL || (*out)[*n - 1].value == NULL)
+            return false;
+    }
+    return true;
+}
+
+/* Builds the request: id, method, path, query, headers, body. NULL on OOM or a URI that
+ * does not parse (then *bad is set). */
+static struct request *build_request(struct http_server *server, struct evhttp_request *evreq,
+                                     bool *bad)
+{
+    struct request *req = calloc(1, sizeof(*req));
+    if (req == NULL)
+        return NULL;
+    const char *given = evhttp_find_header(evhttp_request_get_input_headers(evreq), "X-Request-Id");
+    bool usable = given != NULL && strlen(given) > 0 && strlen(given) < sizeof(req->id);
+    for (const char *c = given; usable && *c; c++)
+        usable = (*c >= '0' && *c <= '9') || (*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') ||
+                 *c == '-' || *c == '_';
+    if (usable)
+        snprintf(req->id, sizeof(req->id), "%s", given);
+    else
+        snprintf(req->id, sizeof(req->id), "%08x-%06llx", server->id_prefix,
+                 ++server->next_id & 0xffffffULL);
+    const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(evreq);
+    const char *path = uri ? evhttp_uri_get_path(uri) : NULL;
+    req->path = strdup(path && path[0] ? path : "/");
+    const char *query = uri ? evhttp_uri_get_query(uri) : NULL;
+    struct evkeyvalq params;
+    TAILQ_INIT(&params);
+    if (query != NULL && evhttp_parse_query_str(query, &params) != 0)
+        *bad = true;
+    bool ok = req->path != NULL && copy_kvs(&params, &req->query, &req->n_query) &&
+              copy_kvs(evhttp_request_get_input_headers(evreq), &req->headers, &req->n_headers);
+    evhttp_clear_headers(&params);
+    if (!ok)
+        request_free(&req);
+    return req;
+}
+
+static bool copy_body(struct request *req, struct evhttp_request *evreq)
+{
+    struct evbuffer *in = evhttp_request_get_input_buffer(evreq);
+    size_t len = evbuffer_get_length(in);
+    req->body = malloc(len + 1);
+    if (req->body == NULL)
+        return false;
+    evbuffer_remove(in, req->body, len);
+    req->body[len] = '\0';
+    req->body_len = len;
+    return true;
+}
+
+/* Bearer token of the Authorization header, or NULL. */
+static const char *bearer(const struct request *req)
+{
+    const char *h = request_header(req, "Authorization");
+    if (h == NULL || strncasecmp(h, "Bearer ", 7) != 0)
+        return NULL;
+    h += 7;
+    while (*h == ' ')
+        h++;
+    return *h ? h : NULL;
+}
+
+/* Authenticates and checks the route's access on a worker; false when it answered. */
+static bool authorize(struct request *req, PGconn *conn, const struct handler *handler)
+{
+    const char *secret = bearer(req);
+    if (handler->access == ACCESS_PUBLIC && secret == NULL)
+        return true;
+    if (handler->access == ACCESS_READ && secret == NULL && req->config->public_dashboard)
+        return true;
+    if (secret == NULL) {
+        request_add_response_header(req, "WWW-Authenticate", "Bearer realm=\"scaleupd\"");
+        request_reply_error(req, 401, "unauthenticated",
+                            "this endpoint needs a bearer token (Authorization: Bearer …)");
+        return false;
+    }
+    switch (token_authenticate(conn, secret, &req->auth)) {
+    case TOKEN_DB_ERROR:
+        handler_db_error(req, conn);
+        return false;
+    case TOKEN_UNKNOWN:
+        request_add_response_header(req, "WWW-Authenticate",
+                                    "Bearer realm=\"scaleupd\", error=\"invalid_token\"");
+        request_reply_error(req, 401, "invalid_token", "the token is unknown or revoked");
+        return false;
+    case TOKEN_OK:
+        break;
+    }
+    enum token_scope s = req->auth.scope;
+    bool allowed = s == TOKEN_SCOPE_ADMIN || handler->access == ACCESS_PUBLIC ||
+                   (handler->access == ACCESS_READ && s == TOKEN_SCOPE_READ) ||
+                   (handler->access == ACCESS_READ && req->config->public_dashboard) ||
+                   (handler->access == ACCESS_FEED && s == TOKEN_SCOPE_FEED);
+    if (!allowed)
+        request_reply_error(req, 403, "forbidden", "a %s token may not do this",
+                            token_scope_name(s));
+    return allowed;
+}
+
+static void run_job(struct pool_job *pj, PGconn *conn)
+{
+    struct http_job *job = (struct http_job *)pj;
+    struct request *req = job->req;
+    req->queued = now_seconds() - job->started;
+    db_clear_last_sqlstate();
+    if (conn == NULL) {
+        request_add_response_header(req, "Retry-After", "5");
+        request_reply_error(req, 503, "database_unavailable",
+                            "the database is not reachable; try again shortly");
+        return;
+    }
+    if (authorize(req, conn, job->handler))
+        job->handler->fn(req, conn, job->server->app);
+}
+
+static void finish_job(struct pool_job *pj)
+{
+    struct http_job *job = (struct http_job *)pj;
+    send_reply(job->server, job->evreq, job->req, job->started);
+    request_free(&job->req);
+    config_free(&job->config);
+    free(job);
+}
+
+static void reply_now(struct http_server *server, struct evhttp_request *evreq, struct request *req,
+                      double started)
+{
+    send_reply(server, evreq, req, started);
+    request_free(&req);
+}
+
+static bool check_limits(struct http_server *server, struct evhttp_request *evreq,
+                         struct request *req)
+{
+    const struct config *config = server->app->config;
+    size_t header_bytes = 0;
+    for (size_t i = 0; i < req->n_headers; i++)
+        header_bytes += strlen(req->headers[i].key) + strlen(req->headers[i].value) + 4;
+    if (header_bytes > (size_t)config->max_header_bytes) {
+        request_reply_error(req, 413, "headers_too_large",
+                            "the request headers have %zu bytes; the limit is %d", header_bytes,
+                            config->max_header_bytes);
+        return false;
+    }
+    size_t len = evbuffer_get_length(evhttp_request_get_input_buffer(evreq));
+    if (len > (size_t)config->max_body_bytes) {
+        request_reply_error(req, 413, "body_too_large",
+                            "the request body has %zu bytes; the limit is %d", len,
+                            config->max_body_bytes);
+        return false;
+    }
+    return true;
+}
+
+/* A request with a body up to this size (reads, single points, a practice's month) is served
+ * ahead of the bulk batches waiting for a worker. */
+#define SHORT_JOB_BODY 16384
+
+static void dispatch(struct http_server *server, struct evhttp_request *evreq, struct request *req,
+                     double started)
+{
+    const struct handler *handler = req->match.route->handler;
+    req->config = server->app->config;
+    /* a loop handler never sees a database, so only a public one may skip the pool (where
+     * tokens are checked) */
+    if (handler->kind == HANDLER_LOOP && handler->access == ACCESS_PUBLIC) {
+        handler->fn(req, NULL, server->app);
+        reply_now(server, evreq, req, started);
+        return;
+    }
+    struct http_job *job = calloc(1, sizeof(*job));
+    if (job == NULL || !copy_body(req, evreq)) {
+        free(job);
+        request_reply_error(req, 503, "overloaded", "out of memory");
+        reply_now(server, evreq, req, started);
+        return;
+    }
+    job->job.run = run_job;
+    job->job.done = finish_job;
+    job->server = server;
+    job->evreq = evreq;
+    job->req = req;
+    job->handler = handler;
+    job->config = config_ref(server->app->config);
+    job->started = started;
+    job->job.short_job = req->body_len <= SHORT_JOB_BODY;
+    if (!pool_submit(server->app->pool, &job->job)) {
+        config_free(&job->config);
+        free(job);
+        request_add_response_header(req, "Retry-After", "1");
+        request_reply_error(req, 503, "overloaded", "too many requests are waiting; retry later");
+        reply_now(server, evreq, req, started);
+    }
+}
+
+static void on_request(struct evhttp_request *evreq, void *arg)
+{
+    struct http_server *server = arg;
+    double started = now_seconds();
+    server->in_flight++;
+    if (server->draining)
+        event_del(server->linger);
+    bool bad_query = false;
+    struct request *req = build_request(server, evreq, &bad_query);
+    if (req == NULL) {
+        server->in_flight--;
+        evhttp_send_error(evreq, 503, "Service Unavailable");
+        return;
+    }
+    const char *method_name = "GET";
+    switch (evhttp_request_get_command(evreq)) {
+    case EVHTTP_REQ_GET:
+        method_name = "GET";
+        break;
+    case EVHTTP_REQ_HEAD:
+        method_name = "HEAD";
+        break;
+    case EVHTTP_REQ_POST:
+        method_name = "POST";
+        break;
+    case EVHTTP_REQ_PUT:
+        method_name = "PUT";
+        break;
+    case EVHTTP_REQ_DELETE:
+        method_name = "DELETE";
+        break;
+    case EVHTTP_REQ_PATCH:
+        method_name = "PATCH";
+        break;
+    case EVHTTP_REQ_OPTIONS:
+        method_name = "OPTIONS";
+        break;
+    default:
+        method_name = "OTHER";
+        break;
+    }
+    req->method = router_method_from_name(method_name);
+    char allow[80];
+    switch (router_match(app_routes, app_n_routes, req->path, req->method, &req->match)) {
+    case ROUTER_NOT_FOUND:
+        request_reply_error(req, 404, "not_found", "no such endpoint: %s", req->path);
+        break;
+    case ROUTER_METHOD_NOT_ALLOWED:
+        router_allow_header(req->match.allowed, allow, sizeof(allow));
+        request_add_response_header(req, "Allow", allow);
+        request_reply_error(req, 405, "method_not_allowed", "%s is not allowed here; use %s",
+                            method_name, allow);
+        break;
+    case ROUTER_FOUND:
+        if (bad_query)
+            request_reply_error(req, 400, "invalid_query", "the query string does not parse");
+        else if (check_limits(server, evreq, req)) {
+            dispatch(server, evreq, req, started);
+            return;
+        }
+        break;
+    }
+    reply_now(server, evreq, req, started);
+}
+
+void http_server_configure(struct http_server *server)
+{
+    const struct config *config = server->app->config;
+    /* evhttp itself refuses bodies and headers past twice the limits (with its own 413 and
+     * 400 pages); between the limit and that, check_limits answers 413 in JSON */
+    evhttp_set_max_body_size(server->evhttp, (ev_ssize_t)config->max_body_bytes * 2);
+    evhttp_set_max_headers_size(server->evhttp, (ev_ssize_t)config->max_header_bytes * 2);
+    evhttp_set_timeout(server->evhttp, config->idle_timeout);
+}
+
+static void on_linger(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd, (void)what;
+    struct http_server *server = arg;
+    if (server->in_flight == 0 && server->drained != NULL) {
+        void (*drained)(void *) = server->drained;
+        server->drained = NULL;
+        drained(server->drained_arg);
+    }
+}
+
+struct http_server *http_server_new(struct event_base *base, struct app *app)
+{
+    struct http_server *server = calloc(1, sizeof(*server));
+    if (server == NULL)
+        return NULL;
+    server->base = base;
+    server->app = app;
+    server->id_prefix = (unsigned)time(NULL) ^ (unsigned)getpid() << 16;
+    server->evhttp = evhttp_new(base);
+    server->linger = event_new(base, -1, 0, on_linger, server);
+    if (server->evhttp == NULL || server->linger == NULL)
+        goto fail;
+    evhttp_set_allowed_methods(server->evhttp, EVHTTP_REQ_GET | EVHTTP_REQ_HEAD | EVHTTP_REQ_POST |
+                                                   EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE |
+                                                   EVHTTP_REQ_PATCH | EVHTTP_REQ_OPTIONS);
+    evhttp_set_gencb(server->evhttp, on_request, server);
+    http_server_configure(server);
+    server->socket = evhttp_bind_socket_with_handle(server->evhttp, app->config->listen_address,
+                                                    (ev_uint16_t)app->config->listen_port);
+    if (server->socket == NULL) {
+        log_error("could not listen on %s:%d", app->config->listen_address,
+                  app->config->listen_port);
+        goto fail;
+    }
+    struct sockaddr_storage ss;
+    socklen_t sl = sizeof(ss);
+    evutil_socket_t fd = evhttp_bound_socket_get_fd(server->socket);
+    if (getsockname(fd, (struct sockaddr *)&ss, &sl) == 0)
+        server->port = ntohs(((struct sockaddr_in *)&ss)->sin_port);
+    return server;
+fail:
+    http_server_free(&server);
+    return NULL;
+}
+
+int http_server_port(const struct http_server *server)
+{
+    return server->port;
+}
+
+void http_server_drain(struct http_server *server, void (*drained)(void *), void *arg)
+{
+    if (server->socket != NULL) {
+        evhttp_del_accept_socket(server->evhttp, server->socket);
+        server->socket = NULL;
+    }
+    server->draining = true;
+    server->drained = drained;
+    server->drained_arg = arg;
+    if (server->in_flight == 0)
+        arm_linger(server);
+}
+
+size_t http_server_in_flight(const struct http_server *server)
+{
+    return server->in_flight;
+}
+
+void http_server_free(struct http_server **server)
+{
+    if (*server == NULL)
+        return;
+    if ((*server)->evhttp != NULL)
+        evhttp_free((*server)->evhttp);
+    if ((*server)->linger != NULL)
+        event_free((*server)->linger);
+    free(*server);
+    *server = NULL;
+}

@@ -1,0 +1,255 @@
+/* The route table and the handlers of the service itself: health, readiness, metrics,
+ * programmes and tokens. Feature handlers live in their own routes_*.c files. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "scaleupd/edge/app.h"
+#include "scaleupd/core/config.h"
+#include "scaleupd/storage/db.h"
+#include "scaleupd/edge/handlers.h"
+#include "scaleupd/edge/http.h"
+#include "scaleupd/core/metrics.h"
+#include "scaleupd/services/notifier.h"
+#include "scaleupd/edge/pool.h"
+#include "scaleupd/storage/programmes.h"
+#include "scaleupd/edge/routes.h"
+#include "scaleupd/storage/tokens.h"
+
+static void get_healthz(struct request *req, PGconn *conn, struct app *app)
+{
+    (void)conn;
+    request_reply_json(req, 200,
+                       json_pack("{s:s,s:s,s:I}", "status", "ok", "version", SCALEUPD_VERSION,
+                                 "uptime_seconds", (json_int_t)(time(NULL) - app->started)));
+}
+
+static void get_readyz(struct request *req, PGconn *conn, struct app *app)
+{
+    (void)app;
+    int version = db_schema_version(conn);
+    int head = db_schema_head();
+    if (version < 0) {
+        handler_db_error(req, conn);
+        return;
+    }
+    if (version != head) {
+        request_add_response_header(req, "Retry-After", "5");
+        request_reply_json(req, 503,
+                           json_pack("{s:{s:s,s:s},s:i,s:i}", "error", "code", "not_ready",
+                                     "message", "database schema is not at head", "schema_version",
+                                     version, "schema_head", head));
+        return;
+    }
+    request_reply_json(req, 200,
+                       json_pack("{s:s,s:i}", "status", "ready", "schema_version", version));
+}
+
+static void get_metrics(struct request *req, PGconn *conn, struct app *app)
+{
+    (void)conn;
+    metrics_set("scaleupd_pool_queue_depth", "", (double)pool_queue_depth(app->pool));
+    metrics_set("scaleupd_pool_busy_workers", "", (double)pool_busy(app->pool));
+    metrics_set("scaleupd_db_reconnects_total", "", (double)pool_reconnects(app->pool));
+    metrics_set("scaleupd_db_connect_failures_total", "", (double)pool_connect_failures(app->pool));
+    metrics_set("scaleupd_http_in_flight", "", (double)http_server_in_flight(app->http));
+    metrics_set("scaleupd_uptime_seconds", "", (double)(time(NULL) - app->started));
+    size_t len;
+    char *text = metrics_render(&len);
+    request_reply_raw(req, 200, "text/plain; version=0.0.4; charset=utf-8", text, len);
+}
+
+static void post_programme(struct request *req, PGconn *conn, struct app *app)
+{
+    (void)app;
+    json_t *doc = request_parse_json(req);
+    if (doc == NULL)
+        return;
+    json_t *problems = programme_validate(doc);
+    int64_t id;
+    enum programme_result result = PROGRAMME_INVALID;
+    if (json_array_size(problems) == 0) {
+        json_decref(problems);
+        problems = NULL;
+        result = programme_apply(conn, doc, &id, &problems, req->id);
+    }
+    if (result == PROGRAMME_INVALID) {
+        request_reply_error_json(req, 422, "invalid_programme",
+                                 "the programme document has problems",
+                                 json_pack("{s:o}", "details", problems));
+    } else if (result == PROGRAMME_DB_ERROR) {
+        handler_db_error(req, conn);
+    } else {
+        bool db_error;
+        const char *slug = json_string_value(json_object_get(doc, "slug"));
+        json_t *stored = programme_get(conn, slug, &db_error);
+        if (stored == NULL)
+            handler_db_error(req, conn);
+        else
+            request_reply_json(req, result == PROGRAMME_CREATED ? 201 : 200, stored);
+    }
+    json_decref(doc);
+}
+
+static void get_programmes(struct request *req, PGconn *conn, struct app *app)
+{
+    (void)app;
+    json_t *list = programme_list(conn);
+    if (list == NULL)
+        handler_db_error(req, conn);
+    else
+        request_reply_json(req, 200, json_pack("{s:o}", "programmes", list));
+}
+
+static void get_programme(struct request *req, PGconn *conn, struct app *app)
+{
+    (void)app;
+    bool db_error;
+    json_t *doc = programme_get(conn, request_param(req, "slug"), &db_error);
+    if (db_error)
+        handler_db_error(req, conn);
+    else if (doc == NULL)
+        request_reply_error(req, 404, "unknown_programme", "no programme \"%s\"",
+                            request_param(req, "slug"));
+    else
+        request_reply_json(req, 200, doc);
+}
+
+static void post_token(struct request *req, PGconn *conn, struct app *app)
+{
+    (void)app;
+    json_t *doc = request_parse_json(req);
+    if (doc == NULL)
+        return;
+    const char *scope_name = json_string_value(json_object_get(doc, "scope"));
+    const char *programme = json_string_value(json_object_get(doc, "programme"));
+    const char *name = json_string_value(json_object_get(doc, "name"));
+    enum token_scope scope = scope_name ? token_scope_from_name(scope_name) : TOKEN_SCOPE_NONE;
+    char secret[TOKEN_SECRET_SIZE], err[256];
+    int64_t id;
+    if (scope == TOKEN_SCOPE_NONE) {
+        request_reply_error_json(req, 422, "invalid_token_request",
+                                 "scope must be admin, read or feed",
+                                 json_pack("{s:s}", "path", "$.scope"));
+    } else if (scope == TOKEN_SCOPE_FEED && programme == NULL) {
+        request_reply_error_json(req, 422, "invalid_token_request",
+                                 "a feed token needs a programme",
+                                 json_pack("{s:s}", "path", "$.programme"));
+    } else if (!token_create(conn, scope, programme, name, secret, &id, err, sizeof(err))) {
+        if (PQstatus(conn) != CONNECTION_OK || strncmp(err, "could not", 9) == 0)
+            handler_db_error(req, conn);
+        else
+            request_reply_error_json(req, 422, "invalid_token_request", err,
+                                     json_pack("{s:s}", "path", "$.programme"));
+    } else {
+        request_reply_json(req, 201,
+                           json_pack("{s:I,s:s,s:s,s:s?,s:s}", "id", (json_int_t)id, "token",
+                                     secret, "scope", token_scope_name(scope), "programme",
+                                     scope == TOKEN_SCOPE_FEED ? programme : NULL, "name",
+                                     name ? name : ""));
+    }
+    json_decref(doc);
+}
+
+static void get_tokens(struct request *req, PGconn *conn, struct app *app)
+{
+    (void)app;
+    json_t *list = token_list(conn);
+    if (list == NULL)
+        handler_db_error(req, conn);
+    else
+        request_reply_json(req, 200, json_pack("{s:o}", "tokens", list));
+}
+
+static void delete_token(struct request *req, PGconn *conn, struct app *app)
+{
+    (void)app;
+    const char *idtext = request_param(req, "id");
+    char *end;
+    long long id = strtoll(idtext, &end, 10);
+    if (*end != '\0' || id <= 0) {
+        request_reply_error(req, 404, "unknown_token", "no token %s", idtext);
+        return;
+    }
+    switch (token_revoke(conn, id)) {
+    case TOKEN_OK:
+        request_reply_json(req, 200, json_pack("{s:I,s:b}", "id", (json_int_t)id, "revoked", 1));
+        break;
+    case TOKEN_UNKNOWN:
+        request_reply_error(req, 404, "unknown_token", "no live token %lld", id);
+        break;
+    case TOKEN_DB_ERROR:
+        handler_db_error(req, conn);
+        break;
+    }
+}
+
+#define H(kind, access, fn) (&(const struct handler){kind, access, fn})
+
+const struct route app_routes[] = {
+    {"/healthz", ROUTER_GET, H(HANDLER_LOOP, ACCESS_PUBLIC, get_healthz)},
+    {"/readyz", ROUTER_GET, H(HANDLER_DB, ACCESS_PUBLIC, get_readyz)},
+    {"/metrics", ROUTER_GET, H(HANDLER_LOOP, ACCESS_PUBLIC, get_metrics)},
+    {"/api/v1/programmes", ROUTER_POST, H(HANDLER_DB, ACCESS_ADMIN, post_programme)},
+    {"/api/v1/programmes", ROUTER_GET, H(HANDLER_DB, ACCESS_READ, get_programmes)},
+    {"/api/v1/programmes/{slug}", ROUTER_GET, H(HANDLER_DB, ACCESS_READ, get_programme)},
+    {"/api/v1/tokens", ROUTER_POST, H(HANDLER_DB, ACCESS_ADMIN, post_token)},
+    {"/api/v1/tokens", ROUTER_GET, H(HANDLER_DB, ACCESS_ADMIN, get_tokens)},
+    {"/api/v1/tokens/{id}", ROUTER_DELETE, H(HANDLER_DB, ACCESS_ADMIN, delete_token)},
+    {"/api/v1/programmes/{slug}/observations", ROUTER_POST,
+     H(HANDLER_DB, ACCESS_FEED, handle_post_observations)},
+    {"/api/dataValueSets", ROUTER_POST, H(HANDLER_DB, ACCESS_FEED, handle_post_data_value_sets)},
+    {"/api/v1/programmes/{slug}/series", ROUTER_GET, H(HANDLER_DB, ACCESS_READ, handle_get_series)},
+    {"/api/v1/programmes/{slug}/roadmap", ROUTER_PUT,
+     H(HANDLER_DB, ACCESS_ADMIN, handle_put_roadmap)},
+    {"/api/v1/programmes/{slug}/roadmap", ROUTER_GET,
+     H(HANDLER_DB, ACCESS_READ, handle_get_roadmap)},
+    {"/api/v1/programmes/{slug}/roadmap/versions/{version}", ROUTER_GET,
+     H(HANDLER_DB, ACCESS_READ, handle_get_roadmap_version)},
+    {"/api/v1/programmes/{slug}/progress", ROUTER_GET,
+     H(HANDLER_DB, ACCESS_READ, handle_get_progress)},
+    {"/api/v1/programmes/{slug}/progress/history", ROUTER_GET,
+     H(HANDLER_DB, ACCESS_READ, handle_get_progress_history)},
+    {"/", ROUTER_GET, H(HANDLER_LOOP, ACCESS_PUBLIC, handle_get_index)},
+    {"/static/{*path}", ROUTER_GET, H(HANDLER_LOOP, ACCESS_PUBLIC, handle_get_static)},
+    {"/vendor/uplot/{*path}", ROUTER_GET, H(HANDLER_LOOP, ACCESS_PUBLIC, handle_get_vendor_uplot)},
+    {"/api/v1/programmes/{slug}/chart", ROUTER_GET, H(HANDLER_DB, ACCESS_READ, handle_get_chart)},
+    {"/api/v1/programmes/{slug}/feeds", ROUTER_GET,
+     H(HANDLER_DB, ACCESS_READ, handle_get_feeds_status)},
+    {"/api/v1/programmes/{slug}/rules", ROUTER_POST, H(HANDLER_DB, ACCESS_ADMIN, handle_post_rule)},
+    {"/api/v1/programmes/{slug}/rules", ROUTER_GET, H(HANDLER_DB, ACCESS_READ, handle_get_rules)},
+    {"/api/v1/programmes/{slug}/rules/{name}", ROUTER_DELETE,
+     H(HANDLER_DB, ACCESS_ADMIN, handle_delete_rule)},
+    {"/api/v1/programmes/{slug}/receivers", ROUTER_PUT,
+     H(HANDLER_DB, ACCESS_ADMIN, handle_put_receivers)},
+    {"/api/v1/programmes/{slug}/receivers", ROUTER_GET,
+     H(HANDLER_DB, ACCESS_ADMIN, handle_get_receivers)},
+    {"/api/v1/programmes/{slug}/receivers/{name}/test", ROUTER_POST,
+     H(HANDLER_DB, ACCESS_ADMIN, handle_post_receiver_test)},
+    {"/api/v1/alerts", ROUTER_GET, H(HANDLER_DB, ACCESS_READ, handle_get_alerts)},
+    {"/api/v1/alerts/{id}/ack", ROUTER_POST, H(HANDLER_DB, ACCESS_ADMIN, handle_post_alert_ack)},
+    {"/api/v1/silences", ROUTER_POST, H(HANDLER_DB, ACCESS_ADMIN, handle_post_silence)},
+    {"/api/v1/silences", ROUTER_GET, H(HANDLER_DB, ACCESS_READ, handle_get_silences)},
+    {"/api/v1/silences/{id}", ROUTER_DELETE, H(HANDLER_DB, ACCESS_ADMIN, handle_delete_silence)},
+};
+
+const size_t app_n_routes = sizeof(app_routes) / sizeof(app_routes[0]);
+
+void routes_describe_metrics(void)
+{
+    metrics_describe("scaleupd_http_requests_total", METRIC_COUNTER,
+                     "HTTP requests answered, by route and status code.");
+    metrics_describe("scaleupd_http_in_flight", METRIC_GAUGE, "Requests not yet answered.");
+    metrics_describe("scaleupd_pool_queue_depth", METRIC_GAUGE,
+                     "Jobs waiting for a database worker.");
+    metrics_describe("scaleupd_pool_busy_workers", METRIC_GAUGE, "Database workers running a job.");
+    metrics_describe("scaleupd_db_reconnects_total", METRIC_COUNTER,
+                     "Database connections re-established after being lost.");
+    metrics_describe("scaleupd_db_connect_failures_total", METRIC_COUNTER,
+                     "Failed attempts to connect to the database.");
+    metrics_describe("scaleupd_ingest_rows_total", METRIC_COUNTER,
+                     "Observation rows received, by outcome.");
+    metrics_describe("scaleupd_uptime_seconds", METRIC_GAUGE, "Seconds since the daemon started.");
+    notifier_describe_metrics();
+}

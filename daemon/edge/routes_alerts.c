@@ -1,0 +1,209 @@
+/* Alerting endpoints: rules, receivers (and their test message), alerts with
+ * acknowledgement, and silences. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "scaleupd/storage/alerts.h"
+#include "scaleupd/edge/app.h"
+#include "scaleupd/edge/background.h"
+#include "scaleupd/core/clock.h"
+#include "scaleupd/storage/db.h"
+#include "scaleupd/edge/delivery.h"
+#include "scaleupd/edge/handlers.h"
+#include "scaleupd/storage/outbox.h"
+
+static void reply_result(struct request *req, PGconn *conn, enum alerts_result r, json_t *problems,
+                         const char *code, const char *message)
+{
+    if (r == ALERTS_INVALID)
+        request_reply_error_json(req, 422, code, message,
+                                 json_pack("{s:o}", "details", problems ? problems : json_array()));
+    else if (r == ALERTS_DB_ERROR)
+        handler_db_error(req, conn), json_decref(problems);
+    else
+        json_decref(problems);
+}
+
+static void reply_list(struct request *req, PGconn *conn, const char *key, json_t *list)
+{
+    if (list == NULL)
+        handler_db_error(req, conn);
+    else
+        request_reply_json(req, 200, json_pack("{s:o}", key, list));
+}
+
+void handle_post_rule(struct request *req, PGconn *conn, struct app *app)
+{
+    (void)app;
+    long long programme_id;
+    if (!handler_check_programme(req, conn, &programme_id))
+        return;
+    json_t *doc = request_parse_json(req);
+    if (doc == NULL)
+        return;
+    struct rule rule;
+    json_t *problems = rule_parse(doc, &rule);
+    enum alerts_result r = ALERTS_INVALID;
+    if (json_array_size(problems) == 0) {
+        json_decref(problems);
+        problems = NULL;
+        r = alerts_rule_put(conn, programme_id, doc, &rule, &problems);
+    }
+    if (r == ALERTS_OK || r == ALERTS_CREATED) {
+        request_reply_json(req, r == ALERTS_CREATED ? 201 : 200,
+                           json_pack("{s:s,s:s,s:O}", "name", rule.name, "kind",
+                                     rule_kind_name(rule.kind), "document", doc));
+        background_kick("evaluate");
+    }
+    reply_result(req, conn, r, problems, "invalid_rule", "the rule has problems");
+    json_decref(doc);
+}
+
+void handle_get_rules(struct request *req, PGconn *conn, struct app *app)
+{
+    (void)app;
+    long long programme_id;
+    if (!handler_check_programme(req, conn, &programme_id))
+        return;
+    if (!alerts_ensure_defaults(conn, programme_id)) {
+        handler_db_error(req, conn);
+        return;
+    }
+    reply_list(req, conn, "rules", alerts_rule_list(conn, programme_id));
+}
+
+void handle_delete_rule(struct request *req, PGconn *conn, struct app *app)
+{
+    (void)app;
+    long long programme_id;
+    if (!handler_check_programme(req, conn, &programme_id))
+        return;
+    const char *name = request_param(req, "name");
+    enum alerts_result r = alerts_rule_delete(conn, programme_id, name);
+    if (r == ALERTS_OK)
+        request_reply_json(req, 200, json_pack("{s:s,s:b}", "name", name, "deleted", 1));
+    else if (r == ALERTS_NOT_FOUND)
+        request_reply_error(req, 404, "unknown_rule", "no rule \"%s\" in this programme", name);
+    else
+        handler_db_error(req, conn);
+}
+
+void handle_put_receivers(struct request *req, PGconn *conn, struct app *app)
+{
+    (void)app;
+    long long programme_id;
+    if (!handler_check_programme(req, conn, &programme_id))
+        return;
+    json_t *doc = request_parse_json(req);
+    if (doc == NULL)
+        return;
+    json_t *problems = NULL;
+    enum alerts_result r = alerts_receivers_put(conn, programme_id, doc, &problems);
+    if (r == ALERTS_OK)
+        reply_list(req, conn, "receivers", alerts_receivers_get(conn, programme_id));
+    reply_result(req, conn, r, problems, "invalid_receivers", "the receivers have problems");
+    json_decref(doc);
+}
+
+void handle_get_receivers(struct request *req, PGconn *conn, struct app *app)
+{
+    (void)app;
+    long long programme_id;
+    if (handler_check_programme(req, conn, &programme_id))
+        reply_list(req, conn, "receivers", alerts_receivers_get(conn, programme_id));
+}
+
+void handle_post_receiver_test(struct request *req, PGconn *conn, struct app *app)
+{
+    (void)app;
+    long long programme_id;
+    if (!handler_check_programme(req, conn, &programme_id))
+        return;
+    const char *name = request_param(req, "name");
+    long n = outbox_enqueue_test(conn, req->config, programme_id, name, clock_now());
+    if (n < 0) {
+        handler_db_error(req, conn);
+    } else if (n == 0) {
+        request_reply_error(req, 404, "unknown_receiver",
+                            "no receiver \"%s\" with an address or URL in this programme", name);
+    } else {
+        request_reply_json(req, 202, json_pack("{s:s,s:i}", "receiver", name, "queued", (int)n));
+        delivery_kick();
+    }
+}
+
+void handle_get_alerts(struct request *req, PGconn *conn, struct app *app)
+{
+    (void)app;
+    const char *state = request_query(req, "state");
+    enum alert_state st;
+    if (state != NULL && !alert_state_from_name(state, &st)) {
+        request_reply_error_json(req, 400, "invalid_parameter",
+                                 "state is one of pending, firing, resolved, no_data, inactive",
+                                 json_pack("{s:s}", "path", "state"));
+        return;
+    }
+    reply_list(req, conn, "alerts",
+               alerts_list(conn, request_query(req, "programme"), state,
+                           request_query(req, "indicator"), request_query(req, "site")));
+}
+
+void handle_post_alert_ack(struct request *req, PGconn *conn, struct app *app)
+{
+    (void)app;
+    const char *id_text = request_param(req, "id");
+    char *end = NULL;
+    long long id = id_text ? strtoll(id_text, &end, 10) : 0;
+    if (id_text == NULL || *end != '\0' || id <= 0) {
+        request_reply_error(req, 404, "unknown_alert", "no alert \"%s\"", id_text ? id_text : "");
+        return;
+    }
+    const char *who = req->auth.name[0] ? req->auth.name : "admin";
+    enum alerts_result r = alerts_ack(conn, id, who, clock_now());
+    if (r == ALERTS_OK)
+        request_reply_json(req, 200, json_pack("{s:I,s:s}", "id", (json_int_t)id, "acked_by", who));
+    else if (r == ALERTS_NOT_FOUND)
+        request_reply_error(req, 404, "unknown_alert", "no alert %lld", id);
+    else
+        handler_db_error(req, conn);
+}
+
+void handle_post_silence(struct request *req, PGconn *conn, struct app *app)
+{
+    (void)app;
+    json_t *doc = request_parse_json(req);
+    if (doc == NULL)
+        return;
+    json_t *problems = NULL;
+    int64_t id = 0;
+    enum alerts_result r = alerts_silence_create(conn, doc, clock_now(), &id, &problems);
+    if (r == ALERTS_CREATED)
+        request_reply_json(req, 201, json_pack("{s:I}", "id", (json_int_t)id));
+    reply_result(req, conn, r, problems, "invalid_silence", "the silence has problems");
+    json_decref(doc);
+}
+
+void handle_get_silences(struct request *req, PGconn *conn, struct app *app)
+{
+    (void)app;
+    reply_list(req, conn, "silences", alerts_silence_list(conn, clock_now()));
+}
+
+void handle_delete_silence(struct request *req, PGconn *conn, struct app *app)
+{
+    (void)app;
+    const char *id_text = request_param(req, "id");
+    char *end = NULL;
+    long long id = id_text ? strtoll(id_text, &end, 10) : 0;
+    enum alerts_result r = ALERTS_NOT_FOUND;
+    if (id_text != NULL && *end == '\0' && id > 0)
+        r = alerts_silence_expire(conn, id, clock_now());
+    if (r == ALERTS_OK)
+        request_reply_json(req, 200, json_pack("{s:I,s:b}", "id", (json_int_t)id, "expired", 1));
+    else if (r == ALERTS_NOT_FOUND)
+        request_reply_error(req, 404, "unknown_silence", "no active silence \"%s\"",
+                            id_text ? id_text : "");
+    else
+        handler_db_error(req, conn);
+}

@@ -1,0 +1,1014 @@
+/* Observation storage over libpq: arrays in, one upsert statement per batch. */
+#include "scaleupd/storage/observations.h"
+
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "scaleupd/core/clock.h"
+#include "scaleupd/storage/db.h"
+#include "scaleupd/core/log.h"
+#include "scaleupd/core/period.h"
+#include "scaleupd/storage/pgarray.h"
+#include "scaleupd/storage/series_cache.h"
+
+/* The batch's catalog: the programme's indicators (a handful), the sites of the batch's
+ * codes only (a feed of one practice must not read a programme of thousands), those codes
+ * that belong to other programmes only, and the programme's today. */
+static const char SQL_CATALOG[] =
+    "SELECT 'i', i.id, i.code, i.value_type, i.period_type, true FROM indicator i "
+    "WHERE i.programme_id = $1 "
+    "UNION ALL SELECT 's', s.id, s.code, NULL, NULL, true FROM site s WHERE s.programme_id = $1 "
+    "AND s.code IN (SELECT unnest($2::text[])) "
+    "UNION ALL SELECT DISTINCT ON (o.code) 's', 0, o.code, NULL, NULL, false FROM site o "
+    "WHERE o.programme_id <> $1 AND o.code = ANY($2::text[]) AND NOT EXISTS "
+    "(SELECT 1 FROM site m WHERE m.programme_id = $1 AND m.code = o.code) "
+    "UNION ALL SELECT 't', (to_timestamp($3::float8) AT TIME ZONE p.time_zone)::date"
+    " - date '1970-01-01', NULL, NULL, NULL, NULL FROM programme p WHERE p.id = $1";
+
+/* The statements of the ingest path are prepared once per session (db_exec_prepared):
+ * parsing and planning the upsert on every batch cost about a fifth of the database's CPU
+ * under load. A new session (a reconnect: the database may have been restarted or restored
+ * under us) also starts the series hint over rather than trust ids learnt from the old one. */
+static __thread unsigned long hint_session;
+
+static PGresult *exec_prepared(PGconn *conn, const char *name, const char *sql, int n,
+                               const char *const *values, const int *lengths, const int *formats)
+{
+    unsigned long session = db_session(conn);
+    if (hint_session != 0 && hint_session != session)
+        series_cache_clear();
+    hint_session = session;
+    return db_exec_prepared(conn, name, sql, n, values, lengths, formats, 0);
+}
+
+/* A text[] of the site codes of the batch's rows; a run of rows of one site (the usual
+ * order of a feed) sends its code once, other repeats do no harm. */
+static void batch_site_codes(const struct obs_batch *batch, struct pgarray *codes)
+{
+    pgarray_init(codes, PGARRAY_TEXT);
+    const char *last = "";
+    for (size_t i = 0; batch != NULL && i < batch->n_rows; i++) {
+        const char *site = batch->rows[i].site;
+        if (site[0] != '\0' && strcmp(site, last) != 0)
+            pgarray_add_text(codes, site, strlen(site));
+        last = site;
+    }
+    pgarray_finish(codes);
+}
+
+static bool add_catalog_row(struct catalog *cat, const PGresult *res, int r)
+{
+    const char *kind = PQgetvalue(res, r, 0);
+    const char *code = PQgetvalue(res, r, 2);
+    int64_t id = db_int64(res, r, 1);
+    if (kind[0] == 's')
+        return catalog_add_site(cat, code, id, strcmp(PQgetvalue(res, r, 5), "t") == 0);
+    enum value_type vt;
+    enum period_type pt;
+    if (!value_type_from_name(PQgetvalue(res, r, 3), &vt) ||
+        !period_type_from_name(PQgetvalue(res, r, 4), &pt))
+        return false;
+    return catalog_add_indicator(cat, code, id, vt, pt);
+}
+
+bool observations_load_catalog(PGconn *conn, int64_t programme_id, const struct obs_batch *batch,
+                               struct catalog **out, int32_t *today)
+{
+    char idtext[24], now[32];
+    snprintf(idtext, sizeof(idtext), "%lld", (long long)programme_id);
+    snprintf(now, sizeof(now), "%.3f", clock_now()); /* the one clock: tests may move it */
+    struct pgarray codes;
+    batch_site_codes(batch, &codes);
+    const char *values[] = {idtext, codes.data, now};
+    int lengths[] = {0, (int)codes.len, 0};
+    int formats[] = {0, 1, 0};
+    PGresult *res =
+        exec_prepared(conn, "scaleupd_obs_catalog", SQL_CATALOG, 3, values, lengths, formats);
+    pgarray_free(&codes);
+    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+        PQclear(res);
+        return false;
+    }
+    struct catalog *cat = catalog_new();
+    bool ok = cat != NULL;
+    for (int r = 0; ok && r < PQntuples(res); r++) {
+        if (PQgetvalue(res, r, 0)[0] == 't')
+            *today = (int32_t)db_int64(res, r, 1);
+        else
+            ok = add_catalog_row(cat, res, r);
+    }
+    PQclear(res);
+    if (!ok) {
+        catalog_free(&cat);
+        return false;
+    }
+    *out = cat;
+    return true;
+}
+
+/* Creates the series of the batch that do not exist yet: the NOT EXISTS spares existing
+ * series a speculative insertion (and a sequence value) each; the order keeps concurrent
+ * batches from deadlocking on the same new series. */
+static const char SQL_ENSURE_SERIES[] =
+    "INSERT INTO series (programme_id, indicator_id, site_id)"
+    " SELECT $1::bigint, i, s FROM (SELECT DISTINCT i, s FROM unnest($2::int8[], $3::int8[])"
+    "  AS t(i, s)) t"
+    " WHERE NOT EXISTS (SELECT 1 FROM series x WHERE x.programme_id = $1 AND x.indicator_id = i"
+    "  AND x.site_id = s)"
+    " ORDER BY i, s ON CONFLICT DO NOTHING";
+
+/* The dirty marks of the series in `changed` (series_id, since): one new row in dirty_series
+ * per 1,000 series of the batch, listing them (sql/008), append-only, so that ingest never waits on
+ * an evaluation that has claimed a mark; the evaluator evaluates each series once however many
+ * marks name it. */
+#define MARKS_SQL                                                                                  \
+    ", marks AS ("                                                                                 \
+    " INSERT INTO dirty_series (programme_id, series_ids, since_periods)"                          \
+    " SELECT $1, array_agg(series_id ORDER BY series_id), array_agg(since ORDER BY series_id)"     \
+    " FROM (SELECT series_id, since, (row_number() OVER (ORDER BY series_id) - 1) / 1000 AS chunk" \
+    "  FROM changed) c GROUP BY chunk"                                                             \
+    ")"
+
+/* The fallback for a batch: one statement that upserts every row. `old` holds the stored rows that
+ * this batch changes (the same test as the upsert's WHERE, on the statement's snapshot), found
+ * through the primary key from the batch side: revisions come from it without joining the upsert's
+ * RETURNING rows, a join the planner can only estimate at one row and so made quadratic. Rows are
+ * written in key order, so concurrent batches lock shared keys and series in the same order and
+ * cannot deadlock. */
+static const char SQL_UPSERT[] =
+    "WITH input AS ("
+    " SELECT * FROM unnest($2::int8[], $3::int8[], $4::int4[], $5::float8[], $6::float8[],"
+    "  $7::float8[], $8::text[]) AS t(indicator_id, site_id, day, value, numerator,"
+    "  denominator, comment)"
+    "), keyed AS ("
+    " SELECT s.id AS series_id, date '1970-01-01' + i.day AS period_start, i.value,"
+    "  i.numerator, i.denominator, i.comment"
+    " FROM input i JOIN series s ON s.programme_id = $1 AND s.indicator_id = i.indicator_id"
+    "  AND s.site_id = i.site_id"
+    "), old AS ("
+    " SELECT o.* FROM keyed k JOIN observation o ON o.programme_id = $1"
+    "  AND o.series_id = k.series_id AND o.period_start = k.period_start"
+    " WHERE (o.value, o.numerator, o.denominator, o.comment) IS DISTINCT FROM"
+    "  (k.value, k.numerator, k.denominator, k.comment)"
+    "), upsert AS ("
+    " INSERT INTO observation AS o (programme_id, series_id, period_start, value, numerator,"
+    "  denominator, comment, token_id, received_at)"
+    " SELECT $1, series_id, period_start, value, numerator, denominator, comment, $9, now()"
+    " FROM keyed ORDER BY series_id, period_start"
+    " ON CONFLICT (programme_id, series_id, period_start) DO UPDATE SET value = excluded.value,"
+    "  numerator = excluded.numerator, denominator = excluded.denominator,"
+    "  comment = excluded.comment, token_id = excluded.token_id,"
+    "  received_at = excluded.received_at"
+    " WHERE (o.value, o.numerator, o.denominator, o.comment) IS DISTINCT FROM"
+    "  (excluded.value, excluded.numerator, excluded.denominator, excluded.comment)"
+    " RETURNING series_id, period_start, (xmax = 0) AS inserted"
+    "), revisions AS ("
+    " INSERT INTO observation_revision (programme_id, series_id, period_start, value,"
+    "  numerator, denominator, comment, token_id, received_at, replaced_at, replaced_by)"
+    " SELECT $1, series_id, period_start, value, numerator, denominator, comment, token_id,"
+    "  received_at, now(), $9 FROM old"
+    "), changed AS ("
+    " SELECT series_id, min(period_start) AS since FROM upsert GROUP BY series_id"
+    ")" MARKS_SQL
+    " SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) FROM upsert";
+
+/* Rows the series hint (series_cache.h) calls new, those after the latest period known to be
+ * stored in a known series, go in by binary COPY straight into the table (SQL_COPY): no lookup,
+ * no SQL per row, the store's own limit. The marks of their series follow (SQL_MARK_COPIED).
+ *
+ * The other rows of the fast path take one statement, SQL_STORE. They are looked up by index
+ * (LATERAL … LIMIT 1 keeps the plan to index probes however stale the statistics): their
+ * series unless the hint knows it, and their stored value; rows whose key is new are
+ * inserted, which costs about half of a speculative ON CONFLICT insertion; only rows whose
+ * stored value differs are upserted, with their old values kept as revisions; unchanged rows
+ * cost the lookup only. Rows whose series does not exist yet are left out and counted (the
+ * caller creates the series and runs it again).
+ *
+ * A concurrent batch that inserts one of our new keys first, or a hint that was wrong, makes
+ * the COPY or the plain INSERT fail with unique_violation: the caller then rolls back to a
+ * savepoint and runs SQL_UPSERT. Each phase writes in key order, but new keys go in before
+ * existing ones are updated, so a batch mixing both can deadlock with a concurrent SQL_UPSERT
+ * of the same keys (which takes them all in one key order): PostgreSQL then aborts one of
+ * them (40P01), and if it is this batch the caller upserts after the savepoint too.
+ *
+ * SQL_STORE's first result row has the counts; each row also names one series the hint did
+ * not know (NULLs when there is none) with the latest period stored in it before this
+ * statement, for the caller to teach the hint. */
+static const char SQL_COPY[] =
+    "COPY observation (programme_id, series_id, period_start, value, numerator, denominator,"
+    " comment, token_id) FROM STDIN (FORMAT binary)";
+#define COPY_FIELDS 8
+#define COPY_MIN_ROWS 64 /* fewer fresh rows go through SQL_STORE: COPY costs round trips */
+static atomic_size_t copy_min_rows = COPY_MIN_ROWS;
+
+void observations_set_copy_min_rows(size_t rows)
+{
+    atomic_store(&copy_min_rows, rows);
+}
+
+/* One mark of up to MARK_SERIES series (sql/008), built here: the rows are sorted already. */
+static const char SQL_MARK_COPIED[] =
+    "INSERT INTO dirty_series (programme_id, series_ids, since_periods)"
+    " VALUES ($1, $2::int8[], $3::date[])";
+#define MARK_SERIES 1000
+
+static const char SQL_STORE[] =
+    "WITH input AS ("
+    " SELECT * FROM unnest($2::int8[], $3::int8[], $4::int4[], $5::float8[], $6::float8[],"
+    "  $7::float8[], $8::text[], $10::int8[]) AS t(indicator_id, site_id, day, value,"
+    "  numerator, denominator, comment, known_series)"
+    "), looked AS ("
+    " SELECT coalesce(i.known_series, s.id) AS series_id, i.known_series IS NULL AS learnt,"
+    "  i.indicator_id, i.site_id, date '1970-01-01' + i.day AS period_start, i.value,"
+    "  i.numerator, i.denominator, i.comment, coalesce(i.known_series, s.id) IS NULL AS missing,"
+    "  o.series_id IS NULL AS new, o.value AS old_value, o.numerator AS old_numerator,"
+    "  o.denominator AS old_denominator, o.comment AS old_comment, o.token_id AS old_token_id,"
+    "  o.received_at AS old_received_at"
+    " FROM input i"
+    " LEFT JOIN LATERAL (SELECT s.id FROM series s WHERE i.known_series IS NULL"
+    "  AND s.programme_id = $1 AND s.indicator_id = i.indicator_id AND s.site_id = i.site_id"
+    "  LIMIT 1) s ON true"
+    " LEFT JOIN LATERAL (SELECT * FROM observation o WHERE o.programme_id = $1"
+    "  AND o.series_id = coalesce(i.known_series, s.id)"
+    "  AND o.period_start = date '1970-01-01' + i.day LIMIT 1) o ON true"
+    "), keyed AS ("
+    " SELECT * FROM looked WHERE new OR (old_value, old_numerator, old_denominator, old_comment)"
+    "  IS DISTINCT FROM (value, numerator, denominator, comment)"
+    "), inserted AS ("
+    " INSERT INTO observation (programme_id, series_id, period_start, value, numerator,"
+    "  denominator, comment, token_id, received_at)"
+    " SELECT $1, series_id, period_start, value, numerator, denominator, comment, $9, now()"
+    " FROM keyed WHERE new AND NOT missing ORDER BY series_id, period_start"
+    " RETURNING series_id, period_start"
+    "), upsert AS ("
+    " INSERT INTO observation AS o (programme_id, series_id, period_start, value, numerator,"
+    "  denominator, comment, token_id, received_at)"
+    " SELECT $1, series_id, period_start, value, numerator, denominator, comment, $9, now()"
+    " FROM keyed WHERE NOT new ORDER BY series_id, period_start"
+    " ON CONFLICT (programme_id, series_id, period_start) DO UPDATE SET value = excluded.value,"
+    "  numerator = excluded.numerator, denominator = excluded.denominator,"
+    "  comment = excluded.comment, token_id = excluded.token_id,"
+    "  received_at = excluded.received_at"
+    " WHERE (o.value, o.numerator, o.denominator, o.comment) IS DISTINCT FROM"
+    "  (excluded.value, excluded.numerator, excluded.denominator, excluded.comment)"
+    " RETURNING series_id, period_start, (xmax = 0) AS inserted"
+    "), revisions AS ("
+    " INSERT INTO observation_revision (programme_id, series_id, period_start, value,"
+    "  numerator, denominator, comment, token_id, received_at, replaced_at, replaced_by)"
+    " SELECT $1, series_id, period_start, old_value, old_numerator, old_denominator,"
+    "  old_comment, old_token_id, old_received_at, now(), $9 FROM keyed WHERE NOT new"
+    "), changed AS ("
+    " SELECT series_id, min(period_start) AS since FROM (SELECT series_id, period_start"
+    "  FROM inserted UNION ALL SELECT series_id, period_start FROM upsert) c GROUP BY series_id"
+    ")" MARKS_SQL
+    ", counts AS (SELECT (SELECT count(*) FROM inserted) + (SELECT count(*) FROM upsert WHERE"
+    "  inserted) AS imported, (SELECT count(*) FROM upsert WHERE NOT inserted) AS updated,"
+    "  (SELECT count(*) FROM looked WHERE missing) AS missing"
+    "), learnt AS ("
+    " SELECT l.series_id, l.indicator_id, l.site_id, (SELECT o.period_start - date '1970-01-01'"
+    "  FROM observation o WHERE o.programme_id = $1 AND o.series_id = l.series_id"
+    "  ORDER BY o.period_start DESC LIMIT 1) AS last_day"
+    " FROM (SELECT DISTINCT series_id, indicator_id, site_id FROM looked"
+    "  WHERE learnt AND NOT missing) l"
+    ") SELECT c.imported, c.updated, c.missing, l.series_id, l.indicator_id, l.site_id,"
+    " l.last_day FROM counts c LEFT JOIN learnt l ON true";
+
+static atomic_bool fast_path_off;
+static atomic_ulong fast_path_fallbacks;
+
+void observations_set_fast_path(bool enabled)
+{
+    atomic_store(&fast_path_off, !enabled);
+}
+
+unsigned long observations_fast_path_fallbacks(void)
+{
+    return atomic_load(&fast_path_fallbacks);
+}
+
+struct batch_arrays {
+    struct pgarray indicator, site, day, value, numerator, denominator, comment;
+    struct pgarray known; /* the series hint: the row's series id, or NULL */
+};
+
+static struct series_key row_key(int64_t programme_id, const struct obs_row *r)
+{
+    return (struct series_key){programme_id, r->indicator_id, r->site_id};
+}
+
+/* What the series hint says of each row of a batch: its series (0: not known) and whether the
+ * row is after the latest period stored in it (then it goes in by COPY). */
+struct hints {
+    int64_t *series;
+    bool *fresh;
+    size_t n_fresh;
+};
+
+static void hints_lookup(const struct obs_batch *batch, int64_t programme_id, struct hints *h)
+{
+    h->series = calloc(batch->n_rows + 1, sizeof(*h->series));
+    h->fresh = calloc(batch->n_rows + 1, sizeof(*h->fresh));
+    h->n_fresh = 0;
+    if (h->series == NULL || h->fresh == NULL)
+        abort(); /* as pgarray does: a batch's arrays are a few hundred kB at most */
+    for (size_t i = 0; i < batch->n_rows; i++) {
+        const struct obs_row *r = &batch->rows[i];
+        if (r->rejected)
+            continue;
+        struct series_key key = row_key(programme_id, r);
+        int32_t last_day;
+        if (series_cache_get(&key, &h->series[i], &last_day) && r->period_start > last_day)
+            h->fresh[i] = true, h->n_fresh++;
+    }
+}
+
+static void hints_free(struct hints *h)
+{
+    free(h->series);
+    free(h->fresh);
+    memset(h, 0, sizeof(*h));
+}
+
+/* The arrays of the batch's accepted rows, those h calls fresh left out (h NULL: all of them,
+ * none with a known series). */
+static void build_arrays(const struct obs_batch *batch, const struct hints *h,
+                         struct batch_arrays *a)
+{
+    pgarray_init(&a->indicator, PGARRAY_INT8);
+    pgarray_init(&a->site, PGARRAY_INT8);
+    pgarray_init(&a->day, PGARRAY_INT4);
+    pgarray_init(&a->value, PGARRAY_FLOAT8);
+    pgarray_init(&a->numerator, PGARRAY_FLOAT8);
+    pgarray_init(&a->denominator, PGARRAY_FLOAT8);
+    pgarray_init(&a->comment, PGARRAY_TEXT);
+    pgarray_init(&a->known, PGARRAY_INT8);
+    for (size_t i = 0; i < batch->n_rows; i++) {
+        const struct obs_row *r = &batch->rows[i];
+        if (r->rejected || (h != NULL && h->fresh[i]))
+            continue;
+        pgarray_add_int8(&a->indicator, r->indicator_id);
+        pgarray_add_int8(&a->site, r->site_id);
+        pgarray_add_int4(&a->day, r->period_start);
+        pgarray_add_float8(&a->value, r->value);
+        if (r->has_numerator)
+            pgarray_add_float8(&a->numerator, r->numerator);
+        else
+            pgarray_add_null(&a->numerator);
+        if (r->has_denominator)
+            pgarray_add_float8(&a->denominator, r->denominator);
+        else
+            pgarray_add_null(&a->denominator);
+        if (r->comment)
+            pgarray_add_text(&a->comment, r->comment, strlen(r->comment));
+        else
+            pgarray_add_null(&a->comment);
+        if (h != NULL && h->series[i] != 0)
+            pgarray_add_int8(&a->known, h->series[i]);
+        else
+            pgarray_add_null(&a->known);
+    }
+    struct pgarray *all[] = {&a->indicator, &a->site,        &a->day,     &a->value,
+                             &a->numerator, &a->denominator, &a->comment, &a->known};
+    for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)
+        pgarray_finish(all[i]);
+}
+
+static void free_arrays(struct batch_arrays *a)
+{
+    struct pgarray *all[] = {&a->indicator, &a->site,        &a->day,     &a->value,
+                             &a->numerator, &a->denominator, &a->comment, &a->known};
+    for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)
+        pgarray_free(all[i]);
+}
+
+/* The parameters of SQL_STORE: programme, the seven arrays, token, the known series
+ * (SQL_UPSERT takes the first nine). */
+struct store_params {
+    const char *values[10];
+    int lengths[10];
+    int formats[10];
+};
+
+static void set_array(struct store_params *p, int i, const struct pgarray *a)
+{
+    p->values[i] = a->data;
+    p->lengths[i] = (int)a->len;
+    p->formats[i] = 1;
+}
+
+static void store_params_init(struct store_params *p, const char *pid, const char *tid,
+                              const struct batch_arrays *a)
+{
+    const struct pgarray *arrays[] = {&a->indicator, &a->site,        &a->day,    &a->value,
+                                      &a->numerator, &a->denominator, &a->comment};
+    memset(p, 0, sizeof(*p));
+    p->values[0] = pid;
+    for (int i = 0; i < 7; i++)
+        set_array(p, i + 1, arrays[i]);
+    p->values[8] = tid;
+    set_array(p, 9, &a->known);
+}
+
+static bool create_series(PGconn *conn, const struct store_params *p, const char *request_id)
+{
+    PGresult *res = exec_prepared(conn, "scaleupd_obs_ensure_series", SQL_ENSURE_SERIES, 3,
+                                  p->values, p->lengths, p->formats);
+    bool ok = db_ok(res, PGRES_COMMAND_OK, request_id, "create series");
+    PQclear(res);
+    return ok;
+}
+
+enum fast_result { FAST_OK, FAST_RACE, FAST_ERROR };
+
+/* The whole batch through SQL_UPSERT: imported and updated are added to *counts. FAST_RACE:
+ * it deadlocked with a concurrent batch (40P01) and retry says the caller tries again, so it
+ * is not logged as a problem. */
+static enum fast_result store_upsert(PGconn *conn, const struct store_params *p,
+                                     struct observations_counts *counts, bool retry,
+                                     const char *request_id)
+{
+    if (!create_series(conn, p, request_id))
+        return FAST_ERROR;
+    PGresult *res = exec_prepared(conn, "scaleupd_obs_upsert", SQL_UPSERT, 9, p->values, p->lengths,
+                                  p->formats);
+    const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+    enum fast_result result = FAST_OK;
+    if (retry && PQresultStatus(res) != PGRES_TUPLES_OK && state != NULL &&
+        strcmp(state, "40P01") == 0) {
+        log_write(LOG_LEVEL_DEBUG, request_id,
+                  "a concurrent batch holds some of the same keys:"
+                  " upserting the batch again");
+        result = FAST_RACE;
+    } else if (!db_ok(res, PGRES_TUPLES_OK, request_id, "store observations")) {
+        result = FAST_ERROR;
+    } else {
+        counts->imported += (long)db_int64(res, 0, 0);
+        counts->updated += (long)db_int64(res, 0, 1);
+    }
+    PQclear(res);
+    return result;
+}
+
+/* What the series hint learns from a batch waits for its transaction (observations_committed):
+ * a series created by a transaction that rolls back (a dry run, a failed commit) must never be
+ * hinted, or the next batch would store its rows under an id that does not exist. One list
+ * per thread: a pool worker runs a request's store and commit on the same thread. */
+struct pending_hint {
+    struct series_key key;
+    int64_t series_id; /* 0: raise the latest day of a known series to day */
+    int32_t day;
+};
+
+static __thread struct pending_hint *pending;
+static __thread size_t n_pending, pending_cap;
+
+static void defer_hint(const struct series_key *key, int64_t series_id, int32_t day)
+{
+    if (n_pending == pending_cap) {
+        size_t cap = pending_cap ? pending_cap * 2 : 256;
+        struct pending_hint *p = realloc(pending, cap * sizeof(*p));
+        if (p == NULL)
+            return; /* a hint less: only a lookup more */
+        pending = p, pending_cap = cap;
+    }
+    pending[n_pending++] = (struct pending_hint){*key, series_id, day};
+}
+
+/* Frees the list too: a thread-local buffer kept between requests would outlive its thread
+ * (LeakSanitizer says so), and one allocation per batch costs nothing beside the database. */
+static void drop_pending(void)
+{
+    free(pending);
+    pending = NULL;
+    n_pending = pending_cap = 0;
+}
+
+void observations_committed(void)
+{
+    for (size_t i = 0; i < n_pending; i++) {
+        const struct pending_hint *h = &pending[i];
+        if (h->series_id != 0)
+            series_cache_note(&h->key, h->series_id, h->day);
+        else
+            series_cache_raise(&h->key, h->day);
+    }
+    drop_pending();
+}
+
+void observations_rolled_back(void)
+{
+    drop_pending();
+}
+
+/* Teaches the series hint (at commit) the series SQL_STORE looked up, with the latest period
+ * stored in each before the statement (the batch's own rows are added by the caller). */
+static void learn_series(const PGresult *res, int64_t programme_id)
+{
+    for (int r = 0; r < PQntuples(res); r++) {
+        if (PQgetisnull(res, r, 3))
+            continue;
+        struct series_key key = {programme_id, db_int64(res, r, 4), db_int64(res, r, 5)};
+        int32_t last_day = PQgetisnull(res, r, 6) ? INT32_MIN : (int32_t)db_int64(res, r, 6);
+        defer_hint(&key, db_int64(res, r, 3), last_day);
+    }
+}
+
+/* A unique violation (one of the new keys is stored already: a concurrent batch inserted it
+ * first, or the hint was wrong) or a deadlock with a concurrent upsert (40P01) is expected:
+ * the caller upserts the batch after its savepoint, and it is not logged as a problem. */
+static bool is_race(const PGresult *res)
+{
+    const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+    return state != NULL && (strcmp(state, "23505") == 0 || strcmp(state, "40P01") == 0);
+}
+
+static void log_race(const PGresult *res, const char *request_id)
+{
+    const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+    log_write(LOG_LEVEL_DEBUG, request_id, "%s: upserting the batch",
+              state[0] == '2' ? "some of the batch's new keys are stored already"
+                              : "a concurrent batch holds some of the same keys");
+}
+
+/* One run of SQL_STORE; *missing is the number of rows left out for want of a series. */
+static enum fast_result store_fast(PGconn *conn, const struct store_params *p, int64_t programme_id,
+                                   struct observations_counts *counts, long *missing,
+                                   const char *request_id)
+{
+    PGresult *res =
+        exec_prepared(conn, "scaleupd_obs_store", SQL_STORE, 10, p->values, p->lengths, p->formats);
+    enum fast_result result = FAST_OK;
+    if (PQresultStatus(res) != PGRES_TUPLES_OK && is_race(res)) {
+        log_race(res, request_id);
+        result = FAST_RACE;
+    } else if (!db_ok(res, PGRES_TUPLES_OK, request_id, "store observations")) {
+        result = FAST_ERROR;
+    } else {
+        counts->imported += (long)db_int64(res, 0, 0);
+        counts->updated += (long)db_int64(res, 0, 1);
+        *missing = (long)db_int64(res, 0, 2);
+        learn_series(res, programme_id);
+    }
+    PQclear(res);
+    return result;
+}
+
+/* A fresh row of a batch: its series, its period, its index in the batch. */
+struct fresh_row {
+    int64_t series_id;
+    int32_t day;
+    uint32_t row;
+};
+
+static int fresh_row_order(const void *a, const void *b)
+{
+    const struct fresh_row *x = a, *y = b;
+    if (x->series_id != y->series_id)
+        return x->series_id < y->series_id ? -1 : 1;
+    return (x->day > y->day) - (x->day < y->day);
+}
+
+/* The COPY data of the fresh rows, in key order (concurrent batches take shared new keys in
+ * one order; those whose hints split the same keys differently between COPY and SQL_STORE can
+ * still deadlock, and the loser upserts after its savepoint); fresh is left sorted. */
+static size_t copy_data(const struct obs_batch *batch, const struct hints *h, int64_t programme_id,
+                        int64_t token_id, struct fresh_row *fresh, struct pgarray *data)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < batch->n_rows; i++)
+        if (h->fresh[i])
+            fresh[n++] = (struct fresh_row){h->series[i], batch->rows[i].period_start, (uint32_t)i};
+    qsort(fresh, n, sizeof(*fresh), fresh_row_order);
+    pgcopy_init(data);
+    for (size_t k = 0; k < n; k++) {
+        const struct obs_row *r = &batch->rows[fresh[k].row];
+        pgcopy_row(data, COPY_FIELDS);
+        pgarray_add_int8(data, programme_id);
+        pgarray_add_int8(data, fresh[k].series_id);
+        pgarray_add_int4(data, pgcopy_date(r->period_start));
+        pgarray_add_float8(data, r->value);
+        if (r->has_numerator)
+            pgarray_add_float8(data, r->numerator);
+        else
+            pgarray_add_null(data);
+        if (r->has_denominator)
+            pgarray_add_float8(data, r->denominator);
+        else
+            pgarray_add_null(data);
+        if (r->comment)
+            pgarray_add_text(data, r->comment, strlen(r->comment));
+        else
+            pgarray_add_null(data);
+        if (token_id != 0)
+            pgarray_add_int8(data, token_id);
+        else
+            pgarray_add_null(data);
+    }
+    pgcopy_finish(data);
+    return n;
+}
+
+/* The marks of the fresh rows' series (sorted by series, then period): each series once with
+ * its earliest period, MARK_SERIES per mark. */
+static bool mark_fresh(PGconn *conn, const struct fresh_row *fresh, size_t n, const char *pid,
+                       const char *request_id)
+{
+    bool ok = true;
+    size_t k = 0;
+    while (ok && k < n) {
+        struct pgarray series, since;
+        pgarray_init(&series, PGARRAY_INT8);
+        pgarray_init(&since, PGARRAY_DATE);
+        for (; k < n && series.count < MARK_SERIES; k++) {
+            if (k > 0 && fresh[k - 1].series_id == fresh[k].series_id)
+                continue;
+            pgarray_add_int8(&series, fresh[k].series_id);
+            pgarray_add_int4(&since, pgcopy_date(fresh[k].day));
+        }
+        pgarray_finish(&series);
+        pgarray_finish(&since);
+        const char *values[] = {pid, series.data, since.data};
+        int lengths[] = {0, (int)series.len, (int)since.len};
+        int formats[] = {0, 1, 1};
+        PGresult *res = exec_prepared(conn, "scaleupd_obs_mark_copied", SQL_MARK_COPIED, 3, values,
+                                      lengths, formats);
+        ok = db_ok(res, PGRES_COMMAND_OK, request_id, "mark the copied series");
+        PQclear(res);
+        pgarray_free(&series);
+        pgarray_free(&since);
+    }
+    return ok;
+}
+
+/* Sends COPY data and reads the outcome (a COPY cannot be prepared; its statement is short). */
+static PGresult *run_copy(PGconn *conn, const struct pgarray *data)
+{
+    PGresult *res = PQexec(conn, SQL_COPY);
+    if (PQresultStatus(res) != PGRES_COPY_IN)
+        return res;
+    PQclear(res);
+    if (PQputCopyData(conn, data->data, (int)data->len) != 1)
+        PQputCopyEnd(conn, "could not send the COPY data");
+    else
+        PQputCopyEnd(conn, NULL);
+    PGresult *last = NULL;
+    while ((res = PQgetResult(conn)) != NULL) {
+        PQclear(last);
+        last = res;
+        if (PQresultStatus(res) == PGRES_COPY_IN || PQresultStatus(res) == PGRES_COPY_OUT)
+            break; /* the end could not be sent: still copying, and never done */
+    }
+    return last;
+}
+
+/* The fresh rows of the batch by COPY, then their marks; *copied is their number. */
+static enum fast_result store_fresh(PGconn *conn, const struct obs_batch *batch,
+                                    const struct hints *h, int64_t programme_id, int64_t token_id,
+                                    long *copied, const char *request_id)
+{
+    struct fresh_row *fresh = malloc(h->n_fresh * sizeof(*fresh));
+    if (fresh == NULL)
+        return FAST_ERROR;
+    struct pgarray data;
+    size_t n = copy_data(batch, h, programme_id, token_id, fresh, &data);
+    PGresult *res = run_copy(conn, &data);
+    pgarray_free(&data);
+    enum fast_result result = FAST_OK;
+    if (res != NULL && PQresultStatus(res) != PGRES_COMMAND_OK && is_race(res)) {
+        log_race(res, request_id);
+        result = FAST_RACE;
+    } else if (!db_ok(res, PGRES_COMMAND_OK, request_id, "copy observations")) {
+        result = FAST_ERROR;
+    } else {
+        *copied = strtol(PQcmdTuples(res), NULL, 10);
+    }
+    PQclear(res);
+    char pid[24];
+    snprintf(pid, sizeof(pid), "%lld", (long long)programme_id);
+    if (result == FAST_OK && !mark_fresh(conn, fresh, n, pid, request_id))
+        result = FAST_ERROR;
+    free(fresh);
+    return result;
+}
+
+static bool exec_command(PGconn *conn, const char *sql, const char *request_id)
+{
+    PGresult *res = PQexec(conn, sql);
+    bool ok = db_ok(res, PGRES_COMMAND_OK, request_id, sql);
+    PQclear(res);
+    return ok;
+}
+
+/* After a stored batch, the hint knows (once committed) that its series hold data up to the
+ * batch's periods; after a fallback it forgets them at once, so that their next batch learns
+ * them again. */
+static void update_hints(const struct obs_batch *batch, int64_t programme_id, bool stored_fast)
+{
+    for (size_t i = 0; i < batch->n_rows; i++) {
+        const struct obs_row *r = &batch->rows[i];
+        if (r->rejected)
+            continue;
+        struct series_key key = row_key(programme_id, r);
+        if (stored_fast)
+            defer_hint(&key, 0, r->period_start);
+        else
+            series_cache_forget(&key);
+    }
+}
+
+/* The rows of the fast path that are not fresh, through SQL_STORE. Rows of series that do not
+ * exist yet: the series are created and the statement runs again for those rows without
+ * hints (rows the first run stored are then looked up and found unchanged). */
+static enum fast_result store_looked_up(PGconn *conn, const struct obs_batch *batch,
+                                        const struct hints *h, const char *pid, const char *tid,
+                                        int64_t programme_id, struct observations_counts *counts,
+                                        const char *request_id)
+{
+    struct batch_arrays a;
+    build_arrays(batch, h, &a);
+    struct store_params p;
+    store_params_init(&p, pid, tid, &a);
+    long missing = 0;
+    enum fast_result r = store_fast(conn, &p, programme_id, counts, &missing, request_id);
+    if (r == FAST_OK && missing > 0) {
+        pgarray_free(&a.known);
+        pgarray_init(&a.known, PGARRAY_INT8);
+        for (int32_t i = 0; i < a.indicator.count; i++)
+            pgarray_add_null(&a.known);
+        pgarray_finish(&a.known);
+        set_array(&p, 9, &a.known);
+        r = create_series(conn, &p, request_id)
+                ? store_fast(conn, &p, programme_id, counts, &missing, request_id)
+                : FAST_ERROR;
+    }
+    free_arrays(&a);
+    return r;
+}
+
+/* The whole batch through SQL_UPSERT, no hint used: the fallback, and the path when the fast
+ * one is off. */
+static enum fast_result store_all_upsert(PGconn *conn, const struct obs_batch *batch,
+                                         const char *pid, const char *tid,
+                                         struct observations_counts *counts, bool retry,
+                                         const char *request_id)
+{
+    struct batch_arrays a;
+    build_arrays(batch, NULL, &a);
+    struct store_params p;
+    store_params_init(&p, pid, tid, &a);
+    enum fast_result r = store_upsert(conn, &p, counts, retry, request_id);
+    free_arrays(&a);
+    return r;
+}
+
+/* Times the fallback upsert runs when it keeps losing deadlocks to concurrent batches. */
+#define UPSERT_ATTEMPTS 5
+
+/* The fast path inside a savepoint: fresh rows by COPY, the others through SQL_STORE, falling
+ * back to SQL_UPSERT of the whole batch when one of the new keys was stored already. */
+static bool store_batch(PGconn *conn, const struct obs_batch *batch, int64_t programme_id,
+                        int64_t token_id, struct observations_counts *counts,
+                        const char *request_id)
+{
+    char pid[24], tid[24];
+    snprintf(pid, sizeof(pid), "%lld", (long long)programme_id);
+    snprintf(tid, sizeof(tid), "%lld", (long long)token_id);
+    const char *tidp = token_id ? tid : NULL;
+    if (atomic_load(&fast_path_off))
+        return store_all_upsert(conn, batch, pid, tidp, counts, false, request_id) == FAST_OK;
+    if (!exec_command(conn, "SAVEPOINT scaleupd_obs_fast", request_id))
+        return false;
+    struct hints h;
+    hints_lookup(batch, programme_id, &h);
+    /* a few fresh rows go with the others: one statement beats COPY's three round trips */
+    if (h.n_fresh < atomic_load(&copy_min_rows)) {
+        memset(h.fresh, 0, batch->n_rows * sizeof(*h.fresh));
+        h.n_fresh = 0;
+    }
+    enum fast_result r = FAST_OK;
+    if (h.n_fresh > 0) {
+        long copied = 0;
+        r = store_fresh(conn, batch, &h, programme_id, token_id, &copied, request_id);
+        counts->imported += copied;
+    }
+    if (r == FAST_OK && h.n_fresh < obs_batch_accepted(batch))
+        r = store_looked_up(conn, batch, &h, pid, tidp, programme_id, counts, request_id);
+    hints_free(&h);
+    if (r == FAST_OK) {
+        update_hints(batch, programme_id, true);
+        return exec_command(conn, "RELEASE SAVEPOINT scaleupd_obs_fast", request_id);
+    }
+    if (r == FAST_ERROR)
+        return false;
+    atomic_fetch_add(&fast_path_fallbacks, 1);
+    drop_pending(); /* the rollback undoes the series the fast path may have created */
+    update_hints(batch, programme_id, false);
+    /* the upsert takes all its keys in one order, but a concurrent batch still in its fast
+     * path may hold some of them and want one of ours: when PostgreSQL aborts this side of
+     * that deadlock, the batch goes back to the savepoint (letting go of its keys, so the other
+     * finishes) and upserts again */
+    for (int attempt = 1;; attempt++) {
+        counts->imported = counts->updated = 0;
+        if (!exec_command(conn, "ROLLBACK TO SAVEPOINT scaleupd_obs_fast", request_id))
+            return false;
+        r = store_all_upsert(conn, batch, pid, tidp, counts, attempt < UPSERT_ATTEMPTS, request_id);
+        if (r != FAST_RACE)
+            return r == FAST_OK;
+    }
+}
+
+bool observations_store(PGconn *conn, int64_t programme_id, int64_t token_id,
+                        const struct obs_batch *batch, struct observations_counts *counts,
+                        const char *request_id)
+{
+    drop_pending(); /* what an earlier transaction left untold was not committed */
+    counts->imported = counts->updated = 0;
+    bool ok = store_batch(conn, batch, programme_id, token_id, counts, request_id);
+    counts->unchanged = (long)obs_batch_accepted(batch) - counts->imported - counts->updated;
+    return ok;
+}
+
+static const char SQL_SERIES_META[] =
+    "SELECT i.id, json_build_object('code', i.code, 'name', i.name, 'unit', i.unit,"
+    " 'value_type', i.value_type, 'period_type', i.period_type, 'direction', i.direction,"
+    " 'aggregate', i.aggregate, 'target', i.target)::text,"
+    " s.id, json_build_object('code', s.code, 'name', s.name, 'level', s.level)::text,"
+    " (SELECT se.id FROM series se WHERE se.programme_id = $1 AND se.indicator_id = i.id"
+    "  AND se.site_id = s.id AND EXISTS (SELECT 1 FROM observation o WHERE"
+    "  o.programme_id = $1 AND o.series_id = se.id)),"
+    " i.period_type, i.aggregate, i.value_type"
+    " FROM (SELECT 1) one"
+    " LEFT JOIN indicator i ON i.programme_id = $1 AND i.code = $2"
+    " LEFT JOIN site s ON s.programme_id = $1 AND s.code = $3";
+
+static const char SQL_SERIES_OWN[] =
+    "SELECT coalesce(json_agg(json_strip_nulls(json_build_object("
+    " 'period_start', o.period_start, 'value', o.value, 'numerator', o.numerator,"
+    " 'denominator', o.denominator, 'comment', o.comment, 'sites_reporting', 1,"
+    " 'received_at', o.received_at,"
+    " 'revisions', CASE WHEN $3 THEN (SELECT json_agg(json_build_object('value', r.value,"
+    "   'numerator', r.numerator, 'denominator', r.denominator, 'comment', r.comment,"
+    "   'received_at', r.received_at, 'replaced_at', r.replaced_at,"
+    "   'token', (SELECT t.name FROM token t WHERE t.id = r.token_id),"
+    "   'replaced_by', (SELECT t.name FROM token t WHERE t.id = r.replaced_by))"
+    "   ORDER BY r.replaced_at DESC) FROM observation_revision r WHERE r.programme_id = $1"
+    "   AND r.series_id = o.series_id AND r.period_start = o.period_start) END))"
+    " ORDER BY o.period_start), '[]')::text"
+    " FROM observation o WHERE o.programme_id = $1 AND o.series_id = $2"
+    " AND o.period_start >= coalesce($4::date, '-infinity')"
+    " AND o.period_start <= coalesce($5::date, 'infinity')";
+
+/* Aggregates the descendants of site $3 for indicator $2; $4 the rule, $6 the scale of a
+ * weighted ratio (100 for percentages). A missing report is never a zero: each point says
+ * how many sites it covers. */
+static const char SQL_SERIES_AGG[] =
+    "WITH RECURSIVE tree AS ("
+    " SELECT id FROM site WHERE programme_id = $1 AND parent_id = $3"
+    " UNION ALL SELECT s.id FROM site s JOIN tree t ON s.programme_id = $1 AND s.parent_id = t.id"
+    "), points AS ("
+    " SELECT o.period_start, count(*) AS sites,"
+    "  sum(o.value) AS total, avg(o.value) AS mean,"
+    "  (array_agg(o.value ORDER BY o.received_at DESC))[1] AS latest,"
+    "  sum(o.numerator) FILTER (WHERE o.numerator IS NOT NULL AND o.denominator IS NOT NULL) AS "
+    "num,"
+    "  sum(o.denominator) FILTER (WHERE o.numerator IS NOT NULL AND o.denominator IS NOT NULL)"
+    "   AS den"
+    " FROM observation o JOIN series se ON se.programme_id = o.programme_id AND se.id = o.series_id"
+    " WHERE o.programme_id = $1 AND se.indicator_id = $2 AND se.site_id IN (SELECT id FROM tree)"
+    "  AND o.period_start >= coalesce($6::date, '-infinity')"
+    "  AND o.period_start <= coalesce($7::date, 'infinity')"
+    " GROUP BY o.period_start"
+    "), valued AS ("
+    " SELECT *, CASE $4 WHEN 'sum' THEN total WHEN 'mean' THEN mean WHEN 'last' THEN latest"
+    "  ELSE CASE WHEN den > 0 THEN num / den * $5::float8 END END AS value FROM points"
+    ")"
+    " SELECT coalesce(json_agg(json_strip_nulls(json_build_object('period_start', period_start,"
+    "  'value', value, 'numerator', CASE WHEN $4 = 'weighted' THEN num END,"
+    "  'denominator', CASE WHEN $4 = 'weighted' THEN den END, 'sites_reporting', sites))"
+    "  ORDER BY period_start) FILTER (WHERE value IS NOT NULL), '[]')::text,"
+    " (SELECT count(*) FROM tree t JOIN membership m ON m.programme_id = $1 AND m.site_id = t.id"
+    "  AND m.status <> 'planned')"
+    " FROM valued";
+
+void aggregate_points_free(struct aggregate_points *a)
+{
+    free(a->values);
+    free(a->days);
+    free(a->sites);
+    memset(a, 0, sizeof(*a));
+}
+
+bool observations_aggregate(PGconn *conn, int64_t programme_id, int64_t indicator_id,
+                            int64_t site_id, const char *aggregate, bool percentage,
+                            size_t max_points, struct aggregate_points *out)
+{
+    memset(out, 0, sizeof(*out));
+    char pid[24], iid[24], sid[24];
+    snprintf(pid, sizeof(pid), "%lld", (long long)programme_id);
+    snprintf(iid, sizeof(iid), "%lld", (long long)indicator_id);
+    snprintf(sid, sizeof(sid), "%lld", (long long)site_id);
+    const char *v[] = {pid, iid, sid, aggregate, percentage ? "100" : "1", NULL, NULL};
+    PGresult *res = db_query(conn, SQL_SERIES_AGG, 7, v);
+    bool ok = db_ok(res, PGRES_TUPLES_OK, NULL, "read an aggregate");
+    json_t *points = ok ? json_loads(PQgetvalue(res, 0, 0), 0, NULL) : NULL;
+    if (ok)
+        out->expected = (long)db_int64(res, 0, 1);
+    PQclear(res);
+    size_t total = json_array_size(points);
+    size_t first = total > max_points ? total - max_points : 0;
+    size_t n = total - first;
+    out->values = calloc(n + 1, sizeof(double));
+    out->days = calloc(n + 1, sizeof(int32_t));
+    out->sites = calloc(n + 1, sizeof(long));
+    ok = ok && points != NULL && out->values && out->days && out->sites;
+    for (size_t i = first; ok && i < total; i++) {
+        const json_t *p = json_array_get(points, i);
+        const char *start = json_string_value(json_object_get(p, "period_start"));
+        int32_t day;
+        if (start == NULL || !date_parse(start, strlen(start), &day))
+            continue;
+        out->values[out->n] = json_number_value(json_object_get(p, "value"));
+        out->days[out->n] = day;
+        out->sites[out->n] = (long)json_integer_value(json_object_get(p, "sites_reporting"));
+        out->n++;
+    }
+    json_decref(points);
+    if (!ok)
+        aggregate_points_free(out);
+    return ok;
+}
+
+/* Adds the canonical period label ("2025-03") to each point. */
+static void label_points(json_t *points, enum period_type type)
+{
+    size_t i;
+    json_t *p;
+    json_array_foreach(points, i, p)
+    {
+        const char *start = json_string_value(json_object_get(p, "period_start"));
+        int32_t day;
+        char label[PERIOD_FORMAT_MAX];
+        if (start && date_parse(start, strlen(start), &day) &&
+            period_format(period_containing(type, day), label, sizeof(label)))
+            json_object_set_new(p, "period", json_string(label));
+    }
+}
+
+enum series_result observations_series(PGconn *conn, const struct series_query *q, json_t **out)
+{
+    char pid[24];
+    snprintf(pid, sizeof(pid), "%lld", (long long)q->programme_id);
+    const char *mv[] = {pid, q->indicator, q->site};
+    PGresult *meta = db_query(conn, SQL_SERIES_META, 3, mv);
+    if (PQresultStatus(meta) != PGRES_TUPLES_OK) {
+        PQclear(meta);
+        return SERIES_DB_ERROR;
+    }
+    enum series_result result = PQgetisnull(meta, 0, 0)   ? SERIES_UNKNOWN_INDICATOR
+                                : PQgetisnull(meta, 0, 2) ? SERIES_UNKNOWN_SITE
+                                                          : SERIES_OK;
+    if (result != SERIES_OK) {
+        PQclear(meta);
+        return result;
+    }
+    bool own = !PQgetisnull(meta, 0, 4);
+    enum period_type ptype = PERIOD_MONTHLY;
+    if (!period_type_from_name(PQgetvalue(meta, 0, 5), &ptype))
+        ptype = PERIOD_MONTHLY;
+    PGresult *res;
+    if (own) {
+        const char *v[] = {pid, PQgetvalue(meta, 0, 4), q->revisions ? "true" : "false", q->from,
+                           q->to};
+        res = db_query(conn, SQL_SERIES_OWN, 5, v);
+    } else {
+        const char *scale = strcmp(PQgetvalue(meta, 0, 7), "percentage") == 0 ? "100" : "1";
+        const char *v[] = {pid,
+                           PQgetvalue(meta, 0, 0),
+                           PQgetvalue(meta, 0, 2),
+                           PQgetvalue(meta, 0, 6),
+                           scale,
+                           q->from,
+                           q->to};
+        res = db_query(conn, SQL_SERIES_AGG, 7, v);
+    }
+    if (!db_ok(res, PGRES_TUPLES_OK, NULL, "read a series")) {
+        PQclear(res);
+        PQclear(meta);
+        return SERIES_DB_ERROR;
+    }
+    json_t *points = json_loads(PQgetvalue(res, 0, 0), 0, NULL);
+    label_points(points, ptype);
+    json_t *doc =
+        json_pack("{s:o,s:o,s:b,s:o}", "indicator", json_loads(PQgetvalue(meta, 0, 1), 0, NULL),
+                  "site", json_loads(PQgetvalue(meta, 0, 3), 0, NULL), "aggregated", !own, "points",
+                  points ? points : json_array());
+    if (!own)
+        json_object_set_new(doc, "sites_expected", json_integer(db_int64(res, 0, 1)));
+    PQclear(res);
+    PQclear(meta);
+    *out = doc;
+    return SERIES_OK;
+}

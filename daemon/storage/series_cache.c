@@ -1,0 +1,154 @@
+/*
+ * The series hint of the ingest path: an open-addressing hash table (linear probing, at most
+ * half full, backward-shift deletion) of (programme, indicator, site) -> (series, last day),
+ * behind one mutex.
+ */
+#include "scaleupd/storage/series_cache.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct slot {
+    struct series_key key;
+    int64_t series_id; /* 0: an empty slot (series ids start at 1) */
+    int32_t last_day;
+};
+
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+static struct slot *slots;
+static size_t n_slots; /* a power of two, or 0 */
+static size_t count;
+
+static uint64_t key_hash(const struct series_key *k)
+{
+    uint64_t h = (uint64_t)k->programme_id * 0x9E3779B97F4A7C15ull;
+    h ^= (uint64_t)k->indicator_id + 0x632BE59BD9B4E019ull + (h << 6) + (h >> 2);
+    h ^= (uint64_t)k->site_id * 0xC2B2AE3D27D4EB4Full + (h << 6) + (h >> 2);
+    return h ^ (h >> 29);
+}
+
+static bool key_equal(const struct series_key *a, const struct series_key *b)
+{
+    return a->programme_id == b->programme_id && a->indicator_id == b->indicator_id &&
+           a->site_id == b->site_id;
+}
+
+/* The slot of key, or the empty slot where it would go; NULL before the first insert. */
+static struct slot *find(const struct series_key *key)
+{
+    if (n_slots == 0)
+        return NULL;
+    size_t mask = n_slots - 1;
+    for (size_t i = (size_t)key_hash(key) & mask;; i = (i + 1) & mask)
+        if (slots[i].series_id == 0 || key_equal(&slots[i].key, key))
+            return &slots[i];
+}
+
+static void reset(void)
+{
+    free(slots);
+    slots = NULL;
+    n_slots = count = 0;
+}
+
+/* Doubles the table (or starts over when it is as large as it may grow); false without
+ * memory, when the cache simply stays empty. */
+static bool grow(void)
+{
+    if (count >= SERIES_CACHE_MAX)
+        reset();
+    size_t new_n = n_slots ? n_slots * 2 : 1024;
+    struct slot *old = slots;
+    size_t old_n = n_slots;
+    slots = calloc(new_n, sizeof(*slots));
+    if (slots == NULL) {
+        slots = old;
+        reset();
+        return false;
+    }
+    n_slots = new_n;
+    for (size_t i = 0; i < old_n; i++)
+        if (old[i].series_id != 0)
+            *find(&old[i].key) = old[i];
+    free(old);
+    return true;
+}
+
+bool series_cache_get(const struct series_key *key, int64_t *series_id, int32_t *last_day)
+{
+    pthread_mutex_lock(&lock);
+    const struct slot *s = find(key);
+    bool found = s != NULL && s->series_id != 0;
+    if (found)
+        *series_id = s->series_id, *last_day = s->last_day;
+    pthread_mutex_unlock(&lock);
+    return found;
+}
+
+void series_cache_note(const struct series_key *key, int64_t series_id, int32_t last_day)
+{
+    if (series_id <= 0)
+        return;
+    pthread_mutex_lock(&lock);
+    struct slot *s = find(key);
+    if (s == NULL || (s->series_id == 0 && (count + 1) * 2 > n_slots)) {
+        s = grow() ? find(key) : NULL;
+    }
+    if (s != NULL) {
+        if (s->series_id == 0) {
+            s->key = *key;
+            count++;
+        }
+        if (s->series_id != series_id || last_day > s->last_day)
+            s->last_day = last_day;
+        s->series_id = series_id;
+    }
+    pthread_mutex_unlock(&lock);
+}
+
+void series_cache_raise(const struct series_key *key, int32_t day)
+{
+    pthread_mutex_lock(&lock);
+    struct slot *s = find(key);
+    if (s != NULL && s->series_id != 0 && day > s->last_day)
+        s->last_day = day;
+    pthread_mutex_unlock(&lock);
+}
+
+void series_cache_forget(const struct series_key *key)
+{
+    pthread_mutex_lock(&lock);
+    struct slot *s = find(key);
+    if (s != NULL && s->series_id != 0) {
+        /* backward-shift deletion keeps every probe chain unbroken */
+        size_t mask = n_slots - 1, i = (size_t)(s - slots);
+        for (size_t j = (i + 1) & mask; slots[j].series_id != 0; j = (j + 1) & mask) {
+            size_t home = (size_t)key_hash(&slots[j].key) & mask;
+            /* slots[j] may move to i when its home is not in (i, j] (cyclically) */
+            bool stays = i <= j ? (home > i && home <= j) : (home > i || home <= j);
+            if (!stays) {
+                slots[i] = slots[j];
+                i = j;
+            }
+        }
+        memset(&slots[i], 0, sizeof(slots[i]));
+        count--;
+    }
+    pthread_mutex_unlock(&lock);
+}
+
+void series_cache_clear(void)
+{
+    pthread_mutex_lock(&lock);
+    reset();
+    pthread_mutex_unlock(&lock);
+}
+
+long series_cache_size(void)
+{
+    pthread_mutex_lock(&lock);
+    long n = (long)count;
+    pthread_mutex_unlock(&lock);
+    return n;
+}

@@ -1,0 +1,224 @@
+/*
+ * Ingest parsing: a request body (JSON, CSV or DHIS2 dataValueSets JSON) becomes a batch
+ * of observation rows plus per-row rejections, and obs_validate checks the rows against a
+ * programme's catalog. Pure code: no I/O, no locale (the daemon runs in the "C" locale,
+ * which strtod relies on for the decimal point).
+ *
+ * Two levels of failure:
+ * - the document as a whole cannot be read (malformed JSON or CSV, wrong shape, no rows,
+ *   too many rows): the parse function returns a status other than OBS_PARSE_OK and fills
+ *   struct obs_parse_error; the HTTP layer answers 400 (413 for too many rows) with it;
+ * - a row is wrong: the parse function (or obs_validate) marks the row rejected and appends
+ *   one struct obs_reject; the other rows carry on.
+ *
+ * Every input row gets a struct obs_row, rejected or not, so rows[i].row == i + 1 and the
+ * rows to store are those with rejected == false.
+ *
+ * A row produces at most one reject: the first problem found, in this order: the shape of
+ * the row (an unknown or repeated JSON field, in input order; a CSV column count), then the
+ * fields in the order indicator, site, period, value, numerator, denominator, comment
+ * (missing, wrong type, too long, invalid UTF-8, impossible period, not a number, not
+ * finite), then, in obs_validate, indicator, site, period type, future period, value
+ * range, numerator and denominator, and last duplicate keys.
+ *
+ * Reject codes (struct obs_reject.code):
+ *   missing_field       a required field is absent or empty ("")
+ *   unknown_field       a JSON observation has a field we do not know (field = its name)
+ *   duplicate_field     a JSON object names the same field twice
+ *   invalid_type        a JSON field has the wrong type (value as string or null, code as
+ *                       number, ...), or a rows array element is not an object
+ *   invalid_utf8        a string is not valid UTF-8 (or a \u escape is an unpaired surrogate)
+ *   invalid_value       a code or comment holds a control character (or NUL)
+ *   too_long            a code is longer than OBS_CODE_MAX bytes, or a comment than
+ *                       OBS_COMMENT_MAX
+ *   invalid_period      a period string that is not a period (2025-13, 2025W54, 2025Q5, abc)
+ *   invalid_number      a CSV or DHIS2 value that is not a number
+ *   not_finite          NaN, Infinity, or a number too large for a double (1e400)
+ *   column_count        a CSV row with more or fewer fields than the header
+ *   unknown_indicator   (obs_validate) the indicator code is not in the catalog
+ *   unknown_site        (obs_validate) the site code is not in the catalog
+ *   site_not_in_programme (obs_validate) a known site that is not a member of the programme
+ *   period_type_mismatch (obs_validate) e.g. a quarter for a monthly indicator
+ *   future_period       (obs_validate) the period starts after the period containing today
+ *   out_of_range        (obs_validate) the value does not fit the indicator's value type,
+ *                       or numerator/denominator are negative, or numerator > denominator
+ *                       (except for ratios)
+ *   duplicate_key       (obs_validate) rows with the same indicator, site and period: ALL
+ *                       of them are rejected; the first names the second's row number,
+ *                       the others name the first's
+ *
+ * Field names (struct obs_reject.field) are the names of the input format: "indicator",
+ * "site", "period", "value", "numerator", "denominator", "comment" for JSON and CSV, and
+ * "dataElement", "orgUnit", "period", "value", "comment" for DHIS2; "" means the row as a
+ * whole (e.g. a JSON array element that is not an object, a CSV column count).
+ */
+#ifndef SCALEUPD_OBS_PARSE_H
+#define SCALEUPD_OBS_PARSE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "scaleupd/core/catalog.h"
+#include "scaleupd/core/period.h"
+
+#define OBS_MAX_ROWS 100000  /* rows per batch; more is OBS_PARSE_TOO_MANY_ROWS */
+#define OBS_CODE_MAX 63      /* bytes in an indicator or site code */
+#define OBS_COMMENT_MAX 4000 /* bytes in a comment */
+
+/* Bodies larger than this are OBS_PARSE_TOO_LARGE (jsmn counts positions in an int). */
+#define OBS_MAX_BODY (256u * 1024 * 1024)
+
+enum obs_format {
+    OBS_FORMAT_JSON,
+    OBS_FORMAT_CSV,
+    OBS_FORMAT_DHIS2,
+};
+
+struct obs_row {
+    uint32_t row; /* 1-based: JSON array index + 1; CSV data record (header and blank lines
+                     not counted) */
+    char indicator[OBS_CODE_MAX + 1];
+    char site[OBS_CODE_MAX + 1];
+    struct period period;
+    double value;
+    bool has_numerator;
+    double numerator;
+    bool has_denominator;
+    double denominator;
+    const char *comment; /* NUL-terminated UTF-8 in the batch's arena, or NULL; never "" */
+    /* filled by obs_validate: */
+    int64_t indicator_id;
+    int64_t site_id;
+    int32_t period_start;
+    bool rejected; /* set by the parser or obs_validate; its reject is in batch->rejects */
+};
+
+struct obs_reject {
+    uint32_t row;
+    char field[32];
+    char code[32];
+    char message[200]; /* human, valid UTF-8, user data quoted and sanitised */
+};
+
+struct obs_arena_block;
+
+/*
+ * A parsed batch. rows and rejects are owned by the batch; so are the comments the rows
+ * point at. Everything is replaced by the next parse into the same batch.
+ */
+struct obs_batch {
+    struct obs_row *rows;
+    size_t n_rows;
+    struct obs_reject *rejects;
+    size_t n_rejects;
+    enum obs_format format; /* of the last parse; decides the field names of rejects */
+    /* private: */
+    size_t rows_cap;
+    size_t rejects_cap;
+    struct obs_arena_block *arena;
+    void *tokens; /* JSON token array, kept for reuse */
+    size_t tokens_cap;
+    bool out_of_memory; /* a reject or comment could not be stored during this parse */
+};
+
+enum obs_parse_status {
+    OBS_PARSE_OK,
+    OBS_PARSE_MALFORMED,     /* not JSON / not CSV: offset, line and column say where */
+    OBS_PARSE_INVALID_SHAPE, /* well-formed but not our shape: wrong root, missing array,
+                                missing/unknown/duplicate CSV column */
+    OBS_PARSE_EMPTY,         /* no body (empty_body) or no rows (empty_batch) */
+    OBS_PARSE_TOO_MANY_ROWS, /* more than OBS_MAX_ROWS rows */
+    OBS_PARSE_TOO_LARGE,     /* body larger than OBS_MAX_BODY */
+    OBS_PARSE_NO_MEMORY,
+};
+
+/*
+ * A document-level failure. code is one of: malformed_json, malformed_csv,
+ * unterminated_quote, invalid_document (root not an object, rows not an array, a top-level
+ * key twice), missing_field (no "observations"/"dataValues"),
+ * missing_column, unknown_column, duplicate_column, empty_body, empty_batch, too_many_rows,
+ * too_large, out_of_memory. offset (bytes from the start of the body), line and column
+ * (1-based, column in bytes) say where; line == 0 when no position applies.
+ */
+struct obs_parse_error {
+    char code[32];
+    char message[200];
+    size_t offset;
+    unsigned line;
+    unsigned column;
+};
+
+/* A new empty batch owned by the caller (free with obs_batch_free), or NULL without memory. */
+struct obs_batch *obs_batch_new(void);
+
+/* Frees the batch, its rows, rejects and comments, and sets *batch to NULL. NULL is ok. */
+void obs_batch_free(struct obs_batch **batch);
+
+/* Empties the batch (rows, rejects, comments) but keeps its memory for the next parse. */
+void obs_batch_reset(struct obs_batch *batch);
+
+/* A static lower-case name for a status ("malformed"), for logs. */
+const char *obs_parse_status_name(enum obs_parse_status status);
+
+/*
+ * Parses len bytes of body as {"observations":[{"indicator":"..","site":"..",
+ * "period":"..","value":<number>,"numerator":<number>?,"denominator":<number>?,
+ * "comment":".."?}, ...]} into batch (reset first). Other top-level keys are ignored; an
+ * unknown key inside an observation rejects the row. null for numerator, denominator or
+ * comment means absent. NaN, Infinity and -Infinity, which some encoders write, are read
+ * as numbers and rejected per row as not_finite. Strings may use every JSON escape
+ * (\uXXXX with surrogate pairs included). Strings are checked (UTF-8, no raw control
+ * character, which JSON forbids) where they are read, so such a problem rejects one row;
+ * strings we ignore (DHIS2's other fields) are not looked into. Anything else that is not
+ * JSON fails the document as malformed_json. body need not be NUL-terminated.
+ * On a status other than OBS_PARSE_OK *err says why and the batch holds no rows.
+ */
+__attribute__((warn_unused_result)) enum obs_parse_status
+obs_parse_json(const char *body, size_t len, struct obs_batch *batch, struct obs_parse_error *err);
+
+/*
+ * Parses len bytes of body as CSV (RFC 4180: comma, double quotes) into batch (reset
+ * first). The header row names the columns, in any order, case-insensitively: indicator,
+ * site, period and value are required; numerator, denominator and comment optional. A
+ * UTF-8 byte order mark is skipped, CRLF and LF both end lines, and blank records (a line
+ * with nothing, or only empty fields) are skipped and not counted. Spaces around unquoted
+ * fields are trimmed. An empty numerator, denominator or comment is absent; an empty
+ * indicator, site, period or value is missing_field. Numbers are JSON numbers, optionally
+ * with a leading '+'; "NaN", "inf", "Infinity" (any case, signed) are not_finite.
+ */
+__attribute__((warn_unused_result)) enum obs_parse_status
+obs_parse_csv(const char *body, size_t len, struct obs_batch *batch, struct obs_parse_error *err);
+
+/*
+ * Parses len bytes of body as a DHIS2 dataValueSet: {"dataSet"?, "period"?, "orgUnit"?,
+ * "completeDate"?, ..., "dataValues":[{"dataElement", "period"?, "orgUnit"?, "value",
+ * "comment"?, ...}]} into batch (reset first). dataElement becomes the indicator code and
+ * orgUnit the site code; a top-level period or orgUnit is the default for values without
+ * one. value is a number or a string holding a number ("151"). Periods are DHIS2's:
+ * 202505, 2025-05, 2025Q1, 2025W5, 2025W05, 2025. Fields DHIS2 sends that we do not use
+ * (categoryOptionCombo, attributeOptionCombo, storedBy, created, followup, ...) are
+ * ignored, at both levels.
+ */
+__attribute__((warn_unused_result)) enum obs_parse_status
+obs_parse_dhis2(const char *body, size_t len, struct obs_batch *batch, struct obs_parse_error *err);
+
+/*
+ * Checks each row not yet rejected against cat and today (days since 1970-01-01, the
+ * programme's current date): indicator and site known, site a member, period of the
+ * indicator's type and not starting after the period that contains today, value fitting the
+ * value type (count: whole number >= 0; percentage: 0..100; ratio: >= 0; score: whole
+ * number 0..4), numerator and denominator >= 0 and, except for ratios, numerator <=
+ * denominator. Fills indicator_id, site_id and period_start of the rows that pass. Then
+ * rows that share (indicator, site, period) are all rejected as duplicate_key, since
+ * storing either would depend on order. Finally sorts batch->rejects by row.
+ * Call it once per parse. Returns false when memory ran out: some rows may then be
+ * unchecked, so the caller must not store the batch (answer 503).
+ */
+__attribute__((warn_unused_result)) bool obs_validate(struct obs_batch *batch,
+                                                      const struct catalog *cat, int32_t today);
+
+/* Number of rows not rejected. */
+size_t obs_batch_accepted(const struct obs_batch *batch);
+
+#endif /* SCALEUPD_OBS_PARSE_H */

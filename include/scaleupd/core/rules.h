@@ -1,0 +1,96 @@
+/* Alert rules (DESIGN.md section 4): the JSON document of a rule validated with JSON
+ * paths, and the evaluation of each kind on data the caller hands in. Pure: no I/O. */
+#ifndef SCALEUPD_RULES_H
+#define SCALEUPD_RULES_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "scaleupd/core/period.h"
+#include "scaleupd/core/spc.h"
+
+#define RULE_NAME_MAX 63
+#define RULE_MAX_REBASE 8
+#define RULE_MAX_RECEIVERS 8
+
+enum rule_kind { RULE_THRESHOLD, RULE_SPC, RULE_TRAJECTORY, RULE_LATE_FEED, RULE_COMPLETENESS };
+
+/* A parsed rule. Scope codes are "" when the rule applies to every indicator or site. */
+struct rule {
+    char name[RULE_NAME_MAX + 1];
+    enum rule_kind kind;
+    char indicator[64]; /* indicator code */
+    char site[64];      /* site or region code: the rule covers the site and its descendants */
+    char dimension[32]; /* trajectory: coverage, expansion or institutionalisation */
+    int for_count;      /* consecutive evaluations that must hold before firing (>= 1) */
+    int resolve_count;  /* consecutive evaluations that must not hold before resolving */
+    bool aggregate;     /* threshold, spc: watch the aggregate of the scope site's descendants
+                           (of each top-level site without a site), not each site */
+    char receivers[RULE_MAX_RECEIVERS][64];
+    size_t n_receivers; /* 0: every receiver of the programme */
+    /* threshold */
+    bool has_min, has_max;
+    double min, max;
+    /* spc */
+    unsigned signals;                /* enum spc_signal bits that alert (default all four) */
+    size_t baseline;                 /* fix the limits after this many points; 0 = all points */
+    bool alert_improvement;          /* alert on any special cause, not only concern */
+    int32_t rebase[RULE_MAX_REBASE]; /* re-baseline dates, days since 1970-01-01 */
+    size_t n_rebase;
+    /* late_feed and completeness: a period is due due_days after the next period starts
+       (14: monthly data due by the 15th of the next month), late grace_days after that */
+    int due_days, grace_days;
+    double min_ratio;  /* completeness: share of active sites that must have reported */
+    bool at_risk_only; /* trajectory: alert only at_risk, not behind */
+};
+
+/*
+ * Parses a rule document into *out. Returns an array of problems, each {"path":"$.min",
+ * "code":…,"message":…}, empty when the rule is valid (the caller owns the array; *out is
+ * meaningful only when it is empty). Unknown members are problems too, so a typo is not
+ * silently ignored. Pure: indicator and site codes are not checked against a programme.
+ */
+json_t *rule_parse(const json_t *doc, struct rule *out);
+
+/* "threshold", "spc", "trajectory", "late_feed", "completeness"; "unknown" if out of range. */
+const char *rule_kind_name(enum rule_kind kind);
+
+/* What an evaluation found for one subject. */
+struct rule_eval {
+    bool holds; /* the rule's condition is true: drift */
+    bool has_limits;
+    double value, centre, lower_limit, upper_limit;
+    char summary[96]; /* "below lower limit", "shift below the mean", "above maximum 90" */
+};
+
+/* Threshold on the latest value. */
+void rule_eval_threshold(const struct rule *rule, double value, struct rule_eval *out);
+
+/*
+ * SPC on the reported values (oldest first) with the indicator's direction and target; days
+ * are their period starts, for re-baseline dates. Holds when the latest point is a special
+ * cause of concern (of any kind with alert_improvement) through one of the rule's signals.
+ * Returns false when the chart cannot be computed (non-finite values, no memory).
+ */
+bool rule_eval_spc(const struct rule *rule, const double *values, const int32_t *days, size_t n,
+                   enum spc_direction direction, struct rule_eval *out)
+    __attribute__((warn_unused_result));
+
+/* The last day on which data for period p is still on time under the rule's due_days and
+ * grace_days. */
+int32_t rule_deadline(const struct rule *rule, struct period p);
+
+/* The latest period of the type whose deadline lies before today (days since 1970-01-01 in
+ * the programme's time zone): the period whose data must be there by now. */
+struct period rule_latest_due_period(const struct rule *rule, enum period_type type, int32_t today);
+
+/* Completeness: holds when reported / active < min_ratio (never with no active site). */
+void rule_eval_completeness(const struct rule *rule, long reported, long active,
+                            struct rule_eval *out);
+
+/* Trajectory: holds for "at_risk", and for "behind" unless at_risk_only. */
+void rule_eval_trajectory(const struct rule *rule, const char *status, struct rule_eval *out);
+
+#endif

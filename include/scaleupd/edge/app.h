@@ -1,0 +1,60 @@
+/* The running daemon as handlers see it: the config in force, the worker pool and the
+ * route table. Owned by main.c; handlers only read it. */
+#ifndef SCALEUPD_APP_H
+#define SCALEUPD_APP_H
+
+#include <libpq-fe.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <time.h>
+
+#include "scaleupd/edge/request.h"
+#include "scaleupd/edge/router.h"
+
+struct pool;
+struct http_server;
+struct config;
+
+struct app {
+    struct config *config; /* replaced on reload; requests hold their own reference */
+    struct pool *pool;
+    struct http_server *http;
+    time_t started;
+};
+
+/* Who may call a route. */
+enum handler_access {
+    ACCESS_PUBLIC, /* anyone */
+    ACCESS_READ,   /* a read or admin token, or anyone when the dashboard is public */
+    ACCESS_FEED,   /* a feed token of the route's programme or an admin token (the handler
+                      checks the programme with handler_check_programme) */
+    ACCESS_ADMIN,  /* an admin token */
+};
+
+enum handler_kind {
+    HANDLER_LOOP, /* runs on the event loop: must not block (no database) */
+    HANDLER_DB,   /* runs on a worker with a database connection */
+};
+
+struct handler {
+    enum handler_kind kind;
+    enum handler_access access;
+    /* conn is NULL for HANDLER_LOOP; for HANDLER_DB it is never NULL (a lost database is
+     * answered with 503 before the handler runs) */
+    void (*fn)(struct request *req, PGconn *conn, struct app *app);
+};
+
+/* The route table of the daemon (routes.c). */
+extern const struct route app_routes[];
+extern const size_t app_n_routes;
+
+/* For programme-scoped routes: resolves the {slug} parameter, answers 404 for an unknown
+ * programme and 403 for a feed token of another programme. Returns false when it answered. */
+bool handler_check_programme(struct request *req, PGconn *conn, long long *programme_id)
+    __attribute__((warn_unused_result));
+
+/* Answers 503 database_unavailable (after a query failed because the connection is lost)
+ * or 500 internal; use after a storage call reported a database error. */
+void handler_db_error(struct request *req, PGconn *conn);
+
+#endif

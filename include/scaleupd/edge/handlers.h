@@ -1,0 +1,41 @@
+/* Route handlers of the features, listed in the route table (routes.c). Each answers
+ * one endpoint; see the route table for methods, paths and access. */
+#ifndef SCALEUPD_HANDLERS_H
+#define SCALEUPD_HANDLERS_H
+
+#include "scaleupd/edge/app.h"
+
+/* feeds (routes_feeds.c) */
+void handle_post_observations(struct request *req, PGconn *conn, struct app *app);
+void handle_post_data_value_sets(struct request *req, PGconn *conn, struct app *app);
+void handle_get_series(struct request *req, PGconn *conn, struct app *app);
+
+/* roadmaps and progress (routes_progress.c) */
+void handle_put_roadmap(struct request *req, PGconn *conn, struct app *app);
+void handle_get_roadmap(struct request *req, PGconn *conn, struct app *app);
+void handle_get_roadmap_version(struct request *req, PGconn *conn, struct app *app);
+void handle_get_progress(struct request *req, PGconn *conn, struct app *app);
+void handle_get_progress_history(struct request *req, PGconn *conn, struct app *app);
+
+/* dashboard: the page and its files, on the loop (static_files.c); chart and feeds status
+ * (routes_web.c) */
+void handle_get_index(struct request *req, PGconn *conn, struct app *app);
+void handle_get_static(struct request *req, PGconn *conn, struct app *app);
+void handle_get_vendor_uplot(struct request *req, PGconn *conn, struct app *app);
+void handle_get_chart(struct request *req, PGconn *conn, struct app *app);
+void handle_get_feeds_status(struct request *req, PGconn *conn, struct app *app);
+
+/* alerting (routes_alerts.c): rules, receivers, alerts, acknowledgements, silences */
+void handle_post_rule(struct request *req, PGconn *conn, struct app *app);
+void handle_get_rules(struct request *req, PGconn *conn, struct app *app);
+void handle_delete_rule(struct request *req, PGconn *conn, struct app *app);
+void handle_put_receivers(struct request *req, PGconn *conn, struct app *app);
+void handle_get_receivers(struct request *req, PGconn *conn, struct app *app);
+void handle_post_receiver_test(struct request *req, PGconn *conn, struct app *app);
+void handle_get_alerts(struct request *req, PGconn *conn, struct app *app);
+void handle_post_alert_ack(struct request *req, PGconn *conn, struct app *app);
+void handle_post_silence(struct request *req, PGconn *conn, struct app *app);
+void handle_get_silences(struct request *req, PGconn *conn, struct app *app);
+void handle_delete_silence(struct request *req, PGconn *conn, struct app *app);
+
+#endif

@@ -1,0 +1,101 @@
+/* Observation storage: the programme catalog the validator needs, the set-based upsert of
+ * a batch with its revision history and dirty-series marks, and series reads. */
+#ifndef SCALEUPD_OBSERVATIONS_H
+#define SCALEUPD_OBSERVATIONS_H
+
+#include <jansson.h>
+#include <libpq-fe.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "scaleupd/core/catalog.h"
+#include "scaleupd/core/obs_parse.h"
+
+/* Loads the indicators of a programme and those of its sites that the batch names into a
+ * new catalog (caller frees), and
+ * the programme's current date in its time zone into *today. Site codes of the batch
+ * that belong only to other programmes are added as non-members, so that the validator
+ * can say site_not_in_programme rather than unknown_site. False on a database error. */
+bool observations_load_catalog(PGconn *conn, int64_t programme_id, const struct obs_batch *batch,
+                               struct catalog **out, int32_t *today)
+    __attribute__((warn_unused_result));
+
+struct observations_counts {
+    long imported;  /* new (indicator, site, period) keys */
+    long updated;   /* existing keys whose value changed: the old value went to revisions */
+    long unchanged; /* existing keys sent again with the same value */
+};
+
+/* Stores the accepted rows of a validated batch, inside the caller's transaction, with
+ * set-based SQL: series are created as needed; rows whose key is new are inserted, rows whose
+ * value changed are updated and their old values kept in observation_revision (with the token
+ * that replaced them), unchanged rows are left alone; the touched series are marked dirty from
+ * their earliest changed period (a new row in dirty_series per series, which the alert
+ * evaluator consumes). A concurrent batch storing the same
+ * new keys is waited for, never an error: the batch is then upserted (inside a savepoint).
+ * False on a database error. */
+bool observations_store(PGconn *conn, int64_t programme_id, int64_t token_id,
+                        const struct obs_batch *batch, struct observations_counts *counts,
+                        const char *request_id) __attribute__((warn_unused_result));
+
+/* What observations_store learnt about the batch's series (ids, latest periods) reaches the
+ * ingest path's series hint (series_cache.h) only when its transaction commits: call
+ * observations_committed() on the same thread after COMMIT succeeded, and
+ * observations_rolled_back() after a rollback (a dry run) or a failed COMMIT. */
+void observations_committed(void);
+void observations_rolled_back(void);
+
+/* Turns the fast path for new keys on (the default) or off, for every thread: off, every
+ * batch goes through the one-statement upsert. For tests that compare the two paths. */
+void observations_set_fast_path(bool enabled);
+
+/* Sets how many fresh rows a batch needs for them to go in by COPY (default 64; fewer go
+ * through the lookup statement, which costs fewer round trips). Tests set 1 to drive small
+ * batches through COPY. */
+void observations_set_copy_min_rows(size_t rows);
+
+/* How many batches fell back from the fast path to the upsert because a concurrent batch
+ * inserted one of their new keys first, since the process started. */
+unsigned long observations_fast_path_fallbacks(void);
+
+/* Query of a series read. */
+struct series_query {
+    int64_t programme_id;
+    const char *indicator; /* code */
+    const char *site;      /* code: a practice, or a region/country that aggregates */
+    bool revisions;        /* include each point's revision history */
+    const char *from;      /* optional YYYY-MM-DD bounds of period_start */
+    const char *to;
+};
+
+enum series_result { SERIES_OK, SERIES_UNKNOWN_INDICATOR, SERIES_UNKNOWN_SITE, SERIES_DB_ERROR };
+
+/* Reads a series: the site's own values, or when it has none, its descendant sites
+ * aggregated per period by the indicator's rule (sum, mean, weighted = Σnum ÷ Σden, last),
+ * each point saying how many sites it covers. *out is a new JSON object owned by the caller:
+ * {"indicator":{…},"site":{…},"aggregated":bool,"points":[{"period","period_start","value",
+ * "numerator"?,"denominator"?,"sites_reporting","comment"?,"revisions"?:[…]}]} */
+enum series_result observations_series(PGconn *conn, const struct series_query *query, json_t **out)
+    __attribute__((warn_unused_result));
+
+/* An aggregate series as the evaluator reads it: the points of the descendants of a site
+ * for an indicator, oldest first. */
+struct aggregate_points {
+    double *values;
+    int32_t *days; /* period starts, days since 1970-01-01 */
+    long *sites;   /* sites reporting in each period */
+    size_t n;
+    long expected; /* member sites (adopted or withdrawn, not planned) under the site */
+};
+
+/* Reads at most the latest max_points of the aggregate of site_id's descendants for
+ * indicator_id by the indicator's rule (aggregate: sum, mean, weighted, last; percentage
+ * scales a weighted ratio by 100), as GET …/series does. False on a database error. */
+bool observations_aggregate(PGconn *conn, int64_t programme_id, int64_t indicator_id,
+                            int64_t site_id, const char *aggregate, bool percentage,
+                            size_t max_points, struct aggregate_points *out)
+    __attribute__((warn_unused_result));
+
+void aggregate_points_free(struct aggregate_points *a);
+
+#endif
