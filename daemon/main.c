@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "scaleupd/core/alloc.h"
 #include "scaleupd/edge/app.h"
 #include "scaleupd/edge/background.h"
 #include "scaleupd/core/config.h"
@@ -181,7 +182,8 @@ int main(int argc, char **argv)
     if (rc >= 0)
         return rc;
 
-    /* 1. logging and configuration */
+    /* 1. the out-of-memory policy, logging and configuration */
+    alloc_install();
     log_init();
     char err[512];
     if (st.config_path == NULL && access(DEFAULT_CONFIG, R_OK) == 0)

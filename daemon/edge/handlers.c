@@ -8,20 +8,19 @@
 
 void handler_db_error(struct request *req, PGconn *conn)
 {
-    /* class 40 (deadlock, serialization failure) and 55P03 (lock not available) pass if
-     * the client tries again */
-    const char *state = db_last_sqlstate();
-    if (strncmp(state, "40", 2) == 0 || strcmp(state, "55P03") == 0) {
+    switch (db_failure_of(conn)) {
+    case DB_FAILURE_RETRY:
         request_add_response_header(req, "Retry-After", "1");
         request_reply_error(req, 503, "conflict_retry",
                             "the request met a concurrent one in the database; retry it");
         return;
-    }
-    if (db_connection_lost(conn) || PQstatus(conn) != CONNECTION_OK) {
+    case DB_FAILURE_UNAVAILABLE:
         request_add_response_header(req, "Retry-After", "5");
         request_reply_error(req, 503, "database_unavailable",
                             "the database is not reachable; try again shortly");
         return;
+    case DB_FAILURE_INTERNAL:
+        break;
     }
     request_reply_error(req, 500, "internal", "a database operation failed (request %s)", req->id);
 }

@@ -285,3 +285,127 @@ const char *db_text(const PGresult *res, int row, int col)
         return NULL;
     return PQgetvalue(res, row, col);
 }
+
+PGresult *db_run(PGconn *conn, const char *name, const char *sql, int n,
+                 const char *const *values, ExecStatusType expected, const char *request_id,
+                 const char *what)
+{
+    PGresult *res = name != NULL ? db_query_prepared(conn, name, sql, n, values)
+                    : n == 0     ? PQexec(conn, sql)
+                                 : db_query(conn, sql, n, values);
+    if (!db_ok(res, expected, request_id, what)) {
+        PQclear(res);
+        return NULL;
+    }
+    return res;
+}
+
+bool db_command(PGconn *conn, const char *name, const char *sql, int n,
+                const char *const *values, const char *request_id, const char *what)
+{
+    PGresult *res = name != NULL ? db_query_prepared(conn, name, sql, n, values)
+                    : n == 0     ? PQexec(conn, sql)
+                                 : db_query(conn, sql, n, values);
+    ExecStatusType st = PQresultStatus(res);
+    bool ok = db_ok(res, st == PGRES_TUPLES_OK ? PGRES_TUPLES_OK : PGRES_COMMAND_OK, request_id,
+                    what);
+    PQclear(res);
+    return ok;
+}
+
+/* A transaction-control statement with an optional savepoint name. */
+static bool control(PGconn *conn, const char *verb, const char *name, const char *request_id)
+{
+    char sql[96];
+    int len = snprintf(sql, sizeof(sql), "%s%s%s", verb, name ? " " : "", name ? name : "");
+    if (len < 0 || (size_t)len >= sizeof(sql))
+        return false;
+    PGresult *res = PQexec(conn, sql);
+    bool ok = db_ok(res, PGRES_COMMAND_OK, request_id, sql);
+    PQclear(res);
+    return ok;
+}
+
+bool db_begin(PGconn *conn, const char *request_id)
+{
+    return control(conn, "BEGIN", NULL, request_id);
+}
+
+bool db_commit(PGconn *conn, const char *request_id)
+{
+    return control(conn, "COMMIT", NULL, request_id);
+}
+
+void db_rollback(PGconn *conn, const char *request_id)
+{
+    /* keep the SQLSTATE of the failure that made the caller roll back */
+    char kept[sizeof(last_sqlstate)];
+    memcpy(kept, last_sqlstate, sizeof(kept));
+    (void)control(conn, "ROLLBACK", NULL, request_id);
+    memcpy(last_sqlstate, kept, sizeof(kept));
+}
+
+bool db_savepoint(PGconn *conn, const char *name, const char *request_id)
+{
+    return control(conn, "SAVEPOINT", name, request_id);
+}
+
+bool db_release(PGconn *conn, const char *name, const char *request_id)
+{
+    return control(conn, "RELEASE SAVEPOINT", name, request_id);
+}
+
+bool db_rollback_to(PGconn *conn, const char *name, const char *request_id)
+{
+    return control(conn, "ROLLBACK TO SAVEPOINT", name, request_id);
+}
+
+bool db_transaction(PGconn *conn, const char *request_id, bool (*body)(PGconn *conn, void *arg),
+                    void *arg)
+{
+    if (!db_begin(conn, request_id))
+        return false;
+    if (!body(conn, arg)) {
+        db_rollback(conn, request_id);
+        return false;
+    }
+    return db_commit(conn, request_id);
+}
+
+enum db_failure db_failure_of(PGconn *conn)
+{
+    /* class 40 (deadlock, serialization failure) and 55P03 (lock not available) pass if
+     * the client tries again */
+    const char *state = db_last_sqlstate();
+    if (strncmp(state, "40", 2) == 0 || strcmp(state, "55P03") == 0)
+        return DB_FAILURE_RETRY;
+    if (db_connection_lost(conn) || PQstatus(conn) != CONNECTION_OK)
+        return DB_FAILURE_UNAVAILABLE;
+    return DB_FAILURE_INTERNAL;
+}
+
+bool db_is_null(const PGresult *res, int row, int col)
+{
+    return PQgetisnull(res, row, col);
+}
+
+bool db_bool(const PGresult *res, int row, int col)
+{
+    return !PQgetisnull(res, row, col) && PQgetvalue(res, row, col)[0] == 't';
+}
+
+bool db_int64_opt(const PGresult *res, int row, int col, int64_t *out)
+{
+    if (PQgetisnull(res, row, col))
+        return false;
+    *out = strtoll(PQgetvalue(res, row, col), NULL, 10);
+    return true;
+}
+
+bool db_double_opt(const PGresult *res, int row, int col, double *out)
+{
+    if (PQgetisnull(res, row, col))
+        return false;
+    *out = strtod(PQgetvalue(res, row, col), NULL);
+    return true;
+}

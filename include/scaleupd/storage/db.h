@@ -1,5 +1,7 @@
-/* Database plumbing shared by the storage modules: connecting, schema migrations (numbered
- * SQL files embedded at build time) and small result helpers. */
+/* The database toolkit of the storage modules: connecting, schema migrations (numbered SQL
+ * files embedded at build time), one statement runner that logs and keeps the SQLSTATE,
+ * transactions and savepoints, and one set of cell readers. Storage modules use these and
+ * nothing else of their own; layers above see only the failure kind (db_failure_of). */
 #ifndef SCALEUPD_DB_H
 #define SCALEUPD_DB_H
 
@@ -69,6 +71,60 @@ const char *db_last_sqlstate(void);
 
 /* Forgets it (at the start of each request). */
 void db_clear_last_sqlstate(void);
+
+
+/* ---- statements: one runner ---------------------------------------------------------
+ * db_run executes sql with text parameters — through a statement prepared once per session
+ * when name is not NULL (see db_exec_prepared) — and checks that its status is `expected`
+ * (PGRES_COMMAND_OK or PGRES_TUPLES_OK). On failure it logs "could not <what>: <message>"
+ * with the request id (may be NULL), keeps the SQLSTATE for db_last_sqlstate(), clears the
+ * result and returns NULL; on success the caller PQclear()s what it returns. */
+PGresult *db_run(PGconn *conn, const char *name, const char *sql, int n,
+                 const char *const *values, ExecStatusType expected, const char *request_id,
+                 const char *what) __attribute__((warn_unused_result));
+
+/* db_run for a statement whose rows are not wanted (a command, or a query run for its
+ * effect): true when it succeeded. */
+bool db_command(PGconn *conn, const char *name, const char *sql, int n,
+                const char *const *values, const char *request_id, const char *what)
+    __attribute__((warn_unused_result));
+
+/* ---- transactions and savepoints ----------------------------------------------------
+ * BEGIN / COMMIT / ROLLBACK, and SAVEPOINT / RELEASE / ROLLBACK TO of a savepoint name (an
+ * identifier of the code, never of input). Failures are logged and kept like db_run's.
+ * db_rollback is best effort (a lost connection has rolled back already). */
+bool db_begin(PGconn *conn, const char *request_id) __attribute__((warn_unused_result));
+bool db_commit(PGconn *conn, const char *request_id) __attribute__((warn_unused_result));
+void db_rollback(PGconn *conn, const char *request_id);
+bool db_savepoint(PGconn *conn, const char *name, const char *request_id)
+    __attribute__((warn_unused_result));
+bool db_release(PGconn *conn, const char *name, const char *request_id)
+    __attribute__((warn_unused_result));
+bool db_rollback_to(PGconn *conn, const char *name, const char *request_id)
+    __attribute__((warn_unused_result));
+
+/* Runs body(conn, arg) in a transaction: BEGIN, body, then COMMIT when it returned true or
+ * ROLLBACK when it returned false. True only when the body succeeded and COMMIT did. */
+bool db_transaction(PGconn *conn, const char *request_id, bool (*body)(PGconn *conn, void *arg),
+                    void *arg) __attribute__((warn_unused_result));
+
+/* ---- failures as the layers above see them ------------------------------------------ */
+enum db_failure {
+    DB_FAILURE_RETRY,       /* a deadlock, serialization failure or lock timeout: try again */
+    DB_FAILURE_UNAVAILABLE, /* the connection is lost: 503 and reconnect */
+    DB_FAILURE_INTERNAL,    /* anything else (a bug, or a constraint the code did not expect) */
+};
+
+/* What the last failure on this thread (db_last_sqlstate) and conn's state amount to. */
+enum db_failure db_failure_of(PGconn *conn);
+
+/* ---- cell readers -------------------------------------------------------------------
+ * db_int64 and db_double read SQL NULL as 0: use them only for NOT NULL columns. A value
+ * that may be missing is read with db_is_null or the _opt readers, never as a zero. */
+bool db_is_null(const PGresult *res, int row, int col);
+bool db_bool(const PGresult *res, int row, int col); /* 't' → true; NULL → false */
+bool db_int64_opt(const PGresult *res, int row, int col, int64_t *out); /* false for NULL */
+bool db_double_opt(const PGresult *res, int row, int col, double *out); /* false for NULL */
 
 /* Value of a result cell as int64 / double / string (NULL for SQL NULL). */
 int64_t db_int64(const PGresult *res, int row, int col);

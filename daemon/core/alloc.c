@@ -1,0 +1,66 @@
+/* The out-of-memory policy (alloc.h): log and abort when the allocator fails. */
+#include "scaleupd/core/alloc.h"
+
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+__attribute__((noreturn, cold)) static void out_of_memory(size_t size)
+{
+    /* no allocation here: stdio may need memory; write(2) does not */
+    char line[96];
+    int n = snprintf(line, sizeof(line), "FATAL: out of memory (allocating %zu bytes)\n", size);
+    if (n > 0)
+        (void)!write(STDERR_FILENO, line, (size_t)n);
+    abort();
+}
+
+void *xmalloc(size_t size)
+{
+    void *p = malloc(size ? size : 1);
+    if (p == NULL)
+        out_of_memory(size);
+    return p;
+}
+
+void *xcalloc(size_t n, size_t size)
+{
+    void *p = calloc(n ? n : 1, size ? size : 1);
+    if (p == NULL)
+        out_of_memory(n * size);
+    return p;
+}
+
+void *xrealloc(void *ptr, size_t size)
+{
+    void *p = realloc(ptr, size ? size : 1);
+    if (p == NULL)
+        out_of_memory(size);
+    return p;
+}
+
+char *xstrdup(const char *s)
+{
+    return xstrndup(s, strlen(s));
+}
+
+char *xstrndup(const char *s, size_t n)
+{
+    size_t len = strnlen(s, n);
+    char *p = xmalloc(len + 1);
+    memcpy(p, s, len);
+    p[len] = '\0';
+    return p;
+}
+
+static void *json_xmalloc(size_t size)
+{
+    return xmalloc(size);
+}
+
+void alloc_install(void)
+{
+    json_set_alloc_funcs(json_xmalloc, free);
+}
