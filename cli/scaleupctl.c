@@ -8,26 +8,19 @@
 #include <string.h>
 
 #include "ctl.h"
+#include "scaleupd/core/dynbuf.h"
 #include "scaleupd/storage/db.h"
 #include "scaleupd/storage/tokens.h"
 
-struct buffer {
-    char *data;
-    size_t len;
-};
+/* The largest answer or file scaleupctl takes: a programme's whole alert list or a national
+ * feed file fits; more is refused rather than read without bound. */
+#define CTL_MAX_BYTES ((size_t)256 << 20)
 
 static size_t on_data(char *ptr, size_t size, size_t nmemb, void *userdata)
 {
-    struct buffer *b = userdata;
+    struct dynbuf *b = userdata;
     size_t n = size * nmemb;
-    char *grown = realloc(b->data, b->len + n + 1);
-    if (grown == NULL)
-        return 0;
-    b->data = grown;
-    memcpy(b->data + b->len, ptr, n);
-    b->len += n;
-    b->data[b->len] = '\0';
-    return n;
+    return dynbuf_add(b, ptr, n) ? n : 0; /* 0 makes curl stop with a write error */
 }
 
 /* Performs one request; returns the HTTP status (0 when the server could not be reached)
@@ -36,7 +29,8 @@ long ctl_http(const struct ctl *ctl, const char *method, const char *path, const
               const char *body, size_t body_len, char **out)
 {
     CURL *curl = curl_easy_init();
-    struct buffer buf = {NULL, 0};
+    struct dynbuf buf;
+    dynbuf_init(&buf, CTL_MAX_BYTES);
     char url[2048], auth[512], ct[128];
     snprintf(url, sizeof(url), "%s%s", ctl->url, path);
     struct curl_slist *headers = NULL;
@@ -66,7 +60,10 @@ long ctl_http(const struct ctl *ctl, const char *method, const char *path, const
         fprintf(stderr, "scaleupctl: could not reach %s: %s\n", ctl->url, curl_easy_strerror(rc));
     curl_slist_free_all(headers);
     curl_easy_cleanup(curl);
-    *out = buf.data ? buf.data : strdup("");
+    if (buf.overflow)
+        fprintf(stderr, "scaleupctl: the answer of %s is larger than %zu bytes\n", ctl->url,
+                CTL_MAX_BYTES);
+    *out = dynbuf_take(&buf, NULL);
     return status;
 }
 
@@ -74,26 +71,25 @@ char *ctl_read_file(const char *path, size_t *len)
 {
     FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
     if (f == NULL) {
-        fprintf(stderr, "scaleupctl: could not open %s: %s\n", path, strerror(errno));
+        char reason[128];
+        fprintf(stderr, "scaleupctl: could not open %s: %s\n", path,
+                strerror_r(errno, reason, sizeof(reason)));
         return NULL;
     }
-    size_t cap = 65536, n = 0;
-    char *data = malloc(cap);
+    struct dynbuf data;
+    dynbuf_init(&data, CTL_MAX_BYTES);
+    char chunk[65536];
     size_t got;
-    while (data != NULL && (got = fread(data + n, 1, cap - n, f)) > 0) {
-        n += got;
-        if (n == cap) {
-            cap *= 2;
-            char *grown = realloc(data, cap);
-            if (grown == NULL)
-                free(data);
-            data = grown;
-        }
-    }
+    bool fits = true;
+    while (fits && (got = fread(chunk, 1, sizeof(chunk), f)) > 0)
+        fits = dynbuf_add(&data, chunk, got);
     if (f != stdin)
         fclose(f);
-    *len = n;
-    return data;
+    if (!fits) {
+        fprintf(stderr, "scaleupctl: %s is larger than %zu bytes\n", path, CTL_MAX_BYTES);
+        return NULL;
+    }
+    return dynbuf_take(&data, len);
 }
 
 /* Prints an API answer: pretty JSON on success, the error message on failure. Returns the

@@ -2,6 +2,8 @@
  * reload rule (fixed keys keep their value until restart). */
 #include "scaleupd/core/config.h"
 
+#include "scaleupd/core/alloc.h"
+
 #include <errno.h>
 #include <limits.h>
 #include <ini.h>
@@ -123,9 +125,7 @@ static bool set_value(struct config *config, const struct config_key *key, const
             snprintf(err, err_size, "\"%s\" is not one of %s", value, key->options);
             return false;
         }
-        char *copy = strdup(value);
-        if (copy == NULL)
-            abort();
+        char *copy = xstrdup(value);
         free(*(char **)field);
         *(char **)field = copy;
         return true;
@@ -164,9 +164,7 @@ static const struct config_key *find_key(const char *section, const char *name)
 
 struct config *config_new_defaults(void)
 {
-    struct config *config = calloc(1, sizeof(*config));
-    if (config == NULL)
-        abort();
+    struct config *config = xcalloc(1, sizeof(*config));
     config->refs = 1;
     char err[256];
     for (const struct config_key *k = config_keys; k->name != NULL; k++)
@@ -248,9 +246,7 @@ static bool finish(struct config *config, struct config **out)
     const char *env = getenv("SCALEUPD_DATABASE");
     if (env != NULL && env[0] != '\0') {
         free(config->database);
-        config->database = strdup(env);
-        if (config->database == NULL)
-            abort();
+        config->database = xstrdup(env);
     }
     *out = config;
     return true;
@@ -275,13 +271,13 @@ bool config_load(const char *path, struct config **out, char *err, size_t err_si
 {
     FILE *f = fopen(path, "r");
     if (f == NULL) {
-        snprintf(err, err_size, "%s: could not open file: %s", path, strerror(errno));
+        char reason[128];
+        snprintf(err, err_size, "%s: could not open file: %s", path,
+                 strerror_r(errno, reason, sizeof(reason)));
         return false;
     }
     enum { CONFIG_MAX_BYTES = 1 << 20 };
-    char *text = malloc(CONFIG_MAX_BYTES + 1);
-    if (text == NULL)
-        abort();
+    char *text = xmalloc(CONFIG_MAX_BYTES + 1);
     size_t len = fread(text, 1, CONFIG_MAX_BYTES + 1, f);
     bool read_error = ferror(f) != 0;
     fclose(f);
@@ -326,9 +322,7 @@ void config_keep_fixed(const struct config *old, struct config *next, char *note
         if (n > 0 && (size_t)n < note_size - used)
             used += (size_t)n;
         if (k->type == CONFIG_STRING) {
-            char *copy = strdup(*(char *const *)a);
-            if (copy == NULL)
-                abort();
+            char *copy = xstrdup(*(char *const *)a);
             free(*(char **)b);
             *(char **)b = copy;
         } else if (k->type == CONFIG_BOOL) {

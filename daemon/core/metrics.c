@@ -2,6 +2,8 @@
  * renders all of it. Series counts stay in the hundreds, so linear search is fine. */
 #include "scaleupd/core/metrics.h"
 
+#include "scaleupd/core/alloc.h"
+
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -45,9 +47,7 @@ static size_t n_histograms;
 
 static void *grow(void *array, size_t n, size_t size)
 {
-    void *p = realloc(array, (n + 1) * size);
-    if (p == NULL)
-        abort();
+    void *p = xrealloc(array, (n + 1) * size);
     return p;
 }
 
@@ -136,9 +136,7 @@ static void append(struct text *t, const char *fmt, ...)
             return;
         }
         t->cap = t->cap * 2 + (n > 0 ? (size_t)n : 0);
-        t->buf = realloc(t->buf, t->cap);
-        if (t->buf == NULL)
-            abort();
+        t->buf = xrealloc(t->buf, t->cap);
     }
 }
 
@@ -163,9 +161,7 @@ static void render_histograms(struct text *t)
 
 char *metrics_render(size_t *len)
 {
-    struct text t = {malloc(4096), 0, 4096};
-    if (t.buf == NULL)
-        abort();
+    struct text t = {xmalloc(4096), 0, 4096};
     t.buf[0] = '\0';
     pthread_mutex_lock(&lock);
     for (size_t f = 0; f < n_families; f++) {

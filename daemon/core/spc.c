@@ -5,6 +5,8 @@
  */
 #include "scaleupd/core/spc.h"
 
+#include "scaleupd/core/alloc.h"
+
 #include <math.h>
 #include <stdlib.h>
 
@@ -302,9 +304,9 @@ static enum spc_assurance assurance_of(const struct spc_result *result,
 
 static bool scratch_alloc(struct spc_scratch *scratch, size_t n)
 {
-    scratch->segment_starts = calloc(n, sizeof *scratch->segment_starts);
-    scratch->moving_ranges = calloc(n, sizeof *scratch->moving_ranges);
-    scratch->trend_way = calloc(n, sizeof *scratch->trend_way);
+    scratch->segment_starts = xcalloc(n, sizeof *scratch->segment_starts);
+    scratch->moving_ranges = xcalloc(n, sizeof *scratch->moving_ranges);
+    scratch->trend_way = xcalloc(n, sizeof *scratch->trend_way);
     return scratch->segment_starts && scratch->moving_ranges && scratch->trend_way;
 }
 
@@ -342,8 +344,8 @@ static enum spc_status compute_chart(struct spc_result *result, const double *va
         goto out;
     }
     result->n_segments = find_segment_starts(scratch.segment_starts, n, options);
-    result->points = calloc(n, sizeof *result->points);
-    result->segments = calloc(result->n_segments, sizeof *result->segments);
+    result->points = xcalloc(n, sizeof *result->points);
+    result->segments = xcalloc(result->n_segments, sizeof *result->segments);
     if (result->points == NULL || result->segments == NULL) {
         goto out;
     }
@@ -402,7 +404,7 @@ enum spc_status spc_compute(const double *values, size_t n, const struct spc_opt
     if (status != SPC_OK) {
         return status;
     }
-    struct spc_result *result = calloc(1, sizeof *result);
+    struct spc_result *result = xcalloc(1, sizeof *result);
     if (result == NULL) {
         return SPC_ERR_NO_MEMORY;
     }

@@ -286,9 +286,8 @@ const char *db_text(const PGresult *res, int row, int col)
     return PQgetvalue(res, row, col);
 }
 
-PGresult *db_run(PGconn *conn, const char *name, const char *sql, int n,
-                 const char *const *values, ExecStatusType expected, const char *request_id,
-                 const char *what)
+PGresult *db_run(PGconn *conn, const char *name, const char *sql, int n, const char *const *values,
+                 ExecStatusType expected, const char *request_id, const char *what)
 {
     PGresult *res = name != NULL ? db_query_prepared(conn, name, sql, n, values)
                     : n == 0     ? PQexec(conn, sql)
@@ -300,15 +299,15 @@ PGresult *db_run(PGconn *conn, const char *name, const char *sql, int n,
     return res;
 }
 
-bool db_command(PGconn *conn, const char *name, const char *sql, int n,
-                const char *const *values, const char *request_id, const char *what)
+bool db_command(PGconn *conn, const char *name, const char *sql, int n, const char *const *values,
+                const char *request_id, const char *what)
 {
     PGresult *res = name != NULL ? db_query_prepared(conn, name, sql, n, values)
                     : n == 0     ? PQexec(conn, sql)
                                  : db_query(conn, sql, n, values);
     ExecStatusType st = PQresultStatus(res);
-    bool ok = db_ok(res, st == PGRES_TUPLES_OK ? PGRES_TUPLES_OK : PGRES_COMMAND_OK, request_id,
-                    what);
+    bool ok =
+        db_ok(res, st == PGRES_TUPLES_OK ? PGRES_TUPLES_OK : PGRES_COMMAND_OK, request_id, what);
     PQclear(res);
     return ok;
 }

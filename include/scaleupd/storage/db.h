@@ -72,22 +72,20 @@ const char *db_last_sqlstate(void);
 /* Forgets it (at the start of each request). */
 void db_clear_last_sqlstate(void);
 
-
 /* ---- statements: one runner ---------------------------------------------------------
  * db_run executes sql with text parameters — through a statement prepared once per session
  * when name is not NULL (see db_exec_prepared) — and checks that its status is `expected`
  * (PGRES_COMMAND_OK or PGRES_TUPLES_OK). On failure it logs "could not <what>: <message>"
  * with the request id (may be NULL), keeps the SQLSTATE for db_last_sqlstate(), clears the
  * result and returns NULL; on success the caller PQclear()s what it returns. */
-PGresult *db_run(PGconn *conn, const char *name, const char *sql, int n,
-                 const char *const *values, ExecStatusType expected, const char *request_id,
-                 const char *what) __attribute__((warn_unused_result));
+PGresult *db_run(PGconn *conn, const char *name, const char *sql, int n, const char *const *values,
+                 ExecStatusType expected, const char *request_id, const char *what)
+    __attribute__((warn_unused_result));
 
 /* db_run for a statement whose rows are not wanted (a command, or a query run for its
  * effect): true when it succeeded. */
-bool db_command(PGconn *conn, const char *name, const char *sql, int n,
-                const char *const *values, const char *request_id, const char *what)
-    __attribute__((warn_unused_result));
+bool db_command(PGconn *conn, const char *name, const char *sql, int n, const char *const *values,
+                const char *request_id, const char *what) __attribute__((warn_unused_result));
 
 /* ---- transactions and savepoints ----------------------------------------------------
  * BEGIN / COMMIT / ROLLBACK, and SAVEPOINT / RELEASE / ROLLBACK TO of a savepoint name (an
