@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Single-point feed benchmark (DESIGN.md §10: "1-point POSTs from 32 connections, each
+# Single-point feed benchmark (the performance target: "1-point POSTs from 32 connections, each
 # acknowledged after commit, at least match pgbench doing single-row upserts with 8
 # clients"). In one run, on a fresh PostgreSQL with fsync and synchronous_commit on:
 #   API      CONNECTIONS (32) keep-alive connections each POST 1-observation JSON batches, one

@@ -1,6 +1,6 @@
 -- Drift detection and alerting: rules, receivers, alerts with their append-only history,
 -- silences, the transactional outbox of alert events, notification groups and the
--- delivery queue of rendered messages (DESIGN.md sections 4 and 5).
+-- delivery queue of rendered messages (docs/ARCHITECTURE.md, "The path of an evaluation").
 
 -- Who is told: e-mail addresses and webhook URLs, with the time zone of their messages.
 CREATE TABLE receiver (

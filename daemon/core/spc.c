@@ -69,7 +69,7 @@ static bool is_close(const struct spc_point *point)
  * Mean moving range of the baseline points base[0..n_baseline-1], screened when asked.
  * plotthedots keeps moving ranges < 3.267 x mean mR. When the mean mR is 0 (a flat baseline)
  * every moving range is 0 and nothing is screened: plotthedots would screen them all and end
- * with NaN limits; DESIGN.md wants the limits to collapse onto the mean instead.
+ * with NaN limits; we let the limits collapse onto the mean instead.
  */
 static double mean_moving_range(struct spc_segment *segment, const double *base, bool screen,
                                 double *moving_ranges)

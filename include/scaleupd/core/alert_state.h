@@ -1,4 +1,4 @@
-/* The state machine of one alert (DESIGN.md section 5): inactive → pending → firing →
+/* The state machine of one alert (Alertmanager's, made durable): inactive → pending → firing →
  * resolved, plus no_data, with `for` and resolve counts. Pure: the caller stores the
  * status and turns the returned event into notifications. */
 #ifndef SCALEUPD_ALERT_STATE_H

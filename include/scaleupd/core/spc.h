@@ -3,7 +3,8 @@
  * Count" programme reads it and as the NHS-R community's NHSRplotthedots package (ptd_spc)
  * computes it: centre line, process limits, the four special-cause signals, improvement or
  * concern by the indicator's direction, and assurance against a target. Pure computation on
- * an array of values; no I/O. DESIGN.md section 4 (rule 2) is the specification.
+ * an array of values; no I/O. The README's "Alerts" section
+ * says what a user sees of it.
  */
 #ifndef SCALEUPD_SPC_H
 #define SCALEUPD_SPC_H
