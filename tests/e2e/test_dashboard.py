@@ -131,6 +131,8 @@ def make_web_copy():
     root = tempfile.mkdtemp(prefix="scaleupd-web-")
     for name in ("index.html", "app.js", "style.css", "package.json"):
         shutil.copy(os.path.join(WEB_SOURCE, name), root)
+    shutil.copytree(os.path.join(WEB_SOURCE, "js"), os.path.join(root, "js"),
+                    ignore=shutil.ignore_patterns("*.test.*"))
     os.symlink("/etc/passwd", os.path.join(root, "escape.js"))
     os.symlink("/etc", os.path.join(root, "etc"))
     with open(os.path.join(root, ".secret.js"), "w", encoding="utf-8") as f:
@@ -183,11 +185,14 @@ class DashboardTest(unittest.TestCase):
         self.assertIn("<title>scaleupd", page.body)
         self.assertIn("script-src", page.headers["Content-Security-Policy"] + " script-src")
         self.assertEqual(page.headers["Cache-Control"], "no-cache")
+        # the entry module, modules in subfolders (which it imports), and the style sheet
         for path, ctype in (("/static/app.js", "text/javascript; charset=utf-8"),
+                            ("/static/js/api.js", "text/javascript; charset=utf-8"),
+                            ("/static/js/views/overview.js", "text/javascript; charset=utf-8"),
                             ("/static/style.css", "text/css; charset=utf-8")):
             resp = self.get(path)
             self.assertEqual((resp.status, resp.headers["Content-Type"]), (200, ctype), path)
-            with open(os.path.join(WEB_SOURCE, path.rsplit("/", 1)[1]), encoding="utf-8") as f:
+            with open(os.path.join(WEB_SOURCE, path[len("/static/"):]), encoding="utf-8") as f:
                 self.assertEqual(resp.body, f.read())
 
     def test_uplot_comes_from_node_modules(self):

@@ -1,0 +1,169 @@
+/* The daemon's API as the dashboard reads it: one function per endpoint, returning the
+ * document the daemon sends (shapes below, from daemon/edge/routes*.c and the services and
+ * storage they call). Errors are thrown as ApiError with the daemon's error code; a 401
+ * also opens the token dialog. */
+import { askToken, savedToken } from "./token.js";
+
+/* Shapes of the answers (null means the daemon has no value: never read it as 0).
+ *
+ * Error, any status >= 400 (request.c): {error: {code, message, …}}.
+ *
+ * GET /api/v1/programmes (programmes.c): {programmes: [{slug, name, time_zone, sites,
+ *   indicators, updated_at}]} (sites and indicators are counts here).
+ * GET /api/v1/programmes/{slug}: {slug, name, time_zone, teams, created_at, updated_at,
+ *   sites: [{code, name, level, parent?, status?, adopted?, withdrawn?}],
+ *   indicators: [{code, name, unit, value_type, period_type, direction?, aggregate?,
+ *   dimension?, target?}]}; a member (not present) is absent, status is planned, active or
+ *   withdrawn for a member site.
+ *
+ * GET …/progress?by=region (progress_service.c): {programme, at, period,
+ *   roadmap: {version, label?, created_on}, dimensions: {coverage?, expansion?,
+ *   institutionalisation?}, regions: [Region], lagging_region: {code, name, by, value} | null}
+ *   Measure: {actual|null, planned, baseline, final_target, progress|null, gap|null, status}
+ *   Forecast: {forecast: "YYYY-MM-DD" | "reached" | "not at this rate" | null,
+ *     forecast_basis: {kind: date|reached|not_at_this_rate|insufficient_data, …}}
+ *   coverage: Measure & Forecast & {period|null, numerator, denominator, sites_covered,
+ *     sites_in_scope}
+ *   expansion: {status, progress|null, sites: Measure & Forecast, regions: Measure,
+ *     active_within_periods, period|null}
+ *   institutionalisation: Measure & Forecast & {period|null, items: [{key, name?, theme?,
+ *     indicator, score|null, target, ratio, due|null, overdue, period_start, comment}]}
+ *   Region: {code, name, coverage?: like the programme's coverage, expansion?:
+ *     {active_sites, adopted_sites, planned_sites, share_active|null, status, period|null}}
+ *   lagging_region.by is coverage_gap or share_active.
+ *   A programme without a roadmap: 404 no_roadmap.
+ * GET …/progress/history: {period_type: "monthly", dimensions: {coverage, expansion,
+ *   institutionalisation: {points: [{period, as_of, actual|null, planned, progress|null,
+ *   gap|null, status, roadmap_version, …}], plans: [{roadmap_version, in_force_from,
+ *   baseline_date, baseline, milestones: [{date, target}]}]}}} (plans in version order; an
+ *   expansion plan is {sites: plan, regions: plan, roadmap_version, in_force_from}).
+ *
+ * GET …/chart?indicator=&site= (routes_web.c, observations.c): {indicator: {code, name,
+ *   unit, value_type, period_type, direction, aggregate, target}, site: {code, name, level},
+ *   aggregated, sites_expected (when aggregated), points: [{period, period_start, value,
+ *   sites_reporting, mean, has_limits, lower_limit?, upper_limit?, signals: [name],
+ *   variation: improvement|concern|neutral|common, side: high|low|null, segment}],
+ *   segments: [{first, n_points, n_baseline, has_limits, short_baseline, mean,
+ *   lower_limit?, upper_limit?}], direction: up|down|neither, target|null,
+ *   assurance: pass|fail|hit_and_miss|none, last_variation, last_side|null}.
+ *   Unknown indicator or site: 404 unknown_indicator / unknown_site.
+ *
+ * GET …/feeds (routes_web.c): {today, grace_days, indicators: [{code, name, unit,
+ *   period_type, period_start, period_end, due_on, reported_by_sites, expected, reported}],
+ *   sites: [{code, name, region|null, region_name|null, expected, reported,
+ *   late: [indicator code], last_received_at|null, status: reported|partial|late}],
+ *   regions: [{code|null, name|null, sites_expected, sites_complete, values_expected,
+ *   values_reported, completeness|null}]}.
+ *
+ * GET /api/v1/alerts?programme= (alerts.c): {alerts: [{id, programme, rule, kind,
+ *   indicator|null, site|null, state: pending|firing|no_data|resolved, value|null, centre,
+ *   lower_limit|null, upper_limit|null, period|null, summary, active_since, updated_at,
+ *   acked_at|null, acked_by|null}]} (never inactive ones).
+ * POST /api/v1/alerts/{id}/ack (admin): {id, acked_by} (the token's name, not a body).
+ * GET /api/v1/silences: {silences: [{id, programme|null, matchers: {indicator?, site?,
+ *   rule?}, starts_at, ends_at, author, reason}]} (the active ones, of every programme).
+ * POST /api/v1/silences (admin): {programme?, matchers, starts_at?, ends_at, author,
+ *   reason?} → 201 {id}. DELETE /api/v1/silences/{id} (admin): {id, expired}.
+ */
+
+/* An answer with status >= 400: status, the daemon's error code and message. */
+export class ApiError extends Error {
+  constructor(status, body) {
+    const error = body && body.error;
+    super(error ? error.message : `HTTP ${status}`);
+    this.status = status;
+    this.code = error ? error.code : "";
+    this.body = body;
+  }
+}
+
+/* A 401: the page has asked for a token. */
+export class AuthNeeded extends ApiError {}
+
+const REFUSED = {
+  unauthenticated: "The API needs a token to show this programme's data.",
+  invalid_token: "The saved token was refused (unknown or revoked). Paste another one.",
+};
+
+/* The JSON document of method path (body sent as JSON when given). */
+async function request(path, method = "GET", body = undefined) {
+  const headers = { Accept: "application/json" };
+  const token = savedToken();
+  if (token) headers.Authorization = "Bearer " + token;
+  if (body !== undefined) headers["Content-Type"] = "application/json";
+  const resp = await fetch(path, {
+    method, headers, body: body === undefined ? undefined : JSON.stringify(body), cache: "no-store",
+  });
+  const text = await resp.text();
+  let doc = null;
+  try {
+    doc = text ? JSON.parse(text) : null;
+  } catch {
+    doc = null; /* not the daemon's answer (a proxy's error page): the status says it */
+  }
+  if (resp.status === 401) {
+    const err = new AuthNeeded(resp.status, doc);
+    askToken(REFUSED[err.code] || REFUSED.unauthenticated);
+    throw err;
+  }
+  if (!resp.ok) throw new ApiError(resp.status, doc);
+  return doc;
+}
+
+function programmePath(slug) {
+  return "/api/v1/programmes/" + encodeURIComponent(slug);
+}
+
+/* The programmes this token may read, as a list. */
+export async function listProgrammes() {
+  return (await request("/api/v1/programmes")).programmes;
+}
+
+export function getProgramme(slug) {
+  return request(programmePath(slug));
+}
+
+/* Progress now, with the per-region blocks and the region that lags most. */
+export function getProgress(slug) {
+  return request(programmePath(slug) + "/progress?by=region");
+}
+
+export function getProgressHistory(slug) {
+  return request(programmePath(slug) + "/progress/history");
+}
+
+export function getChart(slug, indicator, site) {
+  return request(`${programmePath(slug)}/chart?indicator=${encodeURIComponent(indicator)}` +
+    `&site=${encodeURIComponent(site)}`);
+}
+
+export function getFeeds(slug) {
+  return request(programmePath(slug) + "/feeds");
+}
+
+/* The programme's alerts that are not inactive, as a list. */
+export async function listAlerts(slug) {
+  return (await request("/api/v1/alerts?programme=" + encodeURIComponent(slug))).alerts;
+}
+
+export function ackAlert(id) {
+  return request(`/api/v1/alerts/${encodeURIComponent(id)}/ack`, "POST");
+}
+
+/* The active silences (of every programme), as a list. */
+export async function listSilences() {
+  return (await request("/api/v1/silences")).silences;
+}
+
+export function createSilence(silence) {
+  return request("/api/v1/silences", "POST", silence);
+}
+
+export function expireSilence(id) {
+  return request("/api/v1/silences/" + encodeURIComponent(id), "DELETE");
+}
+
+/* True when err is the daemon saying the programme has no roadmap yet. */
+export function isNoRoadmap(err) {
+  return err instanceof ApiError && err.code === "no_roadmap";
+}

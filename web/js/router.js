@@ -1,0 +1,75 @@
+/* Hash routing ("#/feeds", "#/indicators?indicator=X&site=Y"): renders the view the hash
+ * names into <main id="view">, marks the nav link, and says when the view is ready
+ * (main[data-ready="true"], which the browser test waits for). */
+import { AuthNeeded } from "./api.js";
+import { destroyCharts } from "./charts.js";
+import { h } from "./dom.js";
+import { state } from "./state.js";
+import { askToken } from "./token.js";
+
+const DEFAULT_VIEW = "overview";
+let views = {};
+let afterRender = [];
+
+/* Sets the views: name -> async function (URLSearchParams) -> nodes. */
+export function setViews(table) {
+  views = table;
+}
+
+function route() {
+  const hash = location.hash.replace(/^#\/?/, "");
+  const [path, query] = hash.split("?");
+  return { name: path.split("/")[0] || DEFAULT_VIEW, params: new URLSearchParams(query || "") };
+}
+
+/* Goes to view name with the given query parameters. */
+export function go(name, params) {
+  const q = params ? new URLSearchParams(params).toString() : "";
+  location.hash = "#/" + name + (q ? "?" + q : "");
+}
+
+/* Runs fn once the view's nodes are in the document (charts need their width). */
+export function whenRendered(fn) {
+  afterRender.push(fn);
+}
+
+/* What a view shows when it could not load. */
+export function errorBox(err) {
+  if (err instanceof AuthNeeded)
+    return h("div", { class: "callout" }, "A token is needed to read this programme. ",
+      h("button", { type: "button", class: "ghost", onclick: () => askToken() }, "Enter a token"));
+  return h("div", { class: "callout error", role: "alert" }, "Could not load: " + err.message);
+}
+
+/* Renders the view of the current hash. */
+export async function render() {
+  const { name, params } = route();
+  const view = Object.hasOwn(views, name) ? name : DEFAULT_VIEW;
+  for (const a of document.querySelectorAll("nav a")) {
+    if (a.dataset.view === view) a.setAttribute("aria-current", "page");
+    else a.removeAttribute("aria-current");
+  }
+  const main = document.getElementById("view");
+  destroyCharts();
+  afterRender = [];
+  main.dataset.view = view;
+  main.dataset.ready = "false";
+  main.replaceChildren(h("p", { class: "muted" }, "Loading…"));
+  if (!state.programme) {
+    main.replaceChildren(h("h1", {}, "No programme"),
+      h("p", { class: "muted" }, "The daemon has no programme yet, or the token may not read it."));
+    main.dataset.ready = "true";
+    return;
+  }
+  try {
+    const content = await views[view](params);
+    main.replaceChildren(...[content].flat(Infinity));
+    const pending = afterRender;
+    afterRender = [];
+    for (const fn of pending) fn();
+  } catch (err) {
+    main.replaceChildren(errorBox(err));
+    if (!(err instanceof AuthNeeded)) console.error(err);
+  }
+  main.dataset.ready = "true";
+}

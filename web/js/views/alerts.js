@@ -1,0 +1,137 @@
+/* Alerts: the programme's open alerts with since when, acknowledging and silencing them
+ * (an admin token is needed for that), the active silences, and the alerts resolved in the
+ * last 30 days. */
+import { ApiError, ackAlert, createSilence, expireSilence, listAlerts, listSilences } from "../api.js";
+import { badge, h, table, th } from "../dom.js";
+import { MISSING, fmtDate, fmtDateTime, fmtHours, fmtValue, isNum, parseDate } from "../format.js";
+import { render } from "../router.js";
+import { indicatorOf, siteName, state } from "../state.js";
+
+const AUTHOR_KEY = "scaleupd.author";
+const SILENCE_HOURS = [1, 4, 24, 72, 168];
+const RESOLVED_DAYS = 30;
+
+/* Who silences from this browser (a silence needs an author). */
+function author() {
+  return localStorage.getItem(AUTHOR_KEY) || "dashboard";
+}
+
+/* The alert's summary, and where it applies: indicator, site, rule, period. */
+function alertWhat(a) {
+  const ind = indicatorOf(a.indicator);
+  const where = [ind ? ind.name : a.indicator, a.site ? siteName(a.site) : null, "rule " + a.rule,
+    a.period ? "period " + fmtDate(a.period) : null].filter(Boolean).join(" — ");
+  return [a.summary || a.rule, where]; /* summary is "" when the rule wrote none */
+}
+
+/* The value that fired it, with the limits; none for alerts about missing data. */
+function alertValue(a) {
+  if (!isNum(a.value) || a.kind === "late_feed" || a.kind === "completeness" || a.state === "no_data") return MISSING;
+  const ind = indicatorOf(a.indicator);
+  const limits = isNum(a.lower_limit) && isNum(a.upper_limit)
+    ? ` (limits ${fmtValue(a.lower_limit, ind)} – ${fmtValue(a.upper_limit, ind)})` : "";
+  return fmtValue(a.value, ind) + limits;
+}
+
+function refused(err, what) {
+  return err instanceof ApiError && err.code === "forbidden"
+    ? `This token may not ${what}: use an admin token.` : `Could not ${what}: ` + err.message;
+}
+
+function ackButton(a, msg) {
+  const acked = Boolean(a.acked_at);
+  const button = h("button", { type: "button", "data-action": "ack", disabled: acked,
+    onclick: async () => {
+      button.disabled = true;
+      try {
+        await ackAlert(a.id);
+        msg.textContent = "Acknowledged.";
+        render();
+      } catch (err) {
+        button.disabled = false;
+        msg.textContent = refused(err, "acknowledge");
+      }
+    } }, acked ? "Acknowledged" : "Acknowledge");
+  return button;
+}
+
+/* The silence of an alert: its indicator, site and rule, from now for the chosen hours. */
+function silenceOf(a, hours, reason) {
+  const now = new Date();
+  const matchers = Object.fromEntries(Object.entries({ indicator: a.indicator, site: a.site, rule: a.rule })
+    .filter(([, v]) => typeof v === "string" && v !== ""));
+  return {
+    programme: a.programme, matchers,
+    starts_at: now.toISOString(), ends_at: new Date(now.getTime() + hours * 3600e3).toISOString(),
+    author: author(), reason: reason || "silenced from the dashboard",
+  };
+}
+
+function alertActions(a) {
+  const msg = h("span", { class: "small muted", role: "status" });
+  const hours = h("select", { "aria-label": "silence for" }, SILENCE_HOURS.map((n) => h("option", { value: n }, fmtHours(n))));
+  const reason = h("input", { type: "text", placeholder: "reason", "aria-label": "reason", size: 14 });
+  const silence = h("button", { type: "button", class: "ghost", "data-action": "silence", onclick: async () => {
+    try {
+      await createSilence(silenceOf(a, Number(hours.value), reason.value));
+      msg.textContent = "Silenced.";
+      render();
+    } catch (err) {
+      msg.textContent = refused(err, "silence");
+    }
+  } }, "Silence");
+  return h("div", { class: "inline-form" }, ackButton(a, msg), hours, reason, silence, msg);
+}
+
+function openRow(a) {
+  const [what, where] = alertWhat(a);
+  return h("tr", { "data-alert": a.id, "data-state": a.state },
+    h("td", {}, badge(a.state), a.acked_at ? [" ", badge("acknowledged", a.acked_by ? "by " + a.acked_by : "")] : null),
+    h("td", {}, h("strong", {}, what), h("br"), h("span", { class: "muted small" }, where)),
+    h("td", {}, fmtDateTime(a.active_since)),
+    h("td", {}, alertValue(a)),
+    h("td", {}, alertActions(a)));
+}
+
+/* A resolved alert: updated_at is when it resolved (nothing changes it after that). */
+function resolvedRow(a) {
+  const [what, where] = alertWhat(a);
+  return h("tr", { "data-alert": a.id }, h("td", {}, badge("resolved")),
+    h("td", {}, what, h("br"), h("span", { class: "muted small" }, where)),
+    h("td", {}, fmtDateTime(a.active_since)), h("td", {}, fmtDateTime(a.updated_at)));
+}
+
+function silenceRow(s) {
+  return h("tr", { "data-silence": s.id },
+    h("td", {}, JSON.stringify(s.matchers)), h("td", {}, fmtDateTime(s.starts_at)), h("td", {}, fmtDateTime(s.ends_at)),
+    h("td", {}, s.author + (s.reason ? ": " + s.reason : "")),
+    h("td", {}, h("button", { type: "button", class: "ghost", onclick: async () => {
+      try {
+        await expireSilence(s.id);
+        render();
+      } catch (err) {
+        alert("Could not expire: " + err.message);
+      }
+    } }, "Expire")));
+}
+
+export async function alerts() {
+  const head = [h("h1", {}, "Alerts"), h("p", { class: "subtitle" }, "Open alerts with since when; acknowledge or silence them here (an admin token is needed for that). Resolved alerts of the last 30 days below.")];
+  const [list, silences] = await Promise.all([listAlerts(state.programme), listSilences()]);
+  const open = list.filter((a) => a.state !== "resolved");
+  const cutoff = Date.now() - RESOLVED_DAYS * 86400e3;
+  const resolved = list.filter((a) => a.state === "resolved" && parseDate(a.updated_at).getTime() >= cutoff);
+  const authorInput = h("input", { type: "text", value: author(), "aria-label": "your name", size: 16,
+    onchange: (e) => localStorage.setItem(AUTHOR_KEY, e.target.value.trim() || "dashboard") });
+  return [head,
+    h("p", { class: "small muted" }, h("label", {}, "Acting as ", authorInput)),
+    h("h2", {}, `Open (${open.length})`),
+    open.length ? table("open-alerts", [th("State"), th("What"), th("Since"), th("Value"), th("Action")], open.map(openRow))
+      : h("p", { class: "muted", id: "no-open-alerts" }, "No open alerts."),
+    h("h2", {}, "Silences"),
+    silences.length ? table("silences", [th("Matchers"), th("From"), th("Until"), th("Who, why"), th("")], silences.map(silenceRow))
+      : h("p", { class: "muted" }, "No active silences."),
+    h("h2", {}, `Resolved in the last ${RESOLVED_DAYS} days (${resolved.length})`),
+    resolved.length ? table("resolved-alerts", [th("State"), th("What"), th("Since"), th("Resolved")], resolved.map(resolvedRow))
+      : h("p", { class: "muted" }, "None.")];
+}
