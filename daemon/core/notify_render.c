@@ -186,9 +186,9 @@ static void text_alert(struct dynbuf *b, const struct notify_group *g, const str
     notify_chart_url(g, a, chart, sizeof(chart));
     ack_url(g, a, ack, sizeof(ack));
     putf(b, "[%s] %s %s at %s (%s)\n", a->resolved ? "RESOLVED" : "FIRING", str(a->indicator),
-              str(a->summary), a->site_name ? a->site_name : str(g->programme), str(a->site));
+         str(a->summary), a->site_name ? a->site_name : str(g->programme), str(a->site));
     putf(b, "  value %s for %s; limits %s .. %s, centre %s\n", value, str(a->period), lo, hi,
-              centre);
+         centre);
     putf(b, "  rule %s (%s); since %s\n", str(a->rule), str(a->kind), str(a->since));
     putf(b, "  chart: %s\n", chart);
     if (!a->resolved)
@@ -202,9 +202,9 @@ char *notify_text(const struct notify_group *g)
     start(&b);
     if (g->is_test)
         putf(&b, "This is a TEST message of scaleupd for receiver %s; nothing is wrong.\n\n",
-                  str(g->receiver));
-    putf(&b, "Programme: %s (%s)\nTimes are in %s.\n\n", str(g->programme_name),
-              str(g->programme), g->time_zone && g->time_zone[0] ? g->time_zone : "UTC");
+             str(g->receiver));
+    putf(&b, "Programme: %s (%s)\nTimes are in %s.\n\n", str(g->programme_name), str(g->programme),
+         g->time_zone && g->time_zone[0] ? g->time_zone : "UTC");
     for (size_t i = 0; i < g->n_alerts; i++)
         text_alert(&b, g, &g->alerts[i]);
     putf(&b, "-- \nscaleupd, for receiver %s\n", str(g->receiver));
@@ -283,8 +283,8 @@ char *notify_html(const struct notify_group *g)
     putf(&b, "</h2>\n<p>Times are in ");
     html_escaped(&b, g->time_zone && g->time_zone[0] ? g->time_zone : "UTC");
     putf(&b, ".</p>\n<table border=\"1\" cellpadding=\"4\">\n<tr><th>state</th>"
-                  "<th>indicator</th><th>site</th><th>what</th><th>value</th><th>limits</th>"
-                  "<th>since</th><th></th></tr>\n");
+             "<th>indicator</th><th>site</th><th>what</th><th>value</th><th>limits</th>"
+             "<th>since</th><th></th></tr>\n");
     for (size_t i = 0; i < g->n_alerts; i++)
         html_alert(&b, g, &g->alerts[i]);
     putf(&b, "</table>\n</body></html>\n");
@@ -347,9 +347,9 @@ static void header_value(struct dynbuf *b, const char *s)
 static void mime_part(struct dynbuf *b, const char *boundary, const char *type, const char *body)
 {
     putf(b,
-              "--%s\r\nContent-Type: %s; charset=UTF-8\r\n"
-              "Content-Transfer-Encoding: base64\r\n\r\n",
-              boundary, type);
+         "--%s\r\nContent-Type: %s; charset=UTF-8\r\n"
+         "Content-Transfer-Encoding: base64\r\n\r\n",
+         boundary, type);
     base64(b, body, strlen(body), true);
 }
 
@@ -365,9 +365,9 @@ char *notify_email_message(const char *from, const char *to, const char *subject
     if (thread_id != NULL && strcmp(thread_id, message_id) != 0)
         putf(&b, "In-Reply-To: %s\r\nReferences: %s\r\n", thread_id, thread_id);
     putf(&b,
-              "MIME-Version: 1.0\r\nAuto-Submitted: auto-generated\r\n"
-              "Content-Type: multipart/alternative; boundary=\"%s\"\r\n\r\n",
-              boundary);
+         "MIME-Version: 1.0\r\nAuto-Submitted: auto-generated\r\n"
+         "Content-Type: multipart/alternative; boundary=\"%s\"\r\n\r\n",
+         boundary);
     mime_part(&b, boundary, "text/plain", text);
     mime_part(&b, boundary, "text/html", html);
     putf(&b, "--%s--\r\n", boundary);

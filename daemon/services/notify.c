@@ -67,11 +67,10 @@ static bool queue_email(struct dispatch *d, const struct notify_group *ng, const
         snprintf(d->thread_id, sizeof(d->thread_id), "%s", message_id);
     notify_mail_date(d->now, date, sizeof(date));
     notify_boundary((long long)id, boundary, sizeof(boundary));
-    char *message = notify_email_message(d->config->smtp_from, to, parts->subject, date,
-                                         message_id, d->thread_id, parts->text, parts->html,
-                                         boundary);
-    bool ok = message != NULL && outbox_set_body(d->conn, id, parts->subject, message,
-                                                 d->thread_id);
+    char *message = notify_email_message(d->config->smtp_from, to, parts->subject, date, message_id,
+                                         d->thread_id, parts->text, parts->html, boundary);
+    bool ok =
+        message != NULL && outbox_set_body(d->conn, id, parts->subject, message, d->thread_id);
     free(message);
     return ok;
 }

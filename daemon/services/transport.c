@@ -197,7 +197,8 @@ enum transport_result transport_send_webhook(const struct config *config, const 
     enum transport_result result = TRANSPORT_SENT;
     if (rc != CURLE_OK) {
         result = classify_curl(rc, code, false, e->reason, sizeof(e->reason));
-        snprintf(e->message, sizeof(e->message), "could not post to %s: %s", url, curl_easy_strerror(rc));
+        snprintf(e->message, sizeof(e->message), "could not post to %s: %s", url,
+                 curl_easy_strerror(rc));
     } else if (code < 200 || code >= 300) {
         bool permanent = code >= 400 && code < 500 && code != 408 && code != 429;
         result = permanent ? TRANSPORT_PERMANENT : TRANSPORT_TRANSIENT;
@@ -208,4 +209,3 @@ enum transport_result transport_send_webhook(const struct config *config, const 
     curl_easy_cleanup(curl);
     return result;
 }
-

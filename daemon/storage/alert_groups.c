@@ -90,6 +90,8 @@ enum alert_group_lock alert_groups_lock(PGconn *conn, int64_t programme_id, cons
     return lock;
 }
 
+/* The alerts of a group (kept as written: clang-format breaks the SQL after the macro). */
+/* clang-format off */
 static const char group_alerts_sql[] =
     "WITH ev AS (SELECT alert_id, kind FROM alert_event WHERE programme_id = $1 AND receiver = $2"
     " AND dispatched_at IS NULL)"
@@ -115,6 +117,7 @@ static const char group_alerts_sql[] =
     "  OR ($4 AND a.state IN ('resolved', 'inactive') AND a.id IN (SELECT alert_id FROM ev"
     "   WHERE kind = 'resolved')))"
     " ORDER BY a.state = 'firing' DESC, i.code, s.code, a.id";
+/* clang-format on */
 
 /* A nullable number: NaN when missing, with *has set when present. */
 static double number(const PGresult *res, int row, int col, bool *has)
@@ -237,8 +240,8 @@ bool alert_groups_dispatched(PGconn *conn, int64_t programme_id, const char *rec
 {
     struct group_params p;
     group_params(&p, programme_id, now);
-    const char *params[] = {p.pid,           receiver, p.now, notified ? "t" : "f",
-                            firing ? "t" : "f", thread_id};
+    const char *params[] = {p.pid,    receiver, p.now, notified ? "t" : "f", firing ? "t" : "f",
+                            thread_id};
     return db_command(conn, NULL,
                       "UPDATE alert_group SET last_sent_at = CASE WHEN $4 THEN to_timestamp($3)"
                       " ELSE last_sent_at END, had_firing = $5::boolean, thread_id = $6 WHERE"

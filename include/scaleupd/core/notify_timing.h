@@ -9,9 +9,10 @@
 
 /* The timers of [alerts], in seconds. */
 struct notify_timers {
-    double group_wait;      /* a new group waits this long for more events to join it */
-    double group_interval;  /* news for a group already told waits this long after its last message */
-    double repeat_interval; /* a group still firing is told again after this long without news */
+    /* a new group waits group_wait for more events to join it; news for a group told before
+     * waits group_interval after its last message; a group still firing is told again
+     * after repeat_interval without news */
+    double group_wait, group_interval, repeat_interval;
 };
 
 /* What a group remembers and has pending. A missing time is a false has_ flag, never a 0. */

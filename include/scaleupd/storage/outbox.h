@@ -14,7 +14,7 @@
 struct outbox_message {
     int64_t programme_id;
     const char *receiver;
-    bool webhook; /* false: e-mail */
+    bool webhook;       /* false: e-mail */
     const char *target; /* the address or URL */
     bool is_test;       /* a receiver test message */
     double created_at;  /* also when it is first due */
