@@ -31,6 +31,7 @@ struct alert_group_list {
 bool alert_groups_pending(PGconn *conn, double now, int repeat_interval,
                           struct alert_group_list *list) __attribute__((warn_unused_result));
 
+/* Frees what the list owns and empties it. */
 void alert_group_list_free(struct alert_group_list *list);
 
 enum alert_group_lock {
@@ -54,7 +55,8 @@ enum alert_group_lock alert_groups_lock(PGconn *conn, int64_t programme_id, cons
 /* The alerts a group's message shows at now, firing first: firing ones not acknowledged
  * (or acknowledged but newly firing again), and, with send_resolved, those whose
  * resolution is news; never silenced ones, nor the receiver's own self alert. The
- * notify_group's strings and alerts are owned by rows (alert_group_alerts_clear). */
+ * notify_group's strings and alerts are owned by rows (alert_group_alerts_clear). False on
+ * error. */
 struct alert_group_alerts {
     struct notify_group group; /* programme, programme_name, time_zone, alerts, n_alerts */
     bool firing;               /* any alert is firing */
@@ -65,6 +67,7 @@ bool alert_groups_alerts(PGconn *conn, int64_t programme_id, const char *receive
                          bool send_resolved, struct alert_group_alerts *out)
     __attribute__((warn_unused_result));
 
+/* Frees the alerts and their rows and zeroes *alerts (safe on a zeroed or failed read). */
 void alert_group_alerts_clear(struct alert_group_alerts *alerts);
 
 /* The programme and time zone of a receiver, for a test message (out->group with no
@@ -80,7 +83,7 @@ struct alert_group_target {
 };
 
 /* The e-mail addresses, then the webhook URLs, of a receiver; the strings are owned by
- * rows (alert_group_targets_clear). */
+ * rows (alert_group_targets_clear). False on error. */
 struct alert_group_targets {
     struct alert_group_target *targets;
     size_t n;
@@ -90,6 +93,7 @@ struct alert_group_targets {
 bool alert_groups_targets(PGconn *conn, int64_t programme_id, const char *receiver,
                           struct alert_group_targets *out) __attribute__((warn_unused_result));
 
+/* Frees the targets and their rows and zeroes *targets. */
 void alert_group_targets_clear(struct alert_group_targets *targets);
 
 /* Records a dispatch at now in the caller's transaction: the group remembers the message
