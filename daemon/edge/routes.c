@@ -11,7 +11,7 @@
 #include "scaleupd/edge/handlers.h"
 #include "scaleupd/edge/http.h"
 #include "scaleupd/core/metrics.h"
-#include "scaleupd/services/notifier.h"
+#include "scaleupd/services/delivery.h"
 #include "scaleupd/edge/pool.h"
 #include "scaleupd/storage/programmes.h"
 #include "scaleupd/edge/routes.h"

@@ -11,7 +11,7 @@
 #include "scaleupd/storage/db.h"
 #include "scaleupd/edge/delivery.h"
 #include "scaleupd/edge/handlers.h"
-#include "scaleupd/storage/outbox.h"
+#include "scaleupd/services/notify.h"
 
 static void reply_result(struct request *req, PGconn *conn, enum alerts_result r, json_t *problems,
                          const char *code, const char *message)
