@@ -14,6 +14,7 @@
 #include "parse_scalar.h"
 
 #define CSV_CHUNK 65536
+#define CSV_FIELD_SLACK 256 /* bytes of libcsv's field buffer beyond OBS_CSV_FIELD_MAX */
 
 struct csv_state {
     struct obs_batch *b;
@@ -179,10 +180,23 @@ __attribute__((noinline, cold)) static void csv_keep_problem(struct csv_state *s
 }
 
 /* A data record starts: its row slot. */
-__attribute__((noinline)) static void csv_row_begin(struct csv_state *st)
+static void csv_row_begin(struct csv_state *st)
 {
     st->row = parse_row_slot(st->b);
     st->pending_field = FIELD_COUNT;
+}
+
+/* A field (of the header, or of data record `row`) longer than OBS_CSV_FIELD_MAX. */
+__attribute__((noinline, cold)) static void csv_field_too_long(struct csv_state *st, size_t index)
+{
+    if (st->in_header)
+        st->status = parse_doc_error(st->err, OBS_PARSE_TOO_LARGE, "too_large", NULL, 0,
+                                     "column %zu of the header is longer than %d bytes", index + 1,
+                                     OBS_CSV_FIELD_MAX);
+    else
+        st->status = parse_doc_error(st->err, OBS_PARSE_TOO_LARGE, "too_large", NULL, 0,
+                                     "field %zu of row %zu is longer than %d bytes", index + 1,
+                                     st->b->n_rows + 1, OBS_CSV_FIELD_MAX);
 }
 
 /* libcsv's field callback: kept small, since it runs for every field. */
@@ -193,6 +207,10 @@ static void csv_on_field(void *field, size_t n, void *data)
     const char *s = field != NULL ? field : "";
     if (st->status != OBS_PARSE_OK)
         return;
+    if (n > OBS_CSV_FIELD_MAX) {
+        csv_field_too_long(st, index);
+        return;
+    }
     st->any_content |= n > 0;
     if (st->in_header) {
         csv_header_field(st, index, s, n);
@@ -285,13 +303,16 @@ static bool csv_blank(const char *s, size_t len)
 }
 
 /*
- * libcsv grows its field buffer through this. Past OBS_CSV_FIELD_MAX bytes and the NUL that
- * CSV_APPEND_NULL adds it refuses, which libcsv reports as CSV_ENOMEM: the field is too
- * long (csv_failure). Below the cap, running out of memory is fatal (alloc.h).
+ * libcsv grows its field buffer through this. Past the cap it refuses, which libcsv
+ * reports as CSV_ENOMEM: the field is too long (csv_failure). Below it, running out of
+ * memory is fatal (alloc.h). Besides the field, the buffer holds for a while a quoted
+ * field's closing quote and the spaces after an unquoted one (trimmed at its end), and
+ * libcsv keeps a byte free for the next character and one for the NUL: CSV_FIELD_SLACK
+ * leaves room for those, and csv_on_field checks the field itself.
  */
 static void *csv_field_realloc(void *buffer, size_t size)
 {
-    return size > (size_t)OBS_CSV_FIELD_MAX + 1 ? NULL : xrealloc(buffer, size);
+    return size > (size_t)OBS_CSV_FIELD_MAX + CSV_FIELD_SLACK ? NULL : xrealloc(buffer, size);
 }
 
 /* Why libcsv stopped at offset of body: bad syntax, or a field over the cap. */
@@ -301,7 +322,7 @@ static enum obs_parse_status csv_failure(struct csv_parser *parser, const char *
     if (csv_error(parser) == CSV_EPARSE)
         return csv_syntax_error(body, start, len, offset, err);
     return parse_doc_error(err, OBS_PARSE_TOO_LARGE, "too_large", body, offset,
-                           "a CSV field is longer than %d bytes", OBS_CSV_FIELD_MAX);
+                           "a field is longer than %d bytes", OBS_CSV_FIELD_MAX);
 }
 
 /* Feeds the body to libcsv in chunks, stopping early at a document error. */
