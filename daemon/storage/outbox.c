@@ -8,7 +8,8 @@
 #include <string.h>
 #include <time.h>
 
-#include "scaleupd/storage/alerts.h"
+#include "scaleupd/storage/alert_store.h"
+#include "scaleupd/storage/silence_store.h"
 #include "scaleupd/core/clock.h"
 #include "scaleupd/core/config.h"
 #include "scaleupd/storage/db.h"
