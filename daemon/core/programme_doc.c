@@ -127,9 +127,10 @@ static void validate_sites(json_t **problems, const json_t *sites)
         need_string(problems, site, base, "level");
         check_enum(problems, site, base, "status", statuses, false);
         if (code != NULL && !valid_code(code))
-            problems_add(problems, base, "invalid_code",
-                    "site code \"%s\" must be 1-63 printable characters without spaces or commas",
-                    code);
+            problems_add(
+                problems, base, "invalid_code",
+                "site code \"%s\" must be 1-63 printable characters without spaces or commas",
+                code);
         else if (code != NULL && json_object_get(seen, code) != NULL)
             problems_add(problems, base, "duplicate_code", "site code \"%s\" appears twice", code);
         else if (code != NULL)
@@ -157,7 +158,7 @@ static void validate_sites(json_t **problems, const json_t *sites)
             problems_add(problems, path, "invalid_value", "a site cannot be its own parent");
         else if (parent_cycle(sites, site))
             problems_add(problems, path, "parent_cycle",
-                    "the parents of this site lead back to it: the hierarchy must be a tree");
+                         "the parents of this site lead back to it: the hierarchy must be a tree");
     }
     json_decref(seen);
 }
@@ -194,12 +195,14 @@ static void validate_indicators(json_t **problems, const json_t *indicators)
             problems_add(problems, path, "invalid_type", "target must be a number");
         }
         if (code != NULL && !valid_code(code))
-            problems_add(problems, base, "invalid_code",
-                    "indicator code \"%s\" must be 1-63 printable characters without spaces or "
-                    "commas",
-                    code);
+            problems_add(
+                problems, base, "invalid_code",
+                "indicator code \"%s\" must be 1-63 printable characters without spaces or "
+                "commas",
+                code);
         else if (code != NULL && json_object_get(seen, code) != NULL)
-            problems_add(problems, base, "duplicate_code", "indicator code \"%s\" appears twice", code);
+            problems_add(problems, base, "duplicate_code", "indicator code \"%s\" appears twice",
+                         code);
         else if (code != NULL)
             json_object_set_new(seen, code, json_true());
     }

@@ -19,7 +19,8 @@ const char *rule_kind_name(enum rule_kind kind)
 }
 
 /* An optional string member copied into buf; false (reported) when present but invalid. */
-static bool opt_string(json_t **problems, const json_t *doc, const char *key, char *buf, size_t size)
+static bool opt_string(json_t **problems, const json_t *doc, const char *key, char *buf,
+                       size_t size)
 {
     char path[64];
     snprintf(path, sizeof(path), "$.%s", key);
@@ -28,8 +29,8 @@ static bool opt_string(json_t **problems, const json_t *doc, const char *key, ch
     if (v == NULL)
         return true;
     if (!json_is_string(v) || json_string_length(v) == 0 || json_string_length(v) >= size) {
-        problems_add(problems, path, "invalid_type", "%s must be a string of 1 to %zu characters", key,
-                size - 1);
+        problems_add(problems, path, "invalid_type", "%s must be a string of 1 to %zu characters",
+                     key, size - 1);
         return false;
     }
     memcpy(buf, json_string_value(v), json_string_length(v) + 1);
@@ -47,14 +48,15 @@ static void opt_int(json_t **problems, const json_t *doc, const char *key, long 
         return;
     if (!json_is_integer(v) || json_integer_value(v) < min || json_integer_value(v) > max) {
         problems_add(problems, path, json_is_integer(v) ? "out_of_range" : "invalid_type",
-                "%s must be a whole number from %ld to %ld", key, min, max);
+                     "%s must be a whole number from %ld to %ld", key, min, max);
         return;
     }
     *out = (int)json_integer_value(v);
 }
 
 /* An optional finite number member. */
-static void opt_number(json_t **problems, const json_t *doc, const char *key, bool *has, double *out)
+static void opt_number(json_t **problems, const json_t *doc, const char *key, bool *has,
+                       double *out)
 {
     char path[64];
     snprintf(path, sizeof(path), "$.%s", key);
@@ -91,7 +93,7 @@ static void parse_signals(json_t **problems, const json_t *doc, struct rule *out
             char path[64];
             snprintf(path, sizeof(path), "$.signals[%zu]", i);
             problems_add(problems, path, "unknown_signal",
-                    "a signal is one of outside, shift, trend, two_in_three");
+                         "a signal is one of outside, shift, trend, two_in_three");
         }
         out->signals |= bit;
     }
@@ -103,8 +105,8 @@ static void parse_rebase(json_t **problems, const json_t *doc, struct rule *out)
     if (v == NULL)
         return;
     if (!json_is_array(v) || json_array_size(v) > RULE_MAX_REBASE) {
-        problems_add(problems, "$.rebase", "invalid_type", "rebase must be an array of at most %d dates",
-                RULE_MAX_REBASE);
+        problems_add(problems, "$.rebase", "invalid_type",
+                     "rebase must be an array of at most %d dates", RULE_MAX_REBASE);
         return;
     }
     size_t i;
@@ -129,7 +131,7 @@ static void parse_receivers(json_t **problems, const json_t *doc, struct rule *o
         return;
     if (!json_is_array(v) || json_array_size(v) > RULE_MAX_RECEIVERS) {
         problems_add(problems, "$.receivers", "invalid_type",
-                "receivers must be an array of at most %d names", RULE_MAX_RECEIVERS);
+                     "receivers must be an array of at most %d names", RULE_MAX_RECEIVERS);
         return;
     }
     size_t i;
@@ -139,7 +141,8 @@ static void parse_receivers(json_t **problems, const json_t *doc, struct rule *o
         if (!json_is_string(r) || json_string_length(r) == 0 || json_string_length(r) > 63) {
             char path[64];
             snprintf(path, sizeof(path), "$.receivers[%zu]", i);
-            problems_add(problems, path, "invalid_type", "a receiver is a name of 1 to 63 characters");
+            problems_add(problems, path, "invalid_type",
+                         "a receiver is a name of 1 to 63 characters");
             continue;
         }
         memcpy(out->receivers[out->n_receivers++], json_string_value(r), json_string_length(r) + 1);
@@ -188,7 +191,8 @@ static void parse_kind_specific(json_t **problems, const json_t *doc, struct rul
     opt_number(problems, doc, "baseline", &has_baseline, &baseline);
     opt_number(problems, doc, "min_ratio", &has_ratio, &ratio);
     if (has_baseline && (baseline < 2 || baseline > 1000 || baseline != floor(baseline)))
-        problems_add(problems, "$.baseline", "out_of_range", "baseline must be a whole number 2..1000");
+        problems_add(problems, "$.baseline", "out_of_range",
+                     "baseline must be a whole number 2..1000");
     else if (has_baseline)
         out->baseline = (size_t)baseline;
     if (has_ratio && (ratio <= 0 || ratio > 1))
@@ -214,7 +218,7 @@ static void parse_kind_specific(json_t **problems, const json_t *doc, struct rul
             out->at_risk_only = strcmp(alert_on, "at_risk") == 0;
         else
             problems_add(problems, "$.alert_on", "invalid_value",
-                    "alert_on is concern or any (spc), behind or at_risk (trajectory)");
+                         "alert_on is concern or any (spc), behind or at_risk (trajectory)");
     }
 }
 
@@ -227,16 +231,18 @@ static void check_kind_needs(json_t **problems, struct rule *out)
     if (out->kind == RULE_TRAJECTORY && strcmp(out->dimension, "coverage") != 0 &&
         strcmp(out->dimension, "expansion") != 0 &&
         strcmp(out->dimension, "institutionalisation") != 0)
-        problems_add(problems, "$.dimension", "invalid_value",
-                "a trajectory rule needs dimension coverage, expansion or institutionalisation");
+        problems_add(
+            problems, "$.dimension", "invalid_value",
+            "a trajectory rule needs dimension coverage, expansion or institutionalisation");
     if (out->kind != RULE_TRAJECTORY && out->dimension[0] != '\0')
-        problems_add(problems, "$.dimension", "invalid_value", "only a trajectory rule has a dimension");
+        problems_add(problems, "$.dimension", "invalid_value",
+                     "only a trajectory rule has a dimension");
     if (out->aggregate && out->kind != RULE_THRESHOLD && out->kind != RULE_SPC)
         problems_add(problems, "$.aggregate", "invalid_value",
-                "only threshold and spc rules can watch an aggregate");
+                     "only threshold and spc rules can watch an aggregate");
     if (out->kind == RULE_TRAJECTORY && (out->indicator[0] || out->site[0]))
         problems_add(problems, out->indicator[0] ? "$.indicator" : "$.site", "invalid_value",
-                "a trajectory rule is scoped by dimension, not indicator or site");
+                     "a trajectory rule is scoped by dimension, not indicator or site");
 }
 
 json_t *rule_parse(const json_t *doc, struct rule *out)
@@ -255,7 +261,7 @@ json_t *rule_parse(const json_t *doc, struct rule *out)
             out->kind = (enum rule_kind)k, kind_ok = true;
     if (!kind_ok)
         problems_add(&problems, "$.kind", kind ? "invalid_value" : "missing_field",
-                "kind is one of threshold, spc, trajectory, late_feed, completeness");
+                     "kind is one of threshold, spc, trajectory, late_feed, completeness");
     if (json_object_get(doc, "name") == NULL)
         problems_add(&problems, "$.name", "missing_field", "name is required");
     opt_string(&problems, doc, "name", out->name, sizeof(out->name));

@@ -89,7 +89,7 @@ enum silence_time_status silence_doc_time(const char *text, double *epoch)
         return zone;
     if (year < 1 || month < 1 || month > 12 || day < 1 || day > date_days_in_month(year, month))
         return SILENCE_TIME_RANGE;
-    if (minute > 59 || seconds >= 61 || hour > 24 || (hour == 24 && (minute > 0 || seconds > 0)))
+    if (minute > 59 || seconds > 60 || hour > 24 || (hour == 24 && (minute > 0 || seconds > 0)))
         return SILENCE_TIME_RANGE;
     *epoch = (double)date_from_ymd(year, month, day) * 86400.0 + hour * 3600.0 + minute * 60.0 +
              seconds - offset;

@@ -47,9 +47,8 @@ enum programme_result programme_apply(PGconn *conn, const json_t *doc, int64_t *
     return job.created ? PROGRAMME_CREATED : PROGRAMME_UPDATED;
 }
 
-enum programme_result programme_apply_and_read(PGconn *conn, const json_t *doc,
-                                               json_t **stored, json_t **problems,
-                                               const char *request_id)
+enum programme_result programme_apply_and_read(PGconn *conn, const json_t *doc, json_t **stored,
+                                               json_t **problems, const char *request_id)
 {
     int64_t id;
     enum programme_result result = programme_apply(conn, doc, &id, problems, request_id);

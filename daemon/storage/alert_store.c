@@ -115,8 +115,7 @@ static bool store_alert(PGconn *conn, const struct alert_update *u, const struct
         period,     e ? e->summary : (u->obs == ALERT_OBS_NO_DATA ? "no data" : ""),
         now,        alert_state_name(from),
         kind};
-    return db_command(conn, "scaleupd_alert_store", store_sql, 17, params, NULL,
-                      "store an alert");
+    return db_command(conn, "scaleupd_alert_store", store_sql, 17, params, NULL, "store an alert");
 }
 
 bool alerts_apply(PGconn *conn, const struct alert_update *u)

@@ -57,9 +57,9 @@ bool programme_time_zone_known(PGconn *conn, const char *time_zone, bool *known,
                                const char *request_id)
 {
     const char *values[] = {time_zone};
-    PGresult *res = db_run(conn, NULL,
-                           "SELECT EXISTS (SELECT 1 FROM pg_timezone_names WHERE name = $1)", 1,
-                           values, PGRES_TUPLES_OK, request_id, "check the time zone");
+    PGresult *res =
+        db_run(conn, NULL, "SELECT EXISTS (SELECT 1 FROM pg_timezone_names WHERE name = $1)", 1,
+               values, PGRES_TUPLES_OK, request_id, "check the time zone");
     if (res == NULL)
         return false;
     *known = db_bool(res, 0, 0);
@@ -81,10 +81,9 @@ bool programme_store(PGconn *conn, const json_t *doc, int64_t *id, bool *created
     char *teams = json_object_get(doc, "teams") ? dump_array(doc, "teams") : NULL;
     const char *values[] = {json_string_value(json_object_get(doc, "slug")),
                             json_string_value(json_object_get(doc, "name")),
-                            json_string_value(json_object_get(doc, "time_zone")), teams,
-                            document};
-    PGresult *res = db_run(conn, NULL, SQL_UPSERT_PROGRAMME, 5, values, PGRES_TUPLES_OK,
-                           request_id, "store programme");
+                            json_string_value(json_object_get(doc, "time_zone")), teams, document};
+    PGresult *res = db_run(conn, NULL, SQL_UPSERT_PROGRAMME, 5, values, PGRES_TUPLES_OK, request_id,
+                           "store programme");
     free(document);
     free(teams);
     if (res == NULL)
@@ -102,10 +101,10 @@ bool programme_store_sites(PGconn *conn, int64_t programme_id, const json_t *doc
     snprintf(idtext, sizeof(idtext), "%lld", (long long)programme_id);
     char *sites = dump_array(doc, "sites");
     const char *values[] = {idtext, sites};
-    bool ok = db_command(conn, NULL, SQL_UPSERT_SITES, 2, values, request_id, "store sites") &&
-              db_command(conn, NULL, SQL_SET_PARENTS, 2, values, request_id, "link sites") &&
-              db_command(conn, NULL, SQL_UPSERT_MEMBERSHIP, 2, values, request_id,
-                         "store membership");
+    bool ok =
+        db_command(conn, NULL, SQL_UPSERT_SITES, 2, values, request_id, "store sites") &&
+        db_command(conn, NULL, SQL_SET_PARENTS, 2, values, request_id, "link sites") &&
+        db_command(conn, NULL, SQL_UPSERT_MEMBERSHIP, 2, values, request_id, "store membership");
     free(sites);
     return ok;
 }
@@ -117,8 +116,8 @@ bool programme_store_indicators(PGconn *conn, int64_t programme_id, const json_t
     snprintf(idtext, sizeof(idtext), "%lld", (long long)programme_id);
     char *indicators = dump_array(doc, "indicators");
     const char *values[] = {idtext, indicators};
-    bool ok = db_command(conn, NULL, SQL_UPSERT_INDICATORS, 2, values, request_id,
-                         "store indicators");
+    bool ok =
+        db_command(conn, NULL, SQL_UPSERT_INDICATORS, 2, values, request_id, "store indicators");
     free(indicators);
     return ok;
 }
@@ -126,8 +125,9 @@ bool programme_store_indicators(PGconn *conn, int64_t programme_id, const json_t
 int programme_find(PGconn *conn, const char *slug, int64_t *id)
 {
     const char *values[] = {slug};
-    PGresult *res = db_run(conn, "scaleupd_programme_id", "SELECT id FROM programme WHERE slug = $1",
-                           1, values, PGRES_TUPLES_OK, NULL, "look up a programme");
+    PGresult *res =
+        db_run(conn, "scaleupd_programme_id", "SELECT id FROM programme WHERE slug = $1", 1, values,
+               PGRES_TUPLES_OK, NULL, "look up a programme");
     if (res == NULL)
         return -1;
     int found = PQntuples(res) == 1;
@@ -157,8 +157,8 @@ static const char SQL_GET_PROGRAMME[] =
 json_t *programme_get(PGconn *conn, const char *slug, bool *db_error)
 {
     const char *values[] = {slug};
-    PGresult *res = db_run(conn, NULL, SQL_GET_PROGRAMME, 1, values, PGRES_TUPLES_OK, NULL,
-                           "read a programme");
+    PGresult *res =
+        db_run(conn, NULL, SQL_GET_PROGRAMME, 1, values, PGRES_TUPLES_OK, NULL, "read a programme");
     *db_error = res == NULL;
     json_t *doc = NULL;
     if (res != NULL && PQntuples(res) == 1)
@@ -169,14 +169,14 @@ json_t *programme_get(PGconn *conn, const char *slug, bool *db_error)
 
 json_t *programme_list(PGconn *conn)
 {
-    PGresult *res = db_run(
-        conn, NULL,
-        "SELECT coalesce(json_agg(json_build_object('slug', p.slug, 'name', p.name, "
-        "'time_zone', p.time_zone, 'sites', (SELECT count(*) FROM site s WHERE "
-        "s.programme_id = p.id), 'indicators', (SELECT count(*) FROM indicator i WHERE "
-        "i.programme_id = p.id), 'updated_at', p.updated_at) ORDER BY p.slug), '[]') "
-        "FROM programme p",
-        0, NULL, PGRES_TUPLES_OK, NULL, "list programmes");
+    PGresult *res =
+        db_run(conn, NULL,
+               "SELECT coalesce(json_agg(json_build_object('slug', p.slug, 'name', p.name, "
+               "'time_zone', p.time_zone, 'sites', (SELECT count(*) FROM site s WHERE "
+               "s.programme_id = p.id), 'indicators', (SELECT count(*) FROM indicator i WHERE "
+               "i.programme_id = p.id), 'updated_at', p.updated_at) ORDER BY p.slug), '[]') "
+               "FROM programme p",
+               0, NULL, PGRES_TUPLES_OK, NULL, "list programmes");
     json_t *list = res ? json_loads(db_text(res, 0, 0), 0, NULL) : NULL;
     PQclear(res);
     return list;

@@ -21,16 +21,15 @@ static const char receivers_put_sql[] =
     " UPDATE SET email = excluded.email, webhook = excluded.webhook, time_zone ="
     " excluded.time_zone, updated_at = now()) SELECT (SELECT min(name) FROM bad)";
 
-enum alerts_result alerts_receivers_put(PGconn *conn, int64_t programme_id,
-                                        const json_t *receivers, json_t **problems,
-                                        json_t **stored)
+enum alerts_result alerts_receivers_put(PGconn *conn, int64_t programme_id, const json_t *receivers,
+                                        json_t **problems, json_t **stored)
 {
     char pid[24];
     snprintf(pid, sizeof(pid), "%lld", (long long)programme_id);
     char *text = json_dumps(receivers, JSON_COMPACT);
     const char *params[] = {pid, text};
-    PGresult *res = db_run(conn, NULL, receivers_put_sql, 2, params, PGRES_TUPLES_OK, NULL,
-                           "store receivers");
+    PGresult *res =
+        db_run(conn, NULL, receivers_put_sql, 2, params, PGRES_TUPLES_OK, NULL, "store receivers");
     free(text);
     if (res == NULL)
         return ALERTS_DB_ERROR;

@@ -83,12 +83,18 @@ enum alerts_result alerts_rule_put(PGconn *conn, int64_t programme_id, const jso
     snprintf(resolve_count, sizeof(resolve_count), "%d", rule->resolve_count);
     char *receivers = receivers_literal(rule);
     char *document = json_dumps(doc, JSON_COMPACT);
-    const char *params[] = {pid,       rule->name,    rule_kind_name(rule->kind),
-                            rule->indicator, rule->site, rule->dimension,
-                            for_count, resolve_count, receivers,
+    const char *params[] = {pid,
+                            rule->name,
+                            rule_kind_name(rule->kind),
+                            rule->indicator,
+                            rule->site,
+                            rule->dimension,
+                            for_count,
+                            resolve_count,
+                            receivers,
                             document};
-    PGresult *res = db_run(conn, NULL, rule_put_sql, 10, params, PGRES_TUPLES_OK, NULL,
-                           "store a rule");
+    PGresult *res =
+        db_run(conn, NULL, rule_put_sql, 10, params, PGRES_TUPLES_OK, NULL, "store a rule");
     enum alerts_result result = res ? rule_put_outcome(res, rule, problems) : ALERTS_DB_ERROR;
     PQclear(res);
     if (result == ALERTS_OK || result == ALERTS_CREATED) {

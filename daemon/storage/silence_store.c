@@ -22,8 +22,8 @@ enum alerts_result alerts_silence_create(PGconn *conn, const struct silence_doc 
     snprintf(starts, sizeof(starts), "%.6f", silence->starts_at);
     snprintf(ends, sizeof(ends), "%.6f", silence->ends_at);
     char *matchers = json_dumps(silence->matchers, JSON_COMPACT);
-    const char *params[] = {silence->programme, matchers,        starts,
-                            ends,               silence->author, silence->reason};
+    const char *params[] = {silence->programme, matchers,       starts, ends,
+                            silence->author,    silence->reason};
     PGresult *res =
         db_run(conn, NULL, insert_sql, 6, params, PGRES_TUPLES_OK, NULL, "store a silence");
     free(matchers);

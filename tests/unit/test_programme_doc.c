@@ -28,8 +28,8 @@ static void describe(const json_t *problems, char *out, size_t size)
 
 #define SITE(code, extra) "{\"code\":\"" code "\",\"name\":\"n\",\"level\":\"l\"" extra "}"
 #define PROG(members) "{\"slug\":\"ok\",\"name\":\"x\"," members "}"
-#define IND(code, extra)                                                                          \
-    "{\"code\":\"" code "\",\"name\":\"n\",\"value_type\":\"count\",\"period_type\":"             \
+#define IND(code, extra)                                                                           \
+    "{\"code\":\"" code "\",\"name\":\"n\",\"value_type\":\"count\",\"period_type\":"              \
     "\"monthly\"" extra "}"
 
 static const struct {
@@ -65,12 +65,12 @@ static const struct {
     {PROG("\"sites\":[" SITE("A", ",\"parent\":\"B\"") "," SITE("B", ",\"parent\":\"A\"") "]"),
      "$.sites[0].parent parent_cycle;$.sites[1].parent parent_cycle"},
     {PROG("\"sites\":[" SITE("R", "") "," SITE("A", ",\"parent\":\"C\"") "," SITE(
-        "B", ",\"parent\":\"A\"") "," SITE("C", ",\"parent\":\"B\"") "]"),
+         "B", ",\"parent\":\"A\"") "," SITE("C", ",\"parent\":\"B\"") "]"),
      "$.sites[1].parent parent_cycle;$.sites[2].parent parent_cycle;$.sites[3].parent "
      "parent_cycle"},
     /* a chain listed child first is a tree */
     {PROG("\"sites\":[" SITE("C", ",\"parent\":\"B\"") "," SITE("B", ",\"parent\":\"A\"") "," SITE(
-        "A", "") "]"),
+         "A", "") "]"),
      ""},
     {PROG("\"indicators\":[{\"code\":\"x\",\"name\":\"n\",\"value_type\":\"count\"}]"),
      "$.indicators[0].period_type missing_field"},

@@ -98,9 +98,9 @@ Test(receiver_doc, a_long_address_is_refused)
     json_decref(problems);
     address[400] = '\0';
     memcpy(address + 390, "@example.org", 13);
-    json_array_set_new(json_object_get(json_array_get(json_object_get(doc, "receivers"), 0),
-                                       "email"),
-                       0, json_string(address));
+    json_array_set_new(
+        json_object_get(json_array_get(json_object_get(doc, "receivers"), 0), "email"), 0,
+        json_string(address));
     problems = receiver_doc_parse(doc, &list);
     cr_expect_null(problems, "an address under 512 bytes");
     json_decref(problems);

@@ -148,6 +148,7 @@ static const struct {
     {"2026-01-01T24:01Z", SILENCE_TIME_RANGE, 0},
     {"2026-01-01T12:60:00Z", SILENCE_TIME_RANGE, 0},
     {"2026-01-01T12:00:61Z", SILENCE_TIME_RANGE, 0},
+    {"2024-02-29T23:59:60.5Z", SILENCE_TIME_RANGE, 0},
     {"2026-01-01T12:00:00+16:00", SILENCE_TIME_RANGE, 0},
     {"2026-01-01T12:00:00+05:60", SILENCE_TIME_RANGE, 0},
 };
@@ -160,7 +161,7 @@ Test(silence_doc, times_are_rfc3339_with_a_zone)
         cr_expect_eq(got, times[i].want, "\"%s\": %d, want %d", times[i].text, (int)got,
                      (int)times[i].want);
         if (got == SILENCE_TIME_OK && times[i].want == SILENCE_TIME_OK)
-            cr_expect(fabs(epoch - times[i].epoch) < 1e-6, "\"%s\": %.6f, want %.6f",
-                      times[i].text, epoch, times[i].epoch);
+            cr_expect(fabs(epoch - times[i].epoch) < 1e-6, "\"%s\": %.6f, want %.6f", times[i].text,
+                      epoch, times[i].epoch);
     }
 }

@@ -26,9 +26,8 @@ enum programme_result programme_apply(PGconn *conn, const json_t *doc, int64_t *
 
 /* programme_apply, then the stored programme as programme_get shows it in *stored (owned by
  * the caller): what the API answers. PROGRAMME_DB_ERROR when reading it back fails. */
-enum programme_result programme_apply_and_read(PGconn *conn, const json_t *doc,
-                                               json_t **stored, json_t **problems,
-                                               const char *request_id)
+enum programme_result programme_apply_and_read(PGconn *conn, const json_t *doc, json_t **stored,
+                                               json_t **problems, const char *request_id)
     __attribute__((warn_unused_result));
 
 #endif

@@ -14,9 +14,9 @@
  * (names unique). A time zone the database does not know gives ALERTS_INVALID with
  * *problems (owned by the caller) and stores nothing. On ALERTS_OK *stored receives the
  * receivers as alerts_receivers_get lists them (owned by the caller). */
-enum alerts_result alerts_receivers_put(PGconn *conn, int64_t programme_id,
-                                        const json_t *receivers, json_t **problems,
-                                        json_t **stored) __attribute__((warn_unused_result));
+enum alerts_result alerts_receivers_put(PGconn *conn, int64_t programme_id, const json_t *receivers,
+                                        json_t **problems, json_t **stored)
+    __attribute__((warn_unused_result));
 
 /* The programme's receivers as a JSON array (name, email, webhook, time_zone) ordered by
  * name; NULL on error. The caller owns the array. */
