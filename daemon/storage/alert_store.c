@@ -5,7 +5,6 @@
 
 #include <math.h>
 #include <stdio.h>
-#include <string.h>
 
 #include "scaleupd/core/period.h"
 #include "scaleupd/storage/db.h"
