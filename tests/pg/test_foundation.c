@@ -599,6 +599,24 @@ Test(programmes, changes_are_stored)
     expect_site("BE-VLG-GP001", "practice", "BE-VLG", "active", "2025-01-01");
 }
 
+/* programme_apply checks the document itself (core/programme_doc.c), so that no caller can
+ * store one the API would refuse. */
+Test(programmes, apply_refuses_an_invalid_document_and_stores_nothing)
+{
+    json_t *doc = load("{\"slug\":\"Bad Slug\",\"name\":\"x\",\"sites\":[{\"code\":\"A\"}]}");
+    json_t *problems = NULL;
+    int64_t id = 0;
+    cr_expect_eq(programme_apply(conn, doc, &id, &problems, "pgtest"), PROGRAMME_INVALID);
+    cr_assert_eq(json_array_size(problems), 3);
+    cr_expect_str_eq(json_string_value(json_object_get(json_array_get(problems, 0), "path")),
+                     "$.slug");
+    json_decref(problems);
+    json_decref(doc);
+    char *counts = row_counts();
+    cr_expect_str_eq(counts, "0 0 0 0", "nothing stored");
+    free(counts);
+}
+
 Test(programmes, an_unknown_time_zone_is_invalid)
 {
     json_t *doc = load(ICP_BE);
