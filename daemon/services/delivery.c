@@ -15,7 +15,7 @@
 #include "scaleupd/core/notify_timing.h"
 #include "scaleupd/services/notify.h"
 #include "scaleupd/services/transport.h"
-#include "scaleupd/storage/alerts.h"
+#include "scaleupd/storage/alert_store.h"
 #include "scaleupd/storage/db.h"
 #include "scaleupd/storage/outbox.h"
 

@@ -9,7 +9,8 @@
 #include <string.h>
 #include <time.h>
 
-#include "scaleupd/storage/alerts.h"
+#include "scaleupd/storage/alert_store.h"
+#include "scaleupd/storage/rule_store.h"
 #include "scaleupd/core/clock.h"
 #include "scaleupd/storage/db.h"
 #include "scaleupd/core/log.h"

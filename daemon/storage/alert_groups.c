@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "scaleupd/core/alloc.h"
-#include "scaleupd/storage/alerts.h"
+#include "scaleupd/storage/silence_store.h"
 #include "scaleupd/storage/db.h"
 
 /* Text parameters of a group key and a time. */

@@ -14,12 +14,12 @@
 #include <string.h>
 
 #include "pgtest.h"
-#include "scaleupd/storage/alerts.h"
+#include "scaleupd/storage/rule_store.h"
 #include "scaleupd/storage/db.h"
 #include "scaleupd/services/evaluator.h"
 #include "scaleupd/services/ingest.h"
 #include "scaleupd/storage/observations.h"
-#include "scaleupd/storage/programmes.h"
+#include "scaleupd/services/programme_apply.h"
 #include "scaleupd/core/rules.h"
 
 #define NOW 1752580800.0 /* 2025-07-15 12:00 UTC */

@@ -12,7 +12,9 @@
 #include <string.h>
 
 #include "pgtest.h"
-#include "scaleupd/storage/alerts.h"
+#include "scaleupd/storage/ack_store.h"
+#include "scaleupd/storage/alert_store.h"
+#include "scaleupd/storage/rule_store.h"
 #include "scaleupd/core/config.h"
 #include "scaleupd/services/delivery.h"
 #include "scaleupd/services/notify.h"

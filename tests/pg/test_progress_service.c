@@ -18,7 +18,7 @@
 #include "scaleupd/services/ingest.h"
 #include "scaleupd/storage/observations.h"
 #include "scaleupd/core/period.h"
-#include "scaleupd/storage/programmes.h"
+#include "scaleupd/services/programme_apply.h"
 #include "scaleupd/services/progress_service.h"
 #include "scaleupd/storage/roadmap_store.h"
 

@@ -36,11 +36,4 @@ void delivery_cancel(void);
 /* Declares the metric families of delivery; call once at start-up. */
 void delivery_describe_metrics(void);
 
-/* The former name of delivery_describe_metrics, kept only while edge/routes.c calls it (its
- * owner renames that one call; then this goes). */
-static inline void notifier_describe_metrics(void)
-{
-    delivery_describe_metrics();
-}
-
 #endif

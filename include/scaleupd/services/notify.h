@@ -23,12 +23,4 @@ long notify_dispatch(PGconn *conn, const struct config *config, double now);
 long notify_queue_test(PGconn *conn, const struct config *config, int64_t programme_id,
                        const char *receiver, double now);
 
-/* The former name of notify_queue_test, kept only while edge/routes_alerts.c calls it (its
- * owner renames that one call; then this goes). */
-static inline long outbox_enqueue_test(PGconn *conn, const struct config *config,
-                                       int64_t programme_id, const char *receiver, double now)
-{
-    return notify_queue_test(conn, config, programme_id, receiver, now);
-}
-
 #endif
