@@ -1,6 +1,6 @@
 /*
  * Scale-up progress: the pure computation of coverage, expansion and institutionalisation
- * against a roadmap's planned trajectory (DESIGN.md section 3). Everything here works on
+ * against a roadmap's planned trajectory (docs/ARCHITECTURE.md). Everything here works on
  * values the caller has read; nothing does I/O. Dates are days since 1970-01-01 (period.h).
  *
  * A missing report is never a zero: every input that may be absent carries a has_ flag, and
@@ -233,9 +233,9 @@ struct progress_expansion_count {
     size_t active_regions; /* distinct region_id among the active sites */
 };
 
-/* Counts active sites and regions with at least one. Returns false only when out of memory. */
-__attribute__((warn_unused_result)) bool
-progress_expansion_count(const struct progress_site *sites, size_t n, int32_t date,
+/* Counts active sites and regions with at least one (a site without a region counts in the
+ * region 0). */
+void progress_expansion_count(const struct progress_site *sites, size_t n, int32_t date,
                          int32_t window_start, struct progress_expansion_count *out);
 
 /* Active sites at `date` in region `region_id`. */
