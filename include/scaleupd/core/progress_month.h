@@ -151,8 +151,8 @@ const char *progress_month_dimension_name(enum roadmap_dimension dimension);
  *   coverage {"numerator","denominator","sites_covered","sites_in_scope","data_period"};
  *   expansion {"active_sites","active_regions","regions_planned","regions_gap",
  *     "sites_status","regions_status"}; a region's {"active_sites","adopted_sites",
- *     "planned_sites"}; institutionalisation {"items":[{"indicator","score","period_start"?,
- *     "comment"?}]} (score null without one).
+ *     "planned_sites"}; institutionalisation {"items":[{"indicator","score","period_start",
+ *     "comment"}]} (score and period_start null without a score, comment null without one).
  */
 json_t *progress_month_row_detail(const struct progress_month_row *row);
 
