@@ -152,8 +152,7 @@ static size_t region_adopted(const struct progress_site *sites, size_t n, int64_
 
 static void add_region_expansion_row(struct progress_month *out, const struct roadmap *rm,
                                      int version, int64_t region_id,
-                                     const struct progress_site *sites, size_t n,
-                                     int32_t window)
+                                     const struct progress_site *sites, size_t n, int32_t window)
 {
     size_t planned_sites, adopted = region_adopted(sites, n, region_id, out->as_of, &planned_sites);
     size_t active = progress_expansion_region_sites(sites, n, region_id, out->as_of, window);
@@ -180,8 +179,8 @@ static void evaluate_expansion(const struct progress_month_inputs *in, const str
                                int version, struct progress_month *out)
 {
     const struct roadmap_expansion *e = &rm->expansion;
-    int32_t window = progress_activity_window_start(activity_type(in, rm), e->active_within_periods,
-                                                    out->as_of);
+    int32_t window =
+        progress_activity_window_start(activity_type(in, rm), e->active_within_periods, out->as_of);
     struct progress_site *sites = xcalloc(in->n_sites ? in->n_sites : 1, sizeof(*sites));
     for (size_t i = 0; i < in->n_sites; i++)
         sites[i] = site_at(&in->sites[i], out->as_of);
@@ -190,8 +189,8 @@ static void evaluate_expansion(const struct progress_month_inputs *in, const str
     struct progress_expansion ex;
     progress_expansion_evaluate(e, rm->baseline_date, out->as_of, count.active_sites,
                                 count.active_regions, &ex);
-    struct progress_month_row *row = add_row(out, ROADMAP_DIMENSION_EXPANSION, 0, version,
-                                             PROGRESS_MONTH_DETAIL_EXPANSION);
+    struct progress_month_row *row =
+        add_row(out, ROADMAP_DIMENSION_EXPANSION, 0, version, PROGRESS_MONTH_DETAIL_EXPANSION);
     row->measure = ex.sites;
     row->status = ex.status;
     row->detail.expansion.active_sites = count.active_sites;
@@ -223,14 +222,16 @@ static void evaluate_institutionalisation(const struct progress_month_inputs *in
                                           struct progress_month *out)
 {
     const struct roadmap_institutionalisation *inst = &rm->institutionalisation;
-    struct progress_item_score *scores = xcalloc(inst->n_items ? inst->n_items : 1, sizeof(*scores));
+    struct progress_item_score *scores =
+        xcalloc(inst->n_items ? inst->n_items : 1, sizeof(*scores));
     struct progress_month_item *items = xcalloc(inst->n_items ? inst->n_items : 1, sizeof(*items));
     for (size_t i = 0; i < inst->n_items; i++) {
-        const struct progress_month_score *s = latest_score(in, inst->items[i].indicator, out->as_of);
+        const struct progress_month_score *s =
+            latest_score(in, inst->items[i].indicator, out->as_of);
         scores[i] = (struct progress_item_score){s != NULL, s ? s->value : 0.0};
-        items[i] = (struct progress_month_item){inst->items[i].indicator, s != NULL,
-                                                s ? s->value : 0.0, s ? s->period_start : 0,
-                                                s ? s->comment : NULL};
+        items[i] =
+            (struct progress_month_item){inst->items[i].indicator, s != NULL, s ? s->value : 0.0,
+                                         s ? s->period_start : 0, s ? s->comment : NULL};
     }
     struct progress_institutionalisation value;
     progress_institutionalisation_evaluate(inst, scores, out->as_of, NULL, &value);
@@ -308,11 +309,11 @@ static json_t *items_detail(const struct progress_month_item *items, size_t n)
         char day[DATE_FORMAT_MAX] = "";
         if (it->has_score && !date_format(it->period_start, day, sizeof(day)))
             day[0] = '\0';
-        json_array_append_new(
-            list, json_pack("{s:s,s:o,s:s?,s:s?}", "indicator", it->indicator, "score",
-                            it->has_score ? json_real(it->score) : json_null(), "period_start",
-                            it->has_score ? day : NULL, "comment",
-                            it->has_score ? it->comment : NULL));
+        json_array_append_new(list,
+                              json_pack("{s:s,s:o,s:s?,s:s?}", "indicator", it->indicator, "score",
+                                        it->has_score ? json_real(it->score) : json_null(),
+                                        "period_start", it->has_score ? day : NULL, "comment",
+                                        it->has_score ? it->comment : NULL));
     }
     return json_pack("{s:o}", "items", list);
 }
@@ -328,8 +329,7 @@ json_t *progress_month_row_detail(const struct progress_month_row *row)
                          (json_int_t)row->detail.expansion.active_regions, "regions_planned",
                          row->detail.expansion.regions_planned, "regions_gap",
                          row->detail.expansion.regions_gap, "sites_status",
-                         progress_status_name(row->detail.expansion.sites_status),
-                         "regions_status",
+                         progress_status_name(row->detail.expansion.sites_status), "regions_status",
                          progress_status_name(row->detail.expansion.regions_status));
     case PROGRESS_MONTH_DETAIL_REGION_EXPANSION:
         return json_pack("{s:I,s:I,s:I}", "active_sites",

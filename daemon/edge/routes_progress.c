@@ -69,8 +69,7 @@ static void get_roadmap(struct request *req, PGconn *conn, int version)
     struct roadmap_service_answer answer;
     switch (roadmap_service_get(conn, programme_id, version, &answer, req->id)) {
     case ROADMAP_SERVICE_OK:
-        json_object_set_new(answer.document, "programme",
-                            json_string(request_param(req, "slug")));
+        json_object_set_new(answer.document, "programme", json_string(request_param(req, "slug")));
         request_reply_json(req, 200, answer.document);
         answer.document = NULL;
         break;

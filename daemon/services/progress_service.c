@@ -19,7 +19,8 @@ struct snap_range {
     size_t n;
 };
 
-static struct snap_range series_of(const struct snapshot_set *s, const char *dimension, int64_t region)
+static struct snap_range series_of(const struct snapshot_set *s, const char *dimension,
+                                   int64_t region)
 {
     struct snap_range range = {NULL, 0};
     for (size_t i = 0; i < s->n; i++) {
@@ -159,8 +160,8 @@ static json_t *expansion_json(const struct roadmap *rm, const struct snapshot_se
 }
 
 /* The score a snapshot recorded for an indicator. */
-static struct progress_item_score snapshot_score(const struct snapshot_row *row, const char *indicator,
-                                                 json_t **item)
+static struct progress_item_score snapshot_score(const struct snapshot_row *row,
+                                                 const char *indicator, json_t **item)
 {
     struct progress_item_score score = {false, 0.0};
     size_t i;
@@ -460,8 +461,8 @@ static enum progress_service_result refreshed(PGconn *conn, int64_t programme_id
 }
 
 enum progress_service_result progress_service_read(PGconn *conn, int64_t programme_id,
-                                                   const int32_t *at, bool by_region,
-                                                   json_t **out, const char *request_id)
+                                                   const int32_t *at, bool by_region, json_t **out,
+                                                   const char *request_id)
 {
     enum progress_service_result rc = refreshed(conn, programme_id, request_id);
     if (rc != PROGRESS_SERVICE_OK)

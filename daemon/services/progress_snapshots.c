@@ -81,8 +81,8 @@ static enum progress_service_result refresh_locked(struct refresh *rf, int *comp
         evaluate_months(rf, range.from, range.last);
         *computed = (int)rf->n_months;
     }
-    bool ok = snapshot_store_replace(rf->conn, rf->programme_id, &range, rf->months,
-                                     rf->n_months, rf->request_id) &&
+    bool ok = snapshot_store_replace(rf->conn, rf->programme_id, &range, rf->months, rf->n_months,
+                                     rf->request_id) &&
               clear_marks(rf, &st);
     return ok ? PROGRESS_SERVICE_OK : PROGRESS_SERVICE_DB_ERROR;
 }

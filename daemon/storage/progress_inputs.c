@@ -83,8 +83,8 @@ static void add_region(int64_t *regions, size_t *n, int64_t region_id)
 static bool read_sites(const struct reader *rd, struct progress_month_inputs *in)
 {
     const char *values[] = {rd->pid};
-    PGresult *res = db_run(rd->conn, NULL, SQL_SITES, 1, values, PGRES_TUPLES_OK,
-                           rd->request_id, "read member sites");
+    PGresult *res = db_run(rd->conn, NULL, SQL_SITES, 1, values, PGRES_TUPLES_OK, rd->request_id,
+                           "read member sites");
     if (res == NULL)
         return false;
     size_t n = (size_t)PQntuples(res);
@@ -128,8 +128,8 @@ static size_t find_site(const struct progress_month_inputs *in, int64_t site_id)
 static bool read_reported(const struct reader *rd, struct progress_month_inputs *in)
 {
     const char *values[] = {rd->pid};
-    PGresult *res = db_run(rd->conn, NULL, SQL_REPORTED, 1, values, PGRES_TUPLES_OK,
-                           rd->request_id, "read reporting periods");
+    PGresult *res = db_run(rd->conn, NULL, SQL_REPORTED, 1, values, PGRES_TUPLES_OK, rd->request_id,
+                           "read reporting periods");
     if (res == NULL)
         return false;
     struct progress_month_site *sites = (struct progress_month_site *)in->sites;
@@ -167,8 +167,8 @@ static bool read_coverage_pair(const struct reader *rd, const struct progress_mo
                                struct progress_month_coverage *cov)
 {
     const char *values[] = {rd->pid, cov->numerator, cov->denominator ? cov->denominator : ""};
-    PGresult *res = db_run(rd->conn, NULL, SQL_COVERAGE, 3, values, PGRES_TUPLES_OK,
-                           rd->request_id, "read coverage values");
+    PGresult *res = db_run(rd->conn, NULL, SQL_COVERAGE, 3, values, PGRES_TUPLES_OK, rd->request_id,
+                           "read coverage values");
     if (res == NULL)
         return false;
     size_t n = (size_t)PQntuples(res);
@@ -210,8 +210,8 @@ static bool read_coverage(const struct reader *rd, const struct roadmap_versions
 static bool read_scores(const struct reader *rd, struct progress_month_inputs *in)
 {
     const char *values[] = {rd->pid};
-    PGresult *res = db_run(rd->conn, NULL, SQL_SCORES, 1, values, PGRES_TUPLES_OK,
-                           rd->request_id, "read institutionalisation scores");
+    PGresult *res = db_run(rd->conn, NULL, SQL_SCORES, 1, values, PGRES_TUPLES_OK, rd->request_id,
+                           "read institutionalisation scores");
     if (res == NULL)
         return false;
     size_t n = (size_t)PQntuples(res);

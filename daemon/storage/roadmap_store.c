@@ -124,9 +124,8 @@ static const char SQL_STORE[] =
     "SELECT $1, coalesce((SELECT max(version) FROM roadmap_version WHERE programme_id = $1), 0)"
     " + 1, $2, $3::jsonb, to_timestamp($4::float8), $5 FROM locked RETURNING version";
 
-bool roadmap_store_add(PGconn *conn, int64_t programme_id, const char *document,
-                       const char *label, int64_t token_id, double created_at, int *version,
-                       const char *request_id)
+bool roadmap_store_add(PGconn *conn, int64_t programme_id, const char *document, const char *label,
+                       int64_t token_id, double created_at, int *version, const char *request_id)
 {
     char pid[24], when[40], tid[24];
     snprintf(pid, sizeof(pid), "%lld", (long long)programme_id);
@@ -170,8 +169,7 @@ static json_t *version_json(const PGresult *res, int r, bool in_force)
 }
 
 enum roadmap_store_result roadmap_store_get(PGconn *conn, int64_t programme_id, int version,
-                                            int32_t today, json_t **out,
-                                            const char *request_id)
+                                            int32_t today, json_t **out, const char *request_id)
 {
     PGresult *res = query_versions(conn, programme_id, request_id);
     if (res == NULL)
@@ -235,8 +233,9 @@ bool roadmap_store_load(PGconn *conn, int64_t programme_id, struct roadmap_versi
 
 bool roadmap_store_programmes(PGconn *conn, int64_t **ids, size_t *n)
 {
-    PGresult *res = db_run(conn, NULL, "SELECT DISTINCT programme_id FROM roadmap_version ORDER BY 1",
-                           0, NULL, PGRES_TUPLES_OK, NULL, "list programmes with a roadmap");
+    PGresult *res =
+        db_run(conn, NULL, "SELECT DISTINCT programme_id FROM roadmap_version ORDER BY 1", 0, NULL,
+               PGRES_TUPLES_OK, NULL, "list programmes with a roadmap");
     if (res == NULL)
         return false;
     *n = (size_t)PQntuples(res);

@@ -25,8 +25,7 @@ bool snapshot_store_lock(PGconn *conn, int64_t programme_id, bool wait, bool *go
     PGresult *res = db_run(conn, NULL,
                            wait ? "SELECT pg_advisory_lock($1::int, $2::int), true"
                                 : "SELECT true, pg_try_advisory_lock($1::int, $2::int)",
-                           2, values, PGRES_TUPLES_OK, request_id,
-                           "lock a programme's snapshots");
+                           2, values, PGRES_TUPLES_OK, request_id, "lock a programme's snapshots");
     *got = res != NULL && db_bool(res, 0, 1);
     PQclear(res);
     return res != NULL;
@@ -110,8 +109,8 @@ bool snapshot_store_clear_marks(PGconn *conn, int64_t programme_id, int64_t last
     snprintf(mark, sizeof(mark), "%lld", (long long)last_mark);
     const char *values[] = {pid, mark};
     return db_command(conn, NULL,
-                      "DELETE FROM progress_dirty WHERE programme_id = $1 AND id <= $2::bigint",
-                      2, values, request_id, "clear a progress mark");
+                      "DELETE FROM progress_dirty WHERE programme_id = $1 AND id <= $2::bigint", 2,
+                      values, request_id, "clear a progress mark");
 }
 
 bool snapshot_store_today(PGconn *conn, int64_t programme_id, int32_t *today)
@@ -140,9 +139,9 @@ struct columns {
 };
 
 #define COLUMNS_EACH(c)                                                                            \
-    struct pgarray *all[] = {&(c)->period,   &(c)->dimension, &(c)->region, &(c)->version,         \
-                             &(c)->actual,   &(c)->planned,   &(c)->progress, &(c)->gap,           \
-                             &(c)->status,   &(c)->detail}
+    struct pgarray *all[] = {&(c)->period, &(c)->dimension, &(c)->region,   &(c)->version,         \
+                             &(c)->actual, &(c)->planned,   &(c)->progress, &(c)->gap,             \
+                             &(c)->status, &(c)->detail}
 
 static void columns_init(struct columns *c)
 {
@@ -171,7 +170,8 @@ static void add_text(struct pgarray *a, const char *text)
     pgarray_add_text(a, text, strlen(text));
 }
 
-static void columns_add(struct columns *c, int32_t period_start, const struct progress_month_row *row)
+static void columns_add(struct columns *c, int32_t period_start,
+                        const struct progress_month_row *row)
 {
     const struct progress_measure *m = &row->measure;
     pgarray_add_int4(&c->period, period_start);
@@ -214,8 +214,8 @@ static bool insert_columns(PGconn *conn, const char *pid, struct columns *c, con
         formats[i + 1] = 1;
     }
     /* binary array parameters: db_exec_prepared, which db_run does not offer */
-    PGresult *res = db_exec_prepared(conn, "snapshot_store_insert", SQL_INSERT, 11, values,
-                                     lengths, formats, 0);
+    PGresult *res = db_exec_prepared(conn, "snapshot_store_insert", SQL_INSERT, 11, values, lengths,
+                                     formats, 0);
     bool ok = db_ok(res, PGRES_COMMAND_OK, request_id, "store progress snapshots");
     PQclear(res);
     return ok;
@@ -294,7 +294,8 @@ static bool load_regions(PGconn *conn, const char *pid, struct snapshot_set *out
     return true;
 }
 
-bool snapshot_store_load(PGconn *conn, int64_t programme_id, int32_t until, struct snapshot_set *out)
+bool snapshot_store_load(PGconn *conn, int64_t programme_id, int32_t until,
+                         struct snapshot_set *out)
 {
     char pid[24], to[16];
     snprintf(pid, sizeof(pid), "%lld", (long long)programme_id);

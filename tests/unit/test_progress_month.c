@@ -53,9 +53,10 @@ static const struct {
     double numerator, denominator;
 } values_table[] = {
     {2024, 11, 1, 8, 100}, /* A, before the baseline date */
-    {2025, 1, 1, 10, 100}, {2025, 2, 1, 20, 100}, {2025, 3, 1, 30, 100}, {2025, 3, 3, 2, 100},
-    {2025, 4, 1, 40, 100}, {2025, 4, 2, 5, 50},   {2025, 4, 3, 4, 100},  {2025, 5, 1, 45, 100},
-    {2025, 5, 2, 10, 50},  {2025, 5, 3, 6, -1}, /* C's May has no denominator */
+    {2025, 1, 1, 10, 100}, {2025, 2, 1, 20, 100}, {2025, 3, 1, 30, 100},
+    {2025, 3, 3, 2, 100},  {2025, 4, 1, 40, 100}, {2025, 4, 2, 5, 50},
+    {2025, 4, 3, 4, 100},  {2025, 5, 1, 45, 100}, {2025, 5, 2, 10, 50},
+    {2025, 5, 3, 6, -1}, /* C's May has no denominator */
     {2025, 6, 1, 50, 100}, {2025, 6, 2, 15, 50},  {2025, 6, 3, 10, 100},
     {2025, 7, 1, 60, 100}, /* A, after the last milestone */
 };
@@ -110,10 +111,10 @@ static void setup_values(void)
         fixed_values[i].row.has_denominator = false;
         fixed_values[i].row.denominator = 0;
     }
-    pairs[0] = (struct progress_month_coverage){"enrolled", "eligible", PERIOD_MONTHLY, N_VALUES,
-                                                values};
-    pairs[1] = (struct progress_month_coverage){"enrolled", NULL, PERIOD_MONTHLY, N_VALUES,
-                                                fixed_values};
+    pairs[0] =
+        (struct progress_month_coverage){"enrolled", "eligible", PERIOD_MONTHLY, N_VALUES, values};
+    pairs[1] =
+        (struct progress_month_coverage){"enrolled", NULL, PERIOD_MONTHLY, N_VALUES, fixed_values};
 }
 
 static void setup_sites(void)
@@ -127,12 +128,12 @@ static void setup_sites(void)
         reported_b[m - 4] = day(2025, m, 1);
     for (int m = 3; m <= 6; m++)
         reported_c[m - 3] = day(2025, m, 1);
-    sites[0] = (struct progress_month_site){
-        site(1, VLG, PROGRESS_SITE_ACTIVE, day(2025, 1, 1)), reported_a, 8};
-    sites[1] = (struct progress_month_site){
-        site(2, VLG, PROGRESS_SITE_ACTIVE, day(2025, 4, 1)), reported_b, 3};
-    sites[2] = (struct progress_month_site){
-        site(3, WAL, PROGRESS_SITE_ACTIVE, day(2025, 3, 1)), reported_c, 4};
+    sites[0] = (struct progress_month_site){site(1, VLG, PROGRESS_SITE_ACTIVE, day(2025, 1, 1)),
+                                            reported_a, 8};
+    sites[1] = (struct progress_month_site){site(2, VLG, PROGRESS_SITE_ACTIVE, day(2025, 4, 1)),
+                                            reported_b, 3};
+    sites[2] = (struct progress_month_site){site(3, WAL, PROGRESS_SITE_ACTIVE, day(2025, 3, 1)),
+                                            reported_c, 4};
     sites[3] = (struct progress_month_site){site(4, WAL, PROGRESS_SITE_PLANNED, 0), NULL, 0};
 }
 
@@ -141,12 +142,11 @@ static void setup(void)
     setup_values();
     setup_sites();
     /* quarterly scores in order of indicator, period, reception */
-    scores[0] = (struct progress_month_score){"fee", day(2025, 1, 1), day(2025, 3, 31), 2,
-                                              "draft decree"};
+    scores[0] =
+        (struct progress_month_score){"fee", day(2025, 1, 1), day(2025, 3, 31), 2, "draft decree"};
     scores[1] = (struct progress_month_score){"fee", day(2025, 4, 1), day(2025, 6, 30), 2,
                                               "stalled in committee"};
-    scores[2] = (struct progress_month_score){"nurse", day(2025, 1, 1), day(2025, 3, 31), 1,
-                                              NULL};
+    scores[2] = (struct progress_month_score){"nurse", day(2025, 1, 1), day(2025, 3, 31), 1, NULL};
     inputs = (struct progress_month_inputs){sites, 4, regions, 2, pairs, 2, scores, 3};
     v1 = parse(roadmap_v1);
     fixed = parse(roadmap_fixed);
@@ -208,21 +208,20 @@ static const struct row_case cases[] = {
     {"may coverage, a site missing", 2025, 5, COV, 0, 55.0 / 150.0, 0.10 + 0.30 * 151 / 181,
      55.0 / 150.0 - (0.10 + 0.30 * 151 / 181), (55.0 / 150.0 - 0.10) / 0.30, ON},
     /* Wallonia in May is C alone, without a denominator: no value, not a zero */
-    {"may coverage wallonia, nothing complete", 2025, 5, COV, WAL, NONE, 0.10 + 0.30 * 151 / 181,
-     0, 0, NO_DATA},
+    {"may coverage wallonia, nothing complete", 2025, 5, COV, WAL, NONE, 0.10 + 0.30 * 151 / 181, 0,
+     0, NO_DATA},
     /* February (as of 2025-03-01, day 59): only A had adopted and reported in the window
      * January-February (C adopted on 03-01 but had reported nothing before): 1 site against
      * 1 + 3 * 59/181 = 1.978, 49 % short */
-    {"february expansion", 2025, 2, EXP, 0, 1, 1.0 + 3.0 * 59 / 181, -3.0 * 59 / 181,
-     0.0, RISK},
+    {"february expansion", 2025, 2, EXP, 0, 1, 1.0 + 3.0 * 59 / 181, -3.0 * 59 / 181, 0.0, RISK},
     {"february expansion wallonia", 2025, 2, EXP, WAL, 0, 1, -1, 0, RISK},
     /* no quarter had ended by 2025-03-01: both items unscored count 0, against
      * 0.5 * 59/181 = 0.163, beyond at_risk 0.15 */
     {"february institutionalisation", 2025, 2, INST, 0, 0, 0.5 * 59 / 181, -0.5 * 59 / 181, 0,
      RISK},
     /* April (as of 2025-05-01, day 120): fee Q1 2/4, nurse Q1 1/2 = 0.5 against 0.5*120/181 */
-    {"april institutionalisation", 2025, 4, INST, 0, 0.5, 0.5 * 120 / 181, 0.5 - 0.5 * 120 / 181,
-     1, ON},
+    {"april institutionalisation", 2025, 4, INST, 0, 0.5, 0.5 * 120 / 181, 0.5 - 0.5 * 120 / 181, 1,
+     ON},
     /* November 2024, before the baseline date: planned is the baseline; A's 8/100 is 0.02
      * below it, which is not beyond behind 0.02; progress is negative, not clamped */
     {"before the baseline, coverage", 2024, 11, COV, 0, 0.08, 0.10, -0.02, -0.02 / 0.30, ON},
@@ -250,8 +249,7 @@ static void expect_row(const struct row_case *c, const struct progress_month_row
         cr_expect(m->has_actual, "%s: an actual", c->name);
         cr_expect_float_eq(m->actual, c->actual, EPS, "%s: actual %g", c->name, m->actual);
         cr_expect_float_eq(m->gap, c->gap, EPS, "%s: gap %g", c->name, m->gap);
-        cr_expect_float_eq(m->progress, c->progress, EPS, "%s: progress %g", c->name,
-                           m->progress);
+        cr_expect_float_eq(m->progress, c->progress, EPS, "%s: progress %g", c->name, m->progress);
     }
     cr_expect_float_eq(m->planned, c->planned, EPS, "%s: planned %g", c->name, m->planned);
     cr_expect_eq(row->status, c->status, "%s: status %s", c->name,
@@ -417,26 +415,54 @@ Test(progress_month, plan_picks_the_months_to_recompute)
     int32_t today = day(2025, 7, 15);
     const struct plan_case plans[] = {
         /* nothing stored: from the first observed month (before the baseline date) to June */
-        {"first run", {today, false, 0, false, 0, true, day(2024, 11, 5)}, true,
-         day(2024, 11, 1), day(2024, 11, 1), day(2025, 6, 1)},
+        {"first run",
+         {today, false, 0, false, 0, true, day(2024, 11, 5)},
+         true,
+         day(2024, 11, 1),
+         day(2024, 11, 1),
+         day(2025, 6, 1)},
         /* June is stored and nothing is dirty: nothing to do */
-        {"up to date", {today, false, 0, true, day(2025, 6, 1), true, day(2024, 11, 1)}, false,
-         day(2025, 7, 1), day(2024, 11, 1), day(2025, 6, 1)},
+        {"up to date",
+         {today, false, 0, true, day(2025, 6, 1), true, day(2024, 11, 1)},
+         false,
+         day(2025, 7, 1),
+         day(2024, 11, 1),
+         day(2025, 6, 1)},
         /* a late revision of 2025-03-15: March to June */
-        {"dirty since March", {today, true, day(2025, 3, 15), true, day(2025, 6, 1), false, 0},
-         true, day(2025, 3, 1), day(2025, 1, 1), day(2025, 6, 1)},
+        {"dirty since March",
+         {today, true, day(2025, 3, 15), true, day(2025, 6, 1), false, 0},
+         true,
+         day(2025, 3, 1),
+         day(2025, 1, 1),
+         day(2025, 6, 1)},
         /* a mark for everything (a new roadmap version) */
-        {"dirty everything", {today, true, INT32_MIN, true, day(2025, 6, 1), false, 0}, true,
-         day(2025, 1, 1), day(2025, 1, 1), day(2025, 6, 1)},
+        {"dirty everything",
+         {today, true, INT32_MIN, true, day(2025, 6, 1), false, 0},
+         true,
+         day(2025, 1, 1),
+         day(2025, 1, 1),
+         day(2025, 6, 1)},
         /* a mark for a month not complete yet: nothing to compute, but a mark to clear */
-        {"dirty this month", {today, true, day(2025, 7, 10), true, day(2025, 6, 1), false, 0},
-         true, day(2025, 7, 1), day(2025, 1, 1), day(2025, 6, 1)},
+        {"dirty this month",
+         {today, true, day(2025, 7, 10), true, day(2025, 6, 1), false, 0},
+         true,
+         day(2025, 7, 1),
+         day(2025, 1, 1),
+         day(2025, 6, 1)},
         /* May is stored, the month since then is June */
-        {"a month passed", {today, false, 0, true, day(2025, 5, 1), false, 0}, true,
-         day(2025, 6, 1), day(2025, 1, 1), day(2025, 6, 1)},
+        {"a month passed",
+         {today, false, 0, true, day(2025, 5, 1), false, 0},
+         true,
+         day(2025, 6, 1),
+         day(2025, 1, 1),
+         day(2025, 6, 1)},
         /* data from 1990: at most 240 months back from June 2025, July 2005 */
-        {"capped", {today, false, 0, false, 0, true, day(1990, 1, 1)}, true, day(2005, 7, 1),
-         day(2005, 7, 1), day(2025, 6, 1)},
+        {"capped",
+         {today, false, 0, false, 0, true, day(1990, 1, 1)},
+         true,
+         day(2005, 7, 1),
+         day(2005, 7, 1),
+         day(2025, 6, 1)},
     };
     for (size_t i = 0; i < sizeof(plans) / sizeof(plans[0]); i++) {
         const struct plan_case *c = &plans[i];

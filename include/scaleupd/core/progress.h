@@ -236,7 +236,7 @@ struct progress_expansion_count {
 /* Counts active sites and regions with at least one (a site without a region counts in the
  * region 0). */
 void progress_expansion_count(const struct progress_site *sites, size_t n, int32_t date,
-                         int32_t window_start, struct progress_expansion_count *out);
+                              int32_t window_start, struct progress_expansion_count *out);
 
 /* Active sites at `date` in region `region_id`. */
 size_t progress_expansion_region_sites(const struct progress_site *sites, size_t n,

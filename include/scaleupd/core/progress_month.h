@@ -68,8 +68,9 @@ struct progress_month_inputs {
 };
 
 /* The pair of `in` that a roadmap's coverage reads, NULL when `in` has none. */
-const struct progress_month_coverage *progress_month_coverage_of(
-    const struct progress_month_inputs *in, const struct roadmap_coverage *coverage);
+const struct progress_month_coverage *
+progress_month_coverage_of(const struct progress_month_inputs *in,
+                           const struct roadmap_coverage *coverage);
 
 /* ---- one month ------------------------------------------------------------------------ */
 
@@ -160,8 +161,8 @@ json_t *progress_month_row_detail(const struct progress_month_row *row);
 
 /* What the snapshots of a programme look like when a refresh starts. */
 struct progress_month_state {
-    int32_t today; /* in the programme's time zone */
-    bool dirty;    /* a dirty mark exists */
+    int32_t today;       /* in the programme's time zone */
+    bool dirty;          /* a dirty mark exists */
     int32_t dirty_since; /* the oldest mark's period; INT32_MIN: everything */
     bool has_last;
     int32_t last_snapshot; /* the newest month with a snapshot */

@@ -70,8 +70,8 @@ enum progress_service_result progress_service_history(PGconn *conn, int64_t prog
  * programme has none; never BUSY. On OK *out is a new object the caller owns.
  */
 enum progress_service_result progress_service_read(PGconn *conn, int64_t programme_id,
-                                                   const int32_t *at, bool by_region,
-                                                   json_t **out, const char *request_id)
+                                                   const int32_t *at, bool by_region, json_t **out,
+                                                   const char *request_id)
     __attribute__((warn_unused_result));
 
 /* GET …/progress/history: the snapshots brought up to date, then progress_service_history. */

@@ -42,12 +42,10 @@ struct roadmap_service_answer {
  * others); a valid document is stored, in jansson's compact form, as a new version sent by
  * token_id (0 for none) at clock_now(). Fills *out (release with roadmap_service_answer_release).
  */
-enum roadmap_service_result roadmap_service_apply(PGconn *conn, int64_t programme_id,
-                                                  const char *slug, const char *body, size_t len,
-                                                  int64_t token_id,
-                                                  struct roadmap_service_answer *out,
-                                                  const char *request_id)
-    __attribute__((warn_unused_result));
+enum roadmap_service_result
+roadmap_service_apply(PGconn *conn, int64_t programme_id, const char *slug, const char *body,
+                      size_t len, int64_t token_id, struct roadmap_service_answer *out,
+                      const char *request_id) __attribute__((warn_unused_result));
 
 /* GET …/roadmap (version 0: the one in force today in the programme's time zone) and
  * …/roadmap/versions/{version}: OK with out->document, NONE or DB_ERROR. */

@@ -43,9 +43,9 @@ bool roadmap_store_indicator_period_type(const struct roadmap_store_indicators *
  * per programme; concurrent stores are serialised on the programme row. Sets *version and
  * returns true; false on a database error (logged with request_id).
  */
-bool roadmap_store_add(PGconn *conn, int64_t programme_id, const char *document,
-                       const char *label, int64_t token_id, double created_at, int *version,
-                       const char *request_id) __attribute__((warn_unused_result));
+bool roadmap_store_add(PGconn *conn, int64_t programme_id, const char *document, const char *label,
+                       int64_t token_id, double created_at, int *version, const char *request_id)
+    __attribute__((warn_unused_result));
 
 enum roadmap_store_result {
     ROADMAP_STORE_OK,
@@ -60,8 +60,7 @@ enum roadmap_store_result {
  * ROADMAP_STORE_OK *out is a new object the caller owns.
  */
 enum roadmap_store_result roadmap_store_get(PGconn *conn, int64_t programme_id, int version,
-                                            int32_t today, json_t **out,
-                                            const char *request_id)
+                                            int32_t today, json_t **out, const char *request_id)
     __attribute__((warn_unused_result));
 
 /* Loads and parses every version into *out (n == 0 when there is none); false on a

@@ -48,8 +48,8 @@ bool snapshot_store_read_state(PGconn *conn, int64_t programme_id, bool with_fir
  * [range->first, range->last] with the rows of months[0..n). */
 bool snapshot_store_replace(PGconn *conn, int64_t programme_id,
                             const struct progress_month_range *range,
-                            const struct progress_month *months, size_t n,
-                            const char *request_id) __attribute__((warn_unused_result));
+                            const struct progress_month *months, size_t n, const char *request_id)
+    __attribute__((warn_unused_result));
 
 /* Deletes the programme's dirty marks up to last_mark (a mark set meanwhile stays). */
 bool snapshot_store_clear_marks(PGconn *conn, int64_t programme_id, int64_t last_mark,
