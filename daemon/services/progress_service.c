@@ -1,6 +1,8 @@
-/* Progress as the API answers it (progress_service.h): reads the stored snapshots and
- * re-evaluates the latest ones at the requested date against the roadmap version in force,
- * with forecasts, per-item detail, per-region blocks and the history ready to chart. */
+/* Progress as the API answers it (progress_service.h): from the snapshots and roadmap
+ * versions that storage reads back (snapshot_store.c, roadmap_store.c), re-evaluates the
+ * latest ones at the requested date against the version in force, with forecasts, per-item
+ * detail, per-region blocks and the history ready to chart; and the API's reads, which
+ * bring the snapshots up to date first. No SQL here. */
 #include "scaleupd/services/progress_service.h"
 
 #include <math.h>

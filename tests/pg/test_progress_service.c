@@ -4,6 +4,8 @@
  * institutionalisation items, a late revision that recomputes only the months it changed, a
  * roadmap version that changes mid-history, membership changes, and the region breakdown.
  * The clock is fixed at 2025-07-15 12:00 UTC, so June 2025 is the latest complete month.
+ * The month evaluation alone is proven without a database by tests/unit/test_progress_month.c
+ * on the same programme; this test proves the reads, writes, marks and lock around it.
  */
 #include <criterion/criterion.h>
 #include <jansson.h>

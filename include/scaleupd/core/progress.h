@@ -65,7 +65,7 @@ const char *progress_status_name(enum progress_status status);
 /* The worse of two statuses: at_risk, then behind, then no_data, then on_track. */
 enum progress_status progress_status_worse(enum progress_status a, enum progress_status b);
 
-/* How a dimension's tolerance reads (roadmap.h struct roadmap_tolerance). */
+/* How a dimension's tolerance reads (roadmap_doc.h struct roadmap_tolerance). */
 enum progress_tolerance_mode {
     /* coverage, institutionalisation: gap = actual - planned in the dimension's units;
      * gap < -at_risk is at risk, else gap < -behind is behind, else on track */
