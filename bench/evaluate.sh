@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Evaluation benchmark (the evaluation use case of docs/ARCHITECTURE.md: "re-evaluating all
 # rules after a batch costs work proportional to the series the batch touched, not to the
-# size of the history; 100,000 series evaluate in seconds"). On a fresh PostgreSQL with fsync and synchronous_commit on:
+# size of the history; 100,000 series evaluate in seconds"). On a fresh PostgreSQL with
+# fsync and synchronous_commit on:
 #   - a programme of SITES (10,000) practices × INDICATORS (10) monthly indicators, applied
 #     through the API (its apply time is printed), with one series each (100,000) and MONTHS
 #     (24) months of history, loaded with SQL; three small programmes of 100 practices × 10
