@@ -11,7 +11,10 @@ bool db_healthy(PGconn *conn, char *why, size_t why_size)
         snprintf(why, why_size, "no connection");
         return false;
     }
-    if (PQconsumeInput(conn) == 1 && PQstatus(conn) == CONNECTION_OK)
+    /* twice: a backend that was terminated sends why (a FATAL message) before it closes the
+     * socket, and the read that takes the message returns before it sees the end of file;
+     * the second read sees it (or, on a live connection, nothing: EAGAIN) */
+    if (PQconsumeInput(conn) == 1 && PQconsumeInput(conn) == 1 && PQstatus(conn) == CONNECTION_OK)
         return true;
     snprintf(why, why_size, "%s", PQerrorMessage(conn));
     size_t len = strlen(why);

@@ -10,8 +10,8 @@
 
 /* True when conn is usable as far as can be told without a round trip: it reads what the
  * server sent meanwhile, so a server that closed the socket (a restart, a terminated
- * backend) is noticed. Otherwise false, with libpq's message (without its newline) in why.
- * A NULL conn is not healthy. */
+ * backend, even one that said why first) is noticed before a request meets it. Otherwise false,
+ * with libpq's message (without its newline) in why. A NULL conn is not healthy. */
 bool db_healthy(PGconn *conn, char *why, size_t why_size) __attribute__((warn_unused_result));
 
 /* Closes *conn (NULL is fine) and NULLs it. */
