@@ -11,16 +11,16 @@
 #include <string.h>
 #include <time.h>
 
-#include "scaleupd/core/alloc.h"
-#include "scaleupd/core/clock.h"
-#include "scaleupd/core/log.h"
-#include "scaleupd/core/period.h"
-#include "scaleupd/core/rules.h"
-#include "scaleupd/services/progress_service.h"
 #include "scaleupd/storage/alerts.h"
+#include "scaleupd/core/clock.h"
 #include "scaleupd/storage/db.h"
-#include "scaleupd/storage/evaluation_store.h"
+#include "scaleupd/core/log.h"
 #include "scaleupd/storage/observations.h"
+#include "scaleupd/core/period.h"
+#include "scaleupd/services/progress_service.h"
+#include "scaleupd/core/rules.h"
+#include "scaleupd/core/alloc.h"
+#include "scaleupd/storage/evaluation_store.h"
 
 #define EVALUATOR_BATCH 16     /* marks per transaction; a mark lists up to 1,000 series */
 #define EVALUATOR_BATCH_BUSY 4 /* marks of the one claim made while requests are served */

@@ -17,14 +17,15 @@
 #include <string.h>
 
 #include "pgtest.h"
-#include "scaleupd/core/rules.h"
-#include "scaleupd/services/evaluator.h"
-#include "scaleupd/services/ingest.h"
 #include "scaleupd/storage/alerts.h"
 #include "scaleupd/storage/db.h"
-#include "scaleupd/storage/evaluation_store.h"
+#include "scaleupd/services/evaluator.h"
+#include "scaleupd/services/ingest.h"
 #include "scaleupd/storage/observations.h"
 #include "scaleupd/storage/programmes.h"
+#include "scaleupd/core/rules.h"
+
+#include "scaleupd/storage/evaluation_store.h"
 
 #define NOW 1752580800.0 /* 2025-07-15 12:00 UTC */
 
