@@ -13,7 +13,7 @@
 #include "scaleupd/core/clock.h"
 #include "scaleupd/storage/db.h"
 #include "scaleupd/core/log.h"
-#include "scaleupd/storage/observations.h"
+#include "scaleupd/storage/observations_read.h"
 #include "scaleupd/core/period.h"
 #include "scaleupd/storage/pgarray.h"
 #include "scaleupd/services/progress_service.h"
