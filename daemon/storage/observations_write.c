@@ -88,13 +88,19 @@ bool observations_load_catalog(PGconn *conn, int64_t programme_id, const struct 
     snprintf(now, sizeof(now), "%.3f", clock_now()); /* the one clock: tests may move it */
     struct pgarray codes;
     batch_site_codes(batch, &codes);
+    if (!pgarray_ok(&codes)) {
+        log_write(LOG_LEVEL_ERROR, NULL, "could not load the catalog: the batch's site codes exceed %u bytes",
+                  PGARRAY_MAX_BYTES);
+        pgarray_free(&codes);
+        return false;
+    }
     const char *values[] = {idtext, codes.data, now};
     int lengths[] = {0, (int)codes.len, 0};
     int formats[] = {0, 1, 0};
     PGresult *res =
         ingest_statement(conn, "scaleupd_obs_catalog", SQL_CATALOG, 3, values, lengths, formats);
     pgarray_free(&codes);
-    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+    if (!db_ok(res, PGRES_TUPLES_OK, NULL, "load the catalog")) {
         PQclear(res);
         return false;
     }
@@ -375,6 +381,21 @@ static void build_arrays(const struct obs_batch *batch, const struct hints *h,
                              &a->numerator, &a->denominator, &a->comment, &a->known};
     for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)
         pgarray_finish(all[i]);
+}
+
+/* False (logged) when an array of the batch went past its cap (pgarray.h). */
+static bool arrays_ok(const struct batch_arrays *a, const char *request_id)
+{
+    const struct pgarray *all[] = {&a->indicator, &a->site,        &a->day,     &a->value,
+                                   &a->numerator, &a->denominator, &a->comment, &a->known};
+    for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)
+        if (!pgarray_ok(all[i])) {
+            log_write(LOG_LEVEL_ERROR, request_id,
+                      "could not store observations: the batch's arrays exceed %u bytes",
+                      PGARRAY_MAX_BYTES);
+            return false;
+        }
+    return true;
 }
 
 static void free_arrays(struct batch_arrays *a)
@@ -670,6 +691,13 @@ static enum fast_result store_fresh(PGconn *conn, const struct obs_batch *batch,
     struct fresh_row *fresh = xmalloc(h->n_fresh * sizeof(*fresh));
     struct pgarray data;
     size_t n = copy_data(batch, h, programme_id, token_id, fresh, &data);
+    if (!pgarray_ok(&data)) {
+        log_write(LOG_LEVEL_ERROR, request_id,
+                  "could not copy observations: the COPY data exceed %u bytes", PGARRAY_MAX_BYTES);
+        pgarray_free(&data);
+        free(fresh);
+        return FAST_ERROR;
+    }
     PGresult *res = run_copy(conn, &data);
     pgarray_free(&data);
     enum fast_result result = FAST_OK;
@@ -717,6 +745,10 @@ static enum fast_result store_looked_up(PGconn *conn, const struct obs_batch *ba
 {
     struct batch_arrays a;
     build_arrays(batch, h, &a);
+    if (!arrays_ok(&a, request_id)) {
+        free_arrays(&a);
+        return FAST_ERROR;
+    }
     struct store_params p;
     store_params_init(&p, pid, tid, &a);
     long missing = 0;
@@ -745,6 +777,10 @@ static enum fast_result store_all_upsert(PGconn *conn, const struct obs_batch *b
 {
     struct batch_arrays a;
     build_arrays(batch, NULL, &a);
+    if (!arrays_ok(&a, request_id)) {
+        free_arrays(&a);
+        return FAST_ERROR;
+    }
     struct store_params p;
     store_params_init(&p, pid, tid, &a);
     enum fast_result r = store_upsert(conn, &p, counts, retry, request_id);
