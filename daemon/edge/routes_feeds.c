@@ -40,8 +40,7 @@ static void reply_push(struct request *req, PGconn *conn, const struct ingest_re
         request_add_response_header(req, "Idempotent-Replayed", "true");
         /* fall through */
     case INGEST_PUSH_ANSWERED:
-        request_reply_raw(req, result->status, "application/json", result->body,
-                          result->body_len);
+        request_reply_raw(req, result->status, "application/json", result->body, result->body_len);
         result->body = NULL; /* the request owns it now */
         break;
     case INGEST_PUSH_KEY_REUSED:

@@ -127,8 +127,8 @@ static enum spc_status chart_add(json_t *doc, size_t fix_after_n)
 enum charts_status charts_xmr(PGconn *conn, const struct charts_query *q, json_t **doc,
                               enum spc_status *why)
 {
-    struct series_query series = {q->programme_id, q->indicator, q->site, false,
-                                  NULL,            NULL,         q->request_id};
+    struct series_query series = {q->programme_id, q->indicator, q->site, false, NULL, NULL,
+                                  q->request_id};
     json_t *read = NULL;
     switch (observations_series(conn, &series, &read)) {
     case SERIES_OK:

@@ -120,8 +120,8 @@ static bool render_answer(json_t *report, int status, struct ingest_result *out)
 {
     struct dynbuf answer;
     dynbuf_init(&answer, REPORT_MAX_BYTES);
-    int failed = json_dump_callback(report, dump_to_dynbuf, &answer,
-                                    JSON_COMPACT | JSON_REAL_PRECISION(12));
+    int failed =
+        json_dump_callback(report, dump_to_dynbuf, &answer, JSON_COMPACT | JSON_REAL_PRECISION(12));
     json_decref(report);
     if (failed != 0 || answer.overflow) {
         dynbuf_free(&answer);
@@ -172,16 +172,16 @@ static enum ingest_outcome push_batch(PGconn *conn, const struct ingest_request 
     }
     bool all_rejected = obs_batch_accepted(batch) == 0 || (rq->atomic && batch->n_rejects > 0);
     bool store = !all_rejected;
-    if (store && !observations_store(conn, programme_id, rq->token_id, batch, &out->counts,
-                                     rq->request_id))
+    if (store &&
+        !observations_store(conn, programme_id, rq->token_id, batch, &out->counts, rq->request_id))
         goto out;
     json_t *report = rq->format == OBS_FORMAT_DHIS2
                          ? ingest_dhis2_summary(batch, &out->counts, store, rq->dry_run)
                          : ingest_report(batch, &out->counts, store, rq->dry_run, rq->atomic);
     int status = all_rejected ? (rq->format == OBS_FORMAT_DHIS2 ? 409 : 422) : 200;
     if (!render_answer(report, status, out)) {
-        log_write(LOG_LEVEL_ERROR, rq->request_id, "could not render the import report: over %u bytes",
-                  REPORT_MAX_BYTES);
+        log_write(LOG_LEVEL_ERROR, rq->request_id,
+                  "could not render the import report: over %u bytes", REPORT_MAX_BYTES);
         outcome = INGEST_PUSH_INTERNAL;
         goto out;
     }
@@ -233,7 +233,7 @@ static enum ingest_outcome push_programme(PGconn *conn, const struct ingest_requ
     if (*programme_id != 0)
         return INGEST_PUSH_ANSWERED;
     int found = rq->programme_slug ? programme_find(conn, rq->programme_slug, programme_id) : 0;
-    return found < 0 ? INGEST_PUSH_DB_ERROR
+    return found < 0    ? INGEST_PUSH_DB_ERROR
            : found == 0 ? INGEST_PUSH_UNKNOWN_PROGRAMME
                         : INGEST_PUSH_ANSWERED;
 }

@@ -92,8 +92,8 @@ bool feeds_store_indicators(PGconn *conn, int64_t programme_id, double now,
     snprintf(pid, sizeof(pid), "%lld", (long long)programme_id);
     snprintf(at, sizeof(at), "%.3f", now);
     const char *values[] = {pid, at};
-    PGresult *res = db_run(conn, NULL, SQL_FEEDS_INDICATORS, 2, values, PGRES_TUPLES_OK,
-                           request_id, "read the indicators");
+    PGresult *res = db_run(conn, NULL, SQL_FEEDS_INDICATORS, 2, values, PGRES_TUPLES_OK, request_id,
+                           "read the indicators");
     if (res == NULL)
         return false;
     bool found = PQntuples(res) > 0;

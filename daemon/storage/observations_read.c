@@ -91,8 +91,8 @@ bool observations_aggregate(PGconn *conn, int64_t programme_id, int64_t indicato
     snprintf(iid, sizeof(iid), "%lld", (long long)indicator_id);
     snprintf(sid, sizeof(sid), "%lld", (long long)site_id);
     const char *v[] = {pid, iid, sid, aggregate, percentage ? "100" : "1", NULL, NULL};
-    PGresult *res = db_run(conn, NULL, SQL_SERIES_AGG, 7, v, PGRES_TUPLES_OK, NULL,
-                           "read an aggregate");
+    PGresult *res =
+        db_run(conn, NULL, SQL_SERIES_AGG, 7, v, PGRES_TUPLES_OK, NULL, "read an aggregate");
     if (res == NULL)
         return false;
     json_t *points = json_loads(db_text(res, 0, 0), 0, NULL);
@@ -149,8 +149,8 @@ static PGresult *series_points(PGconn *conn, const struct series_query *q, const
                       "read a series");
     }
     const char *scale = strcmp(db_text(meta, 0, 7), "percentage") == 0 ? "100" : "1";
-    const char *v[] = {pid,   db_text(meta, 0, 0), db_text(meta, 0, 2), db_text(meta, 0, 6),
-                       scale, q->from,             q->to};
+    const char *v[] = {
+        pid, db_text(meta, 0, 0), db_text(meta, 0, 2), db_text(meta, 0, 6), scale, q->from, q->to};
     return db_run(conn, NULL, SQL_SERIES_AGG, 7, v, PGRES_TUPLES_OK, q->request_id,
                   "read an aggregate series");
 }

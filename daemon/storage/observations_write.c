@@ -32,16 +32,14 @@ static const char SQL_CATALOG[] =
     "UNION ALL SELECT 't', (to_timestamp($3::float8) AT TIME ZONE p.time_zone)::date"
     " - date '1970-01-01', NULL, NULL, NULL, NULL FROM programme p WHERE p.id = $1";
 
-/* The statements of the ingest path are prepared once per session (db_exec_prepared, through
- * ingest_statement):
- * parsing and planning the upsert on every batch cost about a fifth of the database's CPU
- * under load. A new session (a reconnect: the database may have been restarted or restored
+/* The statements of the ingest path are prepared once per session (ingest_statement, around
+ * db_exec_prepared): parsing and planning the upsert on every batch cost about a fifth of the
+ * database's CPU under load. A new session (a reconnect: the database may have been restarted or restored
  * under us) also starts the series hint over rather than trust ids learnt from the old one. */
 static __thread unsigned long hint_session;
 
 static PGresult *ingest_statement(PGconn *conn, const char *name, const char *sql, int n,
-                                  const char *const *values, const int *lengths,
-                                  const int *formats)
+                                  const char *const *values, const int *lengths, const int *formats)
 {
     unsigned long session = db_session(conn);
     if (hint_session != 0 && hint_session != session)
@@ -89,7 +87,8 @@ bool observations_load_catalog(PGconn *conn, int64_t programme_id, const struct 
     struct pgarray codes;
     batch_site_codes(batch, &codes);
     if (!pgarray_ok(&codes)) {
-        log_write(LOG_LEVEL_ERROR, NULL, "could not load the catalog: the batch's site codes exceed %u bytes",
+        log_write(LOG_LEVEL_ERROR, NULL,
+                  "could not load the catalog: the batch's site codes exceed %u bytes",
                   PGARRAY_MAX_BYTES);
         pgarray_free(&codes);
         return false;
@@ -166,7 +165,7 @@ static const char SQL_ENSURE_SERIES[] =
  * replaced now by token $9. The one place a revision is written (sql/ has the table). */
 #define REVISIONS_SQL(old_columns, source)                                                         \
     "), revisions AS ("                                                                            \
-    " INSERT INTO observation_revision (programme_id, series_id, period_start, value,"            \
+    " INSERT INTO observation_revision (programme_id, series_id, period_start, value,"             \
     "  numerator, denominator, comment, token_id, received_at, replaced_at, replaced_by)"          \
     " SELECT $1, series_id, period_start, " old_columns ", now(), $9 FROM " source
 
@@ -176,6 +175,7 @@ static const char SQL_ENSURE_SERIES[] =
  * RETURNING rows, a join the planner can only estimate at one row and so made quadratic. Rows are
  * written in key order, so concurrent batches lock shared keys and series in the same order and
  * cannot deadlock. */
+/* clang-format off */ /* it would fold the macros of shared CTEs into the literals */
 static const char SQL_UPSERT[] =
     "WITH input AS ("
     " SELECT * FROM unnest($2::int8[], $3::int8[], $4::int4[], $5::float8[], $6::float8[],"
@@ -197,6 +197,7 @@ static const char SQL_UPSERT[] =
     " SELECT series_id, min(period_start) AS since FROM upsert GROUP BY series_id"
     ")" MARKS_SQL
     " SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) FROM upsert";
+/* clang-format on */
 
 /* Rows the series hint (series_cache.h) calls new, those after the latest period known to be
  * stored in a known series, go in by binary COPY straight into the table (SQL_COPY): no lookup,
@@ -238,6 +239,7 @@ static const char SQL_MARK_COPIED[] =
     " VALUES ($1, $2::int8[], $3::date[])";
 #define MARK_SERIES 1000
 
+/* clang-format off */ /* it would fold the macros of shared CTEs into the literals */
 static const char SQL_STORE[] =
     "WITH input AS ("
     " SELECT * FROM unnest($2::int8[], $3::int8[], $4::int4[], $5::float8[], $6::float8[],"
@@ -284,6 +286,7 @@ static const char SQL_STORE[] =
     "  WHERE learnt AND NOT missing) l"
     ") SELECT c.imported, c.updated, c.missing, l.series_id, l.indicator_id, l.site_id,"
     " l.last_day FROM counts c LEFT JOIN learnt l ON true";
+/* clang-format on */
 
 static atomic_bool fast_path_off;
 static atomic_ulong fast_path_fallbacks;
@@ -437,7 +440,7 @@ static void store_params_init(struct store_params *p, const char *pid, const cha
 static bool create_series(PGconn *conn, const struct store_params *p, const char *request_id)
 {
     PGresult *res = ingest_statement(conn, "scaleupd_obs_ensure_series", SQL_ENSURE_SERIES, 3,
-                                  p->values, p->lengths, p->formats);
+                                     p->values, p->lengths, p->formats);
     bool ok = db_ok(res, PGRES_COMMAND_OK, request_id, "create series");
     PQclear(res);
     return ok;
@@ -454,8 +457,8 @@ static enum fast_result store_upsert(PGconn *conn, const struct store_params *p,
 {
     if (!create_series(conn, p, request_id))
         return FAST_ERROR;
-    PGresult *res = ingest_statement(conn, "scaleupd_obs_upsert", SQL_UPSERT, 9, p->values, p->lengths,
-                                  p->formats);
+    PGresult *res = ingest_statement(conn, "scaleupd_obs_upsert", SQL_UPSERT, 9, p->values,
+                                     p->lengths, p->formats);
     const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
     enum fast_result result = FAST_OK;
     if (retry && PQresultStatus(res) != PGRES_TUPLES_OK && state != NULL &&
@@ -557,8 +560,8 @@ static enum fast_result store_fast(PGconn *conn, const struct store_params *p, i
                                    struct observations_counts *counts, long *missing,
                                    const char *request_id)
 {
-    PGresult *res =
-        ingest_statement(conn, "scaleupd_obs_store", SQL_STORE, 10, p->values, p->lengths, p->formats);
+    PGresult *res = ingest_statement(conn, "scaleupd_obs_store", SQL_STORE, 10, p->values,
+                                     p->lengths, p->formats);
     enum fast_result result = FAST_OK;
     if (PQresultStatus(res) != PGRES_TUPLES_OK && is_race(res)) {
         log_race(res, request_id);
@@ -652,8 +655,8 @@ static bool mark_fresh(PGconn *conn, const struct fresh_row *fresh, size_t n, co
         const char *values[] = {pid, series.data, since.data};
         int lengths[] = {0, (int)series.len, (int)since.len};
         int formats[] = {0, 1, 1};
-        PGresult *res = ingest_statement(conn, "scaleupd_obs_mark_copied", SQL_MARK_COPIED, 3, values,
-                                      lengths, formats);
+        PGresult *res = ingest_statement(conn, "scaleupd_obs_mark_copied", SQL_MARK_COPIED, 3,
+                                         values, lengths, formats);
         ok = db_ok(res, PGRES_COMMAND_OK, request_id, "mark the copied series");
         PQclear(res);
         pgarray_free(&series);

@@ -494,8 +494,8 @@ Test(observations, series_own_values_with_revisions_and_bounds)
     cr_expect_eq(json_array_size(json_object_get(point(doc, 1), "revisions")), 0);
     json_decref(doc);
 
-    struct series_query q = {programme_id, "patients_enrolled", "BE-VLG-GP001",
-                             false,        "2025-04-01",        "2025-12-31", NULL};
+    struct series_query q = {
+        programme_id, "patients_enrolled", "BE-VLG-GP001", false, "2025-04-01", "2025-12-31", NULL};
     cr_assert_eq(observations_series(conn, &q, &doc), SERIES_OK);
     cr_assert_eq(json_array_size(json_object_get(doc, "points")), 1);
     cr_expect_str_eq(json_string_value(json_object_get(point(doc, 0), "period")), "2025-04");
@@ -769,8 +769,11 @@ Test(observations, ingest_push_commits_replays_and_says_when_data_changed)
     cr_expect_eq(r.status, 400);
     ingest_result_free(&r);
 
-    struct ingest_request unknown = {.programme_slug = "nope", .format = OBS_FORMAT_DHIS2,
-                                     .body = "{}", .body_len = 2, .request_id = "test"};
+    struct ingest_request unknown = {.programme_slug = "nope",
+                                     .format = OBS_FORMAT_DHIS2,
+                                     .body = "{}",
+                                     .body_len = 2,
+                                     .request_id = "test"};
     cr_expect_eq(ingest_push(conn, &unknown, &r), INGEST_PUSH_UNKNOWN_PROGRAMME);
     ingest_result_free(&r);
 }

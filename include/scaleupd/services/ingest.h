@@ -62,24 +62,24 @@ struct ingest_request {
 };
 
 enum ingest_outcome {
-    INGEST_PUSH_ANSWERED,  /* status and body are the report (200, or 422 / DHIS2 409 when
-                              every row was rejected); committed unless a dry run */
-    INGEST_PUSH_REPLAYED,  /* status and body are the answer stored under the key */
-    INGEST_PUSH_KEY_REUSED, /* the key was used before with a different request */
-    INGEST_PUSH_BAD_DOCUMENT, /* the document is unusable: error, and status (400 or 413) */
+    INGEST_PUSH_ANSWERED,          /* status and body are the report (200, or 422 / DHIS2 409 when
+                                      every row was rejected); committed unless a dry run */
+    INGEST_PUSH_REPLAYED,          /* status and body are the answer stored under the key */
+    INGEST_PUSH_KEY_REUSED,        /* the key was used before with a different request */
+    INGEST_PUSH_BAD_DOCUMENT,      /* the document is unusable: error, and status (400 or 413) */
     INGEST_PUSH_UNKNOWN_PROGRAMME, /* programme_slug names no programme */
-    INGEST_PUSH_DB_ERROR,  /* rolled back; db_failure_of(conn) says what kind of failure */
-    INGEST_PUSH_INTERNAL,  /* rolled back: the report could not be rendered (over its cap) */
+    INGEST_PUSH_DB_ERROR,          /* rolled back; db_failure_of(conn) says what kind of failure */
+    INGEST_PUSH_INTERNAL, /* rolled back: the report could not be rendered (over its cap) */
 };
 
 /* The outcome of a feed write. */
 struct ingest_result {
-    int status;                      /* the HTTP status of the answer */
-    char *body;                      /* the answer (JSON, malloc'd) or NULL */
+    int status; /* the HTTP status of the answer */
+    char *body; /* the answer (JSON, malloc'd) or NULL */
     size_t body_len;
-    struct obs_parse_error error;    /* INGEST_PUSH_BAD_DOCUMENT */
+    struct obs_parse_error error;      /* INGEST_PUSH_BAD_DOCUMENT */
     struct observations_counts counts; /* rows imported / updated / unchanged */
-    size_t rejected;                 /* rows rejected */
+    size_t rejected;                   /* rows rejected */
     bool changed; /* a committed write changed observations: kick the evaluator */
 };
 
