@@ -52,7 +52,7 @@ struct ingest_request {
     const char *programme_slug; /* an admin's DHIS2 write names it (?programme=SLUG) */
     int64_t token_id;           /* the writer, kept with each row and revision */
     enum obs_format format;
-    bool dry_run;                  /* validate and report, store nothing */
+    bool dry_run;                  /* stored and rolled back: the report says what would be */
     bool atomic;                   /* one rejected row rejects the batch */
     const char *idempotency_key;   /* NULL: none; else 1 to IDEMPOTENCY_KEY_MAX characters */
     unsigned char fingerprint[32]; /* idempotency_fingerprint of the request, with a key */
@@ -86,8 +86,8 @@ struct ingest_result {
 /* The whole feed write: resolves the programme when asked to, then in one transaction takes
  * the Idempotency-Key (serialising requests with the same token and key; a repeat gets the
  * stored answer, a different request under the key is refused), parses, validates and stores
- * the batch (nothing when a dry run, or when atomic and a row is rejected), renders the report,
- * stores it under the key, and commits (a dry run rolls back). The series hint learns what the
+ * the batch (not at all when atomic and a row is rejected), renders the report, stores it
+ * under the key, and commits (a dry run rolls back instead, and keeps no answer). The series hint learns what the
  * batch taught it only once the commit succeeded. The caller frees the result with
  * ingest_result_free, whatever the outcome. */
 enum ingest_outcome ingest_push(PGconn *conn, const struct ingest_request *request,
