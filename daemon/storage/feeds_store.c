@@ -162,10 +162,14 @@ json_t *feeds_store_status(PGconn *conn, int64_t programme_id, const struct feed
                             dynbuf_str(&arrays[2]), dynbuf_str(&arrays[3])};
     PGresult *res = db_run(conn, NULL, SQL_FEEDS_STATUS, 5, values, PGRES_TUPLES_OK, request_id,
                            "read the feeds status");
-    if (res != NULL) {
+    if (res == NULL)
+        goto out;
+    if ((size_t)PQgetlength(res, 0, 0) >= FEEDS_DOC_MAX_BYTES)
+        log_write(LOG_LEVEL_ERROR, request_id,
+                  "could not read the feeds status: it exceeds %u bytes", FEEDS_DOC_MAX_BYTES);
+    else
         doc = json_loads(db_text(res, 0, 0), 0, NULL);
-        PQclear(res);
-    }
+    PQclear(res);
 out:
     for (int k = 0; k < 4; k++)
         dynbuf_free(&arrays[k]);

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "scaleupd/core/alloc.h"
+#include "scaleupd/core/log.h"
 #include "scaleupd/core/period.h"
 #include "scaleupd/storage/db.h"
 
@@ -73,6 +74,21 @@ static const char SQL_SERIES_AGG[] =
     "  AND m.status <> 'planned')"
     " FROM valued";
 
+/* The JSON document in a cell, within OBSERVATIONS_DOC_MAX_BYTES; NULL (logged) when it is
+ * larger, or not JSON. */
+static json_t *load_document(const PGresult *res, int col, const char *request_id)
+{
+    if ((size_t)PQgetlength(res, 0, col) >= OBSERVATIONS_DOC_MAX_BYTES) {
+        log_write(LOG_LEVEL_ERROR, request_id, "could not read a series: it exceeds %u bytes",
+                  OBSERVATIONS_DOC_MAX_BYTES);
+        return NULL;
+    }
+    json_t *doc = json_loads(db_text(res, 0, col), 0, NULL);
+    if (doc == NULL)
+        log_write(LOG_LEVEL_ERROR, request_id, "could not read a series: it is not JSON");
+    return doc;
+}
+
 void aggregate_points_free(struct aggregate_points *a)
 {
     free(a->values);
@@ -95,7 +111,7 @@ bool observations_aggregate(PGconn *conn, int64_t programme_id, int64_t indicato
         db_run(conn, NULL, SQL_SERIES_AGG, 7, v, PGRES_TUPLES_OK, NULL, "read an aggregate");
     if (res == NULL)
         return false;
-    json_t *points = json_loads(db_text(res, 0, 0), 0, NULL);
+    json_t *points = load_document(res, 0, NULL);
     out->expected = (long)db_int64(res, 0, 1);
     PQclear(res);
     if (points == NULL)
@@ -180,12 +196,16 @@ enum series_result observations_series(PGconn *conn, const struct series_query *
         PQclear(meta);
         return SERIES_DB_ERROR;
     }
-    json_t *points = json_loads(db_text(res, 0, 0), 0, NULL);
+    json_t *points = load_document(res, 0, q->request_id);
+    if (points == NULL) {
+        PQclear(res);
+        PQclear(meta);
+        return SERIES_DB_ERROR;
+    }
     label_points(points, ptype);
-    json_t *doc =
-        json_pack("{s:o,s:o,s:b,s:o}", "indicator", json_loads(db_text(meta, 0, 1), 0, NULL),
-                  "site", json_loads(db_text(meta, 0, 3), 0, NULL), "aggregated", !own, "points",
-                  points ? points : json_array());
+    json_t *doc = json_pack(
+        "{s:o,s:o,s:b,s:o}", "indicator", json_loads(db_text(meta, 0, 1), 0, NULL), "site",
+        json_loads(db_text(meta, 0, 3), 0, NULL), "aggregated", !own, "points", points);
     if (!own)
         json_object_set_new(doc, "sites_expected", json_integer(db_int64(res, 0, 1)));
     PQclear(res);

@@ -13,6 +13,8 @@
 #include "scaleupd/core/period.h"
 
 #define FEEDS_MAX_INDICATORS 500 /* indicators of a programme the status covers */
+/* The cap of the status document as read from the database (one JSON text). */
+#define FEEDS_DOC_MAX_BYTES (64u << 20)
 
 /* An indicator of the programme and how often it is reported. */
 struct feeds_indicator {
@@ -42,7 +44,8 @@ struct feeds_due {
  * "regions":[{"code","name","sites_expected","sites_complete","values_expected",
  * "values_reported","completeness"}]}. A value is expected of a member site that had adopted
  * by the period's end and had not withdrawn before its start, for an indicator that member
- * sites report at all. NULL on a database error. */
+ * sites report at all. NULL on a database error, or when the document would exceed
+ * FEEDS_DOC_MAX_BYTES (logged). */
 json_t *feeds_store_status(PGconn *conn, int64_t programme_id, const struct feeds_due *due,
                            size_t n, const char *request_id) __attribute__((warn_unused_result));
 

@@ -9,6 +9,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* The cap of a series as read from the database (its points, built by PostgreSQL as one
+ * JSON text): a larger one is a failure (SERIES_DB_ERROR, logged), never a larger buffer. */
+#define OBSERVATIONS_DOC_MAX_BYTES (64u << 20)
+
 /* Query of a series read. */
 struct series_query {
     int64_t programme_id;
@@ -26,7 +30,8 @@ enum series_result { SERIES_OK, SERIES_UNKNOWN_INDICATOR, SERIES_UNKNOWN_SITE, S
  * aggregated per period by the indicator's rule (sum, mean, weighted = Σnum ÷ Σden, last),
  * each point saying how many sites it covers. *out is a new JSON object owned by the caller:
  * {"indicator":{…},"site":{…},"aggregated":bool,"points":[{"period","period_start","value",
- * "numerator"?,"denominator"?,"sites_reporting","comment"?,"revisions"?:[…]}]} */
+ * "numerator"?,"denominator"?,"sites_reporting","comment"?,"revisions"?:[…]}]}.
+ * SERIES_DB_ERROR also when the points exceed OBSERVATIONS_DOC_MAX_BYTES. */
 enum series_result observations_series(PGconn *conn, const struct series_query *query, json_t **out)
     __attribute__((warn_unused_result));
 
