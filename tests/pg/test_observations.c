@@ -1,7 +1,7 @@
 /*
  * Observation storage against a real PostgreSQL: upsert counts, the revision history with
  * the replacing token, dirty-series marks, idempotency keys, and series reads (a site's own
- * values, a region aggregated by each rule, revisions).
+ * values, a region aggregated by each rule, revisions), and the whole feed write (ingest_push).
  */
 #include <criterion/criterion.h>
 #include <jansson.h>
@@ -616,12 +616,9 @@ static void *race_store(void *arg)
 {
     struct racer *r = arg;
     PGconn *c = PQconnectdb(pgtest_conninfo("scaleupd_test_observations"));
-    if (PQstatus(c) == CONNECTION_OK) {
-        PQclear(PQexec(c, "BEGIN"));
+    if (PQstatus(c) == CONNECTION_OK && db_begin(c, "racer")) {
         r->stored = observations_store(c, programme_id, token_b, r->batch, &r->counts, "racer");
-        PGresult *res = PQexec(c, "COMMIT");
-        r->committed = PQresultStatus(res) == PGRES_COMMAND_OK;
-        PQclear(res);
+        r->committed = db_commit(c, "racer");
     }
     PQfinish(c);
     return NULL;
@@ -684,7 +681,7 @@ Test(observations, ingest_never_waits_on_an_evaluation_holding_its_marks)
     PGconn *evaluator = PQconnectdb(pgtest_conninfo("scaleupd_test_observations"));
     cr_assert_eq(PQstatus(evaluator), CONNECTION_OK);
     char err[256];
-    cr_assert(db_exec(evaluator, "BEGIN", err, sizeof(err)), "%s", err);
+    cr_assert(db_begin(evaluator, "evaluator"));
     cr_assert(db_exec(evaluator,
                       "DELETE FROM dirty_series WHERE id IN (SELECT id FROM dirty_series"
                       " FOR UPDATE SKIP LOCKED)",
@@ -694,7 +691,7 @@ Test(observations, ingest_never_waits_on_an_evaluation_holding_its_marks)
     struct observations_counts c = store(ENROLLED GP1 "'period':'2025-03','value':999},", token_b);
     exec("RESET statement_timeout");
     cr_expect_eq(c.updated, 1);
-    cr_assert(db_exec(evaluator, "COMMIT", err, sizeof(err)), "%s", err);
+    cr_assert(db_commit(evaluator, "evaluator"));
     PQfinish(evaluator);
     cr_expect_eq(scalar_long("SELECT count(*) FROM dirty_series"), 1,
                  "the mark of the change made during the evaluation is kept");
