@@ -34,8 +34,9 @@ static const char SQL_CATALOG[] =
 
 /* The statements of the ingest path are prepared once per session (ingest_statement, around
  * db_exec_prepared): parsing and planning the upsert on every batch cost about a fifth of the
- * database's CPU under load. A new session (a reconnect: the database may have been restarted or restored
- * under us) also starts the series hint over rather than trust ids learnt from the old one. */
+ * database's CPU under load. A new session (a reconnect: the database may have been restarted or
+ * restored under us) also starts the series hint over rather than trust ids learnt from the old
+ * one. */
 static __thread unsigned long hint_session;
 
 static PGresult *ingest_statement(PGconn *conn, const char *name, const char *sql, int n,

@@ -87,8 +87,8 @@ struct ingest_result {
  * the Idempotency-Key (serialising requests with the same token and key; a repeat gets the
  * stored answer, a different request under the key is refused), parses, validates and stores
  * the batch (not at all when atomic and a row is rejected), renders the report, stores it
- * under the key, and commits (a dry run rolls back instead, and keeps no answer). The series hint learns what the
- * batch taught it only once the commit succeeded. The caller frees the result with
+ * under the key, and commits (a dry run rolls back instead, and keeps no answer). The series hint
+ * learns what the batch taught it only once the commit succeeded. The caller frees the result with
  * ingest_result_free, whatever the outcome. */
 enum ingest_outcome ingest_push(PGconn *conn, const struct ingest_request *request,
                                 struct ingest_result *result) __attribute__((warn_unused_result));
