@@ -15,6 +15,7 @@
 
 #include "scaleupd/core/alloc.h"
 #include "scaleupd/core/period.h"
+#include "scaleupd/core/utf8.h"
 #include "scaleupd/core/problems.h"
 #include "scaleupd/core/progress.h"
 
@@ -70,6 +71,8 @@ report(struct parse_ctx *ctx, enum roadmap_error_code code, const char *path, co
     va_start(ap, fmt);
     vsnprintf(err->message, sizeof err->message, fmt, ap);
     va_end(ap);
+    utf8_make_valid(err->path); /* input quoted and cut: never a string JSON refuses */
+    utf8_make_valid(err->message);
 }
 
 /* The member `key` of obj, or NULL when absent (reported when required). */
@@ -540,6 +543,7 @@ static void report_syntax(struct roadmap_errors *errs, const json_error_t *error
     errs->items[0].code = ROADMAP_ERR_SYNTAX;
     snprintf(errs->items[0].path, sizeof errs->items[0].path, "$");
     snprintf(errs->items[0].message, sizeof errs->items[0].message, "%s", error->text);
+    utf8_make_valid(errs->items[0].message); /* jansson quotes the bytes it choked on */
 }
 
 enum roadmap_status roadmap_parse(const char *json, size_t len,
