@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Evaluation benchmark (DESIGN.md §10: "re-evaluating all rules after a batch costs work
-# proportional to the series the batch touched, not to the size of the history; 100,000
-# series evaluate in seconds"). On a fresh PostgreSQL with fsync and synchronous_commit on:
+# Evaluation benchmark (the evaluation use case of docs/ARCHITECTURE.md: "re-evaluating all
+# rules after a batch costs work proportional to the series the batch touched, not to the
+# size of the history; 100,000 series evaluate in seconds"). On a fresh PostgreSQL with
+# fsync and synchronous_commit on:
 #   - a programme of SITES (10,000) practices × INDICATORS (10) monthly indicators, applied
 #     through the API (its apply time is printed), with one series each (100,000) and MONTHS
 #     (24) months of history, loaded with SQL; three small programmes of 100 practices × 10
@@ -9,7 +10,7 @@
 #     has direction "up", so each series has one rule: its default spc rule. The values are a
 #     noisy level (80..120) with no spc signal, so no alert is written: the cheapest outcome.
 #   - series are marked dirty the way ingest marks them (sql/008, MARKS_SQL in
-#     daemon/observations.c): rows of dirty_series listing up to 1,000 series each, with the
+#     daemon/storage/observations.c): rows of dirty_series listing up to 1,000 series each, with the
 #     latest month as the period each changed in; then a 1-point POST that changes nothing
 #     kicks the evaluator (as every ingest commit does), and the time until dirty_series is
 #     empty again (every claiming transaction committed) is measured from the database, less
@@ -179,7 +180,7 @@ kick
 
 # Marks $2 series of programme $1, kicks, prints the seconds until every mark is consumed,
 # not counting the 200 ms a kick waits on purpose to gather the batches of a feed
-# (daemon/background_tasks.c): the evaluation's own time.
+# (daemon/edge/background_tasks.c): the evaluation's own time.
 KICK_DELAY=0.2
 measure() {
     sleep 0.5 # a run that an earlier kick asked for has passed: it cannot take these marks
@@ -249,7 +250,7 @@ first, apply_s = float(sys.argv[4]), float(sys.argv[5])
 errors, rounds_file, probe_months = int(sys.argv[6]), sys.argv[7], sys.argv[8].split()
 cpu_pg, cpu_daemon = float(sys.argv[9]), float(sys.argv[10])
 n = sites * indicators
-HISTORY = 500  # EVALUATOR_HISTORY in daemon/evaluator.c: the points an spc rule reads
+HISTORY = 500  # EVALUATOR_HISTORY in daemon/services/evaluator.c: the points an spc rule reads
 rounds = {}
 with open(rounds_file) as f:
     for line in f:

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Ingest parse budget (DESIGN.md section 10): counts with callgrind the instructions that
-# obs_parse_json / obs_parse_csv / obs_parse_dhis2 spend per observation, and compares them
-# with the budget: 5,000 per JSON (and DHIS2) point, 3,000 per CSV point.
+# Ingest parse budget (docs/ARCHITECTURE.md, performance budgets): counts with callgrind the
+# instructions that obs_parse_json / obs_parse_csv / obs_parse_dhis2 spend per observation,
+# and compares them with the budget: 5,000 per JSON (and DHIS2) point, 3,000 per CSV point.
 #
 # Each format is parsed twice, with N and 2N synthetic rows, and only the parse call is
 # counted (--toggle-collect); (I(2N) - I(N)) / N cancels the fixed costs (token array and

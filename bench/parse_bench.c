@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "scaleupd/core/alloc.h"
 #include "scaleupd/core/obs_parse.h"
 
 struct text {
@@ -21,12 +22,7 @@ static void append(struct text *t, const char *s, size_t n)
         size_t cap = t->cap ? t->cap : 1 << 16;
         while (t->len + n + 1 > cap)
             cap *= 2;
-        char *data = realloc(t->data, cap);
-        if (data == NULL) {
-            fprintf(stderr, "parse_bench: out of memory\n");
-            exit(2);
-        }
-        t->data = data;
+        t->data = xrealloc(t->data, cap);
         t->cap = cap;
     }
     memcpy(t->data + t->len, s, n);
@@ -107,8 +103,6 @@ int main(int argc, char **argv)
     struct text body = {0};
     struct obs_batch *batch = obs_batch_new();
     struct obs_parse_error err;
-    if (batch == NULL)
-        return 2;
     build_body(&body, argv[1], rows);
     enum obs_parse_status status;
     if (strcmp(argv[1], "json") == 0)

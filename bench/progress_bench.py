@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
-"""How fast a programme's progress answers (DESIGN.md section 10: "a programme's progress ...
-answer[s] in < 100 ms"), measured against a trivial database round trip in the same run.
+"""How fast a programme's progress answers (the promise in docs/ARCHITECTURE.md: "a
+programme's progress ... answer[s] in < 100 ms"), measured against a trivial database round trip in the same run.
 
     bench/progress_bench.py [BUILD_DIR]      (default: build; as root or the postgres user)
 

@@ -1,12 +1,15 @@
 /*
  * A programme's indicators and sites by code, for the ingest validator. Each kind lives in
  * a dense array of entries indexed by an open-addressing hash table (linear probing, kept
- * at most half full), so lookups stay O(1) with thousands of sites.
+ * at most half full), so lookups stay O(1) with thousands of sites. Out of memory is fatal
+ * (alloc.h); a catalog grows only with what the database holds for one programme.
  */
 #include "scaleupd/core/catalog.h"
 
 #include <stdlib.h>
 #include <string.h>
+
+#include "scaleupd/core/alloc.h"
 
 struct slot {
     uint32_t hash;
@@ -73,22 +76,16 @@ static void table_place(struct slot *slots, size_t n_slots, uint32_t hash, uint3
 }
 
 /* Makes room for one more entry: grows the entry array and, past half full, the slots. */
-static bool table_reserve(struct code_table *t)
+static void table_reserve(struct code_table *t)
 {
     if (t->count == t->capacity) {
-        size_t capacity = t->capacity ? t->capacity * 2 : 16;
-        char *entries = realloc(t->entries, capacity * t->entry_size);
-        if (entries == NULL)
-            return false;
-        t->entries = entries;
-        t->capacity = capacity;
+        t->capacity = t->capacity ? t->capacity * 2 : 16;
+        t->entries = xrealloc(t->entries, t->capacity * t->entry_size);
     }
     if ((t->count + 1) * 2 <= t->n_slots)
-        return true;
+        return;
     size_t n_slots = t->n_slots ? t->n_slots * 2 : 32;
-    struct slot *slots = calloc(n_slots, sizeof *slots);
-    if (slots == NULL)
-        return false;
+    struct slot *slots = xcalloc(n_slots, sizeof *slots);
     for (size_t i = 0; i < t->n_slots; i++) {
         if (t->slots[i].entry != 0)
             table_place(slots, n_slots, t->slots[i].hash, t->slots[i].entry);
@@ -96,10 +93,10 @@ static bool table_reserve(struct code_table *t)
     free(t->slots);
     t->slots = slots;
     t->n_slots = n_slots;
-    return true;
 }
 
-/* The entry for code, new (zeroed but for its code) or existing; NULL on bad code or OOM. */
+/* The entry for code, new (zeroed but for its code) or existing; NULL for an empty or too
+ * long code. */
 static char *table_upsert(struct code_table *t, const char *code)
 {
     size_t len = strlen(code);
@@ -109,8 +106,7 @@ static char *table_upsert(struct code_table *t, const char *code)
     size_t found = table_find(t, code, len, hash);
     if (found != SIZE_MAX)
         return table_entry(t, found);
-    if (!table_reserve(t))
-        return NULL;
+    table_reserve(t);
     char *entry = table_entry(t, t->count);
     memset(entry, 0, t->entry_size);
     memcpy(entry, code, len + 1);
@@ -163,9 +159,7 @@ const char *value_type_name(enum value_type type)
 
 struct catalog *catalog_new(void)
 {
-    struct catalog *cat = calloc(1, sizeof *cat);
-    if (cat == NULL)
-        return NULL;
+    struct catalog *cat = xcalloc(1, sizeof *cat);
     cat->indicators.entry_size = sizeof(struct catalog_indicator);
     cat->sites.entry_size = sizeof(struct catalog_site);
     return cat;

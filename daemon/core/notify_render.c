@@ -7,43 +7,22 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
-/* A growing NUL-terminated string; on out of memory it stays empty and failed is set. */
-struct sbuf {
-    char *data;
-    size_t len, cap;
-    bool failed;
-};
+#include "scaleupd/core/alloc.h"
+#include "scaleupd/core/dynbuf.h"
 
-static void sb_grow(struct sbuf *b, size_t extra)
+/* The renderer's output: a capped buffer (dynbuf.h). Adds are not checked one by one: once
+ * over NOTIFY_RENDER_MAX every later add fails too, and take() says so by returning NULL. */
+static void put(struct dynbuf *b, const char *s, size_t n)
 {
-    if (b->failed || b->len + extra + 1 <= b->cap)
+    if (!dynbuf_add(b, s, n))
         return;
-    size_t cap = b->cap ? b->cap : 256;
-    while (cap < b->len + extra + 1)
-        cap *= 2;
-    char *p = realloc(b->data, cap);
-    if (p == NULL) {
-        b->failed = true;
-        return;
-    }
-    b->data = p;
-    b->cap = cap;
 }
 
-static void sb_add(struct sbuf *b, const char *s, size_t n)
-{
-    sb_grow(b, n);
-    if (b->failed)
-        return;
-    memcpy(b->data + b->len, s, n);
-    b->len += n;
-    b->data[b->len] = '\0';
-}
+static void putf(struct dynbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-static void sb_printf(struct sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void sb_printf(struct sbuf *b, const char *fmt, ...)
+static void putf(struct dynbuf *b, const char *fmt, ...)
 {
     char small[512];
     va_list ap;
@@ -53,27 +32,30 @@ static void sb_printf(struct sbuf *b, const char *fmt, ...)
     if (n < 0)
         return;
     if ((size_t)n < sizeof(small)) {
-        sb_add(b, small, (size_t)n);
+        put(b, small, (size_t)n);
         return;
     }
-    sb_grow(b, (size_t)n);
-    if (b->failed)
-        return;
+    char *large = xmalloc((size_t)n + 1);
     va_start(ap, fmt);
-    vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
+    vsnprintf(large, (size_t)n + 1, fmt, ap);
     va_end(ap);
-    b->len += (size_t)n;
+    put(b, large, (size_t)n);
+    free(large);
 }
 
-static char *sb_take(struct sbuf *b)
+static void start(struct dynbuf *b)
 {
-    if (b->failed) {
-        free(b->data);
+    dynbuf_init(b, NOTIFY_RENDER_MAX);
+}
+
+/* The rendered text, or NULL (and the buffer freed) when it went over the cap. */
+static char *take(struct dynbuf *b)
+{
+    if (b->overflow) {
+        dynbuf_free(b);
         return NULL;
     }
-    if (b->data == NULL)
-        return strdup("");
-    return b->data;
+    return dynbuf_take(b, NULL);
 }
 
 static const char *str(const char *s)
@@ -113,55 +95,56 @@ static size_t distinct_sites(const struct notify_group *g)
 }
 
 /* What: "bp_controlled_pct below lower limit", or the shared indicator, or a count. */
-static void subject_what(struct sbuf *b, const struct notify_group *g)
+static void subject_what(struct dynbuf *b, const struct notify_group *g)
 {
     const struct notify_alert *a = &g->alerts[0];
     bool same_indicator = all_same(g, offsetof(struct notify_alert, indicator));
     bool same_summary = all_same(g, offsetof(struct notify_alert, summary));
     const char *what = a->indicator && a->indicator[0] ? a->indicator : str(a->rule);
     if (same_indicator && same_summary)
-        sb_printf(b, "%s %s", what, str(a->summary));
+        putf(b, "%s %s", what, str(a->summary));
     else if (same_indicator)
-        sb_printf(b, "%s drift", what);
+        putf(b, "%s drift", what);
     else
-        sb_printf(b, "%zu alerts", g->n_alerts);
+        putf(b, "%zu alerts", g->n_alerts);
 }
 
 /* Where: "Flanders, 2 practices", or the programme. */
-static void subject_where(struct sbuf *b, const struct notify_group *g)
+static void subject_where(struct dynbuf *b, const struct notify_group *g)
 {
     size_t sites = distinct_sites(g);
     const char *region = g->alerts[0].region_name;
     bool same_region = region && all_same(g, offsetof(struct notify_alert, region_name));
     if (sites == 1 && g->alerts[0].site_name)
-        sb_printf(b, "%s", g->alerts[0].site_name);
+        putf(b, "%s", g->alerts[0].site_name);
     else if (same_region)
-        sb_printf(b, "%s, %zu practices", region, sites);
+        putf(b, "%s, %zu practices", region, sites);
     else if (sites > 0)
-        sb_printf(b, "%s, %zu practices", str(g->programme_name), sites);
+        putf(b, "%s, %zu practices", str(g->programme_name), sites);
     else
-        sb_printf(b, "%s", str(g->programme_name));
+        putf(b, "%s", str(g->programme_name));
 }
 
 char *notify_subject(const struct notify_group *g)
 {
-    struct sbuf b = {0};
+    struct dynbuf b;
+    start(&b);
     size_t firing, resolved;
     count_states(g, &firing, &resolved);
-    sb_printf(&b, "[scaleupd] %s", g->is_test ? "TEST " : "");
+    putf(&b, "[scaleupd] %s", g->is_test ? "TEST " : "");
     if (firing)
-        sb_printf(&b, "FIRING %zu", firing);
+        putf(&b, "FIRING %zu", firing);
     if (resolved)
-        sb_printf(&b, "%sRESOLVED %zu", firing ? ", " : "", resolved);
+        putf(&b, "%sRESOLVED %zu", firing ? ", " : "", resolved);
     if (g->n_alerts == 0) {
-        sb_printf(&b, "receiver %s of %s", str(g->receiver), str(g->programme));
-        return sb_take(&b);
+        putf(&b, "receiver %s of %s", str(g->receiver), str(g->programme));
+        return take(&b);
     }
-    sb_printf(&b, ": ");
+    putf(&b, ": ");
     subject_what(&b, g);
-    sb_printf(&b, " \xe2\x80\x94 ");
+    putf(&b, " \xe2\x80\x94 ");
     subject_where(&b, g);
-    return sb_take(&b);
+    return take(&b);
 }
 
 void notify_chart_url(const struct notify_group *g, const struct notify_alert *a, char *buf,
@@ -193,7 +176,7 @@ static void number(char *buf, size_t size, bool has, double v)
         snprintf(buf, size, "%.4g", v);
 }
 
-static void text_alert(struct sbuf *b, const struct notify_group *g, const struct notify_alert *a)
+static void text_alert(struct dynbuf *b, const struct notify_group *g, const struct notify_alert *a)
 {
     char value[32], lo[32], hi[32], centre[32], chart[512], ack[512];
     number(value, sizeof(value), a->has_value, a->value);
@@ -202,61 +185,62 @@ static void text_alert(struct sbuf *b, const struct notify_group *g, const struc
     number(centre, sizeof(centre), a->has_limits, a->centre);
     notify_chart_url(g, a, chart, sizeof(chart));
     ack_url(g, a, ack, sizeof(ack));
-    sb_printf(b, "[%s] %s %s at %s (%s)\n", a->resolved ? "RESOLVED" : "FIRING", str(a->indicator),
-              str(a->summary), a->site_name ? a->site_name : str(g->programme), str(a->site));
-    sb_printf(b, "  value %s for %s; limits %s .. %s, centre %s\n", value, str(a->period), lo, hi,
-              centre);
-    sb_printf(b, "  rule %s (%s); since %s\n", str(a->rule), str(a->kind), str(a->since));
-    sb_printf(b, "  chart: %s\n", chart);
+    putf(b, "[%s] %s %s at %s (%s)\n", a->resolved ? "RESOLVED" : "FIRING", str(a->indicator),
+         str(a->summary), a->site_name ? a->site_name : str(g->programme), str(a->site));
+    putf(b, "  value %s for %s; limits %s .. %s, centre %s\n", value, str(a->period), lo, hi,
+         centre);
+    putf(b, "  rule %s (%s); since %s\n", str(a->rule), str(a->kind), str(a->since));
+    putf(b, "  chart: %s\n", chart);
     if (!a->resolved)
-        sb_printf(b, "  acknowledge: %s\n", ack);
-    sb_printf(b, "\n");
+        putf(b, "  acknowledge: %s\n", ack);
+    putf(b, "\n");
 }
 
 char *notify_text(const struct notify_group *g)
 {
-    struct sbuf b = {0};
+    struct dynbuf b;
+    start(&b);
     if (g->is_test)
-        sb_printf(&b, "This is a TEST message of scaleupd for receiver %s; nothing is wrong.\n\n",
-                  str(g->receiver));
-    sb_printf(&b, "Programme: %s (%s)\nTimes are in %s.\n\n", str(g->programme_name),
-              str(g->programme), g->time_zone && g->time_zone[0] ? g->time_zone : "UTC");
+        putf(&b, "This is a TEST message of scaleupd for receiver %s; nothing is wrong.\n\n",
+             str(g->receiver));
+    putf(&b, "Programme: %s (%s)\nTimes are in %s.\n\n", str(g->programme_name), str(g->programme),
+         g->time_zone && g->time_zone[0] ? g->time_zone : "UTC");
     for (size_t i = 0; i < g->n_alerts; i++)
         text_alert(&b, g, &g->alerts[i]);
-    sb_printf(&b, "-- \nscaleupd, for receiver %s\n", str(g->receiver));
-    return sb_take(&b);
+    putf(&b, "-- \nscaleupd, for receiver %s\n", str(g->receiver));
+    return take(&b);
 }
 
-static void html_escaped(struct sbuf *b, const char *s)
+static void html_escaped(struct dynbuf *b, const char *s)
 {
     for (s = str(s); *s; s++) {
         switch (*s) {
         case '<':
-            sb_add(b, "&lt;", 4);
+            put(b, "&lt;", 4);
             break;
         case '>':
-            sb_add(b, "&gt;", 4);
+            put(b, "&gt;", 4);
             break;
         case '&':
-            sb_add(b, "&amp;", 5);
+            put(b, "&amp;", 5);
             break;
         case '"':
-            sb_add(b, "&quot;", 6);
+            put(b, "&quot;", 6);
             break;
         default:
-            sb_add(b, s, 1);
+            put(b, s, 1);
         }
     }
 }
 
-static void html_cell(struct sbuf *b, const char *s)
+static void html_cell(struct dynbuf *b, const char *s)
 {
-    sb_printf(b, "<td>");
+    putf(b, "<td>");
     html_escaped(b, s);
-    sb_printf(b, "</td>");
+    putf(b, "</td>");
 }
 
-static void html_alert(struct sbuf *b, const struct notify_group *g, const struct notify_alert *a)
+static void html_alert(struct dynbuf *b, const struct notify_group *g, const struct notify_alert *a)
 {
     char value[32], lo[32], hi[32], chart[512], ack[512], limits[80];
     number(value, sizeof(value), a->has_value, a->value);
@@ -265,7 +249,7 @@ static void html_alert(struct sbuf *b, const struct notify_group *g, const struc
     snprintf(limits, sizeof(limits), "%s .. %s", lo, hi);
     notify_chart_url(g, a, chart, sizeof(chart));
     ack_url(g, a, ack, sizeof(ack));
-    sb_printf(b, "<tr>");
+    putf(b, "<tr>");
     html_cell(b, a->resolved ? "RESOLVED" : "FIRING");
     html_cell(b, a->indicator);
     html_cell(b, a->site_name ? a->site_name : g->programme);
@@ -273,43 +257,44 @@ static void html_alert(struct sbuf *b, const struct notify_group *g, const struc
     html_cell(b, value);
     html_cell(b, limits);
     html_cell(b, a->since);
-    sb_printf(b, "<td><a href=\"");
+    putf(b, "<td><a href=\"");
     html_escaped(b, chart);
-    sb_printf(b, "\">chart</a>");
+    putf(b, "\">chart</a>");
     if (!a->resolved) {
-        sb_printf(b, " &middot; <a href=\"");
+        putf(b, " &middot; <a href=\"");
         html_escaped(b, ack);
-        sb_printf(b, "\">acknowledge</a>");
+        putf(b, "\">acknowledge</a>");
     }
-    sb_printf(b, "</td></tr>\n");
+    putf(b, "</td></tr>\n");
 }
 
 char *notify_html(const struct notify_group *g)
 {
-    struct sbuf b = {0};
-    sb_printf(&b, "<!DOCTYPE html>\n<html><body>\n");
+    struct dynbuf b;
+    start(&b);
+    putf(&b, "<!DOCTYPE html>\n<html><body>\n");
     if (g->is_test) {
-        sb_printf(&b, "<p><strong>TEST</strong> message for receiver ");
+        putf(&b, "<p><strong>TEST</strong> message for receiver ");
         html_escaped(&b, g->receiver);
-        sb_printf(&b, "; nothing is wrong.</p>\n");
+        putf(&b, "; nothing is wrong.</p>\n");
     }
-    sb_printf(&b, "<h2>");
+    putf(&b, "<h2>");
     html_escaped(&b, g->programme_name);
-    sb_printf(&b, "</h2>\n<p>Times are in ");
+    putf(&b, "</h2>\n<p>Times are in ");
     html_escaped(&b, g->time_zone && g->time_zone[0] ? g->time_zone : "UTC");
-    sb_printf(&b, ".</p>\n<table border=\"1\" cellpadding=\"4\">\n<tr><th>state</th>"
-                  "<th>indicator</th><th>site</th><th>what</th><th>value</th><th>limits</th>"
-                  "<th>since</th><th></th></tr>\n");
+    putf(&b, ".</p>\n<table border=\"1\" cellpadding=\"4\">\n<tr><th>state</th>"
+             "<th>indicator</th><th>site</th><th>what</th><th>value</th><th>limits</th>"
+             "<th>since</th><th></th></tr>\n");
     for (size_t i = 0; i < g->n_alerts; i++)
         html_alert(&b, g, &g->alerts[i]);
-    sb_printf(&b, "</table>\n</body></html>\n");
-    return sb_take(&b);
+    putf(&b, "</table>\n</body></html>\n");
+    return take(&b);
 }
 
 static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
 /* base64 of s; with wrap, CRLF after every 76 characters. */
-static void base64(struct sbuf *b, const char *s, size_t n, bool wrap)
+static void base64(struct dynbuf *b, const char *s, size_t n, bool wrap)
 {
     const unsigned char *u = (const unsigned char *)s;
     size_t col = 0;
@@ -321,15 +306,15 @@ static void base64(struct sbuf *b, const char *s, size_t n, bool wrap)
             v |= u[i + 2];
         char q[4] = {b64[(v >> 18) & 63], b64[(v >> 12) & 63], i + 1 < n ? b64[(v >> 6) & 63] : '=',
                      i + 2 < n ? b64[v & 63] : '='};
-        sb_add(b, q, 4);
+        put(b, q, 4);
         col += 4;
         if (wrap && col >= 76) {
-            sb_add(b, "\r\n", 2);
+            put(b, "\r\n", 2);
             col = 0;
         }
     }
     if (wrap && col > 0)
-        sb_add(b, "\r\n", 2);
+        put(b, "\r\n", 2);
 }
 
 static bool is_ascii_safe(const char *s)
@@ -341,10 +326,10 @@ static bool is_ascii_safe(const char *s)
 }
 
 /* A header value: ASCII as is, otherwise RFC 2047 encoded words (whole characters each). */
-static void header_value(struct sbuf *b, const char *s)
+static void header_value(struct dynbuf *b, const char *s)
 {
     if (is_ascii_safe(s)) {
-        sb_printf(b, "%s", s);
+        putf(b, "%s", s);
         return;
     }
     size_t n = strlen(s), i = 0;
@@ -352,19 +337,19 @@ static void header_value(struct sbuf *b, const char *s)
         size_t chunk = n - i < 45 ? n - i : 45;
         while (i + chunk < n && ((unsigned char)s[i + chunk] & 0xC0) == 0x80)
             chunk--; /* never split a UTF-8 sequence */
-        sb_printf(b, "%s=?UTF-8?B?", i ? "\r\n " : "");
+        putf(b, "%s=?UTF-8?B?", i ? "\r\n " : "");
         base64(b, s + i, chunk, false);
-        sb_printf(b, "?=");
+        putf(b, "?=");
         i += chunk;
     }
 }
 
-static void mime_part(struct sbuf *b, const char *boundary, const char *type, const char *body)
+static void mime_part(struct dynbuf *b, const char *boundary, const char *type, const char *body)
 {
-    sb_printf(b,
-              "--%s\r\nContent-Type: %s; charset=UTF-8\r\n"
-              "Content-Transfer-Encoding: base64\r\n\r\n",
-              boundary, type);
+    putf(b,
+         "--%s\r\nContent-Type: %s; charset=UTF-8\r\n"
+         "Content-Transfer-Encoding: base64\r\n\r\n",
+         boundary, type);
     base64(b, body, strlen(body), true);
 }
 
@@ -372,20 +357,21 @@ char *notify_email_message(const char *from, const char *to, const char *subject
                            const char *message_id, const char *thread_id, const char *text,
                            const char *html, const char *boundary)
 {
-    struct sbuf b = {0};
-    sb_printf(&b, "From: %s\r\nTo: %s\r\nSubject: ", from, to);
+    struct dynbuf b;
+    start(&b);
+    putf(&b, "From: %s\r\nTo: %s\r\nSubject: ", from, to);
     header_value(&b, subject);
-    sb_printf(&b, "\r\nDate: %s\r\nMessage-ID: %s\r\n", date, message_id);
+    putf(&b, "\r\nDate: %s\r\nMessage-ID: %s\r\n", date, message_id);
     if (thread_id != NULL && strcmp(thread_id, message_id) != 0)
-        sb_printf(&b, "In-Reply-To: %s\r\nReferences: %s\r\n", thread_id, thread_id);
-    sb_printf(&b,
-              "MIME-Version: 1.0\r\nAuto-Submitted: auto-generated\r\n"
-              "Content-Type: multipart/alternative; boundary=\"%s\"\r\n\r\n",
-              boundary);
+        putf(&b, "In-Reply-To: %s\r\nReferences: %s\r\n", thread_id, thread_id);
+    putf(&b,
+         "MIME-Version: 1.0\r\nAuto-Submitted: auto-generated\r\n"
+         "Content-Type: multipart/alternative; boundary=\"%s\"\r\n\r\n",
+         boundary);
     mime_part(&b, boundary, "text/plain", text);
     mime_part(&b, boundary, "text/html", html);
-    sb_printf(&b, "--%s--\r\n", boundary);
-    return sb_take(&b);
+    putf(&b, "--%s--\r\n", boundary);
+    return take(&b);
 }
 
 static json_t *number_or_null(bool has, double v)
@@ -430,4 +416,49 @@ json_t *notify_webhook_payload(const struct notify_group *g, const char *group_k
                      firing > 0 ? "firing" : "resolved", "receiver", str(g->receiver),
                      "groupLabels", group_labels, "commonLabels", group_labels, "commonAnnotations",
                      "externalURL", str(g->base_url), "alerts", alerts);
+}
+
+char *notify_webhook_body(const struct notify_group *group, const char *group_key)
+{
+    json_t *payload = notify_webhook_payload(group, group_key);
+    char *body = json_dumps(payload, JSON_COMPACT);
+    json_decref(payload);
+    if (body != NULL && strlen(body) >= NOTIFY_RENDER_MAX) {
+        free(body);
+        return NULL;
+    }
+    return body;
+}
+
+void notify_group_key(const struct notify_group *group, char *buf, size_t size)
+{
+    snprintf(buf, size, "%s/%s", str(group->programme), str(group->receiver));
+}
+
+void notify_mail_domain(const char *from, char *buf, size_t size)
+{
+    const char *at = strrchr(str(from), '@');
+    snprintf(buf, size, "%s", at && at[1] ? at + 1 : "scaleupd");
+    char *end = strpbrk(buf, "> ");
+    if (end)
+        *end = '\0';
+}
+
+void notify_message_id(long long message, const char *programme, const char *domain, char *buf,
+                       size_t size)
+{
+    snprintf(buf, size, "<scaleupd.%lld.%s@%s>", message, str(programme), str(domain));
+}
+
+void notify_boundary(long long message, char *buf, size_t size)
+{
+    snprintf(buf, size, "=_scaleupd_%lld", message);
+}
+
+void notify_mail_date(double now, char *buf, size_t size)
+{
+    time_t t = (time_t)now;
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    strftime(buf, size, "%a, %d %b %Y %H:%M:%S +0000", &tm);
 }

@@ -8,6 +8,8 @@
 #include <math.h>
 #include <stdlib.h>
 
+#include "scaleupd/core/alloc.h"
+
 /* Slack allowed when comparing a gap with a tolerance, so that a gap equal to the tolerance
  * on paper (0.13 - 0.15 against 0.02) is not beyond it because of binary rounding. */
 #define PROGRESS_EPSILON 1e-9
@@ -292,16 +294,13 @@ static int compare_region(const void *a, const void *b)
     return (left > right) - (left < right);
 }
 
-bool progress_expansion_count(const struct progress_site *sites, size_t n, int32_t date,
+void progress_expansion_count(const struct progress_site *sites, size_t n, int32_t date,
                               int32_t window_start, struct progress_expansion_count *out)
 {
-    int64_t *regions = NULL;
     *out = (struct progress_expansion_count){0};
     if (n == 0)
-        return true;
-    regions = malloc(n * sizeof *regions);
-    if (!regions)
-        return false;
+        return;
+    int64_t *regions = xmalloc(n * sizeof *regions);
     for (size_t i = 0; i < n; i++)
         if (progress_site_active(&sites[i], date, window_start))
             regions[out->active_sites++] = sites[i].region_id;
@@ -310,7 +309,6 @@ bool progress_expansion_count(const struct progress_site *sites, size_t n, int32
         if (i == 0 || regions[i] != regions[i - 1])
             out->active_regions++;
     free(regions);
-    return true;
 }
 
 size_t progress_expansion_region_sites(const struct progress_site *sites, size_t n,

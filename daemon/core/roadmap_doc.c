@@ -1,10 +1,10 @@
 /*
  * Roadmap documents: walks a jansson tree of one roadmap version, reports every validation
- * problem with its JSONPath, and builds the struct roadmap that progress.c reads. Pure: the
- * programme's indicators are reached through the caller's lookup callback.
+ * problem with its JSONPath, and builds the struct roadmap that progress.c reads; and the
+ * set of a programme's versions. Pure: the programme's indicators are reached through the
+ * caller's lookup callback.
  */
 #include "scaleupd/core/roadmap_doc.h"
-#include "scaleupd/core/period.h"
 
 #include <jansson.h>
 #include <math.h>
@@ -12,6 +12,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "scaleupd/core/alloc.h"
+#include "scaleupd/core/period.h"
+#include "scaleupd/core/problems.h"
+#include "scaleupd/core/progress.h"
 
 /* Upper bound of "active_within_periods": a window longer than this is a typing mistake. */
 #define ROADMAP_MAX_ACTIVE_WITHIN_PERIODS 1000
@@ -21,7 +26,6 @@ struct parse_ctx {
     const struct roadmap_indicator_lookup *lookup;
     struct roadmap *roadmap;
     bool has_baseline_date;
-    bool nomem;
 };
 
 enum need { OPTIONAL, REQUIRED };
@@ -49,6 +53,8 @@ static struct path path_index(const char *parent, size_t index)
     return p;
 }
 
+/* Collects one problem. The list stays typed (an enum code, tested as such) and capped at
+ * ROADMAP_MAX_ERRORS; roadmap_errors_to_problems turns it into the 422's problems. */
 __attribute__((format(printf, 4, 5))) static void
 report(struct parse_ctx *ctx, enum roadmap_error_code code, const char *path, const char *fmt, ...)
 {
@@ -113,11 +119,7 @@ static bool read_string(struct parse_ctx *ctx, json_t *obj, const char *path, co
                key);
         return false;
     }
-    *out = strdup(json_string_value(value));
-    if (!*out) {
-        ctx->nomem = true;
-        return false;
-    }
+    *out = xstrdup(json_string_value(value));
     return true;
 }
 
@@ -207,11 +209,7 @@ static void parse_plan(struct parse_ctx *ctx, json_t *obj, const char *path, enu
         report(ctx, ROADMAP_ERR_RANGE, list_path.text, "at least one milestone is required");
         return;
     }
-    plan->milestones = calloc(count, sizeof *plan->milestones);
-    if (!plan->milestones) {
-        ctx->nomem = true;
-        return;
-    }
+    plan->milestones = xcalloc(count, sizeof *plan->milestones);
     plan->n_milestones = count;
     bool has_previous = false;
     int32_t previous = 0;
@@ -460,11 +458,7 @@ static void parse_items(struct parse_ctx *ctx, json_t *obj, const char *path)
         report(ctx, ROADMAP_ERR_RANGE, items_path.text, "at least one item is required");
         return;
     }
-    inst->items = calloc(count, sizeof *inst->items);
-    if (!inst->items) {
-        ctx->nomem = true;
-        return;
-    }
+    inst->items = xcalloc(count, sizeof *inst->items);
     inst->n_items = count;
     for (size_t i = 0; i < count; i++)
         parse_item(ctx, json_array_get(items, i), path_index(items_path.text, i).text, i);
@@ -510,11 +504,7 @@ static void parse_themes(struct parse_ctx *ctx, json_t *root)
     size_t count = themes ? json_array_size(themes) : 0;
     if (count == 0)
         return;
-    roadmap->themes = calloc(count, sizeof *roadmap->themes);
-    if (!roadmap->themes) {
-        ctx->nomem = true;
-        return;
-    }
+    roadmap->themes = xcalloc(count, sizeof *roadmap->themes);
     roadmap->n_themes = count;
     for (size_t i = 0; i < count; i++)
         parse_theme(ctx, json_array_get(themes, i), path_index("$.themes", i).text, i);
@@ -558,37 +548,25 @@ enum roadmap_status roadmap_parse(const char *json, size_t len,
 {
     struct roadmap_errors local_errs;
     struct parse_ctx ctx = {.errs = errs ? errs : &local_errs, .lookup = lookup};
-    enum roadmap_status status = ROADMAP_NOMEM;
     json_error_t error;
-    json_t *root = NULL;
 
     *out = NULL;
     memset(ctx.errs, 0, sizeof *ctx.errs);
-    root = json_loadb(json, len, JSON_REJECT_DUPLICATES, &error);
+    /* jansson allocates through alloc.h: a NULL root is a syntax error, never lack of memory */
+    json_t *root = json_loadb(json, len, JSON_REJECT_DUPLICATES, &error);
     if (!root) {
-        bool nomem = json_error_code(&error) == json_error_out_of_memory;
-        if (!nomem)
-            report_syntax(ctx.errs, &error);
-        status = nomem ? ROADMAP_NOMEM : ROADMAP_SYNTAX;
-        goto out;
+        report_syntax(ctx.errs, &error);
+        return ROADMAP_SYNTAX;
     }
-    ctx.roadmap = calloc(1, sizeof *ctx.roadmap);
-    if (!ctx.roadmap)
-        goto out;
+    ctx.roadmap = xcalloc(1, sizeof *ctx.roadmap);
     parse_root(&ctx, root);
-    if (ctx.nomem)
-        status = ROADMAP_NOMEM;
-    else if (ctx.errs->count > 0 || ctx.errs->dropped > 0)
-        status = ROADMAP_INVALID;
-    else
-        status = ROADMAP_OK;
-out:
-    if (status == ROADMAP_OK)
-        *out = ctx.roadmap;
-    else
-        roadmap_free(&ctx.roadmap);
     json_decref(root);
-    return status;
+    if (ctx.errs->count > 0 || ctx.errs->dropped > 0) {
+        roadmap_free(&ctx.roadmap);
+        return ROADMAP_INVALID;
+    }
+    *out = ctx.roadmap;
+    return ROADMAP_OK;
 }
 
 static void plan_free(struct roadmap_plan *plan)
@@ -658,4 +636,31 @@ double roadmap_plan_final_target(const struct roadmap_plan *plan)
     if (plan->n_milestones == 0)
         return plan->baseline;
     return plan->milestones[plan->n_milestones - 1].target;
+}
+
+void roadmap_errors_to_problems(const struct roadmap_errors *errs, json_t **problems)
+{
+    for (size_t i = 0; i < errs->count; i++)
+        problems_add(problems, errs->items[i].path, roadmap_error_code_name(errs->items[i].code),
+                     "%s", errs->items[i].message);
+}
+
+void roadmap_versions_release(struct roadmap_versions *set)
+{
+    for (size_t i = 0; i < set->n; i++) {
+        free(set->versions[i].label);
+        roadmap_free(&set->versions[i].plan);
+    }
+    free(set->versions);
+    free(set->created_days);
+    memset(set, 0, sizeof(*set));
+}
+
+const struct roadmap_version *roadmap_versions_in_force(const struct roadmap_versions *set,
+                                                        int32_t date)
+{
+    size_t index;
+    if (!progress_version_in_force(set->created_days, set->n, date, &index))
+        return NULL;
+    return &set->versions[index];
 }

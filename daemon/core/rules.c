@@ -3,9 +3,10 @@
 #include "scaleupd/core/rules.h"
 
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+
+#include "scaleupd/core/problems.h"
 
 static const char *const kind_names[] = {"threshold", "spc", "trajectory", "late_feed",
                                          "completeness"};
@@ -17,22 +18,9 @@ const char *rule_kind_name(enum rule_kind kind)
     return kind_names[kind];
 }
 
-static void problem(json_t *problems, const char *path, const char *code, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-
-static void problem(json_t *problems, const char *path, const char *code, const char *fmt, ...)
-{
-    char message[256];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(message, sizeof(message), fmt, ap);
-    va_end(ap);
-    json_array_append_new(
-        problems, json_pack("{s:s,s:s,s:s}", "path", path, "code", code, "message", message));
-}
-
 /* An optional string member copied into buf; false (reported) when present but invalid. */
-static bool opt_string(json_t *problems, const json_t *doc, const char *key, char *buf, size_t size)
+static bool opt_string(json_t **problems, const json_t *doc, const char *key, char *buf,
+                       size_t size)
 {
     char path[64];
     snprintf(path, sizeof(path), "$.%s", key);
@@ -41,8 +29,8 @@ static bool opt_string(json_t *problems, const json_t *doc, const char *key, cha
     if (v == NULL)
         return true;
     if (!json_is_string(v) || json_string_length(v) == 0 || json_string_length(v) >= size) {
-        problem(problems, path, "invalid_type", "%s must be a string of 1 to %zu characters", key,
-                size - 1);
+        problems_add(problems, path, "invalid_type", "%s must be a string of 1 to %zu characters",
+                     key, size - 1);
         return false;
     }
     memcpy(buf, json_string_value(v), json_string_length(v) + 1);
@@ -50,7 +38,7 @@ static bool opt_string(json_t *problems, const json_t *doc, const char *key, cha
 }
 
 /* An optional integer member within [min, max]. */
-static void opt_int(json_t *problems, const json_t *doc, const char *key, long min, long max,
+static void opt_int(json_t **problems, const json_t *doc, const char *key, long min, long max,
                     int *out)
 {
     char path[64];
@@ -59,15 +47,16 @@ static void opt_int(json_t *problems, const json_t *doc, const char *key, long m
     if (v == NULL)
         return;
     if (!json_is_integer(v) || json_integer_value(v) < min || json_integer_value(v) > max) {
-        problem(problems, path, json_is_integer(v) ? "out_of_range" : "invalid_type",
-                "%s must be a whole number from %ld to %ld", key, min, max);
+        problems_add(problems, path, json_is_integer(v) ? "out_of_range" : "invalid_type",
+                     "%s must be a whole number from %ld to %ld", key, min, max);
         return;
     }
     *out = (int)json_integer_value(v);
 }
 
 /* An optional finite number member. */
-static void opt_number(json_t *problems, const json_t *doc, const char *key, bool *has, double *out)
+static void opt_number(json_t **problems, const json_t *doc, const char *key, bool *has,
+                       double *out)
 {
     char path[64];
     snprintf(path, sizeof(path), "$.%s", key);
@@ -75,20 +64,20 @@ static void opt_number(json_t *problems, const json_t *doc, const char *key, boo
     if (v == NULL)
         return;
     if (!json_is_number(v) || !isfinite(json_number_value(v))) {
-        problem(problems, path, "invalid_type", "%s must be a number", key);
+        problems_add(problems, path, "invalid_type", "%s must be a number", key);
         return;
     }
     *has = true;
     *out = json_number_value(v);
 }
 
-static void parse_signals(json_t *problems, const json_t *doc, struct rule *out)
+static void parse_signals(json_t **problems, const json_t *doc, struct rule *out)
 {
     const json_t *v = json_object_get(doc, "signals");
     if (v == NULL)
         return;
     if (!json_is_array(v) || json_array_size(v) == 0) {
-        problem(problems, "$.signals", "invalid_type", "signals must be a non-empty array");
+        problems_add(problems, "$.signals", "invalid_type", "signals must be a non-empty array");
         return;
     }
     out->signals = 0;
@@ -103,21 +92,21 @@ static void parse_signals(json_t *problems, const json_t *doc, struct rule *out)
         if (bit == 0) {
             char path[64];
             snprintf(path, sizeof(path), "$.signals[%zu]", i);
-            problem(problems, path, "unknown_signal",
-                    "a signal is one of outside, shift, trend, two_in_three");
+            problems_add(problems, path, "unknown_signal",
+                         "a signal is one of outside, shift, trend, two_in_three");
         }
         out->signals |= bit;
     }
 }
 
-static void parse_rebase(json_t *problems, const json_t *doc, struct rule *out)
+static void parse_rebase(json_t **problems, const json_t *doc, struct rule *out)
 {
     const json_t *v = json_object_get(doc, "rebase");
     if (v == NULL)
         return;
     if (!json_is_array(v) || json_array_size(v) > RULE_MAX_REBASE) {
-        problem(problems, "$.rebase", "invalid_type", "rebase must be an array of at most %d dates",
-                RULE_MAX_REBASE);
+        problems_add(problems, "$.rebase", "invalid_type",
+                     "rebase must be an array of at most %d dates", RULE_MAX_REBASE);
         return;
     }
     size_t i;
@@ -128,21 +117,21 @@ static void parse_rebase(json_t *problems, const json_t *doc, struct rule *out)
         if (!json_is_string(d) || !date_parse(json_string_value(d), json_string_length(d), &day)) {
             char path[64];
             snprintf(path, sizeof(path), "$.rebase[%zu]", i);
-            problem(problems, path, "invalid_date", "a re-baseline date is YYYY-MM-DD");
+            problems_add(problems, path, "invalid_date", "a re-baseline date is YYYY-MM-DD");
             continue;
         }
         out->rebase[out->n_rebase++] = day;
     }
 }
 
-static void parse_receivers(json_t *problems, const json_t *doc, struct rule *out)
+static void parse_receivers(json_t **problems, const json_t *doc, struct rule *out)
 {
     const json_t *v = json_object_get(doc, "receivers");
     if (v == NULL)
         return;
     if (!json_is_array(v) || json_array_size(v) > RULE_MAX_RECEIVERS) {
-        problem(problems, "$.receivers", "invalid_type",
-                "receivers must be an array of at most %d names", RULE_MAX_RECEIVERS);
+        problems_add(problems, "$.receivers", "invalid_type",
+                     "receivers must be an array of at most %d names", RULE_MAX_RECEIVERS);
         return;
     }
     size_t i;
@@ -152,7 +141,8 @@ static void parse_receivers(json_t *problems, const json_t *doc, struct rule *ou
         if (!json_is_string(r) || json_string_length(r) == 0 || json_string_length(r) > 63) {
             char path[64];
             snprintf(path, sizeof(path), "$.receivers[%zu]", i);
-            problem(problems, path, "invalid_type", "a receiver is a name of 1 to 63 characters");
+            problems_add(problems, path, "invalid_type",
+                         "a receiver is a name of 1 to 63 characters");
             continue;
         }
         memcpy(out->receivers[out->n_receivers++], json_string_value(r), json_string_length(r) + 1);
@@ -164,7 +154,7 @@ static const char *const known_members[] = {
     "receivers", "min",        "max",       "signals",     "baseline",  "alert_on", "rebase",
     "due_days",  "grace_days", "min_ratio", "description", "aggregate", NULL};
 
-static void check_members(json_t *problems, const json_t *doc)
+static void check_members(json_t **problems, const json_t *doc)
 {
     const char *key;
     const json_t *v;
@@ -176,7 +166,7 @@ static void check_members(json_t *problems, const json_t *doc)
         if (!known) {
             char path[96];
             snprintf(path, sizeof(path), "$.%.80s", key);
-            problem(problems, path, "unknown_member", "a rule has no member \"%.80s\"", key);
+            problems_add(problems, path, "unknown_member", "a rule has no member \"%.80s\"", key);
         }
     }
 }
@@ -192,7 +182,7 @@ static void defaults(struct rule *out)
     out->min_ratio = 0.8;
 }
 
-static void parse_kind_specific(json_t *problems, const json_t *doc, struct rule *out)
+static void parse_kind_specific(json_t **problems, const json_t *doc, struct rule *out)
 {
     double baseline = 0, ratio = out->min_ratio;
     bool has_baseline = false, has_ratio = false;
@@ -201,11 +191,12 @@ static void parse_kind_specific(json_t *problems, const json_t *doc, struct rule
     opt_number(problems, doc, "baseline", &has_baseline, &baseline);
     opt_number(problems, doc, "min_ratio", &has_ratio, &ratio);
     if (has_baseline && (baseline < 2 || baseline > 1000 || baseline != floor(baseline)))
-        problem(problems, "$.baseline", "out_of_range", "baseline must be a whole number 2..1000");
+        problems_add(problems, "$.baseline", "out_of_range",
+                     "baseline must be a whole number 2..1000");
     else if (has_baseline)
         out->baseline = (size_t)baseline;
     if (has_ratio && (ratio <= 0 || ratio > 1))
-        problem(problems, "$.min_ratio", "out_of_range", "min_ratio must be in (0, 1]");
+        problems_add(problems, "$.min_ratio", "out_of_range", "min_ratio must be in (0, 1]");
     out->min_ratio = ratio;
     opt_int(problems, doc, "due_days", 0, 366, &out->due_days);
     opt_int(problems, doc, "grace_days", 0, 366, &out->grace_days);
@@ -213,7 +204,7 @@ static void parse_kind_specific(json_t *problems, const json_t *doc, struct rule
     parse_rebase(problems, doc, out);
     const json_t *aggregate = json_object_get(doc, "aggregate");
     if (aggregate != NULL && !json_is_boolean(aggregate))
-        problem(problems, "$.aggregate", "invalid_type", "aggregate is true or false");
+        problems_add(problems, "$.aggregate", "invalid_type", "aggregate is true or false");
     out->aggregate = json_is_true(aggregate);
     const char *alert_on = json_string_value(json_object_get(doc, "alert_on"));
     if (json_object_get(doc, "alert_on") != NULL) {
@@ -226,30 +217,32 @@ static void parse_kind_specific(json_t *problems, const json_t *doc, struct rule
         else if (out->kind == RULE_TRAJECTORY && traj_ok)
             out->at_risk_only = strcmp(alert_on, "at_risk") == 0;
         else
-            problem(problems, "$.alert_on", "invalid_value",
-                    "alert_on is concern or any (spc), behind or at_risk (trajectory)");
+            problems_add(problems, "$.alert_on", "invalid_value",
+                         "alert_on is concern or any (spc), behind or at_risk (trajectory)");
     }
 }
 
-static void check_kind_needs(json_t *problems, struct rule *out)
+static void check_kind_needs(json_t **problems, struct rule *out)
 {
     if (out->kind == RULE_THRESHOLD && !out->has_min && !out->has_max)
-        problem(problems, "$.min", "missing_field", "a threshold rule needs min, max or both");
+        problems_add(problems, "$.min", "missing_field", "a threshold rule needs min, max or both");
     if (out->kind == RULE_THRESHOLD && out->has_min && out->has_max && out->min > out->max)
-        problem(problems, "$.max", "out_of_range", "max must not be below min");
+        problems_add(problems, "$.max", "out_of_range", "max must not be below min");
     if (out->kind == RULE_TRAJECTORY && strcmp(out->dimension, "coverage") != 0 &&
         strcmp(out->dimension, "expansion") != 0 &&
         strcmp(out->dimension, "institutionalisation") != 0)
-        problem(problems, "$.dimension", "invalid_value",
-                "a trajectory rule needs dimension coverage, expansion or institutionalisation");
+        problems_add(
+            problems, "$.dimension", "invalid_value",
+            "a trajectory rule needs dimension coverage, expansion or institutionalisation");
     if (out->kind != RULE_TRAJECTORY && out->dimension[0] != '\0')
-        problem(problems, "$.dimension", "invalid_value", "only a trajectory rule has a dimension");
+        problems_add(problems, "$.dimension", "invalid_value",
+                     "only a trajectory rule has a dimension");
     if (out->aggregate && out->kind != RULE_THRESHOLD && out->kind != RULE_SPC)
-        problem(problems, "$.aggregate", "invalid_value",
-                "only threshold and spc rules can watch an aggregate");
+        problems_add(problems, "$.aggregate", "invalid_value",
+                     "only threshold and spc rules can watch an aggregate");
     if (out->kind == RULE_TRAJECTORY && (out->indicator[0] || out->site[0]))
-        problem(problems, out->indicator[0] ? "$.indicator" : "$.site", "invalid_value",
-                "a trajectory rule is scoped by dimension, not indicator or site");
+        problems_add(problems, out->indicator[0] ? "$.indicator" : "$.site", "invalid_value",
+                     "a trajectory rule is scoped by dimension, not indicator or site");
 }
 
 json_t *rule_parse(const json_t *doc, struct rule *out)
@@ -257,30 +250,30 @@ json_t *rule_parse(const json_t *doc, struct rule *out)
     json_t *problems = json_array();
     defaults(out);
     if (!json_is_object(doc)) {
-        problem(problems, "$", "invalid_type", "a rule is a JSON object");
+        problems_add(&problems, "$", "invalid_type", "a rule is a JSON object");
         return problems;
     }
-    check_members(problems, doc);
+    check_members(&problems, doc);
     const json_t *kind = json_object_get(doc, "kind");
     bool kind_ok = false;
     for (unsigned k = 0; json_is_string(kind) && k < 5 && !kind_ok; k++)
         if (strcmp(json_string_value(kind), kind_names[k]) == 0)
             out->kind = (enum rule_kind)k, kind_ok = true;
     if (!kind_ok)
-        problem(problems, "$.kind", kind ? "invalid_value" : "missing_field",
-                "kind is one of threshold, spc, trajectory, late_feed, completeness");
+        problems_add(&problems, "$.kind", kind ? "invalid_value" : "missing_field",
+                     "kind is one of threshold, spc, trajectory, late_feed, completeness");
     if (json_object_get(doc, "name") == NULL)
-        problem(problems, "$.name", "missing_field", "name is required");
-    opt_string(problems, doc, "name", out->name, sizeof(out->name));
-    opt_string(problems, doc, "indicator", out->indicator, sizeof(out->indicator));
-    opt_string(problems, doc, "site", out->site, sizeof(out->site));
-    opt_string(problems, doc, "dimension", out->dimension, sizeof(out->dimension));
-    opt_int(problems, doc, "for", 1, 1000, &out->for_count);
-    opt_int(problems, doc, "resolve", 1, 1000, &out->resolve_count);
-    parse_receivers(problems, doc, out);
-    parse_kind_specific(problems, doc, out);
+        problems_add(&problems, "$.name", "missing_field", "name is required");
+    opt_string(&problems, doc, "name", out->name, sizeof(out->name));
+    opt_string(&problems, doc, "indicator", out->indicator, sizeof(out->indicator));
+    opt_string(&problems, doc, "site", out->site, sizeof(out->site));
+    opt_string(&problems, doc, "dimension", out->dimension, sizeof(out->dimension));
+    opt_int(&problems, doc, "for", 1, 1000, &out->for_count);
+    opt_int(&problems, doc, "resolve", 1, 1000, &out->resolve_count);
+    parse_receivers(&problems, doc, out);
+    parse_kind_specific(&problems, doc, out);
     if (kind_ok)
-        check_kind_needs(problems, out);
+        check_kind_needs(&problems, out);
     return problems;
 }
 

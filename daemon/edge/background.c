@@ -7,8 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "scaleupd/edge/app.h"
+#include "scaleupd/core/alloc.h"
 #include "scaleupd/core/log.h"
+#include "scaleupd/edge/app.h"
 #include "scaleupd/edge/pool.h"
 
 struct task_state {
@@ -70,9 +71,7 @@ bool background_start(struct event_base *base, struct app *app)
 {
     for (n_states = 0; background_tasks[n_states].name != NULL; n_states++)
         ;
-    states = calloc(n_states ? n_states : 1, sizeof(*states));
-    if (states == NULL)
-        return false;
+    states = xcalloc(n_states ? n_states : 1, sizeof(*states));
     for (size_t i = 0; i < n_states; i++) {
         struct task_state *st = &states[i];
         st->job.run = run_task;

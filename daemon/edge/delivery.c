@@ -1,6 +1,6 @@
-/* The delivery thread: one thread with its own database connection running the notifier's
- * rounds (dispatch, claim with a lease and commit, send with no transaction, mark), woken
- * by a loop timer every deliver_interval or by delivery_kick(). */
+/* The delivery thread: one thread with its own database connection running delivery rounds
+ * (services/delivery.h), woken by a loop timer every deliver_interval or by
+ * delivery_kick(). Only the thread, its connection and the timer live here. */
 #include "scaleupd/edge/delivery.h"
 
 #include <event2/event.h>
@@ -8,12 +8,12 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "scaleupd/edge/app.h"
 #include "scaleupd/core/config.h"
-#include "scaleupd/storage/db.h"
 #include "scaleupd/core/log.h"
-#include "scaleupd/services/notifier.h"
+#include "scaleupd/edge/app.h"
 #include "scaleupd/edge/pool.h"
+#include "scaleupd/services/delivery.h"
+#include "scaleupd/storage/db.h"
 
 static struct {
     pthread_mutex_t lock;
@@ -66,7 +66,7 @@ static void *delivery_main(void *arg)
     while ((config = wait_round()) != NULL) {
         conn = ensure_connection(conn, config, &complained);
         if (conn != NULL)
-            notifier_run(conn, config);
+            delivery_run_round(conn, config);
         config_free(&config);
     }
     if (conn != NULL)
@@ -123,7 +123,7 @@ void delivery_stop(void)
     delivery.stopping = true;
     pthread_cond_signal(&delivery.wake);
     pthread_mutex_unlock(&delivery.lock);
-    notifier_cancel();
+    delivery_cancel();
     if (delivery.started)
         pthread_join(delivery.thread, NULL);
     delivery.started = false;

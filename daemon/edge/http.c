@@ -17,12 +17,13 @@
 #include <arpa/inet.h>
 #include <sys/socket.h>
 
-#include "scaleupd/edge/app.h"
+#include "scaleupd/core/alloc.h"
 #include "scaleupd/core/config.h"
-#include "scaleupd/storage/db.h"
 #include "scaleupd/core/log.h"
 #include "scaleupd/core/metrics.h"
+#include "scaleupd/edge/app.h"
 #include "scaleupd/edge/pool.h"
+#include "scaleupd/storage/db.h"
 #include "scaleupd/storage/tokens.h"
 
 struct http_server {
@@ -144,33 +145,28 @@ static void send_reply(struct http_server *server, struct evhttp_request *evreq,
         arm_linger(server);
 }
 
-static bool copy_kvs(const struct evkeyvalq *q, struct request_kv **out, size_t *n)
+/* Copies headers or query parameters: no cap of its own is needed, evhttp has bounded them
+ * (the request line and the headers together by twice max_header_bytes). */
+static void copy_kvs(const struct evkeyvalq *q, struct request_kv **out, size_t *n)
 {
     size_t count = 0;
     const struct evkeyval *kv;
     for (kv = q->tqh_first; kv != NULL; kv = kv->next.tqe_next)
         count++;
-    *out = calloc(count ? count : 1, sizeof(**out));
-    if (*out == NULL)
-        return false;
+    *out = xcalloc(count ? count : 1, sizeof(**out));
     for (kv = q->tqh_first; kv != NULL; kv = kv->next.tqe_next) {
-        (*out)[*n].key = strdup(kv->key);
-        (*out)[*n].value = strdup(kv->value);
+        (*out)[*n].key = xstrdup(kv->key);
+        (*out)[*n].value = xstrdup(kv->value);
         (*n)++;
-        if ((*out)[*n - 1].key == NULL || (*out)[*n - 1].value == NULL)
-            return false;
     }
-    return true;
 }
 
-/* Builds the request: id, method, path, query, headers, body. NULL on OOM or a URI that
- * does not parse (then *bad is set). */
+/* Builds the request: id, method, path, query, headers (the body comes later, once its size
+ * is checked). *bad is set when the query string does not parse. */
 static struct request *build_request(struct http_server *server, struct evhttp_request *evreq,
                                      bool *bad)
 {
-    struct request *req = calloc(1, sizeof(*req));
-    if (req == NULL)
-        return NULL;
+    struct request *req = xcalloc(1, sizeof(*req));
     const char *given = evhttp_find_header(evhttp_request_get_input_headers(evreq), "X-Request-Id");
     bool usable = given != NULL && strlen(given) > 0 && strlen(given) < sizeof(req->id);
     for (const char *c = given; usable && *c; c++)
@@ -183,31 +179,28 @@ static struct request *build_request(struct http_server *server, struct evhttp_r
                  ++server->next_id & 0xffffffULL);
     const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(evreq);
     const char *path = uri ? evhttp_uri_get_path(uri) : NULL;
-    req->path = strdup(path && path[0] ? path : "/");
+    req->path = xstrdup(path && path[0] ? path : "/");
     const char *query = uri ? evhttp_uri_get_query(uri) : NULL;
     struct evkeyvalq params;
     TAILQ_INIT(&params);
     if (query != NULL && evhttp_parse_query_str(query, &params) != 0)
         *bad = true;
-    bool ok = req->path != NULL && copy_kvs(&params, &req->query, &req->n_query) &&
-              copy_kvs(evhttp_request_get_input_headers(evreq), &req->headers, &req->n_headers);
+    copy_kvs(&params, &req->query, &req->n_query);
+    copy_kvs(evhttp_request_get_input_headers(evreq), &req->headers, &req->n_headers);
     evhttp_clear_headers(&params);
-    if (!ok)
-        request_free(&req);
     return req;
 }
 
-static bool copy_body(struct request *req, struct evhttp_request *evreq)
+/* Copies the body out of libevent: one allocation of a size check_limits has bounded by
+ * max_body_bytes (and evhttp, chunked bodies included, by twice that). */
+static void copy_body(struct request *req, struct evhttp_request *evreq)
 {
     struct evbuffer *in = evhttp_request_get_input_buffer(evreq);
     size_t len = evbuffer_get_length(in);
-    req->body = malloc(len + 1);
-    if (req->body == NULL)
-        return false;
+    req->body = xmalloc(len + 1);
     evbuffer_remove(in, req->body, len);
     req->body[len] = '\0';
     req->body_len = len;
-    return true;
 }
 
 /* Bearer token of the Authorization header, or NULL. */
@@ -330,13 +323,8 @@ static void dispatch(struct http_server *server, struct evhttp_request *evreq, s
         reply_now(server, evreq, req, started);
         return;
     }
-    struct http_job *job = calloc(1, sizeof(*job));
-    if (job == NULL || !copy_body(req, evreq)) {
-        free(job);
-        request_reply_error(req, 503, "overloaded", "out of memory");
-        reply_now(server, evreq, req, started);
-        return;
-    }
+    struct http_job *job = xcalloc(1, sizeof(*job));
+    copy_body(req, evreq);
     job->job.run = run_job;
     job->job.done = finish_job;
     job->server = server;
@@ -364,11 +352,6 @@ static void on_request(struct evhttp_request *evreq, void *arg)
         event_del(server->linger);
     bool bad_query = false;
     struct request *req = build_request(server, evreq, &bad_query);
-    if (req == NULL) {
-        server->in_flight--;
-        evhttp_send_error(evreq, 503, "Service Unavailable");
-        return;
-    }
     const char *method_name = "GET";
     switch (evhttp_request_get_command(evreq)) {
     case EVHTTP_REQ_GET:
@@ -443,9 +426,7 @@ static void on_linger(evutil_socket_t fd, short what, void *arg)
 
 struct http_server *http_server_new(struct event_base *base, struct app *app)
 {
-    struct http_server *server = calloc(1, sizeof(*server));
-    if (server == NULL)
-        return NULL;
+    struct http_server *server = xcalloc(1, sizeof(*server));
     server->base = base;
     server->app = app;
     server->id_prefix = (unsigned)time(NULL) ^ (unsigned)getpid() << 16;

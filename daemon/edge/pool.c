@@ -11,6 +11,8 @@
 #include <time.h>
 
 #include "scaleupd/storage/db.h"
+#include "scaleupd/storage/db_health.h"
+#include "scaleupd/core/alloc.h"
 #include "scaleupd/core/log.h"
 
 struct pool {
@@ -56,18 +58,17 @@ struct worker_conn {
 
 static void ensure_connection(struct pool *pool, struct worker_conn *wc)
 {
+    char err[512];
     if (wc->conn != NULL) {
         /* a cheap check: a server that went away has closed the socket */
-        if (PQconsumeInput(wc->conn) == 1 && PQstatus(wc->conn) == CONNECTION_OK)
+        if (db_healthy(wc->conn, err, sizeof(err)))
             return;
-        log_warning("lost the database connection: %s", PQerrorMessage(wc->conn));
-        PQfinish(wc->conn);
-        wc->conn = NULL;
+        log_warning("lost the database connection: %s", err);
+        db_close(&wc->conn);
         wc->next_try = 0;
     }
     if (now_seconds() < wc->next_try)
         return;
-    char err[512];
     wc->conn = db_connect(pool->conninfo, err, sizeof(err));
     if (wc->conn == NULL) {
         atomic_fetch_add(&pool->connect_failures, 1);
@@ -159,15 +160,13 @@ static void *worker_main(void *arg)
     while ((job = take_job(pool)) != NULL) {
         ensure_connection(pool, &wc);
         job->run(job, db_connection_lost(wc.conn) ? NULL : wc.conn);
-        if (wc.conn != NULL && PQstatus(wc.conn) != CONNECTION_OK) {
-            PQfinish(wc.conn);
-            wc.conn = NULL;
+        if (wc.conn != NULL && db_connection_lost(wc.conn)) {
+            db_close(&wc.conn);
             wc.next_try = 0;
         }
         complete_job(pool, job);
     }
-    if (wc.conn != NULL)
-        PQfinish(wc.conn);
+    db_close(&wc.conn);
     return NULL;
 }
 
@@ -193,24 +192,24 @@ static void on_completion(evutil_socket_t fd, short what, void *arg)
 struct pool *pool_new(struct event_base *base, const char *conninfo, int threads, int queue_max,
                       int reconnect_max_delay)
 {
-    struct pool *pool = calloc(1, sizeof(*pool));
-    if (pool == NULL)
-        return NULL;
+    struct pool *pool = xcalloc(1, sizeof(*pool));
     pool->base = base;
-    pool->conninfo = strdup(conninfo);
-    pool->threads = calloc((size_t)threads, sizeof(pthread_t));
+    pool->conninfo = xstrdup(conninfo);
+    pool->threads = xcalloc((size_t)(threads > 0 ? threads : 1), sizeof(pthread_t));
     pool->queue_max = (size_t)queue_max;
     pool->reconnect_max_delay = reconnect_max_delay;
     pthread_mutex_init(&pool->lock, NULL);
     pthread_mutex_init(&pool->done_lock, NULL);
     pthread_cond_init(&pool->wake, NULL);
     pool->completion_event = event_new(base, -1, 0, on_completion, pool);
-    if (pool->conninfo == NULL || pool->threads == NULL || pool->completion_event == NULL)
+    if (pool->completion_event == NULL)
         goto fail;
     for (int i = 0; i < threads; i++) {
         int rc = pthread_create(&pool->threads[i], NULL, worker_main, pool);
         if (rc != 0) {
-            log_error("could not start worker thread: %s", strerror(rc));
+            char why[128];
+            /* the GNU strerror_r (_GNU_SOURCE) returns the message, maybe not in why */
+            log_error("could not start worker thread: %s", strerror_r(rc, why, sizeof(why)));
             goto fail;
         }
         pool->n_threads++;

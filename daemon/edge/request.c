@@ -8,6 +8,10 @@
 #include <string.h>
 #include <strings.h>
 
+#include "scaleupd/core/alloc.h"
+#include "scaleupd/core/dynbuf.h"
+#include "scaleupd/core/log.h"
+
 const char *request_param(const struct request *req, const char *name)
 {
     return router_param(&req->match, name);
@@ -59,9 +63,23 @@ const char *request_media_type(const struct request *req, char *buf, size_t size
     return buf;
 }
 
+static void reply_too_large(struct request *req, size_t len)
+{
+    log_write(LOG_LEVEL_WARNING, req->id, "could not answer: the response has %zu bytes or more",
+              len);
+    request_reply_error(req, 500, "response_too_large",
+                        "the response would have more than %u bytes; ask for less at once",
+                        REQUEST_RESPONSE_MAX);
+}
+
 void request_reply_raw(struct request *req, int status, const char *content_type, char *body,
                        size_t len)
 {
+    if (len >= REQUEST_RESPONSE_MAX) {
+        free(body);
+        reply_too_large(req, len);
+        return;
+    }
     free(req->response);
     req->status = status;
     req->content_type = content_type;
@@ -69,16 +87,31 @@ void request_reply_raw(struct request *req, int status, const char *content_type
     req->response_len = len;
 }
 
+static int dump_into(const char *chunk, size_t size, void *data)
+{
+    return dynbuf_add(data, chunk, size) ? 0 : -1;
+}
+
 void request_reply_json(struct request *req, int status, json_t *body)
 {
-    char *text = json_dumps(body, JSON_COMPACT | JSON_REAL_PRECISION(12));
+    struct dynbuf out;
+    dynbuf_init(&out, REQUEST_RESPONSE_MAX);
+    int rc = body != NULL
+                 ? json_dump_callback(body, dump_into, &out, JSON_COMPACT | JSON_REAL_PRECISION(12))
+                 : -1;
     json_decref(body);
-    if (text == NULL) {
-        const char fallback[] = "{\"error\":{\"code\":\"internal\",\"message\":\"out of memory\"}}";
-        text = strdup(fallback);
-        status = 500;
+    bool overflow = out.overflow;
+    if (rc != 0) {
+        dynbuf_free(&out);
+        if (overflow)
+            reply_too_large(req, REQUEST_RESPONSE_MAX);
+        else /* (the small error document always serialises) */
+            request_reply_error(req, 500, "internal", "the response could not be built");
+        return;
     }
-    request_reply_raw(req, status, "application/json", text, text ? strlen(text) : 0);
+    size_t len;
+    char *text = dynbuf_take(&out, &len);
+    request_reply_raw(req, status, "application/json", text, len);
 }
 
 void request_reply_error_json(struct request *req, int status, const char *code,
@@ -102,15 +135,15 @@ void request_reply_error(struct request *req, int status, const char *code, cons
 
 void request_add_response_header(struct request *req, const char *key, const char *value)
 {
-    struct request_kv *grown =
-        realloc(req->response_headers, (req->n_response_headers + 1) * sizeof(*grown));
-    if (grown == NULL)
-        abort();
-    req->response_headers = grown;
-    grown[req->n_response_headers].key = strdup(key);
-    grown[req->n_response_headers].value = strdup(value);
-    if (!grown[req->n_response_headers].key || !grown[req->n_response_headers].value)
-        abort();
+    if (req->n_response_headers >= REQUEST_MAX_RESPONSE_HEADERS) {
+        log_write(LOG_LEVEL_WARNING, req->id, "could not add response header %s: it has %d already",
+                  key, REQUEST_MAX_RESPONSE_HEADERS);
+        return;
+    }
+    req->response_headers = xrealloc(req->response_headers, (req->n_response_headers + 1) *
+                                                                sizeof(*req->response_headers));
+    req->response_headers[req->n_response_headers].key = xstrdup(key);
+    req->response_headers[req->n_response_headers].value = xstrdup(value);
     req->n_response_headers++;
 }
 

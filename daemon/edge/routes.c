@@ -1,5 +1,6 @@
 /* The route table and the handlers of the service itself: health, readiness, metrics,
- * programmes and tokens. Feature handlers live in their own routes_*.c files. */
+ * programmes and tokens. Feature handlers live in their own routes_*.c files. Handlers
+ * parse, authorise, call one service or storage function and render its result. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,7 +12,8 @@
 #include "scaleupd/edge/handlers.h"
 #include "scaleupd/edge/http.h"
 #include "scaleupd/core/metrics.h"
-#include "scaleupd/services/notifier.h"
+#include "scaleupd/services/delivery.h"
+#include "scaleupd/services/programme_apply.h"
 #include "scaleupd/edge/pool.h"
 #include "scaleupd/storage/programmes.h"
 #include "scaleupd/edge/routes.h"
@@ -66,29 +68,16 @@ static void post_programme(struct request *req, PGconn *conn, struct app *app)
     json_t *doc = request_parse_json(req);
     if (doc == NULL)
         return;
-    json_t *problems = programme_validate(doc);
-    int64_t id;
-    enum programme_result result = PROGRAMME_INVALID;
-    if (json_array_size(problems) == 0) {
-        json_decref(problems);
-        problems = NULL;
-        result = programme_apply(conn, doc, &id, &problems, req->id);
-    }
-    if (result == PROGRAMME_INVALID) {
+    json_t *problems = NULL, *stored = NULL;
+    enum programme_result result = programme_apply_and_read(conn, doc, &stored, &problems, req->id);
+    if (result == PROGRAMME_INVALID)
         request_reply_error_json(req, 422, "invalid_programme",
                                  "the programme document has problems",
                                  json_pack("{s:o}", "details", problems));
-    } else if (result == PROGRAMME_DB_ERROR) {
+    else if (result == PROGRAMME_DB_ERROR)
         handler_db_error(req, conn);
-    } else {
-        bool db_error;
-        const char *slug = json_string_value(json_object_get(doc, "slug"));
-        json_t *stored = programme_get(conn, slug, &db_error);
-        if (stored == NULL)
-            handler_db_error(req, conn);
-        else
-            request_reply_json(req, result == PROGRAMME_CREATED ? 201 : 200, stored);
-    }
+    else
+        request_reply_json(req, result == PROGRAMME_CREATED ? 201 : 200, stored);
     json_decref(doc);
 }
 
@@ -251,5 +240,5 @@ void routes_describe_metrics(void)
     metrics_describe("scaleupd_ingest_rows_total", METRIC_COUNTER,
                      "Observation rows received, by outcome.");
     metrics_describe("scaleupd_uptime_seconds", METRIC_GAUGE, "Seconds since the daemon started.");
-    notifier_describe_metrics();
+    delivery_describe_metrics();
 }

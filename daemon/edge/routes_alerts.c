@@ -1,17 +1,23 @@
 /* Alerting endpoints: rules, receivers (and their test message), alerts with
- * acknowledgement, and silences. */
+ * acknowledgement, and silences. Each handler parses (documents through core), authorises,
+ * calls one storage function and renders its result: no SQL here. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "scaleupd/storage/alerts.h"
+#include "scaleupd/core/clock.h"
+#include "scaleupd/core/receiver_doc.h"
+#include "scaleupd/core/silence_doc.h"
 #include "scaleupd/edge/app.h"
 #include "scaleupd/edge/background.h"
-#include "scaleupd/core/clock.h"
-#include "scaleupd/storage/db.h"
 #include "scaleupd/edge/delivery.h"
 #include "scaleupd/edge/handlers.h"
-#include "scaleupd/storage/outbox.h"
+#include "scaleupd/services/notify.h"
+#include "scaleupd/storage/ack_store.h"
+#include "scaleupd/storage/alert_store.h"
+#include "scaleupd/storage/receiver_store.h"
+#include "scaleupd/storage/rule_store.h"
+#include "scaleupd/storage/silence_store.h"
 
 static void reply_result(struct request *req, PGconn *conn, enum alerts_result r, json_t *problems,
                          const char *code, const char *message)
@@ -66,11 +72,7 @@ void handle_get_rules(struct request *req, PGconn *conn, struct app *app)
     long long programme_id;
     if (!handler_check_programme(req, conn, &programme_id))
         return;
-    if (!alerts_ensure_defaults(conn, programme_id)) {
-        handler_db_error(req, conn);
-        return;
-    }
-    reply_list(req, conn, "rules", alerts_rule_list(conn, programme_id));
+    reply_list(req, conn, "rules", alerts_rule_list_with_defaults(conn, programme_id));
 }
 
 void handle_delete_rule(struct request *req, PGconn *conn, struct app *app)
@@ -98,10 +100,14 @@ void handle_put_receivers(struct request *req, PGconn *conn, struct app *app)
     json_t *doc = request_parse_json(req);
     if (doc == NULL)
         return;
-    json_t *problems = NULL;
-    enum alerts_result r = alerts_receivers_put(conn, programme_id, doc, &problems);
+    const json_t *receivers = NULL;
+    json_t *problems = receiver_doc_parse(doc, &receivers);
+    json_t *stored = NULL;
+    enum alerts_result r = ALERTS_INVALID;
+    if (problems == NULL)
+        r = alerts_receivers_put(conn, programme_id, receivers, &problems, &stored);
     if (r == ALERTS_OK)
-        reply_list(req, conn, "receivers", alerts_receivers_get(conn, programme_id));
+        request_reply_json(req, 200, json_pack("{s:o}", "receivers", stored));
     reply_result(req, conn, r, problems, "invalid_receivers", "the receivers have problems");
     json_decref(doc);
 }
@@ -121,7 +127,7 @@ void handle_post_receiver_test(struct request *req, PGconn *conn, struct app *ap
     if (!handler_check_programme(req, conn, &programme_id))
         return;
     const char *name = request_param(req, "name");
-    long n = outbox_enqueue_test(conn, req->config, programme_id, name, clock_now());
+    long n = notify_queue_test(conn, req->config, programme_id, name, clock_now());
     if (n < 0) {
         handler_db_error(req, conn);
     } else if (n == 0) {
@@ -175,9 +181,12 @@ void handle_post_silence(struct request *req, PGconn *conn, struct app *app)
     json_t *doc = request_parse_json(req);
     if (doc == NULL)
         return;
-    json_t *problems = NULL;
+    struct silence_doc silence;
+    json_t *problems = silence_doc_parse(doc, clock_now(), &silence);
     int64_t id = 0;
-    enum alerts_result r = alerts_silence_create(conn, doc, clock_now(), &id, &problems);
+    enum alerts_result r = ALERTS_INVALID;
+    if (problems == NULL)
+        r = alerts_silence_create(conn, &silence, &id, &problems);
     if (r == ALERTS_CREATED)
         request_reply_json(req, 201, json_pack("{s:I}", "id", (json_int_t)id));
     reply_result(req, conn, r, problems, "invalid_silence", "the silence has problems");

@@ -1,6 +1,8 @@
 /* The evaluator: claims series that ingest marked dirty (SKIP LOCKED, so two daemons never
  * take the same) and runs their spc and threshold rules; on a timer, under an advisory lock,
- * runs late-feed and completeness rules against due dates in each programme's time zone. */
+ * runs late-feed and completeness rules against due dates in each programme's time zone.
+ * Its reads are storage/evaluation_store.h's and its writes alerts_apply's; this file
+ * composes them with the pure rules of core/rules.c (docs/ARCHITECTURE.md). */
 #include "scaleupd/services/evaluator.h"
 
 #include <stdatomic.h>
@@ -9,37 +11,28 @@
 #include <string.h>
 #include <time.h>
 
-#include "scaleupd/storage/alerts.h"
+#include "scaleupd/storage/alert_store.h"
+#include "scaleupd/storage/rule_store.h"
 #include "scaleupd/core/clock.h"
 #include "scaleupd/storage/db.h"
 #include "scaleupd/core/log.h"
 #include "scaleupd/storage/observations.h"
 #include "scaleupd/core/period.h"
-#include "scaleupd/storage/pgarray.h"
 #include "scaleupd/services/progress_service.h"
 #include "scaleupd/core/rules.h"
+#include "scaleupd/core/alloc.h"
+#include "scaleupd/storage/evaluation_store.h"
 
 #define EVALUATOR_BATCH 16     /* marks per transaction; a mark lists up to 1,000 series */
 #define EVALUATOR_BATCH_BUSY 4 /* marks of the one claim made while requests are served */
 #define EVALUATOR_MAX_WAIT 1.0 /* seconds dirty series wait at most for ingest to pause */
 #define EVALUATOR_HISTORY 500  /* points of a series an spc rule looks at */
 #define EVALUATOR_GROUP 250    /* series whose values are read at once (≤ 125,000 points) */
-#define EVALUATOR_TIMER_LOCK 7242005
-
-static bool exec_ok(PGconn *conn, const char *sql)
-{
-    PGresult *res = PQexec(conn, sql);
-    bool ok =
-        db_ok(res, PQresultStatus(res) == PGRES_TUPLES_OK ? PGRES_TUPLES_OK : PGRES_COMMAND_OK,
-              NULL, sql);
-    PQclear(res);
-    return ok;
-}
 
 /* Parses a stored rule document (valid when stored; a bad one is skipped with a warning). */
 static bool stored_rule(const char *text, struct rule *rule)
 {
-    json_t *doc = json_loads(text, 0, NULL);
+    json_t *doc = json_loads(text ? text : "", 0, NULL);
     json_t *problems = rule_parse(doc, rule);
     bool ok = doc != NULL && json_array_size(problems) == 0;
     if (!ok)
@@ -49,81 +42,23 @@ static bool stored_rule(const char *text, struct rule *rule)
     return ok;
 }
 
-/* The evaluation of a claim's series is set-based: one statement reads the spc and
- * threshold rules of all of them, one their latest EVALUATOR_HISTORY values, one the alerts
- * they already have; then each series is evaluated in memory and only alerts that exist or
- * start to hold are written. Three statements per claim instead of three per series (the
- * round trips, not the work, were the cost). */
+/* The evaluation of a claim's series is set-based: evaluation_group_read reads the spc and
+ * threshold rules of a group of them, their latest EVALUATOR_HISTORY values and the alerts
+ * they already have, in three statements; then each series is evaluated in memory and only
+ * alerts that exist or start to hold are written. */
 
-/* Per-site rules of the series in $2: a rule applies when its indicator is the series' or
- * none, and its site is the series' site, an ancestor of it, or none. */
-static const char group_rules_sql[] =
-    "WITH RECURSIVE se AS (SELECT id, indicator_id, site_id FROM series WHERE"
-    " programme_id = $1 AND id = ANY ($2::int8[])),"
-    " up AS (SELECT se.id AS series_id, s.id AS site_id, s.parent_id FROM se JOIN site s ON"
-    " s.programme_id = $1 AND s.id = se.site_id"
-    " UNION ALL SELECT up.series_id, s.id, s.parent_id FROM up JOIN site s ON"
-    " s.programme_id = $1 AND s.id = up.parent_id),"
-    " anc AS (SELECT series_id, array_agg(site_id) AS sites FROM up GROUP BY series_id)"
-    " SELECT se.id, r.id, r.document, r.for_count, r.resolve_count, se.indicator_id,"
-    " se.site_id, i.direction FROM se JOIN anc ON anc.series_id = se.id"
-    " JOIN indicator i ON i.programme_id = $1 AND i.id = se.indicator_id"
-    " JOIN alert_rule r ON r.programme_id = $1"
-    " WHERE r.enabled AND r.kind IN ('spc', 'threshold')"
-    " AND NOT coalesce((r.document ->> 'aggregate')::boolean, false)"
-    " AND (r.indicator_id IS NULL OR r.indicator_id = se.indicator_id)"
-    " AND (r.site_id IS NULL OR r.site_id = ANY (anc.sites))"
-    " ORDER BY se.id, r.id";
-
-/* The latest $3 values of each series in $2, oldest first. */
-static const char group_values_sql[] =
-    "SELECT o.series_id, o.value, o.period_start - date '1970-01-01'"
-    " FROM unnest($2::int8[]) AS c(id) CROSS JOIN LATERAL (SELECT series_id, value,"
-    " period_start FROM observation WHERE programme_id = $1 AND series_id = c.id"
-    " ORDER BY period_start DESC LIMIT $3::int) o ORDER BY o.series_id, o.period_start";
-
-/* The alerts the series in $2 have, by rule (a rule with no alert on a series whose value is
- * fine has nothing to write). */
-static const char group_alerts_sql[] =
-    "SELECT s.id, a.rule_id FROM series s JOIN alert a ON a.programme_id = s.programme_id"
-    " AND a.indicator_id = s.indicator_id AND a.site_id = s.site_id"
-    " WHERE s.programme_id = $1 AND s.id = ANY ($2::int8[]) ORDER BY 1, 2";
-
-static enum spc_direction direction_of(const char *name)
-{
-    return strcmp(name, "up") == 0     ? SPC_DIRECTION_UP
-           : strcmp(name, "down") == 0 ? SPC_DIRECTION_DOWN
-                                       : SPC_DIRECTION_NONE;
-}
-
-/* The rules of one claim, each parsed once. */
-struct parsed_rule {
-    int64_t id;
-    bool ok;
-    struct rule rule;
+/* The rules of a group, each parsed once, when first needed. */
+struct parsed_rules {
+    signed char *state; /* per rule of the group: 0 not parsed yet, 1 usable, -1 not */
+    struct rule *rules;
 };
 
-struct rule_cache {
-    struct parsed_rule *rules;
-    size_t n, cap;
-};
-
-static const struct rule *cached_rule(struct rule_cache *c, int64_t id, const char *document)
+static const struct rule *group_rule(const struct evaluation_group *g, struct parsed_rules *p,
+                                     size_t index)
 {
-    for (size_t i = 0; i < c->n; i++)
-        if (c->rules[i].id == id)
-            return c->rules[i].ok ? &c->rules[i].rule : NULL;
-    if (c->n == c->cap) {
-        size_t cap = c->cap ? c->cap * 2 : 16;
-        struct parsed_rule *r = realloc(c->rules, cap * sizeof(*r));
-        if (r == NULL)
-            return NULL;
-        c->rules = r, c->cap = cap;
-    }
-    struct parsed_rule *p = &c->rules[c->n++];
-    p->id = id;
-    p->ok = stored_rule(document, &p->rule);
-    return p->ok ? &p->rule : NULL;
+    if (p->state[index] == 0)
+        p->state[index] = stored_rule(g->rules[index].document, &p->rules[index]) ? 1 : -1;
+    return p->state[index] > 0 ? &p->rules[index] : NULL;
 }
 
 /* One series' values, pointing into the group's arrays. */
@@ -133,32 +68,34 @@ struct series_values {
     size_t n;
 };
 
-/* Evaluates rule row `row` of group_rules_sql on the series' values; `exists` says whether
- * the rule has an alert on the series. */
-static bool evaluate_rule_row(PGconn *conn, const PGresult *res, int row, int64_t programme_id,
-                              const struct series_values *sv, struct rule_cache *rules, bool exists,
-                              double now)
+/* Evaluates one application of a rule on the series' values; `exists` says whether the rule
+ * has an alert on the series. */
+static bool evaluate_application(PGconn *conn, const struct evaluation_group *g,
+                                 struct parsed_rules *parsed,
+                                 const struct evaluation_application *app, int64_t programme_id,
+                                 const struct series_values *sv, bool exists, double now)
 {
-    const struct rule *rule = cached_rule(rules, db_int64(res, row, 1), PQgetvalue(res, row, 2));
+    const struct rule *rule = group_rule(g, parsed, app->rule);
     if (rule == NULL)
         return true;
     struct rule_eval eval;
     if (rule->kind == RULE_THRESHOLD)
         rule_eval_threshold(rule, sv->values[sv->n - 1], &eval);
-    else if (!rule_eval_spc(rule, sv->values, sv->days, sv->n,
-                            direction_of(PQgetvalue(res, row, 7)), &eval))
+    else if (!rule_eval_spc(rule, sv->values, sv->days, sv->n, app->direction, &eval))
         return true;
     if (!eval.holds && !exists)
         return true; /* a quiet subject: nothing to remember */
+    const struct evaluation_rule *stored = &g->rules[app->rule];
     char subject[64];
-    snprintf(subject, sizeof(subject), "i%s:s%s", PQgetvalue(res, row, 5), PQgetvalue(res, row, 6));
+    snprintf(subject, sizeof(subject), "i%lld:s%lld", (long long)app->indicator_id,
+             (long long)app->site_id);
     struct alert_update u = {.programme_id = programme_id,
-                             .rule_id = db_int64(res, row, 1),
+                             .rule_id = stored->id,
                              .subject = subject,
-                             .indicator_id = db_int64(res, row, 5),
-                             .site_id = db_int64(res, row, 6),
-                             .for_count = (int)db_int64(res, row, 3),
-                             .resolve_count = (int)db_int64(res, row, 4),
+                             .indicator_id = app->indicator_id,
+                             .site_id = app->site_id,
+                             .for_count = stored->for_count,
+                             .resolve_count = stored->resolve_count,
                              .obs = eval.holds ? ALERT_OBS_HOLDS : ALERT_OBS_OK,
                              .eval = &eval,
                              .period_start = sv->days[sv->n - 1],
@@ -166,114 +103,76 @@ static bool evaluate_rule_row(PGconn *conn, const PGresult *res, int row, int64_
     return alerts_apply(conn, &u);
 }
 
-/* Runs one of the group statements with the programme, the series ids and an optional third
- * text parameter. */
-static PGresult *group_query(PGconn *conn, const char *name, const char *sql, const char *pid,
-                             const struct pgarray *ids, const char *third)
-{
-    const char *values[] = {pid, ids->data, third};
-    int lengths[] = {0, (int)ids->len, 0};
-    int formats[] = {0, 1, 0};
-    return db_exec_prepared(conn, name, sql, third ? 3 : 2, values, lengths, formats, 0);
-}
+/* Walks the group's three sorted lists along the series ids of the claim (ascending). */
+struct group_cursor {
+    size_t value, application, alert;
+};
 
-/* Evaluates the spc and threshold rules of the claimed series in rows [from, to) of a claim
- * (one programme's, in series id order). */
-static bool evaluate_group(PGconn *conn, const PGresult *claimed, int from, int to, double now)
+/* Evaluates the rules that apply to one series of the group. */
+static bool evaluate_series(PGconn *conn, const struct evaluation_group *g,
+                            struct parsed_rules *parsed, struct group_cursor *c,
+                            int64_t programme_id, int64_t series_id, double now)
 {
-    int64_t programme_id = db_int64(claimed, from, 0);
-    char pid[24], limit[16];
-    snprintf(pid, sizeof(pid), "%lld", (long long)programme_id);
-    snprintf(limit, sizeof(limit), "%d", EVALUATOR_HISTORY);
-    struct pgarray ids;
-    pgarray_init(&ids, PGARRAY_INT8);
-    for (int i = from; i < to; i++)
-        pgarray_add_int8(&ids, db_int64(claimed, i, 1));
-    pgarray_finish(&ids);
-    PGresult *rules = group_query(conn, "scaleupd_eval_rules", group_rules_sql, pid, &ids, NULL);
-    PGresult *vals = group_query(conn, "scaleupd_eval_values", group_values_sql, pid, &ids, limit);
-    PGresult *alerts = group_query(conn, "scaleupd_eval_alerts", group_alerts_sql, pid, &ids, NULL);
-    pgarray_free(&ids);
-    bool ok = db_ok(rules, PGRES_TUPLES_OK, NULL, "read the rules of a claim") &&
-              db_ok(vals, PGRES_TUPLES_OK, NULL, "read the values of a claim") &&
-              db_ok(alerts, PGRES_TUPLES_OK, NULL, "read the alerts of a claim");
-    int n_vals = ok ? PQntuples(vals) : 0;
-    double *values = calloc((size_t)n_vals + 1, sizeof(double));
-    int32_t *days = calloc((size_t)n_vals + 1, sizeof(int32_t));
-    ok = ok && values != NULL && days != NULL;
-    for (int i = 0; ok && i < n_vals; i++) {
-        values[i] = db_double(vals, i, 1);
-        days[i] = (int32_t)db_int64(vals, i, 2);
+    while (c->value < g->n_values && g->value_series[c->value] < series_id)
+        c->value++;
+    struct series_values sv = {g->values + c->value, g->days + c->value, 0};
+    while (c->value < g->n_values && g->value_series[c->value] == series_id)
+        c->value++, sv.n++;
+    while (c->application < g->n_applications &&
+           g->applications[c->application].series_id < series_id)
+        c->application++;
+    while (c->alert < g->n_alerts && g->alerts[c->alert].series_id < series_id)
+        c->alert++;
+    bool ok = true;
+    for (; ok && c->application < g->n_applications &&
+           g->applications[c->application].series_id == series_id;
+         c->application++) {
+        if (sv.n == 0)
+            continue; /* no value yet: nothing to evaluate */
+        const struct evaluation_application *app = &g->applications[c->application];
+        int64_t rule_id = g->rules[app->rule].id;
+        while (c->alert < g->n_alerts && g->alerts[c->alert].series_id == series_id &&
+               g->alerts[c->alert].rule_id < rule_id)
+            c->alert++;
+        bool exists = c->alert < g->n_alerts && g->alerts[c->alert].series_id == series_id &&
+                      g->alerts[c->alert].rule_id == rule_id;
+        ok = evaluate_application(conn, g, parsed, app, programme_id, &sv, exists, now);
     }
-    struct rule_cache cache = {0};
-    int v = 0, r = 0, a = 0, n_rules = ok ? PQntuples(rules) : 0,
-        n_alerts = ok ? PQntuples(alerts) : 0;
-    for (int i = from; ok && i < to; i++) {
-        int64_t sid = db_int64(claimed, i, 1);
-        while (v < n_vals && db_int64(vals, v, 0) < sid)
-            v++;
-        struct series_values sv = {values + v, days + v, 0};
-        while (v < n_vals && db_int64(vals, v, 0) == sid)
-            v++, sv.n++;
-        while (r < n_rules && db_int64(rules, r, 0) < sid)
-            r++;
-        while (a < n_alerts && db_int64(alerts, a, 0) < sid)
-            a++;
-        for (; ok && r < n_rules && db_int64(rules, r, 0) == sid; r++) {
-            if (sv.n == 0)
-                continue; /* no value yet: nothing to evaluate */
-            int64_t rule_id = db_int64(rules, r, 1);
-            while (a < n_alerts && db_int64(alerts, a, 0) == sid &&
-                   db_int64(alerts, a, 1) < rule_id)
-                a++;
-            bool exists =
-                a < n_alerts && db_int64(alerts, a, 0) == sid && db_int64(alerts, a, 1) == rule_id;
-            ok = evaluate_rule_row(conn, rules, r, programme_id, &sv, &cache, exists, now);
-        }
-    }
-    free(cache.rules);
-    free(values);
-    free(days);
-    PQclear(rules);
-    PQclear(vals);
-    PQclear(alerts);
     return ok;
 }
 
-/* The aggregate rules that the claimed series of one programme ($2) feed: each rule with the
- * site whose descendants it aggregates (its scope site, or each top-level site when it has
- * none) for each indicator, when that site has descendants and one of them is a claimed
- * series' site. */
-static const char aggregate_rules_sql[] =
-    "WITH RECURSIVE se AS (SELECT DISTINCT indicator_id, site_id FROM series WHERE"
-    " programme_id = $1 AND id = ANY ($2::int8[])),"
-    " up AS (SELECT se.indicator_id, s.id AS site_id, s.parent_id FROM se JOIN site s ON"
-    " s.programme_id = $1 AND s.id = se.site_id"
-    " UNION SELECT up.indicator_id, s.id, s.parent_id FROM up JOIN site s ON"
-    " s.programme_id = $1 AND s.id = up.parent_id)"
-    " SELECT DISTINCT ON (r.id, up.indicator_id, up.site_id) r.id, r.document, r.for_count,"
-    " r.resolve_count, up.indicator_id, up.site_id, i.direction, i.aggregate,"
-    " i.value_type = 'percentage'"
-    " FROM up JOIN indicator i ON i.programme_id = $1 AND i.id = up.indicator_id"
-    " JOIN alert_rule r ON r.programme_id = $1 AND r.enabled AND r.kind IN ('spc', 'threshold')"
-    " AND coalesce((r.document ->> 'aggregate')::boolean, false)"
-    " AND (r.indicator_id IS NULL OR r.indicator_id = up.indicator_id)"
-    " AND (r.site_id = up.site_id OR (r.site_id IS NULL AND up.parent_id IS NULL))"
-    " WHERE EXISTS (SELECT 1 FROM site c WHERE c.programme_id = $1 AND c.parent_id = up.site_id)"
-    " ORDER BY r.id, up.indicator_id, up.site_id";
+/* Evaluates the spc and threshold rules of the n claimed series (one programme's, in id
+ * order). */
+static bool evaluate_group(PGconn *conn, int64_t programme_id, const int64_t *series_ids, size_t n,
+                           double now)
+{
+    struct evaluation_group g;
+    if (!evaluation_group_read(conn, programme_id, series_ids, n, EVALUATOR_HISTORY, &g))
+        return false;
+    struct parsed_rules parsed = {xcalloc(g.n_rules + 1, sizeof(signed char)),
+                                  xcalloc(g.n_rules + 1, sizeof(struct rule))};
+    struct group_cursor cursor = {0, 0, 0};
+    bool ok = true;
+    for (size_t i = 0; ok && i < n; i++)
+        ok = evaluate_series(conn, &g, &parsed, &cursor, programme_id, series_ids[i], now);
+    free(parsed.state);
+    free(parsed.rules);
+    evaluation_group_free(&g);
+    return ok;
+}
 
-/* Evaluates one row of aggregate_rules_sql on the aggregate's points; the summary says how
- * many of the sites expected the latest point covers (a missing report is never a zero). */
-static bool evaluate_aggregate_row(PGconn *conn, const PGresult *res, int row, int64_t programme_id,
-                                   double now)
+/* Evaluates one aggregate rule on the aggregate's points; the summary says how many of the
+ * sites expected the latest point covers (a missing report is never a zero). */
+static bool evaluate_aggregate_rule(PGconn *conn, const struct evaluation_aggregate_rule *a,
+                                    int64_t programme_id, double now)
 {
     struct rule rule;
-    if (!stored_rule(PQgetvalue(res, row, 1), &rule))
+    if (!stored_rule(a->rule.document, &rule))
         return true;
-    int64_t indicator_id = db_int64(res, row, 4), site_id = db_int64(res, row, 5);
     struct aggregate_points ap;
-    if (!observations_aggregate(conn, programme_id, indicator_id, site_id, PQgetvalue(res, row, 7),
-                                strcmp(PQgetvalue(res, row, 8), "t") == 0, EVALUATOR_HISTORY, &ap))
+    if (!observations_aggregate(conn, programme_id, a->indicator_id, a->site_id,
+                                a->aggregate ? a->aggregate : "", a->percentage, EVALUATOR_HISTORY,
+                                &ap))
         return false;
     bool ok = true;
     struct rule_eval eval;
@@ -281,22 +180,21 @@ static bool evaluate_aggregate_row(PGconn *conn, const PGresult *res, int row, i
     if (have && rule.kind == RULE_THRESHOLD)
         rule_eval_threshold(&rule, ap.values[ap.n - 1], &eval);
     else if (have)
-        have = rule_eval_spc(&rule, ap.values, ap.days, ap.n, direction_of(PQgetvalue(res, row, 6)),
-                             &eval);
+        have = rule_eval_spc(&rule, ap.values, ap.days, ap.n, a->direction, &eval);
     if (have) {
         size_t len = strlen(eval.summary);
         snprintf(eval.summary + len, sizeof(eval.summary) - len, " (%ld of %ld sites)",
                  ap.sites[ap.n - 1], ap.expected);
         char subject[64];
-        snprintf(subject, sizeof(subject), "i%lld:a%lld", (long long)indicator_id,
-                 (long long)site_id);
+        snprintf(subject, sizeof(subject), "i%lld:a%lld", (long long)a->indicator_id,
+                 (long long)a->site_id);
         struct alert_update u = {.programme_id = programme_id,
-                                 .rule_id = db_int64(res, row, 0),
+                                 .rule_id = a->rule.id,
                                  .subject = subject,
-                                 .indicator_id = indicator_id,
-                                 .site_id = site_id,
-                                 .for_count = (int)db_int64(res, row, 2),
-                                 .resolve_count = (int)db_int64(res, row, 3),
+                                 .indicator_id = a->indicator_id,
+                                 .site_id = a->site_id,
+                                 .for_count = a->rule.for_count,
+                                 .resolve_count = a->rule.resolve_count,
                                  .obs = eval.holds ? ALERT_OBS_HOLDS : ALERT_OBS_OK,
                                  .eval = &eval,
                                  .period_start = ap.days[ap.n - 1],
@@ -307,109 +205,71 @@ static bool evaluate_aggregate_row(PGconn *conn, const PGresult *res, int row, i
     return ok;
 }
 
-/* The aggregate rules fed by rows [from, to) of a claim (one programme's series). */
-static bool evaluate_aggregates(PGconn *conn, const PGresult *claimed, int from, int to, double now)
+/* The aggregate rules fed by the n claimed series of one programme. */
+static bool evaluate_aggregates(PGconn *conn, int64_t programme_id, const int64_t *series_ids,
+                                size_t n, double now)
 {
-    int64_t programme_id = db_int64(claimed, from, 0);
-    char pid[24];
-    snprintf(pid, sizeof(pid), "%lld", (long long)programme_id);
-    struct pgarray ids;
-    pgarray_init(&ids, PGARRAY_INT8);
-    for (int i = from; i < to; i++)
-        pgarray_add_int8(&ids, db_int64(claimed, i, 1));
-    pgarray_finish(&ids);
-    const char *values[] = {pid, ids.data};
-    int lengths[] = {0, (int)ids.len};
-    int formats[] = {0, 1};
-    PGresult *res = PQexecParams(conn, aggregate_rules_sql, 2, NULL, values, lengths, formats, 0);
-    pgarray_free(&ids);
-    bool ok = db_ok(res, PGRES_TUPLES_OK, NULL, "read the aggregate rules of a claim");
-    for (int i = 0; ok && i < PQntuples(res); i++)
-        ok = evaluate_aggregate_row(conn, res, i, programme_id, now);
-    PQclear(res);
+    struct evaluation_aggregate_rule *rules;
+    size_t n_rules;
+    if (!evaluation_aggregate_rules(conn, programme_id, series_ids, n, &rules, &n_rules))
+        return false;
+    bool ok = true;
+    for (size_t i = 0; ok && i < n_rules; i++)
+        ok = evaluate_aggregate_rule(conn, &rules[i], programme_id, now);
+    evaluation_aggregate_rules_free(&rules, n_rules);
     return ok;
 }
 
-/* Whether new data in the claimed series can change an open late-feed or completeness alert
- * (a late site that reported, an indicator whose completeness was low): then the due rules
- * are evaluated now rather than at their next interval. Open alerts are few (a partial
- * index), so this costs little however large the batch. */
-static bool touches_open_due_alert(PGconn *conn, const PGresult *claimed)
+/* The series of one programme in a claim: their groups, then the aggregate rules they
+ * feed. Groups of EVALUATOR_GROUP series keep what one read of values holds bounded. */
+static bool evaluate_programme(PGconn *conn, int64_t programme_id, const int64_t *series_ids,
+                               size_t n, double now)
 {
-    int n = PQntuples(claimed);
-    if (n == 0)
+    if (!alerts_ensure_defaults(conn, programme_id))
         return false;
-    struct pgarray ids;
-    pgarray_init(&ids, PGARRAY_INT8);
-    for (int i = 0; i < n; i++)
-        pgarray_add_int8(&ids, db_int64(claimed, i, 1));
-    pgarray_finish(&ids);
-    const char *values[] = {ids.data};
-    int lengths[] = {(int)ids.len};
-    int formats[] = {1};
-    PGresult *res = PQexecParams(
-        conn,
-        "SELECT EXISTS (SELECT 1 FROM alert a JOIN alert_rule r ON r.programme_id ="
-        " a.programme_id AND r.id = a.rule_id WHERE a.state IN ('pending', 'firing', 'no_data')"
-        " AND r.kind IN ('late_feed', 'completeness') AND EXISTS (SELECT 1 FROM series s WHERE"
-        " s.programme_id = a.programme_id AND s.indicator_id = a.indicator_id AND (a.site_id IS"
-        " NULL OR s.site_id = a.site_id) AND s.id = ANY ($1::int8[])))",
-        1, NULL, values, lengths, formats, 0);
-    pgarray_free(&ids);
-    bool touched = db_ok(res, PGRES_TUPLES_OK, NULL, "look for open late-feed alerts") &&
-                   strcmp(PQgetvalue(res, 0, 0), "t") == 0;
-    PQclear(res);
-    return touched;
+    bool ok = true;
+    for (size_t g = 0; ok && g < n; g += EVALUATOR_GROUP)
+        ok = evaluate_group(conn, programme_id, series_ids + g,
+                            n - g > EVALUATOR_GROUP ? EVALUATOR_GROUP : n - g, now);
+    return ok && evaluate_aggregates(conn, programme_id, series_ids, n, now);
+}
+
+/* Evaluates the claimed series, programme by programme (the claim is ordered by both). */
+static bool evaluate_claim(PGconn *conn, const struct evaluation_claim *claim, double now)
+{
+    bool ok = true;
+    for (size_t first = 0, end; ok && first < claim->n; first = end) {
+        int64_t programme_id = claim->programme_ids[first];
+        for (end = first + 1; end < claim->n && claim->programme_ids[end] == programme_id; end++)
+            ;
+        ok = evaluate_programme(conn, programme_id, claim->series_ids + first, end - first, now);
+    }
+    return ok;
 }
 
 /* One batch of marks in one transaction: the series they name are evaluated once each.
  * Returns the number of marks claimed (the caller stops below a full batch), -1 on error;
- * *due_touched is set when the series may change an open late-feed or completeness alert. */
+ * *due_touched is set when the series may change an open late-feed or completeness alert
+ * (then the due rules are evaluated now rather than at their next interval). */
 static long evaluate_dirty_batch(PGconn *conn, double now, int marks, bool *due_touched)
 {
-    if (!exec_ok(conn, "BEGIN"))
+    if (!db_begin(conn, NULL))
         return -1;
-    char limit[16];
-    snprintf(limit, sizeof(limit), "%d", marks);
-    const char *params[] = {limit};
-    /* marks are append-only (sql/007), one per batch listing its series (sql/008): claim
-     * the oldest rows, skipping those another evaluator holds, and evaluate each series they
-     * name once; marks that ingest adds meanwhile are new rows, left for the next batch */
-    PGresult *res = db_query(conn,
-                             "WITH claimed AS (DELETE FROM dirty_series WHERE id IN (SELECT id FROM"
-                             " dirty_series ORDER BY id LIMIT $1::int FOR UPDATE SKIP LOCKED)"
-                             " RETURNING programme_id, series_ids)"
-                             " SELECT c.programme_id, s.id, (SELECT count(*) FROM claimed)"
-                             " FROM claimed c, unnest(c.series_ids) AS s(id)"
-                             " GROUP BY c.programme_id, s.id ORDER BY 1, 2",
-                             1, params);
-    bool ok = db_ok(res, PGRES_TUPLES_OK, NULL, "claim dirty series");
-    long n = ok ? PQntuples(res) : -1;
-    long claimed = ok && n > 0 ? (long)db_int64(res, 0, 2) : 0;
-    if (ok && !*due_touched)
-        *due_touched = touches_open_due_alert(conn, res);
-    int64_t last_programme = 0;
-    int first_of_programme = 0;
-    for (long i = 0; ok && i < n; i++) {
-        int64_t programme_id = db_int64(res, (int)i, 0);
-        if (programme_id != last_programme)
-            ok = alerts_ensure_defaults(conn, programme_id), first_of_programme = (int)i;
-        last_programme = programme_id;
-        bool programme_ends = i + 1 == n || db_int64(res, (int)i + 1, 0) != programme_id;
-        /* groups of EVALUATOR_GROUP series keep what one read of values holds bounded */
-        int end = (int)i + 1;
-        for (int g = first_of_programme; ok && programme_ends && g < end; g += EVALUATOR_GROUP)
-            ok = evaluate_group(conn, res, g, end - g > EVALUATOR_GROUP ? g + EVALUATOR_GROUP : end,
-                                now);
-        if (ok && programme_ends)
-            ok = evaluate_aggregates(conn, res, first_of_programme, end, now);
+    struct evaluation_claim claim;
+    bool ok = evaluation_claim_dirty(conn, marks, &claim);
+    bool touched = false;
+    if (ok && !*due_touched) {
+        ok = evaluation_due_alert_touched(conn, claim.series_ids, claim.n, &touched);
+        *due_touched = touched;
     }
-    PQclear(res);
-    if (!ok || !exec_ok(conn, "COMMIT")) {
-        PQclear(PQexec(conn, "ROLLBACK"));
+    ok = ok && evaluate_claim(conn, &claim, now);
+    long claimed = claim.marks;
+    evaluation_claim_free(&claim);
+    if (!ok) {
+        db_rollback(conn, NULL);
         return -1;
     }
-    return claimed;
+    return db_commit(conn, NULL) ? claimed : -1;
 }
 
 static double monotonic_now(void)
@@ -456,55 +316,36 @@ long evaluator_run_dirty(PGconn *conn, double now, bool *due_touched, evaluator_
     return total;
 }
 
-static const char due_sites_sql[] =
-    "WITH RECURSIVE down AS (SELECT id FROM site WHERE programme_id = $1 AND id = $5::bigint"
-    " UNION ALL SELECT s.id FROM site s JOIN down ON s.programme_id = $1 AND s.parent_id ="
-    " down.id)"
-    " SELECT m.site_id, EXISTS (SELECT 1 FROM series se JOIN observation o ON o.programme_id ="
-    " se.programme_id AND o.series_id = se.id WHERE se.programme_id = $1 AND se.indicator_id ="
-    " $2 AND se.site_id = m.site_id AND o.period_start = $3::date),"
-    " EXISTS (SELECT 1 FROM series se WHERE se.programme_id = $1 AND se.indicator_id = $2 AND"
-    " se.site_id = m.site_id)"
-    " FROM membership m WHERE m.programme_id = $1 AND m.status = 'active' AND (m.adopted_on IS"
-    " NULL OR m.adopted_on <= $4::date) AND ($5::bigint IS NULL OR m.site_id IN (SELECT id FROM"
-    " down)) ORDER BY m.site_id";
-
 /* Parks the firing spc and threshold alerts of a late series in no_data (not those of an
  * aggregate rule on that site: its region's other sites may well have reported). */
-static bool mark_no_data(PGconn *conn, const char *pid, const char *ind, const char *site,
+static bool mark_no_data(PGconn *conn, int64_t programme_id, int64_t indicator_id, int64_t site_id,
                          double now)
 {
-    const char *params[] = {pid, ind, site};
-    PGresult *res = db_query(conn,
-                             "SELECT a.rule_id, a.subject, r.for_count, r.resolve_count FROM alert"
-                             " a JOIN alert_rule r ON r.programme_id = a.programme_id AND r.id ="
-                             " a.rule_id WHERE a.programme_id = $1 AND a.indicator_id = $2 AND"
-                             " a.site_id = $3 AND r.kind IN ('spc', 'threshold') AND a.state IN"
-                             " ('pending', 'firing') AND NOT coalesce((r.document ->>"
-                             " 'aggregate')::boolean, false)",
-                             3, params);
-    bool ok = db_ok(res, PGRES_TUPLES_OK, NULL, "read the alerts of a late series");
-    for (int i = 0; ok && i < PQntuples(res); i++) {
-        struct alert_update u = {.programme_id = strtoll(pid, NULL, 10),
-                                 .rule_id = db_int64(res, i, 0),
-                                 .subject = PQgetvalue(res, i, 1),
-                                 .indicator_id = strtoll(ind, NULL, 10),
-                                 .site_id = strtoll(site, NULL, 10),
-                                 .for_count = (int)db_int64(res, i, 2),
-                                 .resolve_count = (int)db_int64(res, i, 3),
+    struct evaluation_open_alert *alerts;
+    size_t n;
+    if (!evaluation_open_alerts(conn, programme_id, indicator_id, site_id, &alerts, &n))
+        return false;
+    bool ok = true;
+    for (size_t i = 0; ok && i < n; i++) {
+        struct alert_update u = {.programme_id = programme_id,
+                                 .rule_id = alerts[i].rule.id,
+                                 .subject = alerts[i].subject ? alerts[i].subject : "",
+                                 .indicator_id = indicator_id,
+                                 .site_id = site_id,
+                                 .for_count = alerts[i].rule.for_count,
+                                 .resolve_count = alerts[i].rule.resolve_count,
                                  .obs = ALERT_OBS_NO_DATA,
                                  .period_start = -1,
                                  .now = now};
         ok = alerts_apply(conn, &u);
     }
-    PQclear(res);
+    evaluation_open_alerts_free(&alerts, n);
     return ok;
 }
 
+/* A due rule for one indicator, parsed, at its latest due period. */
 struct due_rule {
-    int64_t programme_id, rule_id, indicator_id;
-    const char *pid, *ind, *site_scope; /* site_scope NULL: the whole programme */
-    int for_count, resolve_count;
+    const struct evaluation_due_rule *stored;
     struct rule rule;
     struct period due;
     double now;
@@ -513,13 +354,13 @@ struct due_rule {
 static bool apply_due(PGconn *conn, const struct due_rule *d, const char *subject, int64_t site,
                       bool holds, const struct rule_eval *eval)
 {
-    struct alert_update u = {.programme_id = d->programme_id,
-                             .rule_id = d->rule_id,
+    struct alert_update u = {.programme_id = d->stored->programme_id,
+                             .rule_id = d->stored->rule.id,
                              .subject = subject,
-                             .indicator_id = d->indicator_id,
+                             .indicator_id = d->stored->indicator_id,
                              .site_id = site,
-                             .for_count = d->for_count,
-                             .resolve_count = d->resolve_count,
+                             .for_count = d->stored->rule.for_count,
+                             .resolve_count = d->stored->rule.resolve_count,
                              .obs = holds ? ALERT_OBS_HOLDS : ALERT_OBS_OK,
                              .eval = eval,
                              .period_start = period_start(d->due),
@@ -527,7 +368,28 @@ static bool apply_due(PGconn *conn, const struct due_rule *d, const char *subjec
     return alerts_apply(conn, &u);
 }
 
-/* A late-feed or completeness rule for one indicator at its latest due period. */
+/* A late-feed rule on one due site: a feed is a site that sends this indicator, so one that
+ * never has (a practice, for an indicator reported nationally) is not late. */
+static bool evaluate_late_site(PGconn *conn, const struct due_rule *d,
+                               const struct evaluation_due_site *site, const char *period,
+                               const char *deadline)
+{
+    if (!site->has_feed)
+        return true;
+    struct rule_eval eval = {.holds = !site->reported};
+    snprintf(eval.summary, sizeof(eval.summary), "no value for %s by %s", period, deadline);
+    char subject[64];
+    snprintf(subject, sizeof(subject), "i%lld:s%lld", (long long)d->stored->indicator_id,
+             (long long)site->site_id);
+    bool ok = apply_due(conn, d, subject, site->site_id, !site->reported, &eval);
+    if (ok && !site->reported)
+        ok = mark_no_data(conn, d->stored->programme_id, d->stored->indicator_id, site->site_id,
+                          d->now);
+    return ok;
+}
+
+/* A late-feed or completeness rule for one indicator at its latest due period (completeness
+ * still counts the sites that never sent the indicator). */
 static bool evaluate_due_rule(PGconn *conn, const struct due_rule *d)
 {
     char start[DATE_FORMAT_MAX], end[DATE_FORMAT_MAX], deadline[DATE_FORMAT_MAX],
@@ -536,85 +398,59 @@ static bool evaluate_due_rule(PGconn *conn, const struct due_rule *d)
         !date_format(period_end(d->due), end, sizeof(end)) ||
         !date_format(rule_deadline(&d->rule, d->due), deadline, sizeof(deadline)) ||
         !period_format(d->due, period, sizeof(period)))
-        return true;
-    const char *params[] = {d->pid, d->ind, start, end, d->site_scope};
-    PGresult *res = db_query(conn, due_sites_sql, 5, params);
-    bool ok = db_ok(res, PGRES_TUPLES_OK, NULL, "read the sites due to report");
-    long reported = 0, active = ok ? PQntuples(res) : 0;
-    for (int i = 0; ok && i < PQntuples(res); i++) {
-        bool has = strcmp(PQgetvalue(res, i, 1), "t") == 0;
-        reported += has;
-        /* a feed is a site that sends this indicator: one that never has (a practice, for an
-         * indicator reported nationally) is not late, and completeness still counts it */
-        if (d->rule.kind != RULE_LATE_FEED || strcmp(PQgetvalue(res, i, 2), "t") != 0)
-            continue;
-        struct rule_eval eval = {.holds = !has};
-        snprintf(eval.summary, sizeof(eval.summary), "no value for %s by %s", period, deadline);
-        char subject[64];
-        snprintf(subject, sizeof(subject), "i%s:s%s", d->ind, PQgetvalue(res, i, 0));
-        ok = apply_due(conn, d, subject, db_int64(res, i, 0), !has, &eval);
-        if (ok && !has)
-            ok = mark_no_data(conn, d->pid, d->ind, PQgetvalue(res, i, 0), d->now);
+        return true; /* a date outside years 1..9999: nothing to say about it */
+    struct evaluation_due_site *sites;
+    size_t n;
+    if (!evaluation_due_sites(conn, d->stored->programme_id, d->stored->indicator_id,
+                              period_start(d->due), period_end(d->due),
+                              d->stored->scoped ? &d->stored->site_scope : NULL, &sites, &n))
+        return false;
+    bool ok = true;
+    long reported = 0, active = (long)n;
+    for (size_t i = 0; ok && i < n; i++) {
+        reported += sites[i].reported;
+        if (d->rule.kind == RULE_LATE_FEED)
+            ok = evaluate_late_site(conn, d, &sites[i], period, deadline);
     }
-    PQclear(res);
+    free(sites);
     if (ok && d->rule.kind == RULE_COMPLETENESS) {
         struct rule_eval eval;
         rule_eval_completeness(&d->rule, reported, active, &eval);
         char subject[64];
-        snprintf(subject, sizeof(subject), "i%s", d->ind);
+        snprintf(subject, sizeof(subject), "i%lld", (long long)d->stored->indicator_id);
         ok = apply_due(conn, d, subject, 0, eval.holds, &eval);
     }
     return ok;
 }
 
-static const char due_rules_sql[] =
-    "SELECT r.programme_id, r.id, r.document, r.for_count, r.resolve_count, i.id, i.period_type,"
-    " (to_timestamp($1) AT TIME ZONE p.time_zone)::date - date '1970-01-01', r.site_id"
-    " FROM alert_rule r JOIN programme p ON p.id = r.programme_id JOIN indicator i ON"
-    " i.programme_id = r.programme_id AND (r.indicator_id IS NULL OR i.id = r.indicator_id)"
-    " WHERE r.enabled AND r.kind IN ('late_feed', 'completeness') ORDER BY r.programme_id, r.id, "
-    "i.id";
-
 static bool evaluate_due_rules(PGconn *conn, double now)
 {
-    char t[32];
-    snprintf(t, sizeof(t), "%.6f", now);
-    const char *params[] = {t};
-    PGresult *res = db_query(conn, due_rules_sql, 1, params);
-    bool ok = db_ok(res, PGRES_TUPLES_OK, NULL, "read late-feed rules");
-    for (int i = 0; ok && i < PQntuples(res); i++) {
-        struct due_rule d = {.programme_id = db_int64(res, i, 0),
-                             .rule_id = db_int64(res, i, 1),
-                             .indicator_id = db_int64(res, i, 5),
-                             .pid = PQgetvalue(res, i, 0),
-                             .ind = PQgetvalue(res, i, 5),
-                             .site_scope = PQgetisnull(res, i, 8) ? NULL : PQgetvalue(res, i, 8),
-                             .for_count = (int)db_int64(res, i, 3),
-                             .resolve_count = (int)db_int64(res, i, 4),
-                             .now = now};
+    struct evaluation_due_rule *rules;
+    size_t n;
+    if (!evaluation_due_rules(conn, now, &rules, &n))
+        return false;
+    bool ok = true;
+    for (size_t i = 0; ok && i < n; i++) {
+        struct due_rule d = {.stored = &rules[i], .now = now};
         enum period_type type;
-        if (!stored_rule(PQgetvalue(res, i, 2), &d.rule) ||
-            !period_type_from_name(PQgetvalue(res, i, 6), &type))
+        if (!stored_rule(rules[i].rule.document, &d.rule) || rules[i].period_type == NULL ||
+            !period_type_from_name(rules[i].period_type, &type))
             continue;
-        d.due = rule_latest_due_period(&d.rule, type, (int32_t)db_int64(res, i, 7));
+        d.due = rule_latest_due_period(&d.rule, type, rules[i].today);
         ok = evaluate_due_rule(conn, &d);
     }
-    PQclear(res);
+    evaluation_due_rules_free(&rules, n);
     return ok;
 }
 
-static const char trajectory_rules_sql[] =
-    "SELECT r.programme_id, r.id, r.document, r.for_count, r.resolve_count, r.dimension"
-    " FROM alert_rule r WHERE r.enabled AND r.kind = 'trajectory' ORDER BY r.programme_id, r.id";
-
 /* One trajectory rule against the progress document of its programme. */
-static bool evaluate_trajectory_rule(PGconn *conn, const PGresult *res, int row,
+static bool evaluate_trajectory_rule(PGconn *conn, const struct evaluation_trajectory_rule *t,
                                      const json_t *progress, double now)
 {
     struct rule rule;
-    if (!stored_rule(PQgetvalue(res, row, 2), &rule))
+    if (!stored_rule(t->rule.document, &rule))
         return true;
-    const char *dimension = PQgetvalue(res, row, 5);
+    const char *dimension = t->dimension ? t->dimension : "";
     const json_t *dim = json_object_get(json_object_get(progress, "dimensions"), dimension);
     const char *status = json_string_value(json_object_get(dim, "status"));
     char subject[48];
@@ -634,11 +470,11 @@ static bool evaluate_trajectory_rule(PGconn *conn, const PGresult *res, int row,
                  dimension, how, eval.value, eval.centre);
     }
     bool no_data = status == NULL || strcmp(status, "no_data") == 0;
-    struct alert_update u = {.programme_id = db_int64(res, row, 0),
-                             .rule_id = db_int64(res, row, 1),
+    struct alert_update u = {.programme_id = t->programme_id,
+                             .rule_id = t->rule.id,
                              .subject = subject,
-                             .for_count = (int)db_int64(res, row, 3),
-                             .resolve_count = (int)db_int64(res, row, 4),
+                             .for_count = t->rule.for_count,
+                             .resolve_count = t->rule.resolve_count,
                              .obs = no_data      ? ALERT_OBS_NO_DATA
                                     : eval.holds ? ALERT_OBS_HOLDS
                                                  : ALERT_OBS_OK,
@@ -652,13 +488,15 @@ static bool evaluate_trajectory_rule(PGconn *conn, const PGresult *res, int row,
  * keeps them current); a programme without a roadmap has nothing to fall behind. */
 static bool evaluate_trajectory_rules(PGconn *conn, double now)
 {
-    PGresult *res = PQexec(conn, trajectory_rules_sql);
-    bool ok = db_ok(res, PGRES_TUPLES_OK, NULL, "read trajectory rules");
+    struct evaluation_trajectory_rule *rules;
+    size_t n;
+    if (!evaluation_trajectory_rules(conn, &rules, &n))
+        return false;
+    bool ok = true, have = false;
     int64_t current = 0;
     json_t *progress = NULL;
-    bool have = false;
-    for (int i = 0; ok && i < PQntuples(res); i++) {
-        int64_t pid = db_int64(res, i, 0);
+    for (size_t i = 0; ok && i < n; i++) {
+        int64_t pid = rules[i].programme_id;
         if (pid != current) {
             json_decref(progress);
             progress = NULL;
@@ -671,38 +509,42 @@ static bool evaluate_trajectory_rules(PGconn *conn, double now)
             have = r == PROGRESS_SERVICE_OK;
         }
         if (ok && have)
-            ok = evaluate_trajectory_rule(conn, res, i, progress, now);
+            ok = evaluate_trajectory_rule(conn, &rules[i], progress, now);
     }
     json_decref(progress);
-    PQclear(res);
+    evaluation_trajectory_rules_free(&rules, n);
+    return ok;
+}
+
+/* Creates the default rules every programme lacks. */
+static bool ensure_all_defaults(PGconn *conn)
+{
+    int64_t *ids;
+    size_t n;
+    if (!evaluation_programme_ids(conn, &ids, &n))
+        return false;
+    bool ok = true;
+    for (size_t i = 0; ok && i < n; i++)
+        ok = alerts_ensure_defaults(conn, ids[i]);
+    free(ids);
     return ok;
 }
 
 /* The timer pass; *ran says whether this daemon did it (false: another holds the lock). */
 static bool run_timer(PGconn *conn, double now, bool *ran)
 {
-    if (!exec_ok(conn, "BEGIN"))
+    *ran = false;
+    if (!db_begin(conn, NULL))
         return false;
-    char sql[96];
-    snprintf(sql, sizeof(sql), "SELECT pg_try_advisory_xact_lock(%d)", EVALUATOR_TIMER_LOCK);
-    PGresult *res = PQexec(conn, sql);
-    bool ok = db_ok(res, PGRES_TUPLES_OK, NULL, "take the evaluation lock");
-    bool mine = ok && strcmp(PQgetvalue(res, 0, 0), "t") == 0;
-    *ran = mine;
-    PQclear(res);
-    if (mine) {
-        res = PQexec(conn, "SELECT id FROM programme ORDER BY id");
-        ok = db_ok(res, PGRES_TUPLES_OK, NULL, "list programmes");
-        for (int i = 0; ok && i < PQntuples(res); i++)
-            ok = alerts_ensure_defaults(conn, db_int64(res, i, 0));
-        PQclear(res);
-        ok = ok && evaluate_due_rules(conn, now) && evaluate_trajectory_rules(conn, now);
-    }
-    if (!ok || !exec_ok(conn, "COMMIT")) {
-        PQclear(PQexec(conn, "ROLLBACK"));
+    bool ok = evaluation_timer_lock(conn, ran);
+    if (ok && *ran)
+        ok = ensure_all_defaults(conn) && evaluate_due_rules(conn, now) &&
+             evaluate_trajectory_rules(conn, now);
+    if (!ok) {
+        db_rollback(conn, NULL);
         return false;
     }
-    return true;
+    return db_commit(conn, NULL);
 }
 
 bool evaluator_run_timer(PGconn *conn, double now)

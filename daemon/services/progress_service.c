@@ -1,6 +1,8 @@
-/* Progress as the API answers it (progress_service.h): reads the stored snapshots and
- * re-evaluates the latest ones at the requested date against the roadmap version in force,
- * with forecasts, per-item detail, per-region blocks and the history ready to chart. */
+/* Progress as the API answers it (progress_service.h): from the snapshots and roadmap
+ * versions that storage reads back (snapshot_store.c, roadmap_store.c), re-evaluates the
+ * latest ones at the requested date against the version in force, with forecasts, per-item
+ * detail, per-region blocks and the history ready to chart; and the API's reads, which
+ * bring the snapshots up to date first. No SQL here. */
 #include "scaleupd/services/progress_service.h"
 
 #include <math.h>
@@ -8,122 +10,19 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "scaleupd/storage/db.h"
+#include "scaleupd/core/alloc.h"
 #include "scaleupd/core/progress.h"
 #include "scaleupd/storage/roadmap_store.h"
+#include "scaleupd/storage/snapshot_store.h"
 
-/* One stored snapshot row. */
-struct snap {
-    int32_t period_start;
-    char dimension[24];
-    int64_t region_id;
-    int version;
-    bool has_actual;
-    double actual, planned, progress, gap;
-    char status[16];
-    json_t *detail;
-};
-
-/* Snapshots ordered by dimension, region, period, and the regions of the programme. */
-struct snaps {
-    size_t n;
-    struct snap *rows;
-    size_t n_regions;
-    struct {
-        int64_t id;
-        char *code, *name;
-    } * regions;
-};
-
-/* The rows of one (dimension, region) series: rows[lo..hi). */
+/* The rows of one (dimension, region) series. */
 struct snap_range {
-    const struct snap *rows;
+    const struct snapshot_row *rows;
     size_t n;
 };
 
-static const char SQL_SNAPSHOTS[] =
-    "SELECT period_start - date '1970-01-01', dimension, region_id, roadmap_version, actual,"
-    " planned, progress, gap, status, detail::text FROM progress_snapshot"
-    " WHERE programme_id = $1 AND period_start <= date '1970-01-01' + $2::int"
-    " ORDER BY dimension, region_id, period_start";
-
-static const char SQL_REGIONS[] =
-    "SELECT id, code, name FROM site WHERE programme_id = $1 AND level = 'region' ORDER BY code";
-
-static void snaps_release(struct snaps *s)
-{
-    for (size_t i = 0; i < s->n; i++)
-        json_decref(s->rows[i].detail);
-    free(s->rows);
-    for (size_t i = 0; i < s->n_regions; i++) {
-        free(s->regions[i].code);
-        free(s->regions[i].name);
-    }
-    free(s->regions);
-    memset(s, 0, sizeof(*s));
-}
-
-static void read_snap(const PGresult *res, int r, struct snap *s)
-{
-    s->period_start = (int32_t)db_int64(res, r, 0);
-    snprintf(s->dimension, sizeof(s->dimension), "%s", PQgetvalue(res, r, 1));
-    s->region_id = db_int64(res, r, 2);
-    s->version = (int)db_int64(res, r, 3);
-    s->has_actual = !PQgetisnull(res, r, 4);
-    s->actual = s->has_actual ? db_double(res, r, 4) : 0.0;
-    s->planned = db_double(res, r, 5);
-    s->progress = PQgetisnull(res, r, 6) ? 0.0 : db_double(res, r, 6);
-    s->gap = PQgetisnull(res, r, 7) ? 0.0 : db_double(res, r, 7);
-    snprintf(s->status, sizeof(s->status), "%s", PQgetvalue(res, r, 8));
-    s->detail = json_loads(PQgetvalue(res, r, 9), 0, NULL);
-    if (s->detail == NULL)
-        s->detail = json_object();
-}
-
-static bool load_regions(PGconn *conn, const char *pid, struct snaps *out)
-{
-    const char *values[] = {pid};
-    PGresult *res = db_query(conn, SQL_REGIONS, 1, values);
-    if (!db_ok(res, PGRES_TUPLES_OK, NULL, "read regions")) {
-        PQclear(res);
-        return false;
-    }
-    int n = PQntuples(res);
-    out->regions = calloc(n > 0 ? (size_t)n : 1, sizeof(*out->regions));
-    bool ok = out->regions != NULL;
-    for (int r = 0; ok && r < n; r++) {
-        out->regions[r].id = db_int64(res, r, 0);
-        out->regions[r].code = strdup(PQgetvalue(res, r, 1));
-        out->regions[r].name = strdup(PQgetvalue(res, r, 2));
-        out->n_regions++;
-    }
-    PQclear(res);
-    return ok;
-}
-
-/* Loads the snapshots of months up to `until` (days) and the regions. */
-static bool snaps_load(PGconn *conn, int64_t programme_id, int32_t until, struct snaps *out)
-{
-    char pid[24], to[16];
-    snprintf(pid, sizeof(pid), "%lld", (long long)programme_id);
-    snprintf(to, sizeof(to), "%d", (int)until);
-    memset(out, 0, sizeof(*out));
-    const char *values[] = {pid, to};
-    PGresult *res = db_query(conn, SQL_SNAPSHOTS, 2, values);
-    if (!db_ok(res, PGRES_TUPLES_OK, NULL, "read progress snapshots")) {
-        PQclear(res);
-        return false;
-    }
-    int n = PQntuples(res);
-    out->rows = calloc(n > 0 ? (size_t)n : 1, sizeof(*out->rows));
-    bool ok = out->rows != NULL;
-    for (int r = 0; ok && r < n; r++)
-        read_snap(res, r, &out->rows[out->n++]);
-    PQclear(res);
-    return ok && load_regions(conn, pid, out);
-}
-
-static struct snap_range series_of(const struct snaps *s, const char *dimension, int64_t region)
+static struct snap_range series_of(const struct snapshot_set *s, const char *dimension,
+                                   int64_t region)
 {
     struct snap_range range = {NULL, 0};
     for (size_t i = 0; i < s->n; i++) {
@@ -136,7 +35,7 @@ static struct snap_range series_of(const struct snaps *s, const char *dimension,
     return range;
 }
 
-static const struct snap *latest_with_actual(struct snap_range range)
+static const struct snapshot_row *latest_with_actual(struct snap_range range)
 {
     for (size_t i = range.n; i > 0; i--)
         if (range.rows[i - 1].has_actual)
@@ -171,15 +70,14 @@ static json_t *number_or_null(bool has, double v)
 
 static json_t *forecast_json(struct snap_range range, double final_target)
 {
-    struct progress_point *points = calloc(range.n ? range.n : 1, sizeof(*points));
+    struct progress_point *points = xcalloc(range.n ? range.n : 1, sizeof(*points));
     size_t n = 0;
-    for (size_t i = 0; points != NULL && i < range.n; i++)
+    for (size_t i = 0; i < range.n; i++)
         if (range.rows[i].has_actual)
             points[n++] =
                 (struct progress_point){as_of(range.rows[i].period_start), range.rows[i].actual};
-    struct progress_forecast f = {PROGRESS_FORECAST_INSUFFICIENT, 0, false, 0.0};
-    if (points != NULL)
-        progress_forecast(points, n, PROGRESS_SERVICE_FORECAST_WINDOW, final_target, &f);
+    struct progress_forecast f;
+    progress_forecast(points, n, PROGRESS_SERVICE_FORECAST_WINDOW, final_target, &f);
     free(points);
     static const char *const kinds[] = {"insufficient_data", "reached", "date", "not_at_this_rate"};
     json_t *value = f.kind == PROGRESS_FORECAST_DATE               ? date_json(f.date)
@@ -210,12 +108,12 @@ static json_t *measure_json(const struct progress_measure *m)
 }
 
 /* Coverage of the programme (region 0) or a region at `at`. */
-static json_t *coverage_json(const struct roadmap *rm, const struct snaps *s, int64_t region,
+static json_t *coverage_json(const struct roadmap *rm, const struct snapshot_set *s, int64_t region,
                              int32_t at, struct progress_measure *m)
 {
     const struct roadmap_coverage *c = &rm->coverage;
     struct snap_range range = series_of(s, "coverage", region);
-    const struct snap *latest = latest_with_actual(range);
+    const struct snapshot_row *latest = latest_with_actual(range);
     progress_measure_evaluate(&c->plan, rm->baseline_date, &c->tolerance,
                               PROGRESS_TOLERANCE_ABSOLUTE, at, latest != NULL,
                               latest ? latest->actual : 0.0, m);
@@ -233,17 +131,17 @@ static json_t *coverage_json(const struct roadmap *rm, const struct snaps *s, in
     return out;
 }
 
-static size_t detail_count(const struct snap *row, const char *key)
+static size_t detail_count(const struct snapshot_row *row, const char *key)
 {
     json_int_t v = row ? json_integer_value(json_object_get(row->detail, key)) : 0;
     return v > 0 ? (size_t)v : 0;
 }
 
-static json_t *expansion_json(const struct roadmap *rm, const struct snaps *s, int32_t at)
+static json_t *expansion_json(const struct roadmap *rm, const struct snapshot_set *s, int32_t at)
 {
     const struct roadmap_expansion *e = &rm->expansion;
     struct snap_range range = series_of(s, "expansion", 0);
-    const struct snap *latest = latest_with_actual(range);
+    const struct snapshot_row *latest = latest_with_actual(range);
     struct progress_expansion ex;
     progress_expansion_evaluate(e, rm->baseline_date, at, detail_count(latest, "active_sites"),
                                 detail_count(latest, "active_regions"), &ex);
@@ -264,8 +162,8 @@ static json_t *expansion_json(const struct roadmap *rm, const struct snaps *s, i
 }
 
 /* The score a snapshot recorded for an indicator. */
-static struct progress_item_score snapshot_score(const struct snap *row, const char *indicator,
-                                                 json_t **item)
+static struct progress_item_score snapshot_score(const struct snapshot_row *row,
+                                                 const char *indicator, json_t **item)
 {
     struct progress_item_score score = {false, 0.0};
     size_t i;
@@ -299,19 +197,16 @@ static json_t *item_json(const struct roadmap_item *item, const struct progress_
     return out;
 }
 
-static json_t *institutionalisation_json(const struct roadmap *rm, const struct snaps *s,
+static json_t *institutionalisation_json(const struct roadmap *rm, const struct snapshot_set *s,
                                          int32_t at)
 {
     const struct roadmap_institutionalisation *inst = &rm->institutionalisation;
     struct snap_range range = series_of(s, "institutionalisation", 0);
-    const struct snap *latest = latest_with_actual(range);
-    struct progress_item_score *scores = calloc(inst->n_items, sizeof(*scores));
-    struct progress_item_detail *details = calloc(inst->n_items, sizeof(*details));
-    json_t **recorded = calloc(inst->n_items, sizeof(*recorded));
-    if (scores == NULL || details == NULL || recorded == NULL) {
-        free(scores), free(details), free(recorded);
-        return json_null();
-    }
+    const struct snapshot_row *latest = latest_with_actual(range);
+    size_t n = inst->n_items ? inst->n_items : 1;
+    struct progress_item_score *scores = xcalloc(n, sizeof(*scores));
+    struct progress_item_detail *details = xcalloc(n, sizeof(*details));
+    json_t **recorded = xcalloc(n, sizeof(*recorded));
     for (size_t i = 0; i < inst->n_items; i++)
         scores[i] = snapshot_score(latest, inst->items[i].indicator, &recorded[i]);
     struct progress_institutionalisation value;
@@ -332,10 +227,10 @@ static json_t *institutionalisation_json(const struct roadmap *rm, const struct 
 }
 
 /* A region's expansion: its active sites against the sites that adopted by then. */
-static json_t *region_expansion_json(const struct roadmap *rm, const struct snaps *s,
+static json_t *region_expansion_json(const struct roadmap *rm, const struct snapshot_set *s,
                                      int64_t region, double *share)
 {
-    const struct snap *latest = latest_with_actual(series_of(s, "expansion", region));
+    const struct snapshot_row *latest = latest_with_actual(series_of(s, "expansion", region));
     size_t active = detail_count(latest, "active_sites");
     size_t adopted = detail_count(latest, "adopted_sites");
     *share = adopted ? (double)active / (double)adopted : NAN;
@@ -371,7 +266,7 @@ static void consider_lagging(struct lagging *lag, size_t index, bool has_gap, do
     *lag = (struct lagging){index, true, has_gap, gap, share};
 }
 
-static json_t *regions_json(const struct roadmap *rm, const struct snaps *s, int32_t at,
+static json_t *regions_json(const struct roadmap *rm, const struct snapshot_set *s, int32_t at,
                             json_t **lagging_out)
 {
     json_t *list = json_array();
@@ -400,7 +295,7 @@ static json_t *regions_json(const struct roadmap *rm, const struct snaps *s, int
     return list;
 }
 
-static json_t *roadmap_ref_json(const struct roadmaps_version *v)
+static json_t *roadmap_ref_json(const struct roadmap_version *v)
 {
     return json_pack("{s:i,s:s?,s:o}", "version", v->version, "label", v->label, "created_on",
                      date_json(v->created_day));
@@ -409,16 +304,16 @@ static json_t *roadmap_ref_json(const struct roadmaps_version *v)
 enum progress_service_result progress_service_get(PGconn *conn, int64_t programme_id, int32_t at,
                                                   bool by_region, json_t **out)
 {
-    struct roadmaps_set versions;
-    struct snaps s;
+    struct roadmap_versions versions;
+    struct snapshot_set s;
     memset(&s, 0, sizeof(s));
     enum progress_service_result result = PROGRESS_SERVICE_DB_ERROR;
     struct period month = progress_latest_complete_period(PERIOD_MONTHLY, at);
-    if (!roadmaps_load(conn, programme_id, &versions) ||
-        !snaps_load(conn, programme_id, period_start(month), &s))
+    if (!roadmap_store_load(conn, programme_id, &versions, NULL) ||
+        !snapshot_store_load(conn, programme_id, period_start(month), &s))
         goto out;
     result = PROGRESS_SERVICE_NO_ROADMAP;
-    const struct roadmaps_version *v = roadmaps_in_force(&versions, at);
+    const struct roadmap_version *v = roadmap_versions_in_force(&versions, at);
     if (v == NULL)
         goto out;
     const struct roadmap *rm = v->plan;
@@ -441,14 +336,14 @@ enum progress_service_result progress_service_get(PGconn *conn, int64_t programm
     *out = doc;
     result = PROGRESS_SERVICE_OK;
 out:
-    roadmaps_set_release(&versions);
-    snaps_release(&s);
+    roadmap_versions_release(&versions);
+    snapshot_set_release(&s);
     return result;
 }
 
 /* ---- history ------------------------------------------------------------------------- */
 
-static json_t *point_json(const struct snap *row)
+static json_t *point_json(const struct snapshot_row *row)
 {
     json_t *p = json_pack(
         "{s:o,s:o,s:o,s:f,s:o,s:o,s:s,s:i}", "period", month_json(row->period_start), "as_of",
@@ -486,7 +381,7 @@ static json_t *plan_json(const struct roadmap_plan *plan, int32_t baseline_date)
 }
 
 /* Each version's plan of one dimension, so a chart can draw the planned line of each. */
-static json_t *plans_json(const struct roadmaps_set *versions, const char *dimension)
+static json_t *plans_json(const struct roadmap_versions *versions, const char *dimension)
 {
     json_t *plans = json_array();
     for (size_t i = 0; i < versions->n; i++) {
@@ -509,7 +404,7 @@ static json_t *plans_json(const struct roadmaps_set *versions, const char *dimen
     return plans;
 }
 
-static json_t *history_regions(const struct snaps *s)
+static json_t *history_regions(const struct snapshot_set *s)
 {
     json_t *list = json_array();
     for (size_t r = 0; r < s->n_regions; r++) {
@@ -528,12 +423,12 @@ static json_t *history_regions(const struct snaps *s)
 enum progress_service_result progress_service_history(PGconn *conn, int64_t programme_id,
                                                       bool by_region, json_t **out)
 {
-    struct roadmaps_set versions;
-    struct snaps s;
+    struct roadmap_versions versions;
+    struct snapshot_set s;
     memset(&s, 0, sizeof(s));
     enum progress_service_result result = PROGRESS_SERVICE_DB_ERROR;
-    if (!roadmaps_load(conn, programme_id, &versions) ||
-        !snaps_load(conn, programme_id, INT32_MAX / 2, &s))
+    if (!roadmap_store_load(conn, programme_id, &versions, NULL) ||
+        !snapshot_store_load(conn, programme_id, INT32_MAX / 2, &s))
         goto out;
     result = PROGRESS_SERVICE_NO_ROADMAP;
     if (versions.n == 0)
@@ -551,7 +446,43 @@ enum progress_service_result progress_service_history(PGconn *conn, int64_t prog
     *out = doc;
     result = PROGRESS_SERVICE_OK;
 out:
-    roadmaps_set_release(&versions);
-    snaps_release(&s);
+    roadmap_versions_release(&versions);
+    snapshot_set_release(&s);
     return result;
+}
+
+/* ---- the API's reads ----------------------------------------------------------------- */
+
+/* Brings the snapshots up to date; a refresh another session is running counts as done. */
+static enum progress_service_result refreshed(PGconn *conn, int64_t programme_id,
+                                              const char *request_id)
+{
+    enum progress_service_result rc =
+        progress_service_refresh(conn, programme_id, true, NULL, request_id);
+    return rc == PROGRESS_SERVICE_BUSY ? PROGRESS_SERVICE_OK : rc;
+}
+
+enum progress_service_result progress_service_read(PGconn *conn, int64_t programme_id,
+                                                   const int32_t *at, bool by_region, json_t **out,
+                                                   const char *request_id)
+{
+    enum progress_service_result rc = refreshed(conn, programme_id, request_id);
+    if (rc != PROGRESS_SERVICE_OK)
+        return rc;
+    int32_t day;
+    if (at != NULL)
+        day = *at;
+    else if (!progress_service_today(conn, programme_id, &day))
+        return PROGRESS_SERVICE_DB_ERROR;
+    return progress_service_get(conn, programme_id, day, by_region, out);
+}
+
+enum progress_service_result progress_service_read_history(PGconn *conn, int64_t programme_id,
+                                                           bool by_region, json_t **out,
+                                                           const char *request_id)
+{
+    enum progress_service_result rc = refreshed(conn, programme_id, request_id);
+    if (rc != PROGRESS_SERVICE_OK)
+        return rc;
+    return progress_service_history(conn, programme_id, by_region, out);
 }

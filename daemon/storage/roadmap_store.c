@@ -1,22 +1,24 @@
-/* Roadmap versions over libpq: append-only versions per programme, their listing, and the
- * parsed set the progress service computes against. */
+/* Roadmap versions over libpq (roadmap_store.h): append-only versions per programme, their
+ * listing, the parsed set the progress services compute against, and the programme's
+ * indicators as the roadmap validator looks them up. */
 #include "scaleupd/storage/roadmap_store.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "scaleupd/storage/db.h"
+#include "scaleupd/core/alloc.h"
 #include "scaleupd/core/progress.h"
+#include "scaleupd/storage/db.h"
 
-struct roadmaps_indicator {
+struct roadmap_store_indicator {
     char *code;
     struct roadmap_indicator_info info;
 };
 
-struct roadmaps_indicators {
+struct roadmap_store_indicators {
     size_t n;
-    struct roadmaps_indicator *items;
+    struct roadmap_store_indicator *items;
 };
 
 static const char SQL_INDICATORS[] =
@@ -45,39 +47,32 @@ static enum roadmap_value_type value_type_of(const char *name)
     return ROADMAP_VALUE_COUNT;
 }
 
-struct roadmaps_indicators *roadmaps_indicators_load(PGconn *conn, int64_t programme_id)
+struct roadmap_store_indicators *roadmap_store_indicators_load(PGconn *conn, int64_t programme_id,
+                                                               const char *request_id)
 {
     char pid[24];
     snprintf(pid, sizeof(pid), "%lld", (long long)programme_id);
     const char *values[] = {pid};
-    PGresult *res = db_query(conn, SQL_INDICATORS, 1, values);
-    struct roadmaps_indicators *set = NULL;
-    if (!db_ok(res, PGRES_TUPLES_OK, NULL, "read indicators"))
-        goto out;
-    set = calloc(1, sizeof(*set));
+    PGresult *res = db_run(conn, NULL, SQL_INDICATORS, 1, values, PGRES_TUPLES_OK, request_id,
+                           "read indicators");
+    if (res == NULL)
+        return NULL;
+    struct roadmap_store_indicators *set = xcalloc(1, sizeof(*set));
     int n = PQntuples(res);
-    if (set == NULL || (n > 0 && (set->items = calloc((size_t)n, sizeof(*set->items))) == NULL))
-        goto fail;
+    set->items = xcalloc(n > 0 ? (size_t)n : 1, sizeof(*set->items));
     for (int r = 0; r < n; r++) {
-        struct roadmaps_indicator *ind = &set->items[set->n];
-        ind->code = strdup(PQgetvalue(res, r, 0));
-        if (ind->code == NULL)
-            goto fail;
-        set->n++;
-        ind->info.dimension = dimension_from_name(PQgetvalue(res, r, 1));
-        ind->info.value_type = value_type_of(PQgetvalue(res, r, 2));
-        if (!period_type_from_name(PQgetvalue(res, r, 3), &ind->info.period_type))
+        struct roadmap_store_indicator *ind = &set->items[set->n++];
+        ind->code = xstrdup(db_text(res, r, 0));
+        ind->info.dimension = dimension_from_name(db_text(res, r, 1));
+        ind->info.value_type = value_type_of(db_text(res, r, 2));
+        if (!period_type_from_name(db_text(res, r, 3), &ind->info.period_type))
             ind->info.period_type = PERIOD_MONTHLY;
     }
-    goto out;
-fail:
-    roadmaps_indicators_free(&set);
-out:
     PQclear(res);
     return set;
 }
 
-void roadmaps_indicators_free(struct roadmaps_indicators **set)
+void roadmap_store_indicators_free(struct roadmap_store_indicators **set)
 {
     if (set == NULL || *set == NULL)
         return;
@@ -88,8 +83,8 @@ void roadmaps_indicators_free(struct roadmaps_indicators **set)
     *set = NULL;
 }
 
-static const struct roadmaps_indicator *find_indicator(const struct roadmaps_indicators *set,
-                                                       const char *code)
+static const struct roadmap_store_indicator *
+find_indicator(const struct roadmap_store_indicators *set, const char *code)
 {
     for (size_t i = 0; set != NULL && i < set->n; i++)
         if (strcmp(set->items[i].code, code) == 0)
@@ -99,23 +94,24 @@ static const struct roadmaps_indicator *find_indicator(const struct roadmaps_ind
 
 static bool lookup_find(void *ctx, const char *code, struct roadmap_indicator_info *out)
 {
-    const struct roadmaps_indicator *ind = find_indicator(ctx, code);
+    const struct roadmap_store_indicator *ind = find_indicator(ctx, code);
     if (ind == NULL)
         return false;
     *out = ind->info;
     return true;
 }
 
-struct roadmap_indicator_lookup roadmaps_indicators_lookup(const struct roadmaps_indicators *set)
+struct roadmap_indicator_lookup
+roadmap_store_indicators_lookup(const struct roadmap_store_indicators *set)
 {
     struct roadmap_indicator_lookup lookup = {(void *)set, lookup_find};
     return lookup;
 }
 
-bool roadmaps_indicator_period_type(const struct roadmaps_indicators *set, const char *code,
-                                    enum period_type *out)
+bool roadmap_store_indicator_period_type(const struct roadmap_store_indicators *set,
+                                         const char *code, enum period_type *out)
 {
-    const struct roadmaps_indicator *ind = code ? find_indicator(set, code) : NULL;
+    const struct roadmap_store_indicator *ind = code ? find_indicator(set, code) : NULL;
     if (ind == NULL)
         return false;
     *out = ind->info.period_type;
@@ -128,17 +124,17 @@ static const char SQL_STORE[] =
     "SELECT $1, coalesce((SELECT max(version) FROM roadmap_version WHERE programme_id = $1), 0)"
     " + 1, $2, $3::jsonb, to_timestamp($4::float8), $5 FROM locked RETURNING version";
 
-bool roadmaps_store(PGconn *conn, int64_t programme_id, const char *document, const char *label,
-                    int64_t token_id, double created_at, int *version, const char *request_id)
+bool roadmap_store_add(PGconn *conn, int64_t programme_id, const char *document, const char *label,
+                       int64_t token_id, double created_at, int *version, const char *request_id)
 {
     char pid[24], when[40], tid[24];
     snprintf(pid, sizeof(pid), "%lld", (long long)programme_id);
     snprintf(when, sizeof(when), "%.6f", created_at);
     snprintf(tid, sizeof(tid), "%lld", (long long)token_id);
     const char *values[] = {pid, label, document, when, token_id > 0 ? tid : NULL};
-    PGresult *res = db_query(conn, SQL_STORE, 5, values);
-    bool ok =
-        db_ok(res, PGRES_TUPLES_OK, request_id, "store a roadmap version") && PQntuples(res) == 1;
+    PGresult *res = db_run(conn, NULL, SQL_STORE, 5, values, PGRES_TUPLES_OK, request_id,
+                           "store a roadmap version");
+    bool ok = res != NULL && PQntuples(res) == 1;
     if (ok)
         *version = (int)db_int64(res, 0, 0);
     PQclear(res);
@@ -151,17 +147,13 @@ static const char SQL_VERSIONS[] =
     " (created_at AT TIME ZONE 'UTC')::date - date '1970-01-01', document::text "
     "FROM roadmap_version WHERE programme_id = $1 ORDER BY version";
 
-static PGresult *query_versions(PGconn *conn, int64_t programme_id)
+static PGresult *query_versions(PGconn *conn, int64_t programme_id, const char *request_id)
 {
     char pid[24];
     snprintf(pid, sizeof(pid), "%lld", (long long)programme_id);
     const char *values[] = {pid};
-    PGresult *res = db_query(conn, SQL_VERSIONS, 1, values);
-    if (!db_ok(res, PGRES_TUPLES_OK, NULL, "read roadmap versions")) {
-        PQclear(res);
-        return NULL;
-    }
-    return res;
+    return db_run(conn, NULL, SQL_VERSIONS, 1, values, PGRES_TUPLES_OK, request_id,
+                  "read roadmap versions");
 }
 
 static json_t *version_json(const PGresult *res, int r, bool in_force)
@@ -169,26 +161,23 @@ static json_t *version_json(const PGresult *res, int r, bool in_force)
     json_t *v =
         json_pack("{s:I,s:s?,s:s,s:b}", "version", (json_int_t)db_int64(res, r, 0), "label",
                   db_text(res, r, 1), "created_at", db_text(res, r, 2), "in_force", in_force);
+    int64_t token_id;
     json_object_set_new(v, "token_id",
-                        PQgetisnull(res, r, 3) ? json_null()
-                                               : json_integer((json_int_t)db_int64(res, r, 3)));
+                        db_int64_opt(res, r, 3, &token_id) ? json_integer((json_int_t)token_id)
+                                                           : json_null());
     return v;
 }
 
-enum roadmaps_result roadmaps_get(PGconn *conn, int64_t programme_id, int version, int32_t today,
-                                  json_t **out)
+enum roadmap_store_result roadmap_store_get(PGconn *conn, int64_t programme_id, int version,
+                                            int32_t today, json_t **out, const char *request_id)
 {
-    PGresult *res = query_versions(conn, programme_id);
+    PGresult *res = query_versions(conn, programme_id, request_id);
     if (res == NULL)
-        return ROADMAPS_DB_ERROR;
+        return ROADMAP_STORE_DB_ERROR;
     int n = PQntuples(res);
-    int32_t *days = calloc(n > 0 ? (size_t)n : 1, sizeof(*days));
+    int32_t *days = xcalloc(n > 0 ? (size_t)n : 1, sizeof(*days));
     size_t in_force = 0;
-    enum roadmaps_result result = ROADMAPS_NONE;
-    if (days == NULL) {
-        result = ROADMAPS_DB_ERROR;
-        goto out;
-    }
+    enum roadmap_store_result result = ROADMAP_STORE_NONE;
     for (int r = 0; r < n; r++)
         days[r] = (int32_t)db_int64(res, r, 4);
     if (!progress_version_in_force(days, (size_t)n, today, &in_force))
@@ -200,43 +189,39 @@ enum roadmaps_result roadmaps_get(PGconn *conn, int64_t programme_id, int versio
     for (int r = 0; r < n; r++)
         json_array_append_new(list, version_json(res, r, (size_t)r == in_force));
     json_t *doc = version_json(res, wanted, (size_t)wanted == in_force);
-    json_object_set_new(doc, "roadmap", json_loads(PQgetvalue(res, wanted, 5), 0, NULL));
+    json_object_set_new(doc, "roadmap", json_loads(db_text(res, wanted, 5), 0, NULL));
     json_object_set_new(doc, "versions", list);
     *out = doc;
-    result = ROADMAPS_OK;
+    result = ROADMAP_STORE_OK;
 out:
     free(days);
     PQclear(res);
     return result;
 }
 
-static bool load_version(const PGresult *res, int r, struct roadmaps_version *v)
+static bool load_version(const PGresult *res, int r, struct roadmap_version *v)
 {
-    const char *doc = PQgetvalue(res, r, 5);
-    struct roadmap_errors *errs = malloc(sizeof(*errs));
-    if (errs == NULL)
-        return false;
+    const char *doc = db_text(res, r, 5);
+    struct roadmap_errors *errs = xmalloc(sizeof(*errs));
     enum roadmap_status st = roadmap_parse(doc, strlen(doc), NULL, &v->plan, errs);
     free(errs);
     v->version = (int)db_int64(res, r, 0);
     v->created_day = (int32_t)db_int64(res, r, 4);
-    v->label = PQgetisnull(res, r, 1) ? NULL : strdup(PQgetvalue(res, r, 1));
+    v->label = db_is_null(res, r, 1) ? NULL : xstrdup(db_text(res, r, 1));
     return st == ROADMAP_OK;
 }
 
-bool roadmaps_load(PGconn *conn, int64_t programme_id, struct roadmaps_set *out)
+bool roadmap_store_load(PGconn *conn, int64_t programme_id, struct roadmap_versions *out,
+                        const char *request_id)
 {
     memset(out, 0, sizeof(*out));
-    PGresult *res = query_versions(conn, programme_id);
+    PGresult *res = query_versions(conn, programme_id, request_id);
     if (res == NULL)
         return false;
     int n = PQntuples(res);
+    out->versions = xcalloc(n > 0 ? (size_t)n : 1, sizeof(*out->versions));
+    out->created_days = xcalloc(n > 0 ? (size_t)n : 1, sizeof(*out->created_days));
     bool ok = true;
-    if (n > 0) {
-        out->versions = calloc((size_t)n, sizeof(*out->versions));
-        out->created_days = calloc((size_t)n, sizeof(*out->created_days));
-        ok = out->versions != NULL && out->created_days != NULL;
-    }
     for (int r = 0; ok && r < n; r++) {
         out->n++;
         ok = load_version(res, r, &out->versions[r]);
@@ -246,21 +231,17 @@ bool roadmaps_load(PGconn *conn, int64_t programme_id, struct roadmaps_set *out)
     return ok;
 }
 
-void roadmaps_set_release(struct roadmaps_set *set)
+bool roadmap_store_programmes(PGconn *conn, int64_t **ids, size_t *n)
 {
-    for (size_t i = 0; i < set->n; i++) {
-        free(set->versions[i].label);
-        roadmap_free(&set->versions[i].plan);
-    }
-    free(set->versions);
-    free(set->created_days);
-    memset(set, 0, sizeof(*set));
-}
-
-const struct roadmaps_version *roadmaps_in_force(const struct roadmaps_set *set, int32_t date)
-{
-    size_t index;
-    if (!progress_version_in_force(set->created_days, set->n, date, &index))
-        return NULL;
-    return &set->versions[index];
+    PGresult *res =
+        db_run(conn, NULL, "SELECT DISTINCT programme_id FROM roadmap_version ORDER BY 1", 0, NULL,
+               PGRES_TUPLES_OK, NULL, "list programmes with a roadmap");
+    if (res == NULL)
+        return false;
+    *n = (size_t)PQntuples(res);
+    *ids = xcalloc(*n ? *n : 1, sizeof(**ids));
+    for (size_t r = 0; r < *n; r++)
+        (*ids)[r] = db_int64(res, (int)r, 0);
+    PQclear(res);
+    return true;
 }

@@ -113,7 +113,8 @@ enum token_result token_authenticate(PGconn *conn, const char *secret, struct re
                          "SELECT id, scope, programme_id, name, hash FROM t",
                          1, values, lengths, formats, 1);
     enum token_result result = TOKEN_UNKNOWN;
-    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+    /* db_ok keeps the SQLSTATE, so that a deadlock answers 503 rather than 500 */
+    if (!db_ok(res, PGRES_TUPLES_OK, NULL, "look a token up")) {
         result = TOKEN_DB_ERROR;
     } else if (PQntuples(res) == 1 && PQgetlength(res, 0, 4) == 32 &&
                CRYPTO_memcmp(PQgetvalue(res, 0, 4), hash, 32) == 0) {
@@ -142,13 +143,13 @@ enum token_result token_authenticate(PGconn *conn, const char *secret, struct re
 
 json_t *token_list(PGconn *conn)
 {
-    PGresult *res = PQexec(conn, "SELECT t.id, t.scope, p.slug, t.name, t.created_at, "
-                                 "t.last_used_at, t.revoked_at FROM token t "
-                                 "LEFT JOIN programme p ON p.id = t.programme_id ORDER BY t.id");
-    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-        PQclear(res);
+    PGresult *res = db_run(conn, NULL,
+                           "SELECT t.id, t.scope, p.slug, t.name, t.created_at, "
+                           "t.last_used_at, t.revoked_at FROM token t "
+                           "LEFT JOIN programme p ON p.id = t.programme_id ORDER BY t.id",
+                           0, NULL, PGRES_TUPLES_OK, NULL, "list tokens");
+    if (res == NULL)
         return NULL;
-    }
     json_t *list = json_array();
     for (int i = 0; i < PQntuples(res); i++) {
         json_t *t =
@@ -167,23 +168,25 @@ enum token_result token_revoke(PGconn *conn, int64_t id)
     char idtext[24];
     snprintf(idtext, sizeof(idtext), "%lld", (long long)id);
     const char *values[] = {idtext};
-    PGresult *res =
-        db_query(conn, "UPDATE token SET revoked_at = now() WHERE id = $1 AND revoked_at IS NULL",
-                 1, values);
-    enum token_result result = TOKEN_DB_ERROR;
-    if (PQresultStatus(res) == PGRES_COMMAND_OK)
-        result = strcmp(PQcmdTuples(res), "1") == 0 ? TOKEN_OK : TOKEN_UNKNOWN;
+    PGresult *res = db_run(
+        conn, NULL, "UPDATE token SET revoked_at = now() WHERE id = $1 AND revoked_at IS NULL", 1,
+        values, PGRES_COMMAND_OK, NULL, "revoke a token");
+    if (res == NULL)
+        return TOKEN_DB_ERROR;
+    enum token_result result = strcmp(PQcmdTuples(res), "1") == 0 ? TOKEN_OK : TOKEN_UNKNOWN;
     PQclear(res);
     return result;
 }
 
 bool token_no_admin(PGconn *conn, bool *none)
 {
-    PGresult *res = PQexec(conn, "SELECT NOT EXISTS (SELECT 1 FROM token WHERE scope = 'admin' "
-                                 "AND revoked_at IS NULL)");
-    bool ok = PQresultStatus(res) == PGRES_TUPLES_OK;
-    if (ok)
-        *none = strcmp(PQgetvalue(res, 0, 0), "t") == 0;
+    PGresult *res = db_run(conn, NULL,
+                           "SELECT NOT EXISTS (SELECT 1 FROM token WHERE scope = 'admin' "
+                           "AND revoked_at IS NULL)",
+                           0, NULL, PGRES_TUPLES_OK, NULL, "look for an admin token");
+    if (res == NULL)
+        return false;
+    *none = db_bool(res, 0, 0);
     PQclear(res);
-    return ok;
+    return true;
 }

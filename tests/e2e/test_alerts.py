@@ -465,6 +465,24 @@ class AlertingTest(unittest.TestCase):
             ("POST", "/api/v1/silences",
              {"matchers": {"colour": "red"}, "ends_at": "2026-03-01T00:00:00Z",
               "author": "me"}, 422, "$.matchers.colour"),
+            ("PUT", "/api/v1/programmes/drift-be/receivers",
+             {"receivers": [{"name": "ops"}, {"name": "ops"}]}, 422, "$.receivers"),
+            ("PUT", "/api/v1/programmes/drift-be/receivers",
+             {"receivers": [{"name": "ops", "time_zone": "Mars/Olympus"}]}, 422, "$.receivers"),
+            ("PUT", "/api/v1/programmes/drift-be/receivers", {"teams": []}, 422, "$.receivers"),
+            ("POST", "/api/v1/silences",
+             {"matchers": {"site": "GP1"}, "ends_at": "2026-02-30T00:00:00Z", "author": "me"},
+             422, "$.ends_at"),
+            ("POST", "/api/v1/silences",
+             {"matchers": {"site": "GP1"}, "ends_at": "2026-03-01T00:00:00+16:00",
+              "author": "me"}, 422, "$.ends_at"),
+            ("POST", "/api/v1/silences",
+             {"matchers": {"site": "GP1"}, "ends_at": "2026-03-01", "author": "me"},
+             422, "$.ends_at"),
+            ("POST", "/api/v1/silences",
+             {"programme": "nowhere", "matchers": {"site": "GP1"},
+              "ends_at": "2030-03-01T00:00:00Z", "author": "me"}, 422, "$.programme"),
+            ("POST", "/api/v1/silences", ["not", "an", "object"], 422, "$"),
         ]
         for method, path, body, status, where in cases:
             r = d.request(method, path, body)
@@ -480,6 +498,10 @@ class AlertingTest(unittest.TestCase):
         self.assertEqual(d.request("DELETE", "/api/v1/programmes/drift-be/rules/bp-min").status,
                          404)
         self.assertEqual(d.request("GET", "/api/v1/alerts?state=open").status, 400)
+        # nothing of the refused documents was stored
+        self.assertEqual(d.request("GET", "/api/v1/programmes/drift-be/receivers").body,
+                         {"receivers": []})
+        self.assertEqual(d.request("GET", "/api/v1/silences").body, {"silences": []})
 
     def test_scaleupctl_rule_receiver_test_silence_ack(self):
         self.sink.start()

@@ -62,7 +62,7 @@ class FoundationTest(unittest.TestCase):
         self.assertEqual(bad, [], "the daemon logged an error for a client's mistake")
 
     def assert_error(self, resp, status, code):
-        """resp is the JSON error of DESIGN.md §7 with this status and code, logged cleanly.
+        """resp is the JSON error of docs/ARCHITECTURE.md with this status and code, logged cleanly.
         Returns the error object."""
         self.assertEqual(resp.status, status, resp.body)
         self.assertTrue(resp.headers.get("Content-Type", "").startswith("application/json"),

@@ -196,10 +196,42 @@ class DatabaseLossTest(unittest.TestCase):
                 samples = d.metrics()
                 self.assertGreaterEqual(metric(samples, "scaleupd_db_reconnects_total"), 1)
                 self.assertGreaterEqual(metric(samples, "scaleupd_db_connect_failures_total"), 1)
-                # and writes work again too
-                resp = d.request("POST", "/api/v1/programmes", example_programme())
-                self.assertEqual(resp.status, 201, resp.body)
+                # and writes work again too, once every worker is back: one still waiting
+                # out its backoff (at most reconnect_max_delay) answers 503 and stores nothing
+                answers = []
+                harness.wait_until(
+                    lambda: answers.append(
+                        d.request("POST", "/api/v1/programmes", example_programme()))
+                    or answers[-1].status != 503,
+                    "a write to be accepted")
+                self.assertEqual(answers[-1].status, 201, answers[-1].body)
                 self.assertEqual(d.stop(), 0)
+
+    def test_a_terminated_backend_is_replaced_before_a_request_meets_it(self):
+        # a backend that an administrator (or a restart of the database) ended has told its
+        # connection why and closed it: a worker notices before it runs a request, so no
+        # request pays for it with a 503
+        conninfo = harness.fresh_database("e2e_lifecycle_terminated")
+        with Daemon(conninfo) as d:
+            token = d.admin_token
+            # more requests than workers (4), so that every worker has its connection
+            for _ in range(8):
+                resp = d.request("GET", "/api/v1/programmes", token=token)
+                self.assertEqual(resp.status, 200, resp.body)
+            ours = ("FROM pg_stat_activity WHERE datname = current_database()"
+                    " AND application_name = 'scaleupd'")
+            pids = harness.psql(conninfo, f"SELECT string_agg(pid::text, ',') {ours}")
+            self.assertTrue(pids, "the daemon's connections are in pg_stat_activity")
+            harness.psql(conninfo, f"SELECT pg_terminate_backend(pid) {ours}")
+            harness.wait_until(
+                lambda: harness.psql(conninfo, "SELECT count(*) FROM pg_stat_activity"
+                                               f" WHERE pid IN ({pids})") == "0",
+                "the terminated backends to be gone")
+            for _ in range(8):
+                resp = d.request("GET", "/api/v1/programmes", token=token)
+                self.assertEqual(resp.status, 200, resp.body)
+            self.assertGreaterEqual(metric(d.metrics(), "scaleupd_db_reconnects_total"), 1)
+            self.assertEqual(d.stop(), 0)
 
 
 if __name__ == "__main__":

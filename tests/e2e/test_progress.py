@@ -233,7 +233,8 @@ class ProgressTest(unittest.TestCase):
 
     @staticmethod
     def expected_forecast(points, target):
-        """DESIGN.md's forecast: least squares, the day the line reaches the target."""
+        """The forecast of core/progress.h (progress_forecast): least squares, the day the
+        line reaches the target."""
         n = len(points)
         mx = sum(p[0] for p in points) / n
         my = sum(p[1] for p in points) / n

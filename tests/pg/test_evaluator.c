@@ -6,6 +6,9 @@
  *   2025-01  A 40/100, B 70/100  -> Flanders 110/200 = 55 %   (A alone below 50)
  *   2025-02  A 20/100, B 60/100  -> Flanders  80/200 = 40 %   (below 50)
  *   2025-03  A 50/100 only       -> Flanders  50/100 = 50 %   (1 of 2 practices)
+ * and what the evaluation reads from storage/evaluation_store.c: a claim of dirty series,
+ * the three set-based reads of a group, the aggregate rules it feeds, the timer pass's lock,
+ * its due rules and the sites due to report.
  */
 #include <criterion/criterion.h>
 #include <jansson.h>
@@ -14,13 +17,15 @@
 #include <string.h>
 
 #include "pgtest.h"
-#include "scaleupd/storage/alerts.h"
+#include "scaleupd/storage/rule_store.h"
 #include "scaleupd/storage/db.h"
 #include "scaleupd/services/evaluator.h"
 #include "scaleupd/services/ingest.h"
 #include "scaleupd/storage/observations.h"
-#include "scaleupd/storage/programmes.h"
+#include "scaleupd/services/programme_apply.h"
 #include "scaleupd/core/rules.h"
+
+#include "scaleupd/storage/evaluation_store.h"
 
 #define NOW 1752580800.0 /* 2025-07-15 12:00 UTC */
 
@@ -37,12 +42,6 @@ static const char programme_doc[] =
 
 static PGconn *conn;
 static int64_t programme_id;
-
-static void exec(const char *sql)
-{
-    char err[512];
-    cr_assert(db_exec(conn, sql, err, sizeof(err)), "%s: %s", sql, err);
-}
 
 static void put_rule(const char *text)
 {
@@ -105,9 +104,9 @@ static void push_rows_unevaluated(const struct bp *rows)
         INGEST_OK, "%s", perr.message);
     cr_assert_eq(batch->n_rejects, 0, "%s", batch->n_rejects ? batch->rejects[0].message : "");
     struct observations_counts counts;
-    exec("BEGIN");
+    cr_assert(db_begin(conn, "test"));
     cr_assert(observations_store(conn, programme_id, 0, batch, &counts, "test"));
-    exec("COMMIT");
+    cr_assert(db_commit(conn, "test"));
     observations_committed();
     obs_batch_free(&batch);
 }
@@ -206,4 +205,104 @@ Test(evaluator, evaluation_gives_way_to_waiting_requests_but_not_for_ever)
     cr_expect_eq(evaluator_run_dirty(conn, NOW, &due_touched, always, &asked, &more), 1);
     evaluator_set_max_wait(-1);
     expect_alert("bp-b", "B", "firing 70.0 above maximum 65");
+}
+
+/* The id of the bp series of site code. */
+static int64_t series_of(const char *site)
+{
+    char sql[256];
+    snprintf(sql, sizeof(sql),
+             "SELECT se.id FROM series se JOIN site s ON s.programme_id = se.programme_id"
+             " AND s.id = se.site_id WHERE s.code = '%s'",
+             site);
+    char *id = pgtest_scalar(conn, sql);
+    cr_assert_not_null(id);
+    int64_t v = strtoll(id, NULL, 10);
+    free(id);
+    return v;
+}
+
+/* A claim takes the marks of a batch once, with its series in id order; a group's reads give
+ * each rule once (not the aggregate one), the latest values oldest first, and the alerts the
+ * series already have. */
+Test(evaluator, a_claim_is_read_in_three_sets)
+{
+    push_rows(
+        (struct bp[]){{"A", "2025-01", 40, 100}, {"B", "2025-01", 70, 100}, {NULL, NULL, 0, 0}});
+    push_rows_unevaluated(
+        (struct bp[]){{"A", "2025-02", 45, 100}, {"B", "2025-02", 75, 100}, {NULL, NULL, 0, 0}});
+    int64_t a = series_of("A"), b = series_of("B");
+    cr_assert(db_begin(conn, "test"));
+    struct evaluation_claim claim;
+    cr_assert(evaluation_claim_dirty(conn, 16, &claim));
+    cr_expect_geq(claim.marks, 1);
+    cr_assert_eq(claim.n, 2);
+    cr_expect_eq(claim.series_ids[0], a < b ? a : b);
+    cr_expect_eq(claim.programme_ids[1], programme_id);
+    bool touched = true;
+    cr_assert(evaluation_due_alert_touched(conn, claim.series_ids, claim.n, &touched));
+    cr_expect(!touched, "no late-feed alert is open");
+
+    struct evaluation_group g;
+    cr_assert(evaluation_group_read(conn, programme_id, claim.series_ids, claim.n, 500, &g));
+    cr_expect_eq(g.n_rules, 1, "bp-practice once, the aggregate bp-region not at all");
+    cr_expect_eq(g.n_applications, 2);
+    cr_expect(g.n_rules == 1 && strstr(g.rules[0].document, "bp-practice") != NULL);
+    cr_expect(g.n_applications == 2 && g.applications[1].rule == 0 &&
+              g.applications[0].direction == SPC_DIRECTION_NONE);
+    cr_assert_eq(g.n_values, 4);
+    size_t first_a = a < b ? 0 : 2;
+    cr_expect(g.value_series[first_a] == a && g.values[first_a] == 40 &&
+                  g.values[first_a + 1] == 45 && g.days[first_a] == 20089,
+              "A's values, oldest first");
+    cr_expect(g.n_alerts == 1 && g.alerts[0].series_id == a, "A's firing bp-practice alert");
+    evaluation_group_free(&g);
+
+    struct evaluation_aggregate_rule *rules;
+    size_t n;
+    cr_assert(
+        evaluation_aggregate_rules(conn, programme_id, claim.series_ids, claim.n, &rules, &n));
+    cr_expect(n == 1 && rules[0].percentage && strcmp(rules[0].aggregate, "weighted") == 0,
+              "bp-region on Flanders");
+    evaluation_aggregate_rules_free(&rules, n);
+    evaluation_claim_free(&claim);
+    db_rollback(conn, "test");
+}
+
+/* The timer pass is one daemon's at a time; its late-feed rule at 2025-07-15 is due for
+ * June, for which neither practice reported. */
+Test(evaluator, the_timer_pass_reads_its_lock_rules_and_due_sites)
+{
+    push_rows(
+        (struct bp[]){{"A", "2025-01", 40, 100}, {"B", "2025-01", 70, 100}, {NULL, NULL, 0, 0}});
+    char err[512];
+    PGconn *other = db_connect(pgtest_conninfo("scaleupd_test_evaluator"), err, sizeof(err));
+    cr_assert_not_null(other, "%s", err);
+    cr_assert(db_begin(conn, "test") && db_begin(other, "test"));
+    bool mine = false, theirs = true;
+    cr_assert(evaluation_timer_lock(conn, &mine) && evaluation_timer_lock(other, &theirs));
+    cr_expect(mine && !theirs, "the first to ask has the lock");
+    db_rollback(other, "test");
+    PQfinish(other);
+
+    struct evaluation_due_rule *rules;
+    size_t n;
+    cr_assert(evaluation_due_rules(conn, NOW, &rules, &n));
+    cr_assert_eq(n, 1, "the default late-feed-bp rule");
+    cr_expect(strstr(rules[0].rule.document, "late-feed-bp") != NULL && !rules[0].scoped &&
+              rules[0].today == 20284 && strcmp(rules[0].period_type, "monthly") == 0);
+    struct evaluation_due_site *sites;
+    size_t n_sites;
+    cr_assert(evaluation_due_sites(conn, programme_id, rules[0].indicator_id, 20240, 20269, NULL,
+                                   &sites, &n_sites));
+    cr_expect_eq(n_sites, 2, "A and B are active members");
+    for (size_t i = 0; i < n_sites; i++)
+        cr_expect(sites[i].has_feed && !sites[i].reported);
+    free(sites);
+    cr_assert(evaluation_due_sites(conn, programme_id, rules[0].indicator_id, 20089, 20119, NULL,
+                                   &sites, &n_sites));
+    cr_expect(n_sites == 2 && sites[0].reported && sites[1].reported, "both reported January");
+    free(sites);
+    evaluation_due_rules_free(&rules, n);
+    db_rollback(conn, "test");
 }

@@ -12,6 +12,8 @@
 
 #include "pgtest.h"
 #include "scaleupd/storage/db.h"
+#include "scaleupd/core/programme_doc.h"
+#include "scaleupd/services/programme_apply.h"
 #include "scaleupd/storage/programmes.h"
 #include "scaleupd/storage/tokens.h"
 
@@ -452,8 +454,8 @@ static char *row_counts(void)
 Test(programmes, apply_creates_sites_membership_and_indicators)
 {
     json_t *doc = load(ICP_BE);
-    json_t *problems = programme_validate(doc);
-    cr_expect_eq(json_array_size(problems), 0, "the example is valid");
+    json_t *problems = programme_doc_validate(doc);
+    cr_expect_null(problems, "the example is valid");
     json_decref(problems);
     int64_t id = apply(doc, PROGRAMME_CREATED);
     json_decref(doc);
@@ -597,82 +599,30 @@ Test(programmes, changes_are_stored)
     expect_site("BE-VLG-GP001", "practice", "BE-VLG", "active", "2025-01-01");
 }
 
-Test(programmes, validate_names_json_paths)
+/* programme_apply checks the document itself (core/programme_doc.c), so that no caller can
+ * store one the API would refuse. */
+Test(programmes, apply_refuses_an_invalid_document_and_stores_nothing)
 {
-    static const struct {
-        const char *doc;
-        const char *want; /* "path code" of each problem, in order, ';'-separated */
-    } cases[] = {
-        {"[]", "$ invalid_type"},
-        {"\"icp\"", "$ invalid_type"},
-        {"{}", "$.slug missing_field;$.name missing_field"},
-        {"{\"slug\":\"Bad Slug\",\"name\":\"x\"}", "$.slug invalid_slug"},
-        {"{\"slug\":\"-lead\",\"name\":\"\"}", "$.slug invalid_slug;$.name invalid_type"},
-        {"{\"slug\":3,\"name\":\"x\"}", "$.slug invalid_type"},
-        {"{\"slug\":\"ok\",\"name\":\"x\",\"time_zone\":5}", "$.time_zone invalid_type"},
-        {"{\"slug\":\"ok\",\"name\":\"x\",\"sites\":{},\"indicators\":\"no\"}",
-         "$.sites invalid_type;$.indicators invalid_type"},
-        {"{\"slug\":\"ok\",\"name\":\"x\",\"sites\":[{\"code\":\"A\",\"name\":\"a\",\"level\":"
-         "\"l\"},{\"code\":\"A\",\"name\":\"b\",\"level\":\"l\",\"parent\":\"Z\"}]}",
-         "$.sites[1] duplicate_code;$.sites[1].parent unknown_site"},
-        {"{\"slug\":\"ok\",\"name\":\"x\",\"sites\":[{\"code\":\"A\",\"name\":\"a\",\"level\":"
-         "\"l\",\"adopted\":\"2025-02-30\"}]}",
-         "$.sites[0].adopted invalid_date"},
-        {"{\"slug\":\"ok\",\"name\":\"x\",\"sites\":[{\"code\":\"A\",\"name\":\"a\",\"level\":"
-         "\"l\",\"status\":\"gone\"}]}",
-         "$.sites[0].status invalid_value"},
-        {"{\"slug\":\"ok\",\"name\":\"x\",\"sites\":[{\"code\":\"A\",\"name\":\"a\",\"level\":"
-         "\"l\",\"parent\":\"A\"}]}",
-         "$.sites[0].parent invalid_value"},
-        {"{\"slug\":\"ok\",\"name\":\"x\",\"sites\":[{\"code\":\"A\"},7,{\"code\":\"has "
-         "space\",\"name\":\"n\",\"level\":\"l\",\"adopted\":20250101}]}",
-         "$.sites[0].name missing_field;$.sites[0].level missing_field;$.sites[1] "
-         "invalid_type;$.sites[2] invalid_code;$.sites[2].adopted invalid_date"},
-        {"{\"slug\":\"ok\",\"name\":\"x\",\"indicators\":[{\"code\":\"x\",\"name\":\"n\","
-         "\"value_type\":\"count\"}]}",
-         "$.indicators[0].period_type missing_field"},
-        {"{\"slug\":\"ok\",\"name\":\"x\",\"indicators\":[{\"code\":\"x\",\"name\":\"n\","
-         "\"value_type\":\"money\",\"period_type\":\"daily\",\"direction\":\"sideways\","
-         "\"aggregate\":\"max\",\"dimension\":\"fun\",\"target\":\"high\"}]}",
-         "$.indicators[0].value_type invalid_value;$.indicators[0].period_type "
-         "invalid_value;$.indicators[0].direction invalid_value;$.indicators[0].aggregate "
-         "invalid_value;$.indicators[0].dimension invalid_value;$.indicators[0].target "
-         "invalid_type"},
-        {"{\"slug\":\"ok\",\"name\":\"x\",\"indicators\":[{\"code\":\"x\",\"name\":\"n\","
-         "\"value_type\":\"count\",\"period_type\":\"monthly\"},{\"code\":\"x\",\"name\":\"m\","
-         "\"value_type\":\"ratio\",\"period_type\":\"yearly\"}]}",
-         "$.indicators[1] duplicate_code"},
-        {ICP_BE, ""},
-    };
-    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-        json_t *doc = load(cases[i].doc);
-        json_t *problems = programme_validate(doc);
-        cr_assert(json_is_array(problems));
-        char got[1024] = "";
-        size_t used = 0, k;
-        json_t *p;
-        json_array_foreach(problems, k, p)
-        {
-            const char *message = json_string_value(json_object_get(p, "message"));
-            cr_expect(message != NULL && message[0] != '\0', "problem without a message");
-            int n = snprintf(got + used, sizeof(got) - used, "%s%s %s", used ? ";" : "",
-                             json_string_value(json_object_get(p, "path")),
-                             json_string_value(json_object_get(p, "code")));
-            cr_assert(n > 0 && (size_t)n < sizeof(got) - used);
-            used += (size_t)n;
-        }
-        cr_expect_str_eq(got, cases[i].want, "document %zu: %.120s", i, cases[i].doc);
-        json_decref(problems);
-        json_decref(doc);
-    }
+    json_t *doc = load("{\"slug\":\"Bad Slug\",\"name\":\"x\",\"sites\":[{\"code\":\"A\"}]}");
+    json_t *problems = NULL;
+    int64_t id = 0;
+    cr_expect_eq(programme_apply(conn, doc, &id, &problems, "pgtest"), PROGRAMME_INVALID);
+    cr_assert_eq(json_array_size(problems), 3);
+    cr_expect_str_eq(json_string_value(json_object_get(json_array_get(problems, 0), "path")),
+                     "$.slug");
+    json_decref(problems);
+    json_decref(doc);
+    char *counts = row_counts();
+    cr_expect_str_eq(counts, "0 0 0 0", "nothing stored");
+    free(counts);
 }
 
 Test(programmes, an_unknown_time_zone_is_invalid)
 {
     json_t *doc = load(ICP_BE);
     json_object_set_new(doc, "time_zone", json_string("Europe/Atlantis"));
-    json_t *problems = programme_validate(doc);
-    cr_expect_eq(json_array_size(problems), 0, "a well-formed name: only the database knows");
+    json_t *problems = programme_doc_validate(doc);
+    cr_expect_null(problems, "a well-formed name: only the database knows");
     json_decref(problems);
     problems = NULL;
     int64_t id = 0;
@@ -730,53 +680,4 @@ Test(programmes, find_get_and_list)
     cr_expect_eq(json_integer_value(json_object_get(row, "sites")), 8);
     cr_expect_eq(json_integer_value(json_object_get(row, "indicators")), 7);
     json_decref(list);
-}
-
-/* Sites form a tree: a cycle of parents (longer than a site being its own parent) has no
- * root, and every walk up the hierarchy (regions, progress by region) would loop. */
-Test(programmes, validate_refuses_a_cycle_of_parents)
-{
-    static const struct {
-        const char *sites;
-        bool cycle;
-    } cases[] = {
-        {"[{\"code\":\"A\",\"name\":\"a\",\"level\":\"l\",\"parent\":\"B\"},"
-         "{\"code\":\"B\",\"name\":\"b\",\"level\":\"l\",\"parent\":\"A\"}]",
-         true},
-        {"[{\"code\":\"R\",\"name\":\"r\",\"level\":\"l\"},"
-         "{\"code\":\"A\",\"name\":\"a\",\"level\":\"l\",\"parent\":\"C\"},"
-         "{\"code\":\"B\",\"name\":\"b\",\"level\":\"l\",\"parent\":\"A\"},"
-         "{\"code\":\"C\",\"name\":\"c\",\"level\":\"l\",\"parent\":\"B\"}]",
-         true},
-        /* a chain listed child first is fine */
-        {"[{\"code\":\"C\",\"name\":\"c\",\"level\":\"l\",\"parent\":\"B\"},"
-         "{\"code\":\"B\",\"name\":\"b\",\"level\":\"l\",\"parent\":\"A\"},"
-         "{\"code\":\"A\",\"name\":\"a\",\"level\":\"l\"}]",
-         false},
-    };
-    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-        char text[1024];
-        snprintf(text, sizeof(text), "{\"slug\":\"cyc\",\"name\":\"c\",\"sites\":%s}",
-                 cases[i].sites);
-        json_t *doc = load(text);
-        json_t *problems = programme_validate(doc);
-        size_t k, at_parent = 0;
-        json_t *p;
-        json_array_foreach(problems, k, p)
-        {
-            const char *path = json_string_value(json_object_get(p, "path"));
-            size_t len = path ? strlen(path) : 0;
-            if (len > 7 && strncmp(path, "$.sites[", 8) == 0 &&
-                strcmp(path + len - 7, ".parent") == 0)
-                at_parent++;
-        }
-        char *dump = json_dumps(problems, JSON_COMPACT);
-        if (cases[i].cycle)
-            cr_expect_gt(at_parent, 0, "case %zu: a cycle of parents is accepted: %s", i, dump);
-        else
-            cr_expect_eq(json_array_size(problems), 0, "case %zu: %s", i, dump);
-        free(dump);
-        json_decref(problems);
-        json_decref(doc);
-    }
 }

@@ -19,7 +19,7 @@
 #include "scaleupd/services/ingest.h"
 #include "scaleupd/storage/observations.h"
 #include "scaleupd/storage/series_cache.h"
-#include "scaleupd/storage/programmes.h"
+#include "scaleupd/services/programme_apply.h"
 #include "scaleupd/storage/tokens.h"
 
 /* The example programme, plus a "mean" indicator and a planned practice, and a second

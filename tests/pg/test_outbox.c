@@ -12,8 +12,12 @@
 #include <string.h>
 
 #include "pgtest.h"
-#include "scaleupd/storage/alerts.h"
+#include "scaleupd/storage/ack_store.h"
+#include "scaleupd/storage/alert_store.h"
+#include "scaleupd/storage/rule_store.h"
 #include "scaleupd/core/config.h"
+#include "scaleupd/services/delivery.h"
+#include "scaleupd/services/notify.h"
 #include "scaleupd/storage/outbox.h"
 
 #define T0 1770724800.0
@@ -138,20 +142,20 @@ Test(outbox, group_wait_then_one_message_per_address_then_repeat)
     fire(conn, ALERT_OBS_HOLDS, T0);
     cr_expect_eq(count(conn, "SELECT count(*) FROM alert_event WHERE kind = 'firing'"), 1);
     cr_expect_eq(count(conn, "SELECT count(*) FROM alert_history WHERE to_state = 'firing'"), 1);
-    cr_expect_eq(outbox_dispatch(conn, c, T0 + 29), 0, "nothing before group_wait");
-    cr_expect_eq(outbox_dispatch(conn, c, T0 + 30), 2, "one message per address");
+    cr_expect_eq(notify_dispatch(conn, c, T0 + 29), 0, "nothing before group_wait");
+    cr_expect_eq(notify_dispatch(conn, c, T0 + 30), 2, "one message per address");
     cr_expect_eq(count(conn, "SELECT count(*) FROM alert_event WHERE dispatched_at IS NULL"), 0);
-    cr_expect_eq(outbox_dispatch(conn, c, T0 + 31), 0, "nothing new");
-    cr_expect_eq(outbox_dispatch(conn, c, T0 + 30 + 3600), 2, "a repeat after repeat_interval");
+    cr_expect_eq(notify_dispatch(conn, c, T0 + 31), 0, "nothing new");
+    cr_expect_eq(notify_dispatch(conn, c, T0 + 30 + 3600), 2, "a repeat after repeat_interval");
     /* an acknowledged alert is not repeated */
     cr_assert_eq(alerts_ack(conn, 1, "me", T0 + 4000), ALERTS_OK);
-    cr_expect_eq(outbox_dispatch(conn, c, T0 + 30 + 7200), 0);
+    cr_expect_eq(notify_dispatch(conn, c, T0 + 30 + 7200), 0);
     /* resolving it is news again: the last message carried no firing alert, so the group
        waits group_wait, then sends one resolved notice per address */
     fire(conn, ALERT_OBS_OK, T0 + 8000);
     cr_expect_eq(count(conn, "SELECT count(*) FROM alert_event WHERE kind = 'resolved'"), 1);
-    cr_expect_eq(outbox_dispatch(conn, c, T0 + 8029), 0);
-    cr_expect_eq(outbox_dispatch(conn, c, T0 + 8030), 2);
+    cr_expect_eq(notify_dispatch(conn, c, T0 + 8029), 0);
+    cr_expect_eq(notify_dispatch(conn, c, T0 + 8030), 2);
     char *subject = pgtest_scalar(conn, "SELECT subject FROM outbox ORDER BY id DESC LIMIT 1");
     cr_expect_str_eq(subject,
                      "[scaleupd] RESOLVED 1: ind common cause variation \xe2\x80\x94 Site 1");
@@ -167,11 +171,11 @@ Test(outbox, silenced_alerts_are_dropped)
     run(conn, "INSERT INTO silence (matchers, starts_at, ends_at, author) VALUES"
               " ('{\"site\":\"S1\"}', to_timestamp(1770724000), to_timestamp(1770728400), 'me')");
     fire(conn, ALERT_OBS_HOLDS, T0);
-    cr_expect_eq(outbox_dispatch(conn, c, T0 + 60), 0);
+    cr_expect_eq(notify_dispatch(conn, c, T0 + 60), 0);
     cr_expect_eq(count(conn, "SELECT count(*) FROM alert_event WHERE outcome = 'dropped'"), 1);
     /* after the silence ends, the repeat timer tells about the still firing alert */
     run(conn, "UPDATE alert_group SET had_firing = true, last_sent_at = to_timestamp(1770724800)");
-    cr_expect_eq(outbox_dispatch(conn, c, T0 + 3700), 2);
+    cr_expect_eq(notify_dispatch(conn, c, T0 + 3700), 2);
     config_free(&c);
     PQfinish(conn);
 }
@@ -204,8 +208,8 @@ Test(outbox, claims_are_leased_and_skip_locked)
     outbox_item_clear(&items[0]);
     cr_expect_eq(outbox_claim(b, T0 + 2, 60, items, 8), 0);
     cr_assert_eq(outbox_claim(b, T0 + 61, 60, items, 8), 2, "expired leases are taken again");
-    cr_assert(outbox_mark_sent(b, &items[0], T0 + 61));
-    cr_assert(outbox_mark_dead(b, &items[1], T0 + 61, "550 no such user"));
+    cr_assert(delivery_record_sent(b, &items[0], T0 + 61));
+    cr_assert(delivery_record_dead(b, &items[1], T0 + 61, "550 no such user"));
     outbox_item_clear(&items[0]);
     outbox_item_clear(&items[1]);
     long depth;
@@ -237,7 +241,7 @@ Test(outbox, a_lease_is_renewed_only_by_the_claim_that_holds_it)
     cr_assert_eq(outbox_claim(b, T0 + 101, 60, &theirs, 1), 1);
     cr_expect_eq(outbox_renew_lease(a, &mine, T0 + 200), 0);
     cr_expect_eq(outbox_renew_lease(b, &theirs, T0 + 200), 1);
-    cr_assert(outbox_mark_sent(b, &theirs, T0 + 102));
+    cr_assert(delivery_record_sent(b, &theirs, T0 + 102));
     cr_expect_eq(outbox_renew_lease(b, &theirs, T0 + 300), 0, "a sent message has no lease");
     outbox_item_clear(&mine);
     outbox_item_clear(&theirs);
@@ -270,7 +274,7 @@ Test(outbox, dead_letter_fires_the_self_alert_for_other_receivers)
     cr_assert(alerts_ensure_defaults(conn, 1));
     struct outbox_item item;
     claim_one(conn, "team", T0, &item);
-    cr_assert(outbox_mark_dead(conn, &item, T0 + 1, "550 mailbox unavailable"));
+    cr_assert(delivery_record_dead(conn, &item, T0 + 1, "550 mailbox unavailable"));
     outbox_item_clear(&item);
     cr_expect_eq(count(conn, "SELECT count(*) FROM outbox WHERE dead_at IS NOT NULL"), 1);
     cr_expect_eq(count(conn, "SELECT count(*) FROM alert a JOIN alert_rule r ON r.id = a.rule_id"
@@ -280,11 +284,11 @@ Test(outbox, dead_letter_fires_the_self_alert_for_other_receivers)
     cr_expect_eq(count(conn, "SELECT count(*) FROM alert_event WHERE receiver = 'ops'"), 1);
     cr_expect_eq(count(conn, "SELECT count(*) FROM alert_event WHERE receiver = 'team'"), 0,
                  "the failing receiver is not told about itself");
-    cr_expect_eq(outbox_dispatch(conn, c, T0 + 31), 1, "one message to ops");
+    cr_expect_eq(notify_dispatch(conn, c, T0 + 31), 1, "one message to ops");
     cr_expect_eq(count(conn, "SELECT count(*) FROM outbox WHERE receiver = 'ops'"), 1);
     /* a later message to team goes through: the self alert resolves */
     claim_one(conn, "team", T0 + 100, &item);
-    cr_assert(outbox_mark_sent(conn, &item, T0 + 100));
+    cr_assert(delivery_record_sent(conn, &item, T0 + 100));
     outbox_item_clear(&item);
     cr_expect_eq(count(conn, "SELECT count(*) FROM alert WHERE subject = 'receiver:team' AND"
                              " state = 'resolved'"),
@@ -327,13 +331,4 @@ Test(outbox, deleted_default_rule_stays_deleted)
     cr_assert_eq(alerts_rule_delete(conn, 1, "spc-ind"), ALERTS_OK);
     cr_expect_eq(count(conn, "SELECT count(*) FROM alert_rule WHERE name = 'spc-ind'"), 0);
     PQfinish(conn);
-}
-
-Test(outbox, backoff_doubles_with_jitter_and_caps)
-{
-    cr_expect_float_eq(outbox_backoff(1, 0.5), 30, 1e-9);
-    cr_expect_float_eq(outbox_backoff(2, 0.5), 60, 1e-9);
-    cr_expect_float_eq(outbox_backoff(3, 0.0), 60, 1e-9);
-    cr_expect_float_eq(outbox_backoff(30, 0.5), 3600, 1e-9);
-    cr_expect_lt(outbox_backoff(30, 0.999), 5400);
 }

@@ -4,6 +4,8 @@
  * institutionalisation items, a late revision that recomputes only the months it changed, a
  * roadmap version that changes mid-history, membership changes, and the region breakdown.
  * The clock is fixed at 2025-07-15 12:00 UTC, so June 2025 is the latest complete month.
+ * The month evaluation alone is proven without a database by tests/unit/test_progress_month.c
+ * on the same programme; this test proves the reads, writes, marks and lock around it.
  */
 #include <criterion/criterion.h>
 #include <jansson.h>
@@ -18,7 +20,7 @@
 #include "scaleupd/services/ingest.h"
 #include "scaleupd/storage/observations.h"
 #include "scaleupd/core/period.h"
-#include "scaleupd/storage/programmes.h"
+#include "scaleupd/services/programme_apply.h"
 #include "scaleupd/services/progress_service.h"
 #include "scaleupd/storage/roadmap_store.h"
 
@@ -159,7 +161,7 @@ static void store_roadmap(const char *doc, int y, int m, int d, int expected_ver
     double created = (double)date_from_ymd(y, m, d) * 86400.0 + 43200.0;
     int version = 0;
     exec("BEGIN");
-    cr_assert(roadmaps_store(conn, programme_id, doc, NULL, 0, created, &version, "test"));
+    cr_assert(roadmap_store_add(conn, programme_id, doc, NULL, 0, created, &version, "test"));
     exec("COMMIT");
     cr_assert_eq(version, expected_version);
 }
@@ -233,27 +235,27 @@ Test(progress_service, versions_are_kept_and_listed)
     store_roadmap(roadmap_v2, 2025, 5, 15, 2);
     json_t *doc = NULL;
     /* on 2025-05-14 version 1 is in force, from 2025-05-15 version 2 */
-    cr_assert_eq(roadmaps_get(conn, programme_id, 0, date_from_ymd(2025, 5, 14), &doc),
-                 ROADMAPS_OK);
+    cr_assert_eq(roadmap_store_get(conn, programme_id, 0, date_from_ymd(2025, 5, 14), &doc, "test"),
+                 ROADMAP_STORE_OK);
     cr_expect_eq(json_integer_value(json_object_get(doc, "version")), 1);
     cr_expect_eq(json_array_size(json_object_get(doc, "versions")), 2);
     cr_expect_str_eq(json_string_value(json_object_get(json_object_get(doc, "roadmap"), "label")),
                      "v1");
     json_decref(doc);
-    cr_assert_eq(roadmaps_get(conn, programme_id, 0, date_from_ymd(2025, 5, 15), &doc),
-                 ROADMAPS_OK);
+    cr_assert_eq(roadmap_store_get(conn, programme_id, 0, date_from_ymd(2025, 5, 15), &doc, "test"),
+                 ROADMAP_STORE_OK);
     cr_expect_eq(json_integer_value(json_object_get(doc, "version")), 2);
     cr_expect(json_is_true(
         json_object_get(json_array_get(json_object_get(doc, "versions"), 1), "in_force")));
     json_decref(doc);
-    cr_expect_eq(roadmaps_get(conn, programme_id, 3, date_from_ymd(2025, 5, 15), &doc),
-                 ROADMAPS_NONE);
-    struct roadmaps_set set;
-    cr_assert(roadmaps_load(conn, programme_id, &set));
+    cr_expect_eq(roadmap_store_get(conn, programme_id, 3, date_from_ymd(2025, 5, 15), &doc, "test"),
+                 ROADMAP_STORE_NONE);
+    struct roadmap_versions set;
+    cr_assert(roadmap_store_load(conn, programme_id, &set, "test"));
     cr_expect_eq(set.n, 2);
-    cr_expect_eq(roadmaps_in_force(&set, date_from_ymd(2025, 3, 1))->version, 1);
-    cr_expect_eq(roadmaps_in_force(&set, date_from_ymd(2025, 6, 1))->version, 2);
-    roadmaps_set_release(&set);
+    cr_expect_eq(roadmap_versions_in_force(&set, date_from_ymd(2025, 3, 1))->version, 1);
+    cr_expect_eq(roadmap_versions_in_force(&set, date_from_ymd(2025, 6, 1))->version, 2);
+    roadmap_versions_release(&set);
 }
 
 Test(progress_service, snapshots_match_hand_computed_figures)

@@ -1,6 +1,7 @@
 /* Rendering of grouped e-mails and Alertmanager webhook payloads. */
 #include <criterion/criterion.h>
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "scaleupd/core/notify_render.h"
@@ -141,4 +142,66 @@ Test(notify_render, webhook_v4)
     cr_expect_str_eq(json_string_value(json_object_get(second, "status")), "resolved");
     cr_expect(json_is_null(json_object_get(json_object_get(second, "annotations"), "lower_limit")));
     json_decref(p);
+}
+
+Test(notify_render, envelope_ids_date_and_domain)
+{
+    char buf[200];
+    const struct {
+        const char *from, *domain;
+    } domains[] = {{"scaleupd <alerts@care.example>", "care.example"},
+                   {"alerts@care.example", "care.example"},
+                   {"a@b@care.example extra", "care.example"},
+                   {"no address", "scaleupd"},
+                   {"trailing@", "scaleupd"},
+                   {"", "scaleupd"}};
+    for (size_t i = 0; i < sizeof(domains) / sizeof(domains[0]); i++) {
+        notify_mail_domain(domains[i].from, buf, sizeof(buf));
+        cr_expect_str_eq(buf, domains[i].domain, "from %s", domains[i].from);
+    }
+    notify_message_id(42, "icp-be", "care.example", buf, sizeof(buf));
+    cr_expect_str_eq(buf, "<scaleupd.42.icp-be@care.example>");
+    notify_boundary(42, buf, sizeof(buf));
+    cr_expect_str_eq(buf, "=_scaleupd_42");
+    notify_mail_date(1751443200.9, buf, sizeof(buf));
+    cr_expect_str_eq(buf, "Wed, 02 Jul 2025 08:00:00 +0000");
+    struct notify_group g = group(two_firing, 2);
+    notify_group_key(&g, buf, sizeof(buf));
+    cr_expect_str_eq(buf, "icp-be/change-team");
+}
+
+Test(notify_render, webhook_body_is_the_compact_payload)
+{
+    struct notify_group g = group(two_firing, 1);
+    char *body = notify_webhook_body(&g, "icp-be/change-team");
+    json_t *payload = notify_webhook_payload(&g, "icp-be/change-team");
+    char *expected = json_dumps(payload, JSON_COMPACT);
+    cr_expect_str_eq(body, expected);
+    free(body);
+    free(expected);
+    json_decref(payload);
+}
+
+/* A message that would pass NOTIFY_RENDER_MAX is refused, not grown without bound. */
+Test(notify_render, over_the_cap_renders_nothing)
+{
+    size_t size = NOTIFY_RENDER_MAX + 16;
+    char *huge = malloc(size);
+    cr_assert_not_null(huge);
+    memset(huge, 'x', size - 1);
+    huge[size - 1] = '\0';
+    struct notify_alert a = two_firing[0];
+    a.summary = huge;
+    struct notify_group g = group(&a, 1);
+    cr_expect_null(notify_subject(&g));
+    cr_expect_null(notify_text(&g));
+    cr_expect_null(notify_html(&g));
+    cr_expect_null(notify_webhook_body(&g, "k"));
+    cr_expect_null(notify_email_message("a@x", "b@y", "s", "d", "<m>", NULL, huge, "h", "=_b"));
+    /* just under the cap still renders */
+    huge[NOTIFY_RENDER_MAX / 2] = '\0';
+    char *text = notify_text(&g);
+    cr_expect_not_null(text);
+    free(text);
+    free(huge);
 }

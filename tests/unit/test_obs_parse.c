@@ -643,6 +643,73 @@ Test(obs_parse, comment_too_long)
     free(body);
 }
 
+/* "indicator,site,period,value,comment", a good row, then a row whose comment is `size`
+ * bytes of 'x' (quoted when asked), last and without a line end when asked, else followed
+ * by another good row; *len gets the length. */
+static char *csv_with_comment_of(size_t size, bool quoted, bool last, size_t *len)
+{
+    static const char head[] = "indicator,site,period,value,comment\n"
+                               "patients_enrolled,BE-VLG-GP001,2025-03,4,\n"
+                               "patients_enrolled,BE-VLG-GP001,2025-04,5,";
+    static const char tail[] = "\npatients_enrolled,BE-VLG-GP001,2025-05,6,\n";
+    char *body = malloc(sizeof head + size + 2 + sizeof tail);
+    cr_assert_not_null(body);
+    size_t n = sizeof head - 1;
+    memcpy(body, head, n);
+    if (quoted)
+        body[n++] = '"';
+    memset(body + n, 'x', size);
+    n += size;
+    if (quoted)
+        body[n++] = '"';
+    if (!last) {
+        memcpy(body + n, tail, sizeof tail - 1);
+        n += sizeof tail - 1;
+    }
+    *len = n;
+    return body;
+}
+
+Test(obs_parse, csv_field_up_to_the_cap_is_read_and_over_it_fails_the_document)
+{
+    for (int variant = 0; variant < 4; variant++) {
+        bool quoted = variant & 1, last = variant & 2;
+        size_t len;
+        char *body = csv_with_comment_of(OBS_CSV_FIELD_MAX, quoted, last, &len);
+        struct obs_batch *b = parse_and_validate(FMT_CSV, body, len);
+        const struct obs_reject *r = reject_of_row(b, 2);
+        cr_assert_eq(b->n_rows, last ? 2 : 3);
+        cr_assert_not_null(r, "a comment at the field cap is read, and too long as a comment");
+        cr_expect_str_eq(r->code, "too_long");
+        cr_expect_str_eq(r->field, "comment");
+        cr_expect_not(b->rows[0].rejected);
+        obs_batch_free(&b);
+        free(body);
+
+        body = csv_with_comment_of(OBS_CSV_FIELD_MAX + 1, quoted, last, &len);
+        b = obs_batch_new();
+        struct obs_parse_error err;
+        cr_assert_eq(obs_parse_csv(body, len, b, &err), OBS_PARSE_TOO_LARGE,
+                     "quoted %d, last %d: %s: %s", quoted, last, err.code, err.message);
+        cr_expect_str_eq(err.code, "too_large");
+        cr_expect(strstr(err.message, "row 2") != NULL || err.line == 3,
+                  "names the row or its line: %s (line %u)", err.message, err.line);
+        cr_expect_eq(b->n_rows, 0, "a failed parse leaves no rows");
+        obs_batch_free(&b);
+        free(body);
+
+        /* far over the cap: libcsv's buffer stops growing, the error says where */
+        body = csv_with_comment_of(4 * OBS_CSV_FIELD_MAX, quoted, last, &len);
+        b = obs_batch_new();
+        cr_assert_eq(obs_parse_csv(body, len, b, &err), OBS_PARSE_TOO_LARGE, "%s: %s", err.code,
+                     err.message);
+        cr_expect_str_eq(err.code, "too_large");
+        cr_expect_eq(err.line, 3, "%s (line %u)", err.message, err.line);
+        obs_batch_free(&b);
+        free(body);
+    }
+}
+
 Test(obs_parse, numbers_read_exactly_as_strtod_reads_them)
 {
     /* decimals that a multiplication by 0.1 or a digit-by-digit sum would round wrongly

@@ -611,3 +611,30 @@ Test(roadmap, error_code_names_are_stable)
     cr_expect_str_eq(roadmap_error_code_name(ROADMAP_ERR_CONFLICT), "conflicting_members");
     cr_expect_str_eq(roadmap_error_code_name((enum roadmap_error_code)999), "unknown_error");
 }
+
+Test(roadmap, problems_of_the_422_are_the_errors_in_order)
+{
+    /* two problems: the coverage baseline out of range, then a milestone out of order */
+    const struct mutation wrong[] = {{"coverage.baseline", "4"},
+                                     {"coverage.milestones[1].date", "\"2025-06-01\""}};
+    char *text = mutated_example(wrong, 2);
+    struct roadmap *roadmap = NULL;
+    struct roadmap_errors errs;
+    cr_assert_eq(parse_text(text, &roadmap, &errs), ROADMAP_INVALID);
+    json_t *problems = NULL;
+    roadmap_errors_to_problems(&errs, &problems);
+    cr_assert_eq(json_array_size(problems), 2);
+    json_t *first = json_array_get(problems, 0), *second = json_array_get(problems, 1);
+    cr_expect_str_eq(json_string_value(json_object_get(first, "path")), "$.coverage.baseline");
+    cr_expect_str_eq(json_string_value(json_object_get(first, "code")), "out_of_range");
+    cr_expect_str_eq(json_string_value(json_object_get(first, "message")), errs.items[0].message);
+    cr_expect_str_eq(json_string_value(json_object_get(second, "code")), "milestone_order");
+    json_decref(problems);
+    free(text);
+    /* a valid document has none: the list stays NULL */
+    problems = NULL;
+    cr_assert_eq(parse_text(example_roadmap, &roadmap, &errs), ROADMAP_OK);
+    roadmap_errors_to_problems(&errs, &problems);
+    cr_expect_null(problems);
+    roadmap_free(&roadmap);
+}

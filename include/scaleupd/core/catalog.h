@@ -50,7 +50,7 @@ __attribute__((warn_unused_result)) bool value_type_from_name(const char *name,
 /* The lower-case name of a value type ("percentage"); a static string, "unknown" if invalid. */
 const char *value_type_name(enum value_type type);
 
-/* A new, empty catalog owned by the caller (free with catalog_free), or NULL without memory. */
+/* A new, empty catalog owned by the caller (free with catalog_free); never NULL. */
 struct catalog *catalog_new(void);
 
 /* Frees the catalog and everything in it and sets *cat to NULL. NULL and *cat == NULL are ok. */
@@ -58,8 +58,8 @@ void catalog_free(struct catalog **cat);
 
 /*
  * Adds an indicator, or replaces the one with the same code. code is NUL-terminated, 1 to
- * CATALOG_CODE_MAX bytes. Returns false when the code is empty or too long or memory ran
- * out; the catalog is then unchanged.
+ * CATALOG_CODE_MAX bytes. Returns false when the code is empty or too long; the catalog is
+ * then unchanged. (Out of memory is fatal, alloc.h.)
  */
 __attribute__((warn_unused_result)) bool catalog_add_indicator(struct catalog *cat,
                                                                const char *code, int64_t id,

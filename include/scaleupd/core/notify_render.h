@@ -1,12 +1,18 @@
-/* Rendering of notifications (DESIGN.md section 5): a grouped e-mail as a MIME multipart
- * text + HTML message with a subject that says what and where, and Alertmanager's webhook
- * payload (version 4). Pure: times arrive already formatted in the receiver's time zone. */
+/* Rendering of notifications (docs/ARCHITECTURE.md, notification and delivery): a grouped
+ * e-mail as a MIME multipart text + HTML message with a subject that says what and where,
+ * its envelope (Message-ID, Date, boundary), and Alertmanager's webhook payload (version 4).
+ * Pure: times arrive already formatted in the receiver's time zone. */
 #ifndef SCALEUPD_NOTIFY_RENDER_H
 #define SCALEUPD_NOTIFY_RENDER_H
 
 #include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
+
+/* The most bytes one rendered text (a subject, a body, a whole message, a webhook payload)
+ * may hold: a renderer that would reach it returns NULL instead (an ordinary error, not out
+ * of memory). Far above what any mail server accepts. */
+#define NOTIFY_RENDER_MAX ((size_t)16 * 1024 * 1024)
 
 /* One alert as a message shows it. Strings are borrowed; NULL reads as "". */
 struct notify_alert {
@@ -38,7 +44,8 @@ struct notify_group {
 };
 
 /* The subject, e.g. "[scaleupd] FIRING 2: bp_controlled_pct below lower limit — Flanders,
- * 2 practices" (UTF-8, not yet encoded for a header). The caller frees it. */
+ * 2 practices" (UTF-8, not yet encoded for a header). The caller frees it; NULL when over
+ * NOTIFY_RENDER_MAX (so for each renderer below). */
 char *notify_subject(const struct notify_group *group);
 
 /* The plain-text and the HTML body. The caller frees each. */
@@ -63,5 +70,25 @@ char *notify_email_message(const char *from, const char *to, const char *subject
 /* Alertmanager's webhook payload, version 4. group_key identifies the group. The caller
  * owns the result. */
 json_t *notify_webhook_payload(const struct notify_group *group, const char *group_key);
+
+/* The same payload as compact JSON text, as it is POSTed. The caller frees it. */
+char *notify_webhook_body(const struct notify_group *group, const char *group_key);
+
+/* The key of a group, "programme/receiver" (the webhook's groupKey). */
+void notify_group_key(const struct notify_group *group, char *buf, size_t size);
+
+/* The domain of Message-IDs: what follows the last '@' of the From address (up to a '>' or
+ * a space), "scaleupd" when it has none. */
+void notify_mail_domain(const char *from, char *buf, size_t size);
+
+/* The Message-ID of outbox message number message: "<scaleupd.{message}.{programme}@{domain}>". */
+void notify_message_id(long long message, const char *programme, const char *domain, char *buf,
+                       size_t size);
+
+/* The MIME boundary of outbox message number message ("=_scaleupd_{message}"). */
+void notify_boundary(long long message, char *buf, size_t size);
+
+/* The RFC 5322 Date of a message written at now (seconds since 1970), in UTC. */
+void notify_mail_date(double now, char *buf, size_t size);
 
 #endif

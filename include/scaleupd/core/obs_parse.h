@@ -2,7 +2,12 @@
  * Ingest parsing: a request body (JSON, CSV or DHIS2 dataValueSets JSON) becomes a batch
  * of observation rows plus per-row rejections, and obs_validate checks the rows against a
  * programme's catalog. Pure code: no I/O, no locale (the daemon runs in the "C" locale,
- * which strtod relies on for the decimal point).
+ * which strtod relies on for the decimal point). Running out of memory is fatal (alloc.h);
+ * what the input can grow is capped, and going over a cap is a document error.
+ *
+ * Implemented in daemon/core/parse_*.c: parse_json.c, parse_dhis2.c and parse_csv.c (the
+ * three formats), parse_json_doc.c (JSON bodies), parse_scalar.c (codes, periods, numbers,
+ * UTF-8), parse_validate.c (obs_validate), parse_batch.c and parse_errors.c.
  *
  * Two levels of failure:
  * - the document as a whole cannot be read (malformed JSON or CSV, wrong shape, no rows,
@@ -66,6 +71,10 @@
 #define OBS_CODE_MAX 63      /* bytes in an indicator or site code */
 #define OBS_COMMENT_MAX 4000 /* bytes in a comment */
 
+/* Bytes in one CSV field; a longer field fails the document as too_large (a comment longer
+ * than OBS_COMMENT_MAX but within this only rejects its row as too_long). */
+#define OBS_CSV_FIELD_MAX 65536
+
 /* Bodies larger than this are OBS_PARSE_TOO_LARGE (jsmn counts positions in an int). */
 #define OBS_MAX_BODY (256u * 1024 * 1024)
 
@@ -119,7 +128,6 @@ struct obs_batch {
     struct obs_arena_block *arena;
     void *tokens; /* JSON token array, kept for reuse */
     size_t tokens_cap;
-    bool out_of_memory; /* a reject or comment could not be stored during this parse */
 };
 
 enum obs_parse_status {
@@ -129,8 +137,9 @@ enum obs_parse_status {
                                 missing/unknown/duplicate CSV column */
     OBS_PARSE_EMPTY,         /* no body (empty_body) or no rows (empty_batch) */
     OBS_PARSE_TOO_MANY_ROWS, /* more than OBS_MAX_ROWS rows */
-    OBS_PARSE_TOO_LARGE,     /* body larger than OBS_MAX_BODY */
-    OBS_PARSE_NO_MEMORY,
+    OBS_PARSE_TOO_LARGE,     /* body larger than OBS_MAX_BODY, more JSON values than we
+                                keep tokens for, or a CSV field over OBS_CSV_FIELD_MAX */
+    OBS_PARSE_NO_MEMORY,     /* never returned any more: out of memory is fatal (alloc.h) */
 };
 
 /*
@@ -138,7 +147,7 @@ enum obs_parse_status {
  * unterminated_quote, invalid_document (root not an object, rows not an array, a top-level
  * key twice), missing_field (no "observations"/"dataValues"),
  * missing_column, unknown_column, duplicate_column, empty_body, empty_batch, too_many_rows,
- * too_large, out_of_memory. offset (bytes from the start of the body), line and column
+ * too_large. offset (bytes from the start of the body), line and column
  * (1-based, column in bytes) say where; line == 0 when no position applies.
  */
 struct obs_parse_error {
@@ -149,7 +158,7 @@ struct obs_parse_error {
     unsigned column;
 };
 
-/* A new empty batch owned by the caller (free with obs_batch_free), or NULL without memory. */
+/* A new empty batch owned by the caller (free with obs_batch_free); never NULL. */
 struct obs_batch *obs_batch_new(void);
 
 /* Frees the batch, its rows, rejects and comments, and sets *batch to NULL. NULL is ok. */
@@ -185,7 +194,8 @@ obs_parse_json(const char *body, size_t len, struct obs_batch *batch, struct obs
  * with nothing, or only empty fields) are skipped and not counted. Spaces around unquoted
  * fields are trimmed. An empty numerator, denominator or comment is absent; an empty
  * indicator, site, period or value is missing_field. Numbers are JSON numbers, optionally
- * with a leading '+'; "NaN", "inf", "Infinity" (any case, signed) are not_finite.
+ * with a leading '+'; "NaN", "inf", "Infinity" (any case, signed) are not_finite. A field
+ * longer than OBS_CSV_FIELD_MAX bytes fails the document as too_large.
  */
 __attribute__((warn_unused_result)) enum obs_parse_status
 obs_parse_csv(const char *body, size_t len, struct obs_batch *batch, struct obs_parse_error *err);
@@ -212,8 +222,8 @@ obs_parse_dhis2(const char *body, size_t len, struct obs_batch *batch, struct ob
  * denominator. Fills indicator_id, site_id and period_start of the rows that pass. Then
  * rows that share (indicator, site, period) are all rejected as duplicate_key, since
  * storing either would depend on order. Finally sorts batch->rejects by row.
- * Call it once per parse. Returns false when memory ran out: some rows may then be
- * unchecked, so the caller must not store the batch (answer 503).
+ * Call it once per parse. Returns true: running out of memory is fatal (alloc.h), so no
+ * row is ever left unchecked (the result is kept for the callers that test it).
  */
 __attribute__((warn_unused_result)) bool obs_validate(struct obs_batch *batch,
                                                       const struct catalog *cat, int32_t today);

@@ -1,6 +1,6 @@
 /*
  * Scale-up progress: the pure computation of coverage, expansion and institutionalisation
- * against a roadmap's planned trajectory (DESIGN.md section 3). Everything here works on
+ * against a roadmap's planned trajectory (docs/ARCHITECTURE.md). Everything here works on
  * values the caller has read; nothing does I/O. Dates are days since 1970-01-01 (period.h).
  *
  * A missing report is never a zero: every input that may be absent carries a has_ flag, and
@@ -65,7 +65,7 @@ const char *progress_status_name(enum progress_status status);
 /* The worse of two statuses: at_risk, then behind, then no_data, then on_track. */
 enum progress_status progress_status_worse(enum progress_status a, enum progress_status b);
 
-/* How a dimension's tolerance reads (roadmap.h struct roadmap_tolerance). */
+/* How a dimension's tolerance reads (roadmap_doc.h struct roadmap_tolerance). */
 enum progress_tolerance_mode {
     /* coverage, institutionalisation: gap = actual - planned in the dimension's units;
      * gap < -at_risk is at risk, else gap < -behind is behind, else on track */
@@ -233,10 +233,10 @@ struct progress_expansion_count {
     size_t active_regions; /* distinct region_id among the active sites */
 };
 
-/* Counts active sites and regions with at least one. Returns false only when out of memory. */
-__attribute__((warn_unused_result)) bool
-progress_expansion_count(const struct progress_site *sites, size_t n, int32_t date,
-                         int32_t window_start, struct progress_expansion_count *out);
+/* Counts active sites and regions with at least one (a site without a region counts in the
+ * region 0). */
+void progress_expansion_count(const struct progress_site *sites, size_t n, int32_t date,
+                              int32_t window_start, struct progress_expansion_count *out);
 
 /* Active sites at `date` in region `region_id`. */
 size_t progress_expansion_region_sites(const struct progress_site *sites, size_t n,

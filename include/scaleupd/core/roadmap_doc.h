@@ -1,11 +1,13 @@
 /*
  * Roadmap documents: parsing and validation of a programme's scale-up plan (themes, and for
  * each dimension a baseline, dated milestones with targets, and tolerances) into a struct
- * that the progress computation reads. Pure: no I/O.
+ * that the progress computation reads, and the versions of a programme's roadmap. Pure: no
+ * I/O.
  */
-#ifndef SCALEUPD_ROADMAP_H
-#define SCALEUPD_ROADMAP_H
+#ifndef SCALEUPD_CORE_ROADMAP_DOC_H
+#define SCALEUPD_CORE_ROADMAP_DOC_H
 
+#include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -170,7 +172,6 @@ enum roadmap_status {
     ROADMAP_OK,
     ROADMAP_SYNTAX,  /* not JSON: errs has one entry and the location */
     ROADMAP_INVALID, /* JSON but semantically invalid: errs lists every problem */
-    ROADMAP_NOMEM,
 };
 
 /*
@@ -195,7 +196,36 @@ void roadmap_free(struct roadmap **roadmap);
 /* Stable snake_case name of an error code ("missing_member", ...); a static string. */
 const char *roadmap_error_code_name(enum roadmap_error_code code);
 
+/* Appends each problem of errs to *problems with problems_add (path, the code's name,
+ * message), in order; *problems stays NULL when errs has none. */
+void roadmap_errors_to_problems(const struct roadmap_errors *errs, json_t **problems);
+
 /* The final (last milestone's) target of a plan, or its baseline when it has no milestone. */
 double roadmap_plan_final_target(const struct roadmap_plan *plan);
 
-#endif /* SCALEUPD_ROADMAP_H */
+/* ---- versions ------------------------------------------------------------------------ */
+
+/* One stored version of a programme's roadmap, parsed. */
+struct roadmap_version {
+    int version;          /* 1, 2, … per programme */
+    char *label;          /* NULL when the document has none */
+    int32_t created_day;  /* UTC day it was stored */
+    struct roadmap *plan; /* parsed without indicator checks (they held when it was stored) */
+};
+
+/* Every version of a programme in upload order. */
+struct roadmap_versions {
+    size_t n;
+    struct roadmap_version *versions;
+    int32_t *created_days; /* versions[i].created_day, for progress_version_in_force */
+};
+
+/* Frees what a set holds (labels and plans too) and zeroes it. */
+void roadmap_versions_release(struct roadmap_versions *set);
+
+/* The version in force at `date` (progress_version_in_force), NULL when the set is empty.
+ * The pointer belongs to the set. */
+const struct roadmap_version *roadmap_versions_in_force(const struct roadmap_versions *set,
+                                                        int32_t date);
+
+#endif /* SCALEUPD_CORE_ROADMAP_DOC_H */

@@ -1,4 +1,4 @@
-/* Alert rules (DESIGN.md section 4): the JSON document of a rule validated with JSON
+/* Alert rules (docs/ARCHITECTURE.md, core): the JSON document of a rule validated with JSON
  * paths, and the evaluation of each kind on data the caller hands in. Pure: no I/O. */
 #ifndef SCALEUPD_RULES_H
 #define SCALEUPD_RULES_H

@@ -1,8 +1,9 @@
-/* The delivery thread: groups alert events into messages and sends them on a thread of its
- * own with its own PostgreSQL connection, so that a slow or hanging SMTP server or webhook
- * never holds a database worker of the pool (ingest and the API keep answering). */
-#ifndef SCALEUPD_DELIVERY_H
-#define SCALEUPD_DELIVERY_H
+/* The delivery thread: runs delivery rounds (services/delivery.h: grouping alert events into
+ * messages, then sending them) on a thread of its own with its own PostgreSQL connection,
+ * so that a slow or hanging SMTP server or webhook never holds a database worker of the
+ * pool (ingest and the API keep answering). */
+#ifndef SCALEUPD_EDGE_DELIVERY_H
+#define SCALEUPD_EDGE_DELIVERY_H
 
 #include <stdbool.h>
 

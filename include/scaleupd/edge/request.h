@@ -9,19 +9,17 @@
 #include <stdint.h>
 
 #include "scaleupd/edge/router.h"
+#include "scaleupd/storage/tokens.h" /* struct request_auth, enum token_scope */
 
 struct config;
 
-enum token_scope { TOKEN_SCOPE_NONE, TOKEN_SCOPE_ADMIN, TOKEN_SCOPE_READ, TOKEN_SCOPE_FEED };
-
-/* Who is calling, after authentication. */
-struct request_auth {
-    bool authenticated;
-    int64_t token_id;
-    enum token_scope scope;
-    int64_t programme_id; /* the one programme of a feed token, else 0 */
-    char name[64];
-};
+/* The caps of what a request makes us hold beyond what evhttp already bounds (the request
+ * line and headers by max_header_bytes, the body by max_body_bytes, each refused by evhttp
+ * past twice the limit and by the server with a JSON 413 past it). A response body, built
+ * from the database, has at most REQUEST_RESPONSE_MAX bytes (a bigger one answers 500
+ * response_too_large); a response, at most REQUEST_MAX_RESPONSE_HEADERS headers. */
+#define REQUEST_RESPONSE_MAX (64u * 1024 * 1024)
+#define REQUEST_MAX_RESPONSE_HEADERS 32
 
 struct request_kv {
     char *key;
@@ -69,10 +67,13 @@ const char *request_header(const struct request *req, const char *name);
  * written into buf. */
 const char *request_media_type(const struct request *req, char *buf, size_t size);
 
-/* Sets a JSON response; takes ownership of body (json_decref'd here). */
+/* Sets a JSON response; takes ownership of body (json_decref'd here). A body that does not
+ * serialise (NULL) answers 500 internal; one of REQUEST_RESPONSE_MAX bytes or more answers
+ * 500 response_too_large. */
 void request_reply_json(struct request *req, int status, json_t *body);
 
-/* Sets the error response of DESIGN.md §7: {"error":{"code":…,"message":…}}. */
+/* Sets the error response of the API (docs/ARCHITECTURE.md):
+ * {"error":{"code":…,"message":…}}. */
 void request_reply_error(struct request *req, int status, const char *code, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 
@@ -81,11 +82,13 @@ void request_reply_error(struct request *req, int status, const char *code, cons
 void request_reply_error_json(struct request *req, int status, const char *code,
                               const char *message, json_t *extra);
 
-/* Sets a raw response; takes ownership of the malloc'd body. */
+/* Sets a raw response; takes ownership of the malloc'd body (NULL when len is 0). A body of
+ * REQUEST_RESPONSE_MAX bytes or more is freed and answered with 500 response_too_large. */
 void request_reply_raw(struct request *req, int status, const char *content_type, char *body,
                        size_t len);
 
-/* Adds a response header (copied). */
+/* Adds a response header (copied); past REQUEST_MAX_RESPONSE_HEADERS it is dropped with a
+ * warning (a handler's bug, never input). */
 void request_add_response_header(struct request *req, const char *key, const char *value);
 
 /* Parses req->body as a JSON document with jansson; on failure answers 400 naming the

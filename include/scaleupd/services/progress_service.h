@@ -1,11 +1,12 @@
 /*
- * Scale-up progress as the API answers it: reads observations, membership, the site
- * hierarchy and the roadmap versions, computes with the pure progress module, and keeps one
- * snapshot per programme (and per region) per complete month, recomputed from the period
- * that late data changed (the progress_dirty marks that triggers set, see sql/002).
+ * Scale-up progress as the API answers it: keeps one snapshot per programme (and per region)
+ * per complete month, recomputed from the period that late data changed (the progress_dirty
+ * marks that triggers set, see sql/002) — progress_snapshots.c, with the month evaluation in
+ * core/progress_month.c and the SQL in storage/progress_inputs.c and snapshot_store.c — and
+ * answers the progress reads from those snapshots (progress_service.c).
  */
-#ifndef SCALEUPD_PROGRESS_SERVICE_H
-#define SCALEUPD_PROGRESS_SERVICE_H
+#ifndef SCALEUPD_SERVICES_PROGRESS_SERVICE_H
+#define SCALEUPD_SERVICES_PROGRESS_SERVICE_H
 
 #include <jansson.h>
 #include <libpq-fe.h>
@@ -14,8 +15,6 @@
 
 /* How many of the latest periods with a value the forecast fits its line to. */
 #define PROGRESS_SERVICE_FORECAST_WINDOW 6
-/* Snapshots reach back at most this many months before the latest complete one. */
-#define PROGRESS_SERVICE_MAX_PERIODS 240
 
 enum progress_service_result {
     PROGRESS_SERVICE_OK,
@@ -65,4 +64,20 @@ enum progress_service_result progress_service_history(PGconn *conn, int64_t prog
                                                       bool by_region, json_t **out)
     __attribute__((warn_unused_result));
 
-#endif /* SCALEUPD_PROGRESS_SERVICE_H */
+/*
+ * GET …/progress: brings the snapshots up to date (waiting for a refresh under way), then
+ * answers progress_service_get at *at, or at today when at is NULL. NO_ROADMAP when the
+ * programme has none; never BUSY. On OK *out is a new object the caller owns.
+ */
+enum progress_service_result progress_service_read(PGconn *conn, int64_t programme_id,
+                                                   const int32_t *at, bool by_region, json_t **out,
+                                                   const char *request_id)
+    __attribute__((warn_unused_result));
+
+/* GET …/progress/history: the snapshots brought up to date, then progress_service_history. */
+enum progress_service_result progress_service_read_history(PGconn *conn, int64_t programme_id,
+                                                           bool by_region, json_t **out,
+                                                           const char *request_id)
+    __attribute__((warn_unused_result));
+
+#endif /* SCALEUPD_SERVICES_PROGRESS_SERVICE_H */

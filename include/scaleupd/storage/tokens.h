@@ -9,9 +9,20 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "scaleupd/edge/request.h"
-
 #define TOKEN_SECRET_SIZE 48 /* "sud_" + 43 base64url characters + NUL */
+
+/* What a token may do: admin anything, read the dashboard's data, feed one programme. */
+enum token_scope { TOKEN_SCOPE_NONE, TOKEN_SCOPE_ADMIN, TOKEN_SCOPE_READ, TOKEN_SCOPE_FEED };
+
+/* Who is calling, after authentication (token_authenticate fills it; the edge keeps it in
+ * struct request as req->auth). */
+struct request_auth {
+    bool authenticated;
+    int64_t token_id;
+    enum token_scope scope;
+    int64_t programme_id; /* the one programme of a feed token, else 0 */
+    char name[64];
+};
 
 /* Writes a new random secret ("sud_…") into out; false if the kernel gives no randomness. */
 bool token_generate(char out[TOKEN_SECRET_SIZE]) __attribute__((warn_unused_result));

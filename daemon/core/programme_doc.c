@@ -1,0 +1,241 @@
+/* Programme documents (programme_doc.h): the slug, name and time zone, the sites with their
+ * hierarchy (a tree: no unknown parents, no cycles) and membership, and the indicators,
+ * checked whole with a JSON path for each problem. */
+#include "scaleupd/core/programme_doc.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "scaleupd/core/period.h"
+#include "scaleupd/core/problems.h"
+
+static bool one_of(const char *value, const char *const *options)
+{
+    for (; *options; options++)
+        if (strcmp(value, *options) == 0)
+            return true;
+    return false;
+}
+
+/* A required string member; reports and returns NULL when missing or not a non-empty string. */
+static const char *need_string(json_t **problems, const json_t *obj, const char *base,
+                               const char *key)
+{
+    char path[128];
+    snprintf(path, sizeof(path), "%s.%s", base, key);
+    const json_t *v = json_object_get(obj, key);
+    if (v == NULL) {
+        problems_add(problems, path, "missing_field", "%s is required", key);
+        return NULL;
+    }
+    if (!json_is_string(v) || json_string_length(v) == 0) {
+        problems_add(problems, path, "invalid_type", "%s must be a non-empty string", key);
+        return NULL;
+    }
+    return json_string_value(v);
+}
+
+/* An optional string member restricted to options. */
+static void check_enum(json_t **problems, const json_t *obj, const char *base, const char *key,
+                       const char *const *options, bool required)
+{
+    char path[128];
+    snprintf(path, sizeof(path), "%s.%s", base, key);
+    const json_t *v = json_object_get(obj, key);
+    if (v == NULL) {
+        if (required)
+            problems_add(problems, path, "missing_field", "%s is required", key);
+        return;
+    }
+    if (!json_is_string(v) || !one_of(json_string_value(v), options))
+        problems_add(problems, path, "invalid_value", "%s is not one of the allowed values", key);
+}
+
+/* ^[a-z0-9][a-z0-9-]{0,62}$: a slug is part of URLs and file names. */
+static bool valid_slug(const char *slug)
+{
+    size_t len = strlen(slug);
+    if (len == 0 || len > 63 || slug[0] == '-')
+        return false;
+    for (size_t i = 0; i < len; i++)
+        if (!((slug[i] >= 'a' && slug[i] <= 'z') || (slug[i] >= '0' && slug[i] <= '9') ||
+              slug[i] == '-'))
+            return false;
+    return true;
+}
+
+static bool valid_code(const char *code)
+{
+    size_t len = strlen(code);
+    if (len == 0 || len > 63)
+        return false;
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)code[i];
+        if (c <= ' ' || c == ',' || c == '"' || c >= 0x7f)
+            return false;
+    }
+    return true;
+}
+
+/* The site of sites whose code is code, or NULL. */
+static const json_t *site_by_code(const json_t *sites, const char *code)
+{
+    size_t i;
+    const json_t *site;
+    json_array_foreach(sites, i, site)
+    {
+        const char *c = json_string_value(json_object_get(site, "code"));
+        if (c != NULL && strcmp(c, code) == 0)
+            return site;
+    }
+    return NULL;
+}
+
+/* True when walking up from start's parent comes back to start (a walk longer than the
+ * number of sites must have gone round a cycle). */
+static bool parent_cycle(const json_t *sites, const json_t *start)
+{
+    const json_t *at = start;
+    for (size_t steps = 0; steps <= json_array_size(sites); steps++) {
+        const char *parent = json_string_value(json_object_get(at, "parent"));
+        if (parent == NULL || (at = site_by_code(sites, parent)) == NULL)
+            return false;
+        if (at == start)
+            return true;
+    }
+    return false; /* a cycle above start, reported at the sites on it */
+}
+
+static void validate_sites(json_t **problems, const json_t *sites)
+{
+    static const char *const statuses[] = {"planned", "active", "withdrawn", NULL};
+    json_t *seen = json_object();
+    size_t i;
+    const json_t *site;
+    json_array_foreach(sites, i, site)
+    {
+        char base[64];
+        snprintf(base, sizeof(base), "$.sites[%zu]", i);
+        if (!json_is_object(site)) {
+            problems_add(problems, base, "invalid_type", "a site must be an object");
+            continue;
+        }
+        const char *code = need_string(problems, site, base, "code");
+        need_string(problems, site, base, "name");
+        need_string(problems, site, base, "level");
+        check_enum(problems, site, base, "status", statuses, false);
+        if (code != NULL && !valid_code(code))
+            problems_add(
+                problems, base, "invalid_code",
+                "site code \"%s\" must be 1-63 printable characters without spaces or commas",
+                code);
+        else if (code != NULL && json_object_get(seen, code) != NULL)
+            problems_add(problems, base, "duplicate_code", "site code \"%s\" appears twice", code);
+        else if (code != NULL)
+            json_object_set_new(seen, code, json_true());
+        const json_t *adopted = json_object_get(site, "adopted");
+        int32_t day;
+        if (adopted != NULL &&
+            (!json_is_string(adopted) ||
+             !date_parse(json_string_value(adopted), json_string_length(adopted), &day))) {
+            char path[96];
+            snprintf(path, sizeof(path), "%s.adopted", base);
+            problems_add(problems, path, "invalid_date", "adopted must be a date (YYYY-MM-DD)");
+        }
+    }
+    json_array_foreach(sites, i, site)
+    {
+        const json_t *parent = json_object_get(site, "parent");
+        if (parent == NULL)
+            continue;
+        char path[96];
+        snprintf(path, sizeof(path), "$.sites[%zu].parent", i);
+        if (!json_is_string(parent) || json_object_get(seen, json_string_value(parent)) == NULL)
+            problems_add(problems, path, "unknown_site", "parent is not a site of this document");
+        else if (json_equal(parent, json_object_get(site, "code")))
+            problems_add(problems, path, "invalid_value", "a site cannot be its own parent");
+        else if (parent_cycle(sites, site))
+            problems_add(problems, path, "parent_cycle",
+                         "the parents of this site lead back to it: the hierarchy must be a tree");
+    }
+    json_decref(seen);
+}
+
+static void validate_indicators(json_t **problems, const json_t *indicators)
+{
+    static const char *const value_types[] = {"count", "percentage", "ratio", "score", NULL};
+    static const char *const period_types[] = {"weekly", "monthly", "quarterly", "yearly", NULL};
+    static const char *const directions[] = {"up", "down", "none", NULL};
+    static const char *const aggregates[] = {"sum", "mean", "weighted", "last", NULL};
+    static const char *const dimensions[] = {"coverage", "expansion", "institutionalisation", NULL};
+    json_t *seen = json_object();
+    size_t i;
+    const json_t *ind;
+    json_array_foreach(indicators, i, ind)
+    {
+        char base[64];
+        snprintf(base, sizeof(base), "$.indicators[%zu]", i);
+        if (!json_is_object(ind)) {
+            problems_add(problems, base, "invalid_type", "an indicator must be an object");
+            continue;
+        }
+        const char *code = need_string(problems, ind, base, "code");
+        need_string(problems, ind, base, "name");
+        check_enum(problems, ind, base, "value_type", value_types, true);
+        check_enum(problems, ind, base, "period_type", period_types, true);
+        check_enum(problems, ind, base, "direction", directions, false);
+        check_enum(problems, ind, base, "aggregate", aggregates, false);
+        check_enum(problems, ind, base, "dimension", dimensions, false);
+        const json_t *target = json_object_get(ind, "target");
+        if (target != NULL && !json_is_number(target)) {
+            char path[96];
+            snprintf(path, sizeof(path), "%s.target", base);
+            problems_add(problems, path, "invalid_type", "target must be a number");
+        }
+        if (code != NULL && !valid_code(code))
+            problems_add(
+                problems, base, "invalid_code",
+                "indicator code \"%s\" must be 1-63 printable characters without spaces or "
+                "commas",
+                code);
+        else if (code != NULL && json_object_get(seen, code) != NULL)
+            problems_add(problems, base, "duplicate_code", "indicator code \"%s\" appears twice",
+                         code);
+        else if (code != NULL)
+            json_object_set_new(seen, code, json_true());
+    }
+    json_decref(seen);
+}
+
+json_t *programme_doc_validate(const json_t *doc)
+{
+    json_t *problems = NULL;
+    if (!json_is_object(doc)) {
+        problems_add(&problems, "$", "invalid_type", "a programme must be a JSON object");
+        return problems;
+    }
+    const char *slug = need_string(&problems, doc, "$", "slug");
+    if (slug != NULL && !valid_slug(slug))
+        problems_add(&problems, "$.slug", "invalid_slug",
+                     "slug must be lower-case letters, digits and dashes (at most 63)");
+    need_string(&problems, doc, "$", "name");
+    const json_t *tz = json_object_get(doc, "time_zone");
+    if (tz != NULL && !json_is_string(tz))
+        problems_add(&problems, "$.time_zone", "invalid_type", "time_zone must be a string");
+    const json_t *teams = json_object_get(doc, "teams");
+    if (teams != NULL && !json_is_array(teams))
+        problems_add(&problems, "$.teams", "invalid_type", "teams must be an array");
+    const json_t *sites = json_object_get(doc, "sites");
+    const json_t *indicators = json_object_get(doc, "indicators");
+    if (sites != NULL && !json_is_array(sites))
+        problems_add(&problems, "$.sites", "invalid_type", "sites must be an array");
+    else if (sites != NULL)
+        validate_sites(&problems, sites);
+    if (indicators != NULL && !json_is_array(indicators))
+        problems_add(&problems, "$.indicators", "invalid_type", "indicators must be an array");
+    else if (indicators != NULL)
+        validate_indicators(&problems, indicators);
+    return problems;
+}

@@ -1,0 +1,199 @@
+/* Notification: decides which alert groups are due (core/notify_timing), renders their
+ * messages (core/notify_render) and queues one per address and URL in the outbox, a group
+ * per transaction; also queues the receivers' test messages. Delivery sends them. */
+#include "scaleupd/services/notify.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "scaleupd/core/config.h"
+#include "scaleupd/core/log.h"
+#include "scaleupd/core/notify_render.h"
+#include "scaleupd/core/notify_timing.h"
+#include "scaleupd/storage/alert_groups.h"
+#include "scaleupd/storage/db.h"
+#include "scaleupd/storage/outbox.h"
+
+/* One group's messages being queued. */
+struct dispatch {
+    PGconn *conn;
+    const struct config *config;
+    int64_t programme_id;
+    const char *receiver;
+    double now;
+    bool is_test;
+    char thread_id[200]; /* the group's thread; the first e-mail starts it when "" */
+    char domain[128];    /* of Message-IDs */
+};
+
+static void dispatch_init(struct dispatch *d, PGconn *conn, const struct config *config,
+                          int64_t programme_id, const char *receiver, double now)
+{
+    *d = (struct dispatch){.conn = conn,
+                           .config = config,
+                           .programme_id = programme_id,
+                           .receiver = receiver,
+                           .now = now};
+    notify_mail_domain(config->smtp_from, d->domain, sizeof(d->domain));
+}
+
+/* Queues a row for target and returns its id, 0 on error. */
+static int64_t queue_row(struct dispatch *d, bool webhook, const char *target)
+{
+    struct outbox_message m = {.programme_id = d->programme_id,
+                               .receiver = d->receiver,
+                               .webhook = webhook,
+                               .target = target,
+                               .is_test = d->is_test,
+                               .created_at = d->now};
+    return outbox_queue(d->conn, &m);
+}
+
+/* The rendered parts of one group's e-mail, shared by all its addresses. */
+struct email_parts {
+    char *subject, *text, *html;
+};
+
+static bool queue_email(struct dispatch *d, const struct notify_group *ng, const char *to,
+                        const struct email_parts *parts)
+{
+    int64_t id = queue_row(d, false, to);
+    if (id == 0)
+        return false;
+    char message_id[200], date[64], boundary[64];
+    notify_message_id((long long)id, ng->programme, d->domain, message_id, sizeof(message_id));
+    if (d->thread_id[0] == '\0')
+        snprintf(d->thread_id, sizeof(d->thread_id), "%s", message_id);
+    notify_mail_date(d->now, date, sizeof(date));
+    notify_boundary((long long)id, boundary, sizeof(boundary));
+    char *message = notify_email_message(d->config->smtp_from, to, parts->subject, date, message_id,
+                                         d->thread_id, parts->text, parts->html, boundary);
+    bool ok =
+        message != NULL && outbox_set_body(d->conn, id, parts->subject, message, d->thread_id);
+    free(message);
+    return ok;
+}
+
+static bool queue_webhook(struct dispatch *d, const struct notify_group *ng, const char *url)
+{
+    int64_t id = queue_row(d, true, url);
+    char key[200];
+    notify_group_key(ng, key, sizeof(key));
+    char *body = notify_webhook_body(ng, key);
+    bool ok = id != 0 && body != NULL && outbox_set_body(d->conn, id, "", body, NULL);
+    free(body);
+    return ok;
+}
+
+/* Queues the group's message to every target of its receiver; the number queued or -1. */
+static long queue_targets(struct dispatch *d, const struct notify_group *ng)
+{
+    struct alert_group_targets targets;
+    if (!alert_groups_targets(d->conn, d->programme_id, d->receiver, &targets))
+        return -1;
+    struct email_parts parts = {notify_subject(ng), notify_text(ng), notify_html(ng)};
+    bool rendered = parts.subject && parts.text && parts.html;
+    if (!rendered)
+        log_warning("could not render the message of %s/%s: over %zu bytes", ng->programme,
+                    d->receiver, NOTIFY_RENDER_MAX);
+    long n = 0;
+    for (size_t i = 0; i < targets.n && n >= 0; i++) {
+        const struct alert_group_target *t = &targets.targets[i];
+        bool ok = t->webhook ? queue_webhook(d, ng, t->target)
+                             : rendered && queue_email(d, ng, t->target, &parts);
+        n = ok ? n + 1 : -1;
+    }
+    free(parts.subject), free(parts.text), free(parts.html);
+    alert_group_targets_clear(&targets);
+    return n;
+}
+
+/* Queues the locked group's message (if it shows any alert) and records the dispatch; the
+ * number queued or -1. */
+static long dispatch_locked(struct dispatch *d)
+{
+    struct alert_group_alerts alerts;
+    if (!alert_groups_alerts(d->conn, d->programme_id, d->receiver, d->now,
+                             d->config->send_resolved, &alerts))
+        return -1;
+    long queued = 0;
+    if (alerts.group.n_alerts > 0) {
+        alerts.group.receiver = d->receiver;
+        alerts.group.base_url = d->config->base_url;
+        queued = queue_targets(d, &alerts.group);
+    }
+    bool firing = alerts.firing;
+    alert_group_alerts_clear(&alerts);
+    if (queued < 0 || !alert_groups_dispatched(d->conn, d->programme_id, d->receiver, d->now,
+                                               queued > 0, firing, d->thread_id))
+        return -1;
+    return queued;
+}
+
+/* Dispatches one group in its own transaction; the messages queued or -1. */
+static long dispatch_group(struct dispatch *d)
+{
+    if (!db_begin(d->conn, NULL))
+        return -1;
+    struct notify_timers timers = {.group_wait = d->config->group_wait,
+                                   .group_interval = d->config->group_interval,
+                                   .repeat_interval = d->config->repeat_interval};
+    struct alert_group_state state;
+    long queued = 0;
+    switch (alert_groups_lock(d->conn, d->programme_id, d->receiver, &state)) {
+    case ALERT_GROUP_ERROR:
+        queued = -1;
+        break;
+    case ALERT_GROUP_BUSY:
+        break;
+    case ALERT_GROUP_LOCKED:
+        if (!notify_group_due(&timers, &state.times, d->now))
+            break;
+        snprintf(d->thread_id, sizeof(d->thread_id), "%s", state.thread_id);
+        queued = dispatch_locked(d);
+        break;
+    }
+    if (queued >= 0 && db_commit(d->conn, NULL))
+        return queued;
+    db_rollback(d->conn, NULL);
+    return -1;
+}
+
+long notify_dispatch(PGconn *conn, const struct config *config, double now)
+{
+    struct alert_group_list list;
+    if (!alert_groups_pending(conn, now, config->repeat_interval, &list))
+        return -1;
+    long total = 0;
+    for (size_t i = 0; i < list.n; i++) {
+        struct dispatch d;
+        dispatch_init(&d, conn, config, list.groups[i].programme_id, list.groups[i].receiver, now);
+        long n = dispatch_group(&d);
+        if (n < 0 && db_connection_lost(conn)) {
+            total = -1;
+            break;
+        }
+        total += n > 0 ? n : 0;
+    }
+    alert_group_list_free(&list);
+    return total;
+}
+
+long notify_queue_test(PGconn *conn, const struct config *config, int64_t programme_id,
+                       const char *receiver, double now)
+{
+    struct alert_group_alerts found;
+    long n = alert_groups_receiver(conn, programme_id, receiver, &found);
+    if (n == 1) {
+        struct dispatch d;
+        dispatch_init(&d, conn, config, programme_id, receiver, now);
+        d.is_test = true;
+        found.group.receiver = receiver;
+        found.group.base_url = config->base_url;
+        found.group.is_test = true;
+        n = queue_targets(&d, &found.group);
+    }
+    alert_group_alerts_clear(&found);
+    return n;
+}

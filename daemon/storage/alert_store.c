@@ -1,0 +1,231 @@
+/* Alert state rows (alert_store.h): stepping the state machine of one subject, storing the
+ * alert with its history and outbox events in one statement, the self alerts of receivers,
+ * and the list the API shows. */
+#include "scaleupd/storage/alert_store.h"
+
+#include <math.h>
+#include <stdio.h>
+
+#include "scaleupd/core/period.h"
+#include "scaleupd/storage/db.h"
+
+static void fmt_double(char *buf, size_t size, bool has, double v, const char **param)
+{
+    if (!has || !isfinite(v)) {
+        *param = NULL;
+        return;
+    }
+    snprintf(buf, size, "%.17g", v);
+    *param = buf;
+}
+
+/* Reads the stored status of an alert (locked), or the inactive default when absent. */
+static bool load_status(PGconn *conn, const struct alert_update *u, struct alert_status *st,
+                        int64_t *id, int32_t *period_start)
+{
+    char pid[24], rid[24];
+    snprintf(pid, sizeof(pid), "%lld", (long long)u->programme_id);
+    snprintf(rid, sizeof(rid), "%lld", (long long)u->rule_id);
+    const char *params[] = {pid, rid, u->subject};
+    PGresult *res = db_run(conn, "scaleupd_alert_status",
+                           "SELECT id, state, streak, fired, coalesce(period_start - date"
+                           " '1970-01-01', -1) FROM alert WHERE programme_id = $1"
+                           " AND rule_id = $2 AND subject = $3 FOR UPDATE",
+                           3, params, PGRES_TUPLES_OK, NULL, "read an alert");
+    *id = 0;
+    *period_start = -1;
+    st->state = ALERT_INACTIVE, st->streak = 0, st->fired = false;
+    if (res == NULL)
+        return false;
+    bool ok = true;
+    if (PQntuples(res) == 1) {
+        *id = db_int64(res, 0, 0);
+        ok = alert_state_from_name(db_text(res, 0, 1), &st->state);
+        st->streak = (int)db_int64(res, 0, 2);
+        st->fired = db_bool(res, 0, 3);
+        *period_start = (int32_t)db_int64(res, 0, 4);
+    }
+    PQclear(res);
+    return ok;
+}
+
+static const char store_sql[] =
+    "WITH up AS (INSERT INTO alert AS a (programme_id, rule_id, subject, indicator_id, site_id,"
+    " state, streak, fired, value, centre, lower_limit, upper_limit, period_start, summary,"
+    " active_since, updated_at)"
+    " VALUES ($1, $2, $3, nullif($4, '0')::bigint, nullif($5, '0')::bigint, $6, $7, $8, $9, $10,"
+    " $11, $12, $13::date, $14, CASE WHEN $6 IN ('pending', 'firing') THEN to_timestamp($15)"
+    " END, to_timestamp($15))"
+    " ON CONFLICT (programme_id, rule_id, subject) DO UPDATE SET state = excluded.state,"
+    " streak = excluded.streak, fired = excluded.fired,"
+    " value = coalesce(excluded.value, a.value), centre = coalesce(excluded.centre, a.centre),"
+    " lower_limit = coalesce(excluded.lower_limit, a.lower_limit),"
+    " upper_limit = coalesce(excluded.upper_limit, a.upper_limit),"
+    " period_start = coalesce(excluded.period_start, a.period_start),"
+    " summary = CASE WHEN excluded.summary = '' THEN a.summary ELSE excluded.summary END,"
+    " active_since = CASE WHEN excluded.state IN ('pending', 'firing') AND a.state NOT IN"
+    " ('pending', 'firing', 'no_data') THEN excluded.active_since WHEN excluded.state IN"
+    " ('inactive', 'resolved') THEN a.active_since ELSE a.active_since END,"
+    " acked_at = CASE WHEN excluded.state = 'resolved' THEN NULL ELSE a.acked_at END,"
+    " acked_by = CASE WHEN excluded.state = 'resolved' THEN NULL ELSE a.acked_by END,"
+    " updated_at = excluded.updated_at RETURNING id, rule_id, value, centre, lower_limit,"
+    " upper_limit, period_start, summary)"
+    ", hist AS (INSERT INTO alert_history (programme_id, alert_id, rule_id, at, from_state,"
+    " to_state, value, centre, lower_limit, upper_limit, period_start, summary)"
+    " SELECT $1, id, rule_id, to_timestamp($15), $16, $6, value, centre, lower_limit,"
+    " upper_limit, period_start, summary FROM up WHERE $16 <> $6)"
+    ", ev AS (INSERT INTO alert_event (programme_id, receiver, alert_id, kind, created_at)"
+    " SELECT $1, r.name, up.id, $17, to_timestamp($15) FROM up JOIN alert_rule ar ON"
+    " ar.programme_id = $1 AND ar.id = $2 JOIN receiver r ON r.programme_id = $1"
+    " AND (ar.receivers IS NULL OR r.name = ANY (ar.receivers))"
+    " AND NOT (ar.kind = 'self' AND $3 = 'receiver:' || r.name) WHERE $17 <> '')"
+    " SELECT id FROM up";
+
+static bool store_alert(PGconn *conn, const struct alert_update *u, const struct alert_status *st,
+                        enum alert_state from, enum alert_event event)
+{
+    char pid[24], rid[24], ind[24], site[24], streak[16], now[32], day[DATE_FORMAT_MAX];
+    char v[4][32];
+    const char *nums[4];
+    const struct rule_eval *e = u->eval;
+    snprintf(pid, sizeof(pid), "%lld", (long long)u->programme_id);
+    snprintf(rid, sizeof(rid), "%lld", (long long)u->rule_id);
+    snprintf(ind, sizeof(ind), "%lld", (long long)u->indicator_id);
+    snprintf(site, sizeof(site), "%lld", (long long)u->site_id);
+    snprintf(streak, sizeof(streak), "%d", st->streak);
+    snprintf(now, sizeof(now), "%.6f", u->now);
+    fmt_double(v[0], sizeof(v[0]), e != NULL, e ? e->value : 0, &nums[0]);
+    fmt_double(v[1], sizeof(v[1]), e && e->has_limits, e ? e->centre : 0, &nums[1]);
+    fmt_double(v[2], sizeof(v[2]), e && e->has_limits, e ? e->lower_limit : 0, &nums[2]);
+    fmt_double(v[3], sizeof(v[3]), e && e->has_limits, e ? e->upper_limit : 0, &nums[3]);
+    const char *period = NULL;
+    if (u->period_start >= 0 && date_format(u->period_start, day, sizeof(day)))
+        period = day;
+    const char *kind = event == ALERT_EVENT_FIRING     ? "firing"
+                       : event == ALERT_EVENT_RESOLVED ? "resolved"
+                                                       : "";
+    const char *params[] = {
+        pid,        rid,
+        u->subject, ind,
+        site,       alert_state_name(st->state),
+        streak,     st->fired ? "t" : "f",
+        nums[0],    nums[1],
+        nums[2],    nums[3],
+        period,     e ? e->summary : (u->obs == ALERT_OBS_NO_DATA ? "no data" : ""),
+        now,        alert_state_name(from),
+        kind};
+    return db_command(conn, "scaleupd_alert_store", store_sql, 17, params, NULL, "store an alert");
+}
+
+bool alerts_apply(PGconn *conn, const struct alert_update *u)
+{
+    struct alert_status st;
+    int64_t id;
+    int32_t counted_period;
+    if (!load_status(conn, u, &st, &id, &counted_period))
+        return false;
+    /* `for` and resolve count periods, not evaluations: evaluating the period already counted
+     * again (a timer run of a late-feed rule, a revision of the latest value) steps from the
+     * count before that period, so it counts once; the step still runs, so the alert's values
+     * are refreshed, a count the rule's new (lower) `for` or resolve already meets fires or
+     * resolves, and a change of what the period shows (a revision that clears a pending
+     * alert) still counts */
+    bool repeat = u->period_start >= 0 && u->period_start == counted_period;
+    bool resolving = st.state == ALERT_FIRING || (st.state == ALERT_NO_DATA && st.fired);
+    bool counting = (st.state == ALERT_PENDING && u->obs == ALERT_OBS_HOLDS) ||
+                    (resolving && st.streak > 0 && u->obs == ALERT_OBS_OK);
+    enum alert_state from = st.state;
+    int streak = st.streak;
+    bool fired = st.fired;
+    if (repeat && counting)
+        st.streak--;
+    enum alert_event event = alert_step(&st, u->obs, u->for_count, u->resolve_count);
+    bool changed = st.state != from || st.streak != streak || st.fired != fired;
+    if (id == 0 && st.state == ALERT_INACTIVE)
+        return true; /* nothing to remember about a quiet subject */
+    if (!changed && st.state != ALERT_FIRING && st.state != ALERT_PENDING)
+        return true; /* values of a quiet alert are not worth a write */
+    return store_alert(conn, u, &st, from, event);
+}
+
+/* Steps the self alert of receiver with obs when the programme has an enabled self rule. */
+static bool apply_self(PGconn *conn, int64_t programme_id, const char *receiver,
+                       enum alert_observation obs, double now)
+{
+    char pid[24];
+    snprintf(pid, sizeof(pid), "%lld", (long long)programme_id);
+    const char *params[] = {pid};
+    PGresult *res = db_run(conn, NULL,
+                           "SELECT id, for_count, resolve_count FROM alert_rule WHERE"
+                           " programme_id = $1 AND kind = 'self' AND enabled",
+                           1, params, PGRES_TUPLES_OK, NULL, "read the self rule");
+    if (res == NULL)
+        return false;
+    bool ok = true;
+    if (PQntuples(res) == 1) {
+        char subject[128];
+        snprintf(subject, sizeof(subject), "receiver:%s", receiver);
+        struct rule_eval eval = {.holds = obs == ALERT_OBS_HOLDS, .value = NAN};
+        snprintf(eval.summary, sizeof(eval.summary), "could not deliver to %s", receiver);
+        struct alert_update u = {.programme_id = programme_id,
+                                 .rule_id = db_int64(res, 0, 0),
+                                 .subject = subject,
+                                 .for_count = (int)db_int64(res, 0, 1),
+                                 .resolve_count = (int)db_int64(res, 0, 2),
+                                 .obs = obs,
+                                 .eval = &eval,
+                                 .period_start = -1,
+                                 .now = now};
+        ok = alerts_apply(conn, &u);
+    }
+    PQclear(res);
+    return ok;
+}
+
+bool alerts_delivery_failed(PGconn *conn, int64_t programme_id, const char *receiver, double now)
+{
+    return apply_self(conn, programme_id, receiver, ALERT_OBS_HOLDS, now);
+}
+
+bool alerts_delivery_recovered(PGconn *conn, int64_t programme_id, const char *receiver, double now)
+{
+    char pid[24], subject[128];
+    snprintf(pid, sizeof(pid), "%lld", (long long)programme_id);
+    snprintf(subject, sizeof(subject), "receiver:%s", receiver);
+    const char *params[] = {pid, subject};
+    PGresult *res = db_run(conn, NULL,
+                           "SELECT 1 FROM alert a JOIN alert_rule r ON r.programme_id ="
+                           " a.programme_id AND r.id = a.rule_id WHERE a.programme_id = $1"
+                           " AND r.kind = 'self' AND a.subject = $2 AND a.state IN"
+                           " ('pending', 'firing', 'no_data')",
+                           2, params, PGRES_TUPLES_OK, NULL, "read a self alert");
+    if (res == NULL)
+        return false;
+    bool open = PQntuples(res) > 0;
+    PQclear(res);
+    return !open || apply_self(conn, programme_id, receiver, ALERT_OBS_OK, now);
+}
+
+static const char list_sql[] =
+    "SELECT coalesce(json_agg(json_build_object('id', a.id, 'programme', p.slug, 'rule', r.name,"
+    " 'kind', r.kind, 'indicator', i.code, 'site', s.code, 'state', a.state, 'value', a.value,"
+    " 'centre', a.centre, 'lower_limit', a.lower_limit, 'upper_limit', a.upper_limit, 'period',"
+    " a.period_start, 'summary', a.summary, 'active_since', a.active_since, 'updated_at',"
+    " a.updated_at, 'acked_at', a.acked_at, 'acked_by', a.acked_by) ORDER BY a.id), '[]')"
+    " FROM alert a JOIN programme p ON p.id = a.programme_id JOIN alert_rule r ON"
+    " r.programme_id = a.programme_id AND r.id = a.rule_id LEFT JOIN indicator i ON"
+    " i.programme_id = a.programme_id AND i.id = a.indicator_id LEFT JOIN site s ON"
+    " s.programme_id = a.programme_id AND s.id = a.site_id"
+    " WHERE a.state <> 'inactive' AND ($1::text IS NULL OR p.slug = $1)"
+    " AND ($2::text IS NULL OR a.state = $2) AND ($3::text IS NULL OR i.code = $3)"
+    " AND ($4::text IS NULL OR s.code = $4)";
+
+json_t *alerts_list(PGconn *conn, const char *programme, const char *state, const char *indicator,
+                    const char *site)
+{
+    const char *params[] = {programme, state, indicator, site};
+    PGresult *res = db_run(conn, NULL, list_sql, 4, params, PGRES_TUPLES_OK, NULL, "list alerts");
+    json_t *list = res ? json_loads(db_text(res, 0, 0), 0, NULL) : NULL;
+    PQclear(res);
+    return list;
+}

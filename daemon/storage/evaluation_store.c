@@ -1,0 +1,516 @@
+/* The SQL of the evaluation use case: claiming dirty series, the set-based reads of a claim
+ * (three statements per group of series instead of three per series: the round trips, not
+ * the work, were the cost) and the reads of the timer pass. Results are copied into typed
+ * arrays, so that services/evaluator.c composes them without seeing a PGresult. */
+#include "scaleupd/storage/evaluation_store.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "scaleupd/core/alloc.h"
+#include "scaleupd/core/period.h"
+#include "scaleupd/storage/db.h"
+#include "scaleupd/storage/pgarray.h"
+
+#define EVALUATION_TIMER_LOCK 7242005 /* advisory lock key of the timer pass */
+
+static enum spc_direction direction_of(const char *name)
+{
+    return name == NULL                ? SPC_DIRECTION_NONE
+           : strcmp(name, "up") == 0   ? SPC_DIRECTION_UP
+           : strcmp(name, "down") == 0 ? SPC_DIRECTION_DOWN
+                                       : SPC_DIRECTION_NONE;
+}
+
+static char *text_copy(const PGresult *res, int row, int col)
+{
+    const char *text = db_text(res, row, col);
+    return text != NULL ? xstrdup(text) : NULL;
+}
+
+/* The rule in columns id, document, for_count, resolve_count from `col` on. */
+static void read_rule(const PGresult *res, int row, int col, struct evaluation_rule *rule)
+{
+    rule->id = db_int64(res, row, col);
+    rule->document = text_copy(res, row, col + 1);
+    rule->for_count = (int)db_int64(res, row, col + 2);
+    rule->resolve_count = (int)db_int64(res, row, col + 3);
+}
+
+/* Runs a query whose parameters are an optional first text one, the ids as a binary int8[]
+ * and an optional third text one, prepared under name when it is not NULL (db_run takes
+ * text parameters only; a claim's arrays travel in the binary format of pgarray.h). */
+static PGresult *run_with_ids(PGconn *conn, const char *name, const char *sql, const char *first,
+                              const int64_t *ids, size_t n_ids, const char *third, const char *what)
+{
+    struct pgarray array;
+    pgarray_init(&array, PGARRAY_INT8);
+    for (size_t i = 0; i < n_ids; i++)
+        pgarray_add_int8(&array, ids[i]);
+    pgarray_finish(&array);
+    const char *values[3];
+    int lengths[3] = {0, 0, 0}, formats[3] = {0, 0, 0}, n = 0;
+    if (first != NULL)
+        values[n++] = first;
+    values[n] = array.data, lengths[n] = (int)array.len, formats[n] = 1, n++;
+    if (third != NULL)
+        values[n++] = third;
+    PGresult *res = name != NULL ? db_exec_prepared(conn, name, sql, n, values, lengths, formats, 0)
+                                 : PQexecParams(conn, sql, n, NULL, values, lengths, formats, 0);
+    pgarray_free(&array);
+    if (!db_ok(res, PGRES_TUPLES_OK, NULL, what)) {
+        PQclear(res);
+        return NULL;
+    }
+    return res;
+}
+
+/* ---- dirty series ------------------------------------------------------------------- */
+
+/* Marks are append-only (sql/007), one per ingest batch listing its series (sql/008): the
+ * oldest rows are claimed, skipping those another evaluator holds, and each series they name
+ * comes once; marks that ingest adds meanwhile are new rows, left for the next claim. */
+static const char claim_sql[] =
+    "WITH claimed AS (DELETE FROM dirty_series WHERE id IN (SELECT id FROM"
+    " dirty_series ORDER BY id LIMIT $1::int FOR UPDATE SKIP LOCKED)"
+    " RETURNING programme_id, series_ids)"
+    " SELECT c.programme_id, s.id, (SELECT count(*) FROM claimed)"
+    " FROM claimed c, unnest(c.series_ids) AS s(id)"
+    " GROUP BY c.programme_id, s.id ORDER BY 1, 2";
+
+bool evaluation_claim_dirty(PGconn *conn, int marks, struct evaluation_claim *claim)
+{
+    *claim = (struct evaluation_claim){0};
+    char limit[16];
+    snprintf(limit, sizeof(limit), "%d", marks);
+    const char *params[] = {limit};
+    PGresult *res =
+        db_run(conn, NULL, claim_sql, 1, params, PGRES_TUPLES_OK, NULL, "claim dirty series");
+    if (res == NULL)
+        return false;
+    size_t n = (size_t)PQntuples(res);
+    claim->programme_ids = xcalloc(n + 1, sizeof(int64_t));
+    claim->series_ids = xcalloc(n + 1, sizeof(int64_t));
+    for (size_t i = 0; i < n; i++) {
+        claim->programme_ids[i] = db_int64(res, (int)i, 0);
+        claim->series_ids[i] = db_int64(res, (int)i, 1);
+    }
+    claim->n = n;
+    claim->marks = n > 0 ? (long)db_int64(res, 0, 2) : 0;
+    PQclear(res);
+    return true;
+}
+
+void evaluation_claim_free(struct evaluation_claim *claim)
+{
+    free(claim->programme_ids);
+    free(claim->series_ids);
+    *claim = (struct evaluation_claim){0};
+}
+
+/* Open alerts are few (a partial index), so this costs little however large the claim. */
+static const char due_alert_touched_sql[] =
+    "SELECT EXISTS (SELECT 1 FROM alert a JOIN alert_rule r ON r.programme_id ="
+    " a.programme_id AND r.id = a.rule_id WHERE a.state IN ('pending', 'firing', 'no_data')"
+    " AND r.kind IN ('late_feed', 'completeness') AND EXISTS (SELECT 1 FROM series s WHERE"
+    " s.programme_id = a.programme_id AND s.indicator_id = a.indicator_id AND (a.site_id IS"
+    " NULL OR s.site_id = a.site_id) AND s.id = ANY ($1::int8[])))";
+
+bool evaluation_due_alert_touched(PGconn *conn, const int64_t *series_ids, size_t n, bool *touched)
+{
+    *touched = false;
+    if (n == 0)
+        return true;
+    PGresult *res = run_with_ids(conn, NULL, due_alert_touched_sql, NULL, series_ids, n, NULL,
+                                 "look for open late-feed alerts");
+    if (res == NULL)
+        return false;
+    *touched = db_bool(res, 0, 0);
+    PQclear(res);
+    return true;
+}
+
+/* ---- the set-based reads of a group ------------------------------------------------- */
+
+/* Per-site rules of the series in $2: a rule applies when its indicator is the series' or
+ * none, and its site is the series' site, an ancestor of it, or none. */
+static const char group_rules_sql[] =
+    "WITH RECURSIVE se AS (SELECT id, indicator_id, site_id FROM series WHERE"
+    " programme_id = $1 AND id = ANY ($2::int8[])),"
+    " up AS (SELECT se.id AS series_id, s.id AS site_id, s.parent_id FROM se JOIN site s ON"
+    " s.programme_id = $1 AND s.id = se.site_id"
+    " UNION ALL SELECT up.series_id, s.id, s.parent_id FROM up JOIN site s ON"
+    " s.programme_id = $1 AND s.id = up.parent_id),"
+    " anc AS (SELECT series_id, array_agg(site_id) AS sites FROM up GROUP BY series_id)"
+    " SELECT se.id, r.id, r.document, r.for_count, r.resolve_count, se.indicator_id,"
+    " se.site_id, i.direction FROM se JOIN anc ON anc.series_id = se.id"
+    " JOIN indicator i ON i.programme_id = $1 AND i.id = se.indicator_id"
+    " JOIN alert_rule r ON r.programme_id = $1"
+    " WHERE r.enabled AND r.kind IN ('spc', 'threshold')"
+    " AND NOT coalesce((r.document ->> 'aggregate')::boolean, false)"
+    " AND (r.indicator_id IS NULL OR r.indicator_id = se.indicator_id)"
+    " AND (r.site_id IS NULL OR r.site_id = ANY (anc.sites))"
+    " ORDER BY se.id, r.id";
+
+/* The latest $3 values of each series in $2, oldest first. */
+static const char group_values_sql[] =
+    "SELECT o.series_id, o.value, o.period_start - date '1970-01-01'"
+    " FROM unnest($2::int8[]) AS c(id) CROSS JOIN LATERAL (SELECT series_id, value,"
+    " period_start FROM observation WHERE programme_id = $1 AND series_id = c.id"
+    " ORDER BY period_start DESC LIMIT $3::int) o ORDER BY o.series_id, o.period_start";
+
+/* The alerts the series in $2 have, by rule (a rule with no alert on a series whose value is
+ * fine has nothing to write). */
+static const char group_alerts_sql[] =
+    "SELECT s.id, a.rule_id FROM series s JOIN alert a ON a.programme_id = s.programme_id"
+    " AND a.indicator_id = s.indicator_id AND a.site_id = s.site_id"
+    " WHERE s.programme_id = $1 AND s.id = ANY ($2::int8[]) ORDER BY 1, 2";
+
+/* The index of the rule of row `row` (columns 1..4) in the group, added when new: a claim's
+ * series share a handful of rules. */
+static size_t group_rule(struct evaluation_group *g, size_t *cap, const PGresult *res, int row)
+{
+    int64_t id = db_int64(res, row, 1);
+    for (size_t i = g->n_rules; i > 0; i--)
+        if (g->rules[i - 1].id == id)
+            return i - 1;
+    if (g->n_rules == *cap) {
+        *cap = *cap ? *cap * 2 : 8;
+        g->rules = xrealloc(g->rules, *cap * sizeof(*g->rules));
+    }
+    read_rule(res, row, 1, &g->rules[g->n_rules]);
+    return g->n_rules++;
+}
+
+static void read_applications(struct evaluation_group *g, const PGresult *res)
+{
+    size_t n = (size_t)PQntuples(res), cap = 0;
+    g->applications = xcalloc(n + 1, sizeof(*g->applications));
+    for (size_t i = 0; i < n; i++) {
+        int row = (int)i;
+        g->applications[i] = (struct evaluation_application){
+            .series_id = db_int64(res, row, 0),
+            .rule = group_rule(g, &cap, res, row),
+            .indicator_id = db_int64(res, row, 5),
+            .site_id = db_int64(res, row, 6),
+            .direction = direction_of(db_text(res, row, 7)),
+        };
+    }
+    g->n_applications = n;
+}
+
+static void read_values(struct evaluation_group *g, const PGresult *res)
+{
+    size_t n = (size_t)PQntuples(res);
+    g->value_series = xcalloc(n + 1, sizeof(int64_t));
+    g->values = xcalloc(n + 1, sizeof(double));
+    g->days = xcalloc(n + 1, sizeof(int32_t));
+    for (size_t i = 0; i < n; i++) {
+        g->value_series[i] = db_int64(res, (int)i, 0);
+        g->values[i] = db_double(res, (int)i, 1);
+        g->days[i] = (int32_t)db_int64(res, (int)i, 2);
+    }
+    g->n_values = n;
+}
+
+static void read_alert_keys(struct evaluation_group *g, const PGresult *res)
+{
+    size_t n = (size_t)PQntuples(res);
+    g->alerts = xcalloc(n + 1, sizeof(*g->alerts));
+    for (size_t i = 0; i < n; i++)
+        g->alerts[i] =
+            (struct evaluation_alert_key){db_int64(res, (int)i, 0), db_int64(res, (int)i, 1)};
+    g->n_alerts = n;
+}
+
+bool evaluation_group_read(PGconn *conn, int64_t programme_id, const int64_t *series_ids, size_t n,
+                           int history, struct evaluation_group *group)
+{
+    *group = (struct evaluation_group){0};
+    char pid[24], limit[16];
+    snprintf(pid, sizeof(pid), "%lld", (long long)programme_id);
+    snprintf(limit, sizeof(limit), "%d", history);
+    PGresult *rules = run_with_ids(conn, "scaleupd_eval_rules", group_rules_sql, pid, series_ids, n,
+                                   NULL, "read the rules of a claim");
+    PGresult *values = rules == NULL
+                           ? NULL
+                           : run_with_ids(conn, "scaleupd_eval_values", group_values_sql, pid,
+                                          series_ids, n, limit, "read the values of a claim");
+    PGresult *alerts = values == NULL
+                           ? NULL
+                           : run_with_ids(conn, "scaleupd_eval_alerts", group_alerts_sql, pid,
+                                          series_ids, n, NULL, "read the alerts of a claim");
+    bool ok = alerts != NULL;
+    if (ok) {
+        read_applications(group, rules);
+        read_values(group, values);
+        read_alert_keys(group, alerts);
+    }
+    PQclear(rules);
+    PQclear(values);
+    PQclear(alerts);
+    return ok;
+}
+
+void evaluation_group_free(struct evaluation_group *group)
+{
+    for (size_t i = 0; i < group->n_rules; i++)
+        free(group->rules[i].document);
+    free(group->rules);
+    free(group->applications);
+    free(group->value_series);
+    free(group->values);
+    free(group->days);
+    free(group->alerts);
+    *group = (struct evaluation_group){0};
+}
+
+/* The aggregate rules that the claimed series of one programme ($2) feed. */
+static const char aggregate_rules_sql[] =
+    "WITH RECURSIVE se AS (SELECT DISTINCT indicator_id, site_id FROM series WHERE"
+    " programme_id = $1 AND id = ANY ($2::int8[])),"
+    " up AS (SELECT se.indicator_id, s.id AS site_id, s.parent_id FROM se JOIN site s ON"
+    " s.programme_id = $1 AND s.id = se.site_id"
+    " UNION SELECT up.indicator_id, s.id, s.parent_id FROM up JOIN site s ON"
+    " s.programme_id = $1 AND s.id = up.parent_id)"
+    " SELECT DISTINCT ON (r.id, up.indicator_id, up.site_id) r.id, r.document, r.for_count,"
+    " r.resolve_count, up.indicator_id, up.site_id, i.direction, i.aggregate,"
+    " i.value_type = 'percentage'"
+    " FROM up JOIN indicator i ON i.programme_id = $1 AND i.id = up.indicator_id"
+    " JOIN alert_rule r ON r.programme_id = $1 AND r.enabled AND r.kind IN ('spc', 'threshold')"
+    " AND coalesce((r.document ->> 'aggregate')::boolean, false)"
+    " AND (r.indicator_id IS NULL OR r.indicator_id = up.indicator_id)"
+    " AND (r.site_id = up.site_id OR (r.site_id IS NULL AND up.parent_id IS NULL))"
+    " WHERE EXISTS (SELECT 1 FROM site c WHERE c.programme_id = $1 AND c.parent_id = up.site_id)"
+    " ORDER BY r.id, up.indicator_id, up.site_id";
+
+bool evaluation_aggregate_rules(PGconn *conn, int64_t programme_id, const int64_t *series_ids,
+                                size_t n, struct evaluation_aggregate_rule **rules, size_t *n_rules)
+{
+    *rules = NULL, *n_rules = 0;
+    char pid[24];
+    snprintf(pid, sizeof(pid), "%lld", (long long)programme_id);
+    PGresult *res = run_with_ids(conn, NULL, aggregate_rules_sql, pid, series_ids, n, NULL,
+                                 "read the aggregate rules of a claim");
+    if (res == NULL)
+        return false;
+    size_t rows = (size_t)PQntuples(res);
+    *rules = xcalloc(rows + 1, sizeof(**rules));
+    for (size_t i = 0; i < rows; i++) {
+        struct evaluation_aggregate_rule *r = &(*rules)[i];
+        read_rule(res, (int)i, 0, &r->rule);
+        r->indicator_id = db_int64(res, (int)i, 4);
+        r->site_id = db_int64(res, (int)i, 5);
+        r->direction = direction_of(db_text(res, (int)i, 6));
+        r->aggregate = text_copy(res, (int)i, 7);
+        r->percentage = db_bool(res, (int)i, 8);
+    }
+    *n_rules = rows;
+    PQclear(res);
+    return true;
+}
+
+void evaluation_aggregate_rules_free(struct evaluation_aggregate_rule **rules, size_t n)
+{
+    for (size_t i = 0; *rules != NULL && i < n; i++) {
+        free((*rules)[i].rule.document);
+        free((*rules)[i].aggregate);
+    }
+    free(*rules);
+    *rules = NULL;
+}
+
+/* ---- the timer pass ------------------------------------------------------------------ */
+
+bool evaluation_timer_lock(PGconn *conn, bool *mine)
+{
+    char key[16];
+    snprintf(key, sizeof(key), "%d", EVALUATION_TIMER_LOCK);
+    const char *params[] = {key};
+    PGresult *res = db_run(conn, NULL, "SELECT pg_try_advisory_xact_lock($1::int8)", 1, params,
+                           PGRES_TUPLES_OK, NULL, "take the evaluation lock");
+    *mine = res != NULL && db_bool(res, 0, 0);
+    PQclear(res);
+    return res != NULL;
+}
+
+bool evaluation_programme_ids(PGconn *conn, int64_t **ids, size_t *n)
+{
+    *ids = NULL, *n = 0;
+    PGresult *res = db_run(conn, NULL, "SELECT id FROM programme ORDER BY id", 0, NULL,
+                           PGRES_TUPLES_OK, NULL, "list programmes");
+    if (res == NULL)
+        return false;
+    size_t rows = (size_t)PQntuples(res);
+    *ids = xcalloc(rows + 1, sizeof(int64_t));
+    for (size_t i = 0; i < rows; i++)
+        (*ids)[i] = db_int64(res, (int)i, 0);
+    *n = rows;
+    PQclear(res);
+    return true;
+}
+
+static const char due_rules_sql[] =
+    "SELECT r.id, r.document, r.for_count, r.resolve_count, r.programme_id, i.id, i.period_type,"
+    " (to_timestamp($1) AT TIME ZONE p.time_zone)::date - date '1970-01-01', r.site_id"
+    " FROM alert_rule r JOIN programme p ON p.id = r.programme_id JOIN indicator i ON"
+    " i.programme_id = r.programme_id AND (r.indicator_id IS NULL OR i.id = r.indicator_id)"
+    " WHERE r.enabled AND r.kind IN ('late_feed', 'completeness') ORDER BY r.programme_id, r.id,"
+    " i.id";
+
+bool evaluation_due_rules(PGconn *conn, double now, struct evaluation_due_rule **rules, size_t *n)
+{
+    *rules = NULL, *n = 0;
+    char t[32];
+    snprintf(t, sizeof(t), "%.6f", now);
+    const char *params[] = {t};
+    PGresult *res =
+        db_run(conn, NULL, due_rules_sql, 1, params, PGRES_TUPLES_OK, NULL, "read late-feed rules");
+    if (res == NULL)
+        return false;
+    size_t rows = (size_t)PQntuples(res);
+    *rules = xcalloc(rows + 1, sizeof(**rules));
+    for (size_t i = 0; i < rows; i++) {
+        struct evaluation_due_rule *d = &(*rules)[i];
+        int row = (int)i;
+        read_rule(res, row, 0, &d->rule);
+        d->programme_id = db_int64(res, row, 4);
+        d->indicator_id = db_int64(res, row, 5);
+        d->period_type = text_copy(res, row, 6);
+        d->today = (int32_t)db_int64(res, row, 7);
+        d->scoped = db_int64_opt(res, row, 8, &d->site_scope);
+    }
+    *n = rows;
+    PQclear(res);
+    return true;
+}
+
+void evaluation_due_rules_free(struct evaluation_due_rule **rules, size_t n)
+{
+    for (size_t i = 0; *rules != NULL && i < n; i++) {
+        free((*rules)[i].rule.document);
+        free((*rules)[i].period_type);
+    }
+    free(*rules);
+    *rules = NULL;
+}
+
+static const char due_sites_sql[] =
+    "WITH RECURSIVE down AS (SELECT id FROM site WHERE programme_id = $1 AND id = $5::bigint"
+    " UNION ALL SELECT s.id FROM site s JOIN down ON s.programme_id = $1 AND s.parent_id ="
+    " down.id)"
+    " SELECT m.site_id, EXISTS (SELECT 1 FROM series se JOIN observation o ON o.programme_id ="
+    " se.programme_id AND o.series_id = se.id WHERE se.programme_id = $1 AND se.indicator_id ="
+    " $2 AND se.site_id = m.site_id AND o.period_start = $3::date),"
+    " EXISTS (SELECT 1 FROM series se WHERE se.programme_id = $1 AND se.indicator_id = $2 AND"
+    " se.site_id = m.site_id)"
+    " FROM membership m WHERE m.programme_id = $1 AND m.status = 'active' AND (m.adopted_on IS"
+    " NULL OR m.adopted_on <= $4::date) AND ($5::bigint IS NULL OR m.site_id IN (SELECT id FROM"
+    " down)) ORDER BY m.site_id";
+
+bool evaluation_due_sites(PGconn *conn, int64_t programme_id, int64_t indicator_id,
+                          int32_t period_start, int32_t period_end, const int64_t *site_scope,
+                          struct evaluation_due_site **sites, size_t *n)
+{
+    *sites = NULL, *n = 0;
+    char pid[24], ind[24], start[DATE_FORMAT_MAX], end[DATE_FORMAT_MAX], scope[24];
+    snprintf(pid, sizeof(pid), "%lld", (long long)programme_id);
+    snprintf(ind, sizeof(ind), "%lld", (long long)indicator_id);
+    if (site_scope != NULL)
+        snprintf(scope, sizeof(scope), "%lld", (long long)*site_scope);
+    if (!date_format(period_start, start, sizeof(start)) ||
+        !date_format(period_end, end, sizeof(end)))
+        return false;
+    const char *params[] = {pid, ind, start, end, site_scope != NULL ? scope : NULL};
+    PGresult *res = db_run(conn, NULL, due_sites_sql, 5, params, PGRES_TUPLES_OK, NULL,
+                           "read the sites due to report");
+    if (res == NULL)
+        return false;
+    size_t rows = (size_t)PQntuples(res);
+    *sites = xcalloc(rows + 1, sizeof(**sites));
+    for (size_t i = 0; i < rows; i++)
+        (*sites)[i] = (struct evaluation_due_site){.site_id = db_int64(res, (int)i, 0),
+                                                   .reported = db_bool(res, (int)i, 1),
+                                                   .has_feed = db_bool(res, (int)i, 2)};
+    *n = rows;
+    PQclear(res);
+    return true;
+}
+
+static const char open_alerts_sql[] =
+    "SELECT a.rule_id, a.subject, r.for_count, r.resolve_count FROM alert"
+    " a JOIN alert_rule r ON r.programme_id = a.programme_id AND r.id ="
+    " a.rule_id WHERE a.programme_id = $1 AND a.indicator_id = $2 AND"
+    " a.site_id = $3 AND r.kind IN ('spc', 'threshold') AND a.state IN"
+    " ('pending', 'firing') AND NOT coalesce((r.document ->>"
+    " 'aggregate')::boolean, false)";
+
+bool evaluation_open_alerts(PGconn *conn, int64_t programme_id, int64_t indicator_id,
+                            int64_t site_id, struct evaluation_open_alert **alerts, size_t *n)
+{
+    *alerts = NULL, *n = 0;
+    char pid[24], ind[24], site[24];
+    snprintf(pid, sizeof(pid), "%lld", (long long)programme_id);
+    snprintf(ind, sizeof(ind), "%lld", (long long)indicator_id);
+    snprintf(site, sizeof(site), "%lld", (long long)site_id);
+    const char *params[] = {pid, ind, site};
+    PGresult *res = db_run(conn, NULL, open_alerts_sql, 3, params, PGRES_TUPLES_OK, NULL,
+                           "read the alerts of a late series");
+    if (res == NULL)
+        return false;
+    size_t rows = (size_t)PQntuples(res);
+    *alerts = xcalloc(rows + 1, sizeof(**alerts));
+    for (size_t i = 0; i < rows; i++) {
+        struct evaluation_open_alert *a = &(*alerts)[i];
+        a->rule.id = db_int64(res, (int)i, 0);
+        a->subject = text_copy(res, (int)i, 1);
+        a->rule.for_count = (int)db_int64(res, (int)i, 2);
+        a->rule.resolve_count = (int)db_int64(res, (int)i, 3);
+    }
+    *n = rows;
+    PQclear(res);
+    return true;
+}
+
+void evaluation_open_alerts_free(struct evaluation_open_alert **alerts, size_t n)
+{
+    for (size_t i = 0; *alerts != NULL && i < n; i++)
+        free((*alerts)[i].subject);
+    free(*alerts);
+    *alerts = NULL;
+}
+
+static const char trajectory_rules_sql[] =
+    "SELECT r.id, r.document, r.for_count, r.resolve_count, r.programme_id, r.dimension"
+    " FROM alert_rule r WHERE r.enabled AND r.kind = 'trajectory' ORDER BY r.programme_id, r.id";
+
+bool evaluation_trajectory_rules(PGconn *conn, struct evaluation_trajectory_rule **rules, size_t *n)
+{
+    *rules = NULL, *n = 0;
+    PGresult *res = db_run(conn, NULL, trajectory_rules_sql, 0, NULL, PGRES_TUPLES_OK, NULL,
+                           "read trajectory rules");
+    if (res == NULL)
+        return false;
+    size_t rows = (size_t)PQntuples(res);
+    *rules = xcalloc(rows + 1, sizeof(**rules));
+    for (size_t i = 0; i < rows; i++) {
+        struct evaluation_trajectory_rule *t = &(*rules)[i];
+        read_rule(res, (int)i, 0, &t->rule);
+        t->programme_id = db_int64(res, (int)i, 4);
+        t->dimension = text_copy(res, (int)i, 5);
+    }
+    *n = rows;
+    PQclear(res);
+    return true;
+}
+
+void evaluation_trajectory_rules_free(struct evaluation_trajectory_rule **rules, size_t n)
+{
+    for (size_t i = 0; *rules != NULL && i < n; i++) {
+        free((*rules)[i].rule.document);
+        free((*rules)[i].dimension);
+    }
+    free(*rules);
+    *rules = NULL;
+}

@@ -1,0 +1,66 @@
+/* Receivers (receiver_store.h): replacing a programme's receivers with a checked document in
+ * one statement, refusing time zones the database does not know, and the read side. */
+#include "scaleupd/storage/receiver_store.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "scaleupd/core/problems.h"
+#include "scaleupd/storage/db.h"
+
+/* Deletes and re-inserts in one statement, unless a receiver names a time zone that
+ * pg_timezone_names lacks: then nothing changes and the first such name comes back. */
+static const char receivers_put_sql[] =
+    "WITH doc AS (SELECT * FROM jsonb_to_recordset($2::jsonb) AS x(name text, email text[],"
+    " webhook text[], time_zone text)), bad AS (SELECT name FROM doc WHERE time_zone IS NOT NULL"
+    " AND time_zone NOT IN (SELECT name FROM pg_timezone_names)), del AS (DELETE FROM receiver"
+    " WHERE programme_id = $1 AND NOT EXISTS (SELECT 1 FROM bad)), ins AS (INSERT INTO receiver"
+    " (programme_id, name, email, webhook, time_zone) SELECT $1, name, coalesce(email, '{}'),"
+    " coalesce(webhook, '{}'), coalesce(time_zone, (SELECT time_zone FROM programme WHERE id ="
+    " $1)) FROM doc WHERE NOT EXISTS (SELECT 1 FROM bad) ON CONFLICT (programme_id, name) DO"
+    " UPDATE SET email = excluded.email, webhook = excluded.webhook, time_zone ="
+    " excluded.time_zone, updated_at = now()) SELECT (SELECT min(name) FROM bad)";
+
+enum alerts_result alerts_receivers_put(PGconn *conn, int64_t programme_id, const json_t *receivers,
+                                        json_t **problems, json_t **stored)
+{
+    char pid[24];
+    snprintf(pid, sizeof(pid), "%lld", (long long)programme_id);
+    char *text = json_dumps(receivers, JSON_COMPACT);
+    const char *params[] = {pid, text};
+    PGresult *res =
+        db_run(conn, NULL, receivers_put_sql, 2, params, PGRES_TUPLES_OK, NULL, "store receivers");
+    free(text);
+    if (res == NULL)
+        return ALERTS_DB_ERROR;
+    enum alerts_result result = ALERTS_OK;
+    if (!db_is_null(res, 0, 0)) {
+        problems_add(problems, "$.receivers", "unknown_time_zone",
+                     "receiver \"%s\" has a time zone the database does not know",
+                     db_text(res, 0, 0));
+        result = ALERTS_INVALID;
+    }
+    PQclear(res);
+    if (result == ALERTS_OK) {
+        *stored = alerts_receivers_get(conn, programme_id);
+        if (*stored == NULL)
+            result = ALERTS_DB_ERROR;
+    }
+    return result;
+}
+
+json_t *alerts_receivers_get(PGconn *conn, int64_t programme_id)
+{
+    char pid[24];
+    snprintf(pid, sizeof(pid), "%lld", (long long)programme_id);
+    const char *params[] = {pid};
+    PGresult *res =
+        db_run(conn, NULL,
+               "SELECT coalesce(json_agg(json_build_object('name', name, 'email', email,"
+               " 'webhook', webhook, 'time_zone', time_zone) ORDER BY name), '[]')"
+               " FROM receiver WHERE programme_id = $1",
+               1, params, PGRES_TUPLES_OK, NULL, "list receivers");
+    json_t *list = res ? json_loads(db_text(res, 0, 0), 0, NULL) : NULL;
+    PQclear(res);
+    return list;
+}

@@ -1,0 +1,328 @@
+/* Progress snapshots over libpq (snapshot_store.h): the refresh lock, the state and dirty
+ * marks a refresh starts from, the replacement of the recomputed months in one INSERT of
+ * binary arrays, and the snapshots and regions the progress API reads back. */
+#include "scaleupd/storage/snapshot_store.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "scaleupd/core/alloc.h"
+#include "scaleupd/core/clock.h"
+#include "scaleupd/storage/db.h"
+#include "scaleupd/storage/pgarray.h"
+
+/* ---- the lock and the transaction ---------------------------------------------------- */
+
+bool snapshot_store_lock(PGconn *conn, int64_t programme_id, bool wait, bool *got,
+                         const char *request_id)
+{
+    char cls[16], pid[24];
+    snprintf(cls, sizeof(cls), "%d", SNAPSHOT_STORE_LOCK_CLASS);
+    snprintf(pid, sizeof(pid), "%lld", (long long)programme_id);
+    const char *values[] = {cls, pid};
+    PGresult *res = db_run(conn, NULL,
+                           wait ? "SELECT pg_advisory_lock($1::int, $2::int), true"
+                                : "SELECT true, pg_try_advisory_lock($1::int, $2::int)",
+                           2, values, PGRES_TUPLES_OK, request_id, "lock a programme's snapshots");
+    *got = res != NULL && db_bool(res, 0, 1);
+    PQclear(res);
+    return res != NULL;
+}
+
+void snapshot_store_unlock(PGconn *conn, int64_t programme_id, const char *request_id)
+{
+    char cls[16], pid[24];
+    snprintf(cls, sizeof(cls), "%d", SNAPSHOT_STORE_LOCK_CLASS);
+    snprintf(pid, sizeof(pid), "%lld", (long long)programme_id);
+    const char *values[] = {cls, pid};
+    if (!db_command(conn, NULL, "SELECT pg_advisory_unlock($1::int, $2::int)", 2, values,
+                    request_id, "unlock a programme's snapshots"))
+        return; /* logged; a lost connection has released it */
+}
+
+bool snapshot_store_begin_refresh(PGconn *conn, const char *request_id)
+{
+    if (!db_begin(conn, request_id))
+        return false;
+    if (db_command(conn, NULL, "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ", 0, NULL,
+                   request_id, "begin a progress refresh"))
+        return true;
+    db_rollback(conn, request_id);
+    return false;
+}
+
+/* ---- state and marks ----------------------------------------------------------------- */
+
+static const char SQL_STATE[] =
+    "SELECT (to_timestamp($2::float8) AT TIME ZONE p.time_zone)::date - date '1970-01-01',"
+    " (SELECT CASE WHEN min(since_period) = '-infinity' THEN -2147483648"
+    "  ELSE min(since_period) - date '1970-01-01' END FROM progress_dirty d"
+    "  WHERE d.programme_id = p.id),"
+    " (SELECT max(id) FROM progress_dirty d WHERE d.programme_id = p.id),"
+    " (SELECT max(period_start) - date '1970-01-01' FROM progress_snapshot s"
+    "  WHERE s.programme_id = p.id),"
+    " CASE WHEN $3 THEN (SELECT min(period_start) - date '1970-01-01' FROM observation o"
+    "  WHERE o.programme_id = p.id) END"
+    " FROM programme p WHERE p.id = $1";
+
+/* Reads an optional day into *day (0 when NULL); true when it was there. */
+static bool day_opt(const PGresult *res, int col, int32_t *day)
+{
+    int64_t v = 0;
+    bool has = db_int64_opt(res, 0, col, &v);
+    *day = (int32_t)v;
+    return has;
+}
+
+bool snapshot_store_read_state(PGconn *conn, int64_t programme_id, bool with_first_data,
+                               struct snapshot_store_state *out, const char *request_id)
+{
+    char pid[24], now[40];
+    snprintf(pid, sizeof(pid), "%lld", (long long)programme_id);
+    snprintf(now, sizeof(now), "%.6f", clock_now());
+    const char *values[] = {pid, now, with_first_data ? "true" : "false"};
+    PGresult *res = db_run(conn, NULL, SQL_STATE, 3, values, PGRES_TUPLES_OK, request_id,
+                           "read progress state");
+    if (res == NULL || PQntuples(res) != 1) {
+        PQclear(res);
+        return false;
+    }
+    memset(out, 0, sizeof(*out));
+    struct progress_month_state *st = &out->month;
+    st->today = (int32_t)db_int64(res, 0, 0);
+    st->dirty = day_opt(res, 1, &st->dirty_since);
+    if (!db_int64_opt(res, 0, 2, &out->last_mark))
+        out->last_mark = 0;
+    st->has_last = day_opt(res, 3, &st->last_snapshot);
+    st->has_first_data = day_opt(res, 4, &st->first_data);
+    PQclear(res);
+    return true;
+}
+
+bool snapshot_store_clear_marks(PGconn *conn, int64_t programme_id, int64_t last_mark,
+                                const char *request_id)
+{
+    char pid[24], mark[24];
+    snprintf(pid, sizeof(pid), "%lld", (long long)programme_id);
+    snprintf(mark, sizeof(mark), "%lld", (long long)last_mark);
+    const char *values[] = {pid, mark};
+    return db_command(conn, NULL,
+                      "DELETE FROM progress_dirty WHERE programme_id = $1 AND id <= $2::bigint", 2,
+                      values, request_id, "clear a progress mark");
+}
+
+bool snapshot_store_today(PGconn *conn, int64_t programme_id, int32_t *today)
+{
+    char pid[24], now[40];
+    snprintf(pid, sizeof(pid), "%lld", (long long)programme_id);
+    snprintf(now, sizeof(now), "%.6f", clock_now());
+    const char *values[] = {pid, now};
+    PGresult *res = db_run(conn, NULL,
+                           "SELECT (to_timestamp($2::float8) AT TIME ZONE time_zone)::date"
+                           " - date '1970-01-01' FROM programme WHERE id = $1",
+                           2, values, PGRES_TUPLES_OK, NULL, "read a programme's date");
+    bool ok = res != NULL && PQntuples(res) == 1;
+    if (ok)
+        *today = (int32_t)db_int64(res, 0, 0);
+    PQclear(res);
+    return ok;
+}
+
+/* ---- replacing months ---------------------------------------------------------------- */
+
+/* The snapshot rows of one refresh, as the array columns of one INSERT. */
+struct columns {
+    struct pgarray period, dimension, region, version, actual, planned, progress, gap, status,
+        detail;
+};
+
+#define COLUMNS_EACH(c)                                                                            \
+    struct pgarray *all[] = {&(c)->period, &(c)->dimension, &(c)->region,   &(c)->version,         \
+                             &(c)->actual, &(c)->planned,   &(c)->progress, &(c)->gap,             \
+                             &(c)->status, &(c)->detail}
+
+static void columns_init(struct columns *c)
+{
+    pgarray_init(&c->period, PGARRAY_INT4);
+    pgarray_init(&c->dimension, PGARRAY_TEXT);
+    pgarray_init(&c->region, PGARRAY_INT8);
+    pgarray_init(&c->version, PGARRAY_INT4);
+    pgarray_init(&c->actual, PGARRAY_FLOAT8);
+    pgarray_init(&c->planned, PGARRAY_FLOAT8);
+    pgarray_init(&c->progress, PGARRAY_FLOAT8);
+    pgarray_init(&c->gap, PGARRAY_FLOAT8);
+    pgarray_init(&c->status, PGARRAY_TEXT);
+    pgarray_init(&c->detail, PGARRAY_TEXT);
+}
+
+static void add_nullable(struct pgarray *a, bool has, double v)
+{
+    if (has && isfinite(v))
+        pgarray_add_float8(a, v);
+    else
+        pgarray_add_null(a);
+}
+
+static void add_text(struct pgarray *a, const char *text)
+{
+    pgarray_add_text(a, text, strlen(text));
+}
+
+static void columns_add(struct columns *c, int32_t period_start,
+                        const struct progress_month_row *row)
+{
+    const struct progress_measure *m = &row->measure;
+    pgarray_add_int4(&c->period, period_start);
+    add_text(&c->dimension, progress_month_dimension_name(row->dimension));
+    pgarray_add_int8(&c->region, row->region_id);
+    pgarray_add_int4(&c->version, row->roadmap_version);
+    add_nullable(&c->actual, m->has_actual, m->actual);
+    pgarray_add_float8(&c->planned, isfinite(m->planned) ? m->planned : 0.0);
+    add_nullable(&c->progress, m->has_actual, m->progress);
+    add_nullable(&c->gap, m->has_actual, m->gap);
+    add_text(&c->status, progress_status_name(row->status));
+    json_t *detail = progress_month_row_detail(row);
+    char *text = json_dumps(detail, JSON_COMPACT);
+    add_text(&c->detail, text ? text : "{}");
+    free(text);
+    json_decref(detail);
+}
+
+static const char SQL_DELETE[] = "DELETE FROM progress_snapshot WHERE programme_id = $1"
+                                 " AND (period_start >= date '1970-01-01' + $2::int"
+                                 " OR period_start < date '1970-01-01' + $3::int"
+                                 " OR period_start > date '1970-01-01' + $4::int)";
+
+static const char SQL_INSERT[] =
+    "INSERT INTO progress_snapshot (programme_id, period_start, dimension, region_id,"
+    " roadmap_version, actual, planned, progress, gap, status, detail)"
+    " SELECT $1, date '1970-01-01' + p, d, r, v, a, pl, pr, g, s, de::jsonb"
+    " FROM unnest($2::int4[], $3::text[], $4::int8[], $5::int4[], $6::float8[], $7::float8[],"
+    "  $8::float8[], $9::float8[], $10::text[], $11::text[]) AS t(p, d, r, v, a, pl, pr, g, s, de)";
+
+static bool insert_columns(PGconn *conn, const char *pid, struct columns *c, const char *request_id)
+{
+    COLUMNS_EACH(c);
+    const char *values[11] = {pid};
+    int lengths[11] = {0}, formats[11] = {0};
+    for (int i = 0; i < 10; i++) {
+        pgarray_finish(all[i]);
+        values[i + 1] = all[i]->data;
+        lengths[i + 1] = (int)all[i]->len;
+        formats[i + 1] = 1;
+    }
+    /* binary array parameters: db_exec_prepared, which db_run does not offer */
+    PGresult *res = db_exec_prepared(conn, "snapshot_store_insert", SQL_INSERT, 11, values, lengths,
+                                     formats, 0);
+    bool ok = db_ok(res, PGRES_COMMAND_OK, request_id, "store progress snapshots");
+    PQclear(res);
+    return ok;
+}
+
+bool snapshot_store_replace(PGconn *conn, int64_t programme_id,
+                            const struct progress_month_range *range,
+                            const struct progress_month *months, size_t n, const char *request_id)
+{
+    char pid[24], from[16], first[16], last[16];
+    snprintf(pid, sizeof(pid), "%lld", (long long)programme_id);
+    snprintf(from, sizeof(from), "%d", (int)range->from);
+    snprintf(first, sizeof(first), "%d", (int)range->first);
+    snprintf(last, sizeof(last), "%d", (int)range->last);
+    const char *values[] = {pid, from, first, last};
+    if (!db_command(conn, NULL, SQL_DELETE, 4, values, request_id, "replace progress snapshots"))
+        return false;
+    struct columns c;
+    columns_init(&c);
+    size_t rows = 0;
+    for (size_t i = 0; i < n; i++)
+        for (size_t r = 0; r < months[i].n_rows; r++, rows++)
+            columns_add(&c, months[i].period_start, &months[i].rows[r]);
+    bool ok = rows == 0 || insert_columns(conn, pid, &c, request_id);
+    COLUMNS_EACH(&c);
+    for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)
+        pgarray_free(all[i]);
+    return ok;
+}
+
+/* ---- reading back -------------------------------------------------------------------- */
+
+static const char SQL_SNAPSHOTS[] =
+    "SELECT period_start - date '1970-01-01', dimension, region_id, roadmap_version, actual,"
+    " planned, progress, gap, status, detail::text FROM progress_snapshot"
+    " WHERE programme_id = $1 AND period_start <= date '1970-01-01' + $2::int"
+    " ORDER BY dimension, region_id, period_start";
+
+static const char SQL_REGIONS[] =
+    "SELECT id, code, name FROM site WHERE programme_id = $1 AND level = 'region' ORDER BY code";
+
+static void read_row(const PGresult *res, int r, struct snapshot_row *s)
+{
+    s->period_start = (int32_t)db_int64(res, r, 0);
+    snprintf(s->dimension, sizeof(s->dimension), "%s", db_text(res, r, 1));
+    s->region_id = db_int64(res, r, 2);
+    s->version = (int)db_int64(res, r, 3);
+    s->has_actual = db_double_opt(res, r, 4, &s->actual);
+    s->planned = db_double(res, r, 5);
+    if (!db_double_opt(res, r, 6, &s->progress))
+        s->progress = 0.0;
+    if (!db_double_opt(res, r, 7, &s->gap))
+        s->gap = 0.0;
+    snprintf(s->status, sizeof(s->status), "%s", db_text(res, r, 8));
+    s->detail = json_loads(db_text(res, r, 9), 0, NULL);
+    if (s->detail == NULL)
+        s->detail = json_object();
+}
+
+static bool load_regions(PGconn *conn, const char *pid, struct snapshot_set *out)
+{
+    const char *values[] = {pid};
+    PGresult *res =
+        db_run(conn, NULL, SQL_REGIONS, 1, values, PGRES_TUPLES_OK, NULL, "read regions");
+    if (res == NULL)
+        return false;
+    int n = PQntuples(res);
+    out->regions = xcalloc(n > 0 ? (size_t)n : 1, sizeof(*out->regions));
+    for (int r = 0; r < n; r++) {
+        struct snapshot_region *region = &out->regions[out->n_regions++];
+        region->id = db_int64(res, r, 0);
+        region->code = xstrdup(db_text(res, r, 1));
+        region->name = xstrdup(db_text(res, r, 2));
+    }
+    PQclear(res);
+    return true;
+}
+
+bool snapshot_store_load(PGconn *conn, int64_t programme_id, int32_t until,
+                         struct snapshot_set *out)
+{
+    char pid[24], to[16];
+    snprintf(pid, sizeof(pid), "%lld", (long long)programme_id);
+    snprintf(to, sizeof(to), "%d", (int)until);
+    memset(out, 0, sizeof(*out));
+    const char *values[] = {pid, to};
+    PGresult *res = db_run(conn, NULL, SQL_SNAPSHOTS, 2, values, PGRES_TUPLES_OK, NULL,
+                           "read progress snapshots");
+    if (res == NULL)
+        return false;
+    int n = PQntuples(res);
+    out->rows = xcalloc(n > 0 ? (size_t)n : 1, sizeof(*out->rows));
+    for (int r = 0; r < n; r++)
+        read_row(res, r, &out->rows[out->n++]);
+    PQclear(res);
+    return load_regions(conn, pid, out);
+}
+
+void snapshot_set_release(struct snapshot_set *set)
+{
+    for (size_t i = 0; i < set->n; i++)
+        json_decref(set->rows[i].detail);
+    free(set->rows);
+    for (size_t i = 0; i < set->n_regions; i++) {
+        free(set->regions[i].code);
+        free(set->regions[i].name);
+    }
+    free(set->regions);
+    memset(set, 0, sizeof(*set));
+}

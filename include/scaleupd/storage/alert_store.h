@@ -1,0 +1,49 @@
+/* Storage of alerts: one row per (rule, subject) with its state, streak and last values,
+ * its append-only history, and the outbox events (alert_event) written in the same
+ * statement when receivers must be told. Also the self alerts of receivers whose
+ * notifications are dead-lettered. Times come from the caller (clock_now()), never now(). */
+#ifndef SCALEUPD_STORAGE_ALERT_STORE_H
+#define SCALEUPD_STORAGE_ALERT_STORE_H
+
+#include <jansson.h>
+#include <libpq-fe.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "scaleupd/core/alert_state.h"
+#include "scaleupd/core/rules.h"
+
+/* What an evaluation found for one alert subject. */
+struct alert_update {
+    int64_t programme_id;
+    int64_t rule_id;
+    const char *subject;           /* "i12:s34" */
+    int64_t indicator_id, site_id; /* 0: none */
+    int for_count, resolve_count;
+    enum alert_observation obs;
+    const struct rule_eval *eval; /* NULL with ALERT_OBS_NO_DATA */
+    int32_t period_start;         /* day of the value's period; -1 when none */
+    double now;
+};
+
+/* Applies one evaluation inside the caller's transaction: steps the state machine, stores
+ * the alert, appends to alert_history when the state changes, and writes one alert_event
+ * per receiver of the rule when receivers must be told (the transactional outbox). */
+bool alerts_apply(PGconn *conn, const struct alert_update *u) __attribute__((warn_unused_result));
+
+/* Inside the caller's transaction: a notification to receiver was dead-lettered, so the
+ * receiver's self alert fires (unless the self rule is deleted), told to the programme's
+ * other receivers; or a notification to it was delivered, so a firing self alert resolves.
+ * False on a database error. */
+bool alerts_delivery_failed(PGconn *conn, int64_t programme_id, const char *receiver, double now)
+    __attribute__((warn_unused_result));
+bool alerts_delivery_recovered(PGconn *conn, int64_t programme_id, const char *receiver, double now)
+    __attribute__((warn_unused_result));
+
+/* Alerts that are not inactive as a JSON array ordered by id, filtered by programme slug,
+ * state, indicator and site codes (each may be NULL: no filter); NULL on error. The caller
+ * owns the array. */
+json_t *alerts_list(PGconn *conn, const char *programme, const char *state, const char *indicator,
+                    const char *site) __attribute__((warn_unused_result));
+
+#endif

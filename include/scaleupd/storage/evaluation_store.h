@@ -1,0 +1,171 @@
+/* Storage of the evaluation use case (docs/ARCHITECTURE.md): claiming the series that ingest
+ * marked dirty, the three set-based reads of a claim (the rules that apply to its series,
+ * their latest values, the alerts they already have), the aggregate rules a claim feeds, and
+ * the reads of the timer pass (its advisory lock, late-feed, completeness and trajectory
+ * rules, the sites due to report). Alert writes are storage/alerts.h's (alerts_apply).
+ * Every function runs inside the caller's transaction, logs a failure ("could not …") and
+ * returns false; what it fills is owned by the caller and freed with the matching _free. */
+#ifndef SCALEUPD_STORAGE_EVALUATION_STORE_H
+#define SCALEUPD_STORAGE_EVALUATION_STORE_H
+
+#include <libpq-fe.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "scaleupd/core/spc.h"
+
+/* A stored rule as the evaluator needs it: its document (parsed by the service with
+ * rule_parse) and the counts of its state machine. */
+struct evaluation_rule {
+    int64_t id;
+    char *document;
+    int for_count, resolve_count;
+};
+
+/* ---- dirty series ------------------------------------------------------------------- */
+
+/* The series of the marks one claim consumed: each once, ordered by programme, then id. */
+struct evaluation_claim {
+    int64_t *programme_ids; /* per series */
+    int64_t *series_ids;
+    size_t n;
+    long marks; /* the marks consumed (each lists up to 1,000 series) */
+};
+
+/* Deletes the oldest `marks` rows of dirty_series that no other evaluator holds (FOR UPDATE
+ * SKIP LOCKED) and fills *claim with the series they name. */
+bool evaluation_claim_dirty(PGconn *conn, int marks, struct evaluation_claim *claim)
+    __attribute__((warn_unused_result));
+
+void evaluation_claim_free(struct evaluation_claim *claim);
+
+/* Whether new data in the n series can change an open late-feed or completeness alert (a
+ * late site that reported, an indicator whose completeness was low): *touched. */
+bool evaluation_due_alert_touched(PGconn *conn, const int64_t *series_ids, size_t n, bool *touched)
+    __attribute__((warn_unused_result));
+
+/* ---- the set-based reads of a group of one programme's series ----------------------- */
+
+/* A spc or threshold rule (not an aggregate one) that applies to a series: its indicator is
+ * the series' or none, its site the series' site, an ancestor of it, or none. */
+struct evaluation_application {
+    int64_t series_id;
+    size_t rule; /* index into evaluation_group.rules */
+    int64_t indicator_id, site_id;
+    enum spc_direction direction; /* the indicator's */
+};
+
+/* One alert that exists on a series, by rule. */
+struct evaluation_alert_key {
+    int64_t series_id, rule_id;
+};
+
+struct evaluation_group {
+    struct evaluation_rule *rules; /* each rule of the applications once */
+    size_t n_rules;
+    struct evaluation_application *applications; /* by series id, then rule id */
+    size_t n_applications;
+    int64_t *value_series; /* the latest values of each series: by series id, oldest first */
+    double *values;
+    int32_t *days; /* period starts, days since 1970-01-01 */
+    size_t n_values;
+    struct evaluation_alert_key *alerts; /* by series id, then rule id */
+    size_t n_alerts;
+};
+
+/* Reads, in three statements, the applications, the latest `history` values and the alerts
+ * of the n series (of programme_id) into *group. */
+bool evaluation_group_read(PGconn *conn, int64_t programme_id, const int64_t *series_ids, size_t n,
+                           int history, struct evaluation_group *group)
+    __attribute__((warn_unused_result));
+
+void evaluation_group_free(struct evaluation_group *group);
+
+/* An enabled spc or threshold rule with "aggregate": true that n claimed series of one
+ * programme feed, with the site whose descendants it aggregates (its scope site, or each
+ * top-level site when it has none) for each indicator, when that site has descendants and
+ * one of them is a claimed series' site. */
+struct evaluation_aggregate_rule {
+    struct evaluation_rule rule;
+    int64_t indicator_id, site_id;
+    enum spc_direction direction;
+    char *aggregate; /* the indicator's: sum, mean, weighted, last */
+    bool percentage; /* the indicator's value type is percentage */
+};
+
+/* The aggregate rules the n series feed, ordered by rule, indicator and site. */
+bool evaluation_aggregate_rules(PGconn *conn, int64_t programme_id, const int64_t *series_ids,
+                                size_t n, struct evaluation_aggregate_rule **rules, size_t *n_rules)
+    __attribute__((warn_unused_result));
+
+void evaluation_aggregate_rules_free(struct evaluation_aggregate_rule **rules, size_t n);
+
+/* ---- the timer pass ------------------------------------------------------------------ */
+
+/* Takes the transaction-scoped advisory lock of the timer pass without waiting: *mine says
+ * whether this daemon has it (false: another is doing the pass). */
+bool evaluation_timer_lock(PGconn *conn, bool *mine) __attribute__((warn_unused_result));
+
+/* Every programme's id, in id order; the caller frees *ids. */
+bool evaluation_programme_ids(PGconn *conn, int64_t **ids, size_t *n)
+    __attribute__((warn_unused_result));
+
+/* An enabled late-feed or completeness rule for one of the indicators it covers. */
+struct evaluation_due_rule {
+    struct evaluation_rule rule;
+    int64_t programme_id, indicator_id;
+    char *period_type; /* the indicator's: monthly, quarterly… */
+    int32_t today;     /* the date at `now` in the programme's time zone, days since 1970 */
+    bool scoped;       /* the rule watches the sites under site_scope, not the programme */
+    int64_t site_scope;
+};
+
+/* Every such rule and indicator at time now, ordered by programme, rule and indicator. */
+bool evaluation_due_rules(PGconn *conn, double now, struct evaluation_due_rule **rules, size_t *n)
+    __attribute__((warn_unused_result));
+
+void evaluation_due_rules_free(struct evaluation_due_rule **rules, size_t n);
+
+/* An active member site (adopted by the period's end) that should report an indicator. */
+struct evaluation_due_site {
+    int64_t site_id;
+    bool reported; /* it has a value for the period that starts on period_start */
+    bool has_feed; /* it has a series of the indicator at all */
+};
+
+/* The member sites of the programme (under site_scope when not NULL) due to report
+ * indicator_id for the period [period_start, period_end] (days since 1970), by site id; the
+ * caller frees *sites. */
+bool evaluation_due_sites(PGconn *conn, int64_t programme_id, int64_t indicator_id,
+                          int32_t period_start, int32_t period_end, const int64_t *site_scope,
+                          struct evaluation_due_site **sites, size_t *n)
+    __attribute__((warn_unused_result));
+
+/* A pending or firing alert of a (non-aggregate) spc or threshold rule on one series. */
+struct evaluation_open_alert {
+    struct evaluation_rule rule; /* document NULL: not read */
+    char *subject;
+};
+
+/* The open spc and threshold alerts on the series of indicator_id at site_id. */
+bool evaluation_open_alerts(PGconn *conn, int64_t programme_id, int64_t indicator_id,
+                            int64_t site_id, struct evaluation_open_alert **alerts, size_t *n)
+    __attribute__((warn_unused_result));
+
+void evaluation_open_alerts_free(struct evaluation_open_alert **alerts, size_t n);
+
+/* An enabled trajectory rule and the scale-up dimension it watches. */
+struct evaluation_trajectory_rule {
+    struct evaluation_rule rule;
+    int64_t programme_id;
+    char *dimension;
+};
+
+/* Every such rule, ordered by programme, then rule. */
+bool evaluation_trajectory_rules(PGconn *conn, struct evaluation_trajectory_rule **rules, size_t *n)
+    __attribute__((warn_unused_result));
+
+void evaluation_trajectory_rules_free(struct evaluation_trajectory_rule **rules, size_t n);
+
+#endif
