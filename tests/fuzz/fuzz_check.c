@@ -1,4 +1,4 @@
-/* The text checks of fuzz_check.h, shared by the fuzz targets. */
+/* The text and problem-list checks of fuzz_check.h, shared by the fuzz targets. */
 #include "fuzz_check.h"
 
 #include <string.h>
@@ -48,4 +48,26 @@ char *fuzz_strndup(const unsigned char *data, size_t size)
     memcpy(copy, data, size);
     copy[size] = '\0';
     return copy;
+}
+
+size_t fuzz_check_problems(const json_t *problems, bool may_be_null, const char *code)
+{
+    if (problems == NULL) {
+        FUZZ_CHECK(may_be_null);
+        return 0;
+    }
+    /* a problem whose text json_pack refused would be missing from the list */
+    FUZZ_CHECK(json_is_array(problems) && json_array_size(problems) > 0);
+    size_t i, count = 0;
+    const json_t *p;
+    json_array_foreach(problems, i, p)
+    {
+        const char *path = json_string_value(json_object_get(p, "path"));
+        const char *what = json_string_value(json_object_get(p, "code"));
+        FUZZ_CHECK(path != NULL && path[0] == '$' && what != NULL && what[0] != '\0');
+        FUZZ_CHECK(json_string_value(json_object_get(p, "message")) != NULL);
+        FUZZ_CHECK(json_object_size(p) == 3);
+        count += strcmp(what, code) == 0;
+    }
+    return count;
 }

@@ -1,11 +1,13 @@
 /*
  * Shared by the libFuzzer targets of tests/fuzz: FUZZ_CHECK turns a broken contract of the
  * code under test into a crash that libFuzzer reports and saves, and the text checks that
- * several contracts need (valid UTF-8, a NUL inside a fixed-size field).
+ * several contracts need (valid UTF-8, a NUL inside a fixed-size field, the problem list of a
+ * 422 answer).
  */
 #ifndef SCALEUPD_FUZZ_CHECK_H
 #define SCALEUPD_FUZZ_CHECK_H
 
+#include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -25,6 +27,10 @@ bool fuzz_terminated(const char *s, size_t size);
 
 /* True when the NUL-terminated s is valid UTF-8 (shortest forms, no surrogates, <= U+10FFFF). */
 bool fuzz_utf8_valid(const char *s);
+
+/* problems is a non-empty array of {"path": "$…", "code": "…", "message": "…"} (problems.h),
+ * or NULL when may_be_null; aborts otherwise. Returns how many problems have code `code`. */
+size_t fuzz_check_problems(const json_t *problems, bool may_be_null, const char *code);
 
 /* A NUL-terminated copy of data[0..size) (malloc'd, the caller frees it). */
 char *fuzz_strndup(const unsigned char *data, size_t size);

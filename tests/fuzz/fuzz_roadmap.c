@@ -111,6 +111,12 @@ static enum roadmap_status parse_once(const char *body, size_t size,
     FUZZ_CHECK(errs != NULL);
     struct roadmap *rm = NULL;
     enum roadmap_status st = roadmap_parse(body, size, with, &rm, errs);
+    /* the 400/422 answer: one problem per error, none lost to json_pack */
+    json_t *problems = NULL;
+    roadmap_errors_to_problems(errs, &problems);
+    FUZZ_CHECK(json_array_size(problems) == errs->count);
+    fuzz_check_problems(problems, errs->count == 0, "");
+    json_decref(problems);
     check_errors(st, errs);
     FUZZ_CHECK((st == ROADMAP_OK) == (rm != NULL));
     if (rm != NULL)
