@@ -78,6 +78,13 @@
 /* Bodies larger than this are OBS_PARSE_TOO_LARGE (jsmn counts positions in an int). */
 #define OBS_MAX_BODY (256u * 1024 * 1024)
 
+/* Objects and arrays nested deeper than this fail a JSON or DHIS2 body as too_deep, found
+ * as the tokenizer meets the bracket. Our format and DHIS2's need 3 levels (the body, its
+ * rows array, a row) and 4-5 with a nested DHIS2 extra; 32 leaves slack for fields we
+ * ignore, and bounds the tokenizer's work per closing bracket, so that parse work stays
+ * linear in the body (tests/unit/test_parse_work.c). */
+#define OBS_JSON_DEPTH_MAX 32
+
 enum obs_format {
     OBS_FORMAT_JSON,
     OBS_FORMAT_CSV,
@@ -128,6 +135,7 @@ struct obs_batch {
     struct obs_arena_block *arena;
     void *tokens; /* JSON token array, kept for reuse */
     size_t tokens_cap;
+    size_t work; /* see obs_batch_parse_work */
 };
 
 enum obs_parse_status {
@@ -144,7 +152,9 @@ enum obs_parse_status {
 
 /*
  * A document-level failure. code is one of: malformed_json, malformed_csv,
- * unterminated_quote, invalid_document (root not an object, rows not an array, a top-level
+ * unterminated_quote, too_deep (OBS_PARSE_INVALID_SHAPE: JSON nested deeper than
+ * OBS_JSON_DEPTH_MAX; the position is the bracket that opens one level too many),
+ * invalid_document (root not an object, rows not an array, a top-level
  * key twice), missing_field (no "observations"/"dataValues"),
  * missing_column, unknown_column, duplicate_column, empty_body, empty_batch, too_many_rows,
  * too_large. offset (bytes from the start of the body), line and column
@@ -230,5 +240,14 @@ __attribute__((warn_unused_result)) bool obs_validate(struct obs_batch *batch,
 
 /* Number of rows not rejected. */
 size_t obs_batch_accepted(const struct obs_batch *batch);
+
+/*
+ * The work of the last JSON or DHIS2 parse into batch, in steps beyond the bytes read once:
+ * tokens made, parent links the tokenizer followed at closing brackets, and tokens the
+ * structure check and the row readers walked over. For tests, which show it linear in the
+ * body (a bound on the work per byte that no input can grow); 0 after a CSV parse, whose
+ * work is libcsv's single pass.
+ */
+size_t obs_batch_parse_work(const struct obs_batch *batch);
 
 #endif /* SCALEUPD_OBS_PARSE_H */
