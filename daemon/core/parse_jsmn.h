@@ -88,8 +88,7 @@ static void jsmn_init(jsmn_parser *parser, unsigned depth_max)
 }
 
 /* Allocates a fresh unused token from the token pool. */
-static jsmntok_t *jsmn_alloc_token(jsmn_parser *parser, jsmntok_t *tokens,
-                                   const size_t num_tokens)
+static jsmntok_t *jsmn_alloc_token(jsmn_parser *parser, jsmntok_t *tokens, const size_t num_tokens)
 {
     jsmntok_t *tok;
     if (parser->toknext >= num_tokens)
@@ -101,8 +100,7 @@ static jsmntok_t *jsmn_alloc_token(jsmn_parser *parser, jsmntok_t *tokens,
     return tok;
 }
 
-static void jsmn_fill_token(jsmntok_t *token, const jsmntype_t type, const int start,
-                            const int end)
+static void jsmn_fill_token(jsmntok_t *token, const jsmntype_t type, const int start, const int end)
 {
     token->type = type;
     token->start = start;

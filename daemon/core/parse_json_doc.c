@@ -57,14 +57,16 @@ static enum obs_parse_status json_tokenize(struct obs_batch *b, struct json_doc 
             b->tokens_cap = want;
         }
         int r = jsmn_parse(&parser, d->body, d->len, b->tokens, (unsigned)b->tokens_cap);
-        b->work += parser.steps;
+        b->work += parser.steps; /* the tokens are added once, at the end */
         parser.steps = 0;
         if (r >= 0)
             break;
-        if (r == JSMN_ERROR_DEPTH)
+        if (r == JSMN_ERROR_DEPTH) {
+            b->work += parser.toknext;
             return parse_doc_error(err, OBS_PARSE_INVALID_SHAPE, "too_deep", d->body, parser.pos,
                                    "objects and arrays are nested more than %d deep here",
                                    OBS_JSON_DEPTH_MAX);
+        }
         if (r != JSMN_ERROR_NOMEM)
             return json_syntax_error(d, r, parser.pos, err);
         if (b->tokens_cap >= limit)

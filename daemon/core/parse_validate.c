@@ -11,21 +11,35 @@
 
 #include "parse_internal.h"
 
+/* The bounds of the value types, in words, for messages (the constants of obs_parse.h). */
+#define COUNT_MAX_TEXT "10000000000"
+#define RATIO_MAX_TEXT "1000000000"
+_Static_assert(OBS_COUNT_MAX == 10000000000.0, "COUNT_MAX_TEXT says OBS_COUNT_MAX");
+_Static_assert(OBS_RATIO_MAX == 1000000000.0, "RATIO_MAX_TEXT says OBS_RATIO_MAX");
+
 /* Why v does not fit the value type, or NULL. */
 static const char *value_type_problem(enum value_type type, double v)
 {
     switch (type) {
     case VALUE_COUNT:
-        return v < 0 || v != floor(v) ? "a count must be a whole number of 0 or more" : NULL;
+        return v < 0 || v > OBS_COUNT_MAX || v != floor(v)
+                   ? "a count must be a whole number from 0 to " COUNT_MAX_TEXT
+                   : NULL;
     case VALUE_PERCENTAGE:
         return v < 0 || v > 100 ? "a percentage must be between 0 and 100" : NULL;
     case VALUE_RATIO:
-        return v < 0 ? "a ratio must be 0 or more" : NULL;
+        return v < 0 || v > OBS_RATIO_MAX ? "a ratio must be from 0 to " RATIO_MAX_TEXT : NULL;
     case VALUE_SCORE:
         return v < 0 || v > 4 || v != floor(v) ? "a score must be a whole number from 0 to 4"
                                                : NULL;
     }
     return NULL;
+}
+
+/* A numerator or denominator outside 0..OBS_COUNT_MAX. */
+static bool part_out_of_range(bool has, double v)
+{
+    return has && (v < 0 || v > OBS_COUNT_MAX);
 }
 
 /* Value, numerator and denominator in range; rejects the row and returns false if not. */
@@ -37,12 +51,13 @@ static bool validate_values(struct obs_batch *b, struct obs_row *row,
         parse_reject(b, row, "value", "out_of_range",
                      "value %.15g is out of range for %s \"%s\": %s", row->value,
                      parse_field_name(b, FIELD_INDICATOR), ind->code, why);
-    } else if (row->has_numerator && row->numerator < 0) {
-        parse_reject(b, row, "numerator", "out_of_range", "numerator must be 0 or more, not %.15g",
-                     row->numerator);
-    } else if (row->has_denominator && row->denominator < 0) {
+    } else if (part_out_of_range(row->has_numerator, row->numerator)) {
+        parse_reject(b, row, "numerator", "out_of_range",
+                     "numerator must be from 0 to " COUNT_MAX_TEXT ", not %.15g", row->numerator);
+    } else if (part_out_of_range(row->has_denominator, row->denominator)) {
         parse_reject(b, row, "denominator", "out_of_range",
-                     "denominator must be 0 or more, not %.15g", row->denominator);
+                     "denominator must be from 0 to " COUNT_MAX_TEXT ", not %.15g",
+                     row->denominator);
     } else if (row->has_numerator && row->has_denominator && ind->value_type != VALUE_RATIO &&
                row->numerator > row->denominator) {
         parse_reject(b, row, "numerator", "out_of_range",

@@ -45,9 +45,10 @@
  *   site_not_in_programme (obs_validate) a known site that is not a member of the programme
  *   period_type_mismatch (obs_validate) e.g. a quarter for a monthly indicator
  *   future_period       (obs_validate) the period starts after the period containing today
- *   out_of_range        (obs_validate) the value does not fit the indicator's value type,
- *                       or numerator/denominator are negative, or numerator > denominator
- *                       (except for ratios)
+ *   out_of_range        (obs_validate) the value does not fit the indicator's value type
+ *                       (bounds included: OBS_COUNT_MAX, OBS_RATIO_MAX), or a numerator or
+ *                       denominator is negative or above OBS_COUNT_MAX, or numerator >
+ *                       denominator (except for ratios); the message names the bound
  *   duplicate_key       (obs_validate) rows with the same indicator, site and period: ALL
  *                       of them are rejected; the first names the second's row number,
  *                       the others name the first's
@@ -77,6 +78,18 @@
 
 /* Bodies larger than this are OBS_PARSE_TOO_LARGE (jsmn counts positions in an int). */
 #define OBS_MAX_BODY (256u * 1024 * 1024)
+
+/*
+ * Upper bounds of values (obs_validate; percentages are 0..100 and scores 0..4 anyway).
+ * A count, numerator or denominator of a site for one period is at most 1e10, more than
+ * the people on Earth: no real count is refused, and a sum over a programme's whole cube,
+ * 7,000 practices x 72 months of such values, is at most 5.04e15, below 2^53 (9.0e15), so
+ * every sum of whole counts that the server computes in double precision stays exact (and
+ * nowhere near an overflow; 1e12 would allow sums of 5e17, past exact integers). A ratio
+ * (nurses per GP) beyond a billion is a unit error.
+ */
+#define OBS_COUNT_MAX 1e10 /* counts, and every numerator and denominator */
+#define OBS_RATIO_MAX 1e9
 
 /* Objects and arrays nested deeper than this fail a JSON or DHIS2 body as too_deep, found
  * as the tokenizer meets the bracket. Our format and DHIS2's need 3 levels (the body, its
@@ -227,11 +240,11 @@ obs_parse_dhis2(const char *body, size_t len, struct obs_batch *batch, struct ob
  * Checks each row not yet rejected against cat and today (days since 1970-01-01, the
  * programme's current date): indicator and site known, site a member, period of the
  * indicator's type and not starting after the period that contains today, value fitting the
- * value type (count: whole number >= 0; percentage: 0..100; ratio: >= 0; score: whole
- * number 0..4), numerator and denominator >= 0 and, except for ratios, numerator <=
- * denominator. Fills indicator_id, site_id and period_start of the rows that pass. Then
- * rows that share (indicator, site, period) are all rejected as duplicate_key, since
- * storing either would depend on order. Finally sorts batch->rejects by row.
+ * value type (count: whole number 0..OBS_COUNT_MAX; percentage: 0..100; ratio:
+ * 0..OBS_RATIO_MAX; score: whole number 0..4), numerator and denominator 0..OBS_COUNT_MAX
+ * and, except for ratios, numerator <= denominator. Fills indicator_id, site_id and period_start of
+ * the rows that pass. Then rows that share (indicator, site, period) are all rejected as
+ * duplicate_key, since storing either would depend on order. Finally sorts batch->rejects by row.
  * Call it once per parse. Returns true: running out of memory is fatal (alloc.h), so no
  * row is ever left unchecked (the result is kept for the callers that test it).
  */
