@@ -186,6 +186,37 @@ Test(parse_work, linear_in_the_body_for_deep_wide_and_long_inputs)
     obs_batch_free(&batch);
 }
 
+/* A CSV record of n fields, most of them past the header's columns, then n blank records
+ * (",,,,"), which no row cap counts: neither may cost more than its bytes and a step. */
+static void build_csv_wide_and_blank(struct body *b, size_t n)
+{
+    put(b, "indicator,site,period,value,comment\npatients_enrolled,BE,2025-01,1,");
+    put_times(b, ",x", n);
+    put(b, "\n");
+    put_times(b, ",,,,\n", n);
+    put(b, "patients_enrolled,BE,2025-01,1,\n");
+}
+
+Test(parse_work, csv_wide_records_and_blank_records_are_linear)
+{
+    struct obs_batch *batch = obs_batch_new();
+    fprintf(stderr, "CSV wide and blank records:");
+    for (size_t n = 10000; n <= 80000; n *= 2) {
+        struct body b = {0};
+        struct obs_parse_error err;
+        build_csv_wide_and_blank(&b, n);
+        cr_assert_eq(obs_parse_csv(b.data, b.len, batch, &err), OBS_PARSE_OK, "%s", err.message);
+        cr_expect_eq(batch->n_rows, 2);
+        size_t work = obs_batch_parse_work(batch);
+        fprintf(stderr, " n=%zu: %zu bytes, work %zu;", n, b.len, work);
+        /* one step per record; a blank record builds no "missing" message */
+        cr_expect_leq(work, n + 4, "%zu blank records: work %zu", n, work);
+        free(b.data);
+    }
+    fprintf(stderr, "\n");
+    obs_batch_free(&batch);
+}
+
 /* Brackets nested n deep inside the rows array (our format) or a data value (DHIS2). */
 static void build_brackets(struct body *b, size_t n, bool dhis2, const char *open,
                            const char *close)

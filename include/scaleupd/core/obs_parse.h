@@ -255,11 +255,11 @@ __attribute__((warn_unused_result)) bool obs_validate(struct obs_batch *batch,
 size_t obs_batch_accepted(const struct obs_batch *batch);
 
 /*
- * The work of the last JSON or DHIS2 parse into batch, in steps beyond the bytes read once:
- * tokens made, parent links the tokenizer followed at closing brackets, and tokens the
- * structure check and the row readers walked over. For tests, which show it linear in the
- * body (a bound on the work per byte that no input can grow); 0 after a CSV parse, whose
- * work is libcsv's single pass.
+ * The work of the last parse into batch, in steps beyond the bytes read once. JSON and
+ * DHIS2: tokens made, parent links the tokenizer followed at closing brackets, and tokens
+ * the structure check and the row readers walked over. CSV: records, and problems built
+ * for a field (a message each; libcsv's own work is one pass over the bytes). For tests,
+ * which show it linear in the body: a bound on the work per byte that no input can grow.
  */
 size_t obs_batch_parse_work(const struct obs_batch *batch);
 
