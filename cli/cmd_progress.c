@@ -89,14 +89,15 @@ static void print_items(const json_t *inst)
         const json_t *score = json_object_get(item, "score");
         const char *comment = json_string_value(json_object_get(item, "comment"));
         const char *due = json_string_value(json_object_get(item, "due"));
-        char scored[16] = "-";
+        char scored[16] = "-", key[128], said[1024];
         if (json_is_number(score))
             snprintf(scored, sizeof(scored), "%.0f", json_number_value(score));
         printf("  %-24s score %s/%lld  due %s%s%s%s%s\n",
-               json_string_value(json_object_get(item, "key")), scored,
-               (long long)json_integer_value(json_object_get(item, "target")), due ? due : "-",
-               json_is_true(json_object_get(item, "overdue")) ? "  OVERDUE" : "",
-               comment ? "  \"" : "", comment ? comment : "", comment ? "\"" : "");
+               ctl_printable(json_string_value(json_object_get(item, "key")), key, sizeof(key)),
+               scored, (long long)json_integer_value(json_object_get(item, "target")),
+               due ? due : "-", json_is_true(json_object_get(item, "overdue")) ? "  OVERDUE" : "",
+               comment ? "  \"" : "", comment ? ctl_printable(comment, said, sizeof(said)) : "",
+               comment ? "\"" : "");
     }
 }
 
@@ -112,19 +113,21 @@ static void print_regions(const json_t *doc)
     {
         const json_t *cov = json_object_get(r, "coverage");
         const json_t *exp = json_object_get(r, "expansion");
-        char actual[32], planned[32];
+        char actual[32], planned[32], name[128];
         format_value(json_object_get(cov, "actual"), true, actual, sizeof(actual));
         format_value(json_object_get(cov, "planned"), true, planned, sizeof(planned));
         const char *status = json_string_value(json_object_get(cov, "status"));
         printf("%-24s %10s %10s %-9s %lld of %lld adopted\n",
-               json_string_value(json_object_get(r, "name")), actual, planned,
-               status ? status : "-",
+               ctl_printable(json_string_value(json_object_get(r, "name")), name, sizeof(name)),
+               actual, planned, status ? status : "-",
                (long long)json_integer_value(json_object_get(exp, "active_sites")),
                (long long)json_integer_value(json_object_get(exp, "adopted_sites")));
     }
     const json_t *lag = json_object_get(doc, "lagging_region");
+    char name[128];
     if (json_is_object(lag))
-        printf("lagging most: %s\n", json_string_value(json_object_get(lag, "name")));
+        printf("lagging most: %s\n",
+               ctl_printable(json_string_value(json_object_get(lag, "name")), name, sizeof(name)));
 }
 
 static void print_progress(const json_t *doc)

@@ -31,6 +31,11 @@ long ctl_http(const struct ctl *ctl, const char *method, const char *path, const
 /* Reads a whole file ("-" for stdin); NULL (reported) on failure. Caller frees. */
 char *ctl_read_file(const char *path, size_t *len);
 
+/* s (NULL reads as "") made safe for a terminal: control characters (C0, DEL and UTF-8 C1)
+ * written as \xNN, so text from the server (comments, names, messages) cannot move the
+ * cursor or send escape sequences; cut to fit size. Returns buf. */
+const char *ctl_printable(const char *s, char *buf, size_t size);
+
 /* Prints an answer: JSON on 2xx, the error (and its details) on stderr otherwise. Returns
  * 0 for 2xx, 1 otherwise. */
 int ctl_report(long status, const char *body);

@@ -92,6 +92,26 @@ char *ctl_read_file(const char *path, size_t *len)
     return dynbuf_take(&data, len);
 }
 
+const char *ctl_printable(const char *s, char *buf, size_t size)
+{
+    size_t used = 0;
+    const unsigned char *p = (const unsigned char *)(s ? s : "");
+    for (; *p != '\0' && used + 5 < size; p++) {
+        /* C0 controls and DEL, and the C1 controls as UTF-8 encodes them (C2 80..9F): a
+         * terminal would act on them (escape sequences, cursor moves) */
+        bool c1 = p[0] == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f;
+        if (*p < 0x20 || *p == 0x7f || c1) {
+            unsigned code = c1 ? p[1] : *p;
+            used += (size_t)snprintf(buf + used, size - used, "\\x%02x", code);
+            p += c1;
+        } else {
+            buf[used++] = (char)*p;
+        }
+    }
+    buf[used] = '\0';
+    return buf;
+}
+
 /* Prints an API answer: pretty JSON on success, the error message on failure. Returns the
  * exit status (0 for 2xx, 1 otherwise). */
 int ctl_report(long status, const char *body)
@@ -103,22 +123,28 @@ int ctl_report(long status, const char *body)
             printf("%s\n", pretty);
             free(pretty);
         } else {
-            printf("%s", body);
+            char safe[4096];
+            printf("%s\n", ctl_printable(body, safe, sizeof(safe)));
         }
         json_decref(doc);
         return 0;
     }
     const char *message =
         json_string_value(json_object_get(json_object_get(doc, "error"), "message"));
+    char safe[1024], safe_path[256];
     if (status != 0)
-        fprintf(stderr, "scaleupctl: %ld: %s\n", status, message ? message : body);
+        fprintf(stderr, "scaleupctl: %ld: %s\n", status,
+                ctl_printable(message ? message : body, safe, sizeof(safe)));
     json_t *details = json_object_get(json_object_get(doc, "error"), "details");
     size_t i;
     json_t *d;
     json_array_foreach(details, i, d)
     {
-        fprintf(stderr, "  %s: %s\n", json_string_value(json_object_get(d, "path")),
-                json_string_value(json_object_get(d, "message")));
+        fprintf(
+            stderr, "  %s: %s\n",
+            ctl_printable(json_string_value(json_object_get(d, "path")), safe_path,
+                          sizeof(safe_path)),
+            ctl_printable(json_string_value(json_object_get(d, "message")), safe, sizeof(safe)));
     }
     json_decref(doc);
     return 1;

@@ -1,150 +1,108 @@
-/* Feed endpoints: observations in JSON or CSV, DHIS2 dataValueSets, and series reads.
- * Each write is one transaction: idempotency check, upsert, stored answer, commit. */
+/* Feed endpoints: observations in JSON or CSV, DHIS2 dataValueSets, and series reads. A
+ * write is parsed and authorised here and done by ingest_push (services/ingest.h), one
+ * transaction; the route renders its outcome and kicks the evaluator when it changed data. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "scaleupd/core/dynbuf.h"
+#include "scaleupd/core/period.h"
 #include "scaleupd/edge/app.h"
 #include "scaleupd/edge/background.h"
-#include "scaleupd/storage/db.h"
 #include "scaleupd/edge/handlers.h"
-#include "scaleupd/storage/idempotency.h"
 #include "scaleupd/services/ingest.h"
-#include "scaleupd/core/metrics.h"
-#include "scaleupd/core/period.h"
-#include "scaleupd/storage/programmes.h"
+#include "scaleupd/storage/idempotency.h"
+#include "scaleupd/storage/observations_read.h"
 
-/* What a feed write needs beyond the request itself. */
-struct feed_write {
-    int64_t programme_id;
-    enum obs_format format;
-    bool dry_run, atomic;
-    const char *key; /* Idempotency-Key or NULL */
-    unsigned char fingerprint[32];
-};
+/* The query string as the fingerprint of a keyed write sees it ("k=v&" per parameter); a
+ * query longer than this is refused rather than cut (two requests must never share a
+ * fingerprint because their tails differ). */
+#define FINGERPRINT_QUERY_MAX 8192
 
-static bool exec_simple(PGconn *conn, const char *sql, const char *request_id)
+static void reply_document_error(struct request *req, const struct ingest_result *result)
 {
-    PGresult *res = PQexec(conn, sql);
-    bool ok = db_ok(res, PGRES_COMMAND_OK, request_id, sql);
-    PQclear(res);
-    return ok;
-}
-
-static void reply_document_error(struct request *req, enum obs_parse_status st,
-                                 const struct obs_parse_error *perr)
-{
+    const struct obs_parse_error *perr = &result->error;
     json_t *extra = json_object();
     if (perr->line > 0) {
         json_object_set_new(extra, "line", json_integer(perr->line));
         json_object_set_new(extra, "column", json_integer(perr->column));
         json_object_set_new(extra, "position", json_integer((json_int_t)perr->offset));
     }
-    request_reply_error_json(req, ingest_document_error_status(st), perr->code, perr->message,
-                             extra);
+    request_reply_error_json(req, result->status, perr->code, perr->message, extra);
 }
 
-/* Parses, validates and (unless dry run or an atomic batch with rejects) stores; sets the
- * response. Runs inside the open transaction; false when the caller must roll back
- * without storing an idempotent answer (errors, dry runs). */
-static bool ingest_and_reply(struct request *req, PGconn *conn, const struct feed_write *w)
+/* Renders the outcome of ingest_push; kicks the evaluator when the write changed data. */
+static void reply_push(struct request *req, PGconn *conn, const struct ingest_request *w,
+                       enum ingest_outcome outcome, struct ingest_result *result)
 {
-    struct obs_batch *batch = obs_batch_new();
-    struct obs_parse_error perr;
-    memset(&perr, 0, sizeof(perr));
-    bool keep = false;
-    if (batch == NULL) {
-        request_reply_error(req, 503, "overloaded", "out of memory");
-        return false;
-    }
-    switch (
-        ingest_prepare(conn, w->programme_id, w->format, req->body, req->body_len, batch, &perr)) {
-    case INGEST_DB_ERROR:
+    switch (outcome) {
+    case INGEST_PUSH_REPLAYED:
+        request_add_response_header(req, "Idempotent-Replayed", "true");
+        /* fall through */
+    case INGEST_PUSH_ANSWERED:
+        request_reply_raw(req, result->status, "application/json", result->body, result->body_len);
+        result->body = NULL; /* the request owns it now */
+        break;
+    case INGEST_PUSH_KEY_REUSED:
+        request_reply_error(req, 422, "idempotency_key_reused",
+                            "Idempotency-Key \"%s\" was used before with a different request",
+                            w->idempotency_key);
+        break;
+    case INGEST_PUSH_BAD_DOCUMENT:
+        reply_document_error(req, result);
+        break;
+    case INGEST_PUSH_UNKNOWN_PROGRAMME:
+        request_reply_error(req, 404, "unknown_programme", "no programme \"%s\"",
+                            w->programme_slug ? w->programme_slug : "");
+        break;
+    case INGEST_PUSH_DB_ERROR:
         handler_db_error(req, conn);
-        goto out;
-    case INGEST_BAD_DOCUMENT: {
-        enum obs_parse_status st = strcmp(perr.code, "too_many_rows") == 0 ? OBS_PARSE_TOO_MANY_ROWS
-                                   : strcmp(perr.code, "too_large") == 0   ? OBS_PARSE_TOO_LARGE
-                                                                           : OBS_PARSE_MALFORMED;
-        reply_document_error(req, st, &perr);
-        goto out;
-    }
-    case INGEST_OK:
+        break;
+    case INGEST_PUSH_INTERNAL:
+        request_reply_error(req, 500, "internal", "could not render the import report (request %s)",
+                            req->id);
         break;
     }
-    struct observations_counts counts = {0, 0, 0};
-    bool store = obs_batch_accepted(batch) > 0 && !(w->atomic && batch->n_rejects > 0);
-    if (store &&
-        !observations_store(conn, w->programme_id, req->auth.token_id, batch, &counts, req->id)) {
-        handler_db_error(req, conn);
-        goto out;
-    }
-    bool all_rejected = obs_batch_accepted(batch) == 0 || (w->atomic && batch->n_rejects > 0);
-    json_t *report = w->format == OBS_FORMAT_DHIS2
-                         ? ingest_dhis2_summary(batch, &counts, store, w->dry_run)
-                         : ingest_report(batch, &counts, store, w->dry_run, w->atomic);
-    int status = all_rejected ? (w->format == OBS_FORMAT_DHIS2 ? 409 : 422) : 200;
-    request_reply_json(req, status, report);
-    metrics_add("scaleupd_ingest_rows_total", "outcome=\"imported\"", (double)counts.imported);
-    metrics_add("scaleupd_ingest_rows_total", "outcome=\"updated\"", (double)counts.updated);
-    metrics_add("scaleupd_ingest_rows_total", "outcome=\"unchanged\"", (double)counts.unchanged);
-    metrics_add("scaleupd_ingest_rows_total", "outcome=\"rejected\"", (double)batch->n_rejects);
-    keep = !w->dry_run;
-out:
-    obs_batch_free(&batch);
-    return keep;
+    if (result->changed)
+        background_kick("evaluate");
 }
 
-/* The whole write: transaction, idempotency, ingest, commit. */
-static void feed_write(struct request *req, PGconn *conn, struct feed_write *w)
+static void feed_write(struct request *req, PGconn *conn, struct ingest_request *w)
 {
-    if (!exec_simple(conn, "BEGIN", req->id)) {
-        handler_db_error(req, conn);
-        return;
-    }
-    if (w->key != NULL) {
-        int status = 0;
-        char *response = NULL;
-        switch (idempotency_begin(conn, req->auth.token_id, w->key, w->fingerprint, &status,
-                                  &response)) {
-        case IDEMPOTENCY_REPLAY:
-            request_add_response_header(req, "Idempotent-Replayed", "true");
-            request_reply_raw(req, status, "application/json", response, strlen(response));
-            goto rollback;
-        case IDEMPOTENCY_CONFLICT:
-            request_reply_error(req, 422, "idempotency_key_reused",
-                                "Idempotency-Key \"%s\" was used before with a different request",
-                                w->key);
-            goto rollback;
-        case IDEMPOTENCY_DB_ERROR:
-            handler_db_error(req, conn);
-            goto rollback;
-        case IDEMPOTENCY_NEW:
-            break;
-        }
-    }
-    if (!ingest_and_reply(req, conn, w))
-        goto rollback;
-    if (w->key != NULL && !idempotency_store(conn, req->auth.token_id, w->key, w->fingerprint,
-                                             req->status, req->response, req->response_len)) {
-        handler_db_error(req, conn);
-        goto rollback;
-    }
-    if (!exec_simple(conn, "COMMIT", req->id)) {
-        observations_rolled_back();
-        handler_db_error(req, conn);
-        return;
-    }
-    observations_committed();
-    background_kick("evaluate");
-    return;
-rollback:
-    PQclear(PQexec(conn, "ROLLBACK"));
-    observations_rolled_back();
+    w->token_id = req->auth.token_id;
+    w->body = req->body;
+    w->body_len = req->body_len;
+    w->request_id = req->id;
+    struct ingest_result result;
+    enum ingest_outcome outcome = ingest_push(conn, w, &result);
+    reply_push(req, conn, w, outcome, &result);
+    ingest_result_free(&result);
+}
+
+/* The fingerprint of a keyed write: method, path, query, media type and body. False when it
+ * answered 400 (a query too long to fingerprint). */
+static bool fingerprint_request(struct request *req, const char *media, unsigned char out[32])
+{
+    char method[16];
+    router_allow_header(req->method, method, sizeof(method));
+    struct dynbuf query;
+    dynbuf_init(&query, FINGERPRINT_QUERY_MAX);
+    bool ok = true;
+    for (size_t i = 0; ok && i < req->n_query; i++)
+        ok = dynbuf_addf(&query, "%s=%s&", req->query[i].key, req->query[i].value);
+    if (ok)
+        idempotency_fingerprint(method, req->path, dynbuf_str(&query), media, req->body,
+                                req->body_len, out);
+    else
+        request_reply_error(req, 400, "invalid_parameter",
+                            "a keyed write's query may have at most %d characters",
+                            FINGERPRINT_QUERY_MAX - 1);
+    dynbuf_free(&query);
+    return ok;
 }
 
 /* Reads the options every feed write shares; false when it answered 400. */
-static bool read_write_options(struct request *req, struct feed_write *w, const char *media)
+static bool read_write_options(struct request *req, struct ingest_request *w, const char *media)
 {
     bool ok = true;
     w->dry_run = request_query_bool(req, "dry_run", false, &ok);
@@ -152,24 +110,14 @@ static bool read_write_options(struct request *req, struct feed_write *w, const 
         w->atomic = request_query_bool(req, "atomic", false, &ok);
     if (!ok)
         return false;
-    w->key = request_header(req, "Idempotency-Key");
-    if (w->key != NULL && (w->key[0] == '\0' || strlen(w->key) > IDEMPOTENCY_KEY_MAX)) {
+    w->idempotency_key = request_header(req, "Idempotency-Key");
+    const char *key = w->idempotency_key;
+    if (key != NULL && (key[0] == '\0' || strlen(key) > IDEMPOTENCY_KEY_MAX)) {
         request_reply_error(req, 400, "invalid_idempotency_key",
                             "Idempotency-Key must have 1 to %d characters", IDEMPOTENCY_KEY_MAX);
         return false;
     }
-    if (w->key != NULL) {
-        char method[16], query[1024] = "";
-        router_allow_header(req->method, method, sizeof(method));
-        for (size_t i = 0, used = 0; i < req->n_query && used < sizeof(query); i++) {
-            int n = snprintf(query + used, sizeof(query) - used, "%s=%s&", req->query[i].key,
-                             req->query[i].value);
-            used += n > 0 ? (size_t)n : 0;
-        }
-        idempotency_fingerprint(method, req->path, query, media, req->body, req->body_len,
-                                w->fingerprint);
-    }
-    return true;
+    return key == NULL || fingerprint_request(req, media, w->fingerprint);
 }
 
 void handle_post_observations(struct request *req, PGconn *conn, struct app *app)
@@ -177,7 +125,7 @@ void handle_post_observations(struct request *req, PGconn *conn, struct app *app
     (void)app;
     char media[64];
     request_media_type(req, media, sizeof(media));
-    struct feed_write w = {0};
+    struct ingest_request w = {0};
     if (strcmp(media, "application/json") == 0)
         w.format = OBS_FORMAT_JSON;
     else if (strcmp(media, "text/csv") == 0 || strcmp(media, "application/csv") == 0)
@@ -206,26 +154,18 @@ void handle_post_data_value_sets(struct request *req, PGconn *conn, struct app *
                             media[0] ? media : "(none)");
         return;
     }
-    struct feed_write w = {0};
+    struct ingest_request w = {0};
     w.format = OBS_FORMAT_DHIS2;
     if (req->auth.scope == TOKEN_SCOPE_FEED) {
         w.programme_id = req->auth.programme_id;
     } else {
-        const char *slug = request_query(req, "programme");
-        int64_t id;
-        int found = slug ? programme_find(conn, slug, &id) : 0;
-        if (found < 0) {
-            handler_db_error(req, conn);
+        /* an admin names the programme; ingest_push looks it up */
+        w.programme_slug = request_query(req, "programme");
+        if (w.programme_slug == NULL) {
+            request_reply_error(req, 400, "missing_programme",
+                                "an admin token must name the programme: ?programme=SLUG");
             return;
         }
-        if (slug == NULL || found == 0) {
-            request_reply_error(
-                req, slug ? 404 : 400, slug ? "unknown_programme" : "missing_programme",
-                slug ? "no programme \"%s\"" : "%s",
-                slug ? slug : "an admin token must name the programme: ?programme=SLUG");
-            return;
-        }
-        w.programme_id = id;
     }
     if (read_write_options(req, &w, media))
         feed_write(req, conn, &w);
@@ -240,7 +180,8 @@ void handle_get_series(struct request *req, PGconn *conn, struct app *app)
     bool ok = true;
     struct series_query q = {
         programme_id, request_query(req, "indicator"), request_query(req, "site"),
-        false,        request_query(req, "from"),      request_query(req, "to")};
+        false,        request_query(req, "from"),      request_query(req, "to"),
+        req->id};
     q.revisions = request_query_bool(req, "revisions", false, &ok);
     if (!ok)
         return;

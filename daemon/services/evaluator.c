@@ -16,7 +16,7 @@
 #include "scaleupd/core/clock.h"
 #include "scaleupd/storage/db.h"
 #include "scaleupd/core/log.h"
-#include "scaleupd/storage/observations.h"
+#include "scaleupd/storage/observations_read.h"
 #include "scaleupd/core/period.h"
 #include "scaleupd/services/progress_service.h"
 #include "scaleupd/core/rules.h"

@@ -1,11 +1,22 @@
-/* Ingest: parse, validate against the programme, and report. Storage is
- * observations_store; the transaction and idempotency belong to the HTTP handler. */
+/* Ingest: a feed write from body to commit — the Idempotency-Key, parsing and validation
+ * against the programme, the store (observations_store), the report, and the transaction
+ * around them with the series hint's commit bookkeeping. */
 #include "scaleupd/services/ingest.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "scaleupd/core/dynbuf.h"
+#include "scaleupd/core/log.h"
+#include "scaleupd/core/metrics.h"
+#include "scaleupd/storage/db.h"
+#include "scaleupd/storage/idempotency.h"
+#include "scaleupd/storage/programmes.h"
+
 #define REPORT_MAX_REJECTIONS 1000 /* beyond this the report says how many more */
+/* The rendered report's cap: 1,000 rejections of a few hundred bytes each fit well within. */
+#define REPORT_MAX_BYTES (4u << 20)
 
 enum ingest_status ingest_prepare(PGconn *conn, int64_t programme_id, enum obs_format format,
                                   const char *body, size_t len, struct obs_batch *batch,
@@ -88,4 +99,172 @@ json_t *ingest_dhis2_summary(const struct obs_batch *batch,
                      (json_int_t)c->imported, "updated", (json_int_t)c->updated, "ignored",
                      (json_int_t)(c->unchanged + (json_int_t)batch->n_rejects), "deleted", 0,
                      "conflicts", conflicts, "dataSetComplete", "false");
+}
+
+/* ---- the whole feed write ------------------------------------------------------------ */
+
+void ingest_result_free(struct ingest_result *result)
+{
+    free(result->body);
+    memset(result, 0, sizeof(*result));
+}
+
+static int dump_to_dynbuf(const char *text, size_t size, void *data)
+{
+    return dynbuf_add(data, text, size) ? 0 : -1;
+}
+
+/* Renders the report as the answer (as the edge renders JSON: compact, 12 digits), so that
+ * the bytes stored under an Idempotency-Key are the bytes sent. Takes the report. */
+static bool render_answer(json_t *report, int status, struct ingest_result *out)
+{
+    struct dynbuf answer;
+    dynbuf_init(&answer, REPORT_MAX_BYTES);
+    int failed =
+        json_dump_callback(report, dump_to_dynbuf, &answer, JSON_COMPACT | JSON_REAL_PRECISION(12));
+    json_decref(report);
+    if (failed != 0 || answer.overflow) {
+        dynbuf_free(&answer);
+        return false;
+    }
+    out->status = status;
+    out->body = dynbuf_take(&answer, &out->body_len);
+    return true;
+}
+
+/* The document error's HTTP status, from the code ingest_prepare gave it. */
+static int document_error_status(const struct obs_parse_error *perr)
+{
+    enum obs_parse_status st = strcmp(perr->code, "too_many_rows") == 0 ? OBS_PARSE_TOO_MANY_ROWS
+                               : strcmp(perr->code, "too_large") == 0   ? OBS_PARSE_TOO_LARGE
+                                                                        : OBS_PARSE_MALFORMED;
+    return ingest_document_error_status(st);
+}
+
+static void count_rows(const struct ingest_result *out)
+{
+    metrics_add("scaleupd_ingest_rows_total", "outcome=\"imported\"", (double)out->counts.imported);
+    metrics_add("scaleupd_ingest_rows_total", "outcome=\"updated\"", (double)out->counts.updated);
+    metrics_add("scaleupd_ingest_rows_total", "outcome=\"unchanged\"",
+                (double)out->counts.unchanged);
+    metrics_add("scaleupd_ingest_rows_total", "outcome=\"rejected\"", (double)out->rejected);
+}
+
+/* Parses, validates and (unless a dry run, or an atomic batch with rejects) stores the batch
+ * in the open transaction, and renders the report. */
+static enum ingest_outcome push_batch(PGconn *conn, const struct ingest_request *rq,
+                                      int64_t programme_id, struct ingest_result *out)
+{
+    struct obs_batch *batch = obs_batch_new();
+    if (batch == NULL)
+        abort(); /* out of memory: fatal, as alloc.h has it */
+    enum ingest_outcome outcome = INGEST_PUSH_DB_ERROR;
+    switch (ingest_prepare(conn, programme_id, rq->format, rq->body, rq->body_len, batch,
+                           &out->error)) {
+    case INGEST_DB_ERROR:
+        goto out;
+    case INGEST_BAD_DOCUMENT:
+        out->status = document_error_status(&out->error);
+        outcome = INGEST_PUSH_BAD_DOCUMENT;
+        goto out;
+    case INGEST_OK:
+        break;
+    }
+    bool all_rejected = obs_batch_accepted(batch) == 0 || (rq->atomic && batch->n_rejects > 0);
+    bool store = !all_rejected;
+    if (store &&
+        !observations_store(conn, programme_id, rq->token_id, batch, &out->counts, rq->request_id))
+        goto out;
+    json_t *report = rq->format == OBS_FORMAT_DHIS2
+                         ? ingest_dhis2_summary(batch, &out->counts, store, rq->dry_run)
+                         : ingest_report(batch, &out->counts, store, rq->dry_run, rq->atomic);
+    int status = all_rejected ? (rq->format == OBS_FORMAT_DHIS2 ? 409 : 422) : 200;
+    if (!render_answer(report, status, out)) {
+        log_write(LOG_LEVEL_ERROR, rq->request_id,
+                  "could not render the import report: over %u bytes", REPORT_MAX_BYTES);
+        outcome = INGEST_PUSH_INTERNAL;
+        goto out;
+    }
+    out->rejected = batch->n_rejects;
+    count_rows(out);
+    outcome = INGEST_PUSH_ANSWERED;
+out:
+    obs_batch_free(&batch);
+    return outcome;
+}
+
+/* The transaction's body: the key, the batch, the answer under the key. *commit says whether
+ * the transaction is to be committed (a stored answer that is not a dry run's). */
+static enum ingest_outcome push_in_transaction(PGconn *conn, const struct ingest_request *rq,
+                                               int64_t programme_id, struct ingest_result *out,
+                                               bool *commit)
+{
+    *commit = false;
+    if (rq->idempotency_key != NULL) {
+        switch (idempotency_begin(conn, rq->token_id, rq->idempotency_key, rq->fingerprint,
+                                  &out->status, &out->body)) {
+        case IDEMPOTENCY_REPLAY:
+            out->body_len = strlen(out->body);
+            return INGEST_PUSH_REPLAYED;
+        case IDEMPOTENCY_CONFLICT:
+            return INGEST_PUSH_KEY_REUSED;
+        case IDEMPOTENCY_DB_ERROR:
+            return INGEST_PUSH_DB_ERROR;
+        case IDEMPOTENCY_NEW:
+            break;
+        }
+    }
+    enum ingest_outcome outcome = push_batch(conn, rq, programme_id, out);
+    if (outcome != INGEST_PUSH_ANSWERED || rq->dry_run)
+        return outcome;
+    if (rq->idempotency_key != NULL &&
+        !idempotency_store(conn, rq->token_id, rq->idempotency_key, rq->fingerprint, out->status,
+                           out->body, out->body_len))
+        return INGEST_PUSH_DB_ERROR;
+    *commit = true;
+    return INGEST_PUSH_ANSWERED;
+}
+
+/* The programme of the write: the request's, or the one its slug names. */
+static enum ingest_outcome push_programme(PGconn *conn, const struct ingest_request *rq,
+                                          int64_t *programme_id)
+{
+    *programme_id = rq->programme_id;
+    if (*programme_id != 0)
+        return INGEST_PUSH_ANSWERED;
+    int found = rq->programme_slug ? programme_find(conn, rq->programme_slug, programme_id) : 0;
+    return found < 0    ? INGEST_PUSH_DB_ERROR
+           : found == 0 ? INGEST_PUSH_UNKNOWN_PROGRAMME
+                        : INGEST_PUSH_ANSWERED;
+}
+
+enum ingest_outcome ingest_push(PGconn *conn, const struct ingest_request *rq,
+                                struct ingest_result *out)
+{
+    memset(out, 0, sizeof(*out));
+    int64_t programme_id;
+    enum ingest_outcome outcome = push_programme(conn, rq, &programme_id);
+    if (outcome != INGEST_PUSH_ANSWERED)
+        return outcome;
+    if (!db_begin(conn, rq->request_id))
+        return INGEST_PUSH_DB_ERROR;
+    bool commit;
+    outcome = push_in_transaction(conn, rq, programme_id, out, &commit);
+    if (!commit) {
+        db_rollback(conn, rq->request_id);
+        observations_rolled_back();
+        if (outcome == INGEST_PUSH_DB_ERROR || outcome == INGEST_PUSH_INTERNAL) {
+            free(out->body);
+            out->body = NULL, out->body_len = 0;
+        }
+        return outcome;
+    }
+    if (!db_commit(conn, rq->request_id)) {
+        observations_rolled_back();
+        ingest_result_free(out);
+        return INGEST_PUSH_DB_ERROR;
+    }
+    observations_committed();
+    out->changed = out->counts.imported + out->counts.updated > 0;
+    return INGEST_PUSH_ANSWERED;
 }

@@ -180,6 +180,20 @@ long notify_dispatch(PGconn *conn, const struct config *config, double now)
     return total;
 }
 
+struct queue_test {
+    struct dispatch *dispatch;
+    const struct notify_group *group;
+    long queued;
+};
+
+static bool queue_test_targets(PGconn *conn, void *arg)
+{
+    (void)conn;
+    struct queue_test *t = arg;
+    t->queued = queue_targets(t->dispatch, t->group);
+    return t->queued >= 0;
+}
+
 long notify_queue_test(PGconn *conn, const struct config *config, int64_t programme_id,
                        const char *receiver, double now)
 {
@@ -192,7 +206,10 @@ long notify_queue_test(PGconn *conn, const struct config *config, int64_t progra
         found.group.receiver = receiver;
         found.group.base_url = config->base_url;
         found.group.is_test = true;
-        n = queue_targets(&d, &found.group);
+        /* rows and bodies in one transaction: the delivery thread never sees a row without
+         * its body, and a failure part-way queues nothing */
+        struct queue_test t = {&d, &found.group, -1};
+        n = db_transaction(conn, NULL, queue_test_targets, &t) ? t.queued : -1;
     }
     alert_group_alerts_clear(&found);
     return n;

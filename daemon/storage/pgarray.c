@@ -5,20 +5,33 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "scaleupd/core/alloc.h"
+
 #define HEADER 20
 
-static void reserve(struct pgarray *a, size_t more)
+/* Makes room for more bytes; false (and the array marked overflowed: every later add is
+ * dropped) when that would reach PGARRAY_MAX_BYTES. */
+static bool reserve(struct pgarray *a, size_t more)
 {
+    if (a->overflow)
+        return false;
     if (a->len + more <= a->cap)
-        return;
+        return true;
+    if (more >= PGARRAY_MAX_BYTES - a->len) {
+        a->overflow = true;
+        return false;
+    }
     size_t cap = a->cap ? a->cap : 256;
     while (cap < a->len + more)
         cap *= 2;
-    char *grown = realloc(a->data, cap);
-    if (grown == NULL)
-        abort();
-    a->data = grown;
+    a->data = xrealloc(a->data, cap);
     a->cap = cap;
+    return true;
+}
+
+bool pgarray_ok(const struct pgarray *a)
+{
+    return !a->overflow;
 }
 
 static void put_u32(char *p, uint32_t v)
@@ -36,13 +49,14 @@ void pgarray_init(struct pgarray *a, uint32_t elem_oid)
 {
     memset(a, 0, sizeof(*a));
     a->elem_oid = elem_oid;
-    reserve(a, HEADER);
+    (void)reserve(a, HEADER); /* a few bytes: within the cap */
     a->len = HEADER;
 }
 
 void pgarray_add_bool(struct pgarray *a, bool v)
 {
-    reserve(a, 5);
+    if (!reserve(a, 5))
+        return;
     put_u32(a->data + a->len, 1);
     a->data[a->len + 4] = v ? 1 : 0;
     a->len += 5;
@@ -51,7 +65,8 @@ void pgarray_add_bool(struct pgarray *a, bool v)
 
 void pgarray_add_int4(struct pgarray *a, int32_t v)
 {
-    reserve(a, 8);
+    if (!reserve(a, 8))
+        return;
     put_u32(a->data + a->len, 4);
     put_u32(a->data + a->len + 4, (uint32_t)v);
     a->len += 8;
@@ -60,7 +75,8 @@ void pgarray_add_int4(struct pgarray *a, int32_t v)
 
 void pgarray_add_int8(struct pgarray *a, int64_t v)
 {
-    reserve(a, 12);
+    if (!reserve(a, 12))
+        return;
     put_u32(a->data + a->len, 8);
     put_u64(a->data + a->len + 4, (uint64_t)v);
     a->len += 12;
@@ -71,7 +87,8 @@ void pgarray_add_float8(struct pgarray *a, double v)
 {
     uint64_t bits;
     memcpy(&bits, &v, sizeof(bits));
-    reserve(a, 12);
+    if (!reserve(a, 12))
+        return;
     put_u32(a->data + a->len, 8);
     put_u64(a->data + a->len + 4, bits);
     a->len += 12;
@@ -80,7 +97,8 @@ void pgarray_add_float8(struct pgarray *a, double v)
 
 void pgarray_add_text(struct pgarray *a, const char *s, size_t len)
 {
-    reserve(a, 4 + len);
+    if (!reserve(a, 4 + len))
+        return;
     put_u32(a->data + a->len, (uint32_t)len);
     memcpy(a->data + a->len + 4, s, len);
     a->len += 4 + len;
@@ -89,7 +107,8 @@ void pgarray_add_text(struct pgarray *a, const char *s, size_t len)
 
 void pgarray_add_null(struct pgarray *a)
 {
-    reserve(a, 4);
+    if (!reserve(a, 4))
+        return;
     put_u32(a->data + a->len, 0xffffffffu);
     a->len += 4;
     a->count++;
@@ -125,7 +144,7 @@ static const char COPY_SIGNATURE[11] = {'P',  'G',    'C',  'O',  'P', 'Y',
 void pgcopy_init(struct pgarray *a)
 {
     memset(a, 0, sizeof(*a));
-    reserve(a, sizeof(COPY_SIGNATURE) + 8);
+    (void)reserve(a, sizeof(COPY_SIGNATURE) + 8); /* a few bytes: within the cap */
     memcpy(a->data, COPY_SIGNATURE, sizeof(COPY_SIGNATURE));
     put_u32(a->data + sizeof(COPY_SIGNATURE), 0);
     put_u32(a->data + sizeof(COPY_SIGNATURE) + 4, 0);
@@ -134,7 +153,8 @@ void pgcopy_init(struct pgarray *a)
 
 void pgcopy_row(struct pgarray *a, int16_t fields)
 {
-    reserve(a, 2);
+    if (!reserve(a, 2))
+        return;
     uint16_t v = (uint16_t)fields;
     a->data[a->len] = (char)(v >> 8), a->data[a->len + 1] = (char)v;
     a->len += 2;

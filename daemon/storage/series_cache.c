@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "scaleupd/core/alloc.h"
+
 struct slot {
     struct series_key key;
     int64_t series_id; /* 0: an empty slot (series ids start at 1) */
@@ -52,27 +54,21 @@ static void reset(void)
     n_slots = count = 0;
 }
 
-/* Doubles the table (or starts over when it is as large as it may grow); false without
- * memory, when the cache simply stays empty. */
-static bool grow(void)
+/* Doubles the table (or starts over when it is as large as it may grow). Out of memory is
+ * fatal (alloc.h). */
+static void grow(void)
 {
     if (count >= SERIES_CACHE_MAX)
         reset();
     size_t new_n = n_slots ? n_slots * 2 : 1024;
     struct slot *old = slots;
     size_t old_n = n_slots;
-    slots = calloc(new_n, sizeof(*slots));
-    if (slots == NULL) {
-        slots = old;
-        reset();
-        return false;
-    }
+    slots = xcalloc(new_n, sizeof(*slots));
     n_slots = new_n;
     for (size_t i = 0; i < old_n; i++)
         if (old[i].series_id != 0)
             *find(&old[i].key) = old[i];
     free(old);
-    return true;
 }
 
 bool series_cache_get(const struct series_key *key, int64_t *series_id, int32_t *last_day)
@@ -93,7 +89,8 @@ void series_cache_note(const struct series_key *key, int64_t series_id, int32_t 
     pthread_mutex_lock(&lock);
     struct slot *s = find(key);
     if (s == NULL || (s->series_id == 0 && (count + 1) * 2 > n_slots)) {
-        s = grow() ? find(key) : NULL;
+        grow();
+        s = find(key);
     }
     if (s != NULL) {
         if (s->series_id == 0) {

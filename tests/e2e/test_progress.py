@@ -355,5 +355,22 @@ class ProgressTest(unittest.TestCase):
         self.assertIn("at must be a date", proc.stderr)
 
 
+    def test_scaleupctl_escapes_control_characters_from_the_server(self):
+        """A comment is whatever a feed sent: scaleupctl must not hand its escape sequences
+        (colours, cursor moves, a C1 CSI) to the terminal."""
+        url = f"http://127.0.0.1:{self.daemon.port}"
+        common = ("--url", url, "--token", self.daemon.admin_token)
+        hostile = "awaiting \x1b[2J\x1b]0;owned\x07 committee \u009b31m"
+        self.push([obs("inst_fee_code", "BE", "2025Q3", 1, comment=hostile)])
+        try:
+            proc = harness.scaleupctl(*common, "progress", SLUG)
+            self.assertNotIn("\x1b", proc.stdout)
+            self.assertNotIn("\x07", proc.stdout)
+            self.assertNotIn("\u009b", proc.stdout)
+            line = [l for l in proc.stdout.splitlines() if "fee-code" in l][0]
+            self.assertIn('"awaiting \\x1b[2J\\x1b]0;owned\\x07 committee \\x9b31m"', line)
+        finally:
+            self.push([obs("inst_fee_code", "BE", "2025Q3", 1, comment="awaiting INAMI committee")])
+
 if __name__ == "__main__":
     unittest.main()

@@ -1,7 +1,7 @@
 /*
  * Observation storage against a real PostgreSQL: upsert counts, the revision history with
  * the replacing token, dirty-series marks, idempotency keys, and series reads (a site's own
- * values, a region aggregated by each rule, revisions).
+ * values, a region aggregated by each rule, revisions), and the whole feed write (ingest_push).
  */
 #include <criterion/criterion.h>
 #include <jansson.h>
@@ -18,6 +18,7 @@
 #include "scaleupd/storage/idempotency.h"
 #include "scaleupd/services/ingest.h"
 #include "scaleupd/storage/observations.h"
+#include "scaleupd/storage/observations_read.h"
 #include "scaleupd/storage/series_cache.h"
 #include "scaleupd/services/programme_apply.h"
 #include "scaleupd/storage/tokens.h"
@@ -136,9 +137,9 @@ static struct observations_counts store(const char *rows, int64_t token)
         cr_assert_fail("row %u rejected: %s %s", batch->rejects[i].row, batch->rejects[i].code,
                        batch->rejects[i].message);
     struct observations_counts c = {-1, -1, -1};
-    exec("BEGIN");
+    cr_assert(db_begin(conn, "test"));
     cr_assert(observations_store(conn, programme_id, token, batch, &c, "test"));
-    exec("COMMIT");
+    cr_assert(db_commit(conn, "test"));
     observations_committed();
     obs_batch_free(&batch);
     return c;
@@ -321,9 +322,9 @@ Test(observations, series_hint_learns_only_from_committed_transactions)
     series_cache_clear();
     struct obs_batch *batch = prepare(ENROLLED GP2 "'period':'2025-05','value':1},");
     struct observations_counts c;
-    exec("BEGIN");
+    cr_assert(db_begin(conn, "test"));
     cr_assert(observations_store(conn, programme_id, token_a, batch, &c, "test"));
-    exec("ROLLBACK");
+    db_rollback(conn, "test");
     observations_rolled_back();
     obs_batch_free(&batch);
     cr_expect_eq(series_cache_size(), 0);
@@ -348,12 +349,12 @@ Test(observations, idempotency_store_replay_conflict)
     int status = 0;
     char *response = NULL;
 
-    exec("BEGIN");
+    cr_assert(db_begin(conn, "test"));
     cr_assert_eq(idempotency_begin(conn, token_a, "k1", fp, &status, &response), IDEMPOTENCY_NEW);
     cr_assert(idempotency_store(conn, token_a, "k1", fp, 200, "{\"imported\":4}", 14));
-    exec("COMMIT");
+    cr_assert(db_commit(conn, "test"));
 
-    exec("BEGIN");
+    cr_assert(db_begin(conn, "test"));
     cr_assert_eq(idempotency_begin(conn, token_a, "k1", fp, &status, &response),
                  IDEMPOTENCY_REPLAY);
     cr_expect_eq(status, 200);
@@ -365,16 +366,16 @@ Test(observations, idempotency_store_replay_conflict)
     cr_expect_null(response);
     /* keys belong to a token: another token's k1 is new */
     cr_expect_eq(idempotency_begin(conn, token_b, "k1", fp, &status, &response), IDEMPOTENCY_NEW);
-    exec("ROLLBACK");
+    db_rollback(conn, "test");
 
     /* a key rolled back with its transaction was never stored */
-    exec("BEGIN");
+    cr_assert(db_begin(conn, "test"));
     cr_assert_eq(idempotency_begin(conn, token_a, "k2", fp, &status, &response), IDEMPOTENCY_NEW);
     cr_assert(idempotency_store(conn, token_a, "k2", fp, 422, "{}", 2));
-    exec("ROLLBACK");
-    exec("BEGIN");
+    db_rollback(conn, "test");
+    cr_assert(db_begin(conn, "test"));
     cr_expect_eq(idempotency_begin(conn, token_a, "k2", fp, &status, &response), IDEMPOTENCY_NEW);
-    exec("ROLLBACK");
+    db_rollback(conn, "test");
 
     exec("UPDATE idempotency SET created_at = now() - interval '2 days'");
     cr_expect_eq(idempotency_expire(conn, 86400), 1);
@@ -384,7 +385,7 @@ Test(observations, idempotency_store_replay_conflict)
 /* Reads a series; the caller decrefs. */
 static json_t *series(const char *indicator, const char *site, bool revisions)
 {
-    struct series_query q = {programme_id, indicator, site, revisions, NULL, NULL};
+    struct series_query q = {programme_id, indicator, site, revisions, NULL, NULL, NULL};
     json_t *doc = NULL;
     cr_assert_eq(observations_series(conn, &q, &doc), SERIES_OK, "series %s %s", indicator, site);
     return doc;
@@ -493,8 +494,8 @@ Test(observations, series_own_values_with_revisions_and_bounds)
     cr_expect_eq(json_array_size(json_object_get(point(doc, 1), "revisions")), 0);
     json_decref(doc);
 
-    struct series_query q = {programme_id, "patients_enrolled", "BE-VLG-GP001",
-                             false,        "2025-04-01",        "2025-12-31"};
+    struct series_query q = {
+        programme_id, "patients_enrolled", "BE-VLG-GP001", false, "2025-04-01", "2025-12-31", NULL};
     cr_assert_eq(observations_series(conn, &q, &doc), SERIES_OK);
     cr_assert_eq(json_array_size(json_object_get(doc, "points")), 1);
     cr_expect_str_eq(json_string_value(json_object_get(point(doc, 0), "period")), "2025-04");
@@ -528,9 +529,9 @@ Test(observations, validation_against_the_catalog_keeps_valid_rows)
         cr_expect_str_eq(batch->rejects[i].code, codes[i], "row %zu", i + 1);
     }
     struct observations_counts c;
-    exec("BEGIN");
+    cr_assert(db_begin(conn, "test"));
     cr_assert(observations_store(conn, programme_id, token_a, batch, &c, "test"));
-    exec("COMMIT");
+    cr_assert(db_commit(conn, "test"));
     cr_expect_eq(c.imported, 1);
     cr_expect_eq(scalar_long("SELECT count(*) FROM observation"), 1);
     obs_batch_free(&batch);
@@ -615,12 +616,9 @@ static void *race_store(void *arg)
 {
     struct racer *r = arg;
     PGconn *c = PQconnectdb(pgtest_conninfo("scaleupd_test_observations"));
-    if (PQstatus(c) == CONNECTION_OK) {
-        PQclear(PQexec(c, "BEGIN"));
+    if (PQstatus(c) == CONNECTION_OK && db_begin(c, "racer")) {
         r->stored = observations_store(c, programme_id, token_b, r->batch, &r->counts, "racer");
-        PGresult *res = PQexec(c, "COMMIT");
-        r->committed = PQresultStatus(res) == PGRES_COMMAND_OK;
-        PQclear(res);
+        r->committed = db_commit(c, "racer");
     }
     PQfinish(c);
     return NULL;
@@ -640,7 +638,7 @@ Test(observations, concurrent_batches_of_the_same_new_keys_fall_back_to_the_upse
      * create_series instead, and the keys are then seen as stored) */
     (void)store(ENROLLED GP1 "'period':'2025-01','value':1},", token_a);
     struct observations_counts c;
-    exec("BEGIN");
+    cr_assert(db_begin(conn, "test"));
     cr_assert(observations_store(conn, programme_id, token_a, first, &c, "test"));
     cr_expect_eq(c.imported, 4);
     pthread_t thread;
@@ -659,7 +657,7 @@ Test(observations, concurrent_batches_of_the_same_new_keys_fall_back_to_the_upse
         usleep(1000);
     }
     PQfinish(watch);
-    exec("COMMIT");
+    cr_assert(db_commit(conn, "test"));
     cr_assert_eq(pthread_join(thread, NULL), 0);
 
     cr_expect(r.stored && r.committed);
@@ -683,7 +681,7 @@ Test(observations, ingest_never_waits_on_an_evaluation_holding_its_marks)
     PGconn *evaluator = PQconnectdb(pgtest_conninfo("scaleupd_test_observations"));
     cr_assert_eq(PQstatus(evaluator), CONNECTION_OK);
     char err[256];
-    cr_assert(db_exec(evaluator, "BEGIN", err, sizeof(err)), "%s", err);
+    cr_assert(db_begin(evaluator, "evaluator"));
     cr_assert(db_exec(evaluator,
                       "DELETE FROM dirty_series WHERE id IN (SELECT id FROM dirty_series"
                       " FOR UPDATE SKIP LOCKED)",
@@ -693,8 +691,86 @@ Test(observations, ingest_never_waits_on_an_evaluation_holding_its_marks)
     struct observations_counts c = store(ENROLLED GP1 "'period':'2025-03','value':999},", token_b);
     exec("RESET statement_timeout");
     cr_expect_eq(c.updated, 1);
-    cr_assert(db_exec(evaluator, "COMMIT", err, sizeof(err)), "%s", err);
+    cr_assert(db_commit(evaluator, "evaluator"));
     PQfinish(evaluator);
     cr_expect_eq(scalar_long("SELECT count(*) FROM dirty_series"), 1,
                  "the mark of the change made during the evaluation is kept");
+}
+
+/* A feed write through ingest_push with an Idempotency-Key (and the JSON of rows as prepare
+ * takes them); the caller frees the result. */
+static enum ingest_outcome push(const char *rows, const char *key, bool dry_run,
+                                struct ingest_result *result)
+{
+    static char json[4096];
+    int n = snprintf(json, sizeof(json), "{\"observations\":[%s]}", rows);
+    cr_assert(n > 0 && (size_t)n < sizeof(json));
+    for (char *c = json; *c; c++)
+        if (*c == '\'')
+            *c = '"';
+    struct ingest_request rq = {.programme_id = programme_id,
+                                .token_id = token_a,
+                                .format = OBS_FORMAT_JSON,
+                                .dry_run = dry_run,
+                                .idempotency_key = key,
+                                .body = json,
+                                .body_len = strlen(json),
+                                .request_id = "test"};
+    idempotency_fingerprint("POST", "/x", "", "application/json", json, strlen(json),
+                            rq.fingerprint);
+    return ingest_push(conn, &rq, result);
+}
+
+Test(observations, ingest_push_commits_replays_and_says_when_data_changed)
+{
+    const char rows[] = "{'indicator':'patients_enrolled','site':'BE-VLG-GP001',"
+                        "'period':'2025-03','value':5},"
+                        "{'indicator':'patients_enrolled','site':'BE-VLG-GP002',"
+                        "'period':'2025-04','value':6}";
+    struct ingest_result r;
+    cr_assert_eq(push(rows, NULL, true, &r), INGEST_PUSH_ANSWERED);
+    cr_expect_eq(r.status, 200);
+    cr_expect_eq(r.counts.imported, 2, "a dry run reports what it would store");
+    cr_expect_not(r.changed, "a dry run is rolled back: nothing to evaluate");
+    ingest_result_free(&r);
+    cr_expect_eq(scalar_long("SELECT count(*) FROM observation"), 0);
+
+    cr_assert_eq(push(rows, "k1", false, &r), INGEST_PUSH_ANSWERED);
+    cr_expect_eq(r.status, 200);
+    cr_expect(r.changed);
+    cr_expect_eq(r.counts.imported, 2);
+    cr_assert_not_null(r.body);
+    char *first = strdup(r.body);
+    ingest_result_free(&r);
+    cr_expect_eq(scalar_long("SELECT count(*) FROM observation"), 2);
+
+    cr_assert_eq(push(rows, "k1", false, &r), INGEST_PUSH_REPLAYED);
+    cr_expect_eq(r.status, 200);
+    cr_expect_str_eq(r.body, first, "the replay is the answer sent the first time");
+    cr_expect_not(r.changed);
+    ingest_result_free(&r);
+    free(first);
+
+    cr_expect_eq(push("{'indicator':'patients_enrolled','site':'BE-VLG-GP001',"
+                      "'period':'2025-05','value':1}",
+                      "k1", false, &r),
+                 INGEST_PUSH_KEY_REUSED);
+    ingest_result_free(&r);
+
+    cr_assert_eq(push(rows, NULL, false, &r), INGEST_PUSH_ANSWERED);
+    cr_expect_eq(r.counts.unchanged, 2);
+    cr_expect_not(r.changed, "the same values again change nothing");
+    ingest_result_free(&r);
+
+    cr_assert_eq(push("{'indicator':", NULL, false, &r), INGEST_PUSH_BAD_DOCUMENT);
+    cr_expect_eq(r.status, 400);
+    ingest_result_free(&r);
+
+    struct ingest_request unknown = {.programme_slug = "nope",
+                                     .format = OBS_FORMAT_DHIS2,
+                                     .body = "{}",
+                                     .body_len = 2,
+                                     .request_id = "test"};
+    cr_expect_eq(ingest_push(conn, &unknown, &r), INGEST_PUSH_UNKNOWN_PROGRAMME);
+    ingest_result_free(&r);
 }

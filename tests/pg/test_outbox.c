@@ -332,3 +332,26 @@ Test(outbox, deleted_default_rule_stays_deleted)
     cr_expect_eq(count(conn, "SELECT count(*) FROM alert_rule WHERE name = 'spc-ind'"), 0);
     PQfinish(conn);
 }
+
+/* A receiver's test message is queued in one transaction with its body: the delivery thread
+ * can never claim a row whose body is not written yet, and a failure part-way leaves
+ * nothing queued. A trigger makes the second message's body fail to be written. */
+Test(outbox, a_test_message_is_queued_whole_or_not_at_all)
+{
+    PGconn *conn = setup("pg_outbox_test_message");
+    struct config *c = test_config();
+    cr_expect_eq(notify_queue_test(conn, c, 1, "team", T0), 2, "one message per address");
+    cr_expect_eq(count(conn, "SELECT count(*) FROM outbox WHERE is_test AND body <> ''"), 2);
+    run(conn, "DELETE FROM outbox");
+    run(conn, "CREATE FUNCTION refuse_body() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN"
+              " IF NEW.target = 'b@example.org' THEN RAISE EXCEPTION 'refused'; END IF;"
+              " RETURN NEW; END $$");
+    run(conn, "CREATE TRIGGER refuse_body BEFORE UPDATE ON outbox FOR EACH ROW"
+              " EXECUTE FUNCTION refuse_body()");
+    cr_expect_eq(notify_queue_test(conn, c, 1, "team", T0), -1);
+    cr_expect_eq(count(conn, "SELECT count(*) FROM outbox"), 0,
+                 "nothing of a failed test message stays queued");
+    run(conn, "DROP TRIGGER refuse_body ON outbox");
+    config_free(&c);
+    PQfinish(conn);
+}

@@ -67,3 +67,18 @@ Test(pgarray, copy_data_has_the_signature_rows_of_fields_and_the_trailer)
     cr_expect_eq(u16(p + 12), 0xffffu, "the trailer is a field count of -1");
     pgarray_free(&c);
 }
+
+Test(pgarray, an_add_past_the_cap_is_refused_and_so_is_every_later_one)
+{
+    struct pgarray a;
+    pgarray_init(&a, PGARRAY_TEXT);
+    pgarray_add_text(&a, "ok", 2);
+    cr_expect(pgarray_ok(&a));
+    /* refused before a byte is read: the length alone is past the cap */
+    pgarray_add_text(&a, "", PGARRAY_MAX_BYTES);
+    cr_expect_not(pgarray_ok(&a));
+    pgarray_add_text(&a, "later", 5);
+    cr_expect_eq(a.count, 1, "nothing added after the cap was reached");
+    cr_expect_lt(a.len, (size_t)PGARRAY_MAX_BYTES);
+    pgarray_free(&a);
+}

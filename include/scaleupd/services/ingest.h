@@ -1,11 +1,17 @@
-/* The ingest service: a request body becomes a validated batch, stored in the caller's
- * transaction, and an import report (ours or DHIS2's import summary). */
+/* The ingest service: a feed write (a request body in JSON, CSV or DHIS2 dataValueSets)
+ * becomes a validated batch, stored in one transaction with its Idempotency-Key answer, and
+ * an import report (ours or DHIS2's import summary) that the edge sends as it is.
+ *
+ * The evaluator is not kicked from here (it is the edge's background task): ingest_push says
+ * in result->changed whether the committed write changed any observation, and the route
+ * kicks the evaluator then. */
 #ifndef SCALEUPD_INGEST_H
 #define SCALEUPD_INGEST_H
 
 #include <jansson.h>
 #include <libpq-fe.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "scaleupd/core/obs_parse.h"
@@ -37,5 +43,57 @@ json_t *ingest_report(const struct obs_batch *batch, const struct observations_c
  * WARNING or ERROR, importCount with imported/updated/ignored/deleted, conflicts). */
 json_t *ingest_dhis2_summary(const struct obs_batch *batch,
                              const struct observations_counts *counts, bool stored, bool dry_run);
+
+/* ---- the whole feed write ------------------------------------------------------------ */
+
+/* What a feed write asks, as the route parsed and authorised it. */
+struct ingest_request {
+    int64_t programme_id;       /* the programme written to; 0: look programme_slug up */
+    const char *programme_slug; /* an admin's DHIS2 write names it (?programme=SLUG) */
+    int64_t token_id;           /* the writer, kept with each row and revision */
+    enum obs_format format;
+    bool dry_run;                  /* stored and rolled back: the report says what would be */
+    bool atomic;                   /* one rejected row rejects the batch */
+    const char *idempotency_key;   /* NULL: none; else 1 to IDEMPOTENCY_KEY_MAX characters */
+    unsigned char fingerprint[32]; /* idempotency_fingerprint of the request, with a key */
+    const char *body;
+    size_t body_len;
+    const char *request_id; /* for log lines */
+};
+
+enum ingest_outcome {
+    INGEST_PUSH_ANSWERED,          /* status and body are the report (200, or 422 / DHIS2 409 when
+                                      every row was rejected); committed unless a dry run */
+    INGEST_PUSH_REPLAYED,          /* status and body are the answer stored under the key */
+    INGEST_PUSH_KEY_REUSED,        /* the key was used before with a different request */
+    INGEST_PUSH_BAD_DOCUMENT,      /* the document is unusable: error, and status (400 or 413) */
+    INGEST_PUSH_UNKNOWN_PROGRAMME, /* programme_slug names no programme */
+    INGEST_PUSH_DB_ERROR,          /* rolled back; db_failure_of(conn) says what kind of failure */
+    INGEST_PUSH_INTERNAL, /* rolled back: the report could not be rendered (over its cap) */
+};
+
+/* The outcome of a feed write. */
+struct ingest_result {
+    int status; /* the HTTP status of the answer */
+    char *body; /* the answer (JSON, malloc'd) or NULL */
+    size_t body_len;
+    struct obs_parse_error error;      /* INGEST_PUSH_BAD_DOCUMENT */
+    struct observations_counts counts; /* rows imported / updated / unchanged */
+    size_t rejected;                   /* rows rejected */
+    bool changed; /* a committed write changed observations: kick the evaluator */
+};
+
+/* The whole feed write: resolves the programme when asked to, then in one transaction takes
+ * the Idempotency-Key (serialising requests with the same token and key; a repeat gets the
+ * stored answer, a different request under the key is refused), parses, validates and stores
+ * the batch (not at all when atomic and a row is rejected), renders the report, stores it
+ * under the key, and commits (a dry run rolls back instead, and keeps no answer). The series hint
+ * learns what the batch taught it only once the commit succeeded. The caller frees the result with
+ * ingest_result_free, whatever the outcome. */
+enum ingest_outcome ingest_push(PGconn *conn, const struct ingest_request *request,
+                                struct ingest_result *result) __attribute__((warn_unused_result));
+
+/* Frees what result holds and empties it. */
+void ingest_result_free(struct ingest_result *result);
 
 #endif

@@ -18,8 +18,9 @@ struct config;
 long notify_dispatch(PGconn *conn, const struct config *config, double now);
 
 /* Queues a marked test message to every address and URL of a receiver through the same
- * path. Returns the messages queued, 0 for an unknown receiver (or one with no target), -1
- * on error. */
+ * path, rows and bodies in one transaction of its own (call it outside a transaction).
+ * Returns the messages queued, 0 for an unknown receiver (or one with no target), -1 on
+ * error (nothing queued). */
 long notify_queue_test(PGconn *conn, const struct config *config, int64_t programme_id,
                        const char *receiver, double now);
 

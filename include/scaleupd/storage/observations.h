@@ -1,9 +1,9 @@
-/* Observation storage: the programme catalog the validator needs, the set-based upsert of
- * a batch with its revision history and dirty-series marks, and series reads. */
+/* Observation storage, the write path (observations_write.c): the programme catalog the
+ * validator needs, and the set-based store of a batch with its revision history and
+ * dirty-series marks. Series reads are observations_read.h. */
 #ifndef SCALEUPD_OBSERVATIONS_H
 #define SCALEUPD_OBSERVATIONS_H
 
-#include <jansson.h>
 #include <libpq-fe.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -57,45 +57,5 @@ void observations_set_copy_min_rows(size_t rows);
 /* How many batches fell back from the fast path to the upsert because a concurrent batch
  * inserted one of their new keys first, since the process started. */
 unsigned long observations_fast_path_fallbacks(void);
-
-/* Query of a series read. */
-struct series_query {
-    int64_t programme_id;
-    const char *indicator; /* code */
-    const char *site;      /* code: a practice, or a region/country that aggregates */
-    bool revisions;        /* include each point's revision history */
-    const char *from;      /* optional YYYY-MM-DD bounds of period_start */
-    const char *to;
-};
-
-enum series_result { SERIES_OK, SERIES_UNKNOWN_INDICATOR, SERIES_UNKNOWN_SITE, SERIES_DB_ERROR };
-
-/* Reads a series: the site's own values, or when it has none, its descendant sites
- * aggregated per period by the indicator's rule (sum, mean, weighted = Σnum ÷ Σden, last),
- * each point saying how many sites it covers. *out is a new JSON object owned by the caller:
- * {"indicator":{…},"site":{…},"aggregated":bool,"points":[{"period","period_start","value",
- * "numerator"?,"denominator"?,"sites_reporting","comment"?,"revisions"?:[…]}]} */
-enum series_result observations_series(PGconn *conn, const struct series_query *query, json_t **out)
-    __attribute__((warn_unused_result));
-
-/* An aggregate series as the evaluator reads it: the points of the descendants of a site
- * for an indicator, oldest first. */
-struct aggregate_points {
-    double *values;
-    int32_t *days; /* period starts, days since 1970-01-01 */
-    long *sites;   /* sites reporting in each period */
-    size_t n;
-    long expected; /* member sites (adopted or withdrawn, not planned) under the site */
-};
-
-/* Reads at most the latest max_points of the aggregate of site_id's descendants for
- * indicator_id by the indicator's rule (aggregate: sum, mean, weighted, last; percentage
- * scales a weighted ratio by 100), as GET …/series does. False on a database error. */
-bool observations_aggregate(PGconn *conn, int64_t programme_id, int64_t indicator_id,
-                            int64_t site_id, const char *aggregate, bool percentage,
-                            size_t max_points, struct aggregate_points *out)
-    __attribute__((warn_unused_result));
-
-void aggregate_points_free(struct aggregate_points *a);
 
 #endif

@@ -14,15 +14,22 @@
 #define PGARRAY_TEXT 25u
 #define PGARRAY_DATE 1082u /* elements added with pgarray_add_int4(a, pgcopy_date(day)) */
 
+/* The cap of one array (or COPY buffer): far above what a batch within the body cap needs,
+ * below PostgreSQL's 1 GB value and libpq's int lengths. */
+#define PGARRAY_MAX_BYTES (256u << 20)
+
 struct pgarray {
     char *data;
     size_t len, cap;
     uint32_t elem_oid;
     int32_t count;
     bool has_null;
+    bool overflow; /* an add would have reached PGARRAY_MAX_BYTES: see pgarray_ok */
 };
 
-/* Starts an empty one-dimensional array of elem_oid; aborts on out of memory. */
+/* Starts an empty one-dimensional array of elem_oid. Out of memory is fatal (alloc.h); an
+ * add that would take the array to PGARRAY_MAX_BYTES is dropped, with every later one, and
+ * makes pgarray_ok false: check it before sending the array. */
 void pgarray_init(struct pgarray *a, uint32_t elem_oid);
 
 void pgarray_add_bool(struct pgarray *a, bool v);
@@ -34,6 +41,9 @@ void pgarray_add_null(struct pgarray *a);
 
 /* Finishes the header; the array is then a[0].data, a[0].len bytes (binary format 1). */
 void pgarray_finish(struct pgarray *a);
+
+/* False when an add went past the cap: the content is incomplete and must not be sent. */
+bool pgarray_ok(const struct pgarray *a) __attribute__((warn_unused_result));
 
 /* Frees the buffer. */
 void pgarray_free(struct pgarray *a);

@@ -1,4 +1,7 @@
-/* Observation storage over libpq: arrays in, one upsert statement per batch. */
+/* The write path of observations: the catalog a batch is validated against, then the batch
+ * stored as arrays (new rows of known series by binary COPY, the others by one lookup-and-upsert
+ * statement, the upsert of the whole batch as the fallback), its revisions and dirty marks, and
+ * the series hint learnt on the way (series_cache.h). Reads are observations_read.c. */
 #include "scaleupd/storage/observations.h"
 
 #include <stdatomic.h>
@@ -7,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "scaleupd/core/alloc.h"
 #include "scaleupd/core/clock.h"
 #include "scaleupd/storage/db.h"
 #include "scaleupd/core/log.h"
@@ -28,14 +32,15 @@ static const char SQL_CATALOG[] =
     "UNION ALL SELECT 't', (to_timestamp($3::float8) AT TIME ZONE p.time_zone)::date"
     " - date '1970-01-01', NULL, NULL, NULL, NULL FROM programme p WHERE p.id = $1";
 
-/* The statements of the ingest path are prepared once per session (db_exec_prepared):
- * parsing and planning the upsert on every batch cost about a fifth of the database's CPU
- * under load. A new session (a reconnect: the database may have been restarted or restored
- * under us) also starts the series hint over rather than trust ids learnt from the old one. */
+/* The statements of the ingest path are prepared once per session (ingest_statement, around
+ * db_exec_prepared): parsing and planning the upsert on every batch cost about a fifth of the
+ * database's CPU under load. A new session (a reconnect: the database may have been restarted or
+ * restored under us) also starts the series hint over rather than trust ids learnt from the old
+ * one. */
 static __thread unsigned long hint_session;
 
-static PGresult *exec_prepared(PGconn *conn, const char *name, const char *sql, int n,
-                               const char *const *values, const int *lengths, const int *formats)
+static PGresult *ingest_statement(PGconn *conn, const char *name, const char *sql, int n,
+                                  const char *const *values, const int *lengths, const int *formats)
 {
     unsigned long session = db_session(conn);
     if (hint_session != 0 && hint_session != session)
@@ -82,13 +87,20 @@ bool observations_load_catalog(PGconn *conn, int64_t programme_id, const struct 
     snprintf(now, sizeof(now), "%.3f", clock_now()); /* the one clock: tests may move it */
     struct pgarray codes;
     batch_site_codes(batch, &codes);
+    if (!pgarray_ok(&codes)) {
+        log_write(LOG_LEVEL_ERROR, NULL,
+                  "could not load the catalog: the batch's site codes exceed %u bytes",
+                  PGARRAY_MAX_BYTES);
+        pgarray_free(&codes);
+        return false;
+    }
     const char *values[] = {idtext, codes.data, now};
     int lengths[] = {0, (int)codes.len, 0};
     int formats[] = {0, 1, 0};
     PGresult *res =
-        exec_prepared(conn, "scaleupd_obs_catalog", SQL_CATALOG, 3, values, lengths, formats);
+        ingest_statement(conn, "scaleupd_obs_catalog", SQL_CATALOG, 3, values, lengths, formats);
     pgarray_free(&codes);
-    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+    if (!db_ok(res, PGRES_TUPLES_OK, NULL, "load the catalog")) {
         PQclear(res);
         return false;
     }
@@ -132,12 +144,39 @@ static const char SQL_ENSURE_SERIES[] =
     "  FROM changed) c GROUP BY chunk"                                                             \
     ")"
 
+/* The upsert of the rows of `keyed` that `rows` selects (a WHERE clause, or ""), in key order:
+ * a changed value replaces the stored one, an unchanged one is left alone; it returns each row
+ * written and whether it was new. Shared by SQL_UPSERT and SQL_STORE. */
+#define UPSERT_SQL(rows)                                                                           \
+    ", upsert AS ("                                                                                \
+    " INSERT INTO observation AS o (programme_id, series_id, period_start, value, numerator,"      \
+    "  denominator, comment, token_id, received_at)"                                               \
+    " SELECT $1, series_id, period_start, value, numerator, denominator, comment, $9, now()"       \
+    " FROM keyed" rows " ORDER BY series_id, period_start"                                         \
+    " ON CONFLICT (programme_id, series_id, period_start) DO UPDATE SET value = excluded.value,"   \
+    "  numerator = excluded.numerator, denominator = excluded.denominator,"                        \
+    "  comment = excluded.comment, token_id = excluded.token_id,"                                  \
+    "  received_at = excluded.received_at"                                                         \
+    " WHERE (o.value, o.numerator, o.denominator, o.comment) IS DISTINCT FROM"                     \
+    "  (excluded.value, excluded.numerator, excluded.denominator, excluded.comment)"               \
+    " RETURNING series_id, period_start, (xmax = 0) AS inserted"
+
+/* The revisions the batch makes: the replaced values (`old_columns`: value, numerator,
+ * denominator, comment, token and received_at of the stored row) of the rows of `source`,
+ * replaced now by token $9. The one place a revision is written (sql/ has the table). */
+#define REVISIONS_SQL(old_columns, source)                                                         \
+    "), revisions AS ("                                                                            \
+    " INSERT INTO observation_revision (programme_id, series_id, period_start, value,"             \
+    "  numerator, denominator, comment, token_id, received_at, replaced_at, replaced_by)"          \
+    " SELECT $1, series_id, period_start, " old_columns ", now(), $9 FROM " source
+
 /* The fallback for a batch: one statement that upserts every row. `old` holds the stored rows that
  * this batch changes (the same test as the upsert's WHERE, on the statement's snapshot), found
  * through the primary key from the batch side: revisions come from it without joining the upsert's
  * RETURNING rows, a join the planner can only estimate at one row and so made quadratic. Rows are
  * written in key order, so concurrent batches lock shared keys and series in the same order and
  * cannot deadlock. */
+/* clang-format off */ /* it would fold the macros of shared CTEs into the literals */
 static const char SQL_UPSERT[] =
     "WITH input AS ("
     " SELECT * FROM unnest($2::int8[], $3::int8[], $4::int4[], $5::float8[], $6::float8[],"
@@ -153,27 +192,13 @@ static const char SQL_UPSERT[] =
     "  AND o.series_id = k.series_id AND o.period_start = k.period_start"
     " WHERE (o.value, o.numerator, o.denominator, o.comment) IS DISTINCT FROM"
     "  (k.value, k.numerator, k.denominator, k.comment)"
-    "), upsert AS ("
-    " INSERT INTO observation AS o (programme_id, series_id, period_start, value, numerator,"
-    "  denominator, comment, token_id, received_at)"
-    " SELECT $1, series_id, period_start, value, numerator, denominator, comment, $9, now()"
-    " FROM keyed ORDER BY series_id, period_start"
-    " ON CONFLICT (programme_id, series_id, period_start) DO UPDATE SET value = excluded.value,"
-    "  numerator = excluded.numerator, denominator = excluded.denominator,"
-    "  comment = excluded.comment, token_id = excluded.token_id,"
-    "  received_at = excluded.received_at"
-    " WHERE (o.value, o.numerator, o.denominator, o.comment) IS DISTINCT FROM"
-    "  (excluded.value, excluded.numerator, excluded.denominator, excluded.comment)"
-    " RETURNING series_id, period_start, (xmax = 0) AS inserted"
-    "), revisions AS ("
-    " INSERT INTO observation_revision (programme_id, series_id, period_start, value,"
-    "  numerator, denominator, comment, token_id, received_at, replaced_at, replaced_by)"
-    " SELECT $1, series_id, period_start, value, numerator, denominator, comment, token_id,"
-    "  received_at, now(), $9 FROM old"
+    ")" UPSERT_SQL("")
+    REVISIONS_SQL("value, numerator, denominator, comment, token_id, received_at", "old")
     "), changed AS ("
     " SELECT series_id, min(period_start) AS since FROM upsert GROUP BY series_id"
     ")" MARKS_SQL
     " SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) FROM upsert";
+/* clang-format on */
 
 /* Rows the series hint (series_cache.h) calls new, those after the latest period known to be
  * stored in a known series, go in by binary COPY straight into the table (SQL_COPY): no lookup,
@@ -215,6 +240,7 @@ static const char SQL_MARK_COPIED[] =
     " VALUES ($1, $2::int8[], $3::date[])";
 #define MARK_SERIES 1000
 
+/* clang-format off */ /* it would fold the macros of shared CTEs into the literals */
 static const char SQL_STORE[] =
     "WITH input AS ("
     " SELECT * FROM unnest($2::int8[], $3::int8[], $4::int4[], $5::float8[], $6::float8[],"
@@ -243,23 +269,9 @@ static const char SQL_STORE[] =
     " SELECT $1, series_id, period_start, value, numerator, denominator, comment, $9, now()"
     " FROM keyed WHERE new AND NOT missing ORDER BY series_id, period_start"
     " RETURNING series_id, period_start"
-    "), upsert AS ("
-    " INSERT INTO observation AS o (programme_id, series_id, period_start, value, numerator,"
-    "  denominator, comment, token_id, received_at)"
-    " SELECT $1, series_id, period_start, value, numerator, denominator, comment, $9, now()"
-    " FROM keyed WHERE NOT new ORDER BY series_id, period_start"
-    " ON CONFLICT (programme_id, series_id, period_start) DO UPDATE SET value = excluded.value,"
-    "  numerator = excluded.numerator, denominator = excluded.denominator,"
-    "  comment = excluded.comment, token_id = excluded.token_id,"
-    "  received_at = excluded.received_at"
-    " WHERE (o.value, o.numerator, o.denominator, o.comment) IS DISTINCT FROM"
-    "  (excluded.value, excluded.numerator, excluded.denominator, excluded.comment)"
-    " RETURNING series_id, period_start, (xmax = 0) AS inserted"
-    "), revisions AS ("
-    " INSERT INTO observation_revision (programme_id, series_id, period_start, value,"
-    "  numerator, denominator, comment, token_id, received_at, replaced_at, replaced_by)"
-    " SELECT $1, series_id, period_start, old_value, old_numerator, old_denominator,"
-    "  old_comment, old_token_id, old_received_at, now(), $9 FROM keyed WHERE NOT new"
+    ")" UPSERT_SQL(" WHERE NOT new")
+    REVISIONS_SQL("old_value, old_numerator, old_denominator, old_comment, old_token_id,"
+                  " old_received_at", "keyed WHERE NOT new")
     "), changed AS ("
     " SELECT series_id, min(period_start) AS since FROM (SELECT series_id, period_start"
     "  FROM inserted UNION ALL SELECT series_id, period_start FROM upsert) c GROUP BY series_id"
@@ -275,6 +287,7 @@ static const char SQL_STORE[] =
     "  WHERE learnt AND NOT missing) l"
     ") SELECT c.imported, c.updated, c.missing, l.series_id, l.indicator_id, l.site_id,"
     " l.last_day FROM counts c LEFT JOIN learnt l ON true";
+/* clang-format on */
 
 static atomic_bool fast_path_off;
 static atomic_ulong fast_path_fallbacks;
@@ -309,11 +322,9 @@ struct hints {
 
 static void hints_lookup(const struct obs_batch *batch, int64_t programme_id, struct hints *h)
 {
-    h->series = calloc(batch->n_rows + 1, sizeof(*h->series));
-    h->fresh = calloc(batch->n_rows + 1, sizeof(*h->fresh));
+    h->series = xcalloc(batch->n_rows + 1, sizeof(*h->series));
+    h->fresh = xcalloc(batch->n_rows + 1, sizeof(*h->fresh));
     h->n_fresh = 0;
-    if (h->series == NULL || h->fresh == NULL)
-        abort(); /* as pgarray does: a batch's arrays are a few hundred kB at most */
     for (size_t i = 0; i < batch->n_rows; i++) {
         const struct obs_row *r = &batch->rows[i];
         if (r->rejected)
@@ -376,6 +387,21 @@ static void build_arrays(const struct obs_batch *batch, const struct hints *h,
         pgarray_finish(all[i]);
 }
 
+/* False (logged) when an array of the batch went past its cap (pgarray.h). */
+static bool arrays_ok(const struct batch_arrays *a, const char *request_id)
+{
+    const struct pgarray *all[] = {&a->indicator, &a->site,        &a->day,     &a->value,
+                                   &a->numerator, &a->denominator, &a->comment, &a->known};
+    for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)
+        if (!pgarray_ok(all[i])) {
+            log_write(LOG_LEVEL_ERROR, request_id,
+                      "could not store observations: the batch's arrays exceed %u bytes",
+                      PGARRAY_MAX_BYTES);
+            return false;
+        }
+    return true;
+}
+
 static void free_arrays(struct batch_arrays *a)
 {
     struct pgarray *all[] = {&a->indicator, &a->site,        &a->day,     &a->value,
@@ -414,8 +440,8 @@ static void store_params_init(struct store_params *p, const char *pid, const cha
 
 static bool create_series(PGconn *conn, const struct store_params *p, const char *request_id)
 {
-    PGresult *res = exec_prepared(conn, "scaleupd_obs_ensure_series", SQL_ENSURE_SERIES, 3,
-                                  p->values, p->lengths, p->formats);
+    PGresult *res = ingest_statement(conn, "scaleupd_obs_ensure_series", SQL_ENSURE_SERIES, 3,
+                                     p->values, p->lengths, p->formats);
     bool ok = db_ok(res, PGRES_COMMAND_OK, request_id, "create series");
     PQclear(res);
     return ok;
@@ -432,8 +458,8 @@ static enum fast_result store_upsert(PGconn *conn, const struct store_params *p,
 {
     if (!create_series(conn, p, request_id))
         return FAST_ERROR;
-    PGresult *res = exec_prepared(conn, "scaleupd_obs_upsert", SQL_UPSERT, 9, p->values, p->lengths,
-                                  p->formats);
+    PGresult *res = ingest_statement(conn, "scaleupd_obs_upsert", SQL_UPSERT, 9, p->values,
+                                     p->lengths, p->formats);
     const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
     enum fast_result result = FAST_OK;
     if (retry && PQresultStatus(res) != PGRES_TUPLES_OK && state != NULL &&
@@ -468,11 +494,8 @@ static __thread size_t n_pending, pending_cap;
 static void defer_hint(const struct series_key *key, int64_t series_id, int32_t day)
 {
     if (n_pending == pending_cap) {
-        size_t cap = pending_cap ? pending_cap * 2 : 256;
-        struct pending_hint *p = realloc(pending, cap * sizeof(*p));
-        if (p == NULL)
-            return; /* a hint less: only a lookup more */
-        pending = p, pending_cap = cap;
+        pending_cap = pending_cap ? pending_cap * 2 : 256;
+        pending = xrealloc(pending, pending_cap * sizeof(*pending));
     }
     pending[n_pending++] = (struct pending_hint){*key, series_id, day};
 }
@@ -538,8 +561,8 @@ static enum fast_result store_fast(PGconn *conn, const struct store_params *p, i
                                    struct observations_counts *counts, long *missing,
                                    const char *request_id)
 {
-    PGresult *res =
-        exec_prepared(conn, "scaleupd_obs_store", SQL_STORE, 10, p->values, p->lengths, p->formats);
+    PGresult *res = ingest_statement(conn, "scaleupd_obs_store", SQL_STORE, 10, p->values,
+                                     p->lengths, p->formats);
     enum fast_result result = FAST_OK;
     if (PQresultStatus(res) != PGRES_TUPLES_OK && is_race(res)) {
         log_race(res, request_id);
@@ -633,8 +656,8 @@ static bool mark_fresh(PGconn *conn, const struct fresh_row *fresh, size_t n, co
         const char *values[] = {pid, series.data, since.data};
         int lengths[] = {0, (int)series.len, (int)since.len};
         int formats[] = {0, 1, 1};
-        PGresult *res = exec_prepared(conn, "scaleupd_obs_mark_copied", SQL_MARK_COPIED, 3, values,
-                                      lengths, formats);
+        PGresult *res = ingest_statement(conn, "scaleupd_obs_mark_copied", SQL_MARK_COPIED, 3,
+                                         values, lengths, formats);
         ok = db_ok(res, PGRES_COMMAND_OK, request_id, "mark the copied series");
         PQclear(res);
         pgarray_free(&series);
@@ -669,11 +692,16 @@ static enum fast_result store_fresh(PGconn *conn, const struct obs_batch *batch,
                                     const struct hints *h, int64_t programme_id, int64_t token_id,
                                     long *copied, const char *request_id)
 {
-    struct fresh_row *fresh = malloc(h->n_fresh * sizeof(*fresh));
-    if (fresh == NULL)
-        return FAST_ERROR;
+    struct fresh_row *fresh = xmalloc(h->n_fresh * sizeof(*fresh));
     struct pgarray data;
     size_t n = copy_data(batch, h, programme_id, token_id, fresh, &data);
+    if (!pgarray_ok(&data)) {
+        log_write(LOG_LEVEL_ERROR, request_id,
+                  "could not copy observations: the COPY data exceed %u bytes", PGARRAY_MAX_BYTES);
+        pgarray_free(&data);
+        free(fresh);
+        return FAST_ERROR;
+    }
     PGresult *res = run_copy(conn, &data);
     pgarray_free(&data);
     enum fast_result result = FAST_OK;
@@ -692,14 +720,6 @@ static enum fast_result store_fresh(PGconn *conn, const struct obs_batch *batch,
         result = FAST_ERROR;
     free(fresh);
     return result;
-}
-
-static bool exec_command(PGconn *conn, const char *sql, const char *request_id)
-{
-    PGresult *res = PQexec(conn, sql);
-    bool ok = db_ok(res, PGRES_COMMAND_OK, request_id, sql);
-    PQclear(res);
-    return ok;
 }
 
 /* After a stored batch, the hint knows (once committed) that its series hold data up to the
@@ -729,6 +749,10 @@ static enum fast_result store_looked_up(PGconn *conn, const struct obs_batch *ba
 {
     struct batch_arrays a;
     build_arrays(batch, h, &a);
+    if (!arrays_ok(&a, request_id)) {
+        free_arrays(&a);
+        return FAST_ERROR;
+    }
     struct store_params p;
     store_params_init(&p, pid, tid, &a);
     long missing = 0;
@@ -757,12 +781,19 @@ static enum fast_result store_all_upsert(PGconn *conn, const struct obs_batch *b
 {
     struct batch_arrays a;
     build_arrays(batch, NULL, &a);
+    if (!arrays_ok(&a, request_id)) {
+        free_arrays(&a);
+        return FAST_ERROR;
+    }
     struct store_params p;
     store_params_init(&p, pid, tid, &a);
     enum fast_result r = store_upsert(conn, &p, counts, retry, request_id);
     free_arrays(&a);
     return r;
 }
+
+/* The savepoint the fast path runs in: the fallback upsert starts again from it. */
+#define OBS_SAVEPOINT "scaleupd_obs_fast"
 
 /* Times the fallback upsert runs when it keeps losing deadlocks to concurrent batches. */
 #define UPSERT_ATTEMPTS 5
@@ -779,7 +810,7 @@ static bool store_batch(PGconn *conn, const struct obs_batch *batch, int64_t pro
     const char *tidp = token_id ? tid : NULL;
     if (atomic_load(&fast_path_off))
         return store_all_upsert(conn, batch, pid, tidp, counts, false, request_id) == FAST_OK;
-    if (!exec_command(conn, "SAVEPOINT scaleupd_obs_fast", request_id))
+    if (!db_savepoint(conn, OBS_SAVEPOINT, request_id))
         return false;
     struct hints h;
     hints_lookup(batch, programme_id, &h);
@@ -799,7 +830,7 @@ static bool store_batch(PGconn *conn, const struct obs_batch *batch, int64_t pro
     hints_free(&h);
     if (r == FAST_OK) {
         update_hints(batch, programme_id, true);
-        return exec_command(conn, "RELEASE SAVEPOINT scaleupd_obs_fast", request_id);
+        return db_release(conn, OBS_SAVEPOINT, request_id);
     }
     if (r == FAST_ERROR)
         return false;
@@ -812,7 +843,7 @@ static bool store_batch(PGconn *conn, const struct obs_batch *batch, int64_t pro
      * finishes) and upserts again */
     for (int attempt = 1;; attempt++) {
         counts->imported = counts->updated = 0;
-        if (!exec_command(conn, "ROLLBACK TO SAVEPOINT scaleupd_obs_fast", request_id))
+        if (!db_rollback_to(conn, OBS_SAVEPOINT, request_id))
             return false;
         r = store_all_upsert(conn, batch, pid, tidp, counts, attempt < UPSERT_ATTEMPTS, request_id);
         if (r != FAST_RACE)
@@ -829,186 +860,4 @@ bool observations_store(PGconn *conn, int64_t programme_id, int64_t token_id,
     bool ok = store_batch(conn, batch, programme_id, token_id, counts, request_id);
     counts->unchanged = (long)obs_batch_accepted(batch) - counts->imported - counts->updated;
     return ok;
-}
-
-static const char SQL_SERIES_META[] =
-    "SELECT i.id, json_build_object('code', i.code, 'name', i.name, 'unit', i.unit,"
-    " 'value_type', i.value_type, 'period_type', i.period_type, 'direction', i.direction,"
-    " 'aggregate', i.aggregate, 'target', i.target)::text,"
-    " s.id, json_build_object('code', s.code, 'name', s.name, 'level', s.level)::text,"
-    " (SELECT se.id FROM series se WHERE se.programme_id = $1 AND se.indicator_id = i.id"
-    "  AND se.site_id = s.id AND EXISTS (SELECT 1 FROM observation o WHERE"
-    "  o.programme_id = $1 AND o.series_id = se.id)),"
-    " i.period_type, i.aggregate, i.value_type"
-    " FROM (SELECT 1) one"
-    " LEFT JOIN indicator i ON i.programme_id = $1 AND i.code = $2"
-    " LEFT JOIN site s ON s.programme_id = $1 AND s.code = $3";
-
-static const char SQL_SERIES_OWN[] =
-    "SELECT coalesce(json_agg(json_strip_nulls(json_build_object("
-    " 'period_start', o.period_start, 'value', o.value, 'numerator', o.numerator,"
-    " 'denominator', o.denominator, 'comment', o.comment, 'sites_reporting', 1,"
-    " 'received_at', o.received_at,"
-    " 'revisions', CASE WHEN $3 THEN (SELECT json_agg(json_build_object('value', r.value,"
-    "   'numerator', r.numerator, 'denominator', r.denominator, 'comment', r.comment,"
-    "   'received_at', r.received_at, 'replaced_at', r.replaced_at,"
-    "   'token', (SELECT t.name FROM token t WHERE t.id = r.token_id),"
-    "   'replaced_by', (SELECT t.name FROM token t WHERE t.id = r.replaced_by))"
-    "   ORDER BY r.replaced_at DESC) FROM observation_revision r WHERE r.programme_id = $1"
-    "   AND r.series_id = o.series_id AND r.period_start = o.period_start) END))"
-    " ORDER BY o.period_start), '[]')::text"
-    " FROM observation o WHERE o.programme_id = $1 AND o.series_id = $2"
-    " AND o.period_start >= coalesce($4::date, '-infinity')"
-    " AND o.period_start <= coalesce($5::date, 'infinity')";
-
-/* Aggregates the descendants of site $3 for indicator $2; $4 the rule, $6 the scale of a
- * weighted ratio (100 for percentages). A missing report is never a zero: each point says
- * how many sites it covers. */
-static const char SQL_SERIES_AGG[] =
-    "WITH RECURSIVE tree AS ("
-    " SELECT id FROM site WHERE programme_id = $1 AND parent_id = $3"
-    " UNION ALL SELECT s.id FROM site s JOIN tree t ON s.programme_id = $1 AND s.parent_id = t.id"
-    "), points AS ("
-    " SELECT o.period_start, count(*) AS sites,"
-    "  sum(o.value) AS total, avg(o.value) AS mean,"
-    "  (array_agg(o.value ORDER BY o.received_at DESC))[1] AS latest,"
-    "  sum(o.numerator) FILTER (WHERE o.numerator IS NOT NULL AND o.denominator IS NOT NULL) AS "
-    "num,"
-    "  sum(o.denominator) FILTER (WHERE o.numerator IS NOT NULL AND o.denominator IS NOT NULL)"
-    "   AS den"
-    " FROM observation o JOIN series se ON se.programme_id = o.programme_id AND se.id = o.series_id"
-    " WHERE o.programme_id = $1 AND se.indicator_id = $2 AND se.site_id IN (SELECT id FROM tree)"
-    "  AND o.period_start >= coalesce($6::date, '-infinity')"
-    "  AND o.period_start <= coalesce($7::date, 'infinity')"
-    " GROUP BY o.period_start"
-    "), valued AS ("
-    " SELECT *, CASE $4 WHEN 'sum' THEN total WHEN 'mean' THEN mean WHEN 'last' THEN latest"
-    "  ELSE CASE WHEN den > 0 THEN num / den * $5::float8 END END AS value FROM points"
-    ")"
-    " SELECT coalesce(json_agg(json_strip_nulls(json_build_object('period_start', period_start,"
-    "  'value', value, 'numerator', CASE WHEN $4 = 'weighted' THEN num END,"
-    "  'denominator', CASE WHEN $4 = 'weighted' THEN den END, 'sites_reporting', sites))"
-    "  ORDER BY period_start) FILTER (WHERE value IS NOT NULL), '[]')::text,"
-    " (SELECT count(*) FROM tree t JOIN membership m ON m.programme_id = $1 AND m.site_id = t.id"
-    "  AND m.status <> 'planned')"
-    " FROM valued";
-
-void aggregate_points_free(struct aggregate_points *a)
-{
-    free(a->values);
-    free(a->days);
-    free(a->sites);
-    memset(a, 0, sizeof(*a));
-}
-
-bool observations_aggregate(PGconn *conn, int64_t programme_id, int64_t indicator_id,
-                            int64_t site_id, const char *aggregate, bool percentage,
-                            size_t max_points, struct aggregate_points *out)
-{
-    memset(out, 0, sizeof(*out));
-    char pid[24], iid[24], sid[24];
-    snprintf(pid, sizeof(pid), "%lld", (long long)programme_id);
-    snprintf(iid, sizeof(iid), "%lld", (long long)indicator_id);
-    snprintf(sid, sizeof(sid), "%lld", (long long)site_id);
-    const char *v[] = {pid, iid, sid, aggregate, percentage ? "100" : "1", NULL, NULL};
-    PGresult *res = db_query(conn, SQL_SERIES_AGG, 7, v);
-    bool ok = db_ok(res, PGRES_TUPLES_OK, NULL, "read an aggregate");
-    json_t *points = ok ? json_loads(PQgetvalue(res, 0, 0), 0, NULL) : NULL;
-    if (ok)
-        out->expected = (long)db_int64(res, 0, 1);
-    PQclear(res);
-    size_t total = json_array_size(points);
-    size_t first = total > max_points ? total - max_points : 0;
-    size_t n = total - first;
-    out->values = calloc(n + 1, sizeof(double));
-    out->days = calloc(n + 1, sizeof(int32_t));
-    out->sites = calloc(n + 1, sizeof(long));
-    ok = ok && points != NULL && out->values && out->days && out->sites;
-    for (size_t i = first; ok && i < total; i++) {
-        const json_t *p = json_array_get(points, i);
-        const char *start = json_string_value(json_object_get(p, "period_start"));
-        int32_t day;
-        if (start == NULL || !date_parse(start, strlen(start), &day))
-            continue;
-        out->values[out->n] = json_number_value(json_object_get(p, "value"));
-        out->days[out->n] = day;
-        out->sites[out->n] = (long)json_integer_value(json_object_get(p, "sites_reporting"));
-        out->n++;
-    }
-    json_decref(points);
-    if (!ok)
-        aggregate_points_free(out);
-    return ok;
-}
-
-/* Adds the canonical period label ("2025-03") to each point. */
-static void label_points(json_t *points, enum period_type type)
-{
-    size_t i;
-    json_t *p;
-    json_array_foreach(points, i, p)
-    {
-        const char *start = json_string_value(json_object_get(p, "period_start"));
-        int32_t day;
-        char label[PERIOD_FORMAT_MAX];
-        if (start && date_parse(start, strlen(start), &day) &&
-            period_format(period_containing(type, day), label, sizeof(label)))
-            json_object_set_new(p, "period", json_string(label));
-    }
-}
-
-enum series_result observations_series(PGconn *conn, const struct series_query *q, json_t **out)
-{
-    char pid[24];
-    snprintf(pid, sizeof(pid), "%lld", (long long)q->programme_id);
-    const char *mv[] = {pid, q->indicator, q->site};
-    PGresult *meta = db_query(conn, SQL_SERIES_META, 3, mv);
-    if (PQresultStatus(meta) != PGRES_TUPLES_OK) {
-        PQclear(meta);
-        return SERIES_DB_ERROR;
-    }
-    enum series_result result = PQgetisnull(meta, 0, 0)   ? SERIES_UNKNOWN_INDICATOR
-                                : PQgetisnull(meta, 0, 2) ? SERIES_UNKNOWN_SITE
-                                                          : SERIES_OK;
-    if (result != SERIES_OK) {
-        PQclear(meta);
-        return result;
-    }
-    bool own = !PQgetisnull(meta, 0, 4);
-    enum period_type ptype = PERIOD_MONTHLY;
-    if (!period_type_from_name(PQgetvalue(meta, 0, 5), &ptype))
-        ptype = PERIOD_MONTHLY;
-    PGresult *res;
-    if (own) {
-        const char *v[] = {pid, PQgetvalue(meta, 0, 4), q->revisions ? "true" : "false", q->from,
-                           q->to};
-        res = db_query(conn, SQL_SERIES_OWN, 5, v);
-    } else {
-        const char *scale = strcmp(PQgetvalue(meta, 0, 7), "percentage") == 0 ? "100" : "1";
-        const char *v[] = {pid,
-                           PQgetvalue(meta, 0, 0),
-                           PQgetvalue(meta, 0, 2),
-                           PQgetvalue(meta, 0, 6),
-                           scale,
-                           q->from,
-                           q->to};
-        res = db_query(conn, SQL_SERIES_AGG, 7, v);
-    }
-    if (!db_ok(res, PGRES_TUPLES_OK, NULL, "read a series")) {
-        PQclear(res);
-        PQclear(meta);
-        return SERIES_DB_ERROR;
-    }
-    json_t *points = json_loads(PQgetvalue(res, 0, 0), 0, NULL);
-    label_points(points, ptype);
-    json_t *doc =
-        json_pack("{s:o,s:o,s:b,s:o}", "indicator", json_loads(PQgetvalue(meta, 0, 1), 0, NULL),
-                  "site", json_loads(PQgetvalue(meta, 0, 3), 0, NULL), "aggregated", !own, "points",
-                  points ? points : json_array());
-    if (!own)
-        json_object_set_new(doc, "sites_expected", json_integer(db_int64(res, 0, 1)));
-    PQclear(res);
-    PQclear(meta);
-    *out = doc;
-    return SERIES_OK;
 }

@@ -1,0 +1,150 @@
+/* The XmR chart of an indicator: the series read, SPC computed over its values (spc_compute),
+ * and the chart's fields added to the series document. */
+#include "scaleupd/services/charts.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "scaleupd/core/alloc.h"
+#include "scaleupd/storage/observations_read.h"
+
+/* "improvement", "concern", "neutral" or "common": the point's variation without its side. */
+static const char *chart_variation(enum spc_point_type type)
+{
+    switch (type) {
+    case SPC_POINT_IMPROVEMENT_HIGH:
+    case SPC_POINT_IMPROVEMENT_LOW:
+        return "improvement";
+    case SPC_POINT_CONCERN_HIGH:
+    case SPC_POINT_CONCERN_LOW:
+        return "concern";
+    case SPC_POINT_NEUTRAL_HIGH:
+    case SPC_POINT_NEUTRAL_LOW:
+        return "neutral";
+    case SPC_POINT_COMMON:
+        break;
+    }
+    return "common";
+}
+
+static json_t *chart_signals(unsigned signals)
+{
+    json_t *list = json_array();
+    for (unsigned bit = 0; bit < SPC_SIGNAL_KINDS; bit++)
+        if (signals & (1u << bit))
+            json_array_append_new(list, json_string(spc_signal_name(1u << bit)));
+    return list;
+}
+
+/* Adds the chart's fields to each point of the series. */
+static void chart_annotate_points(json_t *points, const struct spc_result *chart)
+{
+    for (size_t i = 0; i < chart->n_points; i++) {
+        const struct spc_point *p = &chart->points[i];
+        json_t *point = json_array_get(points, i);
+        json_object_set_new(point, "mean", json_real(p->mean));
+        json_object_set_new(point, "has_limits", json_boolean(p->has_limits));
+        if (p->has_limits) {
+            json_object_set_new(point, "lower_limit", json_real(p->lower_limit));
+            json_object_set_new(point, "upper_limit", json_real(p->upper_limit));
+            json_object_set_new(point, "lower_near", json_real(p->lower_near));
+            json_object_set_new(point, "upper_near", json_real(p->upper_near));
+        }
+        json_object_set_new(point, "signals", chart_signals(p->signals));
+        json_object_set_new(point, "variation", json_string(chart_variation(p->type)));
+        const char *side = spc_point_type_side(p->type);
+        json_object_set_new(point, "side", side ? json_string(side) : json_null());
+        json_object_set_new(point, "segment", json_integer((json_int_t)p->segment));
+    }
+}
+
+static json_t *chart_segments(const struct spc_result *chart)
+{
+    json_t *list = json_array();
+    for (size_t i = 0; i < chart->n_segments; i++) {
+        const struct spc_segment *s = &chart->segments[i];
+        json_t *seg =
+            json_pack("{s:I,s:I,s:I,s:b,s:b,s:f,s:f}", "first", (json_int_t)s->first, "n_points",
+                      (json_int_t)s->n_points, "n_baseline", (json_int_t)s->n_baseline,
+                      "has_limits", s->has_limits, "short_baseline", s->short_baseline, "mean",
+                      s->mean, "mean_moving_range", s->mean_moving_range);
+        if (s->has_limits)
+            json_object_update_new(seg,
+                                   json_pack("{s:f,s:f,s:f,s:f}", "lower_limit", s->lower_limit,
+                                             "upper_limit", s->upper_limit, "lower_near",
+                                             s->lower_near, "upper_near", s->upper_near));
+        json_array_append_new(list, seg);
+    }
+    return list;
+}
+
+/* Reads the indicator's direction and target from the series document into options. */
+static void chart_options(const json_t *indicator, struct spc_options *options)
+{
+    spc_options_init(options);
+    const char *direction = json_string_value(json_object_get(indicator, "direction"));
+    if (direction != NULL && strcmp(direction, "up") == 0)
+        options->direction = SPC_DIRECTION_UP;
+    else if (direction != NULL && strcmp(direction, "down") == 0)
+        options->direction = SPC_DIRECTION_DOWN;
+    const json_t *target = json_object_get(indicator, "target");
+    if (json_is_number(target)) {
+        options->has_target = true;
+        options->target = json_number_value(target);
+    }
+}
+
+/* Computes the chart over the series document's points and adds it to the document. */
+static enum spc_status chart_add(json_t *doc, size_t fix_after_n)
+{
+    json_t *points = json_object_get(doc, "points");
+    size_t n = json_array_size(points);
+    double *values = xcalloc(n ? n : 1, sizeof(*values));
+    struct spc_result *chart = NULL;
+    struct spc_options options;
+    chart_options(json_object_get(doc, "indicator"), &options);
+    options.fix_after_n = fix_after_n;
+    for (size_t i = 0; i < n; i++)
+        values[i] = json_number_value(json_object_get(json_array_get(points, i), "value"));
+    enum spc_status status = spc_compute(values, n, &options, &chart);
+    free(values);
+    if (status != SPC_OK)
+        return status;
+    chart_annotate_points(points, chart);
+    json_object_set_new(doc, "segments", chart_segments(chart));
+    json_object_set_new(doc, "direction", json_string(spc_direction_name(options.direction)));
+    json_object_set_new(doc, "target",
+                        options.has_target ? json_real(options.target) : json_null());
+    json_object_set_new(doc, "assurance", json_string(spc_assurance_name(chart->assurance)));
+    json_object_set_new(doc, "last_variation",
+                        json_string(chart_variation(chart->last_point_type)));
+    const char *side = spc_point_type_side(chart->last_point_type);
+    json_object_set_new(doc, "last_side", side ? json_string(side) : json_null());
+    spc_result_free(&chart);
+    return SPC_OK;
+}
+
+enum charts_status charts_xmr(PGconn *conn, const struct charts_query *q, json_t **doc,
+                              enum spc_status *why)
+{
+    struct series_query series = {q->programme_id, q->indicator, q->site, false, NULL, NULL,
+                                  q->request_id};
+    json_t *read = NULL;
+    switch (observations_series(conn, &series, &read)) {
+    case SERIES_OK:
+        break;
+    case SERIES_UNKNOWN_INDICATOR:
+        return CHARTS_UNKNOWN_INDICATOR;
+    case SERIES_UNKNOWN_SITE:
+        return CHARTS_UNKNOWN_SITE;
+    case SERIES_DB_ERROR:
+        return CHARTS_DB_ERROR;
+    }
+    *why = chart_add(read, q->fix_after_n);
+    if (*why != SPC_OK) {
+        json_decref(read);
+        return CHARTS_NOT_CHARTABLE;
+    }
+    *doc = read;
+    return CHARTS_OK;
+}

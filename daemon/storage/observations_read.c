@@ -1,0 +1,215 @@
+/* The read path of observations: a series as GET …/series and the chart show it (a site's own
+ * values, or its descendants aggregated by the indicator's rule), and the aggregate points the
+ * evaluator reads. The write path is observations_write.c. */
+#include "scaleupd/storage/observations_read.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "scaleupd/core/alloc.h"
+#include "scaleupd/core/log.h"
+#include "scaleupd/core/period.h"
+#include "scaleupd/storage/db.h"
+
+static const char SQL_SERIES_META[] =
+    "SELECT i.id, json_build_object('code', i.code, 'name', i.name, 'unit', i.unit,"
+    " 'value_type', i.value_type, 'period_type', i.period_type, 'direction', i.direction,"
+    " 'aggregate', i.aggregate, 'target', i.target)::text,"
+    " s.id, json_build_object('code', s.code, 'name', s.name, 'level', s.level)::text,"
+    " (SELECT se.id FROM series se WHERE se.programme_id = $1 AND se.indicator_id = i.id"
+    "  AND se.site_id = s.id AND EXISTS (SELECT 1 FROM observation o WHERE"
+    "  o.programme_id = $1 AND o.series_id = se.id)),"
+    " i.period_type, i.aggregate, i.value_type"
+    " FROM (SELECT 1) one"
+    " LEFT JOIN indicator i ON i.programme_id = $1 AND i.code = $2"
+    " LEFT JOIN site s ON s.programme_id = $1 AND s.code = $3";
+
+static const char SQL_SERIES_OWN[] =
+    "SELECT coalesce(json_agg(json_strip_nulls(json_build_object("
+    " 'period_start', o.period_start, 'value', o.value, 'numerator', o.numerator,"
+    " 'denominator', o.denominator, 'comment', o.comment, 'sites_reporting', 1,"
+    " 'received_at', o.received_at,"
+    " 'revisions', CASE WHEN $3 THEN (SELECT json_agg(json_build_object('value', r.value,"
+    "   'numerator', r.numerator, 'denominator', r.denominator, 'comment', r.comment,"
+    "   'received_at', r.received_at, 'replaced_at', r.replaced_at,"
+    "   'token', (SELECT t.name FROM token t WHERE t.id = r.token_id),"
+    "   'replaced_by', (SELECT t.name FROM token t WHERE t.id = r.replaced_by))"
+    "   ORDER BY r.replaced_at DESC) FROM observation_revision r WHERE r.programme_id = $1"
+    "   AND r.series_id = o.series_id AND r.period_start = o.period_start) END))"
+    " ORDER BY o.period_start), '[]')::text"
+    " FROM observation o WHERE o.programme_id = $1 AND o.series_id = $2"
+    " AND o.period_start >= coalesce($4::date, '-infinity')"
+    " AND o.period_start <= coalesce($5::date, 'infinity')";
+
+/* Aggregates the descendants of site $3 for indicator $2; $4 the rule, $6 the scale of a
+ * weighted ratio (100 for percentages). A missing report is never a zero: each point says
+ * how many sites it covers. */
+static const char SQL_SERIES_AGG[] =
+    "WITH RECURSIVE tree AS ("
+    " SELECT id FROM site WHERE programme_id = $1 AND parent_id = $3"
+    " UNION ALL SELECT s.id FROM site s JOIN tree t ON s.programme_id = $1 AND s.parent_id = t.id"
+    "), points AS ("
+    " SELECT o.period_start, count(*) AS sites,"
+    "  sum(o.value) AS total, avg(o.value) AS mean,"
+    "  (array_agg(o.value ORDER BY o.received_at DESC))[1] AS latest,"
+    "  sum(o.numerator) FILTER (WHERE o.numerator IS NOT NULL AND o.denominator IS NOT NULL) AS "
+    "num,"
+    "  sum(o.denominator) FILTER (WHERE o.numerator IS NOT NULL AND o.denominator IS NOT NULL)"
+    "   AS den"
+    " FROM observation o JOIN series se ON se.programme_id = o.programme_id AND se.id = o.series_id"
+    " WHERE o.programme_id = $1 AND se.indicator_id = $2 AND se.site_id IN (SELECT id FROM tree)"
+    "  AND o.period_start >= coalesce($6::date, '-infinity')"
+    "  AND o.period_start <= coalesce($7::date, 'infinity')"
+    " GROUP BY o.period_start"
+    "), valued AS ("
+    " SELECT *, CASE $4 WHEN 'sum' THEN total WHEN 'mean' THEN mean WHEN 'last' THEN latest"
+    "  ELSE CASE WHEN den > 0 THEN num / den * $5::float8 END END AS value FROM points"
+    ")"
+    " SELECT coalesce(json_agg(json_strip_nulls(json_build_object('period_start', period_start,"
+    "  'value', value, 'numerator', CASE WHEN $4 = 'weighted' THEN num END,"
+    "  'denominator', CASE WHEN $4 = 'weighted' THEN den END, 'sites_reporting', sites))"
+    "  ORDER BY period_start) FILTER (WHERE value IS NOT NULL), '[]')::text,"
+    " (SELECT count(*) FROM tree t JOIN membership m ON m.programme_id = $1 AND m.site_id = t.id"
+    "  AND m.status <> 'planned')"
+    " FROM valued";
+
+/* The JSON document in a cell, within OBSERVATIONS_DOC_MAX_BYTES; NULL (logged) when it is
+ * larger, or not JSON. */
+static json_t *load_document(const PGresult *res, int col, const char *request_id)
+{
+    if ((size_t)PQgetlength(res, 0, col) >= OBSERVATIONS_DOC_MAX_BYTES) {
+        log_write(LOG_LEVEL_ERROR, request_id, "could not read a series: it exceeds %u bytes",
+                  OBSERVATIONS_DOC_MAX_BYTES);
+        return NULL;
+    }
+    json_t *doc = json_loads(db_text(res, 0, col), 0, NULL);
+    if (doc == NULL)
+        log_write(LOG_LEVEL_ERROR, request_id, "could not read a series: it is not JSON");
+    return doc;
+}
+
+void aggregate_points_free(struct aggregate_points *a)
+{
+    free(a->values);
+    free(a->days);
+    free(a->sites);
+    memset(a, 0, sizeof(*a));
+}
+
+bool observations_aggregate(PGconn *conn, int64_t programme_id, int64_t indicator_id,
+                            int64_t site_id, const char *aggregate, bool percentage,
+                            size_t max_points, struct aggregate_points *out)
+{
+    memset(out, 0, sizeof(*out));
+    char pid[24], iid[24], sid[24];
+    snprintf(pid, sizeof(pid), "%lld", (long long)programme_id);
+    snprintf(iid, sizeof(iid), "%lld", (long long)indicator_id);
+    snprintf(sid, sizeof(sid), "%lld", (long long)site_id);
+    const char *v[] = {pid, iid, sid, aggregate, percentage ? "100" : "1", NULL, NULL};
+    PGresult *res =
+        db_run(conn, NULL, SQL_SERIES_AGG, 7, v, PGRES_TUPLES_OK, NULL, "read an aggregate");
+    if (res == NULL)
+        return false;
+    json_t *points = load_document(res, 0, NULL);
+    out->expected = (long)db_int64(res, 0, 1);
+    PQclear(res);
+    if (points == NULL)
+        return false;
+    size_t total = json_array_size(points);
+    size_t first = total > max_points ? total - max_points : 0;
+    size_t n = total - first;
+    out->values = xcalloc(n + 1, sizeof(double));
+    out->days = xcalloc(n + 1, sizeof(int32_t));
+    out->sites = xcalloc(n + 1, sizeof(long));
+    for (size_t i = first; i < total; i++) {
+        const json_t *p = json_array_get(points, i);
+        const char *start = json_string_value(json_object_get(p, "period_start"));
+        int32_t day;
+        if (start == NULL || !date_parse(start, strlen(start), &day))
+            continue;
+        out->values[out->n] = json_number_value(json_object_get(p, "value"));
+        out->days[out->n] = day;
+        out->sites[out->n] = (long)json_integer_value(json_object_get(p, "sites_reporting"));
+        out->n++;
+    }
+    json_decref(points);
+    return true;
+}
+
+/* Adds the canonical period label ("2025-03") to each point. */
+static void label_points(json_t *points, enum period_type type)
+{
+    size_t i;
+    json_t *p;
+    json_array_foreach(points, i, p)
+    {
+        const char *start = json_string_value(json_object_get(p, "period_start"));
+        int32_t day;
+        char label[PERIOD_FORMAT_MAX];
+        if (start && date_parse(start, strlen(start), &day) &&
+            period_format(period_containing(type, day), label, sizeof(label)))
+            json_object_set_new(p, "period", json_string(label));
+    }
+}
+
+/* The points of the series that meta (a row of SQL_SERIES_META) names: its own values, or its
+ * descendants' aggregate. NULL on a database error (logged). */
+static PGresult *series_points(PGconn *conn, const struct series_query *q, const char *pid,
+                               const PGresult *meta, bool own)
+{
+    if (own) {
+        const char *v[] = {pid, db_text(meta, 0, 4), q->revisions ? "true" : "false", q->from,
+                           q->to};
+        return db_run(conn, NULL, SQL_SERIES_OWN, 5, v, PGRES_TUPLES_OK, q->request_id,
+                      "read a series");
+    }
+    const char *scale = strcmp(db_text(meta, 0, 7), "percentage") == 0 ? "100" : "1";
+    const char *v[] = {
+        pid, db_text(meta, 0, 0), db_text(meta, 0, 2), db_text(meta, 0, 6), scale, q->from, q->to};
+    return db_run(conn, NULL, SQL_SERIES_AGG, 7, v, PGRES_TUPLES_OK, q->request_id,
+                  "read an aggregate series");
+}
+
+enum series_result observations_series(PGconn *conn, const struct series_query *q, json_t **out)
+{
+    char pid[24];
+    snprintf(pid, sizeof(pid), "%lld", (long long)q->programme_id);
+    const char *mv[] = {pid, q->indicator, q->site};
+    PGresult *meta = db_run(conn, NULL, SQL_SERIES_META, 3, mv, PGRES_TUPLES_OK, q->request_id,
+                            "read a series' indicator and site");
+    if (meta == NULL)
+        return SERIES_DB_ERROR;
+    enum series_result result = db_is_null(meta, 0, 0)   ? SERIES_UNKNOWN_INDICATOR
+                                : db_is_null(meta, 0, 2) ? SERIES_UNKNOWN_SITE
+                                                         : SERIES_OK;
+    if (result != SERIES_OK) {
+        PQclear(meta);
+        return result;
+    }
+    bool own = !db_is_null(meta, 0, 4);
+    enum period_type ptype = PERIOD_MONTHLY;
+    if (!period_type_from_name(db_text(meta, 0, 5), &ptype))
+        ptype = PERIOD_MONTHLY;
+    PGresult *res = series_points(conn, q, pid, meta, own);
+    if (res == NULL) {
+        PQclear(meta);
+        return SERIES_DB_ERROR;
+    }
+    json_t *points = load_document(res, 0, q->request_id);
+    if (points == NULL) {
+        PQclear(res);
+        PQclear(meta);
+        return SERIES_DB_ERROR;
+    }
+    label_points(points, ptype);
+    json_t *doc = json_pack(
+        "{s:o,s:o,s:b,s:o}", "indicator", json_loads(db_text(meta, 0, 1), 0, NULL), "site",
+        json_loads(db_text(meta, 0, 3), 0, NULL), "aggregated", !own, "points", points);
+    if (!own)
+        json_object_set_new(doc, "sites_expected", json_integer(db_int64(res, 0, 1)));
+    PQclear(res);
+    PQclear(meta);
+    *out = doc;
+    return SERIES_OK;
+}
