@@ -5,7 +5,7 @@
  * the last token at every closing bracket, so N nested brackets cost N^2/2 steps (200,000
  * of them held a worker 54 s); bounding the depth where brackets open bounds every walk,
  * and costs two instructions per bracket instead of a pre-scan of every byte.
- * Included only by parse_json_doc.h; see docs/ARCHITECTURE.md (ingest parsing).
+ * Included only by parse_json_doc.h; docs/ARCHITECTURE.md describes the ingest path.
  *
  * Changes from jsmn 1.1.0 (Debian's libjsmn-dev): jsmn_parser.depth, .depth_max and
  * .steps; JSMN_ERROR_DEPTH; the strict-mode, token-counting (tokens == NULL) and

@@ -6,8 +6,9 @@
  * what the input can grow is capped, and going over a cap is a document error.
  *
  * Implemented in daemon/core/parse_*.c: parse_json.c, parse_dhis2.c and parse_csv.c (the
- * three formats), parse_json_doc.c (JSON bodies), parse_scalar.c (codes, periods, numbers,
- * UTF-8), parse_validate.c (obs_validate), parse_batch.c and parse_errors.c.
+ * three formats), parse_json_doc.c (JSON bodies, tokenized by our copy of jsmn in
+ * parse_jsmn.h), parse_scalar.c (codes, periods, numbers, UTF-8), parse_validate.c
+ * (obs_validate), parse_batch.c and parse_errors.c.
  *
  * Two levels of failure:
  * - the document as a whole cannot be read (malformed JSON or CSV, wrong shape, no rows,
