@@ -87,8 +87,8 @@ static void validate_row(struct obs_batch *b, const struct catalog *cat, struct 
         parse_reject(b, row, ind_name, "unknown_indicator",
                      "%s \"%s\" is not defined in this programme", ind_name, row->indicator);
     else if (site == NULL)
-        parse_reject(b, row, site_name, "unknown_site", "%s \"%s\" is not a known site", site_name,
-                     row->site);
+        parse_reject(b, row, site_name, "unknown_site", "%s \"%s\" is not a site of this programme",
+                     site_name, row->site);
     else if (!site->member)
         parse_reject(b, row, site_name, "site_not_in_programme",
                      "%s \"%s\" does not take part in this programme", site_name, row->site);
