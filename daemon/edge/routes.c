@@ -208,9 +208,13 @@ const struct route app_routes[] = {
      HQ(HANDLER_DB, ACCESS_READ, handle_get_progress, "at", "by")},
     {"/api/v1/programmes/{slug}/progress/history", ROUTER_GET,
      HQ(HANDLER_DB, ACCESS_READ, handle_get_progress_history, "by")},
-    {"/", ROUTER_GET, H(HANDLER_LOOP, ACCESS_PUBLIC, handle_get_index)},
-    {"/static/{*path}", ROUTER_GET, H(HANDLER_LOOP, ACCESS_PUBLIC, handle_get_static)},
-    {"/vendor/uplot/{*path}", ROUTER_GET, H(HANDLER_LOOP, ACCESS_PUBLIC, handle_get_vendor_uplot)},
+    /* the page and its files are not the API: a link with a query (a campaign tag on a link
+     * from an e-mail, a cache-busting ?v=2) opens them as it is */
+    {"/", ROUTER_GET, HQ(HANDLER_LOOP, ACCESS_PUBLIC, handle_get_index, ROUTER_QUERY_ANY)},
+    {"/static/{*path}", ROUTER_GET,
+     HQ(HANDLER_LOOP, ACCESS_PUBLIC, handle_get_static, ROUTER_QUERY_ANY)},
+    {"/vendor/uplot/{*path}", ROUTER_GET,
+     HQ(HANDLER_LOOP, ACCESS_PUBLIC, handle_get_vendor_uplot, ROUTER_QUERY_ANY)},
     {"/api/v1/programmes/{slug}/chart", ROUTER_GET,
      HQ(HANDLER_DB, ACCESS_READ, handle_get_chart, "indicator", "site", "baseline")},
     {"/api/v1/programmes/{slug}/feeds", ROUTER_GET,

@@ -368,6 +368,9 @@ Test(router, app_routes_declare_their_query)
         {"/api/v1/programmes/{slug}/chart", GET, "indicator site baseline"},
         {"/api/v1/programmes/{slug}/feeds", GET, "grace_days"},
         {"/api/v1/alerts", GET, "programme state indicator site"},
+        {"/", GET, ROUTER_QUERY_ANY},
+        {"/static/{*path}", GET, ROUTER_QUERY_ANY},
+        {"/vendor/uplot/{*path}", GET, ROUTER_QUERY_ANY},
     };
     for (size_t i = 0; i < app_n_routes; i++) {
         const struct handler *h = app_routes[i].handler;
