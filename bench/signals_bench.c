@@ -17,10 +17,10 @@
 #include "scaleupd/core/period.h"
 #include "scaleupd/core/rules.h"
 
-#define MONTHS 60       /* months of each series */
-#define DRIFT_START 36  /* index of the first drifted month: 36 stable months, then 24 */
+#define MONTHS 60      /* months of each series */
+#define DRIFT_START 36 /* index of the first drifted month: 36 stable months, then 24 */
 #define WINDOW (MONTHS - DRIFT_START)
-#define LEVEL 50.0      /* in-control mean and sd of the simulated indicator */
+#define LEVEL 50.0 /* in-control mean and sd of the simulated indicator */
 #define SD 5.0
 #define PI 3.14159265358979323846
 
@@ -81,7 +81,13 @@ static double rng_normal(struct rng *r)
     return radius * cos(angle);
 }
 
-enum scenario_kind { SCENARIO_STABLE, SCENARIO_MISSED, SCENARIO_OUTLIER, SCENARIO_SHIFT, SCENARIO_TREND };
+enum scenario_kind {
+    SCENARIO_STABLE,
+    SCENARIO_MISSED,
+    SCENARIO_OUTLIER,
+    SCENARIO_SHIFT,
+    SCENARIO_TREND
+};
 
 struct scenario {
     const char *name;
@@ -135,9 +141,9 @@ static const struct watcher watchers[] = {
 
 /* Figures of one watcher on one scenario. */
 struct tally {
-    long series, events;     /* alerts opened (FIRING events) over every month */
+    long series, events; /* alerts opened (FIRING events) over every month */
     long events_by_year[MONTHS / 12];
-    long detected;           /* firing at a month >= DRIFT_START, within the window */
+    long detected;             /* firing at a month >= DRIFT_START, within the window */
     long by_delay[WINDOW + 1]; /* series first firing d months into the drift (1..WINDOW) */
     double delay_sum;
 };
@@ -175,8 +181,8 @@ static void holds_now(struct run *run, struct detector_state *det, bool holds[2]
               rule_eval_spc(&run->rule, run->values, run->days, run->n, SPC_DIRECTION_UP, &eval);
     holds[METHOD_MDC] = ok && eval.holds;
     struct detector_result r;
-    enum detector_status st = detector_update(det, &run->params, run->values[run->n - 1],
-                                              run->days[run->n - 1], &r);
+    enum detector_status st =
+        detector_update(det, &run->params, run->values[run->n - 1], run->days[run->n - 1], &r);
     holds[METHOD_DETECTOR] = st == DETECTOR_OK && r.holds;
 }
 
@@ -220,7 +226,7 @@ static void simulate_series(struct run *run, const struct scenario *sc, size_t i
             holds_now(run, &det, holds);
         }
         for (size_t w = 0; w < N_WATCHERS; w++) {
-            enum alert_observation obs = missing                      ? ALERT_OBS_NO_DATA
+            enum alert_observation obs = missing                     ? ALERT_OBS_NO_DATA
                                          : holds[watchers[w].method] ? ALERT_OBS_HOLDS
                                                                      : ALERT_OBS_OK;
             record(&tallies[w], &alerts[w], &watchers[w], obs, t, &first[w]);
@@ -260,8 +266,7 @@ static double mean_delay(const struct tally *t)
     return t->detected > 0 ? t->delay_sum / (double)t->detected : NAN;
 }
 
-static void print_row(const char *scenario, const char *watcher, const struct tally *t,
-                      bool drift)
+static void print_row(const char *scenario, const char *watcher, const struct tally *t, bool drift)
 {
     printf("%-24s %-20s %7.2f", scenario, watcher, per_100_series_years(t));
     if (!drift) {
@@ -290,8 +295,8 @@ static void run_all(struct run *run, struct tally tallies[N_SCENARIOS][N_WATCHER
 
 static void print_table(struct tally tallies[N_SCENARIOS][N_WATCHERS])
 {
-    printf("%-24s %-20s %7s %7s %6s %5s %7s %7s %7s\n", "scenario", "rule", "alerts",
-           "<=24mo", "mean", "p90", "<=1", "<=6", "<=12");
+    printf("%-24s %-20s %7s %7s %6s %5s %7s %7s %7s\n", "scenario", "rule", "alerts", "<=24mo",
+           "mean", "p90", "<=1", "<=6", "<=12");
     printf("%-24s %-20s %7s\n", "", "", "/100sy");
     for (size_t s = 0; s < N_SCENARIOS; s++) {
         bool drift = scenarios[s].kind != SCENARIO_STABLE && scenarios[s].kind != SCENARIO_MISSED;
@@ -327,12 +332,12 @@ static bool print_targets(struct tally tallies[N_SCENARIOS][N_WATCHERS], size_t 
     printf("%s:\n", watchers[w].name);
     bool ok = print_target("false alerts per 100 series-years", per_100_series_years(stable), 2,
                            true, "");
-    ok &= print_target("-1.5 SD shift: mean months to detect", mean_delay(small), 6, true,
-                       "months");
-    ok &= print_target("-1.5 SD shift: share detected within 12", 100 * share_within(small, 12),
-                       90, false, "%");
-    ok &= print_target("-3 SD shift: mean months to detect", mean_delay(large), 2.5, true,
-                       "months");
+    ok &=
+        print_target("-1.5 SD shift: mean months to detect", mean_delay(small), 6, true, "months");
+    ok &= print_target("-1.5 SD shift: share detected within 12", 100 * share_within(small, 12), 90,
+                       false, "%");
+    ok &=
+        print_target("-3 SD shift: mean months to detect", mean_delay(large), 2.5, true, "months");
     return ok;
 }
 
@@ -370,12 +375,12 @@ static void usage(void)
     exit(2);
 }
 
-/* A positive number argument, or usage. */
-static double number_arg(const char *text)
+/* A non-negative number argument (positive unless zero_ok), or usage. */
+static double number_arg(const char *text, bool zero_ok)
 {
     char *end;
     double v = strtod(text, &end);
-    if (end == text || *end != '\0' || !isfinite(v) || v <= 0)
+    if (end == text || *end != '\0' || !isfinite(v) || v < 0 || (v == 0 && !zero_ok))
         usage();
     return v;
 }
@@ -389,26 +394,31 @@ int main(int argc, char **argv)
     double budget = 100 * DETECTOR_DEFAULT_BUDGET;
     bool calibrating = false, no_outside = false, no_screen = false;
     size_t min_baseline = DETECTOR_MIN_BASELINE;
-    double k = 0, outside = 0;
+    double k = 0, outside = 0, allowance = -1;
+    long lag = -1;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--calibrate") == 0)
             calibrating = true;
+        else if (i + 1 < argc && strcmp(argv[i], "--lag") == 0)
+            lag = (long)number_arg(argv[++i], true);
+        else if (i + 1 < argc && strcmp(argv[i], "--allowance") == 0)
+            allowance = number_arg(argv[++i], true);
         else if (i + 1 < argc && strcmp(argv[i], "--outside") == 0)
-            outside = number_arg(argv[++i]);
+            outside = number_arg(argv[++i], false);
         else if (i + 1 < argc && strcmp(argv[i], "--k") == 0)
-            k = number_arg(argv[++i]);
+            k = number_arg(argv[++i], false);
         else if (strcmp(argv[i], "--no-screen") == 0)
             no_screen = true;
         else if (strcmp(argv[i], "--no-outside") == 0)
             no_outside = true;
         else if (i + 1 < argc && strcmp(argv[i], "--min-baseline") == 0)
-            min_baseline = (size_t)number_arg(argv[++i]);
+            min_baseline = (size_t)number_arg(argv[++i], false);
         else if (i + 1 < argc && strcmp(argv[i], "--series") == 0)
-            run->n_series = (size_t)number_arg(argv[++i]);
+            run->n_series = (size_t)number_arg(argv[++i], false);
         else if (i + 1 < argc && strcmp(argv[i], "--seed") == 0)
-            run->seed = (uint64_t)number_arg(argv[++i]);
+            run->seed = (uint64_t)number_arg(argv[++i], false);
         else if (i + 1 < argc && strcmp(argv[i], "--budget") == 0)
-            budget = number_arg(argv[++i]);
+            budget = number_arg(argv[++i], false);
         else
             usage();
     }
@@ -423,6 +433,10 @@ int main(int argc, char **argv)
         run->params.outside_sigmas = outside;
     if (k > 0)
         run->params.k = k;
+    if (allowance >= 0)
+        run->params.allowance = allowance;
+    if (lag >= 0)
+        run->params.lag = (size_t)lag;
     run->params.screen_outliers = !no_screen;
     run->params.min_baseline = min_baseline;
     if (calibrating) {
@@ -436,7 +450,8 @@ int main(int argc, char **argv)
     static struct tally tallies[N_SCENARIOS][N_WATCHERS];
     run_all(run, tallies);
     print_table(tallies);
-    printf("\ntargets (ratio = figure / target, or target / figure for a share; <= 1.00 meets it)\n");
+    printf(
+        "\ntargets (ratio = figure / target, or target / figure for a share; <= 1.00 meets it)\n");
     print_targets(tallies, 0);
     bool ok = print_targets(tallies, N_WATCHERS - 1);
     free(run);

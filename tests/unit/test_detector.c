@@ -18,7 +18,9 @@ static bool states_equal(const struct detector_state *a, const struct detector_s
            a->sum_ranges == b->sum_ranges && a->cusum_high == b->cusum_high &&
            a->cusum_low == b->cusum_low && a->holding == b->holding &&
            a->holding_side == b->holding_side && a->held_points == b->held_points &&
-           a->holding_since == b->holding_since;
+           a->holding_since == b->holding_since && a->last_baseline == b->last_baseline &&
+           a->n_waiting == b->n_waiting &&
+           memcmp(a->waiting, b->waiting, a->n_waiting * sizeof(a->waiting[0])) == 0;
 }
 
 /* Small parameters for hand computation: k 0.5, h 2.99, release at 1.495, 4 sigma at once, the
@@ -32,6 +34,8 @@ static void worked_params(struct detector_params *p)
     p->outside_sigmas = 4;
     p->min_baseline = 2;
     p->fix_after_n = 2;
+    p->lag = 0;       /* each point joins the baseline at once */
+    p->allowance = 0; /* z on the baseline's sigma as it is */
     detector_params_watch(p, SPC_DIRECTION_UP, false);
 }
 
@@ -83,17 +87,79 @@ Test(detector, worked_example)
         cr_expect_eq(r.holds, w->holds, "step %zu holds", i);
         cr_expect_eq(r.cause, w->cause, "step %zu cause %s", i, detector_cause_name(r.cause));
         cr_expect(fabs(r.z - w->z) < 1e-9, "step %zu z %g, not %g", i, r.z, w->z);
-        cr_expect(fabs(s.cusum_low - w->cusum_low) < 1e-9, "step %zu S %g, not %g", i,
-                  s.cusum_low, w->cusum_low);
+        cr_expect(fabs(s.cusum_low - w->cusum_low) < 1e-9, "step %zu S %g, not %g", i, s.cusum_low,
+                  w->cusum_low);
         if (r.judged) {
             cr_expect(fabs(r.centre - 11) < 1e-9 && fabs(r.sigma - 2) < 1e-9, "step %zu", i);
             cr_expect_eq(r.side, w->holds ? -1 : 0, "step %zu side", i);
         }
     }
     cr_expect_eq(s.held_points, 2, "the outside point and the one after");
+    /* a missed month: no value, nothing moves, the alert still holds */
+    struct detector_state before = s;
+    cr_expect_eq(detector_update(&s, &p, NAN, 11 * MONTH, NULL), DETECTOR_SKIPPED);
+    cr_expect(states_equal(&s, &before) && s.cusum_low == 2.99 && s.holding);
     cr_expect_eq(s.holding_since, (int32_t)(9 * MONTH));
     cr_expect_eq(s.n_baseline, 2, "the baseline is fixed after 2 points");
     cr_expect_eq(s.cusum_high, 0, "the high side never moved: z was never above 0.5");
+}
+
+struct lag_step {
+    double value;
+    bool judged;
+    double centre;       /* of the baseline the point is judged against */
+    uint32_t n_baseline; /* its points */
+    double z, cusum_low;
+};
+
+/*
+ * The lag and the allowance: lag 2 (a point joins the baseline two points after it is
+ * judged), allowance 2 (z = (x - centre) / (sigma x sqrt(1 + 2 / n))), k 0.5, h 2.99, every
+ * point in the baseline, judged from 2 baseline points on. sigma = 2 / 1.128 = 1.773050.
+ *   10, 12   wait; no baseline yet
+ *   10       not judged (empty baseline); 10 joins (the first point)
+ *   12       not judged (1 baseline point); 12 joins: baseline 10 12, mean mR 2
+ *   8        centre 11, n 2: spread 1.773050 x sqrt(2) = 2.507471, z = -3 / 2.507471
+ *            = -1.196425, S = 1.196425 - 0.5 = 0.696425; 10 joins (not the 8)
+ *   8        centre 32 / 3, n 3: spread 1.773050 x sqrt(5 / 3) = 2.288997, z = -1.164993,
+ *            S = 0.696425 + 1.164993 - 0.5 = 1.361418; 12 joins: baseline 10 12 10 12
+ *   8        centre 11, n 4: spread 1.773050 x sqrt(1.5) = 2.171533, z = -1.381512,
+ *            S = 2.242930; the first 8 joins
+ * The drift being judged is never in the baseline it is judged against.
+ */
+static const struct lag_step lagged[] = {
+    {10, false, 0, 0, 0, 0},
+    {12, false, 0, 0, 0, 0},
+    {10, false, 0, 0, 0, 0},
+    {12, false, 10, 1, 0, 0},
+    {8, true, 11, 2, -1.196425, 0.696425},
+    {8, true, 32.0 / 3, 3, -1.164993, 1.361418},
+    {8, true, 11, 4, -1.381512, 2.242930},
+};
+
+Test(detector, lag_and_allowance)
+{
+    struct detector_params p;
+    worked_params(&p);
+    p.fix_after_n = 0;
+    p.lag = 2;
+    p.allowance = 2;
+    struct detector_state s;
+    detector_reset(&s);
+    for (size_t i = 0; i < sizeof(lagged) / sizeof(lagged[0]); i++) {
+        const struct lag_step *w = &lagged[i];
+        cr_expect_eq(s.n_baseline, w->n_baseline, "step %zu baseline", i);
+        struct detector_result r;
+        cr_assert_eq(detector_update(&s, &p, w->value, (int32_t)(i * MONTH), &r), DETECTOR_OK);
+        cr_expect_eq(r.judged, w->judged, "step %zu judged", i);
+        cr_expect_not(r.holds);
+        if (w->n_baseline > 0)
+            cr_expect(fabs(r.centre - w->centre) < 1e-9, "step %zu centre %g", i, r.centre);
+        cr_expect(fabs(r.z - w->z) < 1e-6, "step %zu z %g, not %g", i, r.z, w->z);
+        cr_expect(fabs(s.cusum_low - w->cusum_low) < 1e-6, "step %zu S %g", i, s.cusum_low);
+    }
+    cr_expect_eq(s.n_waiting, 2, "the last two 8s wait");
+    cr_expect_eq(s.n_baseline, 5);
 }
 
 /* A deterministic noisy series (a linear congruential generator, a sum of uniforms) with a
@@ -172,7 +238,7 @@ Test(detector, missing_periods_are_skipped)
     cr_assert_eq(detector_rebuild(&rebuilt, &p, gapped, gapped_days, N - 1, NULL), DETECTOR_OK);
     cr_expect(states_equal(&s, &rebuilt));
     cr_expect_eq(s.n_points, N - 1, "the missed period is no point");
-    cr_expect_eq(s.n_all_ranges, N - 2, "one moving range across the gap, not two");
+    cr_expect_eq(s.n_all_ranges + s.n_waiting, N - 2, "one moving range across the gap, not two");
     /* an old period is a revision: the caller rebuilds */
     before = s;
     cr_expect_eq(detector_update(&s, &p, 50, days[10], &r), DETECTOR_NEEDS_REBUILD);
@@ -195,20 +261,23 @@ static struct detector_result after_flat_baseline(const struct detector_params *
 Test(detector, far_outside_alerts_at_once)
 {
     struct detector_params p;
-    detector_params_init(&p); /* h about 5.6: a cusum alone needs several points */
-    double sigma = 2 / DETECTOR_D2;
+    detector_params_init(&p); /* h about 4.4: a cusum alone needs more than one point */
+    /* the 25th point is judged against the 18 that have joined (6 wait), with the
+       allowance: the spread is sigma x sqrt(1 + 10 / 18) */
+    double sigma = 2 / DETECTOR_D2 * sqrt(1 + DETECTOR_DEFAULT_ALLOWANCE / 18);
     struct detector_result r = after_flat_baseline(&p, 11 - 4.2 * sigma);
     cr_expect(r.holds);
     cr_expect_eq(r.cause, DETECTOR_CAUSE_OUTSIDE);
     cr_expect(r.statistic < p.h, "held by the outside rule, not by S (%g)", r.statistic);
     cr_expect(fabs(r.lower_limit - (11 - SPC_LIMIT_FACTOR * 2)) < 1e-9, "the chart's limit");
-    r = after_flat_baseline(&p, 11 - 3.5 * sigma); /* beyond the chart's limit, not 4 sigma */
+    cr_expect(fabs(r.z + 4.2) < 1e-9, "z on the widened spread: %g", r.z);
+    r = after_flat_baseline(&p, 11 - 3.5 * sigma); /* beyond the chart's limit, not 4 */
     cr_expect_not(r.holds, "a point just outside the process limits only adds to S");
     cr_expect(fabs(r.statistic - (3.5 - p.k)) < 1e-9);
     char buf[96];
     r = after_flat_baseline(&p, 11 - 4.2 * sigma);
     detector_summary(&r, buf, sizeof(buf));
-    cr_expect_str_eq(buf, "below lower limit");
+    cr_expect_str_eq(buf, "far below the mean (z -4.2)");
 }
 
 struct direction_case {
@@ -226,7 +295,7 @@ static const struct direction_case directions[] = {
 
 Test(detector, directions)
 {
-    double sigma = 2 / DETECTOR_D2;
+    double sigma = 2 / DETECTOR_D2 * sqrt(1 + DETECTOR_DEFAULT_ALLOWANCE / 18);
     for (size_t c = 0; c < sizeof(directions) / sizeof(directions[0]); c++) {
         const struct direction_case *d = &directions[c];
         struct detector_params p;
@@ -250,16 +319,18 @@ Test(detector, nothing_alerts_on_a_provisional_baseline)
     detector_params_init(&p);
     struct detector_state s;
     detector_reset(&s);
-    double values[] = {10, 12, 10, 12, 10, 12, 10, 12, 10, 12, 10, 12, -100};
-    for (size_t i = 0; i < 12; i++) {
+    /* 12 points in the baseline, and 6 waiting to join it: the 19th point is the first
+       judged */
+    for (int i = 0; i < 18; i++) {
         struct detector_result r;
-        cr_assert_eq(detector_update(&s, &p, values[i], (int32_t)i, &r), DETECTOR_OK);
-        cr_expect_not(r.judged, "point %zu has %zu before it", i, i);
+        cr_assert_eq(detector_update(&s, &p, i % 2 ? 12 : 10, i, &r), DETECTOR_OK);
+        cr_expect_not(r.judged, "point %d", i);
         cr_expect_not(r.holds);
     }
     struct detector_result r;
-    cr_assert_eq(detector_update(&s, &p, values[12], 12, &r), DETECTOR_OK);
+    cr_assert_eq(detector_update(&s, &p, -100, 18, &r), DETECTOR_OK);
     cr_expect(r.judged && r.holds, "12 points make a baseline");
+    cr_expect_eq(s.n_baseline, 13);
 }
 
 Test(detector, screening_and_fixed_baseline)
@@ -267,6 +338,7 @@ Test(detector, screening_and_fixed_baseline)
     struct detector_params p;
     detector_params_init(&p);
     p.fix_after_n = 20;
+    p.lag = 0;
     struct detector_state s;
     detector_reset(&s);
     /* 15 points 10/12, one at 40 (moving ranges 28 and 30 are screened), then 10/12 again */
@@ -285,7 +357,7 @@ Test(detector, parameters_from_the_budget)
     struct detector_params p;
     detector_params_init(&p);
     double h_default = p.h;
-    cr_expect(h_default > 5 && h_default < 6, "h %g", h_default);
+    cr_expect(h_default > 4 && h_default < 5, "h %g", h_default);
     cr_assert(detector_params_for_budget(&p, 0.01));
     cr_expect(p.h > h_default, "a smaller budget waits longer");
     double h_small = p.h;
