@@ -313,6 +313,20 @@ static size_t scenario_index(const char *name)
     abort();
 }
 
+/* When the false alerts open: per 100 series in each year of the stable series. */
+static void print_by_year(struct tally tallies[N_SCENARIOS][N_WATCHERS])
+{
+    printf("\nstable series, alerts opened per 100 series in year 1..%d of the series\n",
+           MONTHS / 12);
+    for (size_t w = 0; w < N_WATCHERS; w++) {
+        const struct tally *t = &tallies[scenario_index("stable")][w];
+        printf("  %-20s", watchers[w].name);
+        for (int y = 0; y < MONTHS / 12; y++)
+            printf(" %6.2f", 100.0 * (double)t->events_by_year[y] / (double)t->series);
+        printf("\n");
+    }
+}
+
 /* One target: figure against its bound as a ratio (<= 1.00 meets it). */
 static bool print_target(const char *what, double figure, double bound, bool at_most,
                          const char *unit)
@@ -450,6 +464,7 @@ int main(int argc, char **argv)
     static struct tally tallies[N_SCENARIOS][N_WATCHERS];
     run_all(run, tallies);
     print_table(tallies);
+    print_by_year(tallies);
     printf(
         "\ntargets (ratio = figure / target, or target / figure for a share; <= 1.00 meets it)\n");
     print_targets(tallies, 0);
