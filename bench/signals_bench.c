@@ -1,0 +1,474 @@
+/*
+ * Signals benchmark (bench/signals.sh runs it): simulated monthly series fed point by point
+ * to the evaluation path of today's default spc rule (core/rules.c on the whole history, as
+ * services/evaluator.c calls it) and to core/detector.c, each through core/alert_state.c with
+ * the rule's for/resolve counts; prints false alerts per 100 series-years and detection delays.
+ */
+#include <inttypes.h>
+#include <jansson.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "scaleupd/core/alert_state.h"
+#include "scaleupd/core/alloc.h"
+#include "scaleupd/core/detector.h"
+#include "scaleupd/core/period.h"
+#include "scaleupd/core/rules.h"
+
+#define MONTHS 60      /* months of each series */
+#define DRIFT_START 36 /* index of the first drifted month: 36 stable months, then 24 */
+#define WINDOW (MONTHS - DRIFT_START)
+#define LEVEL 50.0 /* in-control mean and sd of the simulated indicator */
+#define SD 5.0
+#define PI 3.14159265358979323846
+
+/* xoshiro256** seeded by splitmix64 (Blackman and Vigna), normals by Box-Muller. */
+struct rng {
+    uint64_t s[4];
+    bool has_spare;
+    double spare;
+};
+
+static uint64_t splitmix64(uint64_t *x)
+{
+    uint64_t z = (*x += 0x9e3779b97f4a7c15u);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9u;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebu;
+    return z ^ (z >> 31);
+}
+
+static void rng_seed(struct rng *r, uint64_t seed)
+{
+    for (int i = 0; i < 4; i++)
+        r->s[i] = splitmix64(&seed);
+    r->has_spare = false;
+}
+
+static uint64_t rotl(uint64_t x, int k)
+{
+    return (x << k) | (x >> (64 - k));
+}
+
+static uint64_t rng_next(struct rng *r)
+{
+    uint64_t *s = r->s, result = rotl(s[1] * 5, 7) * 9, t = s[1] << 17;
+    s[2] ^= s[0];
+    s[3] ^= s[1];
+    s[1] ^= s[2];
+    s[0] ^= s[3];
+    s[2] ^= t;
+    s[3] = rotl(s[3], 45);
+    return result;
+}
+
+/* Uniform in (0, 1): 53 random bits, never 0. */
+static double rng_uniform(struct rng *r)
+{
+    return ((double)(rng_next(r) >> 11) + 0.5) / 9007199254740992.0;
+}
+
+static double rng_normal(struct rng *r)
+{
+    if (r->has_spare) {
+        r->has_spare = false;
+        return r->spare;
+    }
+    double radius = sqrt(-2 * log(rng_uniform(r))), angle = 2 * PI * rng_uniform(r);
+    r->spare = radius * sin(angle);
+    r->has_spare = true;
+    return radius * cos(angle);
+}
+
+enum scenario_kind {
+    SCENARIO_STABLE,
+    SCENARIO_MISSED,
+    SCENARIO_OUTLIER,
+    SCENARIO_SHIFT,
+    SCENARIO_TREND
+};
+
+struct scenario {
+    const char *name;
+    enum scenario_kind kind;
+    double size; /* SDs: the shift, the outlier, or the trend's slope a month */
+};
+
+static const struct scenario scenarios[] = {
+    {"stable", SCENARIO_STABLE, 0},
+    {"missed month 37", SCENARIO_MISSED, 0},
+    {"outlier -4 SD at 37", SCENARIO_OUTLIER, -4},
+    {"shift -1.5 SD", SCENARIO_SHIFT, -1.5},
+    {"shift -3 SD", SCENARIO_SHIFT, -3},
+    {"shift +1.5 SD (better)", SCENARIO_SHIFT, 1.5},
+    {"shift +3 SD (better)", SCENARIO_SHIFT, 3},
+    {"trend -0.3 SD/month", SCENARIO_TREND, -0.3},
+};
+#define N_SCENARIOS (sizeof(scenarios) / sizeof(scenarios[0]))
+
+/* Month t of a series: NaN for the missed month. */
+static double simulated(const struct scenario *sc, struct rng *r, int t)
+{
+    double noise = rng_normal(r), drift = 0;
+    if (t >= DRIFT_START && sc->kind == SCENARIO_SHIFT)
+        drift = sc->size;
+    if (t >= DRIFT_START && sc->kind == SCENARIO_TREND)
+        drift = sc->size * (t - DRIFT_START + 1);
+    if (t == DRIFT_START && sc->kind == SCENARIO_OUTLIER)
+        return LEVEL + sc->size * SD;
+    if (t == DRIFT_START && sc->kind == SCENARIO_MISSED)
+        return NAN;
+    return LEVEL + (noise + drift) * SD;
+}
+
+/* What is watched: the rule as the evaluator runs it (holds from core/rules.c, or from the
+   detector) through the alert state machine with a for/resolve. */
+enum method { METHOD_MDC, METHOD_DETECTOR };
+
+struct watcher {
+    const char *name;
+    enum method method;
+    int for_count, resolve_count;
+};
+
+static const struct watcher watchers[] = {
+    {"mdc, for 1 (today)", METHOD_MDC, 1, 1},
+    {"mdc, for 2", METHOD_MDC, 2, 1},
+    {"detector", METHOD_DETECTOR, 1, 1},
+};
+#define N_WATCHERS (sizeof(watchers) / sizeof(watchers[0]))
+
+/* Figures of one watcher on one scenario. */
+struct tally {
+    long series, events; /* alerts opened (FIRING events) over every month */
+    long events_by_year[MONTHS / 12];
+    long detected;             /* firing at a month >= DRIFT_START, within the window */
+    long by_delay[WINDOW + 1]; /* series first firing d months into the drift (1..WINDOW) */
+    double delay_sum;
+};
+
+/* The default spc rule, parsed like a stored one (storage/rule_store.c's defaults). */
+static void default_rule(struct rule *rule)
+{
+    json_t *doc = json_pack("{s:s, s:s, s:s}", "name", "spc-x", "kind", "spc", "indicator", "x");
+    json_t *problems = rule_parse(doc, rule);
+    if (json_array_size(problems) != 0) {
+        fprintf(stderr, "signals_bench: the default rule does not parse\n");
+        exit(2);
+    }
+    json_decref(problems);
+    json_decref(doc);
+}
+
+/* The context of one run: the rule, the detector's params, the series being fed. */
+struct run {
+    struct rule rule;
+    struct detector_params params;
+    size_t n_series;
+    uint64_t seed;
+    bool with_mdc; /* false: only the detector (calibration) */
+    double values[MONTHS];
+    int32_t days[MONTHS];
+    size_t n;
+};
+
+/* Whether each method holds after the point just appended (run->values[n - 1]). */
+static void holds_now(struct run *run, struct detector_state *det, bool holds[2])
+{
+    struct rule_eval eval;
+    bool ok = run->with_mdc &&
+              rule_eval_spc(&run->rule, run->values, run->days, run->n, SPC_DIRECTION_UP, &eval);
+    holds[METHOD_MDC] = ok && eval.holds;
+    struct detector_result r;
+    enum detector_status st =
+        detector_update(det, &run->params, run->values[run->n - 1], run->days[run->n - 1], &r);
+    holds[METHOD_DETECTOR] = st == DETECTOR_OK && r.holds;
+}
+
+/* Records one step of a watcher at month t; *first is the delay once found (0 before). */
+static void record(struct tally *tally, struct alert_status *alert, const struct watcher *w,
+                   enum alert_observation obs, int t, int *first)
+{
+    if (alert_step(alert, obs, w->for_count, w->resolve_count) == ALERT_EVENT_FIRING) {
+        tally->events++;
+        tally->events_by_year[t / 12]++;
+    }
+    if (*first == 0 && t >= DRIFT_START && alert->state == ALERT_FIRING) {
+        *first = t - DRIFT_START + 1;
+        tally->detected++;
+        tally->by_delay[*first]++;
+        tally->delay_sum += *first;
+    }
+}
+
+/* One simulated series fed month by month to every watcher. */
+static void simulate_series(struct run *run, const struct scenario *sc, size_t index,
+                            struct tally tallies[N_WATCHERS])
+{
+    struct rng rng;
+    rng_seed(&rng, run->seed + index); /* the same noise for every scenario and watcher */
+    struct alert_status alerts[N_WATCHERS];
+    int first[N_WATCHERS];
+    memset(alerts, 0, sizeof(alerts));
+    memset(first, 0, sizeof(first));
+    struct detector_state det;
+    detector_reset(&det);
+    run->n = 0;
+    for (int t = 0; t < MONTHS; t++) {
+        double value = simulated(sc, &rng, t);
+        bool holds[2] = {false, false};
+        bool missing = isnan(value);
+        if (!missing) {
+            run->values[run->n] = value;
+            run->days[run->n] = date_from_ymd(2021 + t / 12, t % 12 + 1, 1);
+            run->n++;
+            holds_now(run, &det, holds);
+        }
+        for (size_t w = 0; w < N_WATCHERS; w++) {
+            enum alert_observation obs = missing                     ? ALERT_OBS_NO_DATA
+                                         : holds[watchers[w].method] ? ALERT_OBS_HOLDS
+                                                                     : ALERT_OBS_OK;
+            record(&tallies[w], &alerts[w], &watchers[w], obs, t, &first[w]);
+        }
+    }
+    for (size_t w = 0; w < N_WATCHERS; w++)
+        tallies[w].series++;
+}
+
+static double per_100_series_years(const struct tally *t)
+{
+    return 100.0 * (double)t->events / ((double)t->series * MONTHS / 12.0);
+}
+
+static double share_within(const struct tally *t, int months)
+{
+    long n = 0;
+    for (int d = 1; d <= months && d <= WINDOW; d++)
+        n += t->by_delay[d];
+    return (double)n / (double)t->series;
+}
+
+/* The delay by which 90 % of the series were detected; 0 when fewer were in the window. */
+static int p90_delay(const struct tally *t)
+{
+    long n = 0, need = (long)ceil(0.9 * (double)t->series);
+    for (int d = 1; d <= WINDOW; d++) {
+        n += t->by_delay[d];
+        if (n >= need)
+            return d;
+    }
+    return 0;
+}
+
+static double mean_delay(const struct tally *t)
+{
+    return t->detected > 0 ? t->delay_sum / (double)t->detected : NAN;
+}
+
+static void print_row(const char *scenario, const char *watcher, const struct tally *t, bool drift)
+{
+    printf("%-24s %-20s %7.2f", scenario, watcher, per_100_series_years(t));
+    if (!drift) {
+        printf("\n");
+        return;
+    }
+    int p90 = p90_delay(t);
+    char p90_text[16];
+    if (p90 > 0)
+        snprintf(p90_text, sizeof(p90_text), "%d", p90);
+    else
+        snprintf(p90_text, sizeof(p90_text), ">%d", WINDOW);
+    printf(" %6.1f%% %6.2f %5s %6.1f%% %6.1f%% %6.1f%%\n", 100 * share_within(t, WINDOW),
+           mean_delay(t), p90_text, 100 * share_within(t, 1), 100 * share_within(t, 6),
+           100 * share_within(t, 12));
+}
+
+/* Every scenario for every watcher: tallies[scenario][watcher]. */
+static void run_all(struct run *run, struct tally tallies[N_SCENARIOS][N_WATCHERS])
+{
+    memset(tallies, 0, sizeof(struct tally) * N_SCENARIOS * N_WATCHERS);
+    for (size_t s = 0; s < N_SCENARIOS; s++)
+        for (size_t i = 0; i < run->n_series; i++)
+            simulate_series(run, &scenarios[s], i, tallies[s]);
+}
+
+static void print_table(struct tally tallies[N_SCENARIOS][N_WATCHERS])
+{
+    printf("%-24s %-20s %7s %7s %6s %5s %7s %7s %7s\n", "scenario", "rule", "alerts", "<=24mo",
+           "mean", "p90", "<=1", "<=6", "<=12");
+    printf("%-24s %-20s %7s\n", "", "", "/100sy");
+    for (size_t s = 0; s < N_SCENARIOS; s++) {
+        bool drift = scenarios[s].kind != SCENARIO_STABLE && scenarios[s].kind != SCENARIO_MISSED;
+        for (size_t w = 0; w < N_WATCHERS; w++)
+            print_row(w == 0 ? scenarios[s].name : "", watchers[w].name, &tallies[s][w], drift);
+    }
+}
+
+static size_t scenario_index(const char *name)
+{
+    for (size_t s = 0; s < N_SCENARIOS; s++)
+        if (strcmp(scenarios[s].name, name) == 0)
+            return s;
+    abort();
+}
+
+/* When the false alerts open: per 100 series in each year of the stable series. */
+static void print_by_year(struct tally tallies[N_SCENARIOS][N_WATCHERS])
+{
+    printf("\nstable series, alerts opened per 100 series in year 1..%d of the series\n",
+           MONTHS / 12);
+    for (size_t w = 0; w < N_WATCHERS; w++) {
+        const struct tally *t = &tallies[scenario_index("stable")][w];
+        printf("  %-20s", watchers[w].name);
+        for (int y = 0; y < MONTHS / 12; y++)
+            printf(" %6.2f", 100.0 * (double)t->events_by_year[y] / (double)t->series);
+        printf("\n");
+    }
+}
+
+/* One target: figure against its bound as a ratio (<= 1.00 meets it). */
+static bool print_target(const char *what, double figure, double bound, bool at_most,
+                         const char *unit)
+{
+    double ratio = at_most ? figure / bound : bound / figure;
+    printf("  %-44s %7.2f %-7s target %s %5.2f   ratio %5.2f %s\n", what, figure, unit,
+           at_most ? "<=" : ">=", bound, ratio, ratio <= 1.0 ? "ok" : "MISSED");
+    return ratio <= 1.0;
+}
+
+/* The targets for one watcher; true when all are met. */
+static bool print_targets(struct tally tallies[N_SCENARIOS][N_WATCHERS], size_t w)
+{
+    const struct tally *stable = &tallies[scenario_index("stable")][w];
+    const struct tally *small = &tallies[scenario_index("shift -1.5 SD")][w];
+    const struct tally *large = &tallies[scenario_index("shift -3 SD")][w];
+    printf("%s:\n", watchers[w].name);
+    bool ok = print_target("false alerts per 100 series-years", per_100_series_years(stable), 2,
+                           true, "");
+    ok &=
+        print_target("-1.5 SD shift: mean months to detect", mean_delay(small), 6, true, "months");
+    ok &= print_target("-1.5 SD shift: share detected within 12", 100 * share_within(small, 12), 90,
+                       false, "%");
+    ok &=
+        print_target("-3 SD shift: mean months to detect", mean_delay(large), 2.5, true, "months");
+    return ok;
+}
+
+/* The table of detector_params_for_budget: for each h, the detector alone (k fixed) on
+   stable series and the two shifts, with Siegmund's in-control figure beside it. */
+static void calibrate(struct run *run)
+{
+    static const size_t used[] = {0, 3, 4}; /* stable, shift -1.5, shift -3 */
+    run->with_mdc = false;
+    printf("%5s %5s %10s %10s %8s %8s %8s\n", "k", "h", "false/100sy", "siegmund", "-1.5 mean",
+           "-1.5<=12", "-3 mean");
+    for (double h = 3.0; h <= 9.01; h += 0.25) {
+        run->params.h = h;
+        struct tally t[3][N_WATCHERS];
+        memset(t, 0, sizeof(t));
+        for (size_t u = 0; u < 3; u++)
+            for (size_t i = 0; i < run->n_series; i++)
+                simulate_series(run, &scenarios[used[u]], i, t[u]);
+        size_t w = N_WATCHERS - 1;
+        double arl0 = detector_siegmund_arl(run->params.k, h, 0);
+        printf("%5.2f %5.2f %10.3f %10.3f %8.2f %7.1f%% %8.2f", run->params.k, h,
+               per_100_series_years(&t[0][w]), 100 * 12 / arl0, mean_delay(&t[1][w]),
+               100 * share_within(&t[1][w], 12), mean_delay(&t[2][w]));
+        for (int y = 0; y < MONTHS / 12; y++)
+            printf(" %5.2f", 100.0 * (double)t[0][w].events_by_year[y] / (double)t[0][w].series);
+        printf("\n");
+        fflush(stdout);
+    }
+}
+
+static void usage(void)
+{
+    fprintf(stderr, "usage: signals_bench [--series N] [--seed S] [--budget PER_100_SERIES_YEARS]"
+                    " [--calibrate]\n");
+    exit(2);
+}
+
+/* A non-negative number argument (positive unless zero_ok), or usage. */
+static double number_arg(const char *text, bool zero_ok)
+{
+    char *end;
+    double v = strtod(text, &end);
+    if (end == text || *end != '\0' || !isfinite(v) || v < 0 || (v == 0 && !zero_ok))
+        usage();
+    return v;
+}
+
+int main(int argc, char **argv)
+{
+    struct run *run = xcalloc(1, sizeof(*run));
+    run->n_series = 5000;
+    run->seed = 20261201;
+    run->with_mdc = true;
+    double budget = 100 * DETECTOR_DEFAULT_BUDGET;
+    bool calibrating = false, no_outside = false, no_screen = false;
+    size_t min_baseline = DETECTOR_MIN_BASELINE;
+    double k = 0, outside = 0, allowance = -1;
+    long lag = -1;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--calibrate") == 0)
+            calibrating = true;
+        else if (i + 1 < argc && strcmp(argv[i], "--lag") == 0)
+            lag = (long)number_arg(argv[++i], true);
+        else if (i + 1 < argc && strcmp(argv[i], "--allowance") == 0)
+            allowance = number_arg(argv[++i], true);
+        else if (i + 1 < argc && strcmp(argv[i], "--outside") == 0)
+            outside = number_arg(argv[++i], false);
+        else if (i + 1 < argc && strcmp(argv[i], "--k") == 0)
+            k = number_arg(argv[++i], false);
+        else if (strcmp(argv[i], "--no-screen") == 0)
+            no_screen = true;
+        else if (strcmp(argv[i], "--no-outside") == 0)
+            no_outside = true;
+        else if (i + 1 < argc && strcmp(argv[i], "--min-baseline") == 0)
+            min_baseline = (size_t)number_arg(argv[++i], false);
+        else if (i + 1 < argc && strcmp(argv[i], "--series") == 0)
+            run->n_series = (size_t)number_arg(argv[++i], false);
+        else if (i + 1 < argc && strcmp(argv[i], "--seed") == 0)
+            run->seed = (uint64_t)number_arg(argv[++i], false);
+        else if (i + 1 < argc && strcmp(argv[i], "--budget") == 0)
+            budget = number_arg(argv[++i], false);
+        else
+            usage();
+    }
+    default_rule(&run->rule);
+    detector_params_init(&run->params);
+    detector_params_watch(&run->params, SPC_DIRECTION_UP, run->rule.alert_improvement);
+    if (!detector_params_for_budget(&run->params, budget / 100))
+        usage();
+    if (no_outside)
+        run->params.outside_sigmas = 0;
+    if (outside > 0)
+        run->params.outside_sigmas = outside;
+    if (k > 0)
+        run->params.k = k;
+    if (allowance >= 0)
+        run->params.allowance = allowance;
+    if (lag >= 0)
+        run->params.lag = (size_t)lag;
+    run->params.screen_outliers = !no_screen;
+    run->params.min_baseline = min_baseline;
+    if (calibrating) {
+        calibrate(run);
+        free(run);
+        return 0;
+    }
+    printf("%zu series x %d months (stable for %d, then the drift), seed %" PRIu64
+           "; detector budget %.2f per 100 series-years: k %.2f, h %.2f\n",
+           run->n_series, MONTHS, DRIFT_START, run->seed, budget, run->params.k, run->params.h);
+    static struct tally tallies[N_SCENARIOS][N_WATCHERS];
+    run_all(run, tallies);
+    print_table(tallies);
+    print_by_year(tallies);
+    printf(
+        "\ntargets (ratio = figure / target, or target / figure for a share; <= 1.00 meets it)\n");
+    print_targets(tallies, 0);
+    bool ok = print_targets(tallies, N_WATCHERS - 1);
+    free(run);
+    return ok ? 0 : 1;
+}

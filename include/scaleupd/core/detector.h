@@ -1,0 +1,233 @@
+/*
+ * The alerting detector of spc rules (docs/ARCHITECTURE.md, core): what pages, under a
+ * false-alert budget, while charts keep showing Making Data Count's signals (core/spc.h).
+ * Pure, O(1) state per series: a new point updates a small struct without the history.
+ *
+ * Method. Each series keeps an XmR baseline of its current segment built the way the chart
+ * builds one (centre = mean of the baseline points; sigma = mean moving range / 1.128, moving
+ * ranges between consecutive baseline points, those >= 3.267 x the mean of all of them
+ * screened out), but online: sums, not the points. A new point x is judged against the
+ * baseline as it stands:
+ *   z = (x - centre) / (sigma x sqrt(1 + allowance / n)), n the baseline's points: the
+ *   allowance widens the spread while the baseline is short (its own error, like a
+ *   prediction interval's 1 + 1/n, larger because sigma is estimated too);
+ *   for each side watched (the side of concern: low for a higher-is-better indicator, high
+ *   for a lower-is-better one; both for "neither" or when improvement alerts too) a
+ *   one-sided CUSUM  S = min(h, max(0, S + z' - k)), z' = -z for the low side, z for the high.
+ * It alerts ("holds") when S reaches h, or at once when z is beyond 4 on a watched side ("far
+ * outside the limits"). Once holding it holds while S > release x h: a signal does not flap
+ * around h, S is capped at h so that a long shift does not take as long to resolve as it
+ * lasted, and a side that stops holding starts again from 0. Then x waits `lag` points before
+ * it joins the baseline (unless the baseline is fixed and full), so the baseline does not
+ * absorb the drift it is there to see. Nothing alerts before the baseline has min_baseline
+ * points (the chart's provisional limits): with the defaults the 19th point of a segment is
+ * the first judged. A missing period is simply not fed: nothing moves, and the next moving
+ * range is taken across the gap, as the chart does.
+ *
+ * Why. Making Data Count's four rules, evaluated on every new point of every series, open
+ * about 7 false alerts per 100 series-years (bench/signals.sh). A CUSUM is the fastest
+ * detector of a sustained shift for a given in-control run length (Lorden, Moustakides), and
+ * one number per side is its whole memory. Not the chart's 3-sigma point at once: with limits
+ * estimated from the series it alone costs about 4 false alerts per 100 series-years, twice
+ * the budget; a point between 3 and 4 sigma adds 2.5 to 3.5 to S instead, which alerts when
+ * anything else points the same way. k = 0.5 did better than 0.75 (the textbook optimum for
+ * 1.5 sigma) once mean and sigma are estimated: it is less sensitive to their error.
+ *
+ * Parameters from the budget (detector_params_for_budget). Siegmund's approximation of the
+ * average run length of a one-sided CUSUM on N(delta, 1) points with reference k and interval
+ * h (detector_siegmund_arl) is ARL = (exp(-2 D b) + 2 D b - 1) / (2 D^2), D = delta - k,
+ * b = h + 1.166; 12 / ARL(0) is the false alerts per series-year with known mean and sigma.
+ * Ours are estimated from the series, the far point adds its own and a re-opened alert counts
+ * again, so h comes from a table measured with `bench/signals_bench --calibrate` (stable
+ * normal series of 60 months, counted as core/alert_state.c opens alerts with for = 1 and
+ * resolve = 1), interpolated in log(budget). What a budget costs (bench/signals.sh, 20,000
+ * series of 60 months, a sustained drift from month 37 on, one side watched):
+ *
+ *   budget         h     measured     -1.5 SD shift       -3 SD   trend -0.3 SD/month
+ *   per 100 s-y          per 100 s-y  mean   within 12    mean    mean
+ *   0.5            6.73  0.48         8.6    81 %         3.4     8.4
+ *   1              5.46  0.96         7.2    90 %         2.9     7.6
+ *   2 (default)    4.41  1.95         5.9    95 %         2.4     6.9
+ *   3              3.87  2.93         5.3    96 %         2.2     6.5
+ *   5              3.23  4.92         4.5    98 %         2.0     6.0
+ *   today's rule   -     6.8          6.3    88 %         2.0     7.0   (MDC, for 1)
+ *
+ * (months to detect, the first drifted month counting 1; Siegmund's in-control figure for
+ * h 4.41 is 2.3 per 100 series-years.) The budget is met on 60-month series as the issue
+ * counts them, of which the detector watches 42 (from the 19th point). Once watching it runs
+ * higher: years 3 to 5 open about 3 per 100 series at the default (MDC: 7.3). For series that
+ * run for many years, budget 1.3 (h 5.05) keeps years 3 to 5 near 2 and detects -1.5 SD in
+ * 6.7 months (92 % within 12), -3 SD in 2.7.
+ */
+#ifndef SCALEUPD_DETECTOR_H
+#define SCALEUPD_DETECTOR_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "scaleupd/core/spc.h"
+
+#define DETECTOR_DEFAULT_OUTSIDE 4.0    /* |z| beyond this alerts at once ("far outside") */
+#define DETECTOR_D2 1.128               /* sigma = mean moving range / d2 (n = 2) */
+#define DETECTOR_DEFAULT_BUDGET 0.02    /* false alerts per series-year (2 per 100) */
+#define DETECTOR_DEFAULT_K 0.5          /* reference value, in sigmas */
+#define DETECTOR_DEFAULT_RELEASE 0.5    /* a signal ends when S falls to release x h */
+#define DETECTOR_MIN_BASELINE 12        /* SPC_SHORT_BASELINE: limits before are provisional */
+#define DETECTOR_SCREEN_AFTER 11        /* moving ranges kept before screening starts */
+#define DETECTOR_DEFAULT_LAG 6          /* a point joins the baseline 6 points after it */
+#define DETECTOR_DEFAULT_ALLOWANCE 10.0 /* z widened by sqrt(1 + 10 / n_baseline) */
+#define DETECTOR_MAX_LAG 12             /* points that may wait to join the baseline */
+#define DETECTOR_MAX_REBASE 8           /* re-baseline dates a params struct carries */
+
+/* How one series is watched. Initialise with detector_params_init, then set what differs. */
+struct detector_params {
+    double k;              /* CUSUM reference value, in sigmas (> 0) */
+    double h;              /* CUSUM decision interval, in sigmas (> 0) */
+    double release;        /* in [0, 1): a holding signal ends when S <= release x h */
+    double outside_sigmas; /* a point with z beyond this on a watched side alerts at once
+                              (z on the widened spread, see allowance); 0: never */
+    bool watch_high;       /* alert on points above the centre line (high side) */
+    bool watch_low;        /* alert on points below it */
+    size_t lag;            /* points a point waits before it joins the baseline (<= MAX_LAG) */
+    double allowance;      /* z = (x - centre) / (sigma x sqrt(1 + allowance / n_baseline)) */
+    size_t min_baseline;   /* points in the baseline before anything alerts (>= 2) */
+    size_t fix_after_n;    /* the baseline is the first n points of a segment; 0: all points */
+    bool screen_outliers;
+    /* re-baseline dates (days since 1970-01-01), any order: the first point on or after one
+       starts a new segment with an empty baseline and statistics at 0 */
+    int32_t rebase[DETECTOR_MAX_REBASE];
+    size_t n_rebase;
+};
+
+/*
+ * The state of one series: everything a new point needs. Plain data (no pointers), so the
+ * evaluator can keep it in a row and copy it with memcpy; a zeroed struct is NOT valid, use
+ * detector_reset.
+ */
+struct detector_state {
+    int32_t last_day;     /* period start of the last point fed; INT32_MIN before the first */
+    double last_value;    /* the last point fed */
+    uint32_t n_points;    /* points of the current segment fed so far */
+    uint32_t n_baseline;  /* of them, in the baseline */
+    double sum;           /* sum of the baseline points */
+    double last_baseline; /* the last point that joined the baseline */
+    double waiting[DETECTOR_MAX_LAG]; /* points judged but not yet in the baseline, oldest first */
+    uint32_t n_waiting;
+    uint32_t n_all_ranges; /* moving ranges of the baseline, screened or not */
+    double sum_all_ranges; /* their sum: the screening cut is 3.267 x their mean */
+    uint32_t n_ranges;     /* moving ranges kept in the baseline */
+    uint32_t n_screened;   /* moving ranges screened out */
+    double sum_ranges;     /* sum of the kept moving ranges */
+    double cusum_high;     /* S of the high side, in sigmas, in [0, h] */
+    double cusum_low;      /* S of the low side */
+    bool holding;          /* the last point held (the alert condition) */
+    int8_t holding_side;   /* +1 high, -1 low, 0 when not holding */
+    uint32_t held_points;  /* consecutive points that have held, the last included */
+    int32_t holding_since; /* period start of the first of them; INT32_MIN when not holding */
+};
+
+enum detector_cause {
+    DETECTOR_CAUSE_NONE,    /* common cause, or nothing to judge by yet */
+    DETECTOR_CAUSE_OUTSIDE, /* z beyond outside_sigmas ("far outside"): alerts at once */
+    DETECTOR_CAUSE_CUSUM,   /* the cumulative sum reached h (or has not yet fallen back) */
+};
+
+/* What one point showed. */
+struct detector_result {
+    bool holds;                      /* alert: a watched side signals */
+    enum detector_cause cause;       /* why it holds (NONE when it does not) */
+    int side;                        /* +1 high, -1 low, 0 when it does not hold */
+    bool judged;                     /* the baseline had min_baseline points and a sigma */
+    double z;                        /* on the widened spread (see allowance); 0 when not judged or
+                                        when sigma is 0 (then any point off the centre is outside) */
+    double statistic;                /* S of the side that holds, else the larger watched S */
+    double centre, sigma;            /* the baseline the point was judged against */
+    double lower_limit, upper_limit; /* its process limits, centre -+ 2.66 mean mR (the
+                                        chart's formula; what an alert shows, not its rule) */
+};
+
+enum detector_status {
+    DETECTOR_OK,
+    DETECTOR_SKIPPED,       /* the value is NaN or infinite: a missing value, state unchanged */
+    DETECTOR_NEEDS_REBUILD, /* day is not after the last point's: a revision or a re-send of an
+                               old period; rebuild from the history (state unchanged) */
+    DETECTOR_ERR_ARGUMENT,  /* NULL pointer or invalid params */
+};
+
+/* Defaults: budget DETECTOR_DEFAULT_BUDGET (k 0.5, h from the table), release 0.5, far
+   outside at 4, lag 6, allowance 10, low side watched (a higher-is-better indicator),
+   baseline of all points, screening on, min_baseline 12, no re-baseline. */
+void detector_params_init(struct detector_params *params);
+
+/*
+ * Which sides alert: the side of concern for SPC_DIRECTION_UP (low) and DOWN (high); both
+ * for SPC_DIRECTION_NONE or when improvement alerts too (alert_on "any").
+ */
+void detector_params_watch(struct detector_params *params, enum spc_direction direction,
+                           bool alert_improvement);
+
+/*
+ * Sets params->k and params->h (k = 0.5, h from the table) for a budget of false alerts per
+ * series-year, counted per series whatever the sides: with both sides watched (set them first,
+ * detector_params_watch) each side gets half. The table (measured with the default k, lag,
+ * allowance and far point) covers 0.23 to 6.1 false alerts per 100 series-years a side; a budget
+ * outside it is clamped to it. Returns false (params untouched) for a budget that is not a positive
+ * finite number, a NULL params or params that watch no side.
+ */
+bool detector_params_for_budget(struct detector_params *params, double per_series_year)
+    __attribute__((warn_unused_result));
+
+/*
+ * A programme's budget as expected false alerts a month over its n_series watched series,
+ * turned into false alerts per series-year: 12 x per_month / n_series. Returns 0 when
+ * n_series is 0 or per_month is not a positive finite number.
+ */
+double detector_budget_per_series_year(double per_month, size_t n_series);
+
+/*
+ * Siegmund's approximation of the average run length (points until S >= h, the signalling
+ * one included) of a one-sided CUSUM with reference k and interval h, started at 0, on
+ * N(shift, 1) points (shift in sigmas, toward the watched side). For reference and tables;
+ * detector_params_for_budget uses the measured table.
+ */
+double detector_siegmund_arl(double k, double h, double shift);
+
+/* An empty state: no point yet. */
+void detector_reset(struct detector_state *state);
+
+/*
+ * Feeds the next reported point of the series (value for the period starting on day). The
+ * point is judged against the baseline as it stands (the segment's points up to `lag` points
+ * before it; result in *out, which may be NULL), then waits to join it. A day on or after a
+ * re-baseline date later than the last point's starts a new segment first. DETECTOR_SKIPPED and
+ * DETECTOR_NEEDS_REBUILD leave the state as it was and set *out to a result that does not hold.
+ */
+enum detector_status detector_update(struct detector_state *state,
+                                     const struct detector_params *params, double value,
+                                     int32_t day, struct detector_result *out)
+    __attribute__((warn_unused_result));
+
+/*
+ * Rebuilds the state from a series' history, values[i] for the period starting days[i],
+ * oldest first (only the reported periods; non-finite values are skipped like missing ones):
+ * the same state, bit for bit, as detector_reset then detector_update of each point. For a
+ * revision of an old period, a re-baseline or a rule change. *last (may be NULL) gets the
+ * result of the last point fed (a result that does not hold when none was). Returns
+ * DETECTOR_NEEDS_REBUILD when days are not strictly increasing (the state is then that of
+ * the points before the first offending one), DETECTOR_ERR_ARGUMENT for NULL arrays with
+ * n > 0 or invalid params.
+ */
+enum detector_status detector_rebuild(struct detector_state *state,
+                                      const struct detector_params *params, const double *values,
+                                      const int32_t *days, size_t n, struct detector_result *last)
+    __attribute__((warn_unused_result));
+
+/* "far below the mean (z -4.6)", "sustained shift below the mean (S 4.4)", "common cause
+   variation", "provisional baseline": what a result shows, for an alert's summary. */
+void detector_summary(const struct detector_result *result, char *buf, size_t size);
+
+/* "none", "outside", "cusum"; "unknown" if out of range. */
+const char *detector_cause_name(enum detector_cause cause);
+
+#endif /* SCALEUPD_DETECTOR_H */

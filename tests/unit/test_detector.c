@@ -1,0 +1,392 @@
+/* The alerting detector (core/detector.c): a worked CUSUM example step by step, incremental
+ * state equal to the state rebuilt from the history, missing periods, the point far outside
+ * the limits, the directions, re-baselines, and the parameters that follow from a budget. */
+#include <criterion/criterion.h>
+#include <math.h>
+#include <string.h>
+
+#include "scaleupd/core/detector.h"
+
+#define MONTH 31 /* days between the periods of these series (only the order matters) */
+
+static bool states_equal(const struct detector_state *a, const struct detector_state *b)
+{
+    return a->last_day == b->last_day && a->last_value == b->last_value &&
+           a->n_points == b->n_points && a->n_baseline == b->n_baseline && a->sum == b->sum &&
+           a->n_all_ranges == b->n_all_ranges && a->sum_all_ranges == b->sum_all_ranges &&
+           a->n_ranges == b->n_ranges && a->n_screened == b->n_screened &&
+           a->sum_ranges == b->sum_ranges && a->cusum_high == b->cusum_high &&
+           a->cusum_low == b->cusum_low && a->holding == b->holding &&
+           a->holding_side == b->holding_side && a->held_points == b->held_points &&
+           a->holding_since == b->holding_since && a->last_baseline == b->last_baseline &&
+           a->n_waiting == b->n_waiting &&
+           memcmp(a->waiting, b->waiting, a->n_waiting * sizeof(a->waiting[0])) == 0;
+}
+
+/* Small parameters for hand computation: k 0.5, h 2.99, release at 1.495, 4 sigma at once, the
+   baseline fixed after its first 2 points, the low side watched (higher is better). */
+static void worked_params(struct detector_params *p)
+{
+    detector_params_init(p);
+    p->k = 0.5;
+    p->h = 2.99; /* not 3: S reaches 3 up to rounding, and the cap shows */
+    p->release = 0.5;
+    p->outside_sigmas = 4;
+    p->min_baseline = 2;
+    p->fix_after_n = 2;
+    p->lag = 0;       /* each point joins the baseline at once */
+    p->allowance = 0; /* z on the baseline's sigma as it is */
+    detector_params_watch(p, SPC_DIRECTION_UP, false);
+}
+
+struct worked_step {
+    double value;
+    bool judged, holds;
+    enum detector_cause cause;
+    double z, cusum_low;
+};
+
+/*
+ * Baseline: 9.872 and 12.128 -> centre 11, one moving range 2.256, sigma 2.256 / 1.128 = 2.
+ * Then S = min(2.99, max(0, S - z - 0.5)) on the low side, z = (x - 11) / 2:
+ *   x = 10  z -0.5  S = 0 + 0.5 - 0.5 = 0
+ *   x =  9  z -1    S = 0 + 1 - 0.5   = 0.5
+ *   x =  8  z -1.5  S = 0.5 + 1.5 - 0.5 = 1.5
+ *   x =  7  z -2    S = 1.5 + 2 - 0.5 = 3, capped at h = 2.99: holds (cusum)
+ *   x = 11  z  0    S = 2.99 - 0.5 = 2.49   > 1.495: still holds (hysteresis)
+ *   x = 11  z  0    S = 1.99                still holds
+ *   x = 12  z  0.5  S = 1.99 - 1 = 0.99     <= 1.495: released, S starts afresh at 0
+ *   x =  2  z -4.5  beyond 11 - 4 x 2 = 3: holds at once (outside); S = min(2.99, 4) = 2.99
+ *   x = 10  z -0.5  S = 2.99 + 0.5 - 0.5 = 2.99: holds (cusum)
+ */
+static const struct worked_step worked[] = {
+    {9.872, false, false, DETECTOR_CAUSE_NONE, 0, 0},
+    {12.128, false, false, DETECTOR_CAUSE_NONE, 0, 0}, /* one point: no moving range yet */
+    {10, true, false, DETECTOR_CAUSE_NONE, -0.5, 0},
+    {9, true, false, DETECTOR_CAUSE_NONE, -1, 0.5},
+    {8, true, false, DETECTOR_CAUSE_NONE, -1.5, 1.5},
+    {7, true, true, DETECTOR_CAUSE_CUSUM, -2, 2.99},
+    {11, true, true, DETECTOR_CAUSE_CUSUM, 0, 2.49},
+    {11, true, true, DETECTOR_CAUSE_CUSUM, 0, 1.99},
+    {12, true, false, DETECTOR_CAUSE_NONE, 0.5, 0},
+    {2, true, true, DETECTOR_CAUSE_OUTSIDE, -4.5, 2.99},
+    {10, true, true, DETECTOR_CAUSE_CUSUM, -0.5, 2.99},
+};
+
+Test(detector, worked_example)
+{
+    struct detector_params p;
+    worked_params(&p);
+    struct detector_state s;
+    detector_reset(&s);
+    for (size_t i = 0; i < sizeof(worked) / sizeof(worked[0]); i++) {
+        const struct worked_step *w = &worked[i];
+        struct detector_result r;
+        cr_assert_eq(detector_update(&s, &p, w->value, (int32_t)(i * MONTH), &r), DETECTOR_OK);
+        cr_expect_eq(r.judged, w->judged, "step %zu judged", i);
+        cr_expect_eq(r.holds, w->holds, "step %zu holds", i);
+        cr_expect_eq(r.cause, w->cause, "step %zu cause %s", i, detector_cause_name(r.cause));
+        cr_expect(fabs(r.z - w->z) < 1e-9, "step %zu z %g, not %g", i, r.z, w->z);
+        cr_expect(fabs(s.cusum_low - w->cusum_low) < 1e-9, "step %zu S %g, not %g", i, s.cusum_low,
+                  w->cusum_low);
+        if (r.judged) {
+            cr_expect(fabs(r.centre - 11) < 1e-9 && fabs(r.sigma - 2) < 1e-9, "step %zu", i);
+            cr_expect_eq(r.side, w->holds ? -1 : 0, "step %zu side", i);
+        }
+    }
+    cr_expect_eq(s.held_points, 2, "the outside point and the one after");
+    /* a missed month: no value, nothing moves, the alert still holds */
+    struct detector_state before = s;
+    cr_expect_eq(detector_update(&s, &p, NAN, 11 * MONTH, NULL), DETECTOR_SKIPPED);
+    cr_expect(states_equal(&s, &before) && s.cusum_low == 2.99 && s.holding);
+    cr_expect_eq(s.holding_since, (int32_t)(9 * MONTH));
+    cr_expect_eq(s.n_baseline, 2, "the baseline is fixed after 2 points");
+    cr_expect_eq(s.cusum_high, 0, "the high side never moved: z was never above 0.5");
+}
+
+struct lag_step {
+    double value;
+    bool judged;
+    double centre;       /* of the baseline the point is judged against */
+    uint32_t n_baseline; /* its points */
+    double z, cusum_low;
+};
+
+/*
+ * The lag and the allowance: lag 2 (a point joins the baseline two points after it is
+ * judged), allowance 2 (z = (x - centre) / (sigma x sqrt(1 + 2 / n))), k 0.5, h 2.99, every
+ * point in the baseline, judged from 2 baseline points on. sigma = 2 / 1.128 = 1.773050.
+ *   10, 12   wait; no baseline yet
+ *   10       not judged (empty baseline); 10 joins (the first point)
+ *   12       not judged (1 baseline point); 12 joins: baseline 10 12, mean mR 2
+ *   8        centre 11, n 2: spread 1.773050 x sqrt(2) = 2.507471, z = -3 / 2.507471
+ *            = -1.196425, S = 1.196425 - 0.5 = 0.696425; 10 joins (not the 8)
+ *   8        centre 32 / 3, n 3: spread 1.773050 x sqrt(5 / 3) = 2.288997, z = -1.164993,
+ *            S = 0.696425 + 1.164993 - 0.5 = 1.361418; 12 joins: baseline 10 12 10 12
+ *   8        centre 11, n 4: spread 1.773050 x sqrt(1.5) = 2.171533, z = -1.381512,
+ *            S = 2.242930; the first 8 joins
+ * The drift being judged is never in the baseline it is judged against.
+ */
+static const struct lag_step lagged[] = {
+    {10, false, 0, 0, 0, 0},
+    {12, false, 0, 0, 0, 0},
+    {10, false, 0, 0, 0, 0},
+    {12, false, 10, 1, 0, 0},
+    {8, true, 11, 2, -1.196425, 0.696425},
+    {8, true, 32.0 / 3, 3, -1.164993, 1.361418},
+    {8, true, 11, 4, -1.381512, 2.242930},
+};
+
+Test(detector, lag_and_allowance)
+{
+    struct detector_params p;
+    worked_params(&p);
+    p.fix_after_n = 0;
+    p.lag = 2;
+    p.allowance = 2;
+    struct detector_state s;
+    detector_reset(&s);
+    for (size_t i = 0; i < sizeof(lagged) / sizeof(lagged[0]); i++) {
+        const struct lag_step *w = &lagged[i];
+        cr_expect_eq(s.n_baseline, w->n_baseline, "step %zu baseline", i);
+        struct detector_result r;
+        cr_assert_eq(detector_update(&s, &p, w->value, (int32_t)(i * MONTH), &r), DETECTOR_OK);
+        cr_expect_eq(r.judged, w->judged, "step %zu judged", i);
+        cr_expect_not(r.holds);
+        if (w->n_baseline > 0)
+            cr_expect(fabs(r.centre - w->centre) < 1e-9, "step %zu centre %g", i, r.centre);
+        cr_expect(fabs(r.z - w->z) < 1e-6, "step %zu z %g, not %g", i, r.z, w->z);
+        cr_expect(fabs(s.cusum_low - w->cusum_low) < 1e-6, "step %zu S %g", i, s.cusum_low);
+    }
+    cr_expect_eq(s.n_waiting, 2, "the last two 8s wait");
+    cr_expect_eq(s.n_baseline, 5);
+}
+
+/* A deterministic noisy series (a linear congruential generator, a sum of uniforms) with a
+   shift down after point 60 and an outlier at 30. */
+static void noisy_series(double *values, int32_t *days, size_t n)
+{
+    uint32_t x = 12345;
+    for (size_t i = 0; i < n; i++) {
+        double noise = 0;
+        for (int u = 0; u < 4; u++) {
+            x = x * 1664525u + 1013904223u;
+            noise += (double)(x >> 8) / 16777216.0 - 0.5;
+        }
+        values[i] = 50 + 5 * noise * 1.7 - (i >= 60 ? 6 : 0) - (i == 30 ? 25 : 0);
+        days[i] = (int32_t)(18000 + i * MONTH);
+    }
+}
+
+Test(detector, incremental_equals_rebuilt)
+{
+    enum { N = 120 };
+    double values[N];
+    int32_t days[N];
+    noisy_series(values, days, N);
+    struct detector_params p;
+    detector_params_init(&p);
+    detector_params_watch(&p, SPC_DIRECTION_NONE, false);
+    cr_assert(detector_params_for_budget(&p, 0.02));
+    p.rebase[0] = days[90];
+    p.n_rebase = 1;
+    struct detector_state fed, rebuilt;
+    detector_reset(&fed);
+    bool held = false;
+    for (size_t i = 0; i < N; i++) {
+        struct detector_result a, b;
+        cr_assert_eq(detector_update(&fed, &p, values[i], days[i], &a), DETECTOR_OK);
+        cr_assert_eq(detector_rebuild(&rebuilt, &p, values, days, i + 1, &b), DETECTOR_OK);
+        cr_assert(states_equal(&fed, &rebuilt), "state after point %zu", i);
+        cr_assert(a.holds == b.holds && a.cause == b.cause && a.side == b.side && a.z == b.z &&
+                      a.statistic == b.statistic && a.centre == b.centre && a.sigma == b.sigma,
+                  "result of point %zu", i);
+        held = held || a.holds;
+    }
+    cr_expect(held, "the shift of more than one sigma is seen");
+    cr_expect_eq(fed.n_points, N - 90, "the re-baseline started a new segment");
+}
+
+Test(detector, missing_periods_are_skipped)
+{
+    enum { N = 40 };
+    double values[N];
+    int32_t days[N];
+    noisy_series(values, days, N);
+    struct detector_params p;
+    detector_params_init(&p);
+    struct detector_state s, before;
+    cr_assert_eq(detector_rebuild(&s, &p, values, days, 20, NULL), DETECTOR_OK);
+    before = s;
+    /* a value that is not a number is a missing report: nothing moves */
+    struct detector_result r;
+    cr_expect_eq(detector_update(&s, &p, NAN, days[20], &r), DETECTOR_SKIPPED);
+    cr_expect_eq(detector_update(&s, &p, INFINITY, days[20], &r), DETECTOR_SKIPPED);
+    cr_expect(states_equal(&s, &before));
+    cr_expect_not(r.holds);
+    /* a missed period (21 absent) is the same as never being fed: the history with a gap
+       rebuilds to the state of the points fed one by one around it */
+    double gapped[N - 1];
+    int32_t gapped_days[N - 1];
+    for (size_t i = 0, j = 0; i < N; i++)
+        if (i != 21)
+            gapped[j] = values[i], gapped_days[j++] = days[i];
+    for (size_t i = 20; i < N; i++)
+        if (i != 21)
+            cr_assert_eq(detector_update(&s, &p, values[i], days[i], NULL), DETECTOR_OK);
+    struct detector_state rebuilt;
+    cr_assert_eq(detector_rebuild(&rebuilt, &p, gapped, gapped_days, N - 1, NULL), DETECTOR_OK);
+    cr_expect(states_equal(&s, &rebuilt));
+    cr_expect_eq(s.n_points, N - 1, "the missed period is no point");
+    cr_expect_eq(s.n_all_ranges + s.n_waiting, N - 2, "one moving range across the gap, not two");
+    /* an old period is a revision: the caller rebuilds */
+    before = s;
+    cr_expect_eq(detector_update(&s, &p, 50, days[10], &r), DETECTOR_NEEDS_REBUILD);
+    cr_expect_eq(detector_update(&s, &p, 50, days[N - 1], &r), DETECTOR_NEEDS_REBUILD);
+    cr_expect(states_equal(&s, &before));
+}
+
+/* 24 points alternating 10 and 12 (centre 11, sigma 2 / 1.128), then one more point. */
+static struct detector_result after_flat_baseline(const struct detector_params *p, double next)
+{
+    struct detector_state s;
+    detector_reset(&s);
+    for (int i = 0; i < 24; i++)
+        cr_assert_eq(detector_update(&s, p, i % 2 ? 12 : 10, i * MONTH, NULL), DETECTOR_OK);
+    struct detector_result r;
+    cr_assert_eq(detector_update(&s, p, next, 24 * MONTH, &r), DETECTOR_OK);
+    return r;
+}
+
+Test(detector, far_outside_alerts_at_once)
+{
+    struct detector_params p;
+    detector_params_init(&p); /* h about 4.4: a cusum alone needs more than one point */
+    /* the 25th point is judged against the 18 that have joined (6 wait), with the
+       allowance: the spread is sigma x sqrt(1 + 10 / 18) */
+    double sigma = 2 / DETECTOR_D2 * sqrt(1 + DETECTOR_DEFAULT_ALLOWANCE / 18);
+    struct detector_result r = after_flat_baseline(&p, 11 - 4.2 * sigma);
+    cr_expect(r.holds);
+    cr_expect_eq(r.cause, DETECTOR_CAUSE_OUTSIDE);
+    cr_expect(r.statistic < p.h, "held by the outside rule, not by S (%g)", r.statistic);
+    cr_expect(fabs(r.lower_limit - (11 - SPC_LIMIT_FACTOR * 2)) < 1e-9, "the chart's limit");
+    cr_expect(fabs(r.z + 4.2) < 1e-9, "z on the widened spread: %g", r.z);
+    r = after_flat_baseline(&p, 11 - 3.5 * sigma); /* beyond the chart's limit, not 4 */
+    cr_expect_not(r.holds, "a point just outside the process limits only adds to S");
+    cr_expect(fabs(r.statistic - (3.5 - p.k)) < 1e-9);
+    char buf[96];
+    r = after_flat_baseline(&p, 11 - 4.2 * sigma);
+    detector_summary(&r, buf, sizeof(buf));
+    cr_expect_str_eq(buf, "far below the mean (z -4.2)");
+}
+
+struct direction_case {
+    enum spc_direction direction;
+    bool improvement;
+    bool low_alerts, high_alerts;
+};
+
+static const struct direction_case directions[] = {
+    {SPC_DIRECTION_UP, false, true, false},   /* higher is better: a drop is concern */
+    {SPC_DIRECTION_DOWN, false, false, true}, /* lower is better: a rise is concern */
+    {SPC_DIRECTION_NONE, false, true, true},  /* neither: both sides */
+    {SPC_DIRECTION_UP, true, true, true},     /* alert_on any */
+};
+
+Test(detector, directions)
+{
+    double sigma = 2 / DETECTOR_D2 * sqrt(1 + DETECTOR_DEFAULT_ALLOWANCE / 18);
+    for (size_t c = 0; c < sizeof(directions) / sizeof(directions[0]); c++) {
+        const struct direction_case *d = &directions[c];
+        struct detector_params p;
+        detector_params_init(&p);
+        detector_params_watch(&p, d->direction, d->improvement);
+        cr_assert(detector_params_for_budget(&p, 0.02));
+        struct detector_result low = after_flat_baseline(&p, 11 - 5 * sigma);
+        struct detector_result high = after_flat_baseline(&p, 11 + 5 * sigma);
+        cr_expect_eq(low.holds, d->low_alerts, "case %zu low", c);
+        cr_expect_eq(high.holds, d->high_alerts, "case %zu high", c);
+        if (high.holds)
+            cr_expect_eq(high.side, 1);
+        if (low.holds)
+            cr_expect_eq(low.side, -1);
+    }
+}
+
+Test(detector, nothing_alerts_on_a_provisional_baseline)
+{
+    struct detector_params p;
+    detector_params_init(&p);
+    struct detector_state s;
+    detector_reset(&s);
+    /* 12 points in the baseline, and 6 waiting to join it: the 19th point is the first
+       judged */
+    for (int i = 0; i < 18; i++) {
+        struct detector_result r;
+        cr_assert_eq(detector_update(&s, &p, i % 2 ? 12 : 10, i, &r), DETECTOR_OK);
+        cr_expect_not(r.judged, "point %d", i);
+        cr_expect_not(r.holds);
+    }
+    struct detector_result r;
+    cr_assert_eq(detector_update(&s, &p, -100, 18, &r), DETECTOR_OK);
+    cr_expect(r.judged && r.holds, "12 points make a baseline");
+    cr_expect_eq(s.n_baseline, 13);
+}
+
+Test(detector, screening_and_fixed_baseline)
+{
+    struct detector_params p;
+    detector_params_init(&p);
+    p.fix_after_n = 20;
+    p.lag = 0;
+    struct detector_state s;
+    detector_reset(&s);
+    /* 15 points 10/12, one at 40 (moving ranges 28 and 30 are screened), then 10/12 again */
+    for (int i = 0; i < 30; i++) {
+        double v = i == 15 ? 40 : (i % 2 ? 12 : 10);
+        cr_assert_eq(detector_update(&s, &p, v, i, NULL), DETECTOR_OK);
+    }
+    cr_expect_eq(s.n_baseline, 20);
+    cr_expect_eq(s.n_screened, 2);
+    cr_expect_eq(s.n_ranges, 17);
+    cr_expect(fabs(s.sum_ranges / s.n_ranges - 2) < 1e-12, "the screened mean mR is 2");
+}
+
+Test(detector, parameters_from_the_budget)
+{
+    struct detector_params p;
+    detector_params_init(&p);
+    double h_default = p.h;
+    cr_expect(h_default > 4 && h_default < 5, "h %g", h_default);
+    cr_assert(detector_params_for_budget(&p, 0.01));
+    cr_expect(p.h > h_default, "a smaller budget waits longer");
+    double h_small = p.h;
+    detector_params_watch(&p, SPC_DIRECTION_NONE, false);
+    cr_assert(detector_params_for_budget(&p, 0.02));
+    cr_expect(fabs(p.h - h_small) < 1e-12, "two sides share the series' budget");
+    cr_assert(detector_params_for_budget(&p, 1e-9));
+    cr_expect_eq(p.h, 9.0, "clamped to the table");
+    cr_expect_not(detector_params_for_budget(&p, 0));
+    cr_expect_not(detector_params_for_budget(&p, NAN));
+    /* a programme of 1,000 series that accepts 1 false alert a month */
+    cr_expect(fabs(detector_budget_per_series_year(1, 1000) - 0.012) < 1e-12);
+    cr_expect_eq(detector_budget_per_series_year(1, 0), 0);
+    /* Siegmund: the one-sided CUSUM k 0.5, h 4 has an in-control ARL of about 336 */
+    double arl = detector_siegmund_arl(0.5, 4, 0);
+    cr_expect(arl > 330 && arl < 345, "ARL0 %g", arl);
+    cr_expect(detector_siegmund_arl(0.5, 4, 1) < 12, "ARL at 1 sigma %g", arl);
+}
+
+Test(detector, invalid_arguments)
+{
+    struct detector_params p;
+    detector_params_init(&p);
+    struct detector_state s;
+    detector_reset(&s);
+    p.h = 0;
+    cr_expect_eq(detector_update(&s, &p, 1, 0, NULL), DETECTOR_ERR_ARGUMENT);
+    detector_params_init(&p);
+    cr_expect_eq(detector_rebuild(&s, &p, NULL, NULL, 3, NULL), DETECTOR_ERR_ARGUMENT);
+    cr_expect_eq(detector_rebuild(&s, &p, NULL, NULL, 0, NULL), DETECTOR_OK);
+    cr_expect_str_eq(detector_cause_name((enum detector_cause)7), "unknown");
+}
