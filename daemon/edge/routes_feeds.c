@@ -5,11 +5,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "scaleupd/core/alloc.h"
+#include "scaleupd/core/dhis2_options.h"
 #include "scaleupd/core/dynbuf.h"
 #include "scaleupd/core/period.h"
 #include "scaleupd/edge/app.h"
 #include "scaleupd/edge/background.h"
-#include "scaleupd/edge/dhis2_params.h"
 #include "scaleupd/edge/handlers.h"
 #include "scaleupd/services/ingest.h"
 #include "scaleupd/storage/idempotency.h"
@@ -152,15 +153,20 @@ static void refuse_dhis2(struct request *req, const struct dhis2_refusal *why)
     request_reply_json(req, 409, ingest_dhis2_refusal(why->parameter, why->code, why->message));
 }
 
-/* Reads DHIS2's import parameters (dhis2_params.h) next to ours (programme, and dry_run and
+/* Reads DHIS2's import parameters (dhis2_options.h) next to ours (programme, and dry_run and
  * atomic, read_write_options); false when it answered 409. dryRun=true is a dry run, like
  * dry_run=true; the two may not disagree. */
 static bool read_dhis2_params(struct request *req, struct ingest_request *w)
 {
     static const char *const ours[] = {"programme", "dry_run", "atomic", NULL};
-    struct dhis2_params params;
+    struct dhis2_query_param *query = xcalloc(req->n_query + 1, sizeof(*query));
+    for (size_t i = 0; i < req->n_query; i++)
+        query[i] = (struct dhis2_query_param){req->query[i].key, req->query[i].value};
+    struct dhis2_options params;
     struct dhis2_refusal why;
-    if (!dhis2_params_read(req->query, req->n_query, ours, &params, &why)) {
+    bool ok = dhis2_options_read_query(query, req->n_query, ours, &params, &why);
+    free(query);
+    if (!ok) {
         refuse_dhis2(req, &why);
         return false;
     }

@@ -2,13 +2,11 @@
  * (because it already behaves so) and, for the others, what it does instead. Names are
  * DHIS2's (ImportOptions and IdSchemes of dhis2-core, and the import parameters of its Web API
  * documentation); values compare as DHIS2 binds them, case-insensitively. */
-#include "scaleupd/edge/dhis2_params.h"
+#include "scaleupd/core/dhis2_options.h"
 
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
-
-#include "scaleupd/edge/router.h"
 
 enum param_kind {
     PARAM_BOOL,  /* true or false (or 1 / 0) */
@@ -83,10 +81,24 @@ static const struct param PARAMS[] = {
 
 #define N_PARAMS (sizeof(PARAMS) / sizeof(PARAMS[0]))
 
+/* At most size - 1 bytes of s, every byte that is not printable ASCII (or is a quote or a
+ * backslash) written as '?', as the edge's router_printable does: a hostile name or value never
+ * makes a message invalid UTF-8 or breaks its quoting. */
+static const char *printable(const char *s, char *buf, size_t size)
+{
+    size_t o = 0;
+    for (; s != NULL && *s != '\0' && o + 1 < size; s++) {
+        unsigned char c = (unsigned char)*s;
+        buf[o++] = c < 0x20 || c >= 0x7f || c == '"' || c == '\\' ? '?' : (char)c;
+    }
+    buf[o] = '\0';
+    return buf;
+}
+
 /* Names the refused parameter and the code; the caller writes the message. */
 static void refuse(struct dhis2_refusal *why, const char *name, const char *code)
 {
-    router_printable(name, why->parameter, sizeof(why->parameter));
+    printable(name, why->parameter, sizeof(why->parameter));
     snprintf(why->code, sizeof(why->code), "%s", code);
 }
 
@@ -111,7 +123,7 @@ static bool value_honoured(const struct param *p, const char *value, bool *is_tr
                            struct dhis2_refusal *why)
 {
     char shown[65];
-    router_printable(value, shown, sizeof(shown));
+    printable(value, shown, sizeof(shown));
     if (p->kind == PARAM_BOOL) {
         *is_true = strcasecmp(value, "true") == 0 || strcmp(value, "1") == 0;
         if (!*is_true && strcasecmp(value, "false") != 0 && strcmp(value, "0") != 0) {
@@ -154,14 +166,15 @@ static bool listed(const char *const *names, const char *name)
     return false;
 }
 
-bool dhis2_params_read(const struct request_kv *query, size_t n, const char *const *ours,
-                       struct dhis2_params *out, struct dhis2_refusal *why)
+bool dhis2_options_read_query(const struct dhis2_query_param *query, size_t n,
+                              const char *const *ours, struct dhis2_options *out,
+                              struct dhis2_refusal *why)
 {
     memset(out, 0, sizeof(*out));
     /* every name is known before the next one is looked at, so the repeat check compares
      * against at most the table's size of earlier names */
     for (size_t i = 0; i < n; i++) {
-        const char *name = query[i].key;
+        const char *name = query[i].name;
         const struct param *p = find_param(name);
         if (p == NULL && !listed(ours, name)) {
             refuse(why, name, "unknown_parameter");
@@ -170,7 +183,7 @@ bool dhis2_params_read(const struct request_kv *query, size_t n, const char *con
             return false;
         }
         for (size_t j = 0; j < i; j++)
-            if (strcmp(query[j].key, name) == 0) {
+            if (strcmp(query[j].name, name) == 0) {
                 refuse(why, name, "duplicate_parameter");
                 snprintf(why->message, sizeof(why->message), "%s is given more than once",
                          why->parameter);

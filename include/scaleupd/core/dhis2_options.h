@@ -2,27 +2,32 @@
  * each is either honoured, when its value is what scaleupd does, or refused by name; an
  * unknown one is refused too, never ignored. The table of what is honoured is the README's
  * "DHIS2" section. Pure: no I/O. */
-#ifndef SCALEUPD_DHIS2_PARAMS_H
-#define SCALEUPD_DHIS2_PARAMS_H
+#ifndef SCALEUPD_DHIS2_OPTIONS_H
+#define SCALEUPD_DHIS2_OPTIONS_H
 
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "scaleupd/edge/request.h"
-
 /* What the honoured parameters ask of the import. */
-struct dhis2_params {
+struct dhis2_options {
     bool dry_run; /* dryRun=true: validate and report, store nothing */
     bool dry_run_given;
 };
 
-/* Why a request's parameters were refused: the parameter (printable, router_printable), a
- * code (unknown_parameter, unsupported_parameter, invalid_parameter, duplicate_parameter)
- * and a message naming the parameter and, for a value we do not implement, what we do. */
+/* Why a request's parameters were refused: the parameter (printable: every byte that is not
+ * printable ASCII, or is a quote or backslash, shown as '?'), a code (unknown_parameter,
+ * unsupported_parameter, invalid_parameter, duplicate_parameter) and a message naming the parameter
+ * and, for a value we do not implement, what we do. */
 struct dhis2_refusal {
     char parameter[65];
     char code[32];
     char message[384];
+};
+
+/* One query parameter as the edge decoded it; the strings stay the caller's. */
+struct dhis2_query_param {
+    const char *name;
+    const char *value;
 };
 
 /* Reads the query parameters query[0..n) of a DHIS2 import into *out. Names listed in ours
@@ -30,8 +35,8 @@ struct dhis2_refusal {
  * skipped but, like every name, may be given only once. False, with *why filled, at the
  * first parameter that is unknown, repeated, not a value of its type, or a value scaleupd
  * does not implement. */
-bool dhis2_params_read(const struct request_kv *query, size_t n, const char *const *ours,
-                       struct dhis2_params *out, struct dhis2_refusal *why)
-    __attribute__((warn_unused_result));
+bool dhis2_options_read_query(const struct dhis2_query_param *query, size_t n,
+                              const char *const *ours, struct dhis2_options *out,
+                              struct dhis2_refusal *why) __attribute__((warn_unused_result));
 
 #endif

@@ -1,21 +1,22 @@
 /*
- * DHIS2's import parameters (edge/dhis2_params.c): the values scaleupd honours pass (dryRun
+ * DHIS2's import parameters (core/dhis2_options.c): the values scaleupd honours pass (dryRun
  * sets a dry run), every other value, an unknown parameter, a repeat and a value that is not
  * of its type are refused naming the parameter; our own parameters of the route pass.
  */
 #include <criterion/criterion.h>
 
+#include <stdio.h>
 #include <string.h>
 
-#include "scaleupd/edge/dhis2_params.h"
+#include "scaleupd/core/dhis2_options.h"
 
 static const char *const OURS[] = {"programme", "dry_run", "atomic", NULL};
 
-/* Reads "k=v&k=v" (no escapes) through dhis2_params_read. */
-static bool read_query(const char *text, struct dhis2_params *out, struct dhis2_refusal *why)
+/* Reads "k=v&k=v" (no escapes) through dhis2_options_read_query. */
+static bool read_query(const char *text, struct dhis2_options *out, struct dhis2_refusal *why)
 {
     static char copy[512];
-    static struct request_kv kvs[16];
+    static struct dhis2_query_param kvs[16];
     size_t n = 0;
     snprintf(copy, sizeof(copy), "%s", text);
     for (char *p = copy; *p != '\0' && n < 16;) {
@@ -25,15 +26,15 @@ static bool read_query(const char *text, struct dhis2_params *out, struct dhis2_
         eq = strchr(p, '=');
         cr_assert_not_null(eq, "%s", text);
         *eq = '\0';
-        kvs[n].key = p, kvs[n].value = eq + 1;
+        kvs[n].name = p, kvs[n].value = eq + 1;
         n++;
         p = amp ? amp + 1 : p + strlen(p);
     }
     memset(why, 0, sizeof(*why));
-    return dhis2_params_read(kvs, n, OURS, out, why);
+    return dhis2_options_read_query(kvs, n, OURS, out, why);
 }
 
-Test(dhis2_params, honoured)
+Test(dhis2_options, honoured)
 {
     static const char *const queries[] = {
         "",
@@ -50,7 +51,7 @@ Test(dhis2_params, honoured)
         "format=json&programme=icp&dry_run=false&atomic=true",
     };
     for (size_t i = 0; i < sizeof(queries) / sizeof(queries[0]); i++) {
-        struct dhis2_params p;
+        struct dhis2_options p;
         struct dhis2_refusal why;
         cr_expect(read_query(queries[i], &p, &why), "%s: %s %s", queries[i], why.parameter,
                   why.message);
@@ -58,9 +59,9 @@ Test(dhis2_params, honoured)
     }
 }
 
-Test(dhis2_params, dry_run)
+Test(dhis2_options, dry_run)
 {
-    struct dhis2_params p;
+    struct dhis2_options p;
     struct dhis2_refusal why;
     cr_assert(read_query("dryRun=true", &p, &why));
     cr_expect(p.dry_run && p.dry_run_given);
@@ -81,7 +82,7 @@ struct refused_case {
     const char *in_message; /* a part of the message */
 };
 
-Test(dhis2_params, refused)
+Test(dhis2_options, refused)
 {
     static const struct refused_case cases[] = {
         {"importStrategy=DELETE", "importStrategy", "unsupported_parameter", "DELETE"},
@@ -120,7 +121,7 @@ Test(dhis2_params, refused)
         {"importStrategy=D\xc3\xa9LETE", "importStrategy", "unsupported_parameter", "D??LETE"},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-        struct dhis2_params p;
+        struct dhis2_options p;
         struct dhis2_refusal why;
         cr_expect(!read_query(cases[i].query, &p, &why), "%s passed", cases[i].query);
         cr_expect_str_eq(why.parameter, cases[i].parameter, "%s", cases[i].query);
