@@ -79,6 +79,7 @@ void obs_batch_reset(struct obs_batch *b)
         b->arena = next;
     }
     b->n_rows = 0;
+    b->n_set_options = 0;
     b->n_rejects = 0;
 }
 

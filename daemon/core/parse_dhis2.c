@@ -1,23 +1,83 @@
 /*
  * DHIS2 dataValueSets JSON: the set's own period and orgUnit are the defaults of its data
- * values, which are read by the JSON row reader (parse_json.c) with DHIS2's field names.
+ * values, which are read by the JSON row reader (parse_json.c) with DHIS2's field names; the
+ * set's import options (dryRun, strategy, idScheme, ...) are collected into the batch for the
+ * ingest service to honour or refuse (dhis2_options.h).
  */
+#include "scaleupd/core/dhis2_options.h"
+
 #include "parse_json_doc.h"
+#include "parse_scalar.h"
+
+enum { KEY_DATA_VALUES, KEY_PERIOD, KEY_ORG_UNIT, KEY_OPTIONS }; /* the options follow */
+
+/* The members looked up in the set: ours, then dhis2_options_set_members. */
+static int set_keys(struct field_key keys[KEY_OPTIONS + OBS_SET_OPTIONS_MAX])
+{
+    static const struct field_key ours[KEY_OPTIONS] = {FIELD_KEY("dataValues"), FIELD_KEY("period"),
+                                                       FIELD_KEY("orgUnit")};
+    const char *names[OBS_SET_OPTIONS_MAX];
+    size_t n = dhis2_options_set_members(names, OBS_SET_OPTIONS_MAX);
+    for (int i = 0; i < KEY_OPTIONS; i++)
+        keys[i] = ours[i];
+    for (size_t i = 0; i < n; i++)
+        keys[KEY_OPTIONS + i] = (struct field_key){names[i], strlen(names[i])};
+    return KEY_OPTIONS + (int)n;
+}
+
+static enum obs_json_type json_type(const struct json_doc *d, int tok)
+{
+    switch (d->t[tok].type) {
+    case JSMN_STRING:
+        return OBS_JSON_STRING;
+    case JSMN_ARRAY:
+        return OBS_JSON_ARRAY;
+    case JSMN_OBJECT:
+        return OBS_JSON_OBJECT;
+    default:
+        break;
+    }
+    char first = d->body[d->t[tok].start];
+    return first == 't' || first == 'f' ? OBS_JSON_BOOLEAN : OBS_JSON_NUMBER;
+}
+
+/* Keeps the member `name` whose value is token tok (not null) in the batch. */
+static void collect_option(struct obs_batch *b, const struct json_doc *d, const char *name, int tok)
+{
+    struct obs_set_option *m = &b->set_options[b->n_set_options++];
+    m->name = name;
+    m->type = json_type(d, tok);
+    m->value[0] = '\0';
+    if (m->type == OBS_JSON_ARRAY || m->type == OBS_JSON_OBJECT)
+        return;
+    size_t n, len;
+    const char *raw = json_doc_raw(d, tok, &n);
+    if (m->type == OBS_JSON_STRING &&
+        scalar_json_unescape(raw, n, true, m->value, OBS_SET_OPTION_VALUE_MAX, &len) == TEXT_OK)
+        return;
+    /* a boolean or number as written, or a string as a message quotes it (never honoured) */
+    char shown[SHOWN_MAX];
+    parse_shown(shown, raw, n);
+    memcpy(m->value, shown, strlen(shown) + 1);
+}
 
 static enum obs_parse_status dhis2_data_values(struct obs_batch *b, const char *body, size_t len,
                                                struct obs_parse_error *err)
 {
-    static const struct field_key keys[] = {FIELD_KEY("dataValues"), FIELD_KEY("period"),
-                                            FIELD_KEY("orgUnit")};
+    struct field_key keys[KEY_OPTIONS + OBS_SET_OPTIONS_MAX];
+    int vals[KEY_OPTIONS + OBS_SET_OPTIONS_MAX], bad_key;
+    int n_keys = set_keys(keys);
     struct json_doc d;
-    int vals[3], bad_key;
     enum obs_parse_status status = json_doc_open(b, body, len, &d, err);
     if (status != OBS_PARSE_OK)
         return status;
-    if (json_doc_members(&d, 0, keys, 3, false, vals, &bad_key) != MEMBERS_OK)
+    if (json_doc_members(&d, 0, keys, n_keys, false, vals, &bad_key) != MEMBERS_OK)
         return json_doc_duplicate_key(&d, bad_key, err);
-    struct dhis2_defaults defaults = {.period = vals[1], .org_unit = vals[2]};
-    return parse_json_rows(b, &d, vals[0], "dataValues", &defaults, err);
+    for (int i = KEY_OPTIONS; i < n_keys; i++)
+        if (vals[i] >= 0 && !json_doc_is_null(&d, vals[i]))
+            collect_option(b, &d, keys[i].text, vals[i]);
+    struct dhis2_defaults defaults = {.period = vals[KEY_PERIOD], .org_unit = vals[KEY_ORG_UNIT]};
+    return parse_json_rows(b, &d, vals[KEY_DATA_VALUES], "dataValues", &defaults, err);
 }
 
 enum obs_parse_status obs_parse_dhis2(const char *body, size_t len, struct obs_batch *batch,

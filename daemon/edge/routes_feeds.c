@@ -5,11 +5,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "scaleupd/core/alloc.h"
+#include "scaleupd/core/dhis2_options.h"
 #include "scaleupd/core/dynbuf.h"
 #include "scaleupd/core/period.h"
 #include "scaleupd/edge/app.h"
 #include "scaleupd/edge/background.h"
-#include "scaleupd/edge/dhis2_params.h"
 #include "scaleupd/edge/handlers.h"
 #include "scaleupd/services/ingest.h"
 #include "scaleupd/storage/idempotency.h"
@@ -41,6 +42,7 @@ static void reply_push(struct request *req, PGconn *conn, const struct ingest_re
         request_add_response_header(req, "Idempotent-Replayed", "true");
         /* fall through */
     case INGEST_PUSH_ANSWERED:
+    case INGEST_PUSH_REFUSED:
         request_reply_raw(req, result->status, "application/json", result->body, result->body_len);
         result->body = NULL; /* the request owns it now */
         break;
@@ -102,12 +104,12 @@ static bool fingerprint_request(struct request *req, const char *media, unsigned
     return ok;
 }
 
-/* Reads the options every feed write shares (w->dry_run may already be set, by DHIS2's
- * dryRun); false when it answered 400. */
+/* Reads the options every feed write shares; false when it answered 400. */
 static bool read_write_options(struct request *req, struct ingest_request *w, const char *media)
 {
     bool ok = true;
-    w->dry_run = request_query_bool(req, "dry_run", false, &ok) || w->dry_run;
+    w->dry_run = request_query_bool(req, "dry_run", false, &ok);
+    w->dry_run_given = request_query(req, "dry_run") != NULL;
     if (ok)
         w->atomic = request_query_bool(req, "atomic", false, &ok);
     if (!ok)
@@ -152,30 +154,21 @@ static void refuse_dhis2(struct request *req, const struct dhis2_refusal *why)
     request_reply_json(req, 409, ingest_dhis2_refusal(why->parameter, why->code, why->message));
 }
 
-/* Reads DHIS2's import parameters (dhis2_params.h) next to ours (programme, and dry_run and
- * atomic, read_write_options); false when it answered 409. dryRun=true is a dry run, like
- * dry_run=true; the two may not disagree. */
+/* Reads DHIS2's import parameters (dhis2_options.h) next to ours (programme, and dry_run and
+ * atomic, read_write_options) into w->dhis2; false when it answered 409. ingest_push applies
+ * the data value set's own options over them, and checks that dryRun and dry_run agree. */
 static bool read_dhis2_params(struct request *req, struct ingest_request *w)
 {
     static const char *const ours[] = {"programme", "dry_run", "atomic", NULL};
-    struct dhis2_params params;
+    struct dhis2_query_param *query = xcalloc(req->n_query + 1, sizeof(*query));
+    for (size_t i = 0; i < req->n_query; i++)
+        query[i] = (struct dhis2_query_param){req->query[i].key, req->query[i].value};
     struct dhis2_refusal why;
-    if (!dhis2_params_read(req->query, req->n_query, ours, &params, &why)) {
+    bool ok = dhis2_options_read_query(query, req->n_query, ours, &w->dhis2, &why);
+    free(query);
+    if (!ok)
         refuse_dhis2(req, &why);
-        return false;
-    }
-    const char *own = request_query(req, "dry_run");
-    bool own_true = own != NULL && (strcmp(own, "true") == 0 || strcmp(own, "1") == 0);
-    bool own_false = own != NULL && (strcmp(own, "false") == 0 || strcmp(own, "0") == 0);
-    if (params.dry_run_given && (own_true || own_false) && own_true != params.dry_run) {
-        snprintf(why.parameter, sizeof(why.parameter), "dryRun");
-        snprintf(why.code, sizeof(why.code), "invalid_parameter");
-        snprintf(why.message, sizeof(why.message), "dryRun and dry_run disagree");
-        refuse_dhis2(req, &why);
-        return false;
-    }
-    w->dry_run = params.dry_run;
-    return true;
+    return ok;
 }
 
 void handle_post_data_value_sets(struct request *req, PGconn *conn, struct app *app)

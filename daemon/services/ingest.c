@@ -18,17 +18,19 @@
 /* The rendered report's cap: 1,000 rejections of a few hundred bytes each fit well within. */
 #define REPORT_MAX_BYTES (4u << 20)
 
-/* ingest_prepare, naming other programmes' site codes or not (ingest_request). */
-static enum ingest_status prepare(PGconn *conn, int64_t programme_id, enum obs_format format,
-                                  const char *body, size_t len, bool name_other_programmes,
-                                  struct obs_batch *batch, struct obs_parse_error *perr)
+static enum obs_parse_status parse_body(enum obs_format format, const char *body, size_t len,
+                                        struct obs_batch *batch, struct obs_parse_error *perr)
 {
-    enum obs_parse_status st = format == OBS_FORMAT_CSV ? obs_parse_csv(body, len, batch, perr)
-                               : format == OBS_FORMAT_DHIS2
-                                   ? obs_parse_dhis2(body, len, batch, perr)
-                                   : obs_parse_json(body, len, batch, perr);
-    if (st != OBS_PARSE_OK)
-        return INGEST_BAD_DOCUMENT;
+    return format == OBS_FORMAT_CSV     ? obs_parse_csv(body, len, batch, perr)
+           : format == OBS_FORMAT_DHIS2 ? obs_parse_dhis2(body, len, batch, perr)
+                                        : obs_parse_json(body, len, batch, perr);
+}
+
+/* Validates the parsed batch against the programme's catalog, naming other programmes' site
+ * codes or not (ingest_request). */
+static enum ingest_status validate(PGconn *conn, int64_t programme_id, bool name_other_programmes,
+                                   struct obs_batch *batch, struct obs_parse_error *perr)
+{
     struct catalog *cat = NULL;
     int32_t today = 0;
     if (!observations_load_catalog(conn, programme_id, batch, name_other_programmes, &cat, &today))
@@ -48,7 +50,9 @@ enum ingest_status ingest_prepare(PGconn *conn, int64_t programme_id, enum obs_f
                                   const char *body, size_t len, struct obs_batch *batch,
                                   struct obs_parse_error *perr)
 {
-    return prepare(conn, programme_id, format, body, len, true, batch, perr);
+    if (parse_body(format, body, len, batch, perr) != OBS_PARSE_OK)
+        return INGEST_BAD_DOCUMENT;
+    return validate(conn, programme_id, true, batch, perr);
 }
 
 int ingest_document_error_status(enum obs_parse_status status)
@@ -167,44 +171,90 @@ static void count_rows(const struct ingest_result *out)
     metrics_add("scaleupd_ingest_rows_total", "outcome=\"rejected\"", (double)out->rejected);
 }
 
-/* Parses, validates and (unless a dry run, or an atomic batch with rejects) stores the batch
- * in the open transaction, and renders the report. */
-static enum ingest_outcome push_batch(PGconn *conn, const struct ingest_request *rq,
-                                      int64_t programme_id, struct ingest_result *out)
+/* Whether the write is a dry run: ours (dry_run), or DHIS2's dryRun, where the data value
+ * set's wins over the query's as in DHIS2 (dhis2_options_read_set) but neither may disagree
+ * with a dry_run given. False, with *why filled, when a member of the set (or that
+ * disagreement) refuses the write. */
+static bool write_is_dry_run(const struct ingest_request *rq, const struct obs_batch *batch,
+                             bool *dry_run, struct dhis2_refusal *why)
 {
-    struct obs_batch *batch = obs_batch_new();
-    if (batch == NULL)
-        abort(); /* out of memory: fatal, as alloc.h has it */
-    enum ingest_outcome outcome = INGEST_PUSH_DB_ERROR;
-    switch (prepare(conn, programme_id, rq->format, rq->body, rq->body_len,
-                    rq->name_other_programmes, batch, &out->error)) {
-    case INGEST_DB_ERROR:
-        goto out;
-    case INGEST_BAD_DOCUMENT:
-        out->status = document_error_status(&out->error);
-        outcome = INGEST_PUSH_BAD_DOCUMENT;
-        goto out;
-    case INGEST_OK:
-        break;
+    *dry_run = rq->dry_run;
+    if (rq->format != OBS_FORMAT_DHIS2)
+        return true;
+    struct dhis2_options options = rq->dhis2;
+    if (!dhis2_options_read_set(batch->set_options, batch->n_set_options, &options, why))
+        return false;
+    if (options.dry_run_given && rq->dry_run_given && options.dry_run != rq->dry_run) {
+        snprintf(why->parameter, sizeof(why->parameter), "dryRun");
+        snprintf(why->code, sizeof(why->code), "invalid_parameter");
+        snprintf(why->message, sizeof(why->message),
+                 "dryRun (of the query or the data value set) and dry_run disagree");
+        return false;
     }
+    *dry_run = rq->dry_run || options.dry_run;
+    return true;
+}
+
+/* Renders DHIS2's refusal of the write (409) as the answer. */
+static enum ingest_outcome refuse_write(const struct dhis2_refusal *why, struct ingest_result *out)
+{
+    if (render_answer(ingest_dhis2_refusal(why->parameter, why->code, why->message), 409, out))
+        return INGEST_PUSH_REFUSED;
+    return INGEST_PUSH_INTERNAL;
+}
+
+/* Stores the validated batch (unless a dry run's, or an atomic batch with rejects) in the open
+ * transaction, and renders the report. */
+static enum ingest_outcome store_batch(PGconn *conn, const struct ingest_request *rq,
+                                       int64_t programme_id, const struct obs_batch *batch,
+                                       struct ingest_result *out)
+{
     bool all_rejected = obs_batch_accepted(batch) == 0 || (rq->atomic && batch->n_rejects > 0);
     bool store = !all_rejected;
     if (store &&
         !observations_store(conn, programme_id, rq->token_id, batch, &out->counts, rq->request_id))
-        goto out;
+        return INGEST_PUSH_DB_ERROR;
     json_t *report = rq->format == OBS_FORMAT_DHIS2
-                         ? ingest_dhis2_summary(batch, &out->counts, store, rq->dry_run)
-                         : ingest_report(batch, &out->counts, store, rq->dry_run, rq->atomic);
+                         ? ingest_dhis2_summary(batch, &out->counts, store, out->dry_run)
+                         : ingest_report(batch, &out->counts, store, out->dry_run, rq->atomic);
     int status = all_rejected ? (rq->format == OBS_FORMAT_DHIS2 ? 409 : 422) : 200;
     if (!render_answer(report, status, out)) {
         log_write(LOG_LEVEL_ERROR, rq->request_id,
                   "could not render the import report: over %u bytes", REPORT_MAX_BYTES);
-        outcome = INGEST_PUSH_INTERNAL;
-        goto out;
+        return INGEST_PUSH_INTERNAL;
     }
     out->rejected = batch->n_rejects;
     count_rows(out);
-    outcome = INGEST_PUSH_ANSWERED;
+    return INGEST_PUSH_ANSWERED;
+}
+
+/* Parses the body, honours or refuses DHIS2's options of the set before anything is stored,
+ * validates, and stores the batch in the open transaction. */
+static enum ingest_outcome push_batch(PGconn *conn, const struct ingest_request *rq,
+                                      int64_t programme_id, struct ingest_result *out)
+{
+    struct obs_batch *batch = obs_batch_new();
+    enum ingest_outcome outcome = INGEST_PUSH_BAD_DOCUMENT;
+    struct dhis2_refusal why;
+    if (parse_body(rq->format, rq->body, rq->body_len, batch, &out->error) != OBS_PARSE_OK) {
+        out->status = document_error_status(&out->error);
+        goto out;
+    }
+    if (!write_is_dry_run(rq, batch, &out->dry_run, &why)) {
+        outcome = refuse_write(&why, out);
+        goto out;
+    }
+    switch (validate(conn, programme_id, rq->name_other_programmes, batch, &out->error)) {
+    case INGEST_DB_ERROR:
+        outcome = INGEST_PUSH_DB_ERROR;
+        goto out;
+    case INGEST_BAD_DOCUMENT:
+        out->status = document_error_status(&out->error);
+        goto out;
+    case INGEST_OK:
+        break;
+    }
+    outcome = store_batch(conn, rq, programme_id, batch, out);
 out:
     obs_batch_free(&batch);
     return outcome;
@@ -232,7 +282,7 @@ static enum ingest_outcome push_in_transaction(PGconn *conn, const struct ingest
         }
     }
     enum ingest_outcome outcome = push_batch(conn, rq, programme_id, out);
-    if (outcome != INGEST_PUSH_ANSWERED || rq->dry_run)
+    if (outcome != INGEST_PUSH_ANSWERED || out->dry_run)
         return outcome;
     if (rq->idempotency_key != NULL &&
         !idempotency_store(conn, rq->token_id, rq->idempotency_key, rq->fingerprint, out->status,

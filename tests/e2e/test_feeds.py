@@ -583,7 +583,7 @@ class FeedsTest(unittest.TestCase):
     # ------------------------------------------------------------------ DHIS2
 
     def test_dhis2_import_summary_with_conflicts(self):
-        body = json.dumps({"dataSet": "ignored", "period": "202504", "orgUnit": "BE-VLG-GP002",
+        body = json.dumps({"period": "202504", "orgUnit": "BE-VLG-GP002",
                            "dataValues": [
                                {"dataElement": "patients_enrolled", "value": "40",
                                 "categoryOptionCombo": "HllvX50cXC0"},
@@ -742,6 +742,123 @@ class FeedsTest(unittest.TestCase):
                          path="/api/dataValueSets", token=self.daemon.admin_token)
         self.assert_dhis2_refused(resp, "importStrategy")
         self.assertEqual(self.count("observation"), 0)
+
+    # ------------------------------------------------------------------ the set's own options
+
+    def post_set(self, query="", headers=JSON, token=None, **members):
+        """EXAMPLE_DHIS2's data values in a set with the given members."""
+        body = json.dumps({**members, "dataValues": json.loads(EXAMPLE_DHIS2)["dataValues"]})
+        return self.post(body, headers, query=query, path="/api/dataValueSets", token=token)
+
+    def test_dhis2_set_dry_run_validates_and_stores_nothing(self):
+        # the set's dryRun is a dry run, as the query's is (this once stored the data)
+        resp = self.post_set(headers={**JSON, "Idempotency-Key": "set-dry"}, dryRun=True)
+        self.assertEqual(resp.status, 200, resp.body)
+        self.assertEqual(resp.body["importCount"]["imported"], 2)
+        self.assertTrue(resp.body["description"].startswith("Dry run"), resp.body)
+        self.assertEqual(self.count("observation"), 0)
+        self.assertEqual(self.count("idempotency"), 0)
+        # as in DHIS2, the set's dryRun wins over the query's, both ways
+        resp = self.post_set(query="?dryRun=false", dryRun=True)
+        self.assertEqual(resp.status, 200, resp.body)
+        self.assertTrue(resp.body["description"].startswith("Dry run"), resp.body)
+        self.assertEqual(self.count("observation"), 0)
+        # but it may not disagree with our dry_run
+        resp = self.post_set(query="?dry_run=false", dryRun=True)
+        self.assert_dhis2_refused(resp, "dryRun", "invalid_parameter")
+        resp = self.post_set(query="?dryRun=true&dry_run=true", dryRun=False)
+        self.assert_dhis2_refused(resp, "dryRun", "invalid_parameter")
+        self.assertEqual(self.count("observation"), 0)
+        # a dryRun that is not a JSON boolean is refused, never read as false
+        for value in ("true", 1, [True], {}):
+            with self.subTest(dryRun=value):
+                resp = self.post_set(dryRun=value)
+                self.assert_dhis2_refused(resp, "dryRun", "invalid_parameter")
+                self.assertIn("must be a boolean", resp.body["conflicts"][0]["value"])
+        self.assertEqual(self.count("observation"), 0)
+        # the set's dryRun: false is a real import even when the query asked for a dry run
+        resp = self.post_set(query="?dryRun=true", dryRun=False)
+        self.assertEqual(resp.status, 200, resp.body)
+        self.assertEqual(self.count("observation"), 2)
+        # null is not given (as DHIS2 reads it): a real import
+        harness.truncate(self.conninfo, "observation, observation_revision, dirty_series")
+        resp = self.post_set(dryRun=None)
+        self.assertEqual((resp.status, self.count("observation")), (200, 2), resp.body)
+
+    def test_dhis2_set_strategy_delete_is_refused_and_stores_nothing(self):
+        resp = self.post_set(headers={**JSON, "Idempotency-Key": "set-delete"},
+                             strategy="DELETE")
+        self.assert_dhis2_refused(resp, "strategy")
+        self.assertIn('strategy "DELETE" is not supported', resp.body["conflicts"][0]["value"])
+        self.assertEqual(self.count("observation"), 0)
+        self.assertEqual(self.count("idempotency"), 0)
+        # refused even in a dry run, and whatever the query says
+        resp = self.post_set(query="?importStrategy=CREATE_AND_UPDATE", strategy="delete",
+                             dryRun=True)
+        self.assert_dhis2_refused(resp, "strategy")
+        # an admin's write is refused the same way
+        resp = self.post_set(query=f"?programme={SLUG}", token=self.daemon.admin_token,
+                             strategy="DELETE")
+        self.assert_dhis2_refused(resp, "strategy")
+        self.assertEqual(self.count("observation"), 0)
+        # the strategies scaleupd follows are honoured
+        resp = self.post_set(strategy="NEW_AND_UPDATES")
+        self.assertEqual((resp.status, self.count("observation")), (200, 2), resp.body)
+
+    def test_dhis2_set_options_are_honoured_or_refused_never_ignored(self):
+        resp = self.post_set(idScheme="CODE", dataElementIdScheme="code", orgUnitIdScheme="Code",
+                             strategy="CREATE_AND_UPDATE", dryRun=False)
+        self.assertEqual(resp.status, 200, resp.body)
+        self.assertEqual(resp.body["importCount"]["imported"], 2)
+        harness.truncate(self.conninfo, "observation, observation_revision, dirty_series")
+        refused = [
+            ({"idScheme": "UID"}, "idScheme", "unsupported_parameter"),
+            ({"orgUnitIdScheme": "NAME"}, "orgUnitIdScheme", "unsupported_parameter"),
+            ({"dataElementIdScheme": "ATTRIBUTE:abc"}, "dataElementIdScheme",
+             "unsupported_parameter"),
+            ({"categoryOptionComboIdScheme": "CODE"}, "categoryOptionComboIdScheme",
+             "unsupported_parameter"),
+            ({"dataSetIdScheme": "CODE"}, "dataSetIdScheme", "unsupported_parameter"),
+            ({"attributeOptionComboIdScheme": "CODE"}, "attributeOptionComboIdScheme",
+             "unsupported_parameter"),
+            # set-level properties scaleupd does not map yet, whatever their value
+            ({"dataSet": "pBOMPrpg1QX"}, "dataSet", "unsupported_parameter"),
+            ({"completeDate": "2025-05-31"}, "completeDate", "unsupported_parameter"),
+            ({"attributeOptionCombo": "HllvX50cXC0"}, "attributeOptionCombo",
+             "unsupported_parameter"),
+            ({"attributeOptionCombo": {"cat": "opt"}}, "attributeOptionCombo",
+             "unsupported_parameter"),
+            ({"attributeCategoryOptions": ["a", "b"]}, "attributeCategoryOptions",
+             "unsupported_parameter"),
+            ({"deletion": {"orgUnits": ["BE"]}}, "deletion", "unsupported_parameter"),
+            # a scheme or strategy that is not a string
+            ({"idScheme": 5}, "idScheme", "invalid_parameter"),
+            ({"strategy": ["DELETE"]}, "strategy", "invalid_parameter"),
+            # a hostile value is quoted printable, never a 500
+            ({"idScheme": "\"\u00ff\n"}, "idScheme", "unsupported_parameter"),
+            ({"idScheme": "CODE" * 40}, "idScheme", "unsupported_parameter"),
+        ]
+        for members, member, code in refused:
+            with self.subTest(members=members):
+                resp = self.post_set(**members)
+                self.assert_dhis2_refused(resp, member, code)
+        self.assertEqual(self.count("observation"), 0)
+        # a member given twice is a document error, as any top-level key twice
+        body = '{"dryRun": false, "dryRun": true, ' + EXAMPLE_DHIS2.strip()[1:]
+        resp = self.post(body, path="/api/dataValueSets")
+        self.assert_document_error(resp, 400, "invalid_document")
+        self.assertIn("dryRun", resp.body["error"]["message"])
+
+    def test_dhis2_set_members_dhis2_does_not_read_are_ignored(self):
+        """DHIS2 reads a data value set with FAIL_ON_UNKNOWN_PROPERTIES off: a member that is
+        not one of DataValueSet's is ignored, by DHIS2 and so by scaleupd, even when it is named
+        like a query parameter (those are read from the query only)."""
+        resp = self.post_set(**{"storedBy": "admin", "created": "2025-06-01", "async": True,
+                                "skipAudit": True, "importStrategy": "DELETE",
+                                "preheatCache": "maybe", "dryrun": True})
+        self.assertEqual(resp.status, 200, resp.body)
+        self.assertEqual(resp.body["importCount"]["imported"], 2)
+        self.assertEqual(self.count("observation"), 2)
 
     # ------------------------------------------------------------------ scaleupctl push
 

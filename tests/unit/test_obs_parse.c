@@ -290,6 +290,89 @@ Test(obs_parse, dhis2_defaults_numbers_comments_and_ignored_fields)
     obs_batch_free(&b);
 }
 
+/* The member named name among the set options the parse collected, or NULL. */
+static const struct obs_set_option *set_option(const struct obs_batch *b, const char *name)
+{
+    for (size_t i = 0; i < b->n_set_options; i++)
+        if (strcmp(b->set_options[i].name, name) == 0)
+            return &b->set_options[i];
+    return NULL;
+}
+
+Test(obs_parse, dhis2_set_options_are_collected_with_their_types)
+{
+    static const char body[] =
+        "{\"dryRun\":true,\"strategy\":\"DELETE\",\"id\\u0053cheme\":\"C\\u004fDE\","
+        "\"dataElementIdScheme\":\"\",\"orgUnitIdScheme\":null,\"dataSet\":12,"
+        "\"attributeCategoryOptions\":[\"a\",\"b\"],\"deletion\":{\"orgUnits\":[]},"
+        "\"completeDate\":\"2025-06-01\",\"categoryOptionComboIdScheme\":\"\\u0001x\","
+        "\"attributeOptionCombo\":\"" /* 70 bytes: longer than the value kept */
+        "0123456789012345678901234567890123456789012345678901234567890123456789\","
+        "\"dataSetIdScheme\":\"\xff\xfe\","
+        "\"async\":true,\"dryrun\":true,\"importStrategy\":\"DELETE\",\"storedBy\":\"x\","
+        "\"period\":\"202505\",\"orgUnit\":\"BE\","
+        "\"dataValues\":[{\"dataElement\":\"patients_enrolled\",\"value\":\"1\"}]}";
+    struct obs_batch *b = obs_batch_new();
+    struct obs_parse_error err;
+    cr_assert_eq(obs_parse_dhis2(body, strlen(body), b, &err), OBS_PARSE_OK, "%s", err.message);
+    cr_expect_eq(b->n_rows, 1);
+    static const struct {
+        const char *name;
+        enum obs_json_type type;
+        const char *value;
+    } want[] = {
+        {"dryRun", OBS_JSON_BOOLEAN, "true"},
+        {"strategy", OBS_JSON_STRING, "DELETE"},
+        {"idScheme", OBS_JSON_STRING, "CODE"}, /* key and value decoded */
+        {"dataElementIdScheme", OBS_JSON_STRING, ""},
+        {"dataSet", OBS_JSON_NUMBER, "12"},
+        {"attributeCategoryOptions", OBS_JSON_ARRAY, ""},
+        {"deletion", OBS_JSON_OBJECT, ""},
+        {"completeDate", OBS_JSON_STRING, "2025-06-01"},
+        /* a control character, a cut and invalid UTF-8 are kept as quoted */
+        {"categoryOptionComboIdScheme", OBS_JSON_STRING, "\\u0001x"},
+        {"attributeOptionCombo", OBS_JSON_STRING, "0123456789012345678901234567890123456789..."},
+        {"dataSetIdScheme", OBS_JSON_STRING, "??"},
+    };
+    size_t n_want = sizeof want / sizeof want[0];
+    cr_expect_eq(b->n_set_options, n_want);
+    for (size_t i = 0; i < n_want; i++) {
+        const struct obs_set_option *m = set_option(b, want[i].name);
+        cr_assert_not_null(m, "%s not collected", want[i].name);
+        cr_expect_eq(m->type, want[i].type, "%s", want[i].name);
+        cr_expect_str_eq(m->value, want[i].value, "%s", want[i].name);
+    }
+    /* null is not given; members DHIS2 does not read in a set are not collected */
+    static const char *const absent[] = {"orgUnitIdScheme", "async",  "dryrun",  "importStrategy",
+                                         "storedBy",        "period", "orgUnit", "dataValues"};
+    for (size_t i = 0; i < sizeof absent / sizeof absent[0]; i++)
+        cr_expect_null(set_option(b, absent[i]), "%s collected", absent[i]);
+    /* the next parse forgets them, whatever its format or outcome */
+    cr_assert_eq(obs_parse_dhis2(example_dhis2, strlen(example_dhis2), b, &err), OBS_PARSE_OK);
+    cr_expect_eq(b->n_set_options, 0);
+    cr_assert_eq(obs_parse_dhis2(body, strlen(body), b, &err), OBS_PARSE_OK);
+    cr_assert_eq(obs_parse_json(example_json, strlen(example_json), b, &err), OBS_PARSE_OK);
+    cr_expect_eq(b->n_set_options, 0);
+    static const char failing[] = "{\"dryRun\":true,\"dataValues\":[]}";
+    cr_assert_eq(obs_parse_dhis2(failing, strlen(failing), b, &err), OBS_PARSE_EMPTY);
+    cr_expect_eq(b->n_set_options, 0);
+    obs_batch_free(&b);
+}
+
+Test(obs_parse, dhis2_set_option_given_twice_fails_the_document)
+{
+    static const char body[] = "{\"dryRun\":false,\"dataValues\":[{\"dataElement\":\"x\","
+                               "\"value\":\"1\"}],\"dry\\u0052un\":true}";
+    struct obs_batch *b = obs_batch_new();
+    struct obs_parse_error err;
+    cr_assert_eq(obs_parse_dhis2(body, strlen(body), b, &err), OBS_PARSE_INVALID_SHAPE);
+    cr_expect_str_eq(err.code, "invalid_document");
+    cr_expect_not_null(strstr(err.message, "dry\\u0052un"), "%s", err.message);
+    cr_expect_eq(b->n_set_options, 0);
+    cr_expect_eq(b->n_rows, 0);
+    obs_batch_free(&b);
+}
+
 /* ------------------------------------------------------------------------------------ */
 /* Row-level problems: one bad row next to a good one */
 

@@ -131,6 +131,36 @@ struct obs_reject {
     char message[200]; /* human, valid UTF-8, user data quoted and sanitised */
 };
 
+/* The JSON type of a data value set's member (struct obs_set_option). */
+enum obs_json_type {
+    OBS_JSON_STRING,
+    OBS_JSON_BOOLEAN,
+    OBS_JSON_NUMBER,
+    OBS_JSON_ARRAY,
+    OBS_JSON_OBJECT,
+};
+
+/* Option members a DHIS2 data value set can carry (dhis2_options_set_members; a unit test
+ * checks that they fit), and the bytes of a member's value kept (then cut, see below). */
+#define OBS_SET_OPTIONS_MAX 16
+#define OBS_SET_OPTION_VALUE_MAX 64
+
+/*
+ * A member of a DHIS2 data value set that DHIS2 reads as an import option or a set-level
+ * property (dryRun, strategy, idScheme, dataSet, ...: dhis2_options_set_members), as
+ * obs_parse_dhis2 found it; dhis2_options_read_set decides whether it is honoured. A member
+ * whose value is null is not collected (DHIS2 reads null as not given).
+ */
+struct obs_set_option {
+    const char *name;        /* DHIS2's name of the member (a static string) */
+    enum obs_json_type type; /* of its value */
+    /* a string's decoded text; "true" or "false"; a number as written; "" for an array or an
+       object. Text that is not valid UTF-8, holds a control character or is longer than
+       OBS_SET_OPTION_VALUE_MAX is kept as a message would quote it (printable ASCII, '?' for
+       other bytes, "..." after a cut), so it never equals a value that is honoured */
+    char value[OBS_SET_OPTION_VALUE_MAX + 1];
+};
+
 struct obs_arena_block;
 
 /*
@@ -143,6 +173,10 @@ struct obs_batch {
     struct obs_reject *rejects;
     size_t n_rejects;
     enum obs_format format; /* of the last parse; decides the field names of rejects */
+    /* DHIS2: the set's option members, in the order of dhis2_options_set_members (at most one
+       each: a member given twice fails the document) */
+    struct obs_set_option set_options[OBS_SET_OPTIONS_MAX];
+    size_t n_set_options;
     /* private: */
     size_t rows_cap;
     size_t rejects_cap;
@@ -230,9 +264,12 @@ obs_parse_csv(const char *body, size_t len, struct obs_batch *batch, struct obs_
  * "comment"?, ...}]} into batch (reset first). dataElement becomes the indicator code and
  * orgUnit the site code; a top-level period or orgUnit is the default for values without
  * one. value is a number or a string holding a number ("151"). Periods are DHIS2's:
- * 202505, 2025-05, 2025Q1, 2025W5, 2025W05, 2025. Fields DHIS2 sends that we do not use
- * (categoryOptionCombo, attributeOptionCombo, storedBy, created, followup, ...) are
- * ignored, at both levels.
+ * 202505, 2025-05, 2025Q1, 2025W5, 2025W05, 2025. The set's members that DHIS2 reads as
+ * import options or set-level properties (dhis2_options_set_members: dryRun, strategy, the id
+ * schemes, dataSet, completeDate, attributeOptionCombo, ...) are collected, unjudged, into
+ * batch->set_options for dhis2_options_read_set; other members of the set, which DHIS2 ignores
+ * too, are ignored. In a data value, fields we do not use (categoryOptionCombo,
+ * attributeOptionCombo, storedBy, created, followup, ...) are ignored.
  */
 __attribute__((warn_unused_result)) enum obs_parse_status
 obs_parse_dhis2(const char *body, size_t len, struct obs_batch *batch, struct obs_parse_error *err);

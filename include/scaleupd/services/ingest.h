@@ -14,6 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "scaleupd/core/dhis2_options.h"
 #include "scaleupd/core/obs_parse.h"
 #include "scaleupd/storage/observations.h"
 
@@ -24,9 +25,10 @@ enum ingest_status {
 };
 
 /* Parses body in format into batch, loads the programme's catalog and validates the rows.
- * Runs no write; may run outside a transaction. A site code that only other programmes have
- * is named as such (site_not_in_programme): this is the admin's view, which ingest_push gives
- * a feed token only as unknown_site (ingest_request.name_other_programmes). */
+ * Runs no write; may run outside a transaction. A DHIS2 set's import options are collected
+ * (batch->set_options) but not judged: ingest_push does that. A site code that only other
+ * programmes have is named as such (site_not_in_programme): this is the admin's view, which
+ * ingest_push gives a feed token only as unknown_site (ingest_request.name_other_programmes). */
 enum ingest_status ingest_prepare(PGconn *conn, int64_t programme_id, enum obs_format format,
                                   const char *body, size_t len, struct obs_batch *batch,
                                   struct obs_parse_error *perr) __attribute__((warn_unused_result));
@@ -59,7 +61,12 @@ struct ingest_request {
     const char *programme_slug; /* an admin's DHIS2 write names it (?programme=SLUG) */
     int64_t token_id;           /* the writer, kept with each row and revision */
     enum obs_format format;
-    bool dry_run;                  /* stored and rolled back: the report says what would be */
+    bool dry_run;                  /* ours (dry_run): stored and rolled back, the report says
+                                      what would be */
+    bool dry_run_given;            /* dry_run was given, true or false: DHIS2's dryRun (of the
+                                      query or the set) may not disagree with it */
+    struct dhis2_options dhis2;    /* DHIS2: the query's import options (dhis2_options_read_query);
+                                      the data value set's own members win over them */
     bool atomic;                   /* one rejected row rejects the batch */
     bool name_other_programmes;    /* an admin's write: a site code that only other programmes
                                       have is rejected as site_not_in_programme; for anyone else
@@ -81,6 +88,10 @@ enum ingest_outcome {
     INGEST_PUSH_UNKNOWN_PROGRAMME, /* programme_slug names no programme */
     INGEST_PUSH_DB_ERROR,          /* rolled back; db_failure_of(conn) says what kind of failure */
     INGEST_PUSH_INTERNAL, /* rolled back: the report could not be rendered (over its cap) */
+    INGEST_PUSH_REFUSED,  /* DHIS2: status (409) and body are the import summary refusing the
+                             write for one of the set's import options (dhis2_options_read_set,
+                             or a dryRun that disagrees with dry_run); nothing stored, rolled
+                             back, nothing kept under the Idempotency-Key */
 };
 
 /* The outcome of a feed write. */
@@ -92,11 +103,14 @@ struct ingest_result {
     struct observations_counts counts; /* rows imported / updated / unchanged */
     size_t rejected;                   /* rows rejected */
     bool changed; /* a committed write changed observations: kick the evaluator */
+    bool dry_run; /* the write was a dry run: ours, or DHIS2's dryRun (query or set) */
 };
 
 /* The whole feed write: resolves the programme when asked to, then in one transaction takes
  * the Idempotency-Key (serialising requests with the same token and key; a repeat gets the
- * stored answer, a different request under the key is refused), parses, validates and stores
+ * stored answer, a different request under the key is refused), parses, honours or refuses a
+ * DHIS2 set's import options before anything is stored (a set's dryRun: true makes a dry
+ * run), validates and stores
  * the batch (not at all when atomic and a row is rejected), renders the report, stores it
  * under the key, and commits (a dry run rolls back instead, and keeps no answer). The series hint
  * learns what the batch taught it only once the commit succeeded. The caller frees the result with
