@@ -234,7 +234,7 @@ Test(evaluator, a_claim_is_read_in_three_sets)
     int64_t a = series_of("A"), b = series_of("B");
     cr_assert(db_begin(conn, "test"));
     struct evaluation_claim claim;
-    cr_assert(evaluation_claim_dirty(conn, 16, &claim));
+    cr_assert(evaluation_claim_dirty(conn, 16, NOW, 64, &claim));
     cr_expect_geq(claim.marks, 1);
     cr_assert_eq(claim.n, 2);
     cr_expect_eq(claim.series_ids[0], a < b ? a : b);
