@@ -265,18 +265,18 @@ static bool set_aside(PGconn *conn, struct claim_context *ctx, const struct eval
     if (row.failures == 0)
         return true; /* the series is gone meanwhile */
     ctx->set_aside[f->aggregate]++;
-    const char *what = f->aggregate ? "the aggregate rules of" : "series";
-    const char *of = f->aggregate ? " (its descendants)" : "";
+    const char *how = f->aggregate ? "aggregated over" : "at";
     double wait = row.retry_at - f->now;
     if (row.failures == 1)
-        log_warning("set aside the evaluation of %s %s at %s%s of programme %lld: %s; retrying "
-                    "in %.0f s",
-                    what, row.indicator, row.site, of, (long long)f->programme_id, f->reason, wait);
+        log_warning("set aside the evaluation of %s %s %s (series %lld) of programme %lld: %s; "
+                    "retrying in %.0f s",
+                    row.indicator, how, row.site, (long long)f->series_id,
+                    (long long)f->programme_id, f->reason, wait);
     else
-        log_debug("the evaluation of %s %s at %s%s of programme %lld failed again (%d times): "
-                  "%s; retrying in %.0f s",
-                  what, row.indicator, row.site, of, (long long)f->programme_id, row.failures,
-                  f->reason, wait);
+        log_debug("the evaluation of %s %s %s (series %lld) of programme %lld failed again (%d "
+                  "times): %s; retrying in %.0f s",
+                  row.indicator, how, row.site, (long long)f->series_id,
+                  (long long)f->programme_id, row.failures, f->reason, wait);
     return true;
 }
 
