@@ -270,12 +270,12 @@ static bool set_aside(PGconn *conn, struct claim_context *ctx, const struct eval
     if (row.failures == 1)
         log_warning("set aside the evaluation of %s %s %s (series %lld) of programme %lld: %s; "
                     "retrying in %.0f s",
-                    row.indicator, how, row.site, (long long)f->series_id,
+                    row.indicator, how, row.site, (long long)row.series_id,
                     (long long)f->programme_id, f->reason, wait);
     else
         log_debug("the evaluation of %s %s %s (series %lld) of programme %lld failed again (%d "
                   "times): %s; retrying in %.0f s",
-                  row.indicator, how, row.site, (long long)f->series_id,
+                  row.indicator, how, row.site, (long long)row.series_id,
                   (long long)f->programme_id, row.failures, f->reason, wait);
     return true;
 }
@@ -365,7 +365,6 @@ static bool evaluate_aggregate_subject(PGconn *conn, struct claim_context *ctx,
     if (!undo_attempt(conn, reason, sizeof(reason)))
         return false;
     struct evaluation_failure f = {.programme_id = ctx->programme_id,
-                                   .series_id = rules[0].series_id,
                                    .aggregate = true,
                                    .indicator_id = rules[0].indicator_id,
                                    .site_id = rules[0].site_id,

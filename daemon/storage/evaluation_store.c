@@ -286,18 +286,17 @@ void evaluation_group_free(struct evaluation_group *group)
 }
 
 /* The aggregate rules that the claimed series of one programme ($2) feed, by subject
- * (indicator, site) then rule, each with a claimed series that feeds it (the one to claim to
- * retry it) and whether the subject is set aside. */
+ * (indicator, site) then rule, each saying whether its subject is set aside. */
 static const char aggregate_rules_sql[] =
-    "WITH RECURSIVE se AS (SELECT id, indicator_id, site_id FROM series WHERE"
+    "WITH RECURSIVE se AS (SELECT DISTINCT indicator_id, site_id FROM series WHERE"
     " programme_id = $1 AND id = ANY ($2::int8[])),"
-    " up AS (SELECT se.indicator_id, s.id AS site_id, s.parent_id, se.id AS series_id FROM se"
-    " JOIN site s ON s.programme_id = $1 AND s.id = se.site_id"
-    " UNION SELECT up.indicator_id, s.id, s.parent_id, up.series_id FROM up JOIN site s ON"
+    " up AS (SELECT se.indicator_id, s.id AS site_id, s.parent_id FROM se JOIN site s ON"
+    " s.programme_id = $1 AND s.id = se.site_id"
+    " UNION SELECT up.indicator_id, s.id, s.parent_id FROM up JOIN site s ON"
     " s.programme_id = $1 AND s.id = up.parent_id)"
     " SELECT DISTINCT ON (up.indicator_id, up.site_id, r.id) r.id, r.document, r.for_count,"
     " r.resolve_count, up.indicator_id, up.site_id, i.direction, i.aggregate,"
-    " i.value_type = 'percentage', up.series_id,"
+    " i.value_type = 'percentage',"
     " EXISTS (SELECT 1 FROM evaluation_set_aside x WHERE x.programme_id = $1"
     " AND x.indicator_id = up.indicator_id AND x.site_id = up.site_id AND x.aggregate)"
     " FROM up JOIN indicator i ON i.programme_id = $1 AND i.id = up.indicator_id"
@@ -306,7 +305,7 @@ static const char aggregate_rules_sql[] =
     " AND (r.indicator_id IS NULL OR r.indicator_id = up.indicator_id)"
     " AND (r.site_id = up.site_id OR (r.site_id IS NULL AND up.parent_id IS NULL))"
     " WHERE EXISTS (SELECT 1 FROM site c WHERE c.programme_id = $1 AND c.parent_id = up.site_id)"
-    " ORDER BY up.indicator_id, up.site_id, r.id, up.series_id";
+    " ORDER BY up.indicator_id, up.site_id, r.id";
 
 bool evaluation_aggregate_rules(PGconn *conn, int64_t programme_id, const int64_t *series_ids,
                                 size_t n, struct evaluation_aggregate_rule **rules, size_t *n_rules)
@@ -328,8 +327,7 @@ bool evaluation_aggregate_rules(PGconn *conn, int64_t programme_id, const int64_
         r->direction = direction_of(db_text(res, (int)i, 6));
         r->aggregate = text_copy(res, (int)i, 7);
         r->percentage = db_bool(res, (int)i, 8);
-        r->series_id = db_int64(res, (int)i, 9);
-        r->set_aside = db_bool(res, (int)i, 10);
+        r->set_aside = db_bool(res, (int)i, 9);
     }
     *n_rules = rows;
     PQclear(res);
@@ -348,20 +346,27 @@ void evaluation_aggregate_rules_free(struct evaluation_aggregate_rule **rules, s
 
 /* ---- set-aside evaluations (sql/011) ----------------------------------------------- */
 
-/* Records a failure of the evaluation of series $2's own rules (no $3, $4) or of the
- * aggregate of indicator $3 at site $4 (that $2 feeds): retry in 1 minute after the first,
- * then after twice the last wait, at most an hour. */
+/* Records a failure of the evaluation of series $2's own rules (no $3, $4), or of the
+ * aggregate of indicator $3 at site $4, to be retried through the first series of a
+ * descendant site: retry in 1 minute after the first failure, then after twice the last
+ * wait, at most an hour. */
 static const char set_aside_sql[] =
-    "INSERT INTO evaluation_set_aside AS x (programme_id, indicator_id, site_id, aggregate,"
+    "WITH RECURSIVE down AS (SELECT id FROM site WHERE programme_id = $1 AND parent_id = $4::bigint"
+    " UNION ALL SELECT s.id FROM site s JOIN down d ON s.programme_id = $1 AND s.parent_id = d.id),"
+    " target AS (SELECT se.id, se.indicator_id, se.site_id, false AS aggregate FROM series se"
+    " WHERE $3::bigint IS NULL AND se.programme_id = $1 AND se.id = $2::bigint"
+    " UNION ALL SELECT (SELECT min(se.id) FROM series se WHERE se.programme_id = $1"
+    " AND se.indicator_id = $3::bigint AND se.site_id IN (SELECT id FROM down)), $3::bigint,"
+    " $4::bigint, true WHERE $3::bigint IS NOT NULL)"
+    " INSERT INTO evaluation_set_aside AS x (programme_id, indicator_id, site_id, aggregate,"
     " series_id, reason, failures, set_aside_at, failed_at, retry_at)"
-    " SELECT $1, coalesce($3::bigint, se.indicator_id), coalesce($4::bigint, se.site_id),"
-    " $3::bigint IS NOT NULL, se.id, $5, 1, t, t, t + interval '1 minute'"
-    " FROM series se, to_timestamp($6::float8) t WHERE se.programme_id = $1 AND se.id = $2"
+    " SELECT $1, t.indicator_id, t.site_id, t.aggregate, t.id, $5, 1, n, n, n + interval '1 minute'"
+    " FROM target t, to_timestamp($6::float8) n WHERE t.id IS NOT NULL"
     " ON CONFLICT (programme_id, indicator_id, site_id, aggregate) DO UPDATE SET"
     " series_id = excluded.series_id, reason = excluded.reason, failures = x.failures + 1,"
     " failed_at = excluded.failed_at, retry_at = excluded.failed_at"
     " + least(3600, 60 * 2 ^ least(x.failures, 6)) * interval '1 second'"
-    " RETURNING failures, extract(epoch FROM retry_at),"
+    " RETURNING failures, extract(epoch FROM retry_at), series_id,"
     " (SELECT i.code FROM indicator i WHERE i.programme_id = $1 AND i.id = x.indicator_id),"
     " (SELECT s.code FROM site s WHERE s.programme_id = $1 AND s.id = x.site_id)";
 
@@ -384,8 +389,9 @@ bool evaluation_set_aside(PGconn *conn, const struct evaluation_failure *f,
     if (PQntuples(res) == 1) { /* else the series is gone: nothing to retry */
         row->failures = (int)db_int64(res, 0, 0);
         row->retry_at = db_double(res, 0, 1);
-        snprintf(row->indicator, sizeof(row->indicator), "%s", db_text(res, 0, 2));
-        snprintf(row->site, sizeof(row->site), "%s", db_text(res, 0, 3));
+        row->series_id = db_int64(res, 0, 2);
+        snprintf(row->indicator, sizeof(row->indicator), "%s", db_text(res, 0, 3));
+        snprintf(row->site, sizeof(row->site), "%s", db_text(res, 0, 4));
     }
     PQclear(res);
     return true;

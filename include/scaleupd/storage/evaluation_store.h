@@ -96,7 +96,6 @@ struct evaluation_aggregate_rule {
     enum spc_direction direction;
     char *aggregate;   /* the indicator's: sum, mean, weighted, last */
     bool percentage;   /* the indicator's value type is percentage */
-    int64_t series_id; /* a claimed series that feeds it (the one to claim to retry it) */
     bool set_aside;    /* the aggregate of indicator_id at site_id is set aside */
 };
 
@@ -115,17 +114,19 @@ void evaluation_aggregate_rules_free(struct evaluation_aggregate_rule **rules, s
  * marked again; docs/ARCHITECTURE.md, "The path of an evaluation". */
 struct evaluation_failure {
     int64_t programme_id;
-    int64_t series_id;  /* the series; for an aggregate, one that feeds it */
+    int64_t series_id;  /* the series (read only when not aggregate) */
     bool aggregate;     /* else the series' own rules */
     int64_t indicator_id, site_id; /* the aggregate's (read only when aggregate) */
     const char *reason; /* evaluation_failure_reason */
     double now;         /* unix seconds */
 };
 
-/* What evaluation_set_aside recorded: failures 0 when the series no longer exists. */
+/* What evaluation_set_aside recorded: failures 0 when the series no longer exists (or the
+ * aggregate has none). */
 struct evaluation_set_aside_row {
-    int failures;    /* 1 the first time */
-    double retry_at; /* unix seconds */
+    int failures;      /* 1 the first time */
+    double retry_at;   /* unix seconds */
+    int64_t series_id; /* the series a retry claims: for an aggregate, the first that feeds it */
     char indicator[128], site[128]; /* codes, for the log line */
 };
 
