@@ -167,8 +167,8 @@ static bool evaluate_group(PGconn *conn, int64_t programme_id, const int64_t *se
 }
 
 /* Groups of EVALUATOR_GROUP series keep what one read of values holds bounded. */
-static bool evaluate_groups(PGconn *conn, int64_t programme_id, const int64_t *series_ids,
-                            size_t n, double now)
+static bool evaluate_groups(PGconn *conn, int64_t programme_id, const int64_t *series_ids, size_t n,
+                            double now)
 {
     bool ok = true;
     for (size_t g = 0; ok && g < n; g += EVALUATOR_GROUP)

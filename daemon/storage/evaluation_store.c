@@ -98,8 +98,8 @@ bool evaluation_claim_dirty(PGconn *conn, int marks, double now, int retries,
     snprintf(at, sizeof(at), "%.6f", now);
     snprintf(retry, sizeof(retry), "%d", retries);
     const char *params[] = {limit, at, retry};
-    PGresult *res = db_run(conn, "scaleupd_eval_claim", claim_sql, 3, params, PGRES_TUPLES_OK,
-                           NULL, "claim dirty series");
+    PGresult *res = db_run(conn, "scaleupd_eval_claim", claim_sql, 3, params, PGRES_TUPLES_OK, NULL,
+                           "claim dirty series");
     if (res == NULL)
         return false;
     size_t n = (size_t)PQntuples(res);
@@ -172,12 +172,14 @@ static const char group_rules_sql[] =
 
 /* The latest $3 values of each series in $2, oldest first; a NaN or infinity that an older
  * version stored is no value. */
+/* clang-format off */ /* it would fold the macros into the literals */
 static const char group_values_sql[] =
     "SELECT o.series_id, o.value, o.period_start - date '1970-01-01'"
     " FROM unnest($2::int8[]) AS c(id) CROSS JOIN LATERAL (SELECT series_id, value,"
     " period_start FROM observation WHERE programme_id = $1 AND series_id = c.id"
     " AND " SQL_FINITE("value") " IS NOT NULL"
     " ORDER BY period_start DESC LIMIT $3::int) o ORDER BY o.series_id, o.period_start";
+/* clang-format on */
 
 /* The alerts the series in $2 have, by rule (a rule with no alert on a series whose value is
  * fine has nothing to write). */
@@ -380,7 +382,7 @@ bool evaluation_set_aside(PGconn *conn, const struct evaluation_failure *f,
     snprintf(ind, sizeof(ind), "%lld", (long long)f->indicator_id);
     snprintf(site, sizeof(site), "%lld", (long long)f->site_id);
     snprintf(at, sizeof(at), "%.6f", f->now);
-    const char *params[] = {pid,          sid, f->aggregate ? ind : NULL, f->aggregate ? site : NULL,
+    const char *params[] = {pid,       sid, f->aggregate ? ind : NULL, f->aggregate ? site : NULL,
                             f->reason, at};
     PGresult *res = db_run(conn, "scaleupd_eval_set_aside", set_aside_sql, 6, params,
                            PGRES_TUPLES_OK, NULL, "set aside a series");
@@ -426,8 +428,8 @@ bool evaluation_set_aside_clear_series(PGconn *conn, int64_t programme_id,
     return ok;
 }
 
-bool evaluation_set_aside_clear_aggregate(PGconn *conn, int64_t programme_id,
-                                          int64_t indicator_id, int64_t site_id)
+bool evaluation_set_aside_clear_aggregate(PGconn *conn, int64_t programme_id, int64_t indicator_id,
+                                          int64_t site_id)
 {
     char pid[24], ind[24], site[24];
     snprintf(pid, sizeof(pid), "%lld", (long long)programme_id);

@@ -29,11 +29,13 @@ static const char SQL_SERIES_META[] =
 /* The fields of a point that hold a stored or aggregated value beyond double's range (or
  * NaN, ±Infinity stored by an older version): the point says so and shows them as missing. */
 #define OUT_OF_RANGE(value, numerator, denominator)                                                \
-    "nullif(array_remove(ARRAY[CASE WHEN " value " THEN 'value' END, CASE WHEN " numerator        \
+    "nullif(array_remove(ARRAY[CASE WHEN " value " THEN 'value' END, CASE WHEN " numerator         \
     " THEN 'numerator' END, CASE WHEN " denominator " THEN 'denominator' END], NULL), '{}')"
 
-#define NOT_FINITE(x) "(" x " IS NOT NULL AND NOT " x " BETWEEN -" SQL_DBL_MAX " AND " SQL_DBL_MAX ")"
+#define NOT_FINITE(x)                                                                              \
+    "(" x " IS NOT NULL AND NOT " x " BETWEEN -" SQL_DBL_MAX " AND " SQL_DBL_MAX ")"
 
+/* clang-format off */ /* it would fold the macros into the literals */
 static const char SQL_SERIES_OWN[] =
     "SELECT coalesce(json_agg(json_strip_nulls(json_build_object("
     " 'period_start', o.period_start, 'value', " SQL_FINITE("o.value") ","
@@ -53,12 +55,14 @@ static const char SQL_SERIES_OWN[] =
     " FROM observation o WHERE o.programme_id = $1 AND o.series_id = $2"
     " AND o.period_start >= coalesce($4::date, '-infinity')"
     " AND o.period_start <= coalesce($5::date, 'infinity')";
+/* clang-format on */
 
 /* Aggregates the descendants of site $3 for indicator $2; $4 the rule, $5 the scale of a
  * weighted ratio (100 for percentages). A missing report is never a zero: each point says
  * how many sites it covers. The arithmetic is exact (numeric, sql_numeric.h), so no sum
  * overflows; a result beyond double's range is a point without that field, which says so
  * in "out_of_range". */
+/* clang-format off */ /* it would fold the macros into the literals */
 static const char SQL_SERIES_AGG[] =
     "WITH RECURSIVE tree AS ("
     " SELECT id FROM site WHERE programme_id = $1 AND parent_id = $3"
@@ -93,6 +97,7 @@ static const char SQL_SERIES_AGG[] =
     " (SELECT count(*) FROM tree t JOIN membership m ON m.programme_id = $1 AND m.site_id = t.id"
     "  AND m.status <> 'planned')"
     " FROM shown";
+/* clang-format on */
 
 /* The JSON document in a cell, within OBSERVATIONS_DOC_MAX_BYTES; NULL (logged) when it is
  * larger, or not JSON. */

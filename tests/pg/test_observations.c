@@ -531,9 +531,8 @@ static const char *out_of_range(json_t *p, char *buf, size_t size)
     size_t i, len = 0;
     json_t *field;
     buf[0] = '\0';
-    json_array_foreach(json_object_get(p, "out_of_range"), i, field)
-        len += (size_t)snprintf(buf + len, size - len, "%s%s", i ? "," : "",
-                                json_string_value(field));
+    json_array_foreach(json_object_get(p, "out_of_range"), i, field) len +=
+        (size_t)snprintf(buf + len, size - len, "%s%s", i ? "," : "", json_string_value(field));
     return buf;
 }
 

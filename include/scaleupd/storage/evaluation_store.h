@@ -94,9 +94,9 @@ struct evaluation_aggregate_rule {
     struct evaluation_rule rule;
     int64_t indicator_id, site_id;
     enum spc_direction direction;
-    char *aggregate;   /* the indicator's: sum, mean, weighted, last */
-    bool percentage;   /* the indicator's value type is percentage */
-    bool set_aside;    /* the aggregate of indicator_id at site_id is set aside */
+    char *aggregate; /* the indicator's: sum, mean, weighted, last */
+    bool percentage; /* the indicator's value type is percentage */
+    bool set_aside;  /* the aggregate of indicator_id at site_id is set aside */
 };
 
 /* The aggregate rules the n series feed, ordered by indicator and site (the subject), then
@@ -114,11 +114,11 @@ void evaluation_aggregate_rules_free(struct evaluation_aggregate_rule **rules, s
  * marked again; docs/ARCHITECTURE.md, "The path of an evaluation". */
 struct evaluation_failure {
     int64_t programme_id;
-    int64_t series_id;  /* the series (read only when not aggregate) */
-    bool aggregate;     /* else the series' own rules */
+    int64_t series_id;             /* the series (read only when not aggregate) */
+    bool aggregate;                /* else the series' own rules */
     int64_t indicator_id, site_id; /* the aggregate's (read only when aggregate) */
-    const char *reason; /* evaluation_failure_reason */
-    double now;         /* unix seconds */
+    const char *reason;            /* evaluation_failure_reason */
+    double now;                    /* unix seconds */
 };
 
 /* What evaluation_set_aside recorded: failures 0 when the series no longer exists (or the
@@ -140,9 +140,8 @@ bool evaluation_set_aside_clear_series(PGconn *conn, int64_t programme_id,
     __attribute__((warn_unused_result));
 
 /* Forgets that the aggregate of indicator_id at site_id was set aside (it evaluated). */
-bool evaluation_set_aside_clear_aggregate(PGconn *conn, int64_t programme_id,
-                                          int64_t indicator_id, int64_t site_id)
-    __attribute__((warn_unused_result));
+bool evaluation_set_aside_clear_aggregate(PGconn *conn, int64_t programme_id, int64_t indicator_id,
+                                          int64_t site_id) __attribute__((warn_unused_result));
 
 /* The evaluations set aside now, across the database (every daemon's): *n. */
 bool evaluation_set_aside_count(PGconn *conn, long *n) __attribute__((warn_unused_result));

@@ -23,7 +23,7 @@
 /* x (numeric) as float8 when it is within double's range, else NULL; a magnitude below
  * 1e-300 becomes 0 (the cast would refuse it as an underflow). */
 #define SQL_FLOAT8_OF(x)                                                                           \
-    "CASE WHEN abs(" x ") <= " SQL_DBL_MAX " THEN CASE WHEN abs(" x ") < 1e-300 THEN 0::float8"   \
+    "CASE WHEN abs(" x ") <= " SQL_DBL_MAX " THEN CASE WHEN abs(" x ") < 1e-300 THEN 0::float8"    \
     " ELSE (" x ")::float8 END END"
 
 #endif
