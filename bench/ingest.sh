@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Ingest benchmark (DESIGN.md §10): observations per second through
+# Ingest benchmark (the README's performance table): observations per second through
 # POST /api/v1/programmes/{slug}/observations (JSON batches of 1,000 rows from CLIENTS
 # concurrent clients) against binary COPY of the same rows into the same table, in one run,
 # on a fresh PostgreSQL with fsync and synchronous_commit on; p50/p99 of 10-row POSTs under

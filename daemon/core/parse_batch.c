@@ -102,10 +102,16 @@ size_t obs_batch_accepted(const struct obs_batch *b)
     return accepted;
 }
 
+size_t obs_batch_parse_work(const struct obs_batch *b)
+{
+    return b->work;
+}
+
 void parse_begin(struct obs_batch *b, struct obs_parse_error *err, enum obs_format format)
 {
     obs_batch_reset(b);
     b->format = format;
+    b->work = 0;
     memset(err, 0, sizeof *err);
 }
 

@@ -27,6 +27,7 @@ struct csv_state {
     size_t unnamed_column;               /* 1-based index of a header column with no name */
     size_t field_index;                  /* fields seen in the current record */
     bool any_content;                    /* a field of the current record is not empty */
+    unsigned empty; /* bit per column of a required field left empty in the current record */
     struct obs_row *row;
     enum obs_field pending_field; /* FIELD_COUNT when the record has no problem yet */
     struct obs_reject pending;
@@ -173,6 +174,7 @@ static bool (*const csv_readers[FIELD_COUNT])(struct csv_state *, const char *, 
 /* Keeps the problem in st->scratch if it is the record's first by field order. */
 __attribute__((noinline, cold)) static void csv_keep_problem(struct csv_state *st, enum obs_field f)
 {
+    st->b->work++; /* a message was built: the costly part of a bad field */
     if (f < st->pending_field) {
         st->pending = st->scratch;
         st->pending_field = f;
@@ -218,8 +220,27 @@ static void csv_on_field(void *field, size_t n, void *data)
     }
     if (index == 0)
         csv_row_begin(st);
-    if (index < st->n_columns && !csv_readers[st->columns[index]](st, s, n))
+    if (index >= st->n_columns)
+        return;
+    if (n == 0) { /* absent if optional; if required, missing unless the record is blank */
+        if (st->columns[index] <= FIELD_VALUE)
+            st->empty |= 1u << index;
+    } else if (!csv_readers[st->columns[index]](st, s, n))
         csv_keep_problem(st, st->columns[index]);
+}
+
+/*
+ * The empty required fields of a record that is not blank, read now: a blank record costs
+ * no reader and no message, so that blank records, which count against no row cap, stay
+ * as cheap as blank lines. Problems are kept by field order, so reading these last
+ * changes nothing.
+ */
+__attribute__((noinline)) static void csv_read_empty(struct csv_state *st)
+{
+    for (size_t index = 0; index < st->n_columns; index++) {
+        if ((st->empty & (1u << index)) && !csv_readers[st->columns[index]](st, "", 0))
+            csv_keep_problem(st, st->columns[index]);
+    }
 }
 
 static void csv_on_record(int terminator, void *data)
@@ -229,6 +250,7 @@ static void csv_on_record(int terminator, void *data)
     (void)terminator;
     if (st->status != OBS_PARSE_OK || st->field_index == 0)
         return;
+    b->work++;
     if (!st->any_content) {
         /* a blank record: skipped, not counted */
     } else if (st->in_header) {
@@ -238,6 +260,8 @@ static void csv_on_record(int terminator, void *data)
                                      "more than the %d rows allowed in one batch", OBS_MAX_ROWS);
     } else {
         b->n_rows++;
+        if (st->empty != 0)
+            csv_read_empty(st);
         if (st->field_index != st->n_columns)
             parse_reject(b, st->row, "", "column_count",
                          "expected %zu fields as in the header, found %zu", st->n_columns,
@@ -247,6 +271,7 @@ static void csv_on_record(int terminator, void *data)
     }
     st->field_index = 0;
     st->any_content = false;
+    st->empty = 0;
     st->unnamed_column = 0;
 }
 

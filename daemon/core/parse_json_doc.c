@@ -3,7 +3,7 @@
  * jsmn leaves out make sure the tokens are exactly one JSON document; and the lookups the
  * row readers need (an object's members by key, a value's extent and type).
  */
-#define JSMN_STATIC
+#define PARSE_JSMN_IMPLEMENTATION
 #include "parse_json_doc.h"
 
 #include <stdint.h>
@@ -48,7 +48,7 @@ static enum obs_parse_status json_tokenize(struct obs_batch *b, struct json_doc 
     jsmn_parser parser;
     size_t limit = d->len < JSON_MAX_TOKENS ? d->len + 1 : JSON_MAX_TOKENS;
     size_t want = d->len / 8 + 64;
-    jsmn_init(&parser);
+    jsmn_init(&parser, OBS_JSON_DEPTH_MAX);
     for (;;) {
         if (want > limit)
             want = limit;
@@ -57,8 +57,16 @@ static enum obs_parse_status json_tokenize(struct obs_batch *b, struct json_doc 
             b->tokens_cap = want;
         }
         int r = jsmn_parse(&parser, d->body, d->len, b->tokens, (unsigned)b->tokens_cap);
+        b->work += parser.steps; /* the tokens are added once, at the end */
+        parser.steps = 0;
         if (r >= 0)
             break;
+        if (r == JSMN_ERROR_DEPTH) {
+            b->work += parser.toknext;
+            return parse_doc_error(err, OBS_PARSE_INVALID_SHAPE, "too_deep", d->body, parser.pos,
+                                   "objects and arrays are nested more than %d deep here",
+                                   OBS_JSON_DEPTH_MAX);
+        }
         if (r != JSMN_ERROR_NOMEM)
             return json_syntax_error(d, r, parser.pos, err);
         if (b->tokens_cap >= limit)
@@ -68,6 +76,7 @@ static enum obs_parse_status json_tokenize(struct obs_batch *b, struct json_doc 
     }
     d->t = b->tokens;
     d->n = (int)parser.toknext;
+    b->work += parser.toknext;
     return OBS_PARSE_OK;
 }
 
@@ -180,11 +189,12 @@ static bool json_structure(const struct json_doc *d, size_t *bad, const char **w
     const jsmntok_t *t = d->t;
     const char *body = d->body;
     int open = -1;
-    size_t pos = 0, off = SIZE_MAX;
+    size_t pos = 0, off = SIZE_MAX, steps = 0;
     enum walk_error error = WALK_EXPECTED_END;
     for (int i = 0; i < d->n && off == SIZE_MAX; i++) {
         const jsmntok_t *tok = &t[i];
         for (; open != tok->parent && open != -1 && off == SIZE_MAX; open = t[open].parent) {
+            steps++;
             if (t[open].type == JSMN_STRING)
                 continue; /* a key, closed by its value */
             off = gap_error(body, pos, (size_t)t[open].end - 1, 0);
@@ -223,6 +233,7 @@ static bool json_structure(const struct json_doc *d, size_t *bad, const char **w
         }
     }
     for (; open != -1 && off == SIZE_MAX; open = t[open].parent) {
+        steps++;
         error = WALK_EXPECTED_END;
         if (t[open].type != JSMN_STRING) {
             off = gap_error(body, pos, (size_t)t[open].end - 1, 0);
@@ -233,6 +244,7 @@ static bool json_structure(const struct json_doc *d, size_t *bad, const char **w
         error = WALK_AFTER_END;
         off = check_gap(body, pos, d->len, 0);
     }
+    *d->work += steps;
     *bad = off;
     *why = walk_messages[error];
     return off == SIZE_MAX;
@@ -248,6 +260,7 @@ enum obs_parse_status json_doc_open(struct obs_batch *b, const char *body, size_
                                "the body is larger than %u bytes", OBS_MAX_BODY);
     d->body = body;
     d->len = len;
+    d->work = &b->work;
     const char *nul = memchr(body, '\0', len);
     if (nul != NULL)
         return parse_doc_error(err, OBS_PARSE_MALFORMED, "malformed_json", body,
@@ -272,6 +285,7 @@ int json_doc_next(const struct json_doc *d, int i)
     if (d->t[i].type == JSMN_OBJECT || d->t[i].type == JSMN_ARRAY) {
         while (j < d->n && d->t[j].start < d->t[i].end)
             j++;
+        *d->work += (size_t)(j - i);
     }
     return j;
 }

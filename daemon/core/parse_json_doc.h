@@ -9,13 +9,9 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-/* Every file sees the same token layout (with parent links); parse_json_doc.c alone defines
- * JSMN_STATIC before this header to compile jsmn's code, the others see declarations. */
-#define JSMN_PARENT_LINKS
-#ifndef JSMN_STATIC
-#define JSMN_HEADER
-#endif
-#include <jsmn.h>
+/* Our copy of jsmn (parent links, a nesting limit, a step count); only parse_json_doc.c
+ * compiles and calls its functions. */
+#include "parse_jsmn.h"
 
 #include "parse_internal.h"
 
@@ -25,13 +21,16 @@ struct json_doc {
     size_t len;
     const jsmntok_t *t;
     int n;
+    size_t *work; /* the batch's work count (obs_batch_parse_work), added to by the walks */
 };
 
 /*
  * Tokenizes len bytes of body into the batch's token array and checks that they are one
  * JSON document (NaN and Infinity literals allowed) whose root is an object. Otherwise
- * fills *err: too_large, malformed_json (with its position), empty_body or
- * invalid_document.
+ * fills *err: too_large, too_deep (objects and arrays nested deeper than
+ * OBS_JSON_DEPTH_MAX, with the position of the bracket that opens one too many: found
+ * while tokenizing, before any walk that depends on depth), malformed_json (with its
+ * position), empty_body or invalid_document.
  */
 enum obs_parse_status json_doc_open(struct obs_batch *b, const char *body, size_t len,
                                     struct json_doc *d, struct obs_parse_error *err);

@@ -11,21 +11,35 @@
 
 #include "parse_internal.h"
 
+/* The bounds of the value types, in words, for messages (the constants of obs_parse.h). */
+#define COUNT_MAX_TEXT "10000000000"
+#define RATIO_MAX_TEXT "1000000000"
+_Static_assert(OBS_COUNT_MAX == 10000000000.0, "COUNT_MAX_TEXT says OBS_COUNT_MAX");
+_Static_assert(OBS_RATIO_MAX == 1000000000.0, "RATIO_MAX_TEXT says OBS_RATIO_MAX");
+
 /* Why v does not fit the value type, or NULL. */
 static const char *value_type_problem(enum value_type type, double v)
 {
     switch (type) {
     case VALUE_COUNT:
-        return v < 0 || v != floor(v) ? "a count must be a whole number of 0 or more" : NULL;
+        return v < 0 || v > OBS_COUNT_MAX || v != floor(v)
+                   ? "a count must be a whole number from 0 to " COUNT_MAX_TEXT
+                   : NULL;
     case VALUE_PERCENTAGE:
         return v < 0 || v > 100 ? "a percentage must be between 0 and 100" : NULL;
     case VALUE_RATIO:
-        return v < 0 ? "a ratio must be 0 or more" : NULL;
+        return v < 0 || v > OBS_RATIO_MAX ? "a ratio must be from 0 to " RATIO_MAX_TEXT : NULL;
     case VALUE_SCORE:
         return v < 0 || v > 4 || v != floor(v) ? "a score must be a whole number from 0 to 4"
                                                : NULL;
     }
     return NULL;
+}
+
+/* A numerator or denominator outside 0..OBS_COUNT_MAX. */
+static bool part_out_of_range(bool has, double v)
+{
+    return has && (v < 0 || v > OBS_COUNT_MAX);
 }
 
 /* Value, numerator and denominator in range; rejects the row and returns false if not. */
@@ -37,12 +51,13 @@ static bool validate_values(struct obs_batch *b, struct obs_row *row,
         parse_reject(b, row, "value", "out_of_range",
                      "value %.15g is out of range for %s \"%s\": %s", row->value,
                      parse_field_name(b, FIELD_INDICATOR), ind->code, why);
-    } else if (row->has_numerator && row->numerator < 0) {
-        parse_reject(b, row, "numerator", "out_of_range", "numerator must be 0 or more, not %.15g",
-                     row->numerator);
-    } else if (row->has_denominator && row->denominator < 0) {
+    } else if (part_out_of_range(row->has_numerator, row->numerator)) {
+        parse_reject(b, row, "numerator", "out_of_range",
+                     "numerator must be from 0 to " COUNT_MAX_TEXT ", not %.15g", row->numerator);
+    } else if (part_out_of_range(row->has_denominator, row->denominator)) {
         parse_reject(b, row, "denominator", "out_of_range",
-                     "denominator must be 0 or more, not %.15g", row->denominator);
+                     "denominator must be from 0 to " COUNT_MAX_TEXT ", not %.15g",
+                     row->denominator);
     } else if (row->has_numerator && row->has_denominator && ind->value_type != VALUE_RATIO &&
                row->numerator > row->denominator) {
         parse_reject(b, row, "numerator", "out_of_range",
@@ -72,8 +87,8 @@ static void validate_row(struct obs_batch *b, const struct catalog *cat, struct 
         parse_reject(b, row, ind_name, "unknown_indicator",
                      "%s \"%s\" is not defined in this programme", ind_name, row->indicator);
     else if (site == NULL)
-        parse_reject(b, row, site_name, "unknown_site", "%s \"%s\" is not a known site", site_name,
-                     row->site);
+        parse_reject(b, row, site_name, "unknown_site", "%s \"%s\" is not a site of this programme",
+                     site_name, row->site);
     else if (!site->member)
         parse_reject(b, row, site_name, "site_not_in_programme",
                      "%s \"%s\" does not take part in this programme", site_name, row->site);
@@ -92,51 +107,63 @@ static void validate_row(struct obs_batch *b, const struct catalog *cat, struct 
     row->period_start = start;
 }
 
-static uint64_t key_hash(const struct obs_row *row)
+/* A row's key and its index, sorted to find the rows that share a key. */
+struct row_key {
+    int64_t indicator_id;
+    int64_t site_id;
+    int32_t period_start;
+    uint32_t index;
+};
+
+static int row_key_order(const void *pa, const void *pb)
 {
-    uint64_t h = (uint64_t)row->indicator_id * 0x9E3779B97F4A7C15u;
-    h ^= (uint64_t)row->site_id * 0xC2B2AE3D27D4EB4Fu;
-    h ^= (uint64_t)(uint32_t)row->period_start * 0x165667B19E3779F9u;
-    return h ^ (h >> 29);
+    const struct row_key *a = pa, *b = pb;
+    if (a->indicator_id != b->indicator_id)
+        return a->indicator_id < b->indicator_id ? -1 : 1;
+    if (a->site_id != b->site_id)
+        return a->site_id < b->site_id ? -1 : 1;
+    if (a->period_start != b->period_start)
+        return a->period_start < b->period_start ? -1 : 1;
+    return (a->index > b->index) - (a->index < b->index);
 }
 
-static bool same_key(const struct obs_row *a, const struct obs_row *b)
+static bool same_key(const struct row_key *a, const struct row_key *b)
 {
     return a->indicator_id == b->indicator_id && a->site_id == b->site_id &&
            a->period_start == b->period_start;
 }
 
-/* other[i]: the row number of another row with row i's key, 0 when it has none. */
-static void find_duplicates(const struct obs_batch *b, uint32_t *slots, size_t mask,
-                            uint32_t *other)
+/*
+ * other[i]: the row number of another row with row i's key, 0 when it has none: the first
+ * of a run names the second, the others the first. Sorting, not hashing: O(n log n)
+ * whatever keys a client picks (ids are guessable, and a hash table that keys can crowd
+ * into one cluster is quadratic).
+ */
+static void find_duplicates(const struct obs_batch *b, uint32_t *other)
 {
+    struct row_key *keys = xmalloc((b->n_rows + 1) * sizeof *keys);
+    size_t n = 0;
     for (size_t i = 0; i < b->n_rows; i++) {
         const struct obs_row *row = &b->rows[i];
-        if (row->rejected)
-            continue;
-        size_t j = key_hash(row) & mask;
-        while (slots[j] != 0 && !same_key(&b->rows[slots[j] - 1], row))
-            j = (j + 1) & mask;
-        if (slots[j] == 0) {
-            slots[j] = (uint32_t)i + 1;
-            continue;
-        }
-        size_t first = slots[j] - 1;
-        if (other[first] == 0)
-            other[first] = row->row;
-        other[i] = b->rows[first].row;
+        if (!row->rejected)
+            keys[n++] =
+                (struct row_key){row->indicator_id, row->site_id, row->period_start, (uint32_t)i};
     }
+    qsort(keys, n, sizeof *keys, row_key_order);
+    for (size_t run = 0, end; run < n; run = end) {
+        for (end = run + 1; end < n && same_key(&keys[run], &keys[end]); end++)
+            other[keys[end].index] = b->rows[keys[run].index].row;
+        if (end > run + 1)
+            other[keys[run].index] = b->rows[keys[run + 1].index].row;
+    }
+    free(keys);
 }
 
-/* Rejects every row that shares its key with another (the table is bounded by the rows). */
+/* Rejects every row that shares its key with another. */
 static void reject_duplicates(struct obs_batch *b)
 {
-    size_t n_slots = 16;
-    while (n_slots < 2 * b->n_rows)
-        n_slots *= 2;
-    uint32_t *slots = xcalloc(n_slots, sizeof *slots);
     uint32_t *other = xcalloc(b->n_rows + 1, sizeof *other);
-    find_duplicates(b, slots, n_slots - 1, other);
+    find_duplicates(b, other);
     for (size_t i = 0; i < b->n_rows; i++) {
         struct obs_row *row = &b->rows[i];
         char period[PERIOD_FORMAT_MAX];
@@ -145,7 +172,6 @@ static void reject_duplicates(struct obs_batch *b)
                          "row %u has the same indicator, site and period (%s, %s, %s)", other[i],
                          row->indicator, row->site, period_text(row, period));
     }
-    free(slots);
     free(other);
 }
 

@@ -6,8 +6,10 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "scaleupd/core/alloc.h"
 #include "scaleupd/core/period.h"
 #include "scaleupd/core/problems.h"
 
@@ -79,33 +81,44 @@ static bool valid_code(const char *code)
     return true;
 }
 
-/* The site of sites whose code is code, or NULL. */
-static const json_t *site_by_code(const json_t *sites, const char *code)
+/* Which sites lie on a cycle of parents, in time linear in the number of sites: each walk up
+ * from a site not yet seen stamps the sites it passes; meeting its own stamp again closes a
+ * cycle, whose sites are marked; meeting an earlier walk's stamp or a root ends the walk.
+ * parent[i] is the index of site i's parent, or SIZE_MAX. Returns on_cycle (caller frees). */
+static bool *sites_on_cycles(const size_t *parent, size_t n)
 {
-    size_t i;
-    const json_t *site;
-    json_array_foreach(sites, i, site)
-    {
-        const char *c = json_string_value(json_object_get(site, "code"));
-        if (c != NULL && strcmp(c, code) == 0)
-            return site;
+    size_t *stamp = xcalloc(n, sizeof *stamp);
+    bool *on_cycle = xcalloc(n, sizeof *on_cycle);
+    for (size_t start = 0; start < n; start++) {
+        size_t walk = start + 1, at = start;
+        while (at != SIZE_MAX && stamp[at] == 0) {
+            stamp[at] = walk;
+            at = parent[at];
+        }
+        if (at == SIZE_MAX || stamp[at] != walk)
+            continue;
+        size_t first = at; /* at is on the cycle this walk closed */
+        do {
+            on_cycle[at] = true;
+            at = parent[at];
+        } while (at != first);
     }
-    return NULL;
+    free(stamp);
+    return on_cycle;
 }
 
-/* True when walking up from start's parent comes back to start (a walk longer than the
- * number of sites must have gone round a cycle). */
-static bool parent_cycle(const json_t *sites, const json_t *start)
+/* The index of each site's parent (SIZE_MAX for none, or one that is not a site), from seen:
+ * code → index. */
+static size_t *site_parents(const json_t *sites, const json_t *seen)
 {
-    const json_t *at = start;
-    for (size_t steps = 0; steps <= json_array_size(sites); steps++) {
-        const char *parent = json_string_value(json_object_get(at, "parent"));
-        if (parent == NULL || (at = site_by_code(sites, parent)) == NULL)
-            return false;
-        if (at == start)
-            return true;
+    size_t n = json_array_size(sites);
+    size_t *parent = xcalloc(n ? n : 1, sizeof *parent);
+    for (size_t i = 0; i < n; i++) {
+        const char *code = json_string_value(json_object_get(json_array_get(sites, i), "parent"));
+        const json_t *index = code ? json_object_get(seen, code) : NULL;
+        parent[i] = index ? (size_t)json_integer_value(index) : SIZE_MAX;
     }
-    return false; /* a cycle above start, reported at the sites on it */
+    return parent;
 }
 
 static void validate_sites(json_t **problems, const json_t *sites)
@@ -134,7 +147,7 @@ static void validate_sites(json_t **problems, const json_t *sites)
         else if (code != NULL && json_object_get(seen, code) != NULL)
             problems_add(problems, base, "duplicate_code", "site code \"%s\" appears twice", code);
         else if (code != NULL)
-            json_object_set_new(seen, code, json_true());
+            json_object_set_new(seen, code, json_integer((json_int_t)i));
         const json_t *adopted = json_object_get(site, "adopted");
         int32_t day;
         if (adopted != NULL &&
@@ -145,6 +158,8 @@ static void validate_sites(json_t **problems, const json_t *sites)
             problems_add(problems, path, "invalid_date", "adopted must be a date (YYYY-MM-DD)");
         }
     }
+    size_t *parents = site_parents(sites, seen);
+    bool *on_cycle = sites_on_cycles(parents, json_array_size(sites));
     json_array_foreach(sites, i, site)
     {
         const json_t *parent = json_object_get(site, "parent");
@@ -156,10 +171,12 @@ static void validate_sites(json_t **problems, const json_t *sites)
             problems_add(problems, path, "unknown_site", "parent is not a site of this document");
         else if (json_equal(parent, json_object_get(site, "code")))
             problems_add(problems, path, "invalid_value", "a site cannot be its own parent");
-        else if (parent_cycle(sites, site))
+        else if (on_cycle[i])
             problems_add(problems, path, "parent_cycle",
                          "the parents of this site lead back to it: the hierarchy must be a tree");
     }
+    free(on_cycle);
+    free(parents);
     json_decref(seen);
 }
 
@@ -204,7 +221,7 @@ static void validate_indicators(json_t **problems, const json_t *indicators)
             problems_add(problems, base, "duplicate_code", "indicator code \"%s\" appears twice",
                          code);
         else if (code != NULL)
-            json_object_set_new(seen, code, json_true());
+            json_object_set_new(seen, code, json_integer((json_int_t)i));
     }
     json_decref(seen);
 }

@@ -15,6 +15,7 @@
 
 #include "scaleupd/core/alloc.h"
 #include "scaleupd/core/period.h"
+#include "scaleupd/core/utf8.h"
 #include "scaleupd/core/problems.h"
 #include "scaleupd/core/progress.h"
 
@@ -26,7 +27,22 @@ struct parse_ctx {
     const struct roadmap_indicator_lookup *lookup;
     struct roadmap *roadmap;
     bool has_baseline_date;
+    /* the theme and item keys seen so far → their index: duplicates are found in constant
+     * time, so a document of many themes or items costs time linear in its size */
+    json_t *theme_keys, *item_keys;
 };
+
+/* Records key at index in keys; false (and *first set) when an earlier index has it. */
+static bool key_first_use(json_t *keys, const char *key, size_t index, size_t *first)
+{
+    const json_t *seen = json_object_get(keys, key);
+    if (seen != NULL) {
+        *first = (size_t)json_integer_value(seen);
+        return false;
+    }
+    json_object_set_new(keys, key, json_integer((json_int_t)index));
+    return true;
+}
 
 enum need { OPTIONAL, REQUIRED };
 
@@ -70,6 +86,8 @@ report(struct parse_ctx *ctx, enum roadmap_error_code code, const char *path, co
     va_start(ap, fmt);
     vsnprintf(err->message, sizeof err->message, fmt, ap);
     va_end(ap);
+    utf8_make_valid(err->path); /* input quoted and cut: never a string JSON refuses */
+    utf8_make_valid(err->message);
 }
 
 /* The member `key` of obj, or NULL when absent (reported when required). */
@@ -385,26 +403,15 @@ static void parse_expansion(struct parse_ctx *ctx, json_t *root)
                     ROADMAP_DEFAULT_EXPANSION_AT_RISK, &expansion->tolerance);
 }
 
-static bool theme_exists(const struct roadmap *roadmap, const char *key)
-{
-    for (size_t i = 0; i < roadmap->n_themes; i++)
-        if (roadmap->themes[i].key && strcmp(roadmap->themes[i].key, key) == 0)
-            return true;
-    return false;
-}
-
 static void parse_item_key(struct parse_ctx *ctx, json_t *obj, const char *path, size_t index)
 {
     struct roadmap_item *items = ctx->roadmap->institutionalisation.items;
     if (!read_string(ctx, obj, path, "key", REQUIRED, &items[index].key))
         return;
-    for (size_t i = 0; i < index; i++) {
-        if (items[i].key && strcmp(items[i].key, items[index].key) == 0) {
-            report(ctx, ROADMAP_ERR_DUPLICATE, path_member(path, "key").text,
-                   "item key \"%.64s\" is already used by item %zu", items[index].key, i);
-            return;
-        }
-    }
+    size_t first;
+    if (!key_first_use(ctx->item_keys, items[index].key, index, &first))
+        report(ctx, ROADMAP_ERR_DUPLICATE, path_member(path, "key").text,
+               "item key \"%.64s\" is already used by item %zu", items[index].key, first);
 }
 
 static void parse_item_target(struct parse_ctx *ctx, json_t *obj, const char *path,
@@ -433,7 +440,7 @@ static void parse_item(struct parse_ctx *ctx, json_t *obj, const char *path, siz
     }
     parse_item_key(ctx, obj, path, index);
     if (read_string(ctx, obj, path, "theme", OPTIONAL, &item->theme) &&
-        !theme_exists(ctx->roadmap, item->theme))
+        json_object_get(ctx->theme_keys, item->theme) == NULL)
         report(ctx, ROADMAP_ERR_UNKNOWN_THEME, path_member(path, "theme").text,
                "theme \"%.64s\" is not one of the roadmap's themes", item->theme);
     if (read_string(ctx, obj, path, "indicator", REQUIRED, &item->indicator)) {
@@ -488,13 +495,10 @@ static void parse_theme(struct parse_ctx *ctx, json_t *obj, const char *path, si
     (void)read_string(ctx, obj, path, "name", OPTIONAL, &themes[index].name);
     if (!read_string(ctx, obj, path, "key", REQUIRED, &themes[index].key))
         return;
-    for (size_t i = 0; i < index; i++) {
-        if (themes[i].key && strcmp(themes[i].key, themes[index].key) == 0) {
-            report(ctx, ROADMAP_ERR_DUPLICATE, path_member(path, "key").text,
-                   "theme key \"%.64s\" is already used by theme %zu", themes[index].key, i);
-            return;
-        }
-    }
+    size_t first;
+    if (!key_first_use(ctx->theme_keys, themes[index].key, index, &first))
+        report(ctx, ROADMAP_ERR_DUPLICATE, path_member(path, "key").text,
+               "theme key \"%.64s\" is already used by theme %zu", themes[index].key, first);
 }
 
 static void parse_themes(struct parse_ctx *ctx, json_t *root)
@@ -540,6 +544,7 @@ static void report_syntax(struct roadmap_errors *errs, const json_error_t *error
     errs->items[0].code = ROADMAP_ERR_SYNTAX;
     snprintf(errs->items[0].path, sizeof errs->items[0].path, "$");
     snprintf(errs->items[0].message, sizeof errs->items[0].message, "%s", error->text);
+    utf8_make_valid(errs->items[0].message); /* jansson quotes the bytes it choked on */
 }
 
 enum roadmap_status roadmap_parse(const char *json, size_t len,
@@ -559,7 +564,11 @@ enum roadmap_status roadmap_parse(const char *json, size_t len,
         return ROADMAP_SYNTAX;
     }
     ctx.roadmap = xcalloc(1, sizeof *ctx.roadmap);
+    ctx.theme_keys = json_object();
+    ctx.item_keys = json_object();
     parse_root(&ctx, root);
+    json_decref(ctx.theme_keys);
+    json_decref(ctx.item_keys);
     json_decref(root);
     if (ctx.errs->count > 0 || ctx.errs->dropped > 0) {
         roadmap_free(&ctx.roadmap);

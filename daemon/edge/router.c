@@ -1,5 +1,6 @@
-/* Route matching by path segments with named parameters; the route table itself lives
- * with the handlers (routes.c). */
+/* Route matching by path segments with named parameters, and the check of a request's query
+ * parameter names against those its route accepts; the route table itself lives with the
+ * handlers (routes.c). */
 #include "scaleupd/edge/router.h"
 
 #include <stdio.h>
@@ -130,4 +131,40 @@ unsigned router_method_from_name(const char *name)
         if (strcmp(name, method_names[i]) == 0)
             return 1u << i;
     return 0;
+}
+
+static bool query_accepted(const char *const *accepted, const char *name)
+{
+    for (size_t i = 0; accepted != NULL && accepted[i] != NULL; i++)
+        if (strcmp(accepted[i], name) == 0)
+            return true;
+    return false;
+}
+
+enum router_query_result router_check_query(const char *const *accepted, const char *const *names,
+                                            size_t n, size_t *which)
+{
+    if (accepted != NULL && accepted[0] != NULL && strcmp(accepted[0], ROUTER_QUERY_ANY) == 0)
+        return ROUTER_QUERY_OK;
+    for (size_t i = 0; i < n; i++) {
+        *which = i;
+        if (!query_accepted(accepted, names[i]))
+            return ROUTER_QUERY_UNKNOWN;
+        for (size_t j = 0; j < i; j++)
+            if (strcmp(names[j], names[i]) == 0)
+                return ROUTER_QUERY_REPEATED;
+    }
+    return ROUTER_QUERY_OK;
+}
+
+const char *router_printable(const char *s, char *buf, size_t size)
+{
+    size_t o = 0;
+    for (; s != NULL && *s != '\0' && o + 1 < size; s++) {
+        unsigned char c = (unsigned char)*s;
+        buf[o++] = c < 0x20 || c >= 0x7f || c == '"' || c == '\\' ? '?' : (char)c;
+    }
+    if (size > 0)
+        buf[o] = '\0';
+    return buf;
 }

@@ -174,7 +174,12 @@ static void delete_token(struct request *req, PGconn *conn, struct app *app)
     }
 }
 
-#define H(kind, access, fn) (&(const struct handler){kind, access, fn})
+/* A route's handler: H for one that reads no query parameter, HQ for one that reads those
+ * listed (handler_checked refuses any other with 400 before the handler runs). */
+#define H(kind, access, fn) (&(const struct handler){kind, access, handler_checked, fn, NULL})
+#define HQ(kind, access, fn, ...)                                                                  \
+    (&(const struct handler){kind, access, handler_checked, fn,                                    \
+                             (const char *const[]){__VA_ARGS__, NULL}})
 
 const struct route app_routes[] = {
     {"/healthz", ROUTER_GET, H(HANDLER_LOOP, ACCESS_PUBLIC, get_healthz)},
@@ -187,9 +192,12 @@ const struct route app_routes[] = {
     {"/api/v1/tokens", ROUTER_GET, H(HANDLER_DB, ACCESS_ADMIN, get_tokens)},
     {"/api/v1/tokens/{id}", ROUTER_DELETE, H(HANDLER_DB, ACCESS_ADMIN, delete_token)},
     {"/api/v1/programmes/{slug}/observations", ROUTER_POST,
-     H(HANDLER_DB, ACCESS_FEED, handle_post_observations)},
-    {"/api/dataValueSets", ROUTER_POST, H(HANDLER_DB, ACCESS_FEED, handle_post_data_value_sets)},
-    {"/api/v1/programmes/{slug}/series", ROUTER_GET, H(HANDLER_DB, ACCESS_READ, handle_get_series)},
+     HQ(HANDLER_DB, ACCESS_FEED, handle_post_observations, "dry_run", "atomic")},
+    {"/api/dataValueSets", ROUTER_POST,
+     HQ(HANDLER_DB, ACCESS_FEED, handle_post_data_value_sets, ROUTER_QUERY_ANY)},
+    {"/api/v1/programmes/{slug}/series", ROUTER_GET,
+     HQ(HANDLER_DB, ACCESS_READ, handle_get_series, "indicator", "site", "from", "to",
+        "revisions")},
     {"/api/v1/programmes/{slug}/roadmap", ROUTER_PUT,
      H(HANDLER_DB, ACCESS_ADMIN, handle_put_roadmap)},
     {"/api/v1/programmes/{slug}/roadmap", ROUTER_GET,
@@ -197,15 +205,20 @@ const struct route app_routes[] = {
     {"/api/v1/programmes/{slug}/roadmap/versions/{version}", ROUTER_GET,
      H(HANDLER_DB, ACCESS_READ, handle_get_roadmap_version)},
     {"/api/v1/programmes/{slug}/progress", ROUTER_GET,
-     H(HANDLER_DB, ACCESS_READ, handle_get_progress)},
+     HQ(HANDLER_DB, ACCESS_READ, handle_get_progress, "at", "by")},
     {"/api/v1/programmes/{slug}/progress/history", ROUTER_GET,
-     H(HANDLER_DB, ACCESS_READ, handle_get_progress_history)},
-    {"/", ROUTER_GET, H(HANDLER_LOOP, ACCESS_PUBLIC, handle_get_index)},
-    {"/static/{*path}", ROUTER_GET, H(HANDLER_LOOP, ACCESS_PUBLIC, handle_get_static)},
-    {"/vendor/uplot/{*path}", ROUTER_GET, H(HANDLER_LOOP, ACCESS_PUBLIC, handle_get_vendor_uplot)},
-    {"/api/v1/programmes/{slug}/chart", ROUTER_GET, H(HANDLER_DB, ACCESS_READ, handle_get_chart)},
+     HQ(HANDLER_DB, ACCESS_READ, handle_get_progress_history, "by")},
+    /* the page and its files are not the API: a link with a query (a campaign tag on a link
+     * from an e-mail, a cache-busting ?v=2) opens them as it is */
+    {"/", ROUTER_GET, HQ(HANDLER_LOOP, ACCESS_PUBLIC, handle_get_index, ROUTER_QUERY_ANY)},
+    {"/static/{*path}", ROUTER_GET,
+     HQ(HANDLER_LOOP, ACCESS_PUBLIC, handle_get_static, ROUTER_QUERY_ANY)},
+    {"/vendor/uplot/{*path}", ROUTER_GET,
+     HQ(HANDLER_LOOP, ACCESS_PUBLIC, handle_get_vendor_uplot, ROUTER_QUERY_ANY)},
+    {"/api/v1/programmes/{slug}/chart", ROUTER_GET,
+     HQ(HANDLER_DB, ACCESS_READ, handle_get_chart, "indicator", "site", "baseline")},
     {"/api/v1/programmes/{slug}/feeds", ROUTER_GET,
-     H(HANDLER_DB, ACCESS_READ, handle_get_feeds_status)},
+     HQ(HANDLER_DB, ACCESS_READ, handle_get_feeds_status, "grace_days")},
     {"/api/v1/programmes/{slug}/rules", ROUTER_POST, H(HANDLER_DB, ACCESS_ADMIN, handle_post_rule)},
     {"/api/v1/programmes/{slug}/rules", ROUTER_GET, H(HANDLER_DB, ACCESS_READ, handle_get_rules)},
     {"/api/v1/programmes/{slug}/rules/{name}", ROUTER_DELETE,
@@ -216,7 +229,8 @@ const struct route app_routes[] = {
      H(HANDLER_DB, ACCESS_ADMIN, handle_get_receivers)},
     {"/api/v1/programmes/{slug}/receivers/{name}/test", ROUTER_POST,
      H(HANDLER_DB, ACCESS_ADMIN, handle_post_receiver_test)},
-    {"/api/v1/alerts", ROUTER_GET, H(HANDLER_DB, ACCESS_READ, handle_get_alerts)},
+    {"/api/v1/alerts", ROUTER_GET,
+     HQ(HANDLER_DB, ACCESS_READ, handle_get_alerts, "programme", "state", "indicator", "site")},
     {"/api/v1/alerts/{id}/ack", ROUTER_POST, H(HANDLER_DB, ACCESS_ADMIN, handle_post_alert_ack)},
     {"/api/v1/silences", ROUTER_POST, H(HANDLER_DB, ACCESS_ADMIN, handle_post_silence)},
     {"/api/v1/silences", ROUTER_GET, H(HANDLER_DB, ACCESS_READ, handle_get_silences)},

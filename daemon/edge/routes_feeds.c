@@ -9,6 +9,7 @@
 #include "scaleupd/core/period.h"
 #include "scaleupd/edge/app.h"
 #include "scaleupd/edge/background.h"
+#include "scaleupd/edge/dhis2_params.h"
 #include "scaleupd/edge/handlers.h"
 #include "scaleupd/services/ingest.h"
 #include "scaleupd/storage/idempotency.h"
@@ -101,15 +102,17 @@ static bool fingerprint_request(struct request *req, const char *media, unsigned
     return ok;
 }
 
-/* Reads the options every feed write shares; false when it answered 400. */
+/* Reads the options every feed write shares (w->dry_run may already be set, by DHIS2's
+ * dryRun); false when it answered 400. */
 static bool read_write_options(struct request *req, struct ingest_request *w, const char *media)
 {
     bool ok = true;
-    w->dry_run = request_query_bool(req, "dry_run", false, &ok);
+    w->dry_run = request_query_bool(req, "dry_run", false, &ok) || w->dry_run;
     if (ok)
         w->atomic = request_query_bool(req, "atomic", false, &ok);
     if (!ok)
         return false;
+    w->name_other_programmes = req->auth.scope == TOKEN_SCOPE_ADMIN;
     w->idempotency_key = request_header(req, "Idempotency-Key");
     const char *key = w->idempotency_key;
     if (key != NULL && (key[0] == '\0' || strlen(key) > IDEMPOTENCY_KEY_MAX)) {
@@ -143,6 +146,38 @@ void handle_post_observations(struct request *req, PGconn *conn, struct app *app
     feed_write(req, conn, &w);
 }
 
+/* Answers 409 with DHIS2's import summary refusing the request for one parameter. */
+static void refuse_dhis2(struct request *req, const struct dhis2_refusal *why)
+{
+    request_reply_json(req, 409, ingest_dhis2_refusal(why->parameter, why->code, why->message));
+}
+
+/* Reads DHIS2's import parameters (dhis2_params.h) next to ours (programme, and dry_run and
+ * atomic, read_write_options); false when it answered 409. dryRun=true is a dry run, like
+ * dry_run=true; the two may not disagree. */
+static bool read_dhis2_params(struct request *req, struct ingest_request *w)
+{
+    static const char *const ours[] = {"programme", "dry_run", "atomic", NULL};
+    struct dhis2_params params;
+    struct dhis2_refusal why;
+    if (!dhis2_params_read(req->query, req->n_query, ours, &params, &why)) {
+        refuse_dhis2(req, &why);
+        return false;
+    }
+    const char *own = request_query(req, "dry_run");
+    bool own_true = own != NULL && (strcmp(own, "true") == 0 || strcmp(own, "1") == 0);
+    bool own_false = own != NULL && (strcmp(own, "false") == 0 || strcmp(own, "0") == 0);
+    if (params.dry_run_given && (own_true || own_false) && own_true != params.dry_run) {
+        snprintf(why.parameter, sizeof(why.parameter), "dryRun");
+        snprintf(why.code, sizeof(why.code), "invalid_parameter");
+        snprintf(why.message, sizeof(why.message), "dryRun and dry_run disagree");
+        refuse_dhis2(req, &why);
+        return false;
+    }
+    w->dry_run = params.dry_run;
+    return true;
+}
+
 void handle_post_data_value_sets(struct request *req, PGconn *conn, struct app *app)
 {
     (void)app;
@@ -156,6 +191,8 @@ void handle_post_data_value_sets(struct request *req, PGconn *conn, struct app *
     }
     struct ingest_request w = {0};
     w.format = OBS_FORMAT_DHIS2;
+    if (!read_dhis2_params(req, &w))
+        return;
     if (req->auth.scope == TOKEN_SCOPE_FEED) {
         w.programme_id = req->auth.programme_id;
     } else {

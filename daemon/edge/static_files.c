@@ -10,6 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "scaleupd/core/alloc.h"
 #include "scaleupd/core/config.h"
 #include "scaleupd/edge/app.h"
 #include "scaleupd/edge/handlers.h"
@@ -93,9 +94,7 @@ static bool web_read_file(const char *path, char **body, size_t *len, struct sta
     int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
     if (fd < 0 || fstat(fd, st) != 0 || !S_ISREG(st->st_mode) || st->st_size > WEB_MAX_FILE_BYTES)
         goto out;
-    buf = malloc((size_t)st->st_size + 1);
-    if (buf == NULL)
-        goto out;
+    buf = xmalloc((size_t)st->st_size + 1);
     size_t got = 0;
     while (got < (size_t)st->st_size) {
         ssize_t r = read(fd, buf + got, (size_t)st->st_size - got);

@@ -18,9 +18,10 @@
 /* The rendered report's cap: 1,000 rejections of a few hundred bytes each fit well within. */
 #define REPORT_MAX_BYTES (4u << 20)
 
-enum ingest_status ingest_prepare(PGconn *conn, int64_t programme_id, enum obs_format format,
-                                  const char *body, size_t len, struct obs_batch *batch,
-                                  struct obs_parse_error *perr)
+/* ingest_prepare, naming other programmes' site codes or not (ingest_request). */
+static enum ingest_status prepare(PGconn *conn, int64_t programme_id, enum obs_format format,
+                                  const char *body, size_t len, bool name_other_programmes,
+                                  struct obs_batch *batch, struct obs_parse_error *perr)
 {
     enum obs_parse_status st = format == OBS_FORMAT_CSV ? obs_parse_csv(body, len, batch, perr)
                                : format == OBS_FORMAT_DHIS2
@@ -30,7 +31,7 @@ enum ingest_status ingest_prepare(PGconn *conn, int64_t programme_id, enum obs_f
         return INGEST_BAD_DOCUMENT;
     struct catalog *cat = NULL;
     int32_t today = 0;
-    if (!observations_load_catalog(conn, programme_id, batch, &cat, &today))
+    if (!observations_load_catalog(conn, programme_id, batch, name_other_programmes, &cat, &today))
         return INGEST_DB_ERROR;
     bool ok = obs_validate(batch, cat, today);
     catalog_free(&cat);
@@ -41,6 +42,13 @@ enum ingest_status ingest_prepare(PGconn *conn, int64_t programme_id, enum obs_f
         return INGEST_BAD_DOCUMENT;
     }
     return INGEST_OK;
+}
+
+enum ingest_status ingest_prepare(PGconn *conn, int64_t programme_id, enum obs_format format,
+                                  const char *body, size_t len, struct obs_batch *batch,
+                                  struct obs_parse_error *perr)
+{
+    return prepare(conn, programme_id, format, body, len, true, batch, perr);
 }
 
 int ingest_document_error_status(enum obs_parse_status status)
@@ -101,6 +109,15 @@ json_t *ingest_dhis2_summary(const struct obs_batch *batch,
                      "conflicts", conflicts, "dataSetComplete", "false");
 }
 
+json_t *ingest_dhis2_refusal(const char *parameter, const char *code, const char *message)
+{
+    return json_pack("{s:s,s:s,s:s,s:{s:i,s:i,s:i,s:i},s:[{s:s,s:s,s:s,s:s}],s:s}", "responseType",
+                     "ImportSummary", "status", "ERROR", "description", message, "importCount",
+                     "imported", 0, "updated", 0, "ignored", 0, "deleted", 0, "conflicts", "object",
+                     parameter, "property", parameter, "value", message, "errorCode", code,
+                     "dataSetComplete", "false");
+}
+
 /* ---- the whole feed write ------------------------------------------------------------ */
 
 void ingest_result_free(struct ingest_result *result)
@@ -159,8 +176,8 @@ static enum ingest_outcome push_batch(PGconn *conn, const struct ingest_request 
     if (batch == NULL)
         abort(); /* out of memory: fatal, as alloc.h has it */
     enum ingest_outcome outcome = INGEST_PUSH_DB_ERROR;
-    switch (ingest_prepare(conn, programme_id, rq->format, rq->body, rq->body_len, batch,
-                           &out->error)) {
+    switch (prepare(conn, programme_id, rq->format, rq->body, rq->body_len,
+                    rq->name_other_programmes, batch, &out->error)) {
     case INGEST_DB_ERROR:
         goto out;
     case INGEST_BAD_DOCUMENT:

@@ -19,15 +19,16 @@
 #include "scaleupd/storage/series_cache.h"
 
 /* The batch's catalog: the programme's indicators (a handful), the sites of the batch's
- * codes only (a feed of one practice must not read a programme of thousands), those codes
- * that belong to other programmes only, and the programme's today. */
+ * codes only (a feed of one practice must not read a programme of thousands), when $4 (an
+ * admin's write) those codes that belong to other programmes only, and the programme's
+ * today. */
 static const char SQL_CATALOG[] =
     "SELECT 'i', i.id, i.code, i.value_type, i.period_type, true FROM indicator i "
     "WHERE i.programme_id = $1 "
     "UNION ALL SELECT 's', s.id, s.code, NULL, NULL, true FROM site s WHERE s.programme_id = $1 "
     "AND s.code IN (SELECT unnest($2::text[])) "
     "UNION ALL SELECT DISTINCT ON (o.code) 's', 0, o.code, NULL, NULL, false FROM site o "
-    "WHERE o.programme_id <> $1 AND o.code = ANY($2::text[]) AND NOT EXISTS "
+    "WHERE $4::boolean AND o.programme_id <> $1 AND o.code = ANY($2::text[]) AND NOT EXISTS "
     "(SELECT 1 FROM site m WHERE m.programme_id = $1 AND m.code = o.code) "
     "UNION ALL SELECT 't', (to_timestamp($3::float8) AT TIME ZONE p.time_zone)::date"
     " - date '1970-01-01', NULL, NULL, NULL, NULL FROM programme p WHERE p.id = $1";
@@ -80,7 +81,7 @@ static bool add_catalog_row(struct catalog *cat, const PGresult *res, int r)
 }
 
 bool observations_load_catalog(PGconn *conn, int64_t programme_id, const struct obs_batch *batch,
-                               struct catalog **out, int32_t *today)
+                               bool name_other_programmes, struct catalog **out, int32_t *today)
 {
     char idtext[24], now[32];
     snprintf(idtext, sizeof(idtext), "%lld", (long long)programme_id);
@@ -94,11 +95,11 @@ bool observations_load_catalog(PGconn *conn, int64_t programme_id, const struct 
         pgarray_free(&codes);
         return false;
     }
-    const char *values[] = {idtext, codes.data, now};
-    int lengths[] = {0, (int)codes.len, 0};
-    int formats[] = {0, 1, 0};
+    const char *values[] = {idtext, codes.data, now, name_other_programmes ? "true" : "false"};
+    int lengths[] = {0, (int)codes.len, 0, 0};
+    int formats[] = {0, 1, 0, 0};
     PGresult *res =
-        ingest_statement(conn, "scaleupd_obs_catalog", SQL_CATALOG, 3, values, lengths, formats);
+        ingest_statement(conn, "scaleupd_obs_catalog", SQL_CATALOG, 4, values, lengths, formats);
     pgarray_free(&codes);
     if (!db_ok(res, PGRES_TUPLES_OK, NULL, "load the catalog")) {
         PQclear(res);

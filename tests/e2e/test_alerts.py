@@ -498,6 +498,20 @@ class AlertingTest(unittest.TestCase):
         self.assertEqual(d.request("DELETE", "/api/v1/programmes/drift-be/rules/bp-min").status,
                          404)
         self.assertEqual(d.request("GET", "/api/v1/alerts?state=open").status, 400)
+        # a parameter the route does not read is named, never ignored (status is not state)
+        for path, name in (("/api/v1/alerts?status=firing", "status"),
+                           ("/api/v1/alerts?programme=drift-be&rule=x", "rule"),
+                           ("/api/v1/silences?programme=drift-be", "programme"),
+                           ("/api/v1/programmes/drift-be/rules?kind=spc", "kind"),
+                           ("/api/v1/programmes/drift-be/receivers?name=ops", "name")):
+            r = d.request("GET", path)
+            self.assertEqual((r.status, r.body["error"]["code"]), (400, "unknown_parameter"),
+                             (path, r.body))
+            self.assertIn(f'"{name}"', r.body["error"]["message"])
+        r = d.request("GET", "/api/v1/alerts?programme=drift-be&programme=other")
+        self.assertEqual((r.status, r.body["error"]["code"]), (400, "duplicate_parameter"))
+        self.assertEqual(d.request("GET", "/api/v1/alerts?programme=drift-be&state=firing"
+                                          "&indicator=bp_controlled_pct&site=BE").status, 200)
         # nothing of the refused documents was stored
         self.assertEqual(d.request("GET", "/api/v1/programmes/drift-be/receivers").body,
                          {"receivers": []})

@@ -295,6 +295,10 @@ class DashboardTest(unittest.TestCase):
         self.chart("indicator=bp_controlled_pct", 400)
         self.chart("indicator=bp_controlled_pct&site=BE&baseline=-1", 400)
         self.chart("indicator=bp_controlled_pct&site=BE&baseline=abc", 400)
+        for query in ("indicator=bp_controlled_pct&site=BE&from=2025-01-01",
+                      "indicator=bp_controlled_pct&site=BE&site=BE-VLG"):
+            error = self.chart(query, 400)["error"]
+            self.assertIn(error["code"], ("unknown_parameter", "duplicate_parameter"), error)
         resp = self.get("/api/v1/programmes/nope/chart?indicator=a&site=b", token=self.read_token)
         self.assertEqual(resp.status, 404)
         doc = self.chart("indicator=bp_controlled_pct&site=BE-BRU-GP001")
@@ -338,6 +342,10 @@ class DashboardTest(unittest.TestCase):
     def test_feeds_status_bad_input(self):
         resp = self.get(f"/api/v1/programmes/{SLUG}/feeds?grace_days=x", token=self.read_token)
         self.assertEqual(resp.status, 400)
+        # a misspelt parameter is named, not silently replaced by the default of 15 days
+        resp = self.get(f"/api/v1/programmes/{SLUG}/feeds?grace=3", token=self.read_token)
+        self.assertEqual((resp.status, resp.body["error"]["code"]), (400, "unknown_parameter"))
+        self.assertIn('"grace"', resp.body["error"]["message"])
         resp = self.get("/api/v1/programmes/nope/feeds", token=self.read_token)
         self.assertEqual(resp.status, 404)
 

@@ -309,7 +309,7 @@ class FeedsTest(unittest.TestCase):
             (8, "value", "out_of_range"), (9, "value", "out_of_range"),
             (10, "value", "out_of_range"), (11, "value", "out_of_range"),
             (12, "value", "out_of_range"), (13, "indicator", "unknown_indicator"),
-            (14, "site", "unknown_site"), (15, "site", "site_not_in_programme"),
+            (14, "site", "unknown_site"), (15, "site", "unknown_site"),
             (16, "period", "invalid_period"), (17, "period", "invalid_period"),
             (18, "period", "period_type_mismatch"), (19, "period", "future_period"),
             (20, "period", "future_period"), (21, "numerator", "out_of_range"),
@@ -624,6 +624,124 @@ class FeedsTest(unittest.TestCase):
         resp = self.post(EXAMPLE_DHIS2, path="/api/dataValueSets", query=f"?programme={SLUG}",
                          token=self.daemon.admin_token)
         self.assertEqual(resp.status, 200, resp.body)
+
+    def test_feed_token_cannot_tell_other_programmes_sites(self):
+        """A site code of another programme and a code nobody has read the same to a feed
+        token (code and message); an admin is told which is which."""
+        rows = [obs("patients_enrolled", "NL-GP001", "2025-02", 1),     # the other programme's
+                obs("patients_enrolled", "NL-GP002", "2025-02", 1)]     # nobody's
+        resp = self.post(batch(*rows))
+        self.assertEqual(resp.status, 422, resp.body)
+        got = [(r["code"], r["message"].replace("NL-GP001", "X").replace("NL-GP002", "X"))
+               for r in resp.body["rejections"]]
+        self.assertEqual(got[0], got[1], got)
+        self.assertEqual(got[0][0], "unknown_site")
+        # the same through DHIS2's route
+        body = json.dumps({"period": "202502", "dataValues": [
+            {"dataElement": "patients_enrolled", "orgUnit": code, "value": "1"}
+            for code in ("NL-GP001", "NL-GP002")]})
+        resp = self.post(body, path="/api/dataValueSets")
+        self.assertEqual(resp.status, 409, resp.body)
+        got = [(c["errorCode"], c["value"].replace("NL-GP001", "X").replace("NL-GP002", "X"))
+               for c in resp.body["conflicts"]]
+        self.assertEqual(got[0], got[1], got)
+        # an admin may be told that the code is another programme's
+        resp = self.post(batch(*rows), token=self.daemon.admin_token)
+        self.assertEqual([r["code"] for r in resp.body["rejections"]],
+                         ["site_not_in_programme", "unknown_site"], resp.body)
+        self.assertEqual(self.count("observation"), 0)
+
+    # ------------------------------------------------------------------ query parameters
+
+    def test_unknown_query_parameter_is_400_and_stores_nothing(self):
+        cases = [("?dryrun=true", "unknown_parameter", "dryrun"),  # a typo once stored the data
+                 ("?dry_run=true&dryRun=true", "unknown_parameter", "dryRun"),
+                 ("?programme=" + SLUG, "unknown_parameter", "programme"),
+                 ("?atomic=true&atomic=false", "duplicate_parameter", "atomic")]
+        for query, code, name in cases:
+            with self.subTest(query=query):
+                resp = self.post(EXAMPLE_JSON, query=query)
+                self.assertEqual(resp.status, 400, resp.body)
+                self.assertEqual(resp.body["error"]["code"], code)
+                self.assertIn(f'"{name}"', resp.body["error"]["message"])
+        self.assertEqual(self.count("observation"), 0)
+
+    def assert_dhis2_refused(self, resp, parameter, code="unsupported_parameter"):
+        """A 409 import summary refusing the request for parameter, nothing imported."""
+        self.assertEqual(resp.status, 409, resp.body)
+        self.assertEqual(resp.body["responseType"], "ImportSummary")
+        self.assertEqual(resp.body["status"], "ERROR")
+        self.assertEqual(resp.body["importCount"],
+                         {"imported": 0, "updated": 0, "ignored": 0, "deleted": 0})
+        (conflict,) = resp.body["conflicts"]
+        self.assertEqual((conflict["object"], conflict["errorCode"]), (parameter, code),
+                         conflict)
+        self.assertIn(parameter, conflict["value"])
+
+    def test_dhis2_dry_run_parameter_validates_and_stores_nothing(self):
+        for query in ("?dryRun=true", "?dryRun=TRUE&importStrategy=CREATE_AND_UPDATE"):
+            with self.subTest(query=query):
+                resp = self.post(EXAMPLE_DHIS2, {**JSON, "Idempotency-Key": "dry-" + query},
+                                 query=query, path="/api/dataValueSets")
+                self.assertEqual(resp.status, 200, resp.body)
+                self.assertEqual(resp.body["importCount"]["imported"], 2)
+                self.assertTrue(resp.body["description"].startswith("Dry run"), resp.body)
+        self.assertEqual(self.count("observation"), 0)
+        self.assertEqual(self.count("idempotency"), 0)
+        # a row error in a dry run is reported all the same
+        body = json.dumps({"dataValues": [
+            {"dataElement": "nope", "period": "202501", "orgUnit": "BE", "value": "1"}]})
+        resp = self.post(body, query="?dryRun=true", path="/api/dataValueSets")
+        self.assertEqual(resp.status, 409, resp.body)
+        self.assertEqual(resp.body["conflicts"][0]["errorCode"], "unknown_indicator")
+        # dryRun and our dry_run may not disagree
+        resp = self.post(EXAMPLE_DHIS2, query="?dryRun=true&dry_run=false",
+                         path="/api/dataValueSets")
+        self.assert_dhis2_refused(resp, "dryRun", "invalid_parameter")
+        self.assertEqual(self.count("observation"), 0)
+        # dryRun=false is a real import
+        resp = self.post(EXAMPLE_DHIS2, query="?dryRun=false", path="/api/dataValueSets")
+        self.assertEqual(resp.status, 200, resp.body)
+        self.assertEqual(self.count("observation"), 2)
+
+    def test_dhis2_parameters_are_honoured_or_refused_never_ignored(self):
+        honoured = ("?importStrategy=CREATE_AND_UPDATE&idScheme=CODE&dataElementIdScheme=code"
+                    "&orgUnitIdScheme=CODE&async=false&preheatCache=true&skipAudit=false"
+                    "&skipExistingCheck=false&force=false&strictPeriods=true"
+                    "&strictOrganisationUnits=false&requireCategoryOptionCombo=false")
+        resp = self.post(EXAMPLE_DHIS2, query=honoured, path="/api/dataValueSets")
+        self.assertEqual(resp.status, 200, resp.body)
+        self.assertEqual(resp.body["importCount"]["imported"], 2)
+        harness.truncate(self.conninfo, "observation, observation_revision, dirty_series")
+        refused = [
+            ("importStrategy=DELETE", "importStrategy", "unsupported_parameter"),
+            ("importStrategy=CREATE", "importStrategy", "unsupported_parameter"),
+            ("strategy=UPDATE", "strategy", "unsupported_parameter"),
+            ("idScheme=UID", "idScheme", "unsupported_parameter"),
+            ("orgUnitIdScheme=NAME", "orgUnitIdScheme", "unsupported_parameter"),
+            ("categoryOptionComboIdScheme=CODE", "categoryOptionComboIdScheme",
+             "unsupported_parameter"),
+            ("async=true", "async", "unsupported_parameter"),
+            ("skipAudit=true", "skipAudit", "unsupported_parameter"),
+            ("strictPeriods=false", "strictPeriods", "unsupported_parameter"),
+            ("dryRun=maybe", "dryRun", "invalid_parameter"),
+            ("dryrun=true", "dryrun", "unknown_parameter"),
+            ("mergeMode=MERGE", "mergeMode", "unknown_parameter"),
+            ("dryRun=true&dryRun=false", "dryRun", "duplicate_parameter"),
+            ("dryRun=true&idScheme=UID", "idScheme", "unsupported_parameter"),
+            # a hostile value is quoted printable (evhttp decodes values), never a 500
+            ("importStrategy=%22%FF%0A", "importStrategy", "unsupported_parameter"),
+        ]
+        for query, parameter, code in refused:
+            with self.subTest(query=query):
+                resp = self.post(EXAMPLE_DHIS2, query="?" + query, path="/api/dataValueSets")
+                self.assert_dhis2_refused(resp, parameter, code)
+        self.assertIn("importStrategy=??? is not supported", resp.body["conflicts"][0]["value"])
+        # an admin's request is refused the same way, before its programme is looked up
+        resp = self.post(EXAMPLE_DHIS2, query=f"?programme={SLUG}&importStrategy=DELETE",
+                         path="/api/dataValueSets", token=self.daemon.admin_token)
+        self.assert_dhis2_refused(resp, "importStrategy")
+        self.assertEqual(self.count("observation"), 0)
 
     # ------------------------------------------------------------------ scaleupctl push
 

@@ -6,7 +6,7 @@ import http.client
 import unittest
 
 import harness
-from harness import Daemon, example_programme, metric
+from harness import ADMIN, Daemon, example_programme, metric
 
 MAX_BODY = 65536  # the example programme (about 2.7 kB) fits
 MAX_HEADER = 4096
@@ -410,6 +410,39 @@ class FoundationTest(unittest.TestCase):
         # ... while the programme's own feed token is not refused
         resp = self.d.request("POST", path, dict(body, observations=[]), token=own)
         self.assertNotIn(resp.status, (401, 403), resp.body)
+
+    def test_unknown_query_parameter_is_400_on_every_route(self):
+        """Each route takes only the query parameters it reads; any other is named in a 400
+        before the handler runs (loop and database routes alike), and so is a repeat."""
+        cases = [("GET", "/healthz?verbose=1", None, "verbose"),
+                 ("GET", "/readyz?x=1", None, "x"),
+                 ("GET", "/metrics?name[]=up", None, "name[]"),
+                 ("GET", "/api/v1/programmes?limit=10", ADMIN, "limit"),
+                 ("GET", "/api/v1/programmes/icp-t2d-htn-be?fields=name", ADMIN, "fields"),
+                 ("POST", "/api/v1/programmes?dry_run=true", ADMIN, "dry_run"),
+                 ("GET", "/api/v1/tokens?scope=feed", ADMIN, "scope")]
+        for method, path, token, name in cases:
+            with self.subTest(path=path):
+                resp = self.d.request(method, path, token=token)
+                error = self.assert_error(resp, 400, "unknown_parameter")
+                self.assertIn(f'"{name}"', error["message"])
+        # the page and its files are not the API: a link with a query opens them
+        for path in ("/?utm_source=mail", "/static/app.js?v=2"):
+            with self.subTest(path=path):
+                self.assertEqual(self.d.request("GET", path, token=None).status, 200)
+        # nothing of a refused POST was done
+        resp = self.d.request("POST", "/api/v1/programmes?dry_run=true",
+                              example_programme(slug="e2e-never"))
+        self.assert_error(resp, 400, "unknown_parameter")
+        self.assertEqual(self.d.request("GET", "/api/v1/programmes/e2e-never").status, 404)
+        # a name is compared as sent (evhttp decodes values only), so an escaped name is
+        # refused as it is, never decoded into one the route takes
+        resp = self.d.request("GET", "/api/v1/programmes/icp-t2d-htn-be/feeds?grace%5Fdays=3")
+        error = self.assert_error(resp, 400, "unknown_parameter")
+        self.assertIn('"grace%5Fdays"', error["message"])
+        # the check follows authentication: without a token it is still 401
+        resp = self.d.request("GET", "/api/v1/tokens?scope=feed", token=None)
+        self.assert_error(resp, 401, "unauthenticated")
 
     def test_unknown_programme_is_404(self):
         resp = self.d.request("GET", "/api/v1/programmes/no-such-programme")

@@ -299,6 +299,25 @@ class ProgressTest(unittest.TestCase):
         self.assertEqual(resp.status, 401)
         self.assert_no_error_logged(mark)
 
+    def test_progress_unknown_parameter_is_400(self):
+        mark = self.daemon.log_mark()
+        cases = [("/progress?by=region&region=BE-VLG", "unknown_parameter", "region"),
+                 ("/progress?date=2025-06-01", "unknown_parameter", "date"),  # ?at= ignored it
+                 ("/progress?at=2025-06-01&at=2025-01-01", "duplicate_parameter", "at"),
+                 ("/progress/history?at=2025-06-01", "unknown_parameter", "at"),
+                 ("/roadmap?version=1", "unknown_parameter", "version"),
+                 ("/roadmap/versions/1?format=yaml", "unknown_parameter", "format")]
+        for path, code, name in cases:
+            with self.subTest(path=path):
+                body = self.get(path, 400)
+                self.assertEqual(body["error"]["code"], code)
+                self.assertIn(f'"{name}"', body["error"]["message"])
+        # what the dashboard and scaleupctl send still works
+        self.get("/progress?by=region")
+        self.get("/progress?at=2025-06-01&by=region")
+        self.get("/progress/history?by=region")
+        self.assert_no_error_logged(mark)
+
     def test_no_roadmap_yet(self):
         other = harness.example_programme(slug="no-roadmap")
         self.assertEqual(self.daemon.request("POST", "/api/v1/programmes", other).status, 201)

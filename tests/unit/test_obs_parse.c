@@ -563,6 +563,107 @@ Test(obs_parse, csv_rows_are_rejected_one_by_one)
     }
 }
 
+/* Upper bounds per value type (OBS_COUNT_MAX, OBS_RATIO_MAX; issue 12: counts near 1e308
+ * were stored and overflowed a region's aggregate). The second row of each body is the
+ * case; the first, valid, must go in whatever happens to it. */
+struct bound_case {
+    const char *name;
+    enum fmt fmt;
+    const char *row;   /* a JSON observation, a DHIS2 data value or a CSV line */
+    const char *field; /* NULL: accepted */
+    const char *bound; /* text the message must hold: the bound it names */
+};
+
+#define DHIS2_VALUE(ind, value)                                                                    \
+    "{\"dataElement\":\"" ind "\",\"orgUnit\":\"BE-VLG-GP001\",\"period\":\"202504\","             \
+    "\"value\":\"" value "\"}"
+
+static const struct bound_case bound_cases[] = {
+    {"count at the bound", FMT_JSON,
+     OBS("patients_enrolled", "BE-VLG-GP001", "2025-04", ",\"value\":10000000000"), NULL, NULL},
+    {"count past the bound", FMT_JSON,
+     OBS("patients_enrolled", "BE-VLG-GP001", "2025-04", ",\"value\":10000000001"), "value",
+     "from 0 to 10000000000"},
+    {"count near the largest double", FMT_JSON,
+     OBS("patients_enrolled", "BE-VLG-GP001", "2025-04", ",\"value\":1.7e308"), "value",
+     "from 0 to 10000000000"},
+    {"count 1e12 in CSV", FMT_CSV, "patients_enrolled,BE-VLG-GP001,2025-04,1e12,,", "value",
+     "from 0 to 10000000000"},
+    {"count 1e300 from DHIS2", FMT_DHIS2, DHIS2_VALUE("patients_enrolled", "1e300"), "value",
+     "from 0 to 10000000000"},
+    {"ratio at the bound", FMT_JSON, OBS("nurses_per_gp", "BE", "2024", ",\"value\":1000000000"),
+     NULL, NULL},
+    {"ratio past the bound", FMT_JSON, OBS("nurses_per_gp", "BE", "2024", ",\"value\":1.5e9"),
+     "value", "from 0 to 1000000000"},
+    {"ratio numerator above its denominator, within bounds", FMT_JSON,
+     OBS("nurses_per_gp", "BE", "2024",
+         ",\"value\":2,\"numerator\":10000000000,\"denominator\":5000000000"),
+     NULL, NULL},
+    {"ratio numerator past the bound", FMT_JSON,
+     OBS("nurses_per_gp", "BE", "2024", ",\"value\":2,\"numerator\":2e10,\"denominator\":1e10"),
+     "numerator", "from 0 to 10000000000"},
+    {"percentage numerator and denominator at the bound", FMT_JSON,
+     OBS("hba1c_tested_pct", "BE-VLG-GP001", "2025-04",
+         ",\"value\":100,\"numerator\":1e10,\"denominator\":1e10"),
+     NULL, NULL},
+    {"percentage denominator past the bound", FMT_JSON,
+     OBS("hba1c_tested_pct", "BE-VLG-GP001", "2025-04",
+         ",\"value\":50,\"numerator\":1,\"denominator\":1e300"),
+     "denominator", "from 0 to 10000000000"},
+    {"percentage numerator past the bound in CSV", FMT_CSV,
+     "hba1c_tested_pct,BE-VLG-GP001,2025-04,50,1e11,2e11", "numerator", "from 0 to 10000000000"},
+    {"percentage past 100", FMT_JSON,
+     OBS("hba1c_tested_pct", "BE-VLG-GP001", "2025-04", ",\"value\":1e300"), "value",
+     "between 0 and 100"},
+    {"score past 4", FMT_JSON, OBS("inst_fee_code", "BE", "2025Q1", ",\"value\":1e20"), "value",
+     "from 0 to 4"},
+};
+
+static void bound_body(const struct bound_case *c, char *body, size_t size)
+{
+    int n = 0;
+    switch (c->fmt) {
+    case FMT_JSON:
+        n = snprintf(body, size, "{\"observations\":[" GOOD_JSON ",%s]}", c->row);
+        break;
+    case FMT_CSV:
+        n = snprintf(body, size,
+                     "indicator,site,period,value,numerator,denominator\n"
+                     "patients_enrolled,BE-VLG-GP001,2025-03,143,,\n%s\n",
+                     c->row);
+        break;
+    case FMT_DHIS2:
+        n = snprintf(body, size, "{\"dataValues\":[" DHIS2_VALUE("patients_enrolled", "1") ",%s]}",
+                     c->row);
+        break;
+    }
+    cr_assert(n > 0 && (size_t)n < size, "%s", c->name);
+}
+
+Test(obs_parse, values_are_bounded_per_value_type)
+{
+    char body[1024];
+    for (size_t i = 0; i < sizeof bound_cases / sizeof bound_cases[0]; i++) {
+        const struct bound_case *c = &bound_cases[i];
+        bound_body(c, body, sizeof body);
+        struct obs_batch *b = parse_and_validate(c->fmt, body, strlen(body));
+        cr_assert_eq(b->n_rows, 2, "%s", c->name);
+        cr_expect_not(b->rows[0].rejected, "%s: the good row went too", c->name);
+        if (c->field == NULL) {
+            cr_expect_eq(b->n_rejects, 0, "%s: %s", c->name,
+                         b->n_rejects ? b->rejects[0].message : "");
+        } else {
+            cr_assert_eq(b->n_rejects, 1, "%s: accepted", c->name);
+            cr_expect_eq(b->rejects[0].row, 2, "%s", c->name);
+            cr_expect_str_eq(b->rejects[0].code, "out_of_range", "%s", c->name);
+            cr_expect_str_eq(b->rejects[0].field, c->field, "%s", c->name);
+            cr_expect(c->bound == NULL || strstr(b->rejects[0].message, c->bound) != NULL,
+                      "%s: \"%s\" does not name the bound", c->name, b->rejects[0].message);
+        }
+        obs_batch_free(&b);
+    }
+}
+
 Test(obs_parse, csv_reports_the_first_problem_by_field_not_by_column)
 {
     /* value comes before period in this header, but a bad period is reported first */

@@ -1,7 +1,8 @@
 /*
  * The route matcher (router.c), on the daemon's real table app_routes and on a small table
  * of its own: literal and {param} segments, percent-decoding, bad escapes, 405 with the
- * allowed methods (GET implies HEAD), first match wins, and the Allow header.
+ * allowed methods (GET implies HEAD), first match wins, and the Allow header; the query
+ * parameters a route accepts (router_check_query), the table's own lists included.
  */
 #include <criterion/criterion.h>
 
@@ -280,4 +281,111 @@ Test(router, method_from_name)
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
         cr_expect_eq(router_method_from_name(cases[i].name), cases[i].want, "\"%s\"",
                      cases[i].name);
+}
+
+/* ---- query parameters -------------------------------------------------------------------- */
+
+struct query_case {
+    const char *const *accepted;
+    const char *names[6];
+    enum router_query_result want;
+    size_t which;
+};
+
+Test(router, check_query)
+{
+    static const char *const none[] = {NULL};
+    static const char *const series[] = {"indicator", "site", "from", "to", "revisions", NULL};
+    static const char *const any[] = {ROUTER_QUERY_ANY, NULL};
+    const struct query_case cases[] = {
+        {NULL, {NULL}, ROUTER_QUERY_OK, 0},
+        {NULL, {"x"}, ROUTER_QUERY_UNKNOWN, 0},
+        {none, {"x"}, ROUTER_QUERY_UNKNOWN, 0},
+        {none, {""}, ROUTER_QUERY_UNKNOWN, 0},
+        {series, {"indicator", "site"}, ROUTER_QUERY_OK, 0},
+        {series, {"site", "to", "from", "revisions", "indicator"}, ROUTER_QUERY_OK, 0},
+        {series, {"indicator", "site", "dry_run"}, ROUTER_QUERY_UNKNOWN, 2},
+        /* exact names: case and a prefix or an extension do not match */
+        {series, {"Indicator"}, ROUTER_QUERY_UNKNOWN, 0},
+        {series, {"indicators"}, ROUTER_QUERY_UNKNOWN, 0},
+        {series, {"indic"}, ROUTER_QUERY_UNKNOWN, 0},
+        {series, {"site", "indicator", "site"}, ROUTER_QUERY_REPEATED, 2},
+        /* the first refusal counts: an unknown name before a repeat */
+        {series, {"site", "bogus", "site"}, ROUTER_QUERY_UNKNOWN, 1},
+        {any, {"anything", "at", "all", "all"}, ROUTER_QUERY_OK, 0},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        size_t n = 0;
+        while (n < 6 && cases[i].names[n] != NULL)
+            n++;
+        size_t which = 99;
+        enum router_query_result got =
+            router_check_query(cases[i].accepted, cases[i].names, n, &which);
+        cr_expect_eq(got, cases[i].want, "case %zu: %d", i, (int)got);
+        if (cases[i].want != ROUTER_QUERY_OK)
+            cr_expect_eq(which, cases[i].which, "case %zu: which %zu", i, which);
+    }
+}
+
+/* A hostile query of many repeats costs at most the accepted list's size of comparisons
+ * before its refusal: the answer names the first repeat. */
+Test(router, check_query_many_repeats)
+{
+    static const char *const one[] = {"by", NULL};
+    static const char *names[10000];
+    for (size_t i = 0; i < 10000; i++)
+        names[i] = "by";
+    size_t which = 0;
+    cr_expect_eq(router_check_query(one, names, 10000, &which), ROUTER_QUERY_REPEATED);
+    cr_expect_eq(which, 1);
+}
+
+Test(router, printable)
+{
+    char buf[8];
+    cr_expect_str_eq(router_printable("dryRun", buf, sizeof(buf)), "dryRun");
+    cr_expect_str_eq(router_printable("a\"b\\c\n", buf, sizeof(buf)), "a?b?c?");
+    cr_expect_str_eq(router_printable("\xc3\xa9t\xff", buf, sizeof(buf)), "??t?");
+    cr_expect_str_eq(router_printable("0123456789", buf, sizeof(buf)), "0123456");
+    cr_expect_str_eq(router_printable(NULL, buf, sizeof(buf)), "");
+}
+
+/* Every route of the daemon goes through handler_checked, which runs the route's own
+ * function, and lists exactly what its handler reads (the request_query and
+ * request_query_bool calls of routes*.c). */
+Test(router, app_routes_declare_their_query)
+{
+    static const struct {
+        const char *pattern;
+        unsigned method;
+        const char *query; /* the accepted names, space-separated */
+    } want[] = {
+        {"/api/v1/programmes/{slug}/observations", POST, "dry_run atomic"},
+        {"/api/dataValueSets", POST, ROUTER_QUERY_ANY},
+        {"/api/v1/programmes/{slug}/series", GET, "indicator site from to revisions"},
+        {"/api/v1/programmes/{slug}/progress", GET, "at by"},
+        {"/api/v1/programmes/{slug}/progress/history", GET, "by"},
+        {"/api/v1/programmes/{slug}/chart", GET, "indicator site baseline"},
+        {"/api/v1/programmes/{slug}/feeds", GET, "grace_days"},
+        {"/api/v1/alerts", GET, "programme state indicator site"},
+        {"/", GET, ROUTER_QUERY_ANY},
+        {"/static/{*path}", GET, ROUTER_QUERY_ANY},
+        {"/vendor/uplot/{*path}", GET, ROUTER_QUERY_ANY},
+    };
+    for (size_t i = 0; i < app_n_routes; i++) {
+        const struct handler *h = app_routes[i].handler;
+        cr_expect_eq(h->fn, handler_checked, "%s", app_routes[i].pattern);
+        cr_expect_not_null(h->run, "%s", app_routes[i].pattern);
+        char got[128] = "";
+        size_t used = 0;
+        for (size_t q = 0; h->query != NULL && h->query[q] != NULL; q++)
+            used +=
+                (size_t)snprintf(got + used, sizeof(got) - used, "%s%s", q ? " " : "", h->query[q]);
+        const char *expected = "";
+        for (size_t w = 0; w < sizeof(want) / sizeof(want[0]); w++)
+            if (strcmp(want[w].pattern, app_routes[i].pattern) == 0 &&
+                (app_routes[i].methods & want[w].method))
+                expected = want[w].query;
+        cr_expect_str_eq(got, expected, "%s", app_routes[i].pattern);
+    }
 }

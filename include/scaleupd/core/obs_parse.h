@@ -6,8 +6,9 @@
  * what the input can grow is capped, and going over a cap is a document error.
  *
  * Implemented in daemon/core/parse_*.c: parse_json.c, parse_dhis2.c and parse_csv.c (the
- * three formats), parse_json_doc.c (JSON bodies), parse_scalar.c (codes, periods, numbers,
- * UTF-8), parse_validate.c (obs_validate), parse_batch.c and parse_errors.c.
+ * three formats), parse_json_doc.c (JSON bodies, tokenized by our copy of jsmn in
+ * parse_jsmn.h), parse_scalar.c (codes, periods, numbers, UTF-8), parse_validate.c
+ * (obs_validate), parse_batch.c and parse_errors.c.
  *
  * Two levels of failure:
  * - the document as a whole cannot be read (malformed JSON or CSV, wrong shape, no rows,
@@ -45,9 +46,10 @@
  *   site_not_in_programme (obs_validate) a known site that is not a member of the programme
  *   period_type_mismatch (obs_validate) e.g. a quarter for a monthly indicator
  *   future_period       (obs_validate) the period starts after the period containing today
- *   out_of_range        (obs_validate) the value does not fit the indicator's value type,
- *                       or numerator/denominator are negative, or numerator > denominator
- *                       (except for ratios)
+ *   out_of_range        (obs_validate) the value does not fit the indicator's value type
+ *                       (bounds included: OBS_COUNT_MAX, OBS_RATIO_MAX), or a numerator or
+ *                       denominator is negative or above OBS_COUNT_MAX, or numerator >
+ *                       denominator (except for ratios); the message names the bound
  *   duplicate_key       (obs_validate) rows with the same indicator, site and period: ALL
  *                       of them are rejected; the first names the second's row number,
  *                       the others name the first's
@@ -77,6 +79,25 @@
 
 /* Bodies larger than this are OBS_PARSE_TOO_LARGE (jsmn counts positions in an int). */
 #define OBS_MAX_BODY (256u * 1024 * 1024)
+
+/*
+ * Upper bounds of values (obs_validate; percentages are 0..100 and scores 0..4 anyway).
+ * A count, numerator or denominator of a site for one period is at most 1e10, more than
+ * the people on Earth: no real count is refused, and a sum over a programme's whole cube,
+ * 7,000 practices x 72 months of such values, is at most 5.04e15, below 2^53 (9.0e15), so
+ * every sum of whole counts that the server computes in double precision stays exact (and
+ * nowhere near an overflow; 1e12 would allow sums of 5e17, past exact integers). A ratio
+ * (nurses per GP) beyond a billion is a unit error.
+ */
+#define OBS_COUNT_MAX 1e10 /* counts, and every numerator and denominator */
+#define OBS_RATIO_MAX 1e9
+
+/* Objects and arrays nested deeper than this fail a JSON or DHIS2 body as too_deep, found
+ * as the tokenizer meets the bracket. Our format and DHIS2's need 3 levels (the body, its
+ * rows array, a row) and 4-5 with a nested DHIS2 extra; 32 leaves slack for fields we
+ * ignore, and bounds the tokenizer's work per closing bracket, so that parse work stays
+ * linear in the body (tests/unit/test_parse_work.c). */
+#define OBS_JSON_DEPTH_MAX 32
 
 enum obs_format {
     OBS_FORMAT_JSON,
@@ -128,6 +149,7 @@ struct obs_batch {
     struct obs_arena_block *arena;
     void *tokens; /* JSON token array, kept for reuse */
     size_t tokens_cap;
+    size_t work; /* see obs_batch_parse_work */
 };
 
 enum obs_parse_status {
@@ -144,7 +166,9 @@ enum obs_parse_status {
 
 /*
  * A document-level failure. code is one of: malformed_json, malformed_csv,
- * unterminated_quote, invalid_document (root not an object, rows not an array, a top-level
+ * unterminated_quote, too_deep (OBS_PARSE_INVALID_SHAPE: JSON nested deeper than
+ * OBS_JSON_DEPTH_MAX; the position is the bracket that opens one level too many),
+ * invalid_document (root not an object, rows not an array, a top-level
  * key twice), missing_field (no "observations"/"dataValues"),
  * missing_column, unknown_column, duplicate_column, empty_body, empty_batch, too_many_rows,
  * too_large. offset (bytes from the start of the body), line and column
@@ -217,11 +241,11 @@ obs_parse_dhis2(const char *body, size_t len, struct obs_batch *batch, struct ob
  * Checks each row not yet rejected against cat and today (days since 1970-01-01, the
  * programme's current date): indicator and site known, site a member, period of the
  * indicator's type and not starting after the period that contains today, value fitting the
- * value type (count: whole number >= 0; percentage: 0..100; ratio: >= 0; score: whole
- * number 0..4), numerator and denominator >= 0 and, except for ratios, numerator <=
- * denominator. Fills indicator_id, site_id and period_start of the rows that pass. Then
- * rows that share (indicator, site, period) are all rejected as duplicate_key, since
- * storing either would depend on order. Finally sorts batch->rejects by row.
+ * value type (count: whole number 0..OBS_COUNT_MAX; percentage: 0..100; ratio:
+ * 0..OBS_RATIO_MAX; score: whole number 0..4), numerator and denominator 0..OBS_COUNT_MAX
+ * and, except for ratios, numerator <= denominator. Fills indicator_id, site_id and period_start of
+ * the rows that pass. Then rows that share (indicator, site, period) are all rejected as
+ * duplicate_key, since storing either would depend on order. Finally sorts batch->rejects by row.
  * Call it once per parse. Returns true: running out of memory is fatal (alloc.h), so no
  * row is ever left unchecked (the result is kept for the callers that test it).
  */
@@ -230,5 +254,14 @@ __attribute__((warn_unused_result)) bool obs_validate(struct obs_batch *batch,
 
 /* Number of rows not rejected. */
 size_t obs_batch_accepted(const struct obs_batch *batch);
+
+/*
+ * The work of the last parse into batch, in steps beyond the bytes read once. JSON and
+ * DHIS2: tokens made, parent links the tokenizer followed at closing brackets, and tokens
+ * the structure check and the row readers walked over. CSV: records, and problems built
+ * for a field (a message each; libcsv's own work is one pass over the bytes). For tests,
+ * which show it linear in the body: a bound on the work per byte that no input can grow.
+ */
+size_t obs_batch_parse_work(const struct obs_batch *batch);
 
 #endif /* SCALEUPD_OBS_PARSE_H */

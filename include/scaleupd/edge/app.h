@@ -36,13 +36,27 @@ enum handler_kind {
     HANDLER_DB,   /* runs on a worker with a database connection */
 };
 
+typedef void handler_fn(struct request *req, PGconn *conn, struct app *app);
+
 struct handler {
     enum handler_kind kind;
     enum handler_access access;
-    /* conn is NULL for HANDLER_LOOP; for HANDLER_DB it is never NULL (a lost database is
-     * answered with 503 before the handler runs) */
-    void (*fn)(struct request *req, PGconn *conn, struct app *app);
+    /* What the server calls once the request is authorised. conn is NULL for HANDLER_LOOP; for
+     * HANDLER_DB it is never NULL (a lost database is answered with 503 before the handler
+     * runs). Every route of the table has handler_checked here (the H macros of routes.c), so
+     * that no handler sees a query parameter it does not read. */
+    handler_fn *fn;
+    /* The route's own function, which handler_checked calls. */
+    handler_fn *run;
+    /* The query parameters the route reads: a NULL-terminated list (NULL: none), or
+     * {ROUTER_QUERY_ANY, NULL} for a handler that checks its own. */
+    const char *const *query;
 };
+
+/* The one entry of every route: answers 400 unknown_parameter for a query parameter the
+ * route's handler->query does not list, and 400 duplicate_parameter for one given twice,
+ * before the route's function runs; then calls handler->run (route_query.c). */
+void handler_checked(struct request *req, PGconn *conn, struct app *app);
 
 /* The route table of the daemon (routes.c). */
 extern const struct route app_routes[];

@@ -53,4 +53,26 @@ void router_allow_header(unsigned methods, char *buf, size_t size);
 /* The method bit of an HTTP method name, 0 when unknown. */
 unsigned router_method_from_name(const char *name);
 
+/* Accepts any query parameter: a route whose handler checks its own (as DHIS2's import does,
+ * answering in DHIS2's shape). Use as the whole accepted list. */
+#define ROUTER_QUERY_ANY "*"
+
+enum router_query_result {
+    ROUTER_QUERY_OK,
+    ROUTER_QUERY_UNKNOWN,  /* a name the route does not accept */
+    ROUTER_QUERY_REPEATED, /* a name given more than once (which one counts would be a guess) */
+};
+
+/* Checks the names of a request's query parameters, names[0..n), against the parameters a
+ * route accepts: accepted is a NULL-terminated list (NULL: none; {ROUTER_QUERY_ANY, NULL}:
+ * any, repeats included). Names compare exactly (case-sensitive). On a refusal *which is the
+ * index of the first refused name. Pure. */
+/* A query parameter's name or value as a message may quote it: at most size - 1 bytes of s,
+ * every byte that is not printable ASCII (or is a quote or backslash) written as '?', so that
+ * a hostile name never makes a message invalid UTF-8 or breaks its quoting. Returns buf. */
+const char *router_printable(const char *s, char *buf, size_t size);
+
+enum router_query_result router_check_query(const char *const *accepted, const char *const *names,
+                                            size_t n, size_t *which);
+
 #endif

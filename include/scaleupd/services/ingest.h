@@ -24,7 +24,9 @@ enum ingest_status {
 };
 
 /* Parses body in format into batch, loads the programme's catalog and validates the rows.
- * Runs no write; may run outside a transaction. */
+ * Runs no write; may run outside a transaction. A site code that only other programmes have
+ * is named as such (site_not_in_programme): this is the admin's view, which ingest_push gives
+ * a feed token only as unknown_site (ingest_request.name_other_programmes). */
 enum ingest_status ingest_prepare(PGconn *conn, int64_t programme_id, enum obs_format format,
                                   const char *body, size_t len, struct obs_batch *batch,
                                   struct obs_parse_error *perr) __attribute__((warn_unused_result));
@@ -44,6 +46,11 @@ json_t *ingest_report(const struct obs_batch *batch, const struct observations_c
 json_t *ingest_dhis2_summary(const struct obs_batch *batch,
                              const struct observations_counts *counts, bool stored, bool dry_run);
 
+/* DHIS2's import summary refusing a whole request for one of its parameters (status ERROR,
+ * nothing imported, one conflict whose object and property are the parameter, whose value is
+ * message and whose errorCode is code); sent with 409. The caller owns the result. */
+json_t *ingest_dhis2_refusal(const char *parameter, const char *code, const char *message);
+
 /* ---- the whole feed write ------------------------------------------------------------ */
 
 /* What a feed write asks, as the route parsed and authorised it. */
@@ -54,6 +61,10 @@ struct ingest_request {
     enum obs_format format;
     bool dry_run;                  /* stored and rolled back: the report says what would be */
     bool atomic;                   /* one rejected row rejects the batch */
+    bool name_other_programmes;    /* an admin's write: a site code that only other programmes
+                                      have is rejected as site_not_in_programme; for anyone else
+                                      (a feed token) it is unknown_site, like a code nobody has,
+                                      so that a feed cannot learn other programmes' sites */
     const char *idempotency_key;   /* NULL: none; else 1 to IDEMPOTENCY_KEY_MAX characters */
     unsigned char fingerprint[32]; /* idempotency_fingerprint of the request, with a key */
     const char *body;

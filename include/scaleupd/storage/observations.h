@@ -12,12 +12,14 @@
 #include "scaleupd/core/obs_parse.h"
 
 /* Loads the indicators of a programme and those of its sites that the batch names into a
- * new catalog (caller frees), and
- * the programme's current date in its time zone into *today. Site codes of the batch
- * that belong only to other programmes are added as non-members, so that the validator
- * can say site_not_in_programme rather than unknown_site. False on a database error. */
+ * new catalog (caller frees), and the programme's current date in its time zone into *today.
+ * With name_other_programmes (an admin's write), site codes of the batch that belong only to
+ * other programmes are added as non-members, so that the validator can say
+ * site_not_in_programme rather than unknown_site; without it (a feed token's) they are left
+ * out, so that such a code reads exactly like one that no programme has. False on a database
+ * error. */
 bool observations_load_catalog(PGconn *conn, int64_t programme_id, const struct obs_batch *batch,
-                               struct catalog **out, int32_t *today)
+                               bool name_other_programmes, struct catalog **out, int32_t *today)
     __attribute__((warn_unused_result));
 
 struct observations_counts {
