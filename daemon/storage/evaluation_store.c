@@ -1,7 +1,8 @@
 /* The SQL of the evaluation use case: claiming dirty series, the set-based reads of a claim
  * (three statements per group of series instead of three per series: the round trips, not
- * the work, were the cost) and the reads of the timer pass. Results are copied into typed
- * arrays, so that services/evaluator.c composes them without seeing a PGresult. */
+ * the work, were the cost), the set-aside evaluations (sql/011) and the reads of the timer
+ * pass. Results are copied into typed arrays, so that services/evaluator.c composes them
+ * without seeing a PGresult. */
 #include "scaleupd/storage/evaluation_store.h"
 
 #include <stdio.h>

@@ -1,8 +1,9 @@
 /* Storage of the evaluation use case (docs/ARCHITECTURE.md): claiming the series that ingest
  * marked dirty, the three set-based reads of a claim (the rules that apply to its series,
- * their latest values, the alerts they already have), the aggregate rules a claim feeds, and
- * the reads of the timer pass (its advisory lock, late-feed, completeness and trajectory
- * rules, the sites due to report). Alert writes are storage/alerts.h's (alerts_apply).
+ * their latest values, the alerts they already have), the aggregate rules a claim feeds, the
+ * evaluations set aside after a failure (sql/011), and the reads of the timer pass (its
+ * advisory lock, late-feed, completeness and trajectory rules, the sites due to report).
+ * Alert writes are storage/alert_store.h's (alerts_apply).
  * Every function runs inside the caller's transaction, logs a failure ("could not …") and
  * returns false; what it fills is owned by the caller and freed with the matching _free. */
 #ifndef SCALEUPD_STORAGE_EVALUATION_STORE_H
