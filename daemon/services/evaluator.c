@@ -5,6 +5,7 @@
  * composes them with the pure rules of core/rules.c (docs/ARCHITECTURE.md). */
 #include "scaleupd/services/evaluator.h"
 
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +17,7 @@
 #include "scaleupd/core/clock.h"
 #include "scaleupd/storage/db.h"
 #include "scaleupd/core/log.h"
+#include "scaleupd/core/metrics.h"
 #include "scaleupd/storage/observations_read.h"
 #include "scaleupd/core/period.h"
 #include "scaleupd/services/progress_service.h"
@@ -28,6 +30,9 @@
 #define EVALUATOR_MAX_WAIT 1.0 /* seconds dirty series wait at most for ingest to pause */
 #define EVALUATOR_HISTORY 500  /* points of a series an spc rule looks at */
 #define EVALUATOR_GROUP 250    /* series whose values are read at once (≤ 125,000 points) */
+#define EVALUATOR_RETRIES 64   /* set-aside evaluations a claim retries at most */
+#define EVALUATOR_SAVEPOINT "scaleupd_evaluation" /* around each attempt that may be set aside */
+#define EVALUATOR_REASON_MAX 512
 
 /* Parses a stored rule document (valid when stored; a bad one is skipped with a warning). */
 static bool stored_rule(const char *text, struct rule *rule)
@@ -161,6 +166,17 @@ static bool evaluate_group(PGconn *conn, int64_t programme_id, const int64_t *se
     return ok;
 }
 
+/* Groups of EVALUATOR_GROUP series keep what one read of values holds bounded. */
+static bool evaluate_groups(PGconn *conn, int64_t programme_id, const int64_t *series_ids, size_t n,
+                            double now)
+{
+    bool ok = true;
+    for (size_t g = 0; ok && g < n; g += EVALUATOR_GROUP)
+        ok = evaluate_group(conn, programme_id, series_ids + g,
+                            n - g > EVALUATOR_GROUP ? EVALUATOR_GROUP : n - g, now);
+    return ok;
+}
+
 /* Evaluates one aggregate rule on the aggregate's points; the summary says how many of the
  * sites expected the latest point covers (a missing report is never a zero). */
 static bool evaluate_aggregate_rule(PGconn *conn, const struct evaluation_aggregate_rule *a,
@@ -205,71 +221,263 @@ static bool evaluate_aggregate_rule(PGconn *conn, const struct evaluation_aggreg
     return ok;
 }
 
-/* The aggregate rules fed by the n claimed series of one programme. */
-static bool evaluate_aggregates(PGconn *conn, int64_t programme_id, const int64_t *series_ids,
-                                size_t n, double now)
+/* ---- setting aside what fails --------------------------------------------------------
+ * Each attempt that may fail for a reason of its own data runs under a savepoint: the spc
+ * and threshold rules of a programme's claimed series (halved until the failing series is
+ * alone), and the aggregate rules of each region. A failure is rolled back alone and set
+ * aside (evaluation_set_aside, sql/011) with its reason; the rest of the claim goes on and
+ * commits. A failure of the database itself (a lost connection, a deadlock) still fails the
+ * whole batch, whose marks then come back for the next pass. */
+
+/* One claim's evaluation of one programme, and what it did to set-aside evaluations. */
+struct claim_context {
+    int64_t programme_id;
+    double now;
+    int64_t *failed; /* the series set aside by this claim (their own rules), this programme */
+    size_t n_failed, cap_failed;
+    long set_aside[2]; /* evaluations set aside: series' own rules, aggregates */
+    long cleared;      /* set-aside evaluations that evaluated again */
+};
+
+/* After an attempt under the savepoint failed: true when the failure is the evaluation's own
+ * (then *reason says why and the attempt is undone), false when it is the database's. */
+static bool undo_attempt(PGconn *conn, char *reason, size_t size)
+{
+    if (db_failure_of(conn) != DB_FAILURE_INTERNAL)
+        return false;
+    evaluation_failure_reason(conn, reason, size);
+    return db_rollback_to(conn, EVALUATOR_SAVEPOINT, NULL) &&
+           db_release(conn, EVALUATOR_SAVEPOINT, NULL);
+}
+
+static bool begin_attempt(PGconn *conn)
+{
+    db_clear_last_sqlstate();
+    return db_savepoint(conn, EVALUATOR_SAVEPOINT, NULL);
+}
+
+/* Records the failure, and logs it the first time (with the series and the reason). */
+static bool set_aside(PGconn *conn, struct claim_context *ctx, const struct evaluation_failure *f)
+{
+    struct evaluation_set_aside_row row;
+    if (!evaluation_set_aside(conn, f, &row))
+        return false;
+    if (row.failures == 0)
+        return true; /* the series is gone meanwhile */
+    ctx->set_aside[f->aggregate]++;
+    const char *how = f->aggregate ? "aggregated over" : "at";
+    double wait = row.retry_at - f->now;
+    if (row.failures == 1)
+        log_warning("set aside the evaluation of %s %s %s (series %lld) of programme %lld: %s; "
+                    "retrying in %.0f s",
+                    row.indicator, how, row.site, (long long)row.series_id,
+                    (long long)f->programme_id, f->reason, wait);
+    else
+        log_debug("the evaluation of %s %s %s (series %lld) of programme %lld failed again (%d "
+                  "times): %s; retrying in %.0f s",
+                  row.indicator, how, row.site, (long long)row.series_id,
+                  (long long)f->programme_id, row.failures, f->reason, wait);
+    return true;
+}
+
+/* The spc and threshold rules of the n series in one attempt; when it fails for a reason of
+ * its own, each half in its own attempt, down to the one series that is set aside. */
+static bool evaluate_series_isolated(PGconn *conn, struct claim_context *ctx,
+                                     const int64_t *series_ids, size_t n)
+{
+    if (n == 0)
+        return true;
+    if (!begin_attempt(conn))
+        return false;
+    if (evaluate_groups(conn, ctx->programme_id, series_ids, n, ctx->now))
+        return db_release(conn, EVALUATOR_SAVEPOINT, NULL);
+    char reason[EVALUATOR_REASON_MAX];
+    if (!undo_attempt(conn, reason, sizeof(reason)))
+        return false;
+    if (n > 1)
+        return evaluate_series_isolated(conn, ctx, series_ids, n / 2) &&
+               evaluate_series_isolated(conn, ctx, series_ids + n / 2, n - n / 2);
+    struct evaluation_failure f = {.programme_id = ctx->programme_id,
+                                   .series_id = series_ids[0],
+                                   .reason = reason,
+                                   .now = ctx->now};
+    if (ctx->n_failed == ctx->cap_failed) {
+        ctx->cap_failed = ctx->cap_failed ? 2 * ctx->cap_failed : 8;
+        ctx->failed = xrealloc(ctx->failed, ctx->cap_failed * sizeof(*ctx->failed));
+    }
+    ctx->failed[ctx->n_failed++] = series_ids[0];
+    return set_aside(conn, ctx, &f);
+}
+
+static bool failed_in_claim(const struct claim_context *ctx, int64_t series_id)
+{
+    for (size_t i = 0; i < ctx->n_failed; i++)
+        if (ctx->failed[i] == series_id)
+            return true;
+    return false;
+}
+
+/* Forgets the set-aside series of the claim that evaluated this time. */
+static bool clear_recovered(PGconn *conn, struct claim_context *ctx, const int64_t *series_ids,
+                            const bool *was_set_aside, size_t n)
+{
+    size_t k = 0;
+    int64_t *recovered = NULL;
+    for (size_t i = 0; i < n; i++) {
+        if (!was_set_aside[i] || failed_in_claim(ctx, series_ids[i]))
+            continue;
+        if (recovered == NULL)
+            recovered = xcalloc(n, sizeof(*recovered));
+        recovered[k++] = series_ids[i];
+        log_info("series %lld of programme %lld evaluates again: no longer set aside",
+                 (long long)series_ids[i], (long long)ctx->programme_id);
+    }
+    bool ok = k == 0 || evaluation_set_aside_clear_series(conn, ctx->programme_id, recovered, k);
+    ctx->cleared += (long)k;
+    free(recovered);
+    return ok;
+}
+
+/* The n aggregate rules of one subject (indicator, site) in one attempt, set aside together
+ * when it fails for a reason of its own. */
+static bool evaluate_aggregate_subject(PGconn *conn, struct claim_context *ctx,
+                                       const struct evaluation_aggregate_rule *rules, size_t n)
+{
+    if (!begin_attempt(conn))
+        return false;
+    bool ok = true;
+    for (size_t i = 0; ok && i < n; i++)
+        ok = evaluate_aggregate_rule(conn, &rules[i], ctx->programme_id, ctx->now);
+    if (ok) {
+        if (!db_release(conn, EVALUATOR_SAVEPOINT, NULL))
+            return false;
+        if (!rules[0].set_aside)
+            return true;
+        log_info("the aggregate rules of indicator %lld at site %lld of programme %lld evaluate "
+                 "again: no longer set aside",
+                 (long long)rules[0].indicator_id, (long long)rules[0].site_id,
+                 (long long)ctx->programme_id);
+        ctx->cleared++;
+        return evaluation_set_aside_clear_aggregate(conn, ctx->programme_id, rules[0].indicator_id,
+                                                    rules[0].site_id);
+    }
+    char reason[EVALUATOR_REASON_MAX];
+    if (!undo_attempt(conn, reason, sizeof(reason)))
+        return false;
+    struct evaluation_failure f = {.programme_id = ctx->programme_id,
+                                   .aggregate = true,
+                                   .indicator_id = rules[0].indicator_id,
+                                   .site_id = rules[0].site_id,
+                                   .reason = reason,
+                                   .now = ctx->now};
+    return set_aside(conn, ctx, &f);
+}
+
+/* The aggregate rules fed by the n claimed series of one programme, subject by subject. */
+static bool evaluate_aggregates(PGconn *conn, struct claim_context *ctx, const int64_t *series_ids,
+                                size_t n)
 {
     struct evaluation_aggregate_rule *rules;
     size_t n_rules;
-    if (!evaluation_aggregate_rules(conn, programme_id, series_ids, n, &rules, &n_rules))
+    if (!evaluation_aggregate_rules(conn, ctx->programme_id, series_ids, n, &rules, &n_rules))
         return false;
     bool ok = true;
-    for (size_t i = 0; ok && i < n_rules; i++)
-        ok = evaluate_aggregate_rule(conn, &rules[i], programme_id, now);
+    for (size_t i = 0, end; ok && i < n_rules; i = end) {
+        for (end = i + 1; end < n_rules && rules[end].indicator_id == rules[i].indicator_id &&
+                          rules[end].site_id == rules[i].site_id;
+             end++)
+            ;
+        ok = evaluate_aggregate_subject(conn, ctx, rules + i, end - i);
+    }
     evaluation_aggregate_rules_free(&rules, n_rules);
     return ok;
 }
 
-/* The series of one programme in a claim: their groups, then the aggregate rules they
- * feed. Groups of EVALUATOR_GROUP series keep what one read of values holds bounded. */
-static bool evaluate_programme(PGconn *conn, int64_t programme_id, const int64_t *series_ids,
-                               size_t n, double now)
+/* The series of one programme in a claim: their own rules, then the aggregate rules they
+ * feed. */
+static bool evaluate_programme(PGconn *conn, struct claim_context *ctx, const int64_t *series_ids,
+                               const bool *was_set_aside, size_t n)
 {
-    if (!alerts_ensure_defaults(conn, programme_id))
+    if (!alerts_ensure_defaults(conn, ctx->programme_id))
         return false;
-    bool ok = true;
-    for (size_t g = 0; ok && g < n; g += EVALUATOR_GROUP)
-        ok = evaluate_group(conn, programme_id, series_ids + g,
-                            n - g > EVALUATOR_GROUP ? EVALUATOR_GROUP : n - g, now);
-    return ok && evaluate_aggregates(conn, programme_id, series_ids, n, now);
+    ctx->n_failed = 0;
+    return evaluate_series_isolated(conn, ctx, series_ids, n) &&
+           clear_recovered(conn, ctx, series_ids, was_set_aside, n) &&
+           evaluate_aggregates(conn, ctx, series_ids, n);
 }
 
 /* Evaluates the claimed series, programme by programme (the claim is ordered by both). */
-static bool evaluate_claim(PGconn *conn, const struct evaluation_claim *claim, double now)
+static bool evaluate_claim(PGconn *conn, const struct evaluation_claim *claim,
+                           struct claim_context *ctx)
 {
     bool ok = true;
     for (size_t first = 0, end; ok && first < claim->n; first = end) {
         int64_t programme_id = claim->programme_ids[first];
         for (end = first + 1; end < claim->n && claim->programme_ids[end] == programme_id; end++)
             ;
-        ok = evaluate_programme(conn, programme_id, claim->series_ids + first, end - first, now);
+        ctx->programme_id = programme_id;
+        ok = evaluate_programme(conn, ctx, claim->series_ids + first, claim->set_aside + first,
+                                end - first);
     }
     return ok;
 }
 
-/* One batch of marks in one transaction: the series they name are evaluated once each.
- * Returns the number of marks claimed (the caller stops below a full batch), -1 on error;
- * *due_touched is set when the series may change an open late-feed or completeness alert
- * (then the due rules are evaluated now rather than at their next interval). */
+static void describe_metrics(void)
+{
+    metrics_describe("scaleupd_evaluation_set_aside", METRIC_GAUGE,
+                     "Evaluations set aside after a failure (series or region aggregates), "
+                     "waiting for a retry.");
+    metrics_describe("scaleupd_evaluation_failures_total", METRIC_COUNTER,
+                     "Evaluations that failed and were set aside, by kind (series, aggregate).");
+}
+
+void evaluator_describe_metrics(void)
+{
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, describe_metrics);
+}
+
+/* Exports the set-aside count (once committed) when it may have changed. */
+static void export_set_aside(PGconn *conn)
+{
+    long n;
+    if (evaluation_set_aside_count(conn, &n))
+        metrics_set("scaleupd_evaluation_set_aside", "", (double)n);
+}
+
+/* One batch of marks in one transaction: the series they name (and the set-aside ones due
+ * for a retry) are evaluated once each. Returns the number of marks claimed (the caller
+ * stops below a full batch), -1 on error; *due_touched is set when the series may change an
+ * open late-feed or completeness alert (then the due rules are evaluated now rather than at
+ * their next interval). */
 static long evaluate_dirty_batch(PGconn *conn, double now, int marks, bool *due_touched)
 {
     if (!db_begin(conn, NULL))
         return -1;
     struct evaluation_claim claim;
-    bool ok = evaluation_claim_dirty(conn, marks, &claim);
+    bool ok = evaluation_claim_dirty(conn, marks, now, EVALUATOR_RETRIES, &claim);
     bool touched = false;
     if (ok && !*due_touched) {
         ok = evaluation_due_alert_touched(conn, claim.series_ids, claim.n, &touched);
         *due_touched = touched;
     }
-    ok = ok && evaluate_claim(conn, &claim, now);
+    struct claim_context ctx = {.now = now};
+    ok = ok && evaluate_claim(conn, &claim, &ctx);
     long claimed = claim.marks;
     evaluation_claim_free(&claim);
+    free(ctx.failed);
     if (!ok) {
         db_rollback(conn, NULL);
         return -1;
     }
-    return db_commit(conn, NULL) ? claimed : -1;
+    if (!db_commit(conn, NULL))
+        return -1;
+    metrics_add("scaleupd_evaluation_failures_total", "kind=\"series\"", (double)ctx.set_aside[0]);
+    metrics_add("scaleupd_evaluation_failures_total", "kind=\"aggregate\"",
+                (double)ctx.set_aside[1]);
+    if (ctx.set_aside[0] + ctx.set_aside[1] + ctx.cleared > 0)
+        export_set_aside(conn);
+    return claimed;
 }
 
 static double monotonic_now(void)
@@ -295,6 +503,7 @@ long evaluator_run_dirty(PGconn *conn, double now, bool *due_touched, evaluator_
     long total = 0;
     *due_touched = false;
     *more = false;
+    evaluator_describe_metrics();
     for (int round = 0; round < 50; round++) {
         /* while requests are served, dirty series wait up to EVALUATOR_MAX_WAIT, then one
          * small claim goes ahead; the run stops as soon as requests come */
@@ -550,7 +759,11 @@ static bool run_timer(PGconn *conn, double now, bool *ran)
 bool evaluator_run_timer(PGconn *conn, double now)
 {
     bool ran;
-    return run_timer(conn, now, &ran);
+    evaluator_describe_metrics();
+    bool ok = run_timer(conn, now, &ran);
+    if (ok && ran)
+        export_set_aside(conn);
+    return ok;
 }
 
 /* When the due rules last ran, by the daemon's clock (which tests move) and by the
@@ -581,6 +794,7 @@ bool evaluator_run(PGconn *conn, int interval, evaluator_yield_fn yield, void *y
     }
     if (ran) { /* else another daemon's pass, which may not have seen the latest data: ours
                   stays due */
+        export_set_aside(conn); /* the set-aside count, as every daemon's claims left it */
         last_timer_clock = now;
         last_timer_mono = mono;
     }

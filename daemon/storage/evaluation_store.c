@@ -1,7 +1,8 @@
 /* The SQL of the evaluation use case: claiming dirty series, the set-based reads of a claim
  * (three statements per group of series instead of three per series: the round trips, not
- * the work, were the cost) and the reads of the timer pass. Results are copied into typed
- * arrays, so that services/evaluator.c composes them without seeing a PGresult. */
+ * the work, were the cost), the set-aside evaluations (sql/011) and the reads of the timer
+ * pass. Results are copied into typed arrays, so that services/evaluator.c composes them
+ * without seeing a PGresult. */
 #include "scaleupd/storage/evaluation_store.h"
 
 #include <stdio.h>
@@ -12,6 +13,7 @@
 #include "scaleupd/core/period.h"
 #include "scaleupd/storage/db.h"
 #include "scaleupd/storage/pgarray.h"
+#include "scaleupd/storage/sql_numeric.h"
 
 #define EVALUATION_TIMER_LOCK 7242005 /* advisory lock key of the timer pass */
 
@@ -70,34 +72,49 @@ static PGresult *run_with_ids(PGconn *conn, const char *name, const char *sql, c
 
 /* Marks are append-only (sql/007), one per ingest batch listing its series (sql/008): the
  * oldest rows are claimed, skipping those another evaluator holds, and each series they name
- * comes once; marks that ingest adds meanwhile are new rows, left for the next claim. */
+ * comes once; marks that ingest adds meanwhile are new rows, left for the next claim. Set-aside
+ * evaluations whose retry is due (sql/011) join the claim through their series, locked so that
+ * two evaluators do not retry the same. Each series says whether its own rules were set aside
+ * (then a success clears that). */
 static const char claim_sql[] =
     "WITH claimed AS (DELETE FROM dirty_series WHERE id IN (SELECT id FROM"
     " dirty_series ORDER BY id LIMIT $1::int FOR UPDATE SKIP LOCKED)"
-    " RETURNING programme_id, series_ids)"
-    " SELECT c.programme_id, s.id, (SELECT count(*) FROM claimed)"
-    " FROM claimed c, unnest(c.series_ids) AS s(id)"
-    " GROUP BY c.programme_id, s.id ORDER BY 1, 2";
+    " RETURNING programme_id, series_ids),"
+    " due AS (SELECT programme_id, series_id FROM evaluation_set_aside"
+    " WHERE retry_at <= to_timestamp($2::float8) ORDER BY retry_at LIMIT $3::int"
+    " FOR UPDATE SKIP LOCKED),"
+    " listed AS (SELECT c.programme_id, s.id FROM claimed c, unnest(c.series_ids) AS s(id)"
+    " UNION SELECT programme_id, series_id FROM due)"
+    " SELECT l.programme_id, l.id, (SELECT count(*) FROM claimed), (SELECT count(*) FROM due),"
+    " EXISTS (SELECT 1 FROM evaluation_set_aside x WHERE x.programme_id = l.programme_id"
+    " AND x.series_id = l.id AND NOT x.aggregate)"
+    " FROM listed l ORDER BY 1, 2";
 
-bool evaluation_claim_dirty(PGconn *conn, int marks, struct evaluation_claim *claim)
+bool evaluation_claim_dirty(PGconn *conn, int marks, double now, int retries,
+                            struct evaluation_claim *claim)
 {
     *claim = (struct evaluation_claim){0};
-    char limit[16];
+    char limit[16], at[32], retry[16];
     snprintf(limit, sizeof(limit), "%d", marks);
-    const char *params[] = {limit};
-    PGresult *res =
-        db_run(conn, NULL, claim_sql, 1, params, PGRES_TUPLES_OK, NULL, "claim dirty series");
+    snprintf(at, sizeof(at), "%.6f", now);
+    snprintf(retry, sizeof(retry), "%d", retries);
+    const char *params[] = {limit, at, retry};
+    PGresult *res = db_run(conn, "scaleupd_eval_claim", claim_sql, 3, params, PGRES_TUPLES_OK, NULL,
+                           "claim dirty series");
     if (res == NULL)
         return false;
     size_t n = (size_t)PQntuples(res);
     claim->programme_ids = xcalloc(n + 1, sizeof(int64_t));
     claim->series_ids = xcalloc(n + 1, sizeof(int64_t));
+    claim->set_aside = xcalloc(n + 1, sizeof(bool));
     for (size_t i = 0; i < n; i++) {
         claim->programme_ids[i] = db_int64(res, (int)i, 0);
         claim->series_ids[i] = db_int64(res, (int)i, 1);
+        claim->set_aside[i] = db_bool(res, (int)i, 4);
     }
     claim->n = n;
     claim->marks = n > 0 ? (long)db_int64(res, 0, 2) : 0;
+    claim->retries = n > 0 ? (long)db_int64(res, 0, 3) : 0;
     PQclear(res);
     return true;
 }
@@ -106,6 +123,7 @@ void evaluation_claim_free(struct evaluation_claim *claim)
 {
     free(claim->programme_ids);
     free(claim->series_ids);
+    free(claim->set_aside);
     *claim = (struct evaluation_claim){0};
 }
 
@@ -153,12 +171,16 @@ static const char group_rules_sql[] =
     " AND (r.site_id IS NULL OR r.site_id = ANY (anc.sites))"
     " ORDER BY se.id, r.id";
 
-/* The latest $3 values of each series in $2, oldest first. */
+/* The latest $3 values of each series in $2, oldest first; a NaN or infinity that an older
+ * version stored is no value. */
+/* clang-format off */ /* it would fold the macros into the literals */
 static const char group_values_sql[] =
     "SELECT o.series_id, o.value, o.period_start - date '1970-01-01'"
     " FROM unnest($2::int8[]) AS c(id) CROSS JOIN LATERAL (SELECT series_id, value,"
     " period_start FROM observation WHERE programme_id = $1 AND series_id = c.id"
+    " AND " SQL_FINITE("value") " IS NOT NULL"
     " ORDER BY period_start DESC LIMIT $3::int) o ORDER BY o.series_id, o.period_start";
+/* clang-format on */
 
 /* The alerts the series in $2 have, by rule (a rule with no alert on a series whose value is
  * fine has nothing to write). */
@@ -266,7 +288,8 @@ void evaluation_group_free(struct evaluation_group *group)
     *group = (struct evaluation_group){0};
 }
 
-/* The aggregate rules that the claimed series of one programme ($2) feed. */
+/* The aggregate rules that the claimed series of one programme ($2) feed, by subject
+ * (indicator, site) then rule, each saying whether its subject is set aside. */
 static const char aggregate_rules_sql[] =
     "WITH RECURSIVE se AS (SELECT DISTINCT indicator_id, site_id FROM series WHERE"
     " programme_id = $1 AND id = ANY ($2::int8[])),"
@@ -274,16 +297,18 @@ static const char aggregate_rules_sql[] =
     " s.programme_id = $1 AND s.id = se.site_id"
     " UNION SELECT up.indicator_id, s.id, s.parent_id FROM up JOIN site s ON"
     " s.programme_id = $1 AND s.id = up.parent_id)"
-    " SELECT DISTINCT ON (r.id, up.indicator_id, up.site_id) r.id, r.document, r.for_count,"
+    " SELECT DISTINCT ON (up.indicator_id, up.site_id, r.id) r.id, r.document, r.for_count,"
     " r.resolve_count, up.indicator_id, up.site_id, i.direction, i.aggregate,"
-    " i.value_type = 'percentage'"
+    " i.value_type = 'percentage',"
+    " EXISTS (SELECT 1 FROM evaluation_set_aside x WHERE x.programme_id = $1"
+    " AND x.indicator_id = up.indicator_id AND x.site_id = up.site_id AND x.aggregate)"
     " FROM up JOIN indicator i ON i.programme_id = $1 AND i.id = up.indicator_id"
     " JOIN alert_rule r ON r.programme_id = $1 AND r.enabled AND r.kind IN ('spc', 'threshold')"
     " AND coalesce((r.document ->> 'aggregate')::boolean, false)"
     " AND (r.indicator_id IS NULL OR r.indicator_id = up.indicator_id)"
     " AND (r.site_id = up.site_id OR (r.site_id IS NULL AND up.parent_id IS NULL))"
     " WHERE EXISTS (SELECT 1 FROM site c WHERE c.programme_id = $1 AND c.parent_id = up.site_id)"
-    " ORDER BY r.id, up.indicator_id, up.site_id";
+    " ORDER BY up.indicator_id, up.site_id, r.id";
 
 bool evaluation_aggregate_rules(PGconn *conn, int64_t programme_id, const int64_t *series_ids,
                                 size_t n, struct evaluation_aggregate_rule **rules, size_t *n_rules)
@@ -305,6 +330,7 @@ bool evaluation_aggregate_rules(PGconn *conn, int64_t programme_id, const int64_
         r->direction = direction_of(db_text(res, (int)i, 6));
         r->aggregate = text_copy(res, (int)i, 7);
         r->percentage = db_bool(res, (int)i, 8);
+        r->set_aside = db_bool(res, (int)i, 9);
     }
     *n_rules = rows;
     PQclear(res);
@@ -319,6 +345,127 @@ void evaluation_aggregate_rules_free(struct evaluation_aggregate_rule **rules, s
     }
     free(*rules);
     *rules = NULL;
+}
+
+/* ---- set-aside evaluations (sql/011) ----------------------------------------------- */
+
+/* Records a failure of the evaluation of series $2's own rules (no $3, $4), or of the
+ * aggregate of indicator $3 at site $4, to be retried through the first series of a
+ * descendant site: retry in 1 minute after the first failure, then after twice the last
+ * wait, at most an hour. */
+static const char set_aside_sql[] =
+    "WITH RECURSIVE down AS (SELECT id FROM site WHERE programme_id = $1 AND parent_id = $4::bigint"
+    " UNION ALL SELECT s.id FROM site s JOIN down d ON s.programme_id = $1 AND s.parent_id = d.id),"
+    " target AS (SELECT se.id, se.indicator_id, se.site_id, false AS aggregate FROM series se"
+    " WHERE $3::bigint IS NULL AND se.programme_id = $1 AND se.id = $2::bigint"
+    " UNION ALL SELECT (SELECT min(se.id) FROM series se WHERE se.programme_id = $1"
+    " AND se.indicator_id = $3::bigint AND se.site_id IN (SELECT id FROM down)), $3::bigint,"
+    " $4::bigint, true WHERE $3::bigint IS NOT NULL)"
+    " INSERT INTO evaluation_set_aside AS x (programme_id, indicator_id, site_id, aggregate,"
+    " series_id, reason, failures, set_aside_at, failed_at, retry_at)"
+    " SELECT $1, t.indicator_id, t.site_id, t.aggregate, t.id, $5, 1, n, n, n + interval '1 minute'"
+    " FROM target t, to_timestamp($6::float8) n WHERE t.id IS NOT NULL"
+    " ON CONFLICT (programme_id, indicator_id, site_id, aggregate) DO UPDATE SET"
+    " series_id = excluded.series_id, reason = excluded.reason, failures = x.failures + 1,"
+    " failed_at = excluded.failed_at, retry_at = excluded.failed_at"
+    " + least(3600, 60 * 2 ^ least(x.failures, 6)) * interval '1 second'"
+    " RETURNING failures, extract(epoch FROM retry_at), series_id,"
+    " (SELECT i.code FROM indicator i WHERE i.programme_id = $1 AND i.id = x.indicator_id),"
+    " (SELECT s.code FROM site s WHERE s.programme_id = $1 AND s.id = x.site_id)";
+
+bool evaluation_set_aside(PGconn *conn, const struct evaluation_failure *f,
+                          struct evaluation_set_aside_row *row)
+{
+    *row = (struct evaluation_set_aside_row){0};
+    char pid[24], sid[24], ind[24], site[24], at[32];
+    snprintf(pid, sizeof(pid), "%lld", (long long)f->programme_id);
+    snprintf(sid, sizeof(sid), "%lld", (long long)f->series_id);
+    snprintf(ind, sizeof(ind), "%lld", (long long)f->indicator_id);
+    snprintf(site, sizeof(site), "%lld", (long long)f->site_id);
+    snprintf(at, sizeof(at), "%.6f", f->now);
+    const char *params[] = {pid,       sid, f->aggregate ? ind : NULL, f->aggregate ? site : NULL,
+                            f->reason, at};
+    PGresult *res = db_run(conn, "scaleupd_eval_set_aside", set_aside_sql, 6, params,
+                           PGRES_TUPLES_OK, NULL, "set aside a series");
+    if (res == NULL)
+        return false;
+    if (PQntuples(res) == 1) { /* else the series is gone: nothing to retry */
+        row->failures = (int)db_int64(res, 0, 0);
+        row->retry_at = db_double(res, 0, 1);
+        row->series_id = db_int64(res, 0, 2);
+        snprintf(row->indicator, sizeof(row->indicator), "%s", db_text(res, 0, 3));
+        snprintf(row->site, sizeof(row->site), "%s", db_text(res, 0, 4));
+    }
+    PQclear(res);
+    return true;
+}
+
+static const char clear_series_sql[] =
+    "DELETE FROM evaluation_set_aside WHERE programme_id = $1 AND series_id = ANY ($2::int8[])"
+    " AND NOT aggregate";
+
+static const char clear_aggregate_sql[] =
+    "DELETE FROM evaluation_set_aside WHERE programme_id = $1 AND indicator_id = $2"
+    " AND site_id = $3 AND aggregate";
+
+bool evaluation_set_aside_clear_series(PGconn *conn, int64_t programme_id,
+                                       const int64_t *series_ids, size_t n)
+{
+    char pid[24];
+    snprintf(pid, sizeof(pid), "%lld", (long long)programme_id);
+    struct pgarray array;
+    pgarray_init(&array, PGARRAY_INT8);
+    for (size_t i = 0; i < n; i++)
+        pgarray_add_int8(&array, series_ids[i]);
+    pgarray_finish(&array);
+    const char *values[] = {pid, array.data};
+    int lengths[] = {0, (int)array.len}, formats[] = {0, 1};
+    /* a binary array parameter: db_exec_prepared, which db_run does not offer */
+    PGresult *res = db_exec_prepared(conn, "scaleupd_eval_clear_series", clear_series_sql, 2,
+                                     values, lengths, formats, 0);
+    pgarray_free(&array);
+    bool ok = db_ok(res, PGRES_COMMAND_OK, NULL, "clear set-aside series");
+    PQclear(res);
+    return ok;
+}
+
+bool evaluation_set_aside_clear_aggregate(PGconn *conn, int64_t programme_id, int64_t indicator_id,
+                                          int64_t site_id)
+{
+    char pid[24], ind[24], site[24];
+    snprintf(pid, sizeof(pid), "%lld", (long long)programme_id);
+    snprintf(ind, sizeof(ind), "%lld", (long long)indicator_id);
+    snprintf(site, sizeof(site), "%lld", (long long)site_id);
+    const char *params[] = {pid, ind, site};
+    return db_command(conn, "scaleupd_eval_clear_aggregate", clear_aggregate_sql, 3, params, NULL,
+                      "clear a set-aside aggregate");
+}
+
+bool evaluation_set_aside_count(PGconn *conn, long *n)
+{
+    *n = 0;
+    PGresult *res = db_run(conn, NULL, "SELECT count(*) FROM evaluation_set_aside", 0, NULL,
+                           PGRES_TUPLES_OK, NULL, "count set-aside series");
+    if (res == NULL)
+        return false;
+    *n = (long)db_int64(res, 0, 0);
+    PQclear(res);
+    return true;
+}
+
+void evaluation_failure_reason(PGconn *conn, char *buf, size_t size)
+{
+    const char *message = PQerrorMessage(conn), *state = db_last_sqlstate();
+    if (strncmp(message, "ERROR:", 6) == 0)
+        message += 6;
+    message += strspn(message, " ");
+    size_t len = strcspn(message, "\n");
+    if (len == 0)
+        snprintf(buf, size, "its evaluation failed (see the log)");
+    else if (state[0] != '\0')
+        snprintf(buf, size, "%.*s (SQLSTATE %s)", (int)len, message, state);
+    else
+        snprintf(buf, size, "%.*s", (int)len, message);
 }
 
 /* ---- the timer pass ------------------------------------------------------------------ */

@@ -11,6 +11,7 @@
 #include "scaleupd/core/log.h"
 #include "scaleupd/core/period.h"
 #include "scaleupd/storage/db.h"
+#include "scaleupd/storage/sql_numeric.h"
 
 static const char SQL_SERIES_META[] =
     "SELECT i.id, json_build_object('code', i.code, 'name', i.name, 'unit', i.unit,"
@@ -25,13 +26,26 @@ static const char SQL_SERIES_META[] =
     " LEFT JOIN indicator i ON i.programme_id = $1 AND i.code = $2"
     " LEFT JOIN site s ON s.programme_id = $1 AND s.code = $3";
 
+/* The fields of a point that hold a stored or aggregated value beyond double's range (or
+ * NaN, ±Infinity stored by an older version): the point says so and shows them as missing. */
+#define OUT_OF_RANGE(value, numerator, denominator)                                                \
+    "nullif(array_remove(ARRAY[CASE WHEN " value " THEN 'value' END, CASE WHEN " numerator         \
+    " THEN 'numerator' END, CASE WHEN " denominator " THEN 'denominator' END], NULL), '{}')"
+
+#define NOT_FINITE(x)                                                                              \
+    "(" x " IS NOT NULL AND NOT " x " BETWEEN -" SQL_DBL_MAX " AND " SQL_DBL_MAX ")"
+
+/* clang-format off */ /* it would fold the macros into the literals */
 static const char SQL_SERIES_OWN[] =
     "SELECT coalesce(json_agg(json_strip_nulls(json_build_object("
-    " 'period_start', o.period_start, 'value', o.value, 'numerator', o.numerator,"
-    " 'denominator', o.denominator, 'comment', o.comment, 'sites_reporting', 1,"
-    " 'received_at', o.received_at,"
-    " 'revisions', CASE WHEN $3 THEN (SELECT json_agg(json_build_object('value', r.value,"
-    "   'numerator', r.numerator, 'denominator', r.denominator, 'comment', r.comment,"
+    " 'period_start', o.period_start, 'value', " SQL_FINITE("o.value") ","
+    " 'numerator', " SQL_FINITE("o.numerator") ", 'denominator', " SQL_FINITE("o.denominator") ","
+    " 'out_of_range', " OUT_OF_RANGE(NOT_FINITE("o.value"), NOT_FINITE("o.numerator"),
+                                     NOT_FINITE("o.denominator")) ","
+    " 'comment', o.comment, 'sites_reporting', 1, 'received_at', o.received_at,"
+    " 'revisions', CASE WHEN $3 THEN (SELECT json_agg(json_build_object("
+    "   'value', " SQL_FINITE("r.value") ", 'numerator', " SQL_FINITE("r.numerator") ","
+    "   'denominator', " SQL_FINITE("r.denominator") ", 'comment', r.comment,"
     "   'received_at', r.received_at, 'replaced_at', r.replaced_at,"
     "   'token', (SELECT t.name FROM token t WHERE t.id = r.token_id),"
     "   'replaced_by', (SELECT t.name FROM token t WHERE t.id = r.replaced_by))"
@@ -41,38 +55,49 @@ static const char SQL_SERIES_OWN[] =
     " FROM observation o WHERE o.programme_id = $1 AND o.series_id = $2"
     " AND o.period_start >= coalesce($4::date, '-infinity')"
     " AND o.period_start <= coalesce($5::date, 'infinity')";
+/* clang-format on */
 
-/* Aggregates the descendants of site $3 for indicator $2; $4 the rule, $6 the scale of a
+/* Aggregates the descendants of site $3 for indicator $2; $4 the rule, $5 the scale of a
  * weighted ratio (100 for percentages). A missing report is never a zero: each point says
- * how many sites it covers. */
+ * how many sites it covers. The arithmetic is exact (numeric, sql_numeric.h), so no sum
+ * overflows; a result beyond double's range is a point without that field, which says so
+ * in "out_of_range". */
+/* clang-format off */ /* it would fold the macros into the literals */
 static const char SQL_SERIES_AGG[] =
     "WITH RECURSIVE tree AS ("
     " SELECT id FROM site WHERE programme_id = $1 AND parent_id = $3"
     " UNION ALL SELECT s.id FROM site s JOIN tree t ON s.programme_id = $1 AND s.parent_id = t.id"
     "), points AS ("
     " SELECT o.period_start, count(*) AS sites,"
-    "  sum(o.value) AS total, avg(o.value) AS mean,"
-    "  (array_agg(o.value ORDER BY o.received_at DESC))[1] AS latest,"
-    "  sum(o.numerator) FILTER (WHERE o.numerator IS NOT NULL AND o.denominator IS NOT NULL) AS "
-    "num,"
-    "  sum(o.denominator) FILTER (WHERE o.numerator IS NOT NULL AND o.denominator IS NOT NULL)"
-    "   AS den"
+    "  sum(" SQL_EXACT("o.value") ") AS total, avg(" SQL_EXACT("o.value") ") AS mean,"
+    "  " SQL_EXACT("(array_agg(o.value ORDER BY o.received_at DESC))[1]") " AS latest,"
+    "  sum(" SQL_EXACT("o.numerator") ") FILTER (WHERE o.numerator IS NOT NULL"
+    "   AND o.denominator IS NOT NULL) AS num,"
+    "  sum(" SQL_EXACT("o.denominator") ") FILTER (WHERE o.numerator IS NOT NULL"
+    "   AND o.denominator IS NOT NULL) AS den"
     " FROM observation o JOIN series se ON se.programme_id = o.programme_id AND se.id = o.series_id"
     " WHERE o.programme_id = $1 AND se.indicator_id = $2 AND se.site_id IN (SELECT id FROM tree)"
     "  AND o.period_start >= coalesce($6::date, '-infinity')"
     "  AND o.period_start <= coalesce($7::date, 'infinity')"
     " GROUP BY o.period_start"
-    "), valued AS ("
-    " SELECT *, CASE $4 WHEN 'sum' THEN total WHEN 'mean' THEN mean WHEN 'last' THEN latest"
-    "  ELSE CASE WHEN den > 0 THEN num / den * $5::float8 END END AS value FROM points"
+    "), exact AS ("
+    " SELECT period_start, sites, CASE $4 WHEN 'sum' THEN total WHEN 'mean' THEN mean"
+    "  WHEN 'last' THEN latest ELSE CASE WHEN den > 0 THEN num * $5::numeric / den END END AS v,"
+    "  CASE WHEN $4 = 'weighted' THEN num END AS n, CASE WHEN $4 = 'weighted' THEN den END AS d"
+    " FROM points"
+    "), shown AS ("
+    " SELECT *, " SQL_FLOAT8_OF("v") " AS value, " SQL_FLOAT8_OF("n") " AS numerator,"
+    "  " SQL_FLOAT8_OF("d") " AS denominator FROM exact"
     ")"
     " SELECT coalesce(json_agg(json_strip_nulls(json_build_object('period_start', period_start,"
-    "  'value', value, 'numerator', CASE WHEN $4 = 'weighted' THEN num END,"
-    "  'denominator', CASE WHEN $4 = 'weighted' THEN den END, 'sites_reporting', sites))"
-    "  ORDER BY period_start) FILTER (WHERE value IS NOT NULL), '[]')::text,"
+    "  'value', value, 'numerator', numerator, 'denominator', denominator,"
+    "  'out_of_range', " OUT_OF_RANGE("value IS NULL", "n IS NOT NULL AND numerator IS NULL",
+                                      "d IS NOT NULL AND denominator IS NULL") ","
+    "  'sites_reporting', sites)) ORDER BY period_start) FILTER (WHERE v IS NOT NULL), '[]')::text,"
     " (SELECT count(*) FROM tree t JOIN membership m ON m.programme_id = $1 AND m.site_id = t.id"
     "  AND m.status <> 'planned')"
-    " FROM valued";
+    " FROM shown";
+/* clang-format on */
 
 /* The JSON document in a cell, within OBSERVATIONS_DOC_MAX_BYTES; NULL (logged) when it is
  * larger, or not JSON. */
@@ -125,10 +150,11 @@ bool observations_aggregate(PGconn *conn, int64_t programme_id, int64_t indicato
     for (size_t i = first; i < total; i++) {
         const json_t *p = json_array_get(points, i);
         const char *start = json_string_value(json_object_get(p, "period_start"));
+        const json_t *value = json_object_get(p, "value");
         int32_t day;
-        if (start == NULL || !date_parse(start, strlen(start), &day))
-            continue;
-        out->values[out->n] = json_number_value(json_object_get(p, "value"));
+        if (!json_is_number(value) || start == NULL || !date_parse(start, strlen(start), &day))
+            continue; /* out of double's range: a missing point, never a zero */
+        out->values[out->n] = json_number_value(value);
         out->days[out->n] = day;
         out->sites[out->n] = (long)json_integer_value(json_object_get(p, "sites_reporting"));
         out->n++;

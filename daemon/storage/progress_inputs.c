@@ -10,6 +10,7 @@
 #include "scaleupd/core/alloc.h"
 #include "scaleupd/storage/db.h"
 #include "scaleupd/storage/roadmap_store.h"
+#include "scaleupd/storage/sql_numeric.h"
 
 static const char SQL_SITES[] =
     "WITH RECURSIVE up AS ("
@@ -31,6 +32,9 @@ static const char SQL_REPORTED[] =
     " JOIN membership m ON m.programme_id = se.programme_id AND m.site_id = se.site_id"
     " WHERE o.programme_id = $1 ORDER BY 1, 2";
 
+/* Coverage values per site and period, summed by core/progress.c; a NaN or infinity that an
+ * older version stored is no value (PostgreSQL's max() would pick NaN over any number). */
+/* clang-format off */ /* it would fold the macros into the literals */
 static const char SQL_COVERAGE[] =
     "SELECT o.period_start - date '1970-01-01', se.site_id,"
     " max(o.value) FILTER (WHERE i.code = $2), max(o.value) FILTER (WHERE i.code = $3)"
@@ -39,15 +43,20 @@ static const char SQL_COVERAGE[] =
     " JOIN indicator i ON i.programme_id = se.programme_id AND i.id = se.indicator_id"
     " JOIN membership m ON m.programme_id = se.programme_id AND m.site_id = se.site_id"
     " WHERE o.programme_id = $1 AND i.code IN ($2, $3)"
+    " AND " SQL_FINITE("o.value") " IS NOT NULL"
     " GROUP BY 1, 2 ORDER BY 1, 2";
+/* clang-format on */
 
+/* clang-format off */ /* it would fold the macros into the literals */
 static const char SQL_SCORES[] =
     "SELECT i.code, i.period_type, o.period_start - date '1970-01-01', o.value, o.comment"
     " FROM observation o"
     " JOIN series se ON se.programme_id = o.programme_id AND se.id = o.series_id"
     " JOIN indicator i ON i.programme_id = se.programme_id AND i.id = se.indicator_id"
     " WHERE o.programme_id = $1 AND i.value_type = 'score'"
+    " AND " SQL_FINITE("o.value") " IS NOT NULL"
     " ORDER BY i.code, o.period_start, o.received_at";
+/* clang-format on */
 
 /* One read: the programme's id as text and the request it serves. */
 struct reader {

@@ -23,6 +23,7 @@
 #include "scaleupd/services/ingest.h"
 #include "scaleupd/storage/observations.h"
 #include "scaleupd/services/programme_apply.h"
+#include "scaleupd/core/metrics.h"
 #include "scaleupd/core/rules.h"
 
 #include "scaleupd/storage/evaluation_store.h"
@@ -234,7 +235,7 @@ Test(evaluator, a_claim_is_read_in_three_sets)
     int64_t a = series_of("A"), b = series_of("B");
     cr_assert(db_begin(conn, "test"));
     struct evaluation_claim claim;
-    cr_assert(evaluation_claim_dirty(conn, 16, &claim));
+    cr_assert(evaluation_claim_dirty(conn, 16, NOW, 64, &claim));
     cr_expect_geq(claim.marks, 1);
     cr_assert_eq(claim.n, 2);
     cr_expect_eq(claim.series_ids[0], a < b ? a : b);
@@ -305,4 +306,136 @@ Test(evaluator, the_timer_pass_reads_its_lock_rules_and_due_sites)
     free(sites);
     evaluation_due_rules_free(&rules, n);
     db_rollback(conn, "test");
+}
+
+static void exec(const char *sql)
+{
+    char err[512];
+    cr_assert(db_exec(conn, sql, err, sizeof(err)), "%s: %s", sql, err);
+}
+
+static long scalar_long(const char *sql)
+{
+    char *v = pgtest_scalar(conn, sql);
+    cr_assert_not_null(v, "%s returned NULL", sql);
+    long n = strtol(v, NULL, 10);
+    free(v);
+    return n;
+}
+
+/* The value of a metric sample ("name" or "name{labels}") in /metrics, -1 when absent. */
+static double metric(const char *sample)
+{
+    size_t len;
+    char *text = metrics_render(&len);
+    char line[256];
+    snprintf(line, sizeof(line), "\n%s ", sample);
+    const char *at = strstr(text, line);
+    double v = at != NULL ? strtod(at + strlen(line), NULL) : -1;
+    free(text);
+    return v;
+}
+
+/* Counts near 1e308 stored before values were bounded: Flanders' February numerator sum
+ * leaves double's range (3e308), which failed the read of its aggregate ("value out of range:
+ * overflow") and with it every evaluation of the claim, on every pass. Now the point is
+ * missing for the region's rule (January stays its latest point), the practices' rules
+ * evaluate, and nothing needs setting aside. */
+Test(evaluator, a_region_whose_sum_overflows_is_evaluated_without_that_point)
+{
+    push_rows(
+        (struct bp[]){{"A", "2025-01", 60, 100}, {"B", "2025-01", 70, 100}, {NULL, NULL, 0, 0}});
+    push_rows_unevaluated(
+        (struct bp[]){{"A", "2025-02", 20, 100}, {"B", "2025-02", 30, 100}, {NULL, NULL, 0, 0}});
+    exec("UPDATE observation SET numerator = 1.5e308, denominator = 1"
+         " WHERE period_start = '2025-02-01'");
+    bool due_touched, more;
+    cr_expect_eq(evaluator_run_dirty(conn, NOW, &due_touched, NULL, NULL, &more), 1);
+    expect_alert("bp-practice", "A", "firing 20.0 below minimum 50");
+    expect_alert("bp-practice", "B", "firing 30.0 below minimum 50");
+    expect_alert("bp-region", "VLG", NULL); /* January, 65 %: nothing to remember */
+    cr_expect_eq(scalar_long("SELECT count(*) FROM dirty_series"), 0);
+    cr_expect_eq(scalar_long("SELECT count(*) FROM evaluation_set_aside"), 0);
+}
+
+/* A trigger that makes writing an alert on site `code` fail, as a series whose evaluation
+ * fails for a reason of its own would. */
+static void poison(const char *code)
+{
+    char sql[768];
+    snprintf(sql, sizeof(sql),
+             "CREATE OR REPLACE FUNCTION poisoned() RETURNS trigger LANGUAGE plpgsql AS $$"
+             " BEGIN IF NEW.site_id = (SELECT id FROM site WHERE code = '%s') THEN"
+             " RAISE EXCEPTION 'poisoned series'; END IF; RETURN NEW; END $$;"
+             " CREATE OR REPLACE TRIGGER poisoned BEFORE INSERT OR UPDATE ON alert"
+             " FOR EACH ROW EXECUTE FUNCTION poisoned()",
+             code);
+    exec(sql);
+}
+
+/* One poisoned series in a claim: the others are evaluated and committed, the poisoned one
+ * is set aside with its reason and counted in /metrics, a retry before its backoff has passed
+ * does not happen, one after it fails again (a longer wait), and once the cause is gone the
+ * retry evaluates it and forgets it. Later claims are never held up. */
+Test(evaluator, a_series_that_fails_is_set_aside_and_the_others_evaluate)
+{
+    poison("B");
+    push_rows_unevaluated(
+        (struct bp[]){{"A", "2025-01", 40, 100}, {"B", "2025-01", 30, 100}, {NULL, NULL, 0, 0}});
+    bool due_touched, more;
+    cr_assert_eq(evaluator_run_dirty(conn, NOW, &due_touched, NULL, NULL, &more), 1);
+    expect_alert("bp-practice", "A", "firing 40.0 below minimum 50");
+    expect_alert("bp-region", "VLG", "firing 35.0 below minimum 50 (2 of 2 sites)");
+    expect_alert("bp-practice", "B", NULL);
+    char *row = pgtest_scalar(conn, "SELECT s.code || ' ' || x.aggregate || ' ' || x.failures"
+                                    " || ' ' || x.reason FROM evaluation_set_aside x JOIN site s"
+                                    " ON s.id = x.site_id");
+    cr_expect(row != NULL && strcmp(row, "B false 1 poisoned series (SQLSTATE P0001)") == 0,
+              "set aside: %s", row ? row : "nothing");
+    free(row);
+    cr_expect_eq(metric("scaleupd_evaluation_set_aside"), 1);
+    cr_expect_eq(metric("scaleupd_evaluation_failures_total{kind=\"series\"}"), 1);
+    cr_expect_eq(scalar_long("SELECT count(*) FROM dirty_series"), 0, "the claim committed");
+
+    /* later data is evaluated; B waits for its retry */
+    push_rows((struct bp[]){{"A", "2025-02", 60, 100}, {NULL, NULL, 0, 0}});
+    expect_alert("bp-practice", "A", "resolved 60.0 within thresholds");
+    cr_expect_eq(evaluator_run_dirty(conn, NOW + 30, &due_touched, NULL, NULL, &more), 0);
+    cr_expect_eq(scalar_long("SELECT failures FROM evaluation_set_aside"), 1, "not due yet");
+    cr_expect_eq(evaluator_run_dirty(conn, NOW + 61, &due_touched, NULL, NULL, &more), 0);
+    cr_expect_eq(scalar_long("SELECT failures FROM evaluation_set_aside"), 2, "retried");
+    cr_expect_eq(scalar_long("SELECT extract(epoch FROM retry_at - failed_at)"
+                             " FROM evaluation_set_aside"),
+                 120, "the wait doubles");
+    cr_expect_eq(metric("scaleupd_evaluation_failures_total{kind=\"series\"}"), 2);
+
+    exec("DROP TRIGGER poisoned ON alert");
+    cr_expect_eq(evaluator_run_dirty(conn, NOW + 61 + 121, &due_touched, NULL, NULL, &more), 0);
+    expect_alert("bp-practice", "B", "firing 30.0 below minimum 50");
+    cr_expect_eq(scalar_long("SELECT count(*) FROM evaluation_set_aside"), 0);
+    cr_expect_eq(metric("scaleupd_evaluation_set_aside"), 0);
+}
+
+/* A region's aggregate rules that fail are set aside as the region's, not as the practices
+ * that feed it: the practices' rules are evaluated, and new data of a practice (its next
+ * change) retries the aggregate before its backoff has passed. */
+Test(evaluator, a_region_aggregate_that_fails_is_set_aside_and_retried_on_the_next_change)
+{
+    poison("VLG");
+    push_rows_unevaluated(
+        (struct bp[]){{"A", "2025-01", 40, 100}, {"B", "2025-01", 30, 100}, {NULL, NULL, 0, 0}});
+    bool due_touched, more;
+    cr_assert_eq(evaluator_run_dirty(conn, NOW, &due_touched, NULL, NULL, &more), 1);
+    expect_alert("bp-practice", "A", "firing 40.0 below minimum 50");
+    expect_alert("bp-practice", "B", "firing 30.0 below minimum 50");
+    char *row = pgtest_scalar(conn, "SELECT s.code || ' ' || x.aggregate FROM"
+                                    " evaluation_set_aside x JOIN site s ON s.id = x.site_id");
+    cr_expect(row != NULL && strcmp(row, "VLG true") == 0, "set aside: %s", row ? row : "none");
+    free(row);
+    cr_expect_eq(metric("scaleupd_evaluation_failures_total{kind=\"aggregate\"}"), 1);
+
+    exec("DROP TRIGGER poisoned ON alert");
+    push_rows((struct bp[]){{"A", "2025-02", 20, 100}, {NULL, NULL, 0, 0}});
+    expect_alert("bp-region", "VLG", "firing 20.0 below minimum 50 (1 of 2 sites)");
+    cr_expect_eq(scalar_long("SELECT count(*) FROM evaluation_set_aside"), 0);
 }

@@ -509,6 +509,100 @@ Test(observations, series_own_values_with_revisions_and_bounds)
     cr_expect_eq(observations_series(conn, &q, &doc), SERIES_UNKNOWN_SITE);
 }
 
+/* Sets the stored `column` of indicator's observations at site code in period to value (SQL
+ * text: values beyond what the API takes, as an older version could store them). */
+static void poke(const char *column, const char *value, const char *indicator, const char *site,
+                 const char *period)
+{
+    char sql[768];
+    snprintf(sql, sizeof(sql),
+             "UPDATE observation o SET %s = %s FROM series se, indicator i, site s"
+             " WHERE se.programme_id = o.programme_id AND se.id = o.series_id"
+             " AND i.programme_id = se.programme_id AND i.id = se.indicator_id"
+             " AND s.programme_id = se.programme_id AND s.id = se.site_id AND i.code = '%s'"
+             " AND s.code = '%s' AND o.period_start = '%s'",
+             column, value, indicator, site, period);
+    exec(sql);
+}
+
+/* The fields of a point's "out_of_range", comma-separated ("" when it has none). */
+static const char *out_of_range(json_t *p, char *buf, size_t size)
+{
+    size_t i, len = 0;
+    json_t *field;
+    buf[0] = '\0';
+    json_array_foreach(json_object_get(p, "out_of_range"), i, field) len +=
+        (size_t)snprintf(buf + len, size - len, "%s%s", i ? "," : "", json_string_value(field));
+    return buf;
+}
+
+/* Values near 1e308 (or NaN) stored before the API bounded them: an aggregate beyond double's
+ * range never fails the read (it did: "value out of range: overflow", a 500) and is never a
+ * zero; the point stays, without the field, and says so. A mean of two such values is exact. */
+Test(observations, aggregates_beyond_doubles_range_are_points_out_of_range)
+{
+    (void)store(two_practices, token_a);
+    (void)store("{'indicator':'inst_fee_code'," GP1 "'period':'2025Q1','value':1},", token_a);
+    poke("value", "1.7e308", "patients_enrolled", "BE-VLG-GP001", "2025-04-01");
+    poke("value", "1.7e308", "patients_enrolled", "BE-VLG-GP002", "2025-04-01");
+    poke("numerator", "1.7e308", "hba1c_tested_pct", "BE-VLG-GP001", "2025-04-01");
+    poke("numerator", "1.7e308", "hba1c_tested_pct", "BE-VLG-GP002", "2025-04-01");
+    poke("denominator", "1", "hba1c_tested_pct", "BE-VLG-GP001", "2025-04-01");
+    poke("denominator", "1", "hba1c_tested_pct", "BE-VLG-GP002", "2025-04-01");
+    poke("value", "1.7e308", "wait_days", "BE-VLG-GP001", "2025-04-01");
+    poke("value", "1.7e308", "wait_days", "BE-VLG-GP002", "2025-04-01");
+    poke("value", "'NaN'", "inst_fee_code", "BE-VLG-GP001", "2025-01-01");
+    char fields[64];
+
+    json_t *doc = series("patients_enrolled", "BE-VLG", false); /* 3.4e308 */
+    cr_assert_eq(json_array_size(json_object_get(doc, "points")), 2);
+    cr_expect_null(json_object_get(point(doc, 0), "value"), "missing, never a zero");
+    cr_expect_str_eq(out_of_range(point(doc, 0), fields, sizeof(fields)), "value");
+    cr_expect_eq(integer(point(doc, 0), "sites_reporting"), 2);
+    cr_expect_float_eq(num(point(doc, 1), "value"), 150.0, 1e-9, "May is as it was");
+    cr_expect_str_eq(out_of_range(point(doc, 1), fields, sizeof(fields)), "");
+    json_decref(doc);
+    doc = series("patients_enrolled", "BE", false);
+    cr_expect_null(json_object_get(point(doc, 0), "value"));
+    json_decref(doc);
+
+    doc = series("hba1c_tested_pct", "BE-VLG", false); /* 3.4e308 × 100 / 2 */
+    cr_expect_null(json_object_get(point(doc, 0), "value"));
+    cr_expect_null(json_object_get(point(doc, 0), "numerator"));
+    cr_expect_float_eq(num(point(doc, 0), "denominator"), 2.0, 1e-9);
+    cr_expect_str_eq(out_of_range(point(doc, 0), fields, sizeof(fields)), "value,numerator");
+    json_decref(doc);
+
+    doc = series("wait_days", "BE-VLG", false);
+    cr_expect_float_eq(num(point(doc, 0), "value"), 1.7e308, 1e294, "the mean fits");
+    json_decref(doc);
+    doc = series("patients_enrolled", "BE-VLG-GP001", false);
+    cr_expect_float_eq(num(point(doc, 0), "value"), 1.7e308, 1e294, "a stored value is shown");
+    json_decref(doc);
+
+    doc = series("inst_fee_code", "BE-VLG", false);
+    cr_expect_null(json_object_get(point(doc, 0), "value"), "NaN is no value");
+    cr_expect_str_eq(out_of_range(point(doc, 0), fields, sizeof(fields)), "value");
+    json_decref(doc);
+    doc = series("inst_fee_code", "BE-VLG-GP001", false);
+    cr_expect_null(json_object_get(point(doc, 0), "value"));
+    cr_expect_str_eq(out_of_range(point(doc, 0), fields, sizeof(fields)), "value");
+    json_decref(doc);
+
+    /* what the evaluator reads leaves the point out rather than read it as 0 */
+    char *iid = pgtest_scalar(conn, "SELECT id FROM indicator WHERE code = 'patients_enrolled'"
+                                    " AND programme_id = (SELECT id FROM programme WHERE slug ="
+                                    " 'icp-t2d-htn-be')"),
+         *sid = pgtest_scalar(conn, "SELECT id FROM site WHERE code = 'BE-VLG'");
+    struct aggregate_points ap;
+    cr_assert(observations_aggregate(conn, programme_id, strtoll(iid, NULL, 10),
+                                     strtoll(sid, NULL, 10), "sum", false, 500, &ap));
+    cr_expect(ap.n == 1 && ap.values[0] == 150.0, "May only: %zu points", ap.n);
+    aggregate_points_free(&ap);
+    free(iid);
+    free(sid);
+}
+
 Test(observations, validation_against_the_catalog_keeps_valid_rows)
 {
     struct obs_batch *batch = prepare(
@@ -592,7 +686,7 @@ Test(observations, fast_path_and_upsert_store_the_same)
     cr_expect_str_eq(fast_counts, "4/0/0;0/0/4;2/1/1;1/1/0;");
     char *fast_state = stored_state();
 
-    exec("TRUNCATE observation, observation_revision, dirty_series, series");
+    exec("TRUNCATE observation, observation_revision, dirty_series, evaluation_set_aside, series");
     series_cache_clear(); /* the series it knew are gone (the daemon never deletes one) */
     observations_set_fast_path(false);
     store_sequence(upsert_counts, sizeof(upsert_counts));

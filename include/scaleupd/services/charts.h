@@ -10,6 +10,12 @@
 
 #include "scaleupd/core/spc.h"
 
+/* The largest magnitude a point may have to be charted: within it, the XmR arithmetic over
+ * any series (sums of up to 1e8 values, moving ranges, mean ± 2.66 × their mean) stays
+ * within double's range. A larger value (stored before values were bounded) is shown as
+ * missing ("out_of_range"), the chart computed over the other points. */
+#define CHARTS_VALUE_MAX 1e300
+
 /* What a chart shows. */
 struct charts_query {
     int64_t programme_id;
@@ -29,8 +35,11 @@ enum charts_status {
 
 /* The chart: the series document of GET …/series whose points each gain mean, has_limits,
  * lower/upper_limit and _near, signals, variation, side and segment, and which gains
- * segments, direction, target, assurance, last_variation and last_side. *doc is new and
- * owned by the caller when CHARTS_OK; *why is set when CHARTS_NOT_CHARTABLE. */
+ * segments, direction, target, assurance, last_variation and last_side. The chart is
+ * computed over the points that have a value within ±CHARTS_VALUE_MAX; the others keep no
+ * value (their "out_of_range" lists "value") and gain only has_limits false, and a segment's
+ * first and n_points count every point of the document. *doc is new and owned by the
+ * caller when CHARTS_OK; *why is set when CHARTS_NOT_CHARTABLE. */
 enum charts_status charts_xmr(PGconn *conn, const struct charts_query *query, json_t **doc,
                               enum spc_status *why) __attribute__((warn_unused_result));
 

@@ -12,12 +12,22 @@
  * waiting for a worker); arg is the caller's. */
 typedef bool (*evaluator_yield_fn)(void *arg);
 
-/* Evaluates every claimed dirty series (in batches, each its own transaction) at time now.
- * Returns the number of dirty marks consumed, -1 on a database error; *due_touched says
- * whether a series may change an open late-feed or completeness alert. With yield (may be
- * NULL), stops early when it says so, sets *more, and returns what it did so far. */
+/* Evaluates every claimed dirty series (in batches, each its own transaction) at time now,
+ * with the set-aside evaluations whose retry is due. A series (its own rules) or a region's
+ * aggregate (its aggregate rules) whose evaluation fails for a reason of its own is rolled
+ * back alone and set aside with the reason (logged the first time, counted in
+ * scaleupd_evaluation_failures_total and the scaleupd_evaluation_set_aside gauge, retried
+ * after a backoff of 1 minute doubling to 1 hour, or when it is marked again); the rest of
+ * the batch commits. Returns the number of dirty marks consumed, -1 on a database error (a
+ * lost connection, a deadlock: the batch's marks come back); *due_touched says whether a
+ * series may change an open late-feed or completeness alert. With yield (may be NULL),
+ * stops early when it says so, sets *more, and returns what it did so far. */
 long evaluator_run_dirty(PGconn *conn, double now, bool *due_touched, evaluator_yield_fn yield,
                          void *yield_arg, bool *more);
+
+/* Declares the evaluator's metrics (idempotent; the evaluator also does it on its first
+ * run): scaleupd_evaluation_set_aside, scaleupd_evaluation_failures_total{kind}. */
+void evaluator_describe_metrics(void);
 
 /* Sets how long dirty series wait at most for waiting requests (seconds; negative: the
  * default, EVALUATOR_MAX_WAIT). For tests. */

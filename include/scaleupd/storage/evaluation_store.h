@@ -1,8 +1,9 @@
 /* Storage of the evaluation use case (docs/ARCHITECTURE.md): claiming the series that ingest
  * marked dirty, the three set-based reads of a claim (the rules that apply to its series,
- * their latest values, the alerts they already have), the aggregate rules a claim feeds, and
- * the reads of the timer pass (its advisory lock, late-feed, completeness and trajectory
- * rules, the sites due to report). Alert writes are storage/alerts.h's (alerts_apply).
+ * their latest values, the alerts they already have), the aggregate rules a claim feeds, the
+ * evaluations set aside after a failure (sql/011), and the reads of the timer pass (its
+ * advisory lock, late-feed, completeness and trajectory rules, the sites due to report).
+ * Alert writes are storage/alert_store.h's (alerts_apply).
  * Every function runs inside the caller's transaction, logs a failure ("could not …") and
  * returns false; what it fills is owned by the caller and freed with the matching _free. */
 #ifndef SCALEUPD_STORAGE_EVALUATION_STORE_H
@@ -25,18 +26,22 @@ struct evaluation_rule {
 
 /* ---- dirty series ------------------------------------------------------------------- */
 
-/* The series of the marks one claim consumed: each once, ordered by programme, then id. */
+/* The series of the marks one claim consumed, and of the set-aside evaluations whose retry
+ * was due: each once, ordered by programme, then id. */
 struct evaluation_claim {
     int64_t *programme_ids; /* per series */
     int64_t *series_ids;
+    bool *set_aside; /* per series: its own rules are set aside (evaluation_set_aside) */
     size_t n;
-    long marks; /* the marks consumed (each lists up to 1,000 series) */
+    long marks;   /* the marks consumed (each lists up to 1,000 series) */
+    long retries; /* the set-aside evaluations due for a retry that the claim took */
 };
 
 /* Deletes the oldest `marks` rows of dirty_series that no other evaluator holds (FOR UPDATE
- * SKIP LOCKED) and fills *claim with the series they name. */
-bool evaluation_claim_dirty(PGconn *conn, int marks, struct evaluation_claim *claim)
-    __attribute__((warn_unused_result));
+ * SKIP LOCKED), locks up to `retries` set-aside evaluations whose retry is due at `now` (unix
+ * seconds) likewise, and fills *claim with the series they name. */
+bool evaluation_claim_dirty(PGconn *conn, int marks, double now, int retries,
+                            struct evaluation_claim *claim) __attribute__((warn_unused_result));
 
 void evaluation_claim_free(struct evaluation_claim *claim);
 
@@ -92,14 +97,61 @@ struct evaluation_aggregate_rule {
     enum spc_direction direction;
     char *aggregate; /* the indicator's: sum, mean, weighted, last */
     bool percentage; /* the indicator's value type is percentage */
+    bool set_aside;  /* the aggregate of indicator_id at site_id is set aside */
 };
 
-/* The aggregate rules the n series feed, ordered by rule, indicator and site. */
+/* The aggregate rules the n series feed, ordered by indicator and site (the subject), then
+ * rule. */
 bool evaluation_aggregate_rules(PGconn *conn, int64_t programme_id, const int64_t *series_ids,
                                 size_t n, struct evaluation_aggregate_rule **rules, size_t *n_rules)
     __attribute__((warn_unused_result));
 
 void evaluation_aggregate_rules_free(struct evaluation_aggregate_rule **rules, size_t n);
+
+/* ---- set-aside evaluations (sql/011) -----------------------------------------------
+ * An evaluation that failed for a reason of its own (not a lost connection or a deadlock):
+ * a series' own rules, or the aggregate rules of a region's descendants, recorded with the
+ * reason and retried after a backoff (1 minute, doubling up to 1 hour) or when its series is
+ * marked again; docs/ARCHITECTURE.md, "The path of an evaluation". */
+struct evaluation_failure {
+    int64_t programme_id;
+    int64_t series_id;             /* the series (read only when not aggregate) */
+    bool aggregate;                /* else the series' own rules */
+    int64_t indicator_id, site_id; /* the aggregate's (read only when aggregate) */
+    const char *reason;            /* evaluation_failure_reason */
+    double now;                    /* unix seconds */
+};
+
+/* What evaluation_set_aside recorded: failures 0 when the series no longer exists (or the
+ * aggregate has none). */
+struct evaluation_set_aside_row {
+    int failures;      /* 1 the first time */
+    double retry_at;   /* unix seconds */
+    int64_t series_id; /* the series a retry claims: for an aggregate, the first that feeds it */
+    char indicator[128], site[128]; /* codes, for the log line */
+};
+
+/* Records the failure (a new row, or one more failure of a row and a longer wait). */
+bool evaluation_set_aside(PGconn *conn, const struct evaluation_failure *failure,
+                          struct evaluation_set_aside_row *row) __attribute__((warn_unused_result));
+
+/* Forgets that the own rules of the n series were set aside (they evaluated). */
+bool evaluation_set_aside_clear_series(PGconn *conn, int64_t programme_id,
+                                       const int64_t *series_ids, size_t n)
+    __attribute__((warn_unused_result));
+
+/* Forgets that the aggregate of indicator_id at site_id was set aside (it evaluated). */
+bool evaluation_set_aside_clear_aggregate(PGconn *conn, int64_t programme_id, int64_t indicator_id,
+                                          int64_t site_id) __attribute__((warn_unused_result));
+
+/* The evaluations set aside now, across the database (every daemon's): *n. */
+bool evaluation_set_aside_count(PGconn *conn, long *n) __attribute__((warn_unused_result));
+
+/* Why the last statement on conn failed, for a set-aside row and its log line: its message's
+ * first line and SQLSTATE ("value out of range: overflow (SQLSTATE 22003)"), or a generic
+ * text when no statement failed (a failure outside the database). Call it before the next
+ * statement. */
+void evaluation_failure_reason(PGconn *conn, char *buf, size_t size);
 
 /* ---- the timer pass ------------------------------------------------------------------ */
 

@@ -29,14 +29,18 @@ enum series_result { SERIES_OK, SERIES_UNKNOWN_INDICATOR, SERIES_UNKNOWN_SITE, S
 /* Reads a series: the site's own values, or when it has none, its descendant sites
  * aggregated per period by the indicator's rule (sum, mean, weighted = Σnum ÷ Σden, last),
  * each point saying how many sites it covers. *out is a new JSON object owned by the caller:
- * {"indicator":{…},"site":{…},"aggregated":bool,"points":[{"period","period_start","value",
- * "numerator"?,"denominator"?,"sites_reporting","comment"?,"revisions"?:[…]}]}.
- * SERIES_DB_ERROR also when the points exceed OBSERVATIONS_DOC_MAX_BYTES. */
+ * {"indicator":{…},"site":{…},"aggregated":bool,"points":[{"period","period_start","value"?,
+ * "numerator"?,"denominator"?,"out_of_range"?,"sites_reporting","comment"?,"revisions"?:[…]}]}.
+ * Aggregates are computed exactly (numeric), so none overflows: a value, numerator or
+ * denominator beyond double's range (or a stored NaN or infinity) is left out of its point,
+ * whose "out_of_range" lists the fields left out (["value"]…); a point has "value" unless
+ * it says so. SERIES_DB_ERROR also when the points exceed OBSERVATIONS_DOC_MAX_BYTES. */
 enum series_result observations_series(PGconn *conn, const struct series_query *query, json_t **out)
     __attribute__((warn_unused_result));
 
 /* An aggregate series as the evaluator reads it: the points of the descendants of a site
- * for an indicator, oldest first. */
+ * for an indicator, oldest first; a point whose value is beyond double's range is not
+ * among them (missing, as a period that no site reported). */
 struct aggregate_points {
     double *values;
     int32_t *days; /* period starts, days since 1970-01-01 */
