@@ -38,6 +38,8 @@ struct request {
     char *body; /* NUL-terminated copy of the body (may contain NULs inside) */
     size_t body_len;
     struct request_auth auth;
+    bool authorized; /* the connection guard checked the token before the body was read */
+    bool close_after; /* the connection closes after the answer (a chunked body came) */
     const struct config *config; /* config in force when the request arrived */
     double queued;               /* seconds it waited for a pool worker (logged) */
 
@@ -49,6 +51,13 @@ struct request {
     struct request_kv *response_headers;
     size_t n_response_headers;
 };
+
+/* The reason phrase of a status ("Not Found"). */
+const char *request_reason_phrase(int status);
+
+/* True when a client's X-Request-Id of len bytes may be used as ours: 1 to 19 letters,
+ * digits, '-' or '_'. */
+bool request_id_usable(const char *id, size_t len);
 
 /* A path parameter ("slug" of /api/v1/programmes/{slug}) or NULL. */
 const char *request_param(const struct request *req, const char *name);
