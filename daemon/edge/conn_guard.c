@@ -57,7 +57,6 @@ struct conn_guard {
     enum guard_state state;
     int fd;        /* registered in set->by_fd once known, else -1 */
     bool admitted; /* counted under the cap */
-    bool at_cap;   /* refused at the cap: closed as soon as the answer has left */
     bool job_pending, closed;
     struct http_head_scan scan;
     size_t block_len;               /* the header block being released */
@@ -162,10 +161,6 @@ static void close_now(struct conn_guard *g)
 static void answered(struct conn_guard *g)
 {
     shutdown(bufferevent_getfd(g->socket), SHUT_WR);
-    if (g->at_cap) {
-        close_now(g); /* nothing was read, nothing is waited for */
-        return;
-    }
     g->state = GUARD_LINGER;
     const struct config *config = g->set->app->config;
     double linger = g->discard_left > 0 ? config->body_timeout : LINGER_SECONDS;
@@ -229,7 +224,9 @@ static bool pass_body(struct conn_guard *g, struct evbuffer *src, struct evbuffe
         return false;
     if (g->state == GUARD_STREAM) {
         const struct config *config = g->set->app->config;
-        unsigned long long cap = (unsigned long long)config->max_body_bytes * 9 / 8 + 65536;
+        /* raw bytes, framing included: past the limit and a half (evhttp refuses at twice
+         * the limit in its own page, check_limits between the limit and that in JSON) */
+        unsigned long long cap = (unsigned long long)config->max_body_bytes * 3 / 2;
         g->streamed += have;
         if (g->streamed > cap) {
             refuse_error(g, guard_request(g, NULL), 413, "body_too_large",
@@ -780,7 +777,6 @@ struct bufferevent *conn_guards_bevcb(struct event_base *base, void *arg)
     g->started = now_seconds();
     if (set->admitted >= (size_t)config->max_connections) {
         g->state = GUARD_REFUSED;
-        g->at_cap = true;
         event_active(g->kick, 0, 0); /* once evhttp has given it its socket */
     } else {
         g->admitted = true;
