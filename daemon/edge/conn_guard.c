@@ -67,6 +67,8 @@ struct conn_guard {
     bool rate_unknown;              /* the secret has no bucket yet */
     unsigned char secret_hash[32];
     struct conn_verdict verdict;
+    unsigned method;  /* of the current request, for the log lines of its refusals */
+    char path[96];
     double started;
 };
 
@@ -130,7 +132,9 @@ static struct request *guard_request(struct conn_guard *g, const struct http_hea
                  head->request_id.value);
     else
         g->set->new_id(g->set->id_arg, req->id, sizeof(req->id));
-    req->method = head != NULL ? router_method_from_name(head->method) : 0;
+    req->method = head != NULL ? router_method_from_name(head->method) : g->method;
+    if (head == NULL && g->path[0] != '\0')
+        req->path = xstrdup(g->path);
     req->config = g->set->app->config;
     g->started = g->started > 0 ? g->started : now_seconds();
     return req;
@@ -139,7 +143,7 @@ static struct request *guard_request(struct conn_guard *g, const struct http_hea
 static void log_answer(struct conn_guard *g, const struct request *req, const char *why)
 {
     double elapsed = now_seconds() - g->started;
-    const char *route = req->match.route ? req->match.route->pattern : "unmatched";
+    const char *route = g->verdict.route ? g->verdict.route->pattern : "unmatched";
     metrics_observe_request(route, req->status, elapsed);
     char method[16];
     router_allow_header(req->method, method, sizeof(method));
@@ -471,6 +475,8 @@ static bool examine(struct conn_guard *g, const char *data, size_t block, struct
     g->verdict.close_after = head.chunked && !g->head_only;
     if (!acceptable(g, req, status, &head))
         return false;
+    g->method = req->method;
+    snprintf(g->path, sizeof(g->path), "%s", req->path);
     if (head.authorization.value != NULL) {
         req->headers = xcalloc(1, sizeof(*req->headers));
         req->headers[0].key = xstrdup("Authorization");
@@ -522,7 +528,6 @@ static bool read_head(struct conn_guard *g, struct evbuffer *src, struct evbuffe
         return false;
     if (block == 0 || block > limit) {
         struct request *req = guard_request(g, NULL);
-        req->path = xstrdup("?");
         request_reply_error(req, 413, "headers_too_large",
                             "the request line and headers have more than %d bytes, the limit",
                             config->max_header_bytes);
@@ -644,14 +649,15 @@ static void on_deadline(evutil_socket_t fd, short what, void *arg)
         close_now(g);
     } else if (g->deadline == DEADLINE_HEADER && g->state == GUARD_HEAD) {
         struct request *req = guard_request(g, NULL);
-        req->path = xstrdup("?");
         request_reply_error(req, 408, "header_timeout",
                             "the request line and headers did not arrive within %d s",
                             config->header_timeout);
         refuse(g, req, "header deadline");
+    } else if (g->deadline == DEADLINE_BODY && g->state == GUARD_STREAM &&
+               evbuffer_get_length(bufferevent_get_input(g->bev)) > 0) {
+        arm(g, DEADLINE_BODY, 1); /* evhttp has not yet read what it was given: it may be all */
     } else if (g->deadline == DEADLINE_BODY && (g->state == GUARD_BODY || g->state == GUARD_STREAM)) {
         struct request *req = guard_request(g, NULL);
-        req->path = xstrdup("?");
         request_reply_error(req, 408, "body_timeout", "the request body did not arrive within %d s",
                             config->body_timeout);
         refuse(g, req, "body deadline");
@@ -666,7 +672,6 @@ static void on_kick(evutil_socket_t fd, short what, void *arg)
         return;
     if (g->state == GUARD_REFUSED) {
         struct request *req = guard_request(g, NULL);
-        req->path = xstrdup("?");
         request_add_response_header(req, "Retry-After", "1");
         request_reply_error(req, 503, "too_many_connections",
                             "the server has %d connections open, its limit; retry shortly",
@@ -725,6 +730,8 @@ static void on_complete(struct evhttp_request *evreq, void *arg)
     g->started = 0;
     g->block_len = 0;
     g->body_left = 0;
+    g->method = 0;
+    g->path[0] = '\0';
     g->scan = (struct http_head_scan){0};
     if (evbuffer_get_length(bufferevent_get_input(g->socket)) > 0)
         event_active(g->kick, 0, 0); /* once evhttp waits for the next request */
@@ -740,6 +747,8 @@ bool conn_guards_take(struct conn_guards *set, struct evhttp_request *evreq,
         set->by_fd[fd]->bev != bev)
         return false;
     struct conn_guard *g = set->by_fd[fd];
+    if (g->state != GUARD_WAIT && g->state != GUARD_STREAM)
+        return false; /* being refused: evhttp's copy goes with the connection */
     disarm(g); /* the body has arrived */
     g->state = GUARD_WAIT;
     *verdict = g->verdict;
