@@ -27,7 +27,7 @@ cleanup() {
     local rc=$?
     [ -n "$slow_pid" ] && kill "$slow_pid" 2>/dev/null
     if [ -n "$daemon_pid" ]; then # a worker still parsing brackets would hold a clean stop
-        kill "$daemon_pid" 2>/dev/null
+        kill "$daemon_pid" 2>/dev/null || true
         for _ in $(seq 50); do kill -0 "$daemon_pid" 2>/dev/null || break; sleep 0.1; done
         kill -9 "$daemon_pid" 2>/dev/null || true
         wait "$daemon_pid" 2>/dev/null || true

@@ -114,7 +114,8 @@ static enum http_head_status parse_request_line(const char *line, size_t len,
     head->target_len = (size_t)(sp2 - target);
     const char *version = sp2 + 1;
     size_t vlen = (size_t)(end - version);
-    if (vlen == 8 && strncmp(version, "HTTP/1.", 7) == 0 && (version[7] == '0' || version[7] == '1')) {
+    if (vlen == 8 && strncmp(version, "HTTP/1.", 7) == 0 &&
+        (version[7] == '0' || version[7] == '1')) {
         head->minor = version[7] - '0';
         return HTTP_HEAD_OK;
     }
@@ -186,8 +187,7 @@ static enum http_head_status parse_field(const char *line, size_t len, struct ht
         value++;
     while (end > value && (end[-1] == ' ' || end[-1] == '\t'))
         end--;
-    return take_field(line, (size_t)(colon - line), value, (size_t)(end - value), head,
-                      keep_alive);
+    return take_field(line, (size_t)(colon - line), value, (size_t)(end - value), head, keep_alive);
 }
 
 enum http_head_status http_head_parse(const char *block, size_t len, struct http_head *head)

@@ -59,15 +59,15 @@ struct conn_guard {
     bool admitted; /* counted under the cap */
     bool job_pending, closed;
     struct http_head_scan scan;
-    size_t block_len;               /* the header block being released */
-    unsigned long long body_left;   /* body bytes still to pass (GUARD_BODY) */
-    unsigned long long streamed;    /* chunked bytes passed (GUARD_STREAM) */
+    size_t block_len;                /* the header block being released */
+    unsigned long long body_left;    /* body bytes still to pass (GUARD_BODY) */
+    unsigned long long streamed;     /* chunked bytes passed (GUARD_STREAM) */
     unsigned long long discard_left; /* declared body bytes still to discard (GUARD_LINGER) */
-    bool head_only;                 /* a HEAD request: no body to read */
-    bool rate_unknown;              /* the secret has no bucket yet */
+    bool head_only;                  /* a HEAD request: no body to read */
+    bool rate_unknown;               /* the secret has no bucket yet */
     unsigned char secret_hash[32];
     struct conn_verdict verdict;
-    unsigned method;  /* of the current request, for the log lines of its refusals */
+    unsigned method; /* of the current request, for the log lines of its refusals */
     char path[96];
     double started;
 };
@@ -88,7 +88,7 @@ struct conn_guards {
 struct guard_job {
     struct pool_job job;
     struct conn_guard *guard;
-    struct request *req; /* holds the Authorization header; gets the verdict or the answer */
+    struct request *req;   /* holds the Authorization header; gets the verdict or the answer */
     struct config *config; /* our reference */
     const struct handler *handler;
 };
@@ -234,7 +234,8 @@ static bool pass_body(struct conn_guard *g, struct evbuffer *src, struct evbuffe
         g->streamed += have;
         if (g->streamed > cap) {
             refuse_error(g, guard_request(g, NULL), 413, "body_too_large",
-                         "the chunked request body is larger than the limit", "chunked body over the limit");
+                         "the chunked request body is larger than the limit",
+                         "chunked body over the limit");
             return false;
         }
         evbuffer_remove_buffer(src, dst, have);
@@ -337,8 +338,8 @@ static bool within_rate(struct conn_guard *g, struct request *req, const char *s
         return true;
     token_hash(secret, strlen(secret), g->secret_hash);
     double retry = 0;
-    switch (rate_limit_check(g->set->rates, g->secret_hash, config->rate_limit,
-                             config->rate_burst, now_seconds(), &retry)) {
+    switch (rate_limit_check(g->set->rates, g->secret_hash, config->rate_limit, config->rate_burst,
+                             now_seconds(), &retry)) {
     case RATE_UNKNOWN:
         g->rate_unknown = true;
         return true;
@@ -469,7 +470,8 @@ static bool examine(struct conn_guard *g, const char *data, size_t block, struct
     struct request *req = guard_request(g, &head);
     g->block_len = block;
     g->head_only = strcmp(head.method, "HEAD") == 0;
-    g->body_left = g->head_only || head.content_length < 0 ? 0 : (unsigned long long)head.content_length;
+    g->body_left =
+        g->head_only || head.content_length < 0 ? 0 : (unsigned long long)head.content_length;
     memset(&g->verdict, 0, sizeof(g->verdict));
     snprintf(g->verdict.id, sizeof(g->verdict.id), "%s", req->id);
     g->verdict.close_after = head.chunked && !g->head_only;
@@ -656,7 +658,8 @@ static void on_deadline(evutil_socket_t fd, short what, void *arg)
     } else if (g->deadline == DEADLINE_BODY && g->state == GUARD_STREAM &&
                evbuffer_get_length(bufferevent_get_input(g->bev)) > 0) {
         arm(g, DEADLINE_BODY, 1); /* evhttp has not yet read what it was given: it may be all */
-    } else if (g->deadline == DEADLINE_BODY && (g->state == GUARD_BODY || g->state == GUARD_STREAM)) {
+    } else if (g->deadline == DEADLINE_BODY &&
+               (g->state == GUARD_BODY || g->state == GUARD_STREAM)) {
         struct request *req = guard_request(g, NULL);
         request_reply_error(req, 408, "body_timeout", "the request body did not arrive within %d s",
                             config->body_timeout);
@@ -749,7 +752,7 @@ bool conn_guards_take(struct conn_guards *set, struct evhttp_request *evreq,
     struct conn_guard *g = set->by_fd[fd];
     if (g->state != GUARD_WAIT && g->state != GUARD_STREAM)
         return false; /* being refused: evhttp's copy goes with the connection */
-    disarm(g); /* the body has arrived */
+    disarm(g);        /* the body has arrived */
     g->state = GUARD_WAIT;
     *verdict = g->verdict;
     memset(&g->verdict, 0, sizeof(g->verdict));

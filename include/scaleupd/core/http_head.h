@@ -25,10 +25,10 @@ size_t http_head_scan(struct http_head_scan *scan, const char *data, size_t len)
 
 enum http_head_status {
     HTTP_HEAD_OK,
-    HTTP_HEAD_MALFORMED,           /* 400: request line, header line, Content-Length */
-    HTTP_HEAD_VERSION,             /* 505: not HTTP/1.0 or HTTP/1.1 */
-    HTTP_HEAD_UNSUPPORTED_CODING,  /* 501: a Transfer-Encoding other than chunked */
-    HTTP_HEAD_EXPECTATION,         /* 417: an Expect other than 100-continue */
+    HTTP_HEAD_MALFORMED,          /* 400: request line, header line, Content-Length */
+    HTTP_HEAD_VERSION,            /* 505: not HTTP/1.0 or HTTP/1.1 */
+    HTTP_HEAD_UNSUPPORTED_CODING, /* 501: a Transfer-Encoding other than chunked */
+    HTTP_HEAD_EXPECTATION,        /* 417: an Expect other than 100-continue */
 };
 
 /* A header value inside the block (not NUL-terminated), or value NULL when absent. */
@@ -41,13 +41,13 @@ struct http_head {
     char method[HTTP_HEAD_METHOD_MAX]; /* upper-case letters, as sent */
     const char *target;                /* the request target, inside the block */
     size_t target_len;
-    int minor;                 /* HTTP/1.minor */
-    long long content_length;  /* -1 when absent */
-    bool chunked;              /* Transfer-Encoding: chunked */
-    bool expect_continue;      /* Expect: 100-continue (HTTP/1.1) */
-    bool close;                /* Connection: close, or HTTP/1.0 without keep-alive */
+    int minor;                /* HTTP/1.minor */
+    long long content_length; /* -1 when absent */
+    bool chunked;             /* Transfer-Encoding: chunked */
+    bool expect_continue;     /* Expect: 100-continue (HTTP/1.1) */
+    bool close;               /* Connection: close, or HTTP/1.0 without keep-alive */
     struct http_head_field authorization, request_id; /* the first of each */
-    char why[96];              /* what was wrong, when not HTTP_HEAD_OK */
+    char why[96];                                     /* what was wrong, when not HTTP_HEAD_OK */
 };
 
 /* Parses a complete header block (what http_head_scan measured). Header values point into

@@ -24,14 +24,14 @@ struct conn_verdict {
     const struct route *route; /* the route the guard matched, NULL when none */
     bool authorized;           /* the token was checked for that route: auth says who */
     struct request_auth auth;
-    char id[20];     /* the request id the guard used (in its log lines), "" when none */
+    char id[20];      /* the request id the guard used (in its log lines), "" when none */
     bool close_after; /* the connection must close after the answer (a chunked body) */
 };
 
 /* The guards of one server. new_id writes a fresh request id (the server's numbering). */
 struct conn_guards *conn_guards_new(struct event_base *base, struct app *app,
-                                    void (*new_id)(void *arg, char *id, size_t size),
-                                    void *id_arg) __attribute__((warn_unused_result));
+                                    void (*new_id)(void *arg, char *id, size_t size), void *id_arg)
+    __attribute__((warn_unused_result));
 
 /* The evhttp_set_bevcb callback (arg: the guards): a new connection's bufferevent. Past
  * [server] max_connections the connection is answered 503 and closed. */
