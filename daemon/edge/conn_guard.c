@@ -101,13 +101,15 @@ static double now_seconds(void)
 }
 
 /* False once evhttp has freed the connection (bufferevent_free clears the callbacks, and
- * evhttp never clears its event callback otherwise); the
- * filter's memory, and so the guard, lives until libevent finalises it a moment later. */
+ * evhttp never clears its event callback otherwise) or the server is gone. The filter's
+ * memory, and so the guard, lives until libevent finalises it a moment later. */
 static bool connection_alive(const struct conn_guard *g)
 {
+    if (g->set == NULL)
+        return false;
     bufferevent_event_cb eventcb = NULL;
     bufferevent_getcb(g->bev, NULL, NULL, &eventcb, NULL);
-    return g->set != NULL && eventcb != NULL;
+    return eventcb != NULL;
 }
 
 static void arm(struct conn_guard *g, enum guard_deadline deadline, double seconds)
