@@ -111,8 +111,8 @@ static void send_reply(struct http_server *server, struct evhttp_request *evreq,
         arm_linger(server);
 }
 
-/* Copies headers or query parameters: no cap of its own is needed, evhttp has bounded them
- * (the request line and the headers together by twice max_header_bytes). */
+/* Copies headers or query parameters: no cap of its own is needed, the guard has bounded
+ * them (the request line and the headers together by max_header_bytes). */
 static void copy_kvs(const struct evkeyvalq *q, struct request_kv **out, size_t *n)
 {
     size_t count = 0;
@@ -160,7 +160,7 @@ static struct request *build_request(struct http_server *server, struct evhttp_r
 }
 
 /* Copies the body out of libevent: one allocation of a size check_limits has bounded by
- * max_body_bytes (and evhttp, chunked bodies included, by twice that). */
+ * max_body_bytes (the guard a declared body by that, a chunked one by one and a half). */
 static void copy_body(struct request *req, struct evhttp_request *evreq)
 {
     struct evbuffer *in = evhttp_request_get_input_buffer(evreq);

@@ -13,9 +13,10 @@
 
 struct config;
 
-/* The caps of what a request makes us hold beyond what evhttp already bounds (the request
- * line and headers by max_header_bytes, the body by max_body_bytes, each refused by evhttp
- * past twice the limit and by the server with a JSON 413 past it). A response body, built
+/* The caps of what a request makes us hold beyond what is already bounded (the request line
+ * and headers by max_header_bytes, the body by max_body_bytes, each refused with a JSON 413
+ * by the connection guard, edge/conn_guard.h, or by the server; evhttp's own limits, at
+ * twice ours, are a backstop). A response body, built
  * from the database, has at most REQUEST_RESPONSE_MAX bytes (a bigger one answers 500
  * response_too_large); a response, at most REQUEST_MAX_RESPONSE_HEADERS headers. */
 #define REQUEST_RESPONSE_MAX (64u * 1024 * 1024)
