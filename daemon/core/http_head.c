@@ -215,3 +215,116 @@ enum http_head_status http_head_parse(const char *block, size_t len, struct http
         head->close = true;
     return HTTP_HEAD_OK;
 }
+
+enum chunk_state {
+    CHUNK_SIZE_FIRST, /* the first hex digit of a size line */
+    CHUNK_SIZE,       /* more hex digits, or the line end */
+    CHUNK_SIZE_LF,    /* the LF after a CR */
+    CHUNK_DATA,
+    CHUNK_DATA_END,   /* CR or LF after the data */
+    CHUNK_DATA_LF,    /* the LF after that CR */
+    CHUNK_TRAILER,    /* a trailer line, or the empty line that ends the body */
+    CHUNK_TRAILER_LF, /* the LF after a CR in a trailer line */
+};
+
+#define CHUNK_SIZE_DIGITS 15 /* under 2^60 bytes */
+#define CHUNK_TRAILER_MAX 4096
+
+static int hex_value(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+/* A line end in a size line: the chunk's data, or the trailer after the last chunk. */
+static void size_line_done(struct http_chunks *c)
+{
+    c->state = c->left > 0 ? CHUNK_DATA : CHUNK_TRAILER;
+    c->line = 0;
+    c->line_has_colon = false;
+}
+
+/* One byte of framing (not data); false when it is not chunked framing. */
+static bool chunk_byte(struct http_chunks *c, char b, bool *done)
+{
+    switch (c->state) {
+    case CHUNK_SIZE_FIRST:
+    case CHUNK_SIZE:
+        if (c->state == CHUNK_SIZE && (b == '\r' || b == '\n')) {
+            if (b == '\r')
+                c->state = CHUNK_SIZE_LF;
+            else
+                size_line_done(c);
+            return true;
+        }
+        if (hex_value(b) < 0 || ++c->line > CHUNK_SIZE_DIGITS)
+            return false;
+        c->left = c->left * 16 + (unsigned)hex_value(b);
+        c->state = CHUNK_SIZE;
+        return true;
+    case CHUNK_SIZE_LF:
+        if (b != '\n')
+            return false;
+        size_line_done(c);
+        return true;
+    case CHUNK_DATA_END:
+    case CHUNK_DATA_LF:
+        if (b == '\r' && c->state == CHUNK_DATA_END)
+            c->state = CHUNK_DATA_LF;
+        else if (b == '\n')
+            c->state = CHUNK_SIZE_FIRST;
+        else
+            return false;
+        c->line = 0;
+        return true;
+    case CHUNK_TRAILER:
+    case CHUNK_TRAILER_LF:
+        if (b == '\n' || c->state == CHUNK_TRAILER_LF) {
+            if (b != '\n' || (c->line > 0 && !c->line_has_colon))
+                return false;
+            *done = c->line == 0;
+            c->state = CHUNK_TRAILER;
+            c->line = 0;
+            c->line_has_colon = false;
+            return true;
+        }
+        if (b == '\r') {
+            c->state = CHUNK_TRAILER_LF;
+            return true;
+        }
+        c->line_has_colon = c->line_has_colon || b == ':';
+        return ++c->line <= CHUNK_TRAILER_MAX && ((unsigned char)b >= ' ' || b == '\t');
+    default:
+        return false;
+    }
+}
+
+enum http_chunks_status http_chunks_feed(struct http_chunks *c, const char *data, size_t len,
+                                         size_t *used)
+{
+    size_t i = 0;
+    while (i < len) {
+        if (c->state == CHUNK_DATA) {
+            size_t n = c->left < len - i ? (size_t)c->left : len - i;
+            i += n;
+            c->left -= n;
+            if (c->left == 0)
+                c->state = CHUNK_DATA_END;
+            continue;
+        }
+        bool done = false;
+        if (!chunk_byte(c, data[i++], &done))
+            return HTTP_CHUNKS_BAD;
+        if (done) {
+            *used = i;
+            return HTTP_CHUNKS_DONE;
+        }
+    }
+    *used = len;
+    return HTTP_CHUNKS_MORE;
+}

@@ -32,7 +32,7 @@ enum guard_state {
     GUARD_HEAD,    /* waiting for a complete header block; bytes held */
     GUARD_AUTH,    /* the token is being looked up on a worker; bytes held */
     GUARD_BODY,    /* passing body_left bytes of body to evhttp */
-    GUARD_STREAM,  /* passing a chunked body until evhttp has the request */
+    GUARD_STREAM,  /* passing a chunked body, its framing checked, up to its end */
     GUARD_WAIT,    /* the request is with the server; later bytes held until it answered */
     GUARD_ANSWER,  /* our own answer is being written; input discarded */
     GUARD_LINGER,  /* answered and write side shut; input discarded until EOF or deadline */
@@ -64,6 +64,8 @@ struct conn_guard {
     unsigned long long streamed;     /* chunked bytes passed (GUARD_STREAM) */
     unsigned long long discard_left; /* declared body bytes still to discard (GUARD_LINGER) */
     bool head_only;                  /* a HEAD request: no body to read */
+    bool chunked;                    /* its body comes in chunks */
+    struct http_chunks chunks;       /* where the chunked body has got to */
     bool rate_unknown;               /* the secret has no bucket yet */
     unsigned char secret_hash[32];
     struct conn_verdict verdict;
@@ -222,27 +224,56 @@ static void refuse_error(struct conn_guard *g, struct request *req, int status, 
 
 /* ------------------------------------------------------------------ letting bytes through */
 
+/* Passes a chunked body to evhttp as its framing is checked (core/http_head.c), and
+ * nothing after its end; bad framing is 400, raw bytes past the limit and a half 413 (evhttp
+ * refuses at twice the limit in its own page, check_limits between the limit and that in
+ * JSON). True when it moved bytes. */
+static bool pass_chunks(struct conn_guard *g, struct evbuffer *src, struct evbuffer *dst)
+{
+    const struct config *config = g->set->app->config;
+    unsigned long long cap = (unsigned long long)config->max_body_bytes * 3 / 2;
+    bool moved = false;
+    while (evbuffer_get_length(src) > 0) {
+        struct evbuffer_iovec vec[16];
+        int n = evbuffer_peek(src, -1, NULL, vec, 16);
+        size_t take = 0;
+        enum http_chunks_status status = HTTP_CHUNKS_MORE;
+        for (int i = 0; i < n && i < 16 && status == HTTP_CHUNKS_MORE; i++) {
+            size_t used = 0;
+            status = http_chunks_feed(&g->chunks, vec[i].iov_base, vec[i].iov_len, &used);
+            take += used;
+        }
+        g->streamed += take;
+        if (status == HTTP_CHUNKS_BAD) {
+            refuse_error(g, guard_request(g, NULL), 400, "malformed_request",
+                         "the chunked body's framing is not valid", "malformed chunked body");
+            return moved;
+        }
+        if (g->streamed > cap) {
+            refuse_error(g, guard_request(g, NULL), 413, "body_too_large",
+                         "the chunked request body is larger than the limit",
+                         "chunked body over the limit");
+            return moved;
+        }
+        evbuffer_remove_buffer(src, dst, take);
+        moved = moved || take > 0;
+        if (status == HTTP_CHUNKS_DONE) {
+            g->state = GUARD_WAIT; /* later bytes are the next request's: held */
+            disarm(g);
+            break;
+        }
+    }
+    return moved;
+}
+
 /* Passes what the current state lets through from src to dst; true when it moved bytes. */
 static bool pass_body(struct conn_guard *g, struct evbuffer *src, struct evbuffer *dst)
 {
     size_t have = evbuffer_get_length(src);
     if (have == 0)
         return false;
-    if (g->state == GUARD_STREAM) {
-        const struct config *config = g->set->app->config;
-        /* raw bytes, framing included: past the limit and a half (evhttp refuses at twice
-         * the limit in its own page, check_limits between the limit and that in JSON) */
-        unsigned long long cap = (unsigned long long)config->max_body_bytes * 3 / 2;
-        g->streamed += have;
-        if (g->streamed > cap) {
-            refuse_error(g, guard_request(g, NULL), 413, "body_too_large",
-                         "the chunked request body is larger than the limit",
-                         "chunked body over the limit");
-            return false;
-        }
-        evbuffer_remove_buffer(src, dst, have);
-        return true;
-    }
+    if (g->state == GUARD_STREAM)
+        return pass_chunks(g, src, dst);
     if (g->state != GUARD_BODY)
         return false;
     size_t n = g->body_left < have ? (size_t)g->body_left : have;
@@ -262,9 +293,10 @@ static bool release(struct conn_guard *g, struct evbuffer *src, struct evbuffer 
     g->block_len = 0;
     disarm(g);
     const struct config *config = g->set->app->config;
-    if (g->verdict.close_after) {
+    if (g->chunked) {
         g->state = GUARD_STREAM;
         g->streamed = 0;
+        g->chunks = (struct http_chunks){0};
         arm(g, DEADLINE_BODY, config->body_timeout);
     } else if (g->body_left > 0) {
         g->state = GUARD_BODY;
@@ -476,7 +508,7 @@ static bool examine(struct conn_guard *g, const char *data, size_t block, struct
         g->head_only || head.content_length < 0 ? 0 : (unsigned long long)head.content_length;
     memset(&g->verdict, 0, sizeof(g->verdict));
     snprintf(g->verdict.id, sizeof(g->verdict.id), "%s", req->id);
-    g->verdict.close_after = head.chunked && !g->head_only;
+    g->chunked = head.chunked && !g->head_only;
     if (!acceptable(g, req, status, &head))
         return false;
     g->method = req->method;
@@ -657,9 +689,6 @@ static void on_deadline(evutil_socket_t fd, short what, void *arg)
                             "the request line and headers did not arrive within %d s",
                             config->header_timeout);
         refuse(g, req, "header deadline");
-    } else if (g->deadline == DEADLINE_BODY && g->state == GUARD_STREAM &&
-               evbuffer_get_length(bufferevent_get_input(g->bev)) > 0) {
-        arm(g, DEADLINE_BODY, 1); /* evhttp has not yet read what it was given: it may be all */
     } else if (g->deadline == DEADLINE_BODY &&
                (g->state == GUARD_BODY || g->state == GUARD_STREAM)) {
         struct request *req = guard_request(g, NULL);

@@ -84,7 +84,7 @@ static void send_reply(struct http_server *server, struct evhttp_request *evreq,
         request_reply_error(req, 500, "internal", "the handler gave no answer");
     evhttp_add_header(out, "Content-Type", req->content_type ? req->content_type : "text/plain");
     evhttp_add_header(out, "X-Request-Id", req->id);
-    if (server->draining || req->close_after)
+    if (server->draining)
         evhttp_add_header(out, "Connection", "close");
     for (size_t i = 0; i < req->n_response_headers; i++)
         evhttp_add_header(out, req->response_headers[i].key, req->response_headers[i].value);
@@ -291,7 +291,6 @@ static void take_verdict(struct request *req, const struct conn_verdict *verdict
 {
     if (verdict->id[0] != '\0')
         snprintf(req->id, sizeof(req->id), "%s", verdict->id);
-    req->close_after = verdict->close_after;
     if (verdict->authorized && verdict->route != NULL && verdict->route == req->match.route) {
         req->authorized = true;
         req->auth = verdict->auth;

@@ -364,6 +364,23 @@ class LimitsInJsonTest(JsonErrors):
             sender.join(TIMEOUT)
         self.assert_still_serving()
 
+    def test_chunked_bodies_are_read_to_their_end_and_bad_framing_is_400_in_json(self):
+        auth = f"Authorization: Bearer {self.daemon.admin_token}\r\n"
+        body = b'{"slug": "e2e-chunked", "name": "Chunked"}'
+        with self.daemon.connect() as sock:  # a chunked POST, then a GET on the same connection
+            sock.sendall(f"{ADMIN_POST}{auth}Transfer-Encoding: chunked\r\n\r\n".encode() +
+                         b"%x\r\n%s\r\n0\r\n\r\n" % (len(body), body) +
+                         b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+            created, health = read_answers(sock, 2)
+            self.assertEqual(created.status, 201, created.body)
+            self.assertEqual(health.status, 200)
+        for framing in (b"5;ext=1\r\nhello\r\n0\r\n\r\n", b"zz\r\n", b"5\r\nhelloX\r\n"):
+            with self.subTest(framing=framing):
+                resp = self.exchange(
+                    f"{ADMIN_POST}{auth}Transfer-Encoding: chunked\r\n\r\n".encode() + framing)
+                self.assert_json_error(resp, 400, "malformed_request")
+        self.assert_still_serving()
+
     def test_a_header_block_over_the_limit_is_413_in_json(self):
         big = "a" * (16384 * 3)  # three times max_header_bytes, past evhttp's own limit
         self.assert_json_error(

@@ -122,3 +122,45 @@ Test(http_head, refuses_what_evhttp_would_answer_itself)
         cr_expect_neq(h.why[0], '\0', "case %zu says why", i);
     }
 }
+
+/* Chunked bodies: where they end (fed at once and a byte at a time), and bad framing. */
+static const struct {
+    const char *text;
+    enum http_chunks_status status;
+    size_t used; /* for HTTP_CHUNKS_DONE */
+} chunked[] = {
+    {"5\r\nhello\r\n0\r\n\r\nGET / HTTP/1.1", HTTP_CHUNKS_DONE, 15},
+    {"5\nhello\n0\n\n", HTTP_CHUNKS_DONE, 11},
+    {"A\r\n0123456789\r\n1\r\nx\r\n0\r\nExpires: never\r\n\r\n", HTTP_CHUNKS_DONE, 42},
+    {"5\r\nhel", HTTP_CHUNKS_MORE, 0},
+    {"0\r\n", HTTP_CHUNKS_MORE, 0},
+    {"5;ext=1\r\nhello\r\n0\r\n\r\n", HTTP_CHUNKS_BAD, 0}, /* evhttp refuses extensions */
+    {"0x5\r\nhello\r\n0\r\n\r\n", HTTP_CHUNKS_BAD, 0},
+    {"\r\n5\r\nhello\r\n", HTTP_CHUNKS_BAD, 0},
+    {"5\r\nhelloX\r\n", HTTP_CHUNKS_BAD, 0},      /* data longer than its size */
+    {"1000000000000000\r\n", HTTP_CHUNKS_BAD, 0}, /* 2^60 bytes */
+    {"0\r\nno colon\r\n\r\n", HTTP_CHUNKS_BAD, 0},
+    {"zz\r\n", HTTP_CHUNKS_BAD, 0},
+};
+
+Test(http_head, chunked_bodies_end_where_their_framing_says)
+{
+    for (size_t i = 0; i < sizeof(chunked) / sizeof(chunked[0]); i++) {
+        const char *t = chunked[i].text;
+        size_t len = strlen(t), used = 0;
+        struct http_chunks whole = {0};
+        cr_expect_eq(http_chunks_feed(&whole, t, len, &used), chunked[i].status, "at once: %s", t);
+        if (chunked[i].status == HTTP_CHUNKS_DONE)
+            cr_expect_eq(used, chunked[i].used, "at once: %s ends after %zu", t, used);
+        struct http_chunks trickle = {0};
+        enum http_chunks_status status = HTTP_CHUNKS_MORE;
+        size_t total = 0;
+        for (size_t k = 0; k < len && status == HTTP_CHUNKS_MORE; k++) {
+            status = http_chunks_feed(&trickle, t + k, 1, &used);
+            total += status == HTTP_CHUNKS_BAD ? 0 : used;
+        }
+        cr_expect_eq(status, chunked[i].status, "byte by byte: %s", t);
+        if (status == HTTP_CHUNKS_DONE)
+            cr_expect_eq(total, chunked[i].used, "byte by byte: %s", t);
+    }
+}

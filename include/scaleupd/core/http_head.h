@@ -57,4 +57,26 @@ struct http_head {
 enum http_head_status http_head_parse(const char *block, size_t len, struct http_head *head)
     __attribute__((warn_unused_result));
 
+/* Where a chunked body has got to, for the guard to pass exactly the body to evhttp and
+ * refuse bad framing itself. Zero-initialise. */
+struct http_chunks {
+    int state;
+    unsigned long long left; /* bytes of the current chunk's data still to come */
+    size_t line;             /* bytes of the current size or trailer line so far */
+    bool line_has_colon;
+};
+
+enum http_chunks_status {
+    HTTP_CHUNKS_MORE, /* everything given belongs to the body; more is to come */
+    HTTP_CHUNKS_DONE, /* the body ended after *used bytes of what was given */
+    HTTP_CHUNKS_BAD,  /* not chunked framing (400) */
+};
+
+/* Follows len more bytes of a chunked body: hexadecimal sizes on lines of their own (no
+ * extensions), each chunk's data followed by a line end, a last chunk of size 0, then
+ * trailer lines ("name: value") up to an empty line. *used is the bytes of data that belong
+ * to the body (len unless HTTP_CHUNKS_DONE). */
+enum http_chunks_status http_chunks_feed(struct http_chunks *chunks, const char *data, size_t len,
+                                         size_t *used) __attribute__((warn_unused_result));
+
 #endif

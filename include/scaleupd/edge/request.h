@@ -39,8 +39,7 @@ struct request {
     char *body; /* NUL-terminated copy of the body (may contain NULs inside) */
     size_t body_len;
     struct request_auth auth;
-    bool authorized;  /* the connection guard checked the token before the body was read */
-    bool close_after; /* the connection closes after the answer (a chunked body came) */
+    bool authorized; /* the connection guard checked the token before the body was read */
     const struct config *config; /* config in force when the request arrived */
     double queued;               /* seconds it waited for a pool worker (logged) */
 
