@@ -1,6 +1,9 @@
-/* The HTTP server: one evhttp on the loop thread. A request is matched, checked against
- * the size limits, copied into a struct request and either answered on the loop (cheap,
- * database-free handlers) or queued on the worker pool; the reply is sent on the loop. */
+/* The HTTP server: one evhttp on the loop thread, each connection read through a guard
+ * (edge/conn_guard.c) that keeps the connection cap and the header and body deadlines and
+ * checks a request's header block, token and rate before evhttp reads its body. A request
+ * evhttp hands over is matched, copied into a struct request and either answered on the
+ * loop (cheap, database-free handlers) or queued on the worker pool with the guard's
+ * verdict on its token; the reply is sent on the loop (docs/ARCHITECTURE.md). */
 #include "scaleupd/edge/http.h"
 
 #include <event2/buffer.h>
@@ -15,6 +18,7 @@
 #include <strings.h>
 #include <unistd.h>
 #include <arpa/inet.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 
 #include "scaleupd/core/alloc.h"
@@ -22,14 +26,16 @@
 #include "scaleupd/core/log.h"
 #include "scaleupd/core/metrics.h"
 #include "scaleupd/edge/app.h"
+#include "scaleupd/edge/auth.h"
+#include "scaleupd/edge/conn_guard.h"
 #include "scaleupd/edge/pool.h"
 #include "scaleupd/storage/db.h"
-#include "scaleupd/storage/tokens.h"
 
 struct http_server {
     struct event_base *base;
     struct evhttp *evhttp;
     struct evhttp_bound_socket *socket;
+    struct conn_guards *guards;
     struct app *app;
     unsigned long long next_id;
     unsigned id_prefix;
@@ -70,46 +76,6 @@ static double now_seconds(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-static const char *reason_phrase(int status)
-{
-    switch (status) {
-    case 200:
-        return "OK";
-    case 201:
-        return "Created";
-    case 202:
-        return "Accepted";
-    case 204:
-        return "No Content";
-    case 304:
-        return "Not Modified";
-    case 400:
-        return "Bad Request";
-    case 401:
-        return "Unauthorized";
-    case 403:
-        return "Forbidden";
-    case 404:
-        return "Not Found";
-    case 405:
-        return "Method Not Allowed";
-    case 409:
-        return "Conflict";
-    case 413:
-        return "Payload Too Large";
-    case 415:
-        return "Unsupported Media Type";
-    case 422:
-        return "Unprocessable Entity";
-    case 429:
-        return "Too Many Requests";
-    case 503:
-        return "Service Unavailable";
-    default:
-        return status >= 500 ? "Internal Server Error" : "OK";
-    }
-}
-
 static void send_reply(struct http_server *server, struct evhttp_request *evreq,
                        struct request *req, double started)
 {
@@ -125,7 +91,7 @@ static void send_reply(struct http_server *server, struct evhttp_request *evreq,
     struct evbuffer *body = evbuffer_new();
     if (req->response_len > 0 && req->method != ROUTER_HEAD)
         evbuffer_add(body, req->response, req->response_len);
-    evhttp_send_reply(evreq, req->status, reason_phrase(req->status), body);
+    evhttp_send_reply(evreq, req->status, request_reason_phrase(req->status), body);
     evbuffer_free(body);
 
     double elapsed = now_seconds() - started;
@@ -145,8 +111,8 @@ static void send_reply(struct http_server *server, struct evhttp_request *evreq,
         arm_linger(server);
 }
 
-/* Copies headers or query parameters: no cap of its own is needed, evhttp has bounded them
- * (the request line and the headers together by twice max_header_bytes). */
+/* Copies headers or query parameters: no cap of its own is needed, the guard has bounded
+ * them (the request line and the headers together by max_header_bytes). */
 static void copy_kvs(const struct evkeyvalq *q, struct request_kv **out, size_t *n)
 {
     size_t count = 0;
@@ -161,6 +127,13 @@ static void copy_kvs(const struct evkeyvalq *q, struct request_kv **out, size_t 
     }
 }
 
+/* Writes the next request id of this process ("prefix-counter"). */
+static void new_request_id(void *arg, char *id, size_t size)
+{
+    struct http_server *server = arg;
+    snprintf(id, size, "%08x-%06llx", server->id_prefix, ++server->next_id & 0xffffffULL);
+}
+
 /* Builds the request: id, method, path, query, headers (the body comes later, once its size
  * is checked). *bad is set when the query string does not parse. */
 static struct request *build_request(struct http_server *server, struct evhttp_request *evreq,
@@ -168,15 +141,10 @@ static struct request *build_request(struct http_server *server, struct evhttp_r
 {
     struct request *req = xcalloc(1, sizeof(*req));
     const char *given = evhttp_find_header(evhttp_request_get_input_headers(evreq), "X-Request-Id");
-    bool usable = given != NULL && strlen(given) > 0 && strlen(given) < sizeof(req->id);
-    for (const char *c = given; usable && *c; c++)
-        usable = (*c >= '0' && *c <= '9') || (*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') ||
-                 *c == '-' || *c == '_';
-    if (usable)
+    if (given != NULL && request_id_usable(given, strlen(given)))
         snprintf(req->id, sizeof(req->id), "%s", given);
     else
-        snprintf(req->id, sizeof(req->id), "%08x-%06llx", server->id_prefix,
-                 ++server->next_id & 0xffffffULL);
+        new_request_id(server, req->id, sizeof(req->id));
     const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(evreq);
     const char *path = uri ? evhttp_uri_get_path(uri) : NULL;
     req->path = xstrdup(path && path[0] ? path : "/");
@@ -192,7 +160,7 @@ static struct request *build_request(struct http_server *server, struct evhttp_r
 }
 
 /* Copies the body out of libevent: one allocation of a size check_limits has bounded by
- * max_body_bytes (and evhttp, chunked bodies included, by twice that). */
+ * max_body_bytes (the guard a declared body by that, a chunked one by one and a half). */
 static void copy_body(struct request *req, struct evhttp_request *evreq)
 {
     struct evbuffer *in = evhttp_request_get_input_buffer(evreq);
@@ -201,55 +169,6 @@ static void copy_body(struct request *req, struct evhttp_request *evreq)
     evbuffer_remove(in, req->body, len);
     req->body[len] = '\0';
     req->body_len = len;
-}
-
-/* Bearer token of the Authorization header, or NULL. */
-static const char *bearer(const struct request *req)
-{
-    const char *h = request_header(req, "Authorization");
-    if (h == NULL || strncasecmp(h, "Bearer ", 7) != 0)
-        return NULL;
-    h += 7;
-    while (*h == ' ')
-        h++;
-    return *h ? h : NULL;
-}
-
-/* Authenticates and checks the route's access on a worker; false when it answered. */
-static bool authorize(struct request *req, PGconn *conn, const struct handler *handler)
-{
-    const char *secret = bearer(req);
-    if (handler->access == ACCESS_PUBLIC && secret == NULL)
-        return true;
-    if (handler->access == ACCESS_READ && secret == NULL && req->config->public_dashboard)
-        return true;
-    if (secret == NULL) {
-        request_add_response_header(req, "WWW-Authenticate", "Bearer realm=\"scaleupd\"");
-        request_reply_error(req, 401, "unauthenticated",
-                            "this endpoint needs a bearer token (Authorization: Bearer …)");
-        return false;
-    }
-    switch (token_authenticate(conn, secret, &req->auth)) {
-    case TOKEN_DB_ERROR:
-        handler_db_error(req, conn);
-        return false;
-    case TOKEN_UNKNOWN:
-        request_add_response_header(req, "WWW-Authenticate",
-                                    "Bearer realm=\"scaleupd\", error=\"invalid_token\"");
-        request_reply_error(req, 401, "invalid_token", "the token is unknown or revoked");
-        return false;
-    case TOKEN_OK:
-        break;
-    }
-    enum token_scope s = req->auth.scope;
-    bool allowed = s == TOKEN_SCOPE_ADMIN || handler->access == ACCESS_PUBLIC ||
-                   (handler->access == ACCESS_READ && s == TOKEN_SCOPE_READ) ||
-                   (handler->access == ACCESS_READ && req->config->public_dashboard) ||
-                   (handler->access == ACCESS_FEED && s == TOKEN_SCOPE_FEED);
-    if (!allowed)
-        request_reply_error(req, 403, "forbidden", "a %s token may not do this",
-                            token_scope_name(s));
-    return allowed;
 }
 
 static void run_job(struct pool_job *pj, PGconn *conn)
@@ -264,7 +183,8 @@ static void run_job(struct pool_job *pj, PGconn *conn)
                             "the database is not reachable; try again shortly");
         return;
     }
-    if (authorize(req, conn, job->handler))
+    /* the guard has checked the token of almost every request before its body was read */
+    if (req->authorized || auth_authorize(req, conn, job->handler))
         job->handler->fn(req, conn, job->server->app);
 }
 
@@ -343,6 +263,40 @@ static void dispatch(struct http_server *server, struct evhttp_request *evreq, s
     }
 }
 
+static const char *method_name_of(const struct evhttp_request *evreq)
+{
+    switch (evhttp_request_get_command(evreq)) {
+    case EVHTTP_REQ_GET:
+        return "GET";
+    case EVHTTP_REQ_HEAD:
+        return "HEAD";
+    case EVHTTP_REQ_POST:
+        return "POST";
+    case EVHTTP_REQ_PUT:
+        return "PUT";
+    case EVHTTP_REQ_DELETE:
+        return "DELETE";
+    case EVHTTP_REQ_PATCH:
+        return "PATCH";
+    case EVHTTP_REQ_OPTIONS:
+        return "OPTIONS";
+    default:
+        return "OTHER";
+    }
+}
+
+/* Takes what the connection's guard decided: its request id, and the token it checked for
+ * the route matched here (a route matched differently is authorised again on the worker). */
+static void take_verdict(struct request *req, const struct conn_verdict *verdict)
+{
+    if (verdict->id[0] != '\0')
+        snprintf(req->id, sizeof(req->id), "%s", verdict->id);
+    if (verdict->authorized && verdict->route != NULL && verdict->route == req->match.route) {
+        req->authorized = true;
+        req->auth = verdict->auth;
+    }
+}
+
 static void on_request(struct evhttp_request *evreq, void *arg)
 {
     struct http_server *server = arg;
@@ -352,36 +306,16 @@ static void on_request(struct evhttp_request *evreq, void *arg)
         event_del(server->linger);
     bool bad_query = false;
     struct request *req = build_request(server, evreq, &bad_query);
-    const char *method_name = "GET";
-    switch (evhttp_request_get_command(evreq)) {
-    case EVHTTP_REQ_GET:
-        method_name = "GET";
-        break;
-    case EVHTTP_REQ_HEAD:
-        method_name = "HEAD";
-        break;
-    case EVHTTP_REQ_POST:
-        method_name = "POST";
-        break;
-    case EVHTTP_REQ_PUT:
-        method_name = "PUT";
-        break;
-    case EVHTTP_REQ_DELETE:
-        method_name = "DELETE";
-        break;
-    case EVHTTP_REQ_PATCH:
-        method_name = "PATCH";
-        break;
-    case EVHTTP_REQ_OPTIONS:
-        method_name = "OPTIONS";
-        break;
-    default:
-        method_name = "OTHER";
-        break;
-    }
+    struct conn_verdict verdict = {0};
+    bool guarded = conn_guards_take(server->guards, evreq, &verdict);
+    const char *method_name = method_name_of(evreq);
     req->method = router_method_from_name(method_name);
     char allow[80];
-    switch (router_match(app_routes, app_n_routes, req->path, req->method, &req->match)) {
+    enum router_result found =
+        router_match(app_routes, app_n_routes, req->path, req->method, &req->match);
+    if (guarded)
+        take_verdict(req, &verdict);
+    switch (found) {
     case ROUTER_NOT_FOUND:
         request_reply_error(req, 404, "not_found", "no such endpoint: %s", req->path);
         break;
@@ -403,14 +337,31 @@ static void on_request(struct evhttp_request *evreq, void *arg)
     reply_now(server, evreq, req, started);
 }
 
+/* Each connection holds a file descriptor: raises the soft open-file limit to
+ * max_connections and a margin (database connections, files) when the hard limit allows. */
+static void ensure_open_files(int max_connections)
+{
+    struct rlimit rl;
+    rlim_t want = (rlim_t)max_connections + 256;
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur >= want)
+        return;
+    rl.rlim_cur = rl.rlim_max != RLIM_INFINITY && rl.rlim_max < want ? rl.rlim_max : want;
+    if (setrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur < want)
+        log_warning("the open-file limit is %llu, below max_connections + 256 (%llu): "
+                    "connections past it wait in the kernel's queue (raise LimitNOFILE)",
+                    (unsigned long long)rl.rlim_cur, (unsigned long long)want);
+}
+
 void http_server_configure(struct http_server *server)
 {
     const struct config *config = server->app->config;
-    /* evhttp itself refuses bodies and headers past twice the limits (with its own 413 and
-     * 400 pages); between the limit and that, check_limits answers 413 in JSON */
+    /* the guards refuse header blocks and declared bodies past the limits (in JSON) before
+     * evhttp sees them, and check_limits a chunked body past max_body_bytes; evhttp's own
+     * limits, at twice ours, are only a backstop */
     evhttp_set_max_body_size(server->evhttp, (ev_ssize_t)config->max_body_bytes * 2);
     evhttp_set_max_headers_size(server->evhttp, (ev_ssize_t)config->max_header_bytes * 2);
     evhttp_set_timeout(server->evhttp, config->idle_timeout);
+    ensure_open_files(config->max_connections);
 }
 
 static void on_linger(evutil_socket_t fd, short what, void *arg)
@@ -438,6 +389,8 @@ struct http_server *http_server_new(struct event_base *base, struct app *app)
                                                    EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE |
                                                    EVHTTP_REQ_PATCH | EVHTTP_REQ_OPTIONS);
     evhttp_set_gencb(server->evhttp, on_request, server);
+    server->guards = conn_guards_new(base, app, new_request_id, server);
+    evhttp_set_bevcb(server->evhttp, conn_guards_bevcb, server->guards);
     http_server_configure(server);
     server->socket = evhttp_bind_socket_with_handle(server->evhttp, app->config->listen_address,
                                                     (ev_uint16_t)app->config->listen_port);
@@ -486,6 +439,7 @@ void http_server_free(struct http_server **server)
         return;
     if ((*server)->evhttp != NULL)
         evhttp_free((*server)->evhttp);
+    conn_guards_free(&(*server)->guards);
     if ((*server)->linger != NULL)
         event_free((*server)->linger);
     free(*server);

@@ -65,6 +65,11 @@ static const struct expect_value defaults[] = {
     {"max_body_bytes", OFF(max_body_bytes), CONFIG_INT, NULL, 8388608},
     {"max_header_bytes", OFF(max_header_bytes), CONFIG_INT, NULL, 16384},
     {"idle_timeout", OFF(idle_timeout), CONFIG_DURATION, NULL, 60},
+    {"max_connections", OFF(max_connections), CONFIG_INT, NULL, 1024},
+    {"header_timeout", OFF(header_timeout), CONFIG_DURATION, NULL, 10},
+    {"body_timeout", OFF(body_timeout), CONFIG_DURATION, NULL, 60},
+    {"rate_limit", OFF(rate_limit), CONFIG_INT, NULL, 50},
+    {"rate_burst", OFF(rate_burst), CONFIG_INT, NULL, 200},
     {"worker_threads", OFF(worker_threads), CONFIG_INT, NULL, 4},
     {"queue_max", OFF(queue_max), CONFIG_INT, NULL, 1024},
     {"web_dir", OFF(web_dir), CONFIG_STRING, SCALEUPD_WEB_DIR, 0},
@@ -158,6 +163,13 @@ static const struct value_case value_cases[] = {
     I("[server]\nmax_body_bytes = 1073741824\n", max_body_bytes, 1073741824),
     I("  [server]  \n   worker_threads=16\n", worker_threads, 16),
     I("[server]\nqueue_max = 1\n", queue_max, 1),
+    I("[server]\nmax_connections = 1\n", max_connections, 1),
+    I("[server]\nmax_connections = 1000000\n", max_connections, 1000000),
+    I("[server]\nrate_limit = 0\n", rate_limit, 0), /* 0: no rate limit */
+    I("[server]\nrate_burst = 1\n", rate_burst, 1),
+    D("[server]\nheader_timeout = 1s\n", header_timeout, 1),
+    D("[server]\nheader_timeout = 1h\n", header_timeout, 3600),
+    D("[server]\nbody_timeout = 2m\n", body_timeout, 120),
     /* booleans: true/yes/on/1 and false/no/off/0 */
     B("[server]\npublic_dashboard = true\n", public_dashboard, 1),
     B("[server]\npublic_dashboard = yes\n", public_dashboard, 1),
@@ -207,6 +219,12 @@ static const struct error_case error_cases[] = {
      "test.conf:2: [server] max_body_bytes: 1023 is out of range (1024 to 1073741824)"},
     {"# a comment\n[alerts]\ngroup_wait = 2d\n", /* 2 x 86400 = 172800 > 86400 */
      "test.conf:3: [alerts] group_wait: 172800 is out of range (0 to 86400)"},
+    {"[server]\nmax_connections = 0\n",
+     "test.conf:2: [server] max_connections: 0 is out of range (1 to 1000000)"},
+    {"[server]\nheader_timeout = 0\n",
+     "test.conf:2: [server] header_timeout: 0 is out of range (1 to 3600)"},
+    {"[server]\nrate_burst = 0\n",
+     "test.conf:2: [server] rate_burst: 0 is out of range (1 to 1000000)"},
     {"[server]\nidle_timeout = 0\n",
      "test.conf:2: [server] idle_timeout: 0 is out of range (1 to 86400)"},
     {"[database]\nreconnect_max_delay = 61m\n", /* 61 x 60 = 3660 > 3600 */

@@ -16,6 +16,11 @@ struct config {
     int max_body_bytes;    /* larger request bodies get 413 */
     int max_header_bytes;  /* larger request headers get 413 */
     int idle_timeout;      /* seconds a connection may stay idle */
+    int max_connections;   /* open connections past which a new one gets 503 and is closed */
+    int header_timeout;    /* seconds a request's header block may take to arrive (else 408) */
+    int body_timeout;      /* seconds a request's body may take to arrive (else 408) */
+    int rate_limit;        /* requests per second per token (a token bucket); 0: no limit */
+    int rate_burst;        /* requests a token may make at once, the bucket's size */
     int worker_threads;    /* database workers, each owning one connection */
     int queue_max;         /* jobs waiting for a worker before 503 */
     char *web_dir;         /* dashboard files */

@@ -1,5 +1,7 @@
-/* The HTTP edge: an evhttp server that matches routes, enforces size limits, hands database
- * work to the pool and replies on the loop when the work is done. */
+/* The HTTP edge: an evhttp server whose connections are read through the connection guard
+ * (edge/conn_guard.h: cap, deadlines, header block, token and rate before the body), that
+ * matches routes, enforces size limits, hands database work to the pool and replies on the
+ * loop when the work is done. */
 #ifndef SCALEUPD_HTTP_H
 #define SCALEUPD_HTTP_H
 
@@ -14,7 +16,9 @@ struct http_server;
 struct http_server *http_server_new(struct event_base *base, struct app *app)
     __attribute__((warn_unused_result));
 
-/* Applies the reloadable limits of app->config (body and header caps, idle timeout). */
+/* Applies the reloadable limits of app->config (body and header caps, idle timeout, and
+ * the open-file limit max_connections needs); the guards read the rest of the config in
+ * force at each decision. */
 void http_server_configure(struct http_server *server);
 
 /* The port actually bound (for listen_port = 0). */

@@ -13,9 +13,10 @@
 
 struct config;
 
-/* The caps of what a request makes us hold beyond what evhttp already bounds (the request
- * line and headers by max_header_bytes, the body by max_body_bytes, each refused by evhttp
- * past twice the limit and by the server with a JSON 413 past it). A response body, built
+/* The caps of what a request makes us hold beyond what is already bounded (the request line
+ * and headers by max_header_bytes, the body by max_body_bytes, each refused with a JSON 413
+ * by the connection guard, edge/conn_guard.h, or by the server; evhttp's own limits, at
+ * twice ours, are a backstop). A response body, built
  * from the database, has at most REQUEST_RESPONSE_MAX bytes (a bigger one answers 500
  * response_too_large); a response, at most REQUEST_MAX_RESPONSE_HEADERS headers. */
 #define REQUEST_RESPONSE_MAX (64u * 1024 * 1024)
@@ -38,6 +39,7 @@ struct request {
     char *body; /* NUL-terminated copy of the body (may contain NULs inside) */
     size_t body_len;
     struct request_auth auth;
+    bool authorized; /* the connection guard checked the token before the body was read */
     const struct config *config; /* config in force when the request arrived */
     double queued;               /* seconds it waited for a pool worker (logged) */
 
@@ -49,6 +51,13 @@ struct request {
     struct request_kv *response_headers;
     size_t n_response_headers;
 };
+
+/* The reason phrase of a status ("Not Found"). */
+const char *request_reason_phrase(int status);
+
+/* True when a client's X-Request-Id of len bytes may be used as ours: 1 to 19 letters,
+ * digits, '-' or '_'. */
+bool request_id_usable(const char *id, size_t len);
 
 /* A path parameter ("slug" of /api/v1/programmes/{slug}) or NULL. */
 const char *request_param(const struct request *req, const char *name);
