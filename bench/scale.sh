@@ -18,7 +18,9 @@
 #                                        EXPLAIN ANALYZE) of the slow statements of each read
 #   OUT=DIR                              where the report, the plans and the logs are kept
 #                                        (default /tmp/scaleupd-scale-<size>-<time>)
-#   KEEP=1                               keep the scratch directory (cluster and bodies)
+#   KEEP=1                               keep the scratch directory (bodies, logs)
+#   HOLD=1                               at the end, keep the daemon and the cluster running
+#                                        (OUT/hold.env says where) until the script is stopped
 # Peak RSS: VmHWM of /proc/PID/status, reset (clear_refs 5) before the load and before the
 # reads, so each figure is the peak of that phase.
 set -euo pipefail
@@ -209,3 +211,9 @@ PY
     grep -o 'duration: [0-9.]* ms  plan:' "$OUT/plans.txt" | sed 's/^/   /' >&2 || true
 fi
 say "== report, results and plans in $OUT"
+if [ -n "${HOLD:-}" ]; then
+    printf 'url=%s\nadmin=%s\ndb="%s"\n' "$url" "$admin" "$db" >"$OUT/hold.env"
+    say "   HOLD: the daemon ($url) and the cluster run until this script is stopped;"
+    say "   $OUT/hold.env has the URL, the admin token and the conninfo"
+    while kill -0 "$daemon_pid" 2>/dev/null; do sleep 5; done
+fi
