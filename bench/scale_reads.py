@@ -158,8 +158,12 @@ def report(filename):
     print(f"load through the API: {load['clients']} clients, JSON batches of {load['batch']} "
           f"rows: {load['rows']:,} rows in {load['seconds']:.1f} s = "
           f"{load['rows_per_second']:,.0f} rows/s ({load['errors']} failed requests, "
-          f"{load['rejected']} rejected rows); evaluation caught up "
-          f"{r['evaluation_seconds']:.1f} s after it")
+          f"{load['rejected']} rejected rows)")
+    dropped = r.get("evaluation_marks_dropped", 0)
+    print(f"alert evaluation of the load ({r.get('evaluation_marks', 0):,} marks, no rules): "
+          + (f"caught up {r['evaluation_seconds']:.1f} s after it" if not dropped else
+             f"{dropped:,} marks still pending after {r['evaluation_seconds']:.0f} s, dropped "
+             f"(EVAL_WAIT) before the reads"))
     print(f"floor: GET /readyz (one trivial query in the daemon) median {floor:.2f} ms, "
           f"p95 {r['reads']['floor']['p95_ms']:.2f} ms (again after the reads: "
           f"{r['reads']['floor_after']['median_ms']:.2f} ms); psql "
@@ -197,6 +201,8 @@ def report(filename):
         issue = ISSUE["rss"][col]
         print(f"{name:48} {mb:7.1f} MB  /40 = {mb / RSS_TARGET_MB:5.2f}  "
               f"{'met' if mb <= RSS_TARGET_MB else 'NOT met':>7}   (issue {issue_size}: {issue} MB)")
+    print(f"(the first read after the load found {r['first_after_load'].get('progress_marks', '?')} "
+          f"progress marks pending)")
     print("median and p95 on one keep-alive connection; 'new conn': median on a new connection "
           "per request (no 40 ms delayed-ACK wait for answers over 16 KB)")
     print(f"targets: every read <= {MEDIAN_TARGET_MS:.0f} ms median and <= {P95_TARGET_MS:.0f} ms "
