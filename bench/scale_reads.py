@@ -8,6 +8,9 @@
                                            one JSON line out
   scale_reads.py report FILE               prints the table of the run that FILE (a JSON
                                            document assembled by bench/scale.sh) describes
+  scale_reads.py plans LOG                 the key lines of the plans auto_explain logged in
+                                           LOG: per statement its duration, its text's start,
+                                           the nodes that took over 8 % of it, and JIT's time
 
 Every read goes through one keep-alive connection, one request at a time (as a browser's
 dashboard does), with the admin token; the time is from sending the request to having read
@@ -24,6 +27,7 @@ import http.client
 import json
 import math
 import os
+import re
 import statistics
 import sys
 import time
@@ -160,7 +164,8 @@ def report(filename):
           f"{load['rows_per_second']:,.0f} rows/s ({load['errors']} failed requests, "
           f"{load['rejected']} rejected rows)")
     dropped = r.get("evaluation_marks_dropped", 0)
-    print(f"alert evaluation of the load ({r.get('evaluation_marks', 0):,} marks, no rules): "
+    print(f"alert evaluation of the load ({r.get('evaluation_marks', 0):,} marks, the default "
+          f"rules): "
           + (f"caught up {r['evaluation_seconds']:.1f} s after it" if not dropped else
              f"{dropped:,} marks still pending after {r['evaluation_seconds']:.0f} s, dropped "
              f"(EVAL_WAIT) before the reads"))
@@ -211,6 +216,26 @@ def report(filename):
     print(f"ERROR lines in the daemon's log: {r['errors']}")
 
 
+def plans(filename):
+    """Key lines of each plan in a PostgreSQL log written by auto_explain (text format)."""
+    with open(filename, encoding="utf-8", errors="replace") as f:
+        text = f.read()
+    for block in re.split(r"\n(?=\S.*LOG:  duration: )", text):
+        m = re.search(r"LOG:  duration: ([\d.]+) ms  plan:", block)
+        if m is None:
+            continue
+        total = float(m.group(1))
+        query = re.search(r"Query Text: (.*)", block)
+        head = re.sub(r"\s+", " ", query.group(1))[:110] if query else "?"
+        print(f"--- {total:,.0f} ms: {head}")
+        for line in block.split("\n"):
+            a = re.search(r"actual time=[\d.]+\.\.([\d.]+) rows=(\d+) loops=(\d+)", line)
+            if a and float(a.group(1)) * int(a.group(3)) > 0.08 * total:
+                print("    " + line.strip()[:190])
+            elif "Timing: Generation" in line:
+                print("    JIT " + line.strip())
+
+
 def main():
     args = sys.argv[1:]
     if len(args) == 3 and args[0] == "measure":
@@ -219,6 +244,8 @@ def main():
         first(args[1], args[2], args[3])
     elif len(args) == 2 and args[0] == "report":
         report(args[1])
+    elif len(args) == 2 and args[0] == "plans":
+        plans(args[1])
     else:
         sys.exit(__doc__)
 
