@@ -195,6 +195,8 @@ def report(filename):
         x = r[key]
         issue = ISSUE.get(name, ("", ""))[col]
         issue = f"{issue:,} ms" if issue != "" else ""
+        if x.get("status") != 200:
+            name = f"{name[:31]} [{x.get('status')}]"
         cells = [f"{name:38}", f"{1:>4}", f"{fmt_ms(x['ms']):>9}", f"{'':>9}", f"{x['bytes']:>11,}",
                  f"{x['ms'] / floor:>6,.0f}x".rjust(7), f"{'':>8}", f"{x['ms'] / FIRST_TARGET_MS:>8.2f}", f"{'(/200)':>8}",
                  f"{'met' if x['ms'] <= FIRST_TARGET_MS else 'NOT met':>8}", f"{issue:>10}"]
@@ -208,6 +210,11 @@ def report(filename):
               f"{'met' if mb <= RSS_TARGET_MB else 'NOT met':>7}   (issue {issue_size}: {issue} MB)")
     print(f"(the first read after the load found {r['first_after_load'].get('progress_marks', '?')} "
           f"progress marks pending)")
+    for key in ("first_after_load", "first_after_revision"):
+        if r[key].get("status") != 200:
+            print(f"!! {key.replace('_', ' ')}: answer {r[key].get('status')} after "
+                  f"{r[key]['ms']:,.0f} ms (see scaleupd.log: e.g. 503 when the snapshots' lock "
+                  "is held by the background refresh for longer than lock_timeout)")
     print("median and p95 on one keep-alive connection; 'new conn': median on a new connection "
           "per request (no 40 ms delayed-ACK wait for answers over 16 KB)")
     print(f"targets: every read <= {MEDIAN_TARGET_MS:.0f} ms median and <= {P95_TARGET_MS:.0f} ms "
