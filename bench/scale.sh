@@ -7,8 +7,8 @@
 # data are, bench/scale_reads.py how the reads are timed. Not a ctest test: run it by hand.
 #
 #   bench/scale.sh                       PRACTICES=7000 REGIONS=20 MONTHS=72: 10.08 M rows,
-#                                        about 10-20 min on the 2-core machine
-#   PRACTICES=700 bench/scale.sh         1 M observations, a few minutes
+#                                        ~14 min on the shared 2-core machine (EVAL_WAIT=120)
+#   PRACTICES=700 bench/scale.sh         1 M observations, ~3.5 min
 #   RUNS=9 bench/scale.sh                timed reads of each endpoint after the warm-up
 #                                        (default 7; fast reads repeat for ~2 s, up to 40)
 #   CLIENTS=4 WORKERS=4                  load clients and the daemon's worker_threads
