@@ -13,6 +13,7 @@
 #include "scaleupd/edge/http.h"
 #include "scaleupd/core/metrics.h"
 #include "scaleupd/services/delivery.h"
+#include "scaleupd/services/evaluator.h"
 #include "scaleupd/services/programme_apply.h"
 #include "scaleupd/edge/pool.h"
 #include "scaleupd/storage/programmes.h"
@@ -255,4 +256,5 @@ void routes_describe_metrics(void)
                      "Observation rows received, by outcome.");
     metrics_describe("scaleupd_uptime_seconds", METRIC_GAUGE, "Seconds since the daemon started.");
     delivery_describe_metrics();
+    evaluator_describe_metrics();
 }
