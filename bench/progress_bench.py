@@ -132,7 +132,7 @@ def start(build, state):
     port = free_port()
     conf = os.path.join(state, "scaleupd.conf")
     with open(conf, "w", encoding="utf-8") as f:
-        f.write(f"[server]\nlisten_port = {port}\nworker_threads = 2\n[log]\nlevel = warning\n")
+        f.write(f"[server]\nlisten_port = {port}\nrate_limit = 0\nworker_threads = 2\n[log]\nlevel = warning\n")
     log = open(os.path.join(state, "scaleupd.log"), "w", encoding="utf-8")
     daemon = subprocess.Popen([os.path.join(build, "scaleupd"), "-c", conf],
                               env={**os.environ, "SCALEUPD_DATABASE": conninfo},

@@ -76,6 +76,7 @@ port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); pr
 cat >"$work/scaleupd.conf" <<CONF
 [server]
 listen_port = $port
+rate_limit = 0
 worker_threads = $WORKERS
 max_body_bytes = 16777216
 [log]

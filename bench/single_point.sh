@@ -62,7 +62,7 @@ port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); pr
 url="http://127.0.0.1:$port"
 start_daemon() { # $1 = worker_threads, or "default" for the daemon's own default
     {
-        printf '[server]\nlisten_port = %s\n' "$port"
+        printf '[server]\nlisten_port = %s\nrate_limit = 0\n' "$port"
         [ "$1" = default ] || printf 'worker_threads = %s\n' "$1"
         printf '[log]\nlevel = warning\n'
     } >"$work/scaleupd.conf"
