@@ -171,10 +171,12 @@ kick_point=$(sql "SELECT i.code || ' ' || s.code || ' ' || to_char(o.period_star
     JOIN programme p ON p.id = o.programme_id WHERE p.slug = 'eval'
     ORDER BY o.series_id, o.period_start DESC LIMIT 1")
 read -r kick_indicator kick_site kick_period kick_value <<<"$kick_point"
-kicks=0
+kicks_file=$work/kicks # kick runs in $(...) subshells: its count lives in a file
+echo 0 >"$kicks_file"
 kick() {
-    kicks=$((kicks + 1))
-    local value
+    local kicks value
+    kicks=$(($(cat "$kicks_file") + 1))
+    echo "$kicks" >"$kicks_file"
     value=$(python3 -c "import sys; v = float(sys.argv[1]) + (1 if int(sys.argv[2]) % 2 else 0); print(int(v) if v.is_integer() else v)" \
         "$kick_value" "$kicks")
     curl -sf -o /dev/null -X POST -H "Authorization: Bearer $feed" -H 'Content-Type: application/json' \
