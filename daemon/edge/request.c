@@ -9,6 +9,7 @@
 #include <strings.h>
 
 #include "scaleupd/core/alloc.h"
+#include "scaleupd/core/utf8.h"
 #include "scaleupd/core/dynbuf.h"
 #include "scaleupd/core/log.h"
 
@@ -165,7 +166,12 @@ void request_reply_error_json(struct request *req, int status, const char *code,
 {
     json_t *error = extra ? extra : json_object();
     json_object_set_new(error, "code", json_string(code));
-    json_object_set_new(error, "message", json_string(message));
+    /* a message may quote input (a path, a code, jansson's error text) and be cut by its
+     * buffer: bytes that are not UTF-8 become '?', or jansson would drop the message */
+    char *text = xstrdup(message ? message : "");
+    utf8_make_valid(text);
+    json_object_set_new(error, "message", json_string(text));
+    free(text);
     request_reply_json(req, status, json_pack("{s:o}", "error", error));
 }
 

@@ -1,10 +1,13 @@
 /* The query-parameter rule of the route table: a route declares the parameters its handler
  * reads, and a request with any other one (or with one twice) is answered 400 before the
- * handler runs, so that no parameter is ever silently ignored (docs/ARCHITECTURE.md). */
+ * handler runs, so that no parameter is ever silently ignored (docs/ARCHITECTURE.md); and
+ * path and query values must be UTF-8 text. */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "scaleupd/core/alloc.h"
+#include "scaleupd/core/utf8.h"
 #include "scaleupd/edge/app.h"
 
 /* Writes "a, b, c" (the accepted names) into buf. */
@@ -49,9 +52,35 @@ static bool query_allowed(struct request *req, const struct handler *handler)
     return false;
 }
 
+/* False when it answered 400: a decoded path or query value that is not UTF-8 (%FF) can
+ * name nothing the daemon has, and the database refuses such text. */
+static bool text_valid(struct request *req, const struct handler *handler)
+{
+    /* a route that takes any query reads and judges its parameters itself (DHIS2's answer a
+     * refused parameter in its own shape) */
+    bool any = handler->query != NULL && handler->query[0] != NULL &&
+               strcmp(handler->query[0], ROUTER_QUERY_ANY) == 0;
+    for (int i = 0; i < req->match.n_params; i++)
+        if (!utf8_valid(req->match.params[i].value)) {
+            request_reply_error(req, 400, "invalid_encoding",
+                                "path parameter \"%s\" is not UTF-8 text",
+                                req->match.params[i].name);
+            return false;
+        }
+    for (size_t i = 0; !any && i < req->n_query; i++)
+        if (!utf8_valid(req->query[i].value)) {
+            char name[65];
+            router_printable(req->query[i].key, name, sizeof(name));
+            request_reply_error(req, 400, "invalid_encoding",
+                                "query parameter \"%s\" is not UTF-8 text", name);
+            return false;
+        }
+    return true;
+}
+
 void handler_checked(struct request *req, PGconn *conn, struct app *app)
 {
     const struct handler *handler = req->match.route->handler;
-    if (query_allowed(req, handler))
+    if (query_allowed(req, handler) && text_valid(req, handler))
         handler->run(req, conn, app);
 }

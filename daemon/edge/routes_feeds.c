@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "scaleupd/core/alloc.h"
+#include "scaleupd/core/utf8.h"
 #include "scaleupd/core/dhis2_options.h"
 #include "scaleupd/core/dynbuf.h"
 #include "scaleupd/core/period.h"
@@ -194,6 +195,11 @@ void handle_post_data_value_sets(struct request *req, PGconn *conn, struct app *
         if (w.programme_slug == NULL) {
             request_reply_error(req, 400, "missing_programme",
                                 "an admin token must name the programme: ?programme=SLUG");
+            return;
+        }
+        if (!utf8_valid(w.programme_slug)) {
+            request_reply_error(req, 400, "invalid_encoding",
+                                "query parameter \"programme\" is not UTF-8 text");
             return;
         }
     }

@@ -496,6 +496,20 @@ class FeedsTest(unittest.TestCase):
             "GET", f"{SERIES}?indicator=patients_enrolled&site=BE-VLG-GP001")
         self.assertNotIn("revisions", resp.body["points"][0])
 
+    def test_path_and_query_values_that_are_not_utf8_are_400(self):
+        """%FF decodes to a byte that is not UTF-8: it names nothing and the database refuses
+        it as text, which answered 500. Now 400 invalid_encoding, naming the parameter."""
+        for path, name in ((f"{SERIES}?indicator=patients_enrolled&site=%FF%FEx", "site"),
+                           ("/api/v1/programmes/%FFx/series?indicator=a&site=b", "slug")):
+            with self.subTest(path=path):
+                resp = self.daemon.request("GET", path)
+                self.assertEqual(resp.status, 400, resp.body)
+                self.assertEqual(resp.body["error"]["code"], "invalid_encoding")
+                self.assertIn(f'"{name}"', resp.body["error"]["message"])
+        resp = self.daemon.request("POST", "/api/dataValueSets?programme=%FF", {"dataValues": []})
+        self.assertEqual(resp.status, 400, resp.body)
+        self.assertEqual(resp.body["error"]["code"], "invalid_encoding")
+
     def test_series_region_aggregates_and_bounds(self):
         self.post(EXAMPLE_JSON)
         self.post(EXAMPLE_CSV, CSV)
