@@ -14,8 +14,10 @@
 /* The bounds of the value types, in words, for messages (the constants of obs_parse.h). */
 #define COUNT_MAX_TEXT "10000000000"
 #define RATIO_MAX_TEXT "1000000000"
-_Static_assert(OBS_COUNT_MAX == 10000000000.0, "COUNT_MAX_TEXT says OBS_COUNT_MAX");
-_Static_assert(OBS_RATIO_MAX == 1000000000.0, "RATIO_MAX_TEXT says OBS_RATIO_MAX");
+/* (a floating constant may stand in an integer constant expression only as a cast's operand:
+ * clang refuses the plain comparison) */
+_Static_assert((long long)OBS_COUNT_MAX == 10000000000LL, "COUNT_MAX_TEXT says OBS_COUNT_MAX");
+_Static_assert((long long)OBS_RATIO_MAX == 1000000000LL, "RATIO_MAX_TEXT says OBS_RATIO_MAX");
 
 /* Why v does not fit the value type, or NULL. */
 static const char *value_type_problem(enum value_type type, double v)

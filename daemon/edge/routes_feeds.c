@@ -118,9 +118,10 @@ static bool read_write_options(struct request *req, struct ingest_request *w, co
     w->name_other_programmes = req->auth.scope == TOKEN_SCOPE_ADMIN;
     w->idempotency_key = request_header(req, "Idempotency-Key");
     const char *key = w->idempotency_key;
-    if (key != NULL && (key[0] == '\0' || strlen(key) > IDEMPOTENCY_KEY_MAX)) {
+    if (key != NULL && (key[0] == '\0' || strlen(key) > IDEMPOTENCY_KEY_MAX || !utf8_valid(key))) {
         request_reply_error(req, 400, "invalid_idempotency_key",
-                            "Idempotency-Key must have 1 to %d characters", IDEMPOTENCY_KEY_MAX);
+                            "Idempotency-Key must be 1 to %d characters of UTF-8 text",
+                            IDEMPOTENCY_KEY_MAX);
         return false;
     }
     return key == NULL || fingerprint_request(req, media, w->fingerprint);

@@ -332,7 +332,17 @@ bool db_begin(PGconn *conn, const char *request_id)
 
 bool db_commit(PGconn *conn, const char *request_id)
 {
-    return control(conn, "COMMIT", NULL, request_id);
+    /* COMMIT of a transaction that a failed statement aborted "succeeds" with the tag
+     * ROLLBACK: that is a failure, whatever the caller did not check */
+    bool aborted = PQtransactionStatus(conn) == PQTRANS_INERROR;
+    if (!control(conn, "COMMIT", NULL, request_id))
+        return false;
+    if (aborted) {
+        log_write(LOG_LEVEL_WARNING, request_id,
+                  "could not COMMIT: the transaction had failed and was rolled back");
+        return false;
+    }
+    return true;
 }
 
 void db_rollback(PGconn *conn, const char *request_id)
@@ -376,8 +386,11 @@ enum db_failure db_failure_of(PGconn *conn)
     /* class 40 (deadlock, serialization failure) and 55P03 (lock not available) pass if
      * the client tries again */
     const char *state = db_last_sqlstate();
-    if (strncmp(state, "40", 2) == 0 || strcmp(state, "55P03") == 0)
+    if (strncmp(state, "40", 2) == 0 || strcmp(state, "55P03") == 0 ||
+        strcmp(state, "57014") == 0) /* and a statement timeout or cancel */
         return DB_FAILURE_RETRY;
+    if (strncmp(state, "53", 2) == 0) /* out of memory, disk full, too many connections */
+        return DB_FAILURE_UNAVAILABLE;
     if (db_connection_lost(conn) || PQstatus(conn) != CONNECTION_OK)
         return DB_FAILURE_UNAVAILABLE;
     return DB_FAILURE_INTERNAL;

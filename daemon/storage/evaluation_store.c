@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "scaleupd/core/alloc.h"
+#include "scaleupd/core/utf8.h"
 #include "scaleupd/core/period.h"
 #include "scaleupd/storage/db.h"
 #include "scaleupd/storage/pgarray.h"
@@ -466,6 +467,9 @@ void evaluation_failure_reason(PGconn *conn, char *buf, size_t size)
         snprintf(buf, size, "%.*s (SQLSTATE %s)", (int)len, message, state);
     else
         snprintf(buf, size, "%.*s", (int)len, message);
+    /* the cut may split a character (a translated message, a long name), and the reason is
+     * stored as text: a byte PostgreSQL refuses would fail the very write that sets it aside */
+    utf8_make_valid(buf);
 }
 
 /* ---- the timer pass ------------------------------------------------------------------ */

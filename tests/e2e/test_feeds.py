@@ -506,6 +506,10 @@ class FeedsTest(unittest.TestCase):
                 self.assertEqual(resp.status, 400, resp.body)
                 self.assertEqual(resp.body["error"]["code"], "invalid_encoding")
                 self.assertIn(f'"{name}"', resp.body["error"]["message"])
+        resp = self.daemon.request("POST", OBS, batch(), headers={"Idempotency-Key": b"\xff",
+                                                                 "Content-Type": "application/json"})
+        self.assertEqual(resp.status, 400, resp.body)
+        self.assertEqual(resp.body["error"]["code"], "invalid_idempotency_key")
         resp = self.daemon.request("POST", "/api/dataValueSets?programme=%FF", {"dataValues": []})
         self.assertEqual(resp.status, 400, resp.body)
         self.assertEqual(resp.body["error"]["code"], "invalid_encoding")

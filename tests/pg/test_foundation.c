@@ -681,3 +681,18 @@ Test(programmes, find_get_and_list)
     cr_expect_eq(json_integer_value(json_object_get(row, "indicators")), 7);
     json_decref(list);
 }
+
+/* COMMIT of a transaction that a failed statement aborted answers with the tag ROLLBACK and
+ * no error: db_commit must still report the failure. */
+Test(foundation, db_commit_of_a_failed_transaction_is_a_failure)
+{
+    PGconn *conn = PQconnectdb(pgtest_conninfo("postgres"));
+    cr_assert_eq(PQstatus(conn), CONNECTION_OK);
+    cr_assert(db_begin(conn, NULL));
+    cr_assert_not(db_command(conn, NULL, "SELECT 1/0", 0, NULL, NULL, "divide by zero"));
+    cr_expect_not(db_commit(conn, NULL), "the transaction was rolled back, not committed");
+    cr_expect_eq(PQtransactionStatus(conn), PQTRANS_IDLE);
+    cr_assert(db_begin(conn, NULL));
+    cr_expect(db_commit(conn, NULL), "a transaction that did not fail commits");
+    PQfinish(conn);
+}

@@ -92,6 +92,7 @@ bool db_command(PGconn *conn, const char *name, const char *sql, int n, const ch
  * identifier of the code, never of input). Failures are logged and kept like db_run's.
  * db_rollback is best effort (a lost connection has rolled back already). */
 bool db_begin(PGconn *conn, const char *request_id) __attribute__((warn_unused_result));
+/* db_commit is false also when the transaction had failed (COMMIT then rolls it back). */
 bool db_commit(PGconn *conn, const char *request_id) __attribute__((warn_unused_result));
 void db_rollback(PGconn *conn, const char *request_id);
 bool db_savepoint(PGconn *conn, const char *name, const char *request_id)
@@ -108,8 +109,10 @@ bool db_transaction(PGconn *conn, const char *request_id, bool (*body)(PGconn *c
 
 /* ---- failures as the layers above see them ------------------------------------------ */
 enum db_failure {
-    DB_FAILURE_RETRY,       /* a deadlock, serialization failure or lock timeout: try again */
-    DB_FAILURE_UNAVAILABLE, /* the connection is lost: 503 and reconnect */
+    DB_FAILURE_RETRY,       /* a deadlock, serialization failure, lock or statement timeout:
+                               try again */
+    DB_FAILURE_UNAVAILABLE, /* the connection is lost, or the server is out of a resource
+                               (class 53: memory, disk, connections): 503 */
     DB_FAILURE_INTERNAL,    /* anything else (a bug, or a constraint the code did not expect) */
 };
 
