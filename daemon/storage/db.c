@@ -50,8 +50,11 @@ PGconn *db_connect(const char *conninfo, char *err, size_t err_size)
      * pid) of one this thread closed: nothing it prepared is on this one */
     forget_session(conn);
     PQsetNoticeProcessor(conn, ignore_notice, NULL);
+    /* jit off: the daemon's statements are short, and at national scale PostgreSQL 15's JIT
+     * spent 0.2-2.5 s compiling each large aggregate it would then run in less (measured with
+     * bench/scale.sh's plans) */
     PGresult *res = PQexec(conn, "SET TIME ZONE 'UTC'; SET DateStyle = 'ISO'; "
-                                 "SET lock_timeout = '10s'");
+                                 "SET lock_timeout = '10s'; SET jit = off");
     PQclear(res);
     return conn;
 }
