@@ -5,6 +5,8 @@
  * Web API documentation); values compare case-insensitively, as DHIS2 binds parameters. */
 #include "scaleupd/core/dhis2_options.h"
 
+#include "scaleupd/core/utf8.h"
+
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -102,24 +104,10 @@ static const struct param PARAMS[] = {
 
 #define N_PARAMS (sizeof(PARAMS) / sizeof(PARAMS[0]))
 
-/* At most size - 1 bytes of s, every byte that is not printable ASCII (or is a quote or a
- * backslash) written as '?', as the edge's router_printable does: a hostile name or value never
- * makes a message invalid UTF-8 or breaks its quoting. */
-static const char *printable(const char *s, char *buf, size_t size)
-{
-    size_t o = 0;
-    for (; s != NULL && *s != '\0' && o + 1 < size; s++) {
-        unsigned char c = (unsigned char)*s;
-        buf[o++] = c < 0x20 || c >= 0x7f || c == '"' || c == '\\' ? '?' : (char)c;
-    }
-    buf[o] = '\0';
-    return buf;
-}
-
 /* Names the refused option and the code; the caller writes the message. */
 static void refuse(struct dhis2_refusal *why, const char *name, const char *code)
 {
-    printable(name, why->parameter, sizeof(why->parameter));
+    text_printable(name, why->parameter, sizeof(why->parameter));
     snprintf(why->code, sizeof(why->code), "%s", code);
 }
 
@@ -212,7 +200,7 @@ static bool read_query_param(const struct dhis2_query_param *query, size_t i,
         return true;
     char shown[65], subject[160];
     snprintf(subject, sizeof(subject), "%s=%s", p->name,
-             printable(query[i].value, shown, sizeof(shown)));
+             text_printable(query[i].value, shown, sizeof(shown)));
     bool is_true = false;
     if (!value_honoured(p, query[i].value, subject, &is_true, why))
         return false;
@@ -295,7 +283,7 @@ static bool read_set_member(const struct obs_set_option *m, struct dhis2_options
         snprintf(subject, sizeof(subject),
                  m->type == OBS_JSON_STRING ? "the data value set's %s \"%s\""
                                             : "the data value set's %s %s",
-                 p->name, printable(m->value, shown, sizeof(shown)));
+                 p->name, text_printable(m->value, shown, sizeof(shown)));
     bool is_true = false;
     if (!value_honoured(p, m->value, subject, &is_true, why))
         return false;

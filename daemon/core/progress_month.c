@@ -274,21 +274,6 @@ void progress_month_release(struct progress_month *month)
     memset(month, 0, sizeof(*month));
 }
 
-const char *progress_month_dimension_name(enum roadmap_dimension dimension)
-{
-    switch (dimension) {
-    case ROADMAP_DIMENSION_COVERAGE:
-        return "coverage";
-    case ROADMAP_DIMENSION_EXPANSION:
-        return "expansion";
-    case ROADMAP_DIMENSION_INSTITUTIONALISATION:
-        return "institutionalisation";
-    case ROADMAP_DIMENSION_NONE:
-        break;
-    }
-    return "none";
-}
-
 /* ---- details as stored --------------------------------------------------------------- */
 
 static json_t *coverage_detail(const struct progress_coverage *c, struct period data_period)

@@ -275,7 +275,7 @@ static void parse_tolerance(struct parse_ctx *ctx, json_t *dimension, const char
     tolerance->at_risk = at_risk;
 }
 
-static const char *dimension_name(enum roadmap_dimension dimension)
+const char *roadmap_dimension_name(enum roadmap_dimension dimension)
 {
     switch (dimension) {
     case ROADMAP_DIMENSION_COVERAGE:
@@ -287,7 +287,7 @@ static const char *dimension_name(enum roadmap_dimension dimension)
     case ROADMAP_DIMENSION_NONE:
         break;
     }
-    return "no scale-up dimension";
+    return "none";
 }
 
 /* Looks `code` up; reports unknown codes and wrong dimension or value type. Returns whether
@@ -306,7 +306,9 @@ static bool check_indicator(struct parse_ctx *ctx, const char *path, const char 
     }
     if (info->dimension != dimension)
         report(ctx, ROADMAP_ERR_DIMENSION, path, "indicator \"%.64s\" feeds %s, not %s", code,
-               dimension_name(info->dimension), dimension_name(dimension));
+               info->dimension == ROADMAP_DIMENSION_NONE ? "no scale-up dimension"
+                                                         : roadmap_dimension_name(info->dimension),
+               roadmap_dimension_name(dimension));
     if (need_score && info->value_type != ROADMAP_VALUE_SCORE)
         report(ctx, ROADMAP_ERR_VALUE_TYPE, path,
                "indicator \"%.64s\" must have value type score (0-4)", code);

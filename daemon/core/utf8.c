@@ -43,3 +43,15 @@ void utf8_make_valid(char *s)
             p += len;
     }
 }
+
+const char *text_printable(const char *s, char *buf, size_t size)
+{
+    size_t o = 0;
+    for (; s != NULL && *s != '\0' && o + 1 < size; s++) {
+        unsigned char c = (unsigned char)*s;
+        buf[o++] = c < 0x20 || c >= 0x7f || c == '"' || c == '\\' ? '?' : (char)c;
+    }
+    if (size > 0)
+        buf[o] = '\0';
+    return buf;
+}

@@ -39,7 +39,7 @@ static bool query_allowed(struct request *req, const struct handler *handler)
     char list[256];
     accepted_list(handler->query, list, sizeof(list));
     char name[65];
-    router_printable(req->query[which].key, name, sizeof(name));
+    text_printable(req->query[which].key, name, sizeof(name));
     if (rc == ROUTER_QUERY_REPEATED)
         request_reply_error(req, 400, "duplicate_parameter",
                             "query parameter \"%s\" is given more than once", name);
@@ -70,7 +70,7 @@ static bool text_valid(struct request *req, const struct handler *handler)
     for (size_t i = 0; !any && i < req->n_query; i++)
         if (!utf8_valid(req->query[i].value)) {
             char name[65];
-            router_printable(req->query[i].key, name, sizeof(name));
+            text_printable(req->query[i].key, name, sizeof(name));
             request_reply_error(req, 400, "invalid_encoding",
                                 "query parameter \"%s\" is not UTF-8 text", name);
             return false;

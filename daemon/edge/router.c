@@ -156,15 +156,3 @@ enum router_query_result router_check_query(const char *const *accepted, const c
     }
     return ROUTER_QUERY_OK;
 }
-
-const char *router_printable(const char *s, char *buf, size_t size)
-{
-    size_t o = 0;
-    for (; s != NULL && *s != '\0' && o + 1 < size; s++) {
-        unsigned char c = (unsigned char)*s;
-        buf[o++] = c < 0x20 || c >= 0x7f || c == '"' || c == '\\' ? '?' : (char)c;
-    }
-    if (size > 0)
-        buf[o] = '\0';
-    return buf;
-}

@@ -175,7 +175,7 @@ static void columns_add(struct columns *c, int32_t period_start,
 {
     const struct progress_measure *m = &row->measure;
     pgarray_add_int4(&c->period, period_start);
-    add_text(&c->dimension, progress_month_dimension_name(row->dimension));
+    add_text(&c->dimension, roadmap_dimension_name(row->dimension));
     pgarray_add_int8(&c->region, row->region_id);
     pgarray_add_int4(&c->version, row->roadmap_version);
     add_nullable(&c->actual, m->has_actual, m->actual);

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "scaleupd/edge/app.h"
+#include "scaleupd/core/utf8.h"
 #include "scaleupd/edge/router.h"
 
 #define GET ROUTER_GET
@@ -343,11 +344,11 @@ Test(router, check_query_many_repeats)
 Test(router, printable)
 {
     char buf[8];
-    cr_expect_str_eq(router_printable("dryRun", buf, sizeof(buf)), "dryRun");
-    cr_expect_str_eq(router_printable("a\"b\\c\n", buf, sizeof(buf)), "a?b?c?");
-    cr_expect_str_eq(router_printable("\xc3\xa9t\xff", buf, sizeof(buf)), "??t?");
-    cr_expect_str_eq(router_printable("0123456789", buf, sizeof(buf)), "0123456");
-    cr_expect_str_eq(router_printable(NULL, buf, sizeof(buf)), "");
+    cr_expect_str_eq(text_printable("dryRun", buf, sizeof(buf)), "dryRun");
+    cr_expect_str_eq(text_printable("a\"b\\c\n", buf, sizeof(buf)), "a?b?c?");
+    cr_expect_str_eq(text_printable("\xc3\xa9t\xff", buf, sizeof(buf)), "??t?");
+    cr_expect_str_eq(text_printable("0123456789", buf, sizeof(buf)), "0123456");
+    cr_expect_str_eq(text_printable(NULL, buf, sizeof(buf)), "");
 }
 
 /* Every route of the daemon goes through handler_checked, which runs the route's own

@@ -144,9 +144,6 @@ void progress_month_evaluate(const struct progress_month_inputs *in, const struc
 /* Frees what a month holds and zeroes it. */
 void progress_month_release(struct progress_month *month);
 
-/* "coverage", "expansion", "institutionalisation" as stored; a static string. */
-const char *progress_month_dimension_name(enum roadmap_dimension dimension);
-
 /*
  * The row's detail as the snapshot stores it (a new object the caller owns):
  *   coverage {"numerator","denominator","sites_covered","sites_in_scope","data_period"};

@@ -22,6 +22,10 @@ enum roadmap_dimension {
     ROADMAP_DIMENSION_INSTITUTIONALISATION,
 };
 
+/* "coverage", "expansion", "institutionalisation" (as the API and snapshots name them), or
+ * "none"; a static string. */
+const char *roadmap_dimension_name(enum roadmap_dimension dimension);
+
 enum roadmap_value_type {
     ROADMAP_VALUE_COUNT,
     ROADMAP_VALUE_PERCENTAGE,

@@ -14,4 +14,9 @@ bool utf8_valid(const char *s);
  * a character cut at the end) becomes '?'. The length does not change. */
 void utf8_make_valid(char *s);
 
+/* Input as a message may quote it: at most size - 1 bytes of s (NULL reads as ""), every byte
+ * that is not printable ASCII (or is a quote or backslash) written as '?', so that a hostile
+ * name or value never makes a message invalid UTF-8 or breaks its quoting. Returns buf. */
+const char *text_printable(const char *s, char *buf, size_t size);
+
 #endif

@@ -67,10 +67,6 @@ enum router_query_result {
  * route accepts: accepted is a NULL-terminated list (NULL: none; {ROUTER_QUERY_ANY, NULL}:
  * any, repeats included). Names compare exactly (case-sensitive). On a refusal *which is the
  * index of the first refused name. Pure. */
-/* A query parameter's name or value as a message may quote it: at most size - 1 bytes of s,
- * every byte that is not printable ASCII (or is a quote or backslash) written as '?', so that
- * a hostile name never makes a message invalid UTF-8 or breaks its quoting. Returns buf. */
-const char *router_printable(const char *s, char *buf, size_t size);
 
 enum router_query_result router_check_query(const char *const *accepted, const char *const *names,
                                             size_t n, size_t *which);
