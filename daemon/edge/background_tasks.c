@@ -83,6 +83,9 @@ static void evaluate(PGconn *conn, struct app *app)
 {
     if (pool_stopping(app->pool))
         return;
+    /* the rollups first, so that aggregates seldom need folding inside an evaluation */
+    if (rollups_run(conn, requests_waiting, app))
+        background_kick("rollups");
     if (evaluator_run(conn, atomic_load(&evaluate_every), requests_waiting, app))
         background_kick("evaluate"); /* dirty series left: again after the kick delay */
 }

@@ -90,12 +90,21 @@ static const char SQL_SERIES_AGG[] =
     " FROM shown";
 /* clang-format on */
 
-/* Brings the programme's rollups up to date with what ingest committed before this read
- * (visible at once): waits for a fold running elsewhere, and folds what is left. */
+/* Brings the programme's rollups up to date with what ingest committed before this read when
+ * marks are waiting: a read on its own (a request) folds them unless a fold of the programme
+ * is running, which brings them up to date itself (the read answers from the rollups as they
+ * stand rather than wait for it); a read inside a transaction (the evaluator's) waits for a
+ * running fold, so that an aggregate it evaluates has every batch it was told of. */
 static bool rollups_current(PGconn *conn, int64_t programme_id, const char *request_id)
 {
-    return rollup_store_fold(conn, programme_id, OBSERVATIONS_FOLD_MARKS, true, NULL, request_id) ==
-           ROLLUP_FOLDED;
+    bool waiting = false;
+    if (!rollup_store_marked(conn, programme_id, &waiting, request_id))
+        return false;
+    if (!waiting)
+        return true;
+    bool in_transaction = PQtransactionStatus(conn) == PQTRANS_INTRANS;
+    return rollup_store_fold(conn, programme_id, OBSERVATIONS_FOLD_MARKS, in_transaction, NULL,
+                             request_id) != ROLLUP_ERROR;
 }
 
 /* The JSON document in a cell, within OBSERVATIONS_DOC_MAX_BYTES; NULL (logged) when it is

@@ -318,6 +318,21 @@ enum rollup_fold rollup_store_fold(PGconn *conn, int64_t programme_id, long max_
     return result;
 }
 
+bool rollup_store_marked(PGconn *conn, int64_t programme_id, bool *marked, const char *request_id)
+{
+    char pid[24];
+    snprintf(pid, sizeof(pid), "%lld", (long long)programme_id);
+    const char *v[] = {pid};
+    PGresult *res = db_run(conn, "scaleupd_rollup_marked",
+                           "SELECT EXISTS (SELECT 1 FROM rollup_dirty WHERE programme_id = $1)", 1,
+                           v, PGRES_TUPLES_OK, request_id, "look for rollup marks");
+    if (res == NULL)
+        return false;
+    *marked = db_bool(res, 0, 0);
+    PQclear(res);
+    return true;
+}
+
 bool rollup_store_pending(PGconn *conn, size_t max, int64_t **ids, size_t *n)
 {
     char limit[24];

@@ -41,6 +41,10 @@ enum rollup_fold {
 enum rollup_fold rollup_store_fold(PGconn *conn, int64_t programme_id, long max_marks, bool wait,
                                    struct rollup_stats *stats, const char *request_id);
 
+/* *marked: the programme has marks waiting to be folded. False on a database error. */
+bool rollup_store_marked(PGconn *conn, int64_t programme_id, bool *marked, const char *request_id)
+    __attribute__((warn_unused_result));
+
 /* The programmes that have marks waiting, oldest mark first, at most max: *ids is new (free()),
  * *n their number. False on a database error (logged). */
 bool rollup_store_pending(PGconn *conn, size_t max, int64_t **ids, size_t *n);
