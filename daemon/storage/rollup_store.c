@@ -83,7 +83,9 @@ static const char SQL_ALL_LATEST[] =
 /* Recomputes the rollups ($2 indicators, $3 sites, $4 periods; sites of one height) of
  * programme $1 from their children: each child's own observation (values in exact numeric;
  * numerator and denominator only where both are there) and each child's rollup. A rollup
- * nothing is left under is deleted. Returns the rollups written, deleted, and the parts read. */
+ * nothing is left under is deleted. Returns the rollups written, deleted, and the parts read.
+ * Each child is found by its parent and each part by its key (LATERAL … LIMIT 1 keeps the
+ * plan to index probes however stale the statistics of a table that grows as data comes). */
 /* clang-format off */ /* it would fold the macros into the literals */
 static const char SQL_RECOMPUTE[] =
     "WITH k AS ("
@@ -97,17 +99,20 @@ static const char SQL_RECOMPUTE[] =
     "  CASE WHEN o.numerator IS NOT NULL AND o.denominator IS NOT NULL"
     "   THEN " SQL_EXACT("o.denominator") " END AS den,"
     "  o.value AS lv, o.received_at AS la, o.series_id AS ls"
-    " FROM k JOIN site c ON c.programme_id = $1 AND c.parent_id = k.site_id"
-    " JOIN series se ON se.programme_id = $1 AND se.indicator_id = k.indicator_id"
-    "  AND se.site_id = c.id"
-    " JOIN observation o ON o.programme_id = $1 AND o.series_id = se.id"
-    "  AND o.period_start = k.period_start"
+    " FROM k CROSS JOIN LATERAL (SELECT c.id FROM site c WHERE c.programme_id = $1"
+    "  AND c.parent_id = k.site_id) c"
+    " CROSS JOIN LATERAL (SELECT se.id FROM series se WHERE se.programme_id = $1"
+    "  AND se.indicator_id = k.indicator_id AND se.site_id = c.id LIMIT 1) se"
+    " CROSS JOIN LATERAL (SELECT * FROM observation o WHERE o.programme_id = $1"
+    "  AND o.series_id = se.id AND o.period_start = k.period_start LIMIT 1) o"
     " UNION ALL"
     " SELECT k.indicator_id, k.site_id, k.period_start, r.sites, r.total, r.numerator,"
     "  r.denominator, r.latest_value, r.latest_at, r.latest_series"
-    " FROM k JOIN site c ON c.programme_id = $1 AND c.parent_id = k.site_id"
-    " JOIN rollup r ON r.programme_id = $1 AND r.indicator_id = k.indicator_id"
-    "  AND r.site_id = c.id AND r.period_start = k.period_start"
+    " FROM k CROSS JOIN LATERAL (SELECT c.id FROM site c WHERE c.programme_id = $1"
+    "  AND c.parent_id = k.site_id) c"
+    " CROSS JOIN LATERAL (SELECT * FROM rollup r WHERE r.programme_id = $1"
+    "  AND r.indicator_id = k.indicator_id AND r.site_id = c.id"
+    "  AND r.period_start = k.period_start LIMIT 1) r"
     "), agg AS ("
     " SELECT indicator_id, site_id, period_start, sum(sites)::integer AS sites,"
     "  sum(total) AS total, sum(num) AS num, sum(den) AS den,"
