@@ -85,7 +85,10 @@ static const char SQL_ALL_LATEST[] =
  * numerator and denominator only where both are there) and each child's rollup. A rollup
  * nothing is left under is deleted. Returns the rollups written, deleted, and the parts read.
  * Each child is found by its parent and each part by its key (LATERAL … LIMIT 1 keeps the
- * plan to index probes however stale the statistics of a table that grows as data comes). */
+ * plan to index probes however stale the statistics of a table that grows as data comes).
+ * Never prepared, like SQL_CLAIM: a generic plan, made while rollup was small, scanned the
+ * whole table for each key once a rebuild had filled it (minutes at 1 M observations); an
+ * unnamed statement is planned for its own keys and the table's size of the moment. */
 /* clang-format off */ /* it would fold the macros into the literals */
 static const char SQL_RECOMPUTE[] =
     "WITH k AS ("
@@ -194,8 +197,8 @@ static bool recompute_chunk(struct fold *f, const PGresult *keys, int from, int 
     if (ok) {
         const char *v[] = {f->pid, dynbuf_str(&arrays[0]), dynbuf_str(&arrays[1]),
                            dynbuf_str(&arrays[2])};
-        res = db_run(f->conn, "scaleupd_rollup_recompute", SQL_RECOMPUTE, 4, v, PGRES_TUPLES_OK,
-                     f->request_id, "recompute rollups");
+        res = db_run(f->conn, NULL, SQL_RECOMPUTE, 4, v, PGRES_TUPLES_OK, f->request_id,
+                     "recompute rollups");
     }
     for (int a = 0; a < 3; a++)
         dynbuf_free(&arrays[a]);
@@ -271,8 +274,8 @@ static enum rollup_fold fold_body(struct fold *f, long max_marks, bool wait)
     char limit[24];
     snprintf(limit, sizeof(limit), "%ld", max_marks > 0 ? max_marks : 1);
     const char *v[] = {f->pid, limit};
-    PGresult *keys = db_run(f->conn, "scaleupd_rollup_claim", SQL_CLAIM, 2, v, PGRES_TUPLES_OK,
-                            f->request_id, "claim rollup marks");
+    PGresult *keys = db_run(f->conn, NULL, SQL_CLAIM, 2, v, PGRES_TUPLES_OK, f->request_id,
+                            "claim rollup marks");
     if (keys == NULL)
         return ROLLUP_ERROR;
     f->stats.marks += (long)db_int64(keys, 0, 0);
