@@ -150,7 +150,8 @@ static const char SQL_PENDING[] =
     "SELECT programme_id FROM rollup_dirty GROUP BY programme_id ORDER BY min(id) LIMIT $1";
 
 /* The tree of programme $1 from its parents (depth: the distance from the ancestor), written
- * where it differs; a changed tree marks every rollup of the programme for a rebuild. */
+ * where it differs; a changed tree marks every rollup of the programme for a rebuild (when it
+ * has data: a new programme has nothing to rebuild). */
 static const char SQL_SITE_TREE[] =
     "WITH RECURSIVE up (ancestor_id, site_id, depth) AS ("
     " SELECT parent_id, id, 1 FROM site WHERE programme_id = $1 AND parent_id IS NOT NULL"
@@ -170,7 +171,8 @@ static const char SQL_SITE_TREE[] =
     " RETURNING 1"
     ")"
     " INSERT INTO rollup_dirty (programme_id)"
-    " SELECT $1 WHERE EXISTS (SELECT 1 FROM gone) OR EXISTS (SELECT 1 FROM added)";
+    " SELECT $1 WHERE (EXISTS (SELECT 1 FROM gone) OR EXISTS (SELECT 1 FROM added))"
+    "  AND EXISTS (SELECT 1 FROM observation WHERE programme_id = $1)";
 
 /* One fold: the connection, the programme as text, and what it counted. */
 struct fold {
