@@ -88,7 +88,8 @@ static const char SQL_ALL_LATEST[] =
  * plan to index probes however stale the statistics of a table that grows as data comes).
  * Never prepared, like SQL_CLAIM: a generic plan, made while rollup was small, scanned the
  * whole table for each key once a rebuild had filled it (minutes at 1 M observations); an
- * unnamed statement is planned for its own keys and the table's size of the moment. */
+ * unnamed statement is planned for its own keys (and without sequential scans: see
+ * recompute_keys). */
 /* clang-format off */ /* it would fold the macros into the literals */
 static const char SQL_RECOMPUTE[] =
     "WITH k AS ("
@@ -214,24 +215,47 @@ static bool recompute_chunk(struct fold *f, const PGresult *keys, int from, int 
     return true;
 }
 
+/* Sets enable_seqscan for the rest of the transaction; *was (may be NULL) gets what it was,
+ * a static string ("on" or "off"). */
+static bool set_seqscan(struct fold *f, const char *to, const char **was)
+{
+    const char *v[] = {to};
+    PGresult *res = db_run(f->conn, NULL,
+                           "SELECT current_setting('enable_seqscan'),"
+                           " set_config('enable_seqscan', $1, true)",
+                           1, v, PGRES_TUPLES_OK, f->request_id, "set the rollup plans");
+    if (res == NULL)
+        return false;
+    if (was != NULL)
+        *was = strcmp(db_text(res, 0, 0), "off") == 0 ? "off" : "on";
+    PQclear(res);
+    return true;
+}
+
 /* Recomputes the keys of a SQL_CLAIM-shaped result, one height at a time, deepest first (the
- * rows come in that order), at most ROLLUP_KEYS_PER_STATEMENT per statement. */
+ * rows come in that order), at most ROLLUP_KEYS_PER_STATEMENT per statement. Without
+ * sequential scans: the rollups a fold writes are not in the statistics (a rollup table
+ * analysed empty looks empty however much the fold has written), and a plan that scanned it
+ * for each key took minutes once a rebuild had written a few thousand. */
 static bool recompute_keys(struct fold *f, const PGresult *keys)
 {
     int n = PQntuples(keys);
     int r = 0;
     while (r < n && db_is_null(keys, r, 2))
         r++;
-    while (r < n) {
+    if (r >= n)
+        return true;
+    const char *was = "on";
+    bool ok = set_seqscan(f, "off", &was);
+    while (ok && r < n) {
         int end = r;
         while (end < n && end - r < ROLLUP_KEYS_PER_STATEMENT &&
                strcmp(db_text(keys, end, 5), db_text(keys, r, 5)) == 0)
             end++;
-        if (!recompute_chunk(f, keys, r, end))
-            return false;
+        ok = recompute_chunk(f, keys, r, end);
         r = end;
     }
-    return true;
+    return ok && set_seqscan(f, was, NULL);
 }
 
 /* Every rollup of the programme recomputed, and the last period of every series. */
