@@ -1,21 +1,28 @@
-/* Authorisation of a request: its bearer token (storage/tokens.c, hashes compared in
- * constant time) against the access level of its route. */
+/* Authorisation of a request: its token (core/credentials.c: Bearer, ApiToken or the password
+ * of Basic; storage/tokens.c compares hashes in constant time) against the access level of
+ * its route. */
 #include "scaleupd/edge/auth.h"
 
-#include <strings.h>
+#include <stdio.h>
 
 #include "scaleupd/core/config.h"
 #include "scaleupd/storage/tokens.h"
 
-const char *auth_bearer(const struct request *req)
+enum credentials_kind auth_secret(const struct request *req, char secret[CREDENTIALS_SECRET_MAX])
 {
-    const char *h = request_header(req, "Authorization");
-    if (h == NULL || strncasecmp(h, "Bearer ", 7) != 0)
-        return NULL;
-    h += 7;
-    while (*h == ' ')
-        h++;
-    return *h ? h : NULL;
+    return credentials_parse(request_header(req, "Authorization"), secret);
+}
+
+/* The challenges of a 401: each scheme a client may answer with (RFC 9110, 11.6.1). */
+static void challenge(struct request *req, const char *error)
+{
+    char bearer[96];
+    snprintf(bearer, sizeof(bearer), "Bearer realm=\"scaleupd\"%s%s%s", error ? ", error=\"" : "",
+             error ? error : "", error ? "\"" : "");
+    request_add_response_header(req, "WWW-Authenticate", bearer);
+    request_add_response_header(req, "WWW-Authenticate", "ApiToken realm=\"scaleupd\"");
+    request_add_response_header(req, "WWW-Authenticate",
+                                "Basic realm=\"scaleupd\", charset=\"UTF-8\"");
 }
 
 static bool scope_allows(const struct request *req, const struct handler *handler)
@@ -29,15 +36,25 @@ static bool scope_allows(const struct request *req, const struct handler *handle
 
 bool auth_authorize(struct request *req, PGconn *conn, const struct handler *handler)
 {
-    const char *secret = auth_bearer(req);
-    if (handler->access == ACCESS_PUBLIC && secret == NULL)
+    char secret[CREDENTIALS_SECRET_MAX];
+    enum credentials_kind kind = auth_secret(req, secret);
+    bool none = kind == CREDENTIALS_NONE;
+    if (handler->access == ACCESS_PUBLIC && none)
         return true;
-    if (handler->access == ACCESS_READ && secret == NULL && req->config->public_dashboard)
+    if (handler->access == ACCESS_READ && none && req->config->public_dashboard)
         return true;
-    if (secret == NULL || conn == NULL) {
-        request_add_response_header(req, "WWW-Authenticate", "Bearer realm=\"scaleupd\"");
+    if (kind == CREDENTIALS_MALFORMED) {
+        challenge(req, "invalid_request");
+        request_reply_error(req, 401, "invalid_credentials",
+                            "the Authorization header carries no token: give Bearer <token>, "
+                            "ApiToken <token>, or Basic with the token as the password");
+        return false;
+    }
+    if (none || conn == NULL) {
+        challenge(req, NULL);
         request_reply_error(req, 401, "unauthenticated",
-                            "this endpoint needs a bearer token (Authorization: Bearer …)");
+                            "this endpoint needs a token (Authorization: Bearer <token>, "
+                            "ApiToken <token>, or Basic with the token as the password)");
         return false;
     }
     switch (token_authenticate(conn, secret, &req->auth)) {
@@ -45,8 +62,7 @@ bool auth_authorize(struct request *req, PGconn *conn, const struct handler *han
         handler_db_error(req, conn);
         return false;
     case TOKEN_UNKNOWN:
-        request_add_response_header(req, "WWW-Authenticate",
-                                    "Bearer realm=\"scaleupd\", error=\"invalid_token\"");
+        challenge(req, "invalid_token");
         request_reply_error(req, 401, "invalid_token", "the token is unknown or revoked");
         return false;
     case TOKEN_OK:

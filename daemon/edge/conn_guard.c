@@ -399,8 +399,9 @@ static bool within_rate(struct conn_guard *g, struct request *req, const char *s
  * the request may be released now; false when it was answered or waits for the worker. */
 static bool check_token(struct conn_guard *g, struct request *req, const struct handler *handler)
 {
-    const char *secret = auth_bearer(req);
-    if (secret == NULL) {
+    char secret[CREDENTIALS_SECRET_MAX];
+    enum credentials_kind kind = auth_secret(req, secret);
+    if (kind == CREDENTIALS_NONE || kind == CREDENTIALS_MALFORMED) {
         if (!auth_authorize(req, NULL, handler)) {
             refuse(g, req, "refused before the body was read");
             return false;

@@ -371,8 +371,12 @@ class FoundationTest(unittest.TestCase):
                 self.assertTrue(resp.headers["WWW-Authenticate"].startswith("Bearer"))
         # an Authorization header of another scheme is no token either
         resp = self.d.request("GET", "/api/v1/tokens", token=None,
-                              headers={"Authorization": "Basic YWRtaW46YWRtaW4="})
+                              headers={"Authorization": 'Digest username="admin"'})
         self.assert_error(resp, 401, "unauthenticated")
+        # Basic is taken, its password as the token (DHIS2's clients): admin:admin is none
+        resp = self.d.request("GET", "/api/v1/tokens", token=None,
+                              headers={"Authorization": "Basic YWRtaW46YWRtaW4="})
+        self.assert_error(resp, 401, "invalid_token")
 
     def test_unknown_token_is_401(self):
         for secret in ("sud_" + "A" * 43, "nonsense", "x" * 300):

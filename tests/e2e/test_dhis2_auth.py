@@ -1,0 +1,92 @@
+"""Credentials as DHIS2's clients send them, through the real daemon: a scaleupd token as
+"Authorization: ApiToken …" (DHIS2's personal access tokens) or as the password of HTTP
+Basic (dhis2.py, and any client of DHIS2's Web API given a user name and password), on the
+data value set import and on the read API; and the 401 that tells a client which schemes it
+may answer with."""
+
+import base64
+import unittest
+
+import harness
+from harness import Daemon, example_programme
+
+SLUG = "icp-t2d-htn-be"
+DVS = """{"dataValues": [
+  {"dataElement": "patients_enrolled", "period": "202505", "orgUnit": "BE-VLG-GP001", "value": "151"}
+]}"""
+JSON = {"Content-Type": "application/json"}
+
+
+def basic(user, password):
+    """The header requests sends for auth=(user, password) (RFC 7617)."""
+    pair = f"{user}:{password}".encode()
+    return {"Authorization": "Basic " + base64.b64encode(pair).decode()}
+
+
+class Dhis2AuthTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.conninfo = harness.fresh_database("e2e_dhis2_auth")
+        cls.daemon = Daemon(cls.conninfo)
+        try:
+            resp = cls.daemon.request("POST", "/api/v1/programmes", example_programme())
+            if resp.status != 201:
+                raise AssertionError(f"creating the example answered {resp.status}")
+            cls.feed = harness.create_token(cls.conninfo, "--feed", SLUG, name="dhis2-feed")
+            cls.read = harness.create_token(cls.conninfo, "--read", name="dhis2-reader")
+        except BaseException:
+            cls.daemon.__exit__(Exception, None, None)
+            raise
+
+    @classmethod
+    def tearDownClass(cls):
+        code = cls.daemon.stop()
+        cls.daemon.__exit__(None, None, None)
+        if code != 0:
+            raise AssertionError(f"scaleupd exited with {code} after SIGTERM")
+
+    def push(self, headers):
+        return self.daemon.request("POST", "/api/dataValueSets", DVS, {**JSON, **headers},
+                                   token=None)
+
+    def test_api_token_and_basic_push_a_data_value_set(self):
+        resp = self.push({"Authorization": f"ApiToken {self.feed}"})
+        self.assertEqual(resp.status, 200, resp.body)
+        self.assertEqual(resp.body["status"], "SUCCESS")
+        # the user name is not checked: the token is the password
+        for user in ("admin", "dhis2-feed", ""):
+            resp = self.push(basic(user, self.feed))
+            self.assertEqual(resp.status, 200, (user, resp.body))
+            self.assertEqual(resp.body["importCount"]["ignored"], 1, "sent again: unchanged")
+
+    def test_the_read_api_takes_them_too(self):
+        path = f"/api/v1/programmes/{SLUG}/series?indicator=patients_enrolled&site=BE-VLG"
+        for headers in ({"Authorization": f"ApiToken {self.read}"}, basic("me", self.read)):
+            resp = self.daemon.request("GET", path, headers=headers, token=None)
+            self.assertEqual(resp.status, 200, (headers, resp.body))
+
+    def test_a_wrong_password_is_an_invalid_token_with_every_challenge(self):
+        resp = self.push(basic("admin", "district"))  # DHIS2's demo password, not a token
+        self.assertEqual(resp.status, 401, resp.body)
+        self.assertEqual(resp.body["error"]["code"], "invalid_token")
+        challenges = resp.headers.get_all("WWW-Authenticate")
+        self.assertEqual([c.split(" ")[0] for c in challenges], ["Bearer", "ApiToken", "Basic"])
+        self.assertIn('error="invalid_token"', challenges[0])
+
+    def test_no_or_malformed_credentials(self):
+        resp = self.push({})
+        self.assertEqual(resp.status, 401)
+        self.assertEqual(resp.body["error"]["code"], "unauthenticated")
+        self.assertIn("Basic", resp.body["error"]["message"])
+        for header in ("Basic not-base64!", "Basic " + base64.b64encode(b"no-colon").decode(),
+                       "ApiToken", "Bearer"):
+            resp = self.push({"Authorization": header})
+            self.assertEqual(resp.status, 401, header)
+            self.assertEqual(resp.body["error"]["code"], "invalid_credentials", header)
+        # a read token may not push, whatever the scheme
+        resp = self.push(basic("x", self.read))
+        self.assertEqual(resp.status, 403, resp.body)
+
+
+if __name__ == "__main__":
+    unittest.main()
