@@ -7,6 +7,7 @@
 #include "scaleupd/core/alloc.h"
 #include "scaleupd/core/dynbuf.h"
 #include "scaleupd/core/log.h"
+#include "scaleupd/edge/app.h"
 
 bool page_link_parse(struct request *req, size_t n_fields, struct page_request *page)
 {
@@ -57,4 +58,20 @@ void page_link_set_next(struct request *req, const char *cursor)
         log_write(LOG_LEVEL_WARNING, req->id, "could not add the next page's link: it is too long");
     dynbuf_free(&link);
     free(query);
+}
+
+void page_link_reply(struct request *req, const char *key, struct page_rows *page)
+{
+    page_link_set_next(req, page->next);
+    request_reply_json(req, 200, json_pack("{s:o}", key, page->items));
+    page->items = NULL;
+    page_rows_free(page);
+}
+
+void page_link_reply_failure(struct request *req, PGconn *conn, enum page_rows_status status)
+{
+    if (status == PAGE_ROWS_BAD_CURSOR)
+        page_link_reply_bad_after(req);
+    else
+        handler_db_error(req, conn);
 }

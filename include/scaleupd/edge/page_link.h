@@ -10,6 +10,7 @@
 
 #include "scaleupd/core/page.h"
 #include "scaleupd/edge/request.h"
+#include "scaleupd/storage/page_rows.h"
 
 /* Reads the request's `limit` and `after` (a cursor of n_fields fields) into *page. False
  * when it answered 400 invalid_parameter naming the parameter ("path": "limit" or "after");
@@ -24,5 +25,13 @@ void page_link_reply_bad_after(struct request *req);
 /* When cursor is not NULL, adds `Link: <path?query>; rel="next"` to the response: the
  * request's own path and query parameters, with `after` set to cursor. */
 void page_link_set_next(struct request *req, const char *cursor);
+
+/* Answers 200 with {key: page->items} and, when page->next is set, its Link header; takes the
+ * page's items and frees the rest of it. */
+void page_link_reply(struct request *req, const char *key, struct page_rows *page);
+
+/* Answers a page read that did not come to PAGE_ROWS_OK: 400 for a cursor that is not one of
+ * this list, else the database error (handler_db_error). */
+void page_link_reply_failure(struct request *req, PGconn *conn, enum page_rows_status status);
 
 #endif
