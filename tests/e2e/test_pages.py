@@ -5,6 +5,7 @@ filters kept across pages; bad limit and after values answered 400 naming the pa
 scaleupctl lists everything whatever the page size."""
 
 import base64
+import json
 import re
 import unittest
 import urllib.parse
@@ -300,6 +301,49 @@ class PagesTest(unittest.TestCase):
             self.assert_bad(f"/api/v1/programmes/pages-r/revisions?{query}", name)
         r = self.daemon.request("GET", "/api/v1/programmes/nope/revisions")
         self.assertEqual(r.status, 404)
+
+    # -------------------------------------------------------------- scaleupctl
+
+    def ctl(self, *args, check=True):
+        d = self.daemon
+        return harness.scaleupctl("--url", f"http://127.0.0.1:{d.port}", "--token",
+                                  d.admin_token, *args, check=check)
+
+    def test_scaleupctl_lists_every_page(self):
+        # more tokens than the daemon's default page of 100
+        self.sql("INSERT INTO token (hash, scope, name) SELECT sha256(('ctl' || g)::bytea),"
+                 " 'read', 'ctl ' || g FROM generate_series(1, 150) g")
+        ids = [int(x) for x in self.sql("SELECT id FROM token ORDER BY id").split()]
+        self.assertGreater(len(ids), 150)
+        proc = self.ctl("token", "list")
+        self.assertEqual([t["id"] for t in json.loads(proc.stdout)["tokens"]], ids)
+        self.assertEqual(proc.stderr, "")
+        # --limit stops there and says that more follow
+        proc = self.ctl("token", "list", "--limit", "5")
+        self.assertEqual([t["id"] for t in json.loads(proc.stdout)["tokens"]], ids[:5])
+        self.assertIn("more tokens follow", proc.stderr)
+        proc = self.ctl("token", "list", "--limit", "1200")
+        self.assertEqual(len(json.loads(proc.stdout)["tokens"]), len(ids))
+        self.assertEqual(proc.stderr, "")
+        for bad in (["token", "list", "--limit", "0"], ["token", "list", "--limit", "x"],
+                    ["alerts", "--limit", "-3"]):
+            self.assertNotEqual(self.ctl(*bad, check=False).returncode, 0, bad)
+        # alerts, silences and revisions as the API's pages give them
+        self.make_alerts(120)
+        api, _, _ = self.walk("/api/v1/alerts?programme=pages-a", "alerts")
+        proc = self.ctl("alerts", "--programme", "pages-a")
+        self.assertEqual(json.loads(proc.stdout)["alerts"], api)
+        self.assertGreater(len(api), 100)
+        proc = self.ctl("alerts", "--programme", "pages-a", "--state", "firing", "--limit", "3")
+        got = json.loads(proc.stdout)["alerts"]
+        self.assertEqual([a["id"] for a in got], [a["id"] for a in api if a["state"] == "firing"][:3])
+        for path, args, key in (("/api/v1/silences", ["silence", "list"], "silences"),
+                                ("/api/v1/silences?expired=true",
+                                 ["silence", "list", "--expired"], "silences"),
+                                ("/api/v1/programmes/pages-r/revisions?site=GP1",
+                                 ["revisions", "pages-r", "--site", "GP1"], "revisions")):
+            api, _, _ = self.walk(path, key)
+            self.assertEqual(json.loads(self.ctl(*args).stdout)[key], api, args)
 
     def test_link_keeps_odd_characters_of_the_query(self):
         site = "GP 1&x=é"
