@@ -243,10 +243,10 @@ const struct route app_routes[] = {
     {"/api/v1/silences", ROUTER_POST, H(HANDLER_DB, ACCESS_ADMIN, handle_post_silence)},
     {"/api/v1/silences", ROUTER_GET,
      HQ(HANDLER_DB, ACCESS_READ, handle_get_silences, "expired", "limit", "after")},
+    {"/api/v1/silences/{id}", ROUTER_DELETE, H(HANDLER_DB, ACCESS_ADMIN, handle_delete_silence)},
     {"/api/v1/programmes/{slug}/revisions", ROUTER_GET,
      HQ(HANDLER_DB, ACCESS_READ, handle_get_revisions, "indicator", "site", "from", "to", "limit",
         "after")},
-    {"/api/v1/silences/{id}", ROUTER_DELETE, H(HANDLER_DB, ACCESS_ADMIN, handle_delete_silence)},
 };
 
 const size_t app_n_routes = sizeof(app_routes) / sizeof(app_routes[0]);

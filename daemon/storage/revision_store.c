@@ -24,8 +24,8 @@ static const char resolve_sql[] =
 /* $1 programme; $2 indicator id, $3 site id (a filter each, NULL: any), $4 series id (both
  * given: the one series; 0 when it does not exist); $5, $6 period bounds; $7, $8 the cursor
  * (replaced_at in microseconds, id); $9 limit + 1. The inner query is a range of
- * observation_revision_replaced, or of observation_revision_series_replaced for one series
- * (sql/016_list_pages.sql); the joins name only the page's rows. */
+ * observation_revision_replaced (sql/016_list_pages.sql), or for one series its revisions
+ * through observation_revision_key, sorted; the joins name only the page's rows. */
 static const char page_sql[] =
     "SELECT json_strip_nulls(json_build_object('indicator', i.code, 'site', st.code,"
     " 'period', r.period_start, 'value', " SQL_FINITE(
