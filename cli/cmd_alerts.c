@@ -1,5 +1,6 @@
 /* scaleupctl alerting commands: rules and receivers from files, the alerts list,
- * acknowledgements, silences and receiver test messages, each over one HTTP endpoint. */
+ * acknowledgements, silences, receiver test messages and a programme's revisions, each over
+ * one HTTP endpoint (the lists through every page, cli/pages.c). */
 #include <jansson.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -85,30 +86,62 @@ int ctl_cmd_receiver(struct ctl *ctl)
     return -1;
 }
 
-/* alerts [--programme SLUG] [--state STATE] [--indicator CODE] [--site CODE] */
-int ctl_cmd_alerts(struct ctl *ctl)
+/* Appends "?name=value" or "&name=value" to path[0..size) (*used bytes held); false when the
+ * value is not a code or the path is full. */
+static bool add_query(char *path, size_t size, size_t *used, const char *name, const char *value)
 {
-    static const char *const filters[] = {"programme", "state", "indicator", "site"};
-    char path[512] = "/api/v1/alerts";
+    if (!code_ok(value))
+        return false;
+    int n =
+        snprintf(path + *used, size - *used, "%c%s=%s", strchr(path, '?') ? '&' : '?', name, value);
+    if (n < 0 || (size_t)n >= size - *used)
+        return false;
+    *used += (size_t)n;
+    return true;
+}
+
+/* Builds path from the options of argv[from..) named in filters (each "--name VALUE", VALUE a
+ * code), leaving "--limit N" to ctl_list; false for any other option. */
+static bool filters_to_query(const struct ctl *ctl, int from, const char *const *filters,
+                             char *path, size_t size)
+{
     size_t used = strlen(path);
-    char sep = '?';
-    for (int i = 0; i < ctl->argc; i += 2) {
-        bool known = false;
-        for (size_t f = 0; f < 4 && i + 1 < ctl->argc; f++) {
+    for (int i = from; i < ctl->argc; i += 2) {
+        bool known = i + 1 < ctl->argc && strcmp(ctl->argv[i], "--limit") == 0;
+        for (size_t f = 0; filters[f] != NULL && !known && i + 1 < ctl->argc; f++) {
             if (strncmp(ctl->argv[i], "--", 2) != 0 || strcmp(ctl->argv[i] + 2, filters[f]) != 0)
                 continue;
-            if (!code_ok(ctl->argv[i + 1]))
-                return -1;
-            int n = snprintf(path + used, sizeof(path) - used, "%c%s=%s", sep, filters[f],
-                             ctl->argv[i + 1]);
-            used += n > 0 && (size_t)n < sizeof(path) - used ? (size_t)n : 0;
-            sep = '&';
+            if (!add_query(path, size, &used, filters[f], ctl->argv[i + 1]))
+                return false;
             known = true;
         }
         if (!known)
-            return -1;
+            return false;
     }
-    return ctl_simple(ctl, "GET", path);
+    return true;
+}
+
+/* alerts [--programme SLUG] [--state STATE] [--indicator CODE] [--site CODE] [--limit N] */
+int ctl_cmd_alerts(struct ctl *ctl)
+{
+    static const char *const filters[] = {"programme", "state", "indicator", "site", NULL};
+    char path[512] = "/api/v1/alerts";
+    if (!filters_to_query(ctl, 0, filters, path, sizeof(path)))
+        return -1;
+    return ctl_list(ctl, path, "alerts", 0);
+}
+
+/* revisions SLUG [--indicator CODE] [--site CODE] [--from DATE] [--to DATE] [--limit N] */
+int ctl_cmd_revisions(struct ctl *ctl)
+{
+    static const char *const filters[] = {"indicator", "site", "from", "to", NULL};
+    if (ctl->argc < 1 || !code_ok(ctl->argv[0]))
+        return -1;
+    char path[512];
+    snprintf(path, sizeof(path), "/api/v1/programmes/%s/revisions", ctl->argv[0]);
+    if (!filters_to_query(ctl, 1, filters, path, sizeof(path)))
+        return -1;
+    return ctl_list(ctl, path, "revisions", 1);
 }
 
 /* ack ID */
@@ -162,8 +195,19 @@ int ctl_cmd_silence(struct ctl *ctl)
 {
     if (ctl->argc >= 1 && strcmp(ctl->argv[0], "add") == 0)
         return silence_add(ctl);
-    if (ctl->argc == 1 && strcmp(ctl->argv[0], "list") == 0)
-        return ctl_simple(ctl, "GET", "/api/v1/silences");
+    if (ctl->argc >= 1 && strcmp(ctl->argv[0], "list") == 0) {
+        bool expired = false;
+        for (int i = 1; i < ctl->argc; i++) {
+            if (strcmp(ctl->argv[i], "--expired") == 0)
+                expired = true;
+            else if (strcmp(ctl->argv[i], "--limit") == 0 && i + 1 < ctl->argc)
+                i++;
+            else
+                return -1;
+        }
+        return ctl_list(ctl, expired ? "/api/v1/silences?expired=true" : "/api/v1/silences",
+                        "silences", 1);
+    }
     if (ctl->argc == 2 && strcmp(ctl->argv[0], "expire") == 0 &&
         strspn(ctl->argv[1], "0123456789") == strlen(ctl->argv[1])) {
         char path[128];

@@ -113,11 +113,13 @@ const struct command ctl_feature_commands[] = {
     {"receiver", ctl_cmd_receiver,
      "receiver apply FILE | receiver list | receiver test NAME   (--programme SLUG)"},
     {"alerts", ctl_cmd_alerts,
-     "alerts [--programme SLUG] [--state STATE] [--indicator CODE] [--site CODE]"},
+     "alerts [--programme SLUG] [--state STATE] [--indicator CODE] [--site CODE] [--limit N]"},
+    {"revisions", ctl_cmd_revisions,
+     "revisions SLUG [--indicator CODE] [--site CODE] [--from DATE] [--to DATE] [--limit N]"},
     {"ack", ctl_cmd_ack, "ack ALERT_ID"},
     {"silence", ctl_cmd_silence,
      "silence add --ends TIME --author NAME [--starts TIME] [--reason TEXT]\n"
      "    [--programme SLUG] [--indicator CODE] [--site CODE] [--rule NAME] |\n"
-     "    silence list | silence expire ID"},
+     "    silence list [--expired] [--limit N] | silence expire ID"},
     {NULL, NULL, NULL},
 };

@@ -28,6 +28,21 @@ extern const struct command ctl_feature_commands[];
 long ctl_http(const struct ctl *ctl, const char *method, const char *path, const char *content_type,
               const char *body, size_t body_len, char **out);
 
+/* A GET of one page of a list: as ctl_http, and next[0..next_size) gets the path of the next
+ * page from the answer's `Link: <…>; rel="next"` ("" when there is none). */
+long ctl_http_page(const struct ctl *ctl, const char *path, char **out, char *next,
+                   size_t next_size);
+
+/* Lists everything of a paginated endpoint (cli/pages.c): GETs path, then each next page its
+ * Link header names, and prints one answer {key: [every item]} as ctl_report does. Options
+ * from ctl->argv[from] on: "--limit N" prints at most N items (and says on stderr when more
+ * follow); other options are left to the caller. Returns the exit status (1 when a page
+ * failed: its error is reported, nothing is printed). */
+int ctl_list(const struct ctl *ctl, const char *path, const char *key, int from);
+
+/* The value of "--limit N" among ctl->argv[from..): 0 when absent, -1 when not 1..10^9. */
+long ctl_limit_option(const struct ctl *ctl, int from);
+
 /* Reads a whole file ("-" for stdin); NULL (reported) on failure. Caller frees. */
 char *ctl_read_file(const char *path, size_t *len);
 
@@ -60,5 +75,9 @@ int ctl_cmd_receiver(struct ctl *ctl);
 int ctl_cmd_alerts(struct ctl *ctl);
 int ctl_cmd_ack(struct ctl *ctl);
 int ctl_cmd_silence(struct ctl *ctl);
+
+/* revisions SLUG [--indicator CODE] [--site CODE] [--from DATE] [--to DATE] [--limit N]:
+ * the revision history of a programme, newest first (cmd_alerts.c) */
+int ctl_cmd_revisions(struct ctl *ctl);
 
 #endif

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "ctl.h"
 #include "scaleupd/core/dynbuf.h"
@@ -23,15 +24,46 @@ static size_t on_data(char *ptr, size_t size, size_t nmemb, void *userdata)
     return dynbuf_add(b, ptr, n) ? n : 0; /* 0 makes curl stop with a write error */
 }
 
+/* Keeps the target of a `Link: <…>; rel="next"` header line (RFC 8288) in link[0..size), a
+ * path of the server ("" when the answer has none, or one that is not a plain path). */
+struct next_link {
+    char *link;
+    size_t size;
+};
+
+static size_t on_header(char *ptr, size_t size, size_t nmemb, void *userdata)
+{
+    struct next_link *next = userdata;
+    size_t n = size * nmemb;
+    static const char rel[] = ">; rel=\"next\"";
+    if (n < 7 || strncasecmp(ptr, "link:", 5) != 0)
+        return n;
+    const char *start = memchr(ptr, '<', n);
+    const char *end = start ? memchr(start, '>', n - (size_t)(start - ptr)) : NULL;
+    if (end == NULL || (size_t)(ptr + n - end) < sizeof(rel) - 1 ||
+        strncmp(end, rel, sizeof(rel) - 1) != 0 || start[1] != '/')
+        return n;
+    size_t len = (size_t)(end - start - 1);
+    for (size_t i = 0; i < len; i++)
+        if ((unsigned char)start[1 + i] <= ' ' || start[1 + i] == 0x7f)
+            return n; /* a path has no spaces or controls: not one to follow */
+    if (len < next->size) {
+        memcpy(next->link, start + 1, len);
+        next->link[len] = '\0';
+    }
+    return n;
+}
+
 /* Performs one request; returns the HTTP status (0 when the server could not be reached)
- * and the body in *out (caller frees). */
-long ctl_http(const struct ctl *ctl, const char *method, const char *path, const char *content_type,
-              const char *body, size_t body_len, char **out)
+ * and the body in *out (caller frees); next (may be NULL) gets the next page's path. */
+static long perform(const struct ctl *ctl, const char *method, const char *path,
+                    const char *content_type, const char *body, size_t body_len, char **out,
+                    struct next_link *next)
 {
     CURL *curl = curl_easy_init();
     struct dynbuf buf;
     dynbuf_init(&buf, CTL_MAX_BYTES);
-    char url[2048], auth[512], ct[128];
+    char url[4096], auth[512], ct[128];
     snprintf(url, sizeof(url), "%s%s", ctl->url, path);
     struct curl_slist *headers = NULL;
     if (ctl->token != NULL) {
@@ -48,6 +80,11 @@ long ctl_http(const struct ctl *ctl, const char *method, const char *path, const
     curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, on_data);
     curl_easy_setopt(curl, CURLOPT_WRITEDATA, &buf);
     curl_easy_setopt(curl, CURLOPT_TIMEOUT, 300L);
+    if (next != NULL) {
+        next->link[0] = '\0';
+        curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, on_header);
+        curl_easy_setopt(curl, CURLOPT_HEADERDATA, next);
+    }
     if (body != NULL) {
         curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body);
         curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)body_len);
@@ -65,6 +102,19 @@ long ctl_http(const struct ctl *ctl, const char *method, const char *path, const
                 CTL_MAX_BYTES);
     *out = dynbuf_take(&buf, NULL);
     return status;
+}
+
+long ctl_http(const struct ctl *ctl, const char *method, const char *path, const char *content_type,
+              const char *body, size_t body_len, char **out)
+{
+    return perform(ctl, method, path, content_type, body, body_len, out, NULL);
+}
+
+long ctl_http_page(const struct ctl *ctl, const char *path, char **out, char *next,
+                   size_t next_size)
+{
+    struct next_link link = {next, next_size};
+    return perform(ctl, "GET", path, NULL, NULL, 0, out, &link);
 }
 
 char *ctl_read_file(const char *path, size_t *len)
@@ -204,8 +254,9 @@ static int cmd_token(struct ctl *ctl)
     if (ctl->argc < 1)
         return -1;
     const char *sub = ctl->argv[0];
-    if (strcmp(sub, "list") == 0)
-        return ctl_simple(ctl, "GET", "/api/v1/tokens");
+    if (strcmp(sub, "list") == 0 &&
+        (ctl->argc == 1 || (ctl->argc == 3 && strcmp(ctl->argv[1], "--limit") == 0)))
+        return ctl_list(ctl, "/api/v1/tokens", "tokens", 1);
     if (strcmp(sub, "revoke") == 0 && ctl->argc == 2) {
         char path[128];
         snprintf(path, sizeof(path), "/api/v1/tokens/%s", ctl->argv[1]);
@@ -270,7 +321,7 @@ static int cmd_programme(struct ctl *ctl)
 static const struct command commands[] = {
     {"token", cmd_token,
      "token create --admin|--read|--feed PROGRAMME [--name NAME]   (with --database: directly)\n"
-     "  token list | token revoke ID"},
+     "  token list [--limit N] | token revoke ID"},
     {"programme", cmd_programme, "programme apply FILE | programme list | programme show SLUG"},
     {NULL, NULL, NULL},
 };

@@ -11,6 +11,7 @@
 #include "scaleupd/storage/db.h"
 #include "scaleupd/edge/handlers.h"
 #include "scaleupd/edge/http.h"
+#include "scaleupd/edge/page_link.h"
 #include "scaleupd/core/metrics.h"
 #include "scaleupd/services/delivery.h"
 #include "scaleupd/services/evaluator.h"
@@ -145,11 +146,16 @@ static void post_token(struct request *req, PGconn *conn, struct app *app)
 static void get_tokens(struct request *req, PGconn *conn, struct app *app)
 {
     (void)app;
-    json_t *list = token_list(conn);
-    if (list == NULL)
-        handler_db_error(req, conn);
+    struct page_request request;
+    if (!page_link_parse(req, 1, &request))
+        return;
+    struct page_rows page;
+    enum page_rows_status r = token_list_page(conn, &request, &page);
+    if (r == PAGE_ROWS_OK)
+        page_link_reply(req, "tokens", &page);
     else
-        request_reply_json(req, 200, json_pack("{s:o}", "tokens", list));
+        page_link_reply_failure(req, conn, r);
+    page_cursor_clear(&request.after);
 }
 
 static void delete_token(struct request *req, PGconn *conn, struct app *app)
@@ -190,7 +196,7 @@ const struct route app_routes[] = {
     {"/api/v1/programmes", ROUTER_GET, H(HANDLER_DB, ACCESS_READ, get_programmes)},
     {"/api/v1/programmes/{slug}", ROUTER_GET, H(HANDLER_DB, ACCESS_READ, get_programme)},
     {"/api/v1/tokens", ROUTER_POST, H(HANDLER_DB, ACCESS_ADMIN, post_token)},
-    {"/api/v1/tokens", ROUTER_GET, H(HANDLER_DB, ACCESS_ADMIN, get_tokens)},
+    {"/api/v1/tokens", ROUTER_GET, HQ(HANDLER_DB, ACCESS_ADMIN, get_tokens, "limit", "after")},
     {"/api/v1/tokens/{id}", ROUTER_DELETE, H(HANDLER_DB, ACCESS_ADMIN, delete_token)},
     {"/api/v1/programmes/{slug}/observations", ROUTER_POST,
      HQ(HANDLER_DB, ACCESS_FEED, handle_post_observations, "dry_run", "atomic")},
@@ -231,11 +237,16 @@ const struct route app_routes[] = {
     {"/api/v1/programmes/{slug}/receivers/{name}/test", ROUTER_POST,
      H(HANDLER_DB, ACCESS_ADMIN, handle_post_receiver_test)},
     {"/api/v1/alerts", ROUTER_GET,
-     HQ(HANDLER_DB, ACCESS_READ, handle_get_alerts, "programme", "state", "indicator", "site")},
+     HQ(HANDLER_DB, ACCESS_READ, handle_get_alerts, "programme", "state", "indicator", "site",
+        "limit", "after")},
     {"/api/v1/alerts/{id}/ack", ROUTER_POST, H(HANDLER_DB, ACCESS_ADMIN, handle_post_alert_ack)},
     {"/api/v1/silences", ROUTER_POST, H(HANDLER_DB, ACCESS_ADMIN, handle_post_silence)},
-    {"/api/v1/silences", ROUTER_GET, H(HANDLER_DB, ACCESS_READ, handle_get_silences)},
+    {"/api/v1/silences", ROUTER_GET,
+     HQ(HANDLER_DB, ACCESS_READ, handle_get_silences, "expired", "limit", "after")},
     {"/api/v1/silences/{id}", ROUTER_DELETE, H(HANDLER_DB, ACCESS_ADMIN, handle_delete_silence)},
+    {"/api/v1/programmes/{slug}/revisions", ROUTER_GET,
+     HQ(HANDLER_DB, ACCESS_READ, handle_get_revisions, "indicator", "site", "from", "to", "limit",
+        "after")},
 };
 
 const size_t app_n_routes = sizeof(app_routes) / sizeof(app_routes[0]);

@@ -1,6 +1,7 @@
 /* Alerting endpoints: rules, receivers (and their test message), alerts with
- * acknowledgement, and silences. Each handler parses (documents through core), authorises,
- * calls one storage function and renders its result: no SQL here. */
+ * acknowledgement, and silences (the lists a page at a time, edge/page_link.h). Each handler parses
+ * (documents through core), authorises, calls one storage function and renders its result: no SQL
+ * here. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +13,7 @@
 #include "scaleupd/edge/background.h"
 #include "scaleupd/edge/delivery.h"
 #include "scaleupd/edge/handlers.h"
+#include "scaleupd/edge/page_link.h"
 #include "scaleupd/services/notify.h"
 #include "scaleupd/storage/ack_store.h"
 #include "scaleupd/storage/alert_store.h"
@@ -150,9 +152,18 @@ void handle_get_alerts(struct request *req, PGconn *conn, struct app *app)
                                  json_pack("{s:s}", "path", "state"));
         return;
     }
-    reply_list(req, conn, "alerts",
-               alerts_list(conn, request_query(req, "programme"), state,
-                           request_query(req, "indicator"), request_query(req, "site")));
+    struct page_request request;
+    if (!page_link_parse(req, 1, &request))
+        return;
+    struct alerts_filter filter = {request_query(req, "programme"), state,
+                                   request_query(req, "indicator"), request_query(req, "site")};
+    struct page_rows page;
+    enum page_rows_status r = alerts_list_page(conn, &filter, &request, &page);
+    if (r == PAGE_ROWS_OK)
+        page_link_reply(req, "alerts", &page);
+    else
+        page_link_reply_failure(req, conn, r);
+    page_cursor_clear(&request.after);
 }
 
 void handle_post_alert_ack(struct request *req, PGconn *conn, struct app *app)
@@ -196,7 +207,18 @@ void handle_post_silence(struct request *req, PGconn *conn, struct app *app)
 void handle_get_silences(struct request *req, PGconn *conn, struct app *app)
 {
     (void)app;
-    reply_list(req, conn, "silences", alerts_silence_list(conn, clock_now()));
+    bool ok = true;
+    bool ended = request_query_bool(req, "expired", false, &ok);
+    struct page_request request;
+    if (!ok || !page_link_parse(req, 2, &request))
+        return;
+    struct page_rows page;
+    enum page_rows_status r = alerts_silence_list_page(conn, clock_now(), ended, &request, &page);
+    if (r == PAGE_ROWS_OK)
+        page_link_reply(req, "silences", &page);
+    else
+        page_link_reply_failure(req, conn, r);
+    page_cursor_clear(&request.after);
 }
 
 void handle_delete_silence(struct request *req, PGconn *conn, struct app *app)

@@ -8,6 +8,7 @@
 
 #include "scaleupd/core/period.h"
 #include "scaleupd/storage/db.h"
+#include "scaleupd/storage/page_rows.h"
 
 static void fmt_double(char *buf, size_t size, bool has, double v, const char **param)
 {
@@ -206,26 +207,44 @@ bool alerts_delivery_recovered(PGconn *conn, int64_t programme_id, const char *r
     return !open || apply_self(conn, programme_id, receiver, ALERT_OBS_OK, now);
 }
 
+/* A page of the alerts that are not inactive, newest first: (id DESC), id being unique and
+ * never reused. Filters: $1 programme slug, $2 state, $3 indicator code, $4 site code (NULL:
+ * any), $5 the id of the previous page's last row (NULL: from the newest), $6 the page's
+ * limit + 1. The inner query walks alert_listed or alert_listed_programme
+ * (sql/016_list_pages.sql) from the cursor down; the joins name only the page's rows. */
 static const char list_sql[] =
-    "SELECT coalesce(json_agg(json_build_object('id', a.id, 'programme', p.slug, 'rule', r.name,"
+    "SELECT json_build_object('id', a.id, 'programme', p.slug, 'rule', r.name,"
     " 'kind', r.kind, 'indicator', i.code, 'site', s.code, 'state', a.state, 'value', a.value,"
     " 'centre', a.centre, 'lower_limit', a.lower_limit, 'upper_limit', a.upper_limit, 'period',"
     " a.period_start, 'summary', a.summary, 'active_since', a.active_since, 'updated_at',"
-    " a.updated_at, 'acked_at', a.acked_at, 'acked_by', a.acked_by) ORDER BY a.id), '[]')"
-    " FROM alert a JOIN programme p ON p.id = a.programme_id JOIN alert_rule r ON"
+    " a.updated_at, 'acked_at', a.acked_at, 'acked_by', a.acked_by)::text, a.id::text"
+    " FROM (SELECT * FROM alert a WHERE a.state <> 'inactive'"
+    "  AND ($1::text IS NULL OR a.programme_id = (SELECT id FROM programme WHERE slug = $1))"
+    "  AND ($2::text IS NULL OR a.state = $2)"
+    "  AND ($3::text IS NULL OR EXISTS (SELECT 1 FROM indicator fi WHERE fi.programme_id ="
+    "   a.programme_id AND fi.id = a.indicator_id AND fi.code = $3))"
+    "  AND ($4::text IS NULL OR EXISTS (SELECT 1 FROM site fs WHERE fs.programme_id ="
+    "   a.programme_id AND fs.id = a.site_id AND fs.code = $4))"
+    "  AND ($5::int8 IS NULL OR a.id < $5::int8)"
+    "  ORDER BY a.id DESC LIMIT $6::int) a"
+    " JOIN programme p ON p.id = a.programme_id JOIN alert_rule r ON"
     " r.programme_id = a.programme_id AND r.id = a.rule_id LEFT JOIN indicator i ON"
     " i.programme_id = a.programme_id AND i.id = a.indicator_id LEFT JOIN site s ON"
-    " s.programme_id = a.programme_id AND s.id = a.site_id"
-    " WHERE a.state <> 'inactive' AND ($1::text IS NULL OR p.slug = $1)"
-    " AND ($2::text IS NULL OR a.state = $2) AND ($3::text IS NULL OR i.code = $3)"
-    " AND ($4::text IS NULL OR s.code = $4)";
+    " s.programme_id = a.programme_id AND s.id = a.site_id ORDER BY a.id DESC";
 
-json_t *alerts_list(PGconn *conn, const char *programme, const char *state, const char *indicator,
-                    const char *site)
+enum page_rows_status alerts_list_page(PGconn *conn, const struct alerts_filter *filter,
+                                       const struct page_request *request, struct page_rows *page)
 {
-    const char *params[] = {programme, state, indicator, site};
-    PGresult *res = db_run(conn, NULL, list_sql, 4, params, PGRES_TUPLES_OK, NULL, "list alerts");
-    json_t *list = res ? json_loads(db_text(res, 0, 0), 0, NULL) : NULL;
+    if (request->has_after && !page_rows_cursor_valid(&request->after, "i"))
+        return PAGE_ROWS_BAD_CURSOR;
+    const char *after_id = request->has_after ? request->after.fields[0] : NULL;
+    int limit = request->limit;
+    char fetch[16];
+    const char *params[] = {filter->programme, filter->state,
+                            filter->indicator, filter->site,
+                            after_id,          page_rows_fetch_limit(limit, fetch, sizeof(fetch))};
+    PGresult *res = db_run(conn, NULL, list_sql, 6, params, PGRES_TUPLES_OK, NULL, "list alerts");
+    bool ok = res != NULL && page_rows_collect(res, limit, 1, page);
     PQclear(res);
-    return list;
+    return ok ? PAGE_ROWS_OK : PAGE_ROWS_DB_ERROR;
 }

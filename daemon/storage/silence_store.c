@@ -1,5 +1,5 @@
 /* Silences (silence_store.h): inserting a checked silence for a programme slug (or all),
- * listing those not ended and expiring one. */
+ * listing them a page at a time (current or past) and expiring one. */
 #include "scaleupd/storage/silence_store.h"
 
 #include <stdio.h>
@@ -7,6 +7,7 @@
 
 #include "scaleupd/core/problems.h"
 #include "scaleupd/storage/db.h"
+#include "scaleupd/storage/page_rows.h"
 
 /* Inserts nothing when $1 names no programme, so that no row comes back. */
 static const char insert_sql[] =
@@ -40,23 +41,40 @@ enum alerts_result alerts_silence_create(PGconn *conn, const struct silence_doc 
     return result;
 }
 
-json_t *alerts_silence_list(PGconn *conn, double now)
+/* A page of silences in the order (end DESC, id DESC), where a silence's end is when it ends
+ * or was expired, whichever is first: least() skips a NULL expired_at. That expression, with
+ * id, is the index silence_ended (sql/016_list_pages.sql), so either list is a range of it:
+ * the current silences end after $1, the past ones at or before. $2/$3 the previous page's
+ * last end (microseconds since 1970, exact as int8) and id, or NULL; $4 limit + 1. */
+#define SILENCE_END "least(s.ends_at, s.expired_at)"
+#define SILENCE_PAGE_SQL(ended)                                                                    \
+    "SELECT json_build_object('id', s.id, 'programme', p.slug, 'matchers', s.matchers,"            \
+    " 'starts_at', s.starts_at, 'ends_at', s.ends_at, 'expired_at', s.expired_at,"                 \
+    " 'author', s.author, 'reason', s.reason)::text,"                                              \
+    " (extract(epoch FROM " SILENCE_END ") * 1000000)::int8::text, s.id::text"                     \
+    " FROM silence s LEFT JOIN programme p ON p.id = s.programme_id"                               \
+    " WHERE " SILENCE_END " " ended " to_timestamp($1)"                                            \
+    " AND ($2::int8 IS NULL OR (" SILENCE_END ", s.id) < (to_timestamp($2::int8 / 1000000)"        \
+    " + ($2::int8 % 1000000) * interval '1 microsecond', $3::int8))"                               \
+    " ORDER BY " SILENCE_END " DESC, s.id DESC LIMIT $4::int"
+
+enum page_rows_status alerts_silence_list_page(PGconn *conn, double now, bool ended,
+                                               const struct page_request *request,
+                                               struct page_rows *page)
 {
-    char t[32];
+    bool has_after = request->has_after;
+    if (has_after && !page_rows_cursor_valid(&request->after, "ti"))
+        return PAGE_ROWS_BAD_CURSOR;
+    char t[32], fetch[16];
     snprintf(t, sizeof(t), "%.6f", now);
-    const char *params[] = {t};
-    PGresult *res =
-        db_run(conn, NULL,
-               "SELECT coalesce(json_agg(json_build_object('id', s.id, 'programme', p.slug,"
-               " 'matchers', s.matchers, 'starts_at', s.starts_at, 'ends_at', s.ends_at,"
-               " 'author', s.author, 'reason', s.reason) ORDER BY s.id), '[]')"
-               " FROM silence s LEFT JOIN programme p ON p.id = s.programme_id"
-               " WHERE s.ends_at > to_timestamp($1) AND (s.expired_at IS NULL OR"
-               " s.expired_at > to_timestamp($1))",
-               1, params, PGRES_TUPLES_OK, NULL, "list silences");
-    json_t *list = res ? json_loads(db_text(res, 0, 0), 0, NULL) : NULL;
+    const char *params[] = {t, has_after ? request->after.fields[0] : NULL,
+                            has_after ? request->after.fields[1] : NULL,
+                            page_rows_fetch_limit(request->limit, fetch, sizeof(fetch))};
+    PGresult *res = db_run(conn, NULL, ended ? SILENCE_PAGE_SQL("<=") : SILENCE_PAGE_SQL(">"), 4,
+                           params, PGRES_TUPLES_OK, NULL, "list silences");
+    bool ok = res != NULL && page_rows_collect(res, request->limit, 2, page);
     PQclear(res);
-    return list;
+    return ok ? PAGE_ROWS_OK : PAGE_ROWS_DB_ERROR;
 }
 
 enum alerts_result alerts_silence_expire(PGconn *conn, int64_t id, double now)

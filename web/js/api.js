@@ -55,13 +55,17 @@ import { askToken, savedToken } from "./token.js";
  *   regions: [{code|null, name|null, sites_expected, sites_complete, values_expected,
  *   values_reported, completeness|null}]}.
  *
- * GET /api/v1/alerts?programme= (alerts.c): {alerts: [{id, programme, rule, kind,
+ * Lists that grow are paginated (core/page.h): ?limit=1..1000 (default 100) and ?after=, a
+ *   cursor taken from the answer's `Link: <path?query&after=…>; rel="next"` header, present
+ *   when more rows follow. A bad limit or after: 400 invalid_parameter.
+ * GET /api/v1/alerts?programme= (alert_store.c): {alerts: [{id, programme, rule, kind,
  *   indicator|null, site|null, state: pending|firing|no_data|resolved, value|null, centre,
  *   lower_limit|null, upper_limit|null, period|null, summary, active_since, updated_at,
- *   acked_at|null, acked_by|null}]} (never inactive ones).
+ *   acked_at|null, acked_by|null}]} (never inactive ones), newest first, paginated.
  * POST /api/v1/alerts/{id}/ack (admin): {id, acked_by} (the token's name, not a body).
  * GET /api/v1/silences: {silences: [{id, programme|null, matchers: {indicator?, site?,
- *   rule?}, starts_at, ends_at, author, reason}]} (the active ones, of every programme).
+ *   rule?}, starts_at, ends_at, expired_at|null, author, reason}]} (the active ones, of every
+ *   programme; ?expired=true the past ones), latest end first, paginated.
  * POST /api/v1/silences (admin): {programme?, matchers, starts_at?, ends_at, author,
  *   reason?} → 201 {id}. DELETE /api/v1/silences/{id} (admin): {id, expired}.
  */
@@ -85,8 +89,9 @@ const REFUSED = {
   invalid_token: "The saved token was refused (unknown or revoked). Paste another one.",
 };
 
-/* The JSON document of method path (body sent as JSON when given). */
-async function request(path, method = "GET", body = undefined) {
+/* The JSON document of method path (body sent as JSON when given), with the answer's
+ * headers. */
+async function send(path, method = "GET", body = undefined) {
   const headers = { Accept: "application/json" };
   const token = savedToken();
   if (token) headers.Authorization = "Bearer " + token;
@@ -107,7 +112,32 @@ async function request(path, method = "GET", body = undefined) {
     throw err;
   }
   if (!resp.ok) throw new ApiError(resp.status, doc);
-  return doc;
+  return { doc, headers: resp.headers };
+}
+
+/* The JSON document of method path (body sent as JSON when given). */
+async function request(path, method = "GET", body = undefined) {
+  return (await send(path, method, body)).doc;
+}
+
+/* The path of the next page in a Link header (RFC 8288), or null: only a path of this
+ * daemon is followed. */
+export function nextLink(header) {
+  const m = /<([^>]*)>\s*;\s*rel="next"/.exec(header || "");
+  return m && m[1].startsWith("/") && !m[1].startsWith("//") ? m[1] : null;
+}
+
+/* The items under key of the first `pages` pages of a paginated list from path:
+ * {items, more}, more true when the daemon has pages after those. */
+async function listPages(path, key, pages) {
+  const items = [];
+  let next = path;
+  for (let n = 0; next && n < pages; n++) {
+    const { doc, headers } = await send(next);
+    items.push(...doc[key]);
+    next = nextLink(headers.get("Link"));
+  }
+  return { items, more: Boolean(next) };
 }
 
 function programmePath(slug) {
@@ -141,18 +171,20 @@ export function getFeeds(slug) {
   return request(programmePath(slug) + "/feeds");
 }
 
-/* The programme's alerts that are not inactive, as a list. */
-export async function listAlerts(slug) {
-  return (await request("/api/v1/alerts?programme=" + encodeURIComponent(slug))).alerts;
+/* The programme's alerts that are not inactive, newest first, as far as `pages` pages of
+ * the daemon go: {items, more}. */
+export function listAlerts(slug, pages = 1) {
+  return listPages("/api/v1/alerts?programme=" + encodeURIComponent(slug), "alerts", pages);
 }
 
 export function ackAlert(id) {
   return request(`/api/v1/alerts/${encodeURIComponent(id)}/ack`, "POST");
 }
 
-/* The active silences (of every programme), as a list. */
-export async function listSilences() {
-  return (await request("/api/v1/silences")).silences;
+/* The active silences (of every programme), latest end first, as far as `pages` pages go:
+ * {items, more}. */
+export function listSilences(pages = 1) {
+  return listPages("/api/v1/silences", "silences", pages);
 }
 
 export function createSilence(silence) {

@@ -12,6 +12,7 @@
 
 #include "scaleupd/core/alert_state.h"
 #include "scaleupd/core/rules.h"
+#include "scaleupd/storage/page_rows.h"
 
 /* What an evaluation found for one alert subject. */
 struct alert_update {
@@ -40,10 +41,22 @@ bool alerts_delivery_failed(PGconn *conn, int64_t programme_id, const char *rece
 bool alerts_delivery_recovered(PGconn *conn, int64_t programme_id, const char *receiver, double now)
     __attribute__((warn_unused_result));
 
-/* Alerts that are not inactive as a JSON array ordered by id, filtered by programme slug,
- * state, indicator and site codes (each may be NULL: no filter); NULL on error. The caller
- * owns the array. */
-json_t *alerts_list(PGconn *conn, const char *programme, const char *state, const char *indicator,
-                    const char *site) __attribute__((warn_unused_result));
+/* What GET /api/v1/alerts filters on: a programme slug, a state name, indicator and site
+ * codes; each NULL for any. */
+struct alerts_filter {
+    const char *programme;
+    const char *state;
+    const char *indicator;
+    const char *site;
+};
+
+/* One page of the alerts that are not inactive and match filter, newest first (id DESC):
+ * at most request->limit alerts after the cursor's (one field: an id), as page->items, with
+ * page->next the cursor of the last one when more follow. PAGE_ROWS_BAD_CURSOR when the
+ * cursor is not one of this list; on PAGE_ROWS_OK the caller frees the page
+ * (page_rows_free). */
+enum page_rows_status alerts_list_page(PGconn *conn, const struct alerts_filter *filter,
+                                       const struct page_request *request, struct page_rows *page)
+    __attribute__((warn_unused_result));
 
 #endif

@@ -6,10 +6,12 @@
 
 #include <jansson.h>
 #include <libpq-fe.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "scaleupd/core/silence_doc.h"
 #include "scaleupd/storage/alerts_result.h"
+#include "scaleupd/storage/page_rows.h"
 
 /* Stores a checked silence: ALERTS_CREATED with *id set, ALERTS_INVALID with *problems
  * (owned by the caller) when its programme is unknown, or ALERTS_DB_ERROR. */
@@ -17,9 +19,16 @@ enum alerts_result alerts_silence_create(PGconn *conn, const struct silence_doc 
                                          int64_t *id, json_t **problems)
     __attribute__((warn_unused_result));
 
-/* Silences that have not ended by now as a JSON array ordered by id; NULL on error. The
- * caller owns the array. */
-json_t *alerts_silence_list(PGconn *conn, double now) __attribute__((warn_unused_result));
+/* One page of the silences that have not ended by now (ended false) or have (ended true: ran
+ * out or were expired), in the order (end DESC, id DESC), a silence's end being the earlier
+ * of ends_at and expired_at: at most request->limit after the cursor's (two fields: the end
+ * in microseconds since 1970 and the id), with page->next the cursor of the last one when more
+ * follow. PAGE_ROWS_BAD_CURSOR when the cursor is not one of this list; on PAGE_ROWS_OK the
+ * caller frees the page (page_rows_free). */
+enum page_rows_status alerts_silence_list_page(PGconn *conn, double now, bool ended,
+                                               const struct page_request *request,
+                                               struct page_rows *page)
+    __attribute__((warn_unused_result));
 
 /* Ends a silence now: ALERTS_OK, ALERTS_NOT_FOUND (no such silence, or it has ended) or
  * ALERTS_DB_ERROR. */

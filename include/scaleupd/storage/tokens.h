@@ -9,6 +9,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "scaleupd/storage/page_rows.h"
+
 #define TOKEN_SECRET_SIZE 48 /* "sud_" + 43 base64url characters + NUL */
 
 /* What a token may do: admin anything, read the dashboard's data, feed one programme. */
@@ -47,8 +49,16 @@ enum token_result token_authenticate(PGconn *conn, const char *secret, struct re
     __attribute__((warn_unused_result));
 
 /* Every token (never the secret): id, scope, programme, name, created, last used, revoked.
- * NULL on a database error. The caller owns the array. */
+ * NULL on a database error. The caller owns the array. For tests and tools: the API lists
+ * tokens a page at a time (token_list_page). */
 json_t *token_list(PGconn *conn) __attribute__((warn_unused_result));
+
+/* One page of tokens in id order, each as token_list shows it: at most request->limit after
+ * the cursor's (one field: an id), with page->next the cursor of the last one when more
+ * follow. PAGE_ROWS_BAD_CURSOR when the cursor is not one of this list; on PAGE_ROWS_OK the
+ * caller frees the page (page_rows_free). */
+enum page_rows_status token_list_page(PGconn *conn, const struct page_request *request,
+                                      struct page_rows *page) __attribute__((warn_unused_result));
 
 /* Revokes a token by id: TOKEN_OK, TOKEN_UNKNOWN (no such live token) or TOKEN_DB_ERROR. */
 enum token_result token_revoke(PGconn *conn, int64_t id) __attribute__((warn_unused_result));

@@ -1,6 +1,8 @@
 /* Alerts: the programme's open alerts with since when, acknowledging and silencing them
  * (an admin token is needed for that), the active silences, and the alerts resolved in the
- * last 30 days. */
+ * last 30 days. The daemon sends its lists a page at a time (newest first): the view shows
+ * the pages loaded so far and a "Show more" control while the daemon has more, so nothing
+ * is left out without saying so. */
 import { ApiError, ackAlert, createSilence, expireSilence, listAlerts, listSilences } from "../api.js";
 import { badge, h, table, th } from "../dom.js";
 import { MISSING, fmtDate, fmtDateTime, fmtHours, fmtValue, isNum, parseDate } from "../format.js";
@@ -115,9 +117,27 @@ function silenceRow(s) {
     } }, "Expire")));
 }
 
+/* How many pages of each list the view loads: one at first, one more per "Show more"; kept
+ * across the re-renders after an acknowledgement or a silence, reset for another
+ * programme. */
+const loaded = { programme: null, alerts: 1, silences: 1 };
+
+/* The "Show more" control of a list that has more pages, and a note that says so. */
+function moreControl(which, note) {
+  return h("p", { class: "small muted", "data-more": which }, note + " ",
+    h("button", { type: "button", class: "ghost", "data-action": "more-" + which, onclick: () => {
+      loaded[which] += 1;
+      render();
+    } }, "Show more"));
+}
+
 export async function alerts() {
   const head = [h("h1", {}, "Alerts"), h("p", { class: "subtitle" }, "Open alerts with since when; acknowledge or silence them here (an admin token is needed for that). Resolved alerts of the last 30 days below.")];
-  const [list, silences] = await Promise.all([listAlerts(state.programme), listSilences()]);
+  if (loaded.programme !== state.programme) Object.assign(loaded, { programme: state.programme, alerts: 1, silences: 1 });
+  const [alertPages, silencePages] = await Promise.all([listAlerts(state.programme, loaded.alerts), listSilences(loaded.silences)]);
+  const list = alertPages.items;
+  const silences = silencePages.items;
+  const more = alertPages.more ? " or more" : "";
   const open = list.filter((a) => a.state !== "resolved");
   const cutoff = Date.now() - RESOLVED_DAYS * 86400e3;
   const resolved = list.filter((a) => a.state === "resolved" && parseDate(a.updated_at).getTime() >= cutoff);
@@ -125,13 +145,16 @@ export async function alerts() {
     onchange: (e) => localStorage.setItem(AUTHOR_KEY, e.target.value.trim() || "dashboard") });
   return [head,
     h("p", { class: "small muted" }, h("label", {}, "Acting as ", authorInput)),
-    h("h2", {}, `Open (${open.length})`),
+    h("h2", {}, `Open (${open.length}${more})`),
     open.length ? table("open-alerts", [th("State"), th("What"), th("Since"), th("Value"), th("Action")], open.map(openRow))
-      : h("p", { class: "muted", id: "no-open-alerts" }, "No open alerts."),
+      : h("p", { class: "muted", id: "no-open-alerts" }, alertPages.more ? "No open alerts among the latest." : "No open alerts."),
+    alertPages.more ? moreControl("alerts", "Only the latest alerts are loaded: older ones may be open too.") : null,
     h("h2", {}, "Silences"),
     silences.length ? table("silences", [th("Matchers"), th("From"), th("Until"), th("Who, why"), th("")], silences.map(silenceRow))
       : h("p", { class: "muted" }, "No active silences."),
-    h("h2", {}, `Resolved in the last ${RESOLVED_DAYS} days (${resolved.length})`),
+    silencePages.more ? moreControl("silences", "More silences than these are active (these end last).") : null,
+    h("h2", {}, `Resolved in the last ${RESOLVED_DAYS} days (${resolved.length}${more})`),
     resolved.length ? table("resolved-alerts", [th("State"), th("What"), th("Since"), th("Resolved")], resolved.map(resolvedRow))
-      : h("p", { class: "muted" }, "None.")];
+      : h("p", { class: "muted" }, "None."),
+    alertPages.more ? moreControl("alerts", "Only the latest alerts are loaded: older ones may be open or resolved too.") : null];
 }
