@@ -69,6 +69,8 @@ static void reply_push(struct request *req, PGconn *conn, const struct ingest_re
     }
     if (result->changed)
         background_kick("evaluate");
+    if (result->changed)
+        background_kick("progress-snapshots");
 }
 
 static void feed_write(struct request *req, PGconn *conn, struct ingest_request *w)

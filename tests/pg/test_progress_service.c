@@ -316,10 +316,16 @@ Test(progress_service, late_revision_recomputes_from_the_changed_month)
     cr_expect_float_eq(scalar_double("SELECT count(*) FROM progress_dirty"), 0, EPS);
     /* the evaluator's marks are not ours to consume */
     cr_expect_gt(scalar_double("SELECT count(*) FROM dirty_series"), 0);
-    /* a revision of March recomputes March to June */
+    /* a revision of March recomputes March's coverage and the months whose two-month
+     * activity window holds March: March and April, not May or June */
+    computed_at = snap_text("computed_at::text", "2025-05-01", "coverage");
     store("{'indicator':'enrolled','site':'A','period':'2025-03','value':38},");
-    cr_expect_eq(refresh(), 4);
+    cr_expect_eq(refresh(), 2);
     cr_expect_float_eq(snap("actual", "2025-03-01", "coverage", NULL), 40.0 / 200.0, EPS);
+    after = snap_text("computed_at::text", "2025-05-01", "coverage");
+    cr_expect_str_eq(after, computed_at, "May does not read March");
+    free(after);
+    free(computed_at);
 }
 
 Test(progress_service, version_change_mid_history)
@@ -444,13 +450,13 @@ Test(progress_service, one_refresh_at_a_time_per_programme)
     int computed = -1;
     cr_expect_eq(progress_service_refresh(conn, programme_id, false, &computed, "test"),
                  PROGRESS_SERVICE_BUSY);
-    cr_expect_eq(progress_service_refresh_all(conn), 0, "the busy programme is skipped");
+    cr_expect_eq(progress_service_refresh_all(conn, NULL, NULL, NULL), 0, "the busy programme is skipped");
     cr_expect_float_eq(scalar_double("SELECT count(*) FROM progress_snapshot"), 0, EPS);
     /* unlock explicitly: PQfinish returns before the server has ended the session, so its
      * lock may outlive the call for a moment on a busy machine */
     snprintf(sql, sizeof(sql), "SELECT pg_advisory_unlock(7242004, %lld)", (long long)programme_id);
     cr_assert(db_exec(other, sql, err, sizeof(err)), "%s", err);
     PQfinish(other);
-    cr_expect_eq(progress_service_refresh_all(conn), 6);
+    cr_expect_eq(progress_service_refresh_all(conn, NULL, NULL, NULL), 6);
     cr_expect_float_eq(scalar_double("SELECT count(*) FROM progress_dirty"), 0, EPS);
 }
