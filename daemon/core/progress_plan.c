@@ -95,12 +95,14 @@ static void mark_change(struct progress_plan *out, const struct progress_change 
                         const struct progress_plan_reads *reads, size_t n_versions,
                         const int32_t *score_periods, size_t n_scores)
 {
-    if (c->since < out->first || !c->has_until) {
-        mark(out, out->first, out->last);
+    if (c->since < out->first) {
+        mark(out, out->first, out->last); /* everything, or data before the first month */
         return;
     }
     int32_t from = month_of(c->since);
-    if (c->exact)
+    if (!c->has_until)
+        mark(out, from, out->last);
+    else if (c->exact)
         mark(out, from, month_of(c->until));
     else if (touches_score(c, score_periods, n_scores))
         mark(out, from, out->last);

@@ -151,8 +151,8 @@ static void plan(struct refresh *rf)
 
 static bool clear_marks(struct refresh *rf)
 {
-    return !rf->st.dirty || snapshot_store_clear_marks(rf->conn, rf->programme_id,
-                                                       rf->st.last_mark, rf->request_id);
+    return !rf->st.dirty ||
+           snapshot_store_clear_marks(rf->conn, rf->programme_id, rf->st.last_mark, rf->request_id);
 }
 
 /* The body of a refresh, inside the open transaction. */
@@ -237,8 +237,8 @@ enum progress_service_result progress_service_refresh(PGconn *conn, int64_t prog
 {
     int ignored = 0;
     bool more = false;
-    return refresh_one(conn, programme_id, wait, NULL, NULL, computed ? computed : &ignored,
-                       &more, request_id);
+    return refresh_one(conn, programme_id, wait, NULL, NULL, computed ? computed : &ignored, &more,
+                       request_id);
 }
 
 int progress_service_refresh_all(PGconn *conn, progress_service_yield_fn yield, void *yield_arg,

@@ -75,8 +75,8 @@ static bool day_opt(const PGresult *res, int row, int col, int32_t *day)
     return has;
 }
 
-bool snapshot_store_read_state(PGconn *conn, int64_t programme_id,
-                               struct snapshot_store_state *out, const char *request_id)
+bool snapshot_store_read_state(PGconn *conn, int64_t programme_id, struct snapshot_store_state *out,
+                               const char *request_id)
 {
     char pid[24], now[40];
     snprintf(pid, sizeof(pid), "%lld", (long long)programme_id);
@@ -189,10 +189,11 @@ bool snapshot_store_mark_months(PGconn *conn, int64_t programme_id, int32_t from
     snprintf(a, sizeof(a), "%d", (int)from);
     snprintf(b, sizeof(b), "%d", (int)to);
     const char *values[] = {pid, a, b};
-    return db_command(conn, NULL,
-                      "INSERT INTO progress_dirty (programme_id, since_period, until_period, exact)"
-                      " VALUES ($1, date '1970-01-01' + $2::int, date '1970-01-01' + $3::int, true)",
-                      3, values, request_id, "mark progress months left to compute");
+    return db_command(
+        conn, NULL,
+        "INSERT INTO progress_dirty (programme_id, since_period, until_period, exact)"
+        " VALUES ($1, date '1970-01-01' + $2::int, date '1970-01-01' + $3::int, true)",
+        3, values, request_id, "mark progress months left to compute");
 }
 
 bool snapshot_store_record(PGconn *conn, int64_t programme_id, int months_computed,
@@ -228,8 +229,8 @@ static const char SQL_FRESHNESS[] =
     " SELECT to_char(as_of AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'),"
     " to_char(pending AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"') FROM g";
 
-bool snapshot_store_freshness(PGconn *conn, int64_t programme_id,
-                              struct snapshot_freshness *out, const char *request_id)
+bool snapshot_store_freshness(PGconn *conn, int64_t programme_id, struct snapshot_freshness *out,
+                              const char *request_id)
 {
     char pid[24], now[40];
     snprintf(pid, sizeof(pid), "%lld", (long long)programme_id);
@@ -354,8 +355,8 @@ static bool insert_columns(PGconn *conn, const char *pid, struct columns *c, con
     return ok;
 }
 
-bool snapshot_store_replace(PGconn *conn, int64_t programme_id,
-                            const struct progress_month *months, size_t n, const char *request_id)
+bool snapshot_store_replace(PGconn *conn, int64_t programme_id, const struct progress_month *months,
+                            size_t n, const char *request_id)
 {
     if (n == 0)
         return true;

@@ -452,7 +452,8 @@ Test(progress_service, one_refresh_at_a_time_per_programme)
     int computed = -1;
     cr_expect_eq(progress_service_refresh(conn, programme_id, false, &computed, "test"),
                  PROGRESS_SERVICE_BUSY);
-    cr_expect_eq(progress_service_refresh_all(conn, NULL, NULL, NULL), 0, "the busy programme is skipped");
+    cr_expect_eq(progress_service_refresh_all(conn, NULL, NULL, NULL), 0,
+                 "the busy programme is skipped");
     cr_expect_float_eq(scalar_double("SELECT count(*) FROM progress_snapshot"), 0, EPS);
     /* unlock explicitly: PQfinish returns before the server has ended the session, so its
      * lock may outlive the call for a moment on a busy machine */

@@ -43,9 +43,8 @@ struct snapshot_store_state {
 
 /* Reads the state at clock_now() (first_data as the last refresh recorded it). False on a
  * database error or unknown programme. */
-bool snapshot_store_read_state(PGconn *conn, int64_t programme_id,
-                               struct snapshot_store_state *out, const char *request_id)
-    __attribute__((warn_unused_result));
+bool snapshot_store_read_state(PGconn *conn, int64_t programme_id, struct snapshot_store_state *out,
+                               const char *request_id) __attribute__((warn_unused_result));
 
 /* The distinct changes of the marks up to last_mark into *out (n of them; the caller frees
  * *out, also after a failure); lowers state->plan.first_data to the earliest period a mark
@@ -61,9 +60,8 @@ bool snapshot_store_first_data(PGconn *conn, int64_t programme_id, struct progre
                                const char *request_id) __attribute__((warn_unused_result));
 
 /* Replaces the snapshots of the consecutive months[0..n) with their rows. */
-bool snapshot_store_replace(PGconn *conn, int64_t programme_id,
-                            const struct progress_month *months, size_t n, const char *request_id)
-    __attribute__((warn_unused_result));
+bool snapshot_store_replace(PGconn *conn, int64_t programme_id, const struct progress_month *months,
+                            size_t n, const char *request_id) __attribute__((warn_unused_result));
 
 /* Deletes the snapshots of the months outside [first, last] (month starts). */
 bool snapshot_store_trim(PGconn *conn, int64_t programme_id, int32_t first, int32_t last,
@@ -91,9 +89,8 @@ struct snapshot_freshness {
 
 /* Reads it at clock_now(): a refresh is due while a dirty mark exists or once the month
  * after the newest snapshot has ended. False on a database error. */
-bool snapshot_store_freshness(PGconn *conn, int64_t programme_id,
-                              struct snapshot_freshness *out, const char *request_id)
-    __attribute__((warn_unused_result));
+bool snapshot_store_freshness(PGconn *conn, int64_t programme_id, struct snapshot_freshness *out,
+                              const char *request_id) __attribute__((warn_unused_result));
 
 /* Today in the programme's time zone by clock_now(), as days since 1970-01-01; false on a
  * database error or an unknown programme. */
