@@ -82,18 +82,8 @@ static void mark(struct progress_plan *out, int32_t from, int32_t to)
         }
 }
 
-static bool touches_score(const struct progress_change *c, const int32_t *score_periods,
-                          size_t n_scores)
-{
-    for (size_t i = 0; i < n_scores; i++)
-        if (score_periods[i] >= c->since && (!c->has_until || score_periods[i] <= c->until))
-            return true;
-    return false;
-}
-
 static void mark_change(struct progress_plan *out, const struct progress_change *c,
-                        const struct progress_plan_reads *reads, size_t n_versions,
-                        const int32_t *score_periods, size_t n_scores)
+                        const struct progress_plan_reads *reads, size_t n_versions)
 {
     if (c->since < out->first) {
         mark(out, out->first, out->last); /* everything, or data before the first month */
@@ -104,17 +94,17 @@ static void mark_change(struct progress_plan *out, const struct progress_change 
         mark(out, from, out->last);
     else if (c->exact)
         mark(out, from, month_of(c->until));
-    else if (touches_score(c, score_periods, n_scores))
-        mark(out, from, out->last);
     else
         mark(out, from, progress_plan_last_affected(reads, n_versions, c->until));
+    if (c->has_score_since) /* the latest score stands for every later month */
+        mark(out, month_of(c->score_since), out->last);
 }
 
 void progress_plan_months(const struct progress_plan_state *st,
                           const struct roadmap_versions *versions,
                           const struct progress_plan_reads *reads,
                           const struct progress_change *changes, size_t n_changes,
-                          const int32_t *score_periods, size_t n_scores, struct progress_plan *out)
+                          struct progress_plan *out)
 {
     memset(out, 0, sizeof(*out));
     out->last = period_start(progress_latest_complete_period(PERIOD_MONTHLY, st->today));
@@ -131,5 +121,5 @@ void progress_plan_months(const struct progress_plan_state *st,
     if (st->last_snapshot < out->last)
         mark(out, month_after(st->last_snapshot, 1), out->last);
     for (size_t i = 0; i < n_changes && out->n_todo < out->n_months; i++)
-        mark_change(out, &changes[i], reads, versions->n, score_periods, n_scores);
+        mark_change(out, &changes[i], reads, versions->n);
 }

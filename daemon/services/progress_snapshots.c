@@ -140,13 +140,8 @@ static bool read_plan_inputs(struct refresh *rf)
 
 static void plan(struct refresh *rf)
 {
-    int32_t *score_periods =
-        xcalloc(rf->inputs.n_scores ? rf->inputs.n_scores : 1, sizeof(*score_periods));
-    for (size_t i = 0; i < rf->inputs.n_scores; i++)
-        score_periods[i] = rf->inputs.scores[i].period_start;
     progress_plan_months(&rf->st.plan, &rf->versions, rf->reads, rf->changes, rf->n_changes,
-                         score_periods, rf->inputs.n_scores, &rf->plan);
-    free(score_periods);
+                         &rf->plan);
 }
 
 static bool clear_marks(struct refresh *rf)

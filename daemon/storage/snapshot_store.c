@@ -105,14 +105,16 @@ bool snapshot_store_read_state(PGconn *conn, int64_t programme_id, struct snapsh
  * exact) also give the first period they touched. */
 static const char SQL_MARKS[] =
     "SELECT CASE WHEN since_period = '-infinity' THEN NULL"
-    " ELSE since_period - date '1970-01-01' END, until_period - date '1970-01-01', exact"
-    " FROM progress_dirty WHERE programme_id = $1 AND id <= $2::bigint GROUP BY 1, 2, 3";
+    " ELSE since_period - date '1970-01-01' END, until_period - date '1970-01-01', exact,"
+    " score_since - date '1970-01-01'"
+    " FROM progress_dirty WHERE programme_id = $1 AND id <= $2::bigint GROUP BY 1, 2, 3, 4";
 
 static void read_change(const PGresult *res, int r, struct progress_change *c,
                         struct progress_plan_state *st)
 {
     c->exact = db_bool(res, r, 2);
     c->has_until = day_opt(res, r, 1, &c->until);
+    c->has_score_since = day_opt(res, r, 3, &c->score_since);
     if (!day_opt(res, r, 0, &c->since)) {
         c->since = INT32_MIN;
         return;

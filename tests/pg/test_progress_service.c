@@ -307,6 +307,9 @@ Test(progress_service, late_revision_recomputes_from_the_changed_month)
     store("{'indicator':'eligible','site':'C','period':'2025-06','value':50},");
     cr_expect_float_eq(scalar_double("SELECT since_period - date '2025-06-01' FROM progress_dirty"),
                        0, EPS);
+    cr_expect_float_eq(scalar_double("SELECT count(*) FROM progress_dirty WHERE until_period ="
+                                     " '2025-06-01' AND score_since IS NULL"),
+                       1, EPS, "a value, not a score: June alone is marked");
     cr_expect_eq(refresh(), 1, "only June is recomputed");
     cr_expect_float_eq(snap("actual", "2025-06-01", "coverage", NULL), 75.0 / 200.0, EPS);
     expect_status("2025-06-01", "coverage", "behind"); /* gap -0.025 */
@@ -328,6 +331,13 @@ Test(progress_service, late_revision_recomputes_from_the_changed_month)
     cr_expect_str_eq(after, computed_at, "May does not read March");
     free(after);
     free(computed_at);
+    /* a revised score of 2025Q2 counts for every month from April on */
+    store("{'indicator':'fee','site':'BE','period':'2025Q2','value':3,'comment':'adopted'},");
+    cr_expect_float_eq(scalar_double("SELECT score_since - date '2025-04-01' FROM progress_dirty"),
+                       0, EPS);
+    cr_expect_eq(refresh(), 3, "April to June");
+    cr_expect_float_eq(snap("actual", "2025-06-01", "institutionalisation", NULL),
+                       (3.0 / 4.0 + 1.0 / 2.0) / 2.0, EPS);
 }
 
 Test(progress_service, version_change_mid_history)
@@ -532,15 +542,18 @@ Test(progress_service, reads_answer_from_the_snapshots_and_never_compute)
 struct refresher {
     pthread_barrier_t *start;
     int computed;
+    char err[256];
 };
 
 static void *run_refresher(void *arg)
 {
     struct refresher *r = arg;
-    char err[256];
-    PGconn *own = db_connect(pgtest_conninfo("scaleupd_test_progress_service"), err, sizeof(err));
+    PGconn *own =
+        db_connect(pgtest_conninfo("scaleupd_test_progress_service"), r->err, sizeof(r->err));
     pthread_barrier_wait(r->start);
     r->computed = own != NULL ? progress_service_refresh_all(own, NULL, NULL, NULL) : -1;
+    if (own != NULL && r->computed < 0)
+        snprintf(r->err, sizeof(r->err), "%s", PQerrorMessage(own));
     PQfinish(own);
     return NULL;
 }
@@ -556,14 +569,15 @@ Test(progress_service, concurrent_refreshers_never_compute_a_change_twice)
         store(row);
         pthread_barrier_t start;
         pthread_barrier_init(&start, NULL, 2);
-        struct refresher a = {&start, 0}, b = {&start, 0};
+        struct refresher a = {&start, 0, ""}, b = {&start, 0, ""};
         pthread_t ta, tb;
         cr_assert_eq(pthread_create(&ta, NULL, run_refresher, &a), 0);
         cr_assert_eq(pthread_create(&tb, NULL, run_refresher, &b), 0);
         pthread_join(ta, NULL);
         pthread_join(tb, NULL);
         pthread_barrier_destroy(&start);
-        cr_assert(a.computed >= 0 && b.computed >= 0, "round %d: a refresher failed", round);
+        cr_assert(a.computed >= 0 && b.computed >= 0, "round %d: a refresher failed: %s%s", round,
+                  a.computed < 0 ? a.err : "", b.computed < 0 ? b.err : "");
         /* a refresher that found the claim taken skipped the programme; one that came after
          * found no mark left: June is computed once per change */
         cr_expect_eq(a.computed + b.computed, 1, "round %d: %d + %d months", round, a.computed,

@@ -19,7 +19,6 @@ struct plan_case {
     enum period_type activity_type;
     int window;
     struct progress_change change;
-    bool score_in_q1;     /* a score for 2025Q1 exists */
     const char *expected; /* one letter per month January to June: x recomputed */
 };
 
@@ -34,10 +33,8 @@ static void check(const struct plan_case *c)
     struct progress_plan_reads reads = {c->activity_type, c->window};
     struct progress_plan_state st = {D(2025, 7, 15), true, D(2025, 1, 1),
                                      D(2025, 6, 1),  true, D(2025, 1, 1)};
-    int32_t score = D(2025, 1, 1);
     struct progress_plan plan;
-    progress_plan_months(&st, &versions, &reads, &c->change, 1, &score, c->score_in_q1 ? 1 : 0,
-                         &plan);
+    progress_plan_months(&st, &versions, &reads, &c->change, 1, &plan);
     cr_assert_eq(plan.first, D(2025, 1, 1), "%s", c->what);
     cr_assert_eq(plan.last, D(2025, 6, 1), "%s", c->what);
     cr_assert_eq(plan.n_months, 6, "%s", c->what);
@@ -53,68 +50,62 @@ Test(progress_plan, months_a_change_affects)
         {"a monthly value of March, a window of 2 months: March and April read it",
          PERIOD_MONTHLY,
          2,
-         {D(2025, 3, 1), true, D(2025, 3, 1), false},
-         false,
+         {D(2025, 3, 1), true, D(2025, 3, 1), false, 0, false},
          "..xx.."},
         {"the same with a window of 1: March alone",
          PERIOD_MONTHLY,
          1,
-         {D(2025, 3, 1), true, D(2025, 3, 1), false},
-         false,
+         {D(2025, 3, 1), true, D(2025, 3, 1), false, 0, false},
          "..x..."},
         {"June, the latest month",
          PERIOD_MONTHLY,
          3,
-         {D(2025, 6, 1), true, D(2025, 6, 1), false},
-         false,
+         {D(2025, 6, 1), true, D(2025, 6, 1), false, 0, false},
          ".....x"},
         {"a batch of January to February, window 2",
          PERIOD_MONTHLY,
          2,
-         {D(2025, 1, 1), true, D(2025, 2, 1), false},
-         false,
+         {D(2025, 1, 1), true, D(2025, 2, 1), false, 0, false},
          "xxx..."},
         {"a quarterly activity: Q1 reported from January, read until May",
          PERIOD_QUARTERLY,
          1,
-         {D(2025, 1, 1), true, D(2025, 1, 1), false},
-         false,
+         {D(2025, 1, 1), true, D(2025, 1, 1), false, 0, false},
          "xxxxx."},
         {"a score of 2025Q1 stands until another comes: every month from January",
          PERIOD_MONTHLY,
          1,
-         {D(2025, 1, 1), true, D(2025, 1, 1), false},
-         true,
+         {D(2025, 1, 1), true, D(2025, 1, 1), true, D(2025, 1, 1), false},
          "xxxxxx"},
-        {"a score outside the change does not widen it",
+        {"a batch of January values and a 2025Q2 score",
          PERIOD_MONTHLY,
          1,
-         {D(2025, 4, 1), true, D(2025, 4, 1), false},
-         true,
-         "...x.."},
+         {D(2025, 1, 1), true, D(2025, 4, 1), true, D(2025, 4, 1), false},
+         "xxxxxx"},
+        {"a March value and a later score",
+         PERIOD_MONTHLY,
+         1,
+         {D(2025, 3, 1), true, D(2025, 3, 1), true, D(2025, 5, 1), false},
+         "..x.xx"},
         {"no until (a deletion, an old mark): from since on",
          PERIOD_MONTHLY,
          1,
-         {D(2025, 4, 1), false, 0, false},
-         false,
+         {D(2025, 4, 1), false, 0, false, 0, false},
          "...xxx"},
         {"everything (a hierarchy or a roadmap changed)",
          PERIOD_MONTHLY,
          1,
-         {INT32_MIN, false, 0, false},
-         false,
+         {INT32_MIN, false, 0, false, 0, false},
          "xxxxxx"},
         {"exact months a refresh left",
          PERIOD_MONTHLY,
          3,
-         {D(2025, 2, 1), true, D(2025, 3, 1), true},
-         false,
+         {D(2025, 2, 1), true, D(2025, 3, 1), false, 0, true},
          ".xx..."},
         {"a week's report in April, a window of 2 months",
          PERIOD_MONTHLY,
          2,
-         {D(2025, 4, 14), true, D(2025, 4, 14), false},
-         false,
+         {D(2025, 4, 14), true, D(2025, 4, 14), false, 0, false},
          "...xx."},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
@@ -134,7 +125,7 @@ Test(progress_plan, months_without_a_snapshot)
     struct progress_plan_state st = {D(2025, 7, 15), true, D(2025, 2, 1),
                                      D(2025, 5, 1),  true, D(2024, 11, 1)};
     struct progress_plan plan;
-    progress_plan_months(&st, &versions, &reads, NULL, 0, NULL, 0, &plan);
+    progress_plan_months(&st, &versions, &reads, NULL, 0, &plan);
     cr_assert_eq(plan.first, D(2024, 11, 1));
     cr_assert_eq(plan.n_months, 8);
     cr_expect_eq(plan.n_todo, 4);
@@ -143,12 +134,12 @@ Test(progress_plan, months_without_a_snapshot)
         cr_expect_eq(plan.todo[i], expected[i], "month %zu", i);
     /* no snapshot at all: every month */
     st.has_snapshots = false;
-    progress_plan_months(&st, &versions, &reads, NULL, 0, NULL, 0, &plan);
+    progress_plan_months(&st, &versions, &reads, NULL, 0, &plan);
     cr_expect_eq(plan.n_todo, 8);
     /* a baseline after the latest complete month: no month yet */
     rm.baseline_date = D(2025, 9, 1);
     st.has_first_data = false;
-    progress_plan_months(&st, &versions, &reads, NULL, 0, NULL, 0, &plan);
+    progress_plan_months(&st, &versions, &reads, NULL, 0, &plan);
     cr_expect_eq(plan.n_months, 0);
     cr_expect_eq(plan.n_todo, 0);
 }

@@ -22,7 +22,9 @@ struct progress_change {
     int32_t since; /* the first period start it touched; INT32_MIN: everything */
     bool has_until;
     int32_t until; /* the last period start it touched (without: through the latest month) */
-    bool exact;    /* [since, until] are the month starts to recompute themselves */
+    bool has_score_since;
+    int32_t score_since; /* the first period of an institutionalisation score it touched */
+    bool exact;          /* [since, until] are the month starts to recompute themselves */
 };
 
 /* The snapshots when a refresh starts. */
@@ -54,16 +56,16 @@ struct progress_plan {
  * Plans a refresh: first is the month of the earliest of the versions' baseline dates and
  * the first data (at most PROGRESS_MONTH_MAX_PERIODS months back), last the latest complete
  * month at today. A month is recomputed when it has no snapshot (outside [first_snapshot,
- * last_snapshot]) or a change affects it: an exact change its months; a change that touched
- * a score period (score_periods[0..n_scores), any order), has no until, or reaches before
- * first, every month from its since on; any other, the months from since's to
- * progress_plan_last_affected(until). reads[i] belongs to versions->versions[i].
+ * last_snapshot]) or a change affects it: an exact change its months; a change without an
+ * until every month from its since on (everything when since is before first); any other
+ * the months from since's to progress_plan_last_affected(until), and every month from its
+ * score_since on. reads[i] belongs to versions->versions[i].
  */
 void progress_plan_months(const struct progress_plan_state *st,
                           const struct roadmap_versions *versions,
                           const struct progress_plan_reads *reads,
                           const struct progress_change *changes, size_t n_changes,
-                          const int32_t *score_periods, size_t n_scores, struct progress_plan *out);
+                          struct progress_plan *out);
 
 /* The last month (its start) whose coverage or expansion reads the data of the period
  * starting period_start, under any of the versions' reads[0..n). */
