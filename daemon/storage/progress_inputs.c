@@ -29,29 +29,33 @@ static const char SQL_SITES[] =
     " WHERE m.programme_id = $1 ORDER BY m.site_id";
 
 /* The periods each member site reported in [$2, $3) (days): what the months being
- * recomputed read, through the observations' primary key per series rather than a scan of
- * every observation of the programme. */
+ * recomputed read, through the observations' primary key, one range per series (OFFSET 0
+ * keeps the planner from turning it into a scan of every observation of the programme,
+ * which it picked even for a range of a few months out of six years). */
 static const char SQL_REPORTED[] =
     "SELECT se.site_id, o.period_start - date '1970-01-01' FROM membership m"
     " JOIN series se ON se.programme_id = m.programme_id AND se.site_id = m.site_id"
-    " JOIN observation o ON o.programme_id = se.programme_id AND o.series_id = se.id"
-    " AND o.period_start >= date '1970-01-01' + $2::int"
-    " AND o.period_start < date '1970-01-01' + $3::int"
+    " CROSS JOIN LATERAL (SELECT o.period_start FROM observation o"
+    "  WHERE o.programme_id = se.programme_id AND o.series_id = se.id"
+    "  AND o.period_start >= date '1970-01-01' + $2::int"
+    "  AND o.period_start < date '1970-01-01' + $3::int OFFSET 0) o"
     " WHERE m.programme_id = $1 GROUP BY 1, 2 ORDER BY 1, 2";
 
-/* Coverage values per site and period, summed by core/progress.c; a NaN or infinity that an
- * older version stored is no value (PostgreSQL's max() would pick NaN over any number). */
+/* Coverage values per site and period in [$4, $5), summed by core/progress.c, one range of
+ * the primary key per series of the pair's indicators; a NaN or infinity that an older
+ * version stored is no value (PostgreSQL's max() would pick NaN over any number). */
 /* clang-format off */ /* it would fold the macros into the literals */
 static const char SQL_COVERAGE[] =
     "SELECT o.period_start - date '1970-01-01', se.site_id,"
     " max(o.value) FILTER (WHERE i.code = $2), max(o.value) FILTER (WHERE i.code = $3)"
-    " FROM observation o"
-    " JOIN series se ON se.programme_id = o.programme_id AND se.id = o.series_id"
-    " JOIN indicator i ON i.programme_id = se.programme_id AND i.id = se.indicator_id"
+    " FROM indicator i"
+    " JOIN series se ON se.programme_id = i.programme_id AND se.indicator_id = i.id"
     " JOIN membership m ON m.programme_id = se.programme_id AND m.site_id = se.site_id"
-    " WHERE o.programme_id = $1 AND i.code IN ($2, $3)"
-    " AND o.period_start >= date '1970-01-01' + $4::int"
-    " AND o.period_start < date '1970-01-01' + $5::int"
+    " CROSS JOIN LATERAL (SELECT o.period_start, o.value FROM observation o"
+    "  WHERE o.programme_id = se.programme_id AND o.series_id = se.id"
+    "  AND o.period_start >= date '1970-01-01' + $4::int"
+    "  AND o.period_start < date '1970-01-01' + $5::int OFFSET 0) o"
+    " WHERE i.programme_id = $1 AND i.code IN ($2, $3)"
     " AND " SQL_FINITE("o.value") " IS NOT NULL"
     " GROUP BY 1, 2 ORDER BY 1, 2";
 /* clang-format on */

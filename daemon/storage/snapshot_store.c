@@ -216,12 +216,14 @@ bool snapshot_store_record(PGconn *conn, int64_t programme_id, int months_comput
         3, values, request_id, "record a progress refresh");
 }
 
-/* How fresh the snapshots are at $2 (seconds since the epoch): the refresh's data time, and
+/* How fresh the snapshots are at $2 (seconds since the epoch): the refresh's data time (for
+ * snapshots computed before sql/014, the start of the refresh that computed them), and
  * since when a refresh is due (the oldest mark, or the end of the month after the newest
  * snapshot once it has passed). */
 static const char SQL_FRESHNESS[] =
     "WITH f AS (SELECT"
-    " (SELECT data_as_of FROM progress_refresh r WHERE r.programme_id = p.id) AS as_of,"
+    " coalesce((SELECT data_as_of FROM progress_refresh r WHERE r.programme_id = p.id),"
+    "  (SELECT max(computed_at) FROM progress_snapshot s WHERE s.programme_id = p.id)) AS as_of,"
     " (SELECT min(marked_at) FROM progress_dirty d WHERE d.programme_id = p.id) AS marked,"
     " (SELECT (max(period_start) + interval '2 months')::timestamp AT TIME ZONE p.time_zone"
     "  FROM progress_snapshot s WHERE s.programme_id = p.id) AS month_done"
