@@ -179,6 +179,10 @@ static void count_computed(int months)
     metrics_describe("scaleupd_progress_months_computed_total", METRIC_COUNTER,
                      "Months of progress snapshots computed by the background refresh.");
     metrics_add("scaleupd_progress_months_computed_total", "", months);
+    metrics_describe("scaleupd_progress_refreshes_total", METRIC_COUNTER,
+                     "Background refreshes of a programme's progress snapshots that computed "
+                     "months.");
+    metrics_add("scaleupd_progress_refreshes_total", "", 1);
     atomic_fetch_add(&months_computed_total, months);
 }
 

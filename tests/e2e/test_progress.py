@@ -368,6 +368,31 @@ class ProgressTest(unittest.TestCase):
         self.assertAlmostEqual(self.wait_fresh()["dimensions"]["coverage"]["actual"], 0.09,
                                places=9)
 
+    def test_a_burst_of_pushes_is_taken_in_by_few_refreshes(self):
+        """The refresh is kicked by every push that changes data, but the kicks of a burst
+        share a run (the task's kick delay): a feed's batches are not each recomputed."""
+        self.wait_fresh()
+        samples = self.daemon.metrics()
+        runs = harness.metric(samples, "scaleupd_progress_refreshes_total")
+        months = harness.metric(samples, "scaleupd_progress_months_computed_total")
+        batches = 20
+        try:
+            for i in range(batches):
+                resp = self.push([obs("patients_enrolled", "BE-WAL-GP001", "2025-09", 11 + i)])
+                self.assertEqual(resp.body["updated"], 1, resp.body)
+            fresh = self.wait_fresh()
+            self.assertAlmostEqual(fresh["dimensions"]["coverage"]["actual"],
+                                   (130 + 40 + 11 + batches - 1) / 2000, places=9)
+            samples = self.daemon.metrics()
+            taken = harness.metric(samples, "scaleupd_progress_refreshes_total") - runs
+            self.assertGreaterEqual(taken, 1)
+            self.assertLessEqual(taken, batches // 4, f"{taken} refreshes for {batches} pushes")
+            self.assertEqual(harness.metric(samples, "scaleupd_progress_months_computed_total")
+                             - months, taken, "September alone each time")
+        finally:
+            self.push([obs("patients_enrolled", "BE-WAL-GP001", "2025-09", 10)])
+            self.wait_fresh()
+
     def test_a_read_right_after_a_push_answers_the_previous_snapshot_marked_stale(self):
         """Reads never compute snapshots: right after a revision a read answers at once from
         the previous snapshot, saying it is stale and since when; the background refresh,

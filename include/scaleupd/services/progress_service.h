@@ -52,7 +52,8 @@ int progress_service_refresh_all(PGconn *conn, progress_service_yield_fn yield, 
                                  bool *more);
 
 /* The months computed by refreshes of this process so far (also the counter
- * scaleupd_progress_months_computed_total): reads never add to it. */
+ * scaleupd_progress_months_computed_total; scaleupd_progress_refreshes_total counts the
+ * refreshes that computed some): reads never add to it. */
 long progress_service_months_computed(void);
 
 /* Today in the programme's time zone by clock_now(), as days since 1970-01-01; false on a
