@@ -541,6 +541,7 @@ Test(progress_service, reads_answer_from_the_snapshots_and_never_compute)
  * the same marks: the programme's claim lets one of them compute each change. */
 struct refresher {
     pthread_barrier_t *start;
+    const char *conninfo; /* pgtest_conninfo's buffer is shared: read it before the threads */
     int computed;
     char err[256];
 };
@@ -548,8 +549,7 @@ struct refresher {
 static void *run_refresher(void *arg)
 {
     struct refresher *r = arg;
-    PGconn *own =
-        db_connect(pgtest_conninfo("scaleupd_test_progress_service"), r->err, sizeof(r->err));
+    PGconn *own = db_connect(r->conninfo, r->err, sizeof(r->err));
     pthread_barrier_wait(r->start);
     r->computed = own != NULL ? progress_service_refresh_all(own, NULL, NULL, NULL) : -1;
     if (own != NULL && r->computed < 0)
@@ -569,7 +569,10 @@ Test(progress_service, concurrent_refreshers_never_compute_a_change_twice)
         store(row);
         pthread_barrier_t start;
         pthread_barrier_init(&start, NULL, 2);
-        struct refresher a = {&start, 0, ""}, b = {&start, 0, ""};
+        char conninfo[1200];
+        snprintf(conninfo, sizeof(conninfo), "%s",
+                 pgtest_conninfo("scaleupd_test_progress_service"));
+        struct refresher a = {&start, conninfo, 0, ""}, b = {&start, conninfo, 0, ""};
         pthread_t ta, tb;
         cr_assert_eq(pthread_create(&ta, NULL, run_refresher, &a), 0);
         cr_assert_eq(pthread_create(&tb, NULL, run_refresher, &b), 0);
