@@ -310,7 +310,7 @@ enum progress_service_result progress_service_get(PGconn *conn, int64_t programm
     enum progress_service_result result = PROGRESS_SERVICE_DB_ERROR;
     struct period month = progress_latest_complete_period(PERIOD_MONTHLY, at);
     if (!roadmap_store_load(conn, programme_id, &versions, NULL) ||
-        !snapshot_store_load(conn, programme_id, period_start(month), &s))
+        !snapshot_store_load(conn, programme_id, period_start(month), by_region, &s))
         goto out;
     result = PROGRESS_SERVICE_NO_ROADMAP;
     const struct roadmap_version *v = roadmap_versions_in_force(&versions, at);
@@ -428,7 +428,7 @@ enum progress_service_result progress_service_history(PGconn *conn, int64_t prog
     memset(&s, 0, sizeof(s));
     enum progress_service_result result = PROGRESS_SERVICE_DB_ERROR;
     if (!roadmap_store_load(conn, programme_id, &versions, NULL) ||
-        !snapshot_store_load(conn, programme_id, INT32_MAX / 2, &s))
+        !snapshot_store_load(conn, programme_id, INT32_MAX / 2, by_region, &s))
         goto out;
     result = PROGRESS_SERVICE_NO_ROADMAP;
     if (versions.n == 0)

@@ -405,7 +405,7 @@ static const char SQL_SNAPSHOTS[] =
     "SELECT period_start - date '1970-01-01', dimension, region_id, roadmap_version, actual,"
     " planned, progress, gap, status, detail::text FROM progress_snapshot"
     " WHERE programme_id = $1 AND period_start <= date '1970-01-01' + $2::int"
-    " ORDER BY dimension, region_id, period_start";
+    " AND (region_id = 0 OR $3::bool) ORDER BY dimension, region_id, period_start";
 
 static const char SQL_REGIONS[] =
     "SELECT id, code, name FROM site WHERE programme_id = $1 AND level = 'region' ORDER BY code";
@@ -447,15 +447,15 @@ static bool load_regions(PGconn *conn, const char *pid, struct snapshot_set *out
     return true;
 }
 
-bool snapshot_store_load(PGconn *conn, int64_t programme_id, int32_t until,
+bool snapshot_store_load(PGconn *conn, int64_t programme_id, int32_t until, bool with_regions,
                          struct snapshot_set *out)
 {
     char pid[24], to[16];
     snprintf(pid, sizeof(pid), "%lld", (long long)programme_id);
     snprintf(to, sizeof(to), "%d", (int)until);
     memset(out, 0, sizeof(*out));
-    const char *values[] = {pid, to};
-    PGresult *res = db_run(conn, NULL, SQL_SNAPSHOTS, 2, values, PGRES_TUPLES_OK, NULL,
+    const char *values[] = {pid, to, with_regions ? "true" : "false"};
+    PGresult *res = db_run(conn, NULL, SQL_SNAPSHOTS, 3, values, PGRES_TUPLES_OK, NULL,
                            "read progress snapshots");
     if (res == NULL)
         return false;
@@ -464,7 +464,7 @@ bool snapshot_store_load(PGconn *conn, int64_t programme_id, int32_t until,
     for (int r = 0; r < n; r++)
         read_row(res, r, &out->rows[out->n++]);
     PQclear(res);
-    return load_regions(conn, pid, out);
+    return !with_regions || load_regions(conn, pid, out);
 }
 
 void snapshot_set_release(struct snapshot_set *set)

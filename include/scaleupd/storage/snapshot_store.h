@@ -125,9 +125,10 @@ struct snapshot_set {
     struct snapshot_region *regions;
 };
 
-/* Loads the snapshots of the months up to `until` (days) and the regions into *out; false
- * on a database error. Release with snapshot_set_release, also after a failure. */
-bool snapshot_store_load(PGconn *conn, int64_t programme_id, int32_t until,
+/* Loads the programme's snapshots of the months up to `until` (days) into *out, with
+ * with_regions also the regions' snapshots and the regions (else n_regions is 0); false on a
+ * database error. Release with snapshot_set_release, also after a failure. */
+bool snapshot_store_load(PGconn *conn, int64_t programme_id, int32_t until, bool with_regions,
                          struct snapshot_set *out) __attribute__((warn_unused_result));
 
 /* Frees what a set holds and zeroes it. */
