@@ -27,21 +27,6 @@ static void expire_idempotency(PGconn *conn, struct app *app)
         log_info("forgot %ld idempotency keys older than a day", n);
 }
 
-static int every_half_minute(const struct app *app)
-{
-    (void)app;
-    return 30;
-}
-
-/* Recomputes the progress snapshots that late data made stale, and adds completed months. */
-static void refresh_progress(PGconn *conn, struct app *app)
-{
-    (void)app;
-    int n = progress_service_refresh_all(conn);
-    if (n > 0)
-        log_debug("recomputed %d months of progress snapshots", n);
-}
-
 /* The interval as the loop last read it: the task runs on a worker thread, where the
  * config may be swapped by a reload under it. */
 static atomic_int evaluate_every = 60;
@@ -90,9 +75,33 @@ static void evaluate(PGconn *conn, struct app *app)
         background_kick("evaluate"); /* dirty series left: again after the kick delay */
 }
 
+static int every_ten_seconds(const struct app *app)
+{
+    (void)app;
+    return 10;
+}
+
+/* Brings the progress snapshots up to date in the background (reads never compute them):
+ * soon after a kick (ingest changed data, a roadmap was applied), and on the timer for
+ * months that completed and changes nobody kicked for (a programme's hierarchy). Gives way
+ * to requests between chunks of months, leaving the rest marked for a run after the kick
+ * delay. */
+static void refresh_progress(PGconn *conn, struct app *app)
+{
+    if (pool_stopping(app->pool))
+        return;
+    bool more = false;
+    int n = progress_service_refresh_all(conn, requests_waiting, app, &more);
+    if (n > 0)
+        log_debug("computed %d months of progress snapshots", n);
+    if (more)
+        background_kick("progress-snapshots");
+}
+
 const struct background_task background_tasks[] = {
     {"idempotency-expiry", hourly, expire_idempotency, 1},
-    {"progress-snapshots", every_half_minute, refresh_progress, 1},
+    /* the marks of a bulk load are taken in at most every 2 s, however many batches came */
+    {"progress-snapshots", every_ten_seconds, refresh_progress, 2000},
     /* the batches of a feed that come within 200 ms are evaluated together */
     {"evaluate", evaluate_interval, evaluate, 200},
     /* the batches that come within 100 ms are folded together */

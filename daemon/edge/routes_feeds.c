@@ -70,6 +70,7 @@ static void reply_push(struct request *req, PGconn *conn, const struct ingest_re
     if (result->changed) {
         background_kick("evaluate");
         background_kick("rollups");
+        background_kick("progress-snapshots");
     }
 }
 

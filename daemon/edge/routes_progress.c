@@ -7,6 +7,7 @@
 
 #include "scaleupd/core/period.h"
 #include "scaleupd/edge/app.h"
+#include "scaleupd/edge/background.h"
 #include "scaleupd/edge/handlers.h"
 #include "scaleupd/services/progress_service.h"
 #include "scaleupd/services/roadmap_service.h"
@@ -45,6 +46,8 @@ void handle_put_roadmap(struct request *req, PGconn *conn, struct app *app)
     case ROADMAP_SERVICE_OK:
         request_reply_json(req, rc == ROADMAP_SERVICE_CREATED ? 201 : 200, answer.document);
         answer.document = NULL;
+        if (rc != ROADMAP_SERVICE_OK)
+            background_kick("progress-snapshots"); /* a new version: snapshots to recompute */
         break;
     case ROADMAP_SERVICE_SYNTAX:
         reply_syntax_error(req, &answer);

@@ -2,7 +2,7 @@
  * versions that storage reads back (snapshot_store.c, roadmap_store.c), re-evaluates the
  * latest ones at the requested date against the version in force, with forecasts, per-item
  * detail, per-region blocks and the history ready to chart; and the API's reads, which
- * bring the snapshots up to date first. No SQL here. */
+ * answer from the stored snapshots at once and say how fresh they are. No SQL here. */
 #include "scaleupd/services/progress_service.h"
 
 #include <math.h>
@@ -310,7 +310,7 @@ enum progress_service_result progress_service_get(PGconn *conn, int64_t programm
     enum progress_service_result result = PROGRESS_SERVICE_DB_ERROR;
     struct period month = progress_latest_complete_period(PERIOD_MONTHLY, at);
     if (!roadmap_store_load(conn, programme_id, &versions, NULL) ||
-        !snapshot_store_load(conn, programme_id, period_start(month), &s))
+        !snapshot_store_load(conn, programme_id, period_start(month), by_region, &s))
         goto out;
     result = PROGRESS_SERVICE_NO_ROADMAP;
     const struct roadmap_version *v = roadmap_versions_in_force(&versions, at);
@@ -428,7 +428,7 @@ enum progress_service_result progress_service_history(PGconn *conn, int64_t prog
     memset(&s, 0, sizeof(s));
     enum progress_service_result result = PROGRESS_SERVICE_DB_ERROR;
     if (!roadmap_store_load(conn, programme_id, &versions, NULL) ||
-        !snapshot_store_load(conn, programme_id, INT32_MAX / 2, &s))
+        !snapshot_store_load(conn, programme_id, INT32_MAX / 2, by_region, &s))
         goto out;
     result = PROGRESS_SERVICE_NO_ROADMAP;
     if (versions.n == 0)
@@ -453,36 +453,49 @@ out:
 
 /* ---- the API's reads ----------------------------------------------------------------- */
 
-/* Brings the snapshots up to date; a refresh another session is running counts as done. */
-static enum progress_service_result refreshed(PGconn *conn, int64_t programme_id,
-                                              const char *request_id)
+/* Says how fresh the snapshots a read answered from are: "as_of", the data time of the last
+ * refresh (null before the first), and while a refresh is due "stale": true with
+ * "pending_since". Reads never compute: the background refresh does (progress_snapshots.c). */
+static bool add_freshness(PGconn *conn, int64_t programme_id, json_t *doc, const char *request_id)
 {
-    enum progress_service_result rc =
-        progress_service_refresh(conn, programme_id, true, NULL, request_id);
-    return rc == PROGRESS_SERVICE_BUSY ? PROGRESS_SERVICE_OK : rc;
+    struct snapshot_freshness f;
+    if (!snapshot_store_freshness(conn, programme_id, &f, request_id))
+        return false;
+    json_object_set_new(doc, "as_of", f.as_of[0] ? json_string(f.as_of) : json_null());
+    json_object_set_new(doc, "stale", json_boolean(f.pending_since[0] != '\0'));
+    json_object_set_new(doc, "pending_since",
+                        f.pending_since[0] ? json_string(f.pending_since) : json_null());
+    return true;
+}
+
+static enum progress_service_result with_freshness(PGconn *conn, int64_t programme_id,
+                                                   enum progress_service_result rc, json_t **out,
+                                                   const char *request_id)
+{
+    if (rc != PROGRESS_SERVICE_OK || add_freshness(conn, programme_id, *out, request_id))
+        return rc;
+    json_decref(*out);
+    *out = NULL;
+    return PROGRESS_SERVICE_DB_ERROR;
 }
 
 enum progress_service_result progress_service_read(PGconn *conn, int64_t programme_id,
                                                    const int32_t *at, bool by_region, json_t **out,
                                                    const char *request_id)
 {
-    enum progress_service_result rc = refreshed(conn, programme_id, request_id);
-    if (rc != PROGRESS_SERVICE_OK)
-        return rc;
     int32_t day;
     if (at != NULL)
         day = *at;
     else if (!progress_service_today(conn, programme_id, &day))
         return PROGRESS_SERVICE_DB_ERROR;
-    return progress_service_get(conn, programme_id, day, by_region, out);
+    enum progress_service_result rc = progress_service_get(conn, programme_id, day, by_region, out);
+    return with_freshness(conn, programme_id, rc, out, request_id);
 }
 
 enum progress_service_result progress_service_read_history(PGconn *conn, int64_t programme_id,
                                                            bool by_region, json_t **out,
                                                            const char *request_id)
 {
-    enum progress_service_result rc = refreshed(conn, programme_id, request_id);
-    if (rc != PROGRESS_SERVICE_OK)
-        return rc;
-    return progress_service_history(conn, programme_id, by_region, out);
+    enum progress_service_result rc = progress_service_history(conn, programme_id, by_region, out);
+    return with_freshness(conn, programme_id, rc, out, request_id);
 }

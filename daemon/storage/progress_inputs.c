@@ -12,37 +12,50 @@
 #include "scaleupd/storage/roadmap_store.h"
 #include "scaleupd/storage/sql_numeric.h"
 
+/* Each member site with its region: the nearest ancestor (or itself) of level region, found
+ * by walking down from every region and stopping at the regions below it, so each site is
+ * reached once (linear in the hierarchy; the walk up it replaced looked every member up in
+ * the whole walk, quadratic at national scale). */
 static const char SQL_SITES[] =
-    "WITH RECURSIVE up AS ("
-    " SELECT m.site_id, s.id AS at, s.level, s.parent_id, 0 AS depth FROM membership m"
-    " JOIN site s ON s.programme_id = m.programme_id AND s.id = m.site_id"
-    " WHERE m.programme_id = $1"
-    " UNION ALL SELECT up.site_id, p.id, p.level, p.parent_id, up.depth + 1 FROM up"
-    " JOIN site p ON p.programme_id = $1 AND p.id = up.parent_id"
-    " WHERE up.level <> 'region' AND up.depth < 16"
+    "WITH RECURSIVE down (site_id, region_id, depth) AS ("
+    " SELECT id, id, 0 FROM site WHERE programme_id = $1 AND level = 'region'"
+    " UNION ALL SELECT c.id, d.region_id, d.depth + 1 FROM down d"
+    " JOIN site c ON c.programme_id = $1 AND c.parent_id = d.site_id"
+    " WHERE c.level <> 'region' AND d.depth < 64"
     ")"
-    " SELECT m.site_id, coalesce((SELECT up.at FROM up WHERE up.site_id = m.site_id"
-    "  AND up.level = 'region' ORDER BY up.depth LIMIT 1), 0), m.status,"
+    " SELECT m.site_id, coalesce(d.region_id, 0), m.status,"
     " m.adopted_on - date '1970-01-01', m.withdrawn_on - date '1970-01-01'"
-    " FROM membership m WHERE m.programme_id = $1 ORDER BY m.site_id";
+    " FROM membership m LEFT JOIN down d ON d.site_id = m.site_id"
+    " WHERE m.programme_id = $1 ORDER BY m.site_id";
 
+/* The periods each member site reported in [$2, $3) (days): what the months being
+ * recomputed read, through the observations' primary key, one range per series (OFFSET 0
+ * keeps the planner from turning it into a scan of every observation of the programme,
+ * which it picked even for a range of a few months out of six years). */
 static const char SQL_REPORTED[] =
-    "SELECT DISTINCT se.site_id, o.period_start - date '1970-01-01' FROM observation o"
-    " JOIN series se ON se.programme_id = o.programme_id AND se.id = o.series_id"
-    " JOIN membership m ON m.programme_id = se.programme_id AND m.site_id = se.site_id"
-    " WHERE o.programme_id = $1 ORDER BY 1, 2";
+    "SELECT se.site_id, o.period_start - date '1970-01-01' FROM membership m"
+    " JOIN series se ON se.programme_id = m.programme_id AND se.site_id = m.site_id"
+    " CROSS JOIN LATERAL (SELECT o.period_start FROM observation o"
+    "  WHERE o.programme_id = se.programme_id AND o.series_id = se.id"
+    "  AND o.period_start >= date '1970-01-01' + $2::int"
+    "  AND o.period_start < date '1970-01-01' + $3::int OFFSET 0) o"
+    " WHERE m.programme_id = $1 GROUP BY 1, 2 ORDER BY 1, 2";
 
-/* Coverage values per site and period, summed by core/progress.c; a NaN or infinity that an
- * older version stored is no value (PostgreSQL's max() would pick NaN over any number). */
+/* Coverage values per site and period in [$4, $5), summed by core/progress.c, one range of
+ * the primary key per series of the pair's indicators; a NaN or infinity that an older
+ * version stored is no value (PostgreSQL's max() would pick NaN over any number). */
 /* clang-format off */ /* it would fold the macros into the literals */
 static const char SQL_COVERAGE[] =
     "SELECT o.period_start - date '1970-01-01', se.site_id,"
     " max(o.value) FILTER (WHERE i.code = $2), max(o.value) FILTER (WHERE i.code = $3)"
-    " FROM observation o"
-    " JOIN series se ON se.programme_id = o.programme_id AND se.id = o.series_id"
-    " JOIN indicator i ON i.programme_id = se.programme_id AND i.id = se.indicator_id"
+    " FROM indicator i"
+    " JOIN series se ON se.programme_id = i.programme_id AND se.indicator_id = i.id"
     " JOIN membership m ON m.programme_id = se.programme_id AND m.site_id = se.site_id"
-    " WHERE o.programme_id = $1 AND i.code IN ($2, $3)"
+    " CROSS JOIN LATERAL (SELECT o.period_start, o.value FROM observation o"
+    "  WHERE o.programme_id = se.programme_id AND o.series_id = se.id"
+    "  AND o.period_start >= date '1970-01-01' + $4::int"
+    "  AND o.period_start < date '1970-01-01' + $5::int OFFSET 0) o"
+    " WHERE i.programme_id = $1 AND i.code IN ($2, $3)"
     " AND " SQL_FINITE("o.value") " IS NOT NULL"
     " GROUP BY 1, 2 ORDER BY 1, 2";
 /* clang-format on */
@@ -58,13 +71,23 @@ static const char SQL_SCORES[] =
     " ORDER BY i.code, o.period_start, o.received_at";
 /* clang-format on */
 
-/* One read: the programme's id as text and the request it serves. */
+/* One read: the programme's id and the period range [from, until) as text, and the request
+ * it serves. */
 struct reader {
     PGconn *conn;
     int64_t programme_id;
-    char pid[24];
+    char pid[24], from[16], until[16];
     const char *request_id;
 };
+
+static void reader_init(struct reader *rd, PGconn *conn, int64_t programme_id, int32_t from,
+                        int32_t until, const char *request_id)
+{
+    *rd = (struct reader){.conn = conn, .programme_id = programme_id, .request_id = request_id};
+    snprintf(rd->pid, sizeof(rd->pid), "%lld", (long long)programme_id);
+    snprintf(rd->from, sizeof(rd->from), "%d", (int)from);
+    snprintf(rd->until, sizeof(rd->until), "%d", (int)until);
+}
 
 static enum progress_site_status site_status_of(const char *name)
 {
@@ -136,8 +159,8 @@ static size_t find_site(const struct progress_month_inputs *in, int64_t site_id)
 /* The rows come ordered by site then period, so each site's periods are one run. */
 static bool read_reported(const struct reader *rd, struct progress_month_inputs *in)
 {
-    const char *values[] = {rd->pid};
-    PGresult *res = db_run(rd->conn, NULL, SQL_REPORTED, 1, values, PGRES_TUPLES_OK, rd->request_id,
+    const char *values[] = {rd->pid, rd->from, rd->until};
+    PGresult *res = db_run(rd->conn, NULL, SQL_REPORTED, 3, values, PGRES_TUPLES_OK, rd->request_id,
                            "read reporting periods");
     if (res == NULL)
         return false;
@@ -175,8 +198,9 @@ static void read_coverage_value(const PGresult *res, int r, const struct progres
 static bool read_coverage_pair(const struct reader *rd, const struct progress_month_inputs *in,
                                struct progress_month_coverage *cov)
 {
-    const char *values[] = {rd->pid, cov->numerator, cov->denominator ? cov->denominator : ""};
-    PGresult *res = db_run(rd->conn, NULL, SQL_COVERAGE, 3, values, PGRES_TUPLES_OK, rd->request_id,
+    const char *values[] = {rd->pid, cov->numerator, cov->denominator ? cov->denominator : "",
+                            rd->from, rd->until};
+    PGresult *res = db_run(rd->conn, NULL, SQL_COVERAGE, 5, values, PGRES_TUPLES_OK, rd->request_id,
                            "read coverage values");
     if (res == NULL)
         return false;
@@ -242,18 +266,48 @@ static bool read_scores(const struct reader *rd, struct progress_month_inputs *i
     return true;
 }
 
-bool progress_inputs_read(PGconn *conn, int64_t programme_id,
-                          const struct roadmap_versions *versions,
-                          struct progress_month_inputs *out, const char *request_id)
+bool progress_inputs_read_scores(PGconn *conn, int64_t programme_id,
+                                 struct progress_month_inputs *in, const char *request_id)
 {
-    struct reader rd = {.conn = conn, .programme_id = programme_id, .request_id = request_id};
-    snprintf(rd.pid, sizeof(rd.pid), "%lld", (long long)programme_id);
-    memset(out, 0, sizeof(*out));
-    return read_sites(&rd, out) && read_reported(&rd, out) && read_coverage(&rd, versions, out) &&
-           read_scores(&rd, out);
+    struct reader rd;
+    reader_init(&rd, conn, programme_id, 0, 0, request_id);
+    return read_scores(&rd, in);
 }
 
-void progress_inputs_release(struct progress_month_inputs *in)
+bool progress_inputs_read_range(PGconn *conn, int64_t programme_id,
+                                const struct roadmap_versions *versions, int32_t from,
+                                int32_t until, struct progress_month_inputs *in,
+                                const char *request_id)
+{
+    struct reader rd;
+    reader_init(&rd, conn, programme_id, from, until, request_id);
+    progress_inputs_release_range(in);
+    return read_sites(&rd, in) && read_reported(&rd, in) && read_coverage(&rd, versions, in);
+}
+
+bool progress_inputs_plan_reads(PGconn *conn, int64_t programme_id,
+                                const struct roadmap_versions *versions,
+                                struct progress_plan_reads *reads, const char *request_id)
+{
+    struct roadmap_store_indicators *indicators =
+        roadmap_store_indicators_load(conn, programme_id, request_id);
+    if (indicators == NULL)
+        return false;
+    for (size_t v = 0; v < versions->n; v++) {
+        const struct roadmap *rm = versions->versions[v].plan;
+        reads[v] = (struct progress_plan_reads){PERIOD_MONTHLY, 1};
+        if (rm->coverage.present &&
+            !roadmap_store_indicator_period_type(indicators, rm->coverage.numerator,
+                                                 &reads[v].activity_type))
+            reads[v].activity_type = PERIOD_MONTHLY;
+        if (rm->expansion.present && rm->expansion.active_within_periods > 1)
+            reads[v].window = rm->expansion.active_within_periods;
+    }
+    roadmap_store_indicators_free(&indicators);
+    return true;
+}
+
+void progress_inputs_release_range(struct progress_month_inputs *in)
 {
     for (size_t i = 0; i < in->n_sites; i++)
         free((void *)in->sites[i].reported);
@@ -262,6 +316,14 @@ void progress_inputs_release(struct progress_month_inputs *in)
     for (size_t i = 0; i < in->n_coverage; i++)
         free((void *)in->coverage[i].values);
     free((void *)in->coverage);
+    in->sites = NULL, in->n_sites = 0;
+    in->regions = NULL, in->n_regions = 0;
+    in->coverage = NULL, in->n_coverage = 0;
+}
+
+void progress_inputs_release(struct progress_month_inputs *in)
+{
+    progress_inputs_release_range(in);
     for (size_t i = 0; i < in->n_scores; i++) {
         free((void *)in->scores[i].indicator);
         free((void *)in->scores[i].comment);

@@ -120,6 +120,7 @@ class ProgressTest(unittest.TestCase):
             cls.first_put = resp
             resp = cls.push(DATA)
             assert resp.status == 200 and resp.body["rejected"] == 0, resp
+            cls.wait_fresh()
         except BaseException:
             cls.daemon.close()
             raise
@@ -135,6 +136,19 @@ class ProgressTest(unittest.TestCase):
     def push(cls, rows):
         return cls.daemon.request("POST", f"/api/v1/programmes/{SLUG}/observations",
                                   {"observations": rows})
+
+    @classmethod
+    def wait_fresh(cls):
+        """Waits for the background refresh to take in every change (reads never compute
+        snapshots), and returns the fresh GET …/progress."""
+        def fresh():
+            resp = cls.daemon.request("GET", f"/api/v1/programmes/{SLUG}/progress")
+            assert resp.status == 200, resp
+            return resp.body if resp.body["stale"] is False else None
+        return harness.wait_until(fresh, "fresh progress snapshots")
+
+    def months_computed(self):
+        return harness.metric(self.daemon.metrics(), "scaleupd_progress_months_computed_total")
 
     def assert_no_error_logged(self, since):
         """Bad input is the client's business: never an ERROR line in the daemon's log."""
@@ -158,6 +172,7 @@ class ProgressTest(unittest.TestCase):
         resp = self.daemon.request("PUT", f"/api/v1/programmes/{SLUG}/roadmap", EXAMPLE_ROADMAP,
                                    {"Content-Type": "application/json"})
         self.assertEqual(resp.status, 200, resp.body)
+        self.wait_fresh()
         self.assertEqual(resp.body["version"], before + 1)
         doc = self.get("/roadmap")
         self.assertEqual(doc["version"], before + 1)
@@ -339,6 +354,7 @@ class ProgressTest(unittest.TestCase):
             # Wallonia's practice corrects September: (130 + 40 + 60) / 2000
             resp = self.push([obs("patients_enrolled", "BE-WAL-GP001", "2025-09", 60)])
             self.assertEqual(resp.body["updated"], 1, resp.body)
+            self.wait_fresh()
             history = self.get("/progress/history?by=region")
             points = history["dimensions"]["coverage"]["points"]
             self.assertAlmostEqual(points[-1]["actual"], 0.115, places=9)
@@ -349,8 +365,66 @@ class ProgressTest(unittest.TestCase):
                                    0.115, places=9)
         finally:
             self.push([obs("patients_enrolled", "BE-WAL-GP001", "2025-09", 10)])
-        self.assertAlmostEqual(self.get("/progress")["dimensions"]["coverage"]["actual"], 0.09,
+        self.assertAlmostEqual(self.wait_fresh()["dimensions"]["coverage"]["actual"], 0.09,
                                places=9)
+
+    def test_a_burst_of_pushes_is_taken_in_by_few_refreshes(self):
+        """The refresh is kicked by every push that changes data, but the kicks of a burst
+        share a run (the task's kick delay): a feed's batches are not each recomputed."""
+        self.wait_fresh()
+        samples = self.daemon.metrics()
+        runs = harness.metric(samples, "scaleupd_progress_refreshes_total")
+        months = harness.metric(samples, "scaleupd_progress_months_computed_total")
+        batches = 20
+        try:
+            for i in range(batches):
+                resp = self.push([obs("patients_enrolled", "BE-WAL-GP001", "2025-09", 11 + i)])
+                self.assertEqual(resp.body["updated"], 1, resp.body)
+            fresh = self.wait_fresh()
+            self.assertAlmostEqual(fresh["dimensions"]["coverage"]["actual"],
+                                   (130 + 40 + 11 + batches - 1) / 2000, places=9)
+            samples = self.daemon.metrics()
+            taken = harness.metric(samples, "scaleupd_progress_refreshes_total") - runs
+            self.assertGreaterEqual(taken, 1)
+            self.assertLessEqual(taken, batches // 4, f"{taken} refreshes for {batches} pushes")
+            self.assertEqual(harness.metric(samples, "scaleupd_progress_months_computed_total")
+                             - months, taken, "September alone each time")
+        finally:
+            self.push([obs("patients_enrolled", "BE-WAL-GP001", "2025-09", 10)])
+            self.wait_fresh()
+
+    def test_a_read_right_after_a_push_answers_the_previous_snapshot_marked_stale(self):
+        """Reads never compute snapshots: right after a revision a read answers at once from
+        the previous snapshot, saying it is stale and since when; the background refresh,
+        kicked by the push, then brings the fresh one."""
+        before = self.wait_fresh()
+        self.assertIsNone(before["pending_since"])
+        as_of = before["as_of"]
+        self.assertRegex(as_of, r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
+        computed = self.months_computed()
+        self.assertIsNotNone(computed, "the setup's refresh computed months")
+        try:
+            # Wallonia's practice corrects September: (130 + 40 + 60) / 2000
+            resp = self.push([obs("patients_enrolled", "BE-WAL-GP001", "2025-09", 60)])
+            self.assertEqual(resp.body["updated"], 1, resp.body)
+            for path in ("/progress", "/progress?by=region", "/progress/history"):
+                doc = self.get(path)
+                self.assertIs(doc["stale"], True, path)
+                self.assertIsNotNone(doc["pending_since"], path)
+                self.assertEqual(doc["as_of"], as_of, path)
+            stale = self.get("/progress")
+            self.assertAlmostEqual(stale["dimensions"]["coverage"]["actual"], 0.09, places=9,
+                                   msg="the previous snapshot, not a recomputation")
+            self.assertEqual(self.months_computed(), computed, "the reads computed nothing")
+            fresh = self.wait_fresh()
+            self.assertAlmostEqual(fresh["dimensions"]["coverage"]["actual"], 0.115, places=9)
+            self.assertIsNone(fresh["pending_since"])
+            self.assertGreater(fresh["as_of"], as_of)
+            # September is the latest month: the revision recomputes September alone
+            self.assertEqual(self.months_computed(), computed + 1)
+        finally:
+            self.push([obs("patients_enrolled", "BE-WAL-GP001", "2025-09", 10)])
+            self.wait_fresh()
 
     # ------------------------------------------------------------------ scaleupctl
 
@@ -362,6 +436,7 @@ class ProgressTest(unittest.TestCase):
         common = ("--url", url, "--token", self.daemon.admin_token)
         proc = harness.scaleupctl(*common, "roadmap", "apply", path)
         self.assertIn('"version"', proc.stdout)
+        self.wait_fresh()  # a new version: every month is recomputed in the background
         proc = harness.scaleupctl(*common, "progress", SLUG, "--by-region")
         lines = proc.stdout.splitlines()
         coverage = [line for line in lines if line.startswith("coverage")][0]
@@ -381,6 +456,7 @@ class ProgressTest(unittest.TestCase):
         common = ("--url", url, "--token", self.daemon.admin_token)
         hostile = "awaiting \x1b[2J\x1b]0;owned\x07 committee \u009b31m"
         self.push([obs("inst_fee_code", "BE", "2025Q3", 1, comment=hostile)])
+        self.wait_fresh()
         try:
             proc = harness.scaleupctl(*common, "progress", SLUG)
             self.assertNotIn("\x1b", proc.stdout)
@@ -390,6 +466,7 @@ class ProgressTest(unittest.TestCase):
             self.assertIn('"awaiting \\x1b[2J\\x1b]0;owned\\x07 committee \\x9b31m"', line)
         finally:
             self.push([obs("inst_fee_code", "BE", "2025Q3", 1, comment="awaiting INAMI committee")])
+            self.wait_fresh()
 
 if __name__ == "__main__":
     unittest.main()

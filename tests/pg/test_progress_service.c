@@ -10,12 +10,14 @@
 #include <criterion/criterion.h>
 #include <jansson.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "pgtest.h"
+#include "scaleupd/core/alloc.h"
 #include "scaleupd/storage/db.h"
 #include "scaleupd/services/ingest.h"
 #include "scaleupd/storage/observations.h"
@@ -305,6 +307,9 @@ Test(progress_service, late_revision_recomputes_from_the_changed_month)
     store("{'indicator':'eligible','site':'C','period':'2025-06','value':50},");
     cr_expect_float_eq(scalar_double("SELECT since_period - date '2025-06-01' FROM progress_dirty"),
                        0, EPS);
+    cr_expect_float_eq(scalar_double("SELECT count(*) FROM progress_dirty WHERE until_period ="
+                                     " '2025-06-01' AND score_since IS NULL"),
+                       1, EPS, "a value, not a score: June alone is marked");
     cr_expect_eq(refresh(), 1, "only June is recomputed");
     cr_expect_float_eq(snap("actual", "2025-06-01", "coverage", NULL), 75.0 / 200.0, EPS);
     expect_status("2025-06-01", "coverage", "behind"); /* gap -0.025 */
@@ -316,10 +321,23 @@ Test(progress_service, late_revision_recomputes_from_the_changed_month)
     cr_expect_float_eq(scalar_double("SELECT count(*) FROM progress_dirty"), 0, EPS);
     /* the evaluator's marks are not ours to consume */
     cr_expect_gt(scalar_double("SELECT count(*) FROM dirty_series"), 0);
-    /* a revision of March recomputes March to June */
+    /* a revision of March recomputes March's coverage and the months whose two-month
+     * activity window holds March: March and April, not May or June */
+    computed_at = snap_text("computed_at::text", "2025-05-01", "coverage");
     store("{'indicator':'enrolled','site':'A','period':'2025-03','value':38},");
-    cr_expect_eq(refresh(), 4);
+    cr_expect_eq(refresh(), 2);
     cr_expect_float_eq(snap("actual", "2025-03-01", "coverage", NULL), 40.0 / 200.0, EPS);
+    after = snap_text("computed_at::text", "2025-05-01", "coverage");
+    cr_expect_str_eq(after, computed_at, "May does not read March");
+    free(after);
+    free(computed_at);
+    /* a revised score of 2025Q2 counts for every month from April on */
+    store("{'indicator':'fee','site':'BE','period':'2025Q2','value':3,'comment':'adopted'},");
+    cr_expect_float_eq(scalar_double("SELECT score_since - date '2025-04-01' FROM progress_dirty"),
+                       0, EPS);
+    cr_expect_eq(refresh(), 3, "April to June");
+    cr_expect_float_eq(snap("actual", "2025-06-01", "institutionalisation", NULL),
+                       (3.0 / 4.0 + 1.0 / 2.0) / 2.0, EPS);
 }
 
 Test(progress_service, version_change_mid_history)
@@ -444,13 +462,167 @@ Test(progress_service, one_refresh_at_a_time_per_programme)
     int computed = -1;
     cr_expect_eq(progress_service_refresh(conn, programme_id, false, &computed, "test"),
                  PROGRESS_SERVICE_BUSY);
-    cr_expect_eq(progress_service_refresh_all(conn), 0, "the busy programme is skipped");
+    cr_expect_eq(progress_service_refresh_all(conn, NULL, NULL, NULL), 0,
+                 "the busy programme is skipped");
     cr_expect_float_eq(scalar_double("SELECT count(*) FROM progress_snapshot"), 0, EPS);
     /* unlock explicitly: PQfinish returns before the server has ended the session, so its
      * lock may outlive the call for a moment on a busy machine */
     snprintf(sql, sizeof(sql), "SELECT pg_advisory_unlock(7242004, %lld)", (long long)programme_id);
     cr_assert(db_exec(other, sql, err, sizeof(err)), "%s", err);
     PQfinish(other);
-    cr_expect_eq(progress_service_refresh_all(conn), 6);
+    cr_expect_eq(progress_service_refresh_all(conn, NULL, NULL, NULL), 6);
     cr_expect_float_eq(scalar_double("SELECT count(*) FROM progress_dirty"), 0, EPS);
+}
+
+/* ---- in the background, never on a read ---------------------------------------------- */
+
+static json_t *read_progress(void)
+{
+    json_t *doc = NULL;
+    cr_assert_eq(progress_service_read(conn, programme_id, NULL, false, &doc, "test"),
+                 PROGRESS_SERVICE_OK);
+    return doc;
+}
+
+static double coverage_actual(json_t *doc)
+{
+    return number(dimension(doc, "coverage"), "actual");
+}
+
+Test(progress_service, reads_answer_from_the_snapshots_and_never_compute)
+{
+    store_roadmap(roadmap_v1, 2025, 1, 1, 1);
+    long before = progress_service_months_computed();
+    json_t *doc = read_progress();
+    cr_expect(json_is_true(json_object_get(doc, "stale")), "nothing computed yet");
+    cr_expect(json_is_string(json_object_get(doc, "pending_since")));
+    cr_expect(json_is_null(json_object_get(doc, "as_of")), "no refresh yet");
+    cr_expect(json_is_null(json_object_get(dimension(doc, "coverage"), "actual")),
+              "no snapshot: no data, never a zero");
+    json_decref(doc);
+    cr_expect_eq(progress_service_months_computed(), before, "the read computed nothing");
+    cr_expect_eq(refresh(), 6);
+    cr_expect_eq(progress_service_months_computed(), before + 6);
+    doc = read_progress();
+    cr_expect(json_is_false(json_object_get(doc, "stale")));
+    cr_expect(json_is_null(json_object_get(doc, "pending_since")));
+    cr_expect(json_is_string(json_object_get(doc, "as_of")));
+    cr_expect_float_eq(coverage_actual(doc), 0.30, EPS);
+    char *as_of = xstrdup(json_string_value(json_object_get(doc, "as_of")));
+    json_decref(doc);
+    /* June's denominator of C is revised: the read still answers the stored June, stale */
+    store("{'indicator':'eligible','site':'C','period':'2025-06','value':50},");
+    for (int i = 0; i < 3; i++) {
+        doc = read_progress();
+        cr_expect(json_is_true(json_object_get(doc, "stale")));
+        cr_expect(json_is_string(json_object_get(doc, "pending_since")));
+        cr_expect_str_eq(json_string_value(json_object_get(doc, "as_of")), as_of);
+        cr_expect_float_eq(coverage_actual(doc), 0.30, EPS, "the previous snapshot");
+        json_decref(doc);
+        json_t *history = NULL;
+        cr_assert_eq(progress_service_read_history(conn, programme_id, false, &history, "test"),
+                     PROGRESS_SERVICE_OK);
+        cr_expect(json_is_true(json_object_get(history, "stale")));
+        json_decref(history);
+    }
+    cr_expect_eq(progress_service_months_computed(), before + 6, "reads computed nothing");
+    /* the background refresh brings it up to date */
+    cr_expect_eq(progress_service_refresh_all(conn, NULL, NULL, NULL), 1, "June alone");
+    cr_expect_eq(progress_service_months_computed(), before + 7);
+    doc = read_progress();
+    cr_expect(json_is_false(json_object_get(doc, "stale")));
+    cr_expect_float_eq(coverage_actual(doc), 75.0 / 200.0, EPS);
+    cr_expect_str_neq(json_string_value(json_object_get(doc, "as_of")), as_of);
+    json_decref(doc);
+    free(as_of);
+}
+
+/* Two refreshers, each with its own session as two daemons would have, started together on
+ * the same marks: the programme's claim lets one of them compute each change. */
+struct refresher {
+    pthread_barrier_t *start;
+    const char *conninfo; /* pgtest_conninfo's buffer is shared: read it before the threads */
+    int computed;
+    char err[256];
+};
+
+static void *run_refresher(void *arg)
+{
+    struct refresher *r = arg;
+    PGconn *own = db_connect(r->conninfo, r->err, sizeof(r->err));
+    pthread_barrier_wait(r->start);
+    r->computed = own != NULL ? progress_service_refresh_all(own, NULL, NULL, NULL) : -1;
+    if (own != NULL && r->computed < 0)
+        snprintf(r->err, sizeof(r->err), "%s", PQerrorMessage(own));
+    PQfinish(own);
+    return NULL;
+}
+
+Test(progress_service, concurrent_refreshers_never_compute_a_change_twice)
+{
+    store_roadmap(roadmap_v1, 2025, 1, 1, 1);
+    (void)refresh();
+    for (int round = 0; round < 12; round++) {
+        char row[160];
+        snprintf(row, sizeof(row),
+                 "{'indicator':'eligible','site':'C','period':'2025-06','value':%d},", 60 + round);
+        store(row);
+        pthread_barrier_t start;
+        pthread_barrier_init(&start, NULL, 2);
+        char conninfo[1200];
+        snprintf(conninfo, sizeof(conninfo), "%s",
+                 pgtest_conninfo("scaleupd_test_progress_service"));
+        struct refresher a = {&start, conninfo, 0, ""}, b = {&start, conninfo, 0, ""};
+        pthread_t ta, tb;
+        cr_assert_eq(pthread_create(&ta, NULL, run_refresher, &a), 0);
+        cr_assert_eq(pthread_create(&tb, NULL, run_refresher, &b), 0);
+        pthread_join(ta, NULL);
+        pthread_join(tb, NULL);
+        pthread_barrier_destroy(&start);
+        cr_assert(a.computed >= 0 && b.computed >= 0, "round %d: a refresher failed: %s%s", round,
+                  a.computed < 0 ? a.err : "", b.computed < 0 ? b.err : "");
+        /* a refresher that found the claim taken skipped the programme; one that came after
+         * found no mark left: June is computed once per change */
+        cr_expect_eq(a.computed + b.computed, 1, "round %d: %d + %d months", round, a.computed,
+                     b.computed);
+    }
+    cr_expect_float_eq(scalar_double("SELECT count(*) FROM progress_dirty"), 0, EPS);
+    cr_expect_float_eq(snap("actual", "2025-06-01", "coverage", "WAL"), 10.0 / 71.0, EPS);
+}
+
+/* A refresh that gives way to requests after its first chunk leaves the rest marked, exactly. */
+static bool always_yield(void *arg)
+{
+    int *asked = arg;
+    (*asked)++;
+    return true;
+}
+
+Test(progress_service, a_refresh_gives_way_and_leaves_the_rest_marked)
+{
+    /* a baseline three and a half years back: 42 months to compute, in chunks of 12 */
+    static const char old_roadmap[] =
+        "{\"programme\":\"prog\",\"baseline_date\":\"2022-01-01\","
+        "\"coverage\":{\"numerator\":\"enrolled\",\"denominator\":\"eligible\",\"baseline\":0.1,"
+        "\"milestones\":[{\"date\":\"2025-07-01\",\"target\":0.4}]}}";
+    store_roadmap(old_roadmap, 2022, 1, 1, 1);
+    int asked = 0;
+    bool more = false;
+    cr_expect_eq(progress_service_refresh_all(conn, always_yield, &asked, &more), 12);
+    cr_expect(more, "months are left");
+    cr_expect_gt(asked, 0);
+    json_t *doc = read_progress();
+    cr_expect(json_is_true(json_object_get(doc, "stale")), "a refresh is still due");
+    json_decref(doc);
+    int total = 12;
+    for (int run = 0; run < 8 && more; run++)
+        total += progress_service_refresh_all(conn, always_yield, &asked, &more);
+    cr_expect_not(more);
+    cr_expect_eq(total, 42, "January 2022 to June 2025, each month once");
+    cr_expect_float_eq(scalar_double("SELECT count(DISTINCT period_start) FROM progress_snapshot"),
+                       42, EPS);
+    cr_expect_float_eq(snap("actual", "2025-06-01", "coverage", NULL), 0.30, EPS);
+    doc = read_progress();
+    cr_expect(json_is_false(json_object_get(doc, "stale")));
+    json_decref(doc);
 }
