@@ -18,15 +18,24 @@ static const char SQL_FEEDS_INDICATORS[] =
     " FROM programme p LEFT JOIN indicator i ON i.programme_id = p.id"
     " WHERE p.id = $1 ORDER BY i.id";
 
-/* The cells both statements start from. $1 programme, $2 indicator ids, $3 their latest due
+/* Whether membership m owes a value for a period of window x (x.period_start,
+ * x.period_end): it had adopted by the period's end and had not withdrawn before its start. */
+#define FEEDS_SQL_MEMBER_OWES(x)                                                                   \
+    " m.status <> 'planned' AND (m.adopted_on IS NULL OR m.adopted_on <= " x ".period_end)"        \
+    " AND (m.withdrawn_on IS NULL OR m.withdrawn_on > " x ".period_start)"                         \
+    " AND NOT (m.status = 'withdrawn' AND m.withdrawn_on IS NULL)"
+
+/* What both statements start from. $1 programme, $2 indicator ids, $3 their latest due
  * period's start, $4 its end, $5 the due date. Expected = (member site that had adopted by
  * the period's end and had not withdrawn before its start) x (indicator that member sites
- * report at all). A cell is reported when its series has a value for the due period: known
- * from series.last_period alone when that is at or before the period (equal: reported;
- * before: not), looked up in the observations only when the series' latest period is later
- * or not yet known (a series the rollup service has not seen). Received: when the series
- * last changed. */
-#define FEEDS_SQL_CELLS                                                                            \
+ * report at all): owed is each member site with each window (period start and end) it owes,
+ * and how many indicators share that window. A series sent its due period when it holds a
+ * value for it: known from series.last_period alone when that is at or before the period
+ * (equal: sent; before: not), looked up in the observations only when the series' latest
+ * period is later or not yet known (a series the rollup service has not seen). sent is one
+ * row per owed series that sent: one pass over the programme's series, joined to two small
+ * hash tables, nothing materialised. */
+#define FEEDS_SQL_OWED                                                                             \
     "WITH RECURSIVE due AS ("                                                                      \
     " SELECT * FROM unnest($2::bigint[], $3::date[], $4::date[], $5::date[])"                      \
     "  AS d(indicator_id, period_start, period_end, due_on)"                                       \
@@ -34,28 +43,37 @@ static const char SQL_FEEDS_INDICATORS[] =
     " SELECT d.* FROM due d WHERE EXISTS (SELECT 1 FROM series se JOIN membership m"               \
     "  ON m.programme_id = se.programme_id AND m.site_id = se.site_id"                             \
     "  WHERE se.programme_id = $1 AND se.indicator_id = d.indicator_id)"                           \
+    "), win AS ("                                                                                  \
+    " SELECT period_start, period_end, count(*) AS n FROM by_sites GROUP BY 1, 2"                  \
     "), owed AS ("                                                                                 \
-    " SELECT m.site_id, d.indicator_id, d.period_start FROM membership m CROSS JOIN by_sites d"    \
-    " WHERE m.programme_id = $1 AND m.status <> 'planned'"                                         \
-    "  AND (m.adopted_on IS NULL OR m.adopted_on <= d.period_end)"                                 \
-    "  AND (m.withdrawn_on IS NULL OR m.withdrawn_on > d.period_start)"                            \
-    "  AND NOT (m.status = 'withdrawn' AND m.withdrawn_on IS NULL)"                                \
-    "), cell AS ("                                                                                 \
-    " SELECT w.site_id, w.indicator_id, CASE WHEN se.id IS NULL THEN false"                        \
-    "  WHEN se.last_period <= w.period_start THEN se.last_period = w.period_start"                 \
-    "  ELSE EXISTS (SELECT 1 FROM observation o WHERE o.programme_id = $1"                         \
-    "   AND o.series_id = se.id AND o.period_start = w.period_start) END AS reported,"             \
-    "  CASE WHEN se.id IS NULL THEN NULL WHEN se.last_changed_at IS NOT NULL"                      \
-    "   THEN se.last_changed_at ELSE (SELECT max(o.received_at) FROM observation o"                \
-    "   WHERE o.programme_id = $1 AND o.series_id = se.id) END AS received"                        \
-    " FROM owed w LEFT JOIN series se ON se.programme_id = $1"                                     \
-    "  AND se.indicator_id = w.indicator_id AND se.site_id = w.site_id"                            \
-    ")"
+    " SELECT m.site_id, w.period_start, w.period_end, w.n FROM membership m CROSS JOIN win w"      \
+    " WHERE m.programme_id = $1 AND" FEEDS_SQL_MEMBER_OWES("w") ")"
 
-/* Each member site owing something, with its region (its nearest ancestor of level
- * 'region') and its status: rank 0 late (nothing reported), 1 partial, 2 reported. */
+/* Whether series se sent the period d.period_start (see FEEDS_SQL_OWED). */
+#define FEEDS_SQL_SENT_PERIOD                                                                      \
+    " CASE WHEN se.last_period <= d.period_start THEN se.last_period = d.period_start"             \
+    "  ELSE EXISTS (SELECT 1 FROM observation o WHERE o.programme_id = $1"                         \
+    "   AND o.series_id = se.id AND o.period_start = d.period_start) END"
+
+/* The owed series that sent their due period: the series (planned from their statistics,
+ * a hash join) with their indicator's due period and their site's membership. */
+#define FEEDS_SQL_SENT_FROM                                                                        \
+    " FROM series se JOIN by_sites d ON d.indicator_id = se.indicator_id"                          \
+    " JOIN membership m ON m.programme_id = $1 AND m.site_id = se.site_id"                         \
+    " WHERE se.programme_id = $1 AND" FEEDS_SQL_MEMBER_OWES("d") " AND" FEEDS_SQL_SENT_PERIOD
+
+/* Each member site owing something: what it owes and sent, with its region (its nearest
+ * ancestor of level 'region') and its status: rank 0 late (sent nothing), 1 partial, 2
+ * reported. tally is (site or indicator, count) of sent per site and per indicator. */
 #define FEEDS_SQL_SITE_STATE                                                                       \
-    ", up(site_id, ancestor_id, depth) AS ("                                                       \
+    ", tally AS ("                                                                                 \
+    " SELECT se.site_id, se.indicator_id, count(*) AS sent" FEEDS_SQL_SENT_FROM                    \
+    " GROUP BY GROUPING SETS ((se.site_id), (se.indicator_id))"                                    \
+    "), per_site AS ("                                                                             \
+    " SELECT o.site_id, o.expected, coalesce(t.sent, 0) AS reported FROM (SELECT site_id,"         \
+    "  sum(n) AS expected FROM owed GROUP BY site_id) o LEFT JOIN tally t"                         \
+    "  ON t.site_id = o.site_id"                                                                   \
+    "), up(site_id, ancestor_id, depth) AS ("                                                      \
     " SELECT s.id, s.parent_id, 1 FROM per_site ps JOIN site s"                                    \
     "  ON s.programme_id = $1 AND s.id = ps.site_id WHERE s.parent_id IS NOT NULL"                 \
     " UNION ALL SELECT u.site_id, p.parent_id, u.depth + 1 FROM up u JOIN site p"                  \
@@ -79,33 +97,30 @@ static const char SQL_FEEDS_INDICATORS[] =
     " 'values_reported', vr, 'completeness', CASE WHEN ve > 0 THEN round(vr::numeric / ve, 4)"     \
     " END)"
 
-static const char SQL_FEEDS_SUMMARY[] = FEEDS_SQL_CELLS
-    ", per_site AS ("
-    " SELECT site_id, count(*) AS expected, count(*) FILTER (WHERE reported) AS reported"
-    " FROM cell GROUP BY site_id"
-    ")" FEEDS_SQL_SITE_STATE ", per_indicator AS ("
-    " SELECT indicator_id, count(*) AS expected, count(*) FILTER (WHERE reported) AS reported"
-    " FROM cell GROUP BY indicator_id"
-    "), counts AS ("
+static const char SQL_FEEDS_SUMMARY[] = FEEDS_SQL_OWED FEEDS_SQL_SITE_STATE
+    ", counts AS ("
     " SELECT grouping(region) AS total, region, region_name, count(*) AS n,"
     "  count(*) FILTER (WHERE rank = 2) AS complete, count(*) FILTER (WHERE rank = 1) AS partial,"
     "  count(*) FILTER (WHERE rank = 0) AS late, coalesce(sum(expected), 0) AS ve,"
     "  coalesce(sum(reported), 0) AS vr FROM site_state GROUP BY ROLLUP ((region, region_name))"
+    "), owed_by_window AS ("
+    " SELECT period_start, period_end, count(*) AS sites FROM owed GROUP BY 1, 2"
     ")"
     " SELECT json_build_object("
     " 'indicators', (SELECT coalesce(json_agg(json_build_object('code', i.code, 'name', i.name,"
     "  'unit', i.unit, 'period_type', i.period_type, 'period_start', d.period_start,"
     "  'period_end', d.period_end, 'due_on', d.due_on,"
     "  'reported_by_sites', d.indicator_id IN (SELECT indicator_id FROM by_sites),"
-    "  'expected', coalesce(pi.expected, 0),"
+    "  'expected', CASE WHEN d.indicator_id IN (SELECT indicator_id FROM by_sites)"
+    "   THEN coalesce(ow.sites, 0) ELSE 0 END,"
     "  'reported', CASE WHEN d.indicator_id IN (SELECT indicator_id FROM by_sites)"
-    "   THEN coalesce(pi.reported, 0)"
+    "   THEN coalesce((SELECT t.sent FROM tally t WHERE t.indicator_id = d.indicator_id), 0)"
     "   ELSE (SELECT count(*) FROM series se JOIN observation o ON o.programme_id = $1"
     "    AND o.series_id = se.id AND o.period_start = d.period_start"
     "    WHERE se.programme_id = $1 AND se.indicator_id = d.indicator_id) END)"
     "  ORDER BY i.id), '[]') FROM due d JOIN indicator i"
-    "  ON i.programme_id = $1 AND i.id = d.indicator_id"
-    "  LEFT JOIN per_indicator pi ON pi.indicator_id = d.indicator_id),"
+    "  ON i.programme_id = $1 AND i.id = d.indicator_id LEFT JOIN owed_by_window ow"
+    "  ON ow.period_start = d.period_start AND ow.period_end = d.period_end),"
     " 'regions', (SELECT coalesce(json_agg(" FEEDS_SQL_COUNTS(
         "'code', region, 'name', region_name,") "  ORDER BY region), '[]') FROM counts WHERE total "
                                                 "= 0),"
@@ -116,14 +131,10 @@ static const char SQL_FEEDS_SUMMARY[] = FEEDS_SQL_CELLS
 /* A page of the sites in the order late, partial, reported, then region code (none first),
  * then site code, byte-wise. $6 the status rank wanted (NULL: any), $7 the region code
  * (NULL: any), $8..$10 the last row's key (NULL: from the first), $11 the rows wanted. Each
- * row: rank, region code ('' for none), site code, the row as JSON. */
-static const char SQL_FEEDS_SITES[] = FEEDS_SQL_CELLS
-    ", per_site AS ("
-    " SELECT site_id, count(*) AS expected, count(*) FILTER (WHERE reported) AS reported,"
-    "  max(received) AS last_received,"
-    "  array_agg(indicator_id) FILTER (WHERE NOT reported) AS missing"
-    " FROM cell GROUP BY site_id"
-    ")" FEEDS_SQL_SITE_STATE ", page AS ("
+ * row: rank, region code ('' for none), site code, the row as JSON. What a row's site
+ * missed and when it last sent are read for the page's rows only. */
+static const char SQL_FEEDS_SITES[] = FEEDS_SQL_OWED FEEDS_SQL_SITE_STATE
+    ", page AS ("
     " SELECT * FROM site_state"
     " WHERE ($6::int IS NULL OR rank = $6) AND ($7::text IS NULL OR region = $7)"
     "  AND ($8::int IS NULL OR (rank, coalesce(region, '') COLLATE \"C\", code COLLATE \"C\")"
@@ -134,11 +145,20 @@ static const char SQL_FEEDS_SITES[] = FEEDS_SQL_CELLS
     "  'name', p.name, 'region', p.region, 'region_name', p.region_name,"
     "  'expected', p.expected, 'reported', p.reported,"
     "  'late', coalesce(m.codes, '[]'), 'missing', coalesce(m.named, '[]'),"
-    "  'last_received_at', p.last_received,"
+    "  'last_received_at', m.last_received,"
     "  'status', (ARRAY['late', 'partial', 'reported'])[p.rank + 1])::text"
-    " FROM page p LEFT JOIN LATERAL (SELECT json_agg(i.code ORDER BY i.code) AS codes,"
-    "  json_agg(json_build_object('code', i.code, 'name', i.name) ORDER BY i.code) AS named"
-    "  FROM indicator i WHERE i.programme_id = $1 AND i.id = ANY (p.missing)) m ON true"
+    " FROM page p CROSS JOIN LATERAL (SELECT"
+    "  json_agg(i.code ORDER BY i.code) FILTER (WHERE NOT c.sent) AS codes,"
+    "  json_agg(json_build_object('code', i.code, 'name', i.name) ORDER BY i.code)"
+    "   FILTER (WHERE NOT c.sent) AS named, max(c.received) AS last_received"
+    "  FROM by_sites d JOIN owed w ON w.site_id = p.site_id AND w.period_start = d.period_start"
+    "   AND w.period_end = d.period_end"
+    "  JOIN indicator i ON i.programme_id = $1 AND i.id = d.indicator_id"
+    "  CROSS JOIN LATERAL (SELECT coalesce(bool_or(" FEEDS_SQL_SENT_PERIOD "), false) AS sent,"
+    "   max(coalesce(se.last_changed_at, (SELECT max(o.received_at) FROM observation o"
+    "    WHERE o.programme_id = $1 AND o.series_id = se.id))) AS received"
+    "   FROM series se WHERE se.programme_id = $1 AND se.indicator_id = d.indicator_id"
+    "   AND se.site_id = p.site_id) c) m"
     " ORDER BY p.rank, coalesce(p.region, '') COLLATE \"C\", p.code COLLATE \"C\"";
 
 /* Whether the programme has a region of code $2 and an indicator of code $3 (NULL: true). */
@@ -193,7 +213,7 @@ static bool add_element(struct dynbuf *array, size_t i, int64_t id, const int32_
     return dynbuf_addf(array, "%s%s", i ? "," : "{", date);
 }
 
-/* The programme id and the four array literals of FEEDS_SQL_CELLS's $1..$5 (empty: "{}"),
+/* The programme id and the four array literals of FEEDS_SQL_OWED's $1..$5 (empty: "{}"),
  * into text[0..5), their storage in arrays (freed by free_params). False (logged) when the
  * due periods do not fit. */
 static bool build_params(int64_t programme_id, const struct feeds_due *due, size_t n, char pid[24],
