@@ -47,18 +47,22 @@ CREATE TABLE rollup (
     FOREIGN KEY (programme_id, site_id) REFERENCES site (programme_id, id) ON DELETE CASCADE
 );
 
--- The series a batch changed, and the earliest period it changed in each, for the rollup
--- service to bring the rollups of their ancestors up to date (the evaluator has its own marks
--- in dirty_series). series_ids NULL: every series of the programme (a new hierarchy, or this
+-- The observations a batch changed, as (series, period) pairs, for the rollup service to bring
+-- the rollups of their ancestors for those periods up to date (the evaluator has its own marks
+-- in dirty_series). series_ids NULL: every rollup of the programme (a new hierarchy, or this
 -- migration).
 CREATE TABLE rollup_dirty (
-    id            bigserial PRIMARY KEY,
-    programme_id  bigint NOT NULL,
-    series_ids    bigint[],
-    since_periods date[],
-    marked_at     timestamptz NOT NULL DEFAULT now(),
-    CHECK (cardinality(series_ids) = cardinality(since_periods))
+    id           bigserial PRIMARY KEY,
+    programme_id bigint NOT NULL,
+    series_ids   bigint[],
+    periods      date[],
+    marked_at    timestamptz NOT NULL DEFAULT now(),
+    CHECK (cardinality(series_ids) = cardinality(periods))
 );
+CREATE INDEX rollup_dirty_programme ON rollup_dirty (programme_id, id);
+
+-- A site's children, for a rollup to find what it sums.
+CREATE INDEX site_parent ON site (programme_id, parent_id);
 
 INSERT INTO rollup_dirty (programme_id) SELECT id FROM programme;
 

@@ -10,6 +10,7 @@
 #include "scaleupd/core/log.h"
 #include "scaleupd/edge/pool.h"
 #include "scaleupd/services/progress_service.h"
+#include "scaleupd/services/rollups.h"
 
 static int hourly(const struct app *app)
 {
@@ -61,11 +62,30 @@ static bool requests_waiting(void *arg)
     return pool_queue_depth(app->pool) > 0 || pool_busy(app->pool) > 1 || pool_stopping(app->pool);
 }
 
+/* Rollups of the batches ingest marked: soon after each batch, and once a minute for marks a
+ * stopped daemon left. */
+static int every_minute(const struct app *app)
+{
+    (void)app;
+    return 60;
+}
+
+static void fold_rollups(PGconn *conn, struct app *app)
+{
+    if (pool_stopping(app->pool))
+        return;
+    if (rollups_run(conn, requests_waiting, app))
+        background_kick("rollups"); /* marks left: again after the kick delay */
+}
+
 /* Alert rules on the series ingest changed, and late-feed rules against due dates. */
 static void evaluate(PGconn *conn, struct app *app)
 {
     if (pool_stopping(app->pool))
         return;
+    /* the rollups first, so that aggregates seldom need folding inside an evaluation */
+    if (rollups_run(conn, requests_waiting, app))
+        background_kick("rollups");
     if (evaluator_run(conn, atomic_load(&evaluate_every), requests_waiting, app))
         background_kick("evaluate"); /* dirty series left: again after the kick delay */
 }
@@ -75,5 +95,7 @@ const struct background_task background_tasks[] = {
     {"progress-snapshots", every_half_minute, refresh_progress, 1},
     /* the batches of a feed that come within 200 ms are evaluated together */
     {"evaluate", evaluate_interval, evaluate, 200},
+    /* the batches that come within 100 ms are folded together */
+    {"rollups", every_minute, fold_rollups, 100},
     {NULL, NULL, NULL, 0},
 };

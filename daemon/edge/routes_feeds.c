@@ -67,8 +67,10 @@ static void reply_push(struct request *req, PGconn *conn, const struct ingest_re
                             req->id);
         break;
     }
-    if (result->changed)
+    if (result->changed) {
         background_kick("evaluate");
+        background_kick("rollups");
+    }
 }
 
 static void feed_write(struct request *req, PGconn *conn, struct ingest_request *w)

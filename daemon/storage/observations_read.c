@@ -11,6 +11,7 @@
 #include "scaleupd/core/log.h"
 #include "scaleupd/core/period.h"
 #include "scaleupd/storage/db.h"
+#include "scaleupd/storage/rollup_store.h"
 #include "scaleupd/storage/sql_numeric.h"
 
 static const char SQL_SERIES_META[] =
@@ -57,34 +58,23 @@ static const char SQL_SERIES_OWN[] =
     " AND o.period_start <= coalesce($5::date, 'infinity')";
 /* clang-format on */
 
-/* Aggregates the descendants of site $3 for indicator $2; $4 the rule, $5 the scale of a
- * weighted ratio (100 for percentages). A missing report is never a zero: each point says
- * how many sites it covers. The arithmetic is exact (numeric, sql_numeric.h), so no sum
- * overflows; a result beyond double's range is a point without that field, which says so
- * in "out_of_range". */
+/* The aggregate of indicator $2 over the descendants of site $3 from its rollups
+ * (rollup_store.h); $4 the rule, $5 the scale of a weighted ratio (100 for percentages),
+ * $6..$7 the periods. A missing report is never a zero: each point says how many sites it
+ * covers. The arithmetic is exact (numeric, sql_numeric.h): the mean is the exact sum over
+ * the number covered, as avg() computes it; a result beyond double's range is a point without
+ * that field, which says so in "out_of_range". */
 /* clang-format off */ /* it would fold the macros into the literals */
 static const char SQL_SERIES_AGG[] =
-    "WITH RECURSIVE tree AS ("
-    " SELECT id FROM site WHERE programme_id = $1 AND parent_id = $3"
-    " UNION ALL SELECT s.id FROM site s JOIN tree t ON s.programme_id = $1 AND s.parent_id = t.id"
-    "), points AS ("
-    " SELECT o.period_start, count(*) AS sites,"
-    "  sum(" SQL_EXACT("o.value") ") AS total, avg(" SQL_EXACT("o.value") ") AS mean,"
-    "  " SQL_EXACT("(array_agg(o.value ORDER BY o.received_at DESC))[1]") " AS latest,"
-    "  sum(" SQL_EXACT("o.numerator") ") FILTER (WHERE o.numerator IS NOT NULL"
-    "   AND o.denominator IS NOT NULL) AS num,"
-    "  sum(" SQL_EXACT("o.denominator") ") FILTER (WHERE o.numerator IS NOT NULL"
-    "   AND o.denominator IS NOT NULL) AS den"
-    " FROM observation o JOIN series se ON se.programme_id = o.programme_id AND se.id = o.series_id"
-    " WHERE o.programme_id = $1 AND se.indicator_id = $2 AND se.site_id IN (SELECT id FROM tree)"
-    "  AND o.period_start >= coalesce($6::date, '-infinity')"
-    "  AND o.period_start <= coalesce($7::date, 'infinity')"
-    " GROUP BY o.period_start"
-    "), exact AS ("
-    " SELECT period_start, sites, CASE $4 WHEN 'sum' THEN total WHEN 'mean' THEN mean"
-    "  WHEN 'last' THEN latest ELSE CASE WHEN den > 0 THEN num * $5::numeric / den END END AS v,"
-    "  CASE WHEN $4 = 'weighted' THEN num END AS n, CASE WHEN $4 = 'weighted' THEN den END AS d"
-    " FROM points"
+    "WITH exact AS ("
+    " SELECT period_start, sites, CASE $4 WHEN 'sum' THEN total WHEN 'mean' THEN total / sites"
+    "  WHEN 'last' THEN " SQL_EXACT("latest_value") " ELSE CASE WHEN denominator > 0"
+    "  THEN numerator * $5::numeric / denominator END END AS v,"
+    "  CASE WHEN $4 = 'weighted' THEN numerator END AS n,"
+    "  CASE WHEN $4 = 'weighted' THEN denominator END AS d"
+    " FROM rollup WHERE programme_id = $1 AND indicator_id = $2 AND site_id = $3"
+    "  AND period_start >= coalesce($6::date, '-infinity')"
+    "  AND period_start <= coalesce($7::date, 'infinity')"
     "), shown AS ("
     " SELECT *, " SQL_FLOAT8_OF("v") " AS value, " SQL_FLOAT8_OF("n") " AS numerator,"
     "  " SQL_FLOAT8_OF("d") " AS denominator FROM exact"
@@ -94,10 +84,28 @@ static const char SQL_SERIES_AGG[] =
     "  'out_of_range', " OUT_OF_RANGE("value IS NULL", "n IS NOT NULL AND numerator IS NULL",
                                       "d IS NOT NULL AND denominator IS NULL") ","
     "  'sites_reporting', sites)) ORDER BY period_start) FILTER (WHERE v IS NOT NULL), '[]')::text,"
-    " (SELECT count(*) FROM tree t JOIN membership m ON m.programme_id = $1 AND m.site_id = t.id"
-    "  AND m.status <> 'planned')"
+    " (SELECT count(*) FROM site_tree t JOIN membership m ON m.programme_id = $1"
+    "  AND m.site_id = t.site_id AND m.status <> 'planned'"
+    "  WHERE t.programme_id = $1 AND t.ancestor_id = $3)"
     " FROM shown";
 /* clang-format on */
+
+/* Brings the programme's rollups up to date with what ingest committed before this read when
+ * marks are waiting: a read on its own (a request) folds them unless a fold of the programme
+ * is running, which brings them up to date itself (the read answers from the rollups as they
+ * stand rather than wait for it); a read inside a transaction (the evaluator's) waits for a
+ * running fold, so that an aggregate it evaluates has every batch it was told of. */
+static bool rollups_current(PGconn *conn, int64_t programme_id, const char *request_id)
+{
+    bool waiting = false;
+    if (!rollup_store_marked(conn, programme_id, &waiting, request_id))
+        return false;
+    if (!waiting)
+        return true;
+    bool in_transaction = PQtransactionStatus(conn) == PQTRANS_INTRANS;
+    return rollup_store_fold(conn, programme_id, OBSERVATIONS_FOLD_MARKS, in_transaction, NULL,
+                             request_id) != ROLLUP_ERROR;
+}
 
 /* The JSON document in a cell, within OBSERVATIONS_DOC_MAX_BYTES; NULL (logged) when it is
  * larger, or not JSON. */
@@ -132,6 +140,8 @@ bool observations_aggregate(PGconn *conn, int64_t programme_id, int64_t indicato
     snprintf(iid, sizeof(iid), "%lld", (long long)indicator_id);
     snprintf(sid, sizeof(sid), "%lld", (long long)site_id);
     const char *v[] = {pid, iid, sid, aggregate, percentage ? "100" : "1", NULL, NULL};
+    if (!rollups_current(conn, programme_id, NULL))
+        return false;
     PGresult *res =
         db_run(conn, NULL, SQL_SERIES_AGG, 7, v, PGRES_TUPLES_OK, NULL, "read an aggregate");
     if (res == NULL)
@@ -190,6 +200,8 @@ static PGresult *series_points(PGconn *conn, const struct series_query *q, const
         return db_run(conn, NULL, SQL_SERIES_OWN, 5, v, PGRES_TUPLES_OK, q->request_id,
                       "read a series");
     }
+    if (!rollups_current(conn, q->programme_id, q->request_id))
+        return NULL;
     const char *scale = strcmp(db_text(meta, 0, 7), "percentage") == 0 ? "100" : "1";
     const char *v[] = {
         pid, db_text(meta, 0, 0), db_text(meta, 0, 2), db_text(meta, 0, 6), scale, q->from, q->to};

@@ -136,13 +136,18 @@ static const char SQL_ENSURE_SERIES[] =
 /* The dirty marks of the series in `changed` (series_id, since): one new row in dirty_series
  * per 1,000 series of the batch, listing them (sql/008), append-only, so that ingest never waits on
  * an evaluation that has claimed a mark; the evaluator evaluates each series once however many
- * marks name it. */
+ * marks name it. And one row in rollup_dirty listing the (series, period) pairs of `touched`,
+ * for the rollup service (services/rollups.c). */
 #define MARKS_SQL                                                                                  \
     ", marks AS ("                                                                                 \
     " INSERT INTO dirty_series (programme_id, series_ids, since_periods)"                          \
     " SELECT $1, array_agg(series_id ORDER BY series_id), array_agg(since ORDER BY series_id)"     \
     " FROM (SELECT series_id, since, (row_number() OVER (ORDER BY series_id) - 1) / 1000 AS chunk" \
     "  FROM changed) c GROUP BY chunk"                                                             \
+    "), rollup_marks AS ("                                                                         \
+    " INSERT INTO rollup_dirty (programme_id, series_ids, periods)"                                \
+    " SELECT $1, array_agg(series_id ORDER BY series_id, period_start),"                           \
+    "  array_agg(period_start ORDER BY series_id, period_start) FROM touched HAVING count(*) > 0"  \
     ")"
 
 /* The upsert of the rows of `keyed` that `rows` selects (a WHERE clause, or ""), in key order:
@@ -195,8 +200,9 @@ static const char SQL_UPSERT[] =
     "  (k.value, k.numerator, k.denominator, k.comment)"
     ")" UPSERT_SQL("")
     REVISIONS_SQL("value, numerator, denominator, comment, token_id, received_at", "old")
+    "), touched AS (SELECT series_id, period_start FROM upsert"
     "), changed AS ("
-    " SELECT series_id, min(period_start) AS since FROM upsert GROUP BY series_id"
+    " SELECT series_id, min(period_start) AS since FROM touched GROUP BY series_id"
     ")" MARKS_SQL
     " SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) FROM upsert";
 /* clang-format on */
@@ -235,9 +241,12 @@ void observations_set_copy_min_rows(size_t rows)
     atomic_store(&copy_min_rows, rows);
 }
 
-/* One mark of up to MARK_SERIES series (sql/008), built here: the rows are sorted already. */
+/* One mark of up to MARK_SERIES series (sql/008), built here: the rows are sorted already;
+ * and the rollup mark of the same rows, each (series, period) pair. */
 static const char SQL_MARK_COPIED[] =
-    "INSERT INTO dirty_series (programme_id, series_ids, since_periods)"
+    "WITH rollup_marks AS (INSERT INTO rollup_dirty (programme_id, series_ids, periods)"
+    " VALUES ($1, $4::int8[], $5::date[]))"
+    " INSERT INTO dirty_series (programme_id, series_ids, since_periods)"
     " VALUES ($1, $2::int8[], $3::date[])";
 #define MARK_SERIES 1000
 
@@ -273,9 +282,11 @@ static const char SQL_STORE[] =
     ")" UPSERT_SQL(" WHERE NOT new")
     REVISIONS_SQL("old_value, old_numerator, old_denominator, old_comment, old_token_id,"
                   " old_received_at", "keyed WHERE NOT new")
+    "), touched AS ("
+    " SELECT series_id, period_start FROM inserted UNION ALL SELECT series_id, period_start"
+    "  FROM upsert"
     "), changed AS ("
-    " SELECT series_id, min(period_start) AS since FROM (SELECT series_id, period_start"
-    "  FROM inserted UNION ALL SELECT series_id, period_start FROM upsert) c GROUP BY series_id"
+    " SELECT series_id, min(period_start) AS since FROM touched GROUP BY series_id"
     ")" MARKS_SQL
     ", counts AS (SELECT (SELECT count(*) FROM inserted) + (SELECT count(*) FROM upsert WHERE"
     "  inserted) AS imported, (SELECT count(*) FROM upsert WHERE NOT inserted) AS updated,"
@@ -643,26 +654,34 @@ static bool mark_fresh(PGconn *conn, const struct fresh_row *fresh, size_t n, co
     bool ok = true;
     size_t k = 0;
     while (ok && k < n) {
-        struct pgarray series, since;
+        struct pgarray series, since, pair_series, pair_periods;
         pgarray_init(&series, PGARRAY_INT8);
         pgarray_init(&since, PGARRAY_DATE);
-        for (; k < n && series.count < MARK_SERIES; k++) {
+        pgarray_init(&pair_series, PGARRAY_INT8);
+        pgarray_init(&pair_periods, PGARRAY_DATE);
+        for (;
+             k < n && (series.count < MARK_SERIES || fresh[k - 1].series_id == fresh[k].series_id);
+             k++) {
+            pgarray_add_int8(&pair_series, fresh[k].series_id);
+            pgarray_add_int4(&pair_periods, pgcopy_date(fresh[k].day));
             if (k > 0 && fresh[k - 1].series_id == fresh[k].series_id)
                 continue;
             pgarray_add_int8(&series, fresh[k].series_id);
             pgarray_add_int4(&since, pgcopy_date(fresh[k].day));
         }
-        pgarray_finish(&series);
-        pgarray_finish(&since);
-        const char *values[] = {pid, series.data, since.data};
-        int lengths[] = {0, (int)series.len, (int)since.len};
-        int formats[] = {0, 1, 1};
-        PGresult *res = ingest_statement(conn, "scaleupd_obs_mark_copied", SQL_MARK_COPIED, 3,
+        struct pgarray *arrays[] = {&series, &since, &pair_series, &pair_periods};
+        for (size_t a = 0; a < 4; a++)
+            pgarray_finish(arrays[a]);
+        const char *values[] = {pid, series.data, since.data, pair_series.data, pair_periods.data};
+        int lengths[] = {0, (int)series.len, (int)since.len, (int)pair_series.len,
+                         (int)pair_periods.len};
+        int formats[] = {0, 1, 1, 1, 1};
+        PGresult *res = ingest_statement(conn, "scaleupd_obs_mark_copied", SQL_MARK_COPIED, 5,
                                          values, lengths, formats);
         ok = db_ok(res, PGRES_COMMAND_OK, request_id, "mark the copied series");
         PQclear(res);
-        pgarray_free(&series);
-        pgarray_free(&since);
+        for (size_t a = 0; a < 4; a++)
+            pgarray_free(arrays[a]);
     }
     return ok;
 }

@@ -9,6 +9,7 @@
 
 #include "scaleupd/core/alloc.h"
 #include "scaleupd/storage/db.h"
+#include "scaleupd/storage/rollup_store.h"
 
 static const char SQL_UPSERT_PROGRAMME[] =
     "INSERT INTO programme (slug, name, time_zone, teams, document) "
@@ -104,6 +105,7 @@ bool programme_store_sites(PGconn *conn, int64_t programme_id, const json_t *doc
     bool ok =
         db_command(conn, NULL, SQL_UPSERT_SITES, 2, values, request_id, "store sites") &&
         db_command(conn, NULL, SQL_SET_PARENTS, 2, values, request_id, "link sites") &&
+        rollup_store_site_tree(conn, programme_id, request_id) &&
         db_command(conn, NULL, SQL_UPSERT_MEMBERSHIP, 2, values, request_id, "store membership");
     free(sites);
     return ok;

@@ -70,6 +70,7 @@ INSERT INTO dirty_series (programme_id, series_ids, since_periods)
  FROM series GROUP BY programme_id;
 INSERT INTO progress_dirty (programme_id, since_period)
  SELECT id, date '2025-07-01' FROM programme;
+INSERT INTO rollup_dirty (programme_id) SELECT id FROM programme;
 """
 
 STALLED = "could not evaluate the series changed by ingest"

@@ -12,6 +12,9 @@
 /* The cap of a series as read from the database (its points, built by PostgreSQL as one
  * JSON text): a larger one is a failure (SERIES_DB_ERROR, logged), never a larger buffer. */
 #define OBSERVATIONS_DOC_MAX_BYTES (64u << 20)
+/* Rollup marks a read of an aggregate folds first (rollup_store_fold), so it sees what was
+ * committed before it. */
+#define OBSERVATIONS_FOLD_MARKS 200
 
 /* Query of a series read. */
 struct series_query {

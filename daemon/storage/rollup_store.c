@@ -1,0 +1,359 @@
+/* The SQL of rollups (rollup_store.h): claiming ingest's marks, recomputing the rollups they
+ * name level by level from each site's children, and keeping site_tree when a programme's
+ * hierarchy is applied. */
+#include "scaleupd/storage/rollup_store.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "scaleupd/core/alloc.h"
+#include "scaleupd/core/dynbuf.h"
+#include "scaleupd/core/log.h"
+#include "scaleupd/storage/db.h"
+#include "scaleupd/storage/sql_numeric.h"
+
+#define ROLLUP_LOCK_CLASS "7242012" /* advisory lock class: one fold of a programme at a time */
+#define ROLLUP_SAVEPOINT "scaleupd_rollup_fold"
+#define KEY_TEXT_MAX (ROLLUP_KEYS_PER_STATEMENT * 24 + 16) /* one array literal of a chunk */
+
+static const char SQL_LOCK_WAIT[] =
+    "SELECT true FROM pg_advisory_xact_lock(" ROLLUP_LOCK_CLASS ", hashint8($1))";
+static const char SQL_LOCK_TRY[] =
+    "SELECT pg_try_advisory_xact_lock(" ROLLUP_LOCK_CLASS ", hashint8($1))";
+
+/* Claims up to $2 marks of programme $1, brings the last period of their series up to date,
+ * and returns the rollups to recompute (indicator, ancestor, period) with the ancestor's
+ * height (its own ancestors: a deeper site comes first, so its parent sums what it wrote).
+ * The first row always comes: the marks claimed and whether one asked for a rebuild. */
+static const char SQL_CLAIM[] =
+    "WITH claimed AS ("
+    " DELETE FROM rollup_dirty WHERE id IN (SELECT id FROM rollup_dirty WHERE programme_id = $1"
+    "  ORDER BY id LIMIT $2 FOR UPDATE SKIP LOCKED)"
+    " RETURNING series_ids, periods, marked_at"
+    "), pairs AS ("
+    " SELECT DISTINCT p.series_id, p.period_start FROM claimed c,"
+    "  unnest(c.series_ids, c.periods) AS p(series_id, period_start)"
+    "), touched AS ("
+    " SELECT s AS series_id, max(c.marked_at) AS at FROM claimed c, unnest(c.series_ids) AS s"
+    " GROUP BY s"
+    "), latest AS ("
+    " SELECT t.series_id, t.at, (SELECT max(o.period_start) FROM observation o"
+    "  WHERE o.programme_id = $1 AND o.series_id = t.series_id) AS last_period FROM touched t"
+    "), feed AS ("
+    " UPDATE series se SET last_period = l.last_period,"
+    "  last_changed_at = greatest(se.last_changed_at, l.at)"
+    " FROM latest l WHERE se.programme_id = $1 AND se.id = l.series_id"
+    "  AND (se.last_period IS DISTINCT FROM l.last_period"
+    "   OR se.last_changed_at IS DISTINCT FROM greatest(se.last_changed_at, l.at))"
+    "), keys AS ("
+    " SELECT DISTINCT se.indicator_id, t.ancestor_id, p.period_start FROM pairs p"
+    " JOIN series se ON se.programme_id = $1 AND se.id = p.series_id"
+    " JOIN site_tree t ON t.programme_id = $1 AND t.site_id = se.site_id"
+    "), claim AS ("
+    " SELECT count(*) AS marks, coalesce(bool_or(series_ids IS NULL), false) AS everything"
+    " FROM claimed"
+    ")"
+    " SELECT c.marks, c.everything, k.indicator_id, k.ancestor_id, k.period_start,"
+    " (SELECT count(*) FROM site_tree a WHERE a.programme_id = $1 AND a.site_id = k.ancestor_id)"
+    "  AS height"
+    " FROM claim c LEFT JOIN keys k ON true ORDER BY height DESC, 3, 4, 5";
+
+/* Every rollup programme $1 should have or has, for a rebuild; in the shape of SQL_CLAIM. */
+static const char SQL_ALL_KEYS[] =
+    "SELECT 0, true, k.indicator_id, k.ancestor_id, k.period_start,"
+    " (SELECT count(*) FROM site_tree a WHERE a.programme_id = $1 AND a.site_id = k.ancestor_id)"
+    "  AS height"
+    " FROM (SELECT DISTINCT se.indicator_id, t.ancestor_id, o.period_start FROM observation o"
+    "  JOIN series se ON se.programme_id = o.programme_id AND se.id = o.series_id"
+    "  JOIN site_tree t ON t.programme_id = $1 AND t.site_id = se.site_id"
+    "  WHERE o.programme_id = $1"
+    "  UNION SELECT indicator_id, site_id, period_start FROM rollup WHERE programme_id = $1) k"
+    " ORDER BY height DESC, 3, 4, 5";
+
+/* The last period of every series of programme $1, for a rebuild. */
+static const char SQL_ALL_LATEST[] =
+    "UPDATE series se SET last_period = l.last_period, last_changed_at = l.at"
+    " FROM (SELECT s.id, max(o.period_start) AS last_period, max(o.received_at) AS at"
+    "  FROM series s LEFT JOIN observation o ON o.programme_id = s.programme_id"
+    "  AND o.series_id = s.id WHERE s.programme_id = $1 GROUP BY s.id) l"
+    " WHERE se.programme_id = $1 AND se.id = l.id"
+    " AND (se.last_period, se.last_changed_at) IS DISTINCT FROM (l.last_period, l.at)";
+
+/* Recomputes the rollups ($2 indicators, $3 sites, $4 periods; sites of one height) of
+ * programme $1 from their children: each child's own observation (values in exact numeric;
+ * numerator and denominator only where both are there) and each child's rollup. A rollup
+ * nothing is left under is deleted. Returns the rollups written, deleted, and the parts read. */
+/* clang-format off */ /* it would fold the macros into the literals */
+static const char SQL_RECOMPUTE[] =
+    "WITH k AS ("
+    " SELECT * FROM unnest($2::int8[], $3::int8[], $4::date[]) AS k(indicator_id, site_id,"
+    "  period_start)"
+    "), parts AS ("
+    " SELECT k.indicator_id, k.site_id, k.period_start, 1 AS sites,"
+    "  " SQL_EXACT("o.value") " AS total,"
+    "  CASE WHEN o.numerator IS NOT NULL AND o.denominator IS NOT NULL"
+    "   THEN " SQL_EXACT("o.numerator") " END AS num,"
+    "  CASE WHEN o.numerator IS NOT NULL AND o.denominator IS NOT NULL"
+    "   THEN " SQL_EXACT("o.denominator") " END AS den,"
+    "  o.value AS lv, o.received_at AS la, o.series_id AS ls"
+    " FROM k JOIN site c ON c.programme_id = $1 AND c.parent_id = k.site_id"
+    " JOIN series se ON se.programme_id = $1 AND se.indicator_id = k.indicator_id"
+    "  AND se.site_id = c.id"
+    " JOIN observation o ON o.programme_id = $1 AND o.series_id = se.id"
+    "  AND o.period_start = k.period_start"
+    " UNION ALL"
+    " SELECT k.indicator_id, k.site_id, k.period_start, r.sites, r.total, r.numerator,"
+    "  r.denominator, r.latest_value, r.latest_at, r.latest_series"
+    " FROM k JOIN site c ON c.programme_id = $1 AND c.parent_id = k.site_id"
+    " JOIN rollup r ON r.programme_id = $1 AND r.indicator_id = k.indicator_id"
+    "  AND r.site_id = c.id AND r.period_start = k.period_start"
+    "), agg AS ("
+    " SELECT indicator_id, site_id, period_start, sum(sites)::integer AS sites,"
+    "  sum(total) AS total, sum(num) AS num, sum(den) AS den,"
+    "  (array_agg(lv ORDER BY la DESC, ls DESC))[1] AS lv, max(la) AS la,"
+    "  (array_agg(ls ORDER BY la DESC, ls DESC))[1] AS ls"
+    " FROM parts GROUP BY indicator_id, site_id, period_start"
+    "), written AS ("
+    " INSERT INTO rollup AS r (programme_id, indicator_id, site_id, period_start, sites, total,"
+    "  numerator, denominator, latest_value, latest_at, latest_series)"
+    " SELECT $1, indicator_id, site_id, period_start, sites, total, num, den, lv, la, ls FROM agg"
+    " ORDER BY indicator_id, site_id, period_start"
+    " ON CONFLICT (programme_id, indicator_id, site_id, period_start) DO UPDATE SET"
+    "  sites = excluded.sites, total = excluded.total, numerator = excluded.numerator,"
+    "  denominator = excluded.denominator, latest_value = excluded.latest_value,"
+    "  latest_at = excluded.latest_at, latest_series = excluded.latest_series"
+    " WHERE (r.sites, r.total, r.numerator, r.denominator, r.latest_value, r.latest_at,"
+    "  r.latest_series) IS DISTINCT FROM (excluded.sites, excluded.total, excluded.numerator,"
+    "  excluded.denominator, excluded.latest_value, excluded.latest_at, excluded.latest_series)"
+    " RETURNING 1"
+    "), removed AS ("
+    " DELETE FROM rollup r USING k WHERE r.programme_id = $1 AND r.indicator_id = k.indicator_id"
+    "  AND r.site_id = k.site_id AND r.period_start = k.period_start"
+    "  AND NOT EXISTS (SELECT 1 FROM agg a WHERE a.indicator_id = k.indicator_id"
+    "   AND a.site_id = k.site_id AND a.period_start = k.period_start)"
+    " RETURNING 1"
+    ")"
+    " SELECT (SELECT count(*) FROM written), (SELECT count(*) FROM removed),"
+    " (SELECT count(*) FROM parts)";
+/* clang-format on */
+
+static const char SQL_PENDING[] =
+    "SELECT programme_id FROM rollup_dirty GROUP BY programme_id ORDER BY min(id) LIMIT $1";
+
+/* The tree of programme $1 from its parents (depth: the distance from the ancestor), written
+ * where it differs; a changed tree marks every rollup of the programme for a rebuild. */
+static const char SQL_SITE_TREE[] =
+    "WITH RECURSIVE up (ancestor_id, site_id, depth) AS ("
+    " SELECT parent_id, id, 1 FROM site WHERE programme_id = $1 AND parent_id IS NOT NULL"
+    " UNION ALL SELECT s.parent_id, u.site_id, u.depth + 1 FROM up u"
+    " JOIN site s ON s.programme_id = $1 AND s.id = u.ancestor_id"
+    " WHERE s.parent_id IS NOT NULL AND u.depth < 64"
+    "), fresh AS ("
+    " SELECT ancestor_id, site_id, min(depth) AS depth FROM up GROUP BY ancestor_id, site_id"
+    "), gone AS ("
+    " DELETE FROM site_tree t WHERE t.programme_id = $1 AND NOT EXISTS (SELECT 1 FROM fresh f"
+    "  WHERE f.ancestor_id = t.ancestor_id AND f.site_id = t.site_id) RETURNING 1"
+    "), added AS ("
+    " INSERT INTO site_tree AS t (programme_id, ancestor_id, site_id, depth)"
+    " SELECT $1, ancestor_id, site_id, depth FROM fresh ORDER BY ancestor_id, site_id"
+    " ON CONFLICT (programme_id, ancestor_id, site_id) DO UPDATE SET depth = excluded.depth"
+    "  WHERE t.depth <> excluded.depth"
+    " RETURNING 1"
+    ")"
+    " INSERT INTO rollup_dirty (programme_id)"
+    " SELECT $1 WHERE EXISTS (SELECT 1 FROM gone) OR EXISTS (SELECT 1 FROM added)";
+
+/* One fold: the connection, the programme as text, and what it counted. */
+struct fold {
+    PGconn *conn;
+    char pid[24];
+    struct rollup_stats stats;
+    const char *request_id;
+};
+
+/* The rollups of rows [from, to) of keys (columns 2..4 of SQL_CLAIM) recomputed by one
+ * statement. */
+static bool recompute_chunk(struct fold *f, const PGresult *keys, int from, int to)
+{
+    struct dynbuf arrays[3];
+    bool ok = true;
+    for (int a = 0; a < 3; a++) {
+        dynbuf_init(&arrays[a], KEY_TEXT_MAX);
+        ok = ok && dynbuf_addstr(&arrays[a], "{");
+        for (int r = from; ok && r < to; r++)
+            ok = dynbuf_addf(&arrays[a], "%s%s", r > from ? "," : "", db_text(keys, r, 2 + a));
+        ok = ok && dynbuf_addstr(&arrays[a], "}");
+    }
+    PGresult *res = NULL;
+    if (ok) {
+        const char *v[] = {f->pid, dynbuf_str(&arrays[0]), dynbuf_str(&arrays[1]),
+                           dynbuf_str(&arrays[2])};
+        res = db_run(f->conn, "scaleupd_rollup_recompute", SQL_RECOMPUTE, 4, v, PGRES_TUPLES_OK,
+                     f->request_id, "recompute rollups");
+    }
+    for (int a = 0; a < 3; a++)
+        dynbuf_free(&arrays[a]);
+    if (res == NULL)
+        return false;
+    f->stats.written += (long)db_int64(res, 0, 0);
+    f->stats.removed += (long)db_int64(res, 0, 1);
+    f->stats.parts += (long)db_int64(res, 0, 2);
+    f->stats.keys += to - from;
+    PQclear(res);
+    return true;
+}
+
+/* Recomputes the keys of a SQL_CLAIM-shaped result, one height at a time, deepest first (the
+ * rows come in that order), at most ROLLUP_KEYS_PER_STATEMENT per statement. */
+static bool recompute_keys(struct fold *f, const PGresult *keys)
+{
+    int n = PQntuples(keys);
+    int r = 0;
+    while (r < n && db_is_null(keys, r, 2))
+        r++;
+    while (r < n) {
+        int end = r;
+        while (end < n && end - r < ROLLUP_KEYS_PER_STATEMENT &&
+               strcmp(db_text(keys, end, 5), db_text(keys, r, 5)) == 0)
+            end++;
+        if (!recompute_chunk(f, keys, r, end))
+            return false;
+        r = end;
+    }
+    return true;
+}
+
+/* Every rollup of the programme recomputed, and the last period of every series. */
+static bool rebuild(struct fold *f)
+{
+    const char *v[] = {f->pid};
+    if (!db_command(f->conn, NULL, SQL_ALL_LATEST, 1, v, f->request_id,
+                    "bring the series' last periods up to date"))
+        return false;
+    PGresult *keys = db_run(f->conn, NULL, SQL_ALL_KEYS, 1, v, PGRES_TUPLES_OK, f->request_id,
+                            "list the rollups to rebuild");
+    if (keys == NULL)
+        return false;
+    bool ok = recompute_keys(f, keys);
+    PQclear(keys);
+    f->stats.rebuilt = true;
+    return ok;
+}
+
+/* Takes the programme's fold lock; *busy when another session holds it (wait false). */
+static bool fold_lock(struct fold *f, bool wait, bool *busy)
+{
+    const char *v[] = {f->pid};
+    PGresult *res = db_run(f->conn, wait ? "scaleupd_rollup_lock_wait" : "scaleupd_rollup_lock_try",
+                           wait ? SQL_LOCK_WAIT : SQL_LOCK_TRY, 1, v, PGRES_TUPLES_OK,
+                           f->request_id, "take the rollup lock");
+    if (res == NULL)
+        return false;
+    *busy = !db_bool(res, 0, 0);
+    PQclear(res);
+    return true;
+}
+
+/* The fold inside a transaction or savepoint: lock, claim, recompute. */
+static enum rollup_fold fold_body(struct fold *f, long max_marks, bool wait)
+{
+    bool busy = false;
+    if (!fold_lock(f, wait, &busy))
+        return ROLLUP_ERROR;
+    if (busy)
+        return ROLLUP_BUSY;
+    char limit[24];
+    snprintf(limit, sizeof(limit), "%ld", max_marks > 0 ? max_marks : 1);
+    const char *v[] = {f->pid, limit};
+    PGresult *keys = db_run(f->conn, "scaleupd_rollup_claim", SQL_CLAIM, 2, v, PGRES_TUPLES_OK,
+                            f->request_id, "claim rollup marks");
+    if (keys == NULL)
+        return ROLLUP_ERROR;
+    f->stats.marks += (long)db_int64(keys, 0, 0);
+    bool ok = db_bool(keys, 0, 1) ? rebuild(f) : recompute_keys(f, keys);
+    PQclear(keys);
+    return ok ? ROLLUP_FOLDED : ROLLUP_ERROR;
+}
+
+static void stats_add(struct rollup_stats *to, const struct rollup_stats *from)
+{
+    if (to == NULL)
+        return;
+    to->marks += from->marks;
+    to->keys += from->keys;
+    to->parts += from->parts;
+    to->written += from->written;
+    to->removed += from->removed;
+    to->rebuilt = to->rebuilt || from->rebuilt;
+}
+
+enum rollup_fold rollup_store_fold(PGconn *conn, int64_t programme_id, long max_marks, bool wait,
+                                   struct rollup_stats *stats, const char *request_id)
+{
+    struct fold f = {.conn = conn, .request_id = request_id};
+    snprintf(f.pid, sizeof(f.pid), "%lld", (long long)programme_id);
+    bool nested = PQtransactionStatus(conn) == PQTRANS_INTRANS;
+    if (nested ? !db_savepoint(conn, ROLLUP_SAVEPOINT, request_id) : !db_begin(conn, request_id))
+        return ROLLUP_ERROR;
+    enum rollup_fold result = fold_body(&f, max_marks, wait);
+    bool ended;
+    if (result == ROLLUP_ERROR) {
+        if (nested) {
+            /* the caller's transaction goes on without the fold, or fails at its commit */
+            bool undone = db_rollback_to(conn, ROLLUP_SAVEPOINT, request_id) &&
+                          db_release(conn, ROLLUP_SAVEPOINT, request_id);
+            (void)undone;
+        } else
+            db_rollback(conn, request_id);
+        ended = false;
+    } else {
+        ended =
+            nested ? db_release(conn, ROLLUP_SAVEPOINT, request_id) : db_commit(conn, request_id);
+    }
+    if (result != ROLLUP_ERROR && !ended)
+        return ROLLUP_ERROR;
+    if (result == ROLLUP_FOLDED)
+        stats_add(stats, &f.stats);
+    return result;
+}
+
+bool rollup_store_marked(PGconn *conn, int64_t programme_id, bool *marked, const char *request_id)
+{
+    char pid[24];
+    snprintf(pid, sizeof(pid), "%lld", (long long)programme_id);
+    const char *v[] = {pid};
+    PGresult *res = db_run(conn, "scaleupd_rollup_marked",
+                           "SELECT EXISTS (SELECT 1 FROM rollup_dirty WHERE programme_id = $1)", 1,
+                           v, PGRES_TUPLES_OK, request_id, "look for rollup marks");
+    if (res == NULL)
+        return false;
+    *marked = db_bool(res, 0, 0);
+    PQclear(res);
+    return true;
+}
+
+bool rollup_store_pending(PGconn *conn, size_t max, int64_t **ids, size_t *n)
+{
+    char limit[24];
+    snprintf(limit, sizeof(limit), "%zu", max ? max : 1);
+    const char *v[] = {limit};
+    PGresult *res = db_run(conn, "scaleupd_rollup_pending", SQL_PENDING, 1, v, PGRES_TUPLES_OK,
+                           NULL, "list programmes with rollup marks");
+    if (res == NULL)
+        return false;
+    *n = (size_t)PQntuples(res);
+    *ids = xcalloc(*n + 1, sizeof(**ids));
+    for (size_t r = 0; r < *n; r++)
+        (*ids)[r] = db_int64(res, (int)r, 0);
+    PQclear(res);
+    return true;
+}
+
+bool rollup_store_site_tree(PGconn *conn, int64_t programme_id, const char *request_id)
+{
+    char pid[24];
+    snprintf(pid, sizeof(pid), "%lld", (long long)programme_id);
+    const char *v[] = {pid};
+    return db_command(conn, NULL, SQL_SITE_TREE, 1, v, request_id, "store the site tree");
+}

@@ -1,0 +1,371 @@
+/*
+ * Rollups against a real PostgreSQL: after random inserts, revisions, late data, unchanged
+ * replays and deletions through the ingest write path, every rollup (value fields, numerator,
+ * denominator, observations covered, the value received last) equals the same aggregate
+ * computed from the observations by a scan; a revision recomputes only the rollups of its
+ * period; a new hierarchy rebuilds them; a read sees what was committed before it.
+ */
+#include <criterion/criterion.h>
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pgtest.h"
+#include "scaleupd/services/ingest.h"
+#include "scaleupd/services/programme_apply.h"
+#include "scaleupd/storage/db.h"
+#include "scaleupd/storage/observations.h"
+#include "scaleupd/storage/observations_read.h"
+#include "scaleupd/storage/rollup_store.h"
+
+static PGconn *conn;
+static int64_t programme_id;
+
+/* country → 3 regions → 2 districts each → 3 practices each (18), a practice straight under
+ * a region, and districts that report their own values too. */
+#define N_REGIONS 3
+#define N_DISTRICTS 2
+#define N_PRACTICES 3
+#define N_PERIODS 8
+
+static const char *const indicators[] = {"enrolled", "tested_pct", "wait_days", "fee_code"};
+#define N_INDICATORS 4
+
+/* The programme document with every practice under `moved_to` district for practice GP-1-1-1
+ * (to move one practice to another parent). */
+static char *programme_text(const char *moved_parent)
+{
+    json_t *sites = json_array();
+    json_array_append_new(
+        sites, json_pack("{s:s,s:s,s:s}", "code", "C", "name", "Country", "level", "country"));
+    char code[32], parent[32];
+    for (int r = 1; r <= N_REGIONS; r++) {
+        snprintf(code, sizeof(code), "R%d", r);
+        json_array_append_new(sites, json_pack("{s:s,s:s,s:s,s:s}", "code", code, "name", code,
+                                               "level", "region", "parent", "C"));
+        snprintf(code, sizeof(code), "GP-%d-0", r);
+        snprintf(parent, sizeof(parent), "R%d", r);
+        json_array_append_new(sites, json_pack("{s:s,s:s,s:s,s:s}", "code", code, "name", code,
+                                               "level", "practice", "parent", parent));
+        for (int d = 1; d <= N_DISTRICTS; d++) {
+            snprintf(code, sizeof(code), "D%d-%d", r, d);
+            json_array_append_new(sites, json_pack("{s:s,s:s,s:s,s:s}", "code", code, "name", code,
+                                                   "level", "district", "parent", parent));
+            for (int p = 1; p <= N_PRACTICES; p++) {
+                char gp[32], dp[32];
+                snprintf(gp, sizeof(gp), "GP-%d-%d-%d", r, d, p);
+                snprintf(dp, sizeof(dp), "D%d-%d", r, d);
+                const char *at = strcmp(gp, "GP-1-1-1") == 0 && moved_parent ? moved_parent : dp;
+                json_array_append_new(sites, json_pack("{s:s,s:s,s:s,s:s,s:s}", "code", gp, "name",
+                                                       gp, "level", "practice", "parent", at,
+                                                       "status", p == 3 ? "planned" : "active"));
+            }
+        }
+    }
+    json_t *doc = json_pack(
+        "{s:s,s:s,s:o,s:[{s:s,s:s,s:s,s:s,s:s},{s:s,s:s,s:s,s:s,s:s},{s:s,s:s,s:s,s:s,s:s},"
+        "{s:s,s:s,s:s,s:s,s:s}]}",
+        "slug", "rollups", "name", "Rollups", "sites", sites, "indicators", "code", "enrolled",
+        "name", "Enrolled", "value_type", "count", "period_type", "monthly", "aggregate", "sum",
+        "code", "tested_pct", "name", "Tested", "value_type", "percentage", "period_type",
+        "monthly", "aggregate", "weighted", "code", "wait_days", "name", "Wait", "value_type",
+        "ratio", "period_type", "monthly", "aggregate", "mean", "code", "fee_code", "name", "Fee",
+        "value_type", "score", "period_type", "monthly", "aggregate", "last");
+    char *text = json_dumps(doc, JSON_COMPACT);
+    json_decref(doc);
+    return text;
+}
+
+static int64_t apply(const char *moved_parent, enum programme_result expected)
+{
+    char *text = programme_text(moved_parent);
+    json_t *doc = json_loads(text, 0, NULL);
+    free(text);
+    json_t *problems = NULL;
+    int64_t id = 0;
+    enum programme_result r = programme_apply(conn, doc, &id, &problems, "test");
+    cr_assert(r == expected, "programme_apply: %d", (int)r);
+    json_decref(problems);
+    json_decref(doc);
+    return id;
+}
+
+static void setup(void)
+{
+    conn = pgtest_fresh_database("scaleupd_test_rollups");
+    programme_id = apply(NULL, PROGRAMME_CREATED);
+    observations_set_copy_min_rows(1); /* small batches take the COPY path too */
+    srand(20261201);
+}
+
+static void teardown(void)
+{
+    observations_set_copy_min_rows(64);
+    PQfinish(conn);
+}
+
+TestSuite(rollups, .init = setup, .fini = teardown);
+
+static long scalar_long(const char *sql)
+{
+    char *v = pgtest_scalar(conn, sql);
+    cr_assert_not_null(v, "%s returned NULL", sql);
+    long n = strtol(v, NULL, 10);
+    free(v);
+    return n;
+}
+
+/* Stores the JSON observations (without the enclosing document) in one transaction. */
+static void store(const char *rows)
+{
+    size_t len = strlen(rows) + 32;
+    char *json = malloc(len);
+    cr_assert_not_null(json);
+    snprintf(json, len, "{\"observations\":[%s]}", rows);
+    struct obs_batch *batch = obs_batch_new();
+    struct obs_parse_error perr;
+    enum ingest_status st =
+        ingest_prepare(conn, programme_id, OBS_FORMAT_JSON, json, strlen(json), batch, &perr);
+    cr_assert(st == INGEST_OK, "ingest_prepare: %s %s", perr.code, perr.message);
+    cr_assert_eq(batch->n_rejects, 0, "%s", batch->n_rejects ? batch->rejects[0].message : "");
+    struct observations_counts c;
+    cr_assert(db_begin(conn, "test"));
+    cr_assert(observations_store(conn, programme_id, 0, batch, &c, "test"));
+    cr_assert(db_commit(conn, "test"));
+    observations_committed();
+    obs_batch_free(&batch);
+    free(json);
+}
+
+/* A random site that can report: a practice or a district. */
+static void random_site(char *out, size_t size)
+{
+    int r = 1 + rand() % N_REGIONS, d = rand() % (N_DISTRICTS + 1), p = 1 + rand() % N_PRACTICES;
+    if (d == 0)
+        snprintf(out, size, "GP-%d-0", r);
+    else if (rand() % 8 == 0)
+        snprintf(out, size, "D%d-%d", r, d);
+    else
+        snprintf(out, size, "GP-%d-%d-%d", r, d, p);
+}
+
+/* One random observation as JSON, appended to buf, with a key not in keys (a batch names a
+ * key once); late data, revisions and replays come from the small key space. */
+static void random_row(char *buf, size_t size, char keys[][64], int *n_keys)
+{
+    char site[32], key[64];
+    const char *indicator;
+    int month;
+    bool seen;
+    do {
+        random_site(site, sizeof(site));
+        indicator = indicators[rand() % N_INDICATORS];
+        month = 1 + rand() % N_PERIODS;
+        snprintf(key, sizeof(key), "%s/%s/%d", site, indicator, month);
+        seen = false;
+        for (int k = 0; k < *n_keys && !seen; k++)
+            seen = strcmp(keys[k], key) == 0;
+    } while (seen);
+    memcpy(keys[(*n_keys)++], key, sizeof(key));
+    double value = strcmp(indicator, "fee_code") == 0     ? rand() % 5
+                   : strcmp(indicator, "enrolled") == 0   ? rand() % 100000
+                   : strcmp(indicator, "tested_pct") == 0 ? (rand() % 401) / 4.0
+                                                          : (rand() % 4000) / 4.0;
+    size_t at = strlen(buf);
+    if (strcmp(indicator, "tested_pct") == 0 && rand() % 4 != 0) {
+        int den = 1 + rand() % 200, num = rand() % (den + 1);
+        snprintf(buf + at, size - at,
+                 "%s{\"indicator\":\"%s\",\"site\":\"%s\",\"period\":\"2025-%02d\","
+                 "\"value\":%g,\"numerator\":%d,\"denominator\":%d}",
+                 at ? "," : "", indicator, site, month, 100.0 * num / den, num, den);
+    } else {
+        snprintf(buf + at, size - at,
+                 "%s{\"indicator\":\"%s\",\"site\":\"%s\",\"period\":\"2025-%02d\","
+                 "\"value\":%g}",
+                 at ? "," : "", indicator, site, month, value);
+    }
+}
+
+/* Deletes a random observation as a delete of the import path would: the row goes and its
+ * (series, period) is marked. */
+static void random_delete(void)
+{
+    char sql[1024];
+    snprintf(sql, sizeof(sql),
+             "WITH gone AS (DELETE FROM observation WHERE (programme_id, series_id, period_start)"
+             " = (SELECT programme_id, series_id, period_start FROM observation"
+             "  WHERE programme_id = %lld ORDER BY md5(series_id::text || period_start::text"
+             "  || '%d') LIMIT 1) RETURNING series_id, period_start)"
+             " INSERT INTO rollup_dirty (programme_id, series_ids, periods)"
+             " SELECT %lld, array_agg(series_id), array_agg(period_start) FROM gone"
+             " HAVING count(*) > 0 RETURNING id",
+             (long long)programme_id, rand(), (long long)programme_id);
+    free(pgtest_scalar(conn, sql));
+}
+
+/* The rollups that differ from the same aggregate computed from the observations (over the
+ * parents, not site_tree), either way: missing, extra, or with another value. */
+static const char SQL_MISMATCHES[] =
+    "WITH RECURSIVE up (ancestor_id, site_id) AS ("
+    " SELECT parent_id, id FROM site WHERE programme_id = $1 AND parent_id IS NOT NULL"
+    " UNION SELECT s.parent_id, u.site_id FROM up u JOIN site s ON s.programme_id = $1"
+    "  AND s.id = u.ancestor_id WHERE s.parent_id IS NOT NULL"
+    "), scan AS ("
+    " SELECT se.indicator_id, u.ancestor_id AS site_id, o.period_start, count(*) AS sites,"
+    "  sum(o.value::text::numeric) AS total,"
+    "  sum(o.numerator::text::numeric) FILTER (WHERE o.numerator IS NOT NULL"
+    "   AND o.denominator IS NOT NULL) AS numerator,"
+    "  sum(o.denominator::text::numeric) FILTER (WHERE o.numerator IS NOT NULL"
+    "   AND o.denominator IS NOT NULL) AS denominator,"
+    "  (array_agg(o.value ORDER BY o.received_at DESC, o.series_id DESC))[1] AS latest_value"
+    " FROM observation o JOIN series se ON se.programme_id = o.programme_id"
+    "  AND se.id = o.series_id JOIN up u ON u.site_id = se.site_id"
+    " WHERE o.programme_id = $1 GROUP BY 1, 2, 3"
+    "), r AS (SELECT * FROM rollup WHERE programme_id = $1)"
+    " SELECT count(*) FILTER (WHERE scan.sites IS NULL OR r.sites IS NULL"
+    "  OR (scan.sites, scan.total, scan.numerator, scan.denominator, scan.latest_value)"
+    "   IS DISTINCT FROM (r.sites, r.total, r.numerator, r.denominator, r.latest_value)),"
+    " count(*)"
+    " FROM scan FULL JOIN r ON r.indicator_id = scan.indicator_id"
+    "  AND r.site_id = scan.site_id AND r.period_start = scan.period_start";
+
+/* Folds every mark and checks the rollups against the scan; returns how many there are. */
+static long check_equal_to_scan(const char *when)
+{
+    struct rollup_stats stats = {0};
+    cr_assert_eq(rollup_store_fold(conn, programme_id, 100000, true, &stats, "test"),
+                 ROLLUP_FOLDED);
+    cr_assert_eq(scalar_long("SELECT count(*) FROM rollup_dirty"), 0);
+    char pid[24];
+    snprintf(pid, sizeof(pid), "%lld", (long long)programme_id);
+    const char *v[] = {pid};
+    PGresult *res = PQexecParams(conn, SQL_MISMATCHES, 1, NULL, v, NULL, NULL, 0);
+    cr_assert_eq(PQresultStatus(res), PGRES_TUPLES_OK, "%s", PQerrorMessage(conn));
+    long mismatches = strtol(PQgetvalue(res, 0, 0), NULL, 10);
+    long rollups = strtol(PQgetvalue(res, 0, 1), NULL, 10);
+    PQclear(res);
+    cr_assert_eq(mismatches, 0, "%s: %ld of %ld rollups differ from the scan", when, mismatches,
+                 rollups);
+    return rollups;
+}
+
+Test(rollups, equal_to_a_scan_after_random_inserts_revisions_late_data_and_deletions)
+{
+    char batch[64 * 1024];
+    long rollups = 0;
+    for (int round = 0; round < 40; round++) {
+        batch[0] = '\0';
+        char keys[60][64];
+        int n_keys = 0, rows = 1 + rand() % 60;
+        for (int i = 0; i < rows; i++)
+            random_row(batch, sizeof(batch), keys, &n_keys);
+        store(batch);
+        if (round % 5 == 4)
+            random_delete();
+        if (round % 10 == 9)
+            rollups = check_equal_to_scan("after a round");
+    }
+    cr_expect_gt(rollups, 100, "the test should cover many rollups, got %ld", rollups);
+    cr_expect_gt(scalar_long("SELECT count(*) FROM observation_revision"), 10,
+                 "the random batches should revise values");
+    /* the series' latest periods follow too */
+    cr_expect_eq(scalar_long("SELECT count(*) FROM series se WHERE last_period IS DISTINCT FROM"
+                             " (SELECT max(period_start) FROM observation o WHERE"
+                             " o.programme_id = se.programme_id AND o.series_id = se.id)"),
+                 0);
+}
+
+/* Every reporting site reports every indicator in every period (values from the seed). */
+static void store_everything(void)
+{
+    char batch[64 * 1024];
+    for (int month = 1; month <= N_PERIODS; month++) {
+        batch[0] = '\0';
+        for (int r = 1; r <= N_REGIONS; r++)
+            for (int d = 0; d <= N_DISTRICTS; d++)
+                for (int p = 1; p <= (d ? N_PRACTICES : 1); p++) {
+                    size_t at = strlen(batch);
+                    char site[32];
+                    if (d == 0)
+                        snprintf(site, sizeof(site), "GP-%d-0", r);
+                    else
+                        snprintf(site, sizeof(site), "GP-%d-%d-%d", r, d, p);
+                    snprintf(batch + at, sizeof(batch) - at,
+                             "%s{\"indicator\":\"enrolled\",\"site\":\"%s\",\"period\":"
+                             "\"2025-%02d\",\"value\":%d}",
+                             at ? "," : "", site, month, rand() % 1000);
+                }
+        store(batch);
+    }
+}
+
+static json_t *series(const char *indicator, const char *site)
+{
+    struct series_query q = {programme_id, indicator, site, false, NULL, NULL, "test"};
+    json_t *doc = NULL;
+    cr_assert_eq(observations_series(conn, &q, &doc), SERIES_OK);
+    return doc;
+}
+
+Test(rollups, a_revision_recomputes_only_the_rollups_of_its_period)
+{
+    store_everything();
+    (void)check_equal_to_scan("after the load");
+    long before = scalar_long("SELECT count(*) FROM rollup");
+    store("{\"indicator\":\"enrolled\",\"site\":\"GP-1-1-1\",\"period\":\"2025-01\","
+          "\"value\":123456}");
+    struct rollup_stats stats = {0};
+    cr_assert_eq(rollup_store_fold(conn, programme_id, 100, true, &stats, "test"), ROLLUP_FOLDED);
+    /* its district, its region and the country, for January: the three rollups of its
+     * ancestors for that period, each summing its children, never the practices below them */
+    cr_expect_eq(stats.marks, 1);
+    cr_expect_eq(stats.keys, 3, "recomputed %ld rollups", stats.keys);
+    cr_expect_eq(stats.written, 3);
+    cr_expect_leq(stats.parts, N_PRACTICES + (N_DISTRICTS + 1) + N_REGIONS,
+                  "read %ld parts to recompute three rollups", stats.parts);
+    cr_expect_eq(scalar_long("SELECT count(*) FROM rollup"), before);
+    (void)check_equal_to_scan("after the revision");
+}
+
+Test(rollups, a_read_sees_what_was_committed_before_it)
+{
+    store_everything();
+    long marks = scalar_long("SELECT count(*) FROM rollup_dirty");
+    cr_assert_gt(marks, 0, "nothing folded in the background here");
+    json_t *doc = series("enrolled", "R2");
+    char *expected = pgtest_scalar(
+        conn, "SELECT sum(o.value) FROM observation o JOIN series se ON se.id = o.series_id"
+              " JOIN site s ON s.id = se.site_id WHERE s.code LIKE 'GP-2-%'"
+              " AND o.period_start = '2025-03-01'");
+    json_t *march = json_array_get(json_object_get(doc, "points"), 2);
+    cr_assert_str_eq(json_string_value(json_object_get(march, "period_start")), "2025-03-01");
+    cr_expect_float_eq(json_number_value(json_object_get(march, "value")), strtod(expected, NULL),
+                       1e-9);
+    /* n of m: the region's 7 practices report; it expects its members that are not planned:
+     * 4 (2 per district; GP-2-0 is no member, and 2 are planned) */
+    cr_expect_eq(json_integer_value(json_object_get(march, "sites_reporting")), 7);
+    cr_expect_eq(json_integer_value(json_object_get(doc, "sites_expected")), 4);
+    cr_expect_eq(scalar_long("SELECT count(*) FROM rollup_dirty"), 0);
+    free(expected);
+    json_decref(doc);
+}
+
+Test(rollups, a_new_hierarchy_rebuilds_them)
+{
+    store_everything();
+    (void)check_equal_to_scan("after the load");
+    (void)apply("D2-1", PROGRAMME_UPDATED); /* GP-1-1-1 moves from R1 to R2 */
+    cr_expect_eq(scalar_long("SELECT count(*) FROM site_tree t JOIN site a ON a.id ="
+                             " t.ancestor_id JOIN site s ON s.id = t.site_id"
+                             " WHERE s.code = 'GP-1-1-1' AND a.code IN ('D2-1', 'R2', 'C')"),
+                 3);
+    struct rollup_stats stats = {0};
+    cr_assert_eq(rollup_store_fold(conn, programme_id, 100, true, &stats, "test"), ROLLUP_FOLDED);
+    cr_expect(stats.rebuilt);
+    (void)check_equal_to_scan("after the move");
+    /* applying the same hierarchy again changes nothing and asks for no rebuild */
+    (void)apply("D2-1", PROGRAMME_UPDATED);
+    cr_expect_eq(scalar_long("SELECT count(*) FROM rollup_dirty"), 0);
+}
