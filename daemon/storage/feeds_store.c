@@ -30,11 +30,9 @@ static const char SQL_FEEDS_INDICATORS[] =
  * the period's end and had not withdrawn before its start) x (indicator that member sites
  * report at all): owed is each member site with each window (period start and end) it owes,
  * and how many indicators share that window. A series sent its due period when it holds a
- * value for it: known from series.last_period alone when that is at or before the period
- * (equal: sent; before: not), looked up in the observations only when the series' latest
- * period is later or not yet known (a series the rollup service has not seen). sent is one
- * row per owed series that sent: one pass over the programme's series, joined to two small
- * hash tables, nothing materialised. */
+ * value for it (FEEDS_SQL_SENT_PERIOD). stale and unfolded: the series of the rollup marks
+ * not folded yet, whose last_period may be behind. */
+/* clang-format off */ /* it would fold the macros into the literals */
 #define FEEDS_SQL_OWED                                                                             \
     "WITH RECURSIVE due AS ("                                                                      \
     " SELECT * FROM unnest($2::bigint[], $3::date[], $4::date[], $5::date[])"                      \
@@ -47,16 +45,31 @@ static const char SQL_FEEDS_INDICATORS[] =
     " SELECT period_start, period_end, count(*) AS n FROM by_sites GROUP BY 1, 2"                  \
     "), owed AS ("                                                                                 \
     " SELECT m.site_id, w.period_start, w.period_end, w.n FROM membership m CROSS JOIN win w"      \
-    " WHERE m.programme_id = $1 AND" FEEDS_SQL_MEMBER_OWES("w") ")"
+    " WHERE m.programme_id = $1 AND" FEEDS_SQL_MEMBER_OWES("w")                                  \
+    "), stale AS ("                                                                                \
+    " SELECT DISTINCT unnest(series_ids) AS series_id FROM rollup_dirty"                           \
+    "  WHERE programme_id = $1"                                                                    \
+    "), unfolded AS ("                                                                             \
+    " SELECT EXISTS (SELECT 1 FROM rollup_dirty WHERE programme_id = $1"                           \
+    "  AND series_ids IS NULL) AS everything"                                                      \
+    ")"
+/* clang-format on */
 
-/* Whether series se sent the period d.period_start (see FEEDS_SQL_OWED). */
+/* Whether series se sent the period d.period_start: known from series.last_period alone when
+ * that is at or before the period (equal: sent; before: not), looked up in the observations
+ * (one index probe) when it is later or not known, or when a rollup mark not folded yet names
+ * the series or all the programme's series (ingest writes the mark in its transaction and the
+ * fold clears it as it moves last_period, so the answer is exact at any moment). */
 #define FEEDS_SQL_SENT_PERIOD                                                                      \
-    " CASE WHEN se.last_period <= d.period_start THEN se.last_period = d.period_start"             \
+    " CASE WHEN se.last_period <= d.period_start AND NOT (SELECT everything FROM unfolded)"        \
+    "  AND se.id NOT IN (SELECT series_id FROM stale)"                                             \
+    "  THEN se.last_period = d.period_start"                                                       \
     "  ELSE EXISTS (SELECT 1 FROM observation o WHERE o.programme_id = $1"                         \
     "   AND o.series_id = se.id AND o.period_start = d.period_start) END"
 
-/* The owed series that sent their due period: the series (planned from their statistics,
- * a hash join) with their indicator's due period and their site's membership. */
+/* The owed series that sent their due period: one pass over the programme's series (planned
+ * from their statistics: hash joins) with their indicator's due period and their site's
+ * membership, nothing materialised. */
 #define FEEDS_SQL_SENT_FROM                                                                        \
     " FROM series se JOIN by_sites d ON d.indicator_id = se.indicator_id"                          \
     " JOIN membership m ON m.programme_id = $1 AND m.site_id = se.site_id"                         \

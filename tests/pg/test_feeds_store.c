@@ -186,3 +186,32 @@ Test(feeds_store, a_series_with_a_later_period_is_looked_up)
     json_decref(doc);
     free(text);
 }
+
+Test(feeds_store, a_series_named_by_an_unfolded_mark_is_looked_up)
+{
+    last_period(true);
+    /* P001 sends November; ingest marks its series for the rollup service, which has not
+     * folded the mark yet: its last_period still says October */
+    exec("INSERT INTO observation (programme_id, series_id, period_start, value)"
+         " SELECT 1, se.id, DATE '2026-11-01', 1 FROM series se JOIN site s ON s.id = se.site_id"
+         " WHERE s.code = 'P001'");
+    exec("INSERT INTO rollup_dirty (programme_id, series_ids, periods) SELECT 1, array_agg(se.id),"
+         " array_agg(DATE '2026-11-01') FROM series se JOIN site s ON s.id = se.site_id"
+         " WHERE s.code = 'P001'");
+    long long work;
+    char *text = summary(&work);
+    json_t *doc = json_loads(text, 0, NULL);
+    json_t *totals = json_object_get(doc, "totals");
+    cr_assert_eq(json_integer_value(json_object_get(totals, "sites_late")), 19);
+    cr_assert_eq(json_integer_value(json_object_get(totals, "values_reported")), 123);
+    cr_assert_gt(work, 0);
+    cr_assert_leq(work, 20, "only the marked series are looked up: %lld", work);
+    json_decref(doc);
+    /* a mark for every series (a new hierarchy) looks every one up, with the same answer */
+    exec("INSERT INTO rollup_dirty (programme_id) VALUES (1)");
+    char *again = summary(&work);
+    cr_assert_str_eq(again, text);
+    cr_assert_geq(work, 180);
+    free(again);
+    free(text);
+}

@@ -44,9 +44,9 @@ struct feeds_due {
  * and had not withdrawn before its start, for an indicator that member sites report at all.
  * A value is reported when the site's series holds the due period; the series' latest
  * period (series.last_period, kept by the rollup service) decides without reading its
- * observations when it is at or before the due period, so the status is as current as that
- * column, and a series it does not know yet is looked up. A site's status is "late" when it
- * reported none of what it owes, "partial" when some, "reported" when all. */
+ * observations when it is at or before the due period and no unfolded rollup mark names the
+ * series; otherwise the observation is looked up. Exact at any moment. A site's status is "late"
+ * when it reported none of what it owes, "partial" when some, "reported" when all. */
 
 /* The summary of the n due periods (n <= FEEDS_MAX_INDICATORS): a new JSON object owned by
  * the caller, {"indicators":[{"code","name","unit","period_type","period_start",
