@@ -11,6 +11,7 @@ import base64
 import os
 import re
 import shutil
+import subprocess
 import tempfile
 import unittest
 import urllib.parse
@@ -291,6 +292,63 @@ class FeedsStatusTest(unittest.TestCase):
         self.assertEqual((query["status"], query["limit"], query["region"]),
                          (["late"], ["1"], ["XC"]))
         self.assertEqual(len(query["after"]), 1)
+
+
+class FeedsPagesBrowserTest(unittest.TestCase):
+    """The Feeds view of 240 practices (130 late) in headless Chromium: feeds_pages.test.mjs."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.mkdtemp(prefix="scaleupd-feeds-pages-")
+        clock = os.path.join(cls.tmp, "clock")
+        with open(clock, "w", encoding="utf-8") as f:
+            f.write(str(NOW))
+        conninfo = harness.fresh_database("e2e_feeds_pages")
+        web = os.path.join(harness.SOURCE_DIR, "web")
+        cls.daemon = harness.Daemon(conninfo, f"[server]\nweb_dir = {web}\n",
+                                    env={"SCALEUPD_TEST_CLOCK_FILE": clock})
+        try:
+            sites = [{"code": "X", "name": "Xland", "level": "country"}]
+            sites += [{"code": r, "name": f"Region {r}", "level": "region", "parent": "X"}
+                      for r in ("XA", "XB")]
+            codes = [f"{r}-P{n:03d}" for r in ("XA", "XB") for n in range(120)]
+            sites += [{"code": c, "name": f"Practice {c}", "level": "practice",
+                       "parent": c[:2], "adopted": "2025-01-01"} for c in codes]
+            doc = {"slug": SLUG, "name": "Feeds pages", "time_zone": "UTC", "sites": sites,
+                   "indicators": [{"code": "m1", "name": NAMES["m1"], "value_type": "count",
+                                   "period_type": "monthly"}]}
+            assert cls.daemon.request("POST", "/api/v1/programmes", doc).status in (200, 201)
+            # every practice whose number is 65 or more sends February: 130 send nothing
+            rows = [{"indicator": "m1", "site": c, "period": "2026-02", "value": 1}
+                    for c in codes if int(c[-3:]) >= 65]
+            resp = cls.daemon.request("POST", f"{API}/observations", {"observations": rows})
+            assert resp.status == 200, resp
+            cls.read_token = harness.create_token(conninfo, "--read", name="feeds reader")
+        except BaseException:
+            cls.tearDownClass()
+            raise
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.daemon.close()
+        shutil.rmtree(cls.tmp, ignore_errors=True)
+
+    def test_next_pages_and_late_only_in_the_browser(self):
+        web = os.path.join(harness.SOURCE_DIR, "web")
+        if not os.path.isdir(os.path.join(web, "node_modules", "playwright-core")):
+            self.skipTest("web/node_modules/playwright-core is missing: run scripts/install-deps")
+        if not os.access("/usr/bin/chromium", os.X_OK):
+            self.skipTest("/usr/bin/chromium is missing: run scripts/install-deps")
+        shots = os.path.join(harness.build_dir(), "screenshots")
+        os.makedirs(shots, exist_ok=True)
+        script = os.path.join(os.path.dirname(os.path.abspath(__file__)), "feeds_pages.test.mjs")
+        env = dict(os.environ, DASHBOARD_URL=f"http://127.0.0.1:{self.daemon.port}",
+                   DASHBOARD_READ_TOKEN=self.read_token, DASHBOARD_PROGRAMME=SLUG,
+                   SCREENSHOT_DIR=shots, SCALEUPD_WEB_DIR=web)
+        proc = subprocess.run(["node", script], env=env, capture_output=True, text=True,
+                              timeout=harness.TIMEOUT * 3, check=False)
+        print(proc.stdout)
+        self.assertEqual(proc.returncode, 0, proc.stdout + proc.stderr)
 
 
 if __name__ == "__main__":
