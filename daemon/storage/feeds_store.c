@@ -30,8 +30,9 @@ static const char SQL_FEEDS_INDICATORS[] =
  * the period's end and had not withdrawn before its start) x (indicator that member sites
  * report at all): owed is each member site with each window (period start and end) it owes,
  * and how many indicators share that window. A series sent its due period when it holds a
- * value for it (FEEDS_SQL_SENT_PERIOD). stale and unfolded: the series of the rollup marks
- * not folded yet, whose last_period may be behind. */
+ * value for it (FEEDS_SQL_SENT_PERIOD). stale: the series of the rollup marks not folded yet,
+ * whose last_period may be behind (a mark of every series, for a new hierarchy, moves no
+ * series' latest period: it names none). */
 /* clang-format off */ /* it would fold the macros into the literals */
 #define FEEDS_SQL_OWED                                                                             \
     "WITH RECURSIVE due AS ("                                                                      \
@@ -49,20 +50,16 @@ static const char SQL_FEEDS_INDICATORS[] =
     "), stale AS ("                                                                                \
     " SELECT DISTINCT unnest(series_ids) AS series_id FROM rollup_dirty"                           \
     "  WHERE programme_id = $1"                                                                    \
-    "), unfolded AS ("                                                                             \
-    " SELECT EXISTS (SELECT 1 FROM rollup_dirty WHERE programme_id = $1"                           \
-    "  AND series_ids IS NULL) AS everything"                                                      \
     ")"
 /* clang-format on */
 
 /* Whether series se sent the period d.period_start: known from series.last_period alone when
  * that is at or before the period (equal: sent; before: not), looked up in the observations
  * (one index probe) when it is later or not known, or when a rollup mark not folded yet names
- * the series or all the programme's series (ingest writes the mark in its transaction and the
- * fold clears it as it moves last_period, so the answer is exact at any moment). */
+ * the series (ingest writes the mark in its transaction and the fold clears it as it moves
+ * last_period, so the answer is exact at any moment). */
 #define FEEDS_SQL_SENT_PERIOD                                                                      \
-    " CASE WHEN se.last_period <= d.period_start AND NOT (SELECT everything FROM unfolded)"        \
-    "  AND se.id NOT IN (SELECT series_id FROM stale)"                                             \
+    " CASE WHEN se.last_period <= d.period_start AND se.id NOT IN (SELECT series_id FROM stale)"   \
     "  THEN se.last_period = d.period_start"                                                       \
     "  ELSE EXISTS (SELECT 1 FROM observation o WHERE o.programme_id = $1"                         \
     "   AND o.series_id = se.id AND o.period_start = d.period_start) END"
