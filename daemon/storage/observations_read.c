@@ -97,14 +97,31 @@ static const char SQL_SERIES_AGG[] =
  * running fold, so that an aggregate it evaluates has every batch it was told of. */
 static bool rollups_current(PGconn *conn, int64_t programme_id, const char *request_id)
 {
+    /* inside a transaction once is enough: what commits later is evaluated by a later one */
+    static _Thread_local unsigned long folded_in;
+    static _Thread_local int64_t folded_for;
+    bool in_transaction = PQtransactionStatus(conn) == PQTRANS_INTRANS;
+    if (in_transaction && folded_in == db_transactions_begun() && folded_for == programme_id)
+        return true;
     bool waiting = false;
     if (!rollup_store_marked(conn, programme_id, &waiting, request_id))
         return false;
-    if (!waiting)
-        return true;
-    bool in_transaction = PQtransactionStatus(conn) == PQTRANS_INTRANS;
-    return rollup_store_fold(conn, programme_id, OBSERVATIONS_FOLD_MARKS, in_transaction, NULL,
-                             request_id) != ROLLUP_ERROR;
+    /* a request folds once; an evaluation until a fold leaves nothing it could have been told
+     * of (the marks are claimed oldest first, and a fold claims at most a bounded number) */
+    struct rollup_stats stats = {.marks = waiting ? OBSERVATIONS_FOLD_MARKS : 0};
+    while (stats.marks >= OBSERVATIONS_FOLD_MARKS) {
+        stats = (struct rollup_stats){0};
+        if (rollup_store_fold(conn, programme_id, OBSERVATIONS_FOLD_MARKS, in_transaction, &stats,
+                              request_id) == ROLLUP_ERROR)
+            return false;
+        if (!in_transaction)
+            break;
+    }
+    if (in_transaction) {
+        folded_in = db_transactions_begun();
+        folded_for = programme_id;
+    }
+    return true;
 }
 
 /* The JSON document in a cell, within OBSERVATIONS_DOC_MAX_BYTES; NULL (logged) when it is

@@ -83,7 +83,13 @@ static const char SQL_ALL_LATEST[] =
 /* Recomputes the rollups ($2 indicators, $3 sites, $4 periods; sites of one height) of
  * programme $1 from their children: each child's own observation (values in exact numeric;
  * numerator and denominator only where both are there) and each child's rollup. A rollup
- * nothing is left under is deleted. Returns the rollups written, deleted, and the parts read. */
+ * nothing is left under is deleted. Returns the rollups written, deleted, and the parts read.
+ * Each child is found by its parent and each part by its key (LATERAL … LIMIT 1 keeps the
+ * plan to index probes however stale the statistics of a table that grows as data comes).
+ * Never prepared, like SQL_CLAIM: a generic plan, made while rollup was small, scanned the
+ * whole table for each key once a rebuild had filled it (minutes at 1 M observations); an
+ * unnamed statement is planned for its own keys (and without sequential scans: see
+ * recompute_keys). */
 /* clang-format off */ /* it would fold the macros into the literals */
 static const char SQL_RECOMPUTE[] =
     "WITH k AS ("
@@ -97,17 +103,20 @@ static const char SQL_RECOMPUTE[] =
     "  CASE WHEN o.numerator IS NOT NULL AND o.denominator IS NOT NULL"
     "   THEN " SQL_EXACT("o.denominator") " END AS den,"
     "  o.value AS lv, o.received_at AS la, o.series_id AS ls"
-    " FROM k JOIN site c ON c.programme_id = $1 AND c.parent_id = k.site_id"
-    " JOIN series se ON se.programme_id = $1 AND se.indicator_id = k.indicator_id"
-    "  AND se.site_id = c.id"
-    " JOIN observation o ON o.programme_id = $1 AND o.series_id = se.id"
-    "  AND o.period_start = k.period_start"
+    " FROM k CROSS JOIN LATERAL (SELECT c.id FROM site c WHERE c.programme_id = $1"
+    "  AND c.parent_id = k.site_id) c"
+    " CROSS JOIN LATERAL (SELECT se.id FROM series se WHERE se.programme_id = $1"
+    "  AND se.indicator_id = k.indicator_id AND se.site_id = c.id LIMIT 1) se"
+    " CROSS JOIN LATERAL (SELECT * FROM observation o WHERE o.programme_id = $1"
+    "  AND o.series_id = se.id AND o.period_start = k.period_start LIMIT 1) o"
     " UNION ALL"
     " SELECT k.indicator_id, k.site_id, k.period_start, r.sites, r.total, r.numerator,"
     "  r.denominator, r.latest_value, r.latest_at, r.latest_series"
-    " FROM k JOIN site c ON c.programme_id = $1 AND c.parent_id = k.site_id"
-    " JOIN rollup r ON r.programme_id = $1 AND r.indicator_id = k.indicator_id"
-    "  AND r.site_id = c.id AND r.period_start = k.period_start"
+    " FROM k CROSS JOIN LATERAL (SELECT c.id FROM site c WHERE c.programme_id = $1"
+    "  AND c.parent_id = k.site_id) c"
+    " CROSS JOIN LATERAL (SELECT * FROM rollup r WHERE r.programme_id = $1"
+    "  AND r.indicator_id = k.indicator_id AND r.site_id = c.id"
+    "  AND r.period_start = k.period_start LIMIT 1) r"
     "), agg AS ("
     " SELECT indicator_id, site_id, period_start, sum(sites)::integer AS sites,"
     "  sum(total) AS total, sum(num) AS num, sum(den) AS den,"
@@ -142,7 +151,8 @@ static const char SQL_PENDING[] =
     "SELECT programme_id FROM rollup_dirty GROUP BY programme_id ORDER BY min(id) LIMIT $1";
 
 /* The tree of programme $1 from its parents (depth: the distance from the ancestor), written
- * where it differs; a changed tree marks every rollup of the programme for a rebuild. */
+ * where it differs; a changed tree marks every rollup of the programme for a rebuild (when it
+ * has data: a new programme has nothing to rebuild). */
 static const char SQL_SITE_TREE[] =
     "WITH RECURSIVE up (ancestor_id, site_id, depth) AS ("
     " SELECT parent_id, id, 1 FROM site WHERE programme_id = $1 AND parent_id IS NOT NULL"
@@ -162,7 +172,8 @@ static const char SQL_SITE_TREE[] =
     " RETURNING 1"
     ")"
     " INSERT INTO rollup_dirty (programme_id)"
-    " SELECT $1 WHERE EXISTS (SELECT 1 FROM gone) OR EXISTS (SELECT 1 FROM added)";
+    " SELECT $1 WHERE (EXISTS (SELECT 1 FROM gone) OR EXISTS (SELECT 1 FROM added))"
+    "  AND EXISTS (SELECT 1 FROM observation WHERE programme_id = $1)";
 
 /* One fold: the connection, the programme as text, and what it counted. */
 struct fold {
@@ -189,8 +200,8 @@ static bool recompute_chunk(struct fold *f, const PGresult *keys, int from, int 
     if (ok) {
         const char *v[] = {f->pid, dynbuf_str(&arrays[0]), dynbuf_str(&arrays[1]),
                            dynbuf_str(&arrays[2])};
-        res = db_run(f->conn, "scaleupd_rollup_recompute", SQL_RECOMPUTE, 4, v, PGRES_TUPLES_OK,
-                     f->request_id, "recompute rollups");
+        res = db_run(f->conn, NULL, SQL_RECOMPUTE, 4, v, PGRES_TUPLES_OK, f->request_id,
+                     "recompute rollups");
     }
     for (int a = 0; a < 3; a++)
         dynbuf_free(&arrays[a]);
@@ -204,24 +215,47 @@ static bool recompute_chunk(struct fold *f, const PGresult *keys, int from, int 
     return true;
 }
 
+/* Sets enable_seqscan for the rest of the transaction; *was (may be NULL) gets what it was,
+ * a static string ("on" or "off"). */
+static bool set_seqscan(struct fold *f, const char *to, const char **was)
+{
+    const char *v[] = {to};
+    PGresult *res = db_run(f->conn, NULL,
+                           "SELECT current_setting('enable_seqscan'),"
+                           " set_config('enable_seqscan', $1, true)",
+                           1, v, PGRES_TUPLES_OK, f->request_id, "set the rollup plans");
+    if (res == NULL)
+        return false;
+    if (was != NULL)
+        *was = strcmp(db_text(res, 0, 0), "off") == 0 ? "off" : "on";
+    PQclear(res);
+    return true;
+}
+
 /* Recomputes the keys of a SQL_CLAIM-shaped result, one height at a time, deepest first (the
- * rows come in that order), at most ROLLUP_KEYS_PER_STATEMENT per statement. */
+ * rows come in that order), at most ROLLUP_KEYS_PER_STATEMENT per statement. Without
+ * sequential scans: the rollups a fold writes are not in the statistics (a rollup table
+ * analysed empty looks empty however much the fold has written), and a plan that scanned it
+ * for each key took minutes once a rebuild had written a few thousand. */
 static bool recompute_keys(struct fold *f, const PGresult *keys)
 {
     int n = PQntuples(keys);
     int r = 0;
     while (r < n && db_is_null(keys, r, 2))
         r++;
-    while (r < n) {
+    if (r >= n)
+        return true;
+    const char *was = "on";
+    bool ok = set_seqscan(f, "off", &was);
+    while (ok && r < n) {
         int end = r;
         while (end < n && end - r < ROLLUP_KEYS_PER_STATEMENT &&
                strcmp(db_text(keys, end, 5), db_text(keys, r, 5)) == 0)
             end++;
-        if (!recompute_chunk(f, keys, r, end))
-            return false;
+        ok = recompute_chunk(f, keys, r, end);
         r = end;
     }
-    return true;
+    return ok && set_seqscan(f, was, NULL);
 }
 
 /* Every rollup of the programme recomputed, and the last period of every series. */
@@ -266,8 +300,8 @@ static enum rollup_fold fold_body(struct fold *f, long max_marks, bool wait)
     char limit[24];
     snprintf(limit, sizeof(limit), "%ld", max_marks > 0 ? max_marks : 1);
     const char *v[] = {f->pid, limit};
-    PGresult *keys = db_run(f->conn, "scaleupd_rollup_claim", SQL_CLAIM, 2, v, PGRES_TUPLES_OK,
-                            f->request_id, "claim rollup marks");
+    PGresult *keys = db_run(f->conn, NULL, SQL_CLAIM, 2, v, PGRES_TUPLES_OK, f->request_id,
+                            "claim rollup marks");
     if (keys == NULL)
         return ROLLUP_ERROR;
     f->stats.marks += (long)db_int64(keys, 0, 0);
