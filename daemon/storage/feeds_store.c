@@ -18,12 +18,14 @@ static const char SQL_FEEDS_INDICATORS[] =
     " FROM programme p LEFT JOIN indicator i ON i.programme_id = p.id"
     " WHERE p.id = $1 ORDER BY i.id";
 
-/* Whether membership m owes a value for a period of window x (x.period_start,
- * x.period_end): it had adopted by the period's end and had not withdrawn before its start. */
-#define FEEDS_SQL_MEMBER_OWES(x)                                                                   \
-    " m.status <> 'planned' AND (m.adopted_on IS NULL OR m.adopted_on <= " x ".period_end)"        \
-    " AND (m.withdrawn_on IS NULL OR m.withdrawn_on > " x ".period_start)"                         \
-    " AND NOT (m.status = 'withdrawn' AND m.withdrawn_on IS NULL)"
+/* Whether membership m (a row with its status, adopted_on, withdrawn_on) owes a value for a
+ * period of window x (x.period_start, x.period_end): it had adopted by the period's end and
+ * had not withdrawn before its start. */
+#define FEEDS_SQL_MEMBER_OWES_OF(m, x)                                                             \
+    " " m ".status <> 'planned' AND (" m ".adopted_on IS NULL OR " m ".adopted_on <= " x           \
+    ".period_end) AND (" m ".withdrawn_on IS NULL OR " m ".withdrawn_on > " x ".period_start)"     \
+    " AND NOT (" m ".status = 'withdrawn' AND " m ".withdrawn_on IS NULL)"
+#define FEEDS_SQL_MEMBER_OWES(x) FEEDS_SQL_MEMBER_OWES_OF("m", x)
 
 /* What both statements start from. $1 programme, $2 indicator ids, $3 their latest due
  * period's start, $4 its end, $5 the due date. Expected = (member site that had adopted by
@@ -64,13 +66,16 @@ static const char SQL_FEEDS_INDICATORS[] =
     "  ELSE EXISTS (SELECT 1 FROM observation o WHERE o.programme_id = $1"                         \
     "   AND o.series_id = se.id AND o.period_start = d.period_start) END"
 
-/* The owed series that sent their due period: one pass over the programme's series (planned
- * from their statistics: hash joins) with their indicator's due period and their site's
- * membership, nothing materialised. */
+/* The owed series that sent their due period: one pass over the programme's series with
+ * their site's membership (hashed: one row per member), then their indicator's due period
+ * (hashed: one row per indicator); the fence (OFFSET 0) keeps the planner from building the
+ * due periods x memberships product first and hashing every series against it. */
 #define FEEDS_SQL_SENT_FROM                                                                        \
-    " FROM series se JOIN by_sites d ON d.indicator_id = se.indicator_id"                          \
-    " JOIN membership m ON m.programme_id = $1 AND m.site_id = se.site_id"                         \
-    " WHERE se.programme_id = $1 AND" FEEDS_SQL_MEMBER_OWES("d") " AND" FEEDS_SQL_SENT_PERIOD
+    " FROM (SELECT se.id, se.site_id, se.indicator_id, se.last_period, m.status, m.adopted_on,"    \
+    "  m.withdrawn_on FROM series se JOIN membership m ON m.programme_id = $1"                     \
+    "  AND m.site_id = se.site_id WHERE se.programme_id = $1 OFFSET 0) se"                         \
+    " JOIN by_sites d ON d.indicator_id = se.indicator_id"                                         \
+    " WHERE" FEEDS_SQL_MEMBER_OWES_OF("se", "d") " AND" FEEDS_SQL_SENT_PERIOD
 
 /* Each member site owing something: what it owes and sent, with its region (its nearest
  * ancestor of level 'region') and its status: rank 0 late (sent nothing), 1 partial, 2
