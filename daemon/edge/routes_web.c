@@ -1,12 +1,11 @@
-/* The dashboard's two read endpoints: an indicator's XmR chart (services/charts.h) and the
- * feeds status of the latest due period (services/feeds.h); the files are static_files.c. */
+/* The dashboard's chart endpoint: an indicator's XmR chart (services/charts.h); the feeds
+ * status is routes_feeds_status.c, the files static_files.c. */
 #include <errno.h>
 #include <stdlib.h>
 
 #include "scaleupd/edge/app.h"
 #include "scaleupd/edge/handlers.h"
 #include "scaleupd/services/charts.h"
-#include "scaleupd/services/feeds.h"
 
 /* ---- the XmR chart of an indicator ---------------------------------------------------- */
 
@@ -63,46 +62,6 @@ void handle_get_chart(struct request *req, PGconn *conn, struct app *app)
         request_reply_error(req, 404, "unknown_site", "no site \"%s\" in this programme", q.site);
         break;
     case CHARTS_DB_ERROR:
-        handler_db_error(req, conn);
-        break;
-    }
-}
-
-/* ---- feeds status: who reported for the latest due period ----------------------------- */
-
-/* ?grace_days=N: days after a period's end before its data is due (default 15). */
-static bool feeds_grace(struct request *req, int *grace)
-{
-    const char *text = request_query(req, "grace_days");
-    *grace = FEEDS_DEFAULT_GRACE_DAYS;
-    if (text == NULL)
-        return true;
-    char *end;
-    errno = 0;
-    long n = strtol(text, &end, 10);
-    if (errno != 0 || end == text || *end != '\0' || n < 0 || n > FEEDS_MAX_GRACE_DAYS) {
-        request_reply_error(req, 400, "invalid_parameter",
-                            "grace_days must be a number of days from 0 to %d",
-                            FEEDS_MAX_GRACE_DAYS);
-        return false;
-    }
-    *grace = (int)n;
-    return true;
-}
-
-void handle_get_feeds_status(struct request *req, PGconn *conn, struct app *app)
-{
-    (void)app;
-    long long programme_id;
-    int grace;
-    if (!handler_check_programme(req, conn, &programme_id) || !feeds_grace(req, &grace))
-        return;
-    json_t *doc = NULL;
-    switch (feeds_status(conn, programme_id, grace, req->id, &doc)) {
-    case FEEDS_OK:
-        request_reply_json(req, 200, doc);
-        break;
-    case FEEDS_DB_ERROR:
         handler_db_error(req, conn);
         break;
     }

@@ -1,88 +1,187 @@
-/* The feeds status's SQL: a programme's indicators with its date today, and who reported
- * the latest due period of each (one statement over the due periods as arrays). */
+/* The feeds status's SQL: a programme's indicators with its date today, and who reported the
+ * latest due period of each: a summary per region and indicator, and a page of the sites
+ * (docs/ARCHITECTURE.md, "Feeds at scale"). Both read one row per member site and series,
+ * never the observations of a series whose latest period (series.last_period) decides. */
 #include "scaleupd/storage/feeds_store.h"
 
 #include <stdio.h>
+#include <string.h>
 
+#include "scaleupd/core/alloc.h"
 #include "scaleupd/core/dynbuf.h"
 #include "scaleupd/core/log.h"
 #include "scaleupd/storage/db.h"
 
 static const char SQL_FEEDS_INDICATORS[] =
     "SELECT i.id, i.period_type,"
-    " ((to_timestamp($2::float8) AT TIME ZONE p.time_zone)::date - DATE '1970-01-01')"
+    " ((to_timestamp($2::float8) AT TIME ZONE p.time_zone)::date - DATE '1970-01-01'), i.code"
     " FROM programme p LEFT JOIN indicator i ON i.programme_id = p.id"
     " WHERE p.id = $1 ORDER BY i.id";
 
-/* $1 programme, $2 indicator ids, $3 their latest due period's start, $4 its end, $5 the
- * due date. Expected = (member site that had adopted by the period's end and had not
- * withdrawn before its start) x (indicator that member sites report at all). */
-static const char SQL_FEEDS_STATUS[] =
-    "WITH RECURSIVE up(site_id, ancestor_id, depth) AS ("
-    " SELECT m.site_id, s.parent_id, 1 FROM membership m JOIN site s"
-    "  ON s.programme_id = m.programme_id AND s.id = m.site_id"
-    "  WHERE m.programme_id = $1 AND s.parent_id IS NOT NULL"
-    " UNION ALL SELECT u.site_id, p.parent_id, u.depth + 1 FROM up u JOIN site p"
-    "  ON p.programme_id = $1 AND p.id = u.ancestor_id WHERE p.parent_id IS NOT NULL"
-    "  AND u.depth < 32"
-    "), region AS ("
-    " SELECT DISTINCT ON (u.site_id) u.site_id, r.code, r.name FROM up u JOIN site r"
-    "  ON r.programme_id = $1 AND r.id = u.ancestor_id WHERE r.level = 'region'"
-    "  ORDER BY u.site_id, u.depth"
-    "), due AS ("
-    " SELECT * FROM unnest($2::bigint[], $3::date[], $4::date[], $5::date[])"
-    "  AS d(indicator_id, period_start, period_end, due_on)"
-    "), by_sites AS ("
-    " SELECT d.* FROM due d WHERE EXISTS (SELECT 1 FROM series se JOIN membership m"
-    "  ON m.programme_id = se.programme_id AND m.site_id = se.site_id"
-    "  WHERE se.programme_id = $1 AND se.indicator_id = d.indicator_id)"
-    "), cell AS ("
-    " SELECT m.site_id, d.indicator_id, o.received_at FROM membership m CROSS JOIN by_sites d"
-    " LEFT JOIN series se ON se.programme_id = $1 AND se.indicator_id = d.indicator_id"
-    "  AND se.site_id = m.site_id"
-    " LEFT JOIN observation o ON o.programme_id = $1 AND o.series_id = se.id"
-    "  AND o.period_start = d.period_start"
-    " WHERE m.programme_id = $1 AND m.status <> 'planned'"
-    "  AND (m.adopted_on IS NULL OR m.adopted_on <= d.period_end)"
-    "  AND (m.withdrawn_on IS NULL OR m.withdrawn_on > d.period_start)"
-    "  AND NOT (m.status = 'withdrawn' AND m.withdrawn_on IS NULL)"
-    "), per_site AS ("
-    " SELECT c.site_id, count(*) AS expected, count(c.received_at) AS reported,"
-    "  max(c.received_at) AS last_received,"
-    "  coalesce(array_agg(i.code ORDER BY i.code) FILTER (WHERE c.received_at IS NULL), '{}')"
-    "   AS late"
-    " FROM cell c JOIN indicator i ON i.programme_id = $1 AND i.id = c.indicator_id"
-    " GROUP BY c.site_id"
-    "), site_rows AS ("
-    " SELECT s.code, s.name, r.code AS region, r.name AS region_name, ps.* FROM per_site ps"
-    " JOIN site s ON s.programme_id = $1 AND s.id = ps.site_id"
-    " LEFT JOIN region r ON r.site_id = ps.site_id"
+/* Whether membership m (a row with its status, adopted_on, withdrawn_on) owes a value for a
+ * period of window x (x.period_start, x.period_end): it had adopted by the period's end and
+ * had not withdrawn before its start. */
+#define FEEDS_SQL_MEMBER_OWES_OF(m, x)                                                             \
+    " " m ".status <> 'planned' AND (" m ".adopted_on IS NULL OR " m ".adopted_on <= " x           \
+    ".period_end) AND (" m ".withdrawn_on IS NULL OR " m ".withdrawn_on > " x ".period_start)"     \
+    " AND NOT (" m ".status = 'withdrawn' AND " m ".withdrawn_on IS NULL)"
+#define FEEDS_SQL_MEMBER_OWES(x) FEEDS_SQL_MEMBER_OWES_OF("m", x)
+
+/* What both statements start from. $1 programme, $2 indicator ids, $3 their latest due
+ * period's start, $4 its end, $5 the due date. Expected = (member site that had adopted by
+ * the period's end and had not withdrawn before its start) x (indicator that member sites
+ * report at all): owed is each member site with each window (period start and end) it owes,
+ * and how many indicators share that window. A series sent its due period when it holds a
+ * value for it (FEEDS_SQL_SENT_PERIOD). stale: the series of the rollup marks not folded yet,
+ * whose last_period may be behind (a mark of every series, for a new hierarchy, moves no
+ * series' latest period: it names none). */
+/* clang-format off */ /* it would fold the macros into the literals */
+#define FEEDS_SQL_OWED                                                                             \
+    "WITH RECURSIVE due AS ("                                                                      \
+    " SELECT * FROM unnest($2::bigint[], $3::date[], $4::date[], $5::date[])"                      \
+    "  AS d(indicator_id, period_start, period_end, due_on)"                                       \
+    "), by_sites AS ("                                                                             \
+    " SELECT d.* FROM due d WHERE EXISTS (SELECT 1 FROM series se JOIN membership m"               \
+    "  ON m.programme_id = se.programme_id AND m.site_id = se.site_id"                             \
+    "  WHERE se.programme_id = $1 AND se.indicator_id = d.indicator_id)"                           \
+    "), win AS ("                                                                                  \
+    " SELECT period_start, period_end, count(*) AS n FROM by_sites GROUP BY 1, 2"                  \
+    "), owed AS ("                                                                                 \
+    " SELECT m.site_id, w.period_start, w.period_end, w.n FROM membership m CROSS JOIN win w"      \
+    " WHERE m.programme_id = $1 AND" FEEDS_SQL_MEMBER_OWES("w")                                  \
+    "), stale AS ("                                                                                \
+    " SELECT DISTINCT unnest(series_ids) AS series_id FROM rollup_dirty"                           \
+    "  WHERE programme_id = $1"                                                                    \
+    ")"
+/* clang-format on */
+
+/* Whether series se sent the period d.period_start: known from series.last_period alone when
+ * that is at or before the period (equal: sent; before: not), looked up in the observations
+ * (one index probe) when it is later or not known, or when a rollup mark not folded yet names
+ * the series (ingest writes the mark in its transaction and the fold clears it as it moves
+ * last_period, so the answer is exact at any moment). */
+#define FEEDS_SQL_SENT_PERIOD                                                                      \
+    " CASE WHEN se.last_period <= d.period_start AND se.id NOT IN (SELECT series_id FROM stale)"   \
+    "  THEN se.last_period = d.period_start"                                                       \
+    "  ELSE EXISTS (SELECT 1 FROM observation o WHERE o.programme_id = $1"                         \
+    "   AND o.series_id = se.id AND o.period_start = d.period_start) END"
+
+/* The owed series that sent their due period: one pass over the programme's series with
+ * their site's membership (hashed: one row per member), then their indicator's due period
+ * (hashed: one row per indicator); the fence (OFFSET 0) keeps the planner from building the
+ * due periods x memberships product first and hashing every series against it. */
+#define FEEDS_SQL_SENT_FROM                                                                        \
+    " FROM (SELECT se.id, se.site_id, se.indicator_id, se.last_period, m.status, m.adopted_on,"    \
+    "  m.withdrawn_on FROM series se JOIN membership m ON m.programme_id = $1"                     \
+    "  AND m.site_id = se.site_id WHERE se.programme_id = $1 OFFSET 0) se"                         \
+    " JOIN by_sites d ON d.indicator_id = se.indicator_id"                                         \
+    " WHERE" FEEDS_SQL_MEMBER_OWES_OF("se", "d") " AND" FEEDS_SQL_SENT_PERIOD
+
+/* Each member site owing something: what it owes and sent, with its region (its nearest
+ * ancestor of level 'region') and its status: rank 0 late (sent nothing), 1 partial, 2
+ * reported. tally is (site or indicator, count) of sent per site and per indicator. */
+#define FEEDS_SQL_SITE_STATE                                                                       \
+    ", tally AS ("                                                                                 \
+    " SELECT se.site_id, se.indicator_id, count(*) AS sent" FEEDS_SQL_SENT_FROM                    \
+    " GROUP BY GROUPING SETS ((se.site_id), (se.indicator_id))"                                    \
+    "), per_site AS ("                                                                             \
+    " SELECT o.site_id, o.expected, coalesce(t.sent, 0) AS reported FROM (SELECT site_id,"         \
+    "  sum(n) AS expected FROM owed GROUP BY site_id) o LEFT JOIN tally t"                         \
+    "  ON t.site_id = o.site_id"                                                                   \
+    "), up(site_id, ancestor_id, depth) AS ("                                                      \
+    " SELECT s.id, s.parent_id, 1 FROM per_site ps JOIN site s"                                    \
+    "  ON s.programme_id = $1 AND s.id = ps.site_id WHERE s.parent_id IS NOT NULL"                 \
+    " UNION ALL SELECT u.site_id, p.parent_id, u.depth + 1 FROM up u JOIN site p"                  \
+    "  ON p.programme_id = $1 AND p.id = u.ancestor_id WHERE p.parent_id IS NOT NULL"              \
+    "  AND u.depth < 32"                                                                           \
+    "), region AS ("                                                                               \
+    " SELECT DISTINCT ON (u.site_id) u.site_id, r.code, r.name FROM up u JOIN site r"              \
+    "  ON r.programme_id = $1 AND r.id = u.ancestor_id WHERE r.level = 'region'"                   \
+    "  ORDER BY u.site_id, u.depth"                                                                \
+    "), site_state AS ("                                                                           \
+    " SELECT ps.*, s.code, s.name, r.code AS region, r.name AS region_name,"                       \
+    "  CASE WHEN ps.reported = ps.expected THEN 2 WHEN ps.reported = 0 THEN 0 ELSE 1 END"          \
+    "   AS rank FROM per_site ps JOIN site s ON s.programme_id = $1 AND s.id = ps.site_id"         \
+    " LEFT JOIN region r ON r.site_id = ps.site_id"                                                \
+    ")"
+
+/* One region's counts (or the programme's), from a row of counts. */
+#define FEEDS_SQL_COUNTS(code_and_name)                                                            \
+    "json_build_object(" code_and_name " 'sites_expected', n, 'sites_complete', complete,"         \
+    " 'sites_partial', partial, 'sites_late', late, 'values_expected', ve,"                        \
+    " 'values_reported', vr, 'completeness', CASE WHEN ve > 0 THEN round(vr::numeric / ve, 4)"     \
+    " END)"
+
+static const char SQL_FEEDS_SUMMARY[] = FEEDS_SQL_OWED FEEDS_SQL_SITE_STATE
+    ", counts AS ("
+    " SELECT grouping(region) AS total, region, region_name, count(*) AS n,"
+    "  count(*) FILTER (WHERE rank = 2) AS complete, count(*) FILTER (WHERE rank = 1) AS partial,"
+    "  count(*) FILTER (WHERE rank = 0) AS late, coalesce(sum(expected), 0) AS ve,"
+    "  coalesce(sum(reported), 0) AS vr FROM site_state GROUP BY ROLLUP ((region, region_name))"
+    "), owed_by_window AS ("
+    " SELECT period_start, period_end, count(*) AS sites FROM owed GROUP BY 1, 2"
     ")"
     " SELECT json_build_object("
     " 'indicators', (SELECT coalesce(json_agg(json_build_object('code', i.code, 'name', i.name,"
     "  'unit', i.unit, 'period_type', i.period_type, 'period_start', d.period_start,"
     "  'period_end', d.period_end, 'due_on', d.due_on,"
     "  'reported_by_sites', d.indicator_id IN (SELECT indicator_id FROM by_sites),"
-    "  'expected', (SELECT count(*) FROM cell c WHERE c.indicator_id = d.indicator_id),"
+    "  'expected', CASE WHEN d.indicator_id IN (SELECT indicator_id FROM by_sites)"
+    "   THEN coalesce(ow.sites, 0) ELSE 0 END,"
     "  'reported', CASE WHEN d.indicator_id IN (SELECT indicator_id FROM by_sites)"
-    "   THEN (SELECT count(received_at) FROM cell c WHERE c.indicator_id = d.indicator_id)"
+    "   THEN coalesce((SELECT t.sent FROM tally t WHERE t.indicator_id = d.indicator_id), 0)"
     "   ELSE (SELECT count(*) FROM series se JOIN observation o ON o.programme_id = $1"
     "    AND o.series_id = se.id AND o.period_start = d.period_start"
     "    WHERE se.programme_id = $1 AND se.indicator_id = d.indicator_id) END)"
     "  ORDER BY i.id), '[]') FROM due d JOIN indicator i"
-    "  ON i.programme_id = $1 AND i.id = d.indicator_id),"
-    " 'sites', (SELECT coalesce(json_agg(json_build_object('code', code, 'name', name,"
-    "  'region', region, 'region_name', region_name, 'expected', expected,"
-    "  'reported', reported, 'late', late, 'last_received_at', last_received,"
-    "  'status', CASE WHEN reported = expected THEN 'reported' WHEN reported = 0 THEN 'late'"
-    "   ELSE 'partial' END) ORDER BY region, code), '[]') FROM site_rows),"
-    " 'regions', (SELECT coalesce(json_agg(json_build_object('code', region, 'name', region_name,"
-    "  'sites_expected', n, 'sites_complete', complete, 'values_expected', ve,"
-    "  'values_reported', vr, 'completeness', CASE WHEN ve > 0 THEN round(vr::numeric / ve, 4)"
-    "  END) ORDER BY region), '[]') FROM (SELECT region, region_name, count(*) AS n,"
-    "  count(*) FILTER (WHERE reported = expected) AS complete, sum(expected) AS ve,"
-    "  sum(reported) AS vr FROM site_rows GROUP BY region, region_name) g)"
-    ")::text";
+    "  ON i.programme_id = $1 AND i.id = d.indicator_id LEFT JOIN owed_by_window ow"
+    "  ON ow.period_start = d.period_start AND ow.period_end = d.period_end),"
+    " 'regions', (SELECT coalesce(json_agg(" FEEDS_SQL_COUNTS(
+        "'code', region, 'name', region_name,") "  ORDER BY region), '[]') FROM counts WHERE total "
+                                                "= 0),"
+                                                " 'totals', (SELECT " FEEDS_SQL_COUNTS(
+                                                    "") " FROM counts WHERE total = 1)"
+                                                        ")::text";
+
+/* A page of the sites in the order late, partial, reported, then region code (none first),
+ * then site code, byte-wise. $6 the status rank wanted (NULL: any), $7 the region code
+ * (NULL: any), $8..$10 the last row's key (NULL: from the first), $11 the rows wanted. Each
+ * row: rank, region code ('' for none), site code, the row as JSON. What a row's site
+ * missed and when it last sent are read for the page's rows only. */
+static const char SQL_FEEDS_SITES[] = FEEDS_SQL_OWED FEEDS_SQL_SITE_STATE
+    ", page AS ("
+    " SELECT * FROM site_state"
+    " WHERE ($6::int IS NULL OR rank = $6) AND ($7::text IS NULL OR region = $7)"
+    "  AND ($8::int IS NULL OR (rank, coalesce(region, '') COLLATE \"C\", code COLLATE \"C\")"
+    "   > ($8::int, $9::text COLLATE \"C\", $10::text COLLATE \"C\"))"
+    " ORDER BY rank, coalesce(region, '') COLLATE \"C\", code COLLATE \"C\" LIMIT $11::int"
+    ")"
+    " SELECT p.rank, coalesce(p.region, ''), p.code, json_build_object('code', p.code,"
+    "  'name', p.name, 'region', p.region, 'region_name', p.region_name,"
+    "  'expected', p.expected, 'reported', p.reported,"
+    "  'late', coalesce(m.codes, '[]'), 'missing', coalesce(m.named, '[]'),"
+    "  'last_received_at', m.last_received,"
+    "  'status', (ARRAY['late', 'partial', 'reported'])[p.rank + 1])::text"
+    " FROM page p CROSS JOIN LATERAL (SELECT"
+    "  json_agg(i.code ORDER BY i.code) FILTER (WHERE NOT c.sent) AS codes,"
+    "  json_agg(json_build_object('code', i.code, 'name', i.name) ORDER BY i.code)"
+    "   FILTER (WHERE NOT c.sent) AS named, max(c.received) AS last_received"
+    "  FROM by_sites d JOIN owed w ON w.site_id = p.site_id AND w.period_start = d.period_start"
+    "   AND w.period_end = d.period_end"
+    "  JOIN indicator i ON i.programme_id = $1 AND i.id = d.indicator_id"
+    "  CROSS JOIN LATERAL (SELECT coalesce(bool_or(" FEEDS_SQL_SENT_PERIOD "), false) AS sent,"
+    "   max(coalesce(se.last_changed_at, (SELECT max(o.received_at) FROM observation o"
+    "    WHERE o.programme_id = $1 AND o.series_id = se.id))) AS received"
+    "   FROM series se WHERE se.programme_id = $1 AND se.indicator_id = d.indicator_id"
+    "   AND se.site_id = p.site_id) c) m"
+    " ORDER BY p.rank, coalesce(p.region, '') COLLATE \"C\", p.code COLLATE \"C\"";
+
+/* Whether the programme has a region of code $2 and an indicator of code $3 (NULL: true). */
+static const char SQL_FEEDS_LOOKUP[] =
+    "SELECT $2::text IS NULL OR EXISTS (SELECT 1 FROM site WHERE programme_id = $1"
+    "  AND code = $2 AND level = 'region'),"
+    " $3::text IS NULL OR EXISTS (SELECT 1 FROM indicator WHERE programme_id = $1"
+    "  AND code = $3)";
 
 bool feeds_store_indicators(PGconn *conn, int64_t programme_id, double now,
                             struct feeds_indicator *out, size_t *n, int32_t *today,
@@ -104,7 +203,9 @@ bool feeds_store_indicators(PGconn *conn, int64_t programme_id, double now,
         enum period_type type;
         if (db_is_null(res, row, 0) || !period_type_from_name(db_text(res, row, 1), &type))
             continue;
-        out[(*n)++] = (struct feeds_indicator){db_int64(res, row, 0), type};
+        struct feeds_indicator *ind = &out[(*n)++];
+        *ind = (struct feeds_indicator){db_int64(res, row, 0), type, {0}};
+        snprintf(ind->code, sizeof(ind->code), "%s", db_text(res, row, 3));
     }
     PQclear(res);
     if (!found)
@@ -127,10 +228,14 @@ static bool add_element(struct dynbuf *array, size_t i, int64_t id, const int32_
     return dynbuf_addf(array, "%s%s", i ? "," : "{", date);
 }
 
-/* The four array literals of SQL_FEEDS_STATUS's $2..$5 (empty: "{}"). */
-static bool build_arrays(const struct feeds_due *due, size_t n, struct dynbuf arrays[4])
+/* The programme id and the four array literals of FEEDS_SQL_OWED's $1..$5 (empty: "{}"),
+ * into text[0..5), their storage in arrays (freed by free_params). False (logged) when the
+ * due periods do not fit. */
+static bool build_params(int64_t programme_id, const struct feeds_due *due, size_t n, char pid[24],
+                         struct dynbuf arrays[4], const char *text[5], const char *request_id)
 {
     bool ok = true;
+    snprintf(pid, 24, "%lld", (long long)programme_id);
     for (int k = 0; k < 4; k++)
         dynbuf_init(&arrays[k], FEEDS_ARRAY_MAX);
     for (size_t i = 0; ok && i < n; i++) {
@@ -142,36 +247,103 @@ static bool build_arrays(const struct feeds_due *due, size_t n, struct dynbuf ar
     }
     for (int k = 0; ok && k < 4; k++)
         ok = dynbuf_addstr(&arrays[k], n ? "}" : "{}");
-    return ok;
-}
-
-json_t *feeds_store_status(PGconn *conn, int64_t programme_id, const struct feeds_due *due,
-                           size_t n, const char *request_id)
-{
-    struct dynbuf arrays[4];
-    char pid[24];
-    snprintf(pid, sizeof(pid), "%lld", (long long)programme_id);
-    json_t *doc = NULL;
-    if (!build_arrays(due, n, arrays)) {
+    text[0] = pid;
+    for (int k = 0; k < 4; k++)
+        text[k + 1] = dynbuf_str(&arrays[k]);
+    if (!ok)
         log_write(LOG_LEVEL_ERROR, request_id,
                   "could not read the feeds status: the due periods do not fit in %d bytes",
                   FEEDS_ARRAY_MAX);
+    return ok;
+}
+
+static void free_params(struct dynbuf arrays[4])
+{
+    for (int k = 0; k < 4; k++)
+        dynbuf_free(&arrays[k]);
+}
+
+json_t *feeds_store_summary(PGconn *conn, int64_t programme_id, const struct feeds_due *due,
+                            size_t n, const char *request_id)
+{
+    struct dynbuf arrays[4];
+    char pid[24];
+    const char *values[5];
+    json_t *doc = NULL;
+    if (!build_params(programme_id, due, n, pid, arrays, values, request_id))
         goto out;
-    }
-    const char *values[] = {pid, dynbuf_str(&arrays[0]), dynbuf_str(&arrays[1]),
-                            dynbuf_str(&arrays[2]), dynbuf_str(&arrays[3])};
-    PGresult *res = db_run(conn, NULL, SQL_FEEDS_STATUS, 5, values, PGRES_TUPLES_OK, request_id,
-                           "read the feeds status");
+    PGresult *res = db_run(conn, NULL, SQL_FEEDS_SUMMARY, 5, values, PGRES_TUPLES_OK, request_id,
+                           "read the feeds summary");
     if (res == NULL)
         goto out;
     if ((size_t)PQgetlength(res, 0, 0) >= FEEDS_DOC_MAX_BYTES)
         log_write(LOG_LEVEL_ERROR, request_id,
-                  "could not read the feeds status: it exceeds %u bytes", FEEDS_DOC_MAX_BYTES);
+                  "could not read the feeds summary: it exceeds %u bytes", FEEDS_DOC_MAX_BYTES);
     else
         doc = json_loads(db_text(res, 0, 0), 0, NULL);
     PQclear(res);
 out:
-    for (int k = 0; k < 4; k++)
-        dynbuf_free(&arrays[k]);
+    free_params(arrays);
     return doc;
+}
+
+/* Appends the rows of a page (at most limit of them) to rows and, when there was one more,
+ * the last kept row's key into next[0..3) (malloc'd). */
+static void read_page(PGresult *res, int limit, json_t *rows, char *next[3])
+{
+    int kept = PQntuples(res) < limit ? PQntuples(res) : limit;
+    for (int row = 0; row < kept; row++)
+        json_array_append_new(rows, json_loads(db_text(res, row, 3), 0, NULL));
+    if (PQntuples(res) > limit && kept > 0)
+        for (int k = 0; k < 3; k++)
+            next[k] = xstrdup(db_text(res, kept - 1, k));
+}
+
+bool feeds_store_sites(PGconn *conn, int64_t programme_id, const struct feeds_due *due, size_t n,
+                       const struct feeds_sites_query *q, json_t **rows, char *next[3],
+                       const char *request_id)
+{
+    struct dynbuf arrays[4];
+    char pid[24], rank[16], after_rank[16], limit[16];
+    const char *values[11];
+    bool ok = false;
+    if (!build_params(programme_id, due, n, pid, arrays, values, request_id))
+        goto out;
+    snprintf(rank, sizeof(rank), "%d", (int)q->status);
+    snprintf(after_rank, sizeof(after_rank), "%d", (int)q->after_status);
+    snprintf(limit, sizeof(limit), "%d", q->limit + 1);
+    values[5] = q->has_status ? rank : NULL;
+    values[6] = q->region;
+    values[7] = q->has_after ? after_rank : NULL;
+    values[8] = q->has_after ? q->after_region : NULL;
+    values[9] = q->has_after ? q->after_code : NULL;
+    values[10] = limit;
+    PGresult *res = db_run(conn, NULL, SQL_FEEDS_SITES, 11, values, PGRES_TUPLES_OK, request_id,
+                           "read a page of the feeds' sites");
+    if (res == NULL)
+        goto out;
+    *rows = json_array();
+    read_page(res, q->limit, *rows, next);
+    PQclear(res);
+    ok = true;
+out:
+    free_params(arrays);
+    return ok;
+}
+
+bool feeds_store_lookup(PGconn *conn, int64_t programme_id, const char *region,
+                        const char *indicator, bool *region_found, bool *indicator_found,
+                        const char *request_id)
+{
+    char pid[24];
+    snprintf(pid, sizeof(pid), "%lld", (long long)programme_id);
+    const char *values[] = {pid, region, indicator};
+    PGresult *res = db_run(conn, NULL, SQL_FEEDS_LOOKUP, 3, values, PGRES_TUPLES_OK, request_id,
+                           "look up the feeds' filters");
+    if (res == NULL)
+        return false;
+    *region_found = strcmp(db_text(res, 0, 0), "t") == 0;
+    *indicator_found = strcmp(db_text(res, 0, 1), "t") == 0;
+    PQclear(res);
+    return true;
 }

@@ -198,22 +198,44 @@ async function main() {
     await shot(page, "indicators-region");
   });
 
-  await step("feeds: reported and late sites and completeness by region equal the API's", async () => {
+  await step("feeds: the region summary, then the sites late first, equal the API's; filters reload the list", async () => {
     await openView(page, "#/feeds");
     await shot(page, "feeds");
     const feeds = await api(`/api/v1/programmes/${SLUG}/feeds`);
     assert.equal(feeds.status, 200);
-    for (const s of feeds.body.sites) {
-      const shown = await field(page, `${s.code}.status`);
-      assert.equal(shown.value, s.status, s.code);
-      assert.match(shown.text, /Reported|Partial|Late/, "status in words");
-    }
     for (const r of feeds.body.regions) {
       const shown = await field(page, `${r.code || "none"}.completeness`);
       assert.ok(close(Number(shown.value), r.completeness), `${r.code}: ${shown.value} vs ${r.completeness}`);
       assert.equal(shown.text, (r.completeness * 100).toFixed(1) + " %");
+      assert.equal(Number((await field(page, `${r.code || "none"}.sites_late`)).value), r.sites_late);
     }
-    assert.equal(await page.locator("#feeds-sites tbody tr").count(), feeds.body.sites.length);
+    assert.equal(Number((await field(page, "totals.sites_late")).value), feeds.body.totals.sites_late);
+    const sites = await api(`/api/v1/programmes/${SLUG}/feeds/sites?limit=100`);
+    assert.equal(sites.status, 200);
+    const rows = page.locator("#feeds-sites tbody tr");
+    assert.equal(await rows.count(), sites.body.length);
+    for (const [i, s] of sites.body.entries()) {
+      assert.equal(await rows.nth(i).getAttribute("data-site"), s.code, "the API's order, late first");
+      const shown = await field(page, `${s.code}.status`);
+      assert.equal(shown.value, s.status, s.code);
+      assert.match(shown.text, /Reported|Partial|Late/, "status in words");
+    }
+    assert.equal(sites.body[0].status, "late", "the demo has a late practice, shown first");
+    for (const m of sites.body[0].missing) assert.ok((await rows.nth(0).innerText()).includes(m.name), m.name);
+    assert.ok(await page.locator("#feeds-more").isHidden(), "no next page for four sites");
+    await page.locator("#feeds-late-only").check();
+    await page.waitForSelector('main[data-view="feeds"][data-ready="true"]');
+    const late = await api(`/api/v1/programmes/${SLUG}/feeds/sites?status=late`);
+    assert.equal(await rows.count(), late.body.length);
+    assert.ok(late.body.length < sites.body.length, "late only leaves the others out");
+    await page.locator("#feeds-late-only").uncheck();
+    await page.waitForSelector('main[data-view="feeds"][data-ready="true"]');
+    const region = feeds.body.regions.find((r) => r.code).code;
+    await page.locator("#feeds-region").selectOption(region);
+    await page.waitForSelector('main[data-view="feeds"][data-ready="true"]');
+    const inRegion = await api(`/api/v1/programmes/${SLUG}/feeds/sites?region=${region}`);
+    assert.equal(await rows.count(), inRegion.body.length);
+    await shot(page, "feeds-region");
   });
 
   await step("alerts: acknowledge an open alert from the page", async () => {

@@ -326,7 +326,12 @@ class DashboardTest(unittest.TestCase):
         # four active practices expected (the Brussels one is only planned), three reported
         self.assertEqual((ind["bp_controlled_pct"]["expected"],
                           ind["bp_controlled_pct"]["reported"]), (4, 3))
-        sites = {s["code"]: s for s in doc["sites"]}
+        self.assertNotIn("sites", doc)
+        self.assertEqual((doc["totals"]["sites_expected"], doc["totals"]["sites_late"]), (4, 1))
+        resp = self.get(f"/api/v1/programmes/{SLUG}/feeds/sites", token=self.read_token)
+        self.assertEqual(resp.status, 200, resp.body)
+        self.assertEqual(resp.body[0]["code"], "BE-WAL-GP002", "the late practice comes first")
+        sites = {s["code"]: s for s in resp.body}
         self.assertNotIn("BE-BRU-GP001", sites)
         self.assertEqual(sites["BE-WAL-GP002"]["status"], "late")
         self.assertEqual(sorted(sites["BE-WAL-GP002"]["late"]),
@@ -337,7 +342,8 @@ class DashboardTest(unittest.TestCase):
         self.assertEqual(regions["BE-VLG"]["completeness"], 1)
         self.assertEqual(regions["BE-WAL"]["completeness"], 0.5)
         self.assertEqual((regions["BE-WAL"]["sites_expected"],
-                          regions["BE-WAL"]["sites_complete"]), (2, 1))
+                          regions["BE-WAL"]["sites_complete"], regions["BE-WAL"]["sites_late"]),
+                         (2, 1, 1))
 
     def test_feeds_status_bad_input(self):
         resp = self.get(f"/api/v1/programmes/{SLUG}/feeds?grace_days=x", token=self.read_token)

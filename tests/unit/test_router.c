@@ -368,6 +368,8 @@ Test(router, app_routes_declare_their_query)
         {"/api/v1/programmes/{slug}/progress/history", GET, "by"},
         {"/api/v1/programmes/{slug}/chart", GET, "indicator site baseline"},
         {"/api/v1/programmes/{slug}/feeds", GET, "grace_days"},
+        {"/api/v1/programmes/{slug}/feeds/sites", GET,
+         "grace_days status region indicator limit after"},
         {"/api/v1/alerts", GET, "programme state indicator site limit after"},
         {"/api/v1/silences", GET, "expired limit after"},
         {"/api/v1/tokens", GET, "limit after"},

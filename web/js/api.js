@@ -48,12 +48,16 @@ import { askToken, savedToken } from "./token.js";
  *   assurance: pass|fail|hit_and_miss|none, last_variation, last_side|null}.
  *   Unknown indicator or site: 404 unknown_indicator / unknown_site.
  *
- * GET …/feeds (routes_web.c): {today, grace_days, indicators: [{code, name, unit,
- *   period_type, period_start, period_end, due_on, reported_by_sites, expected, reported}],
- *   sites: [{code, name, region|null, region_name|null, expected, reported,
- *   late: [indicator code], last_received_at|null, status: reported|partial|late}],
- *   regions: [{code|null, name|null, sites_expected, sites_complete, values_expected,
- *   values_reported, completeness|null}]}.
+ * GET …/feeds?grace_days= (routes_feeds_status.c, feeds_store.c): the summary, {today,
+ *   grace_days, indicators: [{code, name, unit, period_type, period_start, period_end,
+ *   due_on, reported_by_sites, expected, reported}], regions: [Counts & {code|null,
+ *   name|null}] (no region last), totals: Counts}; Counts = {sites_expected, sites_complete,
+ *   sites_partial, sites_late, values_expected, values_reported, completeness|null}.
+ * GET …/feeds/sites?status=late|partial|reported&region=&indicator=&limit=&after= (same
+ *   files): a page, an array of [{code, name, region|null, region_name|null, expected,
+ *   reported, late: [indicator code], missing: [{code, name}], last_received_at|null,
+ *   status: reported|partial|late}] in the order late, partial, reported, then region and
+ *   code; the next page's URL in the Link header (rel="next") when more rows follow.
  *
  * Lists that grow are paginated (core/page.h): ?limit=1..1000 (default 100) and ?after=, a
  *   cursor taken from the answer's `Link: <path?query&after=…>; rel="next"` header, present
@@ -169,6 +173,23 @@ export function getChart(slug, indicator, site) {
 
 export function getFeeds(slug) {
   return request(programmePath(slug) + "/feeds");
+}
+
+/* The first page of the feeds' sites for filters {status, region, indicator, limit} (each
+ * optional): {rows, next}, next the URL of the following page or null. */
+export function getFeedsSites(slug, filters = {}) {
+  const query = new URLSearchParams();
+  for (const key of ["status", "region", "indicator", "limit"]) {
+    if (filters[key] !== undefined && filters[key] !== null && filters[key] !== "") query.set(key, filters[key]);
+  }
+  const qs = query.toString();
+  return getFeedsPage(programmePath(slug) + "/feeds/sites" + (qs ? "?" + qs : ""));
+}
+
+/* A page of the feeds' sites at url (a next URL of getFeedsSites): {rows, next}. */
+export async function getFeedsPage(url) {
+  const { doc, headers } = await send(url);
+  return { rows: doc, next: nextLink(headers.get("Link")) };
 }
 
 /* The programme's alerts that are not inactive, newest first, as far as `pages` pages of

@@ -17,13 +17,14 @@ void handle_get_roadmap_version(struct request *req, PGconn *conn, struct app *a
 void handle_get_progress(struct request *req, PGconn *conn, struct app *app);
 void handle_get_progress_history(struct request *req, PGconn *conn, struct app *app);
 
-/* dashboard: the page and its files, on the loop (static_files.c); chart and feeds status
- * (routes_web.c) */
+/* dashboard: the page and its files, on the loop (static_files.c); chart (routes_web.c);
+ * feeds status, its summary and its pages of sites (routes_feeds_status.c) */
 void handle_get_index(struct request *req, PGconn *conn, struct app *app);
 void handle_get_static(struct request *req, PGconn *conn, struct app *app);
 void handle_get_vendor_uplot(struct request *req, PGconn *conn, struct app *app);
 void handle_get_chart(struct request *req, PGconn *conn, struct app *app);
 void handle_get_feeds_status(struct request *req, PGconn *conn, struct app *app);
+void handle_get_feeds_sites(struct request *req, PGconn *conn, struct app *app);
 
 /* alerting (routes_alerts.c): rules, receivers, alerts, acknowledgements, silences */
 void handle_post_rule(struct request *req, PGconn *conn, struct app *app);

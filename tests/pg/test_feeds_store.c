@@ -1,0 +1,218 @@
+/*
+ * The feeds status's statements count their work: with series.last_period kept (as the
+ * rollup service keeps it) the summary and a page of late sites read no observation at all,
+ * one row per member site and series instead; with it unknown they look the due period up,
+ * one probe per series; both give the same answer. The work is the observation table's
+ * counters of the test's own transaction (pg_stat_xact_user_tables).
+ * 60 practices in two regions, 3 monthly indicators, 12 months (2,160 observations): the
+ * first 20 practices of region A stop after October 2026 (late for November), the rest
+ * report through November.
+ */
+#include <criterion/criterion.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pgtest.h"
+#include "scaleupd/core/period.h"
+#include "scaleupd/storage/db.h"
+#include "scaleupd/storage/feeds_store.h"
+
+static PGconn *conn;
+static int64_t programme_id;
+static struct feeds_due due[3];
+
+static void exec(const char *sql)
+{
+    PGresult *res = PQexec(conn, sql);
+    ExecStatusType status = PQresultStatus(res);
+    cr_assert(status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK, "%s: %s", sql,
+              PQerrorMessage(conn));
+    PQclear(res);
+}
+
+static const char setup_sql[] =
+    "INSERT INTO programme (slug, name, document) VALUES ('feeds', 'Feeds', '{}');"
+    "INSERT INTO site (programme_id, code, name, level) VALUES (1, 'X', 'X', 'country');"
+    "INSERT INTO site (programme_id, code, name, level, parent_id)"
+    " SELECT 1, r, 'Region ' || r, 'region', 1 FROM unnest(ARRAY['A', 'B']) r;"
+    "INSERT INTO site (programme_id, code, name, level, parent_id)"
+    " SELECT 1, format('P%s', lpad(n::text, 3, '0')), 'Practice', 'practice',"
+    "  CASE WHEN n <= 30 THEN 2 ELSE 3 END FROM generate_series(1, 60) n;"
+    "INSERT INTO membership (programme_id, site_id, status, adopted_on)"
+    " SELECT 1, id, 'active', DATE '2025-01-01' FROM site WHERE level = 'practice';"
+    "INSERT INTO indicator (programme_id, code, name, value_type, period_type)"
+    " SELECT 1, 'm' || n, 'M' || n, 'count', 'monthly' FROM generate_series(1, 3) n;"
+    "INSERT INTO series (programme_id, indicator_id, site_id)"
+    " SELECT 1, i.id, s.id FROM indicator i CROSS JOIN site s WHERE s.level = 'practice';"
+    "INSERT INTO observation (programme_id, series_id, period_start, value)"
+    " SELECT 1, se.id, m::date, 1 FROM series se JOIN site s ON s.id = se.site_id"
+    " CROSS JOIN generate_series(DATE '2025-12-01', DATE '2026-11-01', interval '1 month') m"
+    " WHERE m < DATE '2026-11-01' OR s.code > 'P020';"
+    "SELECT 1";
+
+static void setup(void)
+{
+    conn = pgtest_fresh_database("t_feeds_store");
+    exec(setup_sql);
+    programme_id = 1;
+    int32_t start, end;
+    cr_assert(date_parse("2026-11-01", 10, &start) && date_parse("2026-11-30", 10, &end));
+    for (int i = 0; i < 3; i++)
+        due[i] = (struct feeds_due){i + 1, start, end, end + 15};
+}
+
+static void teardown(void)
+{
+    PQfinish(conn);
+}
+
+TestSuite(feeds_store, .init = setup, .fini = teardown);
+
+/* series.last_period as the rollup service keeps it (filled) or not yet known. */
+static void last_period(bool filled)
+{
+    exec(filled ? "UPDATE series se SET last_period = o.p, last_changed_at = o.r FROM"
+                  " (SELECT series_id, max(period_start) p, max(received_at) r"
+                  "  FROM observation GROUP BY series_id) o WHERE o.series_id = se.id"
+                : "UPDATE series SET last_period = NULL, last_changed_at = NULL");
+}
+
+/* Rows of observation read, and scans of it, by this session so far (the counters not yet
+ * flushed, which in PostgreSQL 15 may include earlier transactions: callers subtract). */
+static long long observation_work(void)
+{
+    char *text =
+        pgtest_scalar(conn, "SELECT coalesce(seq_scan, 0) + coalesce(seq_tup_read, 0)"
+                            " + coalesce(idx_scan, 0) + coalesce(idx_tup_fetch, 0)"
+                            " FROM pg_stat_xact_user_tables WHERE relname = 'observation'");
+    long long work = strtoll(text, NULL, 10);
+    free(text);
+    return work;
+}
+
+/* The summary's text and the observation work it took, in a transaction of its own. */
+static char *summary(long long *work)
+{
+    exec("BEGIN");
+    long long before = observation_work();
+    json_t *doc = feeds_store_summary(conn, programme_id, due, 3, "t");
+    cr_assert_not_null(doc);
+    *work = observation_work() - before;
+    exec("COMMIT");
+    char *text = json_dumps(doc, JSON_SORT_KEYS);
+    json_decref(doc);
+    return text;
+}
+
+/* A page of 100 late sites' text and the observation work it took. */
+static char *late_page(long long *work)
+{
+    struct feeds_sites_query q = {.has_status = true, .status = FEEDS_SITE_LATE, .limit = 100};
+    json_t *rows = NULL;
+    char *next[3] = {NULL, NULL, NULL};
+    exec("BEGIN");
+    long long before = observation_work();
+    cr_assert(feeds_store_sites(conn, programme_id, due, 3, &q, &rows, next, "t"));
+    *work = observation_work() - before;
+    exec("COMMIT");
+    cr_assert_null(next[0], "20 late sites fit in a page of 100");
+    cr_assert_eq(json_array_size(rows), 20);
+    char *text = json_dumps(rows, JSON_SORT_KEYS);
+    json_decref(rows);
+    return text;
+}
+
+Test(feeds_store, summary_reads_no_observation_when_last_period_is_kept)
+{
+    long long unknown_work, kept_work;
+    last_period(false);
+    char *unknown = summary(&unknown_work);
+    last_period(true);
+    char *kept = summary(&kept_work);
+    cr_assert_str_eq(kept, unknown);
+    cr_assert_eq(kept_work, 0, "the summary read the observations: %lld", kept_work);
+    cr_assert_geq(unknown_work, 180, "one look-up per series when last_period is unknown");
+    json_t *doc = json_loads(kept, 0, NULL);
+    json_t *totals = json_object_get(doc, "totals");
+    cr_assert_eq(json_integer_value(json_object_get(totals, "sites_late")), 20);
+    cr_assert_eq(json_integer_value(json_object_get(totals, "sites_complete")), 40);
+    cr_assert_eq(json_integer_value(json_object_get(totals, "values_reported")), 120);
+    json_decref(doc);
+    free(unknown);
+    free(kept);
+}
+
+Test(feeds_store, page_of_late_sites_reads_no_observation_when_last_period_is_kept)
+{
+    long long unknown_work, kept_work;
+    last_period(false);
+    char *unknown = late_page(&unknown_work);
+    last_period(true);
+    char *kept = late_page(&kept_work);
+    cr_assert_eq(kept_work, 0, "the page read the observations: %lld", kept_work);
+    cr_assert_gt(unknown_work, 0);
+    /* when the series last changed is the only thing that may differ: compare the rest */
+    json_t *a = json_loads(kept, 0, NULL), *b = json_loads(unknown, 0, NULL);
+    for (size_t i = 0; i < json_array_size(a); i++) {
+        json_object_del(json_array_get(a, i), "last_received_at");
+        json_object_del(json_array_get(b, i), "last_received_at");
+    }
+    cr_assert(json_equal(a, b));
+    json_decref(a);
+    json_decref(b);
+    free(unknown);
+    free(kept);
+}
+
+Test(feeds_store, a_series_with_a_later_period_is_looked_up)
+{
+    /* P021..P060 also sent December: their November is looked up, not assumed */
+    exec("INSERT INTO observation (programme_id, series_id, period_start, value)"
+         " SELECT 1, se.id, DATE '2026-12-01', 1 FROM series se JOIN site s ON s.id = se.site_id"
+         " WHERE s.code > 'P020'");
+    exec("DELETE FROM observation o USING series se, site s WHERE se.id = o.series_id"
+         " AND s.id = se.site_id AND s.code = 'P060' AND se.indicator_id = 1"
+         " AND o.period_start = DATE '2026-11-01'");
+    last_period(true);
+    long long work;
+    char *text = summary(&work);
+    cr_assert_gt(work, 0);
+    json_t *doc = json_loads(text, 0, NULL);
+    json_t *totals = json_object_get(doc, "totals");
+    cr_assert_eq(json_integer_value(json_object_get(totals, "sites_partial")), 1);
+    cr_assert_eq(json_integer_value(json_object_get(totals, "values_reported")), 119);
+    json_decref(doc);
+    free(text);
+}
+
+Test(feeds_store, a_series_named_by_an_unfolded_mark_is_looked_up)
+{
+    last_period(true);
+    /* P001 sends November; ingest marks its series for the rollup service, which has not
+     * folded the mark yet: its last_period still says October */
+    exec("INSERT INTO observation (programme_id, series_id, period_start, value)"
+         " SELECT 1, se.id, DATE '2026-11-01', 1 FROM series se JOIN site s ON s.id = se.site_id"
+         " WHERE s.code = 'P001'");
+    exec("INSERT INTO rollup_dirty (programme_id, series_ids, periods) SELECT 1, array_agg(se.id),"
+         " array_agg(DATE '2026-11-01') FROM series se JOIN site s ON s.id = se.site_id"
+         " WHERE s.code = 'P001'");
+    long long work;
+    char *text = summary(&work);
+    json_t *doc = json_loads(text, 0, NULL);
+    json_t *totals = json_object_get(doc, "totals");
+    cr_assert_eq(json_integer_value(json_object_get(totals, "sites_late")), 19);
+    cr_assert_eq(json_integer_value(json_object_get(totals, "values_reported")), 123);
+    cr_assert_gt(work, 0);
+    cr_assert_leq(work, 20, "only the marked series are looked up: %lld", work);
+    json_decref(doc);
+    /* a mark for every series (a new hierarchy) moves no series' latest period: no look-up */
+    exec("INSERT INTO rollup_dirty (programme_id) VALUES (1)");
+    long long before = work;
+    char *again = summary(&work);
+    cr_assert_str_eq(again, text);
+    cr_assert_eq(work, before);
+    free(again);
+    free(text);
+}
