@@ -73,6 +73,17 @@ class Dhis2AuthTest(unittest.TestCase):
         self.assertEqual([c.split(" ")[0] for c in challenges], ["Bearer", "ApiToken", "Basic"])
         self.assertIn('error="invalid_token"', challenges[0])
 
+    def test_the_dashboards_api_offers_no_basic_challenge_to_a_browser(self):
+        # a browser answers a Basic challenge to fetch() with its own password prompt
+        resp = self.daemon.request("GET", f"/api/v1/programmes/{SLUG}", token=None)
+        self.assertEqual(resp.status, 401)
+        challenges = resp.headers.get_all("WWW-Authenticate")
+        self.assertEqual([c.split(" ")[0] for c in challenges], ["Bearer", "ApiToken"])
+        # unless the client sent Basic itself
+        resp = self.daemon.request("GET", f"/api/v1/programmes/{SLUG}", token=None,
+                                   headers=basic("admin", "district"))
+        self.assertIn("Basic", [c.split(" ")[0] for c in resp.headers.get_all("WWW-Authenticate")])
+
     def test_no_or_malformed_credentials(self):
         resp = self.push({})
         self.assertEqual(resp.status, 401)
