@@ -223,9 +223,9 @@ static int64_t series_of(const char *site)
     return v;
 }
 
-/* A claim takes the marks of a batch once, with its series in id order; a group's reads give
- * each rule once (not the aggregate one), the latest values oldest first, and the alerts the
- * series already have. */
+/* A claim takes the marks of a batch once, with its series in id order and the earliest
+ * period each changed in; a group's reads give each rule once (not the aggregate one), the
+ * alerts the series already have, then the values asked for, oldest first. */
 Test(evaluator, a_claim_is_read_in_three_sets)
 {
     push_rows(
@@ -240,22 +240,31 @@ Test(evaluator, a_claim_is_read_in_three_sets)
     cr_assert_eq(claim.n, 2);
     cr_expect_eq(claim.series_ids[0], a < b ? a : b);
     cr_expect_eq(claim.programme_ids[1], programme_id);
+    cr_expect(claim.since[0] == 20120 && claim.since[1] == 20120, "both changed from 2025-02");
     bool touched = true;
     cr_assert(evaluation_due_alert_touched(conn, claim.series_ids, claim.n, &touched));
     cr_expect(!touched, "no late-feed alert is open");
 
     struct evaluation_group g;
-    cr_assert(evaluation_group_read(conn, programme_id, claim.series_ids, claim.n, 500, &g));
+    cr_assert(evaluation_group_read(conn, programme_id, claim.series_ids, claim.n, &g));
     cr_expect_eq(g.n_rules, 1, "bp-practice once, the aggregate bp-region not at all");
     cr_expect_eq(g.n_applications, 2);
     cr_expect(g.n_rules == 1 && strstr(g.rules[0].document, "bp-practice") != NULL);
     cr_expect(g.n_applications == 2 && g.applications[1].rule == 0 &&
               g.applications[0].direction == SPC_DIRECTION_NONE);
-    cr_assert_eq(g.n_values, 4);
-    size_t first_a = a < b ? 0 : 2;
-    cr_expect(g.value_series[first_a] == a && g.values[first_a] == 40 &&
-                  g.values[first_a + 1] == 45 && g.days[first_a] == 20089,
-              "A's values, oldest first");
+    cr_expect_eq(g.n_detectors, 0, "no spc rule: no detector state");
+    struct evaluation_values_request req[2] = {
+        {claim.series_ids[0], EVALUATION_FROM_FIRST, 500},
+        {claim.series_ids[1], 20120, 500}}; /* the second from February only */
+    cr_assert(evaluation_group_values(conn, programme_id, req, 2, &g));
+    cr_assert_eq(g.n_values, 3);
+    int64_t first = claim.series_ids[0];
+    double first_jan = first == a ? 40 : 70, first_feb = first == a ? 45 : 75;
+    cr_expect(g.value_series[0] == first && g.values[0] == first_jan && g.values[1] == first_feb &&
+                  g.days[0] == 20089,
+              "the first series' values, oldest first");
+    cr_expect(g.value_series[2] == claim.series_ids[1] && g.days[2] == 20120,
+              "the second series' from February");
     cr_expect(g.n_alerts == 1 && g.alerts[0].series_id == a, "A's firing bp-practice alert");
     evaluation_group_free(&g);
 
