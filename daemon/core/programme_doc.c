@@ -239,8 +239,10 @@ static void validate_alert_budget(json_t **problems, const json_t *budget)
     const json_t *v;
     json_object_foreach((json_t *)budget, key, v)
     {
+        char path[128];
+        snprintf(path, sizeof(path), "$.alert_budget.%.80s", key);
         if (strcmp(key, PROGRAMME_BUDGET_KEY) != 0)
-            problems_add(problems, "$.alert_budget", "invalid_value",
+            problems_add(problems, path, "unknown_member",
                          "alert_budget has one member, " PROGRAMME_BUDGET_KEY);
     }
     const json_t *per_100 = json_object_get(budget, PROGRAMME_BUDGET_KEY);
