@@ -1,8 +1,10 @@
 /*
  * Signals benchmark (bench/signals.sh runs it): simulated monthly series fed point by point
- * to the evaluation path of today's default spc rule (core/rules.c on the whole history, as
- * services/evaluator.c calls it) and to core/detector.c, each through core/alert_state.c with
- * the rule's for/resolve counts; prints false alerts per 100 series-years and detection delays.
+ * to the evaluation paths services/evaluator.c takes for each new period: the default spc rule
+ * (method "detector": rule_detector_params, then rule_eval_detector on the series' state, one
+ * call per new point) and the plain Making Data Count rule (method "mdc": rule_eval_spc on the
+ * history), each through core/alert_state.c with the rule's for/resolve counts; prints false
+ * alerts per 100 series-years and detection delays.
  */
 #include <inttypes.h>
 #include <jansson.h>
@@ -133,9 +135,9 @@ struct watcher {
 };
 
 static const struct watcher watchers[] = {
-    {"mdc, for 1 (today)", METHOD_MDC, 1, 1},
-    {"mdc, for 2", METHOD_MDC, 2, 1},
-    {"detector", METHOD_DETECTOR, 1, 1},
+    {"plain MDC rule (mdc)", METHOD_MDC, 1, 1},
+    {"MDC rule, for 2", METHOD_MDC, 2, 1},
+    {"default rule (detector)", METHOD_DETECTOR, 1, 1},
 };
 #define N_WATCHERS (sizeof(watchers) / sizeof(watchers[0]))
 
@@ -148,10 +150,12 @@ struct tally {
     double delay_sum;
 };
 
-/* The default spc rule, parsed like a stored one (storage/rule_store.c's defaults). */
-static void default_rule(struct rule *rule)
+/* An spc rule with the method given, parsed like a stored one: with "detector" it is the
+   default rule (storage/rule_store.c's defaults have no method). */
+static void spc_rule(struct rule *rule, const char *method)
 {
-    json_t *doc = json_pack("{s:s, s:s, s:s}", "name", "spc-x", "kind", "spc", "indicator", "x");
+    json_t *doc = json_pack("{s:s, s:s, s:s, s:s}", "name", "spc-x", "kind", "spc", "indicator",
+                            "x", "method", method);
     json_t *problems = rule_parse(doc, rule);
     if (json_array_size(problems) != 0) {
         fprintf(stderr, "signals_bench: the default rule does not parse\n");
@@ -161,9 +165,10 @@ static void default_rule(struct rule *rule)
     json_decref(doc);
 }
 
-/* The context of one run: the rule, the detector's params, the series being fed. */
+/* The context of one run: the rules, the detector's params, the series being fed. */
 struct run {
-    struct rule rule;
+    struct rule rule;     /* the plain MDC rule (method mdc) */
+    struct rule detector; /* the default rule (method detector) */
     struct detector_params params;
     size_t n_series;
     uint64_t seed;
@@ -180,10 +185,9 @@ static void holds_now(struct run *run, struct detector_state *det, bool holds[2]
     bool ok = run->with_mdc &&
               rule_eval_spc(&run->rule, run->values, run->days, run->n, SPC_DIRECTION_UP, &eval);
     holds[METHOD_MDC] = ok && eval.holds;
-    struct detector_result r;
-    enum detector_status st =
-        detector_update(det, &run->params, run->values[run->n - 1], run->days[run->n - 1], &r);
-    holds[METHOD_DETECTOR] = st == DETECTOR_OK && r.holds;
+    enum detector_status st = rule_eval_detector(&run->params, det, run->values[run->n - 1],
+                                                 run->days[run->n - 1], &eval);
+    holds[METHOD_DETECTOR] = st == DETECTOR_OK && eval.holds;
 }
 
 /* Records one step of a watcher at month t; *first is the delay once found (0 before). */
@@ -436,11 +440,13 @@ int main(int argc, char **argv)
         else
             usage();
     }
-    default_rule(&run->rule);
-    detector_params_init(&run->params);
-    detector_params_watch(&run->params, SPC_DIRECTION_UP, run->rule.alert_improvement);
-    if (!detector_params_for_budget(&run->params, budget / 100))
+    spc_rule(&run->rule, "mdc");
+    spc_rule(&run->detector, "detector");
+    if (run->rule.method != RULE_METHOD_MDC || run->detector.method != RULE_METHOD_DETECTOR ||
+        !isfinite(budget) || budget <= 0)
         usage();
+    /* the params the evaluator gives the default rule of a higher-is-better indicator */
+    rule_detector_params(&run->detector, SPC_DIRECTION_UP, budget / 100, &run->params);
     if (no_outside)
         run->params.outside_sigmas = 0;
     if (outside > 0)

@@ -184,12 +184,15 @@ static const char group_rules_sql[] =
     " ORDER BY se.id, r.id";
 
 /* The stored detector states of the series in $2 (sql/013), each saying whether its rule is
- * as it was when the state was stored. */
+ * as it was when the state was stored. One index probe per series (a lateral join): the table
+ * grows while a first evaluation fills it, faster than its statistics follow, and a plan made
+ * for an empty table must not become a scan of it per group. */
 static const char group_detectors_sql[] =
-    "SELECT d.series_id, d.rule_id, d.params, encode(d.state, 'hex'),"
-    " d.rule_updated_at = r.updated_at FROM detector_state d JOIN alert_rule r"
-    " ON r.programme_id = d.programme_id AND r.id = d.rule_id"
-    " WHERE d.programme_id = $1 AND d.series_id = ANY ($2::int8[]) ORDER BY 1, 2";
+    "SELECT d.series_id, d.rule_id, d.params, encode(d.state, 'hex'), d.current"
+    " FROM unnest($2::int8[]) AS c(id) CROSS JOIN LATERAL (SELECT x.series_id, x.rule_id,"
+    " x.params, x.state, x.rule_updated_at = r.updated_at AS current FROM detector_state x"
+    " JOIN alert_rule r ON r.programme_id = x.programme_id AND r.id = x.rule_id"
+    " WHERE x.programme_id = $1 AND x.series_id = c.id) d ORDER BY 1, 2";
 
 /* Per request ($2 series, $3 from day, $4 limit): the latest $4 values on or after the day,
  * oldest first; a NaN or infinity that an older version stored is no value. The day bounds

@@ -134,8 +134,17 @@ class AlertingTest(unittest.TestCase):
                 f"from = scaleupd@alerts.example\ntimeout = {smtp_timeout}\n"
                 "[server]\nbase_url = https://scaleup.example\n" + extra)
 
-    def setup_programme(self, d):
+    def setup_programme(self, d, method="mdc"):
+        """The programme, its receiver and a year of stable data. These tests are about what
+        happens to an alert once raised, with figures worked from Making Data Count's chart: the
+        spc rule keeps its name but alerts as the chart signals ("method": "mdc"); the default
+        rule (the detector, with its false-alert budget) is test_the_default_rule_*'s."""
         self.assertEqual(d.request("POST", "/api/v1/programmes", PROGRAMME).status, 201)
+        if method is not None:
+            r = d.request("POST", "/api/v1/programmes/drift-be/rules", {
+                "name": "spc-bp_controlled_pct", "kind": "spc", "indicator": "bp_controlled_pct",
+                "method": method})
+            self.assertIn(r.status, (200, 201), r.body)
         r = d.request("PUT", "/api/v1/programmes/drift-be/receivers", {"receivers": [
             {"name": "change-team", "email": ["team@example.org"],
              "time_zone": "Europe/Brussels"}]})
@@ -238,6 +247,39 @@ class AlertingTest(unittest.TestCase):
         self.assertEqual(len(self.sink.messages()), self.mails_before_wait)
         self.advance(60)
         self.wait_dispatched(d)
+
+    def test_the_default_rule_alerts_under_its_budget(self):
+        """The default spc rule (the detector): a year of data is a provisional baseline, so a
+        drop in the 13th month does not page (Making Data Count's rule would); with two years
+        of stable data the same drop is far below the mean and fires at once; the e-mail says
+        why, with the limits of the baseline it was judged against."""
+        self.sink.start()
+        d = self.start_daemon(fresh_database("e2e_alerts_default"))
+        self.setup_programme(d, method=None)
+        rule = [r for r in d.request("GET", "/api/v1/programmes/drift-be/rules").body["rules"]
+                if r["name"] == "spc-bp_controlled_pct"][0]
+        self.assertTrue(rule["default"], rule)
+        self.push(d, [("2026-01", 30)])
+        wait_until(lambda: psql(d.conninfo, "SELECT count(*) FROM detector_state WHERE "
+                                            "last_period = '2026-01-01'") == "2",
+                   "the detector states at January")
+        self.assertEqual(self.alerts(d, "firing"), [])
+        # a second year: 2026-01 revised back to stable, then 2026-02 .. 2026-12 stable
+        second = [(f"2026-{m:02d}", v) for m, v in enumerate(STABLE, start=1)]
+        self.push(d, second)
+        self.push(d, [("2027-01", 30)])
+        firing = self.wait_alerts(d, "firing", 2)
+        self.assertEqual({a["site"] for a in firing}, {"GP1", "GP2"})
+        self.assertTrue(firing[0]["summary"].startswith("far below the mean (z -"),
+                        firing[0]["summary"])
+        self.assertEqual(psql(d.conninfo, "SELECT count(*) FROM detector_state"), "2",
+                         "one state per (rule, series)")
+        self.advance(60)
+        mail = wait_until(lambda: self.sink.messages() and self.sink.messages()[0],
+                          "the firing e-mail")
+        text = mail.get_body(("plain",)).get_content()
+        self.assertIn("value 30 for 2027-01", text)
+        self.assertIn(f"limits {expected_limits(STABLE * 2)}", text)
 
     def test_history_is_append_only_and_ack(self):
         self.sink.start()
