@@ -272,7 +272,7 @@ static double mean_delay(const struct tally *t)
 
 static void print_row(const char *scenario, const char *watcher, const struct tally *t, bool drift)
 {
-    printf("%-24s %-20s %7.2f", scenario, watcher, per_100_series_years(t));
+    printf("%-24s %-23s %7.2f", scenario, watcher, per_100_series_years(t));
     if (!drift) {
         printf("\n");
         return;
@@ -299,9 +299,9 @@ static void run_all(struct run *run, struct tally tallies[N_SCENARIOS][N_WATCHER
 
 static void print_table(struct tally tallies[N_SCENARIOS][N_WATCHERS])
 {
-    printf("%-24s %-20s %7s %7s %6s %5s %7s %7s %7s\n", "scenario", "rule", "alerts", "<=24mo",
+    printf("%-24s %-23s %7s %7s %6s %5s %7s %7s %7s\n", "scenario", "rule", "alerts", "<=24mo",
            "mean", "p90", "<=1", "<=6", "<=12");
-    printf("%-24s %-20s %7s\n", "", "", "/100sy");
+    printf("%-24s %-23s %7s\n", "", "", "/100sy");
     for (size_t s = 0; s < N_SCENARIOS; s++) {
         bool drift = scenarios[s].kind != SCENARIO_STABLE && scenarios[s].kind != SCENARIO_MISSED;
         for (size_t w = 0; w < N_WATCHERS; w++)
@@ -324,7 +324,7 @@ static void print_by_year(struct tally tallies[N_SCENARIOS][N_WATCHERS])
            MONTHS / 12);
     for (size_t w = 0; w < N_WATCHERS; w++) {
         const struct tally *t = &tallies[scenario_index("stable")][w];
-        printf("  %-20s", watchers[w].name);
+        printf("  %-23s", watchers[w].name);
         for (int y = 0; y < MONTHS / 12; y++)
             printf(" %6.2f", 100.0 * (double)t->events_by_year[y] / (double)t->series);
         printf("\n");

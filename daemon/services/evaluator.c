@@ -79,6 +79,7 @@ struct group_eval {
     struct detector_state *save_states;
     char (*save_keys)[DETECTOR_KEY_MAX];
     size_t n_saves;
+    long rebuilt; /* states rebuilt from every point, not gone on from the stored one */
 };
 
 static const struct rule *group_rule(struct group_eval *ge, size_t index)
@@ -103,23 +104,40 @@ struct detector_plan {
     const struct detector_state *stored;
 };
 
-/* The stored state of (series, rule) when it can go on with the series' new points: stored
- * with the same params and rule, and the marks changed no period it has seen. */
-static const struct detector_state *usable_state(const struct group_eval *ge, int64_t series_id,
-                                                 int64_t rule_id, int32_t since, const char *key)
+/* The stored row of (series, rule), NULL when there is none: a binary search, the rows are by
+ * series, then rule. */
+static const struct evaluation_detector_row *stored_row(const struct evaluation_group *g,
+                                                        int64_t series_id, int64_t rule_id)
 {
-    const struct evaluation_group *g = &ge->g;
-    for (size_t i = 0; i < g->n_detectors; i++) {
-        const struct evaluation_detector_row *d = &g->detectors[i];
-        if (d->series_id != series_id || d->rule_id != rule_id)
-            continue;
-        if (!d->rule_current || d->state == NULL || d->state_len != sizeof(struct detector_state) ||
-            d->params == NULL || strcmp(d->params, key) != 0 || since == INT32_MIN)
-            return NULL;
-        const struct detector_state *st = (const struct detector_state *)(const void *)d->state;
-        return st->last_day == INT32_MIN || since > st->last_day ? st : NULL;
+    size_t lo = 0, hi = g->n_detectors;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        const struct evaluation_detector_row *d = &g->detectors[mid];
+        if (d->series_id < series_id || (d->series_id == series_id && d->rule_id < rule_id))
+            lo = mid + 1;
+        else
+            hi = mid;
     }
-    return NULL;
+    const struct evaluation_detector_row *d = lo < g->n_detectors ? &g->detectors[lo] : NULL;
+    return d != NULL && d->series_id == series_id && d->rule_id == rule_id ? d : NULL;
+}
+
+/* The stored state of (series, rule) when it can go on with the series' new points: stored
+ * with the same params (key) and rule, whole, and the marks changed no period it has seen. */
+static const struct detector_state *usable_state(const struct group_eval *ge, int64_t series_id,
+                                                 int64_t rule_id, int32_t since,
+                                                 const struct detector_plan *plan)
+{
+    const struct evaluation_detector_row *d = stored_row(&ge->g, series_id, rule_id);
+    if (d == NULL || !d->rule_current || d->state == NULL ||
+        d->state_len != sizeof(struct detector_state) || d->params == NULL ||
+        strcmp(d->params, plan->key) != 0 || since == INT32_MIN)
+        return NULL;
+    /* the bytes were allocated by the reader: aligned for the struct */
+    const struct detector_state *st = (const struct detector_state *)(const void *)d->state;
+    if (st->n_waiting > plan->params.lag)
+        return NULL; /* not a state these params leave: rebuild rather than trust it */
+    return st->last_day == INT32_MIN || since > st->last_day ? st : NULL;
 }
 
 static bool is_detector(const struct rule *rule)
@@ -134,8 +152,7 @@ static void plan_detector(struct group_eval *ge, const struct evaluation_applica
 {
     rule_detector_params(rule, app->direction, ge->budget, &plan->params);
     detector_params_key(&plan->params, plan->key, sizeof(plan->key));
-    /* the stored bytes are aligned: the reader allocates them */
-    plan->stored = usable_state(ge, app->series_id, ge->g.rules[app->rule].id, since, plan->key);
+    plan->stored = usable_state(ge, app->series_id, ge->g.rules[app->rule].id, since, plan);
 }
 
 /* What one series needs of its values, from the rules that apply to it (apps[0..n)). */
@@ -179,7 +196,7 @@ static void queue_state(struct group_eval *ge, const struct evaluation_applicati
                         const struct detector_plan *plan, const struct detector_state *state)
 {
     size_t i = ge->n_saves++;
-    ge->save_states[i] = *state;
+    memcpy(&ge->save_states[i], state, sizeof(*state));
     memcpy(ge->save_keys[i], plan->key, sizeof(plan->key));
     ge->saves[i] = (struct evaluation_detector_save){.series_id = app->series_id,
                                                      .rule_id = ge->g.rules[app->rule].id,
@@ -199,9 +216,9 @@ static bool evaluate_detector(struct group_eval *ge, const struct evaluation_app
 {
     struct detector_plan plan;
     plan_detector(ge, app, rule, since, &plan);
-    struct detector_state state;
+    struct detector_state state; /* copied whole, padding too: a rebuild compares equal */
     if (plan.stored != NULL)
-        state = *plan.stored;
+        memcpy(&state, plan.stored, sizeof(state));
     else
         detector_reset(&state);
     size_t fed = 0;
@@ -218,6 +235,8 @@ static bool evaluate_detector(struct group_eval *ge, const struct evaluation_app
     }
     if (fed > 0)
         queue_state(ge, app, &plan, &state);
+    if (fed > 0 && plan.stored == NULL)
+        ge->rebuilt++;
     return fed > 0;
 }
 
@@ -353,6 +372,8 @@ static bool evaluate_group(PGconn *conn, const struct claim_context *ctx, const 
         ok = evaluate_series(conn, &ge, &cursor, ctx->programme_id, series_ids[i], since[i],
                              ctx->now);
     ok = ok && evaluation_detector_store(conn, ctx->programme_id, ge.saves, ge.n_saves, ctx->now);
+    if (ok)
+        metrics_add("scaleupd_detector_rebuilds_total", "", (double)ge.rebuilt);
     group_eval_free(&ge);
     return ok;
 }
@@ -637,6 +658,9 @@ static void describe_metrics(void)
                      "waiting for a retry.");
     metrics_describe("scaleupd_evaluation_failures_total", METRIC_COUNTER,
                      "Evaluations that failed and were set aside, by kind (series, aggregate).");
+    metrics_describe("scaleupd_detector_rebuilds_total", METRIC_COUNTER,
+                     "Detector states of spc rules rebuilt from a series' history (a first "
+                     "evaluation, a revision, a changed rule or budget) rather than updated.");
 }
 
 void evaluator_describe_metrics(void)

@@ -705,6 +705,8 @@ Test(detector, a_revision_of_an_old_period_rebuilds_the_state)
         push_x("P", t, values[t]);
     }
     expect_state_is_rebuild(SPC_X, "spc-x", "P", values, 30, NAN);
+    cr_expect_eq(metric("scaleupd_detector_rebuilds_total"), 1,
+                 "built at the first point, then updated by each new one");
 
     /* month 2 goes without a mark: the state, which does not read the history, keeps it */
     exec("DELETE FROM observation WHERE period_start = '2020-03-01'");
@@ -736,6 +738,7 @@ Test(detector, a_revision_of_an_old_period_rebuilds_the_state)
         snprintf(want + 2 * b, 3, "%02x", ((const unsigned char *)&state)[b]);
     char *key = NULL, *got = stored_hex("spc-x", "P", &key);
     cr_expect(got != NULL && strcmp(got, want) == 0, "rebuilt from the 30 points there are");
+    cr_expect_eq(metric("scaleupd_detector_rebuilds_total"), 2, "the revision rebuilt it");
     free(got);
     free(key);
     cr_expect_eq(det_count("SELECT count(*) FROM detector_state"), 1,
