@@ -15,8 +15,11 @@ CREATE TABLE detector_state (
     holding         boolean NOT NULL,      -- the detector holds at that point
     updated_at      timestamptz NOT NULL DEFAULT now(),
     PRIMARY KEY (programme_id, series_id, rule_id),
-    FOREIGN KEY (programme_id, rule_id) REFERENCES alert_rule (programme_id, id) ON DELETE CASCADE,
-    FOREIGN KEY (programme_id, series_id) REFERENCES series (programme_id, id) ON DELETE CASCADE
+    FOREIGN KEY (programme_id, rule_id) REFERENCES alert_rule (programme_id, id) ON DELETE CASCADE
 );
+-- No foreign key to series: it would make every TRUNCATE of series name this table too, and
+-- a series is gone only with its site or indicator (whose rules' states then go with the
+-- programme or rule) or its programme. A row whose series is gone is never read again (series
+-- ids are not reused).
 -- the cascade from a deleted rule
 CREATE INDEX detector_state_rule ON detector_state (programme_id, rule_id);
