@@ -125,11 +125,11 @@ static const struct evaluation_detector_row *stored_row(const struct evaluation_
 /* The stored state of (series, rule) when it can go on with the series' new points: stored
  * with the same params (key) and rule, whole, and the marks changed no period it has seen. */
 static const struct detector_state *usable_state(const struct group_eval *ge, int64_t series_id,
-                                                 int64_t rule_id, int32_t since,
+                                                 const struct evaluation_rule *rule, int32_t since,
                                                  const struct detector_plan *plan)
 {
-    const struct evaluation_detector_row *d = stored_row(&ge->g, series_id, rule_id);
-    if (d == NULL || !d->rule_current || d->state == NULL ||
+    const struct evaluation_detector_row *d = stored_row(&ge->g, series_id, rule->id);
+    if (d == NULL || d->rule_updated_us != rule->updated_us || d->state == NULL ||
         d->state_len != sizeof(struct detector_state) || d->params == NULL ||
         strcmp(d->params, plan->key) != 0 || since == INT32_MIN)
         return NULL;
@@ -152,7 +152,7 @@ static void plan_detector(struct group_eval *ge, const struct evaluation_applica
 {
     rule_detector_params(rule, app->direction, ge->budget, &plan->params);
     detector_params_key(&plan->params, plan->key, sizeof(plan->key));
-    plan->stored = usable_state(ge, app->series_id, ge->g.rules[app->rule].id, since, plan);
+    plan->stored = usable_state(ge, app->series_id, &ge->g.rules[app->rule], since, plan);
 }
 
 /* What one series needs of its values, from the rules that apply to it (apps[0..n)). */
@@ -198,13 +198,15 @@ static void queue_state(struct group_eval *ge, const struct evaluation_applicati
     size_t i = ge->n_saves++;
     memcpy(&ge->save_states[i], state, sizeof(*state));
     memcpy(ge->save_keys[i], plan->key, sizeof(plan->key));
+    const struct evaluation_rule *rule = &ge->g.rules[app->rule];
     ge->saves[i] = (struct evaluation_detector_save){.series_id = app->series_id,
-                                                     .rule_id = ge->g.rules[app->rule].id,
+                                                     .rule_id = rule->id,
                                                      .params = ge->save_keys[i],
                                                      .state = &ge->save_states[i],
                                                      .state_len = sizeof(*state),
                                                      .last_day = state->last_day,
-                                                     .holding = state->holding};
+                                                     .holding = state->holding,
+                                                     .rule_updated_us = rule->updated_us};
 }
 
 /* A detector spc rule on one series: its state goes on with the points after its last one

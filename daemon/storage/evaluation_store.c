@@ -174,7 +174,8 @@ static const char group_rules_sql[] =
     " s.programme_id = $1 AND s.id = up.parent_id),"
     " anc AS (SELECT series_id, array_agg(site_id) AS sites FROM up GROUP BY series_id)"
     " SELECT se.id, r.id, r.document, r.for_count, r.resolve_count, se.indicator_id,"
-    " se.site_id, i.direction FROM se JOIN anc ON anc.series_id = se.id"
+    " se.site_id, i.direction, (extract(epoch FROM r.updated_at) * 1000000)::int8"
+    " FROM se JOIN anc ON anc.series_id = se.id"
     " JOIN indicator i ON i.programme_id = $1 AND i.id = se.indicator_id"
     " JOIN alert_rule r ON r.programme_id = $1"
     " WHERE r.enabled AND r.kind IN ('spc', 'threshold')"
@@ -183,16 +184,16 @@ static const char group_rules_sql[] =
     " AND (r.site_id IS NULL OR r.site_id = ANY (anc.sites))"
     " ORDER BY se.id, r.id";
 
-/* The stored detector states of the series in $2 (sql/013), each saying whether its rule is
- * as it was when the state was stored. One index probe per series (a lateral join): the table
- * grows while a first evaluation fills it, faster than its statistics follow, and a plan made
- * for an empty table must not become a scan of it per group. */
+/* The stored detector states of the series in $2 (sql/013), with the updated_at of the rule
+ * they were fed under. One index probe per series (a lateral join): the table grows while a
+ * first evaluation fills it, faster than its statistics follow, and a plan made for an empty
+ * table must not become a scan of it per group. */
 static const char group_detectors_sql[] =
-    "SELECT d.series_id, d.rule_id, d.params, encode(d.state, 'hex'), d.current"
-    " FROM unnest($2::int8[]) AS c(id) CROSS JOIN LATERAL (SELECT x.series_id, x.rule_id,"
-    " x.params, x.state, x.rule_updated_at = r.updated_at AS current FROM detector_state x"
-    " JOIN alert_rule r ON r.programme_id = x.programme_id AND r.id = x.rule_id"
-    " WHERE x.programme_id = $1 AND x.series_id = c.id) d ORDER BY 1, 2";
+    "SELECT d.series_id, d.rule_id, d.params, encode(d.state, 'hex'),"
+    " (extract(epoch FROM d.rule_updated_at) * 1000000)::int8"
+    " FROM unnest($2::int8[]) AS c(id) CROSS JOIN LATERAL (SELECT series_id, rule_id, params,"
+    " state, rule_updated_at FROM detector_state WHERE programme_id = $1 AND series_id = c.id) d"
+    " ORDER BY 1, 2";
 
 /* Per request ($2 series, $3 from day, $4 limit): the latest $4 values on or after the day,
  * oldest first; a NaN or infinity that an older version stored is no value. The day bounds
@@ -228,6 +229,7 @@ static size_t group_rule(struct evaluation_group *g, size_t *cap, const PGresult
         g->rules = xrealloc(g->rules, *cap * sizeof(*g->rules));
     }
     read_rule(res, row, 1, &g->rules[g->n_rules]);
+    g->rules[g->n_rules].updated_us = db_int64(res, row, 8);
     return g->n_rules++;
 }
 
@@ -307,7 +309,7 @@ static void read_detectors(struct evaluation_group *g, const PGresult *res)
         d->rule_id = db_int64(res, (int)i, 1);
         d->params = text_copy(res, (int)i, 2);
         d->state = hex_bytes(db_text(res, (int)i, 3), &d->state_len);
-        d->rule_current = db_bool(res, (int)i, 4);
+        d->rule_updated_us = db_int64(res, (int)i, 4);
     }
     g->n_detectors = n;
 }
@@ -374,28 +376,33 @@ bool evaluation_group_values(PGconn *conn, int64_t programme_id,
     return true;
 }
 
-/* Creates or replaces the state of each (rule $3, series $2) (sql/013) with the rule's
- * updated_at as it is now: a rule that changes after this is read as changed. */
+/* Creates or replaces the state of each (rule $3, series $2) (sql/013) with the updated_at
+ * of the rule it was fed under ($8, microseconds): a rule changed meanwhile is read as changed.
+ * A rule deleted meanwhile has no state to keep. */
 static const char detector_store_sql[] =
     "INSERT INTO detector_state AS d (programme_id, rule_id, series_id, params,"
     " rule_updated_at, state, last_period, holding, updated_at)"
-    " SELECT $1, u.rule_id, u.series_id, u.params, r.updated_at, decode(u.state, 'hex'),"
-    " date '1970-01-01' + u.last_day, u.holding, to_timestamp($8::float8)"
-    " FROM unnest($2::int8[], $3::int8[], $4::text[], $5::text[], $6::int4[], $7::bool[])"
-    " AS u(series_id, rule_id, params, state, last_day, holding)"
-    " JOIN alert_rule r ON r.programme_id = $1 AND r.id = u.rule_id"
+    " SELECT $1, u.rule_id, u.series_id, u.params,"
+    " timestamptz 'epoch' + u.rule_us * interval '1 microsecond', decode(u.state, 'hex'),"
+    " date '1970-01-01' + u.last_day, u.holding, to_timestamp($9::float8)"
+    " FROM unnest($2::int8[], $3::int8[], $4::text[], $5::text[], $6::int4[], $7::bool[],"
+    " $8::int8[]) AS u(series_id, rule_id, params, state, last_day, holding, rule_us)"
+    " WHERE EXISTS (SELECT 1 FROM alert_rule r WHERE r.programme_id = $1 AND r.id = u.rule_id)"
     " ON CONFLICT (programme_id, series_id, rule_id) DO UPDATE SET params = excluded.params,"
     " rule_updated_at = excluded.rule_updated_at, state = excluded.state,"
     " last_period = excluded.last_period, holding = excluded.holding,"
     " updated_at = excluded.updated_at";
 
-/* The six arrays of detector_store_sql. */
-static void detector_arrays(struct pgarray a[6], const struct evaluation_detector_save *rows,
-                            size_t n)
+#define DETECTOR_ARRAYS 7
+
+/* The arrays of detector_store_sql. */
+static void detector_arrays(struct pgarray a[DETECTOR_ARRAYS],
+                            const struct evaluation_detector_save *rows, size_t n)
 {
-    static const uint32_t oids[6] = {PGARRAY_INT8, PGARRAY_INT8, PGARRAY_TEXT,
-                                     PGARRAY_TEXT, PGARRAY_INT4, PGARRAY_BOOL};
-    for (int i = 0; i < 6; i++)
+    static const uint32_t oids[DETECTOR_ARRAYS] = {PGARRAY_INT8, PGARRAY_INT8, PGARRAY_TEXT,
+                                                   PGARRAY_TEXT, PGARRAY_INT4, PGARRAY_BOOL,
+                                                   PGARRAY_INT8};
+    for (int i = 0; i < DETECTOR_ARRAYS; i++)
         pgarray_init(&a[i], oids[i]);
     for (size_t i = 0; i < n; i++) {
         const struct evaluation_detector_save *r = &rows[i];
@@ -412,8 +419,9 @@ static void detector_arrays(struct pgarray a[6], const struct evaluation_detecto
         else
             pgarray_add_int4(&a[4], r->last_day);
         pgarray_add_bool(&a[5], r->holding);
+        pgarray_add_int8(&a[6], r->rule_updated_us);
     }
-    for (int i = 0; i < 6; i++)
+    for (int i = 0; i < DETECTOR_ARRAYS; i++)
         pgarray_finish(&a[i]);
 }
 
@@ -425,20 +433,21 @@ bool evaluation_detector_store(PGconn *conn, int64_t programme_id,
     char pid[24], at[32];
     snprintf(pid, sizeof(pid), "%lld", (long long)programme_id);
     snprintf(at, sizeof(at), "%.6f", now);
-    struct pgarray a[6];
+    struct pgarray a[DETECTOR_ARRAYS];
     detector_arrays(a, rows, n);
-    const char *values[8] = {pid};
-    int lengths[8] = {0}, formats[8] = {0};
+    const char *values[DETECTOR_ARRAYS + 2] = {pid};
+    int lengths[DETECTOR_ARRAYS + 2] = {0}, formats[DETECTOR_ARRAYS + 2] = {0};
     bool fits = true;
-    for (int i = 0; i < 6; i++) {
+    for (int i = 0; i < DETECTOR_ARRAYS; i++) {
         fits = fits && pgarray_ok(&a[i]);
         values[i + 1] = a[i].data, lengths[i + 1] = (int)a[i].len, formats[i + 1] = 1;
     }
-    values[7] = at;
-    PGresult *res = fits ? db_exec_prepared(conn, "scaleupd_eval_detector_store",
-                                            detector_store_sql, 8, values, lengths, formats, 0)
-                         : NULL;
-    for (int i = 0; i < 6; i++)
+    values[DETECTOR_ARRAYS + 1] = at;
+    PGresult *res = fits
+                        ? db_exec_prepared(conn, "scaleupd_eval_detector_store", detector_store_sql,
+                                           DETECTOR_ARRAYS + 2, values, lengths, formats, 0)
+                        : NULL;
+    for (int i = 0; i < DETECTOR_ARRAYS; i++)
         pgarray_free(&a[i]);
     bool ok = db_ok(res, PGRES_COMMAND_OK, NULL, "store detector states");
     PQclear(res);

@@ -22,6 +22,7 @@ struct evaluation_rule {
     int64_t id;
     char *document;
     int for_count, resolve_count;
+    int64_t updated_us; /* updated_at, microseconds since 1970 (evaluation_group_read only) */
 };
 
 /* ---- dirty series ------------------------------------------------------------------- */
@@ -68,13 +69,14 @@ struct evaluation_alert_key {
     int64_t series_id, rule_id;
 };
 
-/* The stored detector state of one (spc rule, series) (sql/013). */
+/* The stored detector state of one (spc rule, series) (sql/013); it is stale when its rule's
+ * updated_us differs from rule_updated_us. */
 struct evaluation_detector_row {
     int64_t series_id, rule_id;
     char *params;         /* the detector_params_key it was fed with */
     unsigned char *state; /* struct detector_state's bytes, state_len of them */
     size_t state_len;
-    bool rule_current; /* the rule has not changed since (alert_rule.updated_at) */
+    int64_t rule_updated_us; /* its rule's updated_at then, microseconds since 1970 */
 };
 
 struct evaluation_group {
@@ -125,9 +127,10 @@ struct evaluation_detector_save {
     size_t state_len;
     int32_t last_day; /* its last point's period start; INT32_MIN: none */
     bool holding;
+    int64_t rule_updated_us; /* the updated_us of the rule it was fed under */
 };
 
-/* Stores the n states in one statement, each with its rule's updated_at as it is now. */
+/* Stores the n states in one statement (those of a rule deleted meanwhile are dropped). */
 bool evaluation_detector_store(PGconn *conn, int64_t programme_id,
                                const struct evaluation_detector_save *rows, size_t n, double now)
     __attribute__((warn_unused_result));
