@@ -1,8 +1,9 @@
 /* The evaluator: claims series that ingest marked dirty (SKIP LOCKED, so two daemons never
- * take the same) and runs their spc and threshold rules; on a timer, under an advisory lock,
- * runs late-feed and completeness rules against due dates in each programme's time zone.
- * Its reads are storage/evaluation_store.h's and its writes alerts_apply's; this file
- * composes them with the pure rules of core/rules.c (docs/ARCHITECTURE.md). */
+ * take the same) and runs their spc and threshold rules (an spc rule's detector going on from
+ * its stored state, or rebuilt); on a timer, under an advisory lock, runs late-feed and
+ * completeness rules against due dates in each programme's time zone. Its reads are
+ * storage/evaluation_store.h's and its writes alerts_apply's; this file composes them with
+ * the pure rules of core/rules.c and core/detector.c (docs/ARCHITECTURE.md). */
 #include "scaleupd/services/evaluator.h"
 
 #include <math.h>
