@@ -23,3 +23,10 @@ CREATE TABLE detector_state (
 -- ids are not reused).
 -- the cascade from a deleted rule
 CREATE INDEX detector_state_rule ON detector_state (programme_id, rule_id);
+
+-- A late feed has no value: older versions stored 0 (and the alert's update keeps a value it
+-- is not given), so a late-feed alert said "value 0 for 2026-10". Missing is never a zero.
+UPDATE alert a SET value = NULL, centre = NULL, lower_limit = NULL, upper_limit = NULL
+  FROM alert_rule r
+ WHERE r.programme_id = a.programme_id AND r.id = a.rule_id AND r.kind = 'late_feed'
+   AND a.value IS NOT NULL;

@@ -775,3 +775,20 @@ Test(detector, a_rule_or_budget_change_rebuilds_and_one_row_per_rule_and_series)
     expect_state_is_rebuild(SPC_X_FIXED, "spc-x", "P", values, 25, 0.01);
     cr_expect_eq(det_count("SELECT count(*) FROM detector_state"), 4);
 }
+
+/* A late feed is missing data: its alert has a period and a summary, but no value and no
+ * limits (before, it stored a value of 0: "value 0 for 2025-05"). */
+Test(evaluator, a_late_feed_alert_has_no_value)
+{
+    push_rows(
+        (struct bp[]){{"A", "2025-01", 40, 100}, {"B", "2025-01", 70, 100}, {NULL, NULL, 0, 0}});
+    cr_assert(evaluator_run_timer(conn, NOW));
+    char *row = pgtest_scalar(
+        conn, "SELECT a.state || ' ' || (a.value IS NULL) || ' ' || (a.lower_limit IS NULL)"
+              " || ' ' || (a.period_start IS NOT NULL) || ' ' || left(a.summary, 12) FROM alert a"
+              " JOIN alert_rule r ON r.id = a.rule_id JOIN site s ON s.id = a.site_id"
+              " WHERE r.kind = 'late_feed' AND s.code = 'A'");
+    cr_expect(row != NULL && strcmp(row, "firing true true true no value for") == 0,
+              "late feed: %s", row ? row : "none");
+    free(row);
+}
