@@ -186,9 +186,9 @@ static const char group_rules_sql[] =
 
 /* The stored detector states (sql/013) of the (series $2, rule $3) of a group's applications,
  * with the updated_at of the rule each was fed under. One probe of the primary key per pair,
- * fenced (OFFSET 0) so that it stays one: the table grows while a first evaluation fills it,
- * faster than its statistics follow, and a join planned for an empty table would scan it
- * whole for every group (8x the time of 100,000 first evaluations, bench/evaluate.sh). */
+ * fenced (OFFSET 0) so that it stays one, and planned afresh each time (detectors_of): the
+ * table grows while a first evaluation fills it, and a plan made while it was empty scanned it
+ * whole for every group (8 to 20x the time of 100,000 first evaluations, bench/evaluate.sh). */
 static const char group_detectors_sql[] =
     "SELECT d.series_id, d.rule_id, d.params, encode(d.state, 'hex'),"
     " (extract(epoch FROM d.rule_updated_at) * 1000000)::int8"
@@ -213,8 +213,9 @@ static PGresult *detectors_of(PGconn *conn, const char *pid, const struct evalua
         pgarray_finish(&arrays[a]);
         values[a + 1] = arrays[a].data, lengths[a + 1] = (int)arrays[a].len, formats[a + 1] = 1;
     }
-    PGresult *res = db_exec_prepared(conn, "scaleupd_eval_detectors", group_detectors_sql, 3,
-                                     values, lengths, formats, 0);
+    /* planned at each call, not prepared: a plan cached while the table was nearly empty (a
+       scan) would stay until an ANALYZE; a fresh plan sees the table's current size */
+    PGresult *res = PQexecParams(conn, group_detectors_sql, 3, NULL, values, lengths, formats, 0);
     for (int a = 0; a < 2; a++)
         pgarray_free(&arrays[a]);
     if (!db_ok(res, PGRES_TUPLES_OK, NULL, "read the detector states of a claim")) {
