@@ -185,17 +185,15 @@ static const char group_rules_sql[] =
     " ORDER BY se.id, r.id";
 
 /* The stored detector states (sql/013) of the (series $2, rule $3) of a group's applications,
- * with the updated_at of the rule each was fed under. One probe of the primary key per pair,
- * fenced (OFFSET 0) so that it stays one, and planned afresh each time (detectors_of): the
- * table grows while a first evaluation fills it, and a plan made while it was empty scanned it
- * whole for every group (8 to 20x the time of 100,000 first evaluations, bench/evaluate.sh). */
+ * with the updated_at of the rule each was fed under, by their primary key, in a statement
+ * planned afresh at each call (detectors_of): the table grows while a first evaluation fills
+ * it, and a plan cached while it was empty scanned it whole for every group and every probe
+ * (8 to 20x the time of 100,000 first evaluations, bench/evaluate.sh). */
 static const char group_detectors_sql[] =
     "SELECT d.series_id, d.rule_id, d.params, encode(d.state, 'hex'),"
     " (extract(epoch FROM d.rule_updated_at) * 1000000)::int8"
-    " FROM unnest($2::int8[], $3::int8[]) AS c(series_id, rule_id) CROSS JOIN LATERAL"
-    " (SELECT series_id, rule_id, params, state, rule_updated_at FROM detector_state"
-    " WHERE programme_id = $1 AND series_id = c.series_id AND rule_id = c.rule_id OFFSET 0) d"
-    " ORDER BY 1, 2";
+    " FROM detector_state d WHERE d.programme_id = $1 AND (d.series_id, d.rule_id) IN"
+    " (SELECT * FROM unnest($2::int8[], $3::int8[])) ORDER BY 1, 2";
 
 /* Reads the detector states of the group's applications (after read_applications). */
 static PGresult *detectors_of(PGconn *conn, const char *pid, const struct evaluation_group *g)
