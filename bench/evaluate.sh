@@ -149,13 +149,14 @@ sql "CREATE FUNCTION bench_mark(slug text, n int, since date) RETURNS int LANGUA
                    p.id = se.programme_id WHERE p.slug = \$1 ORDER BY se.id LIMIT \$2) s) c
        GROUP BY programme_id, chunk RETURNING 1)
      SELECT count(*)::int FROM m \$\$"
-# A feed's next month: the first $2 series of programme $1 get a value (the same noisy level)
-# for the month $3, and are marked as ingest marks them (since = that month); the progress
+# A feed's next month: the first $2 series of programme $1 get a value for the month $3 (the
+# load's noisy level, continued: no signal, so no alert is written), and are marked as ingest marks them (since = that month); the progress
 # marks the insert leaves are dropped, as after the load
 sql "CREATE FUNCTION bench_next_month(slug text, n int, month date) RETURNS int LANGUAGE sql AS \$\$
      INSERT INTO observation (programme_id, series_id, period_start, value)
-       SELECT se.programme_id, se.id, \$3, 100 + (se.id * 7919 + extract(month FROM \$3)::int
-              * 104729) % 41 - 20
+       SELECT se.programme_id, se.id, \$3, 100 + ((se.id * 7919 - (extract(year FROM
+              age(\$3, date '$latest')) * 12 + extract(month FROM age(\$3, date '$latest')))::int
+              * 104729) % 41 + 41) % 41 - 20
        FROM series se JOIN programme p ON p.id = se.programme_id WHERE p.slug = \$1
        ORDER BY se.id LIMIT \$2;
      DELETE FROM progress_dirty; -- the progress task would recompute snapshots meanwhile
@@ -281,6 +282,9 @@ if [ -n "${STATS:-}" ]; then
          AND query NOT LIKE '%pg_stat_statements%' ORDER BY total_exec_time + total_plan_time DESC
          LIMIT 10" >&2
 fi
+say "   alerts after the rounds: $(sql "SELECT coalesce(string_agg(slug || ' ' || n, ', '), 'none')
+    FROM (SELECT p.slug, count(*) AS n FROM alert a JOIN programme p ON p.id = a.programme_id
+    GROUP BY p.slug ORDER BY p.slug) x")"
 errors=$(grep -c ' ERROR' "$work/scaleupd.log" || true)
 
 python3 - "$SITES" "$INDICATORS" "$MONTHS" "$all_first" "$apply_seconds" "$errors" \

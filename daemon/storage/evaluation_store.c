@@ -438,8 +438,13 @@ static void detector_arrays(struct pgarray a[DETECTOR_ARRAYS],
         pgarray_add_int8(&a[1], r->rule_id);
         pgarray_add_text(&a[2], r->params, strlen(r->params));
         char *hex = xmalloc(2 * r->state_len + 1);
-        for (size_t b = 0; b < r->state_len; b++)
-            snprintf(hex + 2 * b, 3, "%02x", ((const unsigned char *)r->state)[b]);
+        static const char digits[] = "0123456789abcdef"; /* snprintf per byte cost 1.5 s of
+                                                             100,000 first evaluations */
+        for (size_t b = 0; b < r->state_len; b++) {
+            unsigned char byte = ((const unsigned char *)r->state)[b];
+            hex[2 * b] = digits[byte >> 4];
+            hex[2 * b + 1] = digits[byte & 15];
+        }
         pgarray_add_text(&a[3], hex, 2 * r->state_len);
         free(hex);
         if (r->last_day == INT32_MIN)
