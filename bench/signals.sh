@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Signals benchmark (docs/ARCHITECTURE.md, the evaluation path; issue "alert budget"): the
-# false alerts and detection delays of the default spc rule as the evaluator runs it today
-# (core/rules.c's rule_eval_spc on the whole history of each new period, then
-# core/alert_state.c with the rule's for/resolve), of the same rule with for 2, and of the
-# alerting detector (core/detector.c, one update per new period) at the default budget.
+# false alerts and detection delays of the default spc rule (method "detector", the alerting
+# detector of core/detector.c under the programme's budget: core/rules.c's rule_detector_params
+# and rule_eval_detector, one call per new period on the series' state, as services/evaluator.c
+# calls them) next to the plain Making Data Count rule (method "mdc": rule_eval_spc on the
+# series' history at each new period) and that rule with for 2; each through
+# core/alert_state.c with the rule's for/resolve.
 #
 # Simulated series, fixed seed (xoshiro256** and Box-Muller in bench/signals_bench.c):
 # SERIES (20,000) normal series of 60 months, higher is better; stable, or stable for 36

@@ -1,8 +1,10 @@
 /*
  * Signals benchmark (bench/signals.sh runs it): simulated monthly series fed point by point
- * to the evaluation path of today's default spc rule (core/rules.c on the whole history, as
- * services/evaluator.c calls it) and to core/detector.c, each through core/alert_state.c with
- * the rule's for/resolve counts; prints false alerts per 100 series-years and detection delays.
+ * to the evaluation paths services/evaluator.c takes for each new period: the default spc rule
+ * (method "detector": rule_detector_params, then rule_eval_detector on the series' state, one
+ * call per new point) and the plain Making Data Count rule (method "mdc": rule_eval_spc on the
+ * history), each through core/alert_state.c with the rule's for/resolve counts; prints false
+ * alerts per 100 series-years and detection delays.
  */
 #include <inttypes.h>
 #include <jansson.h>
@@ -133,9 +135,9 @@ struct watcher {
 };
 
 static const struct watcher watchers[] = {
-    {"mdc, for 1 (today)", METHOD_MDC, 1, 1},
-    {"mdc, for 2", METHOD_MDC, 2, 1},
-    {"detector", METHOD_DETECTOR, 1, 1},
+    {"plain MDC rule (mdc)", METHOD_MDC, 1, 1},
+    {"MDC rule, for 2", METHOD_MDC, 2, 1},
+    {"default rule (detector)", METHOD_DETECTOR, 1, 1},
 };
 #define N_WATCHERS (sizeof(watchers) / sizeof(watchers[0]))
 
@@ -148,10 +150,12 @@ struct tally {
     double delay_sum;
 };
 
-/* The default spc rule, parsed like a stored one (storage/rule_store.c's defaults). */
-static void default_rule(struct rule *rule)
+/* An spc rule with the method given, parsed like a stored one: with "detector" it is the
+   default rule (storage/rule_store.c's defaults have no method). */
+static void spc_rule(struct rule *rule, const char *method)
 {
-    json_t *doc = json_pack("{s:s, s:s, s:s}", "name", "spc-x", "kind", "spc", "indicator", "x");
+    json_t *doc = json_pack("{s:s, s:s, s:s, s:s}", "name", "spc-x", "kind", "spc", "indicator",
+                            "x", "method", method);
     json_t *problems = rule_parse(doc, rule);
     if (json_array_size(problems) != 0) {
         fprintf(stderr, "signals_bench: the default rule does not parse\n");
@@ -161,9 +165,10 @@ static void default_rule(struct rule *rule)
     json_decref(doc);
 }
 
-/* The context of one run: the rule, the detector's params, the series being fed. */
+/* The context of one run: the rules, the detector's params, the series being fed. */
 struct run {
-    struct rule rule;
+    struct rule rule;     /* the plain MDC rule (method mdc) */
+    struct rule detector; /* the default rule (method detector) */
     struct detector_params params;
     size_t n_series;
     uint64_t seed;
@@ -180,10 +185,9 @@ static void holds_now(struct run *run, struct detector_state *det, bool holds[2]
     bool ok = run->with_mdc &&
               rule_eval_spc(&run->rule, run->values, run->days, run->n, SPC_DIRECTION_UP, &eval);
     holds[METHOD_MDC] = ok && eval.holds;
-    struct detector_result r;
-    enum detector_status st =
-        detector_update(det, &run->params, run->values[run->n - 1], run->days[run->n - 1], &r);
-    holds[METHOD_DETECTOR] = st == DETECTOR_OK && r.holds;
+    enum detector_status st = rule_eval_detector(&run->params, det, run->values[run->n - 1],
+                                                 run->days[run->n - 1], &eval);
+    holds[METHOD_DETECTOR] = st == DETECTOR_OK && eval.holds;
 }
 
 /* Records one step of a watcher at month t; *first is the delay once found (0 before). */
@@ -268,7 +272,7 @@ static double mean_delay(const struct tally *t)
 
 static void print_row(const char *scenario, const char *watcher, const struct tally *t, bool drift)
 {
-    printf("%-24s %-20s %7.2f", scenario, watcher, per_100_series_years(t));
+    printf("%-24s %-23s %7.2f", scenario, watcher, per_100_series_years(t));
     if (!drift) {
         printf("\n");
         return;
@@ -295,9 +299,9 @@ static void run_all(struct run *run, struct tally tallies[N_SCENARIOS][N_WATCHER
 
 static void print_table(struct tally tallies[N_SCENARIOS][N_WATCHERS])
 {
-    printf("%-24s %-20s %7s %7s %6s %5s %7s %7s %7s\n", "scenario", "rule", "alerts", "<=24mo",
+    printf("%-24s %-23s %7s %7s %6s %5s %7s %7s %7s\n", "scenario", "rule", "alerts", "<=24mo",
            "mean", "p90", "<=1", "<=6", "<=12");
-    printf("%-24s %-20s %7s\n", "", "", "/100sy");
+    printf("%-24s %-23s %7s\n", "", "", "/100sy");
     for (size_t s = 0; s < N_SCENARIOS; s++) {
         bool drift = scenarios[s].kind != SCENARIO_STABLE && scenarios[s].kind != SCENARIO_MISSED;
         for (size_t w = 0; w < N_WATCHERS; w++)
@@ -320,7 +324,7 @@ static void print_by_year(struct tally tallies[N_SCENARIOS][N_WATCHERS])
            MONTHS / 12);
     for (size_t w = 0; w < N_WATCHERS; w++) {
         const struct tally *t = &tallies[scenario_index("stable")][w];
-        printf("  %-20s", watchers[w].name);
+        printf("  %-23s", watchers[w].name);
         for (int y = 0; y < MONTHS / 12; y++)
             printf(" %6.2f", 100.0 * (double)t->events_by_year[y] / (double)t->series);
         printf("\n");
@@ -436,11 +440,13 @@ int main(int argc, char **argv)
         else
             usage();
     }
-    default_rule(&run->rule);
-    detector_params_init(&run->params);
-    detector_params_watch(&run->params, SPC_DIRECTION_UP, run->rule.alert_improvement);
-    if (!detector_params_for_budget(&run->params, budget / 100))
+    spc_rule(&run->rule, "mdc");
+    spc_rule(&run->detector, "detector");
+    if (run->rule.method != RULE_METHOD_MDC || run->detector.method != RULE_METHOD_DETECTOR ||
+        !isfinite(budget) || budget <= 0)
         usage();
+    /* the params the evaluator gives the default rule of a higher-is-better indicator */
+    rule_detector_params(&run->detector, SPC_DIRECTION_UP, budget / 100, &run->params);
     if (no_outside)
         run->params.outside_sigmas = 0;
     if (outside > 0)

@@ -311,6 +311,23 @@ void detector_summary(const struct detector_result *r, char *buf, size_t size)
         snprintf(buf, size, "common cause variation");
 }
 
+/* Bumped when the meaning of a field of struct detector_state changes with its size kept. */
+#define DETECTOR_STATE_VERSION 1
+
+void detector_params_key(const struct detector_params *p, char *buf, size_t size)
+{
+    int len = snprintf(buf, size,
+                       "v%d/%zu k%.17g h%.17g r%.17g o%.17g w%d%d lag%zu a%.17g m%zu f%zu s%d b",
+                       DETECTOR_STATE_VERSION, sizeof(struct detector_state), p->k, p->h,
+                       p->release, p->outside_sigmas, p->watch_high, p->watch_low, p->lag,
+                       p->allowance, p->min_baseline, p->fix_after_n, p->screen_outliers);
+    for (size_t r = 0; r < p->n_rebase && r < DETECTOR_MAX_REBASE; r++) {
+        if (len < 0 || (size_t)len >= size)
+            return;
+        len += snprintf(buf + len, size - (size_t)len, ",%ld", (long)p->rebase[r]);
+    }
+}
+
 const char *detector_cause_name(enum detector_cause cause)
 {
     static const char *const names[] = {"none", "outside", "cusum"};

@@ -3,6 +3,7 @@
  * checked whole with a JSON path for each problem. */
 #include "scaleupd/core/programme_doc.h"
 
+#include <math.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -226,6 +227,39 @@ static void validate_indicators(json_t **problems, const json_t *indicators)
     json_decref(seen);
 }
 
+/* "alert_budget": {"false_alerts_per_100_series_years": B}, B from the detector's table
+   (core/detector.h): what the spc rules of the programme may cost in false alerts. */
+static void validate_alert_budget(json_t **problems, const json_t *budget)
+{
+    if (!json_is_object(budget)) {
+        problems_add(problems, "$.alert_budget", "invalid_type", "alert_budget must be an object");
+        return;
+    }
+    const char *key;
+    const json_t *v;
+    json_object_foreach((json_t *)budget, key, v)
+    {
+        char path[128];
+        snprintf(path, sizeof(path), "$.alert_budget.%.80s", key);
+        if (strcmp(key, PROGRAMME_BUDGET_KEY) != 0)
+            problems_add(problems, path, "unknown_member",
+                         "alert_budget has one member, " PROGRAMME_BUDGET_KEY);
+    }
+    const json_t *per_100 = json_object_get(budget, PROGRAMME_BUDGET_KEY);
+    if (per_100 == NULL) {
+        problems_add(problems, "$.alert_budget." PROGRAMME_BUDGET_KEY, "missing_field",
+                     PROGRAMME_BUDGET_KEY " is required");
+        return;
+    }
+    double x = json_number_value(per_100);
+    if (!json_is_number(per_100) || !isfinite(x) || x < PROGRAMME_BUDGET_MIN ||
+        x > PROGRAMME_BUDGET_MAX)
+        problems_add(problems, "$.alert_budget." PROGRAMME_BUDGET_KEY,
+                     json_is_number(per_100) ? "out_of_range" : "invalid_type",
+                     PROGRAMME_BUDGET_KEY " must be a number from %g to %g", PROGRAMME_BUDGET_MIN,
+                     PROGRAMME_BUDGET_MAX);
+}
+
 json_t *programme_doc_validate(const json_t *doc)
 {
     json_t *problems = NULL;
@@ -244,6 +278,9 @@ json_t *programme_doc_validate(const json_t *doc)
     const json_t *teams = json_object_get(doc, "teams");
     if (teams != NULL && !json_is_array(teams))
         problems_add(&problems, "$.teams", "invalid_type", "teams must be an array");
+    const json_t *budget = json_object_get(doc, "alert_budget");
+    if (budget != NULL)
+        validate_alert_budget(&problems, budget);
     const json_t *sites = json_object_get(doc, "sites");
     const json_t *indicators = json_object_get(doc, "indicators");
     if (sites != NULL && !json_is_array(sites))

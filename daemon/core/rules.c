@@ -152,7 +152,7 @@ static void parse_receivers(json_t **problems, const json_t *doc, struct rule *o
 static const char *const known_members[] = {
     "name",      "kind",       "indicator", "site",        "dimension", "for",      "resolve",
     "receivers", "min",        "max",       "signals",     "baseline",  "alert_on", "rebase",
-    "due_days",  "grace_days", "min_ratio", "description", "aggregate", NULL};
+    "due_days",  "grace_days", "min_ratio", "description", "aggregate", "method",   NULL};
 
 static void check_members(json_t **problems, const json_t *doc)
 {
@@ -222,6 +222,31 @@ static void parse_kind_specific(json_t **problems, const json_t *doc, struct rul
     }
 }
 
+static const char *const method_names[] = {"detector", "mdc"};
+
+const char *rule_method_name(enum rule_method method)
+{
+    if ((unsigned)method >= sizeof(method_names) / sizeof(method_names[0]))
+        return "unknown";
+    return method_names[method];
+}
+
+/* "method": how an spc rule alerts; only an spc rule has one. */
+static void parse_method(json_t **problems, const json_t *doc, struct rule *out)
+{
+    const json_t *v = json_object_get(doc, "method");
+    if (v == NULL)
+        return;
+    bool known = false;
+    for (unsigned m = 0; json_is_string(v) && m < 2 && !known; m++)
+        if (strcmp(json_string_value(v), method_names[m]) == 0)
+            out->method = (enum rule_method)m, known = true;
+    if (!known)
+        problems_add(problems, "$.method", "invalid_value", "method is detector or mdc");
+    else if (out->kind != RULE_SPC)
+        problems_add(problems, "$.method", "invalid_value", "only an spc rule has a method");
+}
+
 static void check_kind_needs(json_t **problems, struct rule *out)
 {
     if (out->kind == RULE_THRESHOLD && !out->has_min && !out->has_max)
@@ -272,8 +297,10 @@ json_t *rule_parse(const json_t *doc, struct rule *out)
     opt_int(&problems, doc, "resolve", 1, 1000, &out->resolve_count);
     parse_receivers(&problems, doc, out);
     parse_kind_specific(&problems, doc, out);
-    if (kind_ok)
+    if (kind_ok) {
         check_kind_needs(&problems, out);
+        parse_method(&problems, doc, out);
+    }
     return problems;
 }
 
@@ -354,6 +381,44 @@ bool rule_eval_spc(const struct rule *rule, const double *values, const int32_t 
     spc_summary(last, out->summary, sizeof(out->summary));
     spc_result_free(&res);
     return true;
+}
+
+void rule_detector_params(const struct rule *rule, enum spc_direction direction,
+                          double per_series_year, struct detector_params *out)
+{
+    detector_params_init(out);
+    detector_params_watch(out, direction, rule->alert_improvement);
+    if (!detector_params_for_budget(out, per_series_year)) {
+        bool ok = detector_params_for_budget(out, DETECTOR_DEFAULT_BUDGET);
+        (void)ok; /* the default lies in the table and a side is watched */
+    }
+    out->fix_after_n = rule->baseline;
+    out->n_rebase = rule->n_rebase < DETECTOR_MAX_REBASE ? rule->n_rebase : DETECTOR_MAX_REBASE;
+    memcpy(out->rebase, rule->rebase, out->n_rebase * sizeof(out->rebase[0]));
+}
+
+enum detector_status rule_eval_detector(const struct detector_params *params,
+                                        struct detector_state *state, double value, int32_t day,
+                                        struct rule_eval *out)
+{
+    memset(out, 0, sizeof(*out));
+    out->value = value;
+    out->centre = out->lower_limit = out->upper_limit = NAN;
+    struct detector_result r;
+    enum detector_status st = detector_update(state, params, value, day, &r);
+    if (st != DETECTOR_OK) {
+        snprintf(out->summary, sizeof(out->summary), "not judged");
+        return st;
+    }
+    out->holds = r.holds;
+    out->has_limits = r.judged;
+    if (r.judged) {
+        out->centre = r.centre;
+        out->lower_limit = r.lower_limit;
+        out->upper_limit = r.upper_limit;
+    }
+    detector_summary(&r, out->summary, sizeof(out->summary));
+    return st;
 }
 
 int32_t rule_deadline(const struct rule *rule, struct period p)

@@ -1,10 +1,12 @@
 /* The evaluator: claims series that ingest marked dirty (SKIP LOCKED, so two daemons never
- * take the same) and runs their spc and threshold rules; on a timer, under an advisory lock,
- * runs late-feed and completeness rules against due dates in each programme's time zone.
- * Its reads are storage/evaluation_store.h's and its writes alerts_apply's; this file
- * composes them with the pure rules of core/rules.c (docs/ARCHITECTURE.md). */
+ * take the same) and runs their spc and threshold rules (an spc rule's detector going on from
+ * its stored state, or rebuilt); on a timer, under an advisory lock, runs late-feed and
+ * completeness rules against due dates in each programme's time zone. Its reads are
+ * storage/evaluation_store.h's and its writes alerts_apply's; this file composes them with
+ * the pure rules of core/rules.c and core/detector.c (docs/ARCHITECTURE.md). */
 #include "scaleupd/services/evaluator.h"
 
+#include <math.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -23,12 +25,13 @@
 #include "scaleupd/services/progress_service.h"
 #include "scaleupd/core/rules.h"
 #include "scaleupd/core/alloc.h"
+#include "scaleupd/core/detector.h"
 #include "scaleupd/storage/evaluation_store.h"
 
 #define EVALUATOR_BATCH 16     /* marks per transaction; a mark lists up to 1,000 series */
 #define EVALUATOR_BATCH_BUSY 4 /* marks of the one claim made while requests are served */
 #define EVALUATOR_MAX_WAIT 1.0 /* seconds dirty series wait at most for ingest to pause */
-#define EVALUATOR_HISTORY 500  /* points of a series an spc rule looks at */
+#define EVALUATOR_HISTORY 500  /* points of a series a plain MDC spc rule looks at */
 #define EVALUATOR_GROUP 250    /* series whose values are read at once (≤ 125,000 points) */
 #define EVALUATOR_RETRIES 64   /* set-aside evaluations a claim retries at most */
 #define EVALUATOR_SAVEPOINT "scaleupd_evaluation" /* around each attempt that may be set aside */
@@ -47,23 +50,44 @@ static bool stored_rule(const char *text, struct rule *rule)
     return ok;
 }
 
-/* The evaluation of a claim's series is set-based: evaluation_group_read reads the spc and
- * threshold rules of a group of them, their latest EVALUATOR_HISTORY values and the alerts
- * they already have, in three statements; then each series is evaluated in memory and only
- * alerts that exist or start to hold are written. */
-
-/* The rules of a group, each parsed once, when first needed. */
-struct parsed_rules {
-    signed char *state; /* per rule of the group: 0 not parsed yet, 1 usable, -1 not */
-    struct rule *rules;
+/* One claim's evaluation of one programme, and what it did to set-aside evaluations. */
+struct claim_context {
+    int64_t programme_id;
+    double now;
+    double budget;   /* the programme's false alerts per series-year (NAN: the default) */
+    int64_t *failed; /* the series set aside by this claim (their own rules), this programme */
+    size_t n_failed, cap_failed;
+    long set_aside[2]; /* evaluations set aside: series' own rules, aggregates */
+    long cleared;      /* set-aside evaluations that evaluated again */
 };
 
-static const struct rule *group_rule(const struct evaluation_group *g, struct parsed_rules *p,
-                                     size_t index)
+/* The evaluation of a claim's series is set-based: evaluation_group_read reads the spc and
+ * threshold rules of a group of them, the detector states of their spc rules and the alerts
+ * they already have, in three statements; then what each series needs of its values is decided
+ * (the points after its detector states' last one, all of them for a state to rebuild, the
+ * latest EVALUATOR_HISTORY for a plain Making Data Count rule, the latest for a threshold) and
+ * read in one more; each series is evaluated in memory, only alerts that exist or start to hold
+ * are written, and the detector states that moved are stored in one statement. */
+
+/* One group's evaluation: its reads, its rules parsed once each, the states to store. */
+struct group_eval {
+    struct evaluation_group g;
+    signed char *state; /* per rule of the group: 0 not parsed yet, 1 usable, -1 not */
+    struct rule *rules;
+    double budget; /* the programme's, false alerts per series-year (NAN: the default) */
+    const int32_t *since;
+    struct evaluation_detector_save *saves;
+    struct detector_state *save_states;
+    char (*save_keys)[DETECTOR_KEY_MAX];
+    size_t n_saves;
+    long rebuilt; /* states rebuilt from every point, not gone on from the stored one */
+};
+
+static const struct rule *group_rule(struct group_eval *ge, size_t index)
 {
-    if (p->state[index] == 0)
-        p->state[index] = stored_rule(g->rules[index].document, &p->rules[index]) ? 1 : -1;
-    return p->state[index] > 0 ? &p->rules[index] : NULL;
+    if (ge->state[index] == 0)
+        ge->state[index] = stored_rule(ge->g.rules[index].document, &ge->rules[index]) ? 1 : -1;
+    return ge->state[index] > 0 ? &ge->rules[index] : NULL;
 }
 
 /* One series' values, pointing into the group's arrays. */
@@ -73,24 +97,176 @@ struct series_values {
     size_t n;
 };
 
+/* A detector application of one series: its params, and the stored state to go on from
+ * (NULL: the state is rebuilt from every point). */
+struct detector_plan {
+    struct detector_params params;
+    char key[DETECTOR_KEY_MAX];
+    const struct detector_state *stored;
+};
+
+/* The stored row of (series, rule), NULL when there is none: a binary search, the rows are by
+ * series, then rule. */
+static const struct evaluation_detector_row *stored_row(const struct evaluation_group *g,
+                                                        int64_t series_id, int64_t rule_id)
+{
+    size_t lo = 0, hi = g->n_detectors;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        const struct evaluation_detector_row *d = &g->detectors[mid];
+        if (d->series_id < series_id || (d->series_id == series_id && d->rule_id < rule_id))
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    const struct evaluation_detector_row *d = lo < g->n_detectors ? &g->detectors[lo] : NULL;
+    return d != NULL && d->series_id == series_id && d->rule_id == rule_id ? d : NULL;
+}
+
+/* The stored state of (series, rule) when it can go on with the series' new points: stored
+ * with the same params (key) and rule, whole, and the marks changed no period it has seen. */
+static const struct detector_state *usable_state(const struct group_eval *ge, int64_t series_id,
+                                                 const struct evaluation_rule *rule, int32_t since,
+                                                 const struct detector_plan *plan)
+{
+    const struct evaluation_detector_row *d = stored_row(&ge->g, series_id, rule->id);
+    if (d == NULL || d->rule_updated_us != rule->updated_us || d->state == NULL ||
+        d->state_len != sizeof(struct detector_state) || d->params == NULL ||
+        strcmp(d->params, plan->key) != 0 || since == INT32_MIN)
+        return NULL;
+    /* the bytes were allocated by the reader: aligned for the struct */
+    const struct detector_state *st = (const struct detector_state *)(const void *)d->state;
+    if (st->n_waiting > plan->params.lag)
+        return NULL; /* not a state these params leave: rebuild rather than trust it */
+    return st->last_day == INT32_MIN || since > st->last_day ? st : NULL;
+}
+
+static bool is_detector(const struct rule *rule)
+{
+    return rule->kind == RULE_SPC && rule->method == RULE_METHOD_DETECTOR;
+}
+
+/* The plan of a detector application: params from the rule, the indicator's direction and
+ * the programme's budget; the stored state when it can go on. */
+static void plan_detector(struct group_eval *ge, const struct evaluation_application *app,
+                          const struct rule *rule, int32_t since, struct detector_plan *plan)
+{
+    rule_detector_params(rule, app->direction, ge->budget, &plan->params);
+    detector_params_key(&plan->params, plan->key, sizeof(plan->key));
+    plan->stored = usable_state(ge, app->series_id, &ge->g.rules[app->rule], since, plan);
+}
+
+/* What one series needs of its values, from the rules that apply to it (apps[0..n)). */
+static struct evaluation_values_request values_needed(struct group_eval *ge,
+                                                      const struct evaluation_application *apps,
+                                                      size_t n, int32_t since)
+{
+    bool all = false, mdc = false, latest = false, go_on = false;
+    int32_t from = INT32_MAX;
+    for (size_t i = 0; i < n; i++) {
+        const struct rule *rule = group_rule(ge, apps[i].rule);
+        if (rule == NULL)
+            continue;
+        if (rule->kind == RULE_THRESHOLD) {
+            latest = true;
+        } else if (!is_detector(rule)) {
+            mdc = true;
+        } else {
+            struct detector_plan plan;
+            plan_detector(ge, &apps[i], rule, since, &plan);
+            all = all || plan.stored == NULL || plan.stored->last_day == INT32_MIN;
+            if (plan.stored != NULL && plan.stored->last_day < from)
+                from = plan.stored->last_day; /* the last point seen, then the new ones */
+            go_on = go_on || plan.stored != NULL;
+        }
+    }
+    struct evaluation_values_request r = {apps[0].series_id, EVALUATION_FROM_FIRST, INT32_MAX};
+    if (all || (mdc && go_on))
+        return r;
+    if (mdc)
+        r.limit = EVALUATOR_HISTORY;
+    else if (go_on)
+        r.from_day = from;
+    else if (latest)
+        r.limit = 1;
+    return r;
+}
+
+/* Stores nothing yet: queues the state of (series, rule) for the group's one write. */
+static void queue_state(struct group_eval *ge, const struct evaluation_application *app,
+                        const struct detector_plan *plan, const struct detector_state *state)
+{
+    size_t i = ge->n_saves++;
+    memcpy(&ge->save_states[i], state, sizeof(*state));
+    memcpy(ge->save_keys[i], plan->key, sizeof(plan->key));
+    const struct evaluation_rule *rule = &ge->g.rules[app->rule];
+    ge->saves[i] = (struct evaluation_detector_save){.series_id = app->series_id,
+                                                     .rule_id = rule->id,
+                                                     .params = ge->save_keys[i],
+                                                     .state = &ge->save_states[i],
+                                                     .state_len = sizeof(*state),
+                                                     .last_day = state->last_day,
+                                                     .holding = state->holding,
+                                                     .rule_updated_us = rule->updated_us};
+}
+
+/* A detector spc rule on one series: its state goes on with the points after its last one
+ * (or is rebuilt from every point), *eval is the last point's, *day its period. False when no
+ * point was fed: nothing new to tell. */
+static bool evaluate_detector(struct group_eval *ge, const struct evaluation_application *app,
+                              const struct rule *rule, int32_t since,
+                              const struct series_values *sv, struct rule_eval *eval, int32_t *day)
+{
+    struct detector_plan plan;
+    plan_detector(ge, app, rule, since, &plan);
+    struct detector_state state; /* copied whole, padding too: a rebuild compares equal */
+    if (plan.stored != NULL)
+        memcpy(&state, plan.stored, sizeof(state));
+    else
+        detector_reset(&state);
+    size_t fed = 0;
+    for (size_t i = 0; i < sv->n; i++) {
+        if (state.last_day != INT32_MIN && sv->days[i] <= state.last_day)
+            continue; /* seen already */
+        struct rule_eval point;
+        if (rule_eval_detector(&plan.params, &state, sv->values[i], sv->days[i], &point) !=
+            DETECTOR_OK)
+            continue;
+        *eval = point;
+        *day = sv->days[i];
+        fed++;
+    }
+    if (fed > 0)
+        queue_state(ge, app, &plan, &state);
+    if (fed > 0 && plan.stored == NULL)
+        ge->rebuilt++;
+    return fed > 0;
+}
+
 /* Evaluates one application of a rule on the series' values; `exists` says whether the rule
  * has an alert on the series. */
-static bool evaluate_application(PGconn *conn, const struct evaluation_group *g,
-                                 struct parsed_rules *parsed,
+static bool evaluate_application(PGconn *conn, struct group_eval *ge,
                                  const struct evaluation_application *app, int64_t programme_id,
-                                 const struct series_values *sv, bool exists, double now)
+                                 int32_t since, const struct series_values *sv, bool exists,
+                                 double now)
 {
-    const struct rule *rule = group_rule(g, parsed, app->rule);
+    const struct rule *rule = group_rule(ge, app->rule);
     if (rule == NULL)
         return true;
     struct rule_eval eval;
+    int32_t day = sv->days[sv->n - 1];
+    size_t tail = sv->n > EVALUATOR_HISTORY ? sv->n - EVALUATOR_HISTORY : 0;
     if (rule->kind == RULE_THRESHOLD)
         rule_eval_threshold(rule, sv->values[sv->n - 1], &eval);
-    else if (!rule_eval_spc(rule, sv->values, sv->days, sv->n, app->direction, &eval))
+    else if (is_detector(rule)) {
+        if (!evaluate_detector(ge, app, rule, since, sv, &eval, &day))
+            return true;
+    } else if (!rule_eval_spc(rule, sv->values + tail, sv->days + tail, sv->n - tail,
+                              app->direction, &eval))
         return true;
     if (!eval.holds && !exists)
         return true; /* a quiet subject: nothing to remember */
-    const struct evaluation_rule *stored = &g->rules[app->rule];
+    const struct evaluation_rule *stored = &ge->g.rules[app->rule];
     char subject[64];
     snprintf(subject, sizeof(subject), "i%lld:s%lld", (long long)app->indicator_id,
              (long long)app->site_id);
@@ -103,85 +279,148 @@ static bool evaluate_application(PGconn *conn, const struct evaluation_group *g,
                              .resolve_count = stored->resolve_count,
                              .obs = eval.holds ? ALERT_OBS_HOLDS : ALERT_OBS_OK,
                              .eval = &eval,
-                             .period_start = sv->days[sv->n - 1],
+                             .period_start = day,
                              .now = now};
     return alerts_apply(conn, &u);
 }
 
-/* Walks the group's three sorted lists along the series ids of the claim (ascending). */
+/* Walks the group's sorted lists along the series ids of the claim (ascending). */
 struct group_cursor {
     size_t value, application, alert;
 };
 
-/* Evaluates the rules that apply to one series of the group. */
-static bool evaluate_series(PGconn *conn, const struct evaluation_group *g,
-                            struct parsed_rules *parsed, struct group_cursor *c,
-                            int64_t programme_id, int64_t series_id, double now)
+/* The applications of series_id: *n of them from the returned index. */
+static size_t applications_of(const struct evaluation_group *g, size_t *at, int64_t series_id,
+                              size_t *n)
 {
+    while (*at < g->n_applications && g->applications[*at].series_id < series_id)
+        (*at)++;
+    size_t first = *at;
+    while (*at < g->n_applications && g->applications[*at].series_id == series_id)
+        (*at)++;
+    *n = *at - first;
+    return first;
+}
+
+/* Evaluates the rules that apply to one series of the group. */
+static bool evaluate_series(PGconn *conn, struct group_eval *ge, struct group_cursor *c,
+                            int64_t programme_id, int64_t series_id, int32_t since, double now)
+{
+    const struct evaluation_group *g = &ge->g;
     while (c->value < g->n_values && g->value_series[c->value] < series_id)
         c->value++;
     struct series_values sv = {g->values + c->value, g->days + c->value, 0};
     while (c->value < g->n_values && g->value_series[c->value] == series_id)
         c->value++, sv.n++;
-    while (c->application < g->n_applications &&
-           g->applications[c->application].series_id < series_id)
-        c->application++;
+    size_t n_apps, first = applications_of(g, &c->application, series_id, &n_apps);
     while (c->alert < g->n_alerts && g->alerts[c->alert].series_id < series_id)
         c->alert++;
     bool ok = true;
-    for (; ok && c->application < g->n_applications &&
-           g->applications[c->application].series_id == series_id;
-         c->application++) {
-        if (sv.n == 0)
-            continue; /* no value yet: nothing to evaluate */
-        const struct evaluation_application *app = &g->applications[c->application];
+    for (size_t a = first; ok && sv.n > 0 && a < first + n_apps; a++) {
+        const struct evaluation_application *app = &g->applications[a];
         int64_t rule_id = g->rules[app->rule].id;
         while (c->alert < g->n_alerts && g->alerts[c->alert].series_id == series_id &&
                g->alerts[c->alert].rule_id < rule_id)
             c->alert++;
         bool exists = c->alert < g->n_alerts && g->alerts[c->alert].series_id == series_id &&
                       g->alerts[c->alert].rule_id == rule_id;
-        ok = evaluate_application(conn, g, parsed, app, programme_id, &sv, exists, now);
+        ok = evaluate_application(conn, ge, app, programme_id, since, &sv, exists, now);
     }
     return ok;
 }
 
-/* Evaluates the spc and threshold rules of the n claimed series (one programme's, in id
- * order). */
-static bool evaluate_group(PGconn *conn, int64_t programme_id, const int64_t *series_ids, size_t n,
-                           double now)
+/* Reads what each of the n series needs of its values (one statement for the group). */
+static bool read_group_values(PGconn *conn, struct group_eval *ge, int64_t programme_id,
+                              const int64_t *series_ids, size_t n)
 {
-    struct evaluation_group g;
-    if (!evaluation_group_read(conn, programme_id, series_ids, n, EVALUATOR_HISTORY, &g))
+    struct evaluation_values_request *requests = xcalloc(n + 1, sizeof(*requests));
+    size_t k = 0, at = 0;
+    for (size_t i = 0; i < n; i++) {
+        size_t n_apps, first = applications_of(&ge->g, &at, series_ids[i], &n_apps);
+        if (n_apps > 0)
+            requests[k++] = values_needed(ge, ge->g.applications + first, n_apps, ge->since[i]);
+    }
+    bool ok = evaluation_group_values(conn, programme_id, requests, k, &ge->g);
+    free(requests);
+    return ok;
+}
+
+static void group_eval_free(struct group_eval *ge)
+{
+    free(ge->state);
+    free(ge->rules);
+    free(ge->saves);
+    free(ge->save_states);
+    free(ge->save_keys);
+    evaluation_group_free(&ge->g);
+}
+
+/* Evaluates the spc and threshold rules of the n claimed series (one programme's, in id
+ * order; since[i] the earliest period the marks of series i changed). */
+static bool evaluate_group(PGconn *conn, const struct claim_context *ctx, const int64_t *series_ids,
+                           const int32_t *since, size_t n)
+{
+    struct group_eval ge = {.budget = ctx->budget, .since = since};
+    if (!evaluation_group_read(conn, ctx->programme_id, series_ids, n, &ge.g))
         return false;
-    struct parsed_rules parsed = {xcalloc(g.n_rules + 1, sizeof(signed char)),
-                                  xcalloc(g.n_rules + 1, sizeof(struct rule))};
+    size_t n_apps = ge.g.n_applications;
+    ge.state = xcalloc(ge.g.n_rules + 1, sizeof(signed char));
+    ge.rules = xcalloc(ge.g.n_rules + 1, sizeof(struct rule));
+    ge.saves = xcalloc(n_apps + 1, sizeof(*ge.saves));
+    ge.save_states = xcalloc(n_apps + 1, sizeof(*ge.save_states));
+    ge.save_keys = xcalloc(n_apps + 1, sizeof(*ge.save_keys));
+    bool ok = read_group_values(conn, &ge, ctx->programme_id, series_ids, n);
     struct group_cursor cursor = {0, 0, 0};
-    bool ok = true;
     for (size_t i = 0; ok && i < n; i++)
-        ok = evaluate_series(conn, &g, &parsed, &cursor, programme_id, series_ids[i], now);
-    free(parsed.state);
-    free(parsed.rules);
-    evaluation_group_free(&g);
+        ok = evaluate_series(conn, &ge, &cursor, ctx->programme_id, series_ids[i], since[i],
+                             ctx->now);
+    ok = ok && evaluation_detector_store(conn, ctx->programme_id, ge.saves, ge.n_saves, ctx->now);
+    if (ok)
+        metrics_add("scaleupd_detector_rebuilds_total", "", (double)ge.rebuilt);
+    group_eval_free(&ge);
     return ok;
 }
 
 /* Groups of EVALUATOR_GROUP series keep what one read of values holds bounded. */
-static bool evaluate_groups(PGconn *conn, int64_t programme_id, const int64_t *series_ids, size_t n,
-                            double now)
+static bool evaluate_groups(PGconn *conn, const struct claim_context *ctx,
+                            const int64_t *series_ids, const int32_t *since, size_t n)
 {
     bool ok = true;
     for (size_t g = 0; ok && g < n; g += EVALUATOR_GROUP)
-        ok = evaluate_group(conn, programme_id, series_ids + g,
-                            n - g > EVALUATOR_GROUP ? EVALUATOR_GROUP : n - g, now);
+        ok = evaluate_group(conn, ctx, series_ids + g, since + g,
+                            n - g > EVALUATOR_GROUP ? EVALUATOR_GROUP : n - g);
     return ok;
 }
 
 /* Evaluates one aggregate rule on the aggregate's points; the summary says how many of the
  * sites expected the latest point covers (a missing report is never a zero). */
-static bool evaluate_aggregate_rule(PGconn *conn, const struct evaluation_aggregate_rule *a,
-                                    int64_t programme_id, double now)
+/* A detector spc rule on an aggregate: the aggregate is not a stored series, so its state is
+ * rebuilt from the points read (at most EVALUATOR_HISTORY) each time; *eval is the last
+ * point's. False when no point could be judged. */
+static bool aggregate_detector(const struct rule *rule, const struct evaluation_aggregate_rule *a,
+                               double budget, const struct aggregate_points *ap,
+                               struct rule_eval *eval)
 {
+    struct detector_params params;
+    rule_detector_params(rule, a->direction, budget, &params);
+    struct detector_state state;
+    detector_reset(&state);
+    bool fed = false;
+    for (size_t i = 0; i < ap->n; i++) {
+        struct rule_eval point;
+        if (rule_eval_detector(&params, &state, ap->values[i], ap->days[i], &point) != DETECTOR_OK)
+            continue;
+        *eval = point;
+        fed = true;
+    }
+    return fed;
+}
+
+static bool evaluate_aggregate_rule(PGconn *conn, const struct evaluation_aggregate_rule *a,
+                                    const struct claim_context *ctx)
+{
+    int64_t programme_id = ctx->programme_id;
+    double now = ctx->now;
     struct rule rule;
     if (!stored_rule(a->rule.document, &rule))
         return true;
@@ -195,6 +434,8 @@ static bool evaluate_aggregate_rule(PGconn *conn, const struct evaluation_aggreg
     bool have = ap.n > 0;
     if (have && rule.kind == RULE_THRESHOLD)
         rule_eval_threshold(&rule, ap.values[ap.n - 1], &eval);
+    else if (have && is_detector(&rule))
+        have = aggregate_detector(&rule, a, ctx->budget, &ap, &eval);
     else if (have)
         have = rule_eval_spc(&rule, ap.values, ap.days, ap.n, a->direction, &eval);
     if (have) {
@@ -228,16 +469,6 @@ static bool evaluate_aggregate_rule(PGconn *conn, const struct evaluation_aggreg
  * aside (evaluation_set_aside, sql/011) with its reason; the rest of the claim goes on and
  * commits. A failure of the database itself (a lost connection, a deadlock) still fails the
  * whole batch, whose marks then come back for the next pass. */
-
-/* One claim's evaluation of one programme, and what it did to set-aside evaluations. */
-struct claim_context {
-    int64_t programme_id;
-    double now;
-    int64_t *failed; /* the series set aside by this claim (their own rules), this programme */
-    size_t n_failed, cap_failed;
-    long set_aside[2]; /* evaluations set aside: series' own rules, aggregates */
-    long cleared;      /* set-aside evaluations that evaluated again */
-};
 
 /* After an attempt under the savepoint failed: true when the failure is the evaluation's own
  * (then *reason says why and the attempt is undone), false when it is the database's. */
@@ -283,20 +514,20 @@ static bool set_aside(PGconn *conn, struct claim_context *ctx, const struct eval
 /* The spc and threshold rules of the n series in one attempt; when it fails for a reason of
  * its own, each half in its own attempt, down to the one series that is set aside. */
 static bool evaluate_series_isolated(PGconn *conn, struct claim_context *ctx,
-                                     const int64_t *series_ids, size_t n)
+                                     const int64_t *series_ids, const int32_t *since, size_t n)
 {
     if (n == 0)
         return true;
     if (!begin_attempt(conn))
         return false;
-    if (evaluate_groups(conn, ctx->programme_id, series_ids, n, ctx->now))
+    if (evaluate_groups(conn, ctx, series_ids, since, n))
         return db_release(conn, EVALUATOR_SAVEPOINT, NULL);
     char reason[EVALUATOR_REASON_MAX];
     if (!undo_attempt(conn, reason, sizeof(reason)))
         return false;
     if (n > 1)
-        return evaluate_series_isolated(conn, ctx, series_ids, n / 2) &&
-               evaluate_series_isolated(conn, ctx, series_ids + n / 2, n - n / 2);
+        return evaluate_series_isolated(conn, ctx, series_ids, since, n / 2) &&
+               evaluate_series_isolated(conn, ctx, series_ids + n / 2, since + n / 2, n - n / 2);
     struct evaluation_failure f = {.programme_id = ctx->programme_id,
                                    .series_id = series_ids[0],
                                    .reason = reason,
@@ -347,7 +578,7 @@ static bool evaluate_aggregate_subject(PGconn *conn, struct claim_context *ctx,
         return false;
     bool ok = true;
     for (size_t i = 0; ok && i < n; i++)
-        ok = evaluate_aggregate_rule(conn, &rules[i], ctx->programme_id, ctx->now);
+        ok = evaluate_aggregate_rule(conn, &rules[i], ctx);
     if (ok) {
         if (!db_release(conn, EVALUATOR_SAVEPOINT, NULL))
             return false;
@@ -396,12 +627,13 @@ static bool evaluate_aggregates(PGconn *conn, struct claim_context *ctx, const i
 /* The series of one programme in a claim: their own rules, then the aggregate rules they
  * feed. */
 static bool evaluate_programme(PGconn *conn, struct claim_context *ctx, const int64_t *series_ids,
-                               const bool *was_set_aside, size_t n)
+                               const int32_t *since, const bool *was_set_aside, size_t n)
 {
-    if (!alerts_ensure_defaults(conn, ctx->programme_id))
+    if (!alerts_ensure_defaults(conn, ctx->programme_id) ||
+        !evaluation_programme_budget(conn, ctx->programme_id, &ctx->budget))
         return false;
     ctx->n_failed = 0;
-    return evaluate_series_isolated(conn, ctx, series_ids, n) &&
+    return evaluate_series_isolated(conn, ctx, series_ids, since, n) &&
            clear_recovered(conn, ctx, series_ids, was_set_aside, n) &&
            evaluate_aggregates(conn, ctx, series_ids, n);
 }
@@ -416,8 +648,8 @@ static bool evaluate_claim(PGconn *conn, const struct evaluation_claim *claim,
         for (end = first + 1; end < claim->n && claim->programme_ids[end] == programme_id; end++)
             ;
         ctx->programme_id = programme_id;
-        ok = evaluate_programme(conn, ctx, claim->series_ids + first, claim->set_aside + first,
-                                end - first);
+        ok = evaluate_programme(conn, ctx, claim->series_ids + first, claim->since + first,
+                                claim->set_aside + first, end - first);
     }
     return ok;
 }
@@ -429,6 +661,9 @@ static void describe_metrics(void)
                      "waiting for a retry.");
     metrics_describe("scaleupd_evaluation_failures_total", METRIC_COUNTER,
                      "Evaluations that failed and were set aside, by kind (series, aggregate).");
+    metrics_describe("scaleupd_detector_rebuilds_total", METRIC_COUNTER,
+                     "Detector states of spc rules rebuilt from a series' history (a first "
+                     "evaluation, a revision, a changed rule or budget) rather than updated.");
 }
 
 void evaluator_describe_metrics(void)
@@ -585,7 +820,12 @@ static bool evaluate_late_site(PGconn *conn, const struct due_rule *d,
 {
     if (!site->has_feed)
         return true;
-    struct rule_eval eval = {.holds = !site->reported};
+    /* a late feed has no value and no limits: absent, never 0 (core/notify_render.c shows "-") */
+    struct rule_eval eval = {.holds = !site->reported,
+                             .value = NAN,
+                             .centre = NAN,
+                             .lower_limit = NAN,
+                             .upper_limit = NAN};
     snprintf(eval.summary, sizeof(eval.summary), "no value for %s by %s", period, deadline);
     char subject[64];
     snprintf(subject, sizeof(subject), "i%lld:s%lld", (long long)d->stored->indicator_id,

@@ -134,8 +134,20 @@ class AlertingTest(unittest.TestCase):
                 f"from = scaleupd@alerts.example\ntimeout = {smtp_timeout}\n"
                 "[server]\nbase_url = https://scaleup.example\n" + extra)
 
-    def setup_programme(self, d):
+    def use_mdc(self, d):
+        r = d.request("POST", "/api/v1/programmes/drift-be/rules", {
+            "name": "spc-bp_controlled_pct", "kind": "spc", "indicator": "bp_controlled_pct",
+            "method": "mdc"})
+        self.assertIn(r.status, (200, 201), r.body)
+
+    def setup_programme(self, d, method="mdc"):
+        """The programme, its receiver and a year of stable data. These tests are about what
+        happens to an alert once raised, with figures worked from Making Data Count's chart: the
+        spc rule keeps its name but alerts as the chart signals ("method": "mdc"); the default
+        rule (the detector, with its false-alert budget) is test_the_default_rule_*'s."""
         self.assertEqual(d.request("POST", "/api/v1/programmes", PROGRAMME).status, 201)
+        if method == "mdc":
+            self.use_mdc(d)
         r = d.request("PUT", "/api/v1/programmes/drift-be/receivers", {"receivers": [
             {"name": "change-team", "email": ["team@example.org"],
              "time_zone": "Europe/Brussels"}]})
@@ -239,6 +251,39 @@ class AlertingTest(unittest.TestCase):
         self.advance(60)
         self.wait_dispatched(d)
 
+    def test_the_default_rule_alerts_under_its_budget(self):
+        """The default spc rule (the detector): a year of data is a provisional baseline, so a
+        drop in the 13th month does not page (Making Data Count's rule would); with two years
+        of stable data the same drop is far below the mean and fires at once; the e-mail says
+        why, with the limits of the baseline it was judged against."""
+        self.sink.start()
+        d = self.start_daemon(fresh_database("e2e_alerts_default"))
+        self.setup_programme(d, method=None)
+        rule = [r for r in d.request("GET", "/api/v1/programmes/drift-be/rules").body["rules"]
+                if r["name"] == "spc-bp_controlled_pct"][0]
+        self.assertTrue(rule["default"], rule)
+        self.push(d, [("2026-01", 30)])
+        wait_until(lambda: psql(d.conninfo, "SELECT count(*) FROM detector_state WHERE "
+                                            "last_period = '2026-01-01'") == "2",
+                   "the detector states at January")
+        self.assertEqual(self.alerts(d, "firing"), [])
+        # the year before arrives late: a revision of old periods rebuilds each state, and
+        # January, judged against the first 18 months (the last 6 wait to join the baseline),
+        # is far below the mean
+        self.push(d, [(f"2024-{m:02d}", v) for m, v in enumerate(STABLE, start=1)])
+        firing = self.wait_alerts(d, "firing", 2)
+        self.assertEqual({a["site"] for a in firing}, {"GP1", "GP2"})
+        self.assertTrue(firing[0]["summary"].startswith("far below the mean (z -"),
+                        firing[0]["summary"])
+        self.assertEqual(psql(d.conninfo, "SELECT count(*) FROM detector_state"), "2",
+                         "one state per (rule, series)")
+        self.advance(60)
+        mail = wait_until(lambda: self.sink.messages() and self.sink.messages()[0],
+                          "the firing e-mail")
+        text = mail.get_body(("plain",)).get_content()
+        self.assertIn("value 30 for 2026-01", text)
+        self.assertIn(f"limits {expected_limits(STABLE + STABLE[:6])}", text)
+
     def test_history_is_append_only_and_ack(self):
         self.sink.start()
         d = self.start_daemon(fresh_database("e2e_alerts_ack"))
@@ -325,6 +370,7 @@ class AlertingTest(unittest.TestCase):
         db = fresh_database("e2e_alerts_dead")
         d = self.start_daemon(db)
         self.assertEqual(d.request("POST", "/api/v1/programmes", PROGRAMME).status, 201)
+        self.use_mdc(d)
         r = d.request("PUT", "/api/v1/programmes/drift-be/receivers", {"receivers": [
             {"name": "change-team", "email": ["bad@example.org"]},
             {"name": "ops", "email": ["ops@example.org"]}]})
@@ -374,6 +420,7 @@ class AlertingTest(unittest.TestCase):
         db = fresh_database("e2e_alerts_webhook")
         d = self.start_daemon(db)
         self.assertEqual(d.request("POST", "/api/v1/programmes", PROGRAMME).status, 201)
+        self.use_mdc(d)
         r = d.request("PUT", "/api/v1/programmes/drift-be/receivers", {"receivers": [
             {"name": "ops", "webhook": [hook.url]}]})
         self.assertEqual(r.status, 200, r.body)

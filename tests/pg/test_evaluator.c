@@ -11,6 +11,7 @@
  * its due rules and the sites due to report.
  */
 #include <criterion/criterion.h>
+#include <math.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,6 +25,8 @@
 #include "scaleupd/storage/observations.h"
 #include "scaleupd/services/programme_apply.h"
 #include "scaleupd/core/metrics.h"
+#include "scaleupd/core/detector.h"
+#include "scaleupd/core/period.h"
 #include "scaleupd/core/rules.h"
 
 #include "scaleupd/storage/evaluation_store.h"
@@ -223,9 +226,9 @@ static int64_t series_of(const char *site)
     return v;
 }
 
-/* A claim takes the marks of a batch once, with its series in id order; a group's reads give
- * each rule once (not the aggregate one), the latest values oldest first, and the alerts the
- * series already have. */
+/* A claim takes the marks of a batch once, with its series in id order and the earliest
+ * period each changed in; a group's reads give each rule once (not the aggregate one), the
+ * alerts the series already have, then the values asked for, oldest first. */
 Test(evaluator, a_claim_is_read_in_three_sets)
 {
     push_rows(
@@ -240,22 +243,31 @@ Test(evaluator, a_claim_is_read_in_three_sets)
     cr_assert_eq(claim.n, 2);
     cr_expect_eq(claim.series_ids[0], a < b ? a : b);
     cr_expect_eq(claim.programme_ids[1], programme_id);
+    cr_expect(claim.since[0] == 20120 && claim.since[1] == 20120, "both changed from 2025-02");
     bool touched = true;
     cr_assert(evaluation_due_alert_touched(conn, claim.series_ids, claim.n, &touched));
     cr_expect(!touched, "no late-feed alert is open");
 
     struct evaluation_group g;
-    cr_assert(evaluation_group_read(conn, programme_id, claim.series_ids, claim.n, 500, &g));
+    cr_assert(evaluation_group_read(conn, programme_id, claim.series_ids, claim.n, &g));
     cr_expect_eq(g.n_rules, 1, "bp-practice once, the aggregate bp-region not at all");
     cr_expect_eq(g.n_applications, 2);
     cr_expect(g.n_rules == 1 && strstr(g.rules[0].document, "bp-practice") != NULL);
     cr_expect(g.n_applications == 2 && g.applications[1].rule == 0 &&
               g.applications[0].direction == SPC_DIRECTION_NONE);
-    cr_assert_eq(g.n_values, 4);
-    size_t first_a = a < b ? 0 : 2;
-    cr_expect(g.value_series[first_a] == a && g.values[first_a] == 40 &&
-                  g.values[first_a + 1] == 45 && g.days[first_a] == 20089,
-              "A's values, oldest first");
+    cr_expect_eq(g.n_detectors, 0, "no spc rule: no detector state");
+    struct evaluation_values_request req[2] = {
+        {claim.series_ids[0], EVALUATION_FROM_FIRST, 500},
+        {claim.series_ids[1], 20120, 500}}; /* the second from February only */
+    cr_assert(evaluation_group_values(conn, programme_id, req, 2, &g));
+    cr_assert_eq(g.n_values, 3);
+    int64_t first = claim.series_ids[0];
+    double first_jan = first == a ? 40 : 70, first_feb = first == a ? 45 : 75;
+    cr_expect(g.value_series[0] == first && g.values[0] == first_jan && g.values[1] == first_feb &&
+                  g.days[0] == 20089,
+              "the first series' values, oldest first");
+    cr_expect(g.value_series[2] == claim.series_ids[1] && g.days[2] == 20120,
+              "the second series' from February");
     cr_expect(g.n_alerts == 1 && g.alerts[0].series_id == a, "A's firing bp-practice alert");
     evaluation_group_free(&g);
 
@@ -438,4 +450,345 @@ Test(evaluator, a_region_aggregate_that_fails_is_set_aside_and_retried_on_the_ne
     push_rows((struct bp[]){{"A", "2025-02", 20, 100}, {NULL, NULL, 0, 0}});
     expect_alert("bp-region", "VLG", "firing 20.0 below minimum 50 (1 of 2 sites)");
     cr_expect_eq(scalar_long("SELECT count(*) FROM evaluation_set_aside"), 0);
+}
+
+/* ---- the alerting detector (core/detector.h) through the evaluator ---------------------
+ * A programme whose indicator x is higher-is-better, so its default rule spc-x is a detector
+ * rule; x-mdc is the plain Making Data Count rule on the same series, for comparison. Points
+ * are pushed one month at a time, each evaluated, as a feed sends them. */
+
+static const char detector_doc[] =
+    "{\"slug\":\"det\",\"name\":\"Detector test\",\"time_zone\":\"UTC\",%s\"sites\":["
+    "{\"code\":\"C\",\"name\":\"Country\",\"level\":\"country\"},"
+    "{\"code\":\"R\",\"name\":\"Region\",\"level\":\"region\",\"parent\":\"C\"},"
+    "{\"code\":\"P\",\"name\":\"P\",\"level\":\"practice\",\"parent\":\"R\","
+    "\"adopted\":\"2019-01-01\"},"
+    "{\"code\":\"Q\",\"name\":\"Q\",\"level\":\"practice\",\"parent\":\"R\","
+    "\"adopted\":\"2019-01-01\"}],"
+    "\"indicators\":[{\"code\":\"x\",\"name\":\"X\",\"value_type\":\"ratio\","
+    "\"period_type\":\"monthly\",\"direction\":\"up\"}]}";
+
+static void apply_detector_programme(const char *budget)
+{
+    char text[2048];
+    snprintf(text, sizeof(text), detector_doc, budget);
+    json_t *doc = json_loads(text, 0, NULL);
+    cr_assert_not_null(doc);
+    json_t *problems = NULL;
+    enum programme_result r = programme_apply(conn, doc, &programme_id, &problems, "test");
+    cr_assert(r == PROGRAMME_CREATED || r == PROGRAMME_UPDATED, "programme_apply: %d", (int)r);
+    json_decref(problems);
+    json_decref(doc);
+}
+
+static void detector_setup(void)
+{
+    conn = pgtest_fresh_database("scaleupd_test_evaluator");
+    apply_detector_programme("");
+    put_rule("{\"name\":\"x-mdc\",\"kind\":\"spc\",\"indicator\":\"x\",\"method\":\"mdc\"}");
+}
+
+TestSuite(detector, .init = detector_setup, .fini = teardown);
+
+#define DET_MONTHS 48
+
+/* The month t (0: 2020-01) as a period and as days since 1970. */
+static void month_of(int t, char period[8], int32_t *day)
+{
+    snprintf(period, 8, "%04d-%02d", 2020 + t / 12, t % 12 + 1);
+    *day = date_from_ymd(2020 + t / 12, t % 12 + 1, 1);
+}
+
+/* Pushes x = value at site for month t and evaluates. */
+static void push_x(const char *site, int t, double value)
+{
+    char period[8], json[256];
+    int32_t day;
+    month_of(t, period, &day);
+    snprintf(json, sizeof(json),
+             "{\"observations\":[{\"indicator\":\"x\",\"site\":\"%s\",\"period\":\"%s\","
+             "\"value\":%.17g}]}",
+             site, period, value);
+    struct obs_batch *batch = obs_batch_new();
+    struct obs_parse_error perr;
+    cr_assert_eq(
+        ingest_prepare(conn, programme_id, OBS_FORMAT_JSON, json, strlen(json), batch, &perr),
+        INGEST_OK, "%s", perr.message);
+    cr_assert_eq(batch->n_rejects, 0, "%s", batch->n_rejects ? batch->rejects[0].message : "");
+    struct observations_counts counts;
+    cr_assert(db_begin(conn, "test"));
+    cr_assert(observations_store(conn, programme_id, 0, batch, &counts, "test"));
+    cr_assert(db_commit(conn, "test"));
+    observations_committed();
+    obs_batch_free(&batch);
+    bool due_touched, more;
+    cr_assert_geq(evaluator_run_dirty(conn, NOW, &due_touched, NULL, NULL, &more), 1,
+                  "%s %s: imported %ld updated %ld", site, period, (long)counts.imported,
+                  (long)counts.updated);
+}
+
+/* The state of the rule's alert on site, "none" without one. */
+static char *state_of(const char *rule, const char *site)
+{
+    char sql[512];
+    snprintf(sql, sizeof(sql),
+             "SELECT a.state FROM alert a JOIN alert_rule r ON r.programme_id = a.programme_id"
+             " AND r.id = a.rule_id JOIN site s ON s.programme_id = a.programme_id"
+             " AND s.id = a.site_id WHERE r.name = '%s' AND s.code = '%s'",
+             rule, site);
+    char *state = pgtest_scalar(conn, sql);
+    return state != NULL ? state : strdup("none");
+}
+
+static bool firing(const char *rule, const char *site)
+{
+    char *state = state_of(rule, site);
+    bool yes = strcmp(state, "firing") == 0;
+    free(state);
+    return yes;
+}
+
+/* The rule as the evaluator parses it. */
+static void parsed_rule(const char *text, struct rule *rule)
+{
+    json_t *doc = json_loads(text, 0, NULL);
+    json_t *problems = rule_parse(doc, rule);
+    cr_assert_eq(json_array_size(problems), 0);
+    json_decref(problems);
+    json_decref(doc);
+}
+
+/* The state a rebuild from scratch gives the n values from month 0 on, as hex. */
+static void rebuilt_hex(const struct detector_params *params, const double *values, size_t n,
+                        char *hex, size_t size)
+{
+    int32_t days[DET_MONTHS + 8];
+    char period[8];
+    for (size_t i = 0; i < n; i++)
+        month_of((int)i, period, &days[i]);
+    struct detector_state state;
+    cr_assert_eq(detector_rebuild(&state, params, values, days, n, NULL), DETECTOR_OK);
+    const unsigned char *bytes = (const unsigned char *)&state;
+    cr_assert_geq(size, 2 * sizeof(state) + 1);
+    for (size_t b = 0; b < sizeof(state); b++)
+        snprintf(hex + 2 * b, 3, "%02x", bytes[b]);
+}
+
+/* The stored state of rule on site's series, as hex; "params" gets its key. */
+static char *stored_hex(const char *rule, const char *site, char **params)
+{
+    char sql[512];
+    snprintf(sql, sizeof(sql),
+             "SELECT %s FROM detector_state d JOIN alert_rule r ON r.programme_id ="
+             " d.programme_id AND r.id = d.rule_id JOIN series se ON se.programme_id ="
+             " d.programme_id AND se.id = d.series_id JOIN site s ON s.programme_id ="
+             " se.programme_id AND s.id = se.site_id WHERE r.name = '%s' AND s.code = '%s'",
+             "d.params", rule, site);
+    *params = pgtest_scalar(conn, sql);
+    snprintf(sql, sizeof(sql),
+             "SELECT %s FROM detector_state d JOIN alert_rule r ON r.programme_id ="
+             " d.programme_id AND r.id = d.rule_id JOIN series se ON se.programme_id ="
+             " d.programme_id AND se.id = d.series_id JOIN site s ON s.programme_id ="
+             " se.programme_id AND s.id = se.site_id WHERE r.name = '%s' AND s.code = '%s'",
+             "encode(d.state, 'hex')", rule, site);
+    return pgtest_scalar(conn, sql);
+}
+
+/* Expects the stored state of rule on site to be a rebuild from scratch of values[0..n). */
+static void expect_state_is_rebuild(const char *rule_text, const char *rule, const char *site,
+                                    const double *values, size_t n, double budget)
+{
+    struct rule parsed;
+    parsed_rule(rule_text, &parsed);
+    struct detector_params params;
+    rule_detector_params(&parsed, SPC_DIRECTION_UP, budget, &params);
+    char want[2 * sizeof(struct detector_state) + 1], key[DETECTOR_KEY_MAX];
+    rebuilt_hex(&params, values, n, want, sizeof(want));
+    detector_params_key(&params, key, sizeof(key));
+    char *params_text = NULL, *got = stored_hex(rule, site, &params_text);
+    cr_expect(got != NULL && strcmp(got, want) == 0,
+              "%s on %s: the state is a rebuild of %zu points", rule, site, n);
+    cr_expect(params_text != NULL && strcmp(params_text, key) == 0, "params %s, want %s",
+              params_text ? params_text : "none", key);
+    free(got);
+    free(params_text);
+}
+
+#define SPC_X "{\"name\":\"spc-x\",\"kind\":\"spc\",\"indicator\":\"x\"}"
+
+/* Stable around 100 (a pattern of +-2), then seven points at 99.5: a run below the mean,
+ * which Making Data Count calls a shift of concern. The detector sees a point 0.2 sigma below
+ * the mean, well within its reference value: no alert. */
+Test(detector, a_stable_series_does_not_alert_where_mdc_would)
+{
+    static const double pattern[] = {-2, 2, -1, 1, -2, 2};
+    double values[31];
+    for (int t = 0; t < 31; t++) {
+        values[t] = t < 24 ? 100 + pattern[t % 6] : 99.5;
+        push_x("P", t, values[t]);
+        bool mdc = firing("x-mdc", "P");
+        cr_expect(!mdc || t >= 30, "x-mdc quiet until the seventh point of the run (t %d)", t);
+        cr_expect(!firing("spc-x", "P"), "the detector never alerts (t %d)", t);
+    }
+    cr_expect(firing("x-mdc", "P"), "Making Data Count alerts on the run of seven");
+    char *state = state_of("spc-x", "P");
+    cr_expect_str_eq(state, "none", "no alert row at all for the detector rule");
+    free(state);
+    expect_state_is_rebuild(SPC_X, "spc-x", "P", values, 31, NAN);
+}
+
+/* Deterministic noise, roughly N(0, 1): the sum of 12 uniforms less 6. */
+static double noise(uint64_t *seed)
+{
+    double sum = 0;
+    for (int i = 0; i < 12; i++) {
+        *seed = *seed * 6364136223846793005ULL + 1442695040888963407ULL;
+        sum += (double)(*seed >> 11) / 9007199254740992.0;
+    }
+    return sum - 6;
+}
+
+/* A -3 SD shift from month 30 on fires the detector's alert within 5 points, at the very
+ * period the pure detector (core/detector.c) holds first on the same points; the series is
+ * quiet before. */
+Test(detector, a_shift_alerts_within_the_expected_points)
+{
+    uint64_t seed = 42;
+    double values[DET_MONTHS];
+    int32_t days[DET_MONTHS];
+    char period[8];
+    for (int t = 0; t < DET_MONTHS; t++) {
+        values[t] = 100 + 3 * noise(&seed) - (t >= 30 ? 9 : 0);
+        month_of(t, period, &days[t]);
+    }
+    struct rule parsed;
+    parsed_rule(SPC_X, &parsed);
+    struct detector_params params;
+    rule_detector_params(&parsed, SPC_DIRECTION_UP, NAN, &params);
+    struct detector_state pure;
+    detector_reset(&pure);
+    int pure_first = -1, first = -1;
+    for (int t = 0; t < DET_MONTHS && first < 0; t++) {
+        struct detector_result r;
+        cr_assert_eq(detector_update(&pure, &params, values[t], days[t], &r), DETECTOR_OK);
+        if (r.holds && pure_first < 0)
+            pure_first = t;
+        push_x("P", t, values[t]);
+        if (firing("spc-x", "P"))
+            first = t;
+    }
+    cr_expect(pure_first >= 30, "the pure detector is quiet before the shift (%d)", pure_first);
+    cr_expect_eq(first, pure_first, "the evaluator fires where the detector holds");
+    cr_expect(first >= 30 && first < 35, "detected %d points into the shift", first - 29);
+    char *summary =
+        pgtest_scalar(conn, "SELECT a.summary FROM alert a JOIN alert_rule r ON r.id = a.rule_id"
+                            " WHERE r.name = 'spc-x'");
+    cr_expect(summary != NULL && strstr(summary, "below the mean") != NULL, "summary %s",
+              summary ? summary : "none");
+    free(summary);
+}
+
+static long det_count(const char *sql)
+{
+    return scalar_long(sql);
+}
+
+/* Fed one point at a time, the state is a rebuild of every point; it goes on without reading
+ * the history (a point removed behind the evaluator's back is still in it); a revision of an
+ * old period rebuilds it from the points as they now are. */
+Test(detector, a_revision_of_an_old_period_rebuilds_the_state)
+{
+    uint64_t seed = 7;
+    double values[DET_MONTHS];
+    for (int t = 0; t < 30; t++) {
+        values[t] = 50 + 4 * noise(&seed);
+        push_x("P", t, values[t]);
+    }
+    expect_state_is_rebuild(SPC_X, "spc-x", "P", values, 30, NAN);
+    cr_expect_eq(metric("scaleupd_detector_rebuilds_total"), 1,
+                 "built at the first point, then updated by each new one");
+
+    /* month 2 goes without a mark: the state, which does not read the history, keeps it */
+    exec("DELETE FROM observation WHERE period_start = '2020-03-01'");
+    values[30] = 50 + 4 * noise(&seed);
+    push_x("P", 30, values[30]);
+    expect_state_is_rebuild(SPC_X, "spc-x", "P", values, 31, NAN);
+
+    /* a revision of month 5: rebuilt from the points there are (month 2 is gone) */
+    values[5] = 20;
+    push_x("P", 5, values[5]);
+    double now_there[DET_MONTHS];
+    int32_t days[DET_MONTHS];
+    size_t n = 0;
+    char period[8];
+    for (int t = 0; t < 31; t++)
+        if (t != 2) {
+            now_there[n] = values[t];
+            month_of(t, period, &days[n]);
+            n++;
+        }
+    struct rule parsed;
+    parsed_rule(SPC_X, &parsed);
+    struct detector_params params;
+    rule_detector_params(&parsed, SPC_DIRECTION_UP, NAN, &params);
+    struct detector_state state;
+    cr_assert_eq(detector_rebuild(&state, &params, now_there, days, n, NULL), DETECTOR_OK);
+    char want[2 * sizeof(state) + 1];
+    for (size_t b = 0; b < sizeof(state); b++)
+        snprintf(want + 2 * b, 3, "%02x", ((const unsigned char *)&state)[b]);
+    char *key = NULL, *got = stored_hex("spc-x", "P", &key);
+    cr_expect(got != NULL && strcmp(got, want) == 0, "rebuilt from the 30 points there are");
+    cr_expect_eq(metric("scaleupd_detector_rebuilds_total"), 2, "the revision rebuilt it");
+    free(got);
+    free(key);
+    cr_expect_eq(det_count("SELECT count(*) FROM detector_state"), 1,
+                 "one row: spc-x on P (x-mdc keeps no state)");
+}
+
+/* A rule that changes (a fixed baseline) and a budget that changes rebuild the state with the
+ * new params; every (detector rule, series) has one row. */
+Test(detector, a_rule_or_budget_change_rebuilds_and_one_row_per_rule_and_series)
+{
+    put_rule("{\"name\":\"x-any\",\"kind\":\"spc\",\"indicator\":\"x\",\"alert_on\":\"any\"}");
+    uint64_t seed = 11;
+    double values[DET_MONTHS];
+    for (int t = 0; t < 24; t++) {
+        values[t] = 70 + 2 * noise(&seed);
+        push_x("P", t, values[t]);
+        push_x("Q", t, values[t] + 1);
+    }
+    cr_expect_eq(det_count("SELECT count(*) FROM detector_state"), 4, "spc-x and x-any on P and Q");
+    cr_expect_eq(det_count("SELECT count(*) FROM (SELECT DISTINCT rule_id, series_id"
+                           " FROM detector_state) d"),
+                 4);
+
+#define SPC_X_FIXED "{\"name\":\"spc-x\",\"kind\":\"spc\",\"indicator\":\"x\",\"baseline\":12}"
+    put_rule(SPC_X_FIXED);
+    bool due_touched, more;
+    cr_expect_geq(evaluator_run_dirty(conn, NOW, &due_touched, NULL, NULL, &more), 1,
+                  "putting the rule marks its series");
+    expect_state_is_rebuild(SPC_X_FIXED, "spc-x", "P", values, 24, NAN);
+
+    apply_detector_programme("\"alert_budget\":{\"false_alerts_per_100_series_years\":1},");
+    values[24] = 70 + 2 * noise(&seed);
+    push_x("P", 24, values[24]);
+    expect_state_is_rebuild(SPC_X_FIXED, "spc-x", "P", values, 25, 0.01);
+    cr_expect_eq(det_count("SELECT count(*) FROM detector_state"), 4);
+}
+
+/* A late feed is missing data: its alert has a period and a summary, but no value and no
+ * limits (before, it stored a value of 0: "value 0 for 2025-05"). */
+Test(evaluator, a_late_feed_alert_has_no_value)
+{
+    push_rows(
+        (struct bp[]){{"A", "2025-01", 40, 100}, {"B", "2025-01", 70, 100}, {NULL, NULL, 0, 0}});
+    cr_assert(evaluator_run_timer(conn, NOW));
+    char *row = pgtest_scalar(
+        conn, "SELECT a.state || ' ' || (a.value IS NULL) || ' ' || (a.lower_limit IS NULL)"
+              " || ' ' || (a.period_start IS NOT NULL) || ' ' || left(a.summary, 12) FROM alert a"
+              " JOIN alert_rule r ON r.id = a.rule_id JOIN site s ON s.id = a.site_id"
+              " WHERE r.kind = 'late_feed' AND s.code = 'A'");
+    cr_expect(row != NULL && strcmp(row, "firing true true true no value for") == 0,
+              "late feed: %s", row ? row : "none");
+    free(row);
 }

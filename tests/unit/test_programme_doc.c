@@ -85,6 +85,20 @@ static const struct {
     {PROG("\"indicators\":[" IND("x", "") "," IND("x", "") "]"), "$.indicators[1] duplicate_code"},
     {PROG("\"indicators\":[" IND("a,b", "") "]"), "$.indicators[0] invalid_code"},
     {PROG("\"indicators\":[" IND("x", ",\"target\":80,\"direction\":\"up\"") "]"), ""},
+    /* the false-alert budget of the spc rules (core/detector.h) */
+    {PROG("\"alert_budget\":{\"false_alerts_per_100_series_years\":2}"), ""},
+    {PROG("\"alert_budget\":{\"false_alerts_per_100_series_years\":0.25}"), ""},
+    {PROG("\"alert_budget\":{\"false_alerts_per_100_series_years\":12}"), ""},
+    {PROG("\"alert_budget\":2"), "$.alert_budget invalid_type"},
+    {PROG("\"alert_budget\":{}"), "$.alert_budget.false_alerts_per_100_series_years missing_field"},
+    {PROG("\"alert_budget\":{\"false_alerts_per_100_series_years\":0}"),
+     "$.alert_budget.false_alerts_per_100_series_years out_of_range"},
+    {PROG("\"alert_budget\":{\"false_alerts_per_100_series_years\":12.5}"),
+     "$.alert_budget.false_alerts_per_100_series_years out_of_range"},
+    {PROG("\"alert_budget\":{\"false_alerts_per_100_series_years\":\"2\"}"),
+     "$.alert_budget.false_alerts_per_100_series_years invalid_type"},
+    {PROG("\"alert_budget\":{\"false_alerts_per_100_series_years\":2,\"per_month\":1}"),
+     "$.alert_budget.per_month unknown_member"},
 };
 
 Test(programme_doc, each_problem_names_its_path_and_code)

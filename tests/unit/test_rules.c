@@ -36,6 +36,10 @@ static const struct invalid_case invalid[] = {
     {"{\"name\":\"x\",\"kind\":\"spc\",\"alert_on\":\"behind\"}", "$.alert_on", "invalid_value"},
     {"{\"name\":\"x\",\"kind\":\"spc\",\"aggregate\":1}", "$.aggregate", "invalid_type"},
     {"{\"name\":\"x\",\"kind\":\"late_feed\",\"aggregate\":true}", "$.aggregate", "invalid_value"},
+    {"{\"name\":\"x\",\"kind\":\"spc\",\"method\":\"ewma\"}", "$.method", "invalid_value"},
+    {"{\"name\":\"x\",\"kind\":\"spc\",\"method\":1}", "$.method", "invalid_value"},
+    {"{\"name\":\"x\",\"kind\":\"threshold\",\"min\":1,\"method\":\"mdc\"}", "$.method",
+     "invalid_value"},
 };
 
 static bool has_problem(const json_t *problems, const char *path, const char *code)
@@ -224,4 +228,83 @@ Test(rules, completeness_and_trajectory)
     cr_expect(e.holds);
     rule_eval_trajectory(&r, "on_track", &e);
     cr_expect_not(e.holds);
+}
+
+/* "method": detector by default for an spc rule, mdc when asked. */
+Test(rules, an_spc_rule_has_a_method)
+{
+    static const struct {
+        const char *doc;
+        enum rule_method method;
+    } cases[] = {
+        {"{\"name\":\"a\",\"kind\":\"spc\"}", RULE_METHOD_DETECTOR},
+        {"{\"name\":\"a\",\"kind\":\"spc\",\"method\":\"detector\"}", RULE_METHOD_DETECTOR},
+        {"{\"name\":\"a\",\"kind\":\"spc\",\"method\":\"mdc\"}", RULE_METHOD_MDC},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        json_t *doc = json_loads(cases[i].doc, 0, NULL);
+        struct rule r;
+        json_t *problems = rule_parse(doc, &r);
+        cr_expect_eq(json_array_size(problems), 0, "%s", cases[i].doc);
+        cr_expect_eq(r.method, cases[i].method, "%s", cases[i].doc);
+        json_decref(problems);
+        json_decref(doc);
+    }
+    cr_expect_str_eq(rule_method_name(RULE_METHOD_MDC), "mdc");
+    cr_expect_str_eq(rule_method_name((enum rule_method)9), "unknown");
+}
+
+/* The detector's params follow the rule, the direction and the budget. */
+Test(rules, detector_params_follow_the_rule_direction_and_budget)
+{
+    json_t *doc = json_loads("{\"name\":\"a\",\"kind\":\"spc\",\"baseline\":24,"
+                             "\"rebase\":[\"2025-06-01\"]}",
+                             0, NULL);
+    struct rule r;
+    json_t *problems = rule_parse(doc, &r);
+    cr_assert_eq(json_array_size(problems), 0);
+    struct detector_params p, one, def;
+    rule_detector_params(&r, SPC_DIRECTION_UP, NAN, &def);
+    cr_expect(def.watch_low && !def.watch_high, "higher is better: the low side");
+    cr_expect(def.fix_after_n == 24 && def.n_rebase == 1 && def.rebase[0] == 20240);
+    cr_expect(fabs(def.h - 4.41) < 0.01, "the default budget: h %g", def.h);
+    rule_detector_params(&r, SPC_DIRECTION_DOWN, 0.01, &one);
+    cr_expect(one.watch_high && !one.watch_low);
+    cr_expect(fabs(one.h - 5.46) < 0.02, "1 per 100 series-years: h %g", one.h);
+    rule_detector_params(&r, SPC_DIRECTION_NONE, 0.02, &p);
+    cr_expect(p.watch_high && p.watch_low && p.h > def.h, "both sides share the budget");
+    rule_detector_params(&r, SPC_DIRECTION_UP, -1, &p);
+    cr_expect_eq(p.h, def.h, "a budget that is not positive: the default");
+    char a[DETECTOR_KEY_MAX], b[DETECTOR_KEY_MAX];
+    detector_params_key(&def, a, sizeof(a));
+    detector_params_key(&one, b, sizeof(b));
+    cr_expect(strcmp(a, b) != 0, "different params, different keys");
+    json_decref(problems);
+    json_decref(doc);
+}
+
+/* One point through the evaluator's per-point path: judged once the baseline is there. */
+Test(rules, the_detector_evaluates_one_point)
+{
+    json_t *doc = json_loads("{\"name\":\"a\",\"kind\":\"spc\"}", 0, NULL);
+    struct rule r;
+    json_t *problems = rule_parse(doc, &r);
+    struct detector_params p;
+    rule_detector_params(&r, SPC_DIRECTION_UP, NAN, &p);
+    struct detector_state st;
+    detector_reset(&st);
+    struct rule_eval e;
+    for (int t = 0; t < 18; t++) {
+        cr_assert_eq(rule_eval_detector(&p, &st, 100 + (t % 2 ? 1 : -1), 20000 + 31 * t, &e),
+                     DETECTOR_OK);
+        cr_expect(!e.holds && !e.has_limits && isnan(e.centre), "not judged yet (t %d)", t);
+    }
+    cr_assert_eq(rule_eval_detector(&p, &st, 80, 20000 + 31 * 18, &e), DETECTOR_OK);
+    cr_expect(e.holds && e.has_limits && e.value == 80 && fabs(e.centre - 100) < 1e-9);
+    cr_expect(strstr(e.summary, "far below the mean") != NULL, "%s", e.summary);
+    cr_expect_eq(rule_eval_detector(&p, &st, 90, 20000, &e), DETECTOR_NEEDS_REBUILD);
+    cr_expect(!e.holds);
+    cr_expect_eq(rule_eval_detector(&p, &st, NAN, 20000 + 31 * 19, &e), DETECTOR_SKIPPED);
+    json_decref(problems);
+    json_decref(doc);
 }

@@ -227,6 +227,16 @@ enum detector_status detector_rebuild(struct detector_state *state,
    variation", "provisional baseline": what a result shows, for an alert's summary. */
 void detector_summary(const struct detector_result *result, char *buf, size_t size);
 
+#define DETECTOR_KEY_MAX 256 /* a params key with every re-baseline date fits */
+
+/*
+ * A text that names the params and the layout of struct detector_state (its size and a
+ * version): two params with the same key feed a state alike, so a stored state whose key is
+ * not the one in force now (a rule, a budget or a direction that changed, a new daemon) is
+ * rebuilt from the history. Writes at most size bytes, NUL-terminated.
+ */
+void detector_params_key(const struct detector_params *params, char *buf, size_t size);
+
 /* "none", "outside", "cusum"; "unknown" if out of range. */
 const char *detector_cause_name(enum detector_cause cause);
 

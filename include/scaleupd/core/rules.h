@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "scaleupd/core/detector.h"
 #include "scaleupd/core/period.h"
 #include "scaleupd/core/spc.h"
 
@@ -16,6 +17,11 @@
 #define RULE_MAX_RECEIVERS 8
 
 enum rule_kind { RULE_THRESHOLD, RULE_SPC, RULE_TRAJECTORY, RULE_LATE_FEED, RULE_COMPLETENESS };
+
+/* How an spc rule alerts ("method"): the alerting detector under the programme's false-alert
+   budget (core/detector.h; the default), or Making Data Count's special cause of concern of the
+   latest point ("mdc", what the chart shows). */
+enum rule_method { RULE_METHOD_DETECTOR, RULE_METHOD_MDC };
 
 /* A parsed rule. Scope codes are "" when the rule applies to every indicator or site. */
 struct rule {
@@ -34,6 +40,7 @@ struct rule {
     bool has_min, has_max;
     double min, max;
     /* spc */
+    enum rule_method method;         /* "method": "detector" (default) or "mdc" */
     unsigned signals;                /* enum spc_signal bits that alert (default all four) */
     size_t baseline;                 /* fix the limits after this many points; 0 = all points */
     bool alert_improvement;          /* alert on any special cause, not only concern */
@@ -77,6 +84,30 @@ void rule_eval_threshold(const struct rule *rule, double value, struct rule_eval
 bool rule_eval_spc(const struct rule *rule, const double *values, const int32_t *days, size_t n,
                    enum spc_direction direction, struct rule_eval *out)
     __attribute__((warn_unused_result));
+
+/*
+ * The detector's parameters for an spc rule on a series of the given direction under a budget
+ * of false alerts per series-year (DETECTOR_DEFAULT_BUDGET when not a positive finite number):
+ * the sides watched (alert_on), the fixed baseline (baseline) and the re-baseline dates. When
+ * the direction is none and improvement does not alert, both sides are watched (there is no
+ * side of concern).
+ */
+void rule_detector_params(const struct rule *rule, enum spc_direction direction,
+                          double per_series_year, struct detector_params *out);
+
+/*
+ * The evaluation of a detector spc rule at one new point (value for the period starting on
+ * day): feeds it to *state (detector_update) and fills *out from the result (value, the
+ * baseline's centre and limits once judged, a summary). The per-point path of the evaluator
+ * and of bench/signals.sh. Returns the detector's status (OK, SKIPPED for a non-finite value,
+ * NEEDS_REBUILD for a day not after the last point's, ERR_ARGUMENT); *out holds only on OK.
+ */
+enum detector_status rule_eval_detector(const struct detector_params *params,
+                                        struct detector_state *state, double value, int32_t day,
+                                        struct rule_eval *out) __attribute__((warn_unused_result));
+
+/* "detector", "mdc"; "unknown" if out of range. */
+const char *rule_method_name(enum rule_method method);
 
 /* The last day on which data for period p is still on time under the rule's due_days and
  * grace_days. */

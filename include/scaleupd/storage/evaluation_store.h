@@ -22,6 +22,7 @@ struct evaluation_rule {
     int64_t id;
     char *document;
     int for_count, resolve_count;
+    int64_t updated_us; /* updated_at, microseconds since 1970 (evaluation_group_read only) */
 };
 
 /* ---- dirty series ------------------------------------------------------------------- */
@@ -32,6 +33,8 @@ struct evaluation_claim {
     int64_t *programme_ids; /* per series */
     int64_t *series_ids;
     bool *set_aside; /* per series: its own rules are set aside (evaluation_set_aside) */
+    int32_t *since;  /* per series: the earliest period its marks changed (days since 1970);
+                        INT32_MIN when not known (a set-aside retry): anything may have */
     size_t n;
     long marks;   /* the marks consumed (each lists up to 1,000 series) */
     long retries; /* the set-aside evaluations due for a retry that the claim took */
@@ -66,23 +69,76 @@ struct evaluation_alert_key {
     int64_t series_id, rule_id;
 };
 
+/* The stored detector state of one (spc rule, series) (sql/013); it is stale when its rule's
+ * updated_us differs from rule_updated_us. */
+struct evaluation_detector_row {
+    int64_t series_id, rule_id;
+    char *params;         /* the detector_params_key it was fed with */
+    unsigned char *state; /* struct detector_state's bytes, state_len of them */
+    size_t state_len;
+    int64_t rule_updated_us; /* its rule's updated_at then, microseconds since 1970 */
+};
+
 struct evaluation_group {
     struct evaluation_rule *rules; /* each rule of the applications once */
     size_t n_rules;
     struct evaluation_application *applications; /* by series id, then rule id */
     size_t n_applications;
-    int64_t *value_series; /* the latest values of each series: by series id, oldest first */
+    struct evaluation_detector_row *detectors; /* by series id, then rule id */
+    size_t n_detectors;
+    struct evaluation_alert_key *alerts; /* by series id, then rule id */
+    size_t n_alerts;
+    /* filled by evaluation_group_values: */
+    int64_t *value_series; /* the values read of each series: by series id, oldest first */
     double *values;
     int32_t *days; /* period starts, days since 1970-01-01 */
     size_t n_values;
-    struct evaluation_alert_key *alerts; /* by series id, then rule id */
-    size_t n_alerts;
 };
 
-/* Reads, in three statements, the applications, the latest `history` values and the alerts
- * of the n series (of programme_id) into *group. */
+/* Reads, in three statements, the applications, the stored detector states and the alerts
+ * of the n series (of programme_id) into *group; values are read next, with
+ * evaluation_group_values, once the caller knows which each series needs. */
 bool evaluation_group_read(PGconn *conn, int64_t programme_id, const int64_t *series_ids, size_t n,
-                           int history, struct evaluation_group *group)
+                           struct evaluation_group *group) __attribute__((warn_unused_result));
+
+/* from_day of a values request that wants the series' points from its first on. */
+#define EVALUATION_FROM_FIRST (-1000000)
+
+/* What to read of one series: its points on or after from_day (EVALUATION_FROM_FIRST: all),
+ * the latest `limit` of them. */
+struct evaluation_values_request {
+    int64_t series_id;
+    int32_t from_day;
+    int32_t limit;
+};
+
+/* Reads the values of the n requests (series ids ascending) into group's value arrays in one
+ * statement: finite values only (a NaN or infinity an older version stored is no value),
+ * oldest first per series. */
+bool evaluation_group_values(PGconn *conn, int64_t programme_id,
+                             const struct evaluation_values_request *requests, size_t n,
+                             struct evaluation_group *group) __attribute__((warn_unused_result));
+
+/* A detector state to store (the row of its rule and series is created or replaced). */
+struct evaluation_detector_save {
+    int64_t series_id, rule_id;
+    const char *params; /* detector_params_key */
+    const void *state;  /* struct detector_state */
+    size_t state_len;
+    int32_t last_day; /* its last point's period start; INT32_MIN: none */
+    bool holding;
+    int64_t rule_updated_us; /* the updated_us of the rule it was fed under */
+};
+
+/* Stores the n states in one statement (those of a rule deleted meanwhile are dropped). */
+bool evaluation_detector_store(PGconn *conn, int64_t programme_id,
+                               const struct evaluation_detector_save *rows, size_t n, double now)
+    __attribute__((warn_unused_result));
+
+/* The programme's false-alert budget of its spc rules, in false alerts per series-year (its
+ * document's alert_budget.false_alerts_per_100_series_years / 100): *per_series_year, NAN when
+ * the document sets none (the detector's default then applies). */
+bool evaluation_programme_budget(PGconn *conn, int64_t programme_id, double *per_series_year)
     __attribute__((warn_unused_result));
 
 void evaluation_group_free(struct evaluation_group *group);
