@@ -42,6 +42,8 @@ static long b64_decode(const char *in, size_t len, unsigned char *out, size_t si
             if (pad > 0 || (v[k] = b64_value(c)) < 0)
                 return -1;
         }
+        if ((pad == 2 && (v[1] & 15) != 0) || (pad == 1 && (v[2] & 3) != 0))
+            return -1; /* bits beyond the last byte must be zero: one text per value */
         uint32_t group =
             (uint32_t)v[0] << 18 | (uint32_t)v[1] << 12 | (uint32_t)v[2] << 6 | (uint32_t)v[3];
         unsigned char bytes[3] = {(unsigned char)(group >> 16), (unsigned char)(group >> 8),
@@ -55,7 +57,8 @@ static long b64_decode(const char *in, size_t len, unsigned char *out, size_t si
     return (long)n;
 }
 
-/* Copies a token of len bytes into secret: printable ASCII only, cut at the maximum. */
+/* Copies a token of len bytes into secret: printable ASCII only, cut at the maximum (no
+ * token of ours is that long: a cut one matches none, and is answered as an unknown token). */
 static bool copy_secret(const char *token, size_t len, char secret[CREDENTIALS_SECRET_MAX])
 {
     if (len == 0)
@@ -79,6 +82,11 @@ static enum credentials_kind parse_basic(const char *value, size_t len,
     if (colon == NULL)
         return CREDENTIALS_MALFORMED;
     size_t at = (size_t)(colon - pass) + 1;
+    /* a password that is no scaleupd token is another system's (a proxy's Basic login in
+     * front of the dashboard): no credentials of ours, not a wrong token */
+    size_t prefix = strlen(CREDENTIALS_TOKEN_PREFIX);
+    if ((size_t)n - at < prefix || memcmp(pass + at, CREDENTIALS_TOKEN_PREFIX, prefix) != 0)
+        return CREDENTIALS_NONE;
     return copy_secret((const char *)pass + at, (size_t)n - at, secret) ? CREDENTIALS_BASIC
                                                                         : CREDENTIALS_MALFORMED;
 }

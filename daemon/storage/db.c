@@ -328,18 +328,9 @@ static bool control(PGconn *conn, const char *verb, const char *name, const char
     return ok;
 }
 
-/* Transactions begun on this thread (each worker has its own connection). */
-static _Thread_local unsigned long transactions_begun;
-
 bool db_begin(PGconn *conn, const char *request_id)
 {
-    transactions_begun++;
     return control(conn, "BEGIN", NULL, request_id);
-}
-
-unsigned long db_transactions_begun(void)
-{
-    return transactions_begun;
 }
 
 bool db_commit(PGconn *conn, const char *request_id)

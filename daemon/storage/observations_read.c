@@ -90,36 +90,30 @@ static const char SQL_SERIES_AGG[] =
     " FROM shown";
 /* clang-format on */
 
-/* Brings the programme's rollups up to date with what ingest committed before this read when
- * marks are waiting: a read on its own (a request) folds them unless a fold of the programme
- * is running, which brings them up to date itself (the read answers from the rollups as they
- * stand rather than wait for it); a read inside a transaction (the evaluator's) waits for a
- * running fold, so that an aggregate it evaluates has every batch it was told of. */
+/* Brings the programme's rollups up to date with what ingest committed before this read
+ * when marks wait. A read on its own (a request) folds once, at most OBSERVATIONS_FOLD_MARKS
+ * marks, unless a fold of the programme is running (which brings them up to date itself: the
+ * read answers from the rollups as they stand rather than wait) or a rebuild is asked for
+ * (left to the background: it can take minutes). A read inside a transaction (the
+ * evaluator's) waits for a running fold and folds until the marks it could have been told of
+ * are folded (at most OBSERVATIONS_FOLD_ROUNDS folds), once per transaction: when its
+ * transaction holds the fold lock it has folded, and what commits later is for a later
+ * evaluation. */
 static bool rollups_current(PGconn *conn, int64_t programme_id, const char *request_id)
 {
-    /* inside a transaction once is enough: what commits later is evaluated by a later one */
-    static _Thread_local unsigned long folded_in;
-    static _Thread_local int64_t folded_for;
     bool in_transaction = PQtransactionStatus(conn) == PQTRANS_INTRANS;
-    if (in_transaction && folded_in == db_transactions_begun() && folded_for == programme_id)
-        return true;
-    bool waiting = false;
-    if (!rollup_store_marked(conn, programme_id, &waiting, request_id))
+    struct rollup_marked m;
+    if (!rollup_store_marked(conn, programme_id, &m, request_id))
         return false;
-    /* a request folds once; an evaluation until a fold leaves nothing it could have been told
-     * of (the marks are claimed oldest first, and a fold claims at most a bounded number) */
-    struct rollup_stats stats = {.marks = waiting ? OBSERVATIONS_FOLD_MARKS : 0};
-    while (stats.marks >= OBSERVATIONS_FOLD_MARKS) {
-        stats = (struct rollup_stats){0};
+    if (!m.marked || m.folding_here || (!in_transaction && m.rebuild))
+        return true;
+    for (int round = 0; round < (in_transaction ? OBSERVATIONS_FOLD_ROUNDS : 1); round++) {
+        struct rollup_stats stats = {0};
         if (rollup_store_fold(conn, programme_id, OBSERVATIONS_FOLD_MARKS, in_transaction, &stats,
                               request_id) == ROLLUP_ERROR)
             return false;
-        if (!in_transaction)
+        if (stats.marks < OBSERVATIONS_FOLD_MARKS)
             break;
-    }
-    if (in_transaction) {
-        folded_in = db_transactions_begun();
-        folded_for = programme_id;
     }
     return true;
 }

@@ -352,17 +352,25 @@ enum rollup_fold rollup_store_fold(PGconn *conn, int64_t programme_id, long max_
     return result;
 }
 
-bool rollup_store_marked(PGconn *conn, int64_t programme_id, bool *marked, const char *request_id)
+bool rollup_store_marked(PGconn *conn, int64_t programme_id, struct rollup_marked *out,
+                         const char *request_id)
 {
     char pid[24];
     snprintf(pid, sizeof(pid), "%lld", (long long)programme_id);
     const char *v[] = {pid};
-    PGresult *res = db_run(conn, "scaleupd_rollup_marked",
-                           "SELECT EXISTS (SELECT 1 FROM rollup_dirty WHERE programme_id = $1)", 1,
-                           v, PGRES_TUPLES_OK, request_id, "look for rollup marks");
+    PGresult *res = db_run(
+        conn, "scaleupd_rollup_marked",
+        "SELECT EXISTS (SELECT 1 FROM rollup_dirty WHERE programme_id = $1),"
+        " EXISTS (SELECT 1 FROM rollup_dirty WHERE programme_id = $1 AND series_ids IS NULL),"
+        " EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid()"
+        "  AND classid = " ROLLUP_LOCK_CLASS " AND objid = (hashint8($1::bigint)::bigint"
+        "  & 4294967295)::oid AND objsubid = 2)",
+        1, v, PGRES_TUPLES_OK, request_id, "look for rollup marks");
     if (res == NULL)
         return false;
-    *marked = db_bool(res, 0, 0);
+    out->marked = db_bool(res, 0, 0);
+    out->rebuild = db_bool(res, 0, 1);
+    out->folding_here = db_bool(res, 0, 2);
     PQclear(res);
     return true;
 }

@@ -65,13 +65,24 @@ class Dhis2AuthTest(unittest.TestCase):
             resp = self.daemon.request("GET", path, headers=headers, token=None)
             self.assertEqual(resp.status, 200, (headers, resp.body))
 
-    def test_a_wrong_password_is_an_invalid_token_with_every_challenge(self):
-        resp = self.push(basic("admin", "district"))  # DHIS2's demo password, not a token
+    def test_a_wrong_token_is_an_invalid_token_with_every_challenge(self):
+        resp = self.push(basic("admin", "sud_" + "A" * 43))
         self.assertEqual(resp.status, 401, resp.body)
         self.assertEqual(resp.body["error"]["code"], "invalid_token")
         challenges = resp.headers.get_all("WWW-Authenticate")
         self.assertEqual([c.split(" ")[0] for c in challenges], ["Bearer", "ApiToken", "Basic"])
         self.assertIn('error="invalid_token"', challenges[0])
+        # DHIS2's demo login is no token of ours: no credentials, asked for one
+        resp = self.push(basic("admin", "district"))
+        self.assertEqual(resp.status, 401, resp.body)
+        self.assertEqual(resp.body["error"]["code"], "unauthenticated")
+
+    def test_another_systems_basic_login_leaves_public_routes_public(self):
+        # a proxy's Basic login in front of the dashboard reaches us on every request
+        resp = self.daemon.request("GET", "/readyz", token=None, headers=basic("me", "secret"))
+        self.assertEqual(resp.status, 200, resp.body)
+        resp = self.daemon.request("GET", "/", token=None, headers=basic("me", "secret"))
+        self.assertEqual(resp.status, 200)
 
     def test_the_dashboards_api_offers_no_basic_challenge_to_a_browser(self):
         # a browser answers a Basic challenge to fetch() with its own password prompt
@@ -81,7 +92,7 @@ class Dhis2AuthTest(unittest.TestCase):
         self.assertEqual([c.split(" ")[0] for c in challenges], ["Bearer", "ApiToken"])
         # unless the client sent Basic itself
         resp = self.daemon.request("GET", f"/api/v1/programmes/{SLUG}", token=None,
-                                   headers=basic("admin", "district"))
+                                   headers=basic("admin", "sud_nope"))
         self.assertIn("Basic", [c.split(" ")[0] for c in resp.headers.get_all("WWW-Authenticate")])
 
     def test_no_or_malformed_credentials(self):

@@ -1,6 +1,7 @@
 /*
- * Rollups against a real PostgreSQL: after random inserts, revisions, late data, unchanged
- * replays and deletions through the ingest write path, every rollup (value fields, numerator,
+ * Rollups against a real PostgreSQL: after random inserts, revisions, late data and unchanged
+ * replays through the ingest write path, and deletions as a delete would mark them (no import
+ * path deletes yet), every rollup (value fields, numerator,
  * denominator, observations covered, the value received last) equals the same aggregate
  * computed from the observations by a scan; a revision recomputes only the rollups of its
  * period; a new hierarchy rebuilds them; a read sees what was committed before it.

@@ -8,7 +8,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#define CREDENTIALS_SECRET_MAX 256 /* a longer secret is no token of ours: it is cut here */
+#define CREDENTIALS_SECRET_MAX 256      /* a secret this long or longer is no token of ours */
+#define CREDENTIALS_TOKEN_PREFIX "sud_" /* how scaleupd's tokens begin (storage/tokens.h) */
 
 enum credentials_kind {
     CREDENTIALS_NONE,      /* no header value, or a scheme we do not take */
@@ -21,7 +22,9 @@ enum credentials_kind {
 /* Parses header (may be NULL) and copies the secret it carries into secret (NUL-terminated,
  * at most CREDENTIALS_SECRET_MAX - 1 bytes, printable ASCII); "" unless BEARER, API_TOKEN or
  * BASIC. Scheme names are case-insensitive (RFC 9110); Basic's base64 is strict (RFC 4648,
- * padding required) and its user-pass must hold a colon. */
+ * padding required, unused bits zero) and its user-pass must hold a colon; Basic whose
+ * password does not begin like our tokens (CREDENTIALS_TOKEN_PREFIX) is NONE: another
+ * system's login (a proxy in front of the dashboard), not a wrong token. */
 enum credentials_kind credentials_parse(const char *header, char secret[CREDENTIALS_SECRET_MAX]);
 
 /* The scheme's name for messages ("Bearer", "ApiToken", "Basic"; "" for the others). */

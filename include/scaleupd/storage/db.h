@@ -92,9 +92,6 @@ bool db_command(PGconn *conn, const char *name, const char *sql, int n, const ch
  * identifier of the code, never of input). Failures are logged and kept like db_run's.
  * db_rollback is best effort (a lost connection has rolled back already). */
 bool db_begin(PGconn *conn, const char *request_id) __attribute__((warn_unused_result));
-/* How many transactions db_begin began on this thread: a number that tells one transaction of
- * the thread's connection from the next (to do something once per transaction). */
-unsigned long db_transactions_begun(void);
 /* db_commit is false also when the transaction had failed (COMMIT then rolls it back). */
 bool db_commit(PGconn *conn, const char *request_id) __attribute__((warn_unused_result));
 void db_rollback(PGconn *conn, const char *request_id);

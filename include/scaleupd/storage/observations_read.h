@@ -15,6 +15,7 @@
 /* Rollup marks a read of an aggregate folds first (rollup_store_fold), so it sees what was
  * committed before it. */
 #define OBSERVATIONS_FOLD_MARKS 200
+#define OBSERVATIONS_FOLD_ROUNDS 5 /* folds an evaluation makes at most before it reads */
 
 /* Query of a series read. */
 struct series_query {

@@ -41,9 +41,18 @@ enum rollup_fold {
 enum rollup_fold rollup_store_fold(PGconn *conn, int64_t programme_id, long max_marks, bool wait,
                                    struct rollup_stats *stats, const char *request_id);
 
-/* *marked: the programme has marks waiting to be folded. False on a database error. */
-bool rollup_store_marked(PGconn *conn, int64_t programme_id, bool *marked, const char *request_id)
-    __attribute__((warn_unused_result));
+/* What is waiting for a programme's rollups, as this session sees it. */
+struct rollup_marked {
+    bool marked;       /* marks wait to be folded */
+    bool rebuild;      /* one of them asks for every rollup of the programme */
+    bool folding_here; /* this session's transaction holds the fold lock: it folded, and
+                          what it folded is in the transaction (a rolled-back savepoint
+                          releases the lock with the fold) */
+};
+
+/* Fills *out for the programme. False on a database error. */
+bool rollup_store_marked(PGconn *conn, int64_t programme_id, struct rollup_marked *out,
+                         const char *request_id) __attribute__((warn_unused_result));
 
 /* The programmes that have marks waiting, oldest mark first, at most max: *ids is new (free()),
  * *n their number. False on a database error (logged). */
