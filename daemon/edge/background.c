@@ -44,6 +44,7 @@ static void run_task(struct pool_job *job, PGconn *conn)
     struct task_state *st = (struct task_state *)job;
     if (conn != NULL)
         st->task->run(conn, st->app);
+    alloc_release(); /* a task may read much at once: give it back */
 }
 
 static void task_done(struct pool_job *job)

@@ -18,7 +18,13 @@ char *xstrdup(const char *s) __attribute__((malloc, returns_nonnull));
 char *xstrndup(const char *s, size_t n) __attribute__((malloc, returns_nonnull));
 
 /* Makes jansson allocate through the same policy, so a json_* constructor returns NULL only
- * for invalid arguments, never for lack of memory. Call once at start-up (main, tests). */
+ * for invalid arguments, never for lack of memory, and limits malloc's arenas to two. Call
+ * once at start-up (main, tests). */
 void alloc_install(void);
+
+/* Gives the memory freed since back to the system (glibc's malloc_trim): after a job that
+ * may have used much (a background task), so that the daemon's size follows what it uses
+ * rather than the largest job it ever ran. */
+void alloc_release(void);
 
 #endif
