@@ -491,18 +491,19 @@ static void detector_setup(void)
 TestSuite(detector, .init = detector_setup, .fini = teardown);
 
 #define DET_MONTHS 48
+#define PERIOD_TEXT 24 /* "YYYY-MM" of any int year, for the compiler's truncation check */
 
 /* The month t (0: 2020-01) as a period and as days since 1970. */
-static void month_of(int t, char period[8], int32_t *day)
+static void month_of(int t, char period[PERIOD_TEXT], int32_t *day)
 {
-    snprintf(period, 8, "%04d-%02d", 2020 + t / 12, t % 12 + 1);
+    snprintf(period, PERIOD_TEXT, "%04d-%02d", 2020 + t / 12, t % 12 + 1);
     *day = date_from_ymd(2020 + t / 12, t % 12 + 1, 1);
 }
 
 /* Pushes x = value at site for month t and evaluates. */
 static void push_x(const char *site, int t, double value)
 {
-    char period[8], json[256];
+    char period[PERIOD_TEXT], json[256];
     int32_t day;
     month_of(t, period, &day);
     snprintf(json, sizeof(json),
@@ -563,7 +564,7 @@ static void rebuilt_hex(const struct detector_params *params, const double *valu
                         char *hex, size_t size)
 {
     int32_t days[DET_MONTHS + 8];
-    char period[8];
+    char period[PERIOD_TEXT];
     for (size_t i = 0; i < n; i++)
         month_of((int)i, period, &days[i]);
     struct detector_state state;
@@ -656,7 +657,7 @@ Test(detector, a_shift_alerts_within_the_expected_points)
     uint64_t seed = 42;
     double values[DET_MONTHS];
     int32_t days[DET_MONTHS];
-    char period[8];
+    char period[PERIOD_TEXT];
     for (int t = 0; t < DET_MONTHS; t++) {
         values[t] = 100 + 3 * noise(&seed) - (t >= 30 ? 9 : 0);
         month_of(t, period, &days[t]);
@@ -720,7 +721,7 @@ Test(detector, a_revision_of_an_old_period_rebuilds_the_state)
     double now_there[DET_MONTHS];
     int32_t days[DET_MONTHS];
     size_t n = 0;
-    char period[8];
+    char period[PERIOD_TEXT];
     for (int t = 0; t < 31; t++)
         if (t != 2) {
             now_there[n] = values[t];
