@@ -63,7 +63,8 @@ export async function render() {
   }
   try {
     const content = await views[view](params);
-    main.replaceChildren(...[content].flat(Infinity));
+    /* null/false skip a piece, as in h() (else replaceChildren would print "null") */
+    main.replaceChildren(...[content].flat(Infinity).filter((c) => c !== null && c !== undefined && c !== false));
     const pending = afterRender;
     afterRender = [];
     for (const fn of pending) fn();
