@@ -61,6 +61,19 @@ static void *json_xmalloc(size_t size)
     return xmalloc(size);
 }
 
+/* Built with AddressSanitizer, whose allocator replaces glibc's (gcc and clang say so
+ * differently). */
+#if defined(__SANITIZE_ADDRESS__)
+#define ALLOC_SANITIZED 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define ALLOC_SANITIZED 1
+#endif
+#endif
+#ifndef ALLOC_SANITIZED
+#define ALLOC_SANITIZED 0
+#endif
+
 void alloc_install(void)
 {
     json_set_alloc_funcs(json_xmalloc, free);
@@ -68,10 +81,14 @@ void alloc_install(void)
      * once used: with four workers the daemon's size was the sum of each worker's largest
      * job (about 100 MB at 10 M observations). Two arenas, trimmed after background jobs
      * (alloc_release), keep it near what is in use. */
+#if !ALLOC_SANITIZED
     mallopt(M_ARENA_MAX, 2);
+#endif
 }
 
 void alloc_release(void)
 {
-    malloc_trim(0);
+#if !ALLOC_SANITIZED
+    malloc_trim(0); /* glibc's: under AddressSanitizer its arenas are not the heap (SEGV) */
+#endif
 }
