@@ -22,10 +22,16 @@ static const char SQL_LOCK_WAIT[] =
 static const char SQL_LOCK_TRY[] =
     "SELECT pg_try_advisory_xact_lock(" ROLLUP_LOCK_CLASS ", hashint8($1))";
 
-/* Claims up to $2 marks of programme $1, brings the last period of their series up to date,
- * and returns the rollups to recompute (indicator, ancestor, period) with the ancestor's
- * height (its own ancestors: a deeper site comes first, so its parent sums what it wrote).
- * The first row always comes: the marks claimed and whether one asked for a rebuild. */
+/* Claims up to $2 marks of programme $1, brings the last period of their series and what
+ * their sites sent for the marked periods (site_sent: recounted from the site's series, found
+ * by their full key, indicator by indicator, however stale the planner's statistics of a
+ * table that grows as data comes; one observation probe each; a row that became empty stays,
+ * empty, written through the primary key like the others: a DELETE joined to the recounts
+ * was planned as a nested loop over the whole table while its statistics said it was empty)
+ * up to date, and returns the rollups
+ * to recompute (indicator, ancestor, period) with the ancestor's height (its own ancestors: a
+ * deeper site comes first, so its parent sums what it wrote). The first row always comes: the marks
+ * claimed and whether one asked for a rebuild. */
 static const char SQL_CLAIM[] =
     "WITH claimed AS ("
     " DELETE FROM rollup_dirty WHERE id IN (SELECT id FROM rollup_dirty WHERE programme_id = $1"
@@ -46,6 +52,21 @@ static const char SQL_CLAIM[] =
     " FROM latest l WHERE se.programme_id = $1 AND se.id = l.series_id"
     "  AND (se.last_period IS DISTINCT FROM l.last_period"
     "   OR se.last_changed_at IS DISTINCT FROM greatest(se.last_changed_at, l.at))"
+    "), sent_keys AS ("
+    " SELECT DISTINCT se.site_id, p.period_start FROM pairs p"
+    " JOIN series se ON se.programme_id = $1 AND se.id = p.series_id"
+    "), sent_now AS ("
+    " SELECT k.site_id, k.period_start, (SELECT array_agg(s.indicator_id ORDER BY s.indicator_id)"
+    "  FROM indicator i JOIN series s ON s.programme_id = $1 AND s.indicator_id = i.id"
+    "  AND s.site_id = k.site_id WHERE i.programme_id = $1 AND EXISTS (SELECT 1"
+    "  FROM observation o WHERE o.programme_id = $1 AND o.series_id = s.id"
+    "  AND o.period_start = k.period_start)) AS ids FROM sent_keys k"
+    "), sent_kept AS ("
+    " INSERT INTO site_sent (programme_id, period_start, site_id, indicator_ids)"
+    " SELECT $1::bigint, period_start, site_id, coalesce(ids, '{}') FROM sent_now"
+    " ON CONFLICT (programme_id, period_start, site_id) DO UPDATE"
+    "  SET indicator_ids = excluded.indicator_ids"
+    "  WHERE site_sent.indicator_ids IS DISTINCT FROM excluded.indicator_ids"
     "), keys AS ("
     " SELECT DISTINCT se.indicator_id, t.ancestor_id, p.period_start FROM pairs p"
     " JOIN series se ON se.programme_id = $1 AND se.id = p.series_id"
