@@ -45,9 +45,11 @@ static const char SQL_FEEDS_INDICATORS[] =
     "  ON m.programme_id = se.programme_id AND m.site_id = se.site_id"                             \
     "  WHERE se.programme_id = $1 AND se.indicator_id = d.indicator_id)"                           \
     "), win AS ("                                                                                  \
-    " SELECT period_start, period_end, count(*) AS n FROM by_sites GROUP BY 1, 2"                  \
+    " SELECT period_start, period_end, count(*) AS n, array_agg(indicator_id) AS ids"             \
+    " FROM by_sites GROUP BY 1, 2"                                                                 \
     "), owed AS ("                                                                                 \
-    " SELECT m.site_id, w.period_start, w.period_end, w.n FROM membership m CROSS JOIN win w"      \
+    " SELECT m.site_id, w.period_start, w.period_end, w.n, w.ids FROM membership m"                \
+    " CROSS JOIN win w"                                                                            \
     " WHERE m.programme_id = $1 AND" FEEDS_SQL_MEMBER_OWES("w")                                  \
     "), stale AS ("                                                                                \
     " SELECT DISTINCT unnest(series_ids) AS series_id FROM rollup_dirty"                           \
@@ -94,9 +96,7 @@ static const char SQL_FEEDS_INDICATORS[] =
     " SELECT w.site_id, x.indicator_id FROM owed w JOIN site_sent t ON t.programme_id = $1"        \
     "  AND t.period_start = w.period_start AND t.site_id = w.site_id"                              \
     "  CROSS JOIN LATERAL unnest(t.indicator_ids) AS x(indicator_id)"                              \
-    "  JOIN by_sites d ON d.indicator_id = x.indicator_id AND d.period_start = w.period_start"     \
-    "  AND d.period_end = w.period_end"                                                            \
-    "  WHERE w.site_id NOT IN (SELECT site_id FROM stale_sites)"                                   \
+    "  WHERE x.indicator_id = ANY (w.ids) AND w.site_id NOT IN (SELECT site_id FROM stale_sites)"  \
     " UNION ALL" FEEDS_SQL_SENT_BY_STALE_SERIES "), tally AS ("                                    \
     " SELECT site_id, indicator_id, count(*) AS sent FROM sent"                                    \
     " GROUP BY GROUPING SETS ((site_id), (indicator_id))"                                          \
@@ -141,9 +141,9 @@ static const char SQL_FEEDS_SUMMARY[] = FEEDS_SQL_OWED FEEDS_SQL_SITE_STATE
     "  'reported', CASE WHEN d.indicator_id IN (SELECT indicator_id FROM by_sites)"
     "   THEN coalesce((SELECT t.sent FROM tally t WHERE t.indicator_id = d.indicator_id), 0)"
     "   ELSE (SELECT count(*) FROM series se WHERE se.programme_id = $1"
-    "    AND se.indicator_id = d.indicator_id AND EXISTS (SELECT 1 FROM observation o"
-    "    WHERE o.programme_id = $1 AND o.series_id = se.id AND o.period_start = d.period_start))"
-    "   END)"
+    "    AND se.indicator_id = d.indicator_id AND (SELECT true FROM observation o"
+    "    WHERE o.programme_id = $1 AND o.series_id = se.id AND o.period_start = d.period_start"
+    "    LIMIT 1)) END)"
     "  ORDER BY i.id), '[]') FROM due d JOIN indicator i"
     "  ON i.programme_id = $1 AND i.id = d.indicator_id LEFT JOIN owed_by_window ow"
     "  ON ow.period_start = d.period_start AND ow.period_end = d.period_end),"
