@@ -41,7 +41,7 @@ static char *take(struct dynbuf *b)
     return dynbuf_take(b, NULL);
 }
 
-static const char *or(const char *s, const char *missing)
+static const char * or (const char *s, const char *missing)
 {
     return s != NULL && s[0] != '\0' ? s : missing;
 }
@@ -65,7 +65,7 @@ void digest_change_words(const struct digest_dimension *dim, char *buf, size_t s
         return;
     }
     char status[64] = "";
-    if (strcmp(or(dim->status, ""), dim->previous_status) != 0)
+    if (strcmp(or (dim->status, ""), dim->previous_status) != 0)
         snprintf(status, sizeof(status), "%s → %s, ", digest_status_words(dim->previous_status),
                  digest_status_words(dim->status));
     if (!dim->has_progress || !dim->has_previous_progress) {
@@ -84,21 +84,12 @@ static size_t total(size_t counted, size_t listed)
     return counted > listed ? counted : listed;
 }
 
-/* Late sites over every late feed (a site late for two indicators counts twice). */
-static long long sites_late(const struct digest *d)
-{
-    long long n = 0;
-    for (size_t i = 0; i < d->n_late_feeds; i++)
-        n += d->late_feeds[i].sites_late;
-    return n;
-}
-
 char *digest_subject(const struct digest *d)
 {
     struct dynbuf b;
     dynbuf_init(&b, DIGEST_RENDER_MAX);
     putf(&b, "[scaleupd] %s digest · %s: %zu opened, %zu resolved, %zu open",
-         d->monthly ? "Monthly" : "Weekly", or(d->programme_name, or(d->programme, "?")),
+         d->monthly ? "Monthly" : "Weekly", or (d->programme_name, or (d->programme, "?")),
          total(d->total_opened, d->n_opened), total(d->total_resolved, d->n_resolved),
          total(d->total_still_open, d->n_still_open));
     if (d->has_feeds && d->n_late_feeds > 0)
@@ -112,8 +103,8 @@ char *digest_subject(const struct digest *d)
 /* What and where of an alert: "BP controlled at Practice A (Region X)". */
 static void alert_what(struct dynbuf *b, const struct digest_alert *a)
 {
-    putf(b, "%s at %s", or(a->indicator_name, "an indicator"),
-         or(a->site_name, "the whole programme"));
+    putf(b, "%s at %s", or (a->indicator_name, "an indicator"),
+         or (a->site_name, "the whole programme"));
     if (a->region_name != NULL && a->region_name[0] != '\0')
         putf(b, " (%s)", a->region_name);
 }
@@ -121,7 +112,7 @@ static void alert_what(struct dynbuf *b, const struct digest_alert *a)
 /* The detail of an alert: "below lower limit, 2026-10, value 41.0 %, since …". */
 static void alert_detail(struct dynbuf *b, const struct digest_alert *a, const char *when)
 {
-    putf(b, "%s", or(a->summary, "alert"));
+    putf(b, "%s", or (a->summary, "alert"));
     if (a->period != NULL)
         putf(b, ", %s", a->period);
     if (a->has_value && isfinite(a->value))
@@ -180,7 +171,7 @@ static void each_alert(struct dynbuf *b, const struct digest_alert *list, size_t
 static void text_head(struct dynbuf *b, const struct digest_alert *a, size_t size)
 {
     putf(b, "- Incident %lld: %s (%zu alerts)\n", a->incident_id,
-         or(a->incident_title, "grouped alerts"), size);
+         or (a->incident_title, "grouped alerts"), size);
 }
 
 static void text_line(struct dynbuf *b, const struct digest_alert *a, const char *when, int depth)
@@ -234,9 +225,8 @@ static void text_feeds(struct dynbuf *b, const struct digest *d)
         putf(b, "- none: every member site sent its latest due data\n");
     for (size_t i = 0; d->has_feeds && i < d->n_late_feeds; i++) {
         const struct digest_late_feed *f = &d->late_feeds[i];
-        putf(b, "- %s, %s (due %s): %lld of %lld sites sent nothing\n",
-             or(f->indicator_name, "?"), or(f->period, "?"), or(f->due_on, "?"), f->sites_late,
-             f->sites_expected);
+        putf(b, "- %s, %s (due %s): %lld of %lld sites sent nothing\n", or (f->indicator_name, "?"),
+             or (f->period, "?"), or (f->due_on, "?"), f->sites_late, f->sites_expected);
     }
 }
 
@@ -245,12 +235,12 @@ char *digest_text(const struct digest *d)
     struct dynbuf b;
     dynbuf_init(&b, DIGEST_RENDER_MAX);
     putf(&b, "%s digest of %s for %s\n", d->monthly ? "Monthly" : "Weekly",
-         or(d->programme_name, or(d->programme, "?")), or(d->receiver, "?"));
-    putf(&b, "From %s to %s (%s)\n", or(d->from, "?"), or(d->to, "?"), or(d->time_zone, "UTC"));
+         or (d->programme_name, or (d->programme, "?")), or (d->receiver, "?"));
+    putf(&b, "From %s to %s (%s)\n", or (d->from, "?"), or (d->to, "?"), or (d->time_zone, "UTC"));
     putf(&b, "\n%zu opened, %zu resolved, %zu still open", total(d->total_opened, d->n_opened),
          total(d->total_resolved, d->n_resolved), total(d->total_still_open, d->n_still_open));
     if (d->has_feeds)
-        putf(&b, "; %lld late sites over %zu indicators", sites_late(d), d->n_late_feeds);
+        putf(&b, "; %lld of %lld sites late with their data", d->sites_late, d->sites_expected);
     putf(&b, "\n");
     text_section(&b, "OPENED", d->opened, d->n_opened, d->total_opened, "since");
     text_section(&b, "RESOLVED", d->resolved, d->n_resolved, d->total_resolved, "resolved");
@@ -258,7 +248,7 @@ char *digest_text(const struct digest *d)
     text_progress(&b, d);
     text_feeds(&b, d);
     if (d->base_url != NULL && d->base_url[0] != '\0')
-        putf(&b, "\nDashboard: %s/#/programmes/%s\n", d->base_url, or(d->programme, ""));
+        putf(&b, "\nDashboard: %s/#/programmes/%s\n", d->base_url, or (d->programme, ""));
     return take(&b);
 }
 
@@ -321,14 +311,15 @@ static const char section_style[] =
 static void html_head(struct dynbuf *b, const struct digest_alert *a, size_t size)
 {
     putf(b, "<div style=\"margin:8px 0 2px;font-weight:bold\">Incident %lld: ", a->incident_id);
-    html_escaped(b, or(a->incident_title, "grouped alerts"));
+    html_escaped(b, or (a->incident_title, "grouped alerts"));
     putf(b, " (%zu alerts)</div>\n", size);
 }
 
 static void html_line(struct dynbuf *b, const struct digest_alert *a, const char *when, int depth)
 {
-    putf(b, "<div style=\"margin:6px 0 6px %dpx;padding:6px 8px;background:#f6f8fa;"
-            "border-radius:4px\"><div style=\"font-weight:bold\">",
+    putf(b,
+         "<div style=\"margin:6px 0 6px %dpx;padding:6px 8px;background:#f6f8fa;"
+         "border-radius:4px\"><div style=\"font-weight:bold\">",
          depth ? 16 : 0);
     html_phrase(b, fill_what, a);
     putf(b, "</div><div style=\"color:#57606a;font-size:13px\">");
@@ -367,8 +358,9 @@ static void html_dimension(struct dynbuf *b, const struct digest_dimension *dim)
     digest_change_words(dim, change, sizeof(change));
     putf(b, "<tr><td style=\"padding:4px 8px 4px 0\">");
     html_escaped(b, dim->name);
-    putf(b, "</td><td style=\"padding:4px 8px;color:#fff;background:%s;border-radius:3px;"
-            "white-space:nowrap\">%s</td><td style=\"padding:4px 8px;text-align:right\">",
+    putf(b,
+         "</td><td style=\"padding:4px 8px;color:#fff;background:%s;border-radius:3px;"
+         "white-space:nowrap\">%s</td><td style=\"padding:4px 8px;text-align:right\">",
          status_colour(dim->status), digest_status_words(dim->status));
     if (dim->has_progress)
         putf(b, "%.1f&nbsp;%%", dim->progress * 100.0);
@@ -406,39 +398,41 @@ static void html_feeds(struct dynbuf *b, const struct digest *d)
     for (size_t i = 0; d->has_feeds && i < d->n_late_feeds; i++) {
         const struct digest_late_feed *f = &d->late_feeds[i];
         putf(b, "<div style=\"margin:6px 0\"><b>");
-        html_escaped(b, or(f->indicator_name, "?"));
+        html_escaped(b, or (f->indicator_name, "?"));
         putf(b, "</b>, ");
-        html_escaped(b, or(f->period, "?"));
+        html_escaped(b, or (f->period, "?"));
         putf(b, " (due ");
-        html_escaped(b, or(f->due_on, "?"));
+        html_escaped(b, or (f->due_on, "?"));
         putf(b, "): %lld of %lld sites sent nothing</div>\n", f->sites_late, f->sites_expected);
     }
 }
 
 static void html_top(struct dynbuf *b, const struct digest *d)
 {
-    putf(b, "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\">"
-            "<meta name=\"viewport\" content=\"width=device-width\"></head>\n"
-            "<body style=\"margin:0;padding:0;background:#ffffff\">\n"
-            "<div style=\"max-width:600px;margin:0 auto;padding:16px;font-family:Arial,"
-            "Helvetica,sans-serif;font-size:14px;line-height:1.4;color:#1f2328;"
-            "overflow-wrap:anywhere\">\n<h1 style=\"font-size:19px;margin:0 0 4px\">%s digest: ",
+    putf(b,
+         "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\">"
+         "<meta name=\"viewport\" content=\"width=device-width\"></head>\n"
+         "<body style=\"margin:0;padding:0;background:#ffffff\">\n"
+         "<div style=\"max-width:600px;margin:0 auto;padding:16px;font-family:Arial,"
+         "Helvetica,sans-serif;font-size:14px;line-height:1.4;color:#1f2328;"
+         "overflow-wrap:anywhere\">\n<h1 style=\"font-size:19px;margin:0 0 4px\">%s digest: ",
          d->monthly ? "Monthly" : "Weekly");
-    html_escaped(b, or(d->programme_name, or(d->programme, "?")));
+    html_escaped(b, or (d->programme_name, or (d->programme, "?")));
     putf(b, "</h1>\n<p style=\"margin:0;color:#57606a\">For ");
-    html_escaped(b, or(d->receiver, "?"));
+    html_escaped(b, or (d->receiver, "?"));
     putf(b, ", from ");
-    html_escaped(b, or(d->from, "?"));
+    html_escaped(b, or (d->from, "?"));
     putf(b, " to ");
-    html_escaped(b, or(d->to, "?"));
+    html_escaped(b, or (d->to, "?"));
     putf(b, " (");
-    html_escaped(b, or(d->time_zone, "UTC"));
-    putf(b, ")</p>\n<p style=\"margin:12px 0;font-size:16px\"><b>%zu</b> opened · <b>%zu</b> "
-            "resolved · <b>%zu</b> still open",
+    html_escaped(b, or (d->time_zone, "UTC"));
+    putf(b,
+         ")</p>\n<p style=\"margin:12px 0;font-size:16px\"><b>%zu</b> opened · <b>%zu</b> "
+         "resolved · <b>%zu</b> still open",
          total(d->total_opened, d->n_opened), total(d->total_resolved, d->n_resolved),
          total(d->total_still_open, d->n_still_open));
     if (d->has_feeds)
-        putf(b, " · <b>%lld</b> late sites", sites_late(d));
+        putf(b, " · <b>%lld</b> of %lld sites late", d->sites_late, d->sites_expected);
     putf(b, "</p>\n");
 }
 
@@ -456,7 +450,7 @@ char *digest_html(const struct digest *d)
         putf(&b, "<p style=\"margin:20px 0 0\"><a href=\"");
         html_escaped(&b, d->base_url);
         putf(&b, "/#/programmes/");
-        html_escaped(&b, or(d->programme, ""));
+        html_escaped(&b, or (d->programme, ""));
         putf(&b, "\" style=\"color:#0969da\">Open the dashboard</a></p>\n");
     }
     putf(&b, "</div>\n</body></html>\n");

@@ -44,8 +44,8 @@ static bool int_field(const json_t *o, const char *key, int min, int max, int *v
 /* Reads a schedule; on failure *bad names the field at fault. */
 static bool read_schedule(const json_t *d, struct digest_schedule *s, const char **bad)
 {
-    *s = (struct digest_schedule){.hour = 8, .days_after_due = 1,
-                                  .grace_days = DIGEST_DEFAULT_GRACE_DAYS};
+    *s = (struct digest_schedule){
+        .hour = 8, .days_after_due = 1, .grace_days = DIGEST_DEFAULT_GRACE_DAYS};
     const char *every = json_string_value(json_object_get(d, "every"));
     *bad = "every";
     if (!json_is_object(d) || every == NULL)
@@ -140,8 +140,8 @@ void digest_doc_check(const json_t *receivers, json_t **problems)
 json_t *digest_schedule_json(const struct digest_schedule *s)
 {
     if (s->every == DIGEST_WEEKLY)
-        return json_pack("{s:s,s:s,s:i}", "every", "week", "day",
-                         weekdays[(s->weekday - 1) % 7], "hour", s->hour);
+        return json_pack("{s:s,s:s,s:i}", "every", "week", "day", weekdays[(s->weekday - 1) % 7],
+                         "hour", s->hour);
     return json_pack("{s:s,s:i,s:i,s:i}", "every", "month", "days_after_due", s->days_after_due,
                      "grace_days", s->grace_days, "hour", s->hour);
 }

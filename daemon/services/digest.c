@@ -38,9 +38,9 @@ static json_t *settings_of(const json_t *receivers)
         json_t *schedule = digest != NULL && digest_schedule_from_json(digest, &s)
                                ? digest_schedule_json(&s)
                                : json_null();
-        json_array_append_new(settings, json_pack("{s:O,s:s,s:o}", "name",
-                                                  json_object_get(r, "name"), "notify",
-                                                  digest_notify_name(notify), "digest", schedule));
+        json_array_append_new(settings,
+                              json_pack("{s:O,s:s,s:o}", "name", json_object_get(r, "name"),
+                                        "notify", digest_notify_name(notify), "digest", schedule));
     }
     return settings;
 }
@@ -69,9 +69,8 @@ json_t *digest_receivers_get(PGconn *conn, int64_t programme_id)
     return list;
 }
 
-enum alerts_result digest_receivers_put(PGconn *conn, int64_t programme_id,
-                                        const json_t *receivers, double now, json_t **problems,
-                                        json_t **stored)
+enum alerts_result digest_receivers_put(PGconn *conn, int64_t programme_id, const json_t *receivers,
+                                        double now, json_t **problems, json_t **stored)
 {
     if (!db_begin(conn, NULL))
         return ALERTS_DB_ERROR;
@@ -120,14 +119,14 @@ static void read_dimension(struct gathered *g, size_t i)
     const json_t *before = json_object_get(g->previous, name);
     const json_t *progress = json_object_get(now, "progress");
     const json_t *previous = json_object_get(before, "progress");
-    *dim = (struct digest_dimension){
-        .name = name,
-        .status = json_string_value(json_object_get(now, "status")),
-        .has_progress = json_is_number(progress),
-        .progress = json_number_value(progress),
-        .previous_status = json_string_value(json_object_get(before, "status")),
-        .has_previous_progress = json_is_number(previous),
-        .previous_progress = json_number_value(previous)};
+    *dim = (struct digest_dimension){.name = name,
+                                     .status = json_string_value(json_object_get(now, "status")),
+                                     .has_progress = json_is_number(progress),
+                                     .progress = json_number_value(progress),
+                                     .previous_status =
+                                         json_string_value(json_object_get(before, "status")),
+                                     .has_previous_progress = json_is_number(previous),
+                                     .previous_progress = json_number_value(previous)};
     json_object_set_new(g->progress_now, name,
                         json_pack("{s:s?,s:O?}", "status", dim->status, "progress",
                                   json_is_number(progress) ? progress : NULL));
@@ -163,6 +162,9 @@ static bool gather_feeds(PGconn *conn, const struct digest_claim *c, int grace, 
     if (!db_release(conn, "digest_feeds", NULL))
         return false;
     g->d.has_feeds = true;
+    const json_t *totals = json_object_get(g->feeds_doc, "totals");
+    g->d.sites_late = (long long)json_integer_value(json_object_get(totals, "sites_late"));
+    g->d.sites_expected = (long long)json_integer_value(json_object_get(totals, "sites_expected"));
     const json_t *list = json_object_get(g->feeds_doc, "indicators");
     size_t n = json_array_size(list);
     g->late = xcalloc(n ? n : 1, sizeof(*g->late));
@@ -245,10 +247,10 @@ static long queue_mail(PGconn *conn, const struct config *config, const struct d
         notify_message_id((long long)id, c->programme, domain, message_id, sizeof(message_id));
         notify_mail_date(now, date, sizeof(date));
         notify_boundary((long long)id, boundary, sizeof(boundary));
-        char *message = id == 0 ? NULL
-                                : notify_email_message(config->smtp_from, to, p->subject, date,
-                                                       message_id, NULL, p->text, p->html,
-                                                       boundary);
+        char *message = id == 0
+                            ? NULL
+                            : notify_email_message(config->smtp_from, to, p->subject, date,
+                                                   message_id, NULL, p->text, p->html, boundary);
         bool ok = message != NULL && outbox_set_body(conn, id, p->subject, message, NULL);
         free(message);
         n = ok ? n + 1 : -1;
@@ -289,17 +291,45 @@ out:
     return n;
 }
 
-/* One claim in its own transaction: 1 done (scheduled or sent), 0 nothing due, -1 error. */
-static int run_one(PGconn *conn, const struct config *config, double now, long *queued)
+/* The keys of the digests that failed in this run, as a text array literal: the claim
+ * skips them, so that one that cannot be sent does not hold up the others. */
+struct skip {
+    char text[4096];
+    size_t len;
+};
+
+static void skip_add(struct skip *k, int64_t programme_id, const char *receiver)
+{
+    char key[300];
+    int n = snprintf(key, sizeof(key), "%s\"%lld/", k->len > 2 ? "," : "", (long long)programme_id);
+    for (const char *p = receiver; n > 0 && (size_t)n < sizeof(key) - 4 && *p; p++) {
+        if (*p == '"' || *p == '\\')
+            key[n++] = '\\';
+        key[n++] = *p;
+    }
+    key[n++] = '"';
+    key[n] = '\0';
+    if (k->len + (size_t)n + 2 < sizeof(k->text)) {
+        memcpy(k->text + k->len - 1, key, (size_t)n);
+        k->len += (size_t)n;
+        k->text[k->len - 1] = '}';
+        k->text[k->len] = '\0';
+    }
+}
+
+/* One claim in its own transaction: 1 done (scheduled or sent), 0 nothing due, -2 the
+ * claimed digest failed (added to skip), -1 another error. */
+static int run_one(PGconn *conn, const struct config *config, double now, struct skip *skip,
+                   long *queued)
 {
     if (!db_begin(conn, NULL))
         return -1;
     struct digest_claim c;
-    int got = digest_store_claim(conn, now, &c);
+    int got = digest_store_claim(conn, now, skip->text, &c);
     struct digest_schedule s;
     json_t *schedule = got == 1 ? json_loads(c.schedule, 0, NULL) : NULL;
     if (got == 1 && !digest_schedule_from_json(schedule, &s))
-        got = -1;
+        got = -2;
     json_decref(schedule);
     struct digest_store_zone z = {conn, c.time_zone};
     struct digest_zone zone = {digest_store_zone_offset, &z};
@@ -309,36 +339,45 @@ static int run_one(PGconn *conn, const struct config *config, double now, long *
         /* a new or changed schedule: its first due time after the last digest */
         if (!digest_next_due(&s, &zone, c.covers_from, &next) ||
             !digest_store_set_next(conn, &c, next))
-            got = -1;
+            got = -2;
     } else if (got == 1) {
         n = send_claimed(conn, config, &c, &s, &zone, now);
-        got = n < 0 ? -1 : 1;
+        got = n < 0 ? -2 : 1;
     }
     if (got == 1)
         log_info("%s the digest of %s/%s", c.has_next_due ? "queued" : "scheduled", c.programme,
                  c.receiver);
-    digest_claim_clear(&c);
     if (got >= 0 && db_commit(conn, NULL)) {
+        digest_claim_clear(&c);
         *queued += n;
         return got;
     }
     db_rollback(conn, NULL);
-    return -1;
+    if (got == -2) {
+        log_warning("could not send the digest of %s/%s; trying again at the next run", c.programme,
+                    c.receiver);
+        skip_add(skip, c.programme_id, c.receiver);
+    }
+    digest_claim_clear(&c);
+    return got == -2 ? -2 : -1;
 }
 
 long digest_run(PGconn *conn, const struct config *config, double now, bool *more)
 {
     long queued = 0;
+    struct skip skip = {"{}", 2};
+    bool failed = false;
     if (more != NULL)
         *more = false;
     for (int i = 0; i < DIGEST_RUN_MAX; i++) {
-        int r = run_one(conn, config, now, &queued);
-        if (r < 0)
+        int r = run_one(conn, config, now, &skip, &queued);
+        if (r == -1 || (r < 0 && db_connection_lost(conn)))
             return -1;
+        failed = failed || r < 0;
         if (r == 0)
-            return queued;
+            return failed ? -1 : queued;
     }
     if (more != NULL)
         *more = true;
-    return queued;
+    return failed ? -1 : queued;
 }

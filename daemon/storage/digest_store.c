@@ -81,17 +81,18 @@ static const char claim_sql[] =
     " coalesce(d.last_due_at, d.since)) FROM receiver_digest d JOIN receiver r ON"
     " r.programme_id = d.programme_id AND r.name = d.receiver JOIN programme p ON p.id ="
     " d.programme_id WHERE d.schedule IS NOT NULL AND d.notify <> 'immediate' AND"
-    " (d.next_due_at IS NULL OR d.next_due_at <= to_timestamp($1)) ORDER BY d.next_due_at"
+    " (d.next_due_at IS NULL OR d.next_due_at <= to_timestamp($1)) AND NOT d.programme_id ||"
+    " '/' || d.receiver = ANY ($2::text[]) ORDER BY d.next_due_at"
     " NULLS FIRST LIMIT 1 FOR UPDATE OF d SKIP LOCKED";
 
-int digest_store_claim(PGconn *conn, double now, struct digest_claim *claim)
+int digest_store_claim(PGconn *conn, double now, const char *skip, struct digest_claim *claim)
 {
     char t[32];
     time_text(t, sizeof(t), now);
-    const char *params[] = {t};
+    const char *params[] = {t, skip};
     *claim = (struct digest_claim){0};
     PGresult *res =
-        db_run(conn, NULL, claim_sql, 1, params, PGRES_TUPLES_OK, NULL, "claim a due digest");
+        db_run(conn, NULL, claim_sql, 2, params, PGRES_TUPLES_OK, NULL, "claim a due digest");
     if (res == NULL)
         return -1;
     if (PQntuples(res) == 0) {
@@ -155,17 +156,16 @@ bool digest_store_record(PGconn *conn, const struct digest_claim *claim, double 
     char *ids = id_array(messages, n_messages);
     const char *params[] = {pid, claim->receiver, due, from, queued, ids};
     const char *update[] = {pid, claim->receiver, due, progress, next};
-    bool ok =
-        db_command(conn, NULL,
-                   "INSERT INTO digest_sent (programme_id, receiver, due_at, covers_from,"
-                   " queued_at, messages) VALUES ($1, $2, to_timestamp($3), to_timestamp($4),"
-                   " to_timestamp($5), $6::bigint[])",
-                   6, params, NULL, "record a digest") &&
-        db_command(conn, NULL,
-                   "UPDATE receiver_digest SET last_due_at = to_timestamp($3), progress ="
-                   " $4::jsonb, next_due_at = to_timestamp($5) WHERE programme_id = $1 AND"
-                   " receiver = $2",
-                   5, update, NULL, "record a digest");
+    bool ok = db_command(conn, NULL,
+                         "INSERT INTO digest_sent (programme_id, receiver, due_at, covers_from,"
+                         " queued_at, messages) VALUES ($1, $2, to_timestamp($3), to_timestamp($4),"
+                         " to_timestamp($5), $6::bigint[])",
+                         6, params, NULL, "record a digest") &&
+              db_command(conn, NULL,
+                         "UPDATE receiver_digest SET last_due_at = to_timestamp($3), progress ="
+                         " $4::jsonb, next_due_at = to_timestamp($5) WHERE programme_id = $1 AND"
+                         " receiver = $2",
+                         5, update, NULL, "record a digest");
     free(ids);
     return ok;
 }
@@ -181,7 +181,9 @@ static const char alerts_sql[] =
     "  GROUP BY h.alert_id"
     " UNION ALL SELECT a.id, a.active_since FROM alert a WHERE a.programme_id = $1"
     "  AND $5::text = 'open' AND a.state = 'firing' AND a.active_since <= to_timestamp($4))"
-    " SELECT a.id, coalesce(i.name, r.name), nullif(i.unit, ''), s.name, reg.name, a.summary,"
+    " SELECT a.id, coalesce(i.name, 'the roadmap''s ' || r.dimension, r.name),"
+    " nullif(i.unit, ''), s.name, reg.name, CASE WHEN r.kind = 'trajectory' THEN replace(replace(a.summary,"
+    " 'on_track', 'on track'), 'at_risk', 'at risk') ELSE a.summary END,"
     " CASE i.period_type WHEN 'monthly' THEN to_char(a.period_start, 'YYYY-MM')"
     "  ELSE to_char(a.period_start, 'YYYY-MM-DD') END, a.value,"
     " to_char(ev.at AT TIME ZONE $6, 'YYYY-MM-DD HH24:MI'), count(*) OVER ()"
@@ -266,9 +268,9 @@ bool digest_store_local_time(PGconn *conn, const char *zone, double utc, char *b
     char t[32];
     time_text(t, sizeof(t), utc);
     const char *params[] = {t, zone};
-    PGresult *res = db_run(conn, NULL,
-                           "SELECT to_char(to_timestamp($1) AT TIME ZONE $2, 'YYYY-MM-DD HH24:MI')",
-                           2, params, PGRES_TUPLES_OK, NULL, "format a local time");
+    PGresult *res =
+        db_run(conn, NULL, "SELECT to_char(to_timestamp($1) AT TIME ZONE $2, 'YYYY-MM-DD HH24:MI')",
+               2, params, PGRES_TUPLES_OK, NULL, "format a local time");
     if (res == NULL)
         return false;
     snprintf(buf, size, "%s", db_text(res, 0, 0));

@@ -77,9 +77,6 @@ class DigestTest(unittest.TestCase):
     def setup_programme(self, d):
         self.assertEqual(d.request("POST", "/api/v1/programmes",
                                    harness.example_programme()).status, 201)
-        r = d.request("PUT", f"/api/v1/programmes/{SLUG}/roadmap", EXAMPLE_ROADMAP,
-                      {"Content-Type": "application/json"})
-        self.assertEqual(r.status, 201, r.body)
         r = d.request("PUT", f"/api/v1/programmes/{SLUG}/receivers", RECEIVERS)
         self.assertEqual(r.status, 200, r.body)
         leaders = next(x for x in r.body["receivers"] if x["name"] == "leaders")
@@ -88,8 +85,12 @@ class DigestTest(unittest.TestCase):
         team = next(x for x in r.body["receivers"] if x["name"] == "team")
         self.assertEqual(team["notify"], "immediate")
         self.assertNotIn("digest", team)
-        # the data a minute after the receivers asked for digests: its alerts open after
+        # the roadmap and data a minute after the receivers asked for digests: what they
+        # raise opens within the first digest's period
         self.set_clock(START + 60)
+        r = d.request("PUT", f"/api/v1/programmes/{SLUG}/roadmap", EXAMPLE_ROADMAP,
+                      {"Content-Type": "application/json"})
+        self.assertEqual(r.status, 201, r.body)
         r = d.request("POST", f"/api/v1/programmes/{SLUG}/observations", {"observations": LATE})
         self.assertEqual(r.status, 200, r.body)
 

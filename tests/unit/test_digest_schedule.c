@@ -74,9 +74,14 @@ static bool utc_zone(void *ctx, double t, int *s)
 static const struct digest_zone BRU = {brussels, NULL}, NYC = {new_york, NULL},
                                 KOL = {kolkata, NULL}, UTC = {utc_zone, NULL};
 
-#define WEEKLY(day, h) {.every = DIGEST_WEEKLY, .weekday = (day), .hour = (h)}
-#define MONTHLY(grace, after, h)                                                                  \
-    {.every = DIGEST_MONTHLY, .grace_days = (grace), .days_after_due = (after), .hour = (h)}
+#define WEEKLY(day, h)                                                                             \
+    {                                                                                              \
+        .every = DIGEST_WEEKLY, .weekday = (day), .hour = (h)                                      \
+    }
+#define MONTHLY(grace, after, h)                                                                   \
+    {                                                                                              \
+        .every = DIGEST_MONTHLY, .grace_days = (grace), .days_after_due = (after), .hour = (h)     \
+    }
 
 struct due_case {
     const char *what;
@@ -98,8 +103,8 @@ Test(digest_schedule, next_due_table)
          utc(2026, 3, 23, 7, 0), utc(2026, 3, 30, 6, 0)},
         {"Monday 08:00 across fall back: 7 days and an hour", WEEKLY(1, 8), &BRU,
          utc(2026, 10, 19, 6, 0), utc(2026, 10, 26, 7, 0)},
-        {"Sunday 02:00 that does not exist: 03:00 CEST", WEEKLY(7, 2), &BRU,
-         utc(2026, 3, 25, 0, 0), utc(2026, 3, 29, 1, 0)},
+        {"Sunday 02:00 that does not exist: 03:00 CEST", WEEKLY(7, 2), &BRU, utc(2026, 3, 25, 0, 0),
+         utc(2026, 3, 29, 1, 0)},
         {"Sunday 02:00 that occurs twice: the first, CEST", WEEKLY(7, 2), &BRU,
          utc(2026, 10, 21, 0, 0), utc(2026, 10, 25, 0, 0)},
         {"Friday 17:00 New York after its fall back", WEEKLY(5, 17), &NYC, utc(2026, 11, 2, 0, 0),
@@ -133,8 +138,8 @@ Test(digest_schedule, next_due_table)
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         double due = -1;
-        cr_assert(digest_next_due(&cases[i].schedule, cases[i].zone, cases[i].after, &due),
-                  "%s", cases[i].what);
+        cr_assert(digest_next_due(&cases[i].schedule, cases[i].zone, cases[i].after, &due), "%s",
+                  cases[i].what);
         cr_expect_eq(due, cases[i].due, "%s: %.0f, expected %.0f (%+.0f h)", cases[i].what, due,
                      cases[i].due, (due - cases[i].due) / 3600.0);
     }
@@ -205,7 +210,8 @@ Test(digest_schedule, receiver_fields_checked_whole)
         {"\"notify\":\"sometimes\"", "invalid_notify@$.receivers[0].notify"},
         {"\"notify\":7", "invalid_notify@$.receivers[0].notify"},
         {"\"notify\":\"digest\"", "missing_digest@$.receivers[0].notify"},
-        {"\"digest\":{\"every\":\"week\",\"day\":\"monday\"}", "unused_digest@$.receivers[0].digest"},
+        {"\"digest\":{\"every\":\"week\",\"day\":\"monday\"}",
+         "unused_digest@$.receivers[0].digest"},
         {"\"notify\":\"digest\",\"digest\":\"weekly\"", "invalid_digest@$.receivers[0].digest"},
         {"\"notify\":\"digest\",\"digest\":{\"every\":\"day\"}",
          "invalid_digest@$.receivers[0].digest.every"},
@@ -241,7 +247,8 @@ Test(digest_schedule, canonical_form_round_trips)
     cr_expect_eq(s.days_after_due, 1);
     json_t *canonical = digest_schedule_json(&s);
     char *text = json_dumps(canonical, JSON_COMPACT | JSON_SORT_KEYS);
-    cr_expect_str_eq(text, "{\"days_after_due\":1,\"every\":\"month\",\"grace_days\":15,\"hour\":7}");
+    cr_expect_str_eq(text,
+                     "{\"days_after_due\":1,\"every\":\"month\",\"grace_days\":15,\"hour\":7}");
     free(text);
     json_decref(canonical);
     json_decref(doc);

@@ -43,8 +43,8 @@ struct digest_dimension {
 /* One indicator's latest due period and who has not sent it. */
 struct digest_late_feed {
     const char *indicator_name;
-    const char *period;  /* "2026-10" */
-    const char *due_on;  /* "2026-11-15" */
+    const char *period;   /* "2026-10" */
+    const char *due_on;   /* "2026-11-15" */
     long long sites_late; /* member sites that owe it and sent nothing */
     long long sites_expected;
 };
@@ -54,8 +54,8 @@ struct digest {
     const char *programme_name;
     const char *receiver;
     const char *time_zone;
-    const char *base_url; /* the dashboard, without trailing slash; NULL or "": no links */
-    bool monthly;         /* the schedule: monthly, else weekly */
+    const char *base_url;  /* the dashboard, without trailing slash; NULL or "": no links */
+    bool monthly;          /* the schedule: monthly, else weekly */
     const char *from, *to; /* the period covered, in the receiver's zone ("2026-11-23 08:00") */
     const struct digest_alert *opened, *resolved, *still_open; /* listed */
     size_t n_opened, n_resolved, n_still_open;
@@ -63,14 +63,15 @@ struct digest {
     bool has_progress; /* false: the programme has no roadmap (no progress to show) */
     struct digest_dimension dimensions[3];
     size_t n_dimensions;
-    bool has_feeds; /* false: the feeds status could not be read */
+    bool has_feeds;                            /* false: the feeds status could not be read */
+    long long sites_late, sites_expected;      /* member sites that sent none of what they owe */
     const struct digest_late_feed *late_feeds; /* the indicators with late sites */
     size_t n_late_feeds;
 };
 
 /* The subject: "[scaleupd] Weekly digest · Integrated care …: 2 opened, 1 resolved, 3 open,
- * 12 practices late" (UTF-8, not yet encoded for a header). The caller frees it; NULL when
- * over DIGEST_RENDER_MAX (so for each renderer below). */
+ * late feeds for 2 indicators" (UTF-8, not yet encoded for a header). The caller frees it; NULL
+ * when over DIGEST_RENDER_MAX (so for each renderer below). */
 char *digest_subject(const struct digest *d);
 
 /* The plain-text part (stands alone) and the HTML part (one column, at most 600 px wide,

@@ -24,9 +24,9 @@
  * ALERTS_OK *stored is the list as digest_receivers_get gives it; ALERTS_INVALID with
  * *problems (the caller owns them) for a time zone the database does not know.
  */
-enum alerts_result digest_receivers_put(PGconn *conn, int64_t programme_id,
-                                        const json_t *receivers, double now, json_t **problems,
-                                        json_t **stored) __attribute__((warn_unused_result));
+enum alerts_result digest_receivers_put(PGconn *conn, int64_t programme_id, const json_t *receivers,
+                                        double now, json_t **problems, json_t **stored)
+    __attribute__((warn_unused_result));
 
 /* The programme's receivers (alerts_receivers_get) each with "notify" and, when set,
  * "digest" and "next_digest_at"; NULL on error. The caller owns it. */

@@ -44,8 +44,10 @@ struct digest_claim {
 };
 
 /* In the open transaction, locks one receiver digest whose next due time is unknown or at
- * or before now (skipping those another session holds): 1 with *claim, 0 none, -1 error. */
-int digest_store_claim(PGconn *conn, double now, struct digest_claim *claim)
+ * or before now, skipping those another session holds and those named in skip (a
+ * PostgreSQL text array literal of "programme_id/receiver" keys, "{}" for none): 1 with
+ * *claim, 0 none, -1 error. */
+int digest_store_claim(PGconn *conn, double now, const char *skip, struct digest_claim *claim)
     __attribute__((warn_unused_result));
 
 void digest_claim_clear(struct digest_claim *claim);
