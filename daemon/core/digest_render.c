@@ -41,7 +41,7 @@ static char *take(struct dynbuf *b)
     return dynbuf_take(b, NULL);
 }
 
-static const char * or (const char *s, const char *missing)
+static const char *text_or(const char *s, const char *missing)
 {
     return s != NULL && s[0] != '\0' ? s : missing;
 }
@@ -65,7 +65,7 @@ void digest_change_words(const struct digest_dimension *dim, char *buf, size_t s
         return;
     }
     char status[64] = "";
-    if (strcmp(or (dim->status, ""), dim->previous_status) != 0)
+    if (strcmp(text_or(dim->status, ""), dim->previous_status) != 0)
         snprintf(status, sizeof(status), "%s → %s, ", digest_status_words(dim->previous_status),
                  digest_status_words(dim->status));
     if (!dim->has_progress || !dim->has_previous_progress) {
@@ -89,7 +89,7 @@ char *digest_subject(const struct digest *d)
     struct dynbuf b;
     dynbuf_init(&b, DIGEST_RENDER_MAX);
     putf(&b, "[scaleupd] %s digest · %s: %zu opened, %zu resolved, %zu open",
-         d->monthly ? "Monthly" : "Weekly", or (d->programme_name, or (d->programme, "?")),
+         d->monthly ? "Monthly" : "Weekly", text_or(d->programme_name, text_or(d->programme, "?")),
          total(d->total_opened, d->n_opened), total(d->total_resolved, d->n_resolved),
          total(d->total_still_open, d->n_still_open));
     if (d->has_feeds && d->n_late_feeds > 0)
@@ -100,19 +100,23 @@ char *digest_subject(const struct digest *d)
 
 /* ---- alert lines, shared by both parts ---------------------------------------------- */
 
-/* What and where of an alert: "BP controlled at Practice A (Region X)". */
+/* What and where of an alert: "BP controlled at Practice A (Region X)", or "… (whole
+ * programme)" for an alert on no site. */
 static void alert_what(struct dynbuf *b, const struct digest_alert *a)
 {
-    putf(b, "%s at %s", or (a->indicator_name, "an indicator"),
-         or (a->site_name, "the whole programme"));
-    if (a->region_name != NULL && a->region_name[0] != '\0')
+    putf(b, "%s", text_or(a->indicator_name, "an indicator"));
+    if (a->site_name == NULL || a->site_name[0] == '\0')
+        putf(b, " (whole programme)");
+    else
+        putf(b, " at %s", a->site_name);
+    if (a->site_name != NULL && a->region_name != NULL && a->region_name[0] != '\0')
         putf(b, " (%s)", a->region_name);
 }
 
 /* The detail of an alert: "below lower limit, 2026-10, value 41.0 %, since …". */
 static void alert_detail(struct dynbuf *b, const struct digest_alert *a, const char *when)
 {
-    putf(b, "%s", or (a->summary, "alert"));
+    putf(b, "%s", text_or(a->summary, "alert"));
     if (a->period != NULL)
         putf(b, ", %s", a->period);
     if (a->has_value && isfinite(a->value))
@@ -171,7 +175,7 @@ static void each_alert(struct dynbuf *b, const struct digest_alert *list, size_t
 static void text_head(struct dynbuf *b, const struct digest_alert *a, size_t size)
 {
     putf(b, "- Incident %lld: %s (%zu alerts)\n", a->incident_id,
-         or (a->incident_title, "grouped alerts"), size);
+         text_or(a->incident_title, "grouped alerts"), size);
 }
 
 static void text_line(struct dynbuf *b, const struct digest_alert *a, const char *when, int depth)
@@ -225,8 +229,9 @@ static void text_feeds(struct dynbuf *b, const struct digest *d)
         putf(b, "- none: every member site sent its latest due data\n");
     for (size_t i = 0; d->has_feeds && i < d->n_late_feeds; i++) {
         const struct digest_late_feed *f = &d->late_feeds[i];
-        putf(b, "- %s, %s (due %s): %lld of %lld sites sent nothing\n", or (f->indicator_name, "?"),
-             or (f->period, "?"), or (f->due_on, "?"), f->sites_late, f->sites_expected);
+        putf(b, "- %s, %s (due %s): %lld of %lld sites sent nothing\n",
+             text_or(f->indicator_name, "?"), text_or(f->period, "?"), text_or(f->due_on, "?"),
+             f->sites_late, f->sites_expected);
     }
 }
 
@@ -235,8 +240,9 @@ char *digest_text(const struct digest *d)
     struct dynbuf b;
     dynbuf_init(&b, DIGEST_RENDER_MAX);
     putf(&b, "%s digest of %s for %s\n", d->monthly ? "Monthly" : "Weekly",
-         or (d->programme_name, or (d->programme, "?")), or (d->receiver, "?"));
-    putf(&b, "From %s to %s (%s)\n", or (d->from, "?"), or (d->to, "?"), or (d->time_zone, "UTC"));
+         text_or(d->programme_name, text_or(d->programme, "?")), text_or(d->receiver, "?"));
+    putf(&b, "From %s to %s (%s)\n", text_or(d->from, "?"), text_or(d->to, "?"),
+         text_or(d->time_zone, "UTC"));
     putf(&b, "\n%zu opened, %zu resolved, %zu still open", total(d->total_opened, d->n_opened),
          total(d->total_resolved, d->n_resolved), total(d->total_still_open, d->n_still_open));
     if (d->has_feeds)
@@ -248,7 +254,7 @@ char *digest_text(const struct digest *d)
     text_progress(&b, d);
     text_feeds(&b, d);
     if (d->base_url != NULL && d->base_url[0] != '\0')
-        putf(&b, "\nDashboard: %s/#/programmes/%s\n", d->base_url, or (d->programme, ""));
+        putf(&b, "\nDashboard: %s/#/programmes/%s\n", d->base_url, text_or(d->programme, ""));
     return take(&b);
 }
 
@@ -311,7 +317,7 @@ static const char section_style[] =
 static void html_head(struct dynbuf *b, const struct digest_alert *a, size_t size)
 {
     putf(b, "<div style=\"margin:8px 0 2px;font-weight:bold\">Incident %lld: ", a->incident_id);
-    html_escaped(b, or (a->incident_title, "grouped alerts"));
+    html_escaped(b, text_or(a->incident_title, "grouped alerts"));
     putf(b, " (%zu alerts)</div>\n", size);
 }
 
@@ -398,11 +404,11 @@ static void html_feeds(struct dynbuf *b, const struct digest *d)
     for (size_t i = 0; d->has_feeds && i < d->n_late_feeds; i++) {
         const struct digest_late_feed *f = &d->late_feeds[i];
         putf(b, "<div style=\"margin:6px 0\"><b>");
-        html_escaped(b, or (f->indicator_name, "?"));
+        html_escaped(b, text_or(f->indicator_name, "?"));
         putf(b, "</b>, ");
-        html_escaped(b, or (f->period, "?"));
+        html_escaped(b, text_or(f->period, "?"));
         putf(b, " (due ");
-        html_escaped(b, or (f->due_on, "?"));
+        html_escaped(b, text_or(f->due_on, "?"));
         putf(b, "): %lld of %lld sites sent nothing</div>\n", f->sites_late, f->sites_expected);
     }
 }
@@ -417,15 +423,15 @@ static void html_top(struct dynbuf *b, const struct digest *d)
          "Helvetica,sans-serif;font-size:14px;line-height:1.4;color:#1f2328;"
          "overflow-wrap:anywhere\">\n<h1 style=\"font-size:19px;margin:0 0 4px\">%s digest: ",
          d->monthly ? "Monthly" : "Weekly");
-    html_escaped(b, or (d->programme_name, or (d->programme, "?")));
+    html_escaped(b, text_or(d->programme_name, text_or(d->programme, "?")));
     putf(b, "</h1>\n<p style=\"margin:0;color:#57606a\">For ");
-    html_escaped(b, or (d->receiver, "?"));
+    html_escaped(b, text_or(d->receiver, "?"));
     putf(b, ", from ");
-    html_escaped(b, or (d->from, "?"));
+    html_escaped(b, text_or(d->from, "?"));
     putf(b, " to ");
-    html_escaped(b, or (d->to, "?"));
+    html_escaped(b, text_or(d->to, "?"));
     putf(b, " (");
-    html_escaped(b, or (d->time_zone, "UTC"));
+    html_escaped(b, text_or(d->time_zone, "UTC"));
     putf(b,
          ")</p>\n<p style=\"margin:12px 0;font-size:16px\"><b>%zu</b> opened · <b>%zu</b> "
          "resolved · <b>%zu</b> still open",
@@ -450,7 +456,7 @@ char *digest_html(const struct digest *d)
         putf(&b, "<p style=\"margin:20px 0 0\"><a href=\"");
         html_escaped(&b, d->base_url);
         putf(&b, "/#/programmes/");
-        html_escaped(&b, or (d->programme, ""));
+        html_escaped(&b, text_or(d->programme, ""));
         putf(&b, "\" style=\"color:#0969da\">Open the dashboard</a></p>\n");
     }
     putf(&b, "</div>\n</body></html>\n");

@@ -181,7 +181,7 @@ static const char alerts_sql[] =
     "  GROUP BY h.alert_id"
     " UNION ALL SELECT a.id, a.active_since FROM alert a WHERE a.programme_id = $1"
     "  AND $5::text = 'open' AND a.state = 'firing' AND a.active_since <= to_timestamp($4))"
-    " SELECT a.id, coalesce(i.name, 'the roadmap''s ' || r.dimension, r.name),"
+    " SELECT a.id, coalesce(i.name, 'Roadmap: ' || r.dimension, r.name),"
     " nullif(i.unit, ''), s.name, reg.name, CASE WHEN r.kind = 'trajectory' THEN replace(replace(a.summary,"
     " 'on_track', 'on track'), 'at_risk', 'at risk') ELSE a.summary END,"
     " CASE i.period_type WHEN 'monthly' THEN to_char(a.period_start, 'YYYY-MM')"

@@ -143,7 +143,7 @@ class DigestTest(unittest.TestCase):
         self.assertIn(", late feeds for 2 indicators", subject)
         self.assertIn("Dashboard: https://scaleup.example/#/programmes/" + SLUG, text)
         self.assertIn("max-width:600px", html)
-        self.screenshot(html, "digest-weekly.png")
+        self.screenshot(html, "digest-weekly.png", text)
         self.assertEqual(self.count(d, "SELECT count(*) FROM digest_sent"), 1)
         wait_until(lambda: self.receiver(d, "leaders").get("next_digest_at") == SECOND_DUE,
                    "the next digest a week later by the wall clock")
@@ -195,19 +195,24 @@ class DigestTest(unittest.TestCase):
                                ("$.receivers[1].notify", "missing_digest"),
                                ("$.receivers[2].digest.day", "invalid_digest")})
 
-    def screenshot(self, html, name):
+    def screenshot(self, html, name, text=None):
         """Renders an e-mail's HTML part in a 600 px wide Chromium window to
-        $SCALEUPD_BUILD_DIR/screenshots/NAME (looked at by whoever changes the digest)."""
-        if not os.access("/usr/bin/chromium", os.X_OK):
-            return
+        $SCALEUPD_BUILD_DIR/screenshots/NAME (looked at by whoever changes the digest), with
+        the text part beside it when given."""
         shots = os.path.join(harness.build_dir(), "screenshots")
         os.makedirs(shots, exist_ok=True)
+        if text is not None:
+            with open(os.path.join(shots, name.replace(".png", ".txt")), "w",
+                      encoding="utf-8") as f:
+                f.write(text)
+        if not os.access("/usr/bin/chromium", os.X_OK):
+            return
         page = os.path.join(self.tmp, name + ".html")
         with open(page, "w", encoding="utf-8") as f:
             f.write(html)
         out = os.path.join(shots, name)
         subprocess.run(["/usr/bin/chromium", "--headless", "--no-sandbox", "--disable-gpu",
-                        "--hide-scrollbars", "--window-size=600,1600", f"--screenshot={out}",
+                        "--hide-scrollbars", "--window-size=600,900", f"--screenshot={out}",
                         "file://" + page], capture_output=True, timeout=harness.TIMEOUT,
                        check=True)
         self.assertGreater(os.path.getsize(out), 1000)

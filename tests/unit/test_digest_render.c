@@ -125,7 +125,7 @@ Test(digest_render, text_has_every_section_and_groups_incidents)
     cr_expect(strstr(t, "    - BP controlled at Noord (Flanders)") != NULL);
     cr_expect(strstr(t, "\n- HbA1c tested at Zuid <b>&: above upper limit, 2026-10, since") != NULL,
               "the text is not escaped; an alert without a value shows none: %s", t);
-    cr_expect(strstr(t, "- Reports sent at the whole programme: late feed, resolved 2026-11-24") !=
+    cr_expect(strstr(t, "- Reports sent (whole programme): late feed, resolved 2026-11-24") !=
               NULL);
     free(t);
 }
