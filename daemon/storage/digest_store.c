@@ -21,14 +21,20 @@ static void time_text(char *buf, size_t size, double t)
     snprintf(buf, size, "%.6f", t);
 }
 
-/* A PUT forgets every due time: the task recomputes it from the last digest (or `since`). */
+/* A PUT forgets every due time: the task recomputes it from the last digest (or `since`).
+ * A receiver that had no digest (notify "immediate") starts afresh: its first digest covers
+ * the time from this PUT, not from when the receiver was made. */
 static const char put_sql[] =
     "WITH doc AS (SELECT * FROM jsonb_to_recordset($2::jsonb) AS x(name text, notify text,"
     " digest jsonb)), del AS (DELETE FROM receiver_digest d WHERE d.programme_id = $1 AND NOT"
     " EXISTS (SELECT 1 FROM doc WHERE doc.name = d.receiver)) INSERT INTO receiver_digest"
     " (programme_id, receiver, notify, schedule, since) SELECT $1, name, notify, digest,"
     " to_timestamp($3) FROM doc ON CONFLICT (programme_id, receiver) DO UPDATE SET notify ="
-    " excluded.notify, schedule = excluded.schedule, next_due_at = NULL, updated_at = now()";
+    " excluded.notify, schedule = excluded.schedule, next_due_at = NULL, since = CASE WHEN"
+    " receiver_digest.notify = 'immediate' THEN excluded.since ELSE receiver_digest.since END,"
+    " last_due_at = CASE WHEN receiver_digest.notify = 'immediate' THEN NULL ELSE"
+    " receiver_digest.last_due_at END, progress = CASE WHEN receiver_digest.notify ="
+    " 'immediate' THEN NULL ELSE receiver_digest.progress END, updated_at = now()";
 
 bool digest_store_put(PGconn *conn, int64_t programme_id, const json_t *settings, double now)
 {

@@ -141,3 +141,40 @@ Test(digests, the_task_schedules_then_queues_once)
     config_free(&config);
     PQfinish(conn);
 }
+
+static bool put(PGconn *conn, const char *settings, double now)
+{
+    json_t *doc = json_loads(settings, 0, NULL);
+    cr_assert_not_null(doc);
+    bool ok = digest_store_put(conn, 1, doc, now);
+    json_decref(doc);
+    return ok;
+}
+
+Test(digests, a_put_keeps_the_last_digest_unless_the_receiver_had_none)
+{
+    PGconn *conn = setup("pg_digests_put");
+    run(conn, "UPDATE receiver_digest SET last_due_at = '2026-10-19T06:00:00Z', next_due_at ="
+              " '2026-10-26T07:00:00Z'");
+    run(conn, "INSERT INTO receiver (programme_id, name, email) VALUES (1, 'team',"
+              " '{t@example.org}')");
+    const char *both = "[{\"name\":\"leaders\",\"notify\":\"digest\",\"digest\":{\"every\":"
+                       "\"week\",\"day\":\"monday\",\"hour\":8}},{\"name\":\"team\",\"notify\":"
+                       "\"immediate\",\"digest\":null}]";
+    cr_assert(put(conn, both, utc(2026, 10, 21, 0)));
+    cr_expect_eq(count(conn, "SELECT count(*) FROM receiver_digest WHERE receiver = 'leaders'"
+                             " AND last_due_at = '2026-10-19T06:00:00Z' AND next_due_at IS NULL"
+                             " AND since = '2026-10-14T12:00:00Z'"),
+                 1, "kept: its next digest still covers from its last one");
+    const char *team = "[{\"name\":\"team\",\"notify\":\"both\",\"digest\":{\"every\":\"week\","
+                       "\"day\":\"friday\",\"hour\":17}}]";
+    cr_assert(put(conn, team, utc(2026, 11, 2, 0)));
+    cr_expect_eq(count(conn, "SELECT count(*) FROM receiver_digest"), 1, "leaders' is gone");
+    cr_expect_eq(count(conn, "SELECT count(*) FROM receiver_digest WHERE receiver = 'team' AND"
+                             " since = '2026-11-02T00:00:00Z' AND notify = 'both'"),
+                 1, "a receiver that had immediate notices starts its digests at the PUT");
+    bool immediate = false;
+    cr_assert(digest_store_immediate(conn, 1, "team", &immediate));
+    cr_expect(immediate, "both: immediate notices too");
+    PQfinish(conn);
+}

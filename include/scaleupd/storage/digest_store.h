@@ -20,7 +20,7 @@
 /* Replaces the programme's digest settings with settings, a JSON array of {"name",
  * "notify", "digest" (canonical schedule or null)}, one per receiver: receivers no longer
  * listed lose theirs; every listed one gets its next due time recomputed by the digest task
- * (from its last digest, or from now for a new one). */
+ * (from its last digest, or from now for a new one or one that had "immediate"). */
 bool digest_store_put(PGconn *conn, int64_t programme_id, const json_t *settings, double now)
     __attribute__((warn_unused_result));
 
