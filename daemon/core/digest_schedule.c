@@ -100,6 +100,8 @@ static void check_one(const json_t *r, size_t i, json_t **problems)
     const json_t *notify = json_object_get(r, "notify");
     const json_t *digest = json_object_get(r, "digest");
     enum digest_notify n = DIGEST_NOTIFY_IMMEDIATE;
+    if (json_is_null(digest))
+        digest = NULL; /* "digest": null is no schedule */
     snprintf(path, sizeof(path), "$.receivers[%zu].notify", i);
     if (notify != NULL && !digest_notify_from_name(json_string_value(notify), &n)) {
         problems_add(problems, path, "invalid_notify",

@@ -35,7 +35,7 @@ static json_t *settings_of(const json_t *receivers)
         const json_t *digest = json_object_get(r, "digest");
         if (!digest_notify_from_name(json_string_value(json_object_get(r, "notify")), &notify))
             notify = DIGEST_NOTIFY_IMMEDIATE;
-        json_t *schedule = digest != NULL && digest_schedule_from_json(digest, &s)
+        json_t *schedule = json_is_object(digest) && digest_schedule_from_json(digest, &s)
                                ? digest_schedule_json(&s)
                                : json_null();
         json_array_append_new(settings,

@@ -202,6 +202,8 @@ Test(digest_schedule, receiver_fields_checked_whole)
     static const char *const cases[][2] = {
         {"", ""},
         {"\"notify\":\"immediate\"", ""},
+        {"\"notify\":\"immediate\",\"digest\":null", ""},
+        {"\"notify\":\"both\",\"digest\":null", "missing_digest@$.receivers[0].notify"},
         {"\"notify\":\"digest\",\"digest\":{\"every\":\"week\",\"day\":\"monday\",\"hour\":8}", ""},
         {"\"notify\":\"both\",\"digest\":{\"every\":\"month\"}", ""},
         {"\"notify\":\"both\",\"digest\":{\"every\":\"month\",\"days_after_due\":2,"

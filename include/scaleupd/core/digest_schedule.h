@@ -48,7 +48,8 @@ const char *digest_notify_name(enum digest_notify notify);
  * (anything that is not an array, or an element that is not an object, is left to
  * receiver_doc_parse) and appends problems under $.receivers[i].notify / .digest
  * (problems.h): invalid_notify, invalid_digest (with the field's path), missing_digest
- * ("digest"/"both" without a schedule) and unused_digest (a schedule with "immediate").
+ * ("digest"/"both" without a schedule; "digest": null is none) and unused_digest (a
+ * schedule with "immediate").
  */
 void digest_doc_check(const json_t *receivers, json_t **problems);
 
