@@ -111,6 +111,10 @@ static void check_one(const json_t *r, size_t i, json_t **problems)
     if (n != DIGEST_NOTIFY_IMMEDIATE && digest == NULL)
         problems_add(problems, path, "missing_digest",
                      "notify \"%s\" needs a digest schedule (\"digest\")", digest_notify_name(n));
+    else if (n != DIGEST_NOTIFY_IMMEDIATE && json_array_size(json_object_get(r, "email")) == 0)
+        problems_add(problems, path, "no_email",
+                     "a digest goes by e-mail: notify \"%s\" needs an e-mail address",
+                     digest_notify_name(n));
     snprintf(path, sizeof(path), "$.receivers[%zu].digest", i);
     if (digest == NULL)
         return;

@@ -178,7 +178,8 @@ Test(digest_schedule, a_zone_that_cannot_tell_fails)
 static void problems_of(const char *fields, char *out, size_t size)
 {
     char text[512];
-    snprintf(text, sizeof(text), "[{\"name\":\"r\"%s%s}]", fields[0] ? "," : "", fields);
+    snprintf(text, sizeof(text), "[{\"name\":\"r\",\"email\":[\"r@example.org\"]%s%s}]",
+             fields[0] ? "," : "", fields);
     json_t *list = json_loads(text, 0, NULL);
     cr_assert_not_null(list, "%s", text);
     json_t *problems = NULL;
@@ -209,6 +210,8 @@ Test(digest_schedule, receiver_fields_checked_whole)
         {"\"notify\":\"both\",\"digest\":{\"every\":\"month\",\"days_after_due\":2,"
          "\"grace_days\":10,\"hour\":0}",
          ""},
+        {"\"email\":[],\"notify\":\"digest\",\"digest\":{\"every\":\"month\"}",
+         "no_email@$.receivers[0].notify"},
         {"\"notify\":\"sometimes\"", "invalid_notify@$.receivers[0].notify"},
         {"\"notify\":7", "invalid_notify@$.receivers[0].notify"},
         {"\"notify\":\"digest\"", "missing_digest@$.receivers[0].notify"},

@@ -49,7 +49,8 @@ const char *digest_notify_name(enum digest_notify notify);
  * receiver_doc_parse) and appends problems under $.receivers[i].notify / .digest
  * (problems.h): invalid_notify, invalid_digest (with the field's path), missing_digest
  * ("digest"/"both" without a schedule; "digest": null is none) and unused_digest (a
- * schedule with "immediate").
+ * schedule with "immediate") and no_email (a digest for a receiver with no e-mail address:
+ * digests go by e-mail only).
  */
 void digest_doc_check(const json_t *receivers, json_t **problems);
 
