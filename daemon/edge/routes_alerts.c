@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "scaleupd/core/clock.h"
+#include "scaleupd/core/digest_schedule.h"
 #include "scaleupd/core/receiver_doc.h"
 #include "scaleupd/core/silence_doc.h"
 #include "scaleupd/edge/app.h"
@@ -14,6 +15,7 @@
 #include "scaleupd/edge/delivery.h"
 #include "scaleupd/edge/handlers.h"
 #include "scaleupd/edge/page_link.h"
+#include "scaleupd/services/digest.h"
 #include "scaleupd/services/notify.h"
 #include "scaleupd/storage/ack_store.h"
 #include "scaleupd/storage/alert_store.h"
@@ -104,12 +106,15 @@ void handle_put_receivers(struct request *req, PGconn *conn, struct app *app)
         return;
     const json_t *receivers = NULL;
     json_t *problems = receiver_doc_parse(doc, &receivers);
+    digest_doc_check(json_object_get(doc, "receivers"), &problems);
     json_t *stored = NULL;
     enum alerts_result r = ALERTS_INVALID;
     if (problems == NULL)
-        r = alerts_receivers_put(conn, programme_id, receivers, &problems, &stored);
-    if (r == ALERTS_OK)
+        r = digest_receivers_put(conn, programme_id, receivers, clock_now(), &problems, &stored);
+    if (r == ALERTS_OK) {
         request_reply_json(req, 200, json_pack("{s:o}", "receivers", stored));
+        background_kick("digests"); /* the new schedules' first due times */
+    }
     reply_result(req, conn, r, problems, "invalid_receivers", "the receivers have problems");
     json_decref(doc);
 }
@@ -119,7 +124,7 @@ void handle_get_receivers(struct request *req, PGconn *conn, struct app *app)
     (void)app;
     long long programme_id;
     if (handler_check_programme(req, conn, &programme_id))
-        reply_list(req, conn, "receivers", alerts_receivers_get(conn, programme_id));
+        reply_list(req, conn, "receivers", digest_receivers_get(conn, programme_id));
 }
 
 void handle_post_receiver_test(struct request *req, PGconn *conn, struct app *app)

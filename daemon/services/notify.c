@@ -13,6 +13,7 @@
 #include "scaleupd/core/notify_timing.h"
 #include "scaleupd/storage/alert_groups.h"
 #include "scaleupd/storage/db.h"
+#include "scaleupd/storage/digest_store.h"
 #include "scaleupd/storage/outbox.h"
 
 /* One group's messages being queued. */
@@ -118,7 +119,10 @@ static long dispatch_locked(struct dispatch *d)
                              d->config->send_resolved, &alerts))
         return -1;
     long queued = 0;
-    if (alerts.group.n_alerts > 0) {
+    bool immediate = true; /* false: a receiver told by its digest only (services/digest.h) */
+    if (!digest_store_immediate(d->conn, d->programme_id, d->receiver, &immediate))
+        queued = -1;
+    if (alerts.group.n_alerts > 0 && immediate && queued == 0) {
         alerts.group.receiver = d->receiver;
         alerts.group.base_url = d->config->base_url;
         queued = queue_targets(d, &alerts.group);
