@@ -120,8 +120,7 @@ static void diagnostics(const struct obs_batch *b, const struct obs_reject *r, c
         if (other >= 1 && other <= b->n_rows) {
             char where[EXPRESSION_MAX];
             expression(b, (uint32_t)other, "", where, sizeof(where));
-            snprintf(buf, size, "%s has the same indicator, site and period%s: neither is stored",
-                     where, end);
+            snprintf(buf, size, "%s%s: neither is stored", where, end);
             return;
         }
     }
