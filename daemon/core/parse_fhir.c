@@ -272,8 +272,10 @@ static bool report_site(struct fhir_parse *p, struct report *rp, char *message, 
         rp->site = fhir_map_site_by_reference(p->map, reference);
     if (rp->site != NULL)
         return true;
-    if (!json_is_object(reporter))
+    if (reporter == NULL)
         snprintf(message, size, "reporter is required: it says which site reports");
+    else if (!json_is_object(reporter))
+        snprintf(message, size, "reporter must be a Reference (an object)");
     else if (system != NULL && value != NULL) {
         char shown_value[SHOWN_MAX];
         snprintf(message, size,
@@ -474,6 +476,16 @@ static bool report_groups(struct fhir_parse *p, const struct report *rp, const j
     return true;
 }
 
+/* The code of a member that did not resolve: missing, of the wrong type, or `unknown` (the
+ * measure a string, the reporter an object, that the mapping does not know). */
+static const char *absence_code(const json_t *member, const char *unknown)
+{
+    if (member == NULL)
+        return "missing_field";
+    bool measure = strcmp(unknown, "unknown_measure") == 0;
+    return (measure ? json_is_string(member) : json_is_object(member)) ? unknown : "invalid_type";
+}
+
 /* One MeasureReport: refused whole, or one row per group. False when the batch is full. */
 static bool read_report(struct fhir_parse *p, const json_t *r)
 {
@@ -491,12 +503,11 @@ static bool read_report(struct fhir_parse *p, const json_t *r)
     if (why != NULL)
         return reject_report(p, "status", status ? "unsupported_status" : "missing_field", why);
     if (!report_measure(p, &rp, message, sizeof(message)))
-        return reject_report(p, "measure",
-                             json_object_get(r, "measure") ? "unknown_measure" : "missing_field",
-                             message);
+        return reject_report(
+            p, "measure", absence_code(json_object_get(r, "measure"), "unknown_measure"), message);
     if (!report_site(p, &rp, message, sizeof(message)))
         return reject_report(p, "reporter",
-                             json_object_get(r, "reporter") ? "unknown_reporter" : "missing_field",
+                             absence_code(json_object_get(r, "reporter"), "unknown_reporter"),
                              message);
     if (!report_period(&rp, message, sizeof(message)))
         return reject_report(p, "period", "invalid_period", message);
