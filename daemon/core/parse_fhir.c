@@ -65,10 +65,29 @@ static const char *shown(struct fhir_parse *p, const char *s)
 
 /* ---- the bounding scan --------------------------------------------------------------- */
 
-/* Depth and number of values of the body, before jansson builds its tree. */
+/* The weight of what jansson would build for the byte c outside strings (c opens a string,
+ * an object, an array, or separates values or a key from its value): an object costs jansson
+ * about eight times a number (measured: 500,000 empty objects 116 MB, numbers 22 MB). */
+static size_t json_weight(char c)
+{
+    switch (c) {
+    case '{':
+        return 8;
+    case '[':
+        return 2;
+    case ',':
+    case ':':
+    case '"':
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+/* Depth and weight (json_weight) of the body, before jansson builds its tree. */
 static enum obs_parse_status scan_bounds(const char *body, size_t len, struct obs_parse_error *err)
 {
-    size_t values = 1;
+    size_t weight = 1;
     int depth = 0;
     bool in_string = false;
     for (size_t i = 0; i < len; i++) {
@@ -80,23 +99,23 @@ static enum obs_parse_status scan_bounds(const char *body, size_t len, struct ob
                 in_string = false;
             continue;
         }
+        weight += json_weight(c);
         if (c == '"') {
             in_string = true;
         } else if (c == '{' || c == '[') {
-            values++;
             if (++depth > FHIR_DEPTH_MAX)
                 return parse_doc_error(err, OBS_PARSE_INVALID_SHAPE, "too_deep", body, i,
                                        "objects and arrays are nested deeper than %d",
                                        FHIR_DEPTH_MAX);
         } else if (c == '}' || c == ']') {
             depth--;
-        } else if (c == ',') {
-            values++;
         }
     }
-    if (values > FHIR_VALUES_MAX)
+    if (weight > FHIR_VALUES_MAX)
         return parse_doc_error(err, OBS_PARSE_TOO_LARGE, "too_large", NULL, 0,
-                               "the body holds more than %u JSON values", FHIR_VALUES_MAX);
+                               "the body holds more JSON than %u weighted values (an object "
+                               "weighs 8, an array 2, a string, key or number 1)",
+                               FHIR_VALUES_MAX);
     return OBS_PARSE_OK;
 }
 

@@ -14,9 +14,10 @@
  * group's total.
  *
  * The body is read by jansson after a scan that bounds it: nesting deeper than
- * FHIR_DEPTH_MAX is too_deep, more than FHIR_VALUES_MAX JSON values is too_large (so the tree
- * jansson builds stays within a few tens of MB whatever the body), duplicate keys are
- * malformed_json.
+ * FHIR_DEPTH_MAX is too_deep; more than FHIR_VALUES_MAX weighted JSON values (an object weighs
+ * 8, an array 2, a string, key or number 1, about what jansson spends on each) is too_large,
+ * so that the tree jansson builds stays within about 25 MB whatever the body (the HL7 CMS146
+ * summary weighs about 1,800, the WHO ANC report 270); duplicate keys are malformed_json.
  */
 #ifndef SCALEUPD_CORE_PARSE_FHIR_H
 #define SCALEUPD_CORE_PARSE_FHIR_H
