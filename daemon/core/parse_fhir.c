@@ -270,6 +270,10 @@ static bool report_measure(struct fhir_parse *p, struct report *rp, char *messag
     if (rp->measure == NULL && bar != NULL && fhir_map_knows_url(p->map, url))
         snprintf(message, size, "version \"%s\" of measure \"%s\" is not mapped by the programme",
                  parse_shown(version, bar + 1, strlen(bar + 1)), shown(p, url));
+    else if (rp->measure == NULL && fhir_map_knows_url(p->map, url))
+        snprintf(message, size,
+                 "measure \"%s\" is mapped for given versions only: send it as url|version",
+                 shown(p, url));
     else if (rp->measure == NULL)
         snprintf(message, size, "measure \"%s\" is not mapped by the programme (fhir.measures)",
                  shown(p, url));

@@ -221,6 +221,14 @@ static const struct {
          ",\"reporter\":{\"identifier\":{\"system\":\"http://example.org/fhir/anc-facility\","
          "\"value\":\"ANC-0001\"}},\"period\":{\"start\":\"2021-08-01\",\"end\":\"2021-08-31\"}"),
      ""},
+    {ANC("\"status\":\"complete\",\"type\":\"summary\",\"measure\":\"Measure/v2\"," ANC_REPORTER),
+     "not-found MeasureReport.measure measure \"Measure/v2\" is mapped for given versions only"},
+    {ANC("\"status\":\"complete\",\"type\":\"summary\",\"measure\":\"Measure/"
+         "v2|1.0\"," ANC_REPORTER),
+     "not-found MeasureReport.measure version \"1.0\" of measure \"Measure/v2\" is not mapped"},
+    {ANC("\"status\":\"complete\",\"type\":\"summary\",\"measure\":\"Measure/v2|2.0\"," ANC_REPORTER
+         ",\"period\":{\"start\":\"2021-07-01\",\"end\":\"2021-07-31\"}"),
+     ""},
     {"{\"resourceType\":\"MeasureReport\",\"status\":\"complete\",\"type\":\"summary\","
      "\"measure\":\"http://ohie.org/Measure/hiv-indicators|4.0.1\","
      "\"reporter\":{\"reference\":\"Organization/ZW01\"},"
