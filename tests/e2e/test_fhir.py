@@ -120,6 +120,9 @@ class FhirTest(unittest.TestCase):
         self.assertEqual(got["imported"] + got["unchanged"], 1)
         points = self.points("strep_tested_pct", "GHH")
         self.assertEqual([(p["period"], p["value"]) for p in points], [("2014Q1", 40)])
+        # its rollup mark was written with it: the parent's aggregate (weighted) has it
+        points = self.points("strep_tested_pct", "ROOT")
+        self.assertEqual([(p["period"], p["value"]) for p in points], [("2014Q1", 40)], points)
         # the same report again changes nothing
         again = self.post("/fhir/MeasureReport", fixture(CAT3))
         self.assertEqual(counts(again.body)["unchanged"], 1)
