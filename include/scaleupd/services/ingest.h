@@ -1,7 +1,7 @@
-/* The ingest service: a feed write (a request body in JSON, CSV, DHIS2 dataValueSets or FHIR
- * MeasureReports)
- * becomes a validated batch, stored in one transaction with its Idempotency-Key answer, and
- * an import report (ours or DHIS2's import summary) that the edge sends as it is.
+/* The ingest service: a feed write (a request body in JSON, CSV or DHIS2 dataValueSets, or
+ * FHIR MeasureReports) becomes a validated batch, stored in one transaction with its
+ * Idempotency-Key answer, and an import report (ours, DHIS2's import summary, or FHIR's
+ * OperationOutcome or response Bundle) that the edge sends as it is.
  *
  * The evaluator is not kicked from here (it is the edge's background task): ingest_push says
  * in result->changed whether the committed write changed any observation, and the route
