@@ -363,6 +363,8 @@ Test(router, app_routes_declare_their_query)
     } want[] = {
         {"/api/v1/programmes/{slug}/observations", POST, "dry_run atomic"},
         {"/api/dataValueSets", POST, ROUTER_QUERY_ANY},
+        {"/fhir/MeasureReport", POST, "programme dry_run atomic"},
+        {"/fhir", POST, "programme dry_run atomic"},
         {"/api/v1/programmes/{slug}/series", GET, "indicator site from to revisions"},
         {"/api/v1/programmes/{slug}/progress", GET, "at by"},
         {"/api/v1/programmes/{slug}/progress/history", GET, "by"},
