@@ -101,13 +101,22 @@ function kindTag(kind) {
   return tag("incident-" + kind, icon, text);
 }
 
-/* One member of an incident: what it is about (the region's aggregate, or a practice), its
- * state, and whether it is acknowledged or silenced. */
-function memberItem(m) {
+/* What a member of an incident is about, less what the incident's title says already: a late
+ * feed's indicator (the practice is the incident's), a signal's practice or the region's
+ * aggregate (the indicator is the incident's), else both. */
+function memberLabel(m, kind) {
   const ind = indicatorOf(m.indicator);
-  const where = m.aggregate ? (m.site ? siteName(m.site) : "") + " (aggregate)" : (m.site ? siteName(m.site) : null);
-  return h("li", { "data-member": m.id, "data-state": m.state },
-    [ind ? ind.name : m.indicator, where].filter(Boolean).join(" at "), " ", badge(m.state),
+  const what = ind ? ind.name : m.indicator;
+  const where = m.site ? siteName(m.site) + (m.aggregate ? " (aggregate)" : "") : null;
+  if (kind === "late_feed") return what || MISSING;
+  if (kind === "signal") return where || MISSING;
+  return [what, where].filter(Boolean).join(" at ") || m.rule;
+}
+
+/* One member of an incident: what it is about, its state, and whether it is acknowledged or
+ * silenced. */
+function memberItem(m, kind) {
+  return h("li", { "data-member": m.id, "data-state": m.state }, memberLabel(m, kind), " ", badge(m.state),
     m.acked_at ? [" ", badge("acknowledged", m.acked_by ? "by " + m.acked_by : "")] : null,
     m.silenced ? [" ", tag("silenced", "🔕", "Silenced")] : null);
 }
@@ -141,7 +150,7 @@ function incidentRow(n) {
       n.silenced ? [" ", tag("silenced", "🔕", "Silenced")] : null),
     h("td", {}, h("strong", {}, n.title),
       h("br"), h("span", { class: "muted small" }, `${open.length} open of ${n.members.length} alert${n.members.length === 1 ? "" : "s"}`),
-      h("ul", { class: "members small" }, n.members.map(memberItem))),
+      h("ul", { class: "members small" }, n.members.map((m) => memberItem(m, n.kind)))),
     h("td", {}, incidentPeriod(n)),
     h("td", {}, fmtDateTime(n.since)),
     h("td", {}, ackIncidentButton(n, msg), " ", msg));
