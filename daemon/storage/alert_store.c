@@ -25,7 +25,7 @@ static void fmt_double(char *buf, size_t size, bool has, double v, const char **
 struct stored_alert {
     int64_t id;           /* 0: none stored */
     int32_t period_start; /* -1: none */
-    int64_t incident_id;  /* 0: none */
+    int64_t incident_id;  /* its open incident; 0: none (a resolved one is history) */
 };
 
 /* Reads the stored status of an alert (locked), or the inactive default when absent. */
@@ -38,7 +38,9 @@ static bool load_status(PGconn *conn, const struct alert_update *u, struct alert
     const char *params[] = {pid, rid, u->subject};
     PGresult *res = db_run(conn, "scaleupd_alert_status",
                            "SELECT id, state, streak, fired, coalesce(period_start - date"
-                           " '1970-01-01', -1), incident_id FROM alert WHERE programme_id = $1"
+                           " '1970-01-01', -1), (SELECT n.id FROM incident n WHERE n.id ="
+                           " alert.incident_id AND n.resolved_at IS NULL) FROM alert WHERE"
+                           " programme_id = $1"
                            " AND rule_id = $2 AND subject = $3 FOR UPDATE",
                            3, params, PGRES_TUPLES_OK, NULL, "read an alert");
     *stored = (struct stored_alert){.period_start = -1};

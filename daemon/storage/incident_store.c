@@ -36,7 +36,9 @@ static const char join_sql[] =
     " VALUES ($1, $3, $4, $5, nullif($6, '0')::bigint, nullif($7, '0')::bigint, $8::date, $9,"
     " $10::date, to_timestamp($11))"
     " ON CONFLICT (programme_id, key) WHERE resolved_at IS NULL DO UPDATE SET key = n.key"
-    " RETURNING id)"
+    " RETURNING id),"
+    " mem AS (INSERT INTO incident_member (incident_id, programme_id, alert_id, joined_at)"
+    " SELECT id, $1, $2, to_timestamp($11) FROM inc ON CONFLICT DO NOTHING)"
     " UPDATE alert SET incident_id = (SELECT id FROM inc) WHERE programme_id = $1 AND id = $2";
 /* clang-format on */
 
@@ -121,10 +123,10 @@ bool incidents_release(PGconn *conn, int64_t incident_id, double now)
 }
 
 /* An incident as the API shows it, from the incident rows of `inner` (alias n), with $now the
- * time silences are judged at: its members (alerts with its incident_id, in id order), how
- * many are open, whether every open one is acknowledged and silenced, and which are
- * silenced. "open" also needs an open member, so an incident whose members went with their
- * rule reads as resolved. */
+ * time silences are judged at: its members (incident_member, in alert id order; a member that
+ * has moved on to a later incident reads as resolved here), how many are open, whether every
+ * open one is acknowledged and silenced, and which are silenced. "open" also needs an open
+ * member, so an incident whose members went with their rule reads as resolved. */
 /* clang-format off */
 #define INCIDENT_SQL(inner, now)                                                                   \
     "SELECT json_build_object('id', n.id, 'programme', p.slug, 'kind', n.kind, 'title', n.title,"  \
@@ -141,7 +143,7 @@ bool incidents_release(PGconn *conn, int64_t incident_id, double now)
     " CROSS JOIN LATERAL (SELECT count(*) FILTER (WHERE x.open) AS open,"                          \
     " count(*) FILTER (WHERE x.open AND x.acked_at IS NULL) AS unacked,"                           \
     " count(*) FILTER (WHERE x.open AND NOT x.silenced) AS unsilenced,"                            \
-    " min(x.active_since) AS since,"                                                               \
+    " min(x.active_since) FILTER (WHERE x.current) AS since,"                                     \
     " coalesce(json_agg(x.id ORDER BY x.id) FILTER (WHERE x.silenced), '[]') AS silenced_ids,"     \
     " coalesce(json_agg(json_build_object('id', x.id, 'rule', x.rule, 'kind', x.kind,"             \
     " 'indicator', x.indicator, 'site', x.site, 'site_name', x.site_name,"                         \
@@ -149,14 +151,18 @@ bool incidents_release(PGconn *conn, int64_t incident_id, double now)
     " 'due', x.due_date, 'summary', x.summary, 'active_since', x.active_since,"                    \
     " 'acked_at', x.acked_at, 'acked_by', x.acked_by, 'silenced', x.silenced) ORDER BY x.id),"     \
     " '[]') AS members"                                                                            \
-    " FROM (SELECT a.id, a.state IN ('pending', 'firing', 'no_data') AS open, a.state, a.value,"   \
+    " FROM (SELECT a.id, a.incident_id = n.id AS current, a.incident_id = n.id AND a.state IN"    \
+    " ('pending', 'firing', 'no_data') AS open, CASE WHEN a.incident_id = n.id THEN a.state"       \
+    " ELSE 'resolved' END AS state, a.value,"                                                      \
     " a.period_start, a.due_date, a.summary, a.active_since, a.acked_at, a.acked_by,"              \
     " r.name AS rule, r.kind, mi.code AS indicator, ms.code AS site, ms.name AS site_name,"        \
     " a.subject LIKE '%:a%' AS aggregate, " ALERTS_SILENCED_SQL(now) " AS silenced"                \
-    " FROM alert a JOIN alert_rule r ON r.programme_id = a.programme_id AND r.id = a.rule_id"      \
+    " FROM incident_member im JOIN alert a ON a.programme_id = im.programme_id"                    \
+    " AND a.id = im.alert_id"                                                                      \
+    " JOIN alert_rule r ON r.programme_id = a.programme_id AND r.id = a.rule_id"                   \
     " LEFT JOIN indicator mi ON mi.programme_id = a.programme_id AND mi.id = a.indicator_id"       \
     " LEFT JOIN site ms ON ms.programme_id = a.programme_id AND ms.id = a.site_id"                 \
-    " WHERE a.incident_id = n.id) x) m"
+    " WHERE im.incident_id = n.id) x) m"
 
 /* $1 programme slug, $2 "open"/"resolved", $3 kind (NULL: any), $4 the previous page's last
  * id, $5 limit + 1, $6 now. The page is a range of the primary key (or of

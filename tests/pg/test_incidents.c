@@ -218,6 +218,15 @@ static long long late_incident(const char *site)
     return scalar_long(sql);
 }
 
+static long late_incident_count(const char *site)
+{
+    char sql[256];
+    snprintf(sql, sizeof(sql),
+             "SELECT count(*) FROM incident n JOIN site s ON s.id = n.site_id WHERE s.code = '%s'",
+             site);
+    return scalar_long(sql);
+}
+
 static json_t *incident_json(long long id)
 {
     json_t *incident = NULL;
@@ -358,6 +367,22 @@ Test(incidents, an_incident_resolves_with_its_last_member)
     json_decref(incident);
     cr_expect_eq(scalar_long("SELECT count(*) FROM incident WHERE resolved_at IS NULL"), 1,
                  "Q's is still open");
+    /* a month on, P misses 2025-06: a new incident; the resolved one keeps its members */
+    cr_assert(evaluator_run_timer(conn, NOW + 31 * 86400.0));
+    long long next = scalar_long("SELECT n.id FROM incident n JOIN site s ON s.id = n.site_id"
+                                 " WHERE s.code = 'P' AND n.resolved_at IS NULL");
+    cr_expect_neq(next, id);
+    incident = incident_json(next);
+    cr_expect_str_eq(text_of(incident, "period"), "2025-06");
+    cr_expect_eq(json_array_size(json_object_get(incident, "members")), 2);
+    json_decref(incident);
+    incident = incident_json(id);
+    cr_expect_str_eq(text_of(incident, "state"), "resolved");
+    json_t *members = json_object_get(incident, "members");
+    cr_expect_eq(json_array_size(members), 2, "the resolved incident keeps its members");
+    cr_expect_str_eq(text_of(json_array_get(members, 0), "state"), "resolved");
+    json_decref(incident);
+    cr_expect_eq(late_incident_count("Q"), 1, "Q's late feeds go on in their incident");
 }
 
 /* The list is newest first, a page at a time, and filters by kind and state. */
