@@ -20,6 +20,7 @@
 #include "scaleupd/services/incidents.h"
 #include "scaleupd/services/ingest.h"
 #include "scaleupd/services/programme_apply.h"
+#include "scaleupd/storage/alert_groups.h"
 #include "scaleupd/storage/alert_store.h"
 #include "scaleupd/storage/db.h"
 #include "scaleupd/storage/incident_store.h"
@@ -410,4 +411,30 @@ Test(incidents, the_list_is_paged_and_filtered)
     cr_expect_eq(json_array_size(page.items), 2);
     cr_expect_null(page.next);
     page_rows_free(&page);
+}
+
+/* A group's message reads each alert's incident, so that renderers can group by it. */
+Test(incidents, a_notification_names_each_alert_incident)
+{
+    push_reports("P", 1, 4);
+    push_reports("Q", 1, 4);
+    cr_assert(evaluator_run_timer(conn, NOW));
+    char sql[256];
+    snprintf(sql, sizeof(sql),
+             "INSERT INTO receiver (programme_id, name, email) VALUES (%lld, 'team',"
+             " '{team@example.org}') RETURNING name",
+             (long long)programme_id);
+    free(pgtest_scalar(conn, sql));
+    struct alert_group_alerts out;
+    cr_assert(alert_groups_alerts(conn, programme_id, "team", NOW, true, &out));
+    cr_assert_eq(out.group.n_alerts, 4);
+    for (size_t i = 0; i < out.group.n_alerts; i++) {
+        const struct notify_alert *a = &out.group.alerts[i];
+        long long want = late_incident(a->site);
+        cr_expect_eq(a->incident_id, want, "alert %lld at %s", a->id, a->site);
+        cr_expect(a->incident_title != NULL && strstr(a->incident_title, "no report for 2025-05"),
+                  "title %s", a->incident_title ? a->incident_title : "(none)");
+        cr_expect_not(a->has_value, "a late feed has no value to show");
+    }
+    alert_group_alerts_clear(&out);
 }
