@@ -75,22 +75,31 @@ static void signal_key(const struct incident_subject *s, struct incident_key *ou
     trim_utf8(out->title, sizeof(out->title), n);
 }
 
+/* The title of an alert that is its own incident: its rule and what it is about. */
+static int alone_title(const struct incident_subject *s, char *title, size_t size)
+{
+    const char *rule = or_dash(s->rule_name);
+    if (s->site_name != NULL)
+        return snprintf(title, size, "%s: %s at %s", rule, or_dash(s->indicator_name),
+                        s->site_name);
+    if (s->indicator_name != NULL)
+        return snprintf(title, size, "%s: %s", rule, s->indicator_name);
+    if (s->summary != NULL && s->summary[0] != '\0')
+        return snprintf(title, size, "%s: %s", rule, s->summary);
+    return snprintf(title, size, "%s", rule);
+}
+
 void incident_key_of(const struct incident_subject *s, struct incident_key *out)
 {
     memset(out, 0, sizeof(*out));
     bool dated = s->period_start >= 0;
-    if (dated && s->site_id > 0 && s->rule_kind != NULL && strcmp(s->rule_kind, "late_feed") == 0)
-        return late_feed_key(s, out);
-    if (dated && s->site_id > 0 && s->indicator_id > 0 && is_signal_kind(s->rule_kind))
-        return signal_key(s, out);
-    out->kind = INCIDENT_ALERT;
-    snprintf(out->key, sizeof(out->key), "alert:%lld", (long long)s->alert_id);
-    int n = s->site_name != NULL
-                ? snprintf(out->title, sizeof(out->title), "%s: %s at %s", or_dash(s->rule_name),
-                           or_dash(s->indicator_name), s->site_name)
-            : s->indicator_name != NULL
-                ? snprintf(out->title, sizeof(out->title), "%s: %s", or_dash(s->rule_name),
-                           s->indicator_name)
-                : snprintf(out->title, sizeof(out->title), "%s", or_dash(s->rule_name));
-    trim_utf8(out->title, sizeof(out->title), n);
+    if (dated && s->site_id > 0 && s->rule_kind != NULL && strcmp(s->rule_kind, "late_feed") == 0) {
+        late_feed_key(s, out);
+    } else if (dated && s->site_id > 0 && s->indicator_id > 0 && is_signal_kind(s->rule_kind)) {
+        signal_key(s, out);
+    } else {
+        out->kind = INCIDENT_ALERT;
+        snprintf(out->key, sizeof(out->key), "alert:%lld", (long long)s->alert_id);
+        trim_utf8(out->title, sizeof(out->title), alone_title(s, out->title, sizeof(out->title)));
+    }
 }

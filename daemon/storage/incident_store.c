@@ -17,11 +17,11 @@
  * and its due date. */
 /* clang-format off */
 static const char subject_sql[] =
-    "SELECT r.kind, r.name, a.indicator_id, a.site_id, s.parent_id, a.subject LIKE '%:a%',"
-    " coalesce(a.period_start - date '1970-01-01', -1), a.period_start::text,"
+    "SELECT r.kind, r.name, a.indicator_id, a.site_id, s.parent_id,"
+    " a.subject ~ '^i[0-9]+:a[0-9]+$', coalesce(a.period_start - date '1970-01-01', -1), a.period_start::text,"
     " CASE i.period_type WHEN 'monthly' THEN to_char(a.period_start, 'YYYY-MM')"
     " ELSE to_char(a.period_start, 'YYYY-MM-DD') END, a.due_date::text,"
-    " i.name, s.name, reg.name"
+    " i.name, s.name, reg.name, a.summary"
     " FROM alert a JOIN alert_rule r ON r.programme_id = a.programme_id AND r.id = a.rule_id"
     " LEFT JOIN indicator i ON i.programme_id = a.programme_id AND i.id = a.indicator_id"
     " LEFT JOIN site s ON s.programme_id = a.programme_id AND s.id = a.site_id"
@@ -62,7 +62,8 @@ static void subject_of(const PGresult *res, int64_t alert_id, struct incident_su
                                    .due = db_text(res, 0, 9),
                                    .indicator_name = db_text(res, 0, 10),
                                    .site_name = db_text(res, 0, 11),
-                                   .region_name = db_text(res, 0, 12)};
+                                   .region_name = db_text(res, 0, 12),
+                                   .summary = db_text(res, 0, 13)};
 }
 
 bool incidents_attach(PGconn *conn, int64_t programme_id, int64_t alert_id, double now)
@@ -156,7 +157,7 @@ bool incidents_release(PGconn *conn, int64_t incident_id, double now)
     " ELSE 'resolved' END AS state, a.value,"                                                      \
     " a.period_start, a.due_date, a.summary, a.active_since, a.acked_at, a.acked_by,"              \
     " r.name AS rule, r.kind, mi.code AS indicator, ms.code AS site, ms.name AS site_name,"        \
-    " a.subject LIKE '%:a%' AS aggregate, " ALERTS_SILENCED_SQL(now) " AS silenced"                \
+    " a.subject ~ '^i[0-9]+:a[0-9]+$' AS aggregate, " ALERTS_SILENCED_SQL(now) " AS silenced"      \
     " FROM incident_member im JOIN alert a ON a.programme_id = im.programme_id"                    \
     " AND a.id = im.alert_id"                                                                      \
     " JOIN alert_rule r ON r.programme_id = a.programme_id AND r.id = a.rule_id"                   \

@@ -126,6 +126,12 @@ Test(incident, titles)
     k = key_of((struct incident_subject){
         .alert_id = 5, .rule_kind = "self", .rule_name = "delivery", .period_start = -1});
     cr_expect_str_eq(k.title, "delivery");
+    k = key_of((struct incident_subject){.alert_id = 6,
+                                         .rule_kind = "trajectory",
+                                         .rule_name = "trajectory-expansion",
+                                         .period_start = -1,
+                                         .summary = "behind against the roadmap"});
+    cr_expect_str_eq(k.title, "trajectory-expansion: behind against the roadmap");
 }
 
 Test(incident, long_titles_are_cut_at_a_character)

@@ -28,6 +28,7 @@ struct incident_subject {
     const char *period; /* period_start as people read it ("2026-10"), or NULL */
     const char *due;    /* a late feed's due date ("2026-11-15"), or NULL */
     const char *indicator_name, *site_name, *region_name;
+    const char *summary; /* the alert's summary, for the title of one without a subject */
 };
 
 #define INCIDENT_KEY_MAX 96
