@@ -9,6 +9,7 @@
 #include <criterion/criterion.h>
 #include <jansson.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -437,4 +438,59 @@ Test(incidents, a_notification_names_each_alert_incident)
         cr_expect_not(a->has_value, "a late feed has no value to show");
     }
     alert_group_alerts_clear(&out);
+}
+
+/* ---- two sessions opening the same incident --------------------------------------------- */
+
+struct joiner {
+    int64_t alert_id;
+    bool ok;
+};
+
+/* Another session, as another pool worker: joins alert_id to its incident and commits. */
+static void *join_in_another_session(void *arg)
+{
+    struct joiner *j = arg;
+    PGconn *other = PQconnectdb(pgtest_conninfo("scaleupd_test_incidents"));
+    j->ok = PQstatus(other) == CONNECTION_OK && db_begin(other, "other") &&
+            incidents_attach(other, programme_id, j->alert_id, NOW) && db_commit(other, "other");
+    PQfinish(other);
+    return NULL;
+}
+
+/* While the first session's new incident is not committed, the second session's join of the
+ * same key waits on the unique index of open keys, then joins that incident. */
+Test(incidents, a_second_session_waits_and_joins_the_same_incident)
+{
+    push_reports("P", 1, 4);
+    push_reports("Q", 1, 5);
+    cr_assert(evaluator_run_timer(conn, NOW));
+    free(pgtest_scalar(conn, "WITH m AS (DELETE FROM incident_member RETURNING 1),"
+                             " a AS (UPDATE alert SET incident_id = NULL RETURNING 1)"
+                             " DELETE FROM incident RETURNING 1"));
+    int64_t x = scalar_long("SELECT a.id FROM alert a JOIN alert_rule r ON r.id = a.rule_id"
+                            " WHERE r.name = 'late-feed-x'");
+    struct joiner j = {.alert_id =
+                           scalar_long("SELECT a.id FROM alert a JOIN alert_rule r"
+                                       " ON r.id = a.rule_id WHERE r.name = 'late-feed-y'")};
+    cr_assert(db_begin(conn, "test"));
+    cr_assert(incidents_attach(conn, programme_id, x, NOW));
+    pthread_t thread;
+    cr_assert_eq(pthread_create(&thread, NULL, join_in_another_session, &j), 0);
+    /* the other session is seen waiting for a lock before this one commits */
+    long waiting = 0;
+    for (int poll = 0; poll < 100000 && waiting == 0; poll++) {
+        free(pgtest_scalar(conn, "SELECT pg_stat_clear_snapshot()::text"));
+        waiting = scalar_long("SELECT count(*) FROM pg_stat_activity WHERE datname ="
+                              " current_database() AND wait_event_type = 'Lock'");
+    }
+    cr_expect_eq(waiting, 1, "the second session waits");
+    cr_assert(db_commit(conn, "test"));
+    pthread_join(thread, NULL);
+    cr_assert(j.ok);
+    cr_expect_eq(scalar_long("SELECT count(*) FROM incident"), 1, "one incident");
+    cr_expect_eq(scalar_long("SELECT count(DISTINCT incident_id) FROM alert WHERE incident_id"
+                             " IS NOT NULL"),
+                 1);
+    cr_expect_eq(scalar_long("SELECT count(*) FROM incident_member"), 2);
 }
