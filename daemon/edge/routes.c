@@ -19,6 +19,7 @@
 #include "scaleupd/edge/pool.h"
 #include "scaleupd/storage/programmes.h"
 #include "scaleupd/edge/routes.h"
+#include "scaleupd/edge/routes_incidents.h"
 #include "scaleupd/storage/tokens.h"
 
 static void get_healthz(struct request *req, PGconn *conn, struct app *app)
@@ -248,6 +249,12 @@ const struct route app_routes[] = {
      HQ(HANDLER_DB, ACCESS_READ, handle_get_alerts, "programme", "state", "indicator", "site",
         "limit", "after")},
     {"/api/v1/alerts/{id}/ack", ROUTER_POST, H(HANDLER_DB, ACCESS_ADMIN, handle_post_alert_ack)},
+    {"/api/v1/incidents", ROUTER_GET,
+     HQ(HANDLER_DB, ACCESS_READ, handle_get_incidents, "programme", "state", "kind", "limit",
+        "after")},
+    {"/api/v1/incidents/{id}", ROUTER_GET, H(HANDLER_DB, ACCESS_READ, handle_get_incident)},
+    {"/api/v1/incidents/{id}/ack", ROUTER_POST,
+     H(HANDLER_DB, ACCESS_ADMIN, handle_post_incident_ack)},
     {"/api/v1/silences", ROUTER_POST, H(HANDLER_DB, ACCESS_ADMIN, handle_post_silence)},
     {"/api/v1/silences", ROUTER_GET,
      HQ(HANDLER_DB, ACCESS_READ, handle_get_silences, "expired", "limit", "after")},

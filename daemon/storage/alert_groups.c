@@ -102,13 +102,15 @@ static const char group_alerts_sql[] =
     " to_char(a.active_since AT TIME ZONE rc.time_zone, 'YYYY-MM-DD HH24:MI') || ' ' ||"
     " rc.time_zone, to_char(a.active_since AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),"
     " to_char(a.updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),"
-    " p.slug, p.name, rc.time_zone"
+    " p.slug, p.name, rc.time_zone, CASE WHEN n.kind <> 'alert' THEN n.id END, CASE WHEN"
+    " n.kind <> 'alert' THEN n.title END"
     " FROM alert a JOIN alert_rule r ON r.programme_id = a.programme_id AND r.id = a.rule_id"
     " JOIN receiver rc ON rc.programme_id = a.programme_id AND rc.name = $2"
     " JOIN programme p ON p.id = a.programme_id"
     " LEFT JOIN indicator i ON i.programme_id = a.programme_id AND i.id = a.indicator_id"
     " LEFT JOIN site s ON s.programme_id = a.programme_id AND s.id = a.site_id"
     " LEFT JOIN site reg ON reg.programme_id = s.programme_id AND reg.id = s.parent_id"
+    " LEFT JOIN incident n ON n.id = a.incident_id"
     " WHERE a.programme_id = $1 AND (r.receivers IS NULL OR $2 = ANY (r.receivers))"
     " AND NOT (r.kind = 'self' AND a.subject = 'receiver:' || $2)"
     " AND NOT " ALERTS_SILENCED_SQL("$3") " AND ("
@@ -149,6 +151,10 @@ static void read_alert(const PGresult *res, int row, struct notify_alert *a)
     a->since = db_text(res, row, 15);
     a->starts_at = db_text(res, row, 16);
     a->ends_at = a->resolved ? db_text(res, row, 17) : NULL;
+    /* an alert alone in its incident (kind "alert") is its own incident: 0 */
+    int64_t incident = 0;
+    a->incident_id = db_int64_opt(res, row, 21, &incident) ? (long long)incident : 0;
+    a->incident_title = db_text(res, row, 22);
 }
 
 bool alert_groups_alerts(PGconn *conn, int64_t programme_id, const char *receiver, double now,

@@ -373,6 +373,7 @@ Test(router, app_routes_declare_their_query)
         {"/api/v1/programmes/{slug}/feeds/sites", GET,
          "grace_days status region indicator limit after"},
         {"/api/v1/alerts", GET, "programme state indicator site limit after"},
+        {"/api/v1/incidents", GET, "programme state kind limit after"},
         {"/api/v1/silences", GET, "expired limit after"},
         {"/api/v1/tokens", GET, "limit after"},
         {"/api/v1/programmes/{slug}/revisions", GET, "indicator site from to limit after"},

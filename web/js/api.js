@@ -202,6 +202,17 @@ export function ackAlert(id) {
   return request(`/api/v1/alerts/${encodeURIComponent(id)}/ack`, "POST");
 }
 
+/* The programme's open incidents (alerts with one cause, with their members), newest first,
+ * as far as `pages` pages go: {items, more}. */
+export function listIncidents(slug, pages = 1) {
+  return listPages("/api/v1/incidents?state=open&programme=" + encodeURIComponent(slug), "incidents", pages);
+}
+
+/* Acknowledges every open member of incident id. */
+export function ackIncident(id) {
+  return request(`/api/v1/incidents/${encodeURIComponent(id)}/ack`, "POST");
+}
+
 /* The active silences (of every programme), latest end first, as far as `pages` pages go:
  * {items, more}. */
 export function listSilences(pages = 1) {

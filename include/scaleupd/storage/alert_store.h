@@ -24,12 +24,16 @@ struct alert_update {
     enum alert_observation obs;
     const struct rule_eval *eval; /* NULL with ALERT_OBS_NO_DATA */
     int32_t period_start;         /* day of the value's period; -1 when none */
+    bool has_due;                 /* a late feed's due date is due_day */
+    int32_t due_day;
     double now;
 };
 
 /* Applies one evaluation inside the caller's transaction: steps the state machine, stores
  * the alert, appends to alert_history when the state changes, and writes one alert_event
- * per receiver of the rule when receivers must be told (the transactional outbox). */
+ * per receiver of the rule when receivers must be told (the transactional outbox). An alert
+ * that starts firing joins its incident, one that stops being open may resolve it
+ * (storage/incident_store.h). */
 bool alerts_apply(PGconn *conn, const struct alert_update *u) __attribute__((warn_unused_result));
 
 /* Inside the caller's transaction: a notification to receiver was dead-lettered, so the

@@ -1,11 +1,15 @@
-/* Alerts: the programme's open alerts with since when, acknowledging and silencing them
+/* Alerts: the programme's open incidents (alerts with one cause: a practice's late feeds of a
+ * due period, an indicator's signals in a region and period) with their members and one
+ * acknowledgement for all, the open alerts with since when, acknowledging and silencing them
  * (an admin token is needed for that), the active silences, and the alerts resolved in the
  * last 30 days. The daemon sends its lists a page at a time (newest first): the view shows
  * the pages loaded so far and a "Show more" control while the daemon has more, so nothing
  * is left out without saying so. */
-import { ApiError, ackAlert, createSilence, expireSilence, listAlerts, listSilences } from "../api.js";
+import {
+  ApiError, ackAlert, ackIncident, createSilence, expireSilence, listAlerts, listIncidents, listSilences,
+} from "../api.js";
 import { badge, h, table, th } from "../dom.js";
-import { MISSING, fmtDate, fmtDateTime, fmtHours, fmtValue, isNum, parseDate } from "../format.js";
+import { MISSING, fmtDate, fmtDateTime, fmtHours, fmtPeriod, fmtValue, isNum, parseDate } from "../format.js";
 import { render } from "../router.js";
 import { indicatorOf, siteName, state } from "../state.js";
 
@@ -85,6 +89,73 @@ function alertActions(a) {
   return h("div", { class: "inline-form" }, ackButton(a, msg), hours, reason, silence, msg);
 }
 
+/* A status shown in words with its icon, as badge() does, for what format.js has no word for. */
+function tag(kind, icon, text) {
+  return h("span", { class: "status " + kind, "data-status": kind }, h("span", { "aria-hidden": "true" }, icon), text);
+}
+
+const INCIDENT_KINDS = { late_feed: ["✖", "Late feed"], signal: ["▼", "Signal"], alert: ["!", "Alert"] };
+
+function kindTag(kind) {
+  const [icon, text] = INCIDENT_KINDS[kind] || ["?", kind];
+  return tag("incident-" + kind, icon, text);
+}
+
+/* What a member of an incident is about, less what the incident's title says already: a late
+ * feed's indicator (the practice is the incident's), a signal's practice or the region's
+ * aggregate (the indicator is the incident's), else both. */
+function memberLabel(m, kind) {
+  const ind = indicatorOf(m.indicator);
+  const what = ind ? ind.name : m.indicator;
+  const where = m.site ? siteName(m.site) + (m.aggregate ? " (aggregate)" : "") : null;
+  if (kind === "late_feed") return what || MISSING;
+  if (kind === "signal") return where || MISSING;
+  return [what, where].filter(Boolean).join(" at ") || m.rule;
+}
+
+/* One member of an incident: what it is about, its state, and whether it is acknowledged or
+ * silenced. */
+function memberItem(m, kind) {
+  return h("li", { "data-member": m.id, "data-state": m.state }, memberLabel(m, kind), " ", badge(m.state),
+    m.acked_at ? [" ", badge("acknowledged", m.acked_by ? "by " + m.acked_by : "")] : null,
+    m.silenced ? [" ", tag("silenced", "🔕", "Silenced")] : null);
+}
+
+/* The period an incident is about; a late feed's due date with it. */
+function incidentPeriod(n) {
+  return [fmtPeriod(n.period), n.due ? h("span", { class: "muted small" }, h("br"), "due " + fmtDate(n.due)) : null];
+}
+
+function ackIncidentButton(n, msg) {
+  const button = h("button", { type: "button", "data-action": "ack-incident", disabled: n.acked,
+    onclick: async () => {
+      button.disabled = true;
+      try {
+        const done = await ackIncident(n.id);
+        msg.textContent = `Acknowledged ${done.acked.length} alert${done.acked.length === 1 ? "" : "s"}.`;
+        render();
+      } catch (err) {
+        button.disabled = false;
+        msg.textContent = refused(err, "acknowledge");
+      }
+    } }, n.acked ? "Acknowledged" : "Acknowledge all");
+  return button;
+}
+
+function incidentRow(n) {
+  const msg = h("span", { class: "small muted", role: "status" });
+  const open = n.members.filter((m) => m.state !== "resolved" && m.state !== "inactive");
+  return h("tr", { "data-incident": n.id, "data-kind": n.kind },
+    h("td", {}, kindTag(n.kind), n.acked ? [" ", badge("acknowledged")] : null,
+      n.silenced ? [" ", tag("silenced", "🔕", "Silenced")] : null),
+    h("td", {}, h("strong", {}, n.title),
+      h("br"), h("span", { class: "muted small" }, `${open.length} open of ${n.members.length} alert${n.members.length === 1 ? "" : "s"}`),
+      h("ul", { class: "members small" }, n.members.map((m) => memberItem(m, n.kind)))),
+    h("td", {}, incidentPeriod(n)),
+    h("td", {}, fmtDateTime(n.since)),
+    h("td", {}, ackIncidentButton(n, msg), " ", msg));
+}
+
 function openRow(a) {
   const [what, where] = alertWhat(a);
   return h("tr", { "data-alert": a.id, "data-state": a.state },
@@ -120,7 +191,7 @@ function silenceRow(s) {
 /* How many pages of each list the view loads: one at first, one more per "Show more"; kept
  * across the re-renders after an acknowledgement or a silence, reset for another
  * programme. */
-const loaded = { programme: null, alerts: 1, silences: 1 };
+const loaded = { programme: null, alerts: 1, silences: 1, incidents: 1 };
 
 /* The "Show more" control of a list that has more pages, and a note that says so. */
 function moreControl(which, note) {
@@ -132,9 +203,11 @@ function moreControl(which, note) {
 }
 
 export async function alerts() {
-  const head = [h("h1", {}, "Alerts"), h("p", { class: "subtitle" }, "Open alerts with since when; acknowledge or silence them here (an admin token is needed for that). Resolved alerts of the last 30 days below.")];
-  if (loaded.programme !== state.programme) Object.assign(loaded, { programme: state.programme, alerts: 1, silences: 1 });
-  const [alertPages, silencePages] = await Promise.all([listAlerts(state.programme, loaded.alerts), listSilences(loaded.silences)]);
+  const head = [h("h1", {}, "Alerts"), h("p", { class: "subtitle" }, "Open incidents (alerts with one cause) and open alerts with since when; acknowledge or silence them here (an admin token is needed for that). Resolved alerts of the last 30 days below.")];
+  if (loaded.programme !== state.programme) Object.assign(loaded, { programme: state.programme, alerts: 1, silences: 1, incidents: 1 });
+  const [incidentPages, alertPages, silencePages] = await Promise.all([listIncidents(state.programme, loaded.incidents),
+    listAlerts(state.programme, loaded.alerts), listSilences(loaded.silences)]);
+  const incidents = incidentPages.items.filter((n) => n.state === "open");
   const list = alertPages.items;
   const silences = silencePages.items;
   const more = alertPages.more ? " or more" : "";
@@ -145,6 +218,10 @@ export async function alerts() {
     onchange: (e) => localStorage.setItem(AUTHOR_KEY, e.target.value.trim() || "dashboard") });
   return [head,
     h("p", { class: "small muted" }, h("label", {}, "Acting as ", authorInput)),
+    h("h2", {}, `Incidents (${incidents.length}${incidentPages.more ? " or more" : ""})`),
+    incidents.length ? table("incidents", [th("Kind"), th("What"), th("Period"), th("Since"), th("Action")], incidents.map(incidentRow))
+      : h("p", { class: "muted", id: "no-incidents" }, "No open incidents."),
+    incidentPages.more ? moreControl("incidents", "Only the latest incidents are loaded.") : null,
     h("h2", {}, `Open (${open.length}${more})`),
     open.length ? table("open-alerts", [th("State"), th("What"), th("Since"), th("Value"), th("Action")], open.map(openRow))
       : h("p", { class: "muted", id: "no-open-alerts" }, alertPages.more ? "No open alerts among the latest." : "No open alerts."),
