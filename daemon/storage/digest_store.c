@@ -192,12 +192,14 @@ static const char alerts_sql[] =
     " 'on_track', 'on track'), 'at_risk', 'at risk') ELSE a.summary END,"
     " CASE i.period_type WHEN 'monthly' THEN to_char(a.period_start, 'YYYY-MM')"
     "  ELSE to_char(a.period_start, 'YYYY-MM-DD') END, a.value,"
-    " to_char(ev.at AT TIME ZONE $6, 'YYYY-MM-DD HH24:MI'), count(*) OVER ()"
+    " to_char(ev.at AT TIME ZONE $6, 'YYYY-MM-DD HH24:MI'), count(*) OVER (),"
+    " CASE WHEN n.kind <> 'alert' THEN n.id END, CASE WHEN n.kind <> 'alert' THEN n.title END"
     " FROM ev JOIN alert a ON a.programme_id = $1 AND a.id = ev.alert_id"
     " JOIN alert_rule r ON r.programme_id = a.programme_id AND r.id = a.rule_id"
     " LEFT JOIN indicator i ON i.programme_id = a.programme_id AND i.id = a.indicator_id"
     " LEFT JOIN site s ON s.programme_id = a.programme_id AND s.id = a.site_id"
     " LEFT JOIN site reg ON reg.programme_id = s.programme_id AND reg.id = s.parent_id"
+    " LEFT JOIN incident n ON n.id = a.incident_id"
     " WHERE (r.receivers IS NULL OR $2 = ANY (r.receivers))"
     " AND NOT (r.kind = 'self' AND a.subject = 'receiver:' || $2)"
     " ORDER BY ev.at, a.id LIMIT " DIGEST_STORE_LISTED_TEXT;
@@ -205,8 +207,8 @@ static const char alerts_sql[] =
 
 static void read_alert(const PGresult *res, int row, struct digest_alert *a)
 {
-    /* incidents (incident_id, incident_title) come with the incidents' table: until then
-     * each alert is its own incident */
+    /* an alert alone in its incident (kind "alert") is its own incident: 0 */
+    int64_t incident = 0;
     *a = (struct digest_alert){.id = (long long)db_int64(res, row, 0),
                                .indicator_name = db_text(res, row, 1),
                                .unit = db_text(res, row, 2),
@@ -216,6 +218,8 @@ static void read_alert(const PGresult *res, int row, struct digest_alert *a)
                                .period = db_text(res, row, 6),
                                .at = db_text(res, row, 8)};
     a->has_value = db_double_opt(res, row, 7, &a->value) && isfinite(a->value);
+    a->incident_id = db_int64_opt(res, row, 10, &incident) ? (long long)incident : 0;
+    a->incident_title = db_is_null(res, row, 11) ? NULL : db_text(res, row, 11);
 }
 
 bool digest_store_alerts(PGconn *conn, const struct digest_claim *claim, double from, double to,
