@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "scaleupd/core/ack_doc.h"
 #include "scaleupd/core/clock.h"
 #include "scaleupd/core/receiver_doc.h"
 #include "scaleupd/core/silence_doc.h"
@@ -166,6 +167,8 @@ void handle_get_alerts(struct request *req, PGconn *conn, struct app *app)
     page_cursor_clear(&request.after);
 }
 
+/* POST /api/v1/alerts/{id}/ack with an optional body {"by", "comment"} (core/ack_doc.h): the
+ * person defaults to the token's name, which is kept apart either way. */
 void handle_post_alert_ack(struct request *req, PGconn *conn, struct app *app)
 {
     (void)app;
@@ -176,14 +179,29 @@ void handle_post_alert_ack(struct request *req, PGconn *conn, struct app *app)
         request_reply_error(req, 404, "unknown_alert", "no alert \"%s\"", id_text ? id_text : "");
         return;
     }
-    const char *who = req->auth.name[0] ? req->auth.name : "admin";
-    enum alerts_result r = alerts_ack(conn, id, who, clock_now());
+    json_t *doc = req->body_len > 0 ? request_parse_json(req) : NULL;
+    if (req->body_len > 0 && doc == NULL)
+        return;
+    const char *token = req->auth.name[0] ? req->auth.name : NULL;
+    struct ack_doc ack;
+    json_t *problems = ack_doc_parse(doc, token ? token : "admin", &ack);
+    if (problems != NULL) {
+        request_reply_error_json(req, 422, "invalid_ack", "the acknowledgement has problems",
+                                 json_pack("{s:o}", "details", problems));
+        json_decref(doc);
+        return;
+    }
+    struct ack_by by = {.person = ack.by, .comment = ack.comment, .token = token};
+    enum alerts_result r = alerts_ack(conn, id, &by, clock_now());
     if (r == ALERTS_OK)
-        request_reply_json(req, 200, json_pack("{s:I,s:s}", "id", (json_int_t)id, "acked_by", who));
+        request_reply_json(req, 200,
+                           json_pack("{s:I,s:s,s:s?,s:s?}", "id", (json_int_t)id, "acked_by",
+                                     ack.by, "ack_comment", ack.comment, "ack_token", token));
     else if (r == ALERTS_NOT_FOUND)
         request_reply_error(req, 404, "unknown_alert", "no alert %lld", id);
     else
         handler_db_error(req, conn);
+    json_decref(doc);
 }
 
 void handle_post_silence(struct request *req, PGconn *conn, struct app *app)
