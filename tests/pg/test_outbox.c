@@ -170,7 +170,8 @@ Test(outbox, silenced_alerts_are_dropped)
     PGconn *conn = setup("pg_outbox_silence");
     struct config *c = test_config();
     run(conn, "INSERT INTO silence (matchers, starts_at, ends_at, author) VALUES"
-              " ('{\"site\":\"S1\"}', to_timestamp(1770724000), to_timestamp(1770728400), 'me')");
+              " ('[{\"name\":\"site\",\"value\":\"S1\"}]', to_timestamp(1770724000), "
+              "to_timestamp(1770728400), 'me')");
     fire(conn, ALERT_OBS_HOLDS, T0);
     cr_expect_eq(notify_dispatch(conn, c, T0 + 60), 0);
     cr_expect_eq(count(conn, "SELECT count(*) FROM alert_event WHERE outcome = 'dropped'"), 1);
