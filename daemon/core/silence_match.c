@@ -64,6 +64,103 @@ static size_t skip_bracket(const char *p, size_t i, bool *backslash)
     return p[i] == ']' ? i + 1 : i;
 }
 
+/* An estimate from above of the nodes glibc's regcomp builds of a pattern: it copies the
+ * operand of + once and that of {n,m} m times, so nested repetitions multiply, and a short
+ * pattern ("((a+)+)+...", "(a{99}){99}") could take all memory. */
+#define REGEX_COST_MAX 2000.0
+struct regex_cost {
+    const char *p;
+    size_t i;
+    bool stacked; /* a quantifier follows another (a++, a*{2}): RE2 refuses those */
+};
+
+static double cost_alternatives(struct regex_cost *c, int depth);
+
+static double cost_atom(struct regex_cost *c, int depth)
+{
+    const char *p = c->p;
+    bool backslash = false;
+    if (p[c->i] == '(') {
+        c->i++;
+        double inner = depth < 64 ? cost_alternatives(c, depth + 1) : REGEX_COST_MAX * 2;
+        if (p[c->i] == ')')
+            c->i++;
+        return inner + 1;
+    }
+    if (p[c->i] == '[')
+        c->i = skip_bracket(p, c->i, &backslash);
+    else
+        c->i += p[c->i] == '\\' && p[c->i + 1] != '\0' ? 2 : 1;
+    return 1;
+}
+
+/* Reads {n}, {n,} or {n,m} at c->p[c->i] == '{'; the copies of its operand it makes. */
+static double brace_copies(struct regex_cost *c)
+{
+    const char *p = c->p;
+    size_t i = c->i + 1;
+    double n = 0, m = 0;
+    for (; p[i] >= '0' && p[i] <= '9'; i++)
+        n = n < 1e6 ? n * 10 + (p[i] - '0') : n;
+    m = n;
+    if (p[i] == ',') {
+        m = n + 1;
+        if (p[i + 1] >= '0' && p[i + 1] <= '9')
+            m = 0;
+        for (i++; p[i] >= '0' && p[i] <= '9'; i++)
+            m = m < 1e6 ? m * 10 + (p[i] - '0') : m;
+    }
+    if (p[i] == '}')
+        i++;
+    c->i = i;
+    return m > 1 ? m : 1;
+}
+
+static double cost_repeat(struct regex_cost *c, int depth)
+{
+    double cost = cost_atom(c, depth);
+    for (int quantifiers = 0;; quantifiers++) {
+        char q = c->p[c->i];
+        if (q == '*' || q == '?')
+            cost += 1, c->i++;
+        else if (q == '+')
+            cost = 2 * cost + 1, c->i++;
+        else if (q == '{')
+            cost = cost * brace_copies(c) + 1;
+        else
+            break;
+        if (quantifiers > 0)
+            c->stacked = true;
+    }
+    return cost;
+}
+
+static double cost_alternatives(struct regex_cost *c, int depth)
+{
+    double total = 0;
+    while (c->p[c->i] != '\0' && c->p[c->i] != ')' && total <= REGEX_COST_MAX) {
+        if (c->p[c->i] == '|')
+            c->i++, total += 1;
+        else
+            total += cost_repeat(c, depth);
+    }
+    return total;
+}
+
+/* The estimate of p, with *stacked set when a quantifier follows another. */
+static double regex_cost(const char *p, bool *stacked)
+{
+    struct regex_cost c = {.p = p};
+    double total = 0;
+    while (p[c.i] != '\0' && total <= REGEX_COST_MAX) {
+        total += cost_alternatives(&c, 0);
+        if (p[c.i] == ')')
+            c.i++; /* unbalanced: regcomp says so */
+    }
+    *stacked = c.stacked;
+    return total;
+}
+
 /* Why value, valid POSIX, would not mean what it means to Alertmanager's RE2; NULL when it
  * means the same. */
 static const char *regex_unsupported(const char *p)
@@ -89,12 +186,23 @@ static const char *regex_unsupported(const char *p)
             return "lazy quantifiers (*?, +?, ?\?) are RE2's, not POSIX";
         i++;
     }
+    bool stacked = false;
+    if (regex_cost(p, &stacked) > REGEX_COST_MAX)
+        return "the repetitions would expand past what a matcher may cost: repeat less, or "
+               "nest fewer repetitions";
+    if (stacked)
+        return "a quantifier after a quantifier (a++, a*{2}) is refused, as RE2 refuses it";
     return NULL;
 }
 
 /* Compiles value anchored at both ends; false with why set on a syntax error. */
 static bool compile_regex(regex_t *regex, const char *value, char *why, size_t why_size)
 {
+    bool stacked = false;
+    if (regex_cost(value, &stacked) > REGEX_COST_MAX) {
+        snprintf(why, why_size, "the regular expression would cost too much to compile");
+        return false;
+    }
     size_t len = strlen(value);
     char *anchored = xmalloc(len + 5);
     if (len == 0)

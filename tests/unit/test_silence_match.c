@@ -140,11 +140,36 @@ Test(silence_match, regex_problems)
         const char *value;
         bool ok;
     } regexes[] = {
-        {"GP[0-9]+", true}, {"a|b", true},     {"(a|b)c?", true}, {"[[:alpha:]]{2}", true},
-        {"a\\.b", true},    {"", true},        {"[]a]", true},    {"\\d+", false},
-        {"(?i)gp", false},  {"(?:a)", false},  {"a+?", false},    {"a{2}?", false},
-        {"[\\w]", false},   {"(a)\\1", false}, {"\\pL", false},   {"(", false},
-        {"a{1", false},     {"[a", false},
+        {"GP[0-9]+", true},
+        {"a|b", true},
+        {"(a|b)c?", true},
+        {"[[:alpha:]]{2}", true},
+        {"a\\.b", true},
+        {"", true},
+        {"[]a]", true},
+        {"\\d+", false},
+        {"(?i)gp", false},
+        {"(?:a)", false},
+        {"a+?", false},
+        {"a{2}?", false},
+        {"[\\w]", false},
+        {"(a)\\1", false},
+        {"\\pL", false},
+        {"(", false},
+        {"a{1", false},
+        {"[a", false},
+        /* what would expand past the cost cap (glibc copies repeated operands), and stacked
+           quantifiers, which RE2 refuses */
+        {"[0-9]{3}-[A-Z]{2,4}", true},
+        {"(a|b){1,100}", true},
+        {"((a+)+)+", true},
+        {"(((((((((((a+)+)+)+)+)+)+)+)+)+)+)+", false},
+        {"(a{99}){99}", false},
+        {"x{1000000}", false},
+        {"a++", false},
+        {"a*{2}", false},
+        {"(a|b)\\++J", true},
+        {"(a|b)\\++J+++", false},
     };
     for (size_t i = 0; i < sizeof(regexes) / sizeof(regexes[0]); i++) {
         char why[160] = "";
