@@ -102,7 +102,7 @@ static const char group_alerts_sql[] =
     " to_char(a.active_since AT TIME ZONE rc.time_zone, 'YYYY-MM-DD HH24:MI') || ' ' ||"
     " rc.time_zone, to_char(a.active_since AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),"
     " to_char(a.updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),"
-    " p.slug, p.name, rc.time_zone, r.kind, " SILENCE_REGIONS_SQL
+    " p.slug, p.name, rc.time_zone, " SILENCE_REGIONS_SQL
     " FROM alert a JOIN alert_rule r ON r.programme_id = a.programme_id AND r.id = a.rule_id"
     " JOIN receiver rc ON rc.programme_id = a.programme_id AND rc.name = $2"
     " JOIN programme p ON p.id = a.programme_id"
@@ -152,7 +152,7 @@ static void read_alert(const PGresult *res, int row, struct notify_alert *a)
 }
 
 /* Whether a silence of set mutes the alert of row (its labels: programme, indicator, site,
- * rule, kind and regions, columns 18, 4, 6, 2, 21 and 22). */
+ * rule, kind and regions, columns 18, 4, 6, 2, 3 and 21). */
 static bool row_silenced(const struct silence_set *set, const PGresult *res, int row)
 {
     if (set->n == 0)
@@ -161,8 +161,8 @@ static bool row_silenced(const struct silence_set *set, const PGresult *res, int
                                          .indicator = db_text(res, row, 4),
                                          .site = db_text(res, row, 6),
                                          .rule = db_text(res, row, 2),
-                                         .kind = db_text(res, row, 21)}};
-    silence_alert_regions(&a, db_is_null(res, row, 22) ? NULL : db_text(res, row, 22));
+                                         .kind = db_text(res, row, 3)}};
+    silence_alert_regions(&a, db_is_null(res, row, 21) ? NULL : db_text(res, row, 21));
     bool muted = silence_set_mutes(set, &a.labels);
     silence_alert_clear(&a);
     return muted;
