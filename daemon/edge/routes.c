@@ -248,6 +248,7 @@ const struct route app_routes[] = {
     {"/api/v1/alerts", ROUTER_GET,
      HQ(HANDLER_DB, ACCESS_READ, handle_get_alerts, "programme", "state", "indicator", "site",
         "limit", "after")},
+    {"/api/v1/alerts/{id}", ROUTER_GET, H(HANDLER_DB, ACCESS_READ, handle_get_alert)},
     {"/api/v1/alerts/{id}/ack", ROUTER_POST, H(HANDLER_DB, ACCESS_ADMIN, handle_post_alert_ack)},
     {"/api/v1/incidents", ROUTER_GET,
      HQ(HANDLER_DB, ACCESS_READ, handle_get_incidents, "programme", "state", "kind", "limit",

@@ -9,7 +9,7 @@
 #include "scaleupd/storage/db.h"
 #include "scaleupd/storage/incident_store.h"
 
-enum alerts_result incidents_ack(PGconn *conn, long long id, const char *who, double now,
+enum alerts_result incidents_ack(PGconn *conn, long long id, const struct ack_by *by, double now,
                                  const char *request_id, json_t **acked)
 {
     *acked = NULL;
@@ -20,7 +20,7 @@ enum alerts_result incidents_ack(PGconn *conn, long long id, const char *who, do
     enum alerts_result r = incidents_open_members(conn, id, &ids, &n);
     json_t *list = json_array();
     for (size_t i = 0; r == ALERTS_OK && i < n; i++) {
-        enum alerts_result member = alerts_ack(conn, ids[i], who, now);
+        enum alerts_result member = alerts_ack(conn, ids[i], by, now);
         /* a member gone meanwhile (its rule deleted) is not acknowledged, the rest are */
         if (member == ALERTS_OK)
             json_array_append_new(list, json_integer((json_int_t)ids[i]));

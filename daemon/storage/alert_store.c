@@ -10,6 +10,7 @@
 #include "scaleupd/storage/db.h"
 #include "scaleupd/storage/incident_store.h"
 #include "scaleupd/storage/page_rows.h"
+#include "scaleupd/storage/silence_store.h"
 
 static void fmt_double(char *buf, size_t size, bool has, double v, const char **param)
 {
@@ -81,6 +82,8 @@ static const char store_sql[] =
     " ('inactive', 'resolved') THEN a.active_since ELSE a.active_since END,"
     " acked_at = CASE WHEN excluded.state = 'resolved' THEN NULL ELSE a.acked_at END,"
     " acked_by = CASE WHEN excluded.state = 'resolved' THEN NULL ELSE a.acked_by END,"
+    " ack_comment = CASE WHEN excluded.state = 'resolved' THEN NULL ELSE a.ack_comment END,"
+    " ack_token = CASE WHEN excluded.state = 'resolved' THEN NULL ELSE a.ack_token END,"
     " updated_at = excluded.updated_at RETURNING id, rule_id, value, centre, lower_limit,"
     " upper_limit, period_start, summary)"
     ", hist AS (INSERT INTO alert_history (programme_id, alert_id, rule_id, at, from_state,"
@@ -256,13 +259,21 @@ bool alerts_delivery_recovered(PGconn *conn, int64_t programme_id, const char *r
  * any), $5 the id of the previous page's last row (NULL: from the newest), $6 the page's
  * limit + 1. The inner query walks alert_listed or alert_listed_programme
  * (sql/016_list_pages.sql) from the cursor down; the joins name only the page's rows. */
+#define ALERT_JSON_SQL                                                                             \
+    "json_build_object('id', a.id, 'programme', p.slug, 'rule', r.name,"                           \
+    " 'kind', r.kind, 'indicator', i.code, 'site', s.code, 'state', a.state, 'value', a.value,"    \
+    " 'centre', a.centre, 'lower_limit', a.lower_limit, 'upper_limit', a.upper_limit, 'period',"   \
+    " a.period_start, 'summary', a.summary, 'active_since', a.active_since, 'updated_at',"         \
+    " a.updated_at, 'acked_at', a.acked_at, 'acked_by', a.acked_by, 'ack_comment', a.ack_comment," \
+    " 'ack_token', a.ack_token, 'due', a.due_date, 'incident_id', a.incident_id)::text"
+#define ALERT_JOINS_SQL                                                                            \
+    " JOIN programme p ON p.id = a.programme_id JOIN alert_rule r ON"                              \
+    " r.programme_id = a.programme_id AND r.id = a.rule_id LEFT JOIN indicator i ON"               \
+    " i.programme_id = a.programme_id AND i.id = a.indicator_id LEFT JOIN site s ON"               \
+    " s.programme_id = a.programme_id AND s.id = a.site_id"
+
 static const char list_sql[] =
-    "SELECT json_build_object('id', a.id, 'programme', p.slug, 'rule', r.name,"
-    " 'kind', r.kind, 'indicator', i.code, 'site', s.code, 'state', a.state, 'value', a.value,"
-    " 'centre', a.centre, 'lower_limit', a.lower_limit, 'upper_limit', a.upper_limit, 'period',"
-    " a.period_start, 'summary', a.summary, 'active_since', a.active_since, 'updated_at',"
-    " a.updated_at, 'acked_at', a.acked_at, 'acked_by', a.acked_by, 'due', a.due_date,"
-    " 'incident_id', a.incident_id)::text, a.id::text"
+    "SELECT " ALERT_JSON_SQL ", a.id::text"
     " FROM (SELECT * FROM alert a WHERE a.state <> 'inactive'"
     "  AND ($1::text IS NULL OR a.programme_id = (SELECT id FROM programme WHERE slug = $1))"
     "  AND ($2::text IS NULL OR a.state = $2)"
@@ -271,11 +282,7 @@ static const char list_sql[] =
     "  AND ($4::text IS NULL OR EXISTS (SELECT 1 FROM site fs WHERE fs.programme_id ="
     "   a.programme_id AND fs.id = a.site_id AND fs.code = $4))"
     "  AND ($5::int8 IS NULL OR a.id < $5::int8)"
-    "  ORDER BY a.id DESC LIMIT $6::int) a"
-    " JOIN programme p ON p.id = a.programme_id JOIN alert_rule r ON"
-    " r.programme_id = a.programme_id AND r.id = a.rule_id LEFT JOIN indicator i ON"
-    " i.programme_id = a.programme_id AND i.id = a.indicator_id LEFT JOIN site s ON"
-    " s.programme_id = a.programme_id AND s.id = a.site_id ORDER BY a.id DESC";
+    "  ORDER BY a.id DESC LIMIT $6::int) a" ALERT_JOINS_SQL " ORDER BY a.id DESC";
 
 enum page_rows_status alerts_list_page(PGconn *conn, const struct alerts_filter *filter,
                                        const struct page_request *request, struct page_rows *page)
@@ -291,5 +298,34 @@ enum page_rows_status alerts_list_page(PGconn *conn, const struct alerts_filter 
     PGresult *res = db_run(conn, NULL, list_sql, 6, params, PGRES_TUPLES_OK, NULL, "list alerts");
     bool ok = res != NULL && page_rows_collect(res, limit, 1, page);
     PQclear(res);
+    if (ok && !alerts_silenced_by(conn, filter->now, page->items)) {
+        page_rows_free(page);
+        ok = false;
+    }
     return ok ? PAGE_ROWS_OK : PAGE_ROWS_DB_ERROR;
+}
+
+enum alerts_result alerts_get(PGconn *conn, int64_t alert_id, double now, json_t **alert)
+{
+    char id[24];
+    snprintf(id, sizeof(id), "%lld", (long long)alert_id);
+    const char *params[] = {id};
+    *alert = NULL;
+    PGresult *res =
+        db_run(conn, NULL,
+               "SELECT " ALERT_JSON_SQL " FROM alert a" ALERT_JOINS_SQL " WHERE a.id = $1::int8", 1,
+               params, PGRES_TUPLES_OK, NULL, "read an alert");
+    if (res == NULL)
+        return ALERTS_DB_ERROR;
+    json_t *list = json_array();
+    if (PQntuples(res) == 1)
+        json_array_append_new(list, json_loads(db_text(res, 0, 0), 0, NULL));
+    PQclear(res);
+    enum alerts_result r = json_array_size(list) == 1 ? ALERTS_OK : ALERTS_NOT_FOUND;
+    if (r == ALERTS_OK && !alerts_silenced_by(conn, now, list))
+        r = ALERTS_DB_ERROR;
+    if (r == ALERTS_OK)
+        *alert = json_incref(json_array_get(list, 0));
+    json_decref(list);
+    return r;
 }

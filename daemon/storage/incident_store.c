@@ -123,41 +123,38 @@ bool incidents_release(PGconn *conn, int64_t incident_id, double now)
                       2, params, NULL, "resolve an incident");
 }
 
-/* An incident as the API shows it, from the incident rows of `inner` (alias n), with $now the
- * time silences are judged at: its members (incident_member, in alert id order; a member that
- * has moved on to a later incident reads as resolved here), how many are open, whether every
- * open one is acknowledged and silenced, and which are silenced. "open" also needs an open
- * member, so an incident whose members went with their rule reads as resolved. */
+/* An incident as the API shows it, from the incident rows of `inner` (alias n): its members
+ * (incident_member, in alert id order; a member that has moved on to a later incident reads
+ * as resolved here), how many are open, whether every open one is acknowledged. "open" also
+ * needs an open member, so an incident whose members went with their rule reads as
+ * resolved. Silences are matched afterwards, in the core (annotate_silences). */
 /* clang-format off */
-#define INCIDENT_SQL(inner, now)                                                                   \
+#define INCIDENT_SQL(inner)                                                                   \
     "SELECT json_build_object('id', n.id, 'programme', p.slug, 'kind', n.kind, 'title', n.title,"  \
     " 'state', CASE WHEN n.resolved_at IS NULL AND m.open > 0 THEN 'open' ELSE 'resolved' END,"    \
     " 'indicator', i.code, 'site', s.code, 'site_name', s.name, 'period', n.period,"               \
     " 'period_start', n.period_start, 'due', n.due_date, 'opened_at', n.opened_at,"                \
     " 'resolved_at', n.resolved_at, 'since', coalesce(m.since, n.opened_at),"                      \
     " 'open_members', m.open, 'acked', m.open > 0 AND m.unacked = 0,"                              \
-    " 'silenced', m.open > 0 AND m.unsilenced = 0, 'silenced_members', m.silenced_ids,"            \
     " 'members', m.members)::text, n.id::text"                                                     \
     " FROM " inner " n JOIN programme p ON p.id = n.programme_id"                                  \
     " LEFT JOIN indicator i ON i.programme_id = n.programme_id AND i.id = n.indicator_id"          \
     " LEFT JOIN site s ON s.programme_id = n.programme_id AND s.id = n.site_id"                    \
     " CROSS JOIN LATERAL (SELECT count(*) FILTER (WHERE x.open) AS open,"                          \
     " count(*) FILTER (WHERE x.open AND x.acked_at IS NULL) AS unacked,"                           \
-    " count(*) FILTER (WHERE x.open AND NOT x.silenced) AS unsilenced,"                            \
     " min(x.active_since) FILTER (WHERE x.current) AS since,"                                     \
-    " coalesce(json_agg(x.id ORDER BY x.id) FILTER (WHERE x.silenced), '[]') AS silenced_ids,"     \
     " coalesce(json_agg(json_build_object('id', x.id, 'rule', x.rule, 'kind', x.kind,"             \
     " 'indicator', x.indicator, 'site', x.site, 'site_name', x.site_name,"                         \
     " 'aggregate', x.aggregate, 'state', x.state, 'value', x.value, 'period', x.period_start,"      \
     " 'due', x.due_date, 'summary', x.summary, 'active_since', x.active_since,"                    \
-    " 'acked_at', x.acked_at, 'acked_by', x.acked_by, 'silenced', x.silenced) ORDER BY x.id),"     \
+    " 'acked_at', x.acked_at, 'acked_by', x.acked_by, 'programme', x.programme) ORDER BY x.id),"   \
     " '[]') AS members"                                                                            \
     " FROM (SELECT a.id, a.incident_id = n.id AS current, a.incident_id = n.id AND a.state IN"    \
     " ('pending', 'firing', 'no_data') AS open, CASE WHEN a.incident_id = n.id THEN a.state"       \
     " ELSE 'resolved' END AS state, a.value,"                                                      \
     " a.period_start, a.due_date, a.summary, a.active_since, a.acked_at, a.acked_by,"              \
     " r.name AS rule, r.kind, mi.code AS indicator, ms.code AS site, ms.name AS site_name,"        \
-    " a.subject ~ '^i[0-9]+:a[0-9]+$' AS aggregate, " ALERTS_SILENCED_SQL(now) " AS silenced"      \
+    " a.subject ~ '^i[0-9]+:a[0-9]+$' AS aggregate, p.slug AS programme"                          \
     " FROM incident_member im JOIN alert a ON a.programme_id = im.programme_id"                    \
     " AND a.id = im.alert_id"                                                                      \
     " JOIN alert_rule r ON r.programme_id = a.programme_id AND r.id = a.rule_id"                   \
@@ -166,18 +163,59 @@ bool incidents_release(PGconn *conn, int64_t incident_id, double now)
     " WHERE im.incident_id = n.id) x) m"
 
 /* $1 programme slug, $2 "open"/"resolved", $3 kind (NULL: any), $4 the previous page's last
- * id, $5 limit + 1, $6 now. The page is a range of the primary key (or of
+ * id, $5 limit + 1. The page is a range of the primary key (or of
  * incident_listed_programme) from the cursor down; the members are read for its rows only. */
 static const char list_sql[] = INCIDENT_SQL(
     "(SELECT * FROM incident n WHERE ($1::text IS NULL OR n.programme_id ="
     " (SELECT id FROM programme WHERE slug = $1))"
     " AND ($2::text IS NULL OR ($2 = 'open') = (n.resolved_at IS NULL))"
     " AND ($3::text IS NULL OR n.kind = $3) AND ($4::int8 IS NULL OR n.id < $4::int8)"
-    " ORDER BY n.id DESC LIMIT $5::int)", "$6") " ORDER BY n.id DESC";
+    " ORDER BY n.id DESC LIMIT $5::int)") " ORDER BY n.id DESC";
 
 static const char get_sql[] =
-    INCIDENT_SQL("(SELECT * FROM incident WHERE id = $1::int8)", "$2");
+    INCIDENT_SQL("(SELECT * FROM incident WHERE id = $1::int8)");
 /* clang-format on */
+
+/* Whether a member (as INCIDENT_SQL lists it) is open: its state in its current incident. */
+static bool member_open(const json_t *member)
+{
+    const char *state = json_string_value(json_object_get(member, "state"));
+    return state != NULL && (strcmp(state, "pending") == 0 || strcmp(state, "firing") == 0 ||
+                             strcmp(state, "no_data") == 0);
+}
+
+/* Adds to each incident of incidents (a JSON array) the silences in force at now that mute
+ * each member ("silenced_by", "silenced"), the members silenced ("silenced_members") and
+ * whether every open member is ("silenced"), matched as alerts are (silence_store.h). */
+static bool annotate_silences(PGconn *conn, double now, json_t *incidents)
+{
+    json_t *members = json_array();
+    size_t i, j;
+    json_t *incident, *member;
+    json_array_foreach(incidents, i, incident)
+        json_array_extend(members, json_object_get(incident, "members"));
+    bool ok = alerts_silenced_by(conn, now, members);
+    json_decref(members); /* the member objects are shared with the incidents */
+    json_array_foreach(incidents, i, incident)
+    {
+        json_t *ids = json_array();
+        size_t open = 0, open_silenced = 0;
+        json_array_foreach(json_object_get(incident, "members"), j, member)
+        {
+            bool silenced = json_array_size(json_object_get(member, "silenced_by")) > 0;
+            json_object_set_new(member, "silenced", json_boolean(silenced));
+            if (silenced)
+                json_array_append(ids, json_object_get(member, "id"));
+            if (member_open(member)) {
+                open++;
+                open_silenced += silenced;
+            }
+        }
+        json_object_set_new(incident, "silenced_members", ids);
+        json_object_set_new(incident, "silenced", json_boolean(open > 0 && open_silenced == open));
+    }
+    return ok;
+}
 
 enum page_rows_status incidents_list_page(PGconn *conn, const struct incidents_filter *filter,
                                           double now, const struct page_request *request,
@@ -185,36 +223,39 @@ enum page_rows_status incidents_list_page(PGconn *conn, const struct incidents_f
 {
     if (request->has_after && !page_rows_cursor_valid(&request->after, "i"))
         return PAGE_ROWS_BAD_CURSOR;
-    char fetch[16], t[32];
-    snprintf(t, sizeof(t), "%.6f", now);
-    const char *params[] = {filter->programme,
-                            filter->state,
-                            filter->kind,
+    char fetch[16];
+    const char *params[] = {filter->programme, filter->state, filter->kind,
                             request->has_after ? request->after.fields[0] : NULL,
-                            page_rows_fetch_limit(request->limit, fetch, sizeof(fetch)),
-                            t};
-    PGresult *res = db_run(conn, "scaleupd_incident_list", list_sql, 6, params, PGRES_TUPLES_OK,
+                            page_rows_fetch_limit(request->limit, fetch, sizeof(fetch))};
+    PGresult *res = db_run(conn, "scaleupd_incident_list", list_sql, 5, params, PGRES_TUPLES_OK,
                            NULL, "list incidents");
-    bool ok = res != NULL && page_rows_collect(res, request->limit, 1, page);
+    bool ok = res != NULL && page_rows_collect(res, request->limit, 1, page) &&
+              annotate_silences(conn, now, page->items);
     PQclear(res);
     return ok ? PAGE_ROWS_OK : PAGE_ROWS_DB_ERROR;
 }
 
 enum alerts_result incidents_get(PGconn *conn, int64_t id, double now, json_t **incident)
 {
-    char ids[24], t[32];
+    char ids[24];
     snprintf(ids, sizeof(ids), "%lld", (long long)id);
-    snprintf(t, sizeof(t), "%.6f", now);
-    const char *params[] = {ids, t};
+    const char *params[] = {ids};
     *incident = NULL;
-    PGresult *res = db_run(conn, "scaleupd_incident_get", get_sql, 2, params, PGRES_TUPLES_OK, NULL,
+    PGresult *res = db_run(conn, "scaleupd_incident_get", get_sql, 1, params, PGRES_TUPLES_OK, NULL,
                            "read an incident");
     if (res == NULL)
         return ALERTS_DB_ERROR;
     enum alerts_result r = ALERTS_NOT_FOUND;
     if (PQntuples(res) == 1) {
         *incident = json_loads(db_text(res, 0, 0), 0, NULL);
-        r = *incident != NULL ? ALERTS_OK : ALERTS_DB_ERROR;
+        json_t *one = json_array();
+        json_array_append(one, *incident);
+        r = *incident != NULL && annotate_silences(conn, now, one) ? ALERTS_OK : ALERTS_DB_ERROR;
+        json_decref(one);
+        if (r != ALERTS_OK) {
+            json_decref(*incident);
+            *incident = NULL;
+        }
     }
     PQclear(res);
     return r;

@@ -258,6 +258,11 @@ async function main() {
     await page.click("#token-save");
     await page.waitForSelector('main[data-view="alerts"][data-ready="true"]');
     const id = String(open[0].id);
+    // who acknowledges is the name the page acts as, with the comment typed (once the view
+    // has reloaded with the token: typing into the page it replaces would be lost)
+    await page.waitForLoadState("networkidle");
+    await page.fill('input[aria-label="your name"]', "Dr. Peeters");
+    await page.fill(`tr[data-alert="${id}"] input[aria-label="reason"]`, "called the practice");
     await page.click(`tr[data-alert="${id}"] button[data-action="ack"]`);
     // the view reloads after the acknowledgement and marks the alert
     await page.waitForSelector(`main[data-ready="true"] tr[data-alert="${id}"] [data-status="acknowledged"]`,
@@ -266,6 +271,10 @@ async function main() {
     const list2 = Array.isArray(after.body) ? after.body : after.body.alerts;
     const acked = list2.find((a) => String(a.id) === id);
     assert.ok(acked.acked_at, "the API shows the alert acknowledged");
+    assert.equal(acked.acked_by, "Dr. Peeters");
+    assert.equal(acked.ack_comment, "called the practice");
+    assert.match(await page.innerText(`tr[data-alert="${id}"] [data-status="acknowledged"]`),
+      /by Dr\. Peeters: called the practice/);
     assert.ok(await page.locator(`tr[data-alert="${id}"] button[data-action="ack"]`).isDisabled());
     await shot(page, "alerts-acknowledged");
   });
@@ -285,7 +294,12 @@ async function main() {
     const silences = (await api("/api/v1/silences")).body.silences;
     const made = silences.find((x) => x.reason === "practice on holiday, checked by phone");
     assert.ok(made, "the API lists the silence made on the page");
-    assert.equal(made.matchers.rule, target.rule);
+    assert.deepEqual(made.matchers.find((m) => m.name === "rule"),
+      { name: "rule", value: target.rule, isRegex: false, isEqual: true });
+    // the alert now says which silence mutes it
+    await page.waitForSelector(`main[data-ready="true"] ${row} [data-status="silenced"]`, { timeout: 30000 });
+    const shown = await api(`/api/v1/alerts/${target.id}`);
+    assert.ok(shown.body.silenced_by.includes(made.id), "the API names the silence");
     const hours = (Date.parse(made.ends_at) - Date.parse(made.starts_at)) / 3600e3;
     assert.ok(Math.abs(hours - 24) < 0.1, `silenced for ${hours} h, not 24 h`);
     await shot(page, "alerts-silenced");

@@ -312,7 +312,8 @@ Test(incidents, a_silence_of_all_members_silences_the_incident)
     push_reports("Q", 1, 5);
     cr_assert(evaluator_run_timer(conn, NOW));
     long long id = late_incident("P");
-    silence("{\"site\":\"P\",\"indicator\":\"x\"}");
+    silence("[{\"name\":\"site\",\"value\":\"P\",\"isRegex\":false,\"isEqual\":true},{\"name\":"
+            "\"indicator\",\"value\":\"x\",\"isRegex\":false,\"isEqual\":true}]");
     json_t *incident = incident_json(id);
     cr_expect(json_is_false(json_object_get(incident, "silenced")), "one of two is silenced");
     json_t *silenced = json_object_get(incident, "silenced_members");
@@ -321,7 +322,7 @@ Test(incidents, a_silence_of_all_members_silences_the_incident)
                               " WHERE r.name = 'late-feed-x'");
     cr_expect_eq(json_integer_value(json_array_get(silenced, 0)), x);
     json_decref(incident);
-    silence("{\"site\":\"P\"}");
+    silence("[{\"name\":\"site\",\"value\":\"P\",\"isRegex\":false,\"isEqual\":true}]");
     incident = incident_json(id);
     cr_expect(json_is_true(json_object_get(incident, "silenced")), "all members are silenced");
     cr_expect_eq(json_array_size(json_object_get(incident, "silenced_members")), 2);
@@ -335,17 +336,20 @@ Test(incidents, acknowledging_an_incident_acknowledges_its_members)
     push_reports("Q", 1, 4);
     cr_assert(evaluator_run_timer(conn, NOW));
     json_t *acked = NULL;
-    cr_assert_eq(incidents_ack(conn, late_incident("P"), "nurse", NOW, "test", &acked), ALERTS_OK);
+    struct ack_by nurse = {.person = "nurse", .comment = "called the practice"};
+    cr_assert_eq(incidents_ack(conn, late_incident("P"), &nurse, NOW, "test", &acked), ALERTS_OK);
     cr_expect_eq(json_array_size(acked), 2);
     json_decref(acked);
-    cr_expect_eq(scalar_long("SELECT count(*) FROM alert WHERE acked_by = 'nurse'"), 2);
+    cr_expect_eq(scalar_long("SELECT count(*) FROM alert WHERE acked_by = 'nurse'"
+                             " AND ack_comment = 'called the practice'"),
+                 2);
     cr_expect_eq(scalar_long("SELECT count(*) FROM alert a JOIN site s ON s.id = a.site_id"
                              " WHERE s.code = 'Q' AND acked_at IS NOT NULL"),
                  0, "the other practice's incident is not acknowledged");
     json_t *incident = incident_json(late_incident("P"));
     cr_expect(json_is_true(json_object_get(incident, "acked")));
     json_decref(incident);
-    cr_expect_eq(incidents_ack(conn, 999999, "nurse", NOW, "test", &acked), ALERTS_NOT_FOUND);
+    cr_expect_eq(incidents_ack(conn, 999999, &nurse, NOW, "test", &acked), ALERTS_NOT_FOUND);
 }
 
 /* The incident stays open while a member is; the last member's resolve resolves it. */

@@ -46,6 +46,7 @@ void handle_get_receivers(struct request *req, PGconn *conn, struct app *app);
 void handle_post_receiver_test(struct request *req, PGconn *conn, struct app *app);
 void handle_get_alerts(struct request *req, PGconn *conn, struct app *app);
 void handle_post_alert_ack(struct request *req, PGconn *conn, struct app *app);
+void handle_get_alert(struct request *req, PGconn *conn, struct app *app);
 void handle_post_silence(struct request *req, PGconn *conn, struct app *app);
 void handle_get_silences(struct request *req, PGconn *conn, struct app *app);
 void handle_delete_silence(struct request *req, PGconn *conn, struct app *app);

@@ -44,13 +44,14 @@ function refused(err, what) {
     ? `This token may not ${what}: use an admin token.` : `Could not ${what}: ` + err.message;
 }
 
-function ackButton(a, msg) {
+/* Acknowledges as the name this browser acts as, with the comment typed (if any). */
+function ackButton(a, msg, comment) {
   const acked = Boolean(a.acked_at);
   const button = h("button", { type: "button", "data-action": "ack", disabled: acked,
     onclick: async () => {
       button.disabled = true;
       try {
-        await ackAlert(a.id);
+        await ackAlert(a.id, author(), comment.value.trim());
         msg.textContent = "Acknowledged.";
         render();
       } catch (err) {
@@ -61,14 +62,14 @@ function ackButton(a, msg) {
   return button;
 }
 
-/* The silence of an alert: its indicator, site and rule, from now for the chosen hours. */
+/* The silence of an alert: its indicator, site and rule (equality matchers), from the
+ * daemon's now (not this browser's clock) for the chosen hours. */
 function silenceOf(a, hours, reason) {
-  const now = new Date();
-  const matchers = Object.fromEntries(Object.entries({ indicator: a.indicator, site: a.site, rule: a.rule })
-    .filter(([, v]) => typeof v === "string" && v !== ""));
+  const matchers = Object.entries({ indicator: a.indicator, site: a.site, rule: a.rule })
+    .filter(([, v]) => typeof v === "string" && v !== "").map(([name, value]) => ({ name, value }));
   return {
     programme: a.programme, matchers,
-    starts_at: now.toISOString(), ends_at: new Date(now.getTime() + hours * 3600e3).toISOString(),
+    duration: hours + "h",
     author: author(), reason: reason || "silenced from the dashboard",
   };
 }
@@ -76,7 +77,7 @@ function silenceOf(a, hours, reason) {
 function alertActions(a) {
   const msg = h("span", { class: "small muted", role: "status" });
   const hours = h("select", { "aria-label": "silence for" }, SILENCE_HOURS.map((n) => h("option", { value: n }, fmtHours(n))));
-  const reason = h("input", { type: "text", placeholder: "reason", "aria-label": "reason", size: 14 });
+  const reason = h("input", { type: "text", placeholder: "reason / comment", "aria-label": "reason", size: 14 });
   const silence = h("button", { type: "button", class: "ghost", "data-action": "silence", onclick: async () => {
     try {
       await createSilence(silenceOf(a, Number(hours.value), reason.value));
@@ -86,7 +87,7 @@ function alertActions(a) {
       msg.textContent = refused(err, "silence");
     }
   } }, "Silence");
-  return h("div", { class: "inline-form" }, ackButton(a, msg), hours, reason, silence, msg);
+  return h("div", { class: "inline-form" }, ackButton(a, msg, reason), hours, reason, silence, msg);
 }
 
 /* A status shown in words with its icon, as badge() does, for what format.js has no word for. */
@@ -159,7 +160,8 @@ function incidentRow(n) {
 function openRow(a) {
   const [what, where] = alertWhat(a);
   return h("tr", { "data-alert": a.id, "data-state": a.state },
-    h("td", {}, badge(a.state), a.acked_at ? [" ", badge("acknowledged", a.acked_by ? "by " + a.acked_by : "")] : null),
+    h("td", {}, badge(a.state), a.acked_at ? [" ", badge("acknowledged", ackedBy(a))] : null,
+      a.silenced_by && a.silenced_by.length ? [" ", badge("silenced", "by silence " + a.silenced_by.join(", "))] : null),
     h("td", {}, h("strong", {}, what), h("br"), h("span", { class: "muted small" }, where)),
     h("td", {}, fmtDateTime(a.active_since)),
     h("td", {}, alertValue(a)),
@@ -174,9 +176,20 @@ function resolvedRow(a) {
     h("td", {}, fmtDateTime(a.active_since)), h("td", {}, fmtDateTime(a.updated_at)));
 }
 
+/* Who acknowledged, and why when they said. */
+function ackedBy(a) {
+  return a.acked_by ? "by " + a.acked_by + (a.ack_comment ? ": " + a.ack_comment : "") : "";
+}
+
+/* A silence's matchers as amtool writes them: region=BE-WAL, indicator=~bp_.* */
+function matchersText(matchers) {
+  if (!Array.isArray(matchers)) return JSON.stringify(matchers);
+  return matchers.map((m) => m.name + (m.isEqual === false ? "!" : "=") + (m.isRegex ? "~" : "") + m.value).join(", ");
+}
+
 function silenceRow(s) {
   return h("tr", { "data-silence": s.id },
-    h("td", {}, JSON.stringify(s.matchers)), h("td", {}, fmtDateTime(s.starts_at)), h("td", {}, fmtDateTime(s.ends_at)),
+    h("td", {}, matchersText(s.matchers)), h("td", {}, fmtDateTime(s.starts_at)), h("td", {}, fmtDateTime(s.ends_at)),
     h("td", {}, s.author + (s.reason ? ": " + s.reason : "")),
     h("td", {}, h("button", { type: "button", class: "ghost", onclick: async () => {
       try {
@@ -215,7 +228,7 @@ export async function alerts() {
   const cutoff = Date.now() - RESOLVED_DAYS * 86400e3;
   const resolved = list.filter((a) => a.state === "resolved" && parseDate(a.updated_at).getTime() >= cutoff);
   const authorInput = h("input", { type: "text", value: author(), "aria-label": "your name", size: 16,
-    onchange: (e) => localStorage.setItem(AUTHOR_KEY, e.target.value.trim() || "dashboard") });
+    oninput: (e) => localStorage.setItem(AUTHOR_KEY, e.target.value.trim() || "dashboard") });
   return [head,
     h("p", { class: "small muted" }, h("label", {}, "Acting as ", authorInput)),
     h("h2", {}, `Incidents (${incidents.length}${incidentPages.more ? " or more" : ""})`),
