@@ -597,11 +597,15 @@ static void html_escaped(struct dynbuf *b, const char *s)
     }
 }
 
-/* A scratch buffer's words, escaped into b (the scratch is freed). */
+/* A scratch buffer's words, escaped into b (the scratch is freed); a scratch over the cap
+ * puts b over it too. */
 static void html_from(struct dynbuf *b, struct dynbuf *scratch)
 {
     put(scratch, "", 1);
-    html_escaped(b, scratch->overflow ? "" : scratch->data);
+    if (scratch->overflow)
+        b->overflow = true;
+    else
+        html_escaped(b, scratch->data);
     dynbuf_free(scratch);
 }
 
