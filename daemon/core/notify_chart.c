@@ -134,8 +134,8 @@ static void dot(cairo_t *cr, double x, double y, double r, double red, double gr
     cairo_fill(cr);
 }
 
-/* The values: grey dots for common cause, orange for special cause, and a ring with its
- * value around the marked point. */
+/* The values: grey dots for common cause, coloured ones for special causes, and a ring
+ * with its value around the marked point. */
 static void draw_points(cairo_t *cr, const struct frame *f, const struct notify_chart *c)
 {
     for (size_t i = 0; i < f->n; i++) {
@@ -143,10 +143,11 @@ static void draw_points(cairo_t *cr, const struct frame *f, const struct notify_
         if (!p->has_value || !isfinite(p->value))
             continue;
         double x = fx(f, i), y = fy(f, p->value);
-        if (p->signal)
-            dot(cr, x, y, 3.6, 0.89, 0.42, 0.04);
-        else
-            dot(cr, x, y, 2.4, 0.23, 0.29, 0.35);
+        /* the dashboard's colours (web/js/charts.js): blue, orange, purple; grey common */
+        static const double colours[][3] = {
+            {0.23, 0.29, 0.35}, {0.16, 0.62, 0.88}, {0.89, 0.42, 0.04}, {0.48, 0.37, 0.65}};
+        const double *c3 = colours[p->variation <= NOTIFY_CHART_NEUTRAL ? p->variation : 0];
+        dot(cr, x, y, p->variation == NOTIFY_CHART_COMMON ? 2.4 : 3.4, c3[0], c3[1], c3[2]);
         if (c->marked == NULL || p->period == NULL || strcmp(c->marked, p->period) != 0)
             continue;
         cairo_set_source_rgb(cr, 0.75, 0.1, 0.1);

@@ -92,6 +92,16 @@ static const char *indicator_unit(const json_t *programme, const char *code)
     return NULL;
 }
 
+/* The variation the chart document names ("improvement", "concern", "neutral", "common"). */
+static enum notify_chart_variation chart_variation(const char *name)
+{
+    static const char *const names[] = {"common", "improvement", "concern", "neutral"};
+    for (size_t i = 0; name != NULL && i < 4; i++)
+        if (strcmp(name, names[i]) == 0)
+            return (enum notify_chart_variation)i;
+    return NOTIFY_CHART_COMMON;
+}
+
 static void chart_point(const json_t *p, struct notify_chart_point *out)
 {
     const json_t *value = json_object_get(p, "value");
@@ -104,7 +114,7 @@ static void chart_point(const json_t *p, struct notify_chart_point *out)
         .mean = json_number_value(json_object_get(p, "mean")),
         .lower_limit = json_number_value(json_object_get(p, "lower_limit")),
         .upper_limit = json_number_value(json_object_get(p, "upper_limit")),
-        .signal = variation != NULL && strcmp(variation, "common") != 0};
+        .variation = chart_variation(variation)};
 }
 
 /* Draws the chart of the alert's series as services/charts.h computes it for the dashboard

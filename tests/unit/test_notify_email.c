@@ -237,8 +237,8 @@ Test(notify_chart, draws_a_png_with_the_marked_point)
 
 Test(notify_chart, nothing_to_draw_without_a_value)
 {
-    struct notify_chart_point p[2] = {{"2025-01", false, 0, false, 0, 0, 0, false},
-                                      {"2025-02", false, 0, false, 0, 0, 0, false}};
+    struct notify_chart_point p[2] = {{"2025-01", false, 0, false, 0, 0, 0, NOTIFY_CHART_COMMON},
+                                      {"2025-02", false, 0, false, 0, 0, 0, NOTIFY_CHART_COMMON}};
     struct notify_chart c = {p, 2, NULL, NULL, 560, 170};
     unsigned char *png = NULL;
     size_t size = 0;

@@ -11,6 +11,14 @@
 /* How many of the latest points a chart shows. */
 #define NOTIFY_CHART_POINTS 24
 
+/* How a point varies, as the dashboard colours it (Making Data Count). */
+enum notify_chart_variation {
+    NOTIFY_CHART_COMMON,
+    NOTIFY_CHART_IMPROVEMENT,
+    NOTIFY_CHART_CONCERN,
+    NOTIFY_CHART_NEUTRAL,
+};
+
 /* One period of the series. A point without a value is a gap, never a zero. */
 struct notify_chart_point {
     const char *period; /* "2025-06"; borrowed */
@@ -18,7 +26,7 @@ struct notify_chart_point {
     double value;
     bool has_limits;
     double mean, lower_limit, upper_limit;
-    bool signal; /* a special cause of variation */
+    enum notify_chart_variation variation; /* special causes are coloured */
 };
 
 struct notify_chart {
