@@ -11,7 +11,7 @@
 #include "scaleupd/core/alloc.h"
 #include "scaleupd/core/dynbuf.h"
 
-#define SCALE 2.0
+#define SCALE NOTIFY_CHART_SCALE
 #define PAD_LEFT 46.0
 #define PAD_RIGHT 14.0
 #define PAD_TOP 12.0

@@ -224,8 +224,8 @@ Test(notify_chart, draws_a_png_with_the_marked_point)
     cr_expect_eq(memcmp(png, "\x89PNG\r\n\x1a\n", 8), 0);
     int w, h;
     size_t marked = red_pixels(png, size, &w, &h);
-    cr_expect_eq(w, 1120);
-    cr_expect_eq(h, 340);
+    cr_expect_eq(w, (int)(560 * NOTIFY_CHART_SCALE));
+    cr_expect_eq(h, (int)(170 * NOTIFY_CHART_SCALE));
     cr_expect_gt(marked, 50);
     free(png);
     /* the same chart with no marked period has no red ring */

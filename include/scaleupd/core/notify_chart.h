@@ -11,6 +11,10 @@
 /* How many of the latest points a chart shows. */
 #define NOTIFY_CHART_POINTS 24
 
+/* Device pixels per CSS pixel: sharp enough on a high-density screen; the PNG's encoding
+ * grows with the pixels (bench/email.sh: about 98 M instructions a chart at 1.5, 170 M at 2). */
+#define NOTIFY_CHART_SCALE 1.5
+
 /* How a point varies, as the dashboard colours it (Making Data Count). */
 enum notify_chart_variation {
     NOTIFY_CHART_COMMON,
@@ -34,7 +38,7 @@ struct notify_chart {
     size_t n;                                /* are drawn */
     const char *marked;                      /* the period to mark (the alert's), or NULL */
     const char *unit;                        /* for the marked value's label; may be NULL */
-    int width, height;                       /* CSS pixels; drawn at twice that */
+    int width, height; /* CSS pixels; drawn at NOTIFY_CHART_SCALE times that */
 };
 
 /* Draws the chart as PNG bytes into *png (xmalloc'd, the caller frees) and their number
