@@ -68,6 +68,7 @@ struct email_extras {
     json_t *programme;             /* the programme document: the indicators' units */
     struct notify_png *charts;     /* per alert; data NULL when it draws none */
     char (*tokens)[ACK_TOKEN_MAX]; /* per alert, for the address being rendered */
+    size_t *first;                 /* per alert, the first alert of its incident */
 };
 
 /* The first alert of alert i's incident (incident_id 0: i itself). */
@@ -151,13 +152,27 @@ static void email_extras_free(struct email_extras *x)
         free((unsigned char *)x->charts[i].data);
     free(x->charts);
     free(x->tokens);
+    free(x->first);
     free(x->alerts);
     json_decref(x->programme);
     *x = (struct email_extras){0};
 }
 
+/* The member of incident first whose chart the e-mail shows: the region's aggregate when
+ * it is a member (its name is the others' region), else the first. */
+static size_t chart_member(const struct email_extras *x, size_t first)
+{
+    size_t n = x->group.n_alerts;
+    for (size_t j = first; j < n; j++)
+        for (size_t k = first; x->first[j] == first && x->alerts[j].site_name && k < n; k++)
+            if (x->first[k] == first && k != j && x->alerts[k].region_name &&
+                strcmp(x->alerts[k].region_name, x->alerts[j].site_name) == 0)
+                return j;
+    return first;
+}
+
 /* The units and, for the first EMAIL_CHARTS_MAX signal incidents (not late feeds), the
- * chart of each incident's first alert. False on a database error. */
+ * chart of each (chart_member). False on a database error. */
 static bool email_extras_build(struct dispatch *d, const struct notify_group *ng,
                                struct email_extras *x)
 {
@@ -167,19 +182,24 @@ static bool email_extras_build(struct dispatch *d, const struct notify_group *ng
     x->alerts = xcalloc(n + 1, sizeof(*x->alerts));
     x->charts = xcalloc(n + 1, sizeof(*x->charts));
     x->tokens = xcalloc(n + 1, sizeof(*x->tokens));
+    x->first = xcalloc(n + 1, sizeof(*x->first));
     memcpy(x->alerts, ng->alerts, n * sizeof(*x->alerts));
     x->group.alerts = x->alerts;
     x->programme = n ? programme_get(d->conn, ng->programme, &db_error) : NULL;
-    for (size_t i = 0; i < n && !db_error; i++) {
-        struct notify_alert *a = &x->alerts[i];
-        a->unit = indicator_unit(x->programme, a->indicator);
-        size_t first = incident_first(ng, i);
-        bool signal = a->kind == NULL || strcmp(a->kind, "late_feed") != 0;
-        if (first == i && signal && a->indicator && a->site && drawn < EMAIL_CHARTS_MAX) {
-            db_error = !email_chart(d, a, &x->charts[i]);
-            drawn += x->charts[i].data != NULL;
-        }
-        a->chart = x->charts[first].data != NULL ? &x->charts[first] : NULL;
+    for (size_t i = 0; i < n; i++) {
+        x->alerts[i].unit = indicator_unit(x->programme, x->alerts[i].indicator);
+        x->first[i] = incident_first(ng, i);
+    }
+    for (size_t i = 0; i < n && !db_error && drawn < EMAIL_CHARTS_MAX; i++) {
+        const char *kind = x->alerts[i].kind;
+        if (x->first[i] != i || (kind != NULL && strcmp(kind, "late_feed") == 0))
+            continue;
+        struct notify_alert *a = &x->alerts[chart_member(x, i)];
+        if (a->indicator == NULL || a->site == NULL)
+            continue;
+        db_error = !email_chart(d, a, &x->charts[a - x->alerts]);
+        a->chart = x->charts[a - x->alerts].data != NULL ? &x->charts[a - x->alerts] : NULL;
+        drawn += a->chart != NULL;
     }
     return !db_error;
 }
@@ -191,18 +211,18 @@ static void email_tokens(struct dispatch *d, struct email_extras *x, const char 
     long long *ids = xcalloc(n + 1, sizeof(*ids));
     for (size_t i = 0; i < n; i++) {
         x->alerts[i].ack_token = NULL;
-        size_t first = incident_first(&x->group, i), members = 0;
-        if (first != i)
+        size_t members = 0;
+        if (x->first[i] != i)
             continue;
         for (size_t j = i; j < n; j++)
-            if (incident_first(&x->group, j) == i && !x->alerts[j].resolved)
+            if (x->first[j] == i && !x->alerts[j].resolved)
                 ids[members++] = x->alerts[j].id;
         if (members > 0 && ack_link_token(d->programme_id, ids, members, to, d->now,
                                           d->config->ack_ttl, x->tokens[i], sizeof(x->tokens[i])))
             x->alerts[i].ack_token = x->tokens[i];
     }
     for (size_t i = 0; i < n; i++)
-        x->alerts[i].ack_token = x->alerts[incident_first(&x->group, i)].ack_token;
+        x->alerts[i].ack_token = x->alerts[x->first[i]].ack_token;
     free(ids);
 }
 
