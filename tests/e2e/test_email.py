@@ -179,7 +179,10 @@ class EmailTest(unittest.TestCase):
         self.assertEqual(mail["Subject"], "Flanders: Blood pressure under control below lower "
                                           "limit at 2 practices \u00b7 Praktijk Drie late for "
                                           "December 2025")
-        ack_urls = self.check_text(mail.get_body(("plain",)).get_content())
+        text = mail.get_body(("plain",)).get_content()
+        with open(os.path.join(self.shots, "email.txt"), "w", encoding="utf-8") as f:
+            f.write(f"Subject: {mail['Subject']}\n\n{text}")
+        ack_urls = self.check_text(text)
         self.assertEqual(len(ack_urls), 3, "one one-click link per incident")
         html = mail.get_body(("html",)).get_content()
         images = self.images(mail)
