@@ -183,7 +183,8 @@ static bool email_extras_build(struct dispatch *d, const struct notify_group *ng
     x->charts = xcalloc(n + 1, sizeof(*x->charts));
     x->tokens = xcalloc(n + 1, sizeof(*x->tokens));
     x->first = xcalloc(n + 1, sizeof(*x->first));
-    memcpy(x->alerts, ng->alerts, n * sizeof(*x->alerts));
+    if (n > 0) /* a test message has no alerts, and NULL for them */
+        memcpy(x->alerts, ng->alerts, n * sizeof(*x->alerts));
     x->group.alerts = x->alerts;
     x->programme = n ? programme_get(d->conn, ng->programme, &db_error) : NULL;
     for (size_t i = 0; i < n; i++) {
