@@ -17,6 +17,7 @@
 #include "scaleupd/edge/app.h"
 #include "scaleupd/edge/background.h"
 #include "scaleupd/core/config.h"
+#include "scaleupd/services/ack_link.h"
 #include "scaleupd/edge/delivery.h"
 #include "scaleupd/edge/http.h"
 #include "scaleupd/core/log.h"
@@ -206,6 +207,7 @@ int main(int argc, char **argv)
     }
     apply_log_level(st.app.config);
     st.app.started = time(NULL);
+    (void)ack_link_start(st.app.config); /* without a key, e-mails carry no one-click link */
     routes_describe_metrics();
 
     /* 2. libraries with global state, before any thread starts */

@@ -8,6 +8,7 @@ import { errorBox, render, setViews } from "./js/router.js";
 import { state } from "./js/state.js";
 import { savedToken, setupTokenDialog } from "./js/token.js";
 import { alerts } from "./js/views/alerts.js";
+import { chartView } from "./js/views/chart.js";
 import { feeds } from "./js/views/feeds.js";
 import { indicatorsView } from "./js/views/indicators.js";
 import { overview } from "./js/views/overview.js";
@@ -15,7 +16,7 @@ import { trajectory } from "./js/views/trajectory.js";
 
 const PROGRAMME_KEY = "scaleupd.programme";
 
-setViews({ overview, trajectory, indicators: indicatorsView, feeds, alerts });
+setViews({ overview, trajectory, indicators: indicatorsView, feeds, alerts, chart: chartView });
 
 async function loadProgramme(slug) {
   state.programme = slug;

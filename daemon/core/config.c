@@ -54,6 +54,10 @@ const struct config_key config_keys[] = {
     KEY("smtp", "ca_file", CONFIG_STRING, "", true, smtp_ca_file, 0, 0),
     KEY("smtp", "timeout", CONFIG_DURATION, "30s", true, smtp_timeout, 1, 600),
     KEY("webhook", "timeout", CONFIG_DURATION, "10s", true, webhook_timeout, 1, 600),
+    KEY("links", "state_directory", CONFIG_STRING, "/var/lib/scaleupd", false, state_directory, 0,
+        0),
+    KEY("links", "ack_key", CONFIG_STRING, "", false, ack_key, 0, 0),
+    KEY("links", "ack_ttl", CONFIG_DURATION, "7d", true, ack_ttl, 3600, 7776000),
     {NULL, NULL, CONFIG_STRING, NULL, false, 0, 0, 0, NULL},
 };
 

@@ -4,6 +4,7 @@
 
 #include <math.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -70,130 +71,481 @@ static void count_states(const struct notify_group *g, size_t *firing, size_t *r
         (*(g->alerts[i].resolved ? resolved : firing))++;
 }
 
-static bool all_same(const struct notify_group *g, size_t offset)
+static const char *or_else(const char *s, const char *fallback)
 {
-    for (size_t i = 1; i < g->n_alerts; i++) {
-        const char *a = *(const char *const *)((const char *)&g->alerts[0] + offset);
-        const char *b = *(const char *const *)((const char *)&g->alerts[i] + offset);
-        if (strcmp(str(a), str(b)) != 0)
+    return s && s[0] ? s : str(fallback);
+}
+
+static bool same(const char *a, const char *b)
+{
+    return strcmp(str(a), str(b)) == 0;
+}
+
+static bool is_late(const struct notify_alert *a)
+{
+    return same(a->kind, "late_feed");
+}
+
+static const char *indicator_words(const struct notify_alert *a)
+{
+    return or_else(a->indicator_name, or_else(a->indicator, a->rule));
+}
+
+static const char *site_words(const struct notify_group *g, const struct notify_alert *a)
+{
+    return or_else(a->site_name, or_else(a->site, g->programme_name));
+}
+
+/* ---- words for periods, dates and figures ------------------------------------------- */
+
+static const char *const month_names[] = {"January",   "February", "March",    "April",
+                                          "May",       "June",     "July",     "August",
+                                          "September", "October",  "November", "December"};
+
+/* The digits of s[from, from + n) as a number, or -1. */
+static int digits(const char *s, size_t from, size_t n)
+{
+    int v = 0;
+    for (size_t i = from; i < from + n; i++) {
+        if (s[i] < '0' || s[i] > '9')
+            return -1;
+        v = v * 10 + (s[i] - '0');
+    }
+    return v;
+}
+
+/* "2025-10" → "October 2025", "2025-10-06" → "6 Oct 2025" (short) or "6 October 2025";
+ * anything else as it is. */
+static void date_words(const char *s, bool short_month, char *buf, size_t size)
+{
+    s = str(s);
+    size_t n = strlen(s);
+    int year = n >= 7 ? digits(s, 0, 4) : -1, month = n >= 7 ? digits(s, 5, 2) : -1;
+    bool ok = year >= 0 && month >= 1 && month <= 12 && s[4] == '-';
+    if (ok && n == 7) {
+        snprintf(buf, size, "%s %d", month_names[month - 1], year);
+        return;
+    }
+    int day = ok && n == 10 && s[7] == '-' ? digits(s, 8, 2) : -1;
+    if (day >= 1 && day <= 31)
+        snprintf(buf, size, "%d %.*s %d", day, short_month ? 3 : 20, month_names[month - 1], year);
+    else
+        snprintf(buf, size, "%s", s);
+}
+
+/* When a late feed was due: the date the evaluator writes after " by " in its summary
+ * ("no value for 2025-10 by 2025-11-24", services/evaluator.c), "" when none. */
+static void late_due(const struct notify_alert *a, char *buf, size_t size)
+{
+    const char *by = strstr(str(a->summary), " by ");
+    buf[0] = '\0';
+    if (by != NULL)
+        date_words(by + 4, true, buf, size);
+}
+
+/* A figure with its unit ("30 %", "12 visits"); "no value" when missing, never a number. */
+static void figure(char *buf, size_t size, bool has, double v, const char *unit)
+{
+    if (!has || !isfinite(v))
+        snprintf(buf, size, "no value");
+    else if (unit == NULL || unit[0] == '\0')
+        snprintf(buf, size, "%.4g", v);
+    else
+        snprintf(buf, size, "%.4g %s", v, unit);
+}
+
+/* "limits 58.2 .. 65.9 %, centre 62 %", or "" when the alert has no limits. */
+static void limits_words(const struct notify_alert *a, char *buf, size_t size)
+{
+    buf[0] = '\0';
+    if (!a->has_limits)
+        return;
+    char lo[48], hi[48], centre[48];
+    figure(lo, sizeof(lo), !isnan(a->lower_limit), a->lower_limit, NULL);
+    figure(hi, sizeof(hi), !isnan(a->upper_limit), a->upper_limit, a->unit);
+    figure(centre, sizeof(centre), !isnan(a->centre), a->centre, a->unit);
+    if (isnan(a->lower_limit) && isnan(a->upper_limit))
+        snprintf(buf, size, "centre %s", centre);
+    else
+        snprintf(buf, size, "limits %s .. %s, centre %s", lo, hi, centre);
+}
+
+/* ---- incidents ---------------------------------------------------------------------- */
+
+/* The alerts gathered into incidents: of[i] is alert i's incident. */
+struct incident {
+    size_t first, n; /* the first member (group order) and how many */
+    bool late, firing;
+};
+
+struct incidents {
+    struct incident *list;
+    size_t n;
+    size_t *of;
+};
+
+static void incidents_build(const struct notify_group *g, struct incidents *ins)
+{
+    size_t cap = g->n_alerts ? g->n_alerts : 1;
+    ins->list = xcalloc(cap, sizeof(*ins->list));
+    ins->of = xcalloc(cap, sizeof(*ins->of));
+    ins->n = 0;
+    for (size_t i = 0; i < g->n_alerts; i++) {
+        const struct notify_alert *a = &g->alerts[i];
+        size_t k = ins->n;
+        for (size_t j = 0; a->incident_id != 0 && j < i && k == ins->n; j++)
+            if (g->alerts[j].incident_id == a->incident_id)
+                k = ins->of[j];
+        if (k == ins->n)
+            ins->list[ins->n++] = (struct incident){.first = i, .late = is_late(a)};
+        ins->of[i] = k;
+        ins->list[k].n++;
+        ins->list[k].firing = ins->list[k].firing || !a->resolved;
+    }
+}
+
+static void incidents_free(struct incidents *ins)
+{
+    free(ins->list);
+    free(ins->of);
+}
+
+/* The next member of incident k after alert i (start with i = SIZE_MAX), or SIZE_MAX. */
+static size_t next_member(const struct incidents *ins, size_t k, size_t i, size_t n_alerts)
+{
+    for (i = i == SIZE_MAX ? ins->list[k].first : i + 1; i < n_alerts; i++)
+        if (ins->of[i] == k)
+            return i;
+    return SIZE_MAX;
+}
+
+#define MEMBERS(ins, k, i, g)                                                                      \
+    for (size_t i = next_member(ins, k, SIZE_MAX, (g)->n_alerts); i != SIZE_MAX;                   \
+         i = next_member(ins, k, i, (g)->n_alerts))
+
+/* ---- topics: what the subject and the first lines say ------------------------------- */
+
+/* Alerts that read as one phrase: late feeds of one period, or one indicator showing one
+ * thing; resolved ones apart. */
+static bool same_topic(const struct notify_alert *a, const struct notify_alert *b)
+{
+    if (a->resolved != b->resolved || is_late(a) != is_late(b))
+        return false;
+    if (is_late(a))
+        return same(a->period, b->period);
+    return same(a->indicator, b->indicator) && same(a->summary, b->summary);
+}
+
+/* Whether alert i is the first of its topic, and the distinct sites of the topic. */
+static bool topic_first(const struct notify_group *g, size_t i, size_t *sites)
+{
+    const struct notify_alert *a = &g->alerts[i];
+    for (size_t j = 0; j < i; j++)
+        if (same_topic(&g->alerts[j], a))
             return false;
+    *sites = 0;
+    for (size_t j = i; j < g->n_alerts; j++) {
+        const struct notify_alert *b = &g->alerts[j];
+        bool seen = !same_topic(a, b);
+        for (size_t k = i; k < j && !seen; k++)
+            seen = same_topic(a, &g->alerts[k]) && same(g->alerts[k].site, b->site);
+        *sites += !seen;
     }
     return true;
 }
 
-static size_t distinct_sites(const struct notify_group *g)
+/* "Blood pressure under control below lower limit at 2 practices", "5 practices late for
+ * October 2025", "De Linde late for October 2025". */
+static void topic_words(struct dynbuf *b, const struct notify_group *g, size_t i, size_t sites)
 {
-    size_t n = 0;
+    const struct notify_alert *a = &g->alerts[i];
+    char period[64];
+    date_words(a->period, false, period, sizeof(period));
+    if (is_late(a) && sites == 1)
+        putf(b, "%s late for %s", site_words(g, a), period);
+    else if (is_late(a))
+        putf(b, "%zu practices late for %s", sites, period);
+    else if (sites == 1)
+        putf(b, "%s %s at %s", indicator_words(a), str(a->summary), site_words(g, a));
+    else
+        putf(b, "%s %s at %zu practices", indicator_words(a), str(a->summary), sites);
+}
+
+/* A topic's words with, for a signal, its period: the summary lines under the subject. */
+static void topic_line(struct dynbuf *b, const struct notify_group *g, size_t i, size_t sites)
+{
+    topic_words(b, g, i, sites);
+    char period[64];
+    date_words(g->alerts[i].period, false, period, sizeof(period));
+    if (!is_late(&g->alerts[i]) && period[0])
+        putf(b, " (%s)", period);
+}
+
+/* The region every alert shares, or NULL. */
+static const char *common_region(const struct notify_group *g)
+{
+    const char *region = g->n_alerts ? g->alerts[0].region_name : NULL;
+    for (size_t i = 1; region != NULL && i < g->n_alerts; i++)
+        if (!same(g->alerts[i].region_name, region))
+            region = NULL;
+    return region && region[0] ? region : NULL;
+}
+
+/* The topics of the alerts whose resolved flag is resolved, joined by " · ", at most
+ * three and then "N more"; the number of topics. */
+static size_t topics_joined(struct dynbuf *b, const struct notify_group *g, bool resolved)
+{
+    size_t n = 0, sites;
     for (size_t i = 0; i < g->n_alerts; i++) {
-        const char *site = g->alerts[i].site;
-        bool seen = site == NULL;
-        for (size_t j = 0; j < i && !seen; j++)
-            seen = g->alerts[j].site && strcmp(g->alerts[j].site, site) == 0;
-        n += !seen;
+        if (g->alerts[i].resolved != resolved || !topic_first(g, i, &sites))
+            continue;
+        if (n < 3) {
+            putf(b, "%s", n ? " \xc2\xb7 " : "");
+            topic_words(b, g, i, sites);
+        }
+        n++;
     }
+    if (n > 3)
+        putf(b, " \xc2\xb7 %zu more", n - 3);
     return n;
-}
-
-/* What: "bp_controlled_pct below lower limit", or the shared indicator, or a count. */
-static void subject_what(struct dynbuf *b, const struct notify_group *g)
-{
-    const struct notify_alert *a = &g->alerts[0];
-    bool same_indicator = all_same(g, offsetof(struct notify_alert, indicator));
-    bool same_summary = all_same(g, offsetof(struct notify_alert, summary));
-    const char *what = a->indicator && a->indicator[0] ? a->indicator : str(a->rule);
-    if (same_indicator && same_summary)
-        putf(b, "%s %s", what, str(a->summary));
-    else if (same_indicator)
-        putf(b, "%s drift", what);
-    else
-        putf(b, "%zu alerts", g->n_alerts);
-}
-
-/* Where: "Flanders, 2 practices", or the programme. */
-static void subject_where(struct dynbuf *b, const struct notify_group *g)
-{
-    size_t sites = distinct_sites(g);
-    const char *region = g->alerts[0].region_name;
-    bool same_region = region && all_same(g, offsetof(struct notify_alert, region_name));
-    if (sites == 1 && g->alerts[0].site_name)
-        putf(b, "%s", g->alerts[0].site_name);
-    else if (same_region)
-        putf(b, "%s, %zu practices", region, sites);
-    else if (sites > 0)
-        putf(b, "%s, %zu practices", str(g->programme_name), sites);
-    else
-        putf(b, "%s", str(g->programme_name));
 }
 
 char *notify_subject(const struct notify_group *g)
 {
     struct dynbuf b;
     start(&b);
-    size_t firing, resolved;
-    count_states(g, &firing, &resolved);
-    putf(&b, "[scaleupd] %s", g->is_test ? "TEST " : "");
-    if (firing)
-        putf(&b, "FIRING %zu", firing);
-    if (resolved)
-        putf(&b, "%sRESOLVED %zu", firing ? ", " : "", resolved);
+    if (g->is_test)
+        putf(&b, "[scaleupd] TEST ");
     if (g->n_alerts == 0) {
         putf(&b, "receiver %s of %s", str(g->receiver), str(g->programme));
         return take(&b);
     }
-    putf(&b, ": ");
-    subject_what(&b, g);
-    putf(&b, " \xe2\x80\x94 ");
-    subject_where(&b, g);
+    size_t firing, resolved;
+    count_states(g, &firing, &resolved);
+    const char *region = common_region(g);
+    putf(&b, "%s%s: ", firing ? "" : "Resolved \xe2\x80\x94 ",
+         region ? region : or_else(g->programme_name, g->programme));
+    topics_joined(&b, g, firing == 0);
+    if (firing && resolved)
+        putf(&b, " \xc2\xb7 %zu resolved", resolved);
     return take(&b);
+}
+
+/* The base URL without its trailing slash. */
+static int base_len(const struct notify_group *g)
+{
+    size_t len = strlen(str(g->base_url));
+    if (len > 0 && g->base_url[len - 1] == '/')
+        len--;
+    return (int)len;
+}
+
+/* Appends s percent-encoded for a URL's query (RFC 3986 unreserved characters kept). */
+static void query_value(char *buf, size_t size, const char *s)
+{
+    size_t len = strlen(buf);
+    for (s = str(s); *s && len + 4 < size; s++) {
+        unsigned char c = (unsigned char)*s;
+        bool plain = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+                     c == '-' || c == '_' || c == '.' || c == '~';
+        len += (size_t)snprintf(buf + len, size - len, plain ? "%c" : "%%%02X", c);
+    }
 }
 
 void notify_chart_url(const struct notify_group *g, const struct notify_alert *a, char *buf,
                       size_t size)
 {
-    const char *base = str(g->base_url);
-    size_t len = strlen(base);
-    if (len > 0 && base[len - 1] == '/')
-        len--;
-    snprintf(buf, size, "%.*s/#/programmes/%s/indicators/%s%s%s", (int)len, base, str(g->programme),
-             str(a->indicator), a->site ? "?site=" : "", str(a->site));
+    snprintf(buf, size, "%.*s/#/chart?programme=", base_len(g), str(g->base_url));
+    query_value(buf, size, g->programme);
+    const char *fields[][2] = {
+        {"&indicator=", a->indicator}, {"&site=", a->site}, {"&period=", a->period}};
+    for (size_t i = 0; i < 3; i++) {
+        if (fields[i][1] == NULL || fields[i][1][0] == '\0')
+            continue;
+        size_t len = strlen(buf);
+        snprintf(buf + len, size - len, "%s", fields[i][0]);
+        query_value(buf, size, fields[i][1]);
+    }
 }
 
-static void ack_url(const struct notify_group *g, const struct notify_alert *a, char *buf,
-                    size_t size)
+void notify_ack_url(const struct notify_group *g, const char *token, char *buf, size_t size)
 {
-    const char *base = str(g->base_url);
-    size_t len = strlen(base);
-    if (len > 0 && base[len - 1] == '/')
-        len--;
-    snprintf(buf, size, "%.*s/#/alerts/%lld/ack", (int)len, base, a->id);
+    snprintf(buf, size, "%.*s/ack?token=%s", base_len(g), str(g->base_url), str(token));
 }
 
-static void number(char *buf, size_t size, bool has, double v)
+/* The dashboard's view of an incident: the Alerts view of its programme with the incident
+ * (or the alert, when it is its own incident) shown above the lists. */
+static void incident_url(const struct notify_group *g, const struct notify_alert *a, char *buf,
+                         size_t size)
 {
-    if (!has || isnan(v))
-        snprintf(buf, size, "-");
+    snprintf(buf, size, "%.*s/#/alerts?programme=", base_len(g), str(g->base_url));
+    query_value(buf, size, g->programme);
+    size_t len = strlen(buf);
+    if (a->incident_id != 0)
+        snprintf(buf + len, size - len, "&incident=%lld", a->incident_id);
     else
-        snprintf(buf, size, "%.4g", v);
+        snprintf(buf + len, size - len, "&alert=%lld", a->id);
 }
 
-static void text_alert(struct dynbuf *b, const struct notify_group *g, const struct notify_alert *a)
+void notify_chart_cid(long long alert, char *buf, size_t size)
 {
-    char value[32], lo[32], hi[32], centre[32], chart[512], ack[512];
-    number(value, sizeof(value), a->has_value, a->value);
-    number(lo, sizeof(lo), a->has_limits, a->lower_limit);
-    number(hi, sizeof(hi), a->has_limits, a->upper_limit);
-    number(centre, sizeof(centre), a->has_limits, a->centre);
-    notify_chart_url(g, a, chart, sizeof(chart));
-    ack_url(g, a, ack, sizeof(ack));
-    putf(b, "[%s] %s %s at %s (%s)\n", a->resolved ? "RESOLVED" : "FIRING", str(a->indicator),
-         str(a->summary), a->site_name ? a->site_name : str(g->programme), str(a->site));
-    putf(b, "  value %s for %s; limits %s .. %s, centre %s\n", value, str(a->period), lo, hi,
-         centre);
-    putf(b, "  rule %s (%s); since %s\n", str(a->rule), str(a->kind), str(a->since));
-    putf(b, "  chart: %s\n", chart);
-    if (!a->resolved)
-        putf(b, "  acknowledge: %s\n", ack);
+    snprintf(buf, size, "chart-%lld@scaleupd", alert);
+}
+
+/* ---- what each incident says, shared by the two parts ------------------------------- */
+
+/* The heading of incident k: what it shows and where. */
+static void incident_heading(struct dynbuf *b, const struct notify_group *g,
+                             const struct incidents *ins, size_t k)
+{
+    const struct incident *inc = &ins->list[k];
+    const struct notify_alert *a = &g->alerts[inc->first];
+    char period[64], due[64];
+    /* in words of its own rather than the incident's title (which the API shows): dates for
+     * people, and the practices counted */
+    date_words(a->period, false, period, sizeof(period));
+    late_due(a, due, sizeof(due));
+    if (inc->late) {
+        putf(b, "%s: no report for %s%s%s", site_words(g, a), period, due[0] ? ", due " : "", due);
+        return;
+    }
+    putf(b, "%s %s", indicator_words(a), str(a->summary));
+    if (inc->n == 1)
+        putf(b, " at %s", site_words(g, a));
+    else
+        putf(b, " at %zu practices", inc->n);
+    if (a->region_name && a->region_name[0] && inc->n > 1)
+        putf(b, " in %s", a->region_name);
+}
+
+/* The line under the heading: the period and since when ("January 2026 · firing since …"). */
+static void incident_when(struct dynbuf *b, const struct notify_group *g,
+                          const struct incidents *ins, size_t k)
+{
+    const struct incident *inc = &ins->list[k];
+    const struct notify_alert *a = &g->alerts[inc->first];
+    char period[64];
+    date_words(a->period, false, period, sizeof(period));
+    if (!inc->late)
+        putf(b, "%s \xc2\xb7 ", period);
+    putf(b, "%s since %s",
+         !inc->firing ? "resolved; open"
+         : inc->late  ? "overdue"
+                      : "open",
+         or_else(a->since, "-"));
+}
+
+/* One member's line: "De Linde: 30 % (limits 58.2 .. 65.9 %, centre 62 %)" for a signal,
+ * the missing indicator for a late feed. */
+static void member_words(struct dynbuf *b, const struct notify_group *g,
+                         const struct notify_alert *a, bool late)
+{
+    if (late) {
+        putf(b, "%s: no value%s", indicator_words(a), a->resolved ? " (now received)" : "");
+        return;
+    }
+    char value[64], limits[200];
+    figure(value, sizeof(value), a->has_value, a->value, a->unit);
+    limits_words(a, limits, sizeof(limits));
+    putf(b, "%s: %s", site_words(g, a), value);
+    if (limits[0])
+        putf(b, " (%s)", limits);
+    if (a->resolved)
+        putf(b, ", resolved");
+}
+
+/* The member whose chart the incident shows (its first with one), or NULL. */
+static const struct notify_alert *chart_of(const struct notify_group *g,
+                                           const struct incidents *ins, size_t k)
+{
+    MEMBERS(ins, k, i, g)
+    {
+        if (g->alerts[i].chart != NULL)
+            return &g->alerts[i];
+    }
+    return NULL;
+}
+
+/* The one-click token of an incident with a firing member, or NULL. */
+static const char *ack_token_of(const struct notify_group *g, const struct incidents *ins, size_t k)
+{
+    MEMBERS(ins, k, i, g)
+    {
+        if (!g->alerts[i].resolved && g->alerts[i].ack_token && g->alerts[i].ack_token[0])
+            return g->alerts[i].ack_token;
+    }
+    return NULL;
+}
+
+/* How many incidents are firing signals, firing late feeds, resolved. */
+static void incident_counts(const struct incidents *ins, size_t counts[3])
+{
+    counts[0] = counts[1] = counts[2] = 0;
+    for (size_t k = 0; k < ins->n; k++)
+        counts[!ins->list[k].firing ? 2 : ins->list[k].late ? 1 : 0]++;
+}
+
+/* "2 incidents open: 1 signal, 1 late feed; 1 resolved." */
+static void counts_line(struct dynbuf *b, const struct incidents *ins)
+{
+    size_t c[3];
+    incident_counts(ins, c);
+    if (c[0] + c[1] > 0) {
+        putf(b, "%zu incident%s open: ", c[0] + c[1], c[0] + c[1] == 1 ? "" : "s");
+        if (c[0])
+            putf(b, "%zu signal%s", c[0], c[0] == 1 ? "" : "s");
+        if (c[1])
+            putf(b, "%s%zu late feed%s", c[0] ? ", " : "", c[1], c[1] == 1 ? "" : "s");
+        putf(b, "%s", c[2] ? "; " : ".");
+    }
+    if (c[2])
+        putf(b, "%zu resolved.", c[2]);
+}
+
+/* ---- the text part ------------------------------------------------------------------ */
+
+static void text_summary(struct dynbuf *b, const struct notify_group *g, const char *kind,
+                         bool late, bool resolved)
+{
+    size_t sites;
+    for (size_t i = 0; i < g->n_alerts; i++) {
+        const struct notify_alert *a = &g->alerts[i];
+        if (a->resolved != resolved || (!resolved && is_late(a) != late) ||
+            !topic_first(g, i, &sites))
+            continue;
+        putf(b, "- %s: ", kind);
+        topic_line(b, g, i, sites);
+        putf(b, "\n");
+    }
+}
+
+static void text_incident(struct dynbuf *b, const struct notify_group *g,
+                          const struct incidents *ins, size_t k)
+{
+    const struct incident *inc = &ins->list[k];
+    char url[1024];
+    putf(b, "\n== ");
+    incident_heading(b, g, ins, k);
+    putf(b, " ==\n");
+    incident_when(b, g, ins, k);
     putf(b, "\n");
+    MEMBERS(ins, k, i, g)
+    {
+        putf(b, "  - ");
+        member_words(b, g, &g->alerts[i], inc->late);
+        putf(b, "\n");
+    }
+    if (!inc->late) {
+        notify_chart_url(g, &g->alerts[inc->first], url, sizeof(url));
+        putf(b, "  Chart: %s\n", url);
+    }
+    const char *token = ack_token_of(g, ins, k);
+    if (token != NULL) {
+        notify_ack_url(g, token, url, sizeof(url));
+        putf(b, "  Acknowledge (one click, no login): %s\n", url);
+    }
+    incident_url(g, &g->alerts[inc->first], url, sizeof(url));
+    putf(b, "  In the dashboard: %s\n", url);
 }
 
 char *notify_text(const struct notify_group *g)
@@ -203,13 +555,25 @@ char *notify_text(const struct notify_group *g)
     if (g->is_test)
         putf(&b, "This is a TEST message of scaleupd for receiver %s; nothing is wrong.\n\n",
              str(g->receiver));
-    putf(&b, "Programme: %s (%s)\nTimes are in %s.\n\n", str(g->programme_name), str(g->programme),
-         g->time_zone && g->time_zone[0] ? g->time_zone : "UTC");
-    for (size_t i = 0; i < g->n_alerts; i++)
-        text_alert(&b, g, &g->alerts[i]);
-    putf(&b, "-- \nscaleupd, for receiver %s\n", str(g->receiver));
+    struct incidents ins;
+    incidents_build(g, &ins);
+    putf(&b, "%s\n", or_else(g->programme_name, g->programme));
+    if (g->n_alerts > 0) {
+        counts_line(&b, &ins);
+        putf(&b, "\n\n");
+        text_summary(&b, g, "Signal", false, false);
+        text_summary(&b, g, "Late feed", true, false);
+        text_summary(&b, g, "Resolved", false, true);
+    }
+    for (size_t k = 0; k < ins.n; k++)
+        text_incident(&b, g, &ins, k);
+    putf(&b, "\nTimes are in %s.\n-- \nscaleupd, for receiver %s of %s\n",
+         or_else(g->time_zone, "UTC"), str(g->receiver), str(g->programme));
+    incidents_free(&ins);
     return take(&b);
 }
+
+/* ---- the HTML part: one column, inline styles, at most 600 px wide ------------------ */
 
 static void html_escaped(struct dynbuf *b, const char *s)
 {
@@ -233,61 +597,182 @@ static void html_escaped(struct dynbuf *b, const char *s)
     }
 }
 
-static void html_cell(struct dynbuf *b, const char *s)
+/* A scratch buffer's words, escaped into b (the scratch is freed); a scratch over the cap
+ * puts b over it too. */
+static void html_from(struct dynbuf *b, struct dynbuf *scratch)
 {
-    putf(b, "<td>");
-    html_escaped(b, s);
-    putf(b, "</td>");
+    put(scratch, "", 1);
+    if (scratch->overflow)
+        b->overflow = true;
+    else
+        html_escaped(b, scratch->data);
+    dynbuf_free(scratch);
 }
 
-static void html_alert(struct dynbuf *b, const struct notify_group *g, const struct notify_alert *a)
+typedef void incident_words_fn(struct dynbuf *b, const struct notify_group *g,
+                               const struct incidents *ins, size_t k);
+
+static void html_incident_words(struct dynbuf *b, incident_words_fn *fn,
+                                const struct notify_group *g, const struct incidents *ins, size_t k)
 {
-    char value[32], lo[32], hi[32], chart[512], ack[512], limits[80];
-    number(value, sizeof(value), a->has_value, a->value);
-    number(lo, sizeof(lo), a->has_limits, a->lower_limit);
-    number(hi, sizeof(hi), a->has_limits, a->upper_limit);
-    snprintf(limits, sizeof(limits), "%s .. %s", lo, hi);
-    notify_chart_url(g, a, chart, sizeof(chart));
-    ack_url(g, a, ack, sizeof(ack));
-    putf(b, "<tr>");
-    html_cell(b, a->resolved ? "RESOLVED" : "FIRING");
-    html_cell(b, a->indicator);
-    html_cell(b, a->site_name ? a->site_name : g->programme);
-    html_cell(b, a->summary);
-    html_cell(b, value);
-    html_cell(b, limits);
-    html_cell(b, a->since);
-    putf(b, "<td><a href=\"");
-    html_escaped(b, chart);
-    putf(b, "\">chart</a>");
-    if (!a->resolved) {
-        putf(b, " &middot; <a href=\"");
-        html_escaped(b, ack);
-        putf(b, "\">acknowledge</a>");
+    struct dynbuf scratch;
+    start(&scratch);
+    fn(&scratch, g, ins, k);
+    html_from(b, &scratch);
+}
+
+static const char link_style[] = "display:inline-block;margin:4px 8px 4px 0;padding:7px 14px;"
+                                 "border-radius:4px;text-decoration:none;font-weight:bold;";
+
+static void html_link(struct dynbuf *b, const char *url, const char *label, bool primary)
+{
+    putf(b, "<a href=\"");
+    html_escaped(b, url);
+    putf(b, "\" style=\"%s%s\">", link_style,
+         primary ? "background:#005eb8;color:#ffffff;border:1px solid #005eb8"
+                 : "background:#ffffff;color:#005eb8;border:1px solid #005eb8");
+    html_escaped(b, label);
+    putf(b, "</a>");
+}
+
+/* The summary list: one item per topic, its kind in bold. */
+static void html_summary(struct dynbuf *b, const struct notify_group *g)
+{
+    static const char *const kinds[] = {"Signal", "Late feed", "Resolved"};
+    size_t sites;
+    putf(b, "<ul style=\"margin:0 0 16px;padding:0 0 0 20px\">\n");
+    for (int kind = 0; kind < 3; kind++)
+        for (size_t i = 0; i < g->n_alerts; i++) {
+            const struct notify_alert *a = &g->alerts[i];
+            int of = a->resolved ? 2 : is_late(a) ? 1 : 0;
+            if (of != kind || !topic_first(g, i, &sites))
+                continue;
+            struct dynbuf scratch;
+            start(&scratch);
+            topic_line(&scratch, g, i, sites);
+            putf(b, "<li style=\"margin:0 0 4px\"><strong>%s:</strong> ", kinds[kind]);
+            html_from(b, &scratch);
+            putf(b, "</li>\n");
+        }
+    putf(b, "</ul>\n");
+}
+
+/* The members of an incident as rows: the site (or the missing indicator) and the figures. */
+static void html_members(struct dynbuf *b, const struct notify_group *g,
+                         const struct incidents *ins, size_t k)
+{
+    putf(b, "<table role=\"presentation\" width=\"100%%\" cellpadding=\"0\" cellspacing=\"0\" "
+            "style=\"border-collapse:collapse;font-size:14px;margin:0 0 8px\">\n");
+    MEMBERS(ins, k, i, g)
+    {
+        const struct notify_alert *a = &g->alerts[i];
+        putf(b, "<tr><td style=\"padding:4px 0;border-top:1px solid #e4e7eb;"
+                "word-break:break-word\">");
+        struct dynbuf scratch;
+        start(&scratch);
+        member_words(&scratch, g, a, ins->list[k].late);
+        html_from(b, &scratch);
+        putf(b, "</td></tr>\n");
     }
-    putf(b, "</td></tr>\n");
+    putf(b, "</table>\n");
+}
+
+static void html_chart(struct dynbuf *b, const struct notify_group *g, const struct notify_alert *a)
+{
+    char cid[64];
+    notify_chart_cid(a->id, cid, sizeof(cid));
+    int width = a->chart->width > 0 && a->chart->width < 560 ? a->chart->width : 560;
+    putf(b, "<img src=\"cid:%s\" width=\"%d\" alt=\"Chart of ", cid, width);
+    html_escaped(b, indicator_words(a));
+    putf(b, " at ");
+    html_escaped(b, site_words(g, a));
+    putf(b,
+         ", the last 24 periods with centre line and limits\" style=\"display:block;"
+         "width:100%%;max-width:%dpx;height:auto;border:0;margin:4px 0 8px\">\n",
+         width);
+}
+
+static void html_incident(struct dynbuf *b, const struct notify_group *g,
+                          const struct incidents *ins, size_t k)
+{
+    const struct incident *inc = &ins->list[k];
+    const char *colour = !inc->firing ? "#3f9142" : inc->late ? "#8a94a3" : "#e46c0a";
+    char url[1024];
+    putf(b, "<div style=\"border-left:4px solid %s;padding:8px 0 8px 12px;margin:0 0 20px\">\n",
+         colour);
+    putf(b, "<h2 style=\"font-size:17px;line-height:1.3;margin:0 0 2px\">");
+    html_incident_words(b, incident_heading, g, ins, k);
+    putf(b, "</h2>\n<p style=\"margin:0 0 8px;color:#52606d;font-size:13px\">");
+    html_incident_words(b, incident_when, g, ins, k);
+    putf(b, "</p>\n");
+    html_members(b, g, ins, k);
+    const struct notify_alert *charted = inc->late ? NULL : chart_of(g, ins, k);
+    if (charted != NULL)
+        html_chart(b, g, charted);
+    putf(b, "<p style=\"margin:0\">");
+    if (!inc->late) {
+        notify_chart_url(g, charted ? charted : &g->alerts[inc->first], url, sizeof(url));
+        html_link(b, url, "Open the chart", false);
+    }
+    const char *token = ack_token_of(g, ins, k);
+    if (token != NULL) {
+        notify_ack_url(g, token, url, sizeof(url));
+        html_link(b, url, "Acknowledge", true);
+    }
+    incident_url(g, &g->alerts[inc->first], url, sizeof(url));
+    html_link(b, url, "In the dashboard", false);
+    putf(b, "</p>\n</div>\n");
+}
+
+static void html_head(struct dynbuf *b, const struct notify_group *g)
+{
+    putf(b, "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+            "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
+            "<title>");
+    html_escaped(b, or_else(g->programme_name, g->programme));
+    putf(b, "</title></head>\n<body style=\"margin:0;padding:0;background:#f4f5f7\">\n"
+            "<div style=\"max-width:600px;margin:0 auto;padding:16px;box-sizing:border-box;"
+            "background:#ffffff;font-family:Arial,Helvetica,sans-serif;font-size:15px;"
+            "line-height:1.45;color:#1f2933\">\n");
+    if (g->is_test) {
+        putf(b, "<p style=\"background:#fff4ce;padding:8px;margin:0 0 12px\"><strong>TEST"
+                "</strong> message for receiver ");
+        html_escaped(b, g->receiver);
+        putf(b, "; nothing is wrong.</p>\n");
+    }
+    putf(b, "<p style=\"margin:0 0 4px;font-size:13px;color:#52606d\">");
+    html_escaped(b, or_else(g->programme_name, g->programme));
+    putf(b, "</p>\n");
 }
 
 char *notify_html(const struct notify_group *g)
 {
     struct dynbuf b;
     start(&b);
-    putf(&b, "<!DOCTYPE html>\n<html><body>\n");
-    if (g->is_test) {
-        putf(&b, "<p><strong>TEST</strong> message for receiver ");
-        html_escaped(&b, g->receiver);
-        putf(&b, "; nothing is wrong.</p>\n");
+    html_head(&b, g);
+    struct incidents ins;
+    incidents_build(g, &ins);
+    if (g->n_alerts > 0) {
+        char *subject = notify_subject(g);
+        putf(&b, "<h1 style=\"font-size:20px;line-height:1.3;margin:0 0 8px\">");
+        html_escaped(&b, subject);
+        free(subject);
+        putf(&b, "</h1>\n<p style=\"margin:0 0 8px\">");
+        struct dynbuf scratch;
+        start(&scratch);
+        counts_line(&scratch, &ins);
+        html_from(&b, &scratch);
+        putf(&b, "</p>\n");
+        html_summary(&b, g);
     }
-    putf(&b, "<h2>");
-    html_escaped(&b, g->programme_name);
-    putf(&b, "</h2>\n<p>Times are in ");
-    html_escaped(&b, g->time_zone && g->time_zone[0] ? g->time_zone : "UTC");
-    putf(&b, ".</p>\n<table border=\"1\" cellpadding=\"4\">\n<tr><th>state</th>"
-             "<th>indicator</th><th>site</th><th>what</th><th>value</th><th>limits</th>"
-             "<th>since</th><th></th></tr>\n");
-    for (size_t i = 0; i < g->n_alerts; i++)
-        html_alert(&b, g, &g->alerts[i]);
-    putf(&b, "</table>\n</body></html>\n");
+    for (size_t k = 0; k < ins.n; k++)
+        html_incident(&b, g, &ins, k);
+    putf(&b, "<p style=\"margin:16px 0 0;font-size:12px;color:#7b8794\">Times are in ");
+    html_escaped(&b, or_else(g->time_zone, "UTC"));
+    putf(&b, ". Sent by scaleupd to receiver ");
+    html_escaped(&b, g->receiver);
+    putf(&b, ".</p>\n</div>\n</body></html>\n");
+    incidents_free(&ins);
     return take(&b);
 }
 
@@ -353,9 +838,60 @@ static void mime_part(struct dynbuf *b, const char *boundary, const char *type, 
     base64(b, body, strlen(body), true);
 }
 
+/* Whether alert i is the first of the group to carry its chart (each PNG goes once). */
+static bool chart_first(const struct notify_group *g, size_t i)
+{
+    if (g->alerts[i].chart == NULL)
+        return false;
+    for (size_t j = 0; j < i; j++)
+        if (g->alerts[j].chart == g->alerts[i].chart)
+            return false;
+    return true;
+}
+
+static bool has_charts(const struct notify_group *g)
+{
+    for (size_t i = 0; g != NULL && i < g->n_alerts; i++)
+        if (g->alerts[i].chart != NULL)
+            return true;
+    return false;
+}
+
+/* The HTML and its charts, a multipart/related part of the alternative. */
+static void mime_related(struct dynbuf *b, const char *boundary, const char *html,
+                         const struct notify_group *g)
+{
+    putf(b,
+         "--%s\r\nContent-Type: multipart/related; type=\"text/html\"; boundary=\"%s_r\"\r\n\r\n",
+         boundary, boundary);
+    char related[128], cid[64];
+    snprintf(related, sizeof(related), "%s_r", boundary);
+    mime_part(b, related, "text/html", html);
+    for (size_t i = 0; i < g->n_alerts; i++) {
+        if (!chart_first(g, i))
+            continue;
+        notify_chart_cid(g->alerts[i].id, cid, sizeof(cid));
+        putf(b,
+             "--%s\r\nContent-Type: image/png\r\nContent-Transfer-Encoding: base64\r\n"
+             "Content-ID: <%s>\r\nContent-Disposition: inline; filename=\"chart-%lld.png\"\r\n\r\n",
+             related, cid, g->alerts[i].id);
+        base64(b, (const char *)g->alerts[i].chart->data, g->alerts[i].chart->size, true);
+    }
+    putf(b, "--%s--\r\n", related);
+}
+
 char *notify_email_message(const char *from, const char *to, const char *subject, const char *date,
                            const char *message_id, const char *thread_id, const char *text,
                            const char *html, const char *boundary)
+{
+    return notify_email_message_charts(from, to, subject, date, message_id, thread_id, text, html,
+                                       boundary, NULL);
+}
+
+char *notify_email_message_charts(const char *from, const char *to, const char *subject,
+                                  const char *date, const char *message_id, const char *thread_id,
+                                  const char *text, const char *html, const char *boundary,
+                                  const struct notify_group *group)
 {
     struct dynbuf b;
     start(&b);
@@ -369,7 +905,10 @@ char *notify_email_message(const char *from, const char *to, const char *subject
          "Content-Type: multipart/alternative; boundary=\"%s\"\r\n\r\n",
          boundary);
     mime_part(&b, boundary, "text/plain", text);
-    mime_part(&b, boundary, "text/html", html);
+    if (has_charts(group))
+        mime_related(&b, boundary, html, group);
+    else
+        mime_part(&b, boundary, "text/html", html);
     putf(&b, "--%s--\r\n", boundary);
     return take(&b);
 }

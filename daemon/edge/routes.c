@@ -228,6 +228,8 @@ const struct route app_routes[] = {
      HQ(HANDLER_LOOP, ACCESS_PUBLIC, handle_get_static, ROUTER_QUERY_ANY)},
     {"/vendor/uplot/{*path}", ROUTER_GET,
      HQ(HANDLER_LOOP, ACCESS_PUBLIC, handle_get_vendor_uplot, ROUTER_QUERY_ANY)},
+    {"/ack", ROUTER_GET, HQ(HANDLER_LOOP, ACCESS_PUBLIC, handle_get_ack_link, "token")},
+    {"/ack", ROUTER_POST, HQ(HANDLER_DB, ACCESS_PUBLIC, handle_post_ack_link, "token")},
     {"/api/v1/programmes/{slug}/chart", ROUTER_GET,
      HQ(HANDLER_DB, ACCESS_READ, handle_get_chart, "indicator", "site", "baseline")},
     {"/api/v1/programmes/{slug}/feeds", ROUTER_GET,

@@ -7,14 +7,19 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "scaleupd/core/alloc.h"
 #include "scaleupd/core/config.h"
 #include "scaleupd/core/log.h"
+#include "scaleupd/core/notify_chart.h"
 #include "scaleupd/core/notify_render.h"
 #include "scaleupd/core/notify_timing.h"
+#include "scaleupd/services/ack_link.h"
+#include "scaleupd/services/charts.h"
 #include "scaleupd/storage/alert_groups.h"
 #include "scaleupd/storage/db.h"
 #include "scaleupd/storage/digest_store.h"
 #include "scaleupd/storage/outbox.h"
+#include "scaleupd/storage/programmes.h"
 
 /* One group's messages being queued. */
 struct dispatch {
@@ -51,28 +56,202 @@ static int64_t queue_row(struct dispatch *d, bool webhook, const char *target)
     return outbox_queue(d->conn, &m);
 }
 
-/* The rendered parts of one group's e-mail, shared by all its addresses. */
-struct email_parts {
-    char *subject, *text, *html;
+/* ---- what the e-mail adds to a group: units, charts, one-click links ------------------ */
+
+#define EMAIL_CHARTS_MAX 12 /* charts one e-mail carries; later incidents link to theirs */
+#define CHART_WIDTH 560
+#define CHART_HEIGHT 170
+
+/* A copy of the group's alerts with what only the e-mail shows, and what that points into. */
+struct email_extras {
+    struct notify_group group; /* the group, its alerts the copy */
+    struct notify_alert *alerts;
+    json_t *programme;             /* the programme document: the indicators' units */
+    struct notify_png *charts;     /* per alert; data NULL when it draws none */
+    char (*tokens)[ACK_TOKEN_MAX]; /* per alert, for the address being rendered */
+    size_t *first;                 /* per alert, the first alert of its incident */
 };
 
-static bool queue_email(struct dispatch *d, const struct notify_group *ng, const char *to,
-                        const struct email_parts *parts)
+/* The first alert of alert i's incident (incident_id 0: i itself). */
+static size_t incident_first(const struct notify_group *g, size_t i)
 {
-    int64_t id = queue_row(d, false, to);
-    if (id == 0)
-        return false;
-    char message_id[200], date[64], boundary[64];
-    notify_message_id((long long)id, ng->programme, d->domain, message_id, sizeof(message_id));
-    if (d->thread_id[0] == '\0')
-        snprintf(d->thread_id, sizeof(d->thread_id), "%s", message_id);
-    notify_mail_date(d->now, date, sizeof(date));
-    notify_boundary((long long)id, boundary, sizeof(boundary));
-    char *message = notify_email_message(d->config->smtp_from, to, parts->subject, date, message_id,
-                                         d->thread_id, parts->text, parts->html, boundary);
-    bool ok =
-        message != NULL && outbox_set_body(d->conn, id, parts->subject, message, d->thread_id);
-    free(message);
+    for (size_t j = 0; g->alerts[i].incident_id != 0 && j < i; j++)
+        if (g->alerts[j].incident_id == g->alerts[i].incident_id)
+            return j;
+    return i;
+}
+
+static const char *indicator_unit(const json_t *programme, const char *code)
+{
+    size_t i;
+    json_t *indicator;
+    json_array_foreach(json_object_get(programme, "indicators"), i, indicator)
+    {
+        const char *c = json_string_value(json_object_get(indicator, "code"));
+        if (c != NULL && code != NULL && strcmp(c, code) == 0)
+            return json_string_value(json_object_get(indicator, "unit"));
+    }
+    return NULL;
+}
+
+/* The variation the chart document names ("improvement", "concern", "neutral", "common"). */
+static enum notify_chart_variation chart_variation(const char *name)
+{
+    static const char *const names[] = {"common", "improvement", "concern", "neutral"};
+    for (size_t i = 0; name != NULL && i < 4; i++)
+        if (strcmp(name, names[i]) == 0)
+            return (enum notify_chart_variation)i;
+    return NOTIFY_CHART_COMMON;
+}
+
+static void chart_point(const json_t *p, struct notify_chart_point *out)
+{
+    const json_t *value = json_object_get(p, "value");
+    const char *variation = json_string_value(json_object_get(p, "variation"));
+    *out = (struct notify_chart_point){
+        .period = json_string_value(json_object_get(p, "period")),
+        .has_value = json_is_number(value),
+        .value = json_number_value(value),
+        .has_limits = json_is_true(json_object_get(p, "has_limits")),
+        .mean = json_number_value(json_object_get(p, "mean")),
+        .lower_limit = json_number_value(json_object_get(p, "lower_limit")),
+        .upper_limit = json_number_value(json_object_get(p, "upper_limit")),
+        .variation = chart_variation(variation)};
+}
+
+/* Draws the chart of the alert's series as services/charts.h computes it for the dashboard
+ * (its last NOTIFY_CHART_POINTS periods, the alert's marked) into *png; a series that cannot
+ * be charted gets none. False on a database error. */
+static bool email_chart(struct dispatch *d, const struct notify_alert *a, struct notify_png *png)
+{
+    struct charts_query q = {
+        .programme_id = d->programme_id, .indicator = a->indicator, .site = a->site};
+    json_t *doc = NULL;
+    enum spc_status why = SPC_OK;
+    enum charts_status status = charts_xmr(d->conn, &q, &doc, &why);
+    if (status != CHARTS_OK)
+        return status != CHARTS_DB_ERROR;
+    const json_t *points = json_object_get(doc, "points");
+    size_t n = json_array_size(points);
+    size_t skip = n > NOTIFY_CHART_POINTS ? n - NOTIFY_CHART_POINTS : 0;
+    struct notify_chart_point *drawn = xcalloc(n - skip + 1, sizeof(*drawn));
+    for (size_t i = skip; i < n; i++)
+        chart_point(json_array_get(points, i), &drawn[i - skip]);
+    struct notify_chart chart = {drawn, n - skip, a->period, a->unit, CHART_WIDTH, CHART_HEIGHT};
+    unsigned char *data = NULL;
+    size_t size = 0;
+    if (notify_chart_png(&chart, &data, &size))
+        *png = (struct notify_png){data, size, CHART_WIDTH, CHART_HEIGHT};
+    free(drawn);
+    json_decref(doc);
+    return true;
+}
+
+static void email_extras_free(struct email_extras *x)
+{
+    for (size_t i = 0; x->charts != NULL && i < x->group.n_alerts; i++)
+        free((unsigned char *)x->charts[i].data);
+    free(x->charts);
+    free(x->tokens);
+    free(x->first);
+    free(x->alerts);
+    json_decref(x->programme);
+    *x = (struct email_extras){0};
+}
+
+/* The member of incident first whose chart the e-mail shows: the region's aggregate when
+ * it is a member (its name is the others' region), else the first. */
+static size_t chart_member(const struct email_extras *x, size_t first)
+{
+    size_t n = x->group.n_alerts;
+    for (size_t j = first; j < n; j++)
+        for (size_t k = first; x->first[j] == first && x->alerts[j].site_name && k < n; k++)
+            if (x->first[k] == first && k != j && x->alerts[k].region_name &&
+                strcmp(x->alerts[k].region_name, x->alerts[j].site_name) == 0)
+                return j;
+    return first;
+}
+
+/* The units and, for the first EMAIL_CHARTS_MAX signal incidents (not late feeds), the
+ * chart of each (chart_member). False on a database error. */
+static bool email_extras_build(struct dispatch *d, const struct notify_group *ng,
+                               struct email_extras *x)
+{
+    size_t n = ng->n_alerts, drawn = 0;
+    bool db_error = false;
+    *x = (struct email_extras){.group = *ng};
+    x->alerts = xcalloc(n + 1, sizeof(*x->alerts));
+    x->charts = xcalloc(n + 1, sizeof(*x->charts));
+    x->tokens = xcalloc(n + 1, sizeof(*x->tokens));
+    x->first = xcalloc(n + 1, sizeof(*x->first));
+    if (n > 0) /* a test message has no alerts, and NULL for them */
+        memcpy(x->alerts, ng->alerts, n * sizeof(*x->alerts));
+    x->group.alerts = x->alerts;
+    x->programme = n ? programme_get(d->conn, ng->programme, &db_error) : NULL;
+    for (size_t i = 0; i < n; i++) {
+        x->alerts[i].unit = indicator_unit(x->programme, x->alerts[i].indicator);
+        x->first[i] = incident_first(ng, i);
+    }
+    for (size_t i = 0; i < n && !db_error && drawn < EMAIL_CHARTS_MAX; i++) {
+        const char *kind = x->alerts[i].kind;
+        if (x->first[i] != i || (kind != NULL && strcmp(kind, "late_feed") == 0))
+            continue;
+        struct notify_alert *a = &x->alerts[chart_member(x, i)];
+        if (a->indicator == NULL || a->site == NULL)
+            continue;
+        db_error = !email_chart(d, a, &x->charts[a - x->alerts]);
+        a->chart = x->charts[a - x->alerts].data != NULL ? &x->charts[a - x->alerts] : NULL;
+        drawn += a->chart != NULL;
+    }
+    return !db_error;
+}
+
+/* Signs each incident's one-click link for the address to (no link when links are off). */
+static void email_tokens(struct dispatch *d, struct email_extras *x, const char *to)
+{
+    size_t n = x->group.n_alerts;
+    long long *ids = xcalloc(n + 1, sizeof(*ids));
+    for (size_t i = 0; i < n; i++) {
+        x->alerts[i].ack_token = NULL;
+        size_t members = 0;
+        if (x->first[i] != i)
+            continue;
+        for (size_t j = i; j < n; j++)
+            if (x->first[j] == i && !x->alerts[j].resolved)
+                ids[members++] = x->alerts[j].id;
+        if (members > 0 && ack_link_token(d->programme_id, ids, members, to, d->now,
+                                          d->config->ack_ttl, x->tokens[i], sizeof(x->tokens[i])))
+            x->alerts[i].ack_token = x->tokens[i];
+    }
+    for (size_t i = 0; i < n; i++)
+        x->alerts[i].ack_token = x->alerts[x->first[i]].ack_token;
+    free(ids);
+}
+
+/* Renders the group's e-mail for the address to and queues it. */
+static bool queue_email(struct dispatch *d, struct email_extras *x, const char *to)
+{
+    email_tokens(d, x, to);
+    const struct notify_group *ng = &x->group;
+    char *subject = notify_subject(ng), *text = notify_text(ng), *html = notify_html(ng);
+    bool ok = subject && text && html;
+    if (!ok)
+        log_warning("could not render the message of %s/%s: over %zu bytes", ng->programme,
+                    d->receiver, NOTIFY_RENDER_MAX);
+    int64_t id = ok ? queue_row(d, false, to) : 0;
+    char *message = NULL;
+    if (id != 0) {
+        char message_id[200], date[64], boundary[64];
+        notify_message_id((long long)id, ng->programme, d->domain, message_id, sizeof(message_id));
+        if (d->thread_id[0] == '\0')
+            snprintf(d->thread_id, sizeof(d->thread_id), "%s", message_id);
+        notify_mail_date(d->now, date, sizeof(date));
+        notify_boundary((long long)id, boundary, sizeof(boundary));
+        message = notify_email_message_charts(d->config->smtp_from, to, subject, date, message_id,
+                                              d->thread_id, text, html, boundary, ng);
+    }
+    ok = message != NULL && outbox_set_body(d->conn, id, subject, message, d->thread_id);
+    free(message), free(subject), free(text), free(html);
     return ok;
 }
 
@@ -93,19 +272,17 @@ static long queue_targets(struct dispatch *d, const struct notify_group *ng)
     struct alert_group_targets targets;
     if (!alert_groups_targets(d->conn, d->programme_id, d->receiver, &targets))
         return -1;
-    struct email_parts parts = {notify_subject(ng), notify_text(ng), notify_html(ng)};
-    bool rendered = parts.subject && parts.text && parts.html;
-    if (!rendered)
-        log_warning("could not render the message of %s/%s: over %zu bytes", ng->programme,
-                    d->receiver, NOTIFY_RENDER_MAX);
-    long n = 0;
+    bool email = false;
+    for (size_t i = 0; i < targets.n; i++)
+        email = email || !targets.targets[i].webhook;
+    struct email_extras extras = {0};
+    long n = email && !email_extras_build(d, ng, &extras) ? -1 : 0;
     for (size_t i = 0; i < targets.n && n >= 0; i++) {
         const struct alert_group_target *t = &targets.targets[i];
-        bool ok = t->webhook ? queue_webhook(d, ng, t->target)
-                             : rendered && queue_email(d, ng, t->target, &parts);
+        bool ok = t->webhook ? queue_webhook(d, ng, t->target) : queue_email(d, &extras, t->target);
         n = ok ? n + 1 : -1;
     }
-    free(parts.subject), free(parts.text), free(parts.html);
+    email_extras_free(&extras);
     alert_group_targets_clear(&targets);
     return n;
 }

@@ -214,6 +214,8 @@ class Daemon:
     def _write_config(self, extra_config):
         with open(self.config_path, "w", encoding="utf-8") as f:
             f.write(self.BASE_CONFIG)
+            # the link key of e-mails in the daemon's own directory, not /var/lib/scaleupd
+            f.write(f"[links]\nstate_directory = {self._dir}\n")
             f.write(extra_config)
             if extra_config and not extra_config.endswith("\n"):
                 f.write("\n")

@@ -199,18 +199,19 @@ class AlertingTest(unittest.TestCase):
         mails = self.sink.messages()
         self.assertEqual(len(mails), 1, [m["Subject"] for m in mails])
         mail = mails[0]
-        self.assertEqual(mail["Subject"], "[scaleupd] FIRING 2: bp_controlled_pct below lower "
-                                          "limit \u2014 Flanders, 2 practices")
+        self.assertEqual(mail["Subject"], "Flanders: Blood pressure under control below lower "
+                                          "limit at 2 practices")
         self.assertEqual(mail["To"], "team@example.org")
         self.assertRegex(mail["Message-ID"], r"^<scaleupd\.\d+\.drift-be@alerts\.example>$")
         text = mail.get_body(("plain",)).get_content()
         html = mail.get_body(("html",)).get_content()
-        self.assertIn("value 30 for 2026-01", text)
+        self.assertIn("Praktijk Een: 30 % (", text)
+        self.assertIn("January 2026", text)
         self.assertIn(f"limits {expected_limits(STABLE + [30])}", text)
         self.assertIn("Europe/Brussels", text)
-        self.assertIn("https://scaleup.example/#/programmes/drift-be/indicators/"
-                      "bp_controlled_pct?site=GP1", text)
-        self.assertIn("acknowledge: https://scaleup.example/#/alerts/", text)
+        self.assertIn("https://scaleup.example/#/chart?programme=drift-be&indicator="
+                      "bp_controlled_pct&site=GP1&period=2026-01", text)
+        self.assertIn("In the dashboard: https://scaleup.example/#/alerts?programme=drift-be&incident=", text)
         self.assertIn("<table", html)
         first_id = mail["Message-ID"]
 
@@ -222,7 +223,7 @@ class AlertingTest(unittest.TestCase):
         self.wait_outbox_empty(d)
         mails = self.sink.messages()
         self.assertEqual(len(mails), 2)
-        self.assertTrue(mails[1]["Subject"].startswith("[scaleupd] RESOLVED 2: "),
+        self.assertTrue(mails[1]["Subject"].startswith("Resolved \u2014 Flanders: "),
                         mails[1]["Subject"])
         self.assertEqual(mails[1]["References"], first_id)
 
@@ -281,7 +282,7 @@ class AlertingTest(unittest.TestCase):
         mail = wait_until(lambda: self.sink.messages() and self.sink.messages()[0],
                           "the firing e-mail")
         text = mail.get_body(("plain",)).get_content()
-        self.assertIn("value 30 for 2026-01", text)
+        self.assertIn("Praktijk Een: 30 % (", text)
         self.assertIn(f"limits {expected_limits(STABLE + STABLE[:6])}", text)
 
     def test_history_is_append_only_and_ack(self):
@@ -324,7 +325,7 @@ class AlertingTest(unittest.TestCase):
         self.wait_outbox_empty(d)
         mails = self.sink.messages()
         self.assertEqual(len(mails), 1)
-        self.assertTrue(mails[0]["Subject"].startswith("[scaleupd] FIRING 2: "))
+        self.assertTrue(mails[0]["Subject"].startswith("Flanders: "))
         self.assertEqual(psql(db, "SELECT count(*) FROM outbox WHERE sent_at IS NOT NULL"), "1")
 
     def test_hanging_smtp_never_slows_ingest(self):
@@ -490,7 +491,7 @@ class AlertingTest(unittest.TestCase):
         self.wait_outbox_empty(d)
         mails = self.sink.messages()
         self.assertEqual(len(mails), 1)
-        self.assertTrue(mails[0]["Subject"].startswith("[scaleupd] FIRING 2: "))
+        self.assertTrue(mails[0]["Subject"].startswith("Flanders: "))
         self.assertEqual(psql(db, "SELECT attempts FROM outbox"), "2")
 
     def test_bad_input(self):

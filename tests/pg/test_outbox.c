@@ -159,7 +159,7 @@ Test(outbox, group_wait_then_one_message_per_address_then_repeat)
     cr_expect_eq(notify_dispatch(conn, c, T0 + 8030), 2);
     char *subject = pgtest_scalar(conn, "SELECT subject FROM outbox ORDER BY id DESC LIMIT 1");
     cr_expect_str_eq(subject,
-                     "[scaleupd] RESOLVED 1: ind common cause variation \xe2\x80\x94 Site 1");
+                     "Resolved \xe2\x80\x94 P: Indicator common cause variation at Site 1");
     free(subject);
     config_free(&c);
     PQfinish(conn);

@@ -59,13 +59,11 @@ Test(notify_render, subject_says_what_and_where)
 {
     struct notify_group g = group(two_firing, 2);
     char *s = notify_subject(&g);
-    cr_expect_str_eq(s, "[scaleupd] FIRING 2: bp_controlled_pct below lower limit \xe2\x80\x94 "
-                        "Flanders, 2 practices");
+    cr_expect_str_eq(s, "Flanders: bp_controlled_pct below lower limit at 2 practices");
     free(s);
     g.n_alerts = 1;
     s = notify_subject(&g);
-    cr_expect_str_eq(s, "[scaleupd] FIRING 1: bp_controlled_pct below lower limit \xe2\x80\x94 "
-                        "De Linde");
+    cr_expect_str_eq(s, "Flanders: bp_controlled_pct below lower limit at De Linde");
     free(s);
     struct notify_alert mixed[2];
     memcpy(mixed, two_firing, sizeof(mixed));
@@ -75,8 +73,8 @@ Test(notify_render, subject_says_what_and_where)
     mixed[1].region_name = "Wallonia";
     g = group(mixed, 2);
     s = notify_subject(&g);
-    cr_expect_str_eq(s, "[scaleupd] FIRING 1, RESOLVED 1: 2 alerts \xe2\x80\x94 ICP Belgium, 2 "
-                        "practices");
+    cr_expect_str_eq(s, "ICP Belgium: bp_controlled_pct below lower limit at De Linde \xc2\xb7 1 "
+                        "resolved");
     free(s);
 }
 
@@ -84,11 +82,13 @@ Test(notify_render, text_and_html_carry_values_limits_links)
 {
     struct notify_group g = group(two_firing, 2);
     char *text = notify_text(&g);
-    cr_expect_not_null(strstr(text, "value 41.5 for 2025-06; limits 50.2 .. 69.8, centre 60"));
-    cr_expect_not_null(strstr(text, "since 2025-07-02 10:00 Europe/Brussels"));
-    cr_expect_not_null(strstr(text, "https://scaleup.example/#/programmes/icp-be/indicators/"
-                                    "bp_controlled_pct?site=BE-VLG-GP001"));
-    cr_expect_not_null(strstr(text, "acknowledge: https://scaleup.example/#/alerts/7/ack"));
+    cr_expect_not_null(strstr(text, "De Linde: 41.5 (limits 50.2 .. 69.8, centre 60)"));
+    cr_expect_not_null(
+        strstr(text, "June 2025 \xc2\xb7 open since 2025-07-02 10:00 Europe/Brussels"));
+    cr_expect_not_null(strstr(text, "https://scaleup.example/#/chart?programme=icp-be&indicator="
+                                    "bp_controlled_pct&site=BE-VLG-GP001&period=2025-06"));
+    cr_expect_not_null(strstr(
+        text, "In the dashboard: https://scaleup.example/#/alerts?programme=icp-be&alert=7"));
     free(text);
     struct notify_alert evil = two_firing[0];
     evil.site_name = "<script>&";
@@ -198,8 +198,9 @@ Test(notify_render, over_the_cap_renders_nothing)
     cr_expect_null(notify_html(&g));
     cr_expect_null(notify_webhook_body(&g, "k"));
     cr_expect_null(notify_email_message("a@x", "b@y", "s", "d", "<m>", NULL, huge, "h", "=_b"));
-    /* just under the cap still renders */
-    huge[NOTIFY_RENDER_MAX / 2] = '\0';
+    /* well under the cap still renders (the text says a summary twice: its line and its
+     * incident's heading) */
+    huge[NOTIFY_RENDER_MAX / 4] = '\0';
     char *text = notify_text(&g);
     cr_expect_not_null(text);
     free(text);

@@ -380,6 +380,8 @@ Test(router, app_routes_declare_their_query)
         {"/", GET, ROUTER_QUERY_ANY},
         {"/static/{*path}", GET, ROUTER_QUERY_ANY},
         {"/vendor/uplot/{*path}", GET, ROUTER_QUERY_ANY},
+        {"/ack", GET, "token"},
+        {"/ack", POST, "token"},
     };
     for (size_t i = 0; i < app_n_routes; i++) {
         const struct handler *h = app_routes[i].handler;

@@ -216,6 +216,16 @@ export function listIncidents(slug, pages = 1) {
   return listPages("/api/v1/incidents?state=open&programme=" + encodeURIComponent(slug), "incidents", pages);
 }
 
+/* One incident with its members, whatever its state. */
+export function getIncident(id) {
+  return request(`/api/v1/incidents/${encodeURIComponent(id)}`);
+}
+
+/* One alert, as the list shows it. */
+export function getAlert(id) {
+  return request(`/api/v1/alerts/${encodeURIComponent(id)}`);
+}
+
 /* Acknowledges every open member of incident id. */
 export function ackIncident(id) {
   return request(`/api/v1/incidents/${encodeURIComponent(id)}/ack`, "POST");

@@ -16,6 +16,7 @@ export const COLOURS = {
   actual: "#005eb8",
   planned: "#8a94a3",
   milestone: "#c2185b",
+  marked: "#c0161a",
 };
 
 /* Width of a y axis that fits its longest tick label (uPlot calls this with the labels). */

@@ -48,6 +48,10 @@ struct config {
     int smtp_timeout;
     /* [webhook] */
     int webhook_timeout;
+    /* [links] one-click acknowledgement links of e-mails (services/ack_link.h) */
+    char *state_directory; /* where the daemon keeps its link key when none is given */
+    char *ack_key;         /* the key, hex (at least 32 bytes); "": generated in the state dir */
+    int ack_ttl;           /* seconds an acknowledgement link works */
 };
 
 enum config_type { CONFIG_STRING, CONFIG_INT, CONFIG_BOOL, CONFIG_DURATION };

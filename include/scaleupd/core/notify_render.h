@@ -17,7 +17,7 @@
 /* One alert as a message shows it. Strings are borrowed; NULL reads as "". */
 struct notify_alert {
     long long id;
-    long long incident_id;      /* 0 = the alert is its own incident */
+    long long incident_id;      /* 0: the alert is its own incident */
     const char *incident_title; /* NULL when none */
     bool resolved;              /* false: firing */
     const char *rule;           /* rule name */
@@ -32,6 +32,17 @@ struct notify_alert {
     const char *since;     /* when it started firing, in the receiver's zone, for people */
     const char *starts_at; /* RFC 3339 UTC, for the webhook */
     const char *ends_at;   /* RFC 3339 UTC when resolved, else NULL */
+    /* what only the e-mail shows (services/notify.c fills them; NULL: not shown) */
+    const char *unit;               /* the indicator's unit, "%" */
+    const struct notify_png *chart; /* the chart of the alert's incident */
+    const char *ack_token;          /* one-click acknowledgement of its incident */
+};
+
+/* A PNG the e-mail embeds (multipart/related, by Content-ID). Bytes are borrowed. */
+struct notify_png {
+    const unsigned char *data;
+    size_t size;
+    int width, height; /* as the HTML shows it, in CSS pixels */
 };
 
 struct notify_group {
@@ -45,29 +56,53 @@ struct notify_group {
     size_t n_alerts;
 };
 
-/* The subject, e.g. "[scaleupd] FIRING 2: bp_controlled_pct below lower limit — Flanders,
- * 2 practices" (UTF-8, not yet encoded for a header). The caller frees it; NULL when over
- * NOTIFY_RENDER_MAX (so for each renderer below). */
+/*
+ * The e-mail reads in 30 seconds (docs/ARCHITECTURE.md, notification and delivery): alerts
+ * are gathered into incidents by incident_id (0: alone), and an incident's kind is "late"
+ * (a late_feed rule: no value, never a number) or a signal (any other rule).
+ *
+ * The subject says what and where in words, one part per topic (an indicator and what it
+ * shows; the late feeds of a period), the place first when every alert shares one region:
+ * "Flanders: Blood pressure under control below lower limit at 2 practices · 5 practices
+ * late for October 2025". "Resolved: " leads a message of resolved alerts only, "[scaleupd]
+ * TEST " a test message. UTF-8, not yet encoded for a header. The caller frees it; NULL when
+ * over NOTIFY_RENDER_MAX (so for each renderer below).
+ */
 char *notify_subject(const struct notify_group *group);
 
-/* The plain-text and the HTML body. The caller frees each. */
+/* The plain-text part (it stands alone: every figure with its unit, every link written out)
+ * and the HTML part (one column that reads in a 600 px pane; an incident's chart is
+ * <img src="cid:..."> of notify_chart_cid). The caller frees each. */
 char *notify_text(const struct notify_group *group);
 char *notify_html(const struct notify_group *group);
 
-/* The link to an alert's chart: {base}/#/programmes/{slug}/indicators/{code}?site={site}. */
+/* The link to an alert's chart on the dashboard, the alert's period marked:
+ * {base}/#/chart?programme={slug}&indicator={code}&site={site}&period={period}. */
 void notify_chart_url(const struct notify_group *group, const struct notify_alert *alert, char *buf,
                       size_t size);
+
+/* The one-click acknowledgement link of a token: {base}/ack?token={token}. */
+void notify_ack_url(const struct notify_group *group, const char *token, char *buf, size_t size);
+
+/* The Content-ID (without <>) of the chart of the alert number alert: "chart-{id}@scaleupd". */
+void notify_chart_cid(long long alert, char *buf, size_t size);
 
 /*
  * A whole RFC 5322 message: From, To, Subject (RFC 2047 encoded when not ASCII), Date (the
  * RFC 5322 date text given), Message-ID and, when thread_id is not NULL, In-Reply-To and
- * References, then a multipart/alternative body with the text and HTML parts in base64.
- * Lines end in CRLF. The caller frees it. boundary must not occur in the parts (base64
- * never contains "=_").
+ * References, then a multipart/alternative body with the text part and the HTML part in
+ * base64; when group has charts (notify_alert.chart), the HTML part is a multipart/related
+ * of the HTML and each chart once, image/png by its notify_chart_cid. group may be NULL (no
+ * charts). Lines end in CRLF. The caller frees it. boundary must not occur in the parts
+ * (base64 never contains "=_"); the related part's boundary is boundary + "_r".
  */
 char *notify_email_message(const char *from, const char *to, const char *subject, const char *date,
                            const char *message_id, const char *thread_id, const char *text,
                            const char *html, const char *boundary);
+char *notify_email_message_charts(const char *from, const char *to, const char *subject,
+                                  const char *date, const char *message_id, const char *thread_id,
+                                  const char *text, const char *html, const char *boundary,
+                                  const struct notify_group *group);
 
 /* Alertmanager's webhook payload, version 4. group_key identifies the group. The caller
  * owns the result. */

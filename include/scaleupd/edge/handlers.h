@@ -51,6 +51,10 @@ void handle_post_silence(struct request *req, PGconn *conn, struct app *app);
 void handle_get_silences(struct request *req, PGconn *conn, struct app *app);
 void handle_delete_silence(struct request *req, PGconn *conn, struct app *app);
 
+/* one-click acknowledgement from an e-mail, public (routes_ack_link.c) */
+void handle_get_ack_link(struct request *req, PGconn *conn, struct app *app);
+void handle_post_ack_link(struct request *req, PGconn *conn, struct app *app);
+
 /* the revision history of a programme (routes_revisions.c) */
 void handle_get_revisions(struct request *req, PGconn *conn, struct app *app);
 

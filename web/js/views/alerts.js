@@ -6,12 +6,14 @@
  * the pages loaded so far and a "Show more" control while the daemon has more, so nothing
  * is left out without saying so. */
 import {
-  ApiError, ackAlert, ackIncident, createSilence, expireSilence, listAlerts, listIncidents, listSilences,
+  ApiError, ackAlert, ackIncident, createSilence, expireSilence, getAlert, getIncident, listAlerts,
+  listIncidents, listSilences,
 } from "../api.js";
 import { badge, h, table, th } from "../dom.js";
 import { MISSING, fmtDate, fmtDateTime, fmtHours, fmtPeriod, fmtValue, isNum, parseDate } from "../format.js";
 import { render } from "../router.js";
 import { indicatorOf, siteName, state } from "../state.js";
+import { useProgramme } from "./chart.js";
 
 const AUTHOR_KEY = "scaleupd.author";
 const SILENCE_HOURS = [1, 4, 24, 72, 168];
@@ -215,7 +217,34 @@ function moreControl(which, note) {
     } }, "Show more"));
 }
 
-export async function alerts() {
+/* What a link from an e-mail or a webhook names (?incident=N or ?alert=N, with
+ * &programme=P): that incident or alert on its own above the lists, whatever its state. */
+async function linked(params) {
+  const incident = params.get("incident"), alert = params.get("alert");
+  if (!incident && !alert) return null;
+  try {
+    let heads, row;
+    if (incident) {
+      heads = ["Kind", "What", "Period", "Since", "Action"];
+      row = incidentRow(await getIncident(incident));
+    } else {
+      const a = await getAlert(alert);
+      heads = a.state === "resolved" ? ["State", "What", "Since", "Resolved"] : ["State", "What", "Since", "Value", "Action"];
+      row = a.state === "resolved" ? resolvedRow(a) : openRow(a);
+    }
+    return h("section", { id: "linked", class: "linked" },
+      h("h2", {}, incident ? "The incident linked" : "The alert linked"),
+      table("linked-" + (incident ? "incident" : "alert"), heads.map((x) => th(x)), [row]));
+  } catch (err) {
+    return h("div", { class: "callout", id: "linked", role: "alert" },
+      `The ${incident ? "incident" : "alert"} linked could not be read: ${err.message}`);
+  }
+}
+
+export async function alerts(params = new URLSearchParams()) {
+  if (!(await useProgramme(params.get("programme"))))
+    return [h("h1", {}, "Alerts"), h("div", { class: "callout", id: "unknown-programme" },
+      `No programme "${params.get("programme")}" that this token may read.`)];
   const head = [h("h1", {}, "Alerts"), h("p", { class: "subtitle" }, "Open incidents (alerts with one cause) and open alerts with since when; acknowledge or silence them here (an admin token is needed for that). Resolved alerts of the last 30 days below.")];
   if (loaded.programme !== state.programme) Object.assign(loaded, { programme: state.programme, alerts: 1, silences: 1, incidents: 1 });
   const [incidentPages, alertPages, silencePages] = await Promise.all([listIncidents(state.programme, loaded.incidents),
@@ -230,6 +259,7 @@ export async function alerts() {
   const authorInput = h("input", { type: "text", value: author(), "aria-label": "your name", size: 16,
     oninput: (e) => localStorage.setItem(AUTHOR_KEY, e.target.value.trim() || "dashboard") });
   return [head,
+    await linked(params),
     h("p", { class: "small muted" }, h("label", {}, "Acting as ", authorInput)),
     h("h2", {}, `Incidents (${incidents.length}${incidentPages.more ? " or more" : ""})`),
     incidents.length ? table("incidents", [th("Kind"), th("What"), th("Period"), th("Since"), th("Action")], incidents.map(incidentRow))

@@ -1,6 +1,7 @@
 /* Indicators: the XmR control chart of one indicator at the programme, a region or a site,
  * as the daemon computed it (limits, variation, assurance), read NHS "Making Data Count"
- * style, with a summary and the table of points. */
+ * style, with a summary and the table of points; ?period=P marks that period's point (the
+ * chart view of an e-mail's link, views/chart.js). */
 import { ApiError, getChart } from "../api.js";
 import { COLOURS, UPlot, axisWidth, mountChart } from "../charts.js";
 import { badge, figure, h, table, th } from "../dom.js";
@@ -22,7 +23,7 @@ function sitePicker(selected) {
     practices.length ? h("optgroup", { label: "Sites" }, practices.map((s) => opt(s))) : null);
 }
 
-function xmrChart(doc, width) {
+function xmrChart(doc, width, marked) {
   const pts = doc.points;
   /* one slot per reported period (a missing period is absent, never a zero), labelled by period */
   const xs = pts.map((p, i) => i);
@@ -45,6 +46,11 @@ function xmrChart(doc, width) {
   ];
   const data = [xs, pts.map((p) => p.value), pts.map((p) => p.mean), limit("upper_limit"), limit("lower_limit"),
     only("improvement"), only("concern"), only("neutral")];
+  if (marked) {
+    series.push({ label: "Marked ◯", stroke: COLOURS.marked, paths: () => null, value: fmt,
+      points: { show: true, size: 18, width: 3, fill: "transparent", stroke: COLOURS.marked } });
+    data.push(pts.map((p) => (p.period === marked ? p.value : null)));
+  }
   if (isNum(doc.target)) {
     series.push({ label: "Target", stroke: COLOURS.target, width: 2, dash: [2, 4], points: { show: false }, value: fmt });
     data.push(pts.map(() => doc.target));
@@ -79,8 +85,19 @@ function chartSummary(doc) {
     h("dt", {}, "Direction"), h("dd", {}, directionText(doc.direction)));
 }
 
-function pointTable(doc) {
-  const rows = doc.points.slice().reverse().map((p) => h("tr", { "data-period": p.period },
+/* The marked period's point, said in words above the chart. */
+function markedPoint(doc, marked) {
+  if (!marked) return null;
+  const p = doc.points.find((x) => x.period === marked);
+  if (!p) return h("div", { class: "callout", id: "marked-point", "data-period": marked }, `No point for ${fmtPeriod(marked)} here.`);
+  return h("div", { class: "callout info", id: "marked-point", "data-period": marked },
+    h("strong", {}, "Marked: " + fmtPeriod(marked) + " — "), figure("chart.marked", p.value, fmtValue(p.value, doc.indicator)),
+    " ", badge(p.variation, p.side ? "(" + p.side + ")" : ""),
+    p.has_limits ? ` (limits ${fmtValue(p.lower_limit, doc.indicator)} to ${fmtValue(p.upper_limit, doc.indicator)})` : "");
+}
+
+function pointTable(doc, marked) {
+  const rows = doc.points.slice().reverse().map((p) => h("tr", { "data-period": p.period, class: p.period === marked ? "marked" : null },
     h("td", {}, fmtPeriod(p.period)),
     h("td", { class: "num" }, figure("point.value", p.value, fmtValue(p.value, doc.indicator))),
     doc.aggregated ? h("td", { class: "num" }, fmtCount(p.sites_reporting)) : null,
@@ -119,6 +136,8 @@ export async function indicatorsView(params) {
     h("div", { class: "chart", id: "xmr-chart" }));
   if (!doc.points.length)
     return [head, box, h("p", { class: "muted", id: "no-points" }, "No values reported yet for this indicator here.")];
-  whenRendered(() => mountChart(document.getElementById("xmr-chart"), (width) => xmrChart(doc, width)));
-  return [head, box, h("h2", {}, "Reading the chart"), chartSummary(doc), h("h2", {}, "Points"), pointTable(doc)];
+  const marked = params.get("period");
+  whenRendered(() => mountChart(document.getElementById("xmr-chart"), (width) => xmrChart(doc, width, marked)));
+  return [head, markedPoint(doc, marked), box, h("h2", {}, "Reading the chart"), chartSummary(doc), h("h2", {}, "Points"),
+    pointTable(doc, marked)];
 }
