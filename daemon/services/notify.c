@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "scaleupd/core/am_webhook.h"
 #include "scaleupd/core/config.h"
 #include "scaleupd/core/log.h"
 #include "scaleupd/core/notify_render.h"
@@ -79,8 +80,8 @@ static bool queue_webhook(struct dispatch *d, const struct notify_group *ng, con
 {
     int64_t id = queue_row(d, true, url);
     char key[200];
-    notify_group_key(ng, key, sizeof(key));
-    char *body = notify_webhook_body(ng, key);
+    am_webhook_group_key(ng, key, sizeof(key));
+    char *body = am_webhook_body(ng, key);
     bool ok = id != 0 && body != NULL && outbox_set_body(d->conn, id, "", body, NULL);
     free(body);
     return ok;

@@ -1,6 +1,6 @@
 /* Rendering of notifications (docs/ARCHITECTURE.md, notification and delivery): a grouped
  * e-mail as a MIME multipart text + HTML message with a subject that says what and where,
- * its envelope (Message-ID, Date, boundary), and Alertmanager's webhook payload (version 4).
+ * its envelope (Message-ID, Date, boundary); Alertmanager's webhook payload is core/am_webhook.h.
  * Pure: times arrive already formatted in the receiver's time zone. */
 #ifndef SCALEUPD_NOTIFY_RENDER_H
 #define SCALEUPD_NOTIFY_RENDER_H
@@ -66,16 +66,6 @@ void notify_chart_url(const struct notify_group *group, const struct notify_aler
 char *notify_email_message(const char *from, const char *to, const char *subject, const char *date,
                            const char *message_id, const char *thread_id, const char *text,
                            const char *html, const char *boundary);
-
-/* Alertmanager's webhook payload, version 4. group_key identifies the group. The caller
- * owns the result. */
-json_t *notify_webhook_payload(const struct notify_group *group, const char *group_key);
-
-/* The same payload as compact JSON text, as it is POSTed. The caller frees it. */
-char *notify_webhook_body(const struct notify_group *group, const char *group_key);
-
-/* The key of a group, "programme/receiver" (the webhook's groupKey). */
-void notify_group_key(const struct notify_group *group, char *buf, size_t size);
 
 /* The domain of Message-IDs: what follows the last '@' of the From address (up to a '>' or
  * a space), "scaleupd" when it has none. */
