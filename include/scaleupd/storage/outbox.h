@@ -15,6 +15,7 @@ struct outbox_message {
     int64_t programme_id;
     const char *receiver;
     bool webhook;       /* false: e-mail */
+    bool alertmanager;  /* with webhook: an Alertmanager's API v2 (channel "alertmanager") */
     const char *target; /* the address or URL */
     bool is_test;       /* a receiver test message */
     double created_at;  /* also when it is first due */
@@ -36,9 +37,13 @@ struct outbox_item {
     int64_t id;
     int64_t programme_id; /* 0: none */
     char *receiver;
-    bool webhook; /* false: e-mail */
+    bool webhook;      /* false: e-mail */
+    bool alertmanager; /* with webhook: an Alertmanager's API v2 */
     char *target;
     char *body;
+    /* the endpoint's credentials as stored now (storage/endpoint_store.h), NULL when none:
+     * auth_type "bearer" or "basic", auth_username for basic, auth_secret */
+    char *auth_type, *auth_username, *auth_secret;
     double created_at;
     int attempts; /* including this one */
 };
