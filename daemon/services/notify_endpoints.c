@@ -126,7 +126,10 @@ static long queue_alertmanager(const struct endpoint_dispatch *d, const struct n
     if (body == NULL)
         log_warning("could not render the Alertmanager alerts of %s/%s: over %zu bytes",
                     g->programme, d->receiver, NOTIFY_RENDER_MAX);
-    bool ok = queue_body(d, true, e->post_url, g->is_test, body);
+    /* the latest post carries the whole state: those still waiting are given up */
+    bool ok = g->is_test || outbox_supersede(d->conn, d->programme_id, d->receiver, "alertmanager",
+                                             e->post_url, d->now) >= 0;
+    ok = ok && queue_body(d, true, e->post_url, g->is_test, body);
     free(body);
     if (ok && !g->is_test)
         ok = endpoint_store_next_post(d->conn, d->programme_id, d->receiver, e->url, any_firing(g),

@@ -162,6 +162,26 @@ bool outbox_mark_dead(PGconn *conn, int64_t id, double now, const char *error)
                 id, now, error, "dead-letter a message");
 }
 
+long outbox_supersede(PGconn *conn, int64_t programme_id, const char *receiver, const char *channel,
+                      const char *target, double now)
+{
+    struct id_time p;
+    id_time(&p, programme_id, now);
+    const char *params[] = {p.id, receiver, channel, target, p.time};
+    PGresult *res = db_run(conn, NULL,
+                           "UPDATE outbox SET dead_at = to_timestamp($5), last_error = 'superseded"
+                           " by a later message to the same target' WHERE programme_id = $1 AND"
+                           " receiver = $2 AND channel = $3 AND target = $4 AND sent_at IS NULL"
+                           " AND dead_at IS NULL AND (lease_until IS NULL OR lease_until <="
+                           " to_timestamp($5))",
+                           5, params, PGRES_COMMAND_OK, NULL, "supersede waiting messages");
+    if (res == NULL)
+        return -1;
+    long n = strtol(PQcmdTuples(res), NULL, 10);
+    PQclear(res);
+    return n;
+}
+
 bool outbox_stats(PGconn *conn, double now, long *depth, double *oldest_age)
 {
     char t[32];

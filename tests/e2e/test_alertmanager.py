@@ -145,24 +145,34 @@ class WebhookTest(EndpointTest):
         self.assertEqual(r.status, 422, r.body)
         self.assertIn("redacted_secret", json.dumps(r.body))
 
+        # the receiver's test message goes to each webhook with its credentials
+        r = d.request("POST", "/api/v1/programmes/drift-be/receivers/ops/test")
+        self.assertIn(r.status, (200, 202), r.body)
+        for sink in (bearer, basic, plain):
+            wait_until(lambda s=sink: len(s.received()) == 1, "the test POST")
+        headers, payload = bearer.received()[0]
+        self.assertEqual(headers["Authorization"], f"Bearer {BEARER}")
+        jsonschema.validate(payload, schema)
+        self.assertEqual(payload["alerts"], [])
+
         self.push_history(d)
         self.push(d, [(self.drift_period(), 30)])
         self.wait_alerts(d, "firing", 2)
         self.advance(60)
         for sink in (bearer, basic, plain):
-            wait_until(lambda s=sink: len(s.received()) == 1, "the firing POST")
+            wait_until(lambda s=sink: len(s.received()) == 2, "the firing POST")
         self.wait_outbox_empty(d)
 
-        headers, payload = bearer.received()[0]
+        headers, payload = bearer.received()[1]
         self.assertEqual(headers["Authorization"], f"Bearer {BEARER}")
         jsonschema.validate(payload, schema)
         self.assertEqual(len(payload["alerts"]), 1, "max_alerts 1")
         self.assertEqual(payload["truncatedAlerts"], 1)
         self.assertEqual(payload["notification_reason"], "first notification")
-        headers, payload = basic.received()[0]
+        headers, payload = basic.received()[1]
         self.assertEqual(headers["Authorization"],
                          "Basic c2NhbGV1cGQ6cGE1NS13b3JkLWUyZQ==")  # scaleupd:pa55-word-e2e
-        headers, payload = plain.received()[0]
+        headers, payload = plain.received()[1]
         self.assertNotIn("Authorization", headers)
         jsonschema.validate(payload, schema)
         self.assertEqual(payload["truncatedAlerts"], 0)
@@ -183,14 +193,14 @@ class WebhookTest(EndpointTest):
         self.push(d, [(self.recovery_period(), 62)])
         self.wait_alerts(d, "resolved", 2)
         self.advance(120)
-        wait_until(lambda: len(plain.received()) == 2 and len(bearer.received()) == 2,
+        wait_until(lambda: len(plain.received()) == 3 and len(bearer.received()) == 3,
                    "the resolved POSTs")
         self.wait_outbox_empty(d)
-        _, payload = plain.received()[1]
+        _, payload = plain.received()[2]
         jsonschema.validate(payload, schema)
         self.assertEqual(payload["status"], "resolved")
         self.assertEqual(payload["notification_reason"], "all alerts resolved")
-        self.assertEqual(len(basic.received()), 1, "send_resolved false: no resolved POST")
+        self.assertEqual(len(basic.received()), 2, "send_resolved false: no resolved POST")
         log = "\n".join(d.log_lines())
         self.assertNotIn(BEARER, log)
         self.assertNotIn(PASSWORD, log)
@@ -297,6 +307,12 @@ class AlertmanagerTest(EndpointTest):
         # nothing fires: no more re-posts
         self.assertEqual(psql(d.conninfo, "SELECT count(*) FROM receiver_endpoint WHERE "
                                           "next_post_at IS NOT NULL"), "0")
+        # the receiver's test message: an empty list, which Alertmanager takes
+        r = d.request("POST", "/api/v1/programmes/drift-be/receivers/pager/test")
+        self.assertIn(r.status, (200, 202), r.body)
+        self.wait_outbox_empty(d)
+        self.assertEqual(psql(d.conninfo, "SELECT body || ' ' || (sent_at IS NOT NULL) FROM "
+                                          "outbox WHERE is_test"), "[] true")
 
 
 if __name__ == "__main__":

@@ -3,7 +3,8 @@
  * stores their options and secrets with the receivers in one transaction, GET shows them
  * redacted, a dispatch queues each webhook with its own send_resolved and each Alertmanager
  * on its own channel, delivery's claim carries the endpoint's credentials, and firing
- * alerts are re-posted to an Alertmanager one interval on, until nothing fires.
+ * alerts are re-posted to an Alertmanager one interval on, until nothing fires, each post
+ * superseding one still waiting.
  */
 #include <criterion/criterion.h>
 
@@ -181,10 +182,16 @@ Test(endpoint_store, dispatch_claim_and_resend)
     cr_expect_eq(notify_endpoints_resend(conn, c, T0 + 90), 1);
     cr_expect_eq(notify_endpoints_resend(conn, c, T0 + 91), 0);
     expect_text(conn, "SELECT channel FROM outbox ORDER BY id DESC LIMIT 1", "alertmanager");
+    /* a re-post while the last one still waits (Alertmanager unreachable) supersedes it */
+    cr_expect_eq(notify_endpoints_resend(conn, c, T0 + 150), 1);
+    expect_text(conn,
+                "SELECT string_agg(id || ' ' || (dead_at IS NOT NULL), ',' ORDER BY id)"
+                " FROM outbox WHERE id > 3",
+                "4 true,5 false");
     /* resolved: the webhook without send_resolved gets nothing, the Alertmanager its end */
     fire(conn, ALERT_OBS_OK, T0 + 100);
     cr_expect_eq(notify_dispatch(conn, c, T0 + 400), 2);
-    expect_text(conn, "SELECT string_agg(target, ',' ORDER BY id) FROM outbox WHERE id > 4",
+    expect_text(conn, "SELECT string_agg(target, ',' ORDER BY id) FROM outbox WHERE id > 5",
                 "http://127.0.0.1:1/plain,http://127.0.0.1:1/api/v2/alerts");
     expect_text(conn, "SELECT body::jsonb -> 0 ->> 'endsAt' FROM outbox ORDER BY id DESC LIMIT 1",
                 "2026-02-10T12:01:40Z");

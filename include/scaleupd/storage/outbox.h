@@ -70,6 +70,13 @@ bool outbox_mark_retry(PGconn *conn, int64_t id, double next_at, const char *err
 bool outbox_mark_dead(PGconn *conn, int64_t id, double now, const char *error)
     __attribute__((warn_unused_result));
 
+/* Gives up, at now, the messages of the programme's receiver to target on channel that wait
+ * (not sent, not dead, no lease held), with last_error saying a later message supersedes
+ * them: for an Alertmanager, whose latest post carries the whole state, so that an
+ * unreachable one does not pile up a re-post per interval. Returns how many, -1 on error. */
+long outbox_supersede(PGconn *conn, int64_t programme_id, const char *receiver, const char *channel,
+                      const char *target, double now);
+
 /* Messages waiting (not sent, not dead) and the age in seconds of the oldest (0 if none). */
 bool outbox_stats(PGconn *conn, double now, long *depth, double *oldest_age)
     __attribute__((warn_unused_result));
