@@ -1,5 +1,6 @@
 /* Receivers (receiver_store.h): replacing a programme's receivers with a checked document in
- * one statement, refusing time zones the database does not know, and the read side. */
+ * one statement (their webhooks' and Alertmanagers' options in storage/endpoint_store.c, in
+ * the same transaction), refusing time zones the database does not know, and the read side. */
 #include "scaleupd/storage/receiver_store.h"
 
 #include <stdio.h>
@@ -95,7 +96,9 @@ json_t *alerts_receivers_get(PGconn *conn, int64_t programme_id)
                1, params, PGRES_TUPLES_OK, NULL, "list receivers");
     json_t *list = res ? json_loads(db_text(res, 0, 0), 0, NULL) : NULL;
     PQclear(res);
-    if (list != NULL && !endpoint_store_show(conn, programme_id, list))
-        json_decref(list), list = NULL;
+    if (list != NULL && !endpoint_store_show(conn, programme_id, list)) {
+        json_decref(list);
+        list = NULL;
+    }
     return list;
 }
