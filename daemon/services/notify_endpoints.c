@@ -126,14 +126,15 @@ static long queue_alertmanager(const struct endpoint_dispatch *d, const struct n
     if (body == NULL)
         log_warning("could not render the Alertmanager alerts of %s/%s: over %zu bytes",
                     g->programme, d->receiver, NOTIFY_RENDER_MAX);
-    /* the latest post carries the whole state: those still waiting are given up */
-    bool ok = g->is_test || outbox_supersede(d->conn, d->programme_id, d->receiver, "alertmanager",
-                                             e->post_url, d->now) >= 0;
+    /* the endpoint's row first, as a re-post claims it (endpoint_store_claim_due), so two
+     * daemons lock in the same order; then the posts still waiting are given up, the latest
+     * carrying the whole state */
+    bool ok = g->is_test || (endpoint_store_next_post(d->conn, d->programme_id, d->receiver, e->url,
+                                                      any_firing(g), d->now + e->resend_interval) &&
+                             outbox_supersede(d->conn, d->programme_id, d->receiver, "alertmanager",
+                                              e->post_url, d->now) >= 0);
     ok = ok && queue_body(d, true, e->post_url, g->is_test, body);
     free(body);
-    if (ok && !g->is_test)
-        ok = endpoint_store_next_post(d->conn, d->programme_id, d->receiver, e->url, any_firing(g),
-                                      d->now + e->resend_interval);
     return ok ? 1 : -1;
 }
 
