@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Ingest parse budget (docs/ARCHITECTURE.md, performance budgets): counts with callgrind the
 # instructions that obs_parse_json / obs_parse_csv / obs_parse_dhis2 spend per observation,
-# and compares them with the budget: 5,000 per JSON (and DHIS2) point, 3,000 per CSV point.
+# and compares them with the budget: 5,000 per JSON (and DHIS2) point, 3,000 per CSV point;
+# and obs_parse_fhir per MeasureReport of a batch Bundle (one group, ~760 bytes; jansson
+# builds the whole tree): 250,000 (measured 2026-12-02: 200,000, three quarters in jansson).
 #
 # Each format is parsed twice, with N and 2N synthetic rows, and only the parse call is
 # counted (--toggle-collect); (I(2N) - I(N)) / N cancels the fixed costs (token array and
@@ -53,14 +55,16 @@ else
     build=${SCALEUPD_BENCH_BUILD:-$root/build-bench}
     build_step cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo
 fi
-build_step cmake --build "$build" --target parse_bench -j "$(nproc)"
+build_step cmake --build "$build" --target parse_bench fhir_bench -j "$(nproc)"
 bench="$build/bench/parse_bench"
 
 # instructions FORMAT ROWS: instructions spent inside the parse call
 instructions() {
     local out="$work/callgrind.$1.$2"
+    local run=("$bench" "$1" "$2")
+    [ "$1" = fhir ] && run=("$build/bench/fhir_bench" "$2")
     valgrind --tool=callgrind --toggle-collect="obs_parse_$1" --callgrind-out-file="$out" \
-        "$bench" "$1" "$2" >"$work/stdout" 2>"$work/stderr" ||
+        "${run[@]}" >"$work/stdout" 2>"$work/stderr" ||
         {
             cat "$work/stderr" >&2
             fail "parse_bench $1 $2 failed"
@@ -72,12 +76,14 @@ instructions() {
 }
 
 status=0
-for spec in json:5000 csv:3000 dhis2:5000; do
+for spec in json:5000 csv:3000 dhis2:5000 fhir:250000; do
     format=${spec%%:*}
     budget=${spec##*:}
-    small=$(instructions "$format" "$rows")
-    large=$(instructions "$format" $((2 * rows)))
-    verdict=$(awk -v s="$small" -v l="$large" -v n="$rows" -v b="$budget" -v f="$format" 'BEGIN {
+    n=$rows
+    [ "$format" = fhir ] && n=700 # 1,400 reports stay within the body's weight bound
+    small=$(instructions "$format" "$n")
+    large=$(instructions "$format" $((2 * n)))
+    verdict=$(awk -v s="$small" -v l="$large" -v n="$n" -v b="$budget" -v f="$format" 'BEGIN {
         per = (l - s) / n
         ratio = per / b
         printf "parse %s: %.0f instr/point, budget %d, ratio %.2f (%s)\n", f, per, b, ratio,

@@ -1,6 +1,6 @@
-/* scaleupctl alerting commands: rules and receivers from files, the alerts list,
- * acknowledgements, silences, receiver test messages and a programme's revisions, each over
- * one HTTP endpoint (the lists through every page, cli/pages.c). */
+/* scaleupctl alerting commands: rules and receivers from files, the alerts list, receiver
+ * test messages and a programme's revisions, each over one HTTP endpoint (the lists through
+ * every page, cli/pages.c). Acknowledgements and silences are cli/cmd_silences.c. */
 #include <jansson.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -142,77 +142,4 @@ int ctl_cmd_revisions(struct ctl *ctl)
     if (!filters_to_query(ctl, 1, filters, path, sizeof(path)))
         return -1;
     return ctl_list(ctl, path, "revisions", 1);
-}
-
-/* ack ID */
-int ctl_cmd_ack(struct ctl *ctl)
-{
-    if (ctl->argc != 1 || strspn(ctl->argv[0], "0123456789") != strlen(ctl->argv[0]))
-        return -1;
-    char path[128];
-    snprintf(path, sizeof(path), "/api/v1/alerts/%s/ack", ctl->argv[0]);
-    char *answer = NULL;
-    long status = ctl_http(ctl, "POST", path, "application/json", "{}", 2, &answer);
-    int rc = ctl_report(status, answer);
-    free(answer);
-    return rc;
-}
-
-/* silence add --ends TIME --author NAME [--starts TIME] [--reason TEXT] [--programme SLUG]
- *   [--indicator CODE] [--site CODE] [--rule NAME] | silence list | silence expire ID */
-static int silence_add(struct ctl *ctl)
-{
-    json_t *doc = json_object(), *matchers = json_object();
-    static const char *const plain[] = {"starts", "ends", "author", "reason", "programme"};
-    static const char *const keys[] = {"starts_at", "ends_at", "author", "reason", "programme"};
-    for (int i = 1; i + 1 < ctl->argc; i += 2) {
-        const char *opt = ctl->argv[i], *value = ctl->argv[i + 1];
-        bool known = false;
-        for (size_t k = 0; k < 5 && !known; k++)
-            if (strncmp(opt, "--", 2) == 0 && strcmp(opt + 2, plain[k]) == 0)
-                known = json_object_set_new(doc, keys[k], json_string(value)) == 0;
-        if (!known && (strcmp(opt, "--indicator") == 0 || strcmp(opt, "--site") == 0 ||
-                       strcmp(opt, "--rule") == 0))
-            known = json_object_set_new(matchers, opt + 2, json_string(value)) == 0;
-        if (!known) {
-            json_decref(doc), json_decref(matchers);
-            return -1;
-        }
-    }
-    json_object_set_new(doc, "matchers", matchers);
-    char *body = json_dumps(doc, JSON_COMPACT);
-    json_decref(doc);
-    char *answer = NULL;
-    long status = ctl_http(ctl, "POST", "/api/v1/silences", "application/json", body,
-                           body ? strlen(body) : 0, &answer);
-    int rc = ctl_report(status, answer);
-    free(body);
-    free(answer);
-    return rc;
-}
-
-int ctl_cmd_silence(struct ctl *ctl)
-{
-    if (ctl->argc >= 1 && strcmp(ctl->argv[0], "add") == 0)
-        return silence_add(ctl);
-    if (ctl->argc >= 1 && strcmp(ctl->argv[0], "list") == 0) {
-        bool expired = false;
-        for (int i = 1; i < ctl->argc; i++) {
-            if (strcmp(ctl->argv[i], "--expired") == 0)
-                expired = true;
-            else if (strcmp(ctl->argv[i], "--limit") == 0 && i + 1 < ctl->argc)
-                i++;
-            else
-                return -1;
-        }
-        return ctl_list(ctl, expired ? "/api/v1/silences?expired=true" : "/api/v1/silences",
-                        "silences", 1);
-    }
-    if (ctl->argc == 2 && strcmp(ctl->argv[0], "expire") == 0 &&
-        strspn(ctl->argv[1], "0123456789") == strlen(ctl->argv[1])) {
-        char path[128];
-        snprintf(path, sizeof(path), "/api/v1/silences/%s", ctl->argv[1]);
-        return ctl_simple(ctl, "DELETE", path);
-    }
-    return -1;
 }

@@ -116,10 +116,15 @@ const struct command ctl_feature_commands[] = {
      "alerts [--programme SLUG] [--state STATE] [--indicator CODE] [--site CODE] [--limit N]"},
     {"revisions", ctl_cmd_revisions,
      "revisions SLUG [--indicator CODE] [--site CODE] [--from DATE] [--to DATE] [--limit N]"},
-    {"ack", ctl_cmd_ack, "ack ALERT_ID"},
+    {"alert", ctl_cmd_alert,
+     "alert show ID | alert ack ID [--by NAME] [--comment TEXT]   (who defaults to $USER)\n"
+     "    | alert list [the filters of alerts]"},
+    {"ack", ctl_cmd_ack, "ack ALERT_ID [--by NAME] [--comment TEXT]   (as alert ack)"},
     {"silence", ctl_cmd_silence,
-     "silence add --ends TIME --author NAME [--starts TIME] [--reason TEXT]\n"
-     "    [--programme SLUG] [--indicator CODE] [--site CODE] [--rule NAME] |\n"
+     "silence add [MATCHER...] (--duration 2h|3d | --ends TIME) [--starts TIME]\n"
+     "    [--author NAME (default $USER)] [--reason TEXT] [--programme SLUG]\n"
+     "    [--indicator CODE] [--site CODE] [--region CODE] [--rule NAME] [--kind KIND]\n"
+     "    (MATCHER: name=value, name!=value, name=~regex, name!~regex) |\n"
      "    silence list [--expired] [--limit N] | silence expire ID"},
     {NULL, NULL, NULL},
 };

@@ -69,10 +69,15 @@ int ctl_cmd_roadmap(struct ctl *ctl);
 int ctl_cmd_progress(struct ctl *ctl);
 
 /* alerting commands (cmd_alerts.c): rule apply|list|delete, receiver apply|list|test,
- * alerts [filters], ack ID, silence add|list|expire */
+ * alerts [filters] */
 int ctl_cmd_rule(struct ctl *ctl);
 int ctl_cmd_receiver(struct ctl *ctl);
 int ctl_cmd_alerts(struct ctl *ctl);
+
+/* acknowledgements and silences (cmd_silences.c): alert show|ack|list, ack ID [--by NAME]
+ * [--comment TEXT] (who defaults to $USER), silence add|list|expire (the author defaults to
+ * $USER) */
+int ctl_cmd_alert(struct ctl *ctl);
 int ctl_cmd_ack(struct ctl *ctl);
 int ctl_cmd_silence(struct ctl *ctl);
 

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "scaleupd/core/alloc.h"
+#include "scaleupd/core/parse_fhir.h"
 
 #include "parse_internal.h"
 
@@ -80,6 +81,7 @@ void obs_batch_reset(struct obs_batch *b)
     }
     b->n_rows = 0;
     b->n_set_options = 0;
+    obs_fhir_reset(b->fhir);
     b->n_rejects = 0;
 }
 
@@ -91,6 +93,7 @@ void obs_batch_free(struct obs_batch **batch)
     free((*batch)->rows);
     free((*batch)->rejects);
     free((*batch)->tokens);
+    obs_fhir_free(&(*batch)->fhir);
     free(*batch);
     *batch = NULL;
 }

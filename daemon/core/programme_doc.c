@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "scaleupd/core/alloc.h"
+#include "scaleupd/core/fhir_map.h"
 #include "scaleupd/core/period.h"
 #include "scaleupd/core/problems.h"
 
@@ -260,6 +261,16 @@ static void validate_alert_budget(json_t **problems, const json_t *budget)
                      PROGRAMME_BUDGET_MAX);
 }
 
+/* "fhir": the FHIR MeasureReport mapping (core/fhir_map.h), checked against the document's
+   indicators and sites; its problems carry paths under $.fhir. */
+static void validate_fhir(json_t **problems, const json_t *doc)
+{
+    if (json_object_get(doc, "fhir") == NULL)
+        return;
+    struct fhir_map *map = fhir_map_from_doc(doc, problems);
+    fhir_map_free(&map);
+}
+
 json_t *programme_doc_validate(const json_t *doc)
 {
     json_t *problems = NULL;
@@ -291,5 +302,6 @@ json_t *programme_doc_validate(const json_t *doc)
         problems_add(&problems, "$.indicators", "invalid_type", "indicators must be an array");
     else if (indicators != NULL)
         validate_indicators(&problems, indicators);
+    validate_fhir(&problems, doc);
     return problems;
 }

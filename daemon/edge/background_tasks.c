@@ -4,7 +4,9 @@
 
 #include "scaleupd/edge/app.h"
 #include "scaleupd/edge/background.h"
+#include "scaleupd/core/clock.h"
 #include "scaleupd/core/config.h"
+#include "scaleupd/services/digest.h"
 #include "scaleupd/services/evaluator.h"
 #include "scaleupd/storage/idempotency.h"
 #include "scaleupd/core/log.h"
@@ -98,6 +100,20 @@ static void refresh_progress(PGconn *conn, struct app *app)
         background_kick("progress-snapshots");
 }
 
+/* Digests due at the receivers' schedules (services/digest.h), and the first due time of a
+ * schedule just stored (a receivers PUT kicks). */
+static void send_digests(PGconn *conn, struct app *app)
+{
+    if (pool_stopping(app->pool))
+        return;
+    bool more = false;
+    long n = digest_run(conn, app->config, clock_now(), &more);
+    if (n < 0)
+        log_warning("could not send the digests due");
+    if (more)
+        background_kick("digests");
+}
+
 const struct background_task background_tasks[] = {
     {"idempotency-expiry", hourly, expire_idempotency, 1},
     /* the marks of a bulk load are taken in at most every 2 s, however many batches came */
@@ -106,5 +122,6 @@ const struct background_task background_tasks[] = {
     {"evaluate", evaluate_interval, evaluate, 200},
     /* the batches that come within 100 ms are folded together */
     {"rollups", every_minute, fold_rollups, 100},
+    {"digests", every_ten_seconds, send_digests, 200},
     {NULL, NULL, NULL, 0},
 };

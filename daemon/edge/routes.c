@@ -19,6 +19,7 @@
 #include "scaleupd/edge/pool.h"
 #include "scaleupd/storage/programmes.h"
 #include "scaleupd/edge/routes.h"
+#include "scaleupd/edge/routes_incidents.h"
 #include "scaleupd/storage/tokens.h"
 
 static void get_healthz(struct request *req, PGconn *conn, struct app *app)
@@ -202,6 +203,11 @@ const struct route app_routes[] = {
      HQ(HANDLER_DB, ACCESS_FEED, handle_post_observations, "dry_run", "atomic")},
     {"/api/dataValueSets", ROUTER_POST,
      HQ(HANDLER_DB, ACCESS_FEED, handle_post_data_value_sets, ROUTER_QUERY_ANY)},
+    {"/fhir/MeasureReport", ROUTER_POST,
+     HQ(HANDLER_DB, ACCESS_FEED, handle_post_fhir_measure_report, "programme", "dry_run",
+        "atomic")},
+    {"/fhir", ROUTER_POST,
+     HQ(HANDLER_DB, ACCESS_FEED, handle_post_fhir_bundle, "programme", "dry_run", "atomic")},
     {"/api/v1/programmes/{slug}/series", ROUTER_GET,
      HQ(HANDLER_DB, ACCESS_READ, handle_get_series, "indicator", "site", "from", "to",
         "revisions")},
@@ -242,7 +248,14 @@ const struct route app_routes[] = {
     {"/api/v1/alerts", ROUTER_GET,
      HQ(HANDLER_DB, ACCESS_READ, handle_get_alerts, "programme", "state", "indicator", "site",
         "limit", "after")},
+    {"/api/v1/alerts/{id}", ROUTER_GET, H(HANDLER_DB, ACCESS_READ, handle_get_alert)},
     {"/api/v1/alerts/{id}/ack", ROUTER_POST, H(HANDLER_DB, ACCESS_ADMIN, handle_post_alert_ack)},
+    {"/api/v1/incidents", ROUTER_GET,
+     HQ(HANDLER_DB, ACCESS_READ, handle_get_incidents, "programme", "state", "kind", "limit",
+        "after")},
+    {"/api/v1/incidents/{id}", ROUTER_GET, H(HANDLER_DB, ACCESS_READ, handle_get_incident)},
+    {"/api/v1/incidents/{id}/ack", ROUTER_POST,
+     H(HANDLER_DB, ACCESS_ADMIN, handle_post_incident_ack)},
     {"/api/v1/silences", ROUTER_POST, H(HANDLER_DB, ACCESS_ADMIN, handle_post_silence)},
     {"/api/v1/silences", ROUTER_GET,
      HQ(HANDLER_DB, ACCESS_READ, handle_get_silences, "expired", "limit", "after")},

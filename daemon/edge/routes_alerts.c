@@ -6,7 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "scaleupd/core/ack_doc.h"
 #include "scaleupd/core/clock.h"
+#include "scaleupd/core/digest_schedule.h"
 #include "scaleupd/core/receiver_doc.h"
 #include "scaleupd/core/silence_doc.h"
 #include "scaleupd/edge/app.h"
@@ -14,6 +16,7 @@
 #include "scaleupd/edge/delivery.h"
 #include "scaleupd/edge/handlers.h"
 #include "scaleupd/edge/page_link.h"
+#include "scaleupd/services/digest.h"
 #include "scaleupd/services/notify.h"
 #include "scaleupd/storage/ack_store.h"
 #include "scaleupd/storage/alert_store.h"
@@ -104,12 +107,15 @@ void handle_put_receivers(struct request *req, PGconn *conn, struct app *app)
         return;
     const json_t *receivers = NULL;
     json_t *problems = receiver_doc_parse(doc, &receivers);
+    digest_doc_check(json_object_get(doc, "receivers"), &problems);
     json_t *stored = NULL;
     enum alerts_result r = ALERTS_INVALID;
     if (problems == NULL)
-        r = alerts_receivers_put(conn, programme_id, receivers, &problems, &stored);
-    if (r == ALERTS_OK)
+        r = digest_receivers_put(conn, programme_id, receivers, clock_now(), &problems, &stored);
+    if (r == ALERTS_OK) {
         request_reply_json(req, 200, json_pack("{s:o}", "receivers", stored));
+        background_kick("digests"); /* the new schedules' first due times */
+    }
     reply_result(req, conn, r, problems, "invalid_receivers", "the receivers have problems");
     json_decref(doc);
 }
@@ -119,7 +125,7 @@ void handle_get_receivers(struct request *req, PGconn *conn, struct app *app)
     (void)app;
     long long programme_id;
     if (handler_check_programme(req, conn, &programme_id))
-        reply_list(req, conn, "receivers", alerts_receivers_get(conn, programme_id));
+        reply_list(req, conn, "receivers", digest_receivers_get(conn, programme_id));
 }
 
 void handle_post_receiver_test(struct request *req, PGconn *conn, struct app *app)
@@ -156,7 +162,8 @@ void handle_get_alerts(struct request *req, PGconn *conn, struct app *app)
     if (!page_link_parse(req, 1, &request))
         return;
     struct alerts_filter filter = {request_query(req, "programme"), state,
-                                   request_query(req, "indicator"), request_query(req, "site")};
+                                   request_query(req, "indicator"), request_query(req, "site"),
+                                   clock_now()};
     struct page_rows page;
     enum page_rows_status r = alerts_list_page(conn, &filter, &request, &page);
     if (r == PAGE_ROWS_OK)
@@ -166,24 +173,67 @@ void handle_get_alerts(struct request *req, PGconn *conn, struct app *app)
     page_cursor_clear(&request.after);
 }
 
-void handle_post_alert_ack(struct request *req, PGconn *conn, struct app *app)
+/* The {id} of an alert's path, or 0 (answered 404) when it is not a positive integer. */
+static long long alert_id_param(struct request *req)
 {
-    (void)app;
     const char *id_text = request_param(req, "id");
     char *end = NULL;
     long long id = id_text ? strtoll(id_text, &end, 10) : 0;
     if (id_text == NULL || *end != '\0' || id <= 0) {
         request_reply_error(req, 404, "unknown_alert", "no alert \"%s\"", id_text ? id_text : "");
-        return;
+        return 0;
     }
-    const char *who = req->auth.name[0] ? req->auth.name : "admin";
-    enum alerts_result r = alerts_ack(conn, id, who, clock_now());
+    return id;
+}
+
+/* GET /api/v1/alerts/{id}: one alert as the list gives it, with silenced_by. */
+void handle_get_alert(struct request *req, PGconn *conn, struct app *app)
+{
+    (void)app;
+    long long id = alert_id_param(req);
+    json_t *alert = NULL;
+    if (id == 0)
+        return;
+    enum alerts_result r = alerts_get(conn, id, clock_now(), &alert);
     if (r == ALERTS_OK)
-        request_reply_json(req, 200, json_pack("{s:I,s:s}", "id", (json_int_t)id, "acked_by", who));
+        request_reply_json(req, 200, alert);
     else if (r == ALERTS_NOT_FOUND)
         request_reply_error(req, 404, "unknown_alert", "no alert %lld", id);
     else
         handler_db_error(req, conn);
+}
+
+/* POST /api/v1/alerts/{id}/ack with an optional body {"by", "comment"} (core/ack_doc.h): the
+ * person defaults to the token's name, which is kept apart either way. */
+void handle_post_alert_ack(struct request *req, PGconn *conn, struct app *app)
+{
+    (void)app;
+    long long id = alert_id_param(req);
+    if (id == 0)
+        return;
+    json_t *doc = req->body_len > 0 ? request_parse_json(req) : NULL;
+    if (req->body_len > 0 && doc == NULL)
+        return;
+    const char *token = req->auth.name[0] ? req->auth.name : NULL;
+    struct ack_doc ack;
+    json_t *problems = ack_doc_parse(doc, token ? token : "admin", &ack);
+    if (problems != NULL) {
+        request_reply_error_json(req, 422, "invalid_ack", "the acknowledgement has problems",
+                                 json_pack("{s:o}", "details", problems));
+        json_decref(doc);
+        return;
+    }
+    struct ack_by by = {.person = ack.by, .comment = ack.comment, .token = token};
+    enum alerts_result r = alerts_ack(conn, id, &by, clock_now());
+    if (r == ALERTS_OK)
+        request_reply_json(req, 200,
+                           json_pack("{s:I,s:s,s:s?,s:s?}", "id", (json_int_t)id, "acked_by",
+                                     ack.by, "ack_comment", ack.comment, "ack_token", token));
+    else if (r == ALERTS_NOT_FOUND)
+        request_reply_error(req, 404, "unknown_alert", "no alert %lld", id);
+    else
+        handler_db_error(req, conn);
+    json_decref(doc);
 }
 
 void handle_post_silence(struct request *req, PGconn *conn, struct app *app)
@@ -199,8 +249,10 @@ void handle_post_silence(struct request *req, PGconn *conn, struct app *app)
     if (problems == NULL)
         r = alerts_silence_create(conn, &silence, &id, &problems);
     if (r == ALERTS_CREATED)
-        request_reply_json(req, 201, json_pack("{s:I}", "id", (json_int_t)id));
+        request_reply_json(
+            req, 201, json_pack("{s:I,s:O}", "id", (json_int_t)id, "matchers", silence.matchers));
     reply_result(req, conn, r, problems, "invalid_silence", "the silence has problems");
+    silence_doc_clear(&silence);
     json_decref(doc);
 }
 

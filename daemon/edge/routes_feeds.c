@@ -130,6 +130,11 @@ static bool read_write_options(struct request *req, struct ingest_request *w, co
     return key == NULL || fingerprint_request(req, media, w->fingerprint);
 }
 
+bool feed_write_options(struct request *req, struct ingest_request *w, const char *media)
+{
+    return read_write_options(req, w, media);
+}
+
 void handle_post_observations(struct request *req, PGconn *conn, struct app *app)
 {
     (void)app;

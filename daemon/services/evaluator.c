@@ -818,6 +818,8 @@ static bool apply_due(PGconn *conn, const struct due_rule *d, const char *subjec
                              .obs = holds ? ALERT_OBS_HOLDS : ALERT_OBS_OK,
                              .eval = eval,
                              .period_start = period_start(d->due),
+                             .has_due = d->rule.kind == RULE_LATE_FEED,
+                             .due_day = rule_deadline(&d->rule, d->due),
                              .now = d->now};
     return alerts_apply(conn, &u);
 }

@@ -8,9 +8,12 @@
 #include <string.h>
 
 #include "scaleupd/core/dynbuf.h"
+#include "scaleupd/core/fhir_outcome.h"
+#include "scaleupd/core/parse_fhir.h"
 #include "scaleupd/core/log.h"
 #include "scaleupd/core/metrics.h"
 #include "scaleupd/storage/db.h"
+#include "scaleupd/storage/fhir_store.h"
 #include "scaleupd/storage/idempotency.h"
 #include "scaleupd/storage/programmes.h"
 
@@ -24,6 +27,24 @@ static enum obs_parse_status parse_body(enum obs_format format, const char *body
     return format == OBS_FORMAT_CSV     ? obs_parse_csv(body, len, batch, perr)
            : format == OBS_FORMAT_DHIS2 ? obs_parse_dhis2(body, len, batch, perr)
                                         : obs_parse_json(body, len, batch, perr);
+}
+
+/* Parses the request's body into batch: a FHIR body through the programme's mapping. */
+static enum ingest_status parse_request(PGconn *conn, const struct ingest_request *rq,
+                                        int64_t programme_id, struct obs_batch *batch,
+                                        struct obs_parse_error *perr)
+{
+    if (rq->format != OBS_FORMAT_FHIR)
+        return parse_body(rq->format, rq->body, rq->body_len, batch, perr) == OBS_PARSE_OK
+                   ? INGEST_OK
+                   : INGEST_BAD_DOCUMENT;
+    struct fhir_map *map = NULL;
+    if (!fhir_store_map(conn, programme_id, &map, rq->request_id))
+        return INGEST_DB_ERROR;
+    enum fhir_expect expect = rq->fhir_bundle ? FHIR_EXPECT_BUNDLE : FHIR_EXPECT_MEASURE_REPORT;
+    enum obs_parse_status st = obs_parse_fhir(rq->body, rq->body_len, expect, map, batch, perr);
+    fhir_map_free(&map);
+    return st == OBS_PARSE_OK ? INGEST_OK : INGEST_BAD_DOCUMENT;
 }
 
 /* Validates the parsed batch against the programme's catalog, naming other programmes' site
@@ -203,21 +224,36 @@ static enum ingest_outcome refuse_write(const struct dhis2_refusal *why, struct 
     return INGEST_PUSH_INTERNAL;
 }
 
-/* Stores the validated batch (unless a dry run's, or an atomic batch with rejects) in the open
- * transaction, and renders the report. */
+/* The report of a stored (or refused) batch in the request's format, and its HTTP status. */
+static json_t *batch_report(const struct ingest_request *rq, const struct obs_batch *batch,
+                            const struct ingest_result *out, bool store, bool all_rejected,
+                            int *status)
+{
+    *status = all_rejected ? (rq->format == OBS_FORMAT_DHIS2 ? 409 : 422) : 200;
+    if (rq->format == OBS_FORMAT_FHIR) {
+        struct fhir_counts c = {out->counts.imported, out->counts.updated, out->counts.unchanged};
+        return fhir_outcome(batch, &c, store, out->dry_run, status);
+    }
+    return rq->format == OBS_FORMAT_DHIS2
+               ? ingest_dhis2_summary(batch, &out->counts, store, out->dry_run)
+               : ingest_report(batch, &out->counts, store, out->dry_run, rq->atomic);
+}
+
+/* Stores the validated batch (unless a dry run's, or an atomic batch with rejects: a FHIR
+ * transaction is atomic) in the open transaction, and renders the report. */
 static enum ingest_outcome store_batch(PGconn *conn, const struct ingest_request *rq,
                                        int64_t programme_id, const struct obs_batch *batch,
                                        struct ingest_result *out)
 {
-    bool all_rejected = obs_batch_accepted(batch) == 0 || (rq->atomic && batch->n_rejects > 0);
+    bool atomic =
+        rq->atomic || (rq->format == OBS_FORMAT_FHIR && batch->fhir->kind == FHIR_KIND_TRANSACTION);
+    bool all_rejected = obs_batch_accepted(batch) == 0 || (atomic && batch->n_rejects > 0);
     bool store = !all_rejected;
     if (store &&
         !observations_store(conn, programme_id, rq->token_id, batch, &out->counts, rq->request_id))
         return INGEST_PUSH_DB_ERROR;
-    json_t *report = rq->format == OBS_FORMAT_DHIS2
-                         ? ingest_dhis2_summary(batch, &out->counts, store, out->dry_run)
-                         : ingest_report(batch, &out->counts, store, out->dry_run, rq->atomic);
-    int status = all_rejected ? (rq->format == OBS_FORMAT_DHIS2 ? 409 : 422) : 200;
+    int status;
+    json_t *report = batch_report(rq, batch, out, store, all_rejected, &status);
     if (!render_answer(report, status, out)) {
         log_write(LOG_LEVEL_ERROR, rq->request_id,
                   "could not render the import report: over %u bytes", REPORT_MAX_BYTES);
@@ -236,9 +272,15 @@ static enum ingest_outcome push_batch(PGconn *conn, const struct ingest_request 
     struct obs_batch *batch = obs_batch_new();
     enum ingest_outcome outcome = INGEST_PUSH_BAD_DOCUMENT;
     struct dhis2_refusal why;
-    if (parse_body(rq->format, rq->body, rq->body_len, batch, &out->error) != OBS_PARSE_OK) {
+    switch (parse_request(conn, rq, programme_id, batch, &out->error)) {
+    case INGEST_DB_ERROR:
+        outcome = INGEST_PUSH_DB_ERROR;
+        goto out;
+    case INGEST_BAD_DOCUMENT:
         out->status = document_error_status(&out->error);
         goto out;
+    case INGEST_OK:
+        break;
     }
     if (!write_is_dry_run(rq, batch, &out->dry_run, &why)) {
         outcome = refuse_write(&why, out);
@@ -254,6 +296,8 @@ static enum ingest_outcome push_batch(PGconn *conn, const struct ingest_request 
     case INGEST_OK:
         break;
     }
+    if (rq->format == OBS_FORMAT_FHIR)
+        obs_fhir_reject_partial_entries(batch);
     outcome = store_batch(conn, rq, programme_id, batch, out);
 out:
     obs_batch_free(&batch);

@@ -14,6 +14,7 @@
 #include "scaleupd/services/notify_endpoints.h"
 #include "scaleupd/storage/alert_groups.h"
 #include "scaleupd/storage/db.h"
+#include "scaleupd/storage/digest_store.h"
 #include "scaleupd/storage/outbox.h"
 
 /* One group's messages being queued. */
@@ -124,7 +125,10 @@ static long dispatch_locked(struct dispatch *d)
     if (!alert_groups_alerts(d->conn, d->programme_id, d->receiver, d->now, true, &alerts))
         return -1;
     long queued = 0;
-    if (alerts.group.n_alerts > 0) {
+    bool immediate = true; /* false: a receiver told by its digest only (services/digest.h) */
+    if (!digest_store_immediate(d->conn, d->programme_id, d->receiver, &immediate))
+        queued = -1;
+    if (alerts.group.n_alerts > 0 && immediate && queued == 0) {
         alerts.group.receiver = d->receiver;
         alerts.group.base_url = d->config->base_url;
         queued = queue_group(d, &alerts.group);

@@ -1,24 +1,56 @@
-/* Acknowledgements (ack_store.h): one UPDATE of the alert row. */
+/* Acknowledgements (ack_store.h): one UPDATE of the alert rows, the ids as one int8[]. */
 #include "scaleupd/storage/ack_store.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "scaleupd/core/alloc.h"
 #include "scaleupd/storage/db.h"
 
-enum alerts_result alerts_ack(PGconn *conn, int64_t alert_id, const char *who, double now)
+/* The ids as an int8[] literal ("{1,2,3}"), malloc'd: 21 bytes per id at most. */
+static char *ids_literal(const int64_t *alert_ids, size_t n)
 {
-    char id[24], t[32];
-    snprintf(id, sizeof(id), "%lld", (long long)alert_id);
+    size_t size = n * 21 + 3, used = 0;
+    char *text = xmalloc(size);
+    text[used++] = '{';
+    for (size_t i = 0; i < n; i++) {
+        int w = snprintf(text + used, size - used, "%s%lld", i ? "," : "", (long long)alert_ids[i]);
+        used += (size_t)w;
+    }
+    snprintf(text + used, size - used, "}");
+    return text;
+}
+
+enum alerts_result alerts_ack_ids(PGconn *conn, const int64_t *alert_ids, size_t n,
+                                  const struct ack_by *by, double now, size_t *acked)
+{
+    *acked = 0;
+    if (n > ACK_IDS_MAX)
+        return ALERTS_INVALID;
+    if (n == 0)
+        return ALERTS_OK;
+    char t[32];
     snprintf(t, sizeof(t), "%.6f", now);
-    const char *params[] = {id, who, t};
+    char *ids = ids_literal(alert_ids, n);
+    const char *comment = by->comment && by->comment[0] ? by->comment : NULL;
+    const char *params[] = {ids, by->person, t, comment, by->token};
     PGresult *res = db_run(conn, NULL,
-                           "UPDATE alert SET acked_at = to_timestamp($3), acked_by = $2"
-                           " WHERE id = $1",
-                           3, params, PGRES_COMMAND_OK, NULL, "acknowledge an alert");
+                           "UPDATE alert SET acked_at = to_timestamp($3), acked_by = $2,"
+                           " ack_comment = $4, ack_token = $5 WHERE id = ANY ($1::int8[])",
+                           5, params, PGRES_COMMAND_OK, NULL, "acknowledge alerts");
+    free(ids);
     if (res == NULL)
         return ALERTS_DB_ERROR;
-    long updated = strtol(PQcmdTuples(res), NULL, 10);
+    *acked = (size_t)strtoul(PQcmdTuples(res), NULL, 10);
     PQclear(res);
-    return updated == 0 ? ALERTS_NOT_FOUND : ALERTS_OK;
+    return ALERTS_OK;
+}
+
+enum alerts_result alerts_ack(PGconn *conn, int64_t alert_id, const struct ack_by *by, double now)
+{
+    size_t acked = 0;
+    enum alerts_result r = alerts_ack_ids(conn, &alert_id, 1, by, now, &acked);
+    if (r != ALERTS_OK)
+        return r;
+    return acked == 0 ? ALERTS_NOT_FOUND : ALERTS_OK;
 }

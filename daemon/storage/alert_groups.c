@@ -102,19 +102,21 @@ static const char group_alerts_sql[] =
     " to_char(a.active_since AT TIME ZONE rc.time_zone, 'YYYY-MM-DD HH24:MI') || ' ' ||"
     " rc.time_zone, to_char(a.active_since AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),"
     " to_char(a.updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),"
-    " p.slug, p.name, rc.time_zone"
+    " p.slug, p.name, rc.time_zone, " SILENCE_REGIONS_SQL ", CASE WHEN n.kind <> 'alert' THEN"
+    " n.id END, CASE WHEN n.kind <> 'alert' THEN n.title END"
     " FROM alert a JOIN alert_rule r ON r.programme_id = a.programme_id AND r.id = a.rule_id"
     " JOIN receiver rc ON rc.programme_id = a.programme_id AND rc.name = $2"
     " JOIN programme p ON p.id = a.programme_id"
     " LEFT JOIN indicator i ON i.programme_id = a.programme_id AND i.id = a.indicator_id"
     " LEFT JOIN site s ON s.programme_id = a.programme_id AND s.id = a.site_id"
     " LEFT JOIN site reg ON reg.programme_id = s.programme_id AND reg.id = s.parent_id"
+    " LEFT JOIN incident n ON n.id = a.incident_id"
     " WHERE a.programme_id = $1 AND (r.receivers IS NULL OR $2 = ANY (r.receivers))"
     " AND NOT (r.kind = 'self' AND a.subject = 'receiver:' || $2)"
-    " AND NOT " ALERTS_SILENCED_SQL("$3") " AND ("
+    " AND ("
     "  (a.state = 'firing' AND (a.acked_at IS NULL OR a.id IN (SELECT alert_id FROM ev WHERE"
     "   kind = 'firing')))"
-    "  OR ($4 AND a.state IN ('resolved', 'inactive') AND a.id IN (SELECT alert_id FROM ev"
+    "  OR ($3 AND a.state IN ('resolved', 'inactive') AND a.id IN (SELECT alert_id FROM ev"
     "   WHERE kind = 'resolved')))"
     " ORDER BY a.state = 'firing' DESC, i.code, s.code, a.id";
 /* clang-format on */
@@ -149,6 +151,27 @@ static void read_alert(const PGresult *res, int row, struct notify_alert *a)
     a->since = db_text(res, row, 15);
     a->starts_at = db_text(res, row, 16);
     a->ends_at = a->resolved ? db_text(res, row, 17) : NULL;
+    /* an alert alone in its incident (kind "alert") is its own incident: 0 */
+    int64_t incident = 0;
+    a->incident_id = db_int64_opt(res, row, 22, &incident) ? (long long)incident : 0;
+    a->incident_title = db_text(res, row, 23);
+}
+
+/* Whether a silence of set mutes the alert of row (its labels: programme, indicator, site,
+ * rule, kind and regions, columns 18, 4, 6, 2, 3 and 21). */
+static bool row_silenced(const struct silence_set *set, const PGresult *res, int row)
+{
+    if (set->n == 0)
+        return false;
+    struct silence_alert a = {.labels = {.programme = db_text(res, row, 18),
+                                         .indicator = db_text(res, row, 4),
+                                         .site = db_text(res, row, 6),
+                                         .rule = db_text(res, row, 2),
+                                         .kind = db_text(res, row, 3)}};
+    silence_alert_regions(&a, db_is_null(res, row, 21) ? NULL : db_text(res, row, 21));
+    bool muted = silence_set_mutes(set, &a.labels);
+    silence_alert_clear(&a);
+    return muted;
 }
 
 bool alert_groups_alerts(PGconn *conn, int64_t programme_id, const char *receiver, double now,
@@ -156,25 +179,32 @@ bool alert_groups_alerts(PGconn *conn, int64_t programme_id, const char *receive
 {
     struct group_params p;
     group_params(&p, programme_id, now);
-    const char *params[] = {p.pid, receiver, p.now, send_resolved ? "t" : "f"};
+    const char *params[] = {p.pid, receiver, send_resolved ? "t" : "f"};
     *out = (struct alert_group_alerts){0};
-    out->rows = db_run(conn, NULL, group_alerts_sql, 4, params, PGRES_TUPLES_OK, NULL,
-                       "read the alerts of a group");
-    if (out->rows == NULL)
+    struct silence_set silences;
+    if (!alerts_silences_active(conn, now, programme_id, &silences))
         return false;
-    int n = PQntuples(out->rows);
-    if (n == 0)
-        return true;
-    struct notify_alert *alerts = xcalloc((size_t)n, sizeof(*alerts));
+    out->rows = db_run(conn, NULL, group_alerts_sql, 3, params, PGRES_TUPLES_OK, NULL,
+                       "read the alerts of a group");
+    int n = out->rows ? PQntuples(out->rows) : 0, kept = 0;
+    struct notify_alert *alerts = n > 0 ? xcalloc((size_t)n, sizeof(*alerts)) : NULL;
     for (int i = 0; i < n; i++) {
-        read_alert(out->rows, i, &alerts[i]);
-        out->firing = out->firing || !alerts[i].resolved;
+        if (row_silenced(&silences, out->rows, i))
+            continue;
+        read_alert(out->rows, i, &alerts[kept]);
+        out->firing = out->firing || !alerts[kept].resolved;
+        kept++;
+    }
+    silence_set_free(&silences);
+    if (kept == 0) {
+        free(alerts);
+        return out->rows != NULL;
     }
     out->group = (struct notify_group){.programme = db_text(out->rows, 0, 18),
                                        .programme_name = db_text(out->rows, 0, 19),
                                        .time_zone = db_text(out->rows, 0, 20),
                                        .alerts = alerts,
-                                       .n_alerts = (size_t)n};
+                                       .n_alerts = (size_t)kept};
     return true;
 }
 

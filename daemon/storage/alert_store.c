@@ -8,7 +8,9 @@
 
 #include "scaleupd/core/period.h"
 #include "scaleupd/storage/db.h"
+#include "scaleupd/storage/incident_store.h"
 #include "scaleupd/storage/page_rows.h"
+#include "scaleupd/storage/silence_store.h"
 
 static void fmt_double(char *buf, size_t size, bool has, double v, const char **param)
 {
@@ -20,9 +22,16 @@ static void fmt_double(char *buf, size_t size, bool has, double v, const char **
     *param = buf;
 }
 
+/* What alerts_apply reads of a stored alert. */
+struct stored_alert {
+    int64_t id;           /* 0: none stored */
+    int32_t period_start; /* -1: none */
+    int64_t incident_id;  /* its open incident; 0: none (a resolved one is history) */
+};
+
 /* Reads the stored status of an alert (locked), or the inactive default when absent. */
 static bool load_status(PGconn *conn, const struct alert_update *u, struct alert_status *st,
-                        int64_t *id, int32_t *period_start)
+                        struct stored_alert *stored)
 {
     char pid[24], rid[24];
     snprintf(pid, sizeof(pid), "%lld", (long long)u->programme_id);
@@ -30,21 +39,24 @@ static bool load_status(PGconn *conn, const struct alert_update *u, struct alert
     const char *params[] = {pid, rid, u->subject};
     PGresult *res = db_run(conn, "scaleupd_alert_status",
                            "SELECT id, state, streak, fired, coalesce(period_start - date"
-                           " '1970-01-01', -1) FROM alert WHERE programme_id = $1"
+                           " '1970-01-01', -1), (SELECT n.id FROM incident n WHERE n.id ="
+                           " alert.incident_id AND n.resolved_at IS NULL) FROM alert WHERE"
+                           " programme_id = $1"
                            " AND rule_id = $2 AND subject = $3 FOR UPDATE",
                            3, params, PGRES_TUPLES_OK, NULL, "read an alert");
-    *id = 0;
-    *period_start = -1;
+    *stored = (struct stored_alert){.period_start = -1};
     st->state = ALERT_INACTIVE, st->streak = 0, st->fired = false;
     if (res == NULL)
         return false;
     bool ok = true;
     if (PQntuples(res) == 1) {
-        *id = db_int64(res, 0, 0);
+        stored->id = db_int64(res, 0, 0);
         ok = alert_state_from_name(db_text(res, 0, 1), &st->state);
         st->streak = (int)db_int64(res, 0, 2);
         st->fired = db_bool(res, 0, 3);
-        *period_start = (int32_t)db_int64(res, 0, 4);
+        stored->period_start = (int32_t)db_int64(res, 0, 4);
+        int64_t incident = 0;
+        stored->incident_id = db_int64_opt(res, 0, 5, &incident) ? incident : 0;
     }
     PQclear(res);
     return ok;
@@ -53,22 +65,25 @@ static bool load_status(PGconn *conn, const struct alert_update *u, struct alert
 static const char store_sql[] =
     "WITH up AS (INSERT INTO alert AS a (programme_id, rule_id, subject, indicator_id, site_id,"
     " state, streak, fired, value, centre, lower_limit, upper_limit, period_start, summary,"
-    " active_since, updated_at)"
+    " active_since, updated_at, due_date)"
     " VALUES ($1, $2, $3, nullif($4, '0')::bigint, nullif($5, '0')::bigint, $6, $7, $8, $9, $10,"
     " $11, $12, $13::date, $14, CASE WHEN $6 IN ('pending', 'firing') THEN to_timestamp($15)"
-    " END, to_timestamp($15))"
+    " END, to_timestamp($15), $18::date)"
     " ON CONFLICT (programme_id, rule_id, subject) DO UPDATE SET state = excluded.state,"
     " streak = excluded.streak, fired = excluded.fired,"
     " value = coalesce(excluded.value, a.value), centre = coalesce(excluded.centre, a.centre),"
     " lower_limit = coalesce(excluded.lower_limit, a.lower_limit),"
     " upper_limit = coalesce(excluded.upper_limit, a.upper_limit),"
     " period_start = coalesce(excluded.period_start, a.period_start),"
+    " due_date = coalesce(excluded.due_date, a.due_date),"
     " summary = CASE WHEN excluded.summary = '' THEN a.summary ELSE excluded.summary END,"
     " active_since = CASE WHEN excluded.state IN ('pending', 'firing') AND a.state NOT IN"
     " ('pending', 'firing', 'no_data') THEN excluded.active_since WHEN excluded.state IN"
     " ('inactive', 'resolved') THEN a.active_since ELSE a.active_since END,"
     " acked_at = CASE WHEN excluded.state = 'resolved' THEN NULL ELSE a.acked_at END,"
     " acked_by = CASE WHEN excluded.state = 'resolved' THEN NULL ELSE a.acked_by END,"
+    " ack_comment = CASE WHEN excluded.state = 'resolved' THEN NULL ELSE a.ack_comment END,"
+    " ack_token = CASE WHEN excluded.state = 'resolved' THEN NULL ELSE a.ack_token END,"
     " updated_at = excluded.updated_at RETURNING id, rule_id, value, centre, lower_limit,"
     " upper_limit, period_start, summary)"
     ", hist AS (INSERT INTO alert_history (programme_id, alert_id, rule_id, at, from_state,"
@@ -82,10 +97,12 @@ static const char store_sql[] =
     " AND NOT (ar.kind = 'self' AND $3 = 'receiver:' || r.name) WHERE $17 <> '')"
     " SELECT id FROM up";
 
+/* Stores the alert; *id is its id. */
 static bool store_alert(PGconn *conn, const struct alert_update *u, const struct alert_status *st,
-                        enum alert_state from, enum alert_event event)
+                        enum alert_state from, enum alert_event event, int64_t *id)
 {
-    char pid[24], rid[24], ind[24], site[24], streak[16], now[32], day[DATE_FORMAT_MAX];
+    char pid[24], rid[24], ind[24], site[24], streak[16], now[32], day[DATE_FORMAT_MAX],
+        due[DATE_FORMAT_MAX];
     char v[4][32];
     const char *nums[4];
     const struct rule_eval *e = u->eval;
@@ -102,6 +119,9 @@ static bool store_alert(PGconn *conn, const struct alert_update *u, const struct
     const char *period = NULL;
     if (u->period_start >= 0 && date_format(u->period_start, day, sizeof(day)))
         period = day;
+    const char *due_date = NULL;
+    if (u->has_due && date_format(u->due_day, due, sizeof(due)))
+        due_date = due;
     const char *kind = event == ALERT_EVENT_FIRING     ? "firing"
                        : event == ALERT_EVENT_RESOLVED ? "resolved"
                                                        : "";
@@ -114,16 +134,41 @@ static bool store_alert(PGconn *conn, const struct alert_update *u, const struct
         nums[2],    nums[3],
         period,     e ? e->summary : (u->obs == ALERT_OBS_NO_DATA ? "no data" : ""),
         now,        alert_state_name(from),
-        kind};
-    return db_command(conn, "scaleupd_alert_store", store_sql, 17, params, NULL, "store an alert");
+        kind,       due_date};
+    PGresult *res = db_run(conn, "scaleupd_alert_store", store_sql, 18, params, PGRES_TUPLES_OK,
+                           NULL, "store an alert");
+    if (res == NULL)
+        return false;
+    *id = db_int64(res, 0, 0);
+    PQclear(res);
+    return true;
+}
+
+static bool is_open(enum alert_state state)
+{
+    return state == ALERT_PENDING || state == ALERT_FIRING || state == ALERT_NO_DATA;
+}
+
+/* An alert that starts firing (or fires without an incident, as alerts stored before
+ * incidents do) joins its incident; one that closes may resolve the one it was in. Pending
+ * alerts join none: an incident is what receivers are told of. */
+static bool follow_incident(PGconn *conn, const struct alert_update *u,
+                            const struct stored_alert *stored, enum alert_state from,
+                            enum alert_state to, int64_t id)
+{
+    bool was_firing = from == ALERT_FIRING || from == ALERT_NO_DATA;
+    if (to == ALERT_FIRING && (!was_firing || stored->incident_id == 0))
+        return incidents_attach(conn, u->programme_id, id, u->now);
+    if (stored->incident_id != 0 && is_open(from) && !is_open(to))
+        return incidents_release(conn, stored->incident_id, u->now);
+    return true;
 }
 
 bool alerts_apply(PGconn *conn, const struct alert_update *u)
 {
     struct alert_status st;
-    int64_t id;
-    int32_t counted_period;
-    if (!load_status(conn, u, &st, &id, &counted_period))
+    struct stored_alert stored;
+    if (!load_status(conn, u, &st, &stored))
         return false;
     /* `for` and resolve count periods, not evaluations: evaluating the period already counted
      * again (a timer run of a late-feed rule, a revision of the latest value) steps from the
@@ -131,7 +176,7 @@ bool alerts_apply(PGconn *conn, const struct alert_update *u)
      * are refreshed, a count the rule's new (lower) `for` or resolve already meets fires or
      * resolves, and a change of what the period shows (a revision that clears a pending
      * alert) still counts */
-    bool repeat = u->period_start >= 0 && u->period_start == counted_period;
+    bool repeat = u->period_start >= 0 && u->period_start == stored.period_start;
     bool resolving = st.state == ALERT_FIRING || (st.state == ALERT_NO_DATA && st.fired);
     bool counting = (st.state == ALERT_PENDING && u->obs == ALERT_OBS_HOLDS) ||
                     (resolving && st.streak > 0 && u->obs == ALERT_OBS_OK);
@@ -142,11 +187,13 @@ bool alerts_apply(PGconn *conn, const struct alert_update *u)
         st.streak--;
     enum alert_event event = alert_step(&st, u->obs, u->for_count, u->resolve_count);
     bool changed = st.state != from || st.streak != streak || st.fired != fired;
-    if (id == 0 && st.state == ALERT_INACTIVE)
+    if (stored.id == 0 && st.state == ALERT_INACTIVE)
         return true; /* nothing to remember about a quiet subject */
     if (!changed && st.state != ALERT_FIRING && st.state != ALERT_PENDING)
         return true; /* values of a quiet alert are not worth a write */
-    return store_alert(conn, u, &st, from, event);
+    int64_t id = 0;
+    return store_alert(conn, u, &st, from, event, &id) &&
+           follow_incident(conn, u, &stored, from, st.state, id);
 }
 
 /* Steps the self alert of receiver with obs when the programme has an enabled self rule. */
@@ -212,12 +259,21 @@ bool alerts_delivery_recovered(PGconn *conn, int64_t programme_id, const char *r
  * any), $5 the id of the previous page's last row (NULL: from the newest), $6 the page's
  * limit + 1. The inner query walks alert_listed or alert_listed_programme
  * (sql/016_list_pages.sql) from the cursor down; the joins name only the page's rows. */
+#define ALERT_JSON_SQL                                                                             \
+    "json_build_object('id', a.id, 'programme', p.slug, 'rule', r.name,"                           \
+    " 'kind', r.kind, 'indicator', i.code, 'site', s.code, 'state', a.state, 'value', a.value,"    \
+    " 'centre', a.centre, 'lower_limit', a.lower_limit, 'upper_limit', a.upper_limit, 'period',"   \
+    " a.period_start, 'summary', a.summary, 'active_since', a.active_since, 'updated_at',"         \
+    " a.updated_at, 'acked_at', a.acked_at, 'acked_by', a.acked_by, 'ack_comment', a.ack_comment," \
+    " 'ack_token', a.ack_token, 'due', a.due_date, 'incident_id', a.incident_id)::text"
+#define ALERT_JOINS_SQL                                                                            \
+    " JOIN programme p ON p.id = a.programme_id JOIN alert_rule r ON"                              \
+    " r.programme_id = a.programme_id AND r.id = a.rule_id LEFT JOIN indicator i ON"               \
+    " i.programme_id = a.programme_id AND i.id = a.indicator_id LEFT JOIN site s ON"               \
+    " s.programme_id = a.programme_id AND s.id = a.site_id"
+
 static const char list_sql[] =
-    "SELECT json_build_object('id', a.id, 'programme', p.slug, 'rule', r.name,"
-    " 'kind', r.kind, 'indicator', i.code, 'site', s.code, 'state', a.state, 'value', a.value,"
-    " 'centre', a.centre, 'lower_limit', a.lower_limit, 'upper_limit', a.upper_limit, 'period',"
-    " a.period_start, 'summary', a.summary, 'active_since', a.active_since, 'updated_at',"
-    " a.updated_at, 'acked_at', a.acked_at, 'acked_by', a.acked_by)::text, a.id::text"
+    "SELECT " ALERT_JSON_SQL ", a.id::text"
     " FROM (SELECT * FROM alert a WHERE a.state <> 'inactive'"
     "  AND ($1::text IS NULL OR a.programme_id = (SELECT id FROM programme WHERE slug = $1))"
     "  AND ($2::text IS NULL OR a.state = $2)"
@@ -226,11 +282,7 @@ static const char list_sql[] =
     "  AND ($4::text IS NULL OR EXISTS (SELECT 1 FROM site fs WHERE fs.programme_id ="
     "   a.programme_id AND fs.id = a.site_id AND fs.code = $4))"
     "  AND ($5::int8 IS NULL OR a.id < $5::int8)"
-    "  ORDER BY a.id DESC LIMIT $6::int) a"
-    " JOIN programme p ON p.id = a.programme_id JOIN alert_rule r ON"
-    " r.programme_id = a.programme_id AND r.id = a.rule_id LEFT JOIN indicator i ON"
-    " i.programme_id = a.programme_id AND i.id = a.indicator_id LEFT JOIN site s ON"
-    " s.programme_id = a.programme_id AND s.id = a.site_id ORDER BY a.id DESC";
+    "  ORDER BY a.id DESC LIMIT $6::int) a" ALERT_JOINS_SQL " ORDER BY a.id DESC";
 
 enum page_rows_status alerts_list_page(PGconn *conn, const struct alerts_filter *filter,
                                        const struct page_request *request, struct page_rows *page)
@@ -246,5 +298,34 @@ enum page_rows_status alerts_list_page(PGconn *conn, const struct alerts_filter 
     PGresult *res = db_run(conn, NULL, list_sql, 6, params, PGRES_TUPLES_OK, NULL, "list alerts");
     bool ok = res != NULL && page_rows_collect(res, limit, 1, page);
     PQclear(res);
+    if (ok && !alerts_silenced_by(conn, filter->now, page->items)) {
+        page_rows_free(page);
+        ok = false;
+    }
     return ok ? PAGE_ROWS_OK : PAGE_ROWS_DB_ERROR;
+}
+
+enum alerts_result alerts_get(PGconn *conn, int64_t alert_id, double now, json_t **alert)
+{
+    char id[24];
+    snprintf(id, sizeof(id), "%lld", (long long)alert_id);
+    const char *params[] = {id};
+    *alert = NULL;
+    PGresult *res =
+        db_run(conn, NULL,
+               "SELECT " ALERT_JSON_SQL " FROM alert a" ALERT_JOINS_SQL " WHERE a.id = $1::int8", 1,
+               params, PGRES_TUPLES_OK, NULL, "read an alert");
+    if (res == NULL)
+        return ALERTS_DB_ERROR;
+    json_t *list = json_array();
+    if (PQntuples(res) == 1)
+        json_array_append_new(list, json_loads(db_text(res, 0, 0), 0, NULL));
+    PQclear(res);
+    enum alerts_result r = json_array_size(list) == 1 ? ALERTS_OK : ALERTS_NOT_FOUND;
+    if (r == ALERTS_OK && !alerts_silenced_by(conn, now, list))
+        r = ALERTS_DB_ERROR;
+    if (r == ALERTS_OK)
+        *alert = json_incref(json_array_get(list, 0));
+    json_decref(list);
+    return r;
 }

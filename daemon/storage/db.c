@@ -86,6 +86,21 @@ int db_schema_version(PGconn *conn)
     return version;
 }
 
+/* 1 when migration version is recorded, 0 when not, -1 on error. */
+static int migration_applied(PGconn *conn, int version)
+{
+    char text[16];
+    snprintf(text, sizeof(text), "%d", version);
+    const char *params[] = {text};
+    PGresult *res =
+        db_query(conn, "SELECT count(*) FROM schema_migration WHERE version = $1", 1, params);
+    int applied = -1;
+    if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1)
+        applied = strcmp(PQgetvalue(res, 0, 0), "0") != 0;
+    PQclear(res);
+    return applied;
+}
+
 static bool apply_one(PGconn *conn, const struct db_migration *m, char *err, size_t err_size)
 {
     char why[512];
@@ -130,14 +145,19 @@ bool db_migrate(PGconn *conn, char *err, size_t err_size)
         snprintf(err, err_size, "could not create the schema_migration table: %s", why);
         goto out;
     }
-    int current = db_schema_version(conn);
-    if (current < 0) {
-        snprintf(err, err_size, "could not read the schema version: %s", PQerrorMessage(conn));
-        goto out;
-    }
-    for (const struct db_migration *m = db_migrations; m->name != NULL; m++)
-        if (m->version > current && !apply_one(conn, m, err, err_size))
+    /* every migration not recorded yet, in order: not only those after the newest recorded,
+     * so that one numbered below a migration already applied (two lines of work merged)
+     * still runs */
+    for (const struct db_migration *m = db_migrations; m->name != NULL; m++) {
+        int applied = migration_applied(conn, m->version);
+        if (applied < 0) {
+            snprintf(err, err_size, "could not read the migrations applied: %s",
+                     PQerrorMessage(conn));
             goto out;
+        }
+        if (!applied && !apply_one(conn, m, err, err_size))
+            goto out;
+    }
     ok = true;
 out:
     snprintf(lock_sql, sizeof(lock_sql), "SELECT pg_advisory_unlock(%d)", MIGRATION_LOCK);

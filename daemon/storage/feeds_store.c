@@ -1,7 +1,7 @@
 /* The feeds status's SQL: a programme's indicators with its date today, and who reported the
  * latest due period of each: a summary per region and indicator, and a page of the sites
- * (docs/ARCHITECTURE.md, "Feeds at scale"). Both read one row per member site and series,
- * never the observations of a series whose latest period (series.last_period) decides. */
+ * (docs/ARCHITECTURE.md, "Feeds at scale"). Both read one row of site_sent per member site
+ * and due window, and the series of only the sites a rollup mark not folded yet names. */
 #include "scaleupd/storage/feeds_store.h"
 
 #include <stdio.h>
@@ -45,9 +45,11 @@ static const char SQL_FEEDS_INDICATORS[] =
     "  ON m.programme_id = se.programme_id AND m.site_id = se.site_id"                             \
     "  WHERE se.programme_id = $1 AND se.indicator_id = d.indicator_id)"                           \
     "), win AS ("                                                                                  \
-    " SELECT period_start, period_end, count(*) AS n FROM by_sites GROUP BY 1, 2"                  \
+    " SELECT period_start, period_end, count(*) AS n, array_agg(indicator_id) AS ids"             \
+    " FROM by_sites GROUP BY 1, 2"                                                                 \
     "), owed AS ("                                                                                 \
-    " SELECT m.site_id, w.period_start, w.period_end, w.n FROM membership m CROSS JOIN win w"      \
+    " SELECT m.site_id, w.period_start, w.period_end, w.n, w.ids FROM membership m"                \
+    " CROSS JOIN win w"                                                                            \
     " WHERE m.programme_id = $1 AND" FEEDS_SQL_MEMBER_OWES("w")                                  \
     "), stale AS ("                                                                                \
     " SELECT DISTINCT unnest(series_ids) AS series_id FROM rollup_dirty"                           \
@@ -66,38 +68,46 @@ static const char SQL_FEEDS_INDICATORS[] =
     "  ELSE EXISTS (SELECT 1 FROM observation o WHERE o.programme_id = $1"                         \
     "   AND o.series_id = se.id AND o.period_start = d.period_start) END"
 
-/* The owed series that sent their due period: one pass over the programme's series with
- * their site's membership (hashed: one row per member), then their indicator's due period
- * (hashed: one row per indicator); the fence (OFFSET 0) keeps the planner from building the
- * due periods x memberships product first and hashing every series against it. */
-#define FEEDS_SQL_SENT_FROM                                                                        \
+/* The owed series of the stale sites (those with a series a rollup mark not folded yet names)
+ * that sent their due period: their series (found by their full key, whatever the planner's
+ * statistics say) with their site's membership (hashed: one row per member), then their indicator's
+ * due period (hashed: one row per indicator); the fence (OFFSET 0) keeps the planner from building
+ * the due periods x memberships product first. */
+#define FEEDS_SQL_SENT_BY_STALE_SERIES                                                             \
+    " SELECT se.site_id, se.indicator_id"                                                          \
     " FROM (SELECT se.id, se.site_id, se.indicator_id, se.last_period, m.status, m.adopted_on,"    \
-    "  m.withdrawn_on FROM series se JOIN membership m ON m.programme_id = $1"                     \
-    "  AND m.site_id = se.site_id WHERE se.programme_id = $1 OFFSET 0) se"                         \
+    "  m.withdrawn_on FROM stale_sites ss CROSS JOIN by_sites b JOIN series se"                    \
+    "  ON se.programme_id = $1 AND se.indicator_id = b.indicator_id AND se.site_id = ss.site_id"   \
+    "  JOIN membership m ON m.programme_id = $1"                                                   \
+    "  AND m.site_id = se.site_id OFFSET 0) se"                                                    \
     " JOIN by_sites d ON d.indicator_id = se.indicator_id"                                         \
     " WHERE" FEEDS_SQL_MEMBER_OWES_OF("se", "d") " AND" FEEDS_SQL_SENT_PERIOD
 
 /* Each member site owing something: what it owes and sent, with its region (its nearest
- * ancestor of level 'region') and its status: rank 0 late (sent nothing), 1 partial, 2
- * reported. tally is (site or indicator, count) of sent per site and per indicator. */
+ * ancestor of level 'region', from site_tree) and its status: rank 0 late (sent nothing), 1
+ * partial, 2 reported. sent is each (site, indicator) owed and sent: read from site_sent (one
+ * row per site and window, kept by the rollup service) for every site but the stale ones,
+ * whose series are looked at one by one. tally is (site or indicator, count) of sent. */
 #define FEEDS_SQL_SITE_STATE                                                                       \
-    ", tally AS ("                                                                                 \
-    " SELECT se.site_id, se.indicator_id, count(*) AS sent" FEEDS_SQL_SENT_FROM                    \
-    " GROUP BY GROUPING SETS ((se.site_id), (se.indicator_id))"                                    \
+    ", stale_sites AS ("                                                                           \
+    " SELECT DISTINCT se.site_id FROM stale st JOIN series se ON se.programme_id = $1"             \
+    "  AND se.id = st.series_id"                                                                   \
+    "), sent AS ("                                                                                 \
+    " SELECT w.site_id, x.indicator_id FROM owed w JOIN site_sent t ON t.programme_id = $1"        \
+    "  AND t.period_start = w.period_start AND t.site_id = w.site_id"                              \
+    "  CROSS JOIN LATERAL unnest(t.indicator_ids) AS x(indicator_id)"                              \
+    "  WHERE x.indicator_id = ANY (w.ids) AND w.site_id NOT IN (SELECT site_id FROM stale_sites)"  \
+    " UNION ALL" FEEDS_SQL_SENT_BY_STALE_SERIES "), tally AS ("                                    \
+    " SELECT site_id, indicator_id, count(*) AS sent FROM sent"                                    \
+    " GROUP BY GROUPING SETS ((site_id), (indicator_id))"                                          \
     "), per_site AS ("                                                                             \
     " SELECT o.site_id, o.expected, coalesce(t.sent, 0) AS reported FROM (SELECT site_id,"         \
     "  sum(n) AS expected FROM owed GROUP BY site_id) o LEFT JOIN tally t"                         \
     "  ON t.site_id = o.site_id"                                                                   \
-    "), up(site_id, ancestor_id, depth) AS ("                                                      \
-    " SELECT s.id, s.parent_id, 1 FROM per_site ps JOIN site s"                                    \
-    "  ON s.programme_id = $1 AND s.id = ps.site_id WHERE s.parent_id IS NOT NULL"                 \
-    " UNION ALL SELECT u.site_id, p.parent_id, u.depth + 1 FROM up u JOIN site p"                  \
-    "  ON p.programme_id = $1 AND p.id = u.ancestor_id WHERE p.parent_id IS NOT NULL"              \
-    "  AND u.depth < 32"                                                                           \
     "), region AS ("                                                                               \
-    " SELECT DISTINCT ON (u.site_id) u.site_id, r.code, r.name FROM up u JOIN site r"              \
-    "  ON r.programme_id = $1 AND r.id = u.ancestor_id WHERE r.level = 'region'"                   \
-    "  ORDER BY u.site_id, u.depth"                                                                \
+    " SELECT DISTINCT ON (t.site_id) t.site_id, r.code, r.name FROM per_site ps JOIN site_tree t"  \
+    "  ON t.programme_id = $1 AND t.site_id = ps.site_id JOIN site r ON r.programme_id = $1"       \
+    "  AND r.id = t.ancestor_id WHERE r.level = 'region' ORDER BY t.site_id, t.depth"              \
     "), site_state AS ("                                                                           \
     " SELECT ps.*, s.code, s.name, r.code AS region, r.name AS region_name,"                       \
     "  CASE WHEN ps.reported = ps.expected THEN 2 WHEN ps.reported = 0 THEN 0 ELSE 1 END"          \
@@ -130,9 +140,10 @@ static const char SQL_FEEDS_SUMMARY[] = FEEDS_SQL_OWED FEEDS_SQL_SITE_STATE
     "   THEN coalesce(ow.sites, 0) ELSE 0 END,"
     "  'reported', CASE WHEN d.indicator_id IN (SELECT indicator_id FROM by_sites)"
     "   THEN coalesce((SELECT t.sent FROM tally t WHERE t.indicator_id = d.indicator_id), 0)"
-    "   ELSE (SELECT count(*) FROM series se JOIN observation o ON o.programme_id = $1"
-    "    AND o.series_id = se.id AND o.period_start = d.period_start"
-    "    WHERE se.programme_id = $1 AND se.indicator_id = d.indicator_id) END)"
+    "   ELSE (SELECT count(*) FROM series se WHERE se.programme_id = $1"
+    "    AND se.indicator_id = d.indicator_id AND (SELECT true FROM observation o"
+    "    WHERE o.programme_id = $1 AND o.series_id = se.id AND o.period_start = d.period_start"
+    "    LIMIT 1)) END)"
     "  ORDER BY i.id), '[]') FROM due d JOIN indicator i"
     "  ON i.programme_id = $1 AND i.id = d.indicator_id LEFT JOIN owed_by_window ow"
     "  ON ow.period_start = d.period_start AND ow.period_end = d.period_end),"

@@ -1,10 +1,12 @@
 /* Silences (silence_store.h): inserting a checked silence for a programme slug (or all),
- * listing them a page at a time (current or past) and expiring one. */
+ * listing them a page at a time (current or past), expiring one, and loading those in force
+ * to tell which alerts they mute. */
 #include "scaleupd/storage/silence_store.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "scaleupd/core/log.h"
 #include "scaleupd/core/problems.h"
 #include "scaleupd/storage/db.h"
 #include "scaleupd/storage/page_rows.h"
@@ -92,4 +94,92 @@ enum alerts_result alerts_silence_expire(PGconn *conn, int64_t id, double now)
     long expired = strtol(PQcmdTuples(res), NULL, 10);
     PQclear(res);
     return expired == 0 ? ALERTS_NOT_FOUND : ALERTS_OK;
+}
+
+bool alerts_silences_active(PGconn *conn, double now, int64_t programme_id, struct silence_set *set)
+{
+    char t[32], pid[24];
+    snprintf(t, sizeof(t), "%.6f", now);
+    snprintf(pid, sizeof(pid), "%lld", (long long)programme_id);
+    const char *params[] = {t, programme_id > 0 ? pid : NULL};
+    *set = (struct silence_set){0};
+    PGresult *res = db_run(conn, NULL,
+                           "SELECT s.id, p.slug, s.matchers::text FROM silence s LEFT JOIN"
+                           " programme p ON p.id = s.programme_id WHERE " SILENCE_END
+                           " > to_timestamp($1) AND s.starts_at <= to_timestamp($1) AND"
+                           " ($2::int8 IS NULL OR s.programme_id IS NULL OR s.programme_id = $2)"
+                           " ORDER BY s.id",
+                           2, params, PGRES_TUPLES_OK, NULL, "read the silences in force");
+    if (res == NULL)
+        return false;
+    for (int i = 0; i < PQntuples(res); i++) {
+        json_t *stored = json_loads(db_text(res, i, 2), 0, NULL);
+        char why[160] = "";
+        long long id = (long long)db_int64(res, i, 0);
+        const char *slug = db_is_null(res, i, 1) ? NULL : db_text(res, i, 1);
+        if (!silence_set_add(set, id, slug, stored, why, sizeof(why)))
+            log_warning("silence %lld is left out: its matchers do not compile: %s", id, why);
+        json_decref(stored);
+    }
+    PQclear(res);
+    return true;
+}
+
+/* The regions (SILENCE_REGIONS_SQL) of the alerts with the ids of alerts, as an object from
+ * the id (as text) to the list; NULL on a database error. */
+static json_t *alert_regions(PGconn *conn, const json_t *alerts)
+{
+    json_t *ids = json_array();
+    size_t i;
+    const json_t *a;
+    json_array_foreach(alerts, i, a) json_array_append(ids, json_object_get(a, "id"));
+    char *ids_text = json_dumps(ids, JSON_COMPACT);
+    json_decref(ids);
+    const char *params[] = {ids_text};
+    PGresult *res = db_run(conn, NULL,
+                           "SELECT a.id::text, " SILENCE_REGIONS_SQL " FROM alert a WHERE a.id IN"
+                           " (SELECT value::int8 FROM json_array_elements_text($1::json))",
+                           1, params, PGRES_TUPLES_OK, NULL, "read the regions of alerts");
+    free(ids_text);
+    if (res == NULL)
+        return NULL;
+    json_t *regions = json_object();
+    for (int r = 0; r < PQntuples(res); r++)
+        json_object_set_new(regions, db_text(res, r, 0),
+                            json_string(db_is_null(res, r, 1) ? "" : db_text(res, r, 1)));
+    PQclear(res);
+    return regions;
+}
+
+bool alerts_silenced_by(PGconn *conn, double now, json_t *alerts)
+{
+    if (json_array_size(alerts) == 0)
+        return true;
+    struct silence_set set;
+    if (!alerts_silences_active(conn, now, 0, &set))
+        return false;
+    json_t *regions = set.n > 0 ? alert_regions(conn, alerts) : json_object();
+    if (regions == NULL) {
+        silence_set_free(&set);
+        return false;
+    }
+    size_t i;
+    json_t *a;
+    json_array_foreach(alerts, i, a)
+    {
+        char id[24];
+        snprintf(id, sizeof(id), "%lld", (long long)json_integer_value(json_object_get(a, "id")));
+        struct silence_alert labels = {
+            .labels = {.programme = json_string_value(json_object_get(a, "programme")),
+                       .indicator = json_string_value(json_object_get(a, "indicator")),
+                       .site = json_string_value(json_object_get(a, "site")),
+                       .rule = json_string_value(json_object_get(a, "rule")),
+                       .kind = json_string_value(json_object_get(a, "kind"))}};
+        silence_alert_regions(&labels, json_string_value(json_object_get(regions, id)));
+        json_object_set_new(a, "silenced_by", silence_set_muting(&set, &labels.labels));
+        silence_alert_clear(&labels);
+    }
+    json_decref(regions);
+    silence_set_free(&set);
+    return true;
 }

@@ -132,7 +132,8 @@ class PagesTest(unittest.TestCase):
         self.assertEqual(set(items[0]), {
             "id", "programme", "rule", "kind", "indicator", "site", "state", "value", "centre",
             "lower_limit", "upper_limit", "period", "summary", "active_since", "updated_at",
-            "acked_at", "acked_by"})
+            "acked_at", "acked_by", "ack_comment", "ack_token", "silenced_by", "due",
+            "incident_id"})
         # the filters hold across pages
         items, _, _ = self.walk("/api/v1/alerts?programme=pages-a&state=firing&limit=2",
                                 "alerts")

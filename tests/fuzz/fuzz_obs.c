@@ -46,6 +46,7 @@ static enum obs_parse_status parse(enum obs_format format, const char *body, siz
     case OBS_FORMAT_DHIS2:
         return obs_parse_dhis2(body, len, batch, err);
     case OBS_FORMAT_JSON:
+    case OBS_FORMAT_FHIR: /* fuzz_fhir, with its mapping */
         break;
     }
     return obs_parse_json(body, len, batch, err);

@@ -13,6 +13,7 @@
 
 #include "fuzz_check.h"
 #include "scaleupd/core/silence_doc.h"
+#include "scaleupd/core/silence_match.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -24,16 +25,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static void check_valid(const json_t *doc, const struct silence_doc *s)
 {
-    FUZZ_CHECK(json_is_object(s->matchers) && json_object_size(s->matchers) > 0);
-    FUZZ_CHECK(s->matchers == json_object_get(doc, "matchers"));
-    const char *key;
-    const json_t *v;
-    json_object_foreach((json_t *)s->matchers, key, v)
-    {
-        FUZZ_CHECK(strcmp(key, "indicator") == 0 || strcmp(key, "site") == 0 ||
-                   strcmp(key, "rule") == 0);
-        FUZZ_CHECK(json_is_string(v) && json_string_length(v) > 0);
-    }
+    FUZZ_CHECK(json_is_array(s->matchers) && json_array_size(s->matchers) > 0);
+    /* the stored form compiles, as a read will compile it */
+    struct silence_matchers compiled;
+    char why[160];
+    FUZZ_CHECK(silence_matchers_compile(s->matchers, &compiled, why, sizeof(why)));
+    FUZZ_CHECK(compiled.n == json_array_size(s->matchers));
+    silence_matchers_free(&compiled);
     FUZZ_CHECK(isfinite(s->starts_at) && isfinite(s->ends_at) && s->ends_at > s->starts_at);
     FUZZ_CHECK(s->author != NULL && s->author[0] != '\0');
     FUZZ_CHECK(s->reason != NULL);
@@ -61,6 +59,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     fuzz_check_problems(problems, true, "");
     if (problems == NULL)
         check_valid(doc, &silence);
+    silence_doc_clear(&silence);
     json_decref(problems);
     json_decref(doc);
     return 0;

@@ -1,8 +1,9 @@
 /*
- * The feeds status's statements count their work: with series.last_period kept (as the
- * rollup service keeps it) the summary and a page of late sites read no observation at all,
- * one row per member site and series instead; with it unknown they look the due period up,
- * one probe per series; both give the same answer. The work is the observation table's
+ * The feeds status's statements count their work: with series.last_period and site_sent
+ * kept (as the rollup service keeps them) the summary and a page of late sites read no
+ * observation at all, one row per member site instead; for the sites a mark not folded yet
+ * names they look at each series, and the due period up where last_period does not decide;
+ * both give the same answer. The work is the observation table's
  * counters of the test's own transaction (pg_stat_xact_user_tables).
  * 60 practices in two regions, 3 monthly indicators, 12 months (2,160 observations): the
  * first 20 practices of region A stop after October 2026 (late for November), the rest
@@ -70,13 +71,26 @@ static void teardown(void)
 
 TestSuite(feeds_store, .init = setup, .fini = teardown);
 
-/* series.last_period as the rollup service keeps it (filled) or not yet known. */
-static void last_period(bool filled)
+/* The state the rollup service keeps (kept: series.last_period and site_sent up to date, no
+ * mark pending), or none of it (a mark not folded yet names every series, whose last_period
+ * is not known: every site's series are looked at). */
+static void keep_state(bool kept)
 {
-    exec(filled ? "UPDATE series se SET last_period = o.p, last_changed_at = o.r FROM"
-                  " (SELECT series_id, max(period_start) p, max(received_at) r"
-                  "  FROM observation GROUP BY series_id) o WHERE o.series_id = se.id"
-                : "UPDATE series SET last_period = NULL, last_changed_at = NULL");
+    exec("DELETE FROM rollup_dirty");
+    exec("DELETE FROM site_sent");
+    if (!kept) {
+        exec("UPDATE series SET last_period = NULL, last_changed_at = NULL");
+        exec("INSERT INTO rollup_dirty (programme_id, series_ids, periods) SELECT 1,"
+             " array_agg(id), array_agg(DATE '2026-11-01') FROM series");
+        return;
+    }
+    exec("UPDATE series se SET last_period = o.p, last_changed_at = o.r FROM"
+         " (SELECT series_id, max(period_start) p, max(received_at) r"
+         "  FROM observation GROUP BY series_id) o WHERE o.series_id = se.id");
+    exec("INSERT INTO site_sent (programme_id, period_start, site_id, indicator_ids)"
+         " SELECT 1, o.period_start, se.site_id, array_agg(se.indicator_id ORDER BY"
+         " se.indicator_id) FROM observation o JOIN series se ON se.id = o.series_id"
+         " GROUP BY o.period_start, se.site_id");
 }
 
 /* Rows of observation read, and scans of it, by this session so far (the counters not yet
@@ -124,12 +138,12 @@ static char *late_page(long long *work)
     return text;
 }
 
-Test(feeds_store, summary_reads_no_observation_when_last_period_is_kept)
+Test(feeds_store, summary_reads_no_observation_when_the_state_is_kept)
 {
     long long unknown_work, kept_work;
-    last_period(false);
+    keep_state(false);
     char *unknown = summary(&unknown_work);
-    last_period(true);
+    keep_state(true);
     char *kept = summary(&kept_work);
     cr_assert_str_eq(kept, unknown);
     cr_assert_eq(kept_work, 0, "the summary read the observations: %lld", kept_work);
@@ -144,12 +158,12 @@ Test(feeds_store, summary_reads_no_observation_when_last_period_is_kept)
     free(kept);
 }
 
-Test(feeds_store, page_of_late_sites_reads_no_observation_when_last_period_is_kept)
+Test(feeds_store, page_of_late_sites_reads_no_observation_when_the_state_is_kept)
 {
     long long unknown_work, kept_work;
-    last_period(false);
+    keep_state(false);
     char *unknown = late_page(&unknown_work);
-    last_period(true);
+    keep_state(true);
     char *kept = late_page(&kept_work);
     cr_assert_eq(kept_work, 0, "the page read the observations: %lld", kept_work);
     cr_assert_gt(unknown_work, 0);
@@ -166,30 +180,48 @@ Test(feeds_store, page_of_late_sites_reads_no_observation_when_last_period_is_ke
     free(kept);
 }
 
-Test(feeds_store, a_series_with_a_later_period_is_looked_up)
+/* The summary's totals: late, partial, values reported. */
+static void totals_of(const char *text, long long *late, long long *partial, long long *values)
 {
-    /* P021..P060 also sent December: their November is looked up, not assumed */
+    json_t *doc = json_loads(text, 0, NULL);
+    json_t *totals = json_object_get(doc, "totals");
+    *late = json_integer_value(json_object_get(totals, "sites_late"));
+    *partial = json_integer_value(json_object_get(totals, "sites_partial"));
+    *values = json_integer_value(json_object_get(totals, "values_reported"));
+    json_decref(doc);
+}
+
+Test(feeds_store, a_series_with_a_later_period_is_right_either_way)
+{
+    /* P021..P060 also sent December, P060 not November for m1: from site_sent no look-up;
+     * from the series (last_period after the due period) November is looked up, not assumed */
     exec("INSERT INTO observation (programme_id, series_id, period_start, value)"
          " SELECT 1, se.id, DATE '2026-12-01', 1 FROM series se JOIN site s ON s.id = se.site_id"
          " WHERE s.code > 'P020'");
     exec("DELETE FROM observation o USING series se, site s WHERE se.id = o.series_id"
          " AND s.id = se.site_id AND s.code = 'P060' AND se.indicator_id = 1"
          " AND o.period_start = DATE '2026-11-01'");
-    last_period(true);
-    long long work;
-    char *text = summary(&work);
-    cr_assert_gt(work, 0);
-    json_t *doc = json_loads(text, 0, NULL);
-    json_t *totals = json_object_get(doc, "totals");
-    cr_assert_eq(json_integer_value(json_object_get(totals, "sites_partial")), 1);
-    cr_assert_eq(json_integer_value(json_object_get(totals, "values_reported")), 119);
-    json_decref(doc);
-    free(text);
+    long long work, late, partial, values;
+    for (int kept = 0; kept < 2; kept++) {
+        keep_state(kept);
+        exec("UPDATE series se SET last_period = o.p FROM (SELECT series_id, max(period_start) p"
+             " FROM observation GROUP BY series_id) o WHERE o.series_id = se.id");
+        char *text = summary(&work);
+        totals_of(text, &late, &partial, &values);
+        cr_assert_eq(partial, 1);
+        cr_assert_eq(values, 119);
+        cr_assert_eq(late, 20);
+        if (kept)
+            cr_assert_eq(work, 0, "site_sent decides: %lld", work);
+        else
+            cr_assert_geq(work, 120, "November looked up in each later series: %lld", work);
+        free(text);
+    }
 }
 
 Test(feeds_store, a_series_named_by_an_unfolded_mark_is_looked_up)
 {
-    last_period(true);
+    keep_state(true);
     /* P001 sends November; ingest marks its series for the rollup service, which has not
      * folded the mark yet: its last_period still says October */
     exec("INSERT INTO observation (programme_id, series_id, period_start, value)"

@@ -148,7 +148,8 @@ Test(outbox, group_wait_then_one_message_per_address_then_repeat)
     cr_expect_eq(notify_dispatch(conn, c, T0 + 31), 0, "nothing new");
     cr_expect_eq(notify_dispatch(conn, c, T0 + 30 + 3600), 2, "a repeat after repeat_interval");
     /* an acknowledged alert is not repeated */
-    cr_assert_eq(alerts_ack(conn, 1, "me", T0 + 4000), ALERTS_OK);
+    struct ack_by me = {.person = "me", .comment = "looking", .token = "ops"};
+    cr_assert_eq(alerts_ack(conn, 1, &me, T0 + 4000), ALERTS_OK);
     cr_expect_eq(notify_dispatch(conn, c, T0 + 30 + 7200), 0);
     /* resolving it is news again: the last message carried no firing alert, so the group
        waits group_wait, then sends one resolved notice per address */
@@ -169,7 +170,8 @@ Test(outbox, silenced_alerts_are_dropped)
     PGconn *conn = setup("pg_outbox_silence");
     struct config *c = test_config();
     run(conn, "INSERT INTO silence (matchers, starts_at, ends_at, author) VALUES"
-              " ('{\"site\":\"S1\"}', to_timestamp(1770724000), to_timestamp(1770728400), 'me')");
+              " ('[{\"name\":\"site\",\"value\":\"S1\"}]', to_timestamp(1770724000), "
+              "to_timestamp(1770728400), 'me')");
     fire(conn, ALERT_OBS_HOLDS, T0);
     cr_expect_eq(notify_dispatch(conn, c, T0 + 60), 0);
     cr_expect_eq(count(conn, "SELECT count(*) FROM alert_event WHERE outcome = 'dropped'"), 1);

@@ -232,24 +232,42 @@ static const char SQL_MISMATCHES[] =
     " FROM scan FULL JOIN r ON r.indicator_id = scan.indicator_id"
     "  AND r.site_id = scan.site_id AND r.period_start = scan.period_start";
 
-/* Folds every mark and checks the rollups against the scan; returns how many there are. */
+/* The rows of site_sent that differ from what each site's observations say it sent. */
+static const char SQL_SENT_MISMATCHES[] =
+    "WITH scan AS ("
+    " SELECT se.site_id, o.period_start, array_agg(se.indicator_id ORDER BY se.indicator_id)"
+    "  AS ids FROM observation o JOIN series se ON se.programme_id = o.programme_id"
+    "  AND se.id = o.series_id WHERE o.programme_id = $1 GROUP BY 1, 2"
+    "), t AS (SELECT * FROM site_sent WHERE programme_id = $1 AND indicator_ids <> '{}')"
+    " SELECT count(*) FILTER (WHERE scan.ids IS DISTINCT FROM t.indicator_ids), count(*)"
+    " FROM scan FULL JOIN t ON t.site_id = scan.site_id AND t.period_start = scan.period_start";
+
+/* Runs a (mismatches, rows) statement of programme $1 and fails with what differs. */
+static long check_statement(const char *sql, const char *what, const char *when)
+{
+    char pid[24];
+    snprintf(pid, sizeof(pid), "%lld", (long long)programme_id);
+    const char *v[] = {pid};
+    PGresult *res = PQexecParams(conn, sql, 1, NULL, v, NULL, NULL, 0);
+    cr_assert_eq(PQresultStatus(res), PGRES_TUPLES_OK, "%s", PQerrorMessage(conn));
+    long mismatches = strtol(PQgetvalue(res, 0, 0), NULL, 10);
+    long rows = strtol(PQgetvalue(res, 0, 1), NULL, 10);
+    PQclear(res);
+    cr_assert_eq(mismatches, 0, "%s: %ld of %ld %s differ from the scan", when, mismatches, rows,
+                 what);
+    return rows;
+}
+
+/* Folds every mark and checks the rollups, and what each site sent, against the scan;
+ * returns how many rollups there are. */
 static long check_equal_to_scan(const char *when)
 {
     struct rollup_stats stats = {0};
     cr_assert_eq(rollup_store_fold(conn, programme_id, 100000, true, &stats, "test"),
                  ROLLUP_FOLDED);
     cr_assert_eq(scalar_long("SELECT count(*) FROM rollup_dirty"), 0);
-    char pid[24];
-    snprintf(pid, sizeof(pid), "%lld", (long long)programme_id);
-    const char *v[] = {pid};
-    PGresult *res = PQexecParams(conn, SQL_MISMATCHES, 1, NULL, v, NULL, NULL, 0);
-    cr_assert_eq(PQresultStatus(res), PGRES_TUPLES_OK, "%s", PQerrorMessage(conn));
-    long mismatches = strtol(PQgetvalue(res, 0, 0), NULL, 10);
-    long rollups = strtol(PQgetvalue(res, 0, 1), NULL, 10);
-    PQclear(res);
-    cr_assert_eq(mismatches, 0, "%s: %ld of %ld rollups differ from the scan", when, mismatches,
-                 rollups);
-    return rollups;
+    (void)check_statement(SQL_SENT_MISMATCHES, "sites' periods sent", when);
+    return check_statement(SQL_MISMATCHES, "rollups", when);
 }
 
 Test(rollups, equal_to_a_scan_after_random_inserts_revisions_late_data_and_deletions)

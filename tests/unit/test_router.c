@@ -363,6 +363,8 @@ Test(router, app_routes_declare_their_query)
     } want[] = {
         {"/api/v1/programmes/{slug}/observations", POST, "dry_run atomic"},
         {"/api/dataValueSets", POST, ROUTER_QUERY_ANY},
+        {"/fhir/MeasureReport", POST, "programme dry_run atomic"},
+        {"/fhir", POST, "programme dry_run atomic"},
         {"/api/v1/programmes/{slug}/series", GET, "indicator site from to revisions"},
         {"/api/v1/programmes/{slug}/progress", GET, "at by"},
         {"/api/v1/programmes/{slug}/progress/history", GET, "by"},
@@ -371,6 +373,7 @@ Test(router, app_routes_declare_their_query)
         {"/api/v1/programmes/{slug}/feeds/sites", GET,
          "grace_days status region indicator limit after"},
         {"/api/v1/alerts", GET, "programme state indicator site limit after"},
+        {"/api/v1/incidents", GET, "programme state kind limit after"},
         {"/api/v1/silences", GET, "expired limit after"},
         {"/api/v1/tokens", GET, "limit after"},
         {"/api/v1/programmes/{slug}/revisions", GET, "indicator site from to limit after"},

@@ -4,6 +4,7 @@
 #include <criterion/criterion.h>
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "scaleupd/core/silence_doc.h"
@@ -30,6 +31,7 @@ static void describe(const json_t *problems, char *out, size_t size)
 
 #define S(members) "{\"matchers\":{\"site\":\"GP1\"},\"author\":\"me\"," members "}"
 #define END "\"ends_at\":\"2026-03-01T00:00:00Z\""
+#define M(list) "{\"matchers\":[" list "],\"author\":\"me\"," END "}"
 
 static const struct {
     const char *doc;
@@ -57,8 +59,39 @@ static const struct {
     {S("\"starts_at\":\"2026-03-01T00:00:00Z\"," END), "$.ends_at end_before_start"},
     {S("\"ends_at\":\"2025-12-31T00:00:00Z\""), "$.ends_at end_before_start"}, /* before now */
     /* an unreadable start leaves now as the start the end is compared with */
-    {S("\"starts_at\":\"soon\",\"ends_at\":\"2025-12-31T00:00:00Z\""),
-     "$.starts_at invalid_time;$.ends_at end_before_start"},
+    {S("\"starts_at\":\"soon\",\"ends_at\":\"2025-12-31T00:00:00Z\""), "$.starts_at invalid_time"},
+    /* a duration instead of ends_at */
+    {S("\"duration\":\"2h\""), ""},
+    {S("\"duration\":\"1h30m\""), ""},
+    {S("\"duration\":\"2h\"," END), "$.duration conflicting_fields"},
+    {S("\"duration\":\"2 h\""), "$.duration invalid_duration"},
+    {S("\"duration\":\"0h\""), "$.duration invalid_duration"},
+    {S("\"duration\":7200"), "$.duration invalid_type"},
+    /* Alertmanager's matchers, as objects and as strings */
+    {M("{\"name\":\"region\",\"value\":\"BE-WAL\"}"), ""},
+    {M("{\"name\":\"indicator\",\"value\":\"bp_.*\",\"isRegex\":true,\"isEqual\":false},"
+       "{\"name\":\"site\",\"value\":\"GP1\"}"),
+     ""},
+    {M("\"region=BE-WAL\",\"indicator=~\\\"bp_.*\\\"\",\"kind!=self\",\"rule!~x|y\""), ""},
+    {M("{\"name\":\"colour\",\"value\":\"red\"}"), "$.matchers[0] unknown_matcher"},
+    {M("\"colour=red\""), "$.matchers[0] unknown_matcher"},
+    {M("{\"name\":\"site\"}"), "$.matchers[0] missing_field"},
+    {M("{\"name\":\"site\",\"value\":\"GP1\",\"isRegex\":\"yes\"}"), "$.matchers[0] invalid_type"},
+    {M("\"site\",\"site==GP1x\",\"=GP1\",\"site=\\\"GP1\""),
+     "$.matchers[0] invalid_matcher;$.matchers[2] invalid_matcher;$.matchers[3] invalid_matcher"},
+    {M("5"), "$.matchers[0] invalid_type"},
+    {M("\"site=~GP(1\""), "$.matchers[0] invalid_regex"},
+    {M("\"site=~GP\\\\d\""), "$.matchers[0] unsupported_regex"},
+    {M("\"site=~(?i)gp1\""), "$.matchers[0] unsupported_regex"},
+    {M("\"site=~GP.*?\""), "$.matchers[0] unsupported_regex"},
+    {M("\"site=~GP[\\\\d]\""), "$.matchers[0] unsupported_regex"},
+    {M("\"site=~(a)\\\\1\""), "$.matchers[0] unsupported_regex"},
+    {M("\"site=~GP[[:digit:]]+\",\"site=~a\\\\.b\",\"site=~x\\\\*?\""), ""},
+    /* a silence that would mute every alert is refused, unless it names its programme */
+    {M("\"site=~.*\""), "$.matchers matches_everything"},
+    {M("\"site!=GP1\",\"indicator=\""), "$.matchers matches_everything"},
+    {M("\"site!~GP.*\",\"region=BE\""), ""},
+    {"{\"programme\":\"p\",\"matchers\":[\"site=~.*\"],\"author\":\"me\"," END "}", ""},
 };
 
 Test(silence_doc, each_problem_names_its_path_and_code)
@@ -73,6 +106,8 @@ Test(silence_doc, each_problem_names_its_path_and_code)
         describe(problems, got, sizeof(got));
         cr_expect_str_eq(got, cases[i].want, "document %zu: %.160s", i, cases[i].doc);
         cr_expect(problems == NULL || json_array_size(problems) > 0, "case %zu", i);
+        cr_expect(problems == NULL || silence.matchers == NULL, "case %zu", i);
+        silence_doc_clear(&silence);
         json_decref(problems);
         json_decref(doc);
     }
@@ -88,7 +123,14 @@ Test(silence_doc, a_valid_document_becomes_the_struct_the_storage_writes)
     json_t *problems = silence_doc_parse(doc, NOW, &s);
     cr_assert_null(problems);
     cr_expect_str_eq(s.programme, "drift-be");
-    cr_expect_eq(s.matchers, json_object_get(doc, "matchers"));
+    char *stored = json_dumps(s.matchers, JSON_COMPACT);
+    cr_expect_str_eq(stored,
+                     "[{\"name\":\"site\",\"value\":\"GP2\",\"isRegex\":false,"
+                     "\"isEqual\":true}]",
+                     "the older object of equalities becomes the stored list");
+    free(stored);
+    silence_doc_clear(&s);
+    cr_expect_null(s.matchers);
     cr_expect_eq(s.starts_at, 1769904000.0);
     cr_expect_eq(s.ends_at, 1772323200.0);
     cr_expect_str_eq(s.author, "ops");
@@ -101,7 +143,48 @@ Test(silence_doc, a_valid_document_becomes_the_struct_the_storage_writes)
     cr_expect_null(s.programme, "every programme");
     cr_expect_eq(s.starts_at, NOW, "starts now");
     cr_expect_str_eq(s.reason, "");
+    silence_doc_clear(&s);
     json_decref(doc);
+
+    doc =
+        json_loads("{\"matchers\":[\"region=BE-WAL\",\"indicator!~\\\"a\\\\\\\"b\\\"\"],"
+                   "\"starts_at\":\"2026-02-01T00:00:00Z\",\"duration\":\"3d\",\"author\":\"ops\"}",
+                   0, NULL);
+    cr_assert_not_null(doc);
+    problems = silence_doc_parse(doc, NOW, &s);
+    cr_assert_null(problems);
+    cr_expect_eq(s.ends_at, 1769904000.0 + 3 * 86400, "starts_at + duration");
+    stored = json_dumps(s.matchers, JSON_COMPACT);
+    cr_expect_str_eq(stored,
+                     "[{\"name\":\"region\",\"value\":\"BE-WAL\",\"isRegex\":false,"
+                     "\"isEqual\":true},{\"name\":\"indicator\",\"value\":\"a\\\"b\","
+                     "\"isRegex\":true,\"isEqual\":false}]",
+                     "amtool's strings, quotes and escapes read as Alertmanager reads them");
+    free(stored);
+    silence_doc_clear(&s);
+    json_decref(doc);
+}
+
+static const struct {
+    const char *text;
+    double seconds; /* 0: refused */
+} durations[] = {
+    {"2h", 7200}, {"3d", 259200},   {"90m", 5400},     {"1h30m", 5400},
+    {"45s", 45},  {"1w", 604800},   {"1d12h", 129600}, {"3660d", 3660.0 * 86400},
+    {"3661d", 0}, {"", 0},          {"2", 0},          {"h", 0},
+    {"2H", 0},    {"-2h", 0},       {"2h ", 0},        {"0s", 0},
+    {"1.5h", 0},  {"99999999h", 0}, {"2y", 0},
+};
+
+Test(silence_doc, durations_are_numbers_with_units)
+{
+    for (size_t i = 0; i < sizeof(durations) / sizeof(durations[0]); i++) {
+        double seconds = -1;
+        bool ok = silence_doc_duration(durations[i].text, &seconds);
+        cr_expect_eq(ok, durations[i].seconds > 0, "\"%s\"", durations[i].text);
+        if (ok)
+            cr_expect_eq(seconds, durations[i].seconds, "\"%s\"", durations[i].text);
+    }
 }
 
 static const struct {

@@ -65,13 +65,18 @@ import { askToken, savedToken } from "./token.js";
  * GET /api/v1/alerts?programme= (alert_store.c): {alerts: [{id, programme, rule, kind,
  *   indicator|null, site|null, state: pending|firing|no_data|resolved, value|null, centre,
  *   lower_limit|null, upper_limit|null, period|null, summary, active_since, updated_at,
- *   acked_at|null, acked_by|null}]} (never inactive ones), newest first, paginated.
- * POST /api/v1/alerts/{id}/ack (admin): {id, acked_by} (the token's name, not a body).
- * GET /api/v1/silences: {silences: [{id, programme|null, matchers: {indicator?, site?,
- *   rule?}, starts_at, ends_at, expired_at|null, author, reason}]} (the active ones, of every
- *   programme; ?expired=true the past ones), latest end first, paginated.
- * POST /api/v1/silences (admin): {programme?, matchers, starts_at?, ends_at, author,
- *   reason?} → 201 {id}. DELETE /api/v1/silences/{id} (admin): {id, expired}.
+ *   acked_at|null, acked_by|null (the person), ack_comment|null, ack_token|null,
+ *   silenced_by: [silence id]}]} (never inactive ones), newest first, paginated.
+ *   GET /api/v1/alerts/{id}: one such object.
+ * POST /api/v1/alerts/{id}/ack (admin): body {by?, comment?} (by defaults to the token's
+ *   name) → {id, acked_by, ack_comment?, ack_token?}.
+ * GET /api/v1/silences: {silences: [{id, programme|null, matchers: [{name, value, isRegex,
+ *   isEqual}], starts_at, ends_at, expired_at|null, author, reason}]} (the active ones, of
+ *   every programme; ?expired=true the past ones), latest end first, paginated.
+ * POST /api/v1/silences (admin): {programme?, matchers (that list, amtool's strings
+ *   "region=BE-WAL", or the older {indicator?, site?, rule?}), starts_at?, ends_at | duration
+ *   ("2h"), author, reason?} → 201 {id, matchers}. DELETE /api/v1/silences/{id} (admin):
+ *   {id, expired}.
  */
 
 /* An answer with status >= 400: status, the daemon's error code and message. */
@@ -198,8 +203,22 @@ export function listAlerts(slug, pages = 1) {
   return listPages("/api/v1/alerts?programme=" + encodeURIComponent(slug), "alerts", pages);
 }
 
-export function ackAlert(id) {
-  return request(`/api/v1/alerts/${encodeURIComponent(id)}/ack`, "POST");
+/* Acknowledges alert id as by (a person's name), with an optional comment. */
+export function ackAlert(id, by, comment) {
+  const body = { by };
+  if (comment) body.comment = comment;
+  return request(`/api/v1/alerts/${encodeURIComponent(id)}/ack`, "POST", body);
+}
+
+/* The programme's open incidents (alerts with one cause, with their members), newest first,
+ * as far as `pages` pages go: {items, more}. */
+export function listIncidents(slug, pages = 1) {
+  return listPages("/api/v1/incidents?state=open&programme=" + encodeURIComponent(slug), "incidents", pages);
+}
+
+/* Acknowledges every open member of incident id. */
+export function ackIncident(id) {
+  return request(`/api/v1/incidents/${encodeURIComponent(id)}/ack`, "POST");
 }
 
 /* The active silences (of every programme), latest end first, as far as `pages` pages go:

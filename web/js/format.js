@@ -35,6 +35,7 @@ export const STATUS = {
   pending: ["…", "Pending"],
   resolved: ["✔", "Resolved"],
   acknowledged: ["✓", "Acknowledged"],
+  silenced: ["⏸", "Silenced"],
 };
 
 /* { kind, icon, text } of a status; an unknown kind is shown as itself with "?". */

@@ -17,9 +17,11 @@
 /* One alert as a message shows it. Strings are borrowed; NULL reads as "". */
 struct notify_alert {
     long long id;
-    bool resolved;    /* false: firing */
-    const char *rule; /* rule name */
-    const char *kind; /* rule kind */
+    long long incident_id;      /* 0 = the alert is its own incident */
+    const char *incident_title; /* NULL when none */
+    bool resolved;              /* false: firing */
+    const char *rule;           /* rule name */
+    const char *kind;           /* rule kind */
     const char *indicator, *indicator_name;
     const char *site, *site_name; /* may be NULL for programme-wide alerts */
     const char *region_name;      /* the site's region, or NULL */

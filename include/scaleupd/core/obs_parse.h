@@ -103,6 +103,7 @@ enum obs_format {
     OBS_FORMAT_JSON,
     OBS_FORMAT_CSV,
     OBS_FORMAT_DHIS2,
+    OBS_FORMAT_FHIR, /* FHIR R4 MeasureReports: core/parse_fhir.h */
 };
 
 struct obs_row {
@@ -162,6 +163,7 @@ struct obs_set_option {
 };
 
 struct obs_arena_block;
+struct obs_fhir; /* core/parse_fhir.h */
 
 /*
  * A parsed batch. rows and rejects are owned by the batch; so are the comments the rows
@@ -177,6 +179,8 @@ struct obs_batch {
        each: a member given twice fails the document) */
     struct obs_set_option set_options[OBS_SET_OPTIONS_MAX];
     size_t n_set_options;
+    /* FHIR: where each row came from (core/parse_fhir.h); NULL for the other formats */
+    struct obs_fhir *fhir;
     /* private: */
     size_t rows_cap;
     size_t rejects_cap;

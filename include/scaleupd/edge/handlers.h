@@ -10,6 +10,17 @@ void handle_post_observations(struct request *req, PGconn *conn, struct app *app
 void handle_post_data_value_sets(struct request *req, PGconn *conn, struct app *app);
 void handle_get_series(struct request *req, PGconn *conn, struct app *app);
 
+/* The options every feed write shares (dry_run, atomic, Idempotency-Key and the request's
+ * fingerprint) into w, as the feeds' routes read them (routes_feeds.c); false when it answered
+ * 400. */
+struct ingest_request;
+bool feed_write_options(struct request *req, struct ingest_request *w, const char *media);
+
+/* FHIR (routes_fhir.c): POST /fhir/MeasureReport and POST /fhir (a batch or transaction
+ * Bundle of MeasureReports) */
+void handle_post_fhir_measure_report(struct request *req, PGconn *conn, struct app *app);
+void handle_post_fhir_bundle(struct request *req, PGconn *conn, struct app *app);
+
 /* roadmaps and progress (routes_progress.c) */
 void handle_put_roadmap(struct request *req, PGconn *conn, struct app *app);
 void handle_get_roadmap(struct request *req, PGconn *conn, struct app *app);
@@ -35,6 +46,7 @@ void handle_get_receivers(struct request *req, PGconn *conn, struct app *app);
 void handle_post_receiver_test(struct request *req, PGconn *conn, struct app *app);
 void handle_get_alerts(struct request *req, PGconn *conn, struct app *app);
 void handle_post_alert_ack(struct request *req, PGconn *conn, struct app *app);
+void handle_get_alert(struct request *req, PGconn *conn, struct app *app);
 void handle_post_silence(struct request *req, PGconn *conn, struct app *app);
 void handle_get_silences(struct request *req, PGconn *conn, struct app *app);
 void handle_delete_silence(struct request *req, PGconn *conn, struct app *app);

@@ -1,6 +1,7 @@
-/* The ingest service: a feed write (a request body in JSON, CSV or DHIS2 dataValueSets)
- * becomes a validated batch, stored in one transaction with its Idempotency-Key answer, and
- * an import report (ours or DHIS2's import summary) that the edge sends as it is.
+/* The ingest service: a feed write (a request body in JSON, CSV or DHIS2 dataValueSets, or
+ * FHIR MeasureReports) becomes a validated batch, stored in one transaction with its
+ * Idempotency-Key answer, and an import report (ours, DHIS2's import summary, or FHIR's
+ * OperationOutcome or response Bundle) that the edge sends as it is.
  *
  * The evaluator is not kicked from here (it is the edge's background task): ingest_push says
  * in result->changed whether the committed write changed any observation, and the route
@@ -68,6 +69,8 @@ struct ingest_request {
     struct dhis2_options dhis2;    /* DHIS2: the query's import options (dhis2_options_read_query);
                                       the data value set's own members win over them */
     bool atomic;                   /* one rejected row rejects the batch */
+    bool fhir_bundle;              /* FHIR: the body is a Bundle (POST /fhir), not one
+                                      MeasureReport; the answer is fhir_outcome's */
     bool name_other_programmes;    /* an admin's write: a site code that only other programmes
                                       have is rejected as site_not_in_programme; for anyone else
                                       (a feed token) it is unknown_site, like a code nobody has,

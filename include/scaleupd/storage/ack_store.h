@@ -1,16 +1,39 @@
-/* Storage of acknowledgements: who acknowledged an alert and when, which stops its repeat
- * notifications until it resolves (resolving clears it, see alert_store.c). */
+/* Storage of acknowledgements: who acknowledged an alert, when, why, and through which
+ * credential, which stops its repeat notifications until it resolves (resolving clears it,
+ * see alert_store.c). Any route that acknowledges (an alert, an incident's alerts, an
+ * e-mail's one-click link) calls one of these two functions inside its own transaction or
+ * on its own (each is one statement). */
 #ifndef SCALEUPD_STORAGE_ACK_STORE_H
 #define SCALEUPD_STORAGE_ACK_STORE_H
 
 #include <libpq-fe.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "scaleupd/storage/alerts_result.h"
 
-/* Acknowledges alert alert_id as who at now: ALERTS_OK, ALERTS_NOT_FOUND (no such alert) or
- * ALERTS_DB_ERROR. Acknowledging again moves the time and the name. */
-enum alerts_result alerts_ack(PGconn *conn, int64_t alert_id, const char *who, double now)
+/* Who acknowledges. The strings are the caller's and are only read during the call. */
+struct ack_by {
+    const char *person;  /* non-empty: the API body's "by" (core/ack_doc.h checks it), the
+                          * CLI's user, the receiver's e-mail address of a one-click link */
+    const char *comment; /* NULL (or "") for none */
+    const char *token;   /* the credential's name (the API token's), NULL when none (a signed
+                          * e-mail link); kept next to the person, never shown as who */
+};
+
+/* Acknowledges alert alert_id as by at now: ALERTS_OK, ALERTS_NOT_FOUND (no such alert) or
+ * ALERTS_DB_ERROR. Acknowledging again replaces the time, person, comment and token. Any
+ * state may be acknowledged, as before; resolving clears the acknowledgement. */
+enum alerts_result alerts_ack(PGconn *conn, int64_t alert_id, const struct ack_by *by, double now)
+    __attribute__((warn_unused_result));
+
+/* Acknowledges each of alert_ids[0..n) that exists, in one statement, as alerts_ack does
+ * one (an incident's member alerts): ALERTS_OK with *acked the number acknowledged (0 when
+ * none of the ids exists, or n is 0), or ALERTS_DB_ERROR. n is at most ACK_IDS_MAX (past it,
+ * ALERTS_INVALID and nothing is done). */
+#define ACK_IDS_MAX 10000
+enum alerts_result alerts_ack_ids(PGconn *conn, const int64_t *alert_ids, size_t n,
+                                  const struct ack_by *by, double now, size_t *acked)
     __attribute__((warn_unused_result));
 
 #endif

@@ -12,6 +12,7 @@
 
 #include "scaleupd/core/alert_state.h"
 #include "scaleupd/core/rules.h"
+#include "scaleupd/storage/alerts_result.h"
 #include "scaleupd/storage/page_rows.h"
 
 /* What an evaluation found for one alert subject. */
@@ -24,12 +25,16 @@ struct alert_update {
     enum alert_observation obs;
     const struct rule_eval *eval; /* NULL with ALERT_OBS_NO_DATA */
     int32_t period_start;         /* day of the value's period; -1 when none */
+    bool has_due;                 /* a late feed's due date is due_day */
+    int32_t due_day;
     double now;
 };
 
 /* Applies one evaluation inside the caller's transaction: steps the state machine, stores
  * the alert, appends to alert_history when the state changes, and writes one alert_event
- * per receiver of the rule when receivers must be told (the transactional outbox). */
+ * per receiver of the rule when receivers must be told (the transactional outbox). An alert
+ * that starts firing joins its incident, one that stops being open may resolve it
+ * (storage/incident_store.h). */
 bool alerts_apply(PGconn *conn, const struct alert_update *u) __attribute__((warn_unused_result));
 
 /* Inside the caller's transaction: a notification to receiver was dead-lettered, so the
@@ -42,21 +47,31 @@ bool alerts_delivery_recovered(PGconn *conn, int64_t programme_id, const char *r
     __attribute__((warn_unused_result));
 
 /* What GET /api/v1/alerts filters on: a programme slug, a state name, indicator and site
- * codes; each NULL for any. */
+ * codes; each NULL for any. now is the moment whose silences each alert's "silenced_by"
+ * names (0: none are in force). */
 struct alerts_filter {
     const char *programme;
     const char *state;
     const char *indicator;
     const char *site;
+    double now;
 };
 
 /* One page of the alerts that are not inactive and match filter, newest first (id DESC):
- * at most request->limit alerts after the cursor's (one field: an id), as page->items, with
+ * at most request->limit alerts after the cursor's (one field: an id), as page->items (each
+ * {id, programme, rule, kind, indicator, site, state, value, centre, lower_limit,
+ * upper_limit, period, summary, active_since, updated_at, acked_at, acked_by, ack_comment,
+ * ack_token, silenced_by: [silence ids in force at filter->now that mute it]}), with
  * page->next the cursor of the last one when more follow. PAGE_ROWS_BAD_CURSOR when the
  * cursor is not one of this list; on PAGE_ROWS_OK the caller frees the page
  * (page_rows_free). */
 enum page_rows_status alerts_list_page(PGconn *conn, const struct alerts_filter *filter,
                                        const struct page_request *request, struct page_rows *page)
+    __attribute__((warn_unused_result));
+
+/* One alert (any state) as alerts_list_page gives it, with silenced_by as of now: ALERTS_OK
+ * with *alert set (owned by the caller), ALERTS_NOT_FOUND or ALERTS_DB_ERROR. */
+enum alerts_result alerts_get(PGconn *conn, int64_t alert_id, double now, json_t **alert)
     __attribute__((warn_unused_result));
 
 #endif

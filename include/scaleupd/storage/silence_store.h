@@ -1,6 +1,8 @@
-/* Storage of silences: matchers (indicator, site, rule codes) over a time window, for one
- * programme or all, that keep alerts from being told. The silence document is checked by
- * core/silence_doc.h before it comes here; only the programme slug needs the database. */
+/* Storage of silences: Alertmanager-style matchers (core/silence_match.h) over a time
+ * window, for one programme or all, that keep alerts from being told; and the reads that
+ * match alerts against the silences in force (matching is done in the core, with regcomp, on
+ * the labels these reads give). The silence document is checked by core/silence_doc.h before
+ * it comes here; only the programme slug needs the database. */
 #ifndef SCALEUPD_STORAGE_SILENCE_STORE_H
 #define SCALEUPD_STORAGE_SILENCE_STORE_H
 
@@ -10,6 +12,7 @@
 #include <stdint.h>
 
 #include "scaleupd/core/silence_doc.h"
+#include "scaleupd/core/silence_match.h"
 #include "scaleupd/storage/alerts_result.h"
 #include "scaleupd/storage/page_rows.h"
 
@@ -35,17 +38,28 @@ enum page_rows_status alerts_silence_list_page(PGconn *conn, double now, bool en
 enum alerts_result alerts_silence_expire(PGconn *conn, int64_t id, double now)
     __attribute__((warn_unused_result));
 
-/* SQL condition (on alias a = alert, with $N the time) that an alert is silenced; used by
- * the outbox. */
-#define ALERTS_SILENCED_SQL(now_param)                                                             \
-    "EXISTS (SELECT 1 FROM silence s JOIN alert_rule sr ON sr.programme_id = a.programme_id"       \
-    " AND sr.id = a.rule_id LEFT JOIN indicator si ON si.programme_id = a.programme_id"            \
-    " AND si.id = a.indicator_id LEFT JOIN site ss ON ss.programme_id = a.programme_id"            \
-    " AND ss.id = a.site_id WHERE (s.programme_id IS NULL OR s.programme_id = a.programme_id)"     \
-    " AND s.starts_at <= to_timestamp(" now_param ") AND s.ends_at > to_timestamp(" now_param      \
-    ") AND (s.expired_at IS NULL OR s.expired_at > to_timestamp(" now_param "))"                   \
-    " AND (s.matchers->>'rule' IS NULL OR s.matchers->>'rule' = sr.name)"                          \
-    " AND (s.matchers->>'indicator' IS NULL OR s.matchers->>'indicator' = si.code)"                \
-    " AND (s.matchers->>'site' IS NULL OR s.matchers->>'site' = ss.code))"
+/* The silences in force at now (started, neither run out nor expired) for programme_id (0:
+ * every programme's), compiled: true with *set filled (free with silence_set_free), false on
+ * a database error. A stored silence whose matchers do not compile (a row written by hand)
+ * is left out with a warning. */
+bool alerts_silences_active(PGconn *conn, double now, int64_t programme_id, struct silence_set *set)
+    __attribute__((warn_unused_result));
+
+/* Adds "silenced_by": [silence ids] to each alert object of alerts (a JSON array of the
+ * objects alert_store.h lists: "id", "programme", "indicator", "site", "rule", "kind"), the
+ * silences in force at now that mute it; two statements whatever the number of alerts.
+ * False on a database error (alerts then unchanged or partly annotated). */
+bool alerts_silenced_by(PGconn *conn, double now, json_t *alerts)
+    __attribute__((warn_unused_result));
+
+/* SQL expression (on alias a = alert): the JSON list, as text, of the codes of the alert's
+ * site and of each of its ancestors (site_tree, nearest first); NULL without a site. What
+ * silence_alert_regions (core/silence_match.h) reads as the region label. */
+#define SILENCE_REGIONS_SQL                                                                        \
+    "(SELECT json_agg(x.code ORDER BY x.depth)::text FROM (SELECT rs.code, 0 AS depth"             \
+    " FROM site rs WHERE rs.programme_id = a.programme_id AND rs.id = a.site_id UNION ALL"         \
+    " SELECT ra.code, rt.depth FROM site_tree rt JOIN site ra ON ra.programme_id ="                \
+    " rt.programme_id AND ra.id = rt.ancestor_id WHERE rt.programme_id = a.programme_id"           \
+    " AND rt.site_id = a.site_id) x)"
 
 #endif

@@ -1,11 +1,15 @@
-/* Alerts: the programme's open alerts with since when, acknowledging and silencing them
+/* Alerts: the programme's open incidents (alerts with one cause: a practice's late feeds of a
+ * due period, an indicator's signals in a region and period) with their members and one
+ * acknowledgement for all, the open alerts with since when, acknowledging and silencing them
  * (an admin token is needed for that), the active silences, and the alerts resolved in the
  * last 30 days. The daemon sends its lists a page at a time (newest first): the view shows
  * the pages loaded so far and a "Show more" control while the daemon has more, so nothing
  * is left out without saying so. */
-import { ApiError, ackAlert, createSilence, expireSilence, listAlerts, listSilences } from "../api.js";
+import {
+  ApiError, ackAlert, ackIncident, createSilence, expireSilence, listAlerts, listIncidents, listSilences,
+} from "../api.js";
 import { badge, h, table, th } from "../dom.js";
-import { MISSING, fmtDate, fmtDateTime, fmtHours, fmtValue, isNum, parseDate } from "../format.js";
+import { MISSING, fmtDate, fmtDateTime, fmtHours, fmtPeriod, fmtValue, isNum, parseDate } from "../format.js";
 import { render } from "../router.js";
 import { indicatorOf, siteName, state } from "../state.js";
 
@@ -40,13 +44,14 @@ function refused(err, what) {
     ? `This token may not ${what}: use an admin token.` : `Could not ${what}: ` + err.message;
 }
 
-function ackButton(a, msg) {
+/* Acknowledges as the name this browser acts as, with the comment typed (if any). */
+function ackButton(a, msg, comment) {
   const acked = Boolean(a.acked_at);
   const button = h("button", { type: "button", "data-action": "ack", disabled: acked,
     onclick: async () => {
       button.disabled = true;
       try {
-        await ackAlert(a.id);
+        await ackAlert(a.id, author(), comment.value.trim());
         msg.textContent = "Acknowledged.";
         render();
       } catch (err) {
@@ -57,14 +62,14 @@ function ackButton(a, msg) {
   return button;
 }
 
-/* The silence of an alert: its indicator, site and rule, from now for the chosen hours. */
+/* The silence of an alert: its indicator, site and rule (equality matchers), from the
+ * daemon's now (not this browser's clock) for the chosen hours. */
 function silenceOf(a, hours, reason) {
-  const now = new Date();
-  const matchers = Object.fromEntries(Object.entries({ indicator: a.indicator, site: a.site, rule: a.rule })
-    .filter(([, v]) => typeof v === "string" && v !== ""));
+  const matchers = Object.entries({ indicator: a.indicator, site: a.site, rule: a.rule })
+    .filter(([, v]) => typeof v === "string" && v !== "").map(([name, value]) => ({ name, value }));
   return {
     programme: a.programme, matchers,
-    starts_at: now.toISOString(), ends_at: new Date(now.getTime() + hours * 3600e3).toISOString(),
+    duration: hours + "h",
     author: author(), reason: reason || "silenced from the dashboard",
   };
 }
@@ -72,7 +77,7 @@ function silenceOf(a, hours, reason) {
 function alertActions(a) {
   const msg = h("span", { class: "small muted", role: "status" });
   const hours = h("select", { "aria-label": "silence for" }, SILENCE_HOURS.map((n) => h("option", { value: n }, fmtHours(n))));
-  const reason = h("input", { type: "text", placeholder: "reason", "aria-label": "reason", size: 14 });
+  const reason = h("input", { type: "text", placeholder: "reason / comment", "aria-label": "reason", size: 14 });
   const silence = h("button", { type: "button", class: "ghost", "data-action": "silence", onclick: async () => {
     try {
       await createSilence(silenceOf(a, Number(hours.value), reason.value));
@@ -82,13 +87,81 @@ function alertActions(a) {
       msg.textContent = refused(err, "silence");
     }
   } }, "Silence");
-  return h("div", { class: "inline-form" }, ackButton(a, msg), hours, reason, silence, msg);
+  return h("div", { class: "inline-form" }, ackButton(a, msg, reason), hours, reason, silence, msg);
+}
+
+/* A status shown in words with its icon, as badge() does, for what format.js has no word for. */
+function tag(kind, icon, text) {
+  return h("span", { class: "status " + kind, "data-status": kind }, h("span", { "aria-hidden": "true" }, icon), text);
+}
+
+const INCIDENT_KINDS = { late_feed: ["✖", "Late feed"], signal: ["▼", "Signal"], alert: ["!", "Alert"] };
+
+function kindTag(kind) {
+  const [icon, text] = INCIDENT_KINDS[kind] || ["?", kind];
+  return tag("incident-" + kind, icon, text);
+}
+
+/* What a member of an incident is about, less what the incident's title says already: a late
+ * feed's indicator (the practice is the incident's), a signal's practice or the region's
+ * aggregate (the indicator is the incident's), else both. */
+function memberLabel(m, kind) {
+  const ind = indicatorOf(m.indicator);
+  const what = ind ? ind.name : m.indicator;
+  const where = m.site ? siteName(m.site) + (m.aggregate ? " (aggregate)" : "") : null;
+  if (kind === "late_feed") return what || MISSING;
+  if (kind === "signal") return where || MISSING;
+  return [what, where].filter(Boolean).join(" at ") || m.rule;
+}
+
+/* One member of an incident: what it is about, its state, and whether it is acknowledged or
+ * silenced. */
+function memberItem(m, kind) {
+  return h("li", { "data-member": m.id, "data-state": m.state }, memberLabel(m, kind), " ", badge(m.state),
+    m.acked_at ? [" ", badge("acknowledged", m.acked_by ? "by " + m.acked_by : "")] : null,
+    m.silenced ? [" ", tag("silenced", "🔕", "Silenced")] : null);
+}
+
+/* The period an incident is about; a late feed's due date with it. */
+function incidentPeriod(n) {
+  return [fmtPeriod(n.period), n.due ? h("span", { class: "muted small" }, h("br"), "due " + fmtDate(n.due)) : null];
+}
+
+function ackIncidentButton(n, msg) {
+  const button = h("button", { type: "button", "data-action": "ack-incident", disabled: n.acked,
+    onclick: async () => {
+      button.disabled = true;
+      try {
+        const done = await ackIncident(n.id);
+        msg.textContent = `Acknowledged ${done.acked.length} alert${done.acked.length === 1 ? "" : "s"}.`;
+        render();
+      } catch (err) {
+        button.disabled = false;
+        msg.textContent = refused(err, "acknowledge");
+      }
+    } }, n.acked ? "Acknowledged" : "Acknowledge all");
+  return button;
+}
+
+function incidentRow(n) {
+  const msg = h("span", { class: "small muted", role: "status" });
+  const open = n.members.filter((m) => m.state !== "resolved" && m.state !== "inactive");
+  return h("tr", { "data-incident": n.id, "data-kind": n.kind },
+    h("td", {}, kindTag(n.kind), n.acked ? [" ", badge("acknowledged")] : null,
+      n.silenced ? [" ", tag("silenced", "🔕", "Silenced")] : null),
+    h("td", {}, h("strong", {}, n.title),
+      h("br"), h("span", { class: "muted small" }, `${open.length} open of ${n.members.length} alert${n.members.length === 1 ? "" : "s"}`),
+      h("ul", { class: "members small" }, n.members.map((m) => memberItem(m, n.kind)))),
+    h("td", {}, incidentPeriod(n)),
+    h("td", {}, fmtDateTime(n.since)),
+    h("td", {}, ackIncidentButton(n, msg), " ", msg));
 }
 
 function openRow(a) {
   const [what, where] = alertWhat(a);
   return h("tr", { "data-alert": a.id, "data-state": a.state },
-    h("td", {}, badge(a.state), a.acked_at ? [" ", badge("acknowledged", a.acked_by ? "by " + a.acked_by : "")] : null),
+    h("td", {}, badge(a.state), a.acked_at ? [" ", badge("acknowledged", ackedBy(a))] : null,
+      a.silenced_by && a.silenced_by.length ? [" ", badge("silenced", "by silence " + a.silenced_by.join(", "))] : null),
     h("td", {}, h("strong", {}, what), h("br"), h("span", { class: "muted small" }, where)),
     h("td", {}, fmtDateTime(a.active_since)),
     h("td", {}, alertValue(a)),
@@ -103,9 +176,20 @@ function resolvedRow(a) {
     h("td", {}, fmtDateTime(a.active_since)), h("td", {}, fmtDateTime(a.updated_at)));
 }
 
+/* Who acknowledged, and why when they said. */
+function ackedBy(a) {
+  return a.acked_by ? "by " + a.acked_by + (a.ack_comment ? ": " + a.ack_comment : "") : "";
+}
+
+/* A silence's matchers as amtool writes them: region=BE-WAL, indicator=~bp_.* */
+function matchersText(matchers) {
+  if (!Array.isArray(matchers)) return JSON.stringify(matchers);
+  return matchers.map((m) => m.name + (m.isEqual === false ? "!" : "=") + (m.isRegex ? "~" : "") + m.value).join(", ");
+}
+
 function silenceRow(s) {
   return h("tr", { "data-silence": s.id },
-    h("td", {}, JSON.stringify(s.matchers)), h("td", {}, fmtDateTime(s.starts_at)), h("td", {}, fmtDateTime(s.ends_at)),
+    h("td", {}, matchersText(s.matchers)), h("td", {}, fmtDateTime(s.starts_at)), h("td", {}, fmtDateTime(s.ends_at)),
     h("td", {}, s.author + (s.reason ? ": " + s.reason : "")),
     h("td", {}, h("button", { type: "button", class: "ghost", onclick: async () => {
       try {
@@ -120,7 +204,7 @@ function silenceRow(s) {
 /* How many pages of each list the view loads: one at first, one more per "Show more"; kept
  * across the re-renders after an acknowledgement or a silence, reset for another
  * programme. */
-const loaded = { programme: null, alerts: 1, silences: 1 };
+const loaded = { programme: null, alerts: 1, silences: 1, incidents: 1 };
 
 /* The "Show more" control of a list that has more pages, and a note that says so. */
 function moreControl(which, note) {
@@ -132,9 +216,11 @@ function moreControl(which, note) {
 }
 
 export async function alerts() {
-  const head = [h("h1", {}, "Alerts"), h("p", { class: "subtitle" }, "Open alerts with since when; acknowledge or silence them here (an admin token is needed for that). Resolved alerts of the last 30 days below.")];
-  if (loaded.programme !== state.programme) Object.assign(loaded, { programme: state.programme, alerts: 1, silences: 1 });
-  const [alertPages, silencePages] = await Promise.all([listAlerts(state.programme, loaded.alerts), listSilences(loaded.silences)]);
+  const head = [h("h1", {}, "Alerts"), h("p", { class: "subtitle" }, "Open incidents (alerts with one cause) and open alerts with since when; acknowledge or silence them here (an admin token is needed for that). Resolved alerts of the last 30 days below.")];
+  if (loaded.programme !== state.programme) Object.assign(loaded, { programme: state.programme, alerts: 1, silences: 1, incidents: 1 });
+  const [incidentPages, alertPages, silencePages] = await Promise.all([listIncidents(state.programme, loaded.incidents),
+    listAlerts(state.programme, loaded.alerts), listSilences(loaded.silences)]);
+  const incidents = incidentPages.items.filter((n) => n.state === "open");
   const list = alertPages.items;
   const silences = silencePages.items;
   const more = alertPages.more ? " or more" : "";
@@ -142,9 +228,13 @@ export async function alerts() {
   const cutoff = Date.now() - RESOLVED_DAYS * 86400e3;
   const resolved = list.filter((a) => a.state === "resolved" && parseDate(a.updated_at).getTime() >= cutoff);
   const authorInput = h("input", { type: "text", value: author(), "aria-label": "your name", size: 16,
-    onchange: (e) => localStorage.setItem(AUTHOR_KEY, e.target.value.trim() || "dashboard") });
+    oninput: (e) => localStorage.setItem(AUTHOR_KEY, e.target.value.trim() || "dashboard") });
   return [head,
     h("p", { class: "small muted" }, h("label", {}, "Acting as ", authorInput)),
+    h("h2", {}, `Incidents (${incidents.length}${incidentPages.more ? " or more" : ""})`),
+    incidents.length ? table("incidents", [th("Kind"), th("What"), th("Period"), th("Since"), th("Action")], incidents.map(incidentRow))
+      : h("p", { class: "muted", id: "no-incidents" }, "No open incidents."),
+    incidentPages.more ? moreControl("incidents", "Only the latest incidents are loaded.") : null,
     h("h2", {}, `Open (${open.length}${more})`),
     open.length ? table("open-alerts", [th("State"), th("What"), th("Since"), th("Value"), th("Action")], open.map(openRow))
       : h("p", { class: "muted", id: "no-open-alerts" }, alertPages.more ? "No open alerts among the latest." : "No open alerts."),
