@@ -1,5 +1,5 @@
 /* Notification rendering: grouped e-mail (subject, text, HTML, MIME with Message-ID and
- * References) and the Alertmanager v4 webhook payload. Pure. */
+ * References). Pure. The webhook payload is core/am_webhook.c. */
 #include "scaleupd/core/notify_render.h"
 
 #include <math.h>
@@ -375,7 +375,7 @@ void notify_ack_url(const struct notify_group *g, const char *token, char *buf, 
 
 /* The dashboard's view of an incident: the Alerts view of its programme with the incident
  * (or the alert, when it is its own incident) shown above the lists. */
-static void incident_url(const struct notify_group *g, const struct notify_alert *a, char *buf,
+void notify_incident_url(const struct notify_group *g, const struct notify_alert *a, char *buf,
                          size_t size)
 {
     snprintf(buf, size, "%.*s/#/alerts?programme=", base_len(g), str(g->base_url));
@@ -544,7 +544,7 @@ static void text_incident(struct dynbuf *b, const struct notify_group *g,
         notify_ack_url(g, token, url, sizeof(url));
         putf(b, "  Acknowledge (one click, no login): %s\n", url);
     }
-    incident_url(g, &g->alerts[inc->first], url, sizeof(url));
+    notify_incident_url(g, &g->alerts[inc->first], url, sizeof(url));
     putf(b, "  In the dashboard: %s\n", url);
 }
 
@@ -719,7 +719,7 @@ static void html_incident(struct dynbuf *b, const struct notify_group *g,
         notify_ack_url(g, token, url, sizeof(url));
         html_link(b, url, "Acknowledge", true);
     }
-    incident_url(g, &g->alerts[inc->first], url, sizeof(url));
+    notify_incident_url(g, &g->alerts[inc->first], url, sizeof(url));
     html_link(b, url, "In the dashboard", false);
     putf(b, "</p>\n</div>\n");
 }
@@ -911,67 +911,6 @@ char *notify_email_message_charts(const char *from, const char *to, const char *
         mime_part(&b, boundary, "text/html", html);
     putf(&b, "--%s--\r\n", boundary);
     return take(&b);
-}
-
-static json_t *number_or_null(bool has, double v)
-{
-    return has && isfinite(v) ? json_real(v) : json_null();
-}
-
-static json_t *webhook_alert(const struct notify_group *g, const struct notify_alert *a)
-{
-    char chart[512], fingerprint[32];
-    notify_chart_url(g, a, chart, sizeof(chart));
-    snprintf(fingerprint, sizeof(fingerprint), "%016llx", (unsigned long long)a->id);
-    json_t *labels =
-        json_pack("{s:s,s:s,s:s,s:s}", "alertname", str(a->rule), "programme", str(g->programme),
-                  "rule_kind", str(a->kind), "receiver", str(g->receiver));
-    if (a->indicator)
-        json_object_set_new(labels, "indicator", json_string(a->indicator));
-    if (a->site)
-        json_object_set_new(labels, "site", json_string(a->site));
-    json_t *annotations = json_pack(
-        "{s:s,s:s,s:o,s:o,s:o,s:o}", "summary", str(a->summary), "period", str(a->period), "value",
-        number_or_null(a->has_value, a->value), "centre", number_or_null(a->has_limits, a->centre),
-        "lower_limit", number_or_null(a->has_limits, a->lower_limit), "upper_limit",
-        number_or_null(a->has_limits, a->upper_limit));
-    return json_pack("{s:s,s:o,s:o,s:s,s:s,s:s,s:s}", "status", a->resolved ? "resolved" : "firing",
-                     "labels", labels, "annotations", annotations, "startsAt", str(a->starts_at),
-                     "endsAt", a->ends_at ? a->ends_at : "0001-01-01T00:00:00Z", "generatorURL",
-                     chart, "fingerprint", fingerprint);
-}
-
-json_t *notify_webhook_payload(const struct notify_group *g, const char *group_key)
-{
-    size_t firing, resolved;
-    count_states(g, &firing, &resolved);
-    json_t *alerts = json_array();
-    for (size_t i = 0; i < g->n_alerts; i++)
-        json_array_append_new(alerts, webhook_alert(g, &g->alerts[i]));
-    json_t *group_labels =
-        json_pack("{s:s,s:s}", "programme", str(g->programme), "receiver", str(g->receiver));
-    return json_pack("{s:s,s:s,s:i,s:s,s:s,s:o,s:O,s:{},s:s,s:o}", "version", "4", "groupKey",
-                     str(group_key), "truncatedAlerts", 0, "status",
-                     firing > 0 ? "firing" : "resolved", "receiver", str(g->receiver),
-                     "groupLabels", group_labels, "commonLabels", group_labels, "commonAnnotations",
-                     "externalURL", str(g->base_url), "alerts", alerts);
-}
-
-char *notify_webhook_body(const struct notify_group *group, const char *group_key)
-{
-    json_t *payload = notify_webhook_payload(group, group_key);
-    char *body = json_dumps(payload, JSON_COMPACT);
-    json_decref(payload);
-    if (body != NULL && strlen(body) >= NOTIFY_RENDER_MAX) {
-        free(body);
-        return NULL;
-    }
-    return body;
-}
-
-void notify_group_key(const struct notify_group *group, char *buf, size_t size)
-{
-    snprintf(buf, size, "%s/%s", str(group->programme), str(group->receiver));
 }
 
 void notify_mail_domain(const char *from, char *buf, size_t size)

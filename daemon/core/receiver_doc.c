@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "scaleupd/core/problems.h"
+#include "scaleupd/core/receiver_endpoints.h"
 
 /* True for an address a mail server will take as one recipient: name@domain, no spaces,
  * line breaks, angle brackets or commas (which would smuggle in headers or recipients). */
@@ -43,6 +44,10 @@ static void check_addresses(const json_t *r, size_t i, bool email, json_t **prob
         const char *s = json_string_value(v);
         if (s != NULL && (email ? valid_email(s) : valid_url(s)))
             continue;
+        if (!email && json_is_object(v)) {
+            receiver_endpoints_check_webhook(v, i, j, problems);
+            continue;
+        }
         snprintf(path, sizeof(path), "$.receivers[%zu].%s[%zu]", i, key, j);
         if (email)
             problems_add(problems, path, "invalid_email", "an e-mail address is name@domain");
@@ -62,6 +67,7 @@ static void check_receiver(const json_t *r, size_t i, json_t **problems)
         problems_add(problems, path, "invalid_type", "name must be a string of 1 to 63 characters");
     check_addresses(r, i, true, problems);
     check_addresses(r, i, false, problems);
+    receiver_endpoints_check(r, i, problems);
     const json_t *tz = json_object_get(r, "time_zone");
     snprintf(path, sizeof(path), "$.receivers[%zu].time_zone", i);
     if (tz != NULL && !json_is_string(tz))

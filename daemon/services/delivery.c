@@ -13,7 +13,9 @@
 #include "scaleupd/core/log.h"
 #include "scaleupd/core/metrics.h"
 #include "scaleupd/core/notify_timing.h"
+#include "scaleupd/core/receiver_endpoints.h"
 #include "scaleupd/services/notify.h"
+#include "scaleupd/services/notify_endpoints.h"
 #include "scaleupd/services/transport.h"
 #include "scaleupd/storage/alert_store.h"
 #include "scaleupd/storage/db.h"
@@ -60,14 +62,18 @@ bool delivery_record_dead(PGconn *conn, const struct outbox_item *item, double n
     return db_transaction(conn, NULL, record_body, &r);
 }
 
+static const char *channel(const struct outbox_item *it)
+{
+    return it->alertmanager ? "alertmanager" : it->webhook ? "webhook" : "email";
+}
+
 static void count(const char *name, const struct outbox_item *it, const char *reason)
 {
     char labels[128];
     if (reason)
-        snprintf(labels, sizeof(labels), "channel=\"%s\",reason=\"%s\"",
-                 it->webhook ? "webhook" : "email", reason);
+        snprintf(labels, sizeof(labels), "channel=\"%s\",reason=\"%s\"", channel(it), reason);
     else
-        snprintf(labels, sizeof(labels), "channel=\"%s\"", it->webhook ? "webhook" : "email");
+        snprintf(labels, sizeof(labels), "channel=\"%s\"", channel(it));
     metrics_add(name, labels, 1);
 }
 
@@ -100,15 +106,31 @@ static bool record_failure(PGconn *conn, const struct config *config, const stru
     return ok;
 }
 
+/* POSTs a webhook or Alertmanager message with its endpoint's credentials, if any. */
+static enum transport_result send_webhook(const struct config *config, const struct outbox_item *it,
+                                          const char *key, struct transport_error *e)
+{
+    char authorization[RECEIVER_SECRET_MAX * 2];
+    if (!receiver_endpoints_authorization(it->auth_type, it->auth_username, it->auth_secret,
+                                          authorization, sizeof(authorization)) &&
+        it->auth_type != NULL)
+        log_warning("notification %lld: the credentials of %s do not fit a header; sending"
+                    " without them",
+                    (long long)it->id, it->target);
+    enum transport_result r =
+        transport_send_webhook(config, it->target, it->body, key, authorization, e);
+    memset(authorization, 0, sizeof(authorization));
+    return r;
+}
+
 /* Sends one claimed message and records the outcome. */
 static void deliver_one(PGconn *conn, const struct config *config, const struct outbox_item *it)
 {
     struct transport_error e = {"", ""};
     char key[48];
     snprintf(key, sizeof(key), "scaleupd-outbox-%lld", (long long)it->id);
-    enum transport_result r = it->webhook
-                                  ? transport_send_webhook(config, it->target, it->body, key, &e)
-                                  : transport_send_email(config, it->target, it->body, &e);
+    enum transport_result r = it->webhook ? send_webhook(config, it, key, &e)
+                                          : transport_send_email(config, it->target, it->body, &e);
     double now = clock_now();
     if (r != TRANSPORT_SENT && transport_cancelled()) {
         release(conn, it);
@@ -168,6 +190,8 @@ void delivery_run_round(PGconn *conn, const struct config *config)
     double now = clock_now();
     if (notify_dispatch(conn, config, now) < 0)
         log_warning("could not dispatch alert notifications");
+    if (notify_endpoints_resend(conn, config, now) < 0)
+        log_warning("could not re-post firing alerts to Alertmanagers");
     deliver_batch(conn, config, now);
     long depth;
     double age;

@@ -15,6 +15,7 @@
 #include "scaleupd/core/notify_timing.h"
 #include "scaleupd/services/ack_link.h"
 #include "scaleupd/services/charts.h"
+#include "scaleupd/services/notify_endpoints.h"
 #include "scaleupd/storage/alert_groups.h"
 #include "scaleupd/storage/db.h"
 #include "scaleupd/storage/digest_store.h"
@@ -31,6 +32,7 @@ struct dispatch {
     bool is_test;
     char thread_id[200]; /* the group's thread; the first e-mail starts it when "" */
     char domain[128];    /* of Message-IDs */
+    const char *reason;  /* the webhooks' notification_reason (notify_endpoints.h) */
 };
 
 static void dispatch_init(struct dispatch *d, PGconn *conn, const struct config *config,
@@ -255,17 +257,6 @@ static bool queue_email(struct dispatch *d, struct email_extras *x, const char *
     return ok;
 }
 
-static bool queue_webhook(struct dispatch *d, const struct notify_group *ng, const char *url)
-{
-    int64_t id = queue_row(d, true, url);
-    char key[200];
-    notify_group_key(ng, key, sizeof(key));
-    char *body = notify_webhook_body(ng, key);
-    bool ok = id != 0 && body != NULL && outbox_set_body(d->conn, id, "", body, NULL);
-    free(body);
-    return ok;
-}
-
 /* Queues the group's message to every target of its receiver; the number queued or -1. */
 static long queue_targets(struct dispatch *d, const struct notify_group *ng)
 {
@@ -279,12 +270,28 @@ static long queue_targets(struct dispatch *d, const struct notify_group *ng)
     long n = email && !email_extras_build(d, ng, &extras) ? -1 : 0;
     for (size_t i = 0; i < targets.n && n >= 0; i++) {
         const struct alert_group_target *t = &targets.targets[i];
-        bool ok = t->webhook ? queue_webhook(d, ng, t->target) : queue_email(d, &extras, t->target);
-        n = ok ? n + 1 : -1;
+        if (t->webhook)
+            continue; /* queue_group's, with each webhook's own options */
+        n = queue_email(d, &extras, t->target) ? n + 1 : -1;
     }
     email_extras_free(&extras);
     alert_group_targets_clear(&targets);
     return n;
+}
+
+/* Queues the group to its webhooks and Alertmanagers (services/notify_endpoints.h), then,
+ * without the resolved alerts unless [alerts] send_resolved, to its e-mail addresses; the
+ * number queued or -1. */
+static long queue_group(struct dispatch *d, const struct notify_group *ng)
+{
+    struct endpoint_dispatch ed = {d->conn,     d->config, d->programme_id,
+                                   d->receiver, d->now,    d->reason};
+    long hooks = notify_endpoints_queue(&ed, ng);
+    struct notify_alert *kept = NULL;
+    struct notify_group mail = notify_endpoints_select(ng, d->config->send_resolved, &kept);
+    long mails = hooks >= 0 && (mail.n_alerts > 0 || mail.is_test) ? queue_targets(d, &mail) : 0;
+    free(kept);
+    return hooks < 0 || mails < 0 ? -1 : hooks + mails;
 }
 
 /* Queues the locked group's message (if it shows any alert) and records the dispatch; the
@@ -292,8 +299,8 @@ static long queue_targets(struct dispatch *d, const struct notify_group *ng)
 static long dispatch_locked(struct dispatch *d)
 {
     struct alert_group_alerts alerts;
-    if (!alert_groups_alerts(d->conn, d->programme_id, d->receiver, d->now,
-                             d->config->send_resolved, &alerts))
+    /* every resolution: each target takes them or not (queue_group) */
+    if (!alert_groups_alerts(d->conn, d->programme_id, d->receiver, d->now, true, &alerts))
         return -1;
     long queued = 0;
     bool immediate = true; /* false: a receiver told by its digest only (services/digest.h) */
@@ -302,7 +309,7 @@ static long dispatch_locked(struct dispatch *d)
     if (alerts.group.n_alerts > 0 && immediate && queued == 0) {
         alerts.group.receiver = d->receiver;
         alerts.group.base_url = d->config->base_url;
-        queued = queue_targets(d, &alerts.group);
+        queued = queue_group(d, &alerts.group);
     }
     bool firing = alerts.firing;
     alert_group_alerts_clear(&alerts);
@@ -332,6 +339,7 @@ static long dispatch_group(struct dispatch *d)
         if (!notify_group_due(&timers, &state.times, d->now))
             break;
         snprintf(d->thread_id, sizeof(d->thread_id), "%s", state.thread_id);
+        d->reason = notify_endpoints_reason(&state.times);
         queued = dispatch_locked(d);
         break;
     }
@@ -371,7 +379,7 @@ static bool queue_test_targets(PGconn *conn, void *arg)
 {
     (void)conn;
     struct queue_test *t = arg;
-    t->queued = queue_targets(t->dispatch, t->group);
+    t->queued = queue_group(t->dispatch, t->group);
     return t->queued >= 0;
 }
 

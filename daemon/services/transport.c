@@ -173,7 +173,7 @@ enum transport_result transport_send_email(const struct config *config, const ch
 
 enum transport_result transport_send_webhook(const struct config *config, const char *url,
                                              const char *payload, const char *key,
-                                             struct transport_error *e)
+                                             const char *authorization, struct transport_error *e)
 {
     CURL *curl = curl_easy_init();
     if (curl == NULL) {
@@ -185,6 +185,8 @@ enum transport_result transport_send_webhook(const struct config *config, const 
     snprintf(key_header, sizeof(key_header), "Idempotency-Key: %s", key);
     struct curl_slist *headers = curl_slist_append(NULL, "Content-Type: application/json");
     headers = curl_slist_append(headers, key_header);
+    if (authorization != NULL && authorization[0] != '\0')
+        headers = curl_slist_append(headers, authorization); /* never in a message or log */
     curl_easy_setopt(curl, CURLOPT_URL, url);
     curl_easy_setopt(curl, CURLOPT_POSTFIELDS, payload);
     curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);

@@ -24,8 +24,8 @@ int64_t outbox_queue(PGconn *conn, const struct outbox_message *m)
 {
     struct id_time p;
     id_time(&p, m->programme_id, m->created_at);
-    const char *params[] = {p.id,      m->receiver, m->webhook ? "webhook" : "email",
-                            m->target, p.time,      m->is_test ? "t" : "f"};
+    const char *channel = m->alertmanager ? "alertmanager" : m->webhook ? "webhook" : "email";
+    const char *params[] = {p.id, m->receiver, channel, m->target, p.time, m->is_test ? "t" : "f"};
     PGresult *res = db_run(conn, NULL,
                            "INSERT INTO outbox (programme_id, receiver, channel, target, body,"
                            " is_test, created_at, next_at) VALUES ($1, $2, $3, $4, '', $6,"
@@ -54,6 +54,9 @@ void outbox_item_clear(struct outbox_item *item)
     free(item->receiver);
     free(item->target);
     free(item->body);
+    free(item->auth_type);
+    free(item->auth_username);
+    free(item->auth_secret);
     memset(item, 0, sizeof(*item));
 }
 
@@ -85,7 +88,18 @@ static void read_item(const PGresult *res, int row, struct outbox_item *it)
     it->attempts = (int)db_int64(res, row, 5);
     it->programme_id = db_int64(res, row, 6);
     it->receiver = xstrdup(db_text(res, row, 7));
+    it->alertmanager = db_bool(res, row, 8);
+    it->webhook = it->webhook || it->alertmanager;
+    for (int k = 0; k < 3; k++) {
+        char **field[] = {&it->auth_type, &it->auth_username, &it->auth_secret};
+        *field[k] = db_is_null(res, row, 9 + k) ? NULL : xstrdup(db_text(res, row, 9 + k));
+    }
 }
+
+/* The credentials of the endpoint a message goes to, read as the claim returns it. */
+#define ENDPOINT_AUTH(column)                                                                      \
+    " (SELECT e." column " FROM receiver_endpoint e WHERE e.programme_id = o.programme_id AND"     \
+    " e.receiver = o.receiver AND e.kind = o.channel AND e.post_url = o.target)"
 
 long outbox_claim(PGconn *conn, double now, double lease, struct outbox_item *items, size_t max)
 {
@@ -101,7 +115,9 @@ long outbox_claim(PGconn *conn, double now, double lease, struct outbox_item *it
         " next_at <= to_timestamp($1) AND (lease_until IS NULL OR lease_until <= to_timestamp($1))"
         " ORDER BY next_at, id LIMIT $3::int FOR UPDATE SKIP LOCKED)"
         " RETURNING o.id, o.channel = 'webhook', o.target, o.body, extract(epoch FROM"
-        " o.created_at), o.attempts, coalesce(o.programme_id, 0), o.receiver",
+        " o.created_at), o.attempts, coalesce(o.programme_id, 0), o.receiver,"
+        " o.channel = 'alertmanager'," ENDPOINT_AUTH("auth_type") "," ENDPOINT_AUTH(
+            "auth_username") "," ENDPOINT_AUTH("auth_secret"),
         3, params, PGRES_TUPLES_OK, NULL, "claim messages");
     if (res == NULL)
         return -1;
@@ -144,6 +160,26 @@ bool outbox_mark_dead(PGconn *conn, int64_t id, double now, const char *error)
                 "UPDATE outbox SET dead_at = to_timestamp($2), lease_until = NULL,"
                 " last_error = $3 WHERE id = $1",
                 id, now, error, "dead-letter a message");
+}
+
+long outbox_supersede(PGconn *conn, int64_t programme_id, const char *receiver, const char *channel,
+                      const char *target, double now)
+{
+    struct id_time p;
+    id_time(&p, programme_id, now);
+    const char *params[] = {p.id, receiver, channel, target, p.time};
+    PGresult *res = db_run(conn, NULL,
+                           "UPDATE outbox SET dead_at = to_timestamp($5), last_error = 'superseded"
+                           " by a later message to the same target' WHERE programme_id = $1 AND"
+                           " receiver = $2 AND channel = $3 AND target = $4 AND sent_at IS NULL"
+                           " AND dead_at IS NULL AND (lease_until IS NULL OR lease_until <="
+                           " to_timestamp($5))",
+                           5, params, PGRES_COMMAND_OK, NULL, "supersede waiting messages");
+    if (res == NULL)
+        return -1;
+    long n = strtol(PQcmdTuples(res), NULL, 10);
+    PQclear(res);
+    return n;
 }
 
 bool outbox_stats(PGconn *conn, double now, long *depth, double *oldest_age)

@@ -1,12 +1,15 @@
 /* Receivers (receiver_store.h): replacing a programme's receivers with a checked document in
- * one statement, refusing time zones the database does not know, and the read side. */
+ * one statement (their webhooks' and Alertmanagers' options in storage/endpoint_store.c, in
+ * the same transaction), refusing time zones the database does not know, and the read side. */
 #include "scaleupd/storage/receiver_store.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 
 #include "scaleupd/core/problems.h"
+#include "scaleupd/core/receiver_endpoints.h"
 #include "scaleupd/storage/db.h"
+#include "scaleupd/storage/endpoint_store.h"
 
 /* Deletes and re-inserts in one statement, unless a receiver names a time zone that
  * pg_timezone_names lacks: then nothing changes and the first such name comes back. */
@@ -21,12 +24,15 @@ static const char receivers_put_sql[] =
     " UPDATE SET email = excluded.email, webhook = excluded.webhook, time_zone ="
     " excluded.time_zone, updated_at = now()) SELECT (SELECT min(name) FROM bad)";
 
-enum alerts_result alerts_receivers_put(PGconn *conn, int64_t programme_id, const json_t *receivers,
-                                        json_t **problems, json_t **stored)
+static enum alerts_result receivers_put_rows(PGconn *conn, int64_t programme_id,
+                                             const json_t *receivers, json_t **problems,
+                                             json_t **stored)
 {
     char pid[24];
     snprintf(pid, sizeof(pid), "%lld", (long long)programme_id);
-    char *text = json_dumps(receivers, JSON_COMPACT);
+    json_t *plain = receiver_endpoints_plain(receivers);
+    char *text = json_dumps(plain, JSON_COMPACT);
+    json_decref(plain);
     const char *params[] = {pid, text};
     PGresult *res =
         db_run(conn, NULL, receivers_put_sql, 2, params, PGRES_TUPLES_OK, NULL, "store receivers");
@@ -41,12 +47,40 @@ enum alerts_result alerts_receivers_put(PGconn *conn, int64_t programme_id, cons
         result = ALERTS_INVALID;
     }
     PQclear(res);
+    if (result == ALERTS_OK && !endpoint_store_put(conn, programme_id, receivers))
+        result = ALERTS_DB_ERROR;
     if (result == ALERTS_OK) {
         *stored = alerts_receivers_get(conn, programme_id);
         if (*stored == NULL)
             result = ALERTS_DB_ERROR;
     }
     return result;
+}
+
+/* The receivers and their endpoints are rewritten together or not at all. */
+struct put_args {
+    int64_t programme_id;
+    const json_t *receivers;
+    json_t **problems, **stored;
+    enum alerts_result result;
+};
+
+static bool put_body(PGconn *conn, void *arg)
+{
+    struct put_args *a = arg;
+    a->result = receivers_put_rows(conn, a->programme_id, a->receivers, a->problems, a->stored);
+    return a->result == ALERTS_OK;
+}
+
+enum alerts_result alerts_receivers_put(PGconn *conn, int64_t programme_id, const json_t *receivers,
+                                        json_t **problems, json_t **stored)
+{
+    struct put_args a = {programme_id, receivers, problems, stored, ALERTS_DB_ERROR};
+    if (db_transaction(conn, NULL, put_body, &a) || a.result != ALERTS_OK)
+        return a.result;
+    json_decref(*stored);
+    *stored = NULL;
+    return ALERTS_DB_ERROR; /* the commit failed */
 }
 
 json_t *alerts_receivers_get(PGconn *conn, int64_t programme_id)
@@ -62,5 +96,9 @@ json_t *alerts_receivers_get(PGconn *conn, int64_t programme_id)
                1, params, PGRES_TUPLES_OK, NULL, "list receivers");
     json_t *list = res ? json_loads(db_text(res, 0, 0), 0, NULL) : NULL;
     PQclear(res);
+    if (list != NULL && !endpoint_store_show(conn, programme_id, list)) {
+        json_decref(list);
+        list = NULL;
+    }
     return list;
 }

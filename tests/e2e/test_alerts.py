@@ -451,7 +451,7 @@ class AlertingTest(unittest.TestCase):
         self.assertEqual(first["status"], "firing")
         self.assertEqual(first["labels"]["alertname"], "spc-bp_controlled_pct")
         self.assertEqual(first["annotations"]["summary"], "below lower limit")
-        self.assertEqual(first["annotations"]["value"], 30)
+        self.assertEqual(first["annotations"]["value"], "30")
         self.assertEqual(first["endsAt"], "0001-01-01T00:00:00Z")
         self.assertTrue(first["generatorURL"].startswith("https://scaleup.example/#/"))
         self.assertEqual(psql(db, "SELECT attempts FROM outbox"), "2")

@@ -1,4 +1,4 @@
-/* Rendering of grouped e-mails and Alertmanager webhook payloads. */
+/* Rendering of grouped e-mails. */
 #include <criterion/criterion.h>
 #include <math.h>
 #include <stdlib.h>
@@ -119,31 +119,6 @@ Test(notify_render, mime_message_headers)
     free(m);
 }
 
-Test(notify_render, webhook_v4)
-{
-    struct notify_alert a[2];
-    memcpy(a, two_firing, sizeof(a));
-    a[1].resolved = true;
-    a[1].ends_at = "2025-08-01T00:00:00Z";
-    a[1].has_limits = false;
-    struct notify_group g = group(a, 2);
-    json_t *p = notify_webhook_payload(&g, "icp-be/change-team");
-    cr_expect_str_eq(json_string_value(json_object_get(p, "version")), "4");
-    cr_expect_str_eq(json_string_value(json_object_get(p, "status")), "firing");
-    cr_expect_str_eq(json_string_value(json_object_get(p, "groupKey")), "icp-be/change-team");
-    json_t *alerts = json_object_get(p, "alerts");
-    cr_assert_eq(json_array_size(alerts), 2);
-    json_t *first = json_array_get(alerts, 0);
-    cr_expect_str_eq(
-        json_string_value(json_object_get(json_object_get(first, "labels"), "alertname")),
-        "spc-bp");
-    cr_expect_str_eq(json_string_value(json_object_get(first, "endsAt")), "0001-01-01T00:00:00Z");
-    json_t *second = json_array_get(alerts, 1);
-    cr_expect_str_eq(json_string_value(json_object_get(second, "status")), "resolved");
-    cr_expect(json_is_null(json_object_get(json_object_get(second, "annotations"), "lower_limit")));
-    json_decref(p);
-}
-
 Test(notify_render, envelope_ids_date_and_domain)
 {
     char buf[200];
@@ -165,21 +140,6 @@ Test(notify_render, envelope_ids_date_and_domain)
     cr_expect_str_eq(buf, "=_scaleupd_42");
     notify_mail_date(1751443200.9, buf, sizeof(buf));
     cr_expect_str_eq(buf, "Wed, 02 Jul 2025 08:00:00 +0000");
-    struct notify_group g = group(two_firing, 2);
-    notify_group_key(&g, buf, sizeof(buf));
-    cr_expect_str_eq(buf, "icp-be/change-team");
-}
-
-Test(notify_render, webhook_body_is_the_compact_payload)
-{
-    struct notify_group g = group(two_firing, 1);
-    char *body = notify_webhook_body(&g, "icp-be/change-team");
-    json_t *payload = notify_webhook_payload(&g, "icp-be/change-team");
-    char *expected = json_dumps(payload, JSON_COMPACT);
-    cr_expect_str_eq(body, expected);
-    free(body);
-    free(expected);
-    json_decref(payload);
 }
 
 /* A message that would pass NOTIFY_RENDER_MAX is refused, not grown without bound. */
@@ -196,7 +156,6 @@ Test(notify_render, over_the_cap_renders_nothing)
     cr_expect_null(notify_subject(&g));
     cr_expect_null(notify_text(&g));
     cr_expect_null(notify_html(&g));
-    cr_expect_null(notify_webhook_body(&g, "k"));
     cr_expect_null(notify_email_message("a@x", "b@y", "s", "d", "<m>", NULL, huge, "h", "=_b"));
     /* well under the cap still renders (the text says a summary twice: its line and its
      * incident's heading) */

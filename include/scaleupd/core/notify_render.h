@@ -1,6 +1,6 @@
 /* Rendering of notifications (docs/ARCHITECTURE.md, notification and delivery): a grouped
  * e-mail as a MIME multipart text + HTML message with a subject that says what and where,
- * its envelope (Message-ID, Date, boundary), and Alertmanager's webhook payload (version 4).
+ * its envelope (Message-ID, Date, boundary); Alertmanager's webhook payload is core/am_webhook.h.
  * Pure: times arrive already formatted in the receiver's time zone. */
 #ifndef SCALEUPD_NOTIFY_RENDER_H
 #define SCALEUPD_NOTIFY_RENDER_H
@@ -76,6 +76,12 @@ char *notify_subject(const struct notify_group *group);
 char *notify_text(const struct notify_group *group);
 char *notify_html(const struct notify_group *group);
 
+/* The link to an alert's incident on the dashboard (the Alerts view of its programme with
+ * the incident, or the alert when it is its own incident, shown above the lists):
+ * {base}/#/alerts?programme={slug}&incident={id} (or &alert={id}). */
+void notify_incident_url(const struct notify_group *group, const struct notify_alert *alert,
+                         char *buf, size_t size);
+
 /* The link to an alert's chart on the dashboard, the alert's period marked:
  * {base}/#/chart?programme={slug}&indicator={code}&site={site}&period={period}. */
 void notify_chart_url(const struct notify_group *group, const struct notify_alert *alert, char *buf,
@@ -103,16 +109,6 @@ char *notify_email_message_charts(const char *from, const char *to, const char *
                                   const char *date, const char *message_id, const char *thread_id,
                                   const char *text, const char *html, const char *boundary,
                                   const struct notify_group *group);
-
-/* Alertmanager's webhook payload, version 4. group_key identifies the group. The caller
- * owns the result. */
-json_t *notify_webhook_payload(const struct notify_group *group, const char *group_key);
-
-/* The same payload as compact JSON text, as it is POSTed. The caller frees it. */
-char *notify_webhook_body(const struct notify_group *group, const char *group_key);
-
-/* The key of a group, "programme/receiver" (the webhook's groupKey). */
-void notify_group_key(const struct notify_group *group, char *buf, size_t size);
 
 /* The domain of Message-IDs: what follows the last '@' of the From address (up to a '>' or
  * a space), "scaleupd" when it has none. */

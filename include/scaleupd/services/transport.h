@@ -29,11 +29,14 @@ struct transport_error {
 enum transport_result transport_send_email(const struct config *config, const char *to,
                                            const char *message, struct transport_error *err);
 
-/* POSTs a JSON payload with the header Idempotency-Key: key. 2xx is sent, 4xx (but 408 and
- * 429) permanent, everything else transient; reasons "timeout", "connect", "tls", "http",
- * "http_<n>xx", "internal". */
+/* POSTs a JSON payload with the header Idempotency-Key: key and, when authorization is not
+ * NULL or "", that header line ("Authorization: …", which no error message repeats). 2xx
+ * is sent, 4xx (but 408 and 429) permanent, everything else transient; reasons "timeout",
+ * "connect", "tls", "http", "http_<n>xx", "internal". Redirects are not followed, so the
+ * credentials go to url alone. */
 enum transport_result transport_send_webhook(const struct config *config, const char *url,
                                              const char *payload, const char *key,
+                                             const char *authorization,
                                              struct transport_error *err);
 
 /* Aborts transfers in progress within a second, and makes every later one fail at once

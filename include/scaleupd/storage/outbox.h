@@ -15,6 +15,7 @@ struct outbox_message {
     int64_t programme_id;
     const char *receiver;
     bool webhook;       /* false: e-mail */
+    bool alertmanager;  /* with webhook: an Alertmanager's API v2 (channel "alertmanager") */
     const char *target; /* the address or URL */
     bool is_test;       /* a receiver test message */
     double created_at;  /* also when it is first due */
@@ -36,9 +37,13 @@ struct outbox_item {
     int64_t id;
     int64_t programme_id; /* 0: none */
     char *receiver;
-    bool webhook; /* false: e-mail */
+    bool webhook;      /* false: e-mail */
+    bool alertmanager; /* with webhook: an Alertmanager's API v2 */
     char *target;
     char *body;
+    /* the endpoint's credentials as stored now (storage/endpoint_store.h), NULL when none:
+     * auth_type "bearer" or "basic", auth_username for basic, auth_secret */
+    char *auth_type, *auth_username, *auth_secret;
     double created_at;
     int attempts; /* including this one */
 };
@@ -64,6 +69,13 @@ bool outbox_mark_retry(PGconn *conn, int64_t id, double next_at, const char *err
     __attribute__((warn_unused_result));
 bool outbox_mark_dead(PGconn *conn, int64_t id, double now, const char *error)
     __attribute__((warn_unused_result));
+
+/* Gives up, at now, the messages of the programme's receiver to target on channel that wait
+ * (not sent, not dead, no lease held), with last_error saying a later message supersedes
+ * them: for an Alertmanager, whose latest post carries the whole state, so that an
+ * unreachable one does not pile up a re-post per interval. Returns how many, -1 on error. */
+long outbox_supersede(PGconn *conn, int64_t programme_id, const char *receiver, const char *channel,
+                      const char *target, double now);
 
 /* Messages waiting (not sent, not dead) and the age in seconds of the oldest (0 if none). */
 bool outbox_stats(PGconn *conn, double now, long *depth, double *oldest_age)
