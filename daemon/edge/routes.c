@@ -202,6 +202,8 @@ const struct route app_routes[] = {
      HQ(HANDLER_DB, ACCESS_FEED, handle_post_observations, "dry_run", "atomic")},
     {"/api/dataValueSets", ROUTER_POST,
      HQ(HANDLER_DB, ACCESS_FEED, handle_post_data_value_sets, ROUTER_QUERY_ANY)},
+    {"/api/{version}/dataValueSets", ROUTER_POST,
+     HQ(HANDLER_DB, ACCESS_FEED, handle_post_data_value_sets, ROUTER_QUERY_ANY)},
     {"/api/v1/programmes/{slug}/series", ROUTER_GET,
      HQ(HANDLER_DB, ACCESS_READ, handle_get_series, "indicator", "site", "from", "to",
         "revisions")},

@@ -8,6 +8,7 @@
 #include "scaleupd/core/alloc.h"
 #include "scaleupd/core/utf8.h"
 #include "scaleupd/core/dhis2_options.h"
+#include "scaleupd/core/dhis2_summary.h"
 #include "scaleupd/core/dynbuf.h"
 #include "scaleupd/core/period.h"
 #include "scaleupd/edge/app.h"
@@ -153,14 +154,16 @@ void handle_post_observations(struct request *req, PGconn *conn, struct app *app
     feed_write(req, conn, &w);
 }
 
-/* Answers 409 with DHIS2's import summary refusing the request for one parameter. */
+/* Answers 400 with DHIS2's WebMessage refusing the request for one parameter. */
 static void refuse_dhis2(struct request *req, const struct dhis2_refusal *why)
 {
-    request_reply_json(req, 409, ingest_dhis2_refusal(why->parameter, why->code, why->message));
+    int status;
+    json_t *answer = dhis2_refusal_answer(why->parameter, why->code, why->message, &status);
+    request_reply_json(req, status, answer);
 }
 
 /* Reads DHIS2's import parameters (dhis2_options.h) next to ours (programme, and dry_run and
- * atomic, read_write_options) into w->dhis2; false when it answered 409. ingest_push applies
+ * atomic, read_write_options) into w->dhis2; false when it answered 400. ingest_push applies
  * the data value set's own options over them, and checks that dryRun and dry_run agree. */
 static bool read_dhis2_params(struct request *req, struct ingest_request *w)
 {
@@ -176,9 +179,26 @@ static bool read_dhis2_params(struct request *req, struct ingest_request *w)
     return ok;
 }
 
+/* The API version of the path (/api/40/dataValueSets), or DHIS2_API_UNVERSIONED; false when
+ * it answered 404 (a version DHIS2 does not serve, as DHIS2 answers it). */
+static bool read_api_version(struct request *req, int *version)
+{
+    const char *segment = request_param(req, "version");
+    *version = DHIS2_API_UNVERSIONED;
+    if (segment == NULL || dhis2_api_version_parse(segment, version))
+        return true;
+    request_reply_error(req, 404, "not_found", "no DHIS2 API version \"%s\": versions %d to %d",
+                        utf8_valid(segment) ? segment : "?", DHIS2_API_VERSION_MIN,
+                        DHIS2_API_VERSION_MAX);
+    return false;
+}
+
 void handle_post_data_value_sets(struct request *req, PGconn *conn, struct app *app)
 {
     (void)app;
+    int version;
+    if (!read_api_version(req, &version))
+        return;
     char media[64];
     request_media_type(req, media, sizeof(media));
     if (strcmp(media, "application/json") != 0) {
@@ -189,6 +209,7 @@ void handle_post_data_value_sets(struct request *req, PGconn *conn, struct app *
     }
     struct ingest_request w = {0};
     w.format = OBS_FORMAT_DHIS2;
+    w.dhis2_api_version = version;
     if (!read_dhis2_params(req, &w))
         return;
     if (req->auth.scope == TOKEN_SCOPE_FEED) {

@@ -92,34 +92,9 @@ json_t *ingest_dhis2_summary(const struct obs_batch *batch,
 {
     struct observations_counts none = {0, 0, 0};
     const struct observations_counts *c = stored ? counts : &none;
-    json_t *conflicts = json_array();
-    for (size_t i = 0; i < batch->n_rejects && i < REPORT_MAX_REJECTIONS; i++) {
-        const struct obs_reject *r = &batch->rejects[i];
-        const char *field = r->field[0] ? r->field : "dataValue";
-        json_array_append_new(conflicts,
-                              json_pack("{s:s,s:s,s:s,s:s,s:[i]}", "object", field, "property",
-                                        field, "value", r->message, "errorCode", r->code, "indexes",
-                                        (int)r->row - 1));
-    }
-    size_t accepted = obs_batch_accepted(batch);
-    const char *status = batch->n_rejects == 0 ? "SUCCESS" : accepted == 0 ? "ERROR" : "WARNING";
-    char description[160];
-    snprintf(description, sizeof(description), "%s%zu of %zu data values accepted",
-             dry_run ? "Dry run: " : "", accepted, batch->n_rows);
-    return json_pack("{s:s,s:s,s:s,s:{s:I,s:I,s:I,s:i},s:o,s:s}", "responseType", "ImportSummary",
-                     "status", status, "description", description, "importCount", "imported",
-                     (json_int_t)c->imported, "updated", (json_int_t)c->updated, "ignored",
-                     (json_int_t)(c->unchanged + (json_int_t)batch->n_rejects), "deleted", 0,
-                     "conflicts", conflicts, "dataSetComplete", "false");
-}
-
-json_t *ingest_dhis2_refusal(const char *parameter, const char *code, const char *message)
-{
-    return json_pack("{s:s,s:s,s:s,s:{s:i,s:i,s:i,s:i},s:[{s:s,s:s,s:s,s:s}],s:s}", "responseType",
-                     "ImportSummary", "status", "ERROR", "description", message, "importCount",
-                     "imported", 0, "updated", 0, "ignored", 0, "deleted", 0, "conflicts", "object",
-                     parameter, "property", parameter, "value", message, "errorCode", code,
-                     "dataSetComplete", "false");
+    struct dhis2_counts dc = {c->imported, c->updated, c->unchanged + (long long)batch->n_rejects,
+                              0};
+    return dhis2_summary(batch, &dc, dry_run);
 }
 
 /* ---- the whole feed write ------------------------------------------------------------ */
@@ -195,10 +170,12 @@ static bool write_is_dry_run(const struct ingest_request *rq, const struct obs_b
     return true;
 }
 
-/* Renders DHIS2's refusal of the write (409) as the answer. */
+/* Renders DHIS2's refusal of the write (400) as the answer. */
 static enum ingest_outcome refuse_write(const struct dhis2_refusal *why, struct ingest_result *out)
 {
-    if (render_answer(ingest_dhis2_refusal(why->parameter, why->code, why->message), 409, out))
+    int status;
+    json_t *answer = dhis2_refusal_answer(why->parameter, why->code, why->message, &status);
+    if (render_answer(answer, status, out))
         return INGEST_PUSH_REFUSED;
     return INGEST_PUSH_INTERNAL;
 }
@@ -214,10 +191,12 @@ static enum ingest_outcome store_batch(PGconn *conn, const struct ingest_request
     if (store &&
         !observations_store(conn, programme_id, rq->token_id, batch, &out->counts, rq->request_id))
         return INGEST_PUSH_DB_ERROR;
-    json_t *report = rq->format == OBS_FORMAT_DHIS2
-                         ? ingest_dhis2_summary(batch, &out->counts, store, out->dry_run)
-                         : ingest_report(batch, &out->counts, store, out->dry_run, rq->atomic);
-    int status = all_rejected ? (rq->format == OBS_FORMAT_DHIS2 ? 409 : 422) : 200;
+    int status = all_rejected ? 422 : 200;
+    json_t *report =
+        rq->format == OBS_FORMAT_DHIS2
+            ? dhis2_import_answer(ingest_dhis2_summary(batch, &out->counts, store, out->dry_run),
+                                  rq->dhis2_api_version, &status)
+            : ingest_report(batch, &out->counts, store, out->dry_run, rq->atomic);
     if (!render_answer(report, status, out)) {
         log_write(LOG_LEVEL_ERROR, rq->request_id,
                   "could not render the import report: over %u bytes", REPORT_MAX_BYTES);

@@ -363,6 +363,7 @@ Test(router, app_routes_declare_their_query)
     } want[] = {
         {"/api/v1/programmes/{slug}/observations", POST, "dry_run atomic"},
         {"/api/dataValueSets", POST, ROUTER_QUERY_ANY},
+        {"/api/{version}/dataValueSets", POST, ROUTER_QUERY_ANY},
         {"/api/v1/programmes/{slug}/series", GET, "indicator site from to revisions"},
         {"/api/v1/programmes/{slug}/progress", GET, "at by"},
         {"/api/v1/programmes/{slug}/progress/history", GET, "by"},

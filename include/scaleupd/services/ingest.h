@@ -15,6 +15,7 @@
 #include <stdint.h>
 
 #include "scaleupd/core/dhis2_options.h"
+#include "scaleupd/core/dhis2_summary.h"
 #include "scaleupd/core/obs_parse.h"
 #include "scaleupd/storage/observations.h"
 
@@ -43,15 +44,12 @@ int ingest_document_error_status(enum obs_parse_status status);
 json_t *ingest_report(const struct obs_batch *batch, const struct observations_counts *counts,
                       bool stored, bool dry_run, bool atomic);
 
-/* DHIS2's import summary of the same outcome (responseType ImportSummary, status SUCCESS,
- * WARNING or ERROR, importCount with imported/updated/ignored/deleted, conflicts). */
+/* DHIS2's import summary of the same outcome (core/dhis2_summary.h: responseType
+ * ImportSummary, status SUCCESS, WARNING or ERROR, importCount with
+ * imported/updated/ignored/deleted, conflicts with DHIS2's E-codes, rejectedIndexes). The
+ * caller owns the result. */
 json_t *ingest_dhis2_summary(const struct obs_batch *batch,
                              const struct observations_counts *counts, bool stored, bool dry_run);
-
-/* DHIS2's import summary refusing a whole request for one of its parameters (status ERROR,
- * nothing imported, one conflict whose object and property are the parameter, whose value is
- * message and whose errorCode is code); sent with 409. The caller owns the result. */
-json_t *ingest_dhis2_refusal(const char *parameter, const char *code, const char *message);
 
 /* ---- the whole feed write ------------------------------------------------------------ */
 
@@ -67,6 +65,8 @@ struct ingest_request {
                                       query or the set) may not disagree with it */
     struct dhis2_options dhis2;    /* DHIS2: the query's import options (dhis2_options_read_query);
                                       the data value set's own members win over them */
+    int dhis2_api_version;         /* DHIS2: the path's API version (28..42), or
+                                      DHIS2_API_UNVERSIONED; decides the answer's envelope */
     bool atomic;                   /* one rejected row rejects the batch */
     bool name_other_programmes;    /* an admin's write: a site code that only other programmes
                                       have is rejected as site_not_in_programme; for anyone else
@@ -80,15 +80,16 @@ struct ingest_request {
 };
 
 enum ingest_outcome {
-    INGEST_PUSH_ANSWERED,          /* status and body are the report (200, or 422 / DHIS2 409 when
-                                      every row was rejected); committed unless a dry run */
+    INGEST_PUSH_ANSWERED,          /* status and body are the report (200, or 422 when every row
+                                      was rejected; DHIS2: dhis2_import_answer's status);
+                                      committed unless a dry run */
     INGEST_PUSH_REPLAYED,          /* status and body are the answer stored under the key */
     INGEST_PUSH_KEY_REUSED,        /* the key was used before with a different request */
     INGEST_PUSH_BAD_DOCUMENT,      /* the document is unusable: error, and status (400 or 413) */
     INGEST_PUSH_UNKNOWN_PROGRAMME, /* programme_slug names no programme */
     INGEST_PUSH_DB_ERROR,          /* rolled back; db_failure_of(conn) says what kind of failure */
     INGEST_PUSH_INTERNAL, /* rolled back: the report could not be rendered (over its cap) */
-    INGEST_PUSH_REFUSED,  /* DHIS2: status (409) and body are the import summary refusing the
+    INGEST_PUSH_REFUSED,  /* DHIS2: status (400) and body are the WebMessage refusing the
                              write for one of the set's import options (dhis2_options_read_set,
                              or a dryRun that disagrees with dry_run); nothing stored, rolled
                              back, nothing kept under the Idempotency-Key */
