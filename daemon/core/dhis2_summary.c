@@ -72,7 +72,8 @@ static struct conflict_kind kind_of(const struct obs_reject *r)
     if (strcmp(f, "storedBy") == 0)
         return (struct conflict_kind){"E7637", "storedBy", 0};
     if (strcmp(f, "categoryOptionCombo") == 0)
-        return (struct conflict_kind){"E7613", "categoryOptionCombo", 0};
+        return (struct conflict_kind){strcmp(r->code, "missing_field") == 0 ? "E7630" : "E7613",
+                                      "categoryOptionCombo", OBJ_DATA_ELEMENT};
     if (strcmp(f, "attributeOptionCombo") == 0)
         return (struct conflict_kind){"E7615", "attributeOptionCombo", 0};
     return (struct conflict_kind){NULL, f, 0};

@@ -7,11 +7,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "scaleupd/core/alloc.h"
 #include "scaleupd/core/dynbuf.h"
 #include "scaleupd/core/log.h"
 #include "scaleupd/core/metrics.h"
 #include "scaleupd/storage/db.h"
 #include "scaleupd/storage/idempotency.h"
+#include "scaleupd/storage/dhis2_map_store.h"
+#include "scaleupd/storage/observations_delete.h"
 #include "scaleupd/storage/programmes.h"
 
 #define REPORT_MAX_REJECTIONS 1000 /* beyond this the report says how many more */
@@ -88,12 +91,14 @@ json_t *ingest_report(const struct obs_batch *batch, const struct observations_c
 }
 
 json_t *ingest_dhis2_summary(const struct obs_batch *batch,
-                             const struct observations_counts *counts, bool stored, bool dry_run)
+                             const struct observations_counts *counts, long deleted, long ignored,
+                             bool stored, bool dry_run)
 {
     struct observations_counts none = {0, 0, 0};
     const struct observations_counts *c = stored ? counts : &none;
-    struct dhis2_counts dc = {c->imported, c->updated, c->unchanged + (long long)batch->n_rejects,
-                              0};
+    struct dhis2_counts dc = {c->imported, c->updated,
+                              c->unchanged + (long long)batch->n_rejects + (stored ? ignored : 0),
+                              stored ? deleted : 0};
     return dhis2_summary(batch, &dc, dry_run);
 }
 
@@ -151,14 +156,16 @@ static void count_rows(const struct ingest_result *out)
  * with a dry_run given. False, with *why filled, when a member of the set (or that
  * disagreement) refuses the write. */
 static bool write_is_dry_run(const struct ingest_request *rq, const struct obs_batch *batch,
-                             bool *dry_run, struct dhis2_refusal *why)
+                             bool *dry_run, struct dhis2_options *merged, struct dhis2_refusal *why)
 {
     *dry_run = rq->dry_run;
+    *merged = rq->dhis2;
     if (rq->format != OBS_FORMAT_DHIS2)
         return true;
     struct dhis2_options options = rq->dhis2;
     if (!dhis2_options_read_set(batch->set_options, batch->n_set_options, &options, why))
         return false;
+    *merged = options;
     if (options.dry_run_given && rq->dry_run_given && options.dry_run != rq->dry_run) {
         snprintf(why->parameter, sizeof(why->parameter), "dryRun");
         snprintf(why->code, sizeof(why->code), "invalid_parameter");
@@ -180,21 +187,77 @@ static enum ingest_outcome refuse_write(const struct dhis2_refusal *why, struct 
     return INGEST_PUSH_INTERNAL;
 }
 
+/* DHIS2's import strategy over the validated batch, in the open transaction: deletes the
+ * rows to delete (importStrategy DELETE: all; otherwise those marked "deleted": true) and
+ * sets hold[i] for each row observations_store must leave alone (deleted ones, and under
+ * CREATE the stored ones, under UPDATE the others). */
+static bool apply_strategy(PGconn *conn, const struct ingest_request *rq, int64_t programme_id,
+                           enum dhis2_strategy strategy, const struct obs_batch *batch, bool *hold,
+                           struct ingest_result *out)
+{
+    size_t n = batch->n_rows, n_delete = 0;
+    bool *del = xcalloc(n + 1, sizeof(*del)), ok = true;
+    for (size_t i = 0; i < n; i++) {
+        del[i] = !batch->rows[i].rejected &&
+                 (strategy == DHIS2_STRATEGY_DELETE || batch->rows[i].deleted);
+        hold[i] = del[i];
+        n_delete += del[i];
+    }
+    if (strategy == DHIS2_STRATEGY_CREATE || strategy == DHIS2_STRATEGY_UPDATE) {
+        bool *exists = xcalloc(n + 1, sizeof(*exists));
+        ok = observations_exist(conn, programme_id, batch, exists, rq->request_id);
+        for (size_t i = 0; ok && i < n; i++)
+            if (!batch->rows[i].rejected && !del[i] &&
+                exists[i] == (strategy == DHIS2_STRATEGY_CREATE))
+                hold[i] = true, out->ignored++;
+        free(exists);
+    }
+    if (ok && n_delete > 0) {
+        ok = observations_delete(conn, programme_id, rq->token_id, batch, del, &out->deleted,
+                                 rq->request_id);
+        out->ignored += (long)n_delete - out->deleted;
+    }
+    free(del);
+    return ok;
+}
+
+/* Stores the rows of batch that hold (NULL: none) does not hold back, as observations_store
+ * stores the accepted rows: the held ones are set aside as rejected meanwhile. */
+static bool store_rows(PGconn *conn, const struct ingest_request *rq, int64_t programme_id,
+                       struct obs_batch *batch, const bool *hold, struct ingest_result *out)
+{
+    for (size_t i = 0; hold != NULL && i < batch->n_rows; i++)
+        if (hold[i])
+            batch->rows[i].rejected = true;
+    bool ok =
+        obs_batch_accepted(batch) == 0 ||
+        observations_store(conn, programme_id, rq->token_id, batch, &out->counts, rq->request_id);
+    for (size_t i = 0; hold != NULL && i < batch->n_rows; i++)
+        if (hold[i])
+            batch->rows[i].rejected = false;
+    return ok;
+}
+
 /* Stores the validated batch (unless a dry run's, or an atomic batch with rejects) in the open
  * transaction, and renders the report. */
 static enum ingest_outcome store_batch(PGconn *conn, const struct ingest_request *rq,
-                                       int64_t programme_id, const struct obs_batch *batch,
-                                       struct ingest_result *out)
+                                       int64_t programme_id, const struct dhis2_options *options,
+                                       struct obs_batch *batch, struct ingest_result *out)
 {
     bool all_rejected = obs_batch_accepted(batch) == 0 || (rq->atomic && batch->n_rejects > 0);
     bool store = !all_rejected;
-    if (store &&
-        !observations_store(conn, programme_id, rq->token_id, batch, &out->counts, rq->request_id))
+    bool *hold = rq->format == OBS_FORMAT_DHIS2 ? xcalloc(batch->n_rows + 1, sizeof(*hold)) : NULL;
+    bool ok = !store || hold == NULL ||
+              apply_strategy(conn, rq, programme_id, options->strategy, batch, hold, out);
+    ok = ok && (!store || store_rows(conn, rq, programme_id, batch, hold, out));
+    free(hold);
+    if (!ok)
         return INGEST_PUSH_DB_ERROR;
     int status = all_rejected ? 422 : 200;
     json_t *report =
         rq->format == OBS_FORMAT_DHIS2
-            ? dhis2_import_answer(ingest_dhis2_summary(batch, &out->counts, store, out->dry_run),
+            ? dhis2_import_answer(ingest_dhis2_summary(batch, &out->counts, out->deleted,
+                                                       out->ignored, store, out->dry_run),
                                   rq->dhis2_api_version, &status)
             : ingest_report(batch, &out->counts, store, out->dry_run, rq->atomic);
     if (!render_answer(report, status, out)) {
@@ -205,6 +268,19 @@ static enum ingest_outcome store_batch(PGconn *conn, const struct ingest_request
     out->rejected = batch->n_rejects;
     count_rows(out);
     return INGEST_PUSH_ANSWERED;
+}
+
+/* DHIS2: rewrites the batch's UIDs to the programme's codes, per the id schemes. */
+static bool map_dhis2_ids(PGconn *conn, const struct ingest_request *rq, int64_t programme_id,
+                          const struct dhis2_options *options, struct obs_batch *batch)
+{
+    struct dhis2_map *map = NULL;
+    if (!dhis2_map_load(conn, programme_id, batch, &map, rq->request_id))
+        return false;
+    dhis2_map_apply(batch, map, dhis2_options_data_element_scheme(options),
+                    dhis2_options_org_unit_scheme(options));
+    dhis2_map_free(&map);
+    return true;
 }
 
 /* Parses the body, honours or refuses DHIS2's options of the set before anything is stored,
@@ -219,8 +295,13 @@ static enum ingest_outcome push_batch(PGconn *conn, const struct ingest_request 
         out->status = document_error_status(&out->error);
         goto out;
     }
-    if (!write_is_dry_run(rq, batch, &out->dry_run, &why)) {
+    struct dhis2_options options;
+    if (!write_is_dry_run(rq, batch, &out->dry_run, &options, &why)) {
         outcome = refuse_write(&why, out);
+        goto out;
+    }
+    if (rq->format == OBS_FORMAT_DHIS2 && !map_dhis2_ids(conn, rq, programme_id, &options, batch)) {
+        outcome = INGEST_PUSH_DB_ERROR;
         goto out;
     }
     switch (validate(conn, programme_id, rq->name_other_programmes, batch, &out->error)) {
@@ -233,7 +314,7 @@ static enum ingest_outcome push_batch(PGconn *conn, const struct ingest_request 
     case INGEST_OK:
         break;
     }
-    outcome = store_batch(conn, rq, programme_id, batch, out);
+    outcome = store_batch(conn, rq, programme_id, &options, batch, out);
 out:
     obs_batch_free(&batch);
     return outcome;
@@ -311,6 +392,6 @@ enum ingest_outcome ingest_push(PGconn *conn, const struct ingest_request *rq,
         return INGEST_PUSH_DB_ERROR;
     }
     observations_committed();
-    out->changed = out->counts.imported + out->counts.updated > 0;
+    out->changed = out->counts.imported + out->counts.updated + out->deleted > 0;
     return INGEST_PUSH_ANSWERED;
 }

@@ -768,10 +768,9 @@ class FeedsTest(unittest.TestCase):
         self.assertEqual(self.summary(resp)["importCount"]["imported"], 2)
         harness.truncate(self.conninfo, "observation, observation_revision, dirty_series")
         refused = [
-            ("importStrategy=DELETE", "importStrategy", "unsupported_parameter"),
-            ("importStrategy=CREATE", "importStrategy", "unsupported_parameter"),
-            ("strategy=UPDATE", "strategy", "unsupported_parameter"),
-            ("idScheme=UID", "idScheme", "unsupported_parameter"),
+            ("importStrategy=MERGE", "importStrategy", "unsupported_parameter"),
+            ("strategy=SYNC", "strategy", "unsupported_parameter"),
+            ("idScheme=ATTRIBUTE:abc", "idScheme", "unsupported_parameter"),
             ("orgUnitIdScheme=NAME", "orgUnitIdScheme", "unsupported_parameter"),
             ("categoryOptionComboIdScheme=CODE", "categoryOptionComboIdScheme",
              "unsupported_parameter"),
@@ -782,7 +781,7 @@ class FeedsTest(unittest.TestCase):
             ("dryrun=true", "dryrun", "unknown_parameter"),
             ("mergeMode=MERGE", "mergeMode", "unknown_parameter"),
             ("dryRun=true&dryRun=false", "dryRun", "duplicate_parameter"),
-            ("dryRun=true&idScheme=UID", "idScheme", "unsupported_parameter"),
+            ("dryRun=true&idScheme=NAME", "idScheme", "unsupported_parameter"),
             # a hostile value is quoted printable (evhttp decodes values), never a 500
             ("importStrategy=%22%FF%0A", "importStrategy", "unsupported_parameter"),
         ]
@@ -792,7 +791,7 @@ class FeedsTest(unittest.TestCase):
                 self.assert_dhis2_refused(resp, parameter, code)
         self.assertIn("importStrategy=??? is not supported", self.summary(resp)["conflicts"][0]["value"])
         # an admin's request is refused the same way, before its programme is looked up
-        resp = self.post(EXAMPLE_DHIS2, query=f"?programme={SLUG}&importStrategy=DELETE",
+        resp = self.post(EXAMPLE_DHIS2, query=f"?programme={SLUG}&importStrategy=MERGE",
                          path="/api/dataValueSets", token=self.daemon.admin_token)
         self.assert_dhis2_refused(resp, "importStrategy")
         self.assertEqual(self.count("observation"), 0)
@@ -839,20 +838,22 @@ class FeedsTest(unittest.TestCase):
         resp = self.post_set(dryRun=None)
         self.assertEqual((resp.status, self.count("observation")), (200, 2), resp.body)
 
-    def test_dhis2_set_strategy_delete_is_refused_and_stores_nothing(self):
-        resp = self.post_set(headers={**JSON, "Idempotency-Key": "set-delete"},
-                             strategy="DELETE")
+    def test_dhis2_set_strategy_that_is_none_is_refused_and_stores_nothing(self):
+        """A strategy that is not DHIS2's is refused (test_dhis2_clients.py has the ones that
+        are: CREATE, UPDATE and DELETE)."""
+        resp = self.post_set(headers={**JSON, "Idempotency-Key": "set-merge"},
+                             strategy="MERGE")
         self.assert_dhis2_refused(resp, "strategy")
-        self.assertIn('strategy "DELETE" is not supported', self.summary(resp)["conflicts"][0]["value"])
+        self.assertIn('strategy "MERGE" is not supported', self.summary(resp)["conflicts"][0]["value"])
         self.assertEqual(self.count("observation"), 0)
         self.assertEqual(self.count("idempotency"), 0)
         # refused even in a dry run, and whatever the query says
-        resp = self.post_set(query="?importStrategy=CREATE_AND_UPDATE", strategy="delete",
+        resp = self.post_set(query="?importStrategy=CREATE_AND_UPDATE", strategy="merge",
                              dryRun=True)
         self.assert_dhis2_refused(resp, "strategy")
         # an admin's write is refused the same way
         resp = self.post_set(query=f"?programme={SLUG}", token=self.daemon.admin_token,
-                             strategy="DELETE")
+                             strategy="MERGE")
         self.assert_dhis2_refused(resp, "strategy")
         self.assertEqual(self.count("observation"), 0)
         # the strategies scaleupd follows are honoured
@@ -866,7 +867,7 @@ class FeedsTest(unittest.TestCase):
         self.assertEqual(self.summary(resp)["importCount"]["imported"], 2)
         harness.truncate(self.conninfo, "observation, observation_revision, dirty_series")
         refused = [
-            ({"idScheme": "UID"}, "idScheme", "unsupported_parameter"),
+            ({"idScheme": "ATTRIBUTE:abc"}, "idScheme", "unsupported_parameter"),
             ({"orgUnitIdScheme": "NAME"}, "orgUnitIdScheme", "unsupported_parameter"),
             ({"dataElementIdScheme": "ATTRIBUTE:abc"}, "dataElementIdScheme",
              "unsupported_parameter"),

@@ -54,6 +54,14 @@
  *                       of them are rejected; the first names the second's row number,
  *                       the others name the first's
  *
+ * DHIS2 data values also read (parse_dhis2.c) categoryOptionCombo (a string of at most
+ * OBS_CODE_MAX bytes), attributeOptionCombo (only the default combination, HllvX50cXC0 or
+ * "default": another is rejected as not_mapped, never merged with the default's value) and
+ * deleted (a boolean).
+ *   not_mapped          (DHIS2) an attribute option combination other than the default, or
+ *                       (dhis2_map_apply) a data element, category option combination or
+ *                       organisation unit that no indicator or site of the programme maps
+ *
  * Field names (struct obs_reject.field) are the names of the input format: "indicator",
  * "site", "period", "value", "numerator", "denominator", "comment" for JSON and CSV, and
  * "dataElement", "orgUnit", "period", "value", "comment" for DHIS2; "" means the row as a
@@ -117,6 +125,11 @@ struct obs_row {
     bool has_denominator;
     double denominator;
     const char *comment; /* NUL-terminated UTF-8 in the batch's arena, or NULL; never "" */
+    /* DHIS2: the data value's categoryOptionCombo as given ("" when absent or null), which
+       with the data element names the indicator (core/dhis2_map.h), and whether the value is
+       one to delete ("deleted": true, or importStrategy DELETE) */
+    char category_option_combo[OBS_CODE_MAX + 1];
+    bool deleted;
     /* filled by obs_validate: */
     int64_t indicator_id;
     int64_t site_id;
@@ -268,8 +281,9 @@ obs_parse_csv(const char *body, size_t len, struct obs_batch *batch, struct obs_
  * import options or set-level properties (dhis2_options_set_members: dryRun, strategy, the id
  * schemes, dataSet, completeDate, attributeOptionCombo, ...) are collected, unjudged, into
  * batch->set_options for dhis2_options_read_set; other members of the set, which DHIS2 ignores
- * too, are ignored. In a data value, fields we do not use (categoryOptionCombo,
- * attributeOptionCombo, storedBy, created, followup, ...) are ignored.
+ * too, are ignored. In a data value, categoryOptionCombo, attributeOptionCombo and deleted
+ * are read (see the top of this file); fields we do not use (storedBy, created, followup, ...)
+ * are ignored.
  */
 __attribute__((warn_unused_result)) enum obs_parse_status
 obs_parse_dhis2(const char *body, size_t len, struct obs_batch *batch, struct obs_parse_error *err);
@@ -288,6 +302,12 @@ obs_parse_dhis2(const char *body, size_t len, struct obs_batch *batch, struct ob
  */
 __attribute__((warn_unused_result)) bool obs_validate(struct obs_batch *batch,
                                                       const struct catalog *cat, int32_t today);
+
+/* Rejects row rows[index] (not rejected yet) with one reject of field, code and message (cut
+ * to fit), as a parser does: for a check made between parsing and obs_validate
+ * (dhis2_map_apply). */
+void obs_batch_reject(struct obs_batch *batch, size_t index, const char *field, const char *code,
+                      const char *message);
 
 /* Number of rows not rejected. */
 size_t obs_batch_accepted(const struct obs_batch *batch);

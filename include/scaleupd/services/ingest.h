@@ -49,7 +49,8 @@ json_t *ingest_report(const struct obs_batch *batch, const struct observations_c
  * imported/updated/ignored/deleted, conflicts with DHIS2's E-codes, rejectedIndexes). The
  * caller owns the result. */
 json_t *ingest_dhis2_summary(const struct obs_batch *batch,
-                             const struct observations_counts *counts, bool stored, bool dry_run);
+                             const struct observations_counts *counts, long deleted, long ignored,
+                             bool stored, bool dry_run);
 
 /* ---- the whole feed write ------------------------------------------------------------ */
 
@@ -103,6 +104,9 @@ struct ingest_result {
     struct obs_parse_error error;      /* INGEST_PUSH_BAD_DOCUMENT */
     struct observations_counts counts; /* rows imported / updated / unchanged */
     size_t rejected;                   /* rows rejected */
+    long deleted; /* DHIS2: observations deleted (importStrategy DELETE, "deleted": true) */
+    long ignored; /* DHIS2: rows the strategy left alone (CREATE: stored already; UPDATE: not
+                     stored; a delete of a value that is not stored) */
     bool changed; /* a committed write changed observations: kick the evaluator */
     bool dry_run; /* the write was a dry run: ours, or DHIS2's dryRun (query or set) */
 };
