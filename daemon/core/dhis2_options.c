@@ -40,7 +40,7 @@ static const char *const STRATEGIES[] = {
 static const char *const ID_SCHEMES[] = {"UID", "CODE", NULL};
 static const char *const UID_SCHEME[] = {"UID", NULL};
 static const char *const NOTHING[] = {NULL};
-static const char *const JSON_FORMAT[] = {"json", NULL};
+static const char *const FORMATS[] = {"json", "csv", "adx", NULL};
 
 #define BOOL_PARAM(name, where, honoured, instead)                                                 \
     {                                                                                              \
@@ -76,7 +76,7 @@ static const struct param PARAMS[] = {
     BOOL_PARAM("force", IN_QUERY, HONOUR_FALSE, "no rule of the import can be overridden"),
     BOOL_PARAM("skipNotifications", IN_QUERY, HONOUR_FALSE,
                "an import is always evaluated for alerts"),
-    BOOL_PARAM("firstRowIsHeader", IN_QUERY, HONOUR_TRUE, "this route takes JSON only"),
+    BOOL_PARAM("firstRowIsHeader", IN_QUERY, HONOUR_FALSE | HONOUR_TRUE, ""),
     BOOL_PARAM("strictPeriods", IN_QUERY, HONOUR_TRUE,
                "a period of another type than the indicator's is always rejected"),
     BOOL_PARAM("strictDataElements", IN_QUERY, HONOUR_FALSE, STRICT_INSTEAD),
@@ -100,7 +100,7 @@ static const struct param PARAMS[] = {
     WORDS_PARAM("categoryIdScheme", IN_BOTH, NOTHING, COMBO_INSTEAD),
     WORDS_PARAM("dataSetIdScheme", IN_BOTH, NOTHING, COMBO_INSTEAD),
     WORDS_PARAM("dataSet", IN_BOTH, NOTHING, COMBO_INSTEAD),
-    WORDS_PARAM("format", IN_QUERY, JSON_FORMAT, "this route takes JSON only"),
+    WORDS_PARAM("format", IN_QUERY, FORMATS, "the body is JSON, CSV or ADX (its Content-Type)"),
     /* set-level properties that only the set carries */
     WORDS_PARAM("completeDate", IN_SET, NOTHING,
                 "scaleupd does not register data sets as complete"),
@@ -189,6 +189,8 @@ static void apply_value(const struct param *p, const char *value, bool is_true,
 {
     if (strcmp(p->name, "dryRun") == 0)
         out->dry_run = is_true, out->dry_run_given = true;
+    else if (strcmp(p->name, "firstRowIsHeader") == 0)
+        out->first_row_is_header_off = !is_true;
     else if (strcmp(p->name, "idScheme") == 0)
         out->id_scheme = scheme_of(value);
     else if (strcmp(p->name, "dataElementIdScheme") == 0)

@@ -201,14 +201,19 @@ void handle_post_data_value_sets(struct request *req, PGconn *conn, struct app *
         return;
     char media[64];
     request_media_type(req, media, sizeof(media));
-    if (strcmp(media, "application/json") != 0) {
+    struct ingest_request w = {0};
+    w.format = OBS_FORMAT_DHIS2;
+    if (strcmp(media, "application/json") == 0)
+        w.dhis2_syntax = INGEST_DHIS2_JSON;
+    else if (strcmp(media, "application/csv") == 0 || strcmp(media, "text/csv") == 0)
+        w.dhis2_syntax = INGEST_DHIS2_CSV;
+    else {
         request_reply_error(req, 415, "unsupported_media_type",
-                            "Content-Type must be application/json, not \"%s\"",
+                            "Content-Type must be application/json or application/csv, not "
+                            "\"%s\"",
                             media[0] ? media : "(none)");
         return;
     }
-    struct ingest_request w = {0};
-    w.format = OBS_FORMAT_DHIS2;
     w.dhis2_api_version = version;
     if (!read_dhis2_params(req, &w))
         return;

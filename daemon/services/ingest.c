@@ -29,6 +29,16 @@ static enum obs_parse_status parse_body(enum obs_format format, const char *body
                                         : obs_parse_json(body, len, batch, perr);
 }
 
+/* Parses the request's body into batch, in its format (and a DHIS2 body in its syntax). */
+static enum obs_parse_status parse_request(const struct ingest_request *rq, struct obs_batch *batch,
+                                           struct obs_parse_error *perr)
+{
+    if (rq->format == OBS_FORMAT_DHIS2 && rq->dhis2_syntax == INGEST_DHIS2_CSV)
+        return obs_parse_dhis2_csv(rq->body, rq->body_len, !rq->dhis2.first_row_is_header_off,
+                                   batch, perr);
+    return parse_body(rq->format, rq->body, rq->body_len, batch, perr);
+}
+
 /* Validates the parsed batch against the programme's catalog, naming other programmes' site
  * codes or not (ingest_request). */
 static enum ingest_status validate(PGconn *conn, int64_t programme_id, bool name_other_programmes,
@@ -291,7 +301,7 @@ static enum ingest_outcome push_batch(PGconn *conn, const struct ingest_request 
     struct obs_batch *batch = obs_batch_new();
     enum ingest_outcome outcome = INGEST_PUSH_BAD_DOCUMENT;
     struct dhis2_refusal why;
-    if (parse_body(rq->format, rq->body, rq->body_len, batch, &out->error) != OBS_PARSE_OK) {
+    if (parse_request(rq, batch, &out->error) != OBS_PARSE_OK) {
         out->status = document_error_status(&out->error);
         goto out;
     }

@@ -288,6 +288,37 @@ class Dhis2ClientsTest(unittest.TestCase):
         self.assertEqual(self.count("observation"), 1)
         self.assertEqual(self.count("observation_revision"), 0)
 
+    # ------------------------------------------------------------------ CSV
+
+    def test_csv_with_and_without_its_header(self):
+        header = ("dataelement,period,orgunit,categoryoptioncombo,attributeoptioncombo,value,"
+                  "storedby,lastupdated,comment,followup,deleted\n")
+        rows = (f"{DE_ENROLLED},202505,{OU_GP001},{DEFAULT_COC},{DEFAULT_COC},21,admin,"
+                f"2025-06-01T10:00:00.000,\"checked, twice\",false,\n"
+                f"{DE_VISITS},202505,{OU_GP001},{COC_OUTREACH},,3,,,,,\n")
+        r = requests.post(f"{self.server}/api/40/dataValueSets", data=header + rows,
+                          headers={"Content-Type": "application/csv",
+                                   "Authorization": f"ApiToken {self.feed}"})
+        self.assertEqual(r.status_code, 200, r.text)
+        self.assertEqual(r.json()["response"]["importCount"]["imported"], 2)
+        self.assertEqual(harness.psql(self.conninfo, "SELECT comment FROM observation"
+                                      " WHERE comment IS NOT NULL"), "checked, twice")
+        # no header: no row is lost, with firstRowIsHeader=false or without it
+        for params in ({"firstRowIsHeader": "false"}, {}):
+            r = requests.post(f"{self.server}/api/dataValueSets", data=rows, params=params,
+                              headers={"Content-Type": "application/csv",
+                                       "Authorization": f"ApiToken {self.feed}"})
+            self.assertEqual(r.status_code, 200, r.text)
+            self.assertEqual(r.json()["response"]["importCount"]["ignored"], 2, params)
+        # a row DHIS2 would refuse is a conflict with its index, the header not counted
+        r = requests.post(f"{self.server}/api/dataValueSets",
+                          data=header + rows + f"{DE_ENROLLED},202513,{OU_GP001},,,1\n",
+                          headers={"Content-Type": "application/csv",
+                                   "Authorization": f"ApiToken {self.feed}"})
+        self.assertEqual(r.status_code, 409, r.text)
+        self.assertEqual(r.json()["response"]["rejectedIndexes"], [2])
+        self.assertEqual(r.json()["response"]["conflicts"][0]["errorCode"], "E7611")
+
     # ------------------------------------------------------------------ the mapping itself
 
     def test_codes_still_work_and_code_scheme_takes_no_disaggregation(self):

@@ -262,7 +262,8 @@ class FeedsTest(unittest.TestCase):
             self.assertEqual(resp.body["error"]["code"], "unsupported_media_type")
         resp = self.post(EXAMPLE_JSON, {})
         self.assertEqual(resp.status, 415)
-        resp = self.post(EXAMPLE_DHIS2, CSV, path="/api/dataValueSets")
+        resp = self.post(EXAMPLE_DHIS2, {"Content-Type": "application/xml"},
+                         path="/api/dataValueSets")
         self.assertEqual(resp.status, 415)
         self.assertEqual(self.count("observation"), 0)
 

@@ -138,7 +138,7 @@ Test(dhis2_options, refused)
          "honoured: false"},
         {"requireCategoryOptionCombo=true", "requireCategoryOptionCombo", "unsupported_parameter",
          "not mapped"},
-        {"format=csv", "format", "unsupported_parameter", "JSON"},
+        {"format=xml", "format", "unsupported_parameter", "JSON, CSV or ADX"},
         {"dryRun=maybe", "dryRun", "invalid_parameter", "not a boolean"},
         {"dryRun=", "dryRun", "invalid_parameter", "not a boolean"},
         {"dryRun=yes", "dryRun", "invalid_parameter", "not a boolean"},

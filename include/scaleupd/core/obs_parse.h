@@ -289,6 +289,20 @@ __attribute__((warn_unused_result)) enum obs_parse_status
 obs_parse_dhis2(const char *body, size_t len, struct obs_batch *batch, struct obs_parse_error *err);
 
 /*
+ * Parses len bytes of body as DHIS2's CSV of data values (application/csv): columns by
+ * position, as dhis2-core reads them — dataelement, period, orgunit, categoryoptioncombo,
+ * attributeoptioncombo, value, storedby, lastupdated, comment, followup, deleted (columns
+ * past these are ignored; fewer than the first six reject the row as column_count). When
+ * first_row_is_header (DHIS2's firstRowIsHeader, true by default) the first record is the
+ * header and skipped, unless its value column holds a number: a body without a header loses
+ * no row. The batch is OBS_FORMAT_DHIS2 (DHIS2's field names and periods); storedby,
+ * lastupdated and followup are not read.
+ */
+__attribute__((warn_unused_result)) enum obs_parse_status
+obs_parse_dhis2_csv(const char *body, size_t len, bool first_row_is_header, struct obs_batch *batch,
+                    struct obs_parse_error *err);
+
+/*
  * Checks each row not yet rejected against cat and today (days since 1970-01-01, the
  * programme's current date): indicator and site known, site a member, period of the
  * indicator's type and not starting after the period that contains today, value fitting the

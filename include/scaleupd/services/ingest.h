@@ -54,21 +54,29 @@ json_t *ingest_dhis2_summary(const struct obs_batch *batch,
 
 /* ---- the whole feed write ------------------------------------------------------------ */
 
+/* The syntax of a DHIS2 body (its Content-Type). */
+enum ingest_dhis2_syntax {
+    INGEST_DHIS2_JSON, /* application/json: obs_parse_dhis2 */
+    INGEST_DHIS2_CSV,  /* application/csv: obs_parse_dhis2_csv */
+    INGEST_DHIS2_ADX,  /* application/adx+xml: obs_parse_dhis2_adx */
+};
+
 /* What a feed write asks, as the route parsed and authorised it. */
 struct ingest_request {
     int64_t programme_id;       /* the programme written to; 0: look programme_slug up */
     const char *programme_slug; /* an admin's DHIS2 write names it (?programme=SLUG) */
     int64_t token_id;           /* the writer, kept with each row and revision */
     enum obs_format format;
-    bool dry_run;                  /* ours (dry_run): stored and rolled back, the report says
-                                      what would be */
-    bool dry_run_given;            /* dry_run was given, true or false: DHIS2's dryRun (of the
-                                      query or the set) may not disagree with it */
-    struct dhis2_options dhis2;    /* DHIS2: the query's import options (dhis2_options_read_query);
-                                      the data value set's own members win over them */
-    int dhis2_api_version;         /* DHIS2: the path's API version (28..42), or
-                                      DHIS2_API_UNVERSIONED; decides the answer's envelope */
-    bool atomic;                   /* one rejected row rejects the batch */
+    bool dry_run;               /* ours (dry_run): stored and rolled back, the report says
+                                   what would be */
+    bool dry_run_given;         /* dry_run was given, true or false: DHIS2's dryRun (of the
+                                   query or the set) may not disagree with it */
+    struct dhis2_options dhis2; /* DHIS2: the query's import options (dhis2_options_read_query);
+                                   the data value set's own members win over them */
+    enum ingest_dhis2_syntax dhis2_syntax; /* DHIS2: the body's syntax */
+    int dhis2_api_version;                 /* DHIS2: the path's API version (28..42), or
+                                              DHIS2_API_UNVERSIONED; decides the answer's envelope */
+    bool atomic;                           /* one rejected row rejects the batch */
     bool name_other_programmes;    /* an admin's write: a site code that only other programmes
                                       have is rejected as site_not_in_programme; for anyone else
                                       (a feed token) it is unknown_site, like a code nobody has,
