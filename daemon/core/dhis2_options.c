@@ -69,7 +69,7 @@ static const char NEVER_DELETED[] = "values are deleted by importStrategy=DELETE
 static const struct param PARAMS[] = {
     BOOL_PARAM("dryRun", IN_BOTH, HONOUR_FALSE | HONOUR_TRUE, ""),
     BOOL_PARAM("preheatCache", IN_QUERY, HONOUR_FALSE | HONOUR_TRUE, ""),
-    BOOL_PARAM("async", IN_QUERY, HONOUR_FALSE, "the import runs while the request waits"),
+    BOOL_PARAM("async", IN_QUERY, HONOUR_FALSE | HONOUR_TRUE, ""),
     BOOL_PARAM("skipExistingCheck", IN_QUERY, HONOUR_FALSE,
                "every value is compared with the stored one"),
     BOOL_PARAM("skipAudit", IN_QUERY, HONOUR_FALSE, "every replaced value is kept as a revision"),
@@ -191,6 +191,8 @@ static void apply_value(const struct param *p, const char *value, bool is_true,
         out->dry_run = is_true, out->dry_run_given = true;
     else if (strcmp(p->name, "firstRowIsHeader") == 0)
         out->first_row_is_header_off = !is_true;
+    else if (strcmp(p->name, "async") == 0)
+        out->async = is_true;
     else if (strcmp(p->name, "idScheme") == 0)
         out->id_scheme = scheme_of(value);
     else if (strcmp(p->name, "dataElementIdScheme") == 0)

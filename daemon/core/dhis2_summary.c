@@ -244,3 +244,31 @@ json_t *dhis2_refusal_answer(const char *parameter, const char *code, const char
     *http_status = 400;
     return web_message(400, "ERROR", message, dhis2_refusal_summary(parameter, code, message));
 }
+
+json_t *dhis2_job_answer(const char *id, const char *created)
+{
+    char endpoint[96];
+    snprintf(endpoint, sizeof(endpoint), "/api/system/tasks/DATAVALUE_IMPORT/%s", id);
+    json_t *job = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s}", "responseType",
+                            "JobConfigurationWebMessageResponse", "name", "DATAVALUE_IMPORT", "id",
+                            id, "created", created, "jobType", "DATAVALUE_IMPORT", "jobStatus",
+                            "COMPLETED", "relativeNotifierEndpoint", endpoint);
+    return web_message(200, "OK", "Initiated DATAVALUE_IMPORT", job);
+}
+
+/* One notification of job id (DHIS2's Notification). */
+static json_t *notification(const char *id, char first, const char *time, const char *message,
+                            bool completed)
+{
+    char uid[16];
+    snprintf(uid, sizeof(uid), "%c%s", first, id[0] ? id + 1 : "");
+    return json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:b}", "uid", uid, "id", id, "level", "INFO",
+                     "category", "DATAVALUE_IMPORT", "time", time, "message", message, "completed",
+                     completed);
+}
+
+json_t *dhis2_job_notifications(const char *id, const char *created, const char *completed)
+{
+    return json_pack("[o,o]", notification(id, 'D', completed, "Import done", true),
+                     notification(id, 'S', created, "Process started", false));
+}

@@ -15,6 +15,7 @@
 #include "scaleupd/edge/background.h"
 #include "scaleupd/edge/handlers.h"
 #include "scaleupd/services/ingest.h"
+#include "scaleupd/storage/dhis2_import_job.h"
 #include "scaleupd/storage/idempotency.h"
 #include "scaleupd/storage/observations_read.h"
 
@@ -33,6 +34,16 @@ static void reply_document_error(struct request *req, const struct ingest_result
         json_object_set_new(extra, "position", json_integer((json_int_t)perr->offset));
     }
     request_reply_error_json(req, result->status, perr->code, perr->message, extra);
+}
+
+/* Kicks the evaluator, the rollups and the snapshots when a write changed data. */
+static void kick_background(bool changed)
+{
+    if (!changed)
+        return;
+    background_kick("evaluate");
+    background_kick("rollups");
+    background_kick("progress-snapshots");
 }
 
 /* Renders the outcome of ingest_push; kicks the evaluator when the write changed data. */
@@ -68,11 +79,7 @@ static void reply_push(struct request *req, PGconn *conn, const struct ingest_re
                             req->id);
         break;
     }
-    if (result->changed) {
-        background_kick("evaluate");
-        background_kick("rollups");
-        background_kick("progress-snapshots");
-    }
+    kick_background(result->changed);
 }
 
 static void feed_write(struct request *req, PGconn *conn, struct ingest_request *w)
@@ -84,6 +91,43 @@ static void feed_write(struct request *req, PGconn *conn, struct ingest_request 
     struct ingest_result result;
     enum ingest_outcome outcome = ingest_push(conn, w, &result);
     reply_push(req, conn, w, outcome, &result);
+    ingest_result_free(&result);
+}
+
+/* The import summary of a DHIS2 answer: the WebMessage's response, or the bare summary. */
+static json_t *answer_summary(json_t *answer)
+{
+    json_t *response = json_object_get(answer, "response");
+    return json_is_object(response) ? response : answer;
+}
+
+/* async=true: the import runs as with async=false, but its summary is kept as a job and the
+ * answer is DHIS2's job report; the client reads the summary at the task endpoints
+ * (routes_dhis2_tasks.c). What is refused before an import (a parameter, the document) is
+ * answered at once, as DHIS2 answers it. */
+static void dhis2_async_write(struct request *req, PGconn *conn, struct ingest_request *w)
+{
+    w->token_id = req->auth.token_id;
+    w->body = req->body;
+    w->body_len = req->body_len;
+    w->request_id = req->id;
+    struct ingest_result result;
+    enum ingest_outcome outcome = ingest_push(conn, w, &result);
+    json_t *answer = NULL;
+    if (outcome == INGEST_PUSH_ANSWERED || outcome == INGEST_PUSH_REPLAYED)
+        answer = json_loadb(result.body, result.body_len, 0, NULL);
+    char id[DHIS2_JOB_ID_MAX + 1], created[DHIS2_JOB_TIME_MAX];
+    char *summary = answer ? json_dumps(answer_summary(answer), JSON_COMPACT) : NULL;
+    json_decref(answer);
+    if (summary == NULL) {
+        reply_push(req, conn, w, outcome, &result);
+    } else if (!dhis2_job_create(conn, req->auth.token_id, summary, id, created, req->id)) {
+        handler_db_error(req, conn);
+    } else {
+        request_reply_json(req, 200, dhis2_job_answer(id, created));
+        kick_background(result.changed);
+    }
+    free(summary);
     ingest_result_free(&result);
 }
 
@@ -233,7 +277,11 @@ void handle_post_data_value_sets(struct request *req, PGconn *conn, struct app *
             return;
         }
     }
-    if (read_write_options(req, &w, media))
+    if (!read_write_options(req, &w, media))
+        return;
+    if (w.dhis2.async)
+        dhis2_async_write(req, conn, &w);
+    else
         feed_write(req, conn, &w);
 }
 

@@ -319,6 +319,85 @@ class Dhis2ClientsTest(unittest.TestCase):
         self.assertEqual(r.json()["response"]["rejectedIndexes"], [2])
         self.assertEqual(r.json()["response"]["conflicts"][0]["errorCode"], "E7611")
 
+    # ------------------------------------------------------------------ Import/Export app
+
+    def import_export_upload(self, body, fmt="csv", **values):
+        """The Import/Export app's data import (DataImport/form-helper.js, utils/xhr.js): its
+        query (async=true always), its Content-Type (utils/mime.js) and Content-Disposition,
+        and extractIdAndMessage's reading of the answer (response.id, message, created)."""
+        params = {"async": "true", "dryRun": "false", "strategy": "NEW_AND_UPDATES",
+                  "preheatCache": "false", "skipAudit": "false", "dataElementIdScheme": "UID",
+                  "orgUnitIdScheme": "UID", "idScheme": "UID", "skipExistingCheck": "false"}
+        if fmt == "csv":
+            params["firstRowIsHeader"] = "true"
+        params.update(values)
+        query = "&".join(f"{k}={v}" for k, v in params.items())
+        mime = {"json": "application/json", "csv": "application/csv"}[fmt]
+        r = requests.post(f"{self.server}/api/dataValueSets?{query}", data=body,
+                          headers={"Content-Type": mime,
+                                   "Content-Disposition": f'attachment filename="data.{fmt}"',
+                                   "Authorization": requests.auth._basic_auth_str("admin",
+                                                                                  self.feed)})
+        self.assertEqual(r.status_code // 100, 2, r.text)
+        data = r.json()
+        self.assertNotEqual(data.get("status"), "ERROR", data)
+        response = data["response"]
+        self.assertTrue(response["id"], data)  # an asynchronous import: the job's id
+        self.assertTrue(data["message"], data)
+        self.assertRegex(response["created"], r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d")
+        self.assertEqual(response["relativeNotifierEndpoint"],
+                         f"/api/system/tasks/DATAVALUE_IMPORT/{response['id']}")
+        return response["id"], response["relativeNotifierEndpoint"]
+
+    def poll(self, endpoint, job_id):
+        """The polling of a DHIS2 task as scripts and apps do it: the notifications until one
+        is completed ("Import done"), then the task summary."""
+        auth = {"Authorization": f"ApiToken {self.feed}"}
+        for _ in range(50):  # a bound on requests, not on time
+            notes = requests.get(f"{self.server}{endpoint}", headers=auth).json()
+            self.assertIsInstance(notes, list)
+            if any(n["completed"] and n["message"] == "Import done" for n in notes):
+                break
+            self.assertFalse([n for n in notes if n["level"] == "ERROR"], notes)
+        else:
+            self.fail("the task never completed")
+        r = requests.get(f"{self.server}/api/system/taskSummaries/DATAVALUE_IMPORT/{job_id}",
+                         headers=auth)
+        self.assertEqual(r.status_code, 200, r.text)
+        return r.json()
+
+    def test_import_export_app_async_csv_upload_then_polling(self):
+        header = "dataelement,period,orgunit,catoptcombo,attroptcombo,value,storedby,timestamp\n"
+        body = (header + f"{DE_ENROLLED},202504,{OU_GP002},{DEFAULT_COC},{DEFAULT_COC},44,a,\n"
+                f"{DE_VISITS},202504,{OU_GP002},{COC_FIXED},,9,a,\n"
+                f"{DE_VISITS},202504,{OU_GP002},xxxxxxxxxxx,,9,a,\n")
+        job_id, endpoint = self.import_export_upload(body)
+        summary = self.poll(endpoint, job_id)
+        self.assertEqual(summary["responseType"], "ImportSummary")
+        self.assertEqual(summary["status"], "WARNING")
+        self.assertEqual(summary["importCount"], {"imported": 2, "updated": 0, "ignored": 1,
+                                                  "deleted": 0})
+        self.assertEqual(summary["conflicts"][0]["errorCode"], "E7613")
+        self.assertEqual(self.value_of("visits_fixed", "BE-VLG-GP002", "2025-04-01"), "9")
+        # the versioned task paths answer the same; another token sees no such job
+        r = requests.get(f"{self.server}/api/40/system/taskSummaries/DATAVALUE_IMPORT/{job_id}",
+                         headers={"Authorization": f"ApiToken {self.feed}"})
+        self.assertEqual(r.json(), summary)
+        other = harness.create_token(self.conninfo, "--feed", SLUG, name="another-feed")
+        r = requests.get(f"{self.server}/api/system/tasks/DATAVALUE_IMPORT/{job_id}",
+                         headers={"Authorization": f"ApiToken {other}"})
+        self.assertEqual((r.status_code, r.json()), (200, []))
+        r = requests.get(f"{self.server}/api/system/taskSummaries/DATAVALUE_IMPORT/{job_id}",
+                         headers={"Authorization": f"ApiToken {other}"})
+        self.assertEqual((r.status_code, r.text), (200, ""))
+        # a dry run as a job: counted, not stored
+        job_id, endpoint = self.import_export_upload(
+            json.dumps({"dataValues": [{"dataElement": DE_ENROLLED, "period": "202503",
+                                        "orgUnit": OU_GP002, "value": "1"}]}),
+            fmt="json", dryRun="true")
+        self.assertEqual(self.poll(endpoint, job_id)["importCount"]["imported"], 1)
+        self.assertEqual(self.value_of("patients_enrolled", "BE-VLG-GP002", "2025-03-01"), "")
+
     # ------------------------------------------------------------------ the mapping itself
 
     def test_codes_still_work_and_code_scheme_takes_no_disaggregation(self):

@@ -775,7 +775,7 @@ class FeedsTest(unittest.TestCase):
             ("orgUnitIdScheme=NAME", "orgUnitIdScheme", "unsupported_parameter"),
             ("categoryOptionComboIdScheme=CODE", "categoryOptionComboIdScheme",
              "unsupported_parameter"),
-            ("async=true", "async", "unsupported_parameter"),
+            ("async=maybe", "async", "invalid_parameter"),
             ("skipAudit=true", "skipAudit", "unsupported_parameter"),
             ("strictPeriods=false", "strictPeriods", "unsupported_parameter"),
             ("dryRun=maybe", "dryRun", "invalid_parameter"),

@@ -129,7 +129,7 @@ Test(dhis2_options, refused)
         {"categoryOptionComboIdScheme=CODE", "categoryOptionComboIdScheme", "unsupported_parameter",
          "by UID"},
         {"dataSet=pBOMPrpg1QX", "dataSet", "unsupported_parameter", "not mapped"},
-        {"async=true", "async", "unsupported_parameter", "async=true"},
+        {"async=maybe", "async", "invalid_parameter", "async=maybe"},
         {"skipAudit=true", "skipAudit", "unsupported_parameter", "revision"},
         {"skipExistingCheck=true", "skipExistingCheck", "unsupported_parameter", "compared"},
         {"force=true", "force", "unsupported_parameter", "force=true"},

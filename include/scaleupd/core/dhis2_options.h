@@ -35,6 +35,7 @@ struct dhis2_options {
     enum dhis2_id_scheme id_scheme, data_element_scheme, org_unit_scheme; /* as given */
     enum dhis2_strategy strategy;
     bool first_row_is_header_off; /* firstRowIsHeader=false: a CSV body has no header */
+    bool async;                   /* async=true: answered as a job (dhis2_job_answer) */
 };
 
 /* The scheme that applies to data elements (dataElementIdScheme, else idScheme) and to

@@ -69,4 +69,14 @@ json_t *dhis2_import_answer(json_t *summary, int api_version, int *http_status);
 json_t *dhis2_refusal_answer(const char *parameter, const char *code, const char *message,
                              int *http_status);
 
+/* The answer to an import started with async=true (dhis2-core's jobConfigurationReport): a
+ * WebMessage "Initiated DATAVALUE_IMPORT" whose response names the job (id, created,
+ * jobType, jobStatus) and its relativeNotifierEndpoint, /api/system/tasks/DATAVALUE_IMPORT/{id}.
+ * A new reference owned by the caller. */
+json_t *dhis2_job_answer(const char *id, const char *created);
+
+/* The notifications of a completed job, newest first, as /api/system/tasks/{jobType}/{id}
+ * lists them: "Import done" (completed) and "Process started". A new reference. */
+json_t *dhis2_job_notifications(const char *id, const char *created, const char *completed);
+
 #endif

@@ -10,6 +10,10 @@ void handle_post_observations(struct request *req, PGconn *conn, struct app *app
 void handle_post_data_value_sets(struct request *req, PGconn *conn, struct app *app);
 void handle_get_series(struct request *req, PGconn *conn, struct app *app);
 
+/* DHIS2's task endpoints of async imports (routes_dhis2_tasks.c) */
+void handle_get_dhis2_task(struct request *req, PGconn *conn, struct app *app);
+void handle_get_dhis2_task_summary(struct request *req, PGconn *conn, struct app *app);
+
 /* roadmaps and progress (routes_progress.c) */
 void handle_put_roadmap(struct request *req, PGconn *conn, struct app *app);
 void handle_get_roadmap(struct request *req, PGconn *conn, struct app *app);
