@@ -251,10 +251,12 @@ void handle_post_data_value_sets(struct request *req, PGconn *conn, struct app *
         w.dhis2_syntax = INGEST_DHIS2_JSON;
     else if (strcmp(media, "application/csv") == 0 || strcmp(media, "text/csv") == 0)
         w.dhis2_syntax = INGEST_DHIS2_CSV;
+    else if (strcmp(media, "application/adx+xml") == 0)
+        w.dhis2_syntax = INGEST_DHIS2_ADX;
     else {
         request_reply_error(req, 415, "unsupported_media_type",
-                            "Content-Type must be application/json or application/csv, not "
-                            "\"%s\"",
+                            "Content-Type must be application/json, application/csv or "
+                            "application/adx+xml, not \"%s\"",
                             media[0] ? media : "(none)");
         return;
     }

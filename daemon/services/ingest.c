@@ -36,6 +36,8 @@ static enum obs_parse_status parse_request(const struct ingest_request *rq, stru
     if (rq->format == OBS_FORMAT_DHIS2 && rq->dhis2_syntax == INGEST_DHIS2_CSV)
         return obs_parse_dhis2_csv(rq->body, rq->body_len, !rq->dhis2.first_row_is_header_off,
                                    batch, perr);
+    if (rq->format == OBS_FORMAT_DHIS2 && rq->dhis2_syntax == INGEST_DHIS2_ADX)
+        return obs_parse_dhis2_adx(rq->body, rq->body_len, batch, perr);
     return parse_body(rq->format, rq->body, rq->body_len, batch, perr);
 }
 

@@ -303,6 +303,21 @@ obs_parse_dhis2_csv(const char *body, size_t len, bool first_row_is_header, stru
                     struct obs_parse_error *err);
 
 /*
+ * Parses len bytes of body as ADX (application/adx+xml): <adx><group orgUnit period dataSet
+ * completeDate?><dataValue dataElement value><annotation>comment</annotation></dataValue>
+ * </group></adx>, one row per dataValue, its site and period the group's. An ADX period is a
+ * start and a duration (2025-04-01/P1M, 2025-04-01/P3M, 2025-01-01/P1Y, a Monday/P7D); a DHIS2
+ * period identifier is read too. Another attribute of a group or a dataValue names a category
+ * option, which scaleupd does not map: its rows are rejected (not_mapped). dataSet and
+ * completeDate are not read. A DTD, nesting deeper than 8 elements, a root that is not adx or
+ * XML that is not well-formed fail the document (invalid_document, too_deep, malformed_xml);
+ * nothing is loaded from the network or a file, no entity is substituted.
+ */
+__attribute__((warn_unused_result)) enum obs_parse_status
+obs_parse_dhis2_adx(const char *body, size_t len, struct obs_batch *batch,
+                    struct obs_parse_error *err);
+
+/*
  * Checks each row not yet rejected against cat and today (days since 1970-01-01, the
  * programme's current date): indicator and site known, site a member, period of the
  * indicator's type and not starting after the period that contains today, value fitting the
