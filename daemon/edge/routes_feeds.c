@@ -24,16 +24,33 @@
  * fingerprint because their tails differ). */
 #define FINGERPRINT_QUERY_MAX 8192
 
-static void reply_document_error(struct request *req, const struct ingest_result *result)
+/* A document error: ours ({"error": {code, message, line, column, position}}), and on DHIS2's
+ * routes also in a WebMessage's members (httpStatus, httpStatusCode, status ERROR, message),
+ * which DHIS2's clients read. */
+static void reply_document_error(struct request *req, const struct ingest_result *result,
+                                 bool dhis2)
 {
     const struct obs_parse_error *perr = &result->error;
-    json_t *extra = json_object();
+    json_t *error = json_object();
     if (perr->line > 0) {
-        json_object_set_new(extra, "line", json_integer(perr->line));
-        json_object_set_new(extra, "column", json_integer(perr->column));
-        json_object_set_new(extra, "position", json_integer((json_int_t)perr->offset));
+        json_object_set_new(error, "line", json_integer(perr->line));
+        json_object_set_new(error, "column", json_integer(perr->column));
+        json_object_set_new(error, "position", json_integer((json_int_t)perr->offset));
     }
-    request_reply_error_json(req, result->status, perr->code, perr->message, extra);
+    if (!dhis2) {
+        request_reply_error_json(req, result->status, perr->code, perr->message, error);
+        return;
+    }
+    char message[sizeof(perr->message)];
+    snprintf(message, sizeof(message), "%s", perr->message);
+    utf8_make_valid(message);
+    json_object_set_new(error, "code", json_string(perr->code));
+    json_object_set_new(error, "message", json_string(message));
+    request_reply_json(req, result->status,
+                       json_pack("{s:s,s:i,s:s,s:s,s:o}", "httpStatus",
+                                 result->status == 413 ? "Payload Too Large" : "Bad Request",
+                                 "httpStatusCode", result->status, "status", "ERROR", "message",
+                                 message, "error", error));
 }
 
 /* Kicks the evaluator, the rollups and the snapshots when a write changed data. */
@@ -65,7 +82,7 @@ static void reply_push(struct request *req, PGconn *conn, const struct ingest_re
                             w->idempotency_key);
         break;
     case INGEST_PUSH_BAD_DOCUMENT:
-        reply_document_error(req, result);
+        reply_document_error(req, result, w->format == OBS_FORMAT_DHIS2);
         break;
     case INGEST_PUSH_UNKNOWN_PROGRAMME:
         request_reply_error(req, 404, "unknown_programme", "no programme \"%s\"",

@@ -433,6 +433,19 @@ class Dhis2ClientsTest(unittest.TestCase):
         self.assertEqual(self.poll(endpoint, job_id)["importCount"]["imported"], 1)
         self.assertEqual(self.value_of("patients_enrolled", "BE-VLG-GP002", "2025-03-01"), "")
 
+    def test_a_document_error_is_also_a_web_message(self):
+        """What the Import/Export app shows of a failed upload is the answer's message
+        (utils/helper.js, onError); our error stays beside it."""
+        r = requests.post(f"{self.server}/api/dataValueSets", data='{"dataValues": [',
+                          headers={"Content-Type": "application/json",
+                                   "Authorization": f"ApiToken {self.feed}"})
+        self.assertEqual(r.status_code, 400, r.text)
+        body = r.json()
+        self.assertEqual((body["httpStatusCode"], body["status"]), (400, "ERROR"))
+        self.assertTrue(body["message"])
+        self.assertEqual(body["error"]["code"], "malformed_json")
+        self.assertEqual(body["error"]["message"], body["message"])
+
     # ------------------------------------------------------------------ the mapping itself
 
     def test_codes_still_work_and_code_scheme_takes_no_disaggregation(self):
