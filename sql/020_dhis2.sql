@@ -21,6 +21,20 @@ CREATE TABLE dhis2_org_unit (
     FOREIGN KEY (programme_id, site_id) REFERENCES site (programme_id, id) ON DELETE CASCADE
 );
 
+-- What DHIS2 says of a data value besides its value and comment: who stored it (storedBy) and
+-- whether it is marked for follow-up, kept per observation as the last import gave them
+-- (storage/dhis2_value_meta.c); gone with the observation when a delete takes it.
+CREATE TABLE dhis2_value_meta (
+    programme_id bigint NOT NULL,
+    series_id    bigint NOT NULL,
+    period_start date NOT NULL,
+    stored_by    text,
+    followup     boolean,
+    updated_at   timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (programme_id, series_id, period_start),
+    FOREIGN KEY (programme_id, series_id) REFERENCES series (programme_id, id) ON DELETE CASCADE
+);
+
 -- Asynchronous imports (?async=true): a job per request, answered at once with its id; the
 -- import runs on a pool worker, and its status and import summary are read at DHIS2's
 -- /api/system/tasks/DATAVALUE_IMPORT/{id} and /api/system/taskSummaries/DATAVALUE_IMPORT/{id}

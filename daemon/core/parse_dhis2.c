@@ -106,12 +106,57 @@ static bool combo_member(const struct json_doc *d, const struct obs_row *row, co
                          "%s \"%s\" is not an identifier", name, parse_shown(shown, raw, n));
 }
 
-bool parse_dhis2_row_extras(const struct obs_batch *b, const struct json_doc *d,
-                            struct obs_row *row, int obj, struct obs_reject *pr)
+/* A boolean member (tok, -1 when absent; null is absent) into *value (*given: present). */
+static bool json_flag(const struct json_doc *d, const struct obs_row *row, const char *name,
+                      int tok, bool *value, bool *given, struct obs_reject *pr)
 {
-    enum { COC, AOC, DELETED, N_EXTRAS };
+    *value = false;
+    if (given != NULL)
+        *given = false;
+    if (tok < 0 || json_doc_is_null(d, tok))
+        return true;
+    const char *raw = d->body + d->t[tok].start;
+    if (d->t[tok].type != JSMN_PRIMITIVE || (raw[0] != 't' && raw[0] != 'f'))
+        return parse_problem(pr, row, name, "invalid_type", "%s must be a boolean, not %s", name,
+                             json_doc_type_name(d, tok));
+    *value = raw[0] == 't';
+    if (given != NULL)
+        *given = true;
+    return true;
+}
+
+/* storedBy (tok, -1 when absent) into the row, in the batch's arena. */
+static bool stored_by_member(struct obs_batch *b, const struct json_doc *d, struct obs_row *row,
+                             int tok, struct obs_reject *pr)
+{
+    size_t n, len;
+    row->stored_by = NULL;
+    if (tok < 0 || json_doc_is_null(d, tok))
+        return true;
+    if (d->t[tok].type != JSMN_STRING)
+        return parse_problem(pr, row, "storedBy", "invalid_type",
+                             "storedBy must be a string, not %s", json_doc_type_name(d, tok));
+    const char *raw = json_doc_raw(d, tok, &n);
+    char *text = parse_arena_alloc(b, OBS_STORED_BY_MAX + 1);
+    enum text_status status = scalar_json_unescape(raw, n, false, text, OBS_STORED_BY_MAX, &len);
+    if (status == TEXT_TOO_LONG)
+        return parse_problem(pr, row, "storedBy", "too_long", "storedBy is longer than %d bytes",
+                             OBS_STORED_BY_MAX);
+    if (status != TEXT_OK)
+        return parse_problem(pr, row, "storedBy", "invalid_value",
+                             "storedBy is not UTF-8 text without control characters");
+    text[len] = '\0';
+    row->stored_by = len > 0 ? text : NULL;
+    return true;
+}
+
+bool parse_dhis2_row_extras(struct obs_batch *b, const struct json_doc *d, struct obs_row *row,
+                            int obj, struct obs_reject *pr)
+{
+    enum { COC, AOC, DELETED, STORED_BY, FOLLOWUP, N_EXTRAS };
     static const struct field_key keys[N_EXTRAS] = {
-        FIELD_KEY("categoryOptionCombo"), FIELD_KEY("attributeOptionCombo"), FIELD_KEY("deleted")};
+        FIELD_KEY("categoryOptionCombo"), FIELD_KEY("attributeOptionCombo"), FIELD_KEY("deleted"),
+        FIELD_KEY("storedBy"), FIELD_KEY("followup")};
     int vals[N_EXTRAS], after;
     char aoc[OBS_CODE_MAX + 1], shown[SHOWN_MAX];
     if (json_doc_members(d, obj, keys, N_EXTRAS, false, vals, &after) != MEMBERS_OK) {
@@ -121,7 +166,6 @@ bool parse_dhis2_row_extras(const struct obs_batch *b, const struct json_doc *d,
         return parse_problem(pr, row, shown, "duplicate_field",
                              "field \"%s\" appears more than once", shown);
     }
-    (void)b;
     if (!combo_member(d, row, "categoryOptionCombo", vals[COC], row->category_option_combo, pr) ||
         !combo_member(d, row, "attributeOptionCombo", vals[AOC], aoc, pr))
         return false;
@@ -130,16 +174,9 @@ bool parse_dhis2_row_extras(const struct obs_batch *b, const struct json_doc *d,
                              "attributeOptionCombo \"%s\" is not mapped: scaleupd takes the "
                              "default attribute option combination only",
                              parse_shown(shown, aoc, strlen(aoc)));
-    int del = vals[DELETED];
-    row->deleted = false;
-    if (del < 0 || json_doc_is_null(d, del))
-        return true;
-    const char *raw = d->body + d->t[del].start;
-    if (d->t[del].type != JSMN_PRIMITIVE || (raw[0] != 't' && raw[0] != 'f'))
-        return parse_problem(pr, row, "deleted", "invalid_type",
-                             "deleted must be a boolean, not %s", json_doc_type_name(d, del));
-    row->deleted = raw[0] == 't';
-    return true;
+    return json_flag(d, row, "deleted", vals[DELETED], &row->deleted, NULL, pr) &&
+           json_flag(d, row, "followup", vals[FOLLOWUP], &row->followup, &row->has_followup, pr) &&
+           stored_by_member(b, d, row, vals[STORED_BY], pr);
 }
 
 enum obs_parse_status obs_parse_dhis2(const char *body, size_t len, struct obs_batch *batch,

@@ -72,7 +72,26 @@ static bool dcsv_code(const struct dcsv_state *st, struct obs_row *row, enum obs
     return true;
 }
 
-/* The option combinations, the comment and deleted of the record. */
+/* The record's storedby, in the batch's arena. */
+static bool dcsv_stored_by(struct dcsv_state *st, struct obs_row *row, struct obs_reject *pr)
+{
+    size_t n = st->len[COL_STORED_BY];
+    row->stored_by = NULL;
+    if (n == 0)
+        return true;
+    if (n > OBS_STORED_BY_MAX)
+        return parse_problem(pr, row, "storedBy", "too_long", "storedBy is longer than %d bytes",
+                             OBS_STORED_BY_MAX);
+    if (scalar_text_check(st->field[COL_STORED_BY], n, false) != TEXT_OK)
+        return parse_problem(pr, row, "storedBy", "invalid_value",
+                             "storedBy is not UTF-8 text without control characters");
+    char *text = parse_arena_alloc(st->b, n + 1);
+    memcpy(text, st->field[COL_STORED_BY], n + 1);
+    row->stored_by = text;
+    return true;
+}
+
+/* The option combinations, the comment, deleted, followup and storedBy of the record. */
 static bool dcsv_extras(struct dcsv_state *st, struct obs_row *row, struct obs_reject *pr)
 {
     char shown[SHOWN_MAX];
@@ -98,7 +117,9 @@ static bool dcsv_extras(struct dcsv_state *st, struct obs_row *row, struct obs_r
         row->comment = text;
     }
     row->deleted = strcasecmp(st->field[COL_DELETED], "true") == 0; /* Boolean.valueOf */
-    return true;
+    row->has_followup = st->len[COL_FOLLOWUP] > 0;
+    row->followup = strcasecmp(st->field[COL_FOLLOWUP], "true") == 0; /* Boolean.parseBoolean */
+    return dcsv_stored_by(st, row, pr);
 }
 
 /* The record just ended, as a row. */

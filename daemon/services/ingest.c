@@ -14,6 +14,7 @@
 #include "scaleupd/storage/db.h"
 #include "scaleupd/storage/idempotency.h"
 #include "scaleupd/storage/dhis2_map_store.h"
+#include "scaleupd/storage/dhis2_value_meta.h"
 #include "scaleupd/storage/observations_delete.h"
 #include "scaleupd/storage/programmes.h"
 
@@ -247,7 +248,9 @@ static bool store_rows(PGconn *conn, const struct ingest_request *rq, int64_t pr
     for (size_t i = 0; hold != NULL && i < batch->n_rows; i++)
         if (hold[i])
             batch->rows[i].rejected = false;
-    return ok;
+    /* DHIS2's storedBy and followup, beside the observations */
+    return ok && (rq->format != OBS_FORMAT_DHIS2 ||
+                  dhis2_value_meta_store(conn, programme_id, batch, hold, rq->request_id));
 }
 
 /* Stores the validated batch (unless a dry run's, or an atomic batch with rejects) in the open

@@ -94,7 +94,7 @@ class Dhis2ClientsTest(unittest.TestCase):
 
     def setUp(self):
         harness.truncate(self.conninfo, "observation, observation_revision, dirty_series, "
-                                        "idempotency, rollup_dirty, rollup")
+                                        "idempotency, rollup_dirty, rollup, dhis2_value_meta")
 
     # ------------------------------------------------------------------ helpers
 
@@ -282,6 +282,37 @@ class Dhis2ClientsTest(unittest.TestCase):
                          {"imported": 1, "updated": 0, "ignored": 0, "deleted": 1})
         self.assertEqual(self.count("observation"), 1)
         self.assert_region_periods(["2025-01"])
+
+    def test_comment_stored_by_and_followup_are_kept(self):
+        def meta():
+            return harness.psql(self.conninfo,
+                                "SELECT string_agg(coalesce(stored_by, '-') || ':' ||"
+                                " coalesce(followup::text, '-'), ',' ORDER BY period_start)"
+                                " FROM dhis2_value_meta")
+        r = self.dhis2_py_post({"dataValues": [
+            {"dataElement": DE_ENROLLED, "period": "202501", "orgUnit": OU_GP001, "value": "1",
+             "comment": "checked", "storedBy": "district-officer", "followup": True},
+            {"dataElement": DE_ENROLLED, "period": "202502", "orgUnit": OU_GP001, "value": "2",
+             "storedBy": "admin"},
+            {"dataElement": DE_ENROLLED, "period": "202503", "orgUnit": OU_GP001, "value": "3",
+             "followup": "yes"}]})
+        self.assertEqual(r.status_code, 409, r.text)
+        self.assertEqual(r.json()["response"]["rejectedIndexes"], [2])
+        self.assertEqual(meta(), "district-officer:true,admin:-")
+        self.assertEqual(harness.psql(self.conninfo, "SELECT comment FROM observation"
+                                      " WHERE comment IS NOT NULL"), "checked")
+        # the last import that gives them wins; CSV gives them by position
+        csv = f"{DE_ENROLLED},202502,{OU_GP001},,,2,nurse,,,true,\n"
+        r = requests.post(f"{self.server}/api/dataValueSets", data=csv,
+                          headers={"Content-Type": "application/csv",
+                                   "Authorization": f"ApiToken {self.feed}"})
+        self.assertEqual(r.status_code, 200, r.text)
+        self.assertEqual(meta(), "district-officer:true,nurse:true")
+        # a delete takes them with the value
+        self.dhis2_py_post({"dataValues": [
+            {"dataElement": DE_ENROLLED, "period": "202501", "orgUnit": OU_GP001, "value": "1"}]},
+            params={"importStrategy": "DELETE"})
+        self.assertEqual(meta(), "nurse:true")
 
     def test_a_dry_run_delete_deletes_nothing(self):
         self.dhis2_py_post({"dataValues": [

@@ -57,10 +57,10 @@
  * DHIS2 data values also read (parse_dhis2.c) categoryOptionCombo (a string of at most
  * OBS_CODE_MAX bytes), attributeOptionCombo (only the default combination, HllvX50cXC0 or
  * "default": another is rejected as not_mapped, never merged with the default's value) and
- * deleted (a boolean).
- *   not_mapped          (DHIS2) an attribute option combination other than the default, or
- *                       (dhis2_map_apply) a data element, category option combination or
- *                       organisation unit that no indicator or site of the programme maps
+ * deleted (a boolean), storedBy (a string of at most OBS_STORED_BY_MAX bytes) and followup (a
+ * boolean; in CSV "true" or anything else). not_mapped          (DHIS2) an attribute option
+ * combination other than the default, or (dhis2_map_apply) a data element, category option
+ * combination or organisation unit that no indicator or site of the programme maps
  *
  * Field names (struct obs_reject.field) are the names of the input format: "indicator",
  * "site", "period", "value", "numerator", "denominator", "comment" for JSON and CSV, and
@@ -77,9 +77,10 @@
 #include "scaleupd/core/catalog.h"
 #include "scaleupd/core/period.h"
 
-#define OBS_MAX_ROWS 100000  /* rows per batch; more is OBS_PARSE_TOO_MANY_ROWS */
-#define OBS_CODE_MAX 63      /* bytes in an indicator or site code */
-#define OBS_COMMENT_MAX 4000 /* bytes in a comment */
+#define OBS_MAX_ROWS 100000   /* rows per batch; more is OBS_PARSE_TOO_MANY_ROWS */
+#define OBS_CODE_MAX 63       /* bytes in an indicator or site code */
+#define OBS_COMMENT_MAX 4000  /* bytes in a comment */
+#define OBS_STORED_BY_MAX 255 /* bytes in a DHIS2 storedBy */
 
 /* Bytes in one CSV field; a longer field fails the document as too_large (a comment longer
  * than OBS_COMMENT_MAX but within this only rejects its row as too_long). */
@@ -130,6 +131,10 @@ struct obs_row {
        one to delete ("deleted": true, or importStrategy DELETE) */
     char category_option_combo[OBS_CODE_MAX + 1];
     bool deleted;
+    /* DHIS2: storedBy (NUL-terminated UTF-8 in the batch's arena, at most OBS_STORED_BY_MAX
+       bytes, or NULL; never "") and followup (has_followup: given) of the data value */
+    const char *stored_by;
+    bool has_followup, followup;
     /* filled by obs_validate: */
     int64_t indicator_id;
     int64_t site_id;
@@ -282,8 +287,8 @@ obs_parse_csv(const char *body, size_t len, struct obs_batch *batch, struct obs_
  * schemes, dataSet, completeDate, attributeOptionCombo, ...) are collected, unjudged, into
  * batch->set_options for dhis2_options_read_set; other members of the set, which DHIS2 ignores
  * too, are ignored. In a data value, categoryOptionCombo, attributeOptionCombo and deleted
- * are read (see the top of this file); fields we do not use (storedBy, created, followup, ...)
- * are ignored.
+ * storedBy and followup are read (see the top of this file); fields we do not use (created,
+ * lastUpdated, ...) are ignored.
  */
 __attribute__((warn_unused_result)) enum obs_parse_status
 obs_parse_dhis2(const char *body, size_t len, struct obs_batch *batch, struct obs_parse_error *err);
@@ -295,8 +300,8 @@ obs_parse_dhis2(const char *body, size_t len, struct obs_batch *batch, struct ob
  * past these are ignored; fewer than the first six reject the row as column_count). When
  * first_row_is_header (DHIS2's firstRowIsHeader, true by default) the first record is the
  * header and skipped, unless its value column holds a number: a body without a header loses
- * no row. The batch is OBS_FORMAT_DHIS2 (DHIS2's field names and periods); storedby,
- * lastupdated and followup are not read.
+ * no row. The batch is OBS_FORMAT_DHIS2 (DHIS2's field names and periods); lastupdated is not
+ * read.
  */
 __attribute__((warn_unused_result)) enum obs_parse_status
 obs_parse_dhis2_csv(const char *body, size_t len, bool first_row_is_header, struct obs_batch *batch,
