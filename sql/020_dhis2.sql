@@ -31,8 +31,9 @@ CREATE TABLE dhis2_value_meta (
     stored_by    text,
     followup     boolean,
     updated_at   timestamptz NOT NULL DEFAULT now(),
-    PRIMARY KEY (programme_id, series_id, period_start),
-    FOREIGN KEY (programme_id, series_id) REFERENCES series (programme_id, id) ON DELETE CASCADE
+    -- no foreign key to series, as observation has none: tables of observations are emptied
+    -- together with series (TRUNCATE …, series) and the daemon never deletes a series
+    PRIMARY KEY (programme_id, series_id, period_start)
 );
 
 -- Asynchronous imports (?async=true): a job per request, answered at once with its id; the
