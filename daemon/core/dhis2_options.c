@@ -33,10 +33,14 @@ struct param {
     const char *instead;      /* what scaleupd does, for a value it does not honour */
 };
 
-static const char *const STRATEGIES[] = {"CREATE_AND_UPDATE", "NEW_AND_UPDATES", NULL};
-static const char *const CODE_SCHEME[] = {"CODE", NULL};
+/* ImportStrategy's names, the old ones (NEW_AND_UPDATES, NEW, UPDATES, DELETES) included */
+static const char *const STRATEGIES[] = {
+    "CREATE_AND_UPDATE", "NEW_AND_UPDATES", "CREATE",  "NEW", "UPDATE",
+    "UPDATES",           "DELETE",          "DELETES", NULL};
+static const char *const ID_SCHEMES[] = {"UID", "CODE", NULL};
+static const char *const UID_SCHEME[] = {"UID", NULL};
 static const char *const NOTHING[] = {NULL};
-static const char *const JSON_FORMAT[] = {"json", NULL};
+static const char *const FORMATS[] = {"json", "csv", "adx", NULL};
 
 #define BOOL_PARAM(name, where, honoured, instead)                                                 \
     {                                                                                              \
@@ -52,8 +56,11 @@ static const char STRICT_INSTEAD[] =
 static const char COMBO_INSTEAD[] =
     "category option combinations, attribute option combinations and data sets are not mapped";
 static const char CODE_INSTEAD[] =
-    "data elements are the programme's indicator codes and organisation units its site codes";
-static const char NEVER_DELETED[] = "a value is created or updated, never deleted";
+    "data elements and organisation units are named by UID (the programme's dhis2 identifiers) "
+    "or by the programme's indicator and site codes";
+static const char UID_INSTEAD[] = "option combinations are named by UID";
+static const char NEVER_DELETED[] = "values are deleted by importStrategy=DELETE or a data value's "
+                                    "\"deleted\": true";
 
 /* The query's are ImportOptions and IdSchemes; the set's are the members that DataValueSet
  * (and DataEntryInput.fromJson) read besides dataValues, period and orgUnit, where a given
@@ -62,14 +69,14 @@ static const char NEVER_DELETED[] = "a value is created or updated, never delete
 static const struct param PARAMS[] = {
     BOOL_PARAM("dryRun", IN_BOTH, HONOUR_FALSE | HONOUR_TRUE, ""),
     BOOL_PARAM("preheatCache", IN_QUERY, HONOUR_FALSE | HONOUR_TRUE, ""),
-    BOOL_PARAM("async", IN_QUERY, HONOUR_FALSE, "the import runs while the request waits"),
+    BOOL_PARAM("async", IN_QUERY, HONOUR_FALSE | HONOUR_TRUE, ""),
     BOOL_PARAM("skipExistingCheck", IN_QUERY, HONOUR_FALSE,
                "every value is compared with the stored one"),
     BOOL_PARAM("skipAudit", IN_QUERY, HONOUR_FALSE, "every replaced value is kept as a revision"),
     BOOL_PARAM("force", IN_QUERY, HONOUR_FALSE, "no rule of the import can be overridden"),
     BOOL_PARAM("skipNotifications", IN_QUERY, HONOUR_FALSE,
                "an import is always evaluated for alerts"),
-    BOOL_PARAM("firstRowIsHeader", IN_QUERY, HONOUR_TRUE, "this route takes JSON only"),
+    BOOL_PARAM("firstRowIsHeader", IN_QUERY, HONOUR_FALSE | HONOUR_TRUE, ""),
     BOOL_PARAM("strictPeriods", IN_QUERY, HONOUR_TRUE,
                "a period of another type than the indicator's is always rejected"),
     BOOL_PARAM("strictDataElements", IN_QUERY, HONOUR_FALSE, STRICT_INSTEAD),
@@ -82,18 +89,18 @@ static const struct param PARAMS[] = {
     BOOL_PARAM("strictDataSetLocking", IN_QUERY, HONOUR_FALSE, "scaleupd has no data set locking"),
     BOOL_PARAM("strictDataSetInputPeriods", IN_QUERY, HONOUR_FALSE,
                "scaleupd has no data input periods"),
-    WORDS_PARAM("importStrategy", IN_QUERY, STRATEGIES, NEVER_DELETED),
-    WORDS_PARAM("strategy", IN_BOTH, STRATEGIES, NEVER_DELETED),
-    WORDS_PARAM("idScheme", IN_BOTH, CODE_SCHEME, CODE_INSTEAD),
-    WORDS_PARAM("dataElementIdScheme", IN_BOTH, CODE_SCHEME, CODE_INSTEAD),
-    WORDS_PARAM("orgUnitIdScheme", IN_BOTH, CODE_SCHEME, CODE_INSTEAD),
-    WORDS_PARAM("categoryOptionComboIdScheme", IN_BOTH, NOTHING, COMBO_INSTEAD),
-    WORDS_PARAM("attributeOptionComboIdScheme", IN_BOTH, NOTHING, COMBO_INSTEAD),
+    WORDS_PARAM("importStrategy", IN_QUERY, STRATEGIES, "not one of DHIS2's import strategies"),
+    WORDS_PARAM("strategy", IN_BOTH, STRATEGIES, "not one of DHIS2's import strategies"),
+    WORDS_PARAM("idScheme", IN_BOTH, ID_SCHEMES, CODE_INSTEAD),
+    WORDS_PARAM("dataElementIdScheme", IN_BOTH, ID_SCHEMES, CODE_INSTEAD),
+    WORDS_PARAM("orgUnitIdScheme", IN_BOTH, ID_SCHEMES, CODE_INSTEAD),
+    WORDS_PARAM("categoryOptionComboIdScheme", IN_BOTH, UID_SCHEME, UID_INSTEAD),
+    WORDS_PARAM("attributeOptionComboIdScheme", IN_BOTH, UID_SCHEME, UID_INSTEAD),
     WORDS_PARAM("categoryOptionIdScheme", IN_BOTH, NOTHING, COMBO_INSTEAD),
     WORDS_PARAM("categoryIdScheme", IN_BOTH, NOTHING, COMBO_INSTEAD),
     WORDS_PARAM("dataSetIdScheme", IN_BOTH, NOTHING, COMBO_INSTEAD),
     WORDS_PARAM("dataSet", IN_BOTH, NOTHING, COMBO_INSTEAD),
-    WORDS_PARAM("format", IN_QUERY, JSON_FORMAT, "this route takes JSON only"),
+    WORDS_PARAM("format", IN_QUERY, FORMATS, "the body is JSON, CSV or ADX (its Content-Type)"),
     /* set-level properties that only the set carries */
     WORDS_PARAM("completeDate", IN_SET, NOTHING,
                 "scaleupd does not register data sets as complete"),
@@ -160,6 +167,54 @@ static bool value_honoured(const struct param *p, const char *value, const char 
     return false;
 }
 
+static enum dhis2_id_scheme scheme_of(const char *value)
+{
+    return strcasecmp(value, "UID") == 0 ? DHIS2_SCHEME_UID : DHIS2_SCHEME_CODE;
+}
+
+static enum dhis2_strategy strategy_of(const char *value)
+{
+    if (strncasecmp(value, "DELETE", 6) == 0)
+        return DHIS2_STRATEGY_DELETE;
+    if (strcasecmp(value, "CREATE") == 0 || strcasecmp(value, "NEW") == 0)
+        return DHIS2_STRATEGY_CREATE;
+    if (strcasecmp(value, "UPDATE") == 0 || strcasecmp(value, "UPDATES") == 0)
+        return DHIS2_STRATEGY_UPDATE;
+    return DHIS2_STRATEGY_CREATE_AND_UPDATE;
+}
+
+/* Keeps what an honoured value of p asks in *out (a later call, the set's, wins). */
+static void apply_value(const struct param *p, const char *value, bool is_true,
+                        struct dhis2_options *out)
+{
+    if (strcmp(p->name, "dryRun") == 0)
+        out->dry_run = is_true, out->dry_run_given = true;
+    else if (strcmp(p->name, "firstRowIsHeader") == 0)
+        out->first_row_is_header_off = !is_true;
+    else if (strcmp(p->name, "async") == 0)
+        out->async = is_true;
+    else if (strcmp(p->name, "idScheme") == 0)
+        out->id_scheme = scheme_of(value);
+    else if (strcmp(p->name, "dataElementIdScheme") == 0)
+        out->data_element_scheme = scheme_of(value);
+    else if (strcmp(p->name, "orgUnitIdScheme") == 0)
+        out->org_unit_scheme = scheme_of(value);
+    else if (strcmp(p->name, "importStrategy") == 0 || strcmp(p->name, "strategy") == 0)
+        out->strategy = strategy_of(value);
+}
+
+enum dhis2_id_scheme dhis2_options_data_element_scheme(const struct dhis2_options *options)
+{
+    return options->data_element_scheme != DHIS2_SCHEME_DEFAULT ? options->data_element_scheme
+                                                                : options->id_scheme;
+}
+
+enum dhis2_id_scheme dhis2_options_org_unit_scheme(const struct dhis2_options *options)
+{
+    return options->org_unit_scheme != DHIS2_SCHEME_DEFAULT ? options->org_unit_scheme
+                                                            : options->id_scheme;
+}
+
 static const struct param *find_param(const char *name, unsigned where)
 {
     for (size_t i = 0; i < N_PARAMS; i++)
@@ -204,8 +259,7 @@ static bool read_query_param(const struct dhis2_query_param *query, size_t i,
     bool is_true = false;
     if (!value_honoured(p, query[i].value, subject, &is_true, why))
         return false;
-    if (strcmp(p->name, "dryRun") == 0)
-        out->dry_run = is_true, out->dry_run_given = true;
+    apply_value(p, query[i].value, is_true, out);
     return true;
 }
 
@@ -287,8 +341,7 @@ static bool read_set_member(const struct obs_set_option *m, struct dhis2_options
     bool is_true = false;
     if (!value_honoured(p, m->value, subject, &is_true, why))
         return false;
-    if (strcmp(p->name, "dryRun") == 0) /* the set's wins over the query's, as in DHIS2 */
-        options->dry_run = is_true, options->dry_run_given = true;
+    apply_value(p, m->value, is_true, options); /* the set's wins over the query's, as in DHIS2 */
     return true;
 }
 

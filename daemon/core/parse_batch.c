@@ -32,6 +32,15 @@ void parse_reject_push(struct obs_batch *b, struct obs_row *row, const struct ob
     b->rejects[b->n_rejects++] = *r;
 }
 
+void obs_batch_reject(struct obs_batch *b, size_t index, const char *field, const char *code,
+                      const char *message)
+{
+    struct obs_row *row = &b->rows[index];
+    struct obs_reject r;
+    parse_problem(&r, row, field, code, "%s", message);
+    parse_reject_push(b, row, &r);
+}
+
 char *parse_arena_alloc(struct obs_batch *b, size_t n)
 {
     struct obs_arena_block *block = b->arena;

@@ -80,6 +80,105 @@ static enum obs_parse_status dhis2_data_values(struct obs_batch *b, const char *
     return parse_json_rows(b, &d, vals[KEY_DATA_VALUES], "dataValues", &defaults, err);
 }
 
+/* DHIS2's default category option combination, by UID and by code. */
+static bool default_combo(const char *text)
+{
+    return strcmp(text, "HllvX50cXC0") == 0 || strcmp(text, "default") == 0;
+}
+
+/* A DHIS2 option combination member (tok, -1 when absent) into dst ("" when absent or null). */
+static bool combo_member(const struct json_doc *d, const struct obs_row *row, const char *name,
+                         int tok, char dst[OBS_CODE_MAX + 1], struct obs_reject *pr)
+{
+    size_t n, len;
+    dst[0] = '\0';
+    if (tok < 0 || json_doc_is_null(d, tok))
+        return true;
+    if (d->t[tok].type != JSMN_STRING)
+        return parse_problem(pr, row, name, "invalid_type", "%s must be a string, not %s", name,
+                             json_doc_type_name(d, tok));
+    const char *raw = json_doc_raw(d, tok, &n);
+    enum text_status status = scalar_json_unescape(raw, n, true, dst, OBS_CODE_MAX, &len);
+    if (status == TEXT_OK)
+        return true;
+    char shown[SHOWN_MAX];
+    return parse_problem(pr, row, name, status == TEXT_TOO_LONG ? "too_long" : "invalid_value",
+                         "%s \"%s\" is not an identifier", name, parse_shown(shown, raw, n));
+}
+
+/* A boolean member (tok, -1 when absent; null is absent) into *value (*given: present). */
+static bool json_flag(const struct json_doc *d, const struct obs_row *row, const char *name,
+                      int tok, bool *value, bool *given, struct obs_reject *pr)
+{
+    *value = false;
+    if (given != NULL)
+        *given = false;
+    if (tok < 0 || json_doc_is_null(d, tok))
+        return true;
+    const char *raw = d->body + d->t[tok].start;
+    if (d->t[tok].type != JSMN_PRIMITIVE || (raw[0] != 't' && raw[0] != 'f'))
+        return parse_problem(pr, row, name, "invalid_type", "%s must be a boolean, not %s", name,
+                             json_doc_type_name(d, tok));
+    *value = raw[0] == 't';
+    if (given != NULL)
+        *given = true;
+    return true;
+}
+
+/* storedBy (tok, -1 when absent) into the row, in the batch's arena. */
+static bool stored_by_member(struct obs_batch *b, const struct json_doc *d, struct obs_row *row,
+                             int tok, struct obs_reject *pr)
+{
+    size_t n, len;
+    row->stored_by = NULL;
+    if (tok < 0 || json_doc_is_null(d, tok))
+        return true;
+    if (d->t[tok].type != JSMN_STRING)
+        return parse_problem(pr, row, "storedBy", "invalid_type",
+                             "storedBy must be a string, not %s", json_doc_type_name(d, tok));
+    const char *raw = json_doc_raw(d, tok, &n);
+    char *text = parse_arena_alloc(b, OBS_STORED_BY_MAX + 1);
+    enum text_status status = scalar_json_unescape(raw, n, false, text, OBS_STORED_BY_MAX, &len);
+    if (status == TEXT_TOO_LONG)
+        return parse_problem(pr, row, "storedBy", "too_long", "storedBy is longer than %d bytes",
+                             OBS_STORED_BY_MAX);
+    if (status != TEXT_OK)
+        return parse_problem(pr, row, "storedBy", "invalid_value",
+                             "storedBy is not UTF-8 text without control characters");
+    text[len] = '\0';
+    row->stored_by = len > 0 ? text : NULL;
+    return true;
+}
+
+bool parse_dhis2_row_extras(struct obs_batch *b, const struct json_doc *d, struct obs_row *row,
+                            int obj, struct obs_reject *pr)
+{
+    enum { COC, AOC, DELETED, STORED_BY, FOLLOWUP, N_EXTRAS };
+    static const struct field_key keys[N_EXTRAS] = {
+        FIELD_KEY("categoryOptionCombo"), FIELD_KEY("attributeOptionCombo"), FIELD_KEY("deleted"),
+        FIELD_KEY("storedBy"), FIELD_KEY("followup")};
+    int vals[N_EXTRAS], after;
+    char aoc[OBS_CODE_MAX + 1], shown[SHOWN_MAX];
+    if (json_doc_members(d, obj, keys, N_EXTRAS, false, vals, &after) != MEMBERS_OK) {
+        size_t n;
+        const char *raw = json_doc_raw(d, after, &n);
+        parse_shown(shown, raw, n);
+        return parse_problem(pr, row, shown, "duplicate_field",
+                             "field \"%s\" appears more than once", shown);
+    }
+    if (!combo_member(d, row, "categoryOptionCombo", vals[COC], row->category_option_combo, pr) ||
+        !combo_member(d, row, "attributeOptionCombo", vals[AOC], aoc, pr))
+        return false;
+    if (aoc[0] != '\0' && !default_combo(aoc))
+        return parse_problem(pr, row, "attributeOptionCombo", "not_mapped",
+                             "attributeOptionCombo \"%s\" is not mapped: scaleupd takes the "
+                             "default attribute option combination only",
+                             parse_shown(shown, aoc, strlen(aoc)));
+    return json_flag(d, row, "deleted", vals[DELETED], &row->deleted, NULL, pr) &&
+           json_flag(d, row, "followup", vals[FOLLOWUP], &row->followup, &row->has_followup, pr) &&
+           stored_by_member(b, d, row, vals[STORED_BY], pr);
+}
+
 enum obs_parse_status obs_parse_dhis2(const char *body, size_t len, struct obs_batch *batch,
                                       struct obs_parse_error *err)
 {

@@ -152,7 +152,8 @@ static int json_row(struct obs_batch *b, const struct json_doc *d, int e,
                     &row->numerator, &pr) &&
         json_number(b, d, row, FIELD_DENOMINATOR, vals[FIELD_DENOMINATOR], &row->has_denominator,
                     &row->denominator, &pr) &&
-        json_comment(b, d, row, vals[FIELD_COMMENT], &pr);
+        json_comment(b, d, row, vals[FIELD_COMMENT], &pr) &&
+        (defaults == NULL || parse_dhis2_row_extras(b, d, row, e, &pr));
     if (!ok)
         parse_reject_push(b, row, &pr);
     return next;

@@ -96,4 +96,10 @@ enum obs_parse_status parse_json_rows(struct obs_batch *b, const struct json_doc
                                       const char *name, const struct dhis2_defaults *defaults,
                                       struct obs_parse_error *err);
 
+/* Reads the members of DHIS2 data value obj that are not fields of a row
+ * (categoryOptionCombo, attributeOptionCombo, deleted: obs_parse.h) into row; false with *pr
+ * filled at the first problem. parse_dhis2.c. */
+bool parse_dhis2_row_extras(struct obs_batch *b, const struct json_doc *d, struct obs_row *row,
+                            int obj, struct obs_reject *pr);
+
 #endif /* SCALEUPD_CORE_PARSE_JSON_DOC_H */

@@ -2,6 +2,7 @@
  * hierarchy (a tree: no unknown parents, no cycles) and membership, and the indicators,
  * checked whole with a JSON path for each problem. */
 #include "scaleupd/core/programme_doc.h"
+#include "scaleupd/core/programme_dhis2.h"
 
 #include <math.h>
 #include <stdbool.h>
@@ -303,5 +304,6 @@ json_t *programme_doc_validate(const json_t *doc)
     else if (indicators != NULL)
         validate_indicators(&problems, indicators);
     validate_fhir(&problems, doc);
+    programme_dhis2_validate(&problems, doc); /* the "dhis2" identifiers: programme_dhis2.c */
     return problems;
 }

@@ -8,12 +8,14 @@
 #include "scaleupd/core/alloc.h"
 #include "scaleupd/core/utf8.h"
 #include "scaleupd/core/dhis2_options.h"
+#include "scaleupd/core/dhis2_summary.h"
 #include "scaleupd/core/dynbuf.h"
 #include "scaleupd/core/period.h"
 #include "scaleupd/edge/app.h"
 #include "scaleupd/edge/background.h"
 #include "scaleupd/edge/handlers.h"
 #include "scaleupd/services/ingest.h"
+#include "scaleupd/storage/dhis2_import_job.h"
 #include "scaleupd/storage/idempotency.h"
 #include "scaleupd/storage/observations_read.h"
 
@@ -22,16 +24,43 @@
  * fingerprint because their tails differ). */
 #define FINGERPRINT_QUERY_MAX 8192
 
-static void reply_document_error(struct request *req, const struct ingest_result *result)
+/* A document error: ours ({"error": {code, message, line, column, position}}), and on DHIS2's
+ * routes also in a WebMessage's members (httpStatus, httpStatusCode, status ERROR, message),
+ * which DHIS2's clients read. */
+static void reply_document_error(struct request *req, const struct ingest_result *result,
+                                 bool dhis2)
 {
     const struct obs_parse_error *perr = &result->error;
-    json_t *extra = json_object();
+    json_t *error = json_object();
     if (perr->line > 0) {
-        json_object_set_new(extra, "line", json_integer(perr->line));
-        json_object_set_new(extra, "column", json_integer(perr->column));
-        json_object_set_new(extra, "position", json_integer((json_int_t)perr->offset));
+        json_object_set_new(error, "line", json_integer(perr->line));
+        json_object_set_new(error, "column", json_integer(perr->column));
+        json_object_set_new(error, "position", json_integer((json_int_t)perr->offset));
     }
-    request_reply_error_json(req, result->status, perr->code, perr->message, extra);
+    if (!dhis2) {
+        request_reply_error_json(req, result->status, perr->code, perr->message, error);
+        return;
+    }
+    char message[sizeof(perr->message)];
+    snprintf(message, sizeof(message), "%s", perr->message);
+    utf8_make_valid(message);
+    json_object_set_new(error, "code", json_string(perr->code));
+    json_object_set_new(error, "message", json_string(message));
+    request_reply_json(req, result->status,
+                       json_pack("{s:s,s:i,s:s,s:s,s:o}", "httpStatus",
+                                 result->status == 413 ? "Payload Too Large" : "Bad Request",
+                                 "httpStatusCode", result->status, "status", "ERROR", "message",
+                                 message, "error", error));
+}
+
+/* Kicks the evaluator, the rollups and the snapshots when a write changed data. */
+static void kick_background(bool changed)
+{
+    if (!changed)
+        return;
+    background_kick("evaluate");
+    background_kick("rollups");
+    background_kick("progress-snapshots");
 }
 
 /* Renders the outcome of ingest_push; kicks the evaluator when the write changed data. */
@@ -53,7 +82,7 @@ static void reply_push(struct request *req, PGconn *conn, const struct ingest_re
                             w->idempotency_key);
         break;
     case INGEST_PUSH_BAD_DOCUMENT:
-        reply_document_error(req, result);
+        reply_document_error(req, result, w->format == OBS_FORMAT_DHIS2);
         break;
     case INGEST_PUSH_UNKNOWN_PROGRAMME:
         request_reply_error(req, 404, "unknown_programme", "no programme \"%s\"",
@@ -67,11 +96,7 @@ static void reply_push(struct request *req, PGconn *conn, const struct ingest_re
                             req->id);
         break;
     }
-    if (result->changed) {
-        background_kick("evaluate");
-        background_kick("rollups");
-        background_kick("progress-snapshots");
-    }
+    kick_background(result->changed);
 }
 
 static void feed_write(struct request *req, PGconn *conn, struct ingest_request *w)
@@ -83,6 +108,43 @@ static void feed_write(struct request *req, PGconn *conn, struct ingest_request 
     struct ingest_result result;
     enum ingest_outcome outcome = ingest_push(conn, w, &result);
     reply_push(req, conn, w, outcome, &result);
+    ingest_result_free(&result);
+}
+
+/* The import summary of a DHIS2 answer: the WebMessage's response, or the bare summary. */
+static json_t *answer_summary(json_t *answer)
+{
+    json_t *response = json_object_get(answer, "response");
+    return json_is_object(response) ? response : answer;
+}
+
+/* async=true: the import runs as with async=false, but its summary is kept as a job and the
+ * answer is DHIS2's job report; the client reads the summary at the task endpoints
+ * (routes_dhis2_tasks.c). What is refused before an import (a parameter, the document) is
+ * answered at once, as DHIS2 answers it. */
+static void dhis2_async_write(struct request *req, PGconn *conn, struct ingest_request *w)
+{
+    w->token_id = req->auth.token_id;
+    w->body = req->body;
+    w->body_len = req->body_len;
+    w->request_id = req->id;
+    struct ingest_result result;
+    enum ingest_outcome outcome = ingest_push(conn, w, &result);
+    json_t *answer = NULL;
+    if (outcome == INGEST_PUSH_ANSWERED || outcome == INGEST_PUSH_REPLAYED)
+        answer = json_loadb(result.body, result.body_len, 0, NULL);
+    char id[DHIS2_JOB_ID_MAX + 1], created[DHIS2_JOB_TIME_MAX];
+    char *summary = answer ? json_dumps(answer_summary(answer), JSON_COMPACT) : NULL;
+    json_decref(answer);
+    if (summary == NULL) {
+        reply_push(req, conn, w, outcome, &result);
+    } else if (!dhis2_job_create(conn, req->auth.token_id, summary, id, created, req->id)) {
+        handler_db_error(req, conn);
+    } else {
+        request_reply_json(req, 200, dhis2_job_answer(id, created));
+        kick_background(result.changed);
+    }
+    free(summary);
     ingest_result_free(&result);
 }
 
@@ -158,14 +220,16 @@ void handle_post_observations(struct request *req, PGconn *conn, struct app *app
     feed_write(req, conn, &w);
 }
 
-/* Answers 409 with DHIS2's import summary refusing the request for one parameter. */
+/* Answers 400 with DHIS2's WebMessage refusing the request for one parameter. */
 static void refuse_dhis2(struct request *req, const struct dhis2_refusal *why)
 {
-    request_reply_json(req, 409, ingest_dhis2_refusal(why->parameter, why->code, why->message));
+    int status;
+    json_t *answer = dhis2_refusal_answer(why->parameter, why->code, why->message, &status);
+    request_reply_json(req, status, answer);
 }
 
 /* Reads DHIS2's import parameters (dhis2_options.h) next to ours (programme, and dry_run and
- * atomic, read_write_options) into w->dhis2; false when it answered 409. ingest_push applies
+ * atomic, read_write_options) into w->dhis2; false when it answered 400. ingest_push applies
  * the data value set's own options over them, and checks that dryRun and dry_run agree. */
 static bool read_dhis2_params(struct request *req, struct ingest_request *w)
 {
@@ -181,19 +245,44 @@ static bool read_dhis2_params(struct request *req, struct ingest_request *w)
     return ok;
 }
 
+/* The API version of the path (/api/40/dataValueSets), or DHIS2_API_UNVERSIONED; false when
+ * it answered 404 (a version DHIS2 does not serve, as DHIS2 answers it). */
+static bool read_api_version(struct request *req, int *version)
+{
+    const char *segment = request_param(req, "version");
+    *version = DHIS2_API_UNVERSIONED;
+    if (segment == NULL || dhis2_api_version_parse(segment, version))
+        return true;
+    request_reply_error(req, 404, "not_found", "no DHIS2 API version \"%s\": versions %d to %d",
+                        utf8_valid(segment) ? segment : "?", DHIS2_API_VERSION_MIN,
+                        DHIS2_API_VERSION_MAX);
+    return false;
+}
+
 void handle_post_data_value_sets(struct request *req, PGconn *conn, struct app *app)
 {
     (void)app;
+    int version;
+    if (!read_api_version(req, &version))
+        return;
     char media[64];
     request_media_type(req, media, sizeof(media));
-    if (strcmp(media, "application/json") != 0) {
+    struct ingest_request w = {0};
+    w.format = OBS_FORMAT_DHIS2;
+    if (strcmp(media, "application/json") == 0)
+        w.dhis2_syntax = INGEST_DHIS2_JSON;
+    else if (strcmp(media, "application/csv") == 0 || strcmp(media, "text/csv") == 0)
+        w.dhis2_syntax = INGEST_DHIS2_CSV;
+    else if (strcmp(media, "application/adx+xml") == 0)
+        w.dhis2_syntax = INGEST_DHIS2_ADX;
+    else {
         request_reply_error(req, 415, "unsupported_media_type",
-                            "Content-Type must be application/json, not \"%s\"",
+                            "Content-Type must be application/json, application/csv or "
+                            "application/adx+xml, not \"%s\"",
                             media[0] ? media : "(none)");
         return;
     }
-    struct ingest_request w = {0};
-    w.format = OBS_FORMAT_DHIS2;
+    w.dhis2_api_version = version;
     if (!read_dhis2_params(req, &w))
         return;
     if (req->auth.scope == TOKEN_SCOPE_FEED) {
@@ -212,7 +301,11 @@ void handle_post_data_value_sets(struct request *req, PGconn *conn, struct app *
             return;
         }
     }
-    if (read_write_options(req, &w, media))
+    if (!read_write_options(req, &w, media))
+        return;
+    if (w.dhis2.async)
+        dhis2_async_write(req, conn, &w);
+    else
         feed_write(req, conn, &w);
 }
 

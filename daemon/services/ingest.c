@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "scaleupd/core/alloc.h"
 #include "scaleupd/core/dynbuf.h"
 #include "scaleupd/core/fhir_outcome.h"
 #include "scaleupd/core/parse_fhir.h"
@@ -15,6 +16,9 @@
 #include "scaleupd/storage/db.h"
 #include "scaleupd/storage/fhir_store.h"
 #include "scaleupd/storage/idempotency.h"
+#include "scaleupd/storage/dhis2_map_store.h"
+#include "scaleupd/storage/dhis2_value_meta.h"
+#include "scaleupd/storage/observations_delete.h"
 #include "scaleupd/storage/programmes.h"
 
 #define REPORT_MAX_REJECTIONS 1000 /* beyond this the report says how many more */
@@ -29,21 +33,28 @@ static enum obs_parse_status parse_body(enum obs_format format, const char *body
                                         : obs_parse_json(body, len, batch, perr);
 }
 
-/* Parses the request's body into batch: a FHIR body through the programme's mapping. */
+/* Parses the request's body into batch: in its format (a DHIS2 body in its syntax), a FHIR
+ * body through the programme's mapping. */
 static enum ingest_status parse_request(PGconn *conn, const struct ingest_request *rq,
                                         int64_t programme_id, struct obs_batch *batch,
                                         struct obs_parse_error *perr)
 {
-    if (rq->format != OBS_FORMAT_FHIR)
-        return parse_body(rq->format, rq->body, rq->body_len, batch, perr) == OBS_PARSE_OK
-                   ? INGEST_OK
-                   : INGEST_BAD_DOCUMENT;
-    struct fhir_map *map = NULL;
-    if (!fhir_store_map(conn, programme_id, &map, rq->request_id))
-        return INGEST_DB_ERROR;
-    enum fhir_expect expect = rq->fhir_bundle ? FHIR_EXPECT_BUNDLE : FHIR_EXPECT_MEASURE_REPORT;
-    enum obs_parse_status st = obs_parse_fhir(rq->body, rq->body_len, expect, map, batch, perr);
-    fhir_map_free(&map);
+    enum obs_parse_status st;
+    if (rq->format == OBS_FORMAT_DHIS2 && rq->dhis2_syntax == INGEST_DHIS2_CSV)
+        st = obs_parse_dhis2_csv(rq->body, rq->body_len, !rq->dhis2.first_row_is_header_off, batch,
+                                 perr);
+    else if (rq->format == OBS_FORMAT_DHIS2 && rq->dhis2_syntax == INGEST_DHIS2_ADX)
+        st = obs_parse_dhis2_adx(rq->body, rq->body_len, batch, perr);
+    else if (rq->format != OBS_FORMAT_FHIR)
+        st = parse_body(rq->format, rq->body, rq->body_len, batch, perr);
+    else {
+        struct fhir_map *map = NULL;
+        if (!fhir_store_map(conn, programme_id, &map, rq->request_id))
+            return INGEST_DB_ERROR;
+        enum fhir_expect expect = rq->fhir_bundle ? FHIR_EXPECT_BUNDLE : FHIR_EXPECT_MEASURE_REPORT;
+        st = obs_parse_fhir(rq->body, rq->body_len, expect, map, batch, perr);
+        fhir_map_free(&map);
+    }
     return st == OBS_PARSE_OK ? INGEST_OK : INGEST_BAD_DOCUMENT;
 }
 
@@ -109,38 +120,15 @@ json_t *ingest_report(const struct obs_batch *batch, const struct observations_c
 }
 
 json_t *ingest_dhis2_summary(const struct obs_batch *batch,
-                             const struct observations_counts *counts, bool stored, bool dry_run)
+                             const struct observations_counts *counts, long deleted, long ignored,
+                             bool stored, bool dry_run)
 {
     struct observations_counts none = {0, 0, 0};
     const struct observations_counts *c = stored ? counts : &none;
-    json_t *conflicts = json_array();
-    for (size_t i = 0; i < batch->n_rejects && i < REPORT_MAX_REJECTIONS; i++) {
-        const struct obs_reject *r = &batch->rejects[i];
-        const char *field = r->field[0] ? r->field : "dataValue";
-        json_array_append_new(conflicts,
-                              json_pack("{s:s,s:s,s:s,s:s,s:[i]}", "object", field, "property",
-                                        field, "value", r->message, "errorCode", r->code, "indexes",
-                                        (int)r->row - 1));
-    }
-    size_t accepted = obs_batch_accepted(batch);
-    const char *status = batch->n_rejects == 0 ? "SUCCESS" : accepted == 0 ? "ERROR" : "WARNING";
-    char description[160];
-    snprintf(description, sizeof(description), "%s%zu of %zu data values accepted",
-             dry_run ? "Dry run: " : "", accepted, batch->n_rows);
-    return json_pack("{s:s,s:s,s:s,s:{s:I,s:I,s:I,s:i},s:o,s:s}", "responseType", "ImportSummary",
-                     "status", status, "description", description, "importCount", "imported",
-                     (json_int_t)c->imported, "updated", (json_int_t)c->updated, "ignored",
-                     (json_int_t)(c->unchanged + (json_int_t)batch->n_rejects), "deleted", 0,
-                     "conflicts", conflicts, "dataSetComplete", "false");
-}
-
-json_t *ingest_dhis2_refusal(const char *parameter, const char *code, const char *message)
-{
-    return json_pack("{s:s,s:s,s:s,s:{s:i,s:i,s:i,s:i},s:[{s:s,s:s,s:s,s:s}],s:s}", "responseType",
-                     "ImportSummary", "status", "ERROR", "description", message, "importCount",
-                     "imported", 0, "updated", 0, "ignored", 0, "deleted", 0, "conflicts", "object",
-                     parameter, "property", parameter, "value", message, "errorCode", code,
-                     "dataSetComplete", "false");
+    struct dhis2_counts dc = {c->imported, c->updated,
+                              c->unchanged + (long long)batch->n_rejects + (stored ? ignored : 0),
+                              stored ? deleted : 0};
+    return dhis2_summary(batch, &dc, dry_run);
 }
 
 /* ---- the whole feed write ------------------------------------------------------------ */
@@ -197,14 +185,16 @@ static void count_rows(const struct ingest_result *out)
  * with a dry_run given. False, with *why filled, when a member of the set (or that
  * disagreement) refuses the write. */
 static bool write_is_dry_run(const struct ingest_request *rq, const struct obs_batch *batch,
-                             bool *dry_run, struct dhis2_refusal *why)
+                             bool *dry_run, struct dhis2_options *merged, struct dhis2_refusal *why)
 {
     *dry_run = rq->dry_run;
+    *merged = rq->dhis2;
     if (rq->format != OBS_FORMAT_DHIS2)
         return true;
     struct dhis2_options options = rq->dhis2;
     if (!dhis2_options_read_set(batch->set_options, batch->n_set_options, &options, why))
         return false;
+    *merged = options;
     if (options.dry_run_given && rq->dry_run_given && options.dry_run != rq->dry_run) {
         snprintf(why->parameter, sizeof(why->parameter), "dryRun");
         snprintf(why->code, sizeof(why->code), "invalid_parameter");
@@ -216,10 +206,12 @@ static bool write_is_dry_run(const struct ingest_request *rq, const struct obs_b
     return true;
 }
 
-/* Renders DHIS2's refusal of the write (409) as the answer. */
+/* Renders DHIS2's refusal of the write (400) as the answer. */
 static enum ingest_outcome refuse_write(const struct dhis2_refusal *why, struct ingest_result *out)
 {
-    if (render_answer(ingest_dhis2_refusal(why->parameter, why->code, why->message), 409, out))
+    int status;
+    json_t *answer = dhis2_refusal_answer(why->parameter, why->code, why->message, &status);
+    if (render_answer(answer, status, out))
         return INGEST_PUSH_REFUSED;
     return INGEST_PUSH_INTERNAL;
 }
@@ -229,28 +221,87 @@ static json_t *batch_report(const struct ingest_request *rq, const struct obs_ba
                             const struct ingest_result *out, bool store, bool all_rejected,
                             int *status)
 {
-    *status = all_rejected ? (rq->format == OBS_FORMAT_DHIS2 ? 409 : 422) : 200;
+    *status = all_rejected ? 422 : 200;
     if (rq->format == OBS_FORMAT_FHIR) {
         struct fhir_counts c = {out->counts.imported, out->counts.updated, out->counts.unchanged};
         return fhir_outcome(batch, &c, store, out->dry_run, status);
     }
-    return rq->format == OBS_FORMAT_DHIS2
-               ? ingest_dhis2_summary(batch, &out->counts, store, out->dry_run)
-               : ingest_report(batch, &out->counts, store, out->dry_run, rq->atomic);
+    if (rq->format == OBS_FORMAT_DHIS2) /* the envelope of the path's version decides */
+        return dhis2_import_answer(ingest_dhis2_summary(batch, &out->counts, out->deleted,
+                                                        out->ignored, store, out->dry_run),
+                                   rq->dhis2_api_version, status);
+    return ingest_report(batch, &out->counts, store, out->dry_run, rq->atomic);
+}
+
+/* DHIS2's import strategy over the validated batch, in the open transaction: deletes the
+ * rows to delete (importStrategy DELETE: all; otherwise those marked "deleted": true) and
+ * sets hold[i] for each row observations_store must leave alone (deleted ones, and under
+ * CREATE the stored ones, under UPDATE the others). */
+static bool apply_strategy(PGconn *conn, const struct ingest_request *rq, int64_t programme_id,
+                           enum dhis2_strategy strategy, const struct obs_batch *batch, bool *hold,
+                           struct ingest_result *out)
+{
+    size_t n = batch->n_rows, n_delete = 0;
+    bool *del = xcalloc(n + 1, sizeof(*del)), ok = true;
+    for (size_t i = 0; i < n; i++) {
+        del[i] = !batch->rows[i].rejected &&
+                 (strategy == DHIS2_STRATEGY_DELETE || batch->rows[i].deleted);
+        hold[i] = del[i];
+        n_delete += del[i];
+    }
+    if (strategy == DHIS2_STRATEGY_CREATE || strategy == DHIS2_STRATEGY_UPDATE) {
+        bool *exists = xcalloc(n + 1, sizeof(*exists));
+        ok = observations_exist(conn, programme_id, batch, exists, rq->request_id);
+        for (size_t i = 0; ok && i < n; i++)
+            if (!batch->rows[i].rejected && !del[i] &&
+                exists[i] == (strategy == DHIS2_STRATEGY_CREATE))
+                hold[i] = true, out->ignored++;
+        free(exists);
+    }
+    if (ok && n_delete > 0) {
+        ok = observations_delete(conn, programme_id, rq->token_id, batch, del, &out->deleted,
+                                 rq->request_id);
+        out->ignored += (long)n_delete - out->deleted;
+    }
+    free(del);
+    return ok;
+}
+
+/* Stores the rows of batch that hold (NULL: none) does not hold back, as observations_store
+ * stores the accepted rows: the held ones are set aside as rejected meanwhile. */
+static bool store_rows(PGconn *conn, const struct ingest_request *rq, int64_t programme_id,
+                       struct obs_batch *batch, const bool *hold, struct ingest_result *out)
+{
+    for (size_t i = 0; hold != NULL && i < batch->n_rows; i++)
+        if (hold[i])
+            batch->rows[i].rejected = true;
+    bool ok =
+        obs_batch_accepted(batch) == 0 ||
+        observations_store(conn, programme_id, rq->token_id, batch, &out->counts, rq->request_id);
+    for (size_t i = 0; hold != NULL && i < batch->n_rows; i++)
+        if (hold[i])
+            batch->rows[i].rejected = false;
+    /* DHIS2's storedBy and followup, beside the observations */
+    return ok && (rq->format != OBS_FORMAT_DHIS2 ||
+                  dhis2_value_meta_store(conn, programme_id, batch, hold, rq->request_id));
 }
 
 /* Stores the validated batch (unless a dry run's, or an atomic batch with rejects: a FHIR
  * transaction is atomic) in the open transaction, and renders the report. */
 static enum ingest_outcome store_batch(PGconn *conn, const struct ingest_request *rq,
-                                       int64_t programme_id, const struct obs_batch *batch,
-                                       struct ingest_result *out)
+                                       int64_t programme_id, const struct dhis2_options *options,
+                                       struct obs_batch *batch, struct ingest_result *out)
 {
     bool atomic =
         rq->atomic || (rq->format == OBS_FORMAT_FHIR && batch->fhir->kind == FHIR_KIND_TRANSACTION);
     bool all_rejected = obs_batch_accepted(batch) == 0 || (atomic && batch->n_rejects > 0);
     bool store = !all_rejected;
-    if (store &&
-        !observations_store(conn, programme_id, rq->token_id, batch, &out->counts, rq->request_id))
+    bool *hold = rq->format == OBS_FORMAT_DHIS2 ? xcalloc(batch->n_rows + 1, sizeof(*hold)) : NULL;
+    bool ok = !store || hold == NULL ||
+              apply_strategy(conn, rq, programme_id, options->strategy, batch, hold, out);
+    ok = ok && (!store || store_rows(conn, rq, programme_id, batch, hold, out));
+    free(hold);
+    if (!ok)
         return INGEST_PUSH_DB_ERROR;
     int status;
     json_t *report = batch_report(rq, batch, out, store, all_rejected, &status);
@@ -262,6 +313,19 @@ static enum ingest_outcome store_batch(PGconn *conn, const struct ingest_request
     out->rejected = batch->n_rejects;
     count_rows(out);
     return INGEST_PUSH_ANSWERED;
+}
+
+/* DHIS2: rewrites the batch's UIDs to the programme's codes, per the id schemes. */
+static bool map_dhis2_ids(PGconn *conn, const struct ingest_request *rq, int64_t programme_id,
+                          const struct dhis2_options *options, struct obs_batch *batch)
+{
+    struct dhis2_map *map = NULL;
+    if (!dhis2_map_load(conn, programme_id, batch, &map, rq->request_id))
+        return false;
+    dhis2_map_apply(batch, map, dhis2_options_data_element_scheme(options),
+                    dhis2_options_org_unit_scheme(options));
+    dhis2_map_free(&map);
+    return true;
 }
 
 /* Parses the body, honours or refuses DHIS2's options of the set before anything is stored,
@@ -282,8 +346,13 @@ static enum ingest_outcome push_batch(PGconn *conn, const struct ingest_request 
     case INGEST_OK:
         break;
     }
-    if (!write_is_dry_run(rq, batch, &out->dry_run, &why)) {
+    struct dhis2_options options;
+    if (!write_is_dry_run(rq, batch, &out->dry_run, &options, &why)) {
         outcome = refuse_write(&why, out);
+        goto out;
+    }
+    if (rq->format == OBS_FORMAT_DHIS2 && !map_dhis2_ids(conn, rq, programme_id, &options, batch)) {
+        outcome = INGEST_PUSH_DB_ERROR;
         goto out;
     }
     switch (validate(conn, programme_id, rq->name_other_programmes, batch, &out->error)) {
@@ -298,7 +367,7 @@ static enum ingest_outcome push_batch(PGconn *conn, const struct ingest_request 
     }
     if (rq->format == OBS_FORMAT_FHIR)
         obs_fhir_reject_partial_entries(batch);
-    outcome = store_batch(conn, rq, programme_id, batch, out);
+    outcome = store_batch(conn, rq, programme_id, &options, batch, out);
 out:
     obs_batch_free(&batch);
     return outcome;
@@ -376,6 +445,6 @@ enum ingest_outcome ingest_push(PGconn *conn, const struct ingest_request *rq,
         return INGEST_PUSH_DB_ERROR;
     }
     observations_committed();
-    out->changed = out->counts.imported + out->counts.updated > 0;
+    out->changed = out->counts.imported + out->counts.updated + out->deleted > 0;
     return INGEST_PUSH_ANSWERED;
 }

@@ -7,6 +7,7 @@
 #include "scaleupd/core/problems.h"
 #include "scaleupd/core/programme_doc.h"
 #include "scaleupd/storage/db.h"
+#include "scaleupd/storage/dhis2_map_store.h"
 #include "scaleupd/storage/programmes.h"
 
 struct apply_job {
@@ -22,7 +23,8 @@ static bool write_programme(PGconn *conn, void *arg)
     struct apply_job *job = arg;
     return programme_store(conn, job->doc, &job->id, &job->created, job->request_id) &&
            programme_store_sites(conn, job->id, job->doc, job->request_id) &&
-           programme_store_indicators(conn, job->id, job->doc, job->request_id);
+           programme_store_indicators(conn, job->id, job->doc, job->request_id) &&
+           dhis2_map_store(conn, job->id, job->doc, job->request_id);
 }
 
 enum programme_result programme_apply(PGconn *conn, const json_t *doc, int64_t *id,

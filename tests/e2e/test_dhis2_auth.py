@@ -52,12 +52,13 @@ class Dhis2AuthTest(unittest.TestCase):
     def test_api_token_and_basic_push_a_data_value_set(self):
         resp = self.push({"Authorization": f"ApiToken {self.feed}"})
         self.assertEqual(resp.status, 200, resp.body)
-        self.assertEqual(resp.body["status"], "SUCCESS")
+        self.assertEqual(resp.body["response"]["status"], "SUCCESS")
         # the user name is not checked: the token is the password
         for user in ("admin", "dhis2-feed", ""):
             resp = self.push(basic(user, self.feed))
             self.assertEqual(resp.status, 200, (user, resp.body))
-            self.assertEqual(resp.body["importCount"]["ignored"], 1, "sent again: unchanged")
+            self.assertEqual(resp.body["response"]["importCount"]["ignored"], 1,
+                             "sent again: unchanged")
 
     def test_the_read_api_takes_them_too(self):
         path = f"/api/v1/programmes/{SLUG}/series?indicator=patients_enrolled&site=BE-VLG"

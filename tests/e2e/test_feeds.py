@@ -125,6 +125,19 @@ class FeedsTest(unittest.TestCase):
         return self.daemon.request("POST", path + query, body, headers,
                                    token=token or self.feed)
 
+    def summary(self, resp):
+        """The import summary in DHIS2's WebMessage (the unversioned path answers as 2.38 and
+        later do), after checking that the envelope agrees with the HTTP status."""
+        body = resp.body
+        self.assertEqual(body["httpStatusCode"], resp.status, body)
+        self.assertEqual(body["httpStatus"], {200: "OK", 400: "Bad Request",
+                                              409: "Conflict"}[resp.status], body)
+        summary = body["response"]
+        self.assertEqual(summary["responseType"], "ImportSummary", body)
+        want = {"SUCCESS": "OK"}.get(summary["status"], summary["status"])
+        self.assertEqual(body["status"], want, body)
+        return summary
+
     def count(self, table):
         return int(harness.psql(self.conninfo, f"SELECT count(*) FROM {table}"))
 
@@ -164,8 +177,8 @@ class FeedsTest(unittest.TestCase):
         self.assert_report(resp, rows=3, imported=3, rejected=0)
         resp = self.post(EXAMPLE_DHIS2, path="/api/dataValueSets")
         self.assertEqual(resp.status, 200, resp.body)
-        self.assertEqual(resp.body["status"], "SUCCESS")
-        self.assertEqual(resp.body["importCount"],
+        self.assertEqual(self.summary(resp)["status"], "SUCCESS")
+        self.assertEqual(self.summary(resp)["importCount"],
                          {"imported": 2, "updated": 0, "ignored": 0, "deleted": 0})
         self.assertEqual(self.count("observation"), 9)
         self.assertEqual(self.value_of("bp_controlled_pct", "BE-VLG-GP002", "2025-04-01"),
@@ -249,7 +262,8 @@ class FeedsTest(unittest.TestCase):
             self.assertEqual(resp.body["error"]["code"], "unsupported_media_type")
         resp = self.post(EXAMPLE_JSON, {})
         self.assertEqual(resp.status, 415)
-        resp = self.post(EXAMPLE_DHIS2, CSV, path="/api/dataValueSets")
+        resp = self.post(EXAMPLE_DHIS2, {"Content-Type": "application/xml"},
+                         path="/api/dataValueSets")
         self.assertEqual(resp.status, 415)
         self.assertEqual(self.count("observation"), 0)
 
@@ -446,7 +460,7 @@ class FeedsTest(unittest.TestCase):
         self.assertEqual(self.count("idempotency"), 0)
         resp = self.post(EXAMPLE_DHIS2, query="?dry_run=true", path="/api/dataValueSets")
         self.assertEqual(resp.status, 200, resp.body)
-        self.assertEqual(resp.body["importCount"]["imported"], 2)
+        self.assertEqual(self.summary(resp)["importCount"]["imported"], 2)
         self.assertEqual(self.count("observation"), 1)
 
     def test_dry_run_of_a_new_series_then_the_real_push(self):
@@ -612,29 +626,50 @@ class FeedsTest(unittest.TestCase):
                                {"dataElement": "eligible_population", "orgUnit": "BE-VLG-GP001",
                                 "value": 900}]})
         resp = self.post(body, path="/api/dataValueSets")
-        self.assertEqual(resp.status, 200, resp.body)
-        self.assertEqual(resp.body["responseType"], "ImportSummary")
-        self.assertEqual(resp.body["status"], "WARNING")
-        self.assertEqual(resp.body["importCount"],
+        # DHIS2 2.38 and later: a WebMessage, 409 when any value conflicts
+        self.assertEqual(resp.status, 409, resp.body)
+        summary = self.summary(resp)
+        self.assertEqual(summary["status"], "WARNING")
+        self.assertEqual(summary["importCount"],
                          {"imported": 2, "updated": 0, "ignored": 3, "deleted": 0})
-        conflicts = resp.body["conflicts"]
+        conflicts = summary["conflicts"]
         self.assertEqual(len(conflicts), 3)
         self.assertEqual([c["indexes"] for c in conflicts], [[1], [2], [3]])
-        self.assertEqual([c["errorCode"] for c in conflicts],
-                         ["unknown_indicator", "invalid_number", "period_type_mismatch"])
+        self.assertEqual(summary["rejectedIndexes"], [1, 2, 3])
+        # DHIS2's E-codes: data element not found, value not of its type, period type
+        self.assertEqual([c["errorCode"] for c in conflicts], ["E7610", "E7619", "E7632"])
+        self.assertEqual([c.get("property") for c in conflicts],
+                         ["dataElement", "value", None])
+        self.assertEqual([c["objects"] for c in conflicts],
+                         [{"dataElement": "nope"}, {"dataElement": "eligible_population"},
+                          {"period": "2025W5", "dataElement": "eligible_population"}])
         for c in conflicts:
             self.assertTrue(c["object"] and c["value"], c)
+        # versions before 38 answer the bare summary, with 200, as DHIS2 did
+        harness.truncate(self.conninfo, "observation, observation_revision, dirty_series")
+        resp = self.post(body, path="/api/37/dataValueSets")
+        self.assertEqual(resp.status, 200, resp.body)
+        self.assertEqual((resp.body["responseType"], resp.body["status"]),
+                         ("ImportSummary", "WARNING"))
+        self.assertEqual(resp.body["rejectedIndexes"], [1, 2, 3])
         self.assertEqual(self.value_of("eligible_population", "BE-VLG-GP001", "2025-04-01"),
                          "900")
         # the same again: everything that was imported is now ignored as unchanged
         resp = self.post(body, path="/api/dataValueSets")
-        self.assertEqual(resp.body["importCount"]["ignored"], 5)
+        self.assertEqual(self.summary(resp)["importCount"]["ignored"], 5)
         # nothing acceptable: ERROR
         resp = self.post(json.dumps({"dataValues": [
             {"dataElement": "nope", "period": "202501", "orgUnit": "BE", "value": "1"}]}),
             path="/api/dataValueSets")
         self.assertEqual(resp.status, 409, resp.body)
-        self.assertEqual(resp.body["status"], "ERROR")
+        self.assertEqual(self.summary(resp)["status"], "ERROR")
+        # every version DHIS2 serves, and no other
+        for version in (28, 38, 40, 42):
+            resp = self.post(EXAMPLE_DHIS2, path=f"/api/{version}/dataValueSets")
+            self.assertEqual(resp.status, 200, (version, resp.body))
+        for segment in ("27", "43", "v1", "4O"):
+            resp = self.post(EXAMPLE_DHIS2, path=f"/api/{segment}/dataValueSets")
+            self.assertEqual(resp.status, 404, (segment, resp.body))
         # an admin token names the programme; without it, 400
         resp = self.post(EXAMPLE_DHIS2, path="/api/dataValueSets",
                          token=self.daemon.admin_token)
@@ -660,8 +695,9 @@ class FeedsTest(unittest.TestCase):
             for code in ("NL-GP001", "NL-GP002")]})
         resp = self.post(body, path="/api/dataValueSets")
         self.assertEqual(resp.status, 409, resp.body)
-        got = [(c["errorCode"], c["value"].replace("NL-GP001", "X").replace("NL-GP002", "X"))
-               for c in resp.body["conflicts"]]
+        got = [(c["errorCode"], c["value"].replace("NL-GP001", "X").replace("NL-GP002", "X"),
+                c["objects"]["organisationUnit"].replace("NL-GP001", "X").replace("NL-GP002", "X"))
+               for c in self.summary(resp)["conflicts"]]
         self.assertEqual(got[0], got[1], got)
         # an admin may be told that the code is another programme's
         resp = self.post(batch(*rows), token=self.daemon.admin_token)
@@ -685,13 +721,14 @@ class FeedsTest(unittest.TestCase):
         self.assertEqual(self.count("observation"), 0)
 
     def assert_dhis2_refused(self, resp, parameter, code="unsupported_parameter"):
-        """A 409 import summary refusing the request for parameter, nothing imported."""
-        self.assertEqual(resp.status, 409, resp.body)
-        self.assertEqual(resp.body["responseType"], "ImportSummary")
-        self.assertEqual(resp.body["status"], "ERROR")
-        self.assertEqual(resp.body["importCount"],
+        """A 400 WebMessage refusing the request for parameter, nothing imported."""
+        self.assertEqual(resp.status, 400, resp.body)
+        summary = self.summary(resp)
+        self.assertIn(parameter, resp.body["message"])
+        self.assertEqual(summary["status"], "ERROR")
+        self.assertEqual(summary["importCount"],
                          {"imported": 0, "updated": 0, "ignored": 0, "deleted": 0})
-        (conflict,) = resp.body["conflicts"]
+        (conflict,) = summary["conflicts"]
         self.assertEqual((conflict["object"], conflict["errorCode"]), (parameter, code),
                          conflict)
         self.assertIn(parameter, conflict["value"])
@@ -702,8 +739,8 @@ class FeedsTest(unittest.TestCase):
                 resp = self.post(EXAMPLE_DHIS2, {**JSON, "Idempotency-Key": "dry-" + query},
                                  query=query, path="/api/dataValueSets")
                 self.assertEqual(resp.status, 200, resp.body)
-                self.assertEqual(resp.body["importCount"]["imported"], 2)
-                self.assertTrue(resp.body["description"].startswith("Dry run"), resp.body)
+                self.assertEqual(self.summary(resp)["importCount"]["imported"], 2)
+                self.assertTrue(self.summary(resp)["description"].startswith("Dry run"), resp.body)
         self.assertEqual(self.count("observation"), 0)
         self.assertEqual(self.count("idempotency"), 0)
         # a row error in a dry run is reported all the same
@@ -711,7 +748,7 @@ class FeedsTest(unittest.TestCase):
             {"dataElement": "nope", "period": "202501", "orgUnit": "BE", "value": "1"}]})
         resp = self.post(body, query="?dryRun=true", path="/api/dataValueSets")
         self.assertEqual(resp.status, 409, resp.body)
-        self.assertEqual(resp.body["conflicts"][0]["errorCode"], "unknown_indicator")
+        self.assertEqual(self.summary(resp)["conflicts"][0]["errorCode"], "E7610")
         # dryRun and our dry_run may not disagree
         resp = self.post(EXAMPLE_DHIS2, query="?dryRun=true&dry_run=false",
                          path="/api/dataValueSets")
@@ -729,24 +766,23 @@ class FeedsTest(unittest.TestCase):
                     "&strictOrganisationUnits=false&requireCategoryOptionCombo=false")
         resp = self.post(EXAMPLE_DHIS2, query=honoured, path="/api/dataValueSets")
         self.assertEqual(resp.status, 200, resp.body)
-        self.assertEqual(resp.body["importCount"]["imported"], 2)
+        self.assertEqual(self.summary(resp)["importCount"]["imported"], 2)
         harness.truncate(self.conninfo, "observation, observation_revision, dirty_series")
         refused = [
-            ("importStrategy=DELETE", "importStrategy", "unsupported_parameter"),
-            ("importStrategy=CREATE", "importStrategy", "unsupported_parameter"),
-            ("strategy=UPDATE", "strategy", "unsupported_parameter"),
-            ("idScheme=UID", "idScheme", "unsupported_parameter"),
+            ("importStrategy=MERGE", "importStrategy", "unsupported_parameter"),
+            ("strategy=SYNC", "strategy", "unsupported_parameter"),
+            ("idScheme=ATTRIBUTE:abc", "idScheme", "unsupported_parameter"),
             ("orgUnitIdScheme=NAME", "orgUnitIdScheme", "unsupported_parameter"),
             ("categoryOptionComboIdScheme=CODE", "categoryOptionComboIdScheme",
              "unsupported_parameter"),
-            ("async=true", "async", "unsupported_parameter"),
+            ("async=maybe", "async", "invalid_parameter"),
             ("skipAudit=true", "skipAudit", "unsupported_parameter"),
             ("strictPeriods=false", "strictPeriods", "unsupported_parameter"),
             ("dryRun=maybe", "dryRun", "invalid_parameter"),
             ("dryrun=true", "dryrun", "unknown_parameter"),
             ("mergeMode=MERGE", "mergeMode", "unknown_parameter"),
             ("dryRun=true&dryRun=false", "dryRun", "duplicate_parameter"),
-            ("dryRun=true&idScheme=UID", "idScheme", "unsupported_parameter"),
+            ("dryRun=true&idScheme=NAME", "idScheme", "unsupported_parameter"),
             # a hostile value is quoted printable (evhttp decodes values), never a 500
             ("importStrategy=%22%FF%0A", "importStrategy", "unsupported_parameter"),
         ]
@@ -754,9 +790,9 @@ class FeedsTest(unittest.TestCase):
             with self.subTest(query=query):
                 resp = self.post(EXAMPLE_DHIS2, query="?" + query, path="/api/dataValueSets")
                 self.assert_dhis2_refused(resp, parameter, code)
-        self.assertIn("importStrategy=??? is not supported", resp.body["conflicts"][0]["value"])
+        self.assertIn("importStrategy=??? is not supported", self.summary(resp)["conflicts"][0]["value"])
         # an admin's request is refused the same way, before its programme is looked up
-        resp = self.post(EXAMPLE_DHIS2, query=f"?programme={SLUG}&importStrategy=DELETE",
+        resp = self.post(EXAMPLE_DHIS2, query=f"?programme={SLUG}&importStrategy=MERGE",
                          path="/api/dataValueSets", token=self.daemon.admin_token)
         self.assert_dhis2_refused(resp, "importStrategy")
         self.assertEqual(self.count("observation"), 0)
@@ -772,14 +808,14 @@ class FeedsTest(unittest.TestCase):
         # the set's dryRun is a dry run, as the query's is (this once stored the data)
         resp = self.post_set(headers={**JSON, "Idempotency-Key": "set-dry"}, dryRun=True)
         self.assertEqual(resp.status, 200, resp.body)
-        self.assertEqual(resp.body["importCount"]["imported"], 2)
-        self.assertTrue(resp.body["description"].startswith("Dry run"), resp.body)
+        self.assertEqual(self.summary(resp)["importCount"]["imported"], 2)
+        self.assertTrue(self.summary(resp)["description"].startswith("Dry run"), resp.body)
         self.assertEqual(self.count("observation"), 0)
         self.assertEqual(self.count("idempotency"), 0)
         # as in DHIS2, the set's dryRun wins over the query's, both ways
         resp = self.post_set(query="?dryRun=false", dryRun=True)
         self.assertEqual(resp.status, 200, resp.body)
-        self.assertTrue(resp.body["description"].startswith("Dry run"), resp.body)
+        self.assertTrue(self.summary(resp)["description"].startswith("Dry run"), resp.body)
         self.assertEqual(self.count("observation"), 0)
         # but it may not disagree with our dry_run
         resp = self.post_set(query="?dry_run=false", dryRun=True)
@@ -792,7 +828,7 @@ class FeedsTest(unittest.TestCase):
             with self.subTest(dryRun=value):
                 resp = self.post_set(dryRun=value)
                 self.assert_dhis2_refused(resp, "dryRun", "invalid_parameter")
-                self.assertIn("must be a boolean", resp.body["conflicts"][0]["value"])
+                self.assertIn("must be a boolean", self.summary(resp)["conflicts"][0]["value"])
         self.assertEqual(self.count("observation"), 0)
         # the set's dryRun: false is a real import even when the query asked for a dry run
         resp = self.post_set(query="?dryRun=true", dryRun=False)
@@ -803,20 +839,22 @@ class FeedsTest(unittest.TestCase):
         resp = self.post_set(dryRun=None)
         self.assertEqual((resp.status, self.count("observation")), (200, 2), resp.body)
 
-    def test_dhis2_set_strategy_delete_is_refused_and_stores_nothing(self):
-        resp = self.post_set(headers={**JSON, "Idempotency-Key": "set-delete"},
-                             strategy="DELETE")
+    def test_dhis2_set_strategy_that_is_none_is_refused_and_stores_nothing(self):
+        """A strategy that is not DHIS2's is refused (test_dhis2_clients.py has the ones that
+        are: CREATE, UPDATE and DELETE)."""
+        resp = self.post_set(headers={**JSON, "Idempotency-Key": "set-merge"},
+                             strategy="MERGE")
         self.assert_dhis2_refused(resp, "strategy")
-        self.assertIn('strategy "DELETE" is not supported', resp.body["conflicts"][0]["value"])
+        self.assertIn('strategy "MERGE" is not supported', self.summary(resp)["conflicts"][0]["value"])
         self.assertEqual(self.count("observation"), 0)
         self.assertEqual(self.count("idempotency"), 0)
         # refused even in a dry run, and whatever the query says
-        resp = self.post_set(query="?importStrategy=CREATE_AND_UPDATE", strategy="delete",
+        resp = self.post_set(query="?importStrategy=CREATE_AND_UPDATE", strategy="merge",
                              dryRun=True)
         self.assert_dhis2_refused(resp, "strategy")
         # an admin's write is refused the same way
         resp = self.post_set(query=f"?programme={SLUG}", token=self.daemon.admin_token,
-                             strategy="DELETE")
+                             strategy="MERGE")
         self.assert_dhis2_refused(resp, "strategy")
         self.assertEqual(self.count("observation"), 0)
         # the strategies scaleupd follows are honoured
@@ -827,10 +865,10 @@ class FeedsTest(unittest.TestCase):
         resp = self.post_set(idScheme="CODE", dataElementIdScheme="code", orgUnitIdScheme="Code",
                              strategy="CREATE_AND_UPDATE", dryRun=False)
         self.assertEqual(resp.status, 200, resp.body)
-        self.assertEqual(resp.body["importCount"]["imported"], 2)
+        self.assertEqual(self.summary(resp)["importCount"]["imported"], 2)
         harness.truncate(self.conninfo, "observation, observation_revision, dirty_series")
         refused = [
-            ({"idScheme": "UID"}, "idScheme", "unsupported_parameter"),
+            ({"idScheme": "ATTRIBUTE:abc"}, "idScheme", "unsupported_parameter"),
             ({"orgUnitIdScheme": "NAME"}, "orgUnitIdScheme", "unsupported_parameter"),
             ({"dataElementIdScheme": "ATTRIBUTE:abc"}, "dataElementIdScheme",
              "unsupported_parameter"),
@@ -875,7 +913,7 @@ class FeedsTest(unittest.TestCase):
                                 "skipAudit": True, "importStrategy": "DELETE",
                                 "preheatCache": "maybe", "dryrun": True})
         self.assertEqual(resp.status, 200, resp.body)
-        self.assertEqual(resp.body["importCount"]["imported"], 2)
+        self.assertEqual(self.summary(resp)["importCount"]["imported"], 2)
         self.assertEqual(self.count("observation"), 2)
 
     # ------------------------------------------------------------------ scaleupctl push

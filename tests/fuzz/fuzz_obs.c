@@ -40,6 +40,10 @@ static struct catalog *example_catalog(void)
 static enum obs_parse_status parse(enum obs_format format, const char *body, size_t len,
                                    struct obs_batch *batch, struct obs_parse_error *err)
 {
+    if (format == FUZZ_FORMAT_DHIS2_CSV)
+        return obs_parse_dhis2_csv(body, len, true, batch, err);
+    if (format == FUZZ_FORMAT_DHIS2_ADX)
+        return obs_parse_dhis2_adx(body, len, batch, err);
     switch (format) {
     case OBS_FORMAT_CSV:
         return obs_parse_csv(body, len, batch, err);

@@ -11,6 +11,11 @@
 
 #include "scaleupd/core/obs_parse.h"
 
+/* The DHIS2 syntaxes beyond JSON, as pseudo formats of fuzz_obs_input (their batches are
+ * OBS_FORMAT_DHIS2): CSV with a header row, and ADX. */
+#define FUZZ_FORMAT_DHIS2_CSV ((enum obs_format)101)
+#define FUZZ_FORMAT_DHIS2_ADX ((enum obs_format)102)
+
 /* Runs one input through the parser of format and obs_validate; aborts on a broken contract. */
 void fuzz_obs_input(const uint8_t *data, size_t size, enum obs_format format);
 

@@ -61,6 +61,39 @@ Test(dhis2_options, honoured)
     }
 }
 
+Test(dhis2_options, schemes_and_strategies)
+{
+    static const struct {
+        const char *query;
+        enum dhis2_id_scheme data_element, org_unit;
+        enum dhis2_strategy strategy;
+    } cases[] = {
+        {"", DHIS2_SCHEME_DEFAULT, DHIS2_SCHEME_DEFAULT, DHIS2_STRATEGY_CREATE_AND_UPDATE},
+        {"idScheme=UID", DHIS2_SCHEME_UID, DHIS2_SCHEME_UID, DHIS2_STRATEGY_CREATE_AND_UPDATE},
+        {"idScheme=code&orgUnitIdScheme=UID", DHIS2_SCHEME_CODE, DHIS2_SCHEME_UID,
+         DHIS2_STRATEGY_CREATE_AND_UPDATE},
+        {"dataElementIdScheme=UID&idScheme=CODE", DHIS2_SCHEME_UID, DHIS2_SCHEME_CODE,
+         DHIS2_STRATEGY_CREATE_AND_UPDATE},
+        {"importStrategy=CREATE", DHIS2_SCHEME_DEFAULT, DHIS2_SCHEME_DEFAULT,
+         DHIS2_STRATEGY_CREATE},
+        {"importStrategy=NEW", DHIS2_SCHEME_DEFAULT, DHIS2_SCHEME_DEFAULT, DHIS2_STRATEGY_CREATE},
+        {"importStrategy=updates", DHIS2_SCHEME_DEFAULT, DHIS2_SCHEME_DEFAULT,
+         DHIS2_STRATEGY_UPDATE},
+        {"importStrategy=DELETE", DHIS2_SCHEME_DEFAULT, DHIS2_SCHEME_DEFAULT,
+         DHIS2_STRATEGY_DELETE},
+        {"strategy=DELETES", DHIS2_SCHEME_DEFAULT, DHIS2_SCHEME_DEFAULT, DHIS2_STRATEGY_DELETE},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct dhis2_options p;
+        struct dhis2_refusal why;
+        cr_assert(read_query(cases[i].query, &p, &why), "%s: %s", cases[i].query, why.message);
+        cr_expect_eq(dhis2_options_data_element_scheme(&p), cases[i].data_element, "%s",
+                     cases[i].query);
+        cr_expect_eq(dhis2_options_org_unit_scheme(&p), cases[i].org_unit, "%s", cases[i].query);
+        cr_expect_eq(p.strategy, cases[i].strategy, "%s", cases[i].query);
+    }
+}
+
 Test(dhis2_options, dry_run)
 {
     struct dhis2_options p;
@@ -87,18 +120,16 @@ struct refused_case {
 Test(dhis2_options, refused)
 {
     static const struct refused_case cases[] = {
-        {"importStrategy=DELETE", "importStrategy", "unsupported_parameter", "DELETE"},
-        {"importStrategy=CREATE", "importStrategy", "unsupported_parameter", "CREATE_AND_UPDATE"},
-        {"importStrategy=UPDATE", "importStrategy", "unsupported_parameter", "not supported"},
-        {"strategy=DELETE", "strategy", "unsupported_parameter", "never deleted"},
-        {"idScheme=UID", "idScheme", "unsupported_parameter", "honoured: CODE"},
-        {"idScheme=NAME", "idScheme", "unsupported_parameter", "idScheme=NAME"},
-        {"dataElementIdScheme=uid", "dataElementIdScheme", "unsupported_parameter", "CODE"},
+        {"importStrategy=MERGE", "importStrategy", "unsupported_parameter", "CREATE_AND_UPDATE"},
+        {"strategy=SYNC", "strategy", "unsupported_parameter", "DELETE"},
+        {"idScheme=NAME", "idScheme", "unsupported_parameter", "honoured: UID, CODE"},
+        {"dataElementIdScheme=ATTRIBUTE:abc", "dataElementIdScheme", "unsupported_parameter",
+         "CODE"},
         {"orgUnitIdScheme=ATTRIBUTE:abc", "orgUnitIdScheme", "unsupported_parameter", "CODE"},
         {"categoryOptionComboIdScheme=CODE", "categoryOptionComboIdScheme", "unsupported_parameter",
-         "not mapped"},
+         "by UID"},
         {"dataSet=pBOMPrpg1QX", "dataSet", "unsupported_parameter", "not mapped"},
-        {"async=true", "async", "unsupported_parameter", "async=true"},
+        {"async=maybe", "async", "invalid_parameter", "async=maybe"},
         {"skipAudit=true", "skipAudit", "unsupported_parameter", "revision"},
         {"skipExistingCheck=true", "skipExistingCheck", "unsupported_parameter", "compared"},
         {"force=true", "force", "unsupported_parameter", "force=true"},
@@ -107,7 +138,7 @@ Test(dhis2_options, refused)
          "honoured: false"},
         {"requireCategoryOptionCombo=true", "requireCategoryOptionCombo", "unsupported_parameter",
          "not mapped"},
-        {"format=csv", "format", "unsupported_parameter", "JSON"},
+        {"format=xml", "format", "unsupported_parameter", "JSON, CSV or ADX"},
         {"dryRun=maybe", "dryRun", "invalid_parameter", "not a boolean"},
         {"dryRun=", "dryRun", "invalid_parameter", "not a boolean"},
         {"dryRun=yes", "dryRun", "invalid_parameter", "not a boolean"},
@@ -117,7 +148,7 @@ Test(dhis2_options, refused)
         {"dryRun=true&dryRun=false", "dryRun", "duplicate_parameter", "more than once"},
         {"programme=a&programme=b", "programme", "duplicate_parameter", "more than once"},
         /* the first refused parameter is named */
-        {"dryRun=true&idScheme=UID&async=true", "idScheme", "unsupported_parameter", "UID"},
+        {"dryRun=true&idScheme=NAME&async=true", "idScheme", "unsupported_parameter", "NAME"},
         /* a hostile name or value is quoted printable */
         {"a\"b=1", "a?b", "unknown_parameter", "a?b is not"},
         {"importStrategy=D\xc3\xa9LETE", "importStrategy", "unsupported_parameter", "D??LETE"},
@@ -229,15 +260,14 @@ Test(dhis2_options, set_members_refused)
         enum obs_json_type type;
         const char *value, *code, *in_message;
     } cases[] = {
-        {"strategy", OBS_JSON_STRING, "DELETE", "unsupported_parameter",
-         "the data value set's strategy \"DELETE\" is not supported: a value is created or "
-         "updated, never deleted (honoured: CREATE_AND_UPDATE, NEW_AND_UPDATES)"},
-        {"strategy", OBS_JSON_STRING, "UPDATE", "unsupported_parameter", "UPDATE"},
-        {"idScheme", OBS_JSON_STRING, "UID", "unsupported_parameter", "honoured: CODE"},
+        {"strategy", OBS_JSON_STRING, "MERGE", "unsupported_parameter",
+         "the data value set's strategy \"MERGE\" is not supported: not one of DHIS2's import "
+         "strategies (honoured: "
+         "CREATE_AND_UPDATE, NEW_AND_UPDATES, CREATE, NEW, UPDATE, UPDATES, DELETE, DELETES)"},
+        {"idScheme", OBS_JSON_STRING, "NAME", "unsupported_parameter", "honoured: UID, CODE"},
         {"idScheme", OBS_JSON_STRING, "", "unsupported_parameter", "idScheme \"\""},
         {"orgUnitIdScheme", OBS_JSON_STRING, "NAME", "unsupported_parameter", "NAME"},
-        {"categoryOptionComboIdScheme", OBS_JSON_STRING, "CODE", "unsupported_parameter",
-         "not mapped"},
+        {"categoryOptionComboIdScheme", OBS_JSON_STRING, "CODE", "unsupported_parameter", "by UID"},
         {"dataSetIdScheme", OBS_JSON_STRING, "CODE", "unsupported_parameter", "not mapped"},
         {"categoryIdScheme", OBS_JSON_STRING, "UID", "unsupported_parameter", "not mapped"},
         {"dataSet", OBS_JSON_STRING, "pBOMPrpg1QX", "unsupported_parameter",
@@ -247,7 +277,7 @@ Test(dhis2_options, set_members_refused)
         {"attributeOptionCombo", OBS_JSON_OBJECT, "", "unsupported_parameter",
          "attributeOptionCombo (an object) is not supported"},
         {"attributeCategoryOptions", OBS_JSON_ARRAY, "", "unsupported_parameter", "an array"},
-        {"deletion", OBS_JSON_OBJECT, "", "unsupported_parameter", "never deleted"},
+        {"deletion", OBS_JSON_OBJECT, "", "unsupported_parameter", "importStrategy=DELETE"},
         /* not of the member's type */
         {"dryRun", OBS_JSON_STRING, "true", "invalid_parameter",
          "dryRun must be a boolean (true or false), not a string"},

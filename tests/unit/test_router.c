@@ -365,6 +365,7 @@ Test(router, app_routes_declare_their_query)
         {"/api/dataValueSets", POST, ROUTER_QUERY_ANY},
         {"/fhir/MeasureReport", POST, "programme dry_run atomic"},
         {"/fhir", POST, "programme dry_run atomic"},
+        {"/api/{version}/dataValueSets", POST, ROUTER_QUERY_ANY},
         {"/api/v1/programmes/{slug}/series", GET, "indicator site from to revisions"},
         {"/api/v1/programmes/{slug}/progress", GET, "at by"},
         {"/api/v1/programmes/{slug}/progress/history", GET, "by"},

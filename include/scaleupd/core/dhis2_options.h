@@ -12,11 +12,36 @@
 
 #include "scaleupd/core/obs_parse.h"
 
+/* How the data values name data elements and organisation units (idScheme and its
+ * refinements dataElementIdScheme and orgUnitIdScheme). */
+enum dhis2_id_scheme {
+    DHIS2_SCHEME_DEFAULT, /* not given: a UID that the programme maps, else a code */
+    DHIS2_SCHEME_UID,     /* DHIS2 UIDs, mapped by the programme's dhis2 identifiers */
+    DHIS2_SCHEME_CODE,    /* scaleupd's indicator and site codes */
+};
+
+/* What importStrategy (or the set's strategy) asks for each value. */
+enum dhis2_strategy {
+    DHIS2_STRATEGY_CREATE_AND_UPDATE, /* the default: new values created, changed ones updated */
+    DHIS2_STRATEGY_CREATE,            /* only values that do not exist yet; the others ignored */
+    DHIS2_STRATEGY_UPDATE,            /* only values that exist; the others ignored */
+    DHIS2_STRATEGY_DELETE,            /* every value given is deleted (kept as a revision) */
+};
+
 /* What the honoured options ask of the import. */
 struct dhis2_options {
     bool dry_run; /* dryRun: validate and report, store nothing */
     bool dry_run_given;
+    enum dhis2_id_scheme id_scheme, data_element_scheme, org_unit_scheme; /* as given */
+    enum dhis2_strategy strategy;
+    bool first_row_is_header_off; /* firstRowIsHeader=false: a CSV body has no header */
+    bool async;                   /* async=true: answered as a job (dhis2_job_answer) */
 };
+
+/* The scheme that applies to data elements (dataElementIdScheme, else idScheme) and to
+ * organisation units (orgUnitIdScheme, else idScheme), as DHIS2's IdSchemes resolves them. */
+enum dhis2_id_scheme dhis2_options_data_element_scheme(const struct dhis2_options *options);
+enum dhis2_id_scheme dhis2_options_org_unit_scheme(const struct dhis2_options *options);
 
 /* Why an option was refused: the option (printable: every byte that is not printable ASCII,
  * or is a quote or backslash, shown as '?'), a code (unknown_parameter,

@@ -54,6 +54,14 @@
  *                       of them are rejected; the first names the second's row number,
  *                       the others name the first's
  *
+ * DHIS2 data values also read (parse_dhis2.c) categoryOptionCombo (a string of at most
+ * OBS_CODE_MAX bytes), attributeOptionCombo (only the default combination, HllvX50cXC0 or
+ * "default": another is rejected as not_mapped, never merged with the default's value) and
+ * deleted (a boolean), storedBy (a string of at most OBS_STORED_BY_MAX bytes) and followup (a
+ * boolean; in CSV "true" or anything else). not_mapped          (DHIS2) an attribute option
+ * combination other than the default, or (dhis2_map_apply) a data element, category option
+ * combination or organisation unit that no indicator or site of the programme maps
+ *
  * Field names (struct obs_reject.field) are the names of the input format: "indicator",
  * "site", "period", "value", "numerator", "denominator", "comment" for JSON and CSV, and
  * "dataElement", "orgUnit", "period", "value", "comment" for DHIS2; "" means the row as a
@@ -69,9 +77,10 @@
 #include "scaleupd/core/catalog.h"
 #include "scaleupd/core/period.h"
 
-#define OBS_MAX_ROWS 100000  /* rows per batch; more is OBS_PARSE_TOO_MANY_ROWS */
-#define OBS_CODE_MAX 63      /* bytes in an indicator or site code */
-#define OBS_COMMENT_MAX 4000 /* bytes in a comment */
+#define OBS_MAX_ROWS 100000   /* rows per batch; more is OBS_PARSE_TOO_MANY_ROWS */
+#define OBS_CODE_MAX 63       /* bytes in an indicator or site code */
+#define OBS_COMMENT_MAX 4000  /* bytes in a comment */
+#define OBS_STORED_BY_MAX 255 /* bytes in a DHIS2 storedBy */
 
 /* Bytes in one CSV field; a longer field fails the document as too_large (a comment longer
  * than OBS_COMMENT_MAX but within this only rejects its row as too_long). */
@@ -118,6 +127,15 @@ struct obs_row {
     bool has_denominator;
     double denominator;
     const char *comment; /* NUL-terminated UTF-8 in the batch's arena, or NULL; never "" */
+    /* DHIS2: the data value's categoryOptionCombo as given ("" when absent or null), which
+       with the data element names the indicator (core/dhis2_map.h), and whether the value is
+       one to delete ("deleted": true, or importStrategy DELETE) */
+    char category_option_combo[OBS_CODE_MAX + 1];
+    bool deleted;
+    /* DHIS2: storedBy (NUL-terminated UTF-8 in the batch's arena, at most OBS_STORED_BY_MAX
+       bytes, or NULL; never "") and followup (has_followup: given) of the data value */
+    const char *stored_by;
+    bool has_followup, followup;
     /* filled by obs_validate: */
     int64_t indicator_id;
     int64_t site_id;
@@ -272,11 +290,41 @@ obs_parse_csv(const char *body, size_t len, struct obs_batch *batch, struct obs_
  * import options or set-level properties (dhis2_options_set_members: dryRun, strategy, the id
  * schemes, dataSet, completeDate, attributeOptionCombo, ...) are collected, unjudged, into
  * batch->set_options for dhis2_options_read_set; other members of the set, which DHIS2 ignores
- * too, are ignored. In a data value, fields we do not use (categoryOptionCombo,
- * attributeOptionCombo, storedBy, created, followup, ...) are ignored.
+ * too, are ignored. In a data value, categoryOptionCombo, attributeOptionCombo and deleted
+ * storedBy and followup are read (see the top of this file); fields we do not use (created,
+ * lastUpdated, ...) are ignored.
  */
 __attribute__((warn_unused_result)) enum obs_parse_status
 obs_parse_dhis2(const char *body, size_t len, struct obs_batch *batch, struct obs_parse_error *err);
+
+/*
+ * Parses len bytes of body as DHIS2's CSV of data values (application/csv): columns by
+ * position, as dhis2-core reads them — dataelement, period, orgunit, categoryoptioncombo,
+ * attributeoptioncombo, value, storedby, lastupdated, comment, followup, deleted (columns
+ * past these are ignored; fewer than the first six reject the row as column_count). When
+ * first_row_is_header (DHIS2's firstRowIsHeader, true by default) the first record is the
+ * header and skipped, unless its value column holds a number: a body without a header loses
+ * no row. The batch is OBS_FORMAT_DHIS2 (DHIS2's field names and periods); lastupdated is not
+ * read.
+ */
+__attribute__((warn_unused_result)) enum obs_parse_status
+obs_parse_dhis2_csv(const char *body, size_t len, bool first_row_is_header, struct obs_batch *batch,
+                    struct obs_parse_error *err);
+
+/*
+ * Parses len bytes of body as ADX (application/adx+xml): <adx><group orgUnit period dataSet
+ * completeDate?><dataValue dataElement value><annotation>comment</annotation></dataValue>
+ * </group></adx>, one row per dataValue, its site and period the group's. An ADX period is a
+ * start and a duration (2025-04-01/P1M, 2025-04-01/P3M, 2025-01-01/P1Y, a Monday/P7D); a DHIS2
+ * period identifier is read too. Another attribute of a group or a dataValue names a category
+ * option, which scaleupd does not map: its rows are rejected (not_mapped). dataSet and
+ * completeDate are not read. A DTD, nesting deeper than 8 elements, a root that is not adx or
+ * XML that is not well-formed fail the document (invalid_document, too_deep, malformed_xml);
+ * nothing is loaded from the network or a file, no entity is substituted.
+ */
+__attribute__((warn_unused_result)) enum obs_parse_status
+obs_parse_dhis2_adx(const char *body, size_t len, struct obs_batch *batch,
+                    struct obs_parse_error *err);
 
 /*
  * Checks each row not yet rejected against cat and today (days since 1970-01-01, the
@@ -292,6 +340,12 @@ obs_parse_dhis2(const char *body, size_t len, struct obs_batch *batch, struct ob
  */
 __attribute__((warn_unused_result)) bool obs_validate(struct obs_batch *batch,
                                                       const struct catalog *cat, int32_t today);
+
+/* Rejects row rows[index] (not rejected yet) with one reject of field, code and message (cut
+ * to fit), as a parser does: for a check made between parsing and obs_validate
+ * (dhis2_map_apply). */
+void obs_batch_reject(struct obs_batch *batch, size_t index, const char *field, const char *code,
+                      const char *message);
 
 /* Number of rows not rejected. */
 size_t obs_batch_accepted(const struct obs_batch *batch);

@@ -2,7 +2,8 @@
  * "teams"?, "sites"?: [{"code","name","level","parent"?,"status"?,"adopted"?}],
  * "indicators"?: [{"code","name","value_type","period_type","direction"?,"aggregate"?,
  * "dimension"?,"target"?,"unit"?}], "alert_budget"?: {"false_alerts_per_100_series_years"},
- * "fhir"?: the FHIR MeasureReport mapping (core/fhir_map.h)}.
+ * "fhir"?: the FHIR MeasureReport mapping (core/fhir_map.h)}; indicators and sites may carry
+ * DHIS2 identifiers ("dhis2", core/programme_dhis2.h).
  * Whether the time zone exists is left to the storage. */
 #ifndef SCALEUPD_CORE_PROGRAMME_DOC_H
 #define SCALEUPD_CORE_PROGRAMME_DOC_H

@@ -21,6 +21,10 @@ bool feed_write_options(struct request *req, struct ingest_request *w, const cha
 void handle_post_fhir_measure_report(struct request *req, PGconn *conn, struct app *app);
 void handle_post_fhir_bundle(struct request *req, PGconn *conn, struct app *app);
 
+/* DHIS2's task endpoints of async imports (routes_dhis2_tasks.c) */
+void handle_get_dhis2_task(struct request *req, PGconn *conn, struct app *app);
+void handle_get_dhis2_task_summary(struct request *req, PGconn *conn, struct app *app);
+
 /* roadmaps and progress (routes_progress.c) */
 void handle_put_roadmap(struct request *req, PGconn *conn, struct app *app);
 void handle_get_roadmap(struct request *req, PGconn *conn, struct app *app);

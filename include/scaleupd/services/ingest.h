@@ -16,6 +16,7 @@
 #include <stdint.h>
 
 #include "scaleupd/core/dhis2_options.h"
+#include "scaleupd/core/dhis2_summary.h"
 #include "scaleupd/core/obs_parse.h"
 #include "scaleupd/storage/observations.h"
 
@@ -44,17 +45,22 @@ int ingest_document_error_status(enum obs_parse_status status);
 json_t *ingest_report(const struct obs_batch *batch, const struct observations_counts *counts,
                       bool stored, bool dry_run, bool atomic);
 
-/* DHIS2's import summary of the same outcome (responseType ImportSummary, status SUCCESS,
- * WARNING or ERROR, importCount with imported/updated/ignored/deleted, conflicts). */
+/* DHIS2's import summary of the same outcome (core/dhis2_summary.h: responseType
+ * ImportSummary, status SUCCESS, WARNING or ERROR, importCount with
+ * imported/updated/ignored/deleted, conflicts with DHIS2's E-codes, rejectedIndexes). The
+ * caller owns the result. */
 json_t *ingest_dhis2_summary(const struct obs_batch *batch,
-                             const struct observations_counts *counts, bool stored, bool dry_run);
-
-/* DHIS2's import summary refusing a whole request for one of its parameters (status ERROR,
- * nothing imported, one conflict whose object and property are the parameter, whose value is
- * message and whose errorCode is code); sent with 409. The caller owns the result. */
-json_t *ingest_dhis2_refusal(const char *parameter, const char *code, const char *message);
+                             const struct observations_counts *counts, long deleted, long ignored,
+                             bool stored, bool dry_run);
 
 /* ---- the whole feed write ------------------------------------------------------------ */
+
+/* The syntax of a DHIS2 body (its Content-Type). */
+enum ingest_dhis2_syntax {
+    INGEST_DHIS2_JSON, /* application/json: obs_parse_dhis2 */
+    INGEST_DHIS2_CSV,  /* application/csv: obs_parse_dhis2_csv */
+    INGEST_DHIS2_ADX,  /* application/adx+xml: obs_parse_dhis2_adx */
+};
 
 /* What a feed write asks, as the route parsed and authorised it. */
 struct ingest_request {
@@ -62,15 +68,18 @@ struct ingest_request {
     const char *programme_slug; /* an admin's DHIS2 write names it (?programme=SLUG) */
     int64_t token_id;           /* the writer, kept with each row and revision */
     enum obs_format format;
-    bool dry_run;                  /* ours (dry_run): stored and rolled back, the report says
-                                      what would be */
-    bool dry_run_given;            /* dry_run was given, true or false: DHIS2's dryRun (of the
-                                      query or the set) may not disagree with it */
-    struct dhis2_options dhis2;    /* DHIS2: the query's import options (dhis2_options_read_query);
-                                      the data value set's own members win over them */
-    bool atomic;                   /* one rejected row rejects the batch */
-    bool fhir_bundle;              /* FHIR: the body is a Bundle (POST /fhir), not one
-                                      MeasureReport; the answer is fhir_outcome's */
+    bool dry_run;               /* ours (dry_run): stored and rolled back, the report says
+                                   what would be */
+    bool dry_run_given;         /* dry_run was given, true or false: DHIS2's dryRun (of the
+                                   query or the set) may not disagree with it */
+    struct dhis2_options dhis2; /* DHIS2: the query's import options (dhis2_options_read_query);
+                                   the data value set's own members win over them */
+    enum ingest_dhis2_syntax dhis2_syntax; /* DHIS2: the body's syntax */
+    int dhis2_api_version;                 /* DHIS2: the path's API version (28..42), or
+                                              DHIS2_API_UNVERSIONED; decides the answer's envelope */
+    bool atomic;                           /* one rejected row rejects the batch */
+    bool fhir_bundle;                      /* FHIR: the body is a Bundle (POST /fhir), not one
+                                              MeasureReport; the answer is fhir_outcome's */
     bool name_other_programmes;    /* an admin's write: a site code that only other programmes
                                       have is rejected as site_not_in_programme; for anyone else
                                       (a feed token) it is unknown_site, like a code nobody has,
@@ -83,15 +92,16 @@ struct ingest_request {
 };
 
 enum ingest_outcome {
-    INGEST_PUSH_ANSWERED,          /* status and body are the report (200, or 422 / DHIS2 409 when
-                                      every row was rejected); committed unless a dry run */
+    INGEST_PUSH_ANSWERED,          /* status and body are the report (200, or 422 when every row
+                                      was rejected; DHIS2: dhis2_import_answer's status);
+                                      committed unless a dry run */
     INGEST_PUSH_REPLAYED,          /* status and body are the answer stored under the key */
     INGEST_PUSH_KEY_REUSED,        /* the key was used before with a different request */
     INGEST_PUSH_BAD_DOCUMENT,      /* the document is unusable: error, and status (400 or 413) */
     INGEST_PUSH_UNKNOWN_PROGRAMME, /* programme_slug names no programme */
     INGEST_PUSH_DB_ERROR,          /* rolled back; db_failure_of(conn) says what kind of failure */
     INGEST_PUSH_INTERNAL, /* rolled back: the report could not be rendered (over its cap) */
-    INGEST_PUSH_REFUSED,  /* DHIS2: status (409) and body are the import summary refusing the
+    INGEST_PUSH_REFUSED,  /* DHIS2: status (400) and body are the WebMessage refusing the
                              write for one of the set's import options (dhis2_options_read_set,
                              or a dryRun that disagrees with dry_run); nothing stored, rolled
                              back, nothing kept under the Idempotency-Key */
@@ -105,6 +115,9 @@ struct ingest_result {
     struct obs_parse_error error;      /* INGEST_PUSH_BAD_DOCUMENT */
     struct observations_counts counts; /* rows imported / updated / unchanged */
     size_t rejected;                   /* rows rejected */
+    long deleted; /* DHIS2: observations deleted (importStrategy DELETE, "deleted": true) */
+    long ignored; /* DHIS2: rows the strategy left alone (CREATE: stored already; UPDATE: not
+                     stored; a delete of a value that is not stored) */
     bool changed; /* a committed write changed observations: kick the evaluator */
     bool dry_run; /* the write was a dry run: ours, or DHIS2's dryRun (query or set) */
 };

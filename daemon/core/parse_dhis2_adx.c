@@ -1,0 +1,281 @@
+/*
+ * ADX (application/adx+xml, IHE QRPH ADX as DHIS2 reads it) through libxml2's streaming
+ * reader: <adx><group orgUnit period dataSet …><dataValue dataElement value>
+ * <annotation>comment</annotation></dataValue></group></adx>. The reader never touches the
+ * network, substitutes no entity, loads no DTD and a document with one is refused; depth and
+ * size are bounded; libxml2's own limits stay on (no XML_PARSE_HUGE).
+ */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <libxml/parserInternals.h>
+#include <libxml/xmlreader.h>
+
+#include "scaleupd/core/alloc.h"
+#include "scaleupd/core/utf8.h"
+
+#include "parse_scalar.h"
+
+#define ADX_DEPTH_MAX 8 /* adx > group > dataValue > annotation > text, with slack */
+#define ADX_OPTIONS (XML_PARSE_NONET | XML_PARSE_NOCDATA | XML_PARSE_NOERROR | XML_PARSE_NOWARNING)
+
+struct adx_state {
+    struct obs_batch *b;
+    struct obs_parse_error *err;
+    xmlTextReaderPtr reader;
+    bool in_group;
+    bool group_ok; /* its orgUnit and period were read */
+    char org_unit[OBS_CODE_MAX + 1];
+    char period_text[64];
+    char group_problem[200]; /* why the group's values are rejected, or "" */
+    char group_field[32];
+    char group_code[32];
+    struct obs_row *row; /* the dataValue being read, while its annotation may follow */
+};
+
+static bool attr_is(const xmlChar *name, const char *want)
+{
+    return strcmp((const char *)name, want) == 0;
+}
+
+/* An ADX period, start/duration ("2025-04-01/P1M", P3M, P1Y, P7D), as a DHIS2 period
+ * identifier into out ("202504", "2025Q2", "2025", "2025W14"); a DHIS2 identifier is kept as
+ * it is. False when it is neither. */
+static bool adx_period(const char *text, char *out, size_t size)
+{
+    int y = 0, m = 0, d = 0;
+    char *end;
+    const char *slash = strchr(text, '/');
+    if (slash == NULL) {
+        size_t n = strlen(text);
+        if (n >= size)
+            return false;
+        memcpy(out, text, n + 1);
+        return true;
+    }
+    if (slash - text != 10 || text[4] != '-' || text[7] != '-')
+        return false;
+    y = (int)strtol(text, &end, 10), m = (int)strtol(text + 5, &end, 10);
+    d = (int)strtol(text + 8, &end, 10);
+    const char *dur = slash + 1;
+    if (strcmp(dur, "P1M") == 0 && d == 1)
+        return snprintf(out, size, "%04d%02d", y, m) > 0;
+    if (strcmp(dur, "P3M") == 0 && d == 1 && (m - 1) % 3 == 0)
+        return snprintf(out, size, "%04dQ%d", y, (m - 1) / 3 + 1) > 0;
+    if (strcmp(dur, "P1Y") == 0 && d == 1 && m == 1)
+        return snprintf(out, size, "%04d", y) > 0;
+    if (strcmp(dur, "P7D") == 0 && date_ymd_valid(y, m, d)) {
+        int32_t day = date_from_ymd(y, m, d);
+        if (date_iso_weekday(day) != 1)
+            return false;
+        struct period w = period_containing(PERIOD_WEEKLY, day);
+        return snprintf(out, size, "%04dW%d", w.year, w.index) > 0;
+    }
+    return false;
+}
+
+/* The group element: its orgUnit and period for the values inside it; an attribute that is
+ * none of ADX's own is a category of the attribute option combination, which scaleupd does
+ * not map: the group's values are then rejected. */
+static void adx_group(struct adx_state *st)
+{
+    xmlTextReaderPtr r = st->reader;
+    st->in_group = true, st->group_ok = false;
+    st->org_unit[0] = st->period_text[0] = st->group_problem[0] = '\0';
+    while (xmlTextReaderMoveToNextAttribute(r) == 1) {
+        const xmlChar *name = xmlTextReaderConstLocalName(r);
+        const char *value = (const char *)xmlTextReaderConstValue(r);
+        if (attr_is(name, "orgUnit"))
+            snprintf(st->org_unit, sizeof(st->org_unit), "%s", value);
+        else if (attr_is(name, "period"))
+            snprintf(st->period_text, sizeof(st->period_text), "%s", value);
+        else if (!attr_is(name, "dataSet") && !attr_is(name, "completeDate") &&
+                 !attr_is(name, "xmlns") && xmlTextReaderIsNamespaceDecl(r) != 1) {
+            char shown[SHOWN_MAX];
+            snprintf(st->group_field, sizeof(st->group_field), "attributeOptionCombo");
+            snprintf(st->group_code, sizeof(st->group_code), "not_mapped");
+            snprintf(st->group_problem, sizeof(st->group_problem),
+                     "the group's category \"%s\" is not mapped: scaleupd takes the default "
+                     "attribute option combination only",
+                     parse_shown(shown, (const char *)name, strlen((const char *)name)));
+        }
+    }
+    xmlTextReaderMoveToElement(r);
+}
+
+/* The attributes of a dataValue into row; false with *pr at the first problem. */
+static bool adx_value_attributes(struct adx_state *st, struct obs_row *row, struct obs_reject *pr)
+{
+    xmlTextReaderPtr r = st->reader;
+    const char *value = NULL;
+    bool ok = true;
+    char shown[SHOWN_MAX];
+    while (ok && xmlTextReaderMoveToNextAttribute(r) == 1) {
+        const xmlChar *name = xmlTextReaderConstLocalName(r);
+        const char *text = (const char *)xmlTextReaderConstValue(r);
+        size_t n = strlen(text);
+        if (attr_is(name, "dataElement")) {
+            enum text_status s =
+                n > OBS_CODE_MAX ? TEXT_TOO_LONG : scalar_text_check(text, n, true);
+            ok = scalar_code_status(st->b, row, FIELD_INDICATOR, s, n, pr);
+            if (ok)
+                memcpy(row->indicator, text, n + 1);
+        } else if (attr_is(name, "value")) {
+            value = text;
+            ok = n > 0 ? scalar_put_number(st->b, row, FIELD_VALUE, text, n, true, &row->value, pr)
+                       : scalar_code_status(st->b, row, FIELD_VALUE, TEXT_OK, 0, pr);
+        } else if (attr_is(name, "deleted")) {
+            row->deleted = strcmp(text, "true") == 0;
+        } else if (xmlTextReaderIsNamespaceDecl(r) != 1) {
+            ok = parse_problem(pr, row, "categoryOptionCombo", "not_mapped",
+                               "the category \"%s\" is not mapped: with ADX scaleupd takes the "
+                               "default category option combination only",
+                               parse_shown(shown, (const char *)name, strlen((const char *)name)));
+        }
+    }
+    xmlTextReaderMoveToElement(r);
+    if (ok && row->indicator[0] == '\0')
+        ok = scalar_code_status(st->b, row, FIELD_INDICATOR, TEXT_OK, 0, pr);
+    if (ok && value == NULL)
+        ok = scalar_code_status(st->b, row, FIELD_VALUE, TEXT_OK, 0, pr);
+    return ok;
+}
+
+/* A dataValue element of the current group: one row. */
+static void adx_data_value(struct adx_state *st)
+{
+    struct obs_batch *b = st->b;
+    struct obs_row *row = parse_row_slot(b);
+    struct obs_reject pr;
+    char period[16];
+    b->n_rows++;
+    st->row = row;
+    snprintf(row->site, sizeof(row->site), "%s", st->org_unit);
+    bool ok = adx_value_attributes(st, row, &pr);
+    if (ok && st->group_problem[0] != '\0')
+        ok = parse_problem(&pr, row, st->group_field, st->group_code, "%s", st->group_problem);
+    if (ok && st->org_unit[0] == '\0')
+        ok = scalar_code_status(b, row, FIELD_SITE, TEXT_OK, 0, &pr);
+    if (ok && !adx_period(st->period_text, period, sizeof(period)))
+        ok = parse_problem(&pr, row, "period", "invalid_period",
+                           "the group's period is not an ADX period (2025-04-01/P1M)");
+    if (ok)
+        ok = scalar_put_period(b, row, period, strlen(period), &pr);
+    if (!ok) {
+        parse_reject_push(b, row, &pr);
+        st->row = NULL;
+    }
+}
+
+/* An annotation's text: the comment of the dataValue it is in. */
+static void adx_annotation(struct adx_state *st)
+{
+    if (st->row == NULL || st->row->rejected)
+        return;
+    xmlChar *text = xmlTextReaderReadString(st->reader);
+    size_t n = text ? strlen((const char *)text) : 0;
+    struct obs_reject pr;
+    enum text_status s =
+        n > OBS_COMMENT_MAX ? TEXT_TOO_LONG : scalar_text_check((const char *)text, n, false);
+    if (!scalar_code_status(st->b, st->row, FIELD_COMMENT, s, n, &pr)) {
+        parse_reject_push(st->b, st->row, &pr);
+    } else if (n > 0) {
+        char *comment = parse_arena_alloc(st->b, n + 1);
+        memcpy(comment, text, n + 1);
+        st->row->comment = comment;
+    }
+    xmlFree(text);
+}
+
+/* One node of the document; a status other than OK stops the read. */
+static enum obs_parse_status adx_node(struct adx_state *st)
+{
+    xmlTextReaderPtr r = st->reader;
+    int type = xmlTextReaderNodeType(r), depth = xmlTextReaderDepth(r);
+    if (type == XML_READER_TYPE_DOCUMENT_TYPE)
+        return parse_doc_error(st->err, OBS_PARSE_INVALID_SHAPE, "invalid_document", NULL, 0,
+                               "an ADX document may not have a DTD (<!DOCTYPE>)");
+    if (depth > ADX_DEPTH_MAX)
+        return parse_doc_error(st->err, OBS_PARSE_INVALID_SHAPE, "too_deep", NULL, 0,
+                               "the document nests deeper than %d elements", ADX_DEPTH_MAX);
+    if (type == XML_READER_TYPE_END_ELEMENT && depth == 1)
+        st->in_group = false;
+    if (type != XML_READER_TYPE_ELEMENT)
+        return OBS_PARSE_OK;
+    const xmlChar *name = xmlTextReaderConstLocalName(r);
+    if (depth == 0 && !attr_is(name, "adx"))
+        return parse_doc_error(st->err, OBS_PARSE_INVALID_SHAPE, "invalid_document", NULL, 0,
+                               "the root element must be adx");
+    if (depth == 1 && attr_is(name, "group"))
+        adx_group(st);
+    else if (depth == 2 && st->in_group && attr_is(name, "dataValue")) {
+        if (st->b->n_rows == OBS_MAX_ROWS)
+            return parse_doc_error(st->err, OBS_PARSE_TOO_MANY_ROWS, "too_many_rows", NULL, 0,
+                                   "more than the %d rows allowed in one batch", OBS_MAX_ROWS);
+        adx_data_value(st);
+    } else if (depth == 3 && attr_is(name, "annotation"))
+        adx_annotation(st);
+    return OBS_PARSE_OK;
+}
+
+static enum obs_parse_status adx_read(struct adx_state *st)
+{
+    enum obs_parse_status status = OBS_PARSE_OK;
+    int more;
+    while (status == OBS_PARSE_OK && (more = xmlTextReaderRead(st->reader)) == 1) {
+        st->b->work++;
+        status = adx_node(st);
+    }
+    if (status == OBS_PARSE_OK && more != 0) {
+        const xmlError *e = xmlGetLastError();
+        char why[128] = ""; /* libxml2 quotes the input: printable ASCII only */
+        if (e != NULL && e->message != NULL)
+            text_printable(e->message, why, sizeof(why));
+        size_t n = strlen(why);
+        while (n > 0 && (why[n - 1] == '?' || why[n - 1] == ' ')) /* its trailing newline */
+            why[--n] = '\0';
+        return parse_doc_error(st->err, OBS_PARSE_MALFORMED, "malformed_xml", NULL, 0,
+                               "not well-formed XML%s%s", why[0] ? ": " : "", why);
+    }
+    return status;
+}
+
+/* libxml2's loader of external entities and DTDs, replaced by one that loads nothing, so
+ * that no option or document can make the parser open a file or a URL. */
+static xmlParserInputPtr adx_no_loader(const char *url, const char *id, xmlParserCtxtPtr ctxt)
+{
+    (void)url, (void)id, (void)ctxt;
+    return NULL;
+}
+
+static pthread_once_t adx_once = PTHREAD_ONCE_INIT;
+
+/* libxml2 is initialised once, before any thread parses (its own init is not thread-safe). */
+static void adx_init(void)
+{
+    xmlInitParser();
+    xmlSetExternalEntityLoader(adx_no_loader);
+}
+
+enum obs_parse_status obs_parse_dhis2_adx(const char *body, size_t len, struct obs_batch *batch,
+                                          struct obs_parse_error *err)
+{
+    pthread_once(&adx_once, adx_init);
+    parse_begin(batch, err, OBS_FORMAT_DHIS2);
+    if (len > OBS_MAX_BODY || len > (size_t)INT32_MAX)
+        return parse_end(batch, parse_doc_error(err, OBS_PARSE_TOO_LARGE, "too_large", NULL, 0,
+                                                "the body is larger than %u bytes", OBS_MAX_BODY));
+    struct adx_state st = {.b = batch, .err = err};
+    st.reader = xmlReaderForMemory(body, (int)len, NULL, NULL, ADX_OPTIONS);
+    if (st.reader == NULL)
+        return parse_end(batch, parse_doc_error(err, OBS_PARSE_MALFORMED, "malformed_xml", NULL, 0,
+                                                "the body is not XML"));
+    enum obs_parse_status status = adx_read(&st);
+    xmlFreeTextReader(st.reader);
+    if (status == OBS_PARSE_OK && batch->n_rows == 0)
+        status = parse_doc_error(err, OBS_PARSE_EMPTY, "empty_batch", NULL, 0,
+                                 "the ADX document holds no dataValue");
+    return parse_end(batch, status);
+}

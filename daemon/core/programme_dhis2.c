@@ -1,0 +1,139 @@
+/* The "dhis2" members of a programme document's indicators and sites (programme_dhis2.h):
+ * checked here, apart from the rest of the document (core/programme_doc.c calls in), so that
+ * other mappings of the document stay in their own files. */
+#include "scaleupd/core/programme_dhis2.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "scaleupd/core/problems.h"
+
+bool dhis2_uid_valid(const char *text)
+{
+    if (text == NULL || strlen(text) != 11)
+        return false;
+    for (int i = 0; i < 11; i++) {
+        char c = text[i];
+        bool letter = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+        if (!letter && (i == 0 || c < '0' || c > '9'))
+            return false;
+    }
+    return true;
+}
+
+/* Checks that the members of dhis2 (at path) are among names. */
+static void only_members(json_t **problems, const json_t *dhis2, const char *path,
+                         const char *const *names)
+{
+    const char *key;
+    const json_t *v;
+    json_object_foreach((json_t *)dhis2, key, v)
+    {
+        bool known = false;
+        for (size_t i = 0; names[i] != NULL; i++)
+            known = known || strcmp(key, names[i]) == 0;
+        if (!known)
+            problems_add(problems, path, "unknown_member",
+                         "dhis2 has no member \"%.60s\" (members: %s%s%s)", key, names[0],
+                         names[1] ? ", " : "", names[1] ? names[1] : "");
+    }
+}
+
+/* The UID member name of dhis2 (at path), or NULL with a problem when it is not one;
+ * required or not. */
+static const char *uid_member(json_t **problems, const json_t *dhis2, const char *path,
+                              const char *name, bool required)
+{
+    const json_t *v = json_object_get(dhis2, name);
+    char at[128];
+    snprintf(at, sizeof(at), "%s.%s", path, name);
+    if (v == NULL) {
+        if (required)
+            problems_add(problems, at, "missing_field", "%s is required", name);
+        return NULL;
+    }
+    const char *text = json_string_value(v);
+    if (!dhis2_uid_valid(text)) {
+        problems_add(problems, at, "invalid_value",
+                     "%s must be a DHIS2 UID (11 letters and digits, the first a letter)", name);
+        return NULL;
+    }
+    return text;
+}
+
+/* The "dhis2" of element i of list (the document's "indicators" or "sites"), or NULL. */
+static const json_t *dhis2_of(json_t **problems, const json_t *list, size_t i, const char *what,
+                              char *path, size_t size)
+{
+    const json_t *item = json_array_get(list, i);
+    const json_t *dhis2 = json_is_object(item) ? json_object_get(item, "dhis2") : NULL;
+    snprintf(path, size, "$.%s[%zu].dhis2", what, i);
+    if (dhis2 != NULL && !json_is_object(dhis2)) {
+        problems_add(problems, path, "invalid_type", "dhis2 must be an object");
+        return NULL;
+    }
+    return dhis2;
+}
+
+/* Records key in seen, or a duplicate_code problem when it is there already. */
+static void once(json_t **problems, json_t *seen, const char *key, const char *path,
+                 const char *what)
+{
+    if (json_object_get(seen, key) != NULL)
+        problems_add(problems, path, "duplicate_code", "%s \"%s\" is mapped twice", what, key);
+    else
+        json_object_set_new(seen, key, json_true());
+}
+
+static void validate_indicators(json_t **problems, const json_t *indicators)
+{
+    static const char *const names[] = {"dataElement", "categoryOptionCombo", NULL};
+    json_t *seen = json_object();
+    for (size_t i = 0; i < json_array_size(indicators); i++) {
+        char path[96], key[40];
+        const json_t *dhis2 = dhis2_of(problems, indicators, i, "indicators", path, sizeof(path));
+        if (dhis2 == NULL)
+            continue;
+        only_members(problems, dhis2, path, names);
+        const char *de = uid_member(problems, dhis2, path, "dataElement", true);
+        const json_t *combo = json_object_get(dhis2, "categoryOptionCombo");
+        const char *coc = "";
+        if (combo != NULL &&
+            !(json_is_string(combo) && strcmp(json_string_value(combo), "default") == 0))
+            coc = uid_member(problems, dhis2, path, "categoryOptionCombo", false);
+        if (de == NULL || coc == NULL)
+            continue;
+        if (strcmp(coc, "HllvX50cXC0") == 0)
+            coc = "";
+        snprintf(key, sizeof(key), "%s%s%s", de, coc[0] ? "." : "", coc);
+        once(problems, seen, key, path, "data element and combination");
+    }
+    json_decref(seen);
+}
+
+static void validate_sites(json_t **problems, const json_t *sites)
+{
+    static const char *const names[] = {"orgUnit", NULL};
+    json_t *seen = json_object();
+    for (size_t i = 0; i < json_array_size(sites); i++) {
+        char path[96];
+        const json_t *dhis2 = dhis2_of(problems, sites, i, "sites", path, sizeof(path));
+        if (dhis2 == NULL)
+            continue;
+        only_members(problems, dhis2, path, names);
+        const char *ou = uid_member(problems, dhis2, path, "orgUnit", true);
+        if (ou != NULL)
+            once(problems, seen, ou, path, "organisation unit");
+    }
+    json_decref(seen);
+}
+
+void programme_dhis2_validate(json_t **problems, const json_t *doc)
+{
+    const json_t *indicators = json_object_get(doc, "indicators");
+    const json_t *sites = json_object_get(doc, "sites");
+    if (json_is_array(indicators))
+        validate_indicators(problems, indicators);
+    if (json_is_array(sites))
+        validate_sites(problems, sites);
+}

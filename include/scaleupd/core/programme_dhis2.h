@@ -1,0 +1,20 @@
+/* The DHIS2 identifiers a programme document may give its indicators and sites:
+ * "indicators": [{…, "dhis2": {"dataElement": UID, "categoryOptionCombo"?: UID}}] (the
+ * default combination when absent) and "sites": [{…, "dhis2": {"orgUnit": UID}}]. A UID is
+ * DHIS2's: 11 letters and digits, the first a letter. Pure. */
+#ifndef SCALEUPD_PROGRAMME_DHIS2_H
+#define SCALEUPD_PROGRAMME_DHIS2_H
+
+#include <jansson.h>
+#include <stdbool.h>
+
+/* Whether text is a DHIS2 UID. */
+bool dhis2_uid_valid(const char *text);
+
+/* Adds to *problems (problems.h) what is wrong with the "dhis2" members of doc's indicators
+ * and sites: not an object (invalid_type), an unknown member (unknown_member), a missing or
+ * malformed UID (missing_field, invalid_value), a data element and combination or an
+ * organisation unit given twice (duplicate_code). */
+void programme_dhis2_validate(json_t **problems, const json_t *doc);
+
+#endif

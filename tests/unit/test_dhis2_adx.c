@@ -1,0 +1,93 @@
+/*
+ * ADX (core/parse_dhis2_adx.c): groups and their values, ADX periods, the comment in an
+ * annotation, what is not mapped, and the documents refused: a DTD (and so every entity
+ * trick), nesting past the bound, a root that is not adx, XML that is not well-formed.
+ */
+#include <criterion/criterion.h>
+
+#include <stdio.h>
+#include <string.h>
+
+#include "scaleupd/core/obs_parse.h"
+
+#define ADX_OPEN "<?xml version=\"1.0\" encoding=\"UTF-8\"?><adx xmlns=\"urn:ihe:qrph:adx:2015\">"
+
+Test(dhis2_adx, groups_and_values)
+{
+    static const char body[] =
+        ADX_OPEN "<group orgUnit=\"DiszpKrYNg8\" period=\"2025-04-01/P1M\" dataSet=\"pBOMPrpg1QX\">"
+                 "<dataValue dataElement=\"fbfJHSPpUQD\" value=\"12\">"
+                 "<annotation>seen &amp; checked</annotation></dataValue>"
+                 "<dataValue dataElement=\"cYeuwXTCPkU\" value=\"3\"/></group>"
+                 "<group orgUnit=\"Rp268JB6Ne4\" period=\"2025-04-01/P3M\" dataSet=\"x\">"
+                 "<dataValue dataElement=\"fbfJHSPpUQD\" value=\"x\"/>"
+                 "<dataValue dataElement=\"fbfJHSPpUQD\" SEX=\"F\" value=\"1\"/></group>"
+                 "<group orgUnit=\"Rp268JB6Ne4\" period=\"2025-03-31/P7D\" dataSet=\"x\" "
+                 "AGE=\"old\"><dataValue dataElement=\"fbfJHSPpUQD\" value=\"1\"/></group>"
+                 "<group orgUnit=\"Rp268JB6Ne4\" period=\"2025-03-30/P7D\" dataSet=\"x\">"
+                 "<dataValue dataElement=\"a\" value=\"1\"/></group>"
+                 "<group orgUnit=\"Rp268JB6Ne4\" period=\"2025-01-01/P1Y\" dataSet=\"x\">"
+                 "<dataValue dataElement=\"a\" value=\"1\"/></group></adx>";
+    struct obs_batch *b = obs_batch_new();
+    struct obs_parse_error err;
+    cr_assert_eq(obs_parse_dhis2_adx(body, strlen(body), b, &err), OBS_PARSE_OK, "%s", err.message);
+    cr_assert_eq(b->n_rows, 7);
+    cr_expect_str_eq(b->rows[0].indicator, "fbfJHSPpUQD");
+    cr_expect_str_eq(b->rows[0].site, "DiszpKrYNg8");
+    cr_expect_eq(b->rows[0].period.type, PERIOD_MONTHLY);
+    cr_expect_eq(b->rows[0].period.index, 4);
+    cr_expect_str_eq(b->rows[0].comment, "seen & checked");
+    cr_expect_eq(b->rows[1].value, 3);
+    cr_expect_eq(b->rows[6].period.type, PERIOD_YEARLY);
+    static const struct {
+        uint32_t row;
+        const char *field, *code;
+    } rejects[] = {
+        {3, "value", "invalid_number"},
+        {4, "categoryOptionCombo", "not_mapped"},
+        {5, "attributeOptionCombo", "not_mapped"},
+        {6, "period", "invalid_period"}, /* a week starts on a Monday */
+    };
+    cr_assert_eq(b->n_rejects, 4);
+    for (size_t i = 0; i < 4; i++) {
+        cr_expect_eq(b->rejects[i].row, rejects[i].row, "%zu", i);
+        cr_expect_str_eq(b->rejects[i].field, rejects[i].field, "%zu", i);
+        cr_expect_str_eq(b->rejects[i].code, rejects[i].code, "%zu", i);
+    }
+    obs_batch_free(&b);
+}
+
+Test(dhis2_adx, refused_documents)
+{
+    static const struct {
+        const char *body;
+        const char *code;
+    } cases[] = {
+        {"<?xml version=\"1.0\"?><!DOCTYPE adx [<!ENTITY a \"aaaaaaaaaa\"><!ENTITY b "
+         "\"&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;\">]><adx><group orgUnit=\"&b;\" period=\"202501\">"
+         "<dataValue dataElement=\"x\" value=\"1\"/></group></adx>",
+         "invalid_document"},
+        {"<?xml version=\"1.0\"?><!DOCTYPE adx SYSTEM \"file:///etc/passwd\"><adx/>",
+         "invalid_document"},
+        {"<?xml version=\"1.0\"?><!DOCTYPE adx [<!ENTITY x SYSTEM \"http://example.org/x\">]>"
+         "<adx>&x;</adx>",
+         "invalid_document"},
+        {"<dataValueSet><dataValue/></dataValueSet>", "invalid_document"},
+        {ADX_OPEN "<group orgUnit=\"a\" period=\"202501\"><dataValue dataElement=\"x\" value=\"1\">"
+                  "<annotation><a><b><c><d><e><f>deep</f></e></d></c></b></a></annotation>"
+                  "</dataValue></group></adx>",
+         "too_deep"},
+        {ADX_OPEN "<group orgUnit=\"a\"", "malformed_xml"},
+        {ADX_OPEN "</adx>", "empty_batch"},
+        {"", "malformed_xml"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct obs_batch *b = obs_batch_new();
+        struct obs_parse_error err;
+        enum obs_parse_status st =
+            obs_parse_dhis2_adx(cases[i].body, strlen(cases[i].body), b, &err);
+        cr_expect_neq(st, OBS_PARSE_OK, "case %zu", i);
+        cr_expect_str_eq(err.code, cases[i].code, "case %zu: %s", i, err.message);
+        obs_batch_free(&b);
+    }
+}

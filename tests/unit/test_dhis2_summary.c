@@ -1,0 +1,164 @@
+/*
+ * DHIS2's answers (core/dhis2_summary.c): the API versions a path may name, the E-code and
+ * objects of each kind of rejected row, rejectedIndexes, and the envelope per version.
+ */
+#include <criterion/criterion.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "scaleupd/core/dhis2_summary.h"
+
+Test(dhis2_summary, api_versions)
+{
+    static const struct {
+        const char *segment;
+        int version; /* 0: refused */
+    } cases[] = {{"28", 28}, {"38", 38}, {"42", 42}, {"27", 0}, {"43", 0}, {"v1", 0},
+                 {"4", 0},   {"040", 0}, {"", 0},    {"4a", 0}, {"-40", 0}};
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        int v = -1;
+        bool ok = dhis2_api_version_parse(cases[i].segment, &v);
+        cr_expect_eq(ok, cases[i].version != 0, "%s", cases[i].segment);
+        if (ok)
+            cr_expect_eq(v, cases[i].version, "%s", cases[i].segment);
+    }
+}
+
+Test(dhis2_summary, error_codes)
+{
+    static const struct {
+        const char *field, *code, *error_code; /* NULL: DHIS2 has none */
+    } cases[] = {
+        {"dataElement", "unknown_indicator", "E7610"},
+        {"dataElement", "missing_field", "E7610"},
+        {"orgUnit", "unknown_site", "E7612"},
+        {"orgUnit", "site_not_in_programme", "E7612"},
+        {"period", "invalid_period", "E7611"},
+        {"period", "period_type_mismatch", "E7632"},
+        {"period", "future_period", "E7641"},
+        {"value", "missing_field", "E7618"},
+        {"value", "invalid_number", "E7619"},
+        {"value", "out_of_range", "E7619"},
+        {"comment", "too_long", "E7620"},
+        {"dataElement", "duplicate_key", NULL},
+        {"colour", "unknown_field", NULL},
+        {"", "invalid_type", NULL},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct obs_reject r = {.row = 1};
+        snprintf(r.field, sizeof(r.field), "%s", cases[i].field);
+        snprintf(r.code, sizeof(r.code), "%s", cases[i].code);
+        const char *got = dhis2_error_code(&r);
+        if (cases[i].error_code == NULL)
+            cr_expect_null(got, "%s %s: %s", cases[i].field, cases[i].code, got);
+        else
+            cr_expect_str_eq(got ? got : "(none)", cases[i].error_code, "%s %s", cases[i].field,
+                             cases[i].code);
+    }
+}
+
+/* A batch of three rows parsed from DHIS2 JSON: the second has an unknown data element's
+ * problem, the third a period of the wrong type, added out of order as obs_validate may. */
+static struct obs_batch *batch_with_rejects(void)
+{
+    struct obs_batch *b = obs_batch_new();
+    struct obs_parse_error err;
+    static const char body[] =
+        "{\"dataValues\":[{\"dataElement\":\"a\",\"period\":\"202504\",\"orgUnit\":\"X\","
+        "\"value\":\"1\"},{\"dataElement\":\"nope\",\"period\":\"202504\",\"orgUnit\":\"X\","
+        "\"value\":\"1\"},{\"dataElement\":\"a\",\"period\":\"2025Q2\",\"orgUnit\":\"X\","
+        "\"value\":\"1\"}]}";
+    cr_assert_eq(obs_parse_dhis2(body, strlen(body), b, &err), OBS_PARSE_OK);
+    cr_assert_eq(b->n_rows, 3);
+    b->rejects = realloc(b->rejects, 2 * sizeof(*b->rejects));
+    b->rejects[0] = (struct obs_reject){.row = 3};
+    snprintf(b->rejects[0].field, 32, "period");
+    snprintf(b->rejects[0].code, 32, "period_type_mismatch");
+    snprintf(b->rejects[0].message, 200, "a quarter for a monthly indicator");
+    b->rejects[1] = (struct obs_reject){.row = 2};
+    snprintf(b->rejects[1].field, 32, "dataElement");
+    snprintf(b->rejects[1].code, 32, "unknown_indicator");
+    snprintf(b->rejects[1].message, 200, "no indicator \"nope\"");
+    b->n_rejects = 2;
+    b->rows[1].rejected = b->rows[2].rejected = true;
+    return b;
+}
+
+Test(dhis2_summary, conflicts_name_their_objects)
+{
+    struct obs_batch *b = batch_with_rejects();
+    struct dhis2_counts counts = {1, 0, 2, 0};
+    json_t *s = dhis2_summary(b, &counts, false);
+    cr_expect_str_eq(json_string_value(json_object_get(s, "status")), "WARNING");
+    json_t *c0 = json_array_get(json_object_get(s, "conflicts"), 0);
+    cr_expect_str_eq(json_string_value(json_object_get(c0, "errorCode")), "E7632");
+    cr_expect_str_eq(json_string_value(json_object_get(c0, "object")), "2025Q2");
+    json_t *objects = json_object_get(c0, "objects");
+    cr_expect_str_eq(json_string_value(json_object_get(objects, "dataElement")), "a");
+    cr_expect_null(json_object_get(c0, "property"), "E7632 has no property in DHIS2");
+    cr_expect_eq(json_integer_value(json_array_get(json_object_get(c0, "indexes"), 0)), 2);
+    json_t *c1 = json_array_get(json_object_get(s, "conflicts"), 1);
+    cr_expect_str_eq(json_string_value(json_object_get(c1, "object")), "nope");
+    cr_expect_str_eq(json_string_value(json_object_get(c1, "property")), "dataElement");
+    json_t *rejected = json_object_get(s, "rejectedIndexes");
+    cr_expect_eq(json_array_size(rejected), 2);
+    cr_expect_eq(json_integer_value(json_array_get(rejected, 0)), 1, "ascending");
+    cr_expect_eq(json_integer_value(json_array_get(rejected, 1)), 2);
+    json_decref(s);
+    obs_batch_free(&b);
+}
+
+Test(dhis2_summary, envelope_per_version)
+{
+    struct obs_batch *b = batch_with_rejects();
+    struct dhis2_counts counts = {1, 0, 2, 0};
+    static const struct {
+        int version, status;
+        bool wrapped;
+    } cases[] = {{28, 200, false},
+                 {37, 200, false},
+                 {38, 409, true},
+                 {42, 409, true},
+                 {DHIS2_API_UNVERSIONED, 409, true}};
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        int status = 0;
+        json_t *a =
+            dhis2_import_answer(dhis2_summary(b, &counts, false), cases[i].version, &status);
+        cr_expect_eq(status, cases[i].status, "version %d", cases[i].version);
+        json_t *summary = cases[i].wrapped ? json_object_get(a, "response") : a;
+        cr_expect_str_eq(json_string_value(json_object_get(summary, "responseType")),
+                         "ImportSummary", "version %d", cases[i].version);
+        if (cases[i].wrapped) {
+            cr_expect_eq(json_integer_value(json_object_get(a, "httpStatusCode")), 409);
+            cr_expect_str_eq(json_string_value(json_object_get(a, "status")), "WARNING");
+            cr_expect_str_eq(json_string_value(json_object_get(a, "httpStatus")), "Conflict");
+        }
+        json_decref(a);
+    }
+    /* nothing rejected: 200 OK */
+    b->n_rejects = 0;
+    int status = 0;
+    json_t *a = dhis2_import_answer(dhis2_summary(b, &counts, false), 40, &status);
+    cr_expect_eq(status, 200);
+    cr_expect_str_eq(json_string_value(json_object_get(a, "status")), "OK");
+    cr_expect_str_eq(json_string_value(json_object_get(json_object_get(a, "response"), "status")),
+                     "SUCCESS");
+    json_decref(a);
+    obs_batch_free(&b);
+}
+
+Test(dhis2_summary, refusal_is_a_400_web_message_naming_the_parameter)
+{
+    int status = 0;
+    json_t *a = dhis2_refusal_answer("idScheme", "unsupported_parameter",
+                                     "idScheme=NAME is not supported", &status);
+    cr_expect_eq(status, 400);
+    cr_expect_eq(json_integer_value(json_object_get(a, "httpStatusCode")), 400);
+    cr_expect_str_eq(json_string_value(json_object_get(a, "status")), "ERROR");
+    json_t *c = json_array_get(json_object_get(json_object_get(a, "response"), "conflicts"), 0);
+    cr_expect_str_eq(json_string_value(json_object_get(c, "object")), "idScheme");
+    cr_expect_str_eq(json_string_value(json_object_get(c, "errorCode")), "unsupported_parameter");
+    json_decref(a);
+}
