@@ -254,7 +254,8 @@ char *digest_text(const struct digest *d)
     text_progress(&b, d);
     text_feeds(&b, d);
     if (d->base_url != NULL && d->base_url[0] != '\0')
-        putf(&b, "\nDashboard: %s/#/programmes/%s\n", d->base_url, text_or(d->programme, ""));
+        putf(&b, "\nDashboard: %s/#/overview?programme=%s\n", d->base_url,
+             text_or(d->programme, ""));
     return take(&b);
 }
 
@@ -455,7 +456,7 @@ char *digest_html(const struct digest *d)
     if (d->base_url != NULL && d->base_url[0] != '\0') {
         putf(&b, "<p style=\"margin:20px 0 0\"><a href=\"");
         html_escaped(&b, d->base_url);
-        putf(&b, "/#/programmes/");
+        putf(&b, "/#/overview?programme=");
         html_escaped(&b, text_or(d->programme, ""));
         putf(&b, "\" style=\"color:#0969da\">Open the dashboard</a></p>\n");
     }

@@ -158,7 +158,8 @@ static const char SQL_FEEDS_SUMMARY[] = FEEDS_SQL_OWED FEEDS_SQL_SITE_STATE
  * then site code, byte-wise. $6 the status rank wanted (NULL: any), $7 the region code
  * (NULL: any), $8..$10 the last row's key (NULL: from the first), $11 the rows wanted. Each
  * row: rank, region code ('' for none), site code, the row as JSON. What a row's site
- * missed and when it last sent are read for the page's rows only. */
+ * missed and when it last sent are read for the page's rows only (page_owed: what they owe,
+ * so that each row looks at its own windows rather than every member's). */
 static const char SQL_FEEDS_SITES[] = FEEDS_SQL_OWED FEEDS_SQL_SITE_STATE
     ", page AS ("
     " SELECT * FROM site_state"
@@ -166,6 +167,8 @@ static const char SQL_FEEDS_SITES[] = FEEDS_SQL_OWED FEEDS_SQL_SITE_STATE
     "  AND ($8::int IS NULL OR (rank, coalesce(region, '') COLLATE \"C\", code COLLATE \"C\")"
     "   > ($8::int, $9::text COLLATE \"C\", $10::text COLLATE \"C\"))"
     " ORDER BY rank, coalesce(region, '') COLLATE \"C\", code COLLATE \"C\" LIMIT $11::int"
+    "), page_owed AS ("
+    " SELECT w.* FROM owed w WHERE w.site_id IN (SELECT site_id FROM page)"
     ")"
     " SELECT p.rank, coalesce(p.region, ''), p.code, json_build_object('code', p.code,"
     "  'name', p.name, 'region', p.region, 'region_name', p.region_name,"
@@ -177,7 +180,8 @@ static const char SQL_FEEDS_SITES[] = FEEDS_SQL_OWED FEEDS_SQL_SITE_STATE
     "  json_agg(i.code ORDER BY i.code) FILTER (WHERE NOT c.sent) AS codes,"
     "  json_agg(json_build_object('code', i.code, 'name', i.name) ORDER BY i.code)"
     "   FILTER (WHERE NOT c.sent) AS named, max(c.received) AS last_received"
-    "  FROM by_sites d JOIN owed w ON w.site_id = p.site_id AND w.period_start = d.period_start"
+    "  FROM by_sites d JOIN page_owed w ON w.site_id = p.site_id"
+    "   AND w.period_start = d.period_start"
     "   AND w.period_end = d.period_end"
     "  JOIN indicator i ON i.programme_id = $1 AND i.id = d.indicator_id"
     "  CROSS JOIN LATERAL (SELECT coalesce(bool_or(" FEEDS_SQL_SENT_PERIOD "), false) AS sent,"

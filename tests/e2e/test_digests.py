@@ -141,7 +141,7 @@ class DigestTest(unittest.TestCase):
         self.assertIn("\n- Patients enrolled in the care package, 2025-09 (due 2025-10-15): 1 of 3 "
                       "sites sent nothing\n", text)
         self.assertIn(", late feeds for 2 indicators", subject)
-        self.assertIn("Dashboard: https://scaleup.example/#/programmes/" + SLUG, text)
+        self.assertIn("Dashboard: https://scaleup.example/#/overview?programme=" + SLUG, text)
         self.assertIn("max-width:600px", html)
         self.screenshot(html, "digest-weekly.png", text)
         self.assertEqual(self.count(d, "SELECT count(*) FROM digest_sent"), 1)

@@ -157,7 +157,7 @@ Test(digest_render, late_feeds_and_what_is_missing)
     cr_expect(strstr(t, "- BP controlled, 2026-10 (due 2026-11-15): 12 of 40 sites sent nothing") !=
               NULL);
     cr_expect(strstr(t, "; 12 of 40 sites late with their data") != NULL, "%s", t);
-    cr_expect(strstr(t, "Dashboard: https://scaleup.example/#/programmes/icp-be") != NULL);
+    cr_expect(strstr(t, "Dashboard: https://scaleup.example/#/overview?programme=icp-be") != NULL);
     free(t);
     d.has_feeds = false, d.has_progress = false, d.n_opened = d.total_opened = 0;
     t = digest_text(&d);
@@ -182,7 +182,7 @@ Test(digest_render, html_fits_a_mail_pane_and_escapes)
     cr_expect(strstr(h, "behind → on track, +3.2 points") != NULL);
     cr_expect(strstr(h, ">Late feeds</h2>") != NULL);
     cr_expect(strstr(h, "12 of 40 sites sent nothing") != NULL);
-    cr_expect(strstr(h, "href=\"https://scaleup.example/#/programmes/icp-be\"") != NULL);
+    cr_expect(strstr(h, "href=\"https://scaleup.example/#/overview?programme=icp-be\"") != NULL);
     cr_expect(strstr(h, "null") == NULL && strstr(h, "(null)") == NULL);
     cr_expect(strstr(h, "</body></html>\n") != NULL);
     free(h);

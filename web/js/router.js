@@ -1,7 +1,7 @@
 /* Hash routing ("#/feeds", "#/indicators?indicator=X&site=Y"): renders the view the hash
  * names into <main id="view">, marks the nav link, and says when the view is ready
  * (main[data-ready="true"], which the browser test waits for). */
-import { AuthNeeded } from "./api.js";
+import { AuthNeeded, getProgramme } from "./api.js";
 import { destroyCharts } from "./charts.js";
 import { h } from "./dom.js";
 import { state } from "./state.js";
@@ -41,9 +41,27 @@ export function errorBox(err) {
   return h("div", { class: "callout error", role: "alert" }, "Could not load: " + err.message);
 }
 
-/* Renders the view of the current hash. */
+/* Switches the page to programme slug (a link's ?programme=) when this token may read it;
+ * false when it may not. */
+export async function useProgramme(slug) {
+  if (!slug || slug === state.programme) return true;
+  if (!state.programmes.some((p) => p.slug === slug)) return false;
+  state.programme = slug;
+  state.detail = await getProgramme(slug);
+  const select = document.getElementById("programme");
+  if (select) select.value = slug;
+  return true;
+}
+
+/* Renders the view of the current hash (in the programme it names, if any: links from
+ * e-mails, digests and webhooks say which). */
 export async function render() {
   const { name, params } = route();
+  try {
+    await useProgramme(params.get("programme"));
+  } catch (err) {
+    console.error(err);
+  }
   const view = Object.hasOwn(views, name) ? name : DEFAULT_VIEW;
   for (const a of document.querySelectorAll("nav a")) {
     if (a.dataset.view === view) a.setAttribute("aria-current", "page");

@@ -11,9 +11,8 @@ import {
 } from "../api.js";
 import { badge, h, table, th } from "../dom.js";
 import { MISSING, fmtDate, fmtDateTime, fmtHours, fmtPeriod, fmtValue, isNum, parseDate } from "../format.js";
-import { render } from "../router.js";
+import { render, useProgramme } from "../router.js";
 import { indicatorOf, siteName, state } from "../state.js";
-import { useProgramme } from "./chart.js";
 
 const AUTHOR_KEY = "scaleupd.author";
 const SILENCE_HOURS = [1, 4, 24, 72, 168];
