@@ -123,6 +123,8 @@ static void alert_detail(struct dynbuf *b, const struct digest_alert *a, const c
         putf(b, ", value %.4g%s%s", a->value, a->unit ? " " : "", a->unit ? a->unit : "");
     if (a->at != NULL)
         putf(b, ", %s %s", when, a->at);
+    if (a->silenced)
+        putf(b, " (silenced)");
 }
 
 /* True when an alert before index i of list shares its incident. */

@@ -316,10 +316,12 @@ void handle_get_series(struct request *req, PGconn *conn, struct app *app)
     if (!handler_check_programme(req, conn, &programme_id))
         return;
     bool ok = true;
-    struct series_query q = {
-        programme_id, request_query(req, "indicator"), request_query(req, "site"),
-        false,        request_query(req, "from"),      request_query(req, "to"),
-        req->id};
+    struct series_query q = {.programme_id = programme_id,
+                             .indicator = request_query(req, "indicator"),
+                             .site = request_query(req, "site"),
+                             .from = request_query(req, "from"),
+                             .to = request_query(req, "to"),
+                             .request_id = req->id};
     q.revisions = request_query_bool(req, "revisions", false, &ok);
     if (!ok)
         return;

@@ -185,8 +185,11 @@ out:
 enum charts_status charts_xmr(PGconn *conn, const struct charts_query *q, json_t **doc,
                               enum spc_status *why)
 {
-    struct series_query series = {q->programme_id, q->indicator, q->site, false, NULL, NULL,
-                                  q->request_id};
+    struct series_query series = {.programme_id = q->programme_id,
+                                  .indicator = q->indicator,
+                                  .site = q->site,
+                                  .request_id = q->request_id,
+                                  .as_they_stand = q->as_they_stand};
     json_t *read = NULL;
     switch (observations_series(conn, &series, &read)) {
     case SERIES_OK:

@@ -126,8 +126,12 @@ static void chart_point(const json_t *p, struct notify_chart_point *out)
  * be charted gets none. False on a database error. */
 static bool email_chart(struct dispatch *d, const struct notify_alert *a, struct notify_png *png)
 {
-    struct charts_query q = {
-        .programme_id = d->programme_id, .indicator = a->indicator, .site = a->site};
+    /* inside the dispatch's transaction: the rollups as they stand, never a fold (which would
+     * wait for the background one and hold the programme's fold lock until the commit) */
+    struct charts_query q = {.programme_id = d->programme_id,
+                             .indicator = a->indicator,
+                             .site = a->site,
+                             .as_they_stand = true};
     json_t *doc = NULL;
     enum spc_status why = SPC_OK;
     enum charts_status status = charts_xmr(d->conn, &q, &doc, &why);

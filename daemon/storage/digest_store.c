@@ -9,7 +9,9 @@
 #include <string.h>
 
 #include "scaleupd/core/alloc.h"
+#include "scaleupd/core/silence_match.h"
 #include "scaleupd/storage/db.h"
+#include "scaleupd/storage/silence_store.h"
 
 static void id_text(char *buf, size_t size, int64_t id)
 {
@@ -193,7 +195,9 @@ static const char alerts_sql[] =
     " CASE i.period_type WHEN 'monthly' THEN to_char(a.period_start, 'YYYY-MM')"
     "  ELSE to_char(a.period_start, 'YYYY-MM-DD') END, a.value,"
     " to_char(ev.at AT TIME ZONE $6, 'YYYY-MM-DD HH24:MI'), count(*) OVER (),"
-    " CASE WHEN n.kind <> 'alert' THEN n.id END, CASE WHEN n.kind <> 'alert' THEN n.title END"
+    " CASE WHEN n.kind <> 'alert' THEN n.id END, CASE WHEN n.kind <> 'alert' THEN n.title END,"
+    " (SELECT slug FROM programme WHERE id = a.programme_id), i.code, s.code, r.name, r.kind, "
+    SILENCE_REGIONS_SQL
     " FROM ev JOIN alert a ON a.programme_id = $1 AND a.id = ev.alert_id"
     " JOIN alert_rule r ON r.programme_id = a.programme_id AND r.id = a.rule_id"
     " LEFT JOIN indicator i ON i.programme_id = a.programme_id AND i.id = a.indicator_id"
@@ -222,6 +226,23 @@ static void read_alert(const PGresult *res, int row, struct digest_alert *a)
     a->incident_title = db_is_null(res, row, 11) ? NULL : db_text(res, row, 11);
 }
 
+/* Whether a silence of set mutes the alert of row (its labels: programme, indicator, site,
+ * rule, kind and regions, columns 12 to 17), as a group's message is muted. */
+static bool row_silenced(const struct silence_set *set, const PGresult *res, int row)
+{
+    if (set->n == 0)
+        return false;
+    struct silence_alert a = {.labels = {.programme = db_text(res, row, 12),
+                                         .indicator = db_text(res, row, 13),
+                                         .site = db_text(res, row, 14),
+                                         .rule = db_text(res, row, 15),
+                                         .kind = db_text(res, row, 16)}};
+    silence_alert_regions(&a, db_is_null(res, row, 17) ? NULL : db_text(res, row, 17));
+    bool muted = silence_set_mutes(set, &a.labels);
+    silence_alert_clear(&a);
+    return muted;
+}
+
 bool digest_store_alerts(PGconn *conn, const struct digest_claim *claim, double from, double to,
                          struct digest_alert_list *out)
 {
@@ -231,19 +252,27 @@ bool digest_store_alerts(PGconn *conn, const struct digest_claim *claim, double 
     time_text(f, sizeof(f), from);
     time_text(t, sizeof(t), to);
     *out = (struct digest_alert_list){0};
+    struct silence_set silences;
+    if (!alerts_silences_active(conn, to, claim->programme_id, &silences))
+        return false;
     for (int s = 0; s < 3; s++) {
         const char *params[] = {pid, claim->receiver, f, t, sections[s], claim->time_zone};
         out->rows[s] = db_run(conn, NULL, alerts_sql, 6, params, PGRES_TUPLES_OK, NULL,
                               "read the alerts of a digest");
-        if (out->rows[s] == NULL)
+        if (out->rows[s] == NULL) {
+            silence_set_free(&silences);
             return false;
+        }
         int n = PQntuples(out->rows[s]);
         out->n[s] = (size_t)n;
         out->total[s] = n > 0 ? (size_t)db_int64(out->rows[s], 0, 9) : 0;
         out->alerts[s] = xcalloc(n > 0 ? (size_t)n : 1, sizeof(struct digest_alert));
-        for (int i = 0; i < n; i++)
+        for (int i = 0; i < n; i++) {
             read_alert(out->rows[s], i, &out->alerts[s][i]);
+            out->alerts[s][i].silenced = row_silenced(&silences, out->rows[s], i);
+        }
     }
+    silence_set_free(&silences);
     return true;
 }
 

@@ -269,7 +269,8 @@ enum alerts_result incidents_open_members(PGconn *conn, int64_t id, int64_t **id
     *ids = NULL, *n = 0;
     PGresult *res = db_run(conn, NULL,
                            "SELECT a.id FROM incident n LEFT JOIN alert a ON a.incident_id = n.id"
-                           " AND a.state IN ('pending', 'firing', 'no_data') WHERE n.id = $1"
+                           " AND a.state IN ('pending', 'firing', 'no_data')"
+                           " AND a.acked_at IS NULL WHERE n.id = $1"
                            " ORDER BY a.id",
                            1, params, PGRES_TUPLES_OK, NULL, "read an incident's members");
     if (res == NULL)

@@ -349,6 +349,18 @@ Test(incidents, acknowledging_an_incident_acknowledges_its_members)
     json_t *incident = incident_json(late_incident("P"));
     cr_expect(json_is_true(json_object_get(incident, "acked")));
     json_decref(incident);
+    /* a member acknowledged before keeps who did it and why */
+    long long q_first = scalar_long("SELECT min(a.id) FROM alert a JOIN site s ON s.id = a.site_id"
+                                    " WHERE s.code = 'Q' AND a.state = 'firing'");
+    struct ack_by doctor = {.person = "doctor", .comment = "known outage"};
+    cr_assert_eq(alerts_ack(conn, q_first, &doctor, NOW), ALERTS_OK);
+    cr_assert_eq(incidents_ack(conn, late_incident("Q"), &nurse, NOW, "test", &acked), ALERTS_OK);
+    cr_expect_eq(json_array_size(acked), 1, "only the member not acknowledged yet");
+    json_decref(acked);
+    cr_expect_eq(scalar_long("SELECT count(*) FROM alert WHERE acked_by = 'doctor'"
+                             " AND ack_comment = 'known outage'"),
+                 1);
+    cr_expect_eq(scalar_long("SELECT count(*) FROM alert WHERE acked_by = 'nurse'"), 3);
     cr_expect_eq(incidents_ack(conn, 999999, &nurse, NOW, "test", &acked), ALERTS_NOT_FOUND);
 }
 

@@ -385,7 +385,7 @@ Test(observations, idempotency_store_replay_conflict)
 /* Reads a series; the caller decrefs. */
 static json_t *series(const char *indicator, const char *site, bool revisions)
 {
-    struct series_query q = {programme_id, indicator, site, revisions, NULL, NULL, NULL};
+    struct series_query q = {programme_id, indicator, site, revisions, NULL, NULL, NULL, false};
     json_t *doc = NULL;
     cr_assert_eq(observations_series(conn, &q, &doc), SERIES_OK, "series %s %s", indicator, site);
     return doc;
@@ -494,8 +494,8 @@ Test(observations, series_own_values_with_revisions_and_bounds)
     cr_expect_eq(json_array_size(json_object_get(point(doc, 1), "revisions")), 0);
     json_decref(doc);
 
-    struct series_query q = {
-        programme_id, "patients_enrolled", "BE-VLG-GP001", false, "2025-04-01", "2025-12-31", NULL};
+    struct series_query q = {programme_id, "patients_enrolled", "BE-VLG-GP001", false,
+                             "2025-04-01", "2025-12-31",        NULL,           false};
     cr_assert_eq(observations_series(conn, &q, &doc), SERIES_OK);
     cr_assert_eq(json_array_size(json_object_get(doc, "points")), 1);
     cr_expect_str_eq(json_string_value(json_object_get(point(doc, 0), "period")), "2025-04");

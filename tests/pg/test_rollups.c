@@ -322,7 +322,7 @@ static void store_everything(void)
 
 static json_t *series(const char *indicator, const char *site)
 {
-    struct series_query q = {programme_id, indicator, site, false, NULL, NULL, "test"};
+    struct series_query q = {programme_id, indicator, site, false, NULL, NULL, "test", false};
     json_t *doc = NULL;
     cr_assert_eq(observations_series(conn, &q, &doc), SERIES_OK);
     return doc;

@@ -130,6 +130,24 @@ Test(digest_render, text_has_every_section_and_groups_incidents)
     free(t);
 }
 
+/* An alert a silence mutes is listed, and says so: a digest hides nothing that is open. */
+Test(digest_render, a_silenced_alert_says_so)
+{
+    struct digest d = sample();
+    struct digest_alert still[3] = {opened[0], opened[1], opened[2]};
+    still[1].silenced = true;
+    d.still_open = still;
+    char *t = digest_text(&d);
+    cr_expect(strstr(t, ": above upper limit, 2026-10, since 2026-11-26 09:00 (silenced)\n") !=
+                  NULL,
+              "%s", t);
+    cr_expect_eq(count(t, "(silenced)"), 1, "%s", t);
+    free(t);
+    char *html = digest_html(&d);
+    cr_expect(strstr(html, "(silenced)") != NULL);
+    free(html);
+}
+
 Test(digest_render, progress_against_the_last_digest)
 {
     struct digest d = sample();

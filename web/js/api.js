@@ -226,9 +226,12 @@ export function getAlert(id) {
   return request(`/api/v1/alerts/${encodeURIComponent(id)}`);
 }
 
-/* Acknowledges every open member of incident id. */
-export function ackIncident(id) {
-  return request(`/api/v1/incidents/${encodeURIComponent(id)}/ack`, "POST");
+/* Acknowledges every open member of incident id as by (a person's name), with an optional
+ * comment. */
+export function ackIncident(id, by, comment) {
+  const body = { by };
+  if (comment) body.comment = comment;
+  return request(`/api/v1/incidents/${encodeURIComponent(id)}/ack`, "POST", body);
 }
 
 /* The active silences (of every programme), latest end first, as far as `pages` pages go:

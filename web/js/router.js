@@ -46,19 +46,27 @@ export function errorBox(err) {
 export async function useProgramme(slug) {
   if (!slug || slug === state.programme) return true;
   if (!state.programmes.some((p) => p.slug === slug)) return false;
+  const detail = await getProgramme(slug);
   state.programme = slug;
-  state.detail = await getProgramme(slug);
+  state.detail = detail;
   const select = document.getElementById("programme");
   if (select) select.value = slug;
   return true;
 }
 
-/* Renders the view of the current hash (in the programme it names, if any: links from
- * e-mails, digests and webhooks say which). */
+/* Renders the view of the current hash, in the programme it names, if any (links from
+ * e-mails, digests and webhooks say which): once switched to, the programme is dropped from
+ * the hash, so that the programme picker decides again afterwards. A programme this token may
+ * not read stays in the hash for the view to say so. */
 export async function render() {
   const { name, params } = route();
+  const slug = params.get("programme");
   try {
-    await useProgramme(params.get("programme"));
+    if (slug && (await useProgramme(slug))) {
+      params.delete("programme");
+      const rest = params.toString();
+      history.replaceState(null, "", "#/" + location.hash.replace(/^#\/?/, "").split("?")[0] + (rest ? "?" + rest : ""));
+    }
   } catch (err) {
     console.error(err);
   }

@@ -27,6 +27,7 @@ struct digest_alert {
     bool has_value;
     double value;
     const char *at; /* when it opened (opened, still open) or resolved, in the receiver's zone */
+    bool silenced;  /* a silence in force when the digest is made mutes it: said, not hidden */
 };
 
 /* One dimension of the scale-up cube. */

@@ -23,6 +23,7 @@ struct charts_query {
     const char *site;       /* code: a practice, or a region/country that aggregates */
     size_t fix_after_n;     /* the first N points set the limits (0: every point) */
     const char *request_id; /* for log lines; may be NULL */
+    bool as_they_stand;     /* aggregates from the rollups as they stand (series_query) */
 };
 
 enum charts_status {

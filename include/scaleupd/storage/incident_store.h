@@ -50,8 +50,9 @@ enum page_rows_status incidents_list_page(PGconn *conn, const struct incidents_f
 enum alerts_result incidents_get(PGconn *conn, int64_t id, double now, json_t **incident)
     __attribute__((warn_unused_result));
 
-/* The ids of incident id's open members (ascending) into *ids (owned by the caller, free())
- * and *n: ALERTS_OK, ALERTS_NOT_FOUND (no such incident) or ALERTS_DB_ERROR. */
+/* The ids of incident id's open members not acknowledged yet (ascending: acknowledging the
+ * incident keeps who acknowledged a member before, and why) into *ids (owned by the caller,
+ * free()) and *n: ALERTS_OK, ALERTS_NOT_FOUND (no such incident) or ALERTS_DB_ERROR. */
 enum alerts_result incidents_open_members(PGconn *conn, int64_t id, int64_t **ids, size_t *n)
     __attribute__((warn_unused_result));
 

@@ -26,6 +26,9 @@ struct series_query {
     const char *from;      /* optional YYYY-MM-DD bounds of period_start */
     const char *to;
     const char *request_id; /* for the log lines of a failure; may be NULL */
+    bool as_they_stand;     /* an aggregate from the rollups as they stand, without folding
+                               the marks first (a reader inside another transaction that must
+                               not wait for, or hold, the programme's fold: the notifier) */
 };
 
 enum series_result { SERIES_OK, SERIES_UNKNOWN_INDICATOR, SERIES_UNKNOWN_SITE, SERIES_DB_ERROR };

@@ -133,7 +133,7 @@ function ackIncidentButton(n, msg) {
     onclick: async () => {
       button.disabled = true;
       try {
-        const done = await ackIncident(n.id);
+        const done = await ackIncident(n.id, author());
         msg.textContent = `Acknowledged ${done.acked.length} alert${done.acked.length === 1 ? "" : "s"}.`;
         render();
       } catch (err) {
