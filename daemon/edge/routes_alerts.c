@@ -203,32 +203,40 @@ void handle_get_alert(struct request *req, PGconn *conn, struct app *app)
         handler_db_error(req, conn);
 }
 
+bool handler_ack_body(struct request *req, json_t **doc, struct ack_by *by)
+{
+    *doc = req->body_len > 0 ? request_parse_json(req) : NULL;
+    if (req->body_len > 0 && *doc == NULL)
+        return false;
+    const char *token = req->auth.name[0] ? req->auth.name : NULL;
+    struct ack_doc ack;
+    json_t *problems = ack_doc_parse(*doc, token ? token : "admin", &ack);
+    if (problems != NULL) {
+        request_reply_error_json(req, 422, "invalid_ack", "the acknowledgement has problems",
+                                 json_pack("{s:o}", "details", problems));
+        json_decref(*doc);
+        *doc = NULL;
+        return false;
+    }
+    *by = (struct ack_by){.person = ack.by, .comment = ack.comment, .token = token};
+    return true;
+}
+
 /* POST /api/v1/alerts/{id}/ack with an optional body {"by", "comment"} (core/ack_doc.h): the
  * person defaults to the token's name, which is kept apart either way. */
 void handle_post_alert_ack(struct request *req, PGconn *conn, struct app *app)
 {
     (void)app;
     long long id = alert_id_param(req);
-    if (id == 0)
+    json_t *doc = NULL;
+    struct ack_by by;
+    if (id == 0 || !handler_ack_body(req, &doc, &by))
         return;
-    json_t *doc = req->body_len > 0 ? request_parse_json(req) : NULL;
-    if (req->body_len > 0 && doc == NULL)
-        return;
-    const char *token = req->auth.name[0] ? req->auth.name : NULL;
-    struct ack_doc ack;
-    json_t *problems = ack_doc_parse(doc, token ? token : "admin", &ack);
-    if (problems != NULL) {
-        request_reply_error_json(req, 422, "invalid_ack", "the acknowledgement has problems",
-                                 json_pack("{s:o}", "details", problems));
-        json_decref(doc);
-        return;
-    }
-    struct ack_by by = {.person = ack.by, .comment = ack.comment, .token = token};
     enum alerts_result r = alerts_ack(conn, id, &by, clock_now());
     if (r == ALERTS_OK)
         request_reply_json(req, 200,
                            json_pack("{s:I,s:s,s:s?,s:s?}", "id", (json_int_t)id, "acked_by",
-                                     ack.by, "ack_comment", ack.comment, "ack_token", token));
+                                     by.person, "ack_comment", by.comment, "ack_token", by.token));
     else if (r == ALERTS_NOT_FOUND)
         request_reply_error(req, 404, "unknown_alert", "no alert %lld", id);
     else

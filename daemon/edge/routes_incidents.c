@@ -6,7 +6,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "scaleupd/core/ack_doc.h"
 #include "scaleupd/core/clock.h"
 #include "scaleupd/edge/handlers.h"
 #include "scaleupd/edge/page_link.h"
@@ -88,27 +87,16 @@ void handle_post_incident_ack(struct request *req, PGconn *conn, struct app *app
 {
     (void)app;
     long long id = incident_id(req);
-    if (id == 0)
+    json_t *doc = NULL;
+    struct ack_by by;
+    if (id == 0 || !handler_ack_body(req, &doc, &by))
         return;
-    json_t *doc = req->body_len > 0 ? request_parse_json(req) : NULL;
-    if (req->body_len > 0 && doc == NULL)
-        return;
-    const char *token = req->auth.name[0] ? req->auth.name : NULL;
-    struct ack_doc ack;
-    json_t *problems = ack_doc_parse(doc, token ? token : "admin", &ack);
-    if (problems != NULL) {
-        request_reply_error_json(req, 422, "invalid_ack", "the acknowledgement has problems",
-                                 json_pack("{s:o}", "details", problems));
-        json_decref(doc);
-        return;
-    }
-    struct ack_by by = {.person = ack.by, .comment = ack.comment, .token = token};
     json_t *acked = NULL;
     enum alerts_result r = incidents_ack(conn, id, &by, clock_now(), req->id, &acked);
     if (r == ALERTS_OK)
         request_reply_json(req, 200,
-                           json_pack("{s:I,s:s,s:s?,s:o}", "id", (json_int_t)id, "acked_by", ack.by,
-                                     "ack_comment", ack.comment, "acked", acked));
+                           json_pack("{s:I,s:s,s:s?,s:o}", "id", (json_int_t)id, "acked_by",
+                                     by.person, "ack_comment", by.comment, "acked", acked));
     else if (r == ALERTS_NOT_FOUND)
         request_reply_error(req, 404, "unknown_incident", "no incident %lld", id);
     else

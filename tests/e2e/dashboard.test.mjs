@@ -261,8 +261,17 @@ async function main() {
     // who acknowledges is the name the page acts as, with the comment typed (once the view
     // has reloaded with the token: typing into the page it replaces would be lost)
     await page.waitForLoadState("networkidle");
-    await page.fill('input[aria-label="your name"]', "Dr. Peeters");
-    await page.fill(`tr[data-alert="${id}"] input[aria-label="reason"]`, "called the practice");
+    // a render still under way may replace the inputs: type until the page holds both values
+    const reason = `tr[data-alert="${id}"] input[aria-label="reason"]`;
+    for (let i = 0; i < 40; i++) {
+      await page.fill('input[aria-label="your name"]', "Dr. Peeters");
+      await page.fill(reason, "called the practice");
+      const held = await page.evaluate((sel) => localStorage.getItem("scaleupd.author") === "Dr. Peeters" &&
+        document.querySelector('main[data-ready="true"] input[aria-label="your name"]')?.value === "Dr. Peeters" &&
+        document.querySelector(sel)?.value === "called the practice", reason);
+      if (held) break;
+      await page.waitForTimeout(250);
+    }
     await page.click(`tr[data-alert="${id}"] button[data-action="ack"]`);
     // the view reloads after the acknowledgement and marks the alert
     await page.waitForSelector(`main[data-ready="true"] tr[data-alert="${id}"] [data-status="acknowledged"]`,

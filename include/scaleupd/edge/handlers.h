@@ -16,6 +16,13 @@ void handle_get_series(struct request *req, PGconn *conn, struct app *app);
 struct ingest_request;
 bool feed_write_options(struct request *req, struct ingest_request *w, const char *media);
 
+/* Reads an acknowledgement's optional body {"by", "comment"} (core/ack_doc.h) into *by: the
+ * person defaults to the token's name, kept as the credential either way; *doc holds the
+ * strings (json_decref it after use). False when it answered (400 unreadable, 422 with the
+ * problems). routes_alerts.c */
+struct ack_by;
+bool handler_ack_body(struct request *req, json_t **doc, struct ack_by *by);
+
 /* FHIR (routes_fhir.c): POST /fhir/MeasureReport and POST /fhir (a batch or transaction
  * Bundle of MeasureReports) */
 void handle_post_fhir_measure_report(struct request *req, PGconn *conn, struct app *app);
