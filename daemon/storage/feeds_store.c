@@ -85,7 +85,9 @@ static const char SQL_FEEDS_INDICATORS[] =
 
 /* Each member site owing something: what it owes and sent, with its region (its nearest
  * ancestor of level 'region', from site_tree) and its status: rank 0 late (sent nothing), 1
- * partial, 2 reported. sent is each (site, indicator) owed and sent: read from site_sent (one
+ * partial, 2 reported (the region looked up per site through site_tree's index: a join to
+ * all the regions was planned as a nested loop over them, the rows of a CTE being estimated
+ * at two). sent is each (site, indicator) owed and sent: read from site_sent (one
  * row per site and window, kept by the rollup service) for every site but the stale ones,
  * whose series are looked at one by one. tally is (site or indicator, count) of sent. */
 #define FEEDS_SQL_SITE_STATE                                                                       \
@@ -104,15 +106,13 @@ static const char SQL_FEEDS_INDICATORS[] =
     " SELECT o.site_id, o.expected, coalesce(t.sent, 0) AS reported FROM (SELECT site_id,"         \
     "  sum(n) AS expected FROM owed GROUP BY site_id) o LEFT JOIN tally t"                         \
     "  ON t.site_id = o.site_id"                                                                   \
-    "), region AS ("                                                                               \
-    " SELECT DISTINCT ON (t.site_id) t.site_id, r.code, r.name FROM per_site ps JOIN site_tree t"  \
-    "  ON t.programme_id = $1 AND t.site_id = ps.site_id JOIN site r ON r.programme_id = $1"       \
-    "  AND r.id = t.ancestor_id WHERE r.level = 'region' ORDER BY t.site_id, t.depth"              \
     "), site_state AS ("                                                                           \
     " SELECT ps.*, s.code, s.name, r.code AS region, r.name AS region_name,"                       \
     "  CASE WHEN ps.reported = ps.expected THEN 2 WHEN ps.reported = 0 THEN 0 ELSE 1 END"          \
     "   AS rank FROM per_site ps JOIN site s ON s.programme_id = $1 AND s.id = ps.site_id"         \
-    " LEFT JOIN region r ON r.site_id = ps.site_id"                                                \
+    " LEFT JOIN LATERAL (SELECT r.code, r.name FROM site_tree t JOIN site r"                       \
+    "  ON r.programme_id = $1 AND r.id = t.ancestor_id WHERE t.programme_id = $1"                  \
+    "  AND t.site_id = ps.site_id AND r.level = 'region' ORDER BY t.depth LIMIT 1) r ON true"      \
     ")"
 
 /* One region's counts (or the programme's), from a row of counts. */
@@ -158,8 +158,9 @@ static const char SQL_FEEDS_SUMMARY[] = FEEDS_SQL_OWED FEEDS_SQL_SITE_STATE
  * then site code, byte-wise. $6 the status rank wanted (NULL: any), $7 the region code
  * (NULL: any), $8..$10 the last row's key (NULL: from the first), $11 the rows wanted. Each
  * row: rank, region code ('' for none), site code, the row as JSON. What a row's site
- * missed and when it last sent are read for the page's rows only (page_owed: what they owe,
- * so that each row looks at its own windows rather than every member's). */
+ * missed and when it last sent are read for the page's rows only: page_owed is what they owe,
+ * materialized, so that each row scans the page's windows rather than every member's (inlined,
+ * it was a scan of all the owed rows per page row). */
 static const char SQL_FEEDS_SITES[] = FEEDS_SQL_OWED FEEDS_SQL_SITE_STATE
     ", page AS ("
     " SELECT * FROM site_state"
@@ -167,7 +168,7 @@ static const char SQL_FEEDS_SITES[] = FEEDS_SQL_OWED FEEDS_SQL_SITE_STATE
     "  AND ($8::int IS NULL OR (rank, coalesce(region, '') COLLATE \"C\", code COLLATE \"C\")"
     "   > ($8::int, $9::text COLLATE \"C\", $10::text COLLATE \"C\"))"
     " ORDER BY rank, coalesce(region, '') COLLATE \"C\", code COLLATE \"C\" LIMIT $11::int"
-    "), page_owed AS ("
+    "), page_owed AS MATERIALIZED ("
     " SELECT w.* FROM owed w WHERE w.site_id IN (SELECT site_id FROM page)"
     ")"
     " SELECT p.rank, coalesce(p.region, ''), p.code, json_build_object('code', p.code,"
