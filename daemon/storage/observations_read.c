@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "scaleupd/core/alloc.h"
 #include "scaleupd/core/log.h"
@@ -92,13 +93,14 @@ static const char SQL_SERIES_AGG[] =
 
 /* Brings the programme's rollups up to date with what ingest committed before this read
  * when marks wait. A read on its own (a request) folds once, at most OBSERVATIONS_FOLD_MARKS
- * marks, unless a fold of the programme is running (which brings them up to date itself: the
- * read answers from the rollups as they stand rather than wait) or a rebuild is asked for
- * (left to the background: it can take minutes). A read inside a transaction (the
- * evaluator's) waits for a running fold and folds until the marks it could have been told of
- * are folded (at most OBSERVATIONS_FOLD_ROUNDS folds), once per transaction: when its
- * transaction holds the fold lock it has folded, and what commits later is for a later
- * evaluation. */
+ * marks; while a fold of the programme is running it tries again every
+ * OBSERVATIONS_BUSY_WAIT_MS, up to OBSERVATIONS_BUSY_TRIES times (a fold of a few batches
+ * takes milliseconds: the read then shows what the running fold brought in, and folds what
+ * is left), then answers from the rollups as they stand; a rebuild is left to the background
+ * (it can take minutes). A read inside a transaction (the evaluator's) waits for a running
+ * fold and folds until the marks it could have been told of are folded (at most
+ * OBSERVATIONS_FOLD_ROUNDS folds), once per transaction: when its transaction holds the fold
+ * lock it has folded, and what commits later is for a later evaluation. */
 static bool rollups_current(PGconn *conn, int64_t programme_id, const char *request_id)
 {
     bool in_transaction = PQtransactionStatus(conn) == PQTRANS_INTRANS;
@@ -107,13 +109,20 @@ static bool rollups_current(PGconn *conn, int64_t programme_id, const char *requ
         return false;
     if (!m.marked || m.folding_here || (!in_transaction && m.rebuild))
         return true;
-    for (int round = 0; round < (in_transaction ? OBSERVATIONS_FOLD_ROUNDS : 1); round++) {
+    for (int round = 0, busy = 0; round < (in_transaction ? OBSERVATIONS_FOLD_ROUNDS : 1);) {
         struct rollup_stats stats = {0};
-        if (rollup_store_fold(conn, programme_id, OBSERVATIONS_FOLD_MARKS, in_transaction, &stats,
-                              request_id) == ROLLUP_ERROR)
+        enum rollup_fold r = rollup_store_fold(conn, programme_id, OBSERVATIONS_FOLD_MARKS,
+                                               in_transaction, &stats, request_id);
+        if (r == ROLLUP_ERROR)
             return false;
-        if (stats.marks < OBSERVATIONS_FOLD_MARKS)
+        if (r == ROLLUP_BUSY && ++busy < OBSERVATIONS_BUSY_TRIES) {
+            struct timespec pause = {0, OBSERVATIONS_BUSY_WAIT_MS * 1000000L};
+            nanosleep(&pause, NULL);
+            continue;
+        }
+        if (r == ROLLUP_BUSY || stats.marks < OBSERVATIONS_FOLD_MARKS)
             break;
+        round++;
     }
     return true;
 }

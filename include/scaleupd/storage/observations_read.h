@@ -16,6 +16,10 @@
  * committed before it. */
 #define OBSERVATIONS_FOLD_MARKS 200
 #define OBSERVATIONS_FOLD_ROUNDS 5 /* folds an evaluation makes at most before it reads */
+/* A request's read tries again this often, this many times, while a fold of its programme is
+ * running, before it answers from the rollups as they stand (at most half a second). */
+#define OBSERVATIONS_BUSY_WAIT_MS 20
+#define OBSERVATIONS_BUSY_TRIES 25
 
 /* Query of a series read. */
 struct series_query {
