@@ -1,4 +1,4 @@
-/* Helpers shared by the route handlers: programme scoping and database failures. */
+/* Helpers shared by the route handlers: programme scoping, path ids and database failures. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -23,6 +23,18 @@ void handler_db_error(struct request *req, PGconn *conn)
         break;
     }
     request_reply_error(req, 500, "internal", "a database operation failed (request %s)", req->id);
+}
+
+long long handler_id_param(struct request *req, const char *code, const char *what)
+{
+    const char *text = request_param(req, "id");
+    char *end = NULL;
+    long long id = text != NULL ? strtoll(text, &end, 10) : 0;
+    if (text == NULL || end == text || *end != '\0' || id <= 0) {
+        request_reply_error(req, 404, code, "no %s \"%s\"", what, text != NULL ? text : "");
+        return 0;
+    }
+    return id;
 }
 
 bool handler_check_programme(struct request *req, PGconn *conn, long long *programme_id)

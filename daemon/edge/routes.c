@@ -162,13 +162,9 @@ static void get_tokens(struct request *req, PGconn *conn, struct app *app)
 static void delete_token(struct request *req, PGconn *conn, struct app *app)
 {
     (void)app;
-    const char *idtext = request_param(req, "id");
-    char *end;
-    long long id = strtoll(idtext, &end, 10);
-    if (*end != '\0' || id <= 0) {
-        request_reply_error(req, 404, "unknown_token", "no token %s", idtext);
+    long long id = handler_id_param(req, "unknown_token", "token");
+    if (id == 0)
         return;
-    }
     switch (token_revoke(conn, id)) {
     case TOKEN_OK:
         request_reply_json(req, 200, json_pack("{s:I,s:b}", "id", (json_int_t)id, "revoked", 1));

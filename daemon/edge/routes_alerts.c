@@ -176,14 +176,7 @@ void handle_get_alerts(struct request *req, PGconn *conn, struct app *app)
 /* The {id} of an alert's path, or 0 (answered 404) when it is not a positive integer. */
 static long long alert_id_param(struct request *req)
 {
-    const char *id_text = request_param(req, "id");
-    char *end = NULL;
-    long long id = id_text ? strtoll(id_text, &end, 10) : 0;
-    if (id_text == NULL || *end != '\0' || id <= 0) {
-        request_reply_error(req, 404, "unknown_alert", "no alert \"%s\"", id_text ? id_text : "");
-        return 0;
-    }
-    return id;
+    return handler_id_param(req, "unknown_alert", "alert");
 }
 
 /* GET /api/v1/alerts/{id}: one alert as the list gives it, with silenced_by. */
@@ -284,17 +277,14 @@ void handle_get_silences(struct request *req, PGconn *conn, struct app *app)
 void handle_delete_silence(struct request *req, PGconn *conn, struct app *app)
 {
     (void)app;
-    const char *id_text = request_param(req, "id");
-    char *end = NULL;
-    long long id = id_text ? strtoll(id_text, &end, 10) : 0;
-    enum alerts_result r = ALERTS_NOT_FOUND;
-    if (id_text != NULL && *end == '\0' && id > 0)
-        r = alerts_silence_expire(conn, id, clock_now());
+    long long id = handler_id_param(req, "unknown_silence", "active silence");
+    if (id == 0)
+        return;
+    enum alerts_result r = alerts_silence_expire(conn, id, clock_now());
     if (r == ALERTS_OK)
         request_reply_json(req, 200, json_pack("{s:I,s:b}", "id", (json_int_t)id, "expired", 1));
     else if (r == ALERTS_NOT_FOUND)
-        request_reply_error(req, 404, "unknown_silence", "no active silence \"%s\"",
-                            id_text ? id_text : "");
+        request_reply_error(req, 404, "unknown_silence", "no active silence %lld", id);
     else
         handler_db_error(req, conn);
 }

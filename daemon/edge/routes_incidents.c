@@ -56,15 +56,7 @@ void handle_get_incidents(struct request *req, PGconn *conn, struct app *app)
 /* The {id} of the path, or 0 (after answering 404) when it is not a positive number. */
 static long long incident_id(struct request *req)
 {
-    const char *text = request_param(req, "id");
-    char *end = NULL;
-    long long id = text != NULL ? strtoll(text, &end, 10) : 0;
-    if (text == NULL || end == text || *end != '\0' || id <= 0) {
-        request_reply_error(req, 404, "unknown_incident", "no incident \"%s\"",
-                            text != NULL ? text : "");
-        return 0;
-    }
-    return id;
+    return handler_id_param(req, "unknown_incident", "incident");
 }
 
 void handle_get_incident(struct request *req, PGconn *conn, struct app *app)

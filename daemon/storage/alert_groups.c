@@ -157,22 +157,9 @@ static void read_alert(const PGresult *res, int row, struct notify_alert *a)
     a->incident_title = db_text(res, row, 23);
 }
 
-/* Whether a silence of set mutes the alert of row (its labels: programme, indicator, site,
- * rule, kind and regions, columns 18, 4, 6, 2, 3 and 21). */
-static bool row_silenced(const struct silence_set *set, const PGresult *res, int row)
-{
-    if (set->n == 0)
-        return false;
-    struct silence_alert a = {.labels = {.programme = db_text(res, row, 18),
-                                         .indicator = db_text(res, row, 4),
-                                         .site = db_text(res, row, 6),
-                                         .rule = db_text(res, row, 2),
-                                         .kind = db_text(res, row, 3)}};
-    silence_alert_regions(&a, db_is_null(res, row, 21) ? NULL : db_text(res, row, 21));
-    bool muted = silence_set_mutes(set, &a.labels);
-    silence_alert_clear(&a);
-    return muted;
-}
+/* The columns of the labels silences match (silence_store.h). */
+static const struct silence_columns label_columns = {
+    .programme = 18, .indicator = 4, .site = 6, .rule = 2, .kind = 3, .regions = 21};
 
 bool alert_groups_alerts(PGconn *conn, int64_t programme_id, const char *receiver, double now,
                          bool send_resolved, struct alert_group_alerts *out)
@@ -189,7 +176,7 @@ bool alert_groups_alerts(PGconn *conn, int64_t programme_id, const char *receive
     int n = out->rows ? PQntuples(out->rows) : 0, kept = 0;
     struct notify_alert *alerts = n > 0 ? xcalloc((size_t)n, sizeof(*alerts)) : NULL;
     for (int i = 0; i < n; i++) {
-        if (row_silenced(&silences, out->rows, i))
+        if (silence_set_mutes_row(&silences, out->rows, i, &label_columns))
             continue;
         read_alert(out->rows, i, &alerts[kept]);
         out->firing = out->firing || !alerts[kept].resolved;

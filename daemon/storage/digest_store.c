@@ -226,22 +226,9 @@ static void read_alert(const PGresult *res, int row, struct digest_alert *a)
     a->incident_title = db_is_null(res, row, 11) ? NULL : db_text(res, row, 11);
 }
 
-/* Whether a silence of set mutes the alert of row (its labels: programme, indicator, site,
- * rule, kind and regions, columns 12 to 17), as a group's message is muted. */
-static bool row_silenced(const struct silence_set *set, const PGresult *res, int row)
-{
-    if (set->n == 0)
-        return false;
-    struct silence_alert a = {.labels = {.programme = db_text(res, row, 12),
-                                         .indicator = db_text(res, row, 13),
-                                         .site = db_text(res, row, 14),
-                                         .rule = db_text(res, row, 15),
-                                         .kind = db_text(res, row, 16)}};
-    silence_alert_regions(&a, db_is_null(res, row, 17) ? NULL : db_text(res, row, 17));
-    bool muted = silence_set_mutes(set, &a.labels);
-    silence_alert_clear(&a);
-    return muted;
-}
+/* The columns of the labels silences match (silence_store.h). */
+static const struct silence_columns label_columns = {
+    .programme = 12, .indicator = 13, .site = 14, .rule = 15, .kind = 16, .regions = 17};
 
 bool digest_store_alerts(PGconn *conn, const struct digest_claim *claim, double from, double to,
                          struct digest_alert_list *out)
@@ -269,7 +256,8 @@ bool digest_store_alerts(PGconn *conn, const struct digest_claim *claim, double 
         out->alerts[s] = xcalloc(n > 0 ? (size_t)n : 1, sizeof(struct digest_alert));
         for (int i = 0; i < n; i++) {
             read_alert(out->rows[s], i, &out->alerts[s][i]);
-            out->alerts[s][i].silenced = row_silenced(&silences, out->rows[s], i);
+            out->alerts[s][i].silenced =
+                silence_set_mutes_row(&silences, out->rows[s], i, &label_columns);
         }
     }
     silence_set_free(&silences);

@@ -183,3 +183,20 @@ bool alerts_silenced_by(PGconn *conn, double now, json_t *alerts)
     silence_set_free(&set);
     return true;
 }
+
+bool silence_set_mutes_row(const struct silence_set *set, const PGresult *res, int row,
+                           const struct silence_columns *cols)
+{
+    if (set->n == 0)
+        return false;
+    struct silence_alert a = {.labels = {.programme = db_text(res, row, cols->programme),
+                                         .indicator = db_text(res, row, cols->indicator),
+                                         .site = db_text(res, row, cols->site),
+                                         .rule = db_text(res, row, cols->rule),
+                                         .kind = db_text(res, row, cols->kind)}};
+    silence_alert_regions(
+        &a, db_is_null(res, row, cols->regions) ? NULL : db_text(res, row, cols->regions));
+    bool muted = silence_set_mutes(set, &a.labels);
+    silence_alert_clear(&a);
+    return muted;
+}

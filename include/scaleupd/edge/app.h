@@ -67,6 +67,10 @@ extern const size_t app_n_routes;
 bool handler_check_programme(struct request *req, PGconn *conn, long long *programme_id)
     __attribute__((warn_unused_result));
 
+/* The route's {id} as a positive integer; 0 after answering 404 with code ("no <what> "x"")
+ * when it is not one. */
+long long handler_id_param(struct request *req, const char *code, const char *what);
+
 /* Answers 503 database_unavailable (after a query failed because the connection is lost)
  * or 500 internal; use after a storage call reported a database error. */
 void handler_db_error(struct request *req, PGconn *conn);

@@ -52,6 +52,16 @@ bool alerts_silences_active(PGconn *conn, double now, int64_t programme_id, stru
 bool alerts_silenced_by(PGconn *conn, double now, json_t *alerts)
     __attribute__((warn_unused_result));
 
+/* The columns of a result row that hold an alert's labels: programme slug, indicator code,
+ * site code, rule name, rule kind and SILENCE_REGIONS_SQL. */
+struct silence_columns {
+    int programme, indicator, site, rule, kind, regions;
+};
+
+/* Whether a silence of set mutes the alert of row of res, its labels read from cols. */
+bool silence_set_mutes_row(const struct silence_set *set, const PGresult *res, int row,
+                           const struct silence_columns *cols);
+
 /* SQL expression (on alias a = alert): the JSON list, as text, of the codes of the alert's
  * site and of each of its ancestors (site_tree, nearest first); NULL without a site. What
  * silence_alert_regions (core/silence_match.h) reads as the region label. */
