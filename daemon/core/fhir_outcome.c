@@ -38,6 +38,42 @@ const char *fhir_issue_type(const char *ours)
         {"unsupported_request", "not-supported"},
         {"duplicate_key", "duplicate"},
         {"entry_rejected", "processing"},
+        /* the refusals of a request as a whole (edge/fhir_reply.h) */
+        {"unauthenticated", "login"},
+        {"invalid_credentials", "login"},
+        {"invalid_token", "login"},
+        {"forbidden", "forbidden"},
+        {"not_found", "not-supported"},
+        {"method_not_allowed", "not-supported"},
+        {"unsupported_media_type", "not-supported"},
+        {"not_acceptable", "not-supported"},
+        {"not_implemented", "not-supported"},
+        {"http_version_not_supported", "not-supported"},
+        {"expectation_failed", "not-supported"},
+        {"unknown_programme", "not-found"},
+        {"missing_programme", "required"},
+        {"invalid_parameter", "invalid"},
+        {"unknown_parameter", "invalid"},
+        {"duplicate_parameter", "invalid"},
+        {"missing_parameter", "required"},
+        {"invalid_query", "invalid"},
+        {"invalid_encoding", "invalid"},
+        {"invalid_idempotency_key", "invalid"},
+        {"invalid_prefer", "invalid"},
+        {"idempotency_key_reused", "conflict"},
+        {"invalid_json", "structure"},
+        {"malformed_request", "structure"},
+        {"body_too_large", "too-costly"},
+        {"headers_too_large", "too-costly"},
+        {"rate_limited", "throttled"},
+        {"header_timeout", "timeout"},
+        {"body_timeout", "timeout"},
+        {"too_many_connections", "transient"},
+        {"overloaded", "transient"},
+        {"conflict_retry", "transient"},
+        {"database_unavailable", "transient"},
+        {"internal", "exception"},
+        {"response_too_large", "exception"},
     };
     for (size_t i = 0; i < sizeof(table) / sizeof(table[0]); i++)
         if (strcmp(table[i][0], ours) == 0)
@@ -182,20 +218,44 @@ static json_t *outcome_of(const struct obs_batch *b, const struct fhir_counts *c
                      counts_extension(b, c, dry_run), "issue", issues);
 }
 
-static const char *status_line(int status)
+const char *fhir_status_line(int status)
 {
-    return status == 200   ? "200 OK"
-           : status == 400 ? "400 Bad Request"
-                           : "422 Unprocessable Entity";
+    switch (status) {
+    case 200:
+        return "200 OK";
+    case 201:
+        return "201 Created";
+    case 400:
+        return "400 Bad Request";
+    case 413:
+        return "413 Payload Too Large";
+    default:
+        return "422 Unprocessable Entity";
+    }
 }
 
-/* The response Bundle: each entry's status and, when refused, its outcome. */
-static json_t *response_bundle(const struct obs_batch *b, const struct fhir_counts *c, bool dry_run)
+/* Whether a row of entry (-1: the lone report) in [*next, n_rows) was stored new; *next moves
+ * past the entry's rows (rows are in entry order). */
+static bool entry_created(const struct obs_batch *b, const bool *existed, int32_t entry,
+                          size_t *next)
+{
+    bool created = false;
+    for (; *next < b->n_rows && b->fhir->origins[*next].entry == entry; (*next)++)
+        if (existed != NULL && !b->rows[*next].rejected && !existed[*next])
+            created = true;
+    return created;
+}
+
+/* The response Bundle: each entry's status (201 when it stored a new value, 200 when it only
+ * updated or repeated stored ones, the 4xx of its rejection) and, when refused, its outcome. */
+static json_t *response_bundle(const struct obs_batch *b, const struct fhir_counts *c,
+                               const bool *existed, bool dry_run)
 {
     const struct obs_fhir *f = b->fhir;
     json_t *entries = json_array();
-    size_t next_reject = 0;
+    size_t next_reject = 0, next_row = 0;
     for (size_t e = 0; e < f->n_entries; e++) {
+        bool created = entry_created(b, existed, (int32_t)e, &next_row);
         size_t from = next_reject;
         while (next_reject < b->n_rejects &&
                f->origins[b->rejects[next_reject].row - 1].entry == (int32_t)e)
@@ -207,10 +267,11 @@ static json_t *response_bundle(const struct obs_batch *b, const struct fhir_coun
             json_t *outcome = outcome_of(b, &none, dry_run, from, next_reject, &status);
             json_object_del(outcome, "extension");
             json_array_remove(json_object_get(outcome, "issue"), 0); /* counts are the Bundle's */
-            json_object_set_new(response, "status", json_string(status_line(status)));
+            json_object_set_new(response, "status", json_string(fhir_status_line(status)));
             json_object_set_new(response, "outcome", outcome);
         } else {
-            json_object_set_new(response, "status", json_string("200 OK"));
+            json_object_set_new(response, "status",
+                                json_string(fhir_status_line(created ? 201 : 200)));
         }
         json_array_append_new(entries, json_pack("{s:o}", "response", response));
     }
@@ -219,17 +280,23 @@ static json_t *response_bundle(const struct obs_batch *b, const struct fhir_coun
                      counts_extension(b, c, dry_run), "type", type, "entry", entries);
 }
 
-json_t *fhir_outcome(const struct obs_batch *b, const struct fhir_counts *counts, bool stored,
-                     bool dry_run, int *status)
+json_t *fhir_outcome(const struct obs_batch *b, const struct fhir_counts *counts,
+                     const bool *existed, bool stored, bool dry_run, int *status)
 {
     struct fhir_counts none = {0, 0, 0};
     const struct fhir_counts *c = stored ? counts : &none;
+    if (!stored || dry_run)
+        existed = NULL; /* nothing was created */
     *status = 200;
     if (b->fhir->kind == FHIR_KIND_BATCH)
-        return response_bundle(b, c, dry_run);
+        return response_bundle(b, c, existed, dry_run);
     if (b->fhir->kind == FHIR_KIND_TRANSACTION && b->n_rejects == 0)
-        return response_bundle(b, c, dry_run);
-    return outcome_of(b, c, dry_run, 0, b->n_rejects, status);
+        return response_bundle(b, c, existed, dry_run);
+    json_t *outcome = outcome_of(b, c, dry_run, 0, b->n_rejects, status);
+    size_t next_row = 0;
+    if (*status == 200 && entry_created(b, existed, -1, &next_row))
+        *status = 201;
+    return outcome;
 }
 
 json_t *fhir_error_outcome(const char *code, const char *ours, const char *diagnostics)

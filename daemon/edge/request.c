@@ -12,6 +12,7 @@
 #include "scaleupd/core/utf8.h"
 #include "scaleupd/core/dynbuf.h"
 #include "scaleupd/core/log.h"
+#include "scaleupd/edge/fhir_reply.h"
 
 const char *request_reason_phrase(int status)
 {
@@ -164,6 +165,10 @@ void request_reply_json(struct request *req, int status, json_t *body)
 void request_reply_error_json(struct request *req, int status, const char *code,
                               const char *message, json_t *extra)
 {
+    if (fhir_reply_native_error(req, status, code, message)) { /* under /fhir: FHIR's form */
+        json_decref(extra);
+        return;
+    }
     json_t *error = extra ? extra : json_object();
     json_object_set_new(error, "code", json_string(code));
     /* a message may quote input (a path, a code, jansson's error text) and be cut by its

@@ -1,36 +1,58 @@
-/* FHIR R4 endpoints: POST /fhir/MeasureReport (one MeasureReport) and POST /fhir (a batch or
- * transaction Bundle of them), application/fhir+json or application/json. The write is the
- * feeds' (ingest_push: Idempotency-Key, dry_run, revisions, dirty marks); the answers are
- * FHIR's: OperationOutcome or a response Bundle (core/fhir_outcome.h), errors included. */
+/* FHIR R4 endpoints: POST /fhir/MeasureReport (one MeasureReport), POST /fhir (a batch or
+ * transaction Bundle of them) and GET /fhir/metadata (the CapabilityStatement). The write is
+ * the feeds' (ingest_push: Idempotency-Key, dry_run, revisions, dirty marks); the answers are
+ * FHIR's: OperationOutcome or a response Bundle (core/fhir_outcome.h), errors included
+ * (edge/fhir_reply.h), JSON only (_format, Accept) and Prefer's return (core/fhir_http.h). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "scaleupd/core/alloc.h"
+#include "scaleupd/core/fhir_http.h"
 #include "scaleupd/core/fhir_outcome.h"
 #include "scaleupd/core/utf8.h"
 #include "scaleupd/edge/app.h"
 #include "scaleupd/edge/background.h"
+#include "scaleupd/edge/fhir_reply.h"
 #include "scaleupd/edge/handlers.h"
 #include "scaleupd/services/ingest.h"
 
-#define FHIR_MEDIA "application/fhir+json"
-
-/* Answers an OperationOutcome of one error issue. */
-static void reply_fhir_error(struct request *req, int status, const char *code, const char *ours,
-                             const char *diagnostics)
+/* The answer's format (JSON only: 406 otherwise) and Prefer's return preference (400 for an
+ * unknown one). False when it answered. */
+static bool fhir_negotiate(struct request *req, enum fhir_return *prefer)
 {
-    char *text = xstrdup(diagnostics);
-    utf8_make_valid(text);
-    json_t *outcome = fhir_error_outcome(code, ours, text);
-    free(text);
-    char *body = json_dumps(outcome, JSON_COMPACT);
-    json_decref(outcome);
-    if (body == NULL) {
-        request_reply_error(req, 500, "internal", "the response could not be built");
+    char why[300];
+    switch (fhir_format_check(request_query(req, "_format"), request_header(req, "Accept"), why,
+                              sizeof(why))) {
+    case FHIR_FORMAT_JSON:
+        break;
+    case FHIR_FORMAT_NOT_JSON:
+    case FHIR_FORMAT_UNACCEPTABLE:
+        fhir_reply_error(req, 406, "not-supported", "not_acceptable", why);
+        return false;
+    }
+    *prefer = fhir_prefer_return(request_header(req, "Prefer"), why, sizeof(why));
+    if (*prefer == FHIR_RETURN_INVALID) {
+        fhir_reply_error(req, 400, "invalid", "invalid_prefer", why);
+        return false;
+    }
+    return true;
+}
+
+/* Applies Prefer's return to a successful write's answer: minimal drops the body,
+ * OperationOutcome is what a lone report answers anyway; representation is not honoured (the
+ * report is not kept as a resource). Preference-Applied names what was honoured. */
+static void apply_prefer(struct request *req, enum fhir_return prefer, bool bundle)
+{
+    if (req->status < 200 || req->status > 299)
+        return;
+    if (prefer == FHIR_RETURN_MINIMAL) {
+        request_reply_raw(req, req->status, FHIR_MEDIA_JSON, NULL, 0);
+    } else if (prefer != FHIR_RETURN_OPERATION_OUTCOME || bundle) {
         return;
     }
-    request_reply_raw(req, status, FHIR_MEDIA, body, strlen(body));
+    request_add_response_header(req, "Preference-Applied", fhir_return_name(prefer));
 }
 
 static void reply_document_error(struct request *req, const struct ingest_result *result)
@@ -42,7 +64,7 @@ static void reply_document_error(struct request *req, const struct ingest_result
                  perr->line, perr->column, perr->offset);
     else
         snprintf(text, sizeof(text), "%s", perr->message);
-    reply_fhir_error(req, result->status, fhir_issue_type(perr->code), perr->code, text);
+    fhir_reply_error(req, result->status, fhir_issue_type(perr->code), perr->code, text);
 }
 
 /* Renders ingest_push's outcome; kicks the background tasks when the write changed data. */
@@ -56,14 +78,14 @@ static void reply_push(struct request *req, PGconn *conn, const struct ingest_re
         /* fall through */
     case INGEST_PUSH_ANSWERED:
     case INGEST_PUSH_REFUSED:
-        request_reply_raw(req, result->status, FHIR_MEDIA, result->body, result->body_len);
+        request_reply_raw(req, result->status, FHIR_MEDIA_JSON, result->body, result->body_len);
         result->body = NULL; /* the request owns it now */
         break;
     case INGEST_PUSH_KEY_REUSED:
         snprintf(text, sizeof(text),
                  "Idempotency-Key \"%s\" was used before with a different request",
                  w->idempotency_key);
-        reply_fhir_error(req, 422, "conflict", "idempotency_key_reused", text);
+        fhir_reply_error(req, 422, "conflict", "idempotency_key_reused", text);
         break;
     case INGEST_PUSH_BAD_DOCUMENT:
         reply_document_error(req, result);
@@ -71,13 +93,13 @@ static void reply_push(struct request *req, PGconn *conn, const struct ingest_re
     case INGEST_PUSH_UNKNOWN_PROGRAMME:
         snprintf(text, sizeof(text), "no programme \"%s\"",
                  w->programme_slug ? w->programme_slug : "");
-        reply_fhir_error(req, 404, "not-found", "unknown_programme", text);
+        fhir_reply_error(req, 404, "not-found", "unknown_programme", text);
         break;
     case INGEST_PUSH_DB_ERROR:
         handler_db_error(req, conn);
         break;
     case INGEST_PUSH_INTERNAL:
-        reply_fhir_error(req, 500, "exception", "internal", "could not render the answer");
+        fhir_reply_error(req, 500, "exception", "internal", "could not render the answer");
         break;
     }
     if (result->changed) {
@@ -97,27 +119,41 @@ static bool fhir_programme(struct request *req, struct ingest_request *w)
     }
     w->programme_slug = request_query(req, "programme");
     if (w->programme_slug == NULL || !utf8_valid(w->programme_slug)) {
-        reply_fhir_error(req, 400, "required", "missing_programme",
+        fhir_reply_error(req, 400, "required", "missing_programme",
                          "an admin token must name the programme: ?programme=SLUG (UTF-8)");
         return false;
     }
     return true;
 }
 
-static void fhir_write(struct request *req, PGconn *conn, bool bundle)
+/* The body's media type: FHIR JSON only (XML refused by name). False when it answered 415. */
+static bool fhir_content_type(struct request *req, char *media, size_t size)
 {
-    char media[64];
-    request_media_type(req, media, sizeof(media));
-    if (strcmp(media, FHIR_MEDIA) != 0 && strcmp(media, "application/json") != 0) {
-        char text[160];
+    request_media_type(req, media, size);
+    if (strcmp(media, FHIR_MEDIA_JSON) == 0 || strcmp(media, "application/json") == 0)
+        return true;
+    char text[200];
+    if (strstr(media, "xml") != NULL)
+        snprintf(text, sizeof(text),
+                 "XML is not supported (Content-Type \"%s\"): post FHIR JSON, Content-Type "
+                 "application/fhir+json",
+                 media);
+    else
         snprintf(text, sizeof(text),
                  "Content-Type must be application/fhir+json or application/json, not \"%s\"",
                  media[0] ? media : "(none)");
-        reply_fhir_error(req, 415, "not-supported", "unsupported_media_type", text);
+    fhir_reply_error(req, 415, "not-supported", "unsupported_media_type", text);
+    return false;
+}
+
+static void fhir_write(struct request *req, PGconn *conn, bool bundle)
+{
+    char media[64];
+    enum fhir_return prefer = FHIR_RETURN_DEFAULT;
+    if (!fhir_negotiate(req, &prefer) || !fhir_content_type(req, media, sizeof(media)))
         return;
-    }
     if (request_query(req, "atomic") != NULL) {
-        reply_fhir_error(req, 400, "not-supported", "invalid_parameter",
+        fhir_reply_error(req, 400, "not-supported", "invalid_parameter",
                          "atomic is not taken here: post a transaction Bundle to /fhir for all "
                          "or nothing (a batch Bundle stores each entry on its own)");
         return;
@@ -135,6 +171,7 @@ static void fhir_write(struct request *req, PGconn *conn, bool bundle)
     enum ingest_outcome outcome = ingest_push(conn, &w, &result);
     reply_push(req, conn, &w, outcome, &result);
     ingest_result_free(&result);
+    apply_prefer(req, prefer, bundle);
 }
 
 void handle_post_fhir_measure_report(struct request *req, PGconn *conn, struct app *app)
@@ -147,4 +184,40 @@ void handle_post_fhir_bundle(struct request *req, PGconn *conn, struct app *app)
 {
     (void)app;
     fhir_write(req, conn, true);
+}
+
+/* The day the daemon started (the statement's date: it describes this instance). */
+static void started_date(const struct app *app, char *buf, size_t size)
+{
+    struct tm tm;
+    time_t started = app->started;
+    if (gmtime_r(&started, &tm) == NULL || strftime(buf, size, "%Y-%m-%d", &tm) == 0)
+        snprintf(buf, size, "1970-01-01");
+}
+
+void handle_get_fhir_metadata(struct request *req, PGconn *conn, struct app *app)
+{
+    (void)conn;
+    enum fhir_return prefer;
+    if (!fhir_negotiate(req, &prefer))
+        return;
+    const char *mode = request_query(req, "mode");
+    if (mode != NULL && strcmp(mode, "full") != 0 && strcmp(mode, "normative") != 0) {
+        char text[160];
+        snprintf(text, sizeof(text),
+                 "mode=%.40s is not supported: full or normative (no TerminologyCapabilities)",
+                 mode);
+        fhir_reply_error(req, 400, "not-supported", "invalid_parameter", text);
+        return;
+    }
+    char date[16];
+    started_date(app, date, sizeof(date));
+    json_t *statement = fhir_capability_statement(SCALEUPD_VERSION, date);
+    char *body = statement ? json_dumps(statement, JSON_COMPACT) : NULL;
+    json_decref(statement);
+    if (body == NULL) {
+        fhir_reply_error(req, 500, "exception", "internal", "the response could not be built");
+        return;
+    }
+    request_reply_raw(req, 200, FHIR_MEDIA_JSON, body, strlen(body));
 }

@@ -218,13 +218,13 @@ static enum ingest_outcome refuse_write(const struct dhis2_refusal *why, struct 
 
 /* The report of a stored (or refused) batch in the request's format, and its HTTP status. */
 static json_t *batch_report(const struct ingest_request *rq, const struct obs_batch *batch,
-                            const struct ingest_result *out, bool store, bool all_rejected,
-                            int *status)
+                            const struct ingest_result *out, const bool *existed, bool store,
+                            bool all_rejected, int *status)
 {
     *status = all_rejected ? 422 : 200;
     if (rq->format == OBS_FORMAT_FHIR) {
         struct fhir_counts c = {out->counts.imported, out->counts.updated, out->counts.unchanged};
-        return fhir_outcome(batch, &c, store, out->dry_run, status);
+        return fhir_outcome(batch, &c, existed, store, out->dry_run, status);
     }
     if (rq->format == OBS_FORMAT_DHIS2) /* the envelope of the path's version decides */
         return dhis2_import_answer(ingest_dhis2_summary(batch, &out->counts, out->deleted,
@@ -297,14 +297,23 @@ static enum ingest_outcome store_batch(PGconn *conn, const struct ingest_request
     bool all_rejected = obs_batch_accepted(batch) == 0 || (atomic && batch->n_rejects > 0);
     bool store = !all_rejected;
     bool *hold = rq->format == OBS_FORMAT_DHIS2 ? xcalloc(batch->n_rows + 1, sizeof(*hold)) : NULL;
+    /* FHIR answers 201 for a report that stored a new value: which keys were stored before */
+    bool *existed = rq->format == OBS_FORMAT_FHIR && store
+                        ? xcalloc(batch->n_rows + 1, sizeof(*existed))
+                        : NULL;
     bool ok = !store || hold == NULL ||
               apply_strategy(conn, rq, programme_id, options->strategy, batch, hold, out);
+    ok = ok && (existed == NULL ||
+                observations_exist(conn, programme_id, batch, existed, rq->request_id));
     ok = ok && (!store || store_rows(conn, rq, programme_id, batch, hold, out));
     free(hold);
-    if (!ok)
+    if (!ok) {
+        free(existed);
         return INGEST_PUSH_DB_ERROR;
+    }
     int status;
-    json_t *report = batch_report(rq, batch, out, store, all_rejected, &status);
+    json_t *report = batch_report(rq, batch, out, existed, store, all_rejected, &status);
+    free(existed);
     if (!render_answer(report, status, out)) {
         log_write(LOG_LEVEL_ERROR, rq->request_id,
                   "could not render the import report: over %u bytes", REPORT_MAX_BYTES);

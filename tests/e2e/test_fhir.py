@@ -111,13 +111,14 @@ class FhirTest(unittest.TestCase):
 
     def test_hl7_cms146_summary_is_stored_as_a_quarter(self):
         resp = self.post("/fhir/MeasureReport", fixture(CAT3))
-        self.assertEqual(resp.status, 200, resp.body)
         self.assertEqual(resp.headers["Content-Type"], "application/fhir+json")
         self.assertEqual(resp.body["resourceType"], "OperationOutcome")
         self.assertEqual(errors(resp.body), [])
         got = counts(resp.body)
         self.assertEqual(got["rejected"], 0)
         self.assertEqual(got["imported"] + got["unchanged"], 1)
+        # 201 Created when it stored a new value, 200 when it only repeated a stored one
+        self.assertEqual(resp.status, 201 if got["imported"] else 200, resp.body)
         points = self.points("strep_tested_pct", "GHH")
         self.assertEqual([(p["period"], p["value"]) for p in points], [("2014Q1", 40)])
         # its rollup mark was written with it: the parent's aggregate (weighted) has it
@@ -125,17 +126,20 @@ class FhirTest(unittest.TestCase):
         self.assertEqual([(p["period"], p["value"]) for p in points], [("2014Q1", 40)], points)
         # the same report again changes nothing
         again = self.post("/fhir/MeasureReport", fixture(CAT3))
+        self.assertEqual(again.status, 200, again.body)
         self.assertEqual(counts(again.body)["unchanged"], 1)
 
     def test_who_anc_report_is_stored_and_revised(self):
         resp = self.post("/fhir/MeasureReport", fixture(ANC))
-        self.assertEqual(resp.status, 200, resp.body)
+        self.assertEqual(resp.status, 201, resp.body)
+        self.assertNotIn("Location", resp.headers)  # the report is not kept as a resource
         july = [p for p in self.points("anc_contact1", "ANC-ORG") if p["period"] == "2021-07"]
         self.assertEqual([p["value"] for p in july], [1])
         revised = json.loads(fixture(ANC))
         for pop in revised["group"][0]["population"]:
             pop["count"] = 5
         resp = self.post("/fhir/MeasureReport", json.dumps(revised))
+        self.assertEqual(resp.status, 200, resp.body)  # an update of stored values
         self.assertEqual(counts(resp.body)["updated"], 1, resp.body)
         point = [p for p in self.points("anc_contact1", "ANC-ORG", revisions=True)
                  if p["period"] == "2021-07"][0]
@@ -180,13 +184,22 @@ class FhirTest(unittest.TestCase):
         self.assertEqual(resp.status, 200, resp.body)
         self.assertEqual(resp.body["type"], "batch-response")
         self.assertEqual([e["response"]["status"] for e in resp.body["entry"]],
-                         ["200 OK", "400 Bad Request", "200 OK"])
+                         ["201 Created", "400 Bad Request", "201 Created"])
         issue, = resp.body["entry"][1]["response"]["outcome"]["issue"]
         self.assertEqual(issue["expression"], ["Bundle.entry[1].resource.type"])
         got = counts(resp.body["meta"])
         self.assertEqual((got["imported"], got["rejected"]), (2, 1))
         values = {p["period"]: p["value"] for p in self.points("anc_contact1", "ANC-ORG")}
         self.assertEqual((values.get("2021-03"), values.get("2021-04")), (4, 6))
+        # again: March unchanged, April updated, November new; each entry says which
+        resp = self.post("/fhir", bundle("batch", anc_report(3, 4), anc_report(4, 7),
+                                         anc_report(11, 1)))
+        self.assertEqual(resp.status, 200, resp.body)
+        self.assertEqual([e["response"]["status"] for e in resp.body["entry"]],
+                         ["200 OK", "200 OK", "201 Created"])
+        self.assertTrue(all("outcome" not in e["response"] for e in resp.body["entry"]))
+        got = counts(resp.body["meta"])
+        self.assertEqual((got["imported"], got["updated"], got["unchanged"]), (1, 1, 1))
 
     def test_a_transaction_is_all_or_nothing(self):
         bad = anc_report(6, 2)
@@ -204,9 +217,25 @@ class FhirTest(unittest.TestCase):
         resp = self.post("/fhir", bundle("transaction", anc_report(5, 3), anc_report(6, 2)))
         self.assertEqual(resp.status, 200, resp.body)
         self.assertEqual(resp.body["type"], "transaction-response")
+        self.assertEqual([e["response"]["status"] for e in resp.body["entry"]],
+                         ["201 Created", "201 Created"])
         self.assertEqual(counts(resp.body["meta"])["imported"], 2)
         values = {p["period"]: p["value"] for p in self.points("anc_contact1", "ANC-ORG")}
         self.assertEqual((values["2021-05"], values["2021-06"]), (3, 2))
+        # an update and a new report with a refused one: nothing, not even the update, stored
+        late = anc_report(12, 1)
+        late["status"] = "pending"
+        resp = self.post("/fhir", bundle("transaction", anc_report(5, 8), anc_report(2, 1),
+                                         late))
+        self.assertEqual(resp.status, 400, resp.body)
+        self.assertEqual(resp.body["resourceType"], "OperationOutcome")
+        self.assertEqual([i["expression"] for i in errors(resp.body)],
+                         [["Bundle.entry[2].resource.status"]])
+        self.assertEqual(counts(resp.body)["updated"], 0)
+        values = {p["period"]: p["value"] for p in self.points("anc_contact1", "ANC-ORG")}
+        self.assertEqual(values["2021-05"], 3)
+        self.assertNotIn("2021-02", values)
+        self.assertNotIn("2021-12", values)
 
     # ------------------------------------------------------------------ ingest semantics
 
@@ -214,9 +243,9 @@ class FhirTest(unittest.TestCase):
         body = json.dumps(anc_report(8, 9))
         key = {"Idempotency-Key": "fhir-e2e-1"}
         first = self.post("/fhir/MeasureReport", body, key)
-        self.assertEqual(first.status, 200, first.body)
+        self.assertEqual(first.status, 201, first.body)
         second = self.post("/fhir/MeasureReport", body, key)
-        self.assertEqual(second.status, 200)
+        self.assertEqual(second.status, 201)  # the first answer, replayed
         self.assertEqual(second.headers["Idempotent-Replayed"], "true")
         self.assertEqual(second.body, first.body)
         other = self.post("/fhir/MeasureReport", json.dumps(anc_report(8, 10)), key)
@@ -240,7 +269,7 @@ class FhirTest(unittest.TestCase):
                          "missing_programme")
         resp = self.daemon.request("POST", f"/fhir/MeasureReport?programme={SLUG}", body,
                                    {"Content-Type": "application/json"})
-        self.assertEqual(resp.status, 200, resp.body)
+        self.assertEqual(resp.status, 201, resp.body)
 
     def test_a_mapping_that_does_not_check_is_refused_with_the_programme(self):
         doc = copy.deepcopy(self.programme)
@@ -250,6 +279,133 @@ class FhirTest(unittest.TestCase):
         self.assertEqual(resp.status, 422, resp.body)
         self.assertIn("$.fhir.measures[0].groups[0].indicator",
                       [p["path"] for p in resp.body["error"]["details"]])
+
+    # ------------------------------------------------------------------ FHIR's HTTP
+
+    def assert_outcome(self, resp, status, code, ours, says):
+        """resp is an OperationOutcome of one error issue: FHIR's issue type code, our code
+        ours as details, diagnostics saying says."""
+        self.assertEqual(resp.status, status, resp.body)
+        self.assertEqual(resp.headers["Content-Type"], "application/fhir+json")
+        self.assertEqual(resp.body["resourceType"], "OperationOutcome", resp.body)
+        issue, = resp.body["issue"]
+        self.assertEqual((issue["severity"], issue["code"]), ("error", code), issue)
+        self.assertEqual(issue["details"]["coding"][0]["code"], ours)
+        self.assertIn(says, issue["diagnostics"])
+
+    def test_refusals_before_the_route_are_operation_outcomes(self):
+        body = json.dumps(anc_report(1, 1))
+        read = harness.create_token(self.conninfo, "--read", name="read-fhir")
+        cases = [  # (method, path, body, headers, token, status, code, ours, says)
+            ("POST", "/fhir/MeasureReport", body, FHIR, None, 401, "login", "unauthenticated",
+             "token"),
+            ("POST", "/fhir/MeasureReport", body, FHIR, "not-a-token", 401, "login",
+             "invalid_token", "unknown or revoked"),
+            ("POST", "/fhir/MeasureReport", body, FHIR, read, 403, "forbidden", "forbidden",
+             "read token"),
+            ("POST", "/fhir/Patient", body, FHIR, self.feed, 404, "not-supported", "not_found",
+             "/fhir/Patient"),
+            ("GET", "/fhir/MeasureReport", None, {}, self.feed, 405, "not-supported",
+             "method_not_allowed", "GET"),
+            ("POST", "/fhir/MeasureReport", "x" * 1100000, FHIR, self.feed, 413, "too-costly",
+             "body_too_large", "1048576"),
+            ("POST", "/fhir/MeasureReport", body, {"Content-Type": "application/fhir+xml"},
+             self.feed, 415, "not-supported", "unsupported_media_type", "XML is not supported"),
+            ("POST", "/fhir/MeasureReport?programme=nope", body, FHIR, None, 404,
+             "not-found", "unknown_programme", "nope"),
+            ("POST", "/fhir/MeasureReport?_count=1", body, FHIR, self.feed, 400, "invalid",
+             "unknown_parameter", "_count"),
+            ("POST", "/fhir/MeasureReport", '{"resourceType":"Patient"}', FHIR, self.feed,
+             400, "structure", "invalid_document", "MeasureReport"),
+        ]
+        for method, path, data, headers, token, status, code, ours, says in cases:
+            with self.subTest(path=path, status=status):
+                if path.endswith("=nope"):  # an admin names a programme that is not there
+                    resp = self.daemon.request(method, path, data, headers)
+                else:
+                    resp = self.daemon.request(method, path, data, headers, token=token)
+                self.assert_outcome(resp, status, code, ours, says)
+                if status == 401:
+                    challenges = resp.headers.get_all("WWW-Authenticate")
+                    self.assertTrue(any(c.startswith("Bearer") for c in challenges))
+                if status == 405:
+                    self.assertEqual(resp.headers["Allow"], "POST")
+        # the native API keeps its own errors
+        resp = self.daemon.request("GET", "/api/v1/nope", token=self.feed)
+        self.assertEqual(resp.status, 404)
+        self.assertEqual(resp.body["error"]["code"], "not_found")
+
+    def test_prefer_return(self):
+        minimal = self.post("/fhir/MeasureReport", json.dumps(anc_report(1, 2)),
+                            {"Prefer": "return=minimal"})
+        self.assertEqual(minimal.status, 201)
+        self.assertEqual(minimal.body, "")
+        self.assertEqual(minimal.headers["Preference-Applied"], "return=minimal")
+        outcome = self.post("/fhir/MeasureReport", json.dumps(anc_report(1, 3)),
+                            {"Prefer": "return=OperationOutcome"})
+        self.assertEqual(outcome.status, 200, outcome.body)
+        self.assertEqual(outcome.body["resourceType"], "OperationOutcome")
+        self.assertEqual(counts(outcome.body)["updated"], 1)
+        self.assertEqual(outcome.headers["Preference-Applied"], "return=OperationOutcome")
+        # no resource is kept to represent: the outcome, and no Preference-Applied
+        rep = self.post("/fhir/MeasureReport", json.dumps(anc_report(1, 3)),
+                        {"Prefer": "return=representation"})
+        self.assertEqual(rep.status, 200, rep.body)
+        self.assertEqual(rep.body["resourceType"], "OperationOutcome")
+        self.assertNotIn("Preference-Applied", rep.headers)
+        # a refusal keeps its outcome whatever the preference
+        bad = json.loads(fixture(ANC_PATIENT))
+        refused = self.post("/fhir/MeasureReport", json.dumps(bad), {"Prefer": "return=minimal"})
+        self.assertEqual(refused.status, 400)
+        self.assertEqual(refused.body["resourceType"], "OperationOutcome")
+        self.assert_outcome(self.post("/fhir/MeasureReport", json.dumps(anc_report(1, 3)),
+                                      {"Prefer": "return=everything"}),
+                            400, "invalid", "invalid_prefer", "return=everything")
+        batch = self.post("/fhir", bundle("batch", anc_report(1, 3)),
+                          {"Prefer": "return=minimal"})
+        self.assertEqual((batch.status, batch.body), (200, ""))
+
+    def test_json_only_and_xml_refused_by_name(self):
+        body = json.dumps(anc_report(2, 5))
+        for path, headers in (("/fhir/MeasureReport?_format=xml", {}),
+                              ("/fhir/MeasureReport?_format=application/fhir%2Bxml", {}),
+                              ("/fhir/MeasureReport", {"Accept": "application/fhir+xml"}),
+                              ("/fhir?_format=xml", {})):
+            with self.subTest(path=path, headers=headers):
+                self.assert_outcome(self.post(path, body, headers), 406, "not-supported",
+                                    "not_acceptable", "XML is not supported")
+        self.assert_outcome(self.post("/fhir/MeasureReport", body, {"Accept": "text/html"}),
+                            406, "not-supported", "not_acceptable", "text/html")
+        # nothing was stored by the refused requests
+        self.assertNotIn("2021-02", {p["period"] for p in self.points("anc_contact1",
+                                                                       "ANC-ORG")})
+        for path, headers in (("/fhir/MeasureReport?_format=json", {}),
+                              ("/fhir/MeasureReport", {"Accept": "application/fhir+json"}),
+                              ("/fhir/MeasureReport", {"Accept": "application/fhir+xml, */*;"
+                                                                 "q=0.1"})):
+            with self.subTest(path=path, headers=headers):
+                resp = self.post(path, body, headers)
+                self.assertIn(resp.status, (200, 201), resp.body)
+                self.assertEqual(resp.body["resourceType"], "OperationOutcome")
+
+    def test_metadata_is_a_capability_statement(self):
+        resp = self.daemon.request("GET", "/fhir/metadata", token=None)
+        self.assertEqual(resp.status, 200, resp.body)
+        self.assertEqual(resp.headers["Content-Type"], "application/fhir+json")
+        cs = resp.body
+        self.assertEqual(cs["resourceType"], "CapabilityStatement")
+        self.assertEqual((cs["fhirVersion"], cs["kind"], cs["status"]),
+                         ("4.0.1", "instance", "active"))
+        self.assertEqual(cs["format"], ["json", "application/fhir+json"])
+        rest, = cs["rest"]
+        self.assertEqual([(r["type"], [i["code"] for i in r["interaction"]])
+                          for r in rest["resource"]], [("MeasureReport", ["create"])])
+        self.assertEqual([i["code"] for i in rest["interaction"]], ["batch", "transaction"])
+        self.assertEqual(self.daemon.request("GET", "/fhir/metadata?mode=full").status, 200)
+        self.assert_outcome(self.daemon.request("GET", "/fhir/metadata?_format=xml"), 406,
+                            "not-supported", "not_acceptable", "XML")
+        self.assert_outcome(self.daemon.request("GET", "/fhir/metadata?mode=terminology"),
+                            400, "not-supported", "invalid_parameter", "terminology")
 
     # ------------------------------------------------------------------ hostile input
 

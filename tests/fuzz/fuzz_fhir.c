@@ -111,8 +111,12 @@ static void check_answer(const struct obs_batch *b)
 {
     struct fhir_counts counts = {(long long)obs_batch_accepted(b), 0, 0};
     int status = 0;
-    json_t *answer = fhir_outcome(b, &counts, true, false, &status);
-    FUZZ_CHECK(answer != NULL && (status == 200 || status == 400 || status == 422));
+    bool *existed = calloc(b->n_rows + 1, sizeof(*existed)); /* every row new */
+    FUZZ_CHECK(existed != NULL);
+    json_t *answer = fhir_outcome(b, &counts, existed, true, false, &status);
+    free(existed);
+    FUZZ_CHECK(answer != NULL &&
+               (status == 200 || status == 201 || status == 400 || status == 422));
     size_t errors = 0, i;
     const json_t *entry, *issue;
     json_array_foreach(json_object_get(answer, "entry"), i, entry)

@@ -99,7 +99,7 @@ static struct obs_batch *ingest_fixture(const char *name)
 static void first_issue(const struct obs_batch *b, char *buf, size_t size, int *status)
 {
     struct fhir_counts none = {0, 0, 0};
-    json_t *outcome = fhir_outcome(b, &none, false, false, status);
+    json_t *outcome = fhir_outcome(b, &none, NULL, false, false, status);
     cr_assert_not_null(outcome);
     json_t *issue = json_array_get(json_object_get(outcome, "issue"), 1);
     snprintf(buf, size, "%s %s %s", json_string_value(json_object_get(issue, "code")),
@@ -370,14 +370,15 @@ Test(parse_fhir, a_batch_answers_each_entry)
     cr_assert_eq(b->fhir->kind, FHIR_KIND_BATCH);
     cr_assert_eq(b->n_rows, 4);
     cr_assert_eq(obs_batch_accepted(b), 2);
-    struct fhir_counts counts = {2, 0, 0};
+    struct fhir_counts counts = {1, 1, 0};
+    bool existed[4] = {false, false, false, true}; /* entry 0 new, entry 3 stored before */
     int status;
-    json_t *answer = fhir_outcome(b, &counts, true, false, &status);
+    json_t *answer = fhir_outcome(b, &counts, existed, true, false, &status);
     cr_expect_eq(status, 200);
     cr_expect_str_eq(json_string_value(json_object_get(answer, "type")), "batch-response");
     json_t *entries = json_object_get(answer, "entry");
     cr_assert_eq(json_array_size(entries), 4);
-    const char *want[] = {"200 OK", "400 Bad Request", "400 Bad Request", "200 OK"};
+    const char *want[] = {"201 Created", "400 Bad Request", "400 Bad Request", "200 OK"};
     for (size_t i = 0; i < 4; i++)
         cr_expect_str_eq(json_string_value(json_object_get(
                              json_object_get(json_array_get(entries, i), "response"), "status")),
@@ -396,13 +397,37 @@ Test(parse_fhir, a_transaction_with_a_refused_entry_is_one_outcome)
     struct obs_batch *b = four_entries("transaction");
     cr_assert_eq(b->fhir->kind, FHIR_KIND_TRANSACTION);
     struct fhir_counts counts = {0, 0, 0};
+    bool existed[4] = {false, false, false, false};
     int status;
-    json_t *answer = fhir_outcome(b, &counts, false, false, &status);
+    json_t *answer = fhir_outcome(b, &counts, existed, false, false, &status);
     cr_expect_eq(status, 400);
     cr_expect_str_eq(json_string_value(json_object_get(answer, "resourceType")),
                      "OperationOutcome");
     cr_expect_eq(json_array_size(json_object_get(answer, "issue")), 3); /* counts + 2 */
     json_decref(answer);
+    obs_batch_free(&b);
+}
+
+/* A lone report answers 201 when it stored a new value, 200 when it only updated or repeated
+ * stored ones, and 200 in a dry run, which creates nothing. */
+Test(parse_fhir, a_report_that_stored_a_new_value_is_created)
+{
+    struct obs_batch *b = ingest_fixture("who-smart-anc-measurereport-ancind01.json");
+    cr_assert_eq(obs_batch_accepted(b), 1);
+    static const struct {
+        bool existed, dry_run;
+        int status;
+    } cases[] = {{false, false, 201}, {true, false, 200}, {false, true, 200}};
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct fhir_counts counts = {cases[i].existed ? 0 : 1, cases[i].existed ? 1 : 0, 0};
+        bool existed[1] = {cases[i].existed};
+        int status;
+        json_t *answer = fhir_outcome(b, &counts, existed, true, cases[i].dry_run, &status);
+        cr_expect_eq(status, cases[i].status, "case %zu", i);
+        cr_expect_str_eq(json_string_value(json_object_get(answer, "resourceType")),
+                         "OperationOutcome");
+        json_decref(answer);
+    }
     obs_batch_free(&b);
 }
 

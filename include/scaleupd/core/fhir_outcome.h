@@ -24,21 +24,31 @@ struct fhir_counts {
 
 /*
  * The answer to a FHIR write, and its HTTP status in *status. stored: the accepted rows were
- * stored (not when nothing was accepted, or a transaction had a rejection). A lone
- * MeasureReport: an OperationOutcome, 200 when stored, 422 when refused (400 when refused for
- * its structure). A batch: a batch-response Bundle, 200, each entry "200 OK" or a 4xx with its
- * issues. A transaction: a transaction-response Bundle (200) when every entry was accepted,
- * else one OperationOutcome with every issue and nothing stored (422, or 400). The caller owns
- * the result.
+ * stored (not when nothing was accepted, or a transaction had a rejection). existed (NULL:
+ * none was new), read before the store: existed[i] when row i's (indicator, site, period) had
+ * a stored value; a report "created" when one of its accepted rows was new (never in a dry
+ * run). A lone MeasureReport: an OperationOutcome, 201 when created, 200 when stored but only
+ * updating or repeating stored values, 422 when refused (400 when refused for its structure).
+ * A batch: a batch-response Bundle, 200, each entry "201 Created", "200 OK" or a 4xx with its
+ * issues. A transaction: a transaction-response Bundle (200, entries as a batch's) when every
+ * entry was accepted, else one OperationOutcome with every issue and nothing stored (422, or
+ * 400). The caller owns the result.
  */
-json_t *fhir_outcome(const struct obs_batch *batch, const struct fhir_counts *counts, bool stored,
-                     bool dry_run, int *status) __attribute__((warn_unused_result));
+json_t *fhir_outcome(const struct obs_batch *batch, const struct fhir_counts *counts,
+                     const bool *existed, bool stored, bool dry_run, int *status)
+    __attribute__((warn_unused_result));
+
+/* A status line of a response Bundle's entry for 200, 201, 400, 413 and 422 ("201 Created");
+ * any other status reads as 422's. */
+const char *fhir_status_line(int status);
 
 /* An OperationOutcome with one error issue (code is FHIR's issue type, such as "structure";
  * ours, when not NULL, goes in details). For document errors and refused requests. */
 json_t *fhir_error_outcome(const char *code, const char *ours, const char *diagnostics);
 
-/* FHIR's issue type for one of our reject or document error codes ("not-found", ...). */
+/* FHIR's issue type for one of our reject or document error codes, or of the error codes of
+ * a request refused as a whole ("not-found", "login", "too-costly", ...; "business-rule" for
+ * any other). */
 const char *fhir_issue_type(const char *ours);
 
 #endif /* SCALEUPD_CORE_FHIR_OUTCOME_H */

@@ -23,10 +23,11 @@ bool feed_write_options(struct request *req, struct ingest_request *w, const cha
 struct ack_by;
 bool handler_ack_body(struct request *req, json_t **doc, struct ack_by *by);
 
-/* FHIR (routes_fhir.c): POST /fhir/MeasureReport and POST /fhir (a batch or transaction
- * Bundle of MeasureReports) */
+/* FHIR (routes_fhir.c): POST /fhir/MeasureReport, POST /fhir (a batch or transaction
+ * Bundle of MeasureReports) and GET /fhir/metadata (the CapabilityStatement, on the loop) */
 void handle_post_fhir_measure_report(struct request *req, PGconn *conn, struct app *app);
 void handle_post_fhir_bundle(struct request *req, PGconn *conn, struct app *app);
+void handle_get_fhir_metadata(struct request *req, PGconn *conn, struct app *app);
 
 /* DHIS2's task endpoints of async imports (routes_dhis2_tasks.c) */
 void handle_get_dhis2_task(struct request *req, PGconn *conn, struct app *app);

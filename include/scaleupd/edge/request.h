@@ -82,7 +82,8 @@ const char *request_media_type(const struct request *req, char *buf, size_t size
 void request_reply_json(struct request *req, int status, json_t *body);
 
 /* Sets the error response of the API (docs/ARCHITECTURE.md):
- * {"error":{"code":…,"message":…}}. */
+ * {"error":{"code":…,"message":…}}; under /fhir, an OperationOutcome with the same status,
+ * code and message instead (edge/fhir_reply.h). */
 void request_reply_error(struct request *req, int status, const char *code, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 
