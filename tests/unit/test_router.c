@@ -363,8 +363,9 @@ Test(router, app_routes_declare_their_query)
     } want[] = {
         {"/api/v1/programmes/{slug}/observations", POST, "dry_run atomic"},
         {"/api/dataValueSets", POST, ROUTER_QUERY_ANY},
-        {"/fhir/MeasureReport", POST, "programme dry_run atomic"},
-        {"/fhir", POST, "programme dry_run atomic"},
+        {"/fhir/MeasureReport", POST, "programme dry_run atomic _format"},
+        {"/fhir", POST, "programme dry_run atomic _format"},
+        {"/fhir/metadata", GET, "mode _format"},
         {"/api/{version}/dataValueSets", POST, ROUTER_QUERY_ANY},
         {"/api/v1/programmes/{slug}/series", GET, "indicator site from to revisions"},
         {"/api/v1/programmes/{slug}/progress", GET, "at by"},
