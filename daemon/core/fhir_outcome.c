@@ -234,8 +234,8 @@ const char *fhir_status_line(int status)
     }
 }
 
-/* Whether a row of entry (-1: the lone report) in [*next, n_rows) was stored new; *next moves
- * past the entry's rows (rows are in entry order). */
+/* Whether a row of entry in [*next, n_rows) was stored new; *next moves past the entry's rows
+ * (rows are in entry order). */
 static bool entry_created(const struct obs_batch *b, const bool *existed, int32_t entry,
                           size_t *next)
 {
@@ -293,9 +293,8 @@ json_t *fhir_outcome(const struct obs_batch *b, const struct fhir_counts *counts
     if (b->fhir->kind == FHIR_KIND_TRANSACTION && b->n_rejects == 0)
         return response_bundle(b, c, existed, dry_run);
     json_t *outcome = outcome_of(b, c, dry_run, 0, b->n_rejects, status);
-    size_t next_row = 0;
-    if (*status == 200 && entry_created(b, existed, -1, &next_row))
-        *status = 201;
+    if (*status == 200 && stored && !dry_run && c->imported > 0)
+        *status = 201; /* a lone report: its counts say it exactly */
     return outcome;
 }
 

@@ -8,7 +8,6 @@
 #include <string.h>
 #include <time.h>
 
-#include "scaleupd/core/alloc.h"
 #include "scaleupd/core/fhir_http.h"
 #include "scaleupd/core/fhir_outcome.h"
 #include "scaleupd/core/utf8.h"

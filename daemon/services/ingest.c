@@ -297,10 +297,12 @@ static enum ingest_outcome store_batch(PGconn *conn, const struct ingest_request
     bool all_rejected = obs_batch_accepted(batch) == 0 || (atomic && batch->n_rejects > 0);
     bool store = !all_rejected;
     bool *hold = rq->format == OBS_FORMAT_DHIS2 ? xcalloc(batch->n_rows + 1, sizeof(*hold)) : NULL;
-    /* FHIR answers 201 for a report that stored a new value: which keys were stored before */
-    bool *existed = rq->format == OBS_FORMAT_FHIR && store
-                        ? xcalloc(batch->n_rows + 1, sizeof(*existed))
-                        : NULL;
+    /* FHIR answers 201 for a Bundle's entry that stored a new value: which keys were stored
+     * before (a lone report's counts say it) */
+    bool *existed =
+        rq->format == OBS_FORMAT_FHIR && store && batch->fhir->kind != FHIR_KIND_MEASURE_REPORT
+            ? xcalloc(batch->n_rows + 1, sizeof(*existed))
+            : NULL;
     bool ok = !store || hold == NULL ||
               apply_strategy(conn, rq, programme_id, options->strategy, batch, hold, out);
     ok = ok && (existed == NULL ||

@@ -24,11 +24,13 @@ struct fhir_counts {
 
 /*
  * The answer to a FHIR write, and its HTTP status in *status. stored: the accepted rows were
- * stored (not when nothing was accepted, or a transaction had a rejection). existed (NULL:
- * none was new), read before the store: existed[i] when row i's (indicator, site, period) had
- * a stored value; a report "created" when one of its accepted rows was new (never in a dry
- * run). A lone MeasureReport: an OperationOutcome, 201 when created, 200 when stored but only
- * updating or repeating stored values, 422 when refused (400 when refused for its structure).
+ * stored (not when nothing was accepted, or a transaction had a rejection). A report is
+ * "created" when it stored a value new to its key (never in a dry run): a lone report when
+ * counts->imported > 0; a Bundle's entry when one of its accepted rows i has !existed[i]
+ * (existed, read before the store: whether row i's (indicator, site, period) had a stored
+ * value; NULL: no entry was created). A lone MeasureReport: an OperationOutcome, 201 when
+ * created, 200 when stored but only updating or repeating stored values, 422 when refused
+ * (400 when refused for its structure).
  * A batch: a batch-response Bundle, 200, each entry "201 Created", "200 OK" or a 4xx with its
  * issues. A transaction: a transaction-response Bundle (200, entries as a batch's) when every
  * entry was accepted, else one OperationOutcome with every issue and nothing stored (422, or
