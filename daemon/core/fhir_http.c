@@ -31,13 +31,15 @@ static bool token_is(const char *at, const char *end, const char *word)
 static bool is_json_name(const char *at, const char *end)
 {
     return token_is(at, end, "json") || token_is(at, end, "application/json") ||
-           token_is(at, end, FHIR_MEDIA_JSON);
+           token_is(at, end, FHIR_MEDIA_JSON) ||
+           token_is(at, end, "application/json+fhir"); /* DSTU2's name, still sent */
 }
 
 /* The name of a format we do not write, or NULL when at..end names none we know. */
 static const char *other_format(const char *at, const char *end)
 {
-    static const char *const xml[] = {"xml", "text/xml", "application/xml", "application/fhir+xml"};
+    static const char *const xml[] = {"xml", "text/xml", "application/xml", "application/fhir+xml",
+                                      "application/xml+fhir"};
     static const char *const turtle[] = {"ttl", "text/turtle", "application/x-turtle"};
     for (size_t i = 0; i < sizeof(xml) / sizeof(xml[0]); i++)
         if (token_is(at, end, xml[i]))

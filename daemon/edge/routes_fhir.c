@@ -129,7 +129,8 @@ static bool fhir_programme(struct request *req, struct ingest_request *w)
 static bool fhir_content_type(struct request *req, char *media, size_t size)
 {
     request_media_type(req, media, size);
-    if (strcmp(media, FHIR_MEDIA_JSON) == 0 || strcmp(media, "application/json") == 0)
+    if (strcmp(media, FHIR_MEDIA_JSON) == 0 || strcmp(media, "application/json") == 0 ||
+        strcmp(media, "application/json+fhir") == 0) /* DSTU2's name, still sent */
         return true;
     char text[200];
     if (strstr(media, "xml") != NULL)

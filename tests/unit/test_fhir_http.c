@@ -44,6 +44,13 @@ static const struct {
     {NULL, "application/fhir+json; fhirVersion=4.0", FHIR_FORMAT_JSON, NULL},
     {NULL, "application/json, text/plain", FHIR_FORMAT_JSON, NULL},
     {NULL, "*/*", FHIR_FORMAT_JSON, NULL},
+    /* what HAPI's client sends: XML first, JSON in DSTU2's name too */
+    {NULL,
+     "application/fhir+xml;q=1.0, application/fhir+json;q=1.0, application/xml+fhir;q=0.9, "
+     "application/json+fhir;q=0.9",
+     FHIR_FORMAT_JSON, NULL},
+    {NULL, "application/json+fhir", FHIR_FORMAT_JSON, NULL},
+    {NULL, "application/xml+fhir", FHIR_FORMAT_NOT_JSON, "XML"},
     {NULL, "application/*;q=0.5", FHIR_FORMAT_JSON, NULL},
     {NULL, "application/fhir+xml, application/fhir+json;q=0.1", FHIR_FORMAT_JSON, NULL},
     {NULL, "application/fhir+xml", FHIR_FORMAT_NOT_JSON,

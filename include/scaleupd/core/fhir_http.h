@@ -26,7 +26,8 @@ enum fhir_format_verdict {
 /*
  * Decides the answer's format from the _format query parameter (NULL: absent), which wins
  * over Accept as FHIR says, and else the Accept header (NULL: absent). _format takes json,
- * application/json and application/fhir+json (parameters such as fhirVersion ignored). Accept
+ * application/json, application/fhir+json and DSTU2's application/json+fhir (parameters such
+ * as fhirVersion ignored). Accept
  * is a list of media ranges; one of application/fhir+json, application/json, or the
  * wildcards of application and of every type, not given q=0, lets JSON through; an Accept
  * naming only other types is unacceptable (XML or Turtle named as NOT_JSON). On a refusal, why gets
