@@ -179,9 +179,9 @@ function ackIncidentButton(n, msg, comment) {
  * while; the comment goes with either. */
 function incidentActions(n) {
   const msg = h("span", { class: "small muted", role: "status" });
+  if (n.state !== "open") return msg; /* nothing open to acknowledge or silence */
   const hours = h("select", { "aria-label": "silence the incident for" }, SILENCE_HOURS.map((x) => h("option", { value: x }, fmtHours(x))));
   const comment = h("input", { type: "text", placeholder: "comment", "aria-label": "comment on the incident", size: 14 });
-  if (n.state !== "open") return msg;
   return h("div", { class: "inline-form" }, ackIncidentButton(n, msg, comment), hours, comment,
     silenceIncidentButton(n, hours, comment, msg), msg);
 }
