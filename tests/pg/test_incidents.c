@@ -316,6 +316,59 @@ Test(incidents, a_signal_after_the_incident_resolved_opens_a_new_one)
     free(members);
 }
 
+/* The SQL of migration version (db_migrations, embedded from sql/). */
+static const char *migration_sql(int version)
+{
+    for (const struct db_migration *m = db_migrations; m->name != NULL; m++)
+        if (m->version == version)
+            return m->sql;
+    cr_assert_fail("no migration %d", version);
+    return NULL;
+}
+
+/* An open signal incident of x in region R as an older version keyed it (with its period). */
+static long long old_signal_incident(const char *period)
+{
+    char sql[1024];
+    snprintf(sql, sizeof(sql),
+             "INSERT INTO incident (programme_id, kind, key, title, indicator_id, site_id,"
+             " period_start, period, opened_at) SELECT %lld, 'signal', 'signal:i' || i.id ||"
+             " ':r' || s.id || ':d' || (date '%s-01' - date '1970-01-01'), 'X signals in Region, "
+             "%s', i.id, s.id, date '%s-01', '%s', now() FROM indicator i, site s WHERE"
+             " i.code = 'x' AND s.code = 'R' RETURNING id",
+             (long long)programme_id, period, period, period, period);
+    return scalar_long(sql);
+}
+
+/* Upgrading: sql/027 gives the oldest open signal incident of an indicator and region the key
+ * without a period and a "since" title, so that a signal after the upgrade joins it; another
+ * open one of the same pair keeps its key (one open incident per key). */
+Test(incidents, the_upgrade_rekeys_the_oldest_open_signal_incident)
+{
+    long long march = old_signal_incident("2018-12"), april = old_signal_incident("2019-01");
+    PGresult *res = PQexec(conn, migration_sql(27));
+    cr_assert_eq(PQresultStatus(res), PGRES_COMMAND_OK, "%s", PQresultErrorMessage(res));
+    PQclear(res);
+    char sql[256];
+    snprintf(sql, sizeof(sql), "SELECT key || ' / ' || title FROM incident WHERE id = %lld", march);
+    char *text = pgtest_scalar(conn, sql);
+    long long x = scalar_long("SELECT id FROM indicator WHERE code = 'x'");
+    long long r = scalar_long("SELECT id FROM site WHERE code = 'R'");
+    char want[128];
+    snprintf(want, sizeof(want), "signal:i%lld:r%lld / X signals in Region since 2018-12", x, r);
+    cr_expect_str_eq(text, want);
+    free(text);
+    snprintf(sql, sizeof(sql), "SELECT title FROM incident WHERE id = %lld", april);
+    text = pgtest_scalar(conn, sql);
+    cr_expect_str_eq(text, "X signals in Region, 2019-01", "the other keeps its key and title");
+    free(text);
+    uint64_t seed = 7;
+    shift_p_then_q(&seed, 48);
+    cr_expect_eq(scalar_long("SELECT count(*) FROM incident"), 2, "no new incident");
+    snprintf(sql, sizeof(sql), "SELECT count(*) FROM alert WHERE incident_id = %lld", march);
+    cr_expect_eq(scalar_long(sql), 2, "P and the region joined the rekeyed incident");
+}
+
 /* Both practices miss 2025-05 (due 2025-06-15) for x and y: two incidents, one per practice,
  * each listing its two indicators, with the period and due date and no value. */
 Test(incidents, late_feeds_are_one_incident_per_practice_and_period)
