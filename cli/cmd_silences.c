@@ -44,8 +44,7 @@ static int post_json(const struct ctl *ctl, const char *path, json_t *doc)
     return rc;
 }
 
-/* ack ID [--by NAME] [--comment TEXT], from argv[from] on */
-static int ack(const struct ctl *ctl, int from)
+int ctl_ack(const struct ctl *ctl, int from, const char *list)
 {
     if (from >= ctl->argc || !all_digits(ctl->argv[from]))
         return -1;
@@ -68,7 +67,7 @@ static int ack(const struct ctl *ctl, int from)
         return 2;
     }
     char path[128];
-    snprintf(path, sizeof(path), "/api/v1/alerts/%s/ack", ctl->argv[from]);
+    snprintf(path, sizeof(path), "/api/v1/%s/%s/ack", list, ctl->argv[from]);
     json_t *doc = json_pack("{s:s}", "by", by);
     if (comment != NULL)
         json_object_set_new(doc, "comment", json_string(comment));
@@ -77,7 +76,7 @@ static int ack(const struct ctl *ctl, int from)
 
 int ctl_cmd_ack(struct ctl *ctl)
 {
-    return ack(ctl, 0);
+    return ctl_ack(ctl, 0, "alerts");
 }
 
 /* alert show ID | alert ack ID [--by NAME] [--comment TEXT] | alert list [filters] */
@@ -87,7 +86,7 @@ int ctl_cmd_alert(struct ctl *ctl)
         return -1;
     const char *sub = ctl->argv[0];
     if (strcmp(sub, "ack") == 0)
-        return ack(ctl, 1);
+        return ctl_ack(ctl, 1, "alerts");
     if (strcmp(sub, "show") == 0 && ctl->argc == 2 && all_digits(ctl->argv[1])) {
         char path[128];
         snprintf(path, sizeof(path), "/api/v1/alerts/%s", ctl->argv[1]);

@@ -120,6 +120,10 @@ const struct command ctl_feature_commands[] = {
      "alert show ID | alert ack ID [--by NAME] [--comment TEXT]   (who defaults to $USER)\n"
      "    | alert list [the filters of alerts]"},
     {"ack", ctl_cmd_ack, "ack ALERT_ID [--by NAME] [--comment TEXT]   (as alert ack)"},
+    {"incidents", ctl_cmd_incidents,
+     "incidents list [--programme SLUG] [--open] [--kind late_feed|signal|alert] [--limit N]\n"
+     "    | incidents show ID | incidents ack ID [--by NAME] [--comment TEXT]   (who defaults\n"
+     "    to $USER; acknowledges every open member)"},
     {"silence", ctl_cmd_silence,
      "silence add [MATCHER...] (--duration 2h|3d | --ends TIME) [--starts TIME]\n"
      "    [--author NAME (default $USER)] [--reason TEXT] [--programme SLUG]\n"

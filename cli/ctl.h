@@ -81,6 +81,15 @@ int ctl_cmd_alert(struct ctl *ctl);
 int ctl_cmd_ack(struct ctl *ctl);
 int ctl_cmd_silence(struct ctl *ctl);
 
+/* ID [--by NAME] [--comment TEXT] from ctl->argv[from] on: POSTs the acknowledgement of
+ * /api/v1/<list>/ID/ack (list "alerts" or "incidents"), who defaulting to $USER, and reports
+ * the answer; -1 for a usage error (cmd_silences.c) */
+int ctl_ack(const struct ctl *ctl, int from, const char *list);
+
+/* incidents list [--programme SLUG] [--open] [--kind KIND] [--limit N] | incidents show ID |
+ * incidents ack ID [--by NAME] [--comment TEXT] (cmd_incidents.c) */
+int ctl_cmd_incidents(struct ctl *ctl);
+
 /* revisions SLUG [--indicator CODE] [--site CODE] [--from DATE] [--to DATE] [--limit N]:
  * the revision history of a programme, newest first (cmd_alerts.c) */
 int ctl_cmd_revisions(struct ctl *ctl);

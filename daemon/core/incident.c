@@ -68,9 +68,11 @@ static void signal_key(const struct incident_subject *s, struct incident_key *ou
     out->kind = INCIDENT_SIGNAL;
     out->indicator_id = s->indicator_id;
     out->site_id = region;
-    snprintf(out->key, sizeof(out->key), "signal:i%lld:r%lld:d%ld", (long long)s->indicator_id,
-             (long long)region, (long)s->period_start);
-    int n = snprintf(out->title, sizeof(out->title), "%s signals in %s, %s",
+    /* no period in the key: a signal joins the open incident of its indicator and region
+     * whatever period that began in, which the title names ("since") */
+    snprintf(out->key, sizeof(out->key), "signal:i%lld:r%lld", (long long)s->indicator_id,
+             (long long)region);
+    int n = snprintf(out->title, sizeof(out->title), "%s signals in %s since %s",
                      or_dash(s->indicator_name), or_dash(region_name), or_dash(s->period));
     trim_utf8(out->title, sizeof(out->title), n);
 }

@@ -95,7 +95,7 @@ static void refuse(struct request *req, enum ack_link_status status, const struc
                               "on ",
                               "expired"},
         [ACK_LINK_GONE] = {404, "Nothing to acknowledge",
-                           "The alerts of this link no longer exist.", "gone"},
+                           "The alerts of this link have resolved or no longer exist.", "gone"},
         [ACK_LINK_DISABLED] = {503, "Links are off",
                                "This scaleupd has no key for acknowledgement links.", "disabled"},
     };

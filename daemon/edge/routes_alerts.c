@@ -16,6 +16,7 @@
 #include "scaleupd/edge/delivery.h"
 #include "scaleupd/edge/handlers.h"
 #include "scaleupd/edge/page_link.h"
+#include "scaleupd/edge/programme_scope.h"
 #include "scaleupd/services/digest.h"
 #include "scaleupd/services/notify.h"
 #include "scaleupd/storage/ack_store.h"
@@ -161,9 +162,13 @@ void handle_get_alerts(struct request *req, PGconn *conn, struct app *app)
     struct page_request request;
     if (!page_link_parse(req, 1, &request))
         return;
-    struct alerts_filter filter = {request_query(req, "programme"), state,
-                                   request_query(req, "indicator"), request_query(req, "site"),
-                                   clock_now()};
+    struct alerts_filter filter = {
+        request_query(req, "programme"), state,       request_query(req, "indicator"),
+        request_query(req, "site"),      clock_now(), 0};
+    if (!programme_scope_list(req, conn, filter.programme, &filter.programme_id)) {
+        page_cursor_clear(&request.after);
+        return;
+    }
     struct page_rows page;
     enum page_rows_status r = alerts_list_page(conn, &filter, &request, &page);
     if (r == PAGE_ROWS_OK)
@@ -188,6 +193,13 @@ void handle_get_alert(struct request *req, PGconn *conn, struct app *app)
     if (id == 0)
         return;
     enum alerts_result r = alerts_get(conn, id, clock_now(), &alert);
+    int in_scope = r == ALERTS_OK ? programme_scope_row(req, conn, alert) : 1;
+    if (in_scope != 1) {
+        json_decref(alert);
+        if (in_scope == 0)
+            request_reply_error(req, 404, "unknown_alert", "no alert %lld", id);
+        return;
+    }
     if (r == ALERTS_OK)
         request_reply_json(req, 200, alert);
     else if (r == ALERTS_NOT_FOUND)
@@ -232,6 +244,11 @@ void handle_post_alert_ack(struct request *req, PGconn *conn, struct app *app)
                                      by.person, "ack_comment", by.comment, "ack_token", by.token));
     else if (r == ALERTS_NOT_FOUND)
         request_reply_error(req, 404, "unknown_alert", "no alert %lld", id);
+    else if (r == ALERTS_CONFLICT)
+        request_reply_error(req, 409, "alert_not_open",
+                            "alert %lld is not open (resolved or inactive): only a pending,"
+                            " firing or no_data alert is acknowledged",
+                            id);
     else
         handler_db_error(req, conn);
     json_decref(doc);

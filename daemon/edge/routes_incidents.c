@@ -9,6 +9,7 @@
 #include "scaleupd/core/clock.h"
 #include "scaleupd/edge/handlers.h"
 #include "scaleupd/edge/page_link.h"
+#include "scaleupd/edge/programme_scope.h"
 #include "scaleupd/services/incidents.h"
 #include "scaleupd/storage/incident_store.h"
 
@@ -41,6 +42,8 @@ void handle_get_incidents(struct request *req, PGconn *conn, struct app *app)
     if (!query_choice(req, "state", states, "state is one of open, resolved", &filter.state) ||
         !query_choice(req, "kind", kinds, "kind is one of late_feed, signal, alert", &filter.kind))
         return;
+    if (!programme_scope_list(req, conn, filter.programme, &filter.programme_id))
+        return;
     struct page_request request;
     if (!page_link_parse(req, 1, &request))
         return;
@@ -67,6 +70,13 @@ void handle_get_incident(struct request *req, PGconn *conn, struct app *app)
         return;
     json_t *incident = NULL;
     enum alerts_result r = incidents_get(conn, id, clock_now(), &incident);
+    int in_scope = r == ALERTS_OK ? programme_scope_row(req, conn, incident) : 1;
+    if (in_scope != 1) {
+        json_decref(incident);
+        if (in_scope == 0)
+            request_reply_error(req, 404, "unknown_incident", "no incident %lld", id);
+        return;
+    }
     if (r == ALERTS_OK)
         request_reply_json(req, 200, incident);
     else if (r == ALERTS_NOT_FOUND)
@@ -91,6 +101,11 @@ void handle_post_incident_ack(struct request *req, PGconn *conn, struct app *app
                                      by.person, "ack_comment", by.comment, "acked", acked));
     else if (r == ALERTS_NOT_FOUND)
         request_reply_error(req, 404, "unknown_incident", "no incident %lld", id);
+    else if (r == ALERTS_CONFLICT)
+        request_reply_error(req, 409, "incident_not_open",
+                            "incident %lld is resolved: none of its members is open to"
+                            " acknowledge",
+                            id);
     else
         handler_db_error(req, conn);
     json_decref(doc);

@@ -21,10 +21,11 @@ enum alerts_result incidents_ack(PGconn *conn, long long id, const struct ack_by
     json_t *list = json_array();
     for (size_t i = 0; r == ALERTS_OK && i < n; i++) {
         enum alerts_result member = alerts_ack(conn, ids[i], by, now);
-        /* a member gone meanwhile (its rule deleted) is not acknowledged, the rest are */
+        /* a member gone (its rule deleted) or closed meanwhile is not acknowledged, the rest
+         * are */
         if (member == ALERTS_OK)
             json_array_append_new(list, json_integer((json_int_t)ids[i]));
-        else if (member != ALERTS_NOT_FOUND)
+        else if (member != ALERTS_NOT_FOUND && member != ALERTS_CONFLICT)
             r = member;
     }
     free(ids);

@@ -36,7 +36,8 @@ enum alerts_result alerts_ack_ids(PGconn *conn, const int64_t *alert_ids, size_t
     const char *params[] = {ids, by->person, t, comment, by->token};
     PGresult *res = db_run(conn, NULL,
                            "UPDATE alert SET acked_at = to_timestamp($3), acked_by = $2,"
-                           " ack_comment = $4, ack_token = $5 WHERE id = ANY ($1::int8[])",
+                           " ack_comment = $4, ack_token = $5 WHERE id = ANY ($1::int8[])"
+                           " AND state IN ('pending', 'firing', 'no_data')",
                            5, params, PGRES_COMMAND_OK, NULL, "acknowledge alerts");
     free(ids);
     if (res == NULL)
@@ -50,7 +51,17 @@ enum alerts_result alerts_ack(PGconn *conn, int64_t alert_id, const struct ack_b
 {
     size_t acked = 0;
     enum alerts_result r = alerts_ack_ids(conn, &alert_id, 1, by, now, &acked);
-    if (r != ALERTS_OK)
+    if (r != ALERTS_OK || acked == 1)
         return r;
-    return acked == 0 ? ALERTS_NOT_FOUND : ALERTS_OK;
+    /* nothing written: no such alert, or one that is not open */
+    char id[24];
+    snprintf(id, sizeof(id), "%lld", (long long)alert_id);
+    const char *params[] = {id};
+    PGresult *res = db_run(conn, NULL, "SELECT 1 FROM alert WHERE id = $1::int8", 1, params,
+                           PGRES_TUPLES_OK, NULL, "read an alert's state");
+    if (res == NULL)
+        return ALERTS_DB_ERROR;
+    r = PQntuples(res) == 1 ? ALERTS_CONFLICT : ALERTS_NOT_FOUND;
+    PQclear(res);
+    return r;
 }

@@ -80,10 +80,11 @@ static const char store_sql[] =
     " active_since = CASE WHEN excluded.state IN ('pending', 'firing') AND a.state NOT IN"
     " ('pending', 'firing', 'no_data') THEN excluded.active_since WHEN excluded.state IN"
     " ('inactive', 'resolved') THEN a.active_since ELSE a.active_since END,"
-    " acked_at = CASE WHEN excluded.state = 'resolved' THEN NULL ELSE a.acked_at END,"
-    " acked_by = CASE WHEN excluded.state = 'resolved' THEN NULL ELSE a.acked_by END,"
-    " ack_comment = CASE WHEN excluded.state = 'resolved' THEN NULL ELSE a.ack_comment END,"
-    " ack_token = CASE WHEN excluded.state = 'resolved' THEN NULL ELSE a.ack_token END,"
+    " acked_at = CASE WHEN excluded.state IN ('resolved', 'inactive') THEN NULL ELSE a.acked_at"
+    " END, acked_by = CASE WHEN excluded.state IN ('resolved', 'inactive') THEN NULL ELSE"
+    " a.acked_by END, ack_comment = CASE WHEN excluded.state IN ('resolved', 'inactive') THEN"
+    " NULL ELSE a.ack_comment END, ack_token = CASE WHEN excluded.state IN ('resolved',"
+    " 'inactive') THEN NULL ELSE a.ack_token END,"
     " updated_at = excluded.updated_at RETURNING id, rule_id, value, centre, lower_limit,"
     " upper_limit, period_start, summary)"
     ", hist AS (INSERT INTO alert_history (programme_id, alert_id, rule_id, at, from_state,"
@@ -257,8 +258,9 @@ bool alerts_delivery_recovered(PGconn *conn, int64_t programme_id, const char *r
 /* A page of the alerts that are not inactive, newest first: (id DESC), id being unique and
  * never reused. Filters: $1 programme slug, $2 state, $3 indicator code, $4 site code (NULL:
  * any), $5 the id of the previous page's last row (NULL: from the newest), $6 the page's
- * limit + 1. The inner query walks alert_listed or alert_listed_programme
- * (sql/016_list_pages.sql) from the cursor down; the joins name only the page's rows. */
+ * limit + 1, $7 a programme id (NULL: any; a feed token's list). The inner query walks alert_listed
+ * or alert_listed_programme (sql/016_list_pages.sql) from the cursor down; the joins name only the
+ * page's rows. */
 #define ALERT_JSON_SQL                                                                             \
     "json_build_object('id', a.id, 'programme', p.slug, 'rule', r.name,"                           \
     " 'kind', r.kind, 'indicator', i.code, 'site', s.code, 'state', a.state, 'value', a.value,"    \
@@ -282,6 +284,7 @@ static const char list_sql[] =
     "  AND ($4::text IS NULL OR EXISTS (SELECT 1 FROM site fs WHERE fs.programme_id ="
     "   a.programme_id AND fs.id = a.site_id AND fs.code = $4))"
     "  AND ($5::int8 IS NULL OR a.id < $5::int8)"
+    "  AND ($7::int8 IS NULL OR a.programme_id = $7::int8)"
     "  ORDER BY a.id DESC LIMIT $6::int) a" ALERT_JOINS_SQL " ORDER BY a.id DESC";
 
 enum page_rows_status alerts_list_page(PGconn *conn, const struct alerts_filter *filter,
@@ -291,11 +294,16 @@ enum page_rows_status alerts_list_page(PGconn *conn, const struct alerts_filter 
         return PAGE_ROWS_BAD_CURSOR;
     const char *after_id = request->has_after ? request->after.fields[0] : NULL;
     int limit = request->limit;
-    char fetch[16];
-    const char *params[] = {filter->programme, filter->state,
-                            filter->indicator, filter->site,
-                            after_id,          page_rows_fetch_limit(limit, fetch, sizeof(fetch))};
-    PGresult *res = db_run(conn, NULL, list_sql, 6, params, PGRES_TUPLES_OK, NULL, "list alerts");
+    char fetch[16], scope[24];
+    snprintf(scope, sizeof(scope), "%lld", (long long)filter->programme_id);
+    const char *params[] = {filter->programme,
+                            filter->state,
+                            filter->indicator,
+                            filter->site,
+                            after_id,
+                            page_rows_fetch_limit(limit, fetch, sizeof(fetch)),
+                            filter->programme_id != 0 ? scope : NULL};
+    PGresult *res = db_run(conn, NULL, list_sql, 7, params, PGRES_TUPLES_OK, NULL, "list alerts");
     bool ok = res != NULL && page_rows_collect(res, limit, 1, page);
     PQclear(res);
     if (ok && !alerts_silenced_by(conn, filter->now, page->items)) {

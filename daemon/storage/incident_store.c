@@ -170,6 +170,7 @@ static const char list_sql[] = INCIDENT_SQL(
     " (SELECT id FROM programme WHERE slug = $1))"
     " AND ($2::text IS NULL OR ($2 = 'open') = (n.resolved_at IS NULL))"
     " AND ($3::text IS NULL OR n.kind = $3) AND ($4::int8 IS NULL OR n.id < $4::int8)"
+    " AND ($6::int8 IS NULL OR n.programme_id = $6::int8)"
     " ORDER BY n.id DESC LIMIT $5::int)") " ORDER BY n.id DESC";
 
 static const char get_sql[] =
@@ -223,11 +224,15 @@ enum page_rows_status incidents_list_page(PGconn *conn, const struct incidents_f
 {
     if (request->has_after && !page_rows_cursor_valid(&request->after, "i"))
         return PAGE_ROWS_BAD_CURSOR;
-    char fetch[16];
-    const char *params[] = {filter->programme, filter->state, filter->kind,
+    char fetch[16], scope[24];
+    snprintf(scope, sizeof(scope), "%lld", (long long)filter->programme_id);
+    const char *params[] = {filter->programme,
+                            filter->state,
+                            filter->kind,
                             request->has_after ? request->after.fields[0] : NULL,
-                            page_rows_fetch_limit(request->limit, fetch, sizeof(fetch))};
-    PGresult *res = db_run(conn, "scaleupd_incident_list", list_sql, 5, params, PGRES_TUPLES_OK,
+                            page_rows_fetch_limit(request->limit, fetch, sizeof(fetch)),
+                            filter->programme_id != 0 ? scope : NULL};
+    PGresult *res = db_run(conn, "scaleupd_incident_list", list_sql, 6, params, PGRES_TUPLES_OK,
                            NULL, "list incidents");
     bool ok = res != NULL && page_rows_collect(res, request->limit, 1, page) &&
               annotate_silences(conn, now, page->items);
@@ -267,8 +272,11 @@ enum alerts_result incidents_open_members(PGconn *conn, int64_t id, int64_t **id
     snprintf(text, sizeof(text), "%lld", (long long)id);
     const char *params[] = {text};
     *ids = NULL, *n = 0;
+    /* the second column: whether the incident has an open member at all */
     PGresult *res = db_run(conn, NULL,
-                           "SELECT a.id FROM incident n LEFT JOIN alert a ON a.incident_id = n.id"
+                           "SELECT a.id, EXISTS (SELECT 1 FROM alert o WHERE o.incident_id = n.id"
+                           " AND o.state IN ('pending', 'firing', 'no_data'))"
+                           " FROM incident n LEFT JOIN alert a ON a.incident_id = n.id"
                            " AND a.state IN ('pending', 'firing', 'no_data')"
                            " AND a.acked_at IS NULL WHERE n.id = $1"
                            " ORDER BY a.id",
@@ -276,7 +284,9 @@ enum alerts_result incidents_open_members(PGconn *conn, int64_t id, int64_t **id
     if (res == NULL)
         return ALERTS_DB_ERROR;
     int rows = PQntuples(res);
-    enum alerts_result r = rows == 0 ? ALERTS_NOT_FOUND : ALERTS_OK;
+    enum alerts_result r = rows == 0             ? ALERTS_NOT_FOUND
+                           : !db_bool(res, 0, 1) ? ALERTS_CONFLICT
+                                                 : ALERTS_OK;
     *ids = xcalloc(rows > 0 ? (size_t)rows : 1, sizeof(**ids));
     for (int i = 0; i < rows; i++)
         if (!db_is_null(res, i, 0))

@@ -13,7 +13,8 @@ import threading
 import time
 import unittest
 
-from harness import Daemon, fresh_database, metric, psql, scaleupctl, wait_until
+from harness import (Daemon, create_token, fresh_database, metric, psql, scaleupctl,
+                     wait_until)
 from smtp_sink import SilentServer, SmtpSink, free_port
 
 START = 1770724800  # 2026-02-10T12:00:00Z: December 2025 is the latest period due
@@ -564,6 +565,65 @@ class AlertingTest(unittest.TestCase):
         self.assertEqual(d.request("GET", "/api/v1/programmes/drift-be/receivers").body,
                          {"receivers": []})
         self.assertEqual(d.request("GET", "/api/v1/silences").body, {"silences": []})
+
+    def test_only_an_open_alert_or_incident_is_acknowledged(self):
+        d = self.start_daemon(fresh_database("e2e_alerts_ack_open"))
+        self.setup_programme(d)
+        self.push(d, [("2026-01", 30)])
+        firing = self.wait_alerts(d, "firing", 2)
+        incident = firing[0]["incident_id"]
+        self.assertIsNotNone(incident)
+        self.push(d, [("2026-02", 62)])
+        resolved = self.wait_alerts(d, "resolved", 2)
+        r = d.request("POST", f"/api/v1/alerts/{resolved[0]['id']}/ack", {"by": "Ann"})
+        self.assertEqual((r.status, r.body["error"]["code"]), (409, "alert_not_open"), r.body)
+        self.assertIn("not open", r.body["error"]["message"])
+        r = d.request("POST", f"/api/v1/incidents/{incident}/ack", {"by": "Ann"})
+        self.assertEqual((r.status, r.body["error"]["code"]), (409, "incident_not_open"), r.body)
+        self.assertEqual(d.request("POST", "/api/v1/alerts/999999/ack", {}).status, 404)
+        after = d.request("GET", f"/api/v1/alerts/{resolved[0]['id']}").body
+        self.assertIsNone(after["acked_at"])
+        self.assertEqual(psql(d.conninfo, "SELECT count(*) FROM alert WHERE acked_at IS NOT NULL"),
+                         "0", "nothing was acknowledged")
+
+    def test_a_programme_token_reads_only_its_programme_alerts_and_incidents(self):
+        # a feed token reads when the dashboard is public: as on the programme routes, only its
+        # own programme (403 naming another, 404 for another's alert or incident)
+        d = self.start_daemon(fresh_database("e2e_alerts_scope"),
+                              extra="public_dashboard = true\n")
+        self.setup_programme(d)
+        other = dict(PROGRAMME, slug="other-be", name="Another programme")
+        self.assertEqual(d.request("POST", "/api/v1/programmes", other).status, 201)
+        self.push(d, [("2026-01", 30)])
+        firing = self.wait_alerts(d, "firing", 2)
+        alert, incident = firing[0]["id"], firing[0]["incident_id"]
+        mine = create_token(d.conninfo, "--feed", "drift-be", name="drift team")
+        theirs = create_token(d.conninfo, "--feed", "other-be", name="other team")
+        for path, key in [("/api/v1/alerts", "alerts"), ("/api/v1/incidents", "incidents")]:
+            r = d.request("GET", path, token=theirs)
+            self.assertEqual((r.status, r.body[key]), (200, []), path)
+            r = d.request("GET", path + "?programme=drift-be", token=theirs)
+            self.assertEqual((r.status, r.body["error"]["code"]), (403, "forbidden"), path)
+            self.assertIn("drift-be", r.body["error"]["message"])
+            r = d.request("GET", path + "?programme=other-be", token=theirs)
+            self.assertEqual((r.status, r.body[key]), (200, []), path)
+            r = d.request("GET", path, token=mine)
+            self.assertEqual(r.status, 200, path)
+            self.assertTrue(r.body[key], path)
+            self.assertEqual({x["programme"] for x in r.body[key]}, {"drift-be"}, path)
+            r = d.request("GET", path, token=None)  # the public dashboard reads everything
+            self.assertTrue(r.body[key], path)
+        for path, code in [(f"/api/v1/alerts/{alert}", "unknown_alert"),
+                           (f"/api/v1/incidents/{incident}", "unknown_incident")]:
+            r = d.request("GET", path, token=theirs)
+            self.assertEqual((r.status, r.body["error"]["code"]), (404, code), path)
+            self.assertEqual(d.request("GET", path, token=mine).status, 200, path)
+            r = d.request("POST", path + "/ack", {"by": "x"}, token=theirs)
+            self.assertEqual((r.status, r.body["error"]["code"]), (403, "forbidden"), path)
+            r = d.request("POST", path + "/ack", {"by": "x"}, token=mine)
+            self.assertEqual(r.status, 403, "acknowledging takes an admin token")
+        self.assertEqual(psql(d.conninfo, "SELECT count(*) FROM alert WHERE acked_at IS NOT NULL"),
+                         "0")
 
     def test_scaleupctl_rule_receiver_test_silence_ack(self):
         self.sink.start()

@@ -2,7 +2,8 @@
 programme scaled to forty practices, scripts/demo-data.py) loaded with the default rules
 raises its late-feed alerts for the Walloon practices that stopped reporting, and they are one
 incident per practice listing its missing indicators, with the period and due date and no
-value; the incidents API's pages, one incident, its acknowledgement and its 4xx answers.
+value; the incidents API's pages, one incident, its acknowledgement and its 4xx answers;
+scaleupctl incidents list, show and ack.
 
 Time is pinned with the test clock at 2026-12-02 12:00 UTC and the demo generated for that
 day, so its history ends with 2026-11 and the latest due period is 2026-10 (due 2026-11-15)."""
@@ -135,6 +136,42 @@ class IncidentsTest(unittest.TestCase):
         after = self.daemon.request("GET", f"/api/v1/incidents/{n['id']}").body
         self.assertTrue(after["acked"])
         self.assertTrue(all(m["acked_at"] for m in after["members"]))
+
+    def test_scaleupctl_incidents_list_show_ack(self):
+        d = self.daemon
+        base = ["--url", f"http://127.0.0.1:{d.port}", "--token", d.admin_token]
+        listed = json.loads(harness.scaleupctl(*base, "incidents", "list", "--programme", SLUG,
+                                               "--open", "--limit", "1000").stdout)["incidents"]
+        api = self.incidents("&state=open&limit=1000").body["incidents"]
+        self.assertEqual([n["id"] for n in listed], [n["id"] for n in api])
+        self.assertTrue(all(n["state"] == "open" for n in listed))
+        every = json.loads(harness.scaleupctl(*base, "incidents", "list").stdout)["incidents"]
+        self.assertGreaterEqual(len(every), len(listed))
+        late = json.loads(harness.scaleupctl(*base, "incidents", "list", "--kind", "late_feed",
+                                             "--open").stdout)["incidents"]
+        self.assertEqual(len(late), 5)
+        target = next(n for n in late if not n["acked"])
+        shown = json.loads(harness.scaleupctl(*base, "incidents", "show", str(target["id"])).stdout)
+        self.assertEqual((shown["id"], shown["title"]), (target["id"], target["title"]))
+        acked = json.loads(harness.scaleupctl(
+            *base, "incidents", "ack", str(target["id"]), "--by", "Ann Peeters", "--comment",
+            "called the practice").stdout)
+        self.assertEqual(sorted(acked["acked"]), sorted(m["id"] for m in target["members"]))
+        self.assertEqual(acked["acked_by"], "Ann Peeters")
+        after = d.request("GET", f"/api/v1/incidents/{target['id']}").body
+        self.assertTrue(after["acked"])
+        self.assertEqual({m["acked_by"] for m in after["members"]}, {"Ann Peeters"})
+        again = json.loads(harness.scaleupctl(*base, "incidents", "ack", str(target["id"]),
+                                              "--by", "Bob").stdout)
+        self.assertEqual(again["acked"], [], "acknowledged before: kept as it was")
+        missing = harness.scaleupctl(*base, "incidents", "show", "99999999", check=False)
+        self.assertEqual(missing.returncode, 1)
+        self.assertIn("404: no incident 99999999", missing.stderr)
+        for bad in (["incidents"], ["incidents", "show", "x"], ["incidents", "list", "--state"],
+                    ["incidents", "list", "--programme", "a b"], ["incidents", "ack"]):
+            proc = harness.scaleupctl(*base, *bad, check=False)
+            self.assertEqual(proc.returncode, 2, bad)
+            self.assertIn("usage", proc.stderr, bad)
 
     def test_bad_requests_are_4xx(self):
         d = self.daemon

@@ -2,7 +2,9 @@
  * Incidents against a real PostgreSQL (storage/incident_store.h, docs/ARCHITECTURE.md
  * "Incidents"), through the evaluator as feeds drive it: a stable series of 120 months raises
  * no alert and no incident; a shift at both practices of a region raises one signal incident
- * whose members are exactly the alerts that fire (both practices and the region's aggregate);
+ * whose members are exactly the alerts that fire (both practices and the region's aggregate),
+ * also when the practices signal in consecutive months (one incident while it is open, a new
+ * one after it resolved, one when two sessions open it at once);
  * late feeds are one incident per practice and due period, carry their period and due date and
  * no value, are acknowledged and silenced as one, and resolve when their last member does.
  */
@@ -189,7 +191,7 @@ Test(incidents, a_shift_at_a_region_raises_one_incident_with_its_members)
     cr_expect_str_eq(json_string_value(json_object_get(incident, "indicator")), "x");
     cr_expect_str_eq(json_string_value(json_object_get(incident, "period")), "2019-01");
     cr_expect_str_eq(json_string_value(json_object_get(incident, "title")),
-                     "X signals in Region, 2019-01");
+                     "X signals in Region since 2019-01");
     cr_expect_eq(json_array_size(json_object_get(incident, "members")), 3);
     json_decref(incident);
 }
@@ -240,6 +242,131 @@ static const char *text_of(const json_t *object, const char *key)
 {
     const char *text = json_string_value(json_object_get(object, key));
     return text != NULL ? text : "(none)";
+}
+
+/* Months 0..last of a series stable at P and Q, then P shifted by -10 SD from month 48
+ * (2019-01) and Q from month 49 (2019-02): the month each practice's alert opens. */
+static void shift_p_then_q(uint64_t *seed, int last)
+{
+    for (int t = 0; t <= last; t++) {
+        double p = t >= 48 ? 30 : 0, q = t >= 49 ? 30 : 0;
+        push_month(t, 100 + 3 * noise(seed) - p, 100 + 3 * noise(seed) - q);
+        if (t == 47)
+            cr_assert_eq(scalar_long(OPEN_ALERTS), 0, "nothing open before the shift");
+    }
+}
+
+#define ALERT_AT(rule, site)                                                                       \
+    "SELECT a.id FROM alert a JOIN alert_rule r ON r.id = a.rule_id JOIN site s ON"                \
+    " s.id = a.site_id WHERE r.name = '" rule "' AND s.code = '" site "'"
+
+/* One cause, one incident across periods: P signals in 2019-01, Q in 2019-02; Q joins the
+ * incident P (and the region's aggregate) opened, which says since when. */
+Test(incidents, practices_signalling_in_consecutive_months_are_one_incident)
+{
+    uint64_t seed = 7;
+    shift_p_then_q(&seed, 48);
+    cr_assert_eq(scalar_long("SELECT count(*) FROM incident"), 1, "P's signal opens one");
+    long long id = scalar_long("SELECT id FROM incident");
+    char *members = members_of(id);
+    cr_expect_str_eq(members, "spc-x@P x-region@R", "2019-01: P and the region");
+    free(members);
+    push_month(49, 100 + 3 * noise(&seed) - 30, 100 + 3 * noise(&seed) - 30);
+    cr_expect_eq(scalar_long("SELECT count(*) FROM incident"), 1, "Q joins it in 2019-02");
+    members = members_of(id);
+    cr_expect_str_eq(members, "spc-x@P spc-x@Q x-region@R");
+    free(members);
+    cr_expect_eq(scalar_long("SELECT count(*) FROM incident_member"), 3);
+    json_t *incident = incident_json(id);
+    cr_expect_str_eq(text_of(incident, "state"), "open");
+    cr_expect_eq(json_integer_value(json_object_get(incident, "open_members")), 3);
+    cr_expect_str_eq(text_of(incident, "period"), "2019-01", "the period it began in");
+    cr_expect_str_eq(text_of(incident, "title"), "X signals in Region since 2019-01");
+    json_decref(incident);
+}
+
+/* Once every member resolved, the incident is resolved and a new signal of the same indicator
+ * and region opens a new incident, which keeps the old one's members apart. */
+Test(incidents, a_signal_after_the_incident_resolved_opens_a_new_one)
+{
+    uint64_t seed = 7;
+    shift_p_then_q(&seed, 49);
+    long long first = scalar_long("SELECT id FROM incident");
+    int t = 50;
+    for (; t < 80 && scalar_long(OPEN_ALERTS) > 0; t++)
+        push_month(t, 100 + 3 * noise(&seed), 100 + 3 * noise(&seed));
+    cr_assert_eq(scalar_long(OPEN_ALERTS), 0, "the shift's alerts resolved by month %d", t);
+    json_t *incident = incident_json(first);
+    cr_expect_str_eq(text_of(incident, "state"), "resolved");
+    json_decref(incident);
+    push_month(t, 100 + 3 * noise(&seed) - 30, 100 + 3 * noise(&seed));
+    cr_assert_gt(scalar_long(OPEN_ALERTS), 0, "P signals again at month %d", t);
+    cr_expect_eq(scalar_long("SELECT count(*) FROM incident"), 2, "a new incident");
+    long long second = scalar_long("SELECT id FROM incident WHERE resolved_at IS NULL");
+    cr_expect_neq(second, first);
+    char sql[256];
+    snprintf(sql, sizeof(sql), "SELECT count(*) FROM incident_member WHERE incident_id = %lld",
+             first);
+    cr_expect_eq(scalar_long(sql), 3, "the resolved incident keeps its three members");
+    char *members = members_of(second);
+    cr_expect(members != NULL && strstr(members, "spc-x@P") != NULL, "P is in the new one: %s",
+              members ? members : "(none)");
+    cr_expect(members != NULL && strstr(members, "spc-x@Q") == NULL, "Q is not: %s",
+              members ? members : "(none)");
+    free(members);
+}
+
+/* The SQL of migration version (db_migrations, embedded from sql/). */
+static const char *migration_sql(int version)
+{
+    for (const struct db_migration *m = db_migrations; m->name != NULL; m++)
+        if (m->version == version)
+            return m->sql;
+    cr_assert_fail("no migration %d", version);
+    return NULL;
+}
+
+/* An open signal incident of x in region R as an older version keyed it (with its period). */
+static long long old_signal_incident(const char *period)
+{
+    char sql[1024];
+    snprintf(sql, sizeof(sql),
+             "INSERT INTO incident (programme_id, kind, key, title, indicator_id, site_id,"
+             " period_start, period, opened_at) SELECT %lld, 'signal', 'signal:i' || i.id ||"
+             " ':r' || s.id || ':d' || (date '%s-01' - date '1970-01-01'), 'X signals in Region, "
+             "%s', i.id, s.id, date '%s-01', '%s', now() FROM indicator i, site s WHERE"
+             " i.code = 'x' AND s.code = 'R' RETURNING id",
+             (long long)programme_id, period, period, period, period);
+    return scalar_long(sql);
+}
+
+/* Upgrading: sql/027 gives the oldest open signal incident of an indicator and region the key
+ * without a period and a "since" title, so that a signal after the upgrade joins it; another
+ * open one of the same pair keeps its key (one open incident per key). */
+Test(incidents, the_upgrade_rekeys_the_oldest_open_signal_incident)
+{
+    long long march = old_signal_incident("2018-12"), april = old_signal_incident("2019-01");
+    PGresult *res = PQexec(conn, migration_sql(27));
+    cr_assert_eq(PQresultStatus(res), PGRES_COMMAND_OK, "%s", PQresultErrorMessage(res));
+    PQclear(res);
+    char sql[256];
+    snprintf(sql, sizeof(sql), "SELECT key || ' / ' || title FROM incident WHERE id = %lld", march);
+    char *text = pgtest_scalar(conn, sql);
+    long long x = scalar_long("SELECT id FROM indicator WHERE code = 'x'");
+    long long r = scalar_long("SELECT id FROM site WHERE code = 'R'");
+    char want[128];
+    snprintf(want, sizeof(want), "signal:i%lld:r%lld / X signals in Region since 2018-12", x, r);
+    cr_expect_str_eq(text, want);
+    free(text);
+    snprintf(sql, sizeof(sql), "SELECT title FROM incident WHERE id = %lld", april);
+    text = pgtest_scalar(conn, sql);
+    cr_expect_str_eq(text, "X signals in Region, 2019-01", "the other keeps its key and title");
+    free(text);
+    uint64_t seed = 7;
+    shift_p_then_q(&seed, 48);
+    cr_expect_eq(scalar_long("SELECT count(*) FROM incident"), 2, "no new incident");
+    snprintf(sql, sizeof(sql), "SELECT count(*) FROM alert WHERE incident_id = %lld", march);
+    cr_expect_eq(scalar_long(sql), 2, "P and the region joined the rekeyed incident");
 }
 
 /* Both practices miss 2025-05 (due 2025-06-15) for x and y: two incidents, one per practice,
@@ -403,6 +530,57 @@ Test(incidents, an_incident_resolves_with_its_last_member)
     cr_expect_eq(late_incident_count("Q"), 1, "Q's late feeds go on in their incident");
 }
 
+/* Only what is open is acknowledged: a resolved alert or incident is 409's ALERTS_CONFLICT
+ * and nothing is written, so no acknowledgement outlives what it was about. */
+Test(incidents, a_resolved_alert_or_incident_is_not_acknowledged)
+{
+    push_reports("P", 1, 4);
+    push_reports("Q", 1, 4);
+    cr_assert(evaluator_run_timer(conn, NOW));
+    long long id = late_incident("P");
+    push_reports("P", 5, 5);
+    cr_assert(evaluator_run_timer(conn, NOW));
+    json_t *incident = incident_json(id);
+    cr_assert_str_eq(text_of(incident, "state"), "resolved");
+    json_decref(incident);
+    long long x = scalar_long("SELECT a.id FROM alert a JOIN alert_rule r ON r.id = a.rule_id"
+                              " JOIN site s ON s.id = a.site_id WHERE r.name = 'late-feed-x'"
+                              " AND s.code = 'P' AND a.state = 'resolved'");
+    struct ack_by nurse = {.person = "nurse", .comment = "too late"};
+    cr_expect_eq(alerts_ack(conn, x, &nurse, NOW), ALERTS_CONFLICT, "a resolved alert");
+    json_t *acked = NULL;
+    cr_expect_eq(incidents_ack(conn, id, &nurse, NOW, "test", &acked), ALERTS_CONFLICT,
+                 "a resolved incident");
+    cr_expect_null(acked);
+    cr_expect_eq(alerts_ack(conn, 999999, &nurse, NOW), ALERTS_NOT_FOUND);
+    cr_expect_eq(scalar_long("SELECT count(*) FROM alert WHERE acked_at IS NOT NULL"), 0,
+                 "nothing acknowledged");
+    /* Q's incident is open: acknowledging it still acknowledges its open members */
+    cr_assert_eq(incidents_ack(conn, late_incident("Q"), &nurse, NOW, "test", &acked), ALERTS_OK);
+    cr_expect_eq(json_array_size(acked), 2);
+    json_decref(acked);
+}
+
+/* A pending alert acknowledged, then gone inactive, keeps no acknowledgement. */
+Test(incidents, an_acknowledgement_does_not_survive_into_inactive)
+{
+    put_rule("{\"name\":\"x-high\",\"kind\":\"threshold\",\"indicator\":\"x\",\"site\":\"P\","
+             "\"max\":95,\"for\":2}");
+    push("{\"indicator\":\"x\",\"site\":\"P\",\"period\":\"2025-01\",\"value\":99}");
+    long long a = scalar_long("SELECT a.id FROM alert a JOIN alert_rule r ON r.id = a.rule_id"
+                              " WHERE r.name = 'x-high' AND a.state = 'pending'");
+    struct ack_by nurse = {.person = "nurse"};
+    cr_assert_eq(alerts_ack(conn, a, &nurse, NOW), ALERTS_OK, "a pending alert is open");
+    push("{\"indicator\":\"x\",\"site\":\"P\",\"period\":\"2025-02\",\"value\":90}");
+    char sql[160];
+    snprintf(sql, sizeof(sql),
+             "SELECT count(*) FROM alert WHERE id = %lld AND state = 'inactive'"
+             " AND acked_at IS NULL AND acked_by IS NULL",
+             a);
+    cr_expect_eq(scalar_long(sql), 1, "inactive, without its acknowledgement");
+    cr_expect_eq(alerts_ack(conn, a, &nurse, NOW), ALERTS_CONFLICT, "an inactive alert");
+}
+
 /* The list is newest first, a page at a time, and filters by kind and state. */
 Test(incidents, the_list_is_paged_and_filtered)
 {
@@ -509,4 +687,46 @@ Test(incidents, a_second_session_waits_and_joins_the_same_incident)
                              " IS NOT NULL"),
                  1);
     cr_expect_eq(scalar_long("SELECT count(*) FROM incident_member"), 2);
+}
+
+/* Two sessions open the signal incident of one indicator and region for practices that
+ * signalled in different months (P in 2019-01, Q in 2019-02): the second waits and joins the
+ * first's, so there is one incident with both. */
+Test(incidents, two_sessions_joining_signals_of_two_periods_make_one_incident)
+{
+    uint64_t seed = 7;
+    shift_p_then_q(&seed, 49);
+    free(pgtest_scalar(conn, "WITH m AS (DELETE FROM incident_member RETURNING 1),"
+                             " a AS (UPDATE alert SET incident_id = NULL RETURNING 1)"
+                             " DELETE FROM incident RETURNING 1"));
+    int64_t p = scalar_long(ALERT_AT("spc-x", "P"));
+    struct joiner j = {.alert_id = scalar_long(ALERT_AT("spc-x", "Q"))};
+    /* P's alert as it opened, in 2019-01 (an alert's period is its latest point's) */
+    char sql[256];
+    snprintf(sql, sizeof(sql),
+             "UPDATE alert SET period_start = '2019-01-01' WHERE id = %lld RETURNING id",
+             (long long)p);
+    free(pgtest_scalar(conn, sql));
+    cr_assert(db_begin(conn, "test"));
+    cr_assert(incidents_attach(conn, programme_id, p, NOW));
+    pthread_t thread;
+    cr_assert_eq(pthread_create(&thread, NULL, join_in_another_session, &j), 0);
+    long waiting = 0;
+    for (int poll = 0; poll < 100000 && waiting == 0; poll++) {
+        free(pgtest_scalar(conn, "SELECT pg_stat_clear_snapshot()::text"));
+        waiting = scalar_long("SELECT count(*) FROM pg_stat_activity WHERE datname ="
+                              " current_database() AND wait_event_type = 'Lock'");
+    }
+    cr_expect_eq(waiting, 1, "the second session waits");
+    cr_assert(db_commit(conn, "test"));
+    pthread_join(thread, NULL);
+    cr_assert(j.ok);
+    cr_expect_eq(scalar_long("SELECT count(*) FROM incident"), 1, "one incident");
+    cr_expect_eq(scalar_long("SELECT count(*) FROM incident_member"), 2);
+    cr_expect_eq(scalar_long("SELECT count(DISTINCT incident_id) FROM alert WHERE id IN"
+                             " (SELECT alert_id FROM incident_member)"),
+                 1);
+    char *period = pgtest_scalar(conn, "SELECT period FROM incident");
+    cr_expect_str_eq(period, "2019-01", "named after the first session's period");
+    free(period);
 }

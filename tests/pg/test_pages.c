@@ -87,7 +87,7 @@ static struct page_rows read_page(enum list which, const char *after, int limit,
     if (after != NULL)
         cr_assert(page_cursor_decode(after, fields, &request.after), "cursor %s", after);
     struct page_rows page = {NULL, NULL};
-    struct alerts_filter all = {NULL, NULL, NULL, NULL, 0};
+    struct alerts_filter all = {NULL, NULL, NULL, NULL, 0, 0};
     bool ok = false;
     if (which == LIST_ALERTS)
         ok = alerts_list_page(conn, &all, &request, &page) == PAGE_ROWS_OK;
@@ -272,7 +272,7 @@ Test(pages, cursors_that_are_not_of_the_list_are_refused)
     /* a cursor of two fields is not an alert's or a token's */
     struct page_request request = {10, true, {2, {strdup("1"), strdup("2")}}};
     struct page_rows page;
-    struct alerts_filter any = {NULL, NULL, NULL, NULL, 0};
+    struct alerts_filter any = {NULL, NULL, NULL, NULL, 0, 0};
     cr_expect_eq(alerts_list_page(conn, &any, &request, &page), PAGE_ROWS_BAD_CURSOR);
     cr_expect_eq(token_list_page(conn, &request, &page), PAGE_ROWS_BAD_CURSOR);
     page_cursor_clear(&request.after);

@@ -359,7 +359,7 @@ Test(am_webhook, annotations_name_the_incident)
 {
     struct notify_alert a = two_firing[0];
     a.incident_id = 12;
-    a.incident_title = "Blood pressure under control signals in Flanders, 2025-06";
+    a.incident_title = "Blood pressure under control signals in Flanders since 2025-06";
     struct notify_group g = group(&a, 1);
     json_t *ann = am_webhook_annotations(&g, &a);
     cr_expect_str_eq(json_string_value(json_object_get(ann, "incident_id")), "12");

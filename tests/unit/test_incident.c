@@ -1,7 +1,7 @@
 /*
  * Incident keys (core/incident.h): which alerts share an incident — a practice's late feeds
- * of one due period, one indicator's signals in one region and period with the region's
- * aggregate — and which stay alone; and the titles people read.
+ * of one due period, one indicator's signals in one region with the region's aggregate,
+ * whatever period each signals in — and which stay alone; and the titles people read.
  */
 #include <criterion/criterion.h>
 #include <string.h>
@@ -47,15 +47,17 @@ Test(incident, late_feed_and_signal_keys)
         {LATE(3, 3, 20, 0, 20758), INCIDENT_LATE_FEED, "late_feed:s20:d20758"},
         {LATE(4, 3, 21, 2, 20727), INCIDENT_LATE_FEED, "late_feed:s21:d20727"},
         /* signals: practices of one region and the region's aggregate share one key */
-        {SIG("spc", 5, 3, 20, 2, false, 20727), INCIDENT_SIGNAL, "signal:i3:r2:d20727"},
-        {SIG("threshold", 6, 3, 21, 2, false, 20727), INCIDENT_SIGNAL, "signal:i3:r2:d20727"},
-        {SIG("spc", 7, 3, 2, 1, true, 20727), INCIDENT_SIGNAL, "signal:i3:r2:d20727"},
-        /* another indicator, region or period is another incident */
-        {SIG("spc", 8, 4, 20, 2, false, 20727), INCIDENT_SIGNAL, "signal:i4:r2:d20727"},
-        {SIG("spc", 9, 3, 30, 5, false, 20727), INCIDENT_SIGNAL, "signal:i3:r5:d20727"},
-        {SIG("spc", 10, 3, 20, 2, false, 20758), INCIDENT_SIGNAL, "signal:i3:r2:d20758"},
+        {SIG("spc", 5, 3, 20, 2, false, 20727), INCIDENT_SIGNAL, "signal:i3:r2"},
+        {SIG("threshold", 6, 3, 21, 2, false, 20727), INCIDENT_SIGNAL, "signal:i3:r2"},
+        {SIG("spc", 7, 3, 2, 1, true, 20727), INCIDENT_SIGNAL, "signal:i3:r2"},
+        /* in any period: a later month joins the incident while it is open */
+        {SIG("spc", 10, 3, 20, 2, false, 20758), INCIDENT_SIGNAL, "signal:i3:r2"},
+        {SIG("spc", 19, 3, 2, 1, true, 20758), INCIDENT_SIGNAL, "signal:i3:r2"},
+        /* another indicator or region is another incident */
+        {SIG("spc", 8, 4, 20, 2, false, 20727), INCIDENT_SIGNAL, "signal:i4:r2"},
+        {SIG("spc", 9, 3, 30, 5, false, 20727), INCIDENT_SIGNAL, "signal:i3:r5"},
         /* a site without a parent is its own region */
-        {SIG("spc", 11, 3, 1, 0, false, 0), INCIDENT_SIGNAL, "signal:i3:r1:d0"},
+        {SIG("spc", 11, 3, 1, 0, false, 0), INCIDENT_SIGNAL, "signal:i3:r1"},
     };
     expect_keys(cases, sizeof cases / sizeof cases[0]);
 }
@@ -112,7 +114,7 @@ Test(incident, titles)
                                          .indicator_name = "BP controlled",
                                          .site_name = "Praktijk Noord",
                                          .region_name = "Wallonie"});
-    cr_expect_str_eq(k.title, "BP controlled signals in Wallonie, 2026-10");
+    cr_expect_str_eq(k.title, "BP controlled signals in Wallonie since 2026-10");
     k = key_of((struct incident_subject){.rule_kind = "spc",
                                          .indicator_id = 3,
                                          .site_id = 2,
@@ -122,7 +124,7 @@ Test(incident, titles)
                                          .indicator_name = "BP",
                                          .site_name = "Flanders",
                                          .region_name = "Belgium"});
-    cr_expect_str_eq(k.title, "BP signals in Flanders, 2026-10");
+    cr_expect_str_eq(k.title, "BP signals in Flanders since 2026-10");
     k = key_of((struct incident_subject){
         .alert_id = 5, .rule_kind = "self", .rule_name = "delivery", .period_start = -1});
     cr_expect_str_eq(k.title, "delivery");

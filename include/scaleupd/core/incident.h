@@ -11,7 +11,7 @@
 enum incident_kind {
     INCIDENT_ALERT,     /* an alert that groups with nothing: its own incident */
     INCIDENT_LATE_FEED, /* one practice, one due period: its missing indicators */
-    INCIDENT_SIGNAL,    /* one indicator, one region, one period: its practices and aggregate */
+    INCIDENT_SIGNAL,    /* one indicator, one region, while open: its practices and aggregate */
 };
 
 /* What an alert that starts firing is about. Ids are 0 and days -1 when absent; names may be
@@ -44,9 +44,11 @@ struct incident_key {
 };
 
 /* Fills *out for s: a late-feed alert on a site with a period groups per (site, period); an
- * spc or threshold alert with an indicator and a period groups per (indicator, region,
- * period), where the region is the parent of a practice and the site itself for an aggregate
- * (or for a site without a parent); anything else is alone ("alert:<id>"). */
+ * spc or threshold alert with an indicator and a period groups per (indicator, region), where
+ * the region is the parent of a practice and the site itself for an aggregate (or for a site
+ * without a parent): it joins the open incident of that indicator and region whatever period
+ * the incident began in, and a new one is titled "<indicator> signals in <region> since
+ * <period>"; anything else is alone ("alert:<id>"). */
 void incident_key_of(const struct incident_subject *s, struct incident_key *out);
 
 /* "late_feed", "signal" or "alert": incident.kind in the database and the API. */

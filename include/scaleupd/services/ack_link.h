@@ -39,7 +39,7 @@ enum ack_link_status {
     ACK_LINK_FORGED,    /* not signed by this key */
     ACK_LINK_EXPIRED,
     ACK_LINK_DISABLED, /* the daemon has no key */
-    ACK_LINK_GONE,     /* genuine, but none of its alerts exists any more */
+    ACK_LINK_GONE,     /* genuine, but none of its alerts exists or is open any more */
     ACK_LINK_DB_ERROR, /* db_failure_of(conn) says what kind */
 };
 

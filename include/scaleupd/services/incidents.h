@@ -13,8 +13,9 @@
 /* Acknowledges every open member of incident id not acknowledged yet (one acknowledged
  * before keeps who did it and why) at now, by (who, comment, token: as alerts_ack records
  * them), all or none: ALERTS_OK with *acked the JSON array of the member ids acknowledged
- * (owned by the caller; empty when none is open and unacknowledged), ALERTS_NOT_FOUND (no such
- * incident) or ALERTS_DB_ERROR (rolled back). */
+ * (owned by the caller; empty when every open member was acknowledged before),
+ * ALERTS_NOT_FOUND (no such incident), ALERTS_CONFLICT (no member is open: the incident is
+ * resolved, nothing to acknowledge) or ALERTS_DB_ERROR (rolled back). */
 enum alerts_result incidents_ack(PGconn *conn, long long id, const struct ack_by *by, double now,
                                  const char *request_id, json_t **acked)
     __attribute__((warn_unused_result));

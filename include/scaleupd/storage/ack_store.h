@@ -21,16 +21,18 @@ struct ack_by {
                           * e-mail link); kept next to the person, never shown as who */
 };
 
-/* Acknowledges alert alert_id as by at now: ALERTS_OK, ALERTS_NOT_FOUND (no such alert) or
- * ALERTS_DB_ERROR. Acknowledging again replaces the time, person, comment and token. Any
- * state may be acknowledged, as before; resolving clears the acknowledgement. */
+/* Acknowledges alert alert_id as by at now: ALERTS_OK, ALERTS_NOT_FOUND (no such alert),
+ * ALERTS_CONFLICT (the alert is not open: resolved or inactive; nothing is written) or
+ * ALERTS_DB_ERROR. Acknowledging again replaces the time, person, comment and token. Only an
+ * open alert (pending, firing, no_data) is acknowledged: an acknowledgement says someone took
+ * on what is going on, and closing (resolved, inactive) clears it. */
 enum alerts_result alerts_ack(PGconn *conn, int64_t alert_id, const struct ack_by *by, double now)
     __attribute__((warn_unused_result));
 
-/* Acknowledges each of alert_ids[0..n) that exists, in one statement, as alerts_ack does
- * one (an incident's member alerts): ALERTS_OK with *acked the number acknowledged (0 when
- * none of the ids exists, or n is 0), or ALERTS_DB_ERROR. n is at most ACK_IDS_MAX (past it,
- * ALERTS_INVALID and nothing is done). */
+/* Acknowledges each of alert_ids[0..n) that exists and is open, in one statement, as
+ * alerts_ack does one (an e-mail's alerts): ALERTS_OK with *acked the number acknowledged (0
+ * when none of the ids exists and is open, or n is 0), or ALERTS_DB_ERROR. n is at most ACK_IDS_MAX
+ * (past it, ALERTS_INVALID and nothing is done). */
 #define ACK_IDS_MAX 10000
 enum alerts_result alerts_ack_ids(PGconn *conn, const int64_t *alert_ids, size_t n,
                                   const struct ack_by *by, double now, size_t *acked)

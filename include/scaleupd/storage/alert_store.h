@@ -55,6 +55,7 @@ struct alerts_filter {
     const char *indicator;
     const char *site;
     double now;
+    int64_t programme_id; /* 0 for any; else only this programme's (a feed token's list) */
 };
 
 /* One page of the alerts that are not inactive and match filter, newest first (id DESC):

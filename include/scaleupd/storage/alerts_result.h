@@ -8,6 +8,7 @@ enum alerts_result {
     ALERTS_CREATED,   /* done, and a new row was made */
     ALERTS_INVALID,   /* the database refused the document: see the problems filled */
     ALERTS_NOT_FOUND, /* no such row */
+    ALERTS_CONFLICT,  /* the row is not in a state that allows it (a resolved alert's ack) */
     ALERTS_DB_ERROR   /* a database failure (logged; db_failure_of says which kind) */
 };
 

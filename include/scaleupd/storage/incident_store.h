@@ -28,12 +28,13 @@ bool incidents_attach(PGconn *conn, int64_t programme_id, int64_t alert_id, doub
 bool incidents_release(PGconn *conn, int64_t incident_id, double now)
     __attribute__((warn_unused_result));
 
-/* What GET /api/v1/incidents filters on, each NULL for any: a programme slug, "open" or
- * "resolved", a kind ("late_feed", "signal", "alert"). */
+/* What GET /api/v1/incidents filters on, each NULL (0) for any: a programme slug, "open" or
+ * "resolved", a kind ("late_feed", "signal", "alert"), a programme id (a feed token's list). */
 struct incidents_filter {
     const char *programme;
     const char *state;
     const char *kind;
+    int64_t programme_id;
 };
 
 /* One page of incidents, newest first (id DESC): at most request->limit after the cursor's
@@ -52,7 +53,8 @@ enum alerts_result incidents_get(PGconn *conn, int64_t id, double now, json_t **
 
 /* The ids of incident id's open members not acknowledged yet (ascending: acknowledging the
  * incident keeps who acknowledged a member before, and why) into *ids (owned by the caller,
- * free()) and *n: ALERTS_OK, ALERTS_NOT_FOUND (no such incident) or ALERTS_DB_ERROR. */
+ * free()) and *n: ALERTS_OK, ALERTS_NOT_FOUND (no such incident), ALERTS_CONFLICT (no member
+ * is open: the incident is resolved; *n is 0) or ALERTS_DB_ERROR. */
 enum alerts_result incidents_open_members(PGconn *conn, int64_t id, int64_t **ids, size_t *n)
     __attribute__((warn_unused_result));
 

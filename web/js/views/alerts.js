@@ -1,6 +1,6 @@
 /* Alerts: the programme's open incidents (alerts with one cause: a practice's late feeds of a
- * due period, an indicator's signals in a region and period) with their members and one
- * acknowledgement for all, the open alerts with since when, acknowledging and silencing them
+ * due period, an indicator's signals in a region while they last) with their members, one
+ * acknowledgement and one silence for all, the open alerts with since when, acknowledging and silencing them
  * (an admin token is needed for that), the active silences, and the alerts resolved in the
  * last 30 days. The daemon sends its lists a page at a time (newest first): the view shows
  * the pages loaded so far and a "Show more" control while the daemon has more, so nothing
@@ -128,12 +128,43 @@ function incidentPeriod(n) {
   return [fmtPeriod(n.period), n.due ? h("span", { class: "muted small" }, h("br"), "due " + fmtDate(n.due)) : null];
 }
 
-function ackIncidentButton(n, msg) {
+/* The matchers of exactly an incident's members (docs/ARCHITECTURE.md, "Incidents"), all
+ * equality but the rule kinds when there are several: a late feed's practice (its site) and
+ * kind; a signal's indicator, its region (the region label covers the region's practices and
+ * its own aggregate, also those that join the incident later) and the members' kinds (spc,
+ * threshold); an incident of one alert, that alert's indicator, site and rule. */
+function incidentMatchers(n) {
+  const kinds = [...new Set(n.members.map((m) => m.kind))].sort();
+  const kind = kinds.length === 1 ? { name: "kind", value: kinds[0] }
+    : { name: "kind", value: kinds.join("|"), isRegex: true };
+  if (n.kind === "late_feed") return [{ name: "site", value: n.site }, kind];
+  if (n.kind === "signal") return [{ name: "indicator", value: n.indicator }, { name: "region", value: n.site }, kind];
+  const m = n.members[0] || {};
+  return Object.entries({ indicator: m.indicator, site: m.site, rule: m.rule })
+    .filter(([, v]) => typeof v === "string" && v !== "").map(([name, value]) => ({ name, value }));
+}
+
+/* "Silence this incident" for the hours chosen, with the comment typed as its reason and the
+ * "Acting as" name as its author. */
+function silenceIncidentButton(n, hours, comment, msg) {
+  return h("button", { type: "button", class: "ghost", "data-action": "silence-incident", onclick: async () => {
+    try {
+      await createSilence({ programme: n.programme, matchers: incidentMatchers(n), duration: Number(hours.value) + "h",
+        author: author(), reason: comment.value.trim() || "incident " + n.id + " silenced from the dashboard" });
+      msg.textContent = "Silenced.";
+      render();
+    } catch (err) {
+      msg.textContent = refused(err, "silence");
+    }
+  } }, "Silence this incident");
+}
+
+function ackIncidentButton(n, msg, comment) {
   const button = h("button", { type: "button", "data-action": "ack-incident", disabled: n.acked,
     onclick: async () => {
       button.disabled = true;
       try {
-        const done = await ackIncident(n.id, author());
+        const done = await ackIncident(n.id, author(), comment.value.trim());
         msg.textContent = `Acknowledged ${done.acked.length} alert${done.acked.length === 1 ? "" : "s"}.`;
         render();
       } catch (err) {
@@ -144,8 +175,18 @@ function ackIncidentButton(n, msg) {
   return button;
 }
 
-function incidentRow(n) {
+/* An open incident's actions: acknowledge every open member, or silence them all for a
+ * while; the comment goes with either. */
+function incidentActions(n) {
   const msg = h("span", { class: "small muted", role: "status" });
+  if (n.state !== "open") return msg; /* nothing open to acknowledge or silence */
+  const hours = h("select", { "aria-label": "silence the incident for" }, SILENCE_HOURS.map((x) => h("option", { value: x }, fmtHours(x))));
+  const comment = h("input", { type: "text", placeholder: "comment", "aria-label": "comment on the incident", size: 14 });
+  return h("div", { class: "inline-form" }, ackIncidentButton(n, msg, comment), hours, comment,
+    silenceIncidentButton(n, hours, comment, msg), msg);
+}
+
+function incidentRow(n) {
   const open = n.members.filter((m) => m.state !== "resolved" && m.state !== "inactive");
   return h("tr", { "data-incident": n.id, "data-kind": n.kind },
     h("td", {}, kindTag(n.kind), n.acked ? [" ", badge("acknowledged")] : null,
@@ -155,7 +196,7 @@ function incidentRow(n) {
       h("ul", { class: "members small" }, n.members.map((m) => memberItem(m, n.kind)))),
     h("td", {}, incidentPeriod(n)),
     h("td", {}, fmtDateTime(n.since)),
-    h("td", {}, ackIncidentButton(n, msg), " ", msg));
+    h("td", {}, incidentActions(n)));
 }
 
 function openRow(a) {
