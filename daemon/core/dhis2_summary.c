@@ -252,23 +252,41 @@ json_t *dhis2_job_answer(const char *id, const char *created)
     json_t *job = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s}", "responseType",
                             "JobConfigurationWebMessageResponse", "name", "DATAVALUE_IMPORT", "id",
                             id, "created", created, "jobType", "DATAVALUE_IMPORT", "jobStatus",
-                            "COMPLETED", "relativeNotifierEndpoint", endpoint);
+                            "RUNNING", "relativeNotifierEndpoint", endpoint);
     return web_message(200, "OK", "Initiated DATAVALUE_IMPORT", job);
 }
 
 /* One notification of job id (DHIS2's Notification). */
-static json_t *notification(const char *id, char first, const char *time, const char *message,
-                            bool completed)
+static json_t *notification(const char *id, char first, const char *level, const char *time,
+                            const char *message, bool completed)
 {
     char uid[16];
     snprintf(uid, sizeof(uid), "%c%s", first, id[0] ? id + 1 : "");
-    return json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:b}", "uid", uid, "id", id, "level", "INFO",
+    return json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:b}", "uid", uid, "id", id, "level", level,
                      "category", "DATAVALUE_IMPORT", "time", time, "message", message, "completed",
                      completed);
 }
 
-json_t *dhis2_job_notifications(const char *id, const char *created, const char *completed)
+json_t *dhis2_job_notifications(const char *id, const char *status, const char *created,
+                                const char *completed, const char *failure)
 {
-    return json_pack("[o,o]", notification(id, 'D', completed, "Import done", true),
-                     notification(id, 'S', created, "Process started", false));
+    json_t *started = notification(id, 'S', "INFO", created, "Process started", false);
+    if (strcmp(status, "RUNNING") == 0)
+        return json_pack("[o]", started);
+    if (strcmp(status, "COMPLETED") == 0)
+        return json_pack("[o,o]", notification(id, 'D', "INFO", completed, "Import done", true),
+                         started);
+    char message[320];
+    snprintf(message, sizeof(message), "Process failed: %s", failure ? failure : "");
+    return json_pack("[o,o]", notification(id, 'F', "ERROR", completed, message, true), started);
+}
+
+json_t *dhis2_failed_summary(const char *message)
+{
+    char description[320];
+    snprintf(description, sizeof(description), "The import process failed: %s", message);
+    return json_pack("{s:s,s:s,s:s,s:{s:i,s:i,s:i,s:i},s:[],s:[],s:s}", "responseType",
+                     "ImportSummary", "status", "ERROR", "description", description,
+                     "importCount", "imported", 0, "updated", 0, "ignored", 0, "deleted", 0,
+                     "conflicts", "rejectedIndexes", "dataSetComplete", "false");
 }

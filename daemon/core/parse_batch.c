@@ -41,6 +41,15 @@ void obs_batch_reject(struct obs_batch *b, size_t index, const char *field, cons
     parse_reject_push(b, row, &r);
 }
 
+void obs_dhis2_require_values(struct obs_batch *b, bool all_deleted)
+{
+    for (size_t i = 0; i < b->n_rows; i++) {
+        const struct obs_row *row = &b->rows[i];
+        if (!row->rejected && row->value_missing && !all_deleted && !row->deleted)
+            obs_batch_reject(b, i, "value", "missing_field", "value is required");
+    }
+}
+
 char *parse_arena_alloc(struct obs_batch *b, size_t n)
 {
     struct obs_arena_block *block = b->arena;

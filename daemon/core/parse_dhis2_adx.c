@@ -124,8 +124,8 @@ static bool adx_value_attributes(struct adx_state *st, struct obs_row *row, stru
                 memcpy(row->indicator, text, n + 1);
         } else if (attr_is(name, "value")) {
             value = text;
-            ok = n > 0 ? scalar_put_number(st->b, row, FIELD_VALUE, text, n, true, &row->value, pr)
-                       : scalar_code_status(st->b, row, FIELD_VALUE, TEXT_OK, 0, pr);
+            ok = n == 0 ||
+                 scalar_put_number(st->b, row, FIELD_VALUE, text, n, true, &row->value, pr);
         } else if (attr_is(name, "deleted")) {
             row->deleted = strcmp(text, "true") == 0;
         } else if (xmlTextReaderIsNamespaceDecl(r) != 1) {
@@ -138,8 +138,8 @@ static bool adx_value_attributes(struct adx_state *st, struct obs_row *row, stru
     xmlTextReaderMoveToElement(r);
     if (ok && row->indicator[0] == '\0')
         ok = scalar_code_status(st->b, row, FIELD_INDICATOR, TEXT_OK, 0, pr);
-    if (ok && value == NULL)
-        ok = scalar_code_status(st->b, row, FIELD_VALUE, TEXT_OK, 0, pr);
+    /* no value (or ""): a delete by key, or rejected later (obs_dhis2_require_values) */
+    row->value_missing = value == NULL || value[0] == '\0';
     return ok;
 }
 

@@ -16,6 +16,7 @@
 #include "scaleupd/storage/db.h"
 #include "scaleupd/storage/fhir_store.h"
 #include "scaleupd/storage/idempotency.h"
+#include "scaleupd/storage/dhis2_import_job.h"
 #include "scaleupd/storage/dhis2_map_store.h"
 #include "scaleupd/storage/dhis2_value_meta.h"
 #include "scaleupd/storage/observations_delete.h"
@@ -351,6 +352,8 @@ static enum ingest_outcome push_batch(PGconn *conn, const struct ingest_request 
         outcome = refuse_write(&why, out);
         goto out;
     }
+    if (rq->format == OBS_FORMAT_DHIS2) /* DHIS2 deletes by key, without a value */
+        obs_dhis2_require_values(batch, options.strategy == DHIS2_STRATEGY_DELETE);
     if (rq->format == OBS_FORMAT_DHIS2 && !map_dhis2_ids(conn, rq, programme_id, &options, batch)) {
         outcome = INGEST_PUSH_DB_ERROR;
         goto out;
@@ -371,6 +374,29 @@ static enum ingest_outcome push_batch(PGconn *conn, const struct ingest_request 
 out:
     obs_batch_free(&batch);
     return outcome;
+}
+
+char *ingest_dhis2_job_summary(const char *answer, size_t len)
+{
+    json_t *doc = json_loadb(answer, len, 0, NULL);
+    json_t *response = json_object_get(doc, "response");
+    json_t *summary = json_is_object(response) ? response : doc;
+    char *text = json_is_object(summary) ? json_dumps(summary, JSON_COMPACT) : NULL;
+    json_decref(doc);
+    return text;
+}
+
+/* async=true: finishes the request's job with the import's summary, in its transaction. */
+static bool finish_job(PGconn *conn, const struct ingest_request *rq, struct ingest_result *out)
+{
+    if (rq->dhis2_job_id == NULL)
+        return true;
+    char *summary = ingest_dhis2_job_summary(out->body, out->body_len);
+    bool ok = summary != NULL &&
+              dhis2_job_finish(conn, rq->dhis2_job_id, "COMPLETED", summary, rq->request_id);
+    free(summary);
+    out->job_finished = ok;
+    return ok;
 }
 
 /* The transaction's body: the key, the batch, the answer under the key. *commit says whether
@@ -400,6 +426,8 @@ static enum ingest_outcome push_in_transaction(PGconn *conn, const struct ingest
     if (rq->idempotency_key != NULL &&
         !idempotency_store(conn, rq->token_id, rq->idempotency_key, rq->fingerprint, out->status,
                            out->body, out->body_len))
+        return INGEST_PUSH_DB_ERROR;
+    if (!finish_job(conn, rq, out))
         return INGEST_PUSH_DB_ERROR;
     *commit = true;
     return INGEST_PUSH_ANSWERED;
@@ -431,6 +459,7 @@ enum ingest_outcome ingest_push(PGconn *conn, const struct ingest_request *rq,
     bool commit;
     outcome = push_in_transaction(conn, rq, programme_id, out, &commit);
     if (!commit) {
+        out->job_finished = false;
         db_rollback(conn, rq->request_id);
         observations_rolled_back();
         if (outcome == INGEST_PUSH_DB_ERROR || outcome == INGEST_PUSH_INTERNAL) {
@@ -441,7 +470,7 @@ enum ingest_outcome ingest_push(PGconn *conn, const struct ingest_request *rq,
     }
     if (!db_commit(conn, rq->request_id)) {
         observations_rolled_back();
-        ingest_result_free(out);
+        ingest_result_free(out); /* job_finished too: the job's completion rolled back */
         return INGEST_PUSH_DB_ERROR;
     }
     observations_committed();

@@ -75,8 +75,16 @@ json_t *dhis2_refusal_answer(const char *parameter, const char *code, const char
  * A new reference owned by the caller. */
 json_t *dhis2_job_answer(const char *id, const char *created);
 
-/* The notifications of a completed job, newest first, as /api/system/tasks/{jobType}/{id}
- * lists them: "Import done" (completed) and "Process started". A new reference. */
-json_t *dhis2_job_notifications(const char *id, const char *created, const char *completed);
+/* The notifications of a job whose status is status (RUNNING, COMPLETED or ERROR), newest
+ * first, as /api/system/tasks/{jobType}/{id} lists them: "Process started" (INFO, not
+ * completed) while it runs; then "Import done" (INFO, completed) before it, or for a failed
+ * job "Process failed: " and failure (ERROR, completed). A new reference. */
+json_t *dhis2_job_notifications(const char *id, const char *status, const char *created,
+                                const char *completed, const char *failure);
+
+/* The import summary of an import that failed as a whole (status ERROR, nothing counted, no
+ * conflict, description "The import process failed: " and message), as DHIS2 keeps it for a
+ * job that threw. A new reference owned by the caller. */
+json_t *dhis2_failed_summary(const char *message);
 
 #endif

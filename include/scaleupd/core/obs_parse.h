@@ -136,6 +136,10 @@ struct obs_row {
        bytes, or NULL; never "") and followup (has_followup: given) of the data value */
     const char *stored_by;
     bool has_followup, followup;
+    /* DHIS2: the data value gave no value (absent, null or empty): the parser does not reject
+       the row for it, since DHIS2 deletes by key without a value; obs_dhis2_require_values
+       rejects it (missing_field) unless the row is a delete */
+    bool value_missing;
     /* filled by obs_validate: */
     int64_t indicator_id;
     int64_t site_id;
@@ -346,6 +350,12 @@ __attribute__((warn_unused_result)) bool obs_validate(struct obs_batch *batch,
  * (dhis2_map_apply). */
 void obs_batch_reject(struct obs_batch *batch, size_t index, const char *field, const char *code,
                       const char *message);
+
+/* DHIS2: rejects each row not rejected yet that gave no value (value_missing) as missing_field
+ * on "value" ("value is required"), unless it is a delete: all_deleted (importStrategy
+ * DELETE) or the row's own deleted. Call it once the import strategy is known, before
+ * obs_validate. */
+void obs_dhis2_require_values(struct obs_batch *batch, bool all_deleted);
 
 /* Number of rows not rejected. */
 size_t obs_batch_accepted(const struct obs_batch *batch);
