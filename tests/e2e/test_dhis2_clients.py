@@ -301,6 +301,16 @@ class Dhis2ClientsTest(unittest.TestCase):
         self.assertEqual(meta(), "district-officer:true,admin:-")
         self.assertEqual(harness.psql(self.conninfo, "SELECT comment FROM observation"
                                       " WHERE comment IS NOT NULL"), "checked")
+        # where a user reads the value: the site's series points
+        resp = self.daemon.request(
+            "GET", f"/api/v1/programmes/{SLUG}/series?indicator=patients_enrolled"
+                   "&site=BE-VLG-GP001")
+        self.assertEqual(resp.status, 200, resp.body)
+        points = {p["period"]: p for p in resp.body["points"]}
+        self.assertEqual((points["2025-01"]["stored_by"], points["2025-01"]["followup"],
+                          points["2025-01"]["comment"]), ("district-officer", True, "checked"))
+        self.assertEqual(points["2025-02"]["stored_by"], "admin")
+        self.assertNotIn("followup", points["2025-02"])  # not given: not shown as false
         # the last import that gives them wins; CSV gives them by position
         csv = f"{DE_ENROLLED},202502,{OU_GP001},,,2,nurse,,,true,\n"
         r = requests.post(f"{self.server}/api/dataValueSets", data=csv,
@@ -323,6 +333,42 @@ class Dhis2ClientsTest(unittest.TestCase):
         self.assertEqual(r.json()["response"]["importCount"]["deleted"], 1, r.text)
         self.assertEqual(self.count("observation"), 1)
         self.assertEqual(self.count("observation_revision"), 0)
+
+    def test_delete_by_key_without_a_value(self):
+        """DHIS2 deletes by key: a DELETE (or a value marked deleted) needs no value, in JSON,
+        CSV and ADX; without one, any other strategy is a conflict E7618."""
+        self.dhis2_py_post({"dataValues": [
+            {"dataElement": DE_ENROLLED, "period": p, "orgUnit": OU_GP001, "value": "1"}
+            for p in ("202501", "202502", "202503", "202504")]})
+        self.assertEqual(self.count("observation"), 4)
+        r = self.dhis2_py_post({"dataValues": [
+            {"dataElement": DE_ENROLLED, "period": "202501", "orgUnit": OU_GP001}]},
+            params={"importStrategy": "DELETE"})
+        self.assertEqual(r.json()["response"]["importCount"]["deleted"], 1, r.text)
+        csv = f"dataelement,period,orgunit,catoptcombo,attroptcombo,value\n" \
+              f"{DE_ENROLLED},202502,{OU_GP001},,,\n"
+        r = requests.post(f"{self.server}/api/dataValueSets?importStrategy=DELETE", data=csv,
+                          headers={"Content-Type": "application/csv",
+                                   "Authorization": f"ApiToken {self.feed}"})
+        self.assertEqual(r.json()["response"]["importCount"]["deleted"], 1, r.text)
+        adx = (f'<adx xmlns="urn:ihe:qrph:adx:2015"><group orgUnit="{OU_GP001}" '
+               f'period="2025-03-01/P1M"><dataValue dataElement="{DE_ENROLLED}" value=""/>'
+               f'</group></adx>')
+        r = requests.post(f"{self.server}/api/dataValueSets?importStrategy=DELETE", data=adx,
+                          headers={"Content-Type": "application/adx+xml",
+                                   "Authorization": f"ApiToken {self.feed}"})
+        self.assertEqual(r.json()["response"]["importCount"]["deleted"], 1, r.text)
+        r = self.dhis2_py_post({"dataValues": [
+            {"dataElement": DE_ENROLLED, "period": "202504", "orgUnit": OU_GP001,
+             "deleted": True}]})
+        self.assertEqual(r.json()["response"]["importCount"]["deleted"], 1, r.text)
+        self.assertEqual(self.count("observation"), 0)
+        self.assertEqual(self.count("observation_revision"), 4)
+        # no value and no delete: DHIS2's "Data value or comment not specified"
+        r = self.dhis2_py_post({"dataValues": [
+            {"dataElement": DE_ENROLLED, "period": "202505", "orgUnit": OU_GP001}]})
+        self.assertEqual(r.status_code, 409, r.text)
+        self.assertEqual(r.json()["response"]["conflicts"][0]["errorCode"], "E7618")
 
     # ------------------------------------------------------------------ CSV
 
@@ -463,6 +509,58 @@ class Dhis2ClientsTest(unittest.TestCase):
             fmt="json", dryRun="true")
         self.assertEqual(self.poll(endpoint, job_id)["importCount"]["imported"], 1)
         self.assertEqual(self.value_of("patients_enrolled", "BE-VLG-GP002", "2025-03-01"), "")
+
+    def test_import_export_app_sees_the_import_running(self):
+        """async=true answers before the import: while the import waits (here for a lock a
+        test session holds on the observations) the task says it runs and its summary is
+        empty; once it ends the polling finds it done."""
+        body = f"dataelement,period,orgunit,catoptcombo,attroptcombo,value\n" \
+               f"{DE_ENROLLED},202506,{OU_GP002},,,61\n"
+        auth = {"Authorization": f"ApiToken {self.feed}"}
+        with harness.locked_table(self.conninfo, "observation") as waiting:
+            job_id, endpoint = self.import_export_upload(body)
+            harness.wait_until(lambda: waiting() > 0, "the import waiting for the lock")
+            notes = requests.get(f"{self.server}{endpoint}", headers=auth).json()
+            self.assertEqual([(n["message"], n["completed"], n["level"]) for n in notes],
+                             [("Process started", False, "INFO")])
+            r = requests.get(f"{self.server}/api/system/taskSummaries/DATAVALUE_IMPORT/{job_id}",
+                             headers=auth)
+            self.assertEqual((r.status_code, r.text), (200, ""))
+        summary = self.poll(endpoint, job_id)
+        self.assertEqual(summary["importCount"]["imported"], 1, summary)
+        self.assertEqual(self.value_of("patients_enrolled", "BE-VLG-GP002", "2025-06-01"), "61")
+
+    def test_a_job_whose_daemon_stopped_says_it_did_not_finish(self):
+        """A second daemon on the same database takes an async import and is killed while the
+        import waits: nothing of it is stored, and the job, read through this daemon, says it
+        failed rather than running forever or vanishing."""
+        other = Daemon(self.conninfo)
+        try:
+            with harness.locked_table(self.conninfo, "observation") as waiting:
+                r = requests.post(
+                    f"http://127.0.0.1:{other.port}/api/dataValueSets?async=true",
+                    json={"dataValues": [{"dataElement": DE_ENROLLED, "period": "202507",
+                                          "orgUnit": OU_GP002, "value": "71"}]},
+                    headers={"Authorization": f"ApiToken {self.feed}"})
+                self.assertEqual(r.status_code, 200, r.text)
+                job_id = r.json()["response"]["id"]
+                harness.wait_until(lambda: waiting() > 0, "the import waiting for the lock")
+                other.kill()
+            endpoint = f"{self.server}/api/system/tasks/DATAVALUE_IMPORT/{job_id}"
+            auth = {"Authorization": f"ApiToken {self.feed}"}
+            # the killed daemon's session ends once its statement gets the lock and finds
+            # its client gone: then the job is failed by its next reader
+            notes = harness.wait_until(
+                lambda: [n for n in requests.get(endpoint, headers=auth).json() if n["completed"]],
+                "the job to say it did not finish")
+            self.assertEqual(notes[0]["level"], "ERROR", notes)
+            self.assertIn("stopped before the import finished", notes[0]["message"])
+            r = requests.get(f"{self.server}/api/system/taskSummaries/DATAVALUE_IMPORT/{job_id}",
+                             headers=auth)
+            self.assertEqual(r.json()["status"], "ERROR", r.text)
+            self.assertEqual(self.value_of("patients_enrolled", "BE-VLG-GP002", "2025-07-01"), "")
+        finally:
+            other.__exit__(None, None, None)
 
     def test_a_document_error_is_also_a_web_message(self):
         """What the Import/Export app shows of a failed upload is the answer's message
