@@ -290,3 +290,54 @@ json_t *dhis2_failed_summary(const char *message)
                      "importCount", "imported", 0, "updated", 0, "ignored", 0, "deleted", 0,
                      "conflicts", "rejectedIndexes", "dataSetComplete", "false");
 }
+
+bool dhis2_period_id(struct period p, char *buf, size_t size)
+{
+    int n = -1;
+    switch (p.type) {
+    case PERIOD_MONTHLY:
+        n = snprintf(buf, size, "%04d%02d", p.year, p.index);
+        break;
+    case PERIOD_QUARTERLY:
+        n = snprintf(buf, size, "%04dQ%d", p.year, p.index);
+        break;
+    case PERIOD_WEEKLY:
+        n = snprintf(buf, size, "%04dW%d", p.year, p.index);
+        break;
+    case PERIOD_YEARLY:
+        n = snprintf(buf, size, "%04d", p.year);
+        break;
+    }
+    return n > 0 && (size_t)n < size;
+}
+
+json_t *dhis2_set_conflict(const char *type, const char *object, const char *message,
+                           const char *error_code, const char *property)
+{
+    json_t *c = json_pack("{s:s,s:{s:s},s:s,s:s}", "object", object, "objects", type, object,
+                          "value", message, "property", property);
+    if (error_code != NULL)
+        json_object_set_new(c, "errorCode", json_string(error_code));
+    return c;
+}
+
+json_t *dhis2_data_set_not_found(const char *data_set)
+{
+    char message[160];
+    snprintf(message, sizeof(message), "Data set not found or not accessible: `%s`", data_set);
+    return json_pack("{s:s,s:s,s:s,s:{s:i,s:i,s:i,s:i},s:[o],s:[]}", "responseType",
+                     "ImportSummary", "status", "ERROR", "description",
+                     "Import process was aborted", "importCount", "imported", 0, "updated", 0,
+                     "ignored", 0, "deleted", 0, "conflicts",
+                     dhis2_set_conflict("dataSet", data_set, message, "E7600", "dataSet"),
+                     "rejectedIndexes");
+}
+
+void dhis2_summary_set_level(json_t *summary, const char *complete, json_t *conflicts)
+{
+    json_object_set_new(summary, "dataSetComplete", json_string(complete[0] ? complete : "false"));
+    json_t *list = json_object_get(summary, "conflicts");
+    size_t i;
+    json_t *c;
+    json_array_foreach(conflicts, i, c) json_array_insert(list, i, c);
+}

@@ -84,6 +84,8 @@ static void adx_group(struct adx_state *st)
     xmlTextReaderPtr r = st->reader;
     st->in_group = true, st->group_ok = false;
     st->org_unit[0] = st->period_text[0] = st->group_problem[0] = '\0';
+    struct obs_dhis2_group *g = parse_group_add(st->b);
+    bool fits = true;
     while (xmlTextReaderMoveToNextAttribute(r) == 1) {
         const xmlChar *name = xmlTextReaderConstLocalName(r);
         const char *value = (const char *)xmlTextReaderConstValue(r);
@@ -91,8 +93,13 @@ static void adx_group(struct adx_state *st)
             snprintf(st->org_unit, sizeof(st->org_unit), "%s", value);
         else if (attr_is(name, "period"))
             snprintf(st->period_text, sizeof(st->period_text), "%s", value);
-        else if (!attr_is(name, "dataSet") && !attr_is(name, "completeDate") &&
-                 !attr_is(name, "xmlns") && xmlTextReaderIsNamespaceDecl(r) != 1) {
+        else if (attr_is(name, "dataSet"))
+            fits = parse_group_text(g->data_set, sizeof(g->data_set), value, strlen(value)) && fits;
+        else if (attr_is(name, "completeDate"))
+            fits = parse_group_text(g->complete_date, sizeof(g->complete_date), value,
+                                    strlen(value)) &&
+                   fits;
+        else if (!attr_is(name, "xmlns") && xmlTextReaderIsNamespaceDecl(r) != 1) {
             char shown[SHOWN_MAX];
             snprintf(st->group_field, sizeof(st->group_field), "attributeOptionCombo");
             snprintf(st->group_code, sizeof(st->group_code), "not_mapped");
@@ -103,6 +110,11 @@ static void adx_group(struct adx_state *st)
         }
     }
     xmlTextReaderMoveToElement(r);
+    fits = parse_group_text(g->org_unit, sizeof(g->org_unit), st->org_unit, strlen(st->org_unit)) &&
+           fits;
+    if (!adx_period(st->period_text, g->period, sizeof(g->period)))
+        g->period[0] = '\0';
+    g->too_long = !fits;
 }
 
 /* The attributes of a dataValue into row; false with *pr at the first problem. */

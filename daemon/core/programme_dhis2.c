@@ -128,8 +128,59 @@ static void validate_sites(json_t **problems, const json_t *sites)
     json_decref(seen);
 }
 
+/* One data set of the programme's "dhis2": {"dataSets": [...]}. */
+static void validate_data_set(json_t **problems, const json_t *set, size_t i, json_t *seen)
+{
+    static const char *const names[] = {"id", "code", NULL};
+    char path[96], at[112];
+    snprintf(path, sizeof(path), "$.dhis2.dataSets[%zu]", i);
+    if (!json_is_object(set)) {
+        problems_add(problems, path, "invalid_type", "a data set must be an object");
+        return;
+    }
+    only_members(problems, set, path, names);
+    const char *uid = uid_member(problems, set, path, "id", true);
+    if (uid != NULL)
+        once(problems, seen, uid, path, "data set");
+    const json_t *code = json_object_get(set, "code");
+    snprintf(at, sizeof(at), "%s.code", path);
+    if (code == NULL)
+        return;
+    const char *text = json_string_value(code);
+    if (text == NULL || text[0] == '\0' || strlen(text) > 63) {
+        problems_add(problems, at, "invalid_value", "code must be a string of 1 to 63 bytes");
+        return;
+    }
+    char key[80];
+    snprintf(key, sizeof(key), "code:%s", text);
+    once(problems, seen, key, at, "data set code");
+}
+
+/* The programme's own "dhis2": {"dataSets": [{"id": UID, "code"?}]}. */
+static void validate_programme(json_t **problems, const json_t *dhis2)
+{
+    static const char *const names[] = {"dataSets", NULL};
+    if (!json_is_object(dhis2)) {
+        problems_add(problems, "$.dhis2", "invalid_type", "dhis2 must be an object");
+        return;
+    }
+    only_members(problems, dhis2, "$.dhis2", names);
+    const json_t *sets = json_object_get(dhis2, "dataSets");
+    if (sets != NULL && !json_is_array(sets)) {
+        problems_add(problems, "$.dhis2.dataSets", "invalid_type", "dataSets must be an array");
+        return;
+    }
+    json_t *seen = json_object();
+    for (size_t i = 0; i < json_array_size(sets); i++)
+        validate_data_set(problems, json_array_get(sets, i), i, seen);
+    json_decref(seen);
+}
+
 void programme_dhis2_validate(json_t **problems, const json_t *doc)
 {
+    const json_t *dhis2 = json_object_get(doc, "dhis2");
+    if (dhis2 != NULL)
+        validate_programme(problems, dhis2);
     const json_t *indicators = json_object_get(doc, "indicators");
     const json_t *sites = json_object_get(doc, "sites");
     if (json_is_array(indicators))

@@ -1,7 +1,8 @@
-/* DHIS2's task endpoints for the data value imports started with async=true
- * (routes_feeds.c): /api/system/tasks/DATAVALUE_IMPORT/{id}, its notifications, and
- * /api/system/taskSummaries/DATAVALUE_IMPORT/{id}, its import summary; with or without an API
- * version in the path. A token reads the jobs it started. */
+/* DHIS2's read endpoints beside its data value import: the task endpoints of the imports
+ * started with async=true (routes_feeds.c), /api/system/tasks/DATAVALUE_IMPORT/{id} (its
+ * notifications) and /api/system/taskSummaries/DATAVALUE_IMPORT/{id} (its import summary), a
+ * token reading the jobs it started; and /api/completeDataSetRegistrations. With or without an
+ * API version in the path. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -9,6 +10,8 @@
 #include "scaleupd/core/utf8.h"
 #include "scaleupd/edge/handlers.h"
 #include "scaleupd/storage/dhis2_import_job.h"
+#include "scaleupd/storage/dhis2_registration.h"
+#include "scaleupd/storage/programmes.h"
 
 /* The summary a job that did not finish gets (its daemon stopped before the import ended). */
 static char *unfinished_summary(void)
@@ -96,4 +99,56 @@ void handle_get_dhis2_task_summary(struct request *req, PGconn *conn, struct app
         request_reply_json(req, 200, doc);
     else /* DHIS2 answers the summary of an unknown or running job with an empty 200 */
         request_reply_raw(req, 200, "application/json", NULL, 0);
+}
+
+/* The programme of a registrations read: the feed token's, or the one ?programme= names; 0
+ * when it answered. */
+static int64_t registrations_programme(struct request *req, PGconn *conn)
+{
+    const char *slug = request_query(req, "programme");
+    int64_t id = 0;
+    if (req->auth.scope == TOKEN_SCOPE_FEED && slug == NULL)
+        return req->auth.programme_id;
+    if (slug == NULL || !utf8_valid(slug)) {
+        request_reply_error(req, 400, "missing_programme",
+                            "an admin token must name the programme: ?programme=SLUG");
+        return 0;
+    }
+    int found = programme_find(conn, slug, &id);
+    if (found < 0)
+        handler_db_error(req, conn);
+    else if (found == 0 ||
+             (req->auth.scope == TOKEN_SCOPE_FEED && id != req->auth.programme_id))
+        request_reply_error(req, 404, "unknown_programme", "no programme \"%s\"", slug);
+    return found > 0 ? id : 0;
+}
+
+void handle_get_dhis2_registrations(struct request *req, PGconn *conn, struct app *app)
+{
+    (void)app;
+    const char *version = request_param(req, "version");
+    int v;
+    if (version != NULL && !dhis2_api_version_parse(version, &v)) {
+        request_reply_error(req, 404, "not_found", "no DHIS2 API version \"%s\": versions %d to %d",
+                            utf8_valid(version) ? version : "?", DHIS2_API_VERSION_MIN,
+                            DHIS2_API_VERSION_MAX);
+        return;
+    }
+    const char *filters[] = {request_query(req, "dataSet"), request_query(req, "period"),
+                             request_query(req, "orgUnit")};
+    for (int i = 0; i < 3; i++)
+        if (filters[i] != NULL && !utf8_valid(filters[i])) {
+            request_reply_error(req, 400, "invalid_encoding", "a query parameter is not UTF-8");
+            return;
+        }
+    int64_t programme_id = registrations_programme(req, conn);
+    if (programme_id == 0)
+        return;
+    json_t *doc = NULL;
+    if (!dhis2_registrations_read(conn, programme_id, filters[0], filters[1], filters[2], &doc,
+                                  req->id)) {
+        handler_db_error(req, conn);
+        return;
+    }
+    request_reply_json(req, 200, doc);
 }

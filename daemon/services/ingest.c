@@ -6,18 +6,21 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "scaleupd/core/alloc.h"
 #include "scaleupd/core/dynbuf.h"
 #include "scaleupd/core/fhir_outcome.h"
 #include "scaleupd/core/parse_fhir.h"
 #include "scaleupd/core/log.h"
+#include "scaleupd/core/utf8.h"
 #include "scaleupd/core/metrics.h"
 #include "scaleupd/storage/db.h"
 #include "scaleupd/storage/fhir_store.h"
 #include "scaleupd/storage/idempotency.h"
 #include "scaleupd/storage/dhis2_import_job.h"
 #include "scaleupd/storage/dhis2_map_store.h"
+#include "scaleupd/storage/dhis2_registration.h"
 #include "scaleupd/storage/dhis2_value_meta.h"
 #include "scaleupd/storage/observations_delete.h"
 #include "scaleupd/storage/programmes.h"
@@ -136,6 +139,7 @@ json_t *ingest_dhis2_summary(const struct obs_batch *batch,
 
 void ingest_result_free(struct ingest_result *result)
 {
+    json_decref(result->set_conflicts);
     free(result->body);
     memset(result, 0, sizeof(*result));
 }
@@ -227,10 +231,12 @@ static json_t *batch_report(const struct ingest_request *rq, const struct obs_ba
         struct fhir_counts c = {out->counts.imported, out->counts.updated, out->counts.unchanged};
         return fhir_outcome(batch, &c, store, out->dry_run, status);
     }
-    if (rq->format == OBS_FORMAT_DHIS2) /* the envelope of the path's version decides */
-        return dhis2_import_answer(ingest_dhis2_summary(batch, &out->counts, out->deleted,
-                                                        out->ignored, store, out->dry_run),
-                                   rq->dhis2_api_version, status);
+    if (rq->format == OBS_FORMAT_DHIS2) { /* the envelope of the path's version decides */
+        json_t *summary = ingest_dhis2_summary(batch, &out->counts, out->deleted, out->ignored,
+                                               store, out->dry_run);
+        dhis2_summary_set_level(summary, out->data_set_complete, out->set_conflicts);
+        return dhis2_import_answer(summary, rq->dhis2_api_version, status);
+    }
     return ingest_report(batch, &out->counts, store, out->dry_run, rq->atomic);
 }
 
@@ -316,6 +322,109 @@ static enum ingest_outcome store_batch(PGconn *conn, const struct ingest_request
     return INGEST_PUSH_ANSWERED;
 }
 
+/* A conflict of the data value set itself, kept for its summary. */
+static void set_conflict(struct ingest_result *out, const char *type, const char *object,
+                         const char *message, const char *error_code, const char *property)
+{
+    if (out->set_conflicts == NULL)
+        out->set_conflicts = json_array();
+    char shown[OBS_SET_OPTION_VALUE_MAX + 1];
+    snprintf(shown, sizeof(shown), "%s", object);
+    utf8_make_valid(shown);
+    char text[200];
+    snprintf(text, sizeof(text), message, shown);
+    json_array_append_new(out->set_conflicts,
+                          dhis2_set_conflict(type, shown, text, error_code, property));
+}
+
+/* Registers data set uid complete for group g on date, as DHIS2's handleComplete: an
+ * organisation unit and a period are needed; one that names no site is a conflict. False on
+ * a database error. */
+static bool register_complete(PGconn *conn, const struct ingest_request *rq, int64_t programme_id,
+                              const struct dhis2_options *options, const struct obs_dhis2_group *g,
+                              const char *uid, const char *date, struct ingest_result *out)
+{
+    static const char NEEDED[] = "Must be provided to complete data set%.0s";
+    struct period period;
+    char id[16];
+    if (g->too_long || !dhis2_complete_date_valid(date)) {
+        set_conflict(out, "completeDate", date, "Data set `completeDate` is not a valid date: `%s`",
+                     NULL, "completeDate");
+        return true;
+    }
+    if (g->org_unit[0] == '\0') {
+        set_conflict(out, "OrganisationUnit", "", NEEDED, NULL, "orgUnit");
+        return true;
+    }
+    if (period_parse_dhis2(g->period, strlen(g->period), &period) != PERIOD_PARSE_OK ||
+        !dhis2_period_id(period, id, sizeof(id))) {
+        set_conflict(out, "Period", g->period, g->period[0] ? "Period not valid: `%s`" : NEEDED,
+                     g->period[0] ? "E7611" : NULL, "period");
+        return true;
+    }
+    struct dhis2_registration r = {uid,        id,   period_start(period), g->org_unit,
+                                   dhis2_options_org_unit_scheme(options), date, rq->token_id};
+    char completed[DHIS2_DATE_MAX];
+    switch (dhis2_registration_store(conn, programme_id, &r, completed, rq->request_id)) {
+    case DHIS2_REGISTRATION_DB_ERROR:
+        return false;
+    case DHIS2_REGISTRATION_UNKNOWN_ORG_UNIT:
+        set_conflict(out, "orgUnit", g->org_unit, "Org unit not found or not accessible: `%s`",
+                     "E7603", "orgUnit");
+        return true;
+    case DHIS2_REGISTRATION_STORED:
+        snprintf(out->data_set_complete, sizeof(out->data_set_complete), "%s", completed);
+        return true;
+    }
+    return true;
+}
+
+/* Answers the import aborted for a data set the programme does not declare (E7600). */
+static enum ingest_outcome abort_for_data_set(const struct ingest_request *rq, const char *ident,
+                                              struct ingest_result *out)
+{
+    char shown[OBS_SET_OPTION_VALUE_MAX + 1];
+    snprintf(shown, sizeof(shown), "%s", ident);
+    utf8_make_valid(shown);
+    int status;
+    json_t *answer =
+        dhis2_import_answer(dhis2_data_set_not_found(shown), rq->dhis2_api_version, &status);
+    return render_answer(answer, status, out) ? INGEST_PUSH_ANSWERED : INGEST_PUSH_INTERNAL;
+}
+
+/* DHIS2's data sets: the one each group names (an ADX group's, else dataSet of the set or the
+ * query) must be the programme's, or the import is aborted as DHIS2 aborts it; a group with
+ * a data set and a completeDate registers it complete, in the import's transaction. True to
+ * carry on; false with *outcome when the import ends here. */
+static bool complete_data_sets(PGconn *conn, const struct ingest_request *rq, int64_t programme_id,
+                               const struct dhis2_options *options, const struct obs_batch *batch,
+                               struct ingest_result *out, enum ingest_outcome *outcome)
+{
+    static const struct obs_dhis2_group none; /* CSV: the query's dataSet, no group */
+    size_t n = batch->n_groups > 0 ? batch->n_groups : 1;
+    for (size_t i = 0; i < n; i++) {
+        const struct obs_dhis2_group *g = batch->n_groups > 0 ? &batch->groups[i] : &none;
+        const char *ident = g->data_set[0] ? g->data_set : options->data_set;
+        const char *date = g->complete_date[0] ? g->complete_date : options->complete_date;
+        char uid[DHIS2_UID_MAX + 1];
+        bool found;
+        if (ident[0] == '\0')
+            continue;
+        *outcome = INGEST_PUSH_DB_ERROR;
+        if (!dhis2_data_set_find(conn, programme_id, ident, dhis2_options_data_set_scheme(options),
+                                 uid, &found, rq->request_id))
+            return false;
+        if (!found) {
+            *outcome = abort_for_data_set(rq, ident, out);
+            return false;
+        }
+        if (date[0] != '\0' && strcasecmp(date, "false") != 0 &&
+            !register_complete(conn, rq, programme_id, options, g, uid, date, out))
+            return false;
+    }
+    return true;
+}
+
 /* DHIS2: rewrites the batch's UIDs to the programme's codes, per the id schemes. */
 static bool map_dhis2_ids(PGconn *conn, const struct ingest_request *rq, int64_t programme_id,
                           const struct dhis2_options *options, struct obs_batch *batch)
@@ -354,6 +463,9 @@ static enum ingest_outcome push_batch(PGconn *conn, const struct ingest_request 
     }
     if (rq->format == OBS_FORMAT_DHIS2) /* DHIS2 deletes by key, without a value */
         obs_dhis2_require_values(batch, options.strategy == DHIS2_STRATEGY_DELETE);
+    if (rq->format == OBS_FORMAT_DHIS2 &&
+        !complete_data_sets(conn, rq, programme_id, &options, batch, out, &outcome))
+        goto out;
     if (rq->format == OBS_FORMAT_DHIS2 && !map_dhis2_ids(conn, rq, programme_id, &options, batch)) {
         outcome = INGEST_PUSH_DB_ERROR;
         goto out;

@@ -184,6 +184,20 @@ struct obs_set_option {
     char value[OBS_SET_OPTION_VALUE_MAX + 1];
 };
 
+/*
+ * DHIS2: a group of data values that share a set-level period and organisation unit, as a data
+ * set's completeness is registered for (the data value set itself; each ADX <group>), with
+ * what it says of its data set: the texts as given ("" when absent), unjudged; the ingest
+ * service resolves them (storage/dhis2_registration.h).
+ */
+struct obs_dhis2_group {
+    char org_unit[OBS_CODE_MAX + 1];
+    char period[OBS_SET_OPTION_VALUE_MAX + 1]; /* a DHIS2 period identifier (ADX's converted) */
+    char data_set[OBS_SET_OPTION_VALUE_MAX + 1];      /* ADX only: the set's is an option */
+    char complete_date[OBS_SET_OPTION_VALUE_MAX + 1]; /* ADX only: the set's is an option */
+    bool too_long; /* a text did not fit: the group cannot be completed */
+};
+
 struct obs_arena_block;
 struct obs_fhir; /* core/parse_fhir.h */
 
@@ -201,11 +215,16 @@ struct obs_batch {
        each: a member given twice fails the document) */
     struct obs_set_option set_options[OBS_SET_OPTIONS_MAX];
     size_t n_set_options;
+    /* DHIS2: the groups of the body (one for a JSON data value set, one per ADX group, none
+       for CSV), in order */
+    struct obs_dhis2_group *groups;
+    size_t n_groups;
     /* FHIR: where each row came from (core/parse_fhir.h); NULL for the other formats */
     struct obs_fhir *fhir;
     /* private: */
     size_t rows_cap;
     size_t rejects_cap;
+    size_t groups_cap;
     struct obs_arena_block *arena;
     void *tokens; /* JSON token array, kept for reuse */
     size_t tokens_cap;

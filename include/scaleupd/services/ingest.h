@@ -124,6 +124,10 @@ struct ingest_result {
     bool changed; /* a committed write changed observations: kick the evaluator */
     bool dry_run; /* the write was a dry run: ours, or DHIS2's dryRun (query or set) */
     bool job_finished; /* the import committed and finished request->dhis2_job_id with it */
+    /* DHIS2: the date a data set was registered complete (YYYY-MM-DD; "" none) and the data
+       value set's own conflicts (a registration that could not be made), for its summary */
+    char data_set_complete[16];
+    json_t *set_conflicts;
 };
 
 /* The import summary of a DHIS2 answer (the WebMessage's response, or the bare summary of an
