@@ -33,6 +33,7 @@ COC_OUTREACH = "V6L425pT3A0"
 DEFAULT_COC = "HllvX50cXC0"
 OU_GP001 = "DiszpKrYNg8"
 OU_GP002 = "Rp268JB6Ne4"
+DS_MONTHLY = "pBOMPrpg1QX"
 
 
 def mapped_programme():
@@ -53,6 +54,7 @@ def mapped_programme():
             site["dhis2"] = {"orgUnit": OU_GP001}
         if site["code"] == "BE-VLG-GP002":
             site["dhis2"] = {"orgUnit": OU_GP002}
+    doc["dhis2"] = {"dataSets": [{"id": DS_MONTHLY, "code": "ICP_MONTHLY"}]}
     return doc
 
 
@@ -94,7 +96,8 @@ class Dhis2ClientsTest(unittest.TestCase):
 
     def setUp(self):
         harness.truncate(self.conninfo, "observation, observation_revision, dirty_series, "
-                                        "idempotency, rollup_dirty, rollup, dhis2_value_meta")
+                                        "idempotency, rollup_dirty, rollup, dhis2_value_meta, "
+                                        "dhis2_complete_registration")
 
     # ------------------------------------------------------------------ helpers
 
@@ -370,6 +373,72 @@ class Dhis2ClientsTest(unittest.TestCase):
         self.assertEqual(r.status_code, 409, r.text)
         self.assertEqual(r.json()["response"]["conflicts"][0]["errorCode"], "E7618")
 
+    # ------------------------------------------------------------------ data sets
+
+    def registrations(self, **params):
+        r = requests.get(f"{self.server}/api/completeDataSetRegistrations", params=params,
+                         headers={"Authorization": f"ApiToken {self.feed}"})
+        self.assertEqual(r.status_code, 200, r.text)
+        return r.json()["completeDataSetRegistrations"]
+
+    def test_data_set_completed_with_its_values(self):
+        """dataSet and completeDate register the data set complete for the set's period and
+        organisation unit, as DHIS2 does, in the import's transaction; a data set the
+        programme does not declare aborts the import (E7600)."""
+        data = {"dataSet": DS_MONTHLY, "completeDate": "2025-05-31", "period": "202505",
+                "orgUnit": OU_GP001, "dataValues": [
+                    {"dataElement": DE_ENROLLED, "value": "12"}]}
+        r = self.dhis2_py_post(data)
+        self.assertEqual(r.status_code, 200, r.text)
+        self.assertEqual(r.json()["response"]["dataSetComplete"], "2025-05-31")
+        got = self.registrations(dataSet=DS_MONTHLY, period="202505", orgUnit=OU_GP001)
+        self.assertEqual(len(got), 1, got)
+        self.assertEqual((got[0]["dataSet"], got[0]["period"], got[0]["organisationUnit"],
+                          got[0]["attributeOptionCombo"], got[0]["date"], got[0]["storedBy"],
+                          got[0]["completed"]),
+                         (DS_MONTHLY, "202505", OU_GP001, DEFAULT_COC, "2025-05-31",
+                          "dhis2-clients", True))
+        # again, by the data set's code and with "true" (today): the registration is replaced
+        data.update(dataSet="ICP_MONTHLY", completeDate="true")
+        r = self.dhis2_py_post(data, params={"dataSetIdScheme": "CODE"})
+        self.assertEqual(r.status_code, 200, r.text)
+        today = harness.psql(self.conninfo, "SELECT to_char(current_date, 'YYYY-MM-DD')")
+        self.assertEqual(r.json()["response"]["dataSetComplete"], today)
+        self.assertEqual([g["date"] for g in self.registrations()], [today])
+        # a dry run registers nothing; a data set without completeDate registers nothing
+        harness.psql(self.conninfo, "TRUNCATE dhis2_complete_registration")
+        data.update(dataSet=DS_MONTHLY, completeDate="2025-05-30")
+        self.dhis2_py_post(data, params={"dryRun": "true"})
+        del data["completeDate"]
+        r = self.dhis2_py_post(data)
+        self.assertEqual(r.json()["response"]["dataSetComplete"], "false", r.text)
+        self.assertEqual(self.registrations(), [])
+        # an unknown data set: the whole import is aborted, as DHIS2 aborts it
+        data.update(dataSet="xxxxxxxxxxx", completeDate="2025-05-31")
+        data["dataValues"][0]["value"] = "13"
+        r = self.dhis2_py_post(data)
+        self.assertEqual(r.status_code, 409, r.text)
+        summary = r.json()["response"]
+        self.assertEqual((summary["status"], summary["description"]),
+                         ("ERROR", "Import process was aborted"))
+        self.assertEqual((summary["conflicts"][0]["errorCode"],
+                          summary["conflicts"][0]["property"]), ("E7600", "dataSet"))
+        self.assertEqual(self.value_of("patients_enrolled", "BE-VLG-GP001", "2025-05-01"), "12")
+        # the query's dataSet is checked too (CSV has no set-level members)
+        r = requests.post(f"{self.server}/api/dataValueSets?dataSet=nOpE0000000",
+                          data=f"de,pe,ou,co,ao,value\n{DE_ENROLLED},202505,{OU_GP001},,,14\n",
+                          headers={"Content-Type": "application/csv",
+                                   "Authorization": f"ApiToken {self.feed}"})
+        self.assertEqual(r.json()["response"]["conflicts"][0]["errorCode"], "E7600", r.text)
+        # a completeDate without the set's orgUnit cannot register: a conflict, values stored
+        r = self.dhis2_py_post({"dataSet": DS_MONTHLY, "completeDate": "true", "dataValues": [
+            {"dataElement": DE_ENROLLED, "period": "202504", "orgUnit": OU_GP001,
+             "value": "4"}]})
+        summary = r.json()["response"]
+        self.assertEqual(summary["dataSetComplete"], "false", r.text)
+        self.assertEqual(summary["conflicts"][0]["value"], "Must be provided to complete data set")
+        self.assertEqual(summary["importCount"]["imported"], 1)
+
     # ------------------------------------------------------------------ CSV
 
     def test_csv_with_and_without_its_header(self):
@@ -420,6 +489,14 @@ class Dhis2ClientsTest(unittest.TestCase):
         # a category of the data value is no combination scaleupd maps
         self.assertEqual(summary["conflicts"][0]["errorCode"], "E7613")
         self.assertEqual(self.value_of("patients_enrolled", "BE-VLG-GP001", "2025-02-01"), "31")
+        # a group's dataSet and completeDate register the data set complete for the group
+        complete = adx.replace('dataSet="pBOMPrpg1QX"',
+                               'dataSet="pBOMPrpg1QX" completeDate="2025-03-05"')
+        r = requests.post(f"{self.server}/api/dataValueSets", data=complete, headers=headers)
+        self.assertEqual(r.json()["response"]["dataSetComplete"], "2025-03-05", r.text)
+        self.assertEqual([(g["period"], g["organisationUnit"], g["date"])
+                          for g in self.registrations(dataSet=DS_MONTHLY)],
+                         [("202502", OU_GP001, "2025-03-05")])
         # a DTD is refused, whatever it declares: no entity is ever expanded or fetched
         evil = ('<?xml version="1.0"?><!DOCTYPE adx [<!ENTITY x SYSTEM "file:///etc/passwd">]>'
                 f'<adx><group orgUnit="{OU_GP001}" period="202502" dataSet="x">'
