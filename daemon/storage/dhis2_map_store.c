@@ -23,6 +23,17 @@ static const char SQL_DATA_ELEMENTS[] =
     "x(code text, dhis2 jsonb) JOIN indicator i ON i.programme_id = $1 AND i.code = x.code "
     "WHERE jsonb_typeof(x.dhis2) = 'object' AND x.dhis2 ? 'dataElement'";
 
+/* An indicator's categoryOptions (ADX's categories) as one more combination of its data
+ * element: the key dhis2_categories_key builds, by category code in byte order. */
+static const char SQL_CATEGORIES[] =
+    "INSERT INTO dhis2_data_element (programme_id, data_element, category_option_combo, "
+    "indicator_id) SELECT $1, x.dhis2->>'dataElement', (SELECT '{' || string_agg(c.key || '=' "
+    "|| c.value, ',' ORDER BY c.key COLLATE \"C\") || '}' FROM jsonb_each_text("
+    "x.dhis2->'categoryOptions') c), i.id FROM jsonb_to_recordset($2::jsonb) AS "
+    "x(code text, dhis2 jsonb) JOIN indicator i ON i.programme_id = $1 AND i.code = x.code "
+    "WHERE jsonb_typeof(x.dhis2) = 'object' AND x.dhis2 ? 'dataElement' "
+    "AND jsonb_typeof(x.dhis2->'categoryOptions') = 'object'";
+
 static const char SQL_ORG_UNITS[] =
     "INSERT INTO dhis2_org_unit (programme_id, org_unit, site_id) SELECT $1, "
     "x.dhis2->>'orgUnit', s.id FROM jsonb_to_recordset($2::jsonb) AS x(code text, dhis2 jsonb) "
@@ -69,6 +80,7 @@ bool dhis2_map_store(PGconn *conn, int64_t programme_id, const json_t *doc, cons
         db_command(conn, NULL, SQL_DATA_SETS, 2, ds, request_id, "store dhis2 data sets") &&
         db_command(conn, NULL, SQL_CLEAR, 1, clear, request_id, "clear dhis2 identifiers") &&
         db_command(conn, NULL, SQL_DATA_ELEMENTS, 2, de, request_id, "store dhis2 data elements") &&
+        db_command(conn, NULL, SQL_CATEGORIES, 2, de, request_id, "store dhis2 categories") &&
         db_command(conn, NULL, SQL_ORG_UNITS, 2, ou, request_id, "store dhis2 org units");
     free(indicators);
     free(sites);

@@ -47,7 +47,8 @@ def mapped_programme():
                                              "categoryOptionCombo": COC_FIXED}},
         {"code": "visits_outreach", "name": "Outreach visits", "value_type": "count",
          "period_type": "monthly", "dhis2": {"dataElement": DE_VISITS,
-                                             "categoryOptionCombo": COC_OUTREACH}},
+                                             "categoryOptionCombo": COC_OUTREACH,
+                                             "categoryOptions": {"SERVICE": "OUTREACH"}}},
     ]
     for site in doc["sites"]:
         if site["code"] == "BE-VLG-GP001":
@@ -479,15 +480,22 @@ class Dhis2ClientsTest(unittest.TestCase):
                f'<dataValue dataElement="{DE_ENROLLED}" value="31">'
                f'<annotation>from the ADX</annotation></dataValue>'
                f'<dataValue dataElement="{DE_VISITS}" SERVICE="OUTREACH" value="2"/>'
-               f'</group></adx>')
+               f'<dataValue dataElement="{DE_VISITS}" SERVICE="HOME" value="1"/>'
+               f'</group>'
+               f'<group orgUnit="{OU_GP001}" period="2025-02-01/P1M" FUNDER="EU">'
+               f'<dataValue dataElement="{DE_ENROLLED}" value="1"/></group></adx>')
         headers = {"Content-Type": "application/adx+xml",
                    "Authorization": f"ApiToken {self.feed}"}
         r = requests.post(f"{self.server}/api/39/dataValueSets", data=adx, headers=headers)
         self.assertEqual(r.status_code, 409, r.text)
         summary = r.json()["response"]
-        self.assertEqual(summary["importCount"]["imported"], 1)
-        # a category of the data value is no combination scaleupd maps
-        self.assertEqual(summary["conflicts"][0]["errorCode"], "E7613")
+        self.assertEqual(summary["importCount"]["imported"], 2)
+        # the data value's categories name the combination the programme maps them to (the
+        # indicator's categoryOptions); others are no combination scaleupd maps, and a group's
+        # category (an attribute option combination) is not mapped
+        self.assertEqual(self.value_of("visits_outreach", "BE-VLG-GP001", "2025-02-01"), "2")
+        self.assertEqual([(c["errorCode"], c["indexes"]) for c in summary["conflicts"]],
+                         [("E7613", [2]), ("E7615", [3])])
         self.assertEqual(self.value_of("patients_enrolled", "BE-VLG-GP001", "2025-02-01"), "31")
         # a group's dataSet and completeDate register the data set complete for the group
         complete = adx.replace('dataSet="pBOMPrpg1QX"',

@@ -12,6 +12,17 @@
 /* Whether text is a DHIS2 UID. */
 bool dhis2_uid_valid(const char *text);
 
+/* Whether text may be a category's or a category option's code in a combination key
+ * ("categoryOptions" of an indicator, ADX's category attributes): 1 to 63 printable ASCII
+ * characters, none of , = { } (the key's own). */
+bool dhis2_category_text_valid(const char *text);
+
+/* The combination key of an indicator's "categoryOptions" (an object of category code to
+ * option code) into key: "{CATEGORY=OPTION,…}" by category code (strcmp order), as the ADX
+ * parser builds it for a data value's category attributes. False when a member is not valid
+ * text or the key does not fit size (at most 64 with its NUL, as a combination). */
+bool dhis2_categories_key(const json_t *options, char *key, size_t size);
+
 /* Adds to *problems (problems.h) what is wrong with the "dhis2" members of doc's indicators
  * and sites and with the programme's own "dhis2": {"dataSets": [{"id": UID, "code"?: text}]}
  * (the data sets a data value set may name, and complete): not an object or array
