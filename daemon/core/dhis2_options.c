@@ -30,9 +30,9 @@ struct param {
     const char *name;
     unsigned where; /* IN_QUERY | IN_SET */
     enum param_kind kind;
-    unsigned bools;           /* PARAM_BOOL: HONOUR_FALSE | HONOUR_TRUE */
-    const char *const *words; /* PARAM_WORDS: the honoured values, NULL-terminated */
-    const char *instead;      /* what scaleupd does, for a value it does not honour */
+    unsigned bools;                   /* PARAM_BOOL: HONOUR_FALSE | HONOUR_TRUE */
+    const char *const *words;         /* PARAM_WORDS: the honoured values, NULL-terminated */
+    const char *instead;              /* what scaleupd does, for a value it does not honour */
     bool (*check)(const char *value); /* PARAM_TEXT: whether value is one (NULL: any) */
 };
 
@@ -173,8 +173,8 @@ static bool value_honoured(const struct param *p, const char *value, const char 
         if (p->check == NULL || p->check(value))
             return true;
         refuse(why, p->name, "invalid_parameter");
-        snprintf(why->message, sizeof(why->message),
-                 "%s is not a date (YYYY-MM-DD), true or false", subject);
+        snprintf(why->message, sizeof(why->message), "%s is not a date (YYYY-MM-DD), true or false",
+                 subject);
         return false;
     } else {
         for (size_t i = 0; p->words[i] != NULL; i++)
@@ -365,9 +365,9 @@ static bool read_set_member(const struct obs_set_option *m, struct dhis2_options
         refuse(why, p->name, "invalid_parameter");
         snprintf(why->message, sizeof(why->message), "the data value set's %s must be %s, not %s",
                  p->name,
-                 p->kind == PARAM_BOOL   ? "a boolean (true or false)"
-                 : p->check != NULL ? "a string or a boolean"
-                                    : "a string",
+                 p->kind == PARAM_BOOL ? "a boolean (true or false)"
+                 : p->check != NULL    ? "a string or a boolean"
+                                       : "a string",
                  json_type_name(m->type));
         return false;
     }

@@ -286,9 +286,9 @@ json_t *dhis2_failed_summary(const char *message)
     char description[320];
     snprintf(description, sizeof(description), "The import process failed: %s", message);
     return json_pack("{s:s,s:s,s:s,s:{s:i,s:i,s:i,s:i},s:[],s:[],s:s}", "responseType",
-                     "ImportSummary", "status", "ERROR", "description", description,
-                     "importCount", "imported", 0, "updated", 0, "ignored", 0, "deleted", 0,
-                     "conflicts", "rejectedIndexes", "dataSetComplete", "false");
+                     "ImportSummary", "status", "ERROR", "description", description, "importCount",
+                     "imported", 0, "updated", 0, "ignored", 0, "deleted", 0, "conflicts",
+                     "rejectedIndexes", "dataSetComplete", "false");
 }
 
 bool dhis2_period_id(struct period p, char *buf, size_t size)
@@ -325,12 +325,11 @@ json_t *dhis2_data_set_not_found(const char *data_set)
 {
     char message[160];
     snprintf(message, sizeof(message), "Data set not found or not accessible: `%s`", data_set);
-    return json_pack("{s:s,s:s,s:s,s:{s:i,s:i,s:i,s:i},s:[o],s:[]}", "responseType",
-                     "ImportSummary", "status", "ERROR", "description",
-                     "Import process was aborted", "importCount", "imported", 0, "updated", 0,
-                     "ignored", 0, "deleted", 0, "conflicts",
-                     dhis2_set_conflict("dataSet", data_set, message, "E7600", "dataSet"),
-                     "rejectedIndexes");
+    return json_pack(
+        "{s:s,s:s,s:s,s:{s:i,s:i,s:i,s:i},s:[o],s:[]}", "responseType", "ImportSummary", "status",
+        "ERROR", "description", "Import process was aborted", "importCount", "imported", 0,
+        "updated", 0, "ignored", 0, "deleted", 0, "conflicts",
+        dhis2_set_conflict("dataSet", data_set, message, "E7600", "dataSet"), "rejectedIndexes");
 }
 
 void dhis2_summary_set_level(json_t *summary, const char *complete, json_t *conflicts)

@@ -155,18 +155,17 @@ static int json_row(struct obs_batch *b, const struct json_doc *d, int e,
         vals[FIELD_PERIOD] = defaults->period;
     bool has_value;
     row->value_missing = defaults != NULL && dhis2_value_absent(d, vals[FIELD_VALUE]);
-    bool ok =
-        json_code(b, d, row, FIELD_INDICATOR, vals[FIELD_INDICATOR], row->indicator, &pr) &&
-        json_code(b, d, row, FIELD_SITE, vals[FIELD_SITE], row->site, &pr) &&
-        json_period(b, d, row, vals[FIELD_PERIOD], &pr) &&
-        (row->value_missing ||
-         json_number(b, d, row, FIELD_VALUE, vals[FIELD_VALUE], &has_value, &row->value, &pr)) &&
-        json_number(b, d, row, FIELD_NUMERATOR, vals[FIELD_NUMERATOR], &row->has_numerator,
-                    &row->numerator, &pr) &&
-        json_number(b, d, row, FIELD_DENOMINATOR, vals[FIELD_DENOMINATOR], &row->has_denominator,
-                    &row->denominator, &pr) &&
-        json_comment(b, d, row, vals[FIELD_COMMENT], &pr) &&
-        (defaults == NULL || parse_dhis2_row_extras(b, d, row, e, &pr));
+    bool ok = json_code(b, d, row, FIELD_INDICATOR, vals[FIELD_INDICATOR], row->indicator, &pr) &&
+              json_code(b, d, row, FIELD_SITE, vals[FIELD_SITE], row->site, &pr) &&
+              json_period(b, d, row, vals[FIELD_PERIOD], &pr) &&
+              (row->value_missing || json_number(b, d, row, FIELD_VALUE, vals[FIELD_VALUE],
+                                                 &has_value, &row->value, &pr)) &&
+              json_number(b, d, row, FIELD_NUMERATOR, vals[FIELD_NUMERATOR], &row->has_numerator,
+                          &row->numerator, &pr) &&
+              json_number(b, d, row, FIELD_DENOMINATOR, vals[FIELD_DENOMINATOR],
+                          &row->has_denominator, &row->denominator, &pr) &&
+              json_comment(b, d, row, vals[FIELD_COMMENT], &pr) &&
+              (defaults == NULL || parse_dhis2_row_extras(b, d, row, e, &pr));
     if (!ok)
         parse_reject_push(b, row, &pr);
     return next;

@@ -66,8 +66,7 @@ static json_t *job_notifications(const char *id, const struct dhis2_job *job)
 {
     json_t *summary = job->summary ? json_loads(job->summary, 0, NULL) : NULL;
     const char *failure = json_string_value(json_object_get(summary, "description"));
-    json_t *notes =
-        dhis2_job_notifications(id, job->status, job->created, job->completed, failure);
+    json_t *notes = dhis2_job_notifications(id, job->status, job->created, job->completed, failure);
     json_decref(summary);
     return notes;
 }
@@ -117,8 +116,7 @@ static int64_t registrations_programme(struct request *req, PGconn *conn)
     int found = programme_find(conn, slug, &id);
     if (found < 0)
         handler_db_error(req, conn);
-    else if (found == 0 ||
-             (req->auth.scope == TOKEN_SCOPE_FEED && id != req->auth.programme_id))
+    else if (found == 0 || (req->auth.scope == TOKEN_SCOPE_FEED && id != req->auth.programme_id))
         request_reply_error(req, 404, "unknown_programme", "no programme \"%s\"", slug);
     return found > 0 ? id : 0;
 }

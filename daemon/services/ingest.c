@@ -362,8 +362,13 @@ static bool register_complete(PGconn *conn, const struct ingest_request *rq, int
                      g->period[0] ? "E7611" : NULL, "period");
         return true;
     }
-    struct dhis2_registration r = {uid,        id,   period_start(period), g->org_unit,
-                                   dhis2_options_org_unit_scheme(options), date, rq->token_id};
+    struct dhis2_registration r = {uid,
+                                   id,
+                                   period_start(period),
+                                   g->org_unit,
+                                   dhis2_options_org_unit_scheme(options),
+                                   date,
+                                   rq->token_id};
     char completed[DHIS2_DATE_MAX];
     switch (dhis2_registration_store(conn, programme_id, &r, completed, rq->request_id)) {
     case DHIS2_REGISTRATION_DB_ERROR:

@@ -40,8 +40,8 @@ static const char SQL_READ[] =
     "  RETURNING status, summary, created_at, completed_at)"
     " SELECT status, summary::text, to_char(created_at AT TIME ZONE 'UTC', " TIME_FORMAT "),"
     " to_char(completed_at AT TIME ZONE 'UTC', " TIME_FORMAT ") FROM gone"
-    " UNION ALL SELECT status, summary::text, to_char(created_at AT TIME ZONE 'UTC', "
-    TIME_FORMAT "), to_char(completed_at AT TIME ZONE 'UTC', " TIME_FORMAT ")"
+    " UNION ALL SELECT status, summary::text, to_char(created_at AT TIME ZONE 'UTC', " TIME_FORMAT
+    "), to_char(completed_at AT TIME ZONE 'UTC', " TIME_FORMAT ")"
     " FROM dhis2_import_job WHERE id = $1 AND token_id = $2 AND NOT EXISTS (SELECT 1 FROM gone)";
 
 bool dhis2_job_start(PGconn *conn, int64_t token_id, char id[DHIS2_JOB_ID_MAX + 1],
@@ -50,8 +50,8 @@ bool dhis2_job_start(PGconn *conn, int64_t token_id, char id[DHIS2_JOB_ID_MAX + 
     char tid[24];
     snprintf(tid, sizeof(tid), "%lld", (long long)token_id);
     const char *values[] = {tid};
-    PGresult *res = db_run(conn, "scaleupd_dhis2_job_start", SQL_START, 1, values,
-                           PGRES_TUPLES_OK, request_id, "record a dhis2 import job");
+    PGresult *res = db_run(conn, "scaleupd_dhis2_job_start", SQL_START, 1, values, PGRES_TUPLES_OK,
+                           request_id, "record a dhis2 import job");
     if (res == NULL)
         return false;
     snprintf(id, DHIS2_JOB_ID_MAX + 1, "%s", PQgetvalue(res, 0, 0));
@@ -64,8 +64,8 @@ bool dhis2_job_claim(PGconn *conn, const char *id, bool *claimed, const char *re
 {
     const char *values[] = {id};
     *claimed = false;
-    PGresult *res = db_run(conn, "scaleupd_dhis2_job_claim", SQL_CLAIM, 1, values,
-                           PGRES_COMMAND_OK, request_id, "claim a dhis2 import job");
+    PGresult *res = db_run(conn, "scaleupd_dhis2_job_claim", SQL_CLAIM, 1, values, PGRES_COMMAND_OK,
+                           request_id, "claim a dhis2 import job");
     if (res == NULL)
         return false;
     *claimed = strcmp(PQcmdTuples(res), "1") == 0;

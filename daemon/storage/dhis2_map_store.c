@@ -49,7 +49,8 @@ static const char SQL_DATA_SETS[] =
     " INSERT INTO dhis2_data_set (programme_id, uid, code) SELECT $1, id, code FROM x"
     " ON CONFLICT (programme_id, uid) DO UPDATE SET code = excluded.code";
 
-static const char SQL_CLEAR_CODES[] = "UPDATE dhis2_data_set SET code = NULL WHERE programme_id = $1";
+static const char SQL_CLEAR_CODES[] =
+    "UPDATE dhis2_data_set SET code = NULL WHERE programme_id = $1";
 
 static char *data_sets_of(const json_t *doc)
 {
@@ -76,7 +77,8 @@ bool dhis2_map_store(PGconn *conn, int64_t programme_id, const json_t *doc, cons
     const char *ds[] = {idtext, data_sets};
     /* codes are cleared first, so that two data sets may swap theirs */
     bool ok =
-        db_command(conn, NULL, SQL_CLEAR_CODES, 1, clear, request_id, "clear dhis2 data set codes") &&
+        db_command(conn, NULL, SQL_CLEAR_CODES, 1, clear, request_id,
+                   "clear dhis2 data set codes") &&
         db_command(conn, NULL, SQL_DATA_SETS, 2, ds, request_id, "store dhis2 data sets") &&
         db_command(conn, NULL, SQL_CLEAR, 1, clear, request_id, "clear dhis2 identifiers") &&
         db_command(conn, NULL, SQL_DATA_ELEMENTS, 2, de, request_id, "store dhis2 data elements") &&

@@ -9,10 +9,9 @@
 #include "scaleupd/core/period.h"
 #include "scaleupd/storage/db.h"
 
-static const char SQL_FIND[] =
-    "SELECT uid FROM dhis2_data_set WHERE programme_id = $1"
-    " AND ((uid = $2 AND $3 <> 'CODE') OR (code = $2 AND $3 <> 'UID'))"
-    " ORDER BY uid = $2 DESC LIMIT 1";
+static const char SQL_FIND[] = "SELECT uid FROM dhis2_data_set WHERE programme_id = $1"
+                               " AND ((uid = $2 AND $3 <> 'CODE') OR (code = $2 AND $3 <> 'UID'))"
+                               " ORDER BY uid = $2 DESC LIMIT 1";
 
 static const char SQL_STORE[] =
     "WITH s AS (SELECT site_id FROM dhis2_org_unit WHERE programme_id = $1 AND org_unit = $5"
@@ -79,15 +78,20 @@ enum dhis2_registration_status dhis2_registration_store(PGconn *conn, int64_t pr
     snprintf(pid, sizeof(pid), "%lld", (long long)programme_id);
     snprintf(start, sizeof(start), "%d", (int)r->period_start);
     snprintf(tid, sizeof(tid), "%lld", (long long)r->token_id);
-    const char *values[] = {pid,        r->data_set, r->period, start, r->org_unit,
-                            scheme_text(r->org_unit_scheme), r->complete_date, tid};
+    const char *values[] = {pid,
+                            r->data_set,
+                            r->period,
+                            start,
+                            r->org_unit,
+                            scheme_text(r->org_unit_scheme),
+                            r->complete_date,
+                            tid};
     PGresult *res = db_run(conn, "scaleupd_dhis2_registration_store", SQL_STORE, 8, values,
                            PGRES_TUPLES_OK, request_id, "register a dhis2 data set complete");
     if (res == NULL)
         return DHIS2_REGISTRATION_DB_ERROR;
-    enum dhis2_registration_status status = PQntuples(res) == 1
-                                                ? DHIS2_REGISTRATION_STORED
-                                                : DHIS2_REGISTRATION_UNKNOWN_ORG_UNIT;
+    enum dhis2_registration_status status =
+        PQntuples(res) == 1 ? DHIS2_REGISTRATION_STORED : DHIS2_REGISTRATION_UNKNOWN_ORG_UNIT;
     if (status == DHIS2_REGISTRATION_STORED)
         snprintf(completed, DHIS2_DATE_MAX, "%s", PQgetvalue(res, 0, 0));
     PQclear(res);

@@ -680,12 +680,19 @@ class Dhis2ClientsTest(unittest.TestCase):
         doc["sites"][5]["dhis2"] = {"orgUnit": OU_GP001, "colour": "red"}
         doc["indicators"][-1]["dhis2"] = {"dataElement": DE_VISITS,
                                           "categoryOptionCombo": COC_FIXED}
+        doc["indicators"][-2]["dhis2"]["categoryOptions"] = {"SERVICE": "A,B"}
+        doc["dhis2"] = {"dataSets": [{"id": DS_MONTHLY}, {"id": DS_MONTHLY, "code": ""}],
+                        "dataElements": []}
         resp = self.daemon.request("POST", "/api/v1/programmes", doc)
         self.assertEqual(resp.status, 422, resp.body)
         got = {(p["path"], p["code"]) for p in resp.body["error"]["details"]}
         self.assertIn(("$.sites[4].dhis2.orgUnit", "invalid_value"), got)
         self.assertIn(("$.sites[5].dhis2", "unknown_member"), got)
         self.assertIn(("$.indicators[8].dhis2", "duplicate_code"), got)
+        self.assertIn(("$.indicators[7].dhis2.categoryOptions", "invalid_value"), got)
+        self.assertIn(("$.dhis2", "unknown_member"), got)
+        self.assertIn(("$.dhis2.dataSets[1]", "duplicate_code"), got)
+        self.assertIn(("$.dhis2.dataSets[1].code", "invalid_value"), got)
 
 
 if __name__ == "__main__":

@@ -116,8 +116,11 @@ Test(dhis2_map, categories_key)
     cr_assert(dhis2_categories_key(options, key, sizeof(key)));
     cr_expect_str_eq(key, "{AGE=0-4,SEX=F}");
     json_decref(options);
-    static const char *const bad[] = {"{}", "{\"SEX\": 1}", "{\"SEX\": \"a,b\"}",
-                                      "{\"S=X\": \"F\"}", "{\"SEX\": \"\"}",
+    static const char *const bad[] = {"{}",
+                                      "{\"SEX\": 1}",
+                                      "{\"SEX\": \"a,b\"}",
+                                      "{\"S=X\": \"F\"}",
+                                      "{\"SEX\": \"\"}",
                                       "{\"A\": \"0123456789012345678901234567890\", "
                                       "\"B\": \"0123456789012345678901234567890\"}"};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {

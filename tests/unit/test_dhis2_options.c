@@ -327,8 +327,9 @@ Test(dhis2_options, data_set_and_complete_date)
     static const struct {
         const char *value;
         bool valid;
-    } dates[] = {{"2025-06-30", true}, {"TRUE", true}, {"false", true}, {"2025-02-29", false},
-                 {"2025-6-30", false}, {"", false},    {"2025-06-30T00:00", false}};
+    } dates[] = {{"2025-06-30", true},       {"TRUE", true},       {"false", true},
+                 {"2025-02-29", false},      {"2025-6-30", false}, {"", false},
+                 {"2025-06-30T00:00", false}};
     for (size_t i = 0; i < sizeof(dates) / sizeof(dates[0]); i++)
         cr_expect_eq(dhis2_complete_date_valid(dates[i].value), dates[i].valid, "%s",
                      dates[i].value);

@@ -1353,8 +1353,7 @@ Test(obs_parse, dhis2_delete_needs_no_value)
     struct obs_batch *b = obs_batch_new();
     struct obs_parse_error err;
     for (int strategy_delete = 0; strategy_delete < 2; strategy_delete++) {
-        cr_assert_eq(obs_parse_dhis2(json, strlen(json), b, &err), OBS_PARSE_OK, "%s",
-                     err.message);
+        cr_assert_eq(obs_parse_dhis2(json, strlen(json), b, &err), OBS_PARSE_OK, "%s", err.message);
         cr_expect_eq(b->n_rejects, 0);
         cr_expect(b->rows[0].value_missing && b->rows[1].value_missing);
         cr_expect(b->rows[2].value_missing && !b->rows[3].value_missing);

@@ -192,8 +192,8 @@ struct obs_set_option {
  */
 struct obs_dhis2_group {
     char org_unit[OBS_CODE_MAX + 1];
-    char period[OBS_SET_OPTION_VALUE_MAX + 1]; /* a DHIS2 period identifier (ADX's converted) */
-    char data_set[OBS_SET_OPTION_VALUE_MAX + 1];      /* ADX only: the set's is an option */
+    char period[OBS_SET_OPTION_VALUE_MAX + 1];   /* a DHIS2 period identifier (ADX's converted) */
+    char data_set[OBS_SET_OPTION_VALUE_MAX + 1]; /* ADX only: the set's is an option */
     char complete_date[OBS_SET_OPTION_VALUE_MAX + 1]; /* ADX only: the set's is an option */
     bool too_long; /* a text did not fit: the group cannot be completed */
 };

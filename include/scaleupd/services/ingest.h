@@ -118,11 +118,11 @@ struct ingest_result {
     struct obs_parse_error error;      /* INGEST_PUSH_BAD_DOCUMENT */
     struct observations_counts counts; /* rows imported / updated / unchanged */
     size_t rejected;                   /* rows rejected */
-    long deleted; /* DHIS2: observations deleted (importStrategy DELETE, "deleted": true) */
-    long ignored; /* DHIS2: rows the strategy left alone (CREATE: stored already; UPDATE: not
-                     stored; a delete of a value that is not stored) */
-    bool changed; /* a committed write changed observations: kick the evaluator */
-    bool dry_run; /* the write was a dry run: ours, or DHIS2's dryRun (query or set) */
+    long deleted;      /* DHIS2: observations deleted (importStrategy DELETE, "deleted": true) */
+    long ignored;      /* DHIS2: rows the strategy left alone (CREATE: stored already; UPDATE: not
+                          stored; a delete of a value that is not stored) */
+    bool changed;      /* a committed write changed observations: kick the evaluator */
+    bool dry_run;      /* the write was a dry run: ours, or DHIS2's dryRun (query or set) */
     bool job_finished; /* the import committed and finished request->dhis2_job_id with it */
     /* DHIS2: the date a data set was registered complete (YYYY-MM-DD; "" none) and the data
        value set's own conflicts (a registration that could not be made), for its summary */

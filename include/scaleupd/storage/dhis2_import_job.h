@@ -39,9 +39,9 @@ enum dhis2_job_status {
 
 /* What a job says. */
 struct dhis2_job {
-    char status[16];                  /* RUNNING, COMPLETED or ERROR */
-    char *summary;                    /* malloc'd JSON text, the caller's; NULL while RUNNING */
-    char created[DHIS2_JOB_TIME_MAX]; /* DHIS2's format, UTC */
+    char status[16];                    /* RUNNING, COMPLETED or ERROR */
+    char *summary;                      /* malloc'd JSON text, the caller's; NULL while RUNNING */
+    char created[DHIS2_JOB_TIME_MAX];   /* DHIS2's format, UTC */
     char completed[DHIS2_JOB_TIME_MAX]; /* "" while RUNNING */
 };
 

@@ -30,10 +30,10 @@ enum dhis2_registration_status {
 
 /* What a registration says. */
 struct dhis2_registration {
-    const char *data_set;      /* the data set's UID */
-    const char *period;        /* DHIS2's identifier of the period */
-    int32_t period_start;      /* days since 1970-01-01 */
-    const char *org_unit;      /* as the import named it, per org_unit_scheme */
+    const char *data_set; /* the data set's UID */
+    const char *period;   /* DHIS2's identifier of the period */
+    int32_t period_start; /* days since 1970-01-01 */
+    const char *org_unit; /* as the import named it, per org_unit_scheme */
     enum dhis2_id_scheme org_unit_scheme;
     const char *complete_date; /* "true" (today) or YYYY-MM-DD (after today: today) */
     int64_t token_id;          /* who registered it: the token's name is storedBy */
@@ -42,10 +42,9 @@ struct dhis2_registration {
 /* Registers r's data set complete for its period, site and the default attribute option
  * combination, replacing a registration of the same key (as DHIS2 updates one), in the
  * caller's transaction; the date registered into completed (YYYY-MM-DD). */
-enum dhis2_registration_status dhis2_registration_store(PGconn *conn, int64_t programme_id,
-                                                        const struct dhis2_registration *r,
-                                                        char completed[DHIS2_DATE_MAX],
-                                                        const char *request_id)
+enum dhis2_registration_status
+dhis2_registration_store(PGconn *conn, int64_t programme_id, const struct dhis2_registration *r,
+                         char completed[DHIS2_DATE_MAX], const char *request_id)
     __attribute__((warn_unused_result));
 
 /* The programme's registrations, filtered by data set (UID or code), period (DHIS2's
