@@ -257,6 +257,9 @@ Test(obs_parse, dhis2_defaults_numbers_comments_and_ignored_fields)
         "]}";
     struct obs_batch *b = parse_and_validate(FMT_DHIS2, body, strlen(body));
     cr_assert_eq(b->n_rows, 10);
+    cr_assert_eq(b->n_groups, 1); /* the set, whose data set a completeDate registers */
+    cr_expect_str_eq(b->groups[0].period, "2025W5");
+    cr_expect_str_eq(b->groups[0].org_unit, "BE-VLG-GP002");
     cr_expect_str_eq(b->rows[0].site, "BE-VLG-GP002"); /* the set's orgUnit */
     cr_expect(b->rows[0].period.type == PERIOD_WEEKLY && b->rows[0].period.index == 5);
     cr_expect_eq(b->rows[0].value, 12);
