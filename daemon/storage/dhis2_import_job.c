@@ -1,7 +1,8 @@
 /* DHIS2 import jobs (dhis2_import_job.h): one row each, RUNNING while a session answers for it,
  * finished by the worker that ran the import, read by id and token. A job id is a DHIS2 UID
  * drawn in SQL; who may read a job is decided by its token, not by the id being hard to guess.
- * A session is named by its backend's pid and start time, which no later session repeats. */
+ * A session is named by its backend's pid and start time, which no later session repeats (a
+ * session of another role, whose start time pg_stat_activity hides, by its pid alone). */
 #include "scaleupd/storage/dhis2_import_job.h"
 
 #include <stdio.h>
@@ -36,7 +37,7 @@ static const char SQL_READ[] =
     "  completed_at = now(), runner_pid = NULL, runner_started = NULL"
     "  WHERE j.id = $1 AND j.token_id = $2 AND j.status = 'RUNNING' AND NOT EXISTS ("
     "  SELECT 1 FROM pg_stat_activity a WHERE a.pid = j.runner_pid"
-    "  AND a.backend_start = j.runner_started)"
+    "  AND (a.backend_start = j.runner_started OR a.backend_start IS NULL))"
     "  RETURNING status, summary, created_at, completed_at)"
     " SELECT status, summary::text, to_char(created_at AT TIME ZONE 'UTC', " TIME_FORMAT "),"
     " to_char(completed_at AT TIME ZONE 'UTC', " TIME_FORMAT ") FROM gone"

@@ -315,7 +315,9 @@ obs_parse_csv(const char *body, size_t len, struct obs_batch *batch, struct obs_
  * batch->set_options for dhis2_options_read_set; other members of the set, which DHIS2 ignores
  * too, are ignored. In a data value, categoryOptionCombo, attributeOptionCombo and deleted
  * storedBy and followup are read (see the top of this file); fields we do not use (created,
- * lastUpdated, ...) are ignored.
+ * lastUpdated, ...) are ignored. The set's own period and orgUnit are also its one group
+ * (batch->groups), for completing its data set. A data value without a value is not rejected
+ * here (value_missing; obs_dhis2_require_values).
  */
 __attribute__((warn_unused_result)) enum obs_parse_status
 obs_parse_dhis2(const char *body, size_t len, struct obs_batch *batch, struct obs_parse_error *err);
@@ -339,11 +341,17 @@ obs_parse_dhis2_csv(const char *body, size_t len, bool first_row_is_header, stru
  * completeDate?><dataValue dataElement value><annotation>comment</annotation></dataValue>
  * </group></adx>, one row per dataValue, its site and period the group's. An ADX period is a
  * start and a duration (2025-04-01/P1M, 2025-04-01/P3M, 2025-01-01/P1Y, a Monday/P7D); a DHIS2
- * period identifier is read too. Another attribute of a group or a dataValue names a category
- * option, which scaleupd does not map: its rows are rejected (not_mapped). dataSet and
- * completeDate are not read. A DTD, nesting deeper than 8 elements, a root that is not adx or
- * XML that is not well-formed fail the document (invalid_document, too_deep, malformed_xml);
- * nothing is loaded from the network or a file, no entity is substituted.
+ * period identifier is read too. A dataValue's categoryOptionCombo attribute is its
+ * combination; without one, its other attributes are categories (SEX="F"), kept as the
+ * combination key "{CATEGORY=OPTION,...}" in category_option_combo (by category, strcmp
+ * order; too many, too long, or an option holding , = { }: not_mapped), which
+ * dhis2_map_apply maps like a UID. A group's attributeOptionCombo may be the default;
+ * another, or any other attribute of a group (a category of the attribute option
+ * combination), rejects its rows (not_mapped). Each group's orgUnit, period (as a DHIS2
+ * identifier), dataSet and completeDate are kept in batch->groups. A DTD, nesting deeper than 8
+ * elements, a root that is not adx or XML that is not well-formed fail the document
+ * (invalid_document, too_deep, malformed_xml); nothing is loaded from the network or a file, no
+ * entity is substituted.
  */
 __attribute__((warn_unused_result)) enum obs_parse_status
 obs_parse_dhis2_adx(const char *body, size_t len, struct obs_batch *batch,
