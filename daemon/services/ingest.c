@@ -353,12 +353,14 @@ static bool register_complete(PGconn *conn, const struct ingest_request *rq, int
         return true;
     }
     if (g->org_unit[0] == '\0') {
-        set_conflict(out, "OrganisationUnit", "", NEEDED, NULL, "orgUnit");
+        /* as DHIS2's addConflict(OrganisationUnit.class.getSimpleName(), …) */
+        set_conflict(out, "OrganisationUnit", "OrganisationUnit", NEEDED, NULL, "orgUnit");
         return true;
     }
     if (period_parse_dhis2(g->period, strlen(g->period), &period) != PERIOD_PARSE_OK ||
         !dhis2_period_id(period, id, sizeof(id))) {
-        set_conflict(out, "Period", g->period, g->period[0] ? "Period not valid: `%s`" : NEEDED,
+        set_conflict(out, "Period", g->period[0] ? g->period : "Period",
+                     g->period[0] ? "Period not valid: `%s`" : NEEDED,
                      g->period[0] ? "E7611" : NULL, "period");
         return true;
     }

@@ -614,6 +614,16 @@ class Dhis2ClientsTest(unittest.TestCase):
         summary = self.poll(endpoint, job_id)
         self.assertEqual(summary["importCount"]["imported"], 1, summary)
         self.assertEqual(self.value_of("patients_enrolled", "BE-VLG-GP002", "2025-06-01"), "61")
+        # a body the worker cannot read ends the job as failed, as DHIS2's job that threw
+        job_id, endpoint = self.import_export_upload('{"dataValues": [', fmt="json")
+        notes = harness.wait_until(
+            lambda: [n for n in requests.get(f"{self.server}{endpoint}", headers=auth).json()
+                     if n["completed"]], "the job to end")
+        self.assertEqual(notes[0]["level"], "ERROR", notes)
+        self.assertIn("malformed_json", notes[0]["message"])
+        r = requests.get(f"{self.server}/api/system/taskSummaries/DATAVALUE_IMPORT/{job_id}",
+                         headers=auth)
+        self.assertEqual(r.json()["status"], "ERROR", r.text)
 
     def test_a_job_whose_daemon_stopped_says_it_did_not_finish(self):
         """A second daemon on the same database takes an async import and is killed while the
