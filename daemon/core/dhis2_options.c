@@ -5,6 +5,7 @@
  * Web API documentation); values compare case-insensitively, as DHIS2 binds parameters. */
 #include "scaleupd/core/dhis2_options.h"
 
+#include "scaleupd/core/period.h"
 #include "scaleupd/core/utf8.h"
 
 #include <stdio.h>
@@ -14,6 +15,7 @@
 enum param_kind {
     PARAM_BOOL,  /* true or false (or 1 / 0 in the query; a JSON boolean in the set) */
     PARAM_WORDS, /* one of a list of words (a JSON string in the set) */
+    PARAM_TEXT,  /* any text its check takes (a JSON string, or a boolean, in the set) */
 };
 
 #define HONOUR_FALSE 1u
@@ -28,9 +30,10 @@ struct param {
     const char *name;
     unsigned where; /* IN_QUERY | IN_SET */
     enum param_kind kind;
-    unsigned bools;           /* PARAM_BOOL: HONOUR_FALSE | HONOUR_TRUE */
-    const char *const *words; /* PARAM_WORDS: the honoured values, NULL-terminated */
-    const char *instead;      /* what scaleupd does, for a value it does not honour */
+    unsigned bools;                   /* PARAM_BOOL: HONOUR_FALSE | HONOUR_TRUE */
+    const char *const *words;         /* PARAM_WORDS: the honoured values, NULL-terminated */
+    const char *instead;              /* what scaleupd does, for a value it does not honour */
+    bool (*check)(const char *value); /* PARAM_TEXT: whether value is one (NULL: any) */
 };
 
 /* ImportStrategy's names, the old ones (NEW_AND_UPDATES, NEW, UPDATES, DELETES) included */
@@ -44,21 +47,37 @@ static const char *const FORMATS[] = {"json", "csv", "adx", NULL};
 
 #define BOOL_PARAM(name, where, honoured, instead)                                                 \
     {                                                                                              \
-        name, where, PARAM_BOOL, honoured, NULL, instead                                           \
+        name, where, PARAM_BOOL, honoured, NULL, instead, NULL                                     \
     }
 #define WORDS_PARAM(name, where, words, instead)                                                   \
     {                                                                                              \
-        name, where, PARAM_WORDS, 0, words, instead                                                \
+        name, where, PARAM_WORDS, 0, words, instead, NULL                                          \
     }
+#define TEXT_PARAM(name, where, check, instead)                                                    \
+    {                                                                                              \
+        name, where, PARAM_TEXT, 0, NULL, instead, check                                           \
+    }
+
+/* completeDate as DHIS2 reads it (getCompletionDate): "true" (today), "false" (none), or a
+ * date YYYY-MM-DD (a future one is today). */
+bool dhis2_complete_date_valid(const char *value)
+{
+    if (strcasecmp(value, "true") == 0 || strcasecmp(value, "false") == 0)
+        return true;
+    int32_t day;
+    return strlen(value) == 10 && date_parse(value, 10, &day);
+}
 
 static const char STRICT_INSTEAD[] =
     "scaleupd checks only that the indicator and the site are the programme's";
 static const char COMBO_INSTEAD[] =
-    "category option combinations, attribute option combinations and data sets are not mapped";
+    "category options and attribute option combinations are not mapped";
 static const char CODE_INSTEAD[] =
     "data elements and organisation units are named by UID (the programme's dhis2 identifiers) "
     "or by the programme's indicator and site codes";
 static const char UID_INSTEAD[] = "option combinations are named by UID";
+static const char DATA_SET_INSTEAD[] = "data sets are named by the UID or the code the programme "
+                                       "declares (\"dhis2\": {\"dataSets\"})";
 static const char NEVER_DELETED[] = "values are deleted by importStrategy=DELETE or a data value's "
                                     "\"deleted\": true";
 
@@ -98,12 +117,11 @@ static const struct param PARAMS[] = {
     WORDS_PARAM("attributeOptionComboIdScheme", IN_BOTH, UID_SCHEME, UID_INSTEAD),
     WORDS_PARAM("categoryOptionIdScheme", IN_BOTH, NOTHING, COMBO_INSTEAD),
     WORDS_PARAM("categoryIdScheme", IN_BOTH, NOTHING, COMBO_INSTEAD),
-    WORDS_PARAM("dataSetIdScheme", IN_BOTH, NOTHING, COMBO_INSTEAD),
-    WORDS_PARAM("dataSet", IN_BOTH, NOTHING, COMBO_INSTEAD),
+    WORDS_PARAM("dataSetIdScheme", IN_BOTH, ID_SCHEMES, DATA_SET_INSTEAD),
+    TEXT_PARAM("dataSet", IN_BOTH, NULL, ""),
     WORDS_PARAM("format", IN_QUERY, FORMATS, "the body is JSON, CSV or ADX (its Content-Type)"),
     /* set-level properties that only the set carries */
-    WORDS_PARAM("completeDate", IN_SET, NOTHING,
-                "scaleupd does not register data sets as complete"),
+    TEXT_PARAM("completeDate", IN_SET, dhis2_complete_date_valid, ""),
     WORDS_PARAM("attributeOptionCombo", IN_SET, NOTHING, COMBO_INSTEAD),
     WORDS_PARAM("attributeCategoryOptions", IN_SET, NOTHING, COMBO_INSTEAD),
     WORDS_PARAM("deletion", IN_SET, NOTHING, NEVER_DELETED),
@@ -151,6 +169,13 @@ static bool value_honoured(const struct param *p, const char *value, const char 
         }
         if (p->bools & (*is_true ? HONOUR_TRUE : HONOUR_FALSE))
             return true;
+    } else if (p->kind == PARAM_TEXT) {
+        if (p->check == NULL || p->check(value))
+            return true;
+        refuse(why, p->name, "invalid_parameter");
+        snprintf(why->message, sizeof(why->message), "%s is not a date (YYYY-MM-DD), true or false",
+                 subject);
+        return false;
     } else {
         for (size_t i = 0; p->words[i] != NULL; i++)
             if (strcasecmp(value, p->words[i]) == 0)
@@ -201,12 +226,24 @@ static void apply_value(const struct param *p, const char *value, bool is_true,
         out->org_unit_scheme = scheme_of(value);
     else if (strcmp(p->name, "importStrategy") == 0 || strcmp(p->name, "strategy") == 0)
         out->strategy = strategy_of(value);
+    else if (strcmp(p->name, "dataSetIdScheme") == 0)
+        out->data_set_scheme = scheme_of(value);
+    else if (strcmp(p->name, "dataSet") == 0)
+        snprintf(out->data_set, sizeof(out->data_set), "%s", value);
+    else if (strcmp(p->name, "completeDate") == 0)
+        snprintf(out->complete_date, sizeof(out->complete_date), "%s", value);
 }
 
 enum dhis2_id_scheme dhis2_options_data_element_scheme(const struct dhis2_options *options)
 {
     return options->data_element_scheme != DHIS2_SCHEME_DEFAULT ? options->data_element_scheme
                                                                 : options->id_scheme;
+}
+
+enum dhis2_id_scheme dhis2_options_data_set_scheme(const struct dhis2_options *options)
+{
+    return options->data_set_scheme != DHIS2_SCHEME_DEFAULT ? options->data_set_scheme
+                                                            : options->id_scheme;
 }
 
 enum dhis2_id_scheme dhis2_options_org_unit_scheme(const struct dhis2_options *options)
@@ -307,6 +344,8 @@ static bool set_type_fits(const struct param *p, enum obs_json_type type)
 {
     if (p->kind == PARAM_BOOL)
         return type == OBS_JSON_BOOLEAN;
+    if (p->kind == PARAM_TEXT) /* completeDate: Jackson reads a boolean as its text */
+        return type == OBS_JSON_STRING || (p->check != NULL && type == OBS_JSON_BOOLEAN);
     return p->words[0] == NULL || type == OBS_JSON_STRING;
 }
 
@@ -325,7 +364,10 @@ static bool read_set_member(const struct obs_set_option *m, struct dhis2_options
     if (!set_type_fits(p, m->type)) {
         refuse(why, p->name, "invalid_parameter");
         snprintf(why->message, sizeof(why->message), "the data value set's %s must be %s, not %s",
-                 p->name, p->kind == PARAM_BOOL ? "a boolean (true or false)" : "a string",
+                 p->name,
+                 p->kind == PARAM_BOOL ? "a boolean (true or false)"
+                 : p->check != NULL    ? "a string or a boolean"
+                                       : "a string",
                  json_type_name(m->type));
         return false;
     }

@@ -252,23 +252,91 @@ json_t *dhis2_job_answer(const char *id, const char *created)
     json_t *job = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s}", "responseType",
                             "JobConfigurationWebMessageResponse", "name", "DATAVALUE_IMPORT", "id",
                             id, "created", created, "jobType", "DATAVALUE_IMPORT", "jobStatus",
-                            "COMPLETED", "relativeNotifierEndpoint", endpoint);
+                            "RUNNING", "relativeNotifierEndpoint", endpoint);
     return web_message(200, "OK", "Initiated DATAVALUE_IMPORT", job);
 }
 
 /* One notification of job id (DHIS2's Notification). */
-static json_t *notification(const char *id, char first, const char *time, const char *message,
-                            bool completed)
+static json_t *notification(const char *id, char first, const char *level, const char *time,
+                            const char *message, bool completed)
 {
     char uid[16];
     snprintf(uid, sizeof(uid), "%c%s", first, id[0] ? id + 1 : "");
-    return json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:b}", "uid", uid, "id", id, "level", "INFO",
+    return json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:b}", "uid", uid, "id", id, "level", level,
                      "category", "DATAVALUE_IMPORT", "time", time, "message", message, "completed",
                      completed);
 }
 
-json_t *dhis2_job_notifications(const char *id, const char *created, const char *completed)
+json_t *dhis2_job_notifications(const char *id, const char *status, const char *created,
+                                const char *completed, const char *failure)
 {
-    return json_pack("[o,o]", notification(id, 'D', completed, "Import done", true),
-                     notification(id, 'S', created, "Process started", false));
+    json_t *started = notification(id, 'S', "INFO", created, "Process started", false);
+    if (strcmp(status, "RUNNING") == 0)
+        return json_pack("[o]", started);
+    if (strcmp(status, "COMPLETED") == 0)
+        return json_pack("[o,o]", notification(id, 'D', "INFO", completed, "Import done", true),
+                         started);
+    char message[320];
+    snprintf(message, sizeof(message), "Process failed: %s", failure ? failure : "");
+    return json_pack("[o,o]", notification(id, 'F', "ERROR", completed, message, true), started);
+}
+
+json_t *dhis2_failed_summary(const char *message)
+{
+    char description[320];
+    snprintf(description, sizeof(description), "The import process failed: %s", message);
+    return json_pack("{s:s,s:s,s:s,s:{s:i,s:i,s:i,s:i},s:[],s:[],s:s}", "responseType",
+                     "ImportSummary", "status", "ERROR", "description", description, "importCount",
+                     "imported", 0, "updated", 0, "ignored", 0, "deleted", 0, "conflicts",
+                     "rejectedIndexes", "dataSetComplete", "false");
+}
+
+bool dhis2_period_id(struct period p, char *buf, size_t size)
+{
+    int n = -1;
+    switch (p.type) {
+    case PERIOD_MONTHLY:
+        n = snprintf(buf, size, "%04d%02d", p.year, p.index);
+        break;
+    case PERIOD_QUARTERLY:
+        n = snprintf(buf, size, "%04dQ%d", p.year, p.index);
+        break;
+    case PERIOD_WEEKLY:
+        n = snprintf(buf, size, "%04dW%d", p.year, p.index);
+        break;
+    case PERIOD_YEARLY:
+        n = snprintf(buf, size, "%04d", p.year);
+        break;
+    }
+    return n > 0 && (size_t)n < size;
+}
+
+json_t *dhis2_set_conflict(const char *type, const char *object, const char *message,
+                           const char *error_code, const char *property)
+{
+    json_t *c = json_pack("{s:s,s:{s:s},s:s,s:s}", "object", object, "objects", type, object,
+                          "value", message, "property", property);
+    if (error_code != NULL)
+        json_object_set_new(c, "errorCode", json_string(error_code));
+    return c;
+}
+
+json_t *dhis2_data_set_not_found(const char *data_set)
+{
+    char message[160];
+    snprintf(message, sizeof(message), "Data set not found or not accessible: `%s`", data_set);
+    return json_pack(
+        "{s:s,s:s,s:s,s:{s:i,s:i,s:i,s:i},s:[o],s:[]}", "responseType", "ImportSummary", "status",
+        "ERROR", "description", "Import process was aborted", "importCount", "imported", 0,
+        "updated", 0, "ignored", 0, "deleted", 0, "conflicts",
+        dhis2_set_conflict("dataSet", data_set, message, "E7600", "dataSet"), "rejectedIndexes");
+}
+
+void dhis2_summary_set_level(json_t *summary, const char *complete, json_t *conflicts)
+{
+    json_object_set_new(summary, "dataSetComplete", json_string(complete[0] ? complete : "false"));
+    json_t *list = json_object_get(summary, "conflicts");
+    size_t i;
+    json_t *c;
+    json_array_foreach(conflicts, i, c) json_array_insert(list, i, c);
 }

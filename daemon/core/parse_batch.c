@@ -41,6 +41,15 @@ void obs_batch_reject(struct obs_batch *b, size_t index, const char *field, cons
     parse_reject_push(b, row, &r);
 }
 
+void obs_dhis2_require_values(struct obs_batch *b, bool all_deleted)
+{
+    for (size_t i = 0; i < b->n_rows; i++) {
+        const struct obs_row *row = &b->rows[i];
+        if (!row->rejected && row->value_missing && !all_deleted && !row->deleted)
+            obs_batch_reject(b, i, "value", "missing_field", "value is required");
+    }
+}
+
 char *parse_arena_alloc(struct obs_batch *b, size_t n)
 {
     struct obs_arena_block *block = b->arena;
@@ -68,6 +77,28 @@ void parse_rows_reserve(struct obs_batch *b, size_t want)
     b->rows_cap = cap;
 }
 
+struct obs_dhis2_group *parse_group_add(struct obs_batch *b)
+{
+    if (b->n_groups == b->groups_cap) {
+        b->groups_cap = b->groups_cap ? b->groups_cap * 2 : 4;
+        b->groups = xrealloc(b->groups, b->groups_cap * sizeof(*b->groups));
+    }
+    struct obs_dhis2_group *g = &b->groups[b->n_groups++];
+    memset(g, 0, sizeof(*g));
+    return g;
+}
+
+bool parse_group_text(char *dst, size_t size, const char *text, size_t len)
+{
+    if (len >= size) {
+        dst[0] = '\0';
+        return false;
+    }
+    memcpy(dst, text, len);
+    dst[len] = '\0';
+    return true;
+}
+
 struct obs_row *parse_row_slot(struct obs_batch *b)
 {
     parse_rows_reserve(b, b->n_rows + 1);
@@ -90,6 +121,7 @@ void obs_batch_reset(struct obs_batch *b)
     }
     b->n_rows = 0;
     b->n_set_options = 0;
+    b->n_groups = 0;
     obs_fhir_reset(b->fhir);
     b->n_rejects = 0;
 }
@@ -101,6 +133,7 @@ void obs_batch_free(struct obs_batch **batch)
     obs_batch_reset(*batch);
     free((*batch)->rows);
     free((*batch)->rejects);
+    free((*batch)->groups);
     free((*batch)->tokens);
     obs_fhir_free(&(*batch)->fhir);
     free(*batch);

@@ -61,6 +61,34 @@ static void collect_option(struct obs_batch *b, const struct json_doc *d, const 
     memcpy(m->value, shown, strlen(shown) + 1);
 }
 
+/* The text of string member tok (-1: absent, "") into dst; false when it does not fit or is
+ * not a string of UTF-8 text. */
+static bool group_member(const struct json_doc *d, int tok, char *dst, size_t size)
+{
+    size_t n, len;
+    dst[0] = '\0';
+    if (tok < 0 || json_doc_is_null(d, tok))
+        return true;
+    if (d->t[tok].type != JSMN_STRING)
+        return false;
+    const char *raw = json_doc_raw(d, tok, &n);
+    if (scalar_json_unescape(raw, n, true, dst, size - 1, &len) != TEXT_OK) {
+        dst[0] = '\0';
+        return false;
+    }
+    dst[len] = '\0';
+    return true;
+}
+
+/* The data value set as the one group of its values: its own period and orgUnit. */
+static void set_group(struct obs_batch *b, const struct json_doc *d, int period, int org_unit)
+{
+    struct obs_dhis2_group *g = parse_group_add(b);
+    bool ok = group_member(d, period, g->period, sizeof(g->period));
+    ok = group_member(d, org_unit, g->org_unit, sizeof(g->org_unit)) && ok;
+    g->too_long = !ok;
+}
+
 static enum obs_parse_status dhis2_data_values(struct obs_batch *b, const char *body, size_t len,
                                                struct obs_parse_error *err)
 {
@@ -76,6 +104,7 @@ static enum obs_parse_status dhis2_data_values(struct obs_batch *b, const char *
     for (int i = KEY_OPTIONS; i < n_keys; i++)
         if (vals[i] >= 0 && !json_doc_is_null(&d, vals[i]))
             collect_option(b, &d, keys[i].text, vals[i]);
+    set_group(b, &d, vals[KEY_PERIOD], vals[KEY_ORG_UNIT]);
     struct dhis2_defaults defaults = {.period = vals[KEY_PERIOD], .org_unit = vals[KEY_ORG_UNIT]};
     return parse_json_rows(b, &d, vals[KEY_DATA_VALUES], "dataValues", &defaults, err);
 }

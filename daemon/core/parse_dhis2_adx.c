@@ -14,6 +14,8 @@
 #include <libxml/xmlreader.h>
 
 #include "scaleupd/core/alloc.h"
+#include "scaleupd/core/dhis2_map.h"
+#include "scaleupd/core/programme_dhis2.h"
 #include "scaleupd/core/utf8.h"
 
 #include "parse_scalar.h"
@@ -84,6 +86,8 @@ static void adx_group(struct adx_state *st)
     xmlTextReaderPtr r = st->reader;
     st->in_group = true, st->group_ok = false;
     st->org_unit[0] = st->period_text[0] = st->group_problem[0] = '\0';
+    struct obs_dhis2_group *g = parse_group_add(st->b);
+    bool fits = true;
     while (xmlTextReaderMoveToNextAttribute(r) == 1) {
         const xmlChar *name = xmlTextReaderConstLocalName(r);
         const char *value = (const char *)xmlTextReaderConstValue(r);
@@ -91,18 +95,90 @@ static void adx_group(struct adx_state *st)
             snprintf(st->org_unit, sizeof(st->org_unit), "%s", value);
         else if (attr_is(name, "period"))
             snprintf(st->period_text, sizeof(st->period_text), "%s", value);
-        else if (!attr_is(name, "dataSet") && !attr_is(name, "completeDate") &&
-                 !attr_is(name, "xmlns") && xmlTextReaderIsNamespaceDecl(r) != 1) {
+        else if (attr_is(name, "dataSet"))
+            fits = parse_group_text(g->data_set, sizeof(g->data_set), value, strlen(value)) && fits;
+        else if (attr_is(name, "attributeOptionCombo") && dhis2_is_default_combo(value))
+            continue; /* the default combination, named */
+        else if (attr_is(name, "completeDate"))
+            fits = parse_group_text(g->complete_date, sizeof(g->complete_date), value,
+                                    strlen(value)) &&
+                   fits;
+        else if (!attr_is(name, "xmlns") && xmlTextReaderIsNamespaceDecl(r) != 1) {
             char shown[SHOWN_MAX];
+            bool aoc = attr_is(name, "attributeOptionCombo");
             snprintf(st->group_field, sizeof(st->group_field), "attributeOptionCombo");
             snprintf(st->group_code, sizeof(st->group_code), "not_mapped");
             snprintf(st->group_problem, sizeof(st->group_problem),
-                     "the group's category \"%s\" is not mapped: scaleupd takes the default "
+                     "the group's %s \"%s\" is not mapped: scaleupd takes the default "
                      "attribute option combination only",
-                     parse_shown(shown, (const char *)name, strlen((const char *)name)));
+                     aoc ? "attributeOptionCombo" : "category",
+                     parse_shown(shown, aoc ? value : (const char *)name,
+                                 strlen(aoc ? value : (const char *)name)));
         }
     }
     xmlTextReaderMoveToElement(r);
+    fits = parse_group_text(g->org_unit, sizeof(g->org_unit), st->org_unit, strlen(st->org_unit)) &&
+           fits;
+    if (!adx_period(st->period_text, g->period, sizeof(g->period)))
+        g->period[0] = '\0';
+    g->too_long = !fits;
+}
+
+/* The category attributes of a dataValue (category code = option code), as DHIS2 maps them
+ * through the data element's category combination: here through the combination key that
+ * the programme declares ("categoryOptions" of an indicator's dhis2; core/dhis2_map.h). */
+#define ADX_CATEGORIES_MAX 8
+struct adx_categories {
+    struct {
+        char name[OBS_CODE_MAX + 1], option[OBS_CODE_MAX + 1];
+    } pair[ADX_CATEGORIES_MAX];
+    size_t n;
+};
+
+static bool adx_category_add(struct adx_categories *cats, const char *name, const char *option,
+                             const struct obs_row *row, struct obs_reject *pr)
+{
+    char shown[SHOWN_MAX];
+    if (cats->n == ADX_CATEGORIES_MAX || strlen(name) > OBS_CODE_MAX ||
+        strlen(option) > OBS_CODE_MAX || !dhis2_category_text_valid(option))
+        return parse_problem(pr, row, "categoryOptionCombo", "not_mapped",
+                             "the category \"%s\" is not mapped: at most %d categories of "
+                             "codes without , = { } are",
+                             parse_shown(shown, name, strlen(name)), ADX_CATEGORIES_MAX);
+    snprintf(cats->pair[cats->n].name, sizeof(cats->pair[0].name), "%s", name);
+    snprintf(cats->pair[cats->n].option, sizeof(cats->pair[0].option), "%s", option);
+    cats->n++;
+    return true;
+}
+
+static int compare_category(const void *a, const void *b)
+{
+    return strcmp(a, b); /* the name is the pair's first member */
+}
+
+/* The combination key of the categories ("{AGE=0-4,SEX=F}", by category) into row. */
+static bool adx_categories_key(struct adx_categories *cats, struct obs_row *row,
+                               struct obs_reject *pr)
+{
+    qsort(cats->pair, cats->n, sizeof(cats->pair[0]), compare_category);
+    char key[256];
+    size_t used = 0;
+    for (size_t i = 0; i < cats->n; i++) {
+        int w = snprintf(key + used, sizeof(key) - used, "%c%s=%s", i ? ',' : '{',
+                         cats->pair[i].name, cats->pair[i].option);
+        used += w > 0 ? (size_t)w : 0;
+        if (used >= sizeof(key))
+            break;
+    }
+    if (used + 1 >= sizeof(key) || used + 1 > OBS_CODE_MAX)
+        return parse_problem(pr, row, "categoryOptionCombo", "not_mapped",
+                             "the categories are not mapped: their combination key is longer "
+                             "than %d bytes",
+                             OBS_CODE_MAX);
+    memcpy(row->category_option_combo, key, used);
+    row->category_option_combo[used] = '}';
+    row->category_option_combo[used + 1] = '\0';
+    return true;
 }
 
 /* The attributes of a dataValue into row; false with *pr at the first problem. */
@@ -110,8 +186,8 @@ static bool adx_value_attributes(struct adx_state *st, struct obs_row *row, stru
 {
     xmlTextReaderPtr r = st->reader;
     const char *value = NULL;
-    bool ok = true;
-    char shown[SHOWN_MAX];
+    bool ok = true, combo_given = false;
+    struct adx_categories cats = {.n = 0};
     while (ok && xmlTextReaderMoveToNextAttribute(r) == 1) {
         const xmlChar *name = xmlTextReaderConstLocalName(r);
         const char *text = (const char *)xmlTextReaderConstValue(r);
@@ -124,22 +200,29 @@ static bool adx_value_attributes(struct adx_state *st, struct obs_row *row, stru
                 memcpy(row->indicator, text, n + 1);
         } else if (attr_is(name, "value")) {
             value = text;
-            ok = n > 0 ? scalar_put_number(st->b, row, FIELD_VALUE, text, n, true, &row->value, pr)
-                       : scalar_code_status(st->b, row, FIELD_VALUE, TEXT_OK, 0, pr);
+            ok = n == 0 ||
+                 scalar_put_number(st->b, row, FIELD_VALUE, text, n, true, &row->value, pr);
         } else if (attr_is(name, "deleted")) {
             row->deleted = strcmp(text, "true") == 0;
+        } else if (attr_is(name, "categoryOptionCombo")) {
+            combo_given = true;
+            ok = n <= OBS_CODE_MAX ||
+                 parse_problem(pr, row, "categoryOptionCombo", "too_long",
+                               "categoryOptionCombo is longer than %d bytes", OBS_CODE_MAX);
+            if (ok)
+                memcpy(row->category_option_combo, text, n + 1);
         } else if (xmlTextReaderIsNamespaceDecl(r) != 1) {
-            ok = parse_problem(pr, row, "categoryOptionCombo", "not_mapped",
-                               "the category \"%s\" is not mapped: with ADX scaleupd takes the "
-                               "default category option combination only",
-                               parse_shown(shown, (const char *)name, strlen((const char *)name)));
+            ok = adx_category_add(&cats, (const char *)name, text, row, pr);
         }
     }
     xmlTextReaderMoveToElement(r);
+    /* as DHIS2: a categoryOptionCombo given wins; else the categories name the combination */
+    if (ok && !combo_given && cats.n > 0)
+        ok = adx_categories_key(&cats, row, pr);
     if (ok && row->indicator[0] == '\0')
         ok = scalar_code_status(st->b, row, FIELD_INDICATOR, TEXT_OK, 0, pr);
-    if (ok && value == NULL)
-        ok = scalar_code_status(st->b, row, FIELD_VALUE, TEXT_OK, 0, pr);
+    /* no value (or ""): a delete by key, or rejected later (obs_dhis2_require_values) */
+    row->value_missing = value == NULL || value[0] == '\0';
     return ok;
 }
 

@@ -136,16 +136,17 @@ static void dcsv_row(struct dcsv_state *st)
                      DCSV_MIN_COLUMNS, st->n_fields);
         return;
     }
+    row->value_missing = st->len[COL_VALUE] == 0; /* a delete by key, or rejected later */
     bool ok = dcsv_code(st, row, FIELD_INDICATOR, COL_DATA_ELEMENT, row->indicator, &pr) &&
               dcsv_code(st, row, FIELD_SITE, COL_ORG_UNIT, row->site, &pr) &&
               (st->len[COL_PERIOD] > 0
                    ? scalar_put_period(b, row, st->field[COL_PERIOD], st->len[COL_PERIOD], &pr)
                    : scalar_code_status(b, row, FIELD_PERIOD, TEXT_OK, 0, &pr)) &&
-              (st->len[COL_VALUE] > 0 && st->len[COL_VALUE] <= DCSV_KEEP
-                   ? scalar_put_number(b, row, FIELD_VALUE, st->field[COL_VALUE],
-                                       st->len[COL_VALUE], true, &row->value, &pr)
-                   : scalar_code_status(b, row, FIELD_VALUE,
-                                        st->len[COL_VALUE] ? TEXT_TOO_LONG : TEXT_OK, 0, &pr)) &&
+              (row->value_missing ||
+               (st->len[COL_VALUE] <= DCSV_KEEP
+                    ? scalar_put_number(b, row, FIELD_VALUE, st->field[COL_VALUE],
+                                        st->len[COL_VALUE], true, &row->value, &pr)
+                    : scalar_code_status(b, row, FIELD_VALUE, TEXT_TOO_LONG, 0, &pr))) &&
               dcsv_extras(st, row, &pr);
     if (!ok)
         parse_reject_push(b, row, &pr);

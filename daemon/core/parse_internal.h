@@ -96,6 +96,13 @@ void parse_rows_reserve(struct obs_batch *b, size_t want);
 /* The next row slot, zeroed and numbered, not yet counted in n_rows. */
 struct obs_row *parse_row_slot(struct obs_batch *b) __attribute__((returns_nonnull));
 
+/* DHIS2: a new group at the end of b->groups, zeroed (the batch owns it). */
+struct obs_dhis2_group *parse_group_add(struct obs_batch *b) __attribute__((returns_nonnull));
+
+/* Copies len bytes of text into dst (size bytes) NUL-terminated; false ("" in dst) when it
+ * does not fit. */
+bool parse_group_text(char *dst, size_t size, const char *text, size_t len);
+
 /* Every parse starts here: empties the batch, sets its format, clears *err. */
 void parse_begin(struct obs_batch *b, struct obs_parse_error *err, enum obs_format format);
 

@@ -109,6 +109,17 @@ static bool json_comment(struct obs_batch *b, const struct json_doc *d, struct o
     return true;
 }
 
+/* Whether a DHIS2 data value gives no value (tok -1: absent; null; ""): the row is a delete
+ * by key, or rejected later (obs_dhis2_require_values). */
+static bool dhis2_value_absent(const struct json_doc *d, int tok)
+{
+    size_t n;
+    if (tok < 0 || json_doc_is_null(d, tok))
+        return true;
+    json_doc_raw(d, tok, &n);
+    return d->t[tok].type == JSMN_STRING && n == 0;
+}
+
 /* Reads the row at token e; returns the index of the token after it. */
 static int json_row(struct obs_batch *b, const struct json_doc *d, int e,
                     const struct dhis2_defaults *defaults)
@@ -143,17 +154,18 @@ static int json_row(struct obs_batch *b, const struct json_doc *d, int e,
     if (defaults != NULL && vals[FIELD_PERIOD] < 0)
         vals[FIELD_PERIOD] = defaults->period;
     bool has_value;
-    bool ok =
-        json_code(b, d, row, FIELD_INDICATOR, vals[FIELD_INDICATOR], row->indicator, &pr) &&
-        json_code(b, d, row, FIELD_SITE, vals[FIELD_SITE], row->site, &pr) &&
-        json_period(b, d, row, vals[FIELD_PERIOD], &pr) &&
-        json_number(b, d, row, FIELD_VALUE, vals[FIELD_VALUE], &has_value, &row->value, &pr) &&
-        json_number(b, d, row, FIELD_NUMERATOR, vals[FIELD_NUMERATOR], &row->has_numerator,
-                    &row->numerator, &pr) &&
-        json_number(b, d, row, FIELD_DENOMINATOR, vals[FIELD_DENOMINATOR], &row->has_denominator,
-                    &row->denominator, &pr) &&
-        json_comment(b, d, row, vals[FIELD_COMMENT], &pr) &&
-        (defaults == NULL || parse_dhis2_row_extras(b, d, row, e, &pr));
+    row->value_missing = defaults != NULL && dhis2_value_absent(d, vals[FIELD_VALUE]);
+    bool ok = json_code(b, d, row, FIELD_INDICATOR, vals[FIELD_INDICATOR], row->indicator, &pr) &&
+              json_code(b, d, row, FIELD_SITE, vals[FIELD_SITE], row->site, &pr) &&
+              json_period(b, d, row, vals[FIELD_PERIOD], &pr) &&
+              (row->value_missing || json_number(b, d, row, FIELD_VALUE, vals[FIELD_VALUE],
+                                                 &has_value, &row->value, &pr)) &&
+              json_number(b, d, row, FIELD_NUMERATOR, vals[FIELD_NUMERATOR], &row->has_numerator,
+                          &row->numerator, &pr) &&
+              json_number(b, d, row, FIELD_DENOMINATOR, vals[FIELD_DENOMINATOR],
+                          &row->has_denominator, &row->denominator, &pr) &&
+              json_comment(b, d, row, vals[FIELD_COMMENT], &pr) &&
+              (defaults == NULL || parse_dhis2_row_extras(b, d, row, e, &pr));
     if (!ok)
         parse_reject_push(b, row, &pr);
     return next;

@@ -10,10 +10,12 @@
 #include "scaleupd/core/dhis2_options.h"
 #include "scaleupd/core/dhis2_summary.h"
 #include "scaleupd/core/dynbuf.h"
+#include "scaleupd/core/log.h"
 #include "scaleupd/core/period.h"
 #include "scaleupd/edge/app.h"
 #include "scaleupd/edge/background.h"
 #include "scaleupd/edge/handlers.h"
+#include "scaleupd/edge/pool.h"
 #include "scaleupd/services/ingest.h"
 #include "scaleupd/storage/dhis2_import_job.h"
 #include "scaleupd/storage/idempotency.h"
@@ -111,41 +113,126 @@ static void feed_write(struct request *req, PGconn *conn, struct ingest_request 
     ingest_result_free(&result);
 }
 
-/* The import summary of a DHIS2 answer: the WebMessage's response, or the bare summary. */
-static json_t *answer_summary(json_t *answer)
+/* An import started with async=true, queued for a worker: copies of what the request held,
+ * since the request is answered (and freed) before the import runs. */
+struct async_import {
+    struct pool_job job; /* first: the pool hands this back */
+    struct ingest_request w;
+    char *body, *slug, *key, *request_id;
+    char id[DHIS2_JOB_ID_MAX + 1];
+};
+
+static char *copy_or_null(const char *text)
 {
-    json_t *response = json_object_get(answer, "response");
-    return json_is_object(response) ? response : answer;
+    return text ? xstrdup(text) : NULL;
 }
 
-/* async=true: the import runs as with async=false, but its summary is kept as a job and the
- * answer is DHIS2's job report; the client reads the summary at the task endpoints
- * (routes_dhis2_tasks.c). What is refused before an import (a parameter, the document) is
- * answered at once, as DHIS2 answers it. */
-static void dhis2_async_write(struct request *req, PGconn *conn, struct ingest_request *w)
+/* Why an import that did not answer failed, for its job's summary. */
+static void failure_message(enum ingest_outcome outcome, const struct ingest_result *result,
+                            const char *request_id, char *message, size_t size)
 {
-    w->token_id = req->auth.token_id;
-    w->body = req->body;
-    w->body_len = req->body_len;
-    w->request_id = req->id;
-    struct ingest_result result;
-    enum ingest_outcome outcome = ingest_push(conn, w, &result);
-    json_t *answer = NULL;
-    if (outcome == INGEST_PUSH_ANSWERED || outcome == INGEST_PUSH_REPLAYED)
-        answer = json_loadb(result.body, result.body_len, 0, NULL);
-    char id[DHIS2_JOB_ID_MAX + 1], created[DHIS2_JOB_TIME_MAX];
-    char *summary = answer ? json_dumps(answer_summary(answer), JSON_COMPACT) : NULL;
-    json_decref(answer);
+    if (outcome == INGEST_PUSH_BAD_DOCUMENT)
+        snprintf(message, size, "%s (%s)", result->error.message, result->error.code);
+    else if (outcome == INGEST_PUSH_KEY_REUSED)
+        snprintf(message, size, "the Idempotency-Key was used before with a different request");
+    else if (outcome == INGEST_PUSH_UNKNOWN_PROGRAMME)
+        snprintf(message, size, "no such programme");
+    else
+        snprintf(message, size, "the import could not be completed (request %s)", request_id);
+    utf8_make_valid(message);
+}
+
+/* Finishes the job of an import that did not finish it in its own transaction: one that was
+ * not committed (a dry run, a refusal, a rejected batch, a replay) with its summary, one that
+ * did not answer as a failure. */
+static void finish_job_after(PGconn *conn, struct async_import *a, enum ingest_outcome outcome,
+                             const struct ingest_result *result)
+{
+    char *summary = NULL;
+    const char *status = "COMPLETED";
+    if (outcome == INGEST_PUSH_ANSWERED || outcome == INGEST_PUSH_REPLAYED ||
+        outcome == INGEST_PUSH_REFUSED)
+        summary = ingest_dhis2_job_summary(result->body, result->body_len);
     if (summary == NULL) {
-        reply_push(req, conn, w, outcome, &result);
-    } else if (!dhis2_job_create(conn, req->auth.token_id, summary, id, created, req->id)) {
-        handler_db_error(req, conn);
-    } else {
-        request_reply_json(req, 200, dhis2_job_answer(id, created));
-        kick_background(result.changed);
+        char message[256];
+        failure_message(outcome, result, a->request_id, message, sizeof(message));
+        json_t *failed = dhis2_failed_summary(message);
+        summary = json_dumps(failed, JSON_COMPACT);
+        json_decref(failed);
+        status = "ERROR";
     }
+    /* on a lost connection the job stays RUNNING until a reader finds this session gone */
+    if (!dhis2_job_finish(conn, a->id, status, summary, a->request_id))
+        log_write(LOG_LEVEL_WARNING, a->request_id, "could not finish dhis2 import job %s", a->id);
     free(summary);
+}
+
+/* The worker's part: claims the job, imports (finishing the job in the import's transaction
+ * when it commits), finishes it otherwise. */
+static void async_import_run(struct pool_job *job, PGconn *conn)
+{
+    struct async_import *a = (struct async_import *)job;
+    bool claimed = false;
+    if (conn == NULL || !dhis2_job_claim(conn, a->id, &claimed, a->request_id) || !claimed) {
+        log_write(LOG_LEVEL_WARNING, a->request_id, "dhis2 import job %s was not run", a->id);
+        return; /* its reader fails it once the session that answers for it is gone */
+    }
+    struct ingest_result result;
+    enum ingest_outcome outcome = ingest_push(conn, &a->w, &result);
+    if (!result.job_finished)
+        finish_job_after(conn, a, outcome, &result);
+    kick_background(result.changed);
     ingest_result_free(&result);
+}
+
+static void async_import_done(struct pool_job *job)
+{
+    struct async_import *a = (struct async_import *)job;
+    free(a->body);
+    free(a->slug);
+    free(a->key);
+    free(a->request_id);
+    free(a);
+}
+
+/* async=true: records the job (RUNNING), queues the import for a worker and answers DHIS2's
+ * job report at once; the client polls the task endpoints (routes_dhis2_tasks.c) until the
+ * worker finished it. What is refused before an import (a parameter) was answered already. */
+static void dhis2_async_write(struct request *req, PGconn *conn, struct app *app,
+                              struct ingest_request *w)
+{
+    char created[DHIS2_JOB_TIME_MAX];
+    struct async_import *a = xcalloc(1, sizeof(*a));
+    if (!dhis2_job_start(conn, req->auth.token_id, a->id, created, req->id)) {
+        free(a);
+        handler_db_error(req, conn);
+        return;
+    }
+    a->body = xmalloc(req->body_len + 1);
+    memcpy(a->body, req->body ? req->body : "", req->body_len);
+    a->slug = copy_or_null(w->programme_slug);
+    a->key = copy_or_null(w->idempotency_key);
+    a->request_id = xstrdup(req->id);
+    a->w = *w;
+    a->w.token_id = req->auth.token_id;
+    a->w.body = a->body, a->w.body_len = req->body_len;
+    a->w.programme_slug = a->slug, a->w.idempotency_key = a->key;
+    a->w.request_id = a->request_id, a->w.dhis2_job_id = a->id;
+    a->job.run = async_import_run;
+    a->job.done = async_import_done;
+    if (!pool_submit(app->pool, &a->job)) {
+        json_t *summary = dhis2_failed_summary("too many requests were waiting");
+        char *failed = json_dumps(summary, JSON_COMPACT);
+        json_decref(summary);
+        if (!dhis2_job_finish(conn, a->id, "ERROR", failed, req->id))
+            log_write(LOG_LEVEL_WARNING, req->id, "could not finish dhis2 import job %s", a->id);
+        free(failed);
+        async_import_done(&a->job);
+        request_add_response_header(req, "Retry-After", "1");
+        request_reply_error(req, 503, "overloaded", "too many requests are waiting; retry later");
+        return;
+    }
+    request_reply_json(req, 200, dhis2_job_answer(a->id, created));
 }
 
 /* The fingerprint of a keyed write: method, path, query, media type and body. False when it
@@ -261,7 +348,6 @@ static bool read_api_version(struct request *req, int *version)
 
 void handle_post_data_value_sets(struct request *req, PGconn *conn, struct app *app)
 {
-    (void)app;
     int version;
     if (!read_api_version(req, &version))
         return;
@@ -304,7 +390,7 @@ void handle_post_data_value_sets(struct request *req, PGconn *conn, struct app *
     if (!read_write_options(req, &w, media))
         return;
     if (w.dhis2.async)
-        dhis2_async_write(req, conn, &w);
+        dhis2_async_write(req, conn, app, &w);
     else
         feed_write(req, conn, &w);
 }

@@ -6,17 +6,21 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "scaleupd/core/alloc.h"
 #include "scaleupd/core/dynbuf.h"
 #include "scaleupd/core/fhir_outcome.h"
 #include "scaleupd/core/parse_fhir.h"
 #include "scaleupd/core/log.h"
+#include "scaleupd/core/utf8.h"
 #include "scaleupd/core/metrics.h"
 #include "scaleupd/storage/db.h"
 #include "scaleupd/storage/fhir_store.h"
 #include "scaleupd/storage/idempotency.h"
+#include "scaleupd/storage/dhis2_import_job.h"
 #include "scaleupd/storage/dhis2_map_store.h"
+#include "scaleupd/storage/dhis2_registration.h"
 #include "scaleupd/storage/dhis2_value_meta.h"
 #include "scaleupd/storage/observations_delete.h"
 #include "scaleupd/storage/programmes.h"
@@ -135,6 +139,7 @@ json_t *ingest_dhis2_summary(const struct obs_batch *batch,
 
 void ingest_result_free(struct ingest_result *result)
 {
+    json_decref(result->set_conflicts);
     free(result->body);
     memset(result, 0, sizeof(*result));
 }
@@ -226,10 +231,12 @@ static json_t *batch_report(const struct ingest_request *rq, const struct obs_ba
         struct fhir_counts c = {out->counts.imported, out->counts.updated, out->counts.unchanged};
         return fhir_outcome(batch, &c, existed, store, out->dry_run, status);
     }
-    if (rq->format == OBS_FORMAT_DHIS2) /* the envelope of the path's version decides */
-        return dhis2_import_answer(ingest_dhis2_summary(batch, &out->counts, out->deleted,
-                                                        out->ignored, store, out->dry_run),
-                                   rq->dhis2_api_version, status);
+    if (rq->format == OBS_FORMAT_DHIS2) { /* the envelope of the path's version decides */
+        json_t *summary = ingest_dhis2_summary(batch, &out->counts, out->deleted, out->ignored,
+                                               store, out->dry_run);
+        dhis2_summary_set_level(summary, out->data_set_complete, out->set_conflicts);
+        return dhis2_import_answer(summary, rq->dhis2_api_version, status);
+    }
     return ingest_report(batch, &out->counts, store, out->dry_run, rq->atomic);
 }
 
@@ -326,6 +333,116 @@ static enum ingest_outcome store_batch(PGconn *conn, const struct ingest_request
     return INGEST_PUSH_ANSWERED;
 }
 
+/* A conflict of the data value set itself, kept for its summary. */
+static void set_conflict(struct ingest_result *out, const char *type, const char *object,
+                         const char *message, const char *error_code, const char *property)
+{
+    if (out->set_conflicts == NULL)
+        out->set_conflicts = json_array();
+    char shown[OBS_SET_OPTION_VALUE_MAX + 1];
+    snprintf(shown, sizeof(shown), "%s", object);
+    utf8_make_valid(shown);
+    char text[200];
+    snprintf(text, sizeof(text), message, shown);
+    json_array_append_new(out->set_conflicts,
+                          dhis2_set_conflict(type, shown, text, error_code, property));
+}
+
+/* Registers data set uid complete for group g on date, as DHIS2's handleComplete: an
+ * organisation unit and a period are needed; one that names no site is a conflict. False on
+ * a database error. */
+static bool register_complete(PGconn *conn, const struct ingest_request *rq, int64_t programme_id,
+                              const struct dhis2_options *options, const struct obs_dhis2_group *g,
+                              const char *uid, const char *date, struct ingest_result *out)
+{
+    static const char NEEDED[] = "Must be provided to complete data set%.0s";
+    struct period period;
+    char id[16];
+    if (g->too_long || !dhis2_complete_date_valid(date)) {
+        set_conflict(out, "completeDate", date, "Data set `completeDate` is not a valid date: `%s`",
+                     NULL, "completeDate");
+        return true;
+    }
+    if (g->org_unit[0] == '\0') {
+        /* as DHIS2's addConflict(OrganisationUnit.class.getSimpleName(), …) */
+        set_conflict(out, "OrganisationUnit", "OrganisationUnit", NEEDED, NULL, "orgUnit");
+        return true;
+    }
+    if (period_parse_dhis2(g->period, strlen(g->period), &period) != PERIOD_PARSE_OK ||
+        !dhis2_period_id(period, id, sizeof(id))) {
+        set_conflict(out, "Period", g->period[0] ? g->period : "Period",
+                     g->period[0] ? "Period not valid: `%s`" : NEEDED,
+                     g->period[0] ? "E7611" : NULL, "period");
+        return true;
+    }
+    struct dhis2_registration r = {uid,
+                                   id,
+                                   period_start(period),
+                                   g->org_unit,
+                                   dhis2_options_org_unit_scheme(options),
+                                   date,
+                                   rq->token_id};
+    char completed[DHIS2_DATE_MAX];
+    switch (dhis2_registration_store(conn, programme_id, &r, completed, rq->request_id)) {
+    case DHIS2_REGISTRATION_DB_ERROR:
+        return false;
+    case DHIS2_REGISTRATION_UNKNOWN_ORG_UNIT:
+        set_conflict(out, "orgUnit", g->org_unit, "Org unit not found or not accessible: `%s`",
+                     "E7603", "orgUnit");
+        return true;
+    case DHIS2_REGISTRATION_STORED:
+        snprintf(out->data_set_complete, sizeof(out->data_set_complete), "%s", completed);
+        return true;
+    }
+    return true;
+}
+
+/* Answers the import aborted for a data set the programme does not declare (E7600). */
+static enum ingest_outcome abort_for_data_set(const struct ingest_request *rq, const char *ident,
+                                              struct ingest_result *out)
+{
+    char shown[OBS_SET_OPTION_VALUE_MAX + 1];
+    snprintf(shown, sizeof(shown), "%s", ident);
+    utf8_make_valid(shown);
+    int status;
+    json_t *answer =
+        dhis2_import_answer(dhis2_data_set_not_found(shown), rq->dhis2_api_version, &status);
+    return render_answer(answer, status, out) ? INGEST_PUSH_ANSWERED : INGEST_PUSH_INTERNAL;
+}
+
+/* DHIS2's data sets: the one each group names (an ADX group's, else dataSet of the set or the
+ * query) must be the programme's, or the import is aborted as DHIS2 aborts it; a group with
+ * a data set and a completeDate registers it complete, in the import's transaction. True to
+ * carry on; false with *outcome when the import ends here. */
+static bool complete_data_sets(PGconn *conn, const struct ingest_request *rq, int64_t programme_id,
+                               const struct dhis2_options *options, const struct obs_batch *batch,
+                               struct ingest_result *out, enum ingest_outcome *outcome)
+{
+    static const struct obs_dhis2_group none; /* CSV: the query's dataSet, no group */
+    size_t n = batch->n_groups > 0 ? batch->n_groups : 1;
+    for (size_t i = 0; i < n; i++) {
+        const struct obs_dhis2_group *g = batch->n_groups > 0 ? &batch->groups[i] : &none;
+        const char *ident = g->data_set[0] ? g->data_set : options->data_set;
+        const char *date = g->complete_date[0] ? g->complete_date : options->complete_date;
+        char uid[DHIS2_UID_MAX + 1];
+        bool found;
+        if (ident[0] == '\0')
+            continue;
+        *outcome = INGEST_PUSH_DB_ERROR;
+        if (!dhis2_data_set_find(conn, programme_id, ident, dhis2_options_data_set_scheme(options),
+                                 uid, &found, rq->request_id))
+            return false;
+        if (!found) {
+            *outcome = abort_for_data_set(rq, ident, out);
+            return false;
+        }
+        if (date[0] != '\0' && strcasecmp(date, "false") != 0 &&
+            !register_complete(conn, rq, programme_id, options, g, uid, date, out))
+            return false;
+    }
+    return true;
+}
+
 /* DHIS2: rewrites the batch's UIDs to the programme's codes, per the id schemes. */
 static bool map_dhis2_ids(PGconn *conn, const struct ingest_request *rq, int64_t programme_id,
                           const struct dhis2_options *options, struct obs_batch *batch)
@@ -362,6 +479,11 @@ static enum ingest_outcome push_batch(PGconn *conn, const struct ingest_request 
         outcome = refuse_write(&why, out);
         goto out;
     }
+    if (rq->format == OBS_FORMAT_DHIS2) /* DHIS2 deletes by key, without a value */
+        obs_dhis2_require_values(batch, options.strategy == DHIS2_STRATEGY_DELETE);
+    if (rq->format == OBS_FORMAT_DHIS2 &&
+        !complete_data_sets(conn, rq, programme_id, &options, batch, out, &outcome))
+        goto out;
     if (rq->format == OBS_FORMAT_DHIS2 && !map_dhis2_ids(conn, rq, programme_id, &options, batch)) {
         outcome = INGEST_PUSH_DB_ERROR;
         goto out;
@@ -382,6 +504,29 @@ static enum ingest_outcome push_batch(PGconn *conn, const struct ingest_request 
 out:
     obs_batch_free(&batch);
     return outcome;
+}
+
+char *ingest_dhis2_job_summary(const char *answer, size_t len)
+{
+    json_t *doc = json_loadb(answer, len, 0, NULL);
+    json_t *response = json_object_get(doc, "response");
+    json_t *summary = json_is_object(response) ? response : doc;
+    char *text = json_is_object(summary) ? json_dumps(summary, JSON_COMPACT) : NULL;
+    json_decref(doc);
+    return text;
+}
+
+/* async=true: finishes the request's job with the import's summary, in its transaction. */
+static bool finish_job(PGconn *conn, const struct ingest_request *rq, struct ingest_result *out)
+{
+    if (rq->dhis2_job_id == NULL)
+        return true;
+    char *summary = ingest_dhis2_job_summary(out->body, out->body_len);
+    bool ok = summary != NULL &&
+              dhis2_job_finish(conn, rq->dhis2_job_id, "COMPLETED", summary, rq->request_id);
+    free(summary);
+    out->job_finished = ok;
+    return ok;
 }
 
 /* The transaction's body: the key, the batch, the answer under the key. *commit says whether
@@ -411,6 +556,8 @@ static enum ingest_outcome push_in_transaction(PGconn *conn, const struct ingest
     if (rq->idempotency_key != NULL &&
         !idempotency_store(conn, rq->token_id, rq->idempotency_key, rq->fingerprint, out->status,
                            out->body, out->body_len))
+        return INGEST_PUSH_DB_ERROR;
+    if (!finish_job(conn, rq, out))
         return INGEST_PUSH_DB_ERROR;
     *commit = true;
     return INGEST_PUSH_ANSWERED;
@@ -442,6 +589,7 @@ enum ingest_outcome ingest_push(PGconn *conn, const struct ingest_request *rq,
     bool commit;
     outcome = push_in_transaction(conn, rq, programme_id, out, &commit);
     if (!commit) {
+        out->job_finished = false;
         db_rollback(conn, rq->request_id);
         observations_rolled_back();
         if (outcome == INGEST_PUSH_DB_ERROR || outcome == INGEST_PUSH_INTERNAL) {
@@ -452,7 +600,7 @@ enum ingest_outcome ingest_push(PGconn *conn, const struct ingest_request *rq,
     }
     if (!db_commit(conn, rq->request_id)) {
         observations_rolled_back();
-        ingest_result_free(out);
+        ingest_result_free(out); /* job_finished too: the job's completion rolled back */
         return INGEST_PUSH_DB_ERROR;
     }
     observations_committed();

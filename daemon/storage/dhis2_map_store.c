@@ -23,11 +23,40 @@ static const char SQL_DATA_ELEMENTS[] =
     "x(code text, dhis2 jsonb) JOIN indicator i ON i.programme_id = $1 AND i.code = x.code "
     "WHERE jsonb_typeof(x.dhis2) = 'object' AND x.dhis2 ? 'dataElement'";
 
+/* An indicator's categoryOptions (ADX's categories) as one more combination of its data
+ * element: the key dhis2_categories_key builds, by category code in byte order. */
+static const char SQL_CATEGORIES[] =
+    "INSERT INTO dhis2_data_element (programme_id, data_element, category_option_combo, "
+    "indicator_id) SELECT $1, x.dhis2->>'dataElement', (SELECT '{' || string_agg(c.key || '=' "
+    "|| c.value, ',' ORDER BY c.key COLLATE \"C\") || '}' FROM jsonb_each_text("
+    "x.dhis2->'categoryOptions') c), i.id FROM jsonb_to_recordset($2::jsonb) AS "
+    "x(code text, dhis2 jsonb) JOIN indicator i ON i.programme_id = $1 AND i.code = x.code "
+    "WHERE jsonb_typeof(x.dhis2) = 'object' AND x.dhis2 ? 'dataElement' "
+    "AND jsonb_typeof(x.dhis2->'categoryOptions') = 'object'";
+
 static const char SQL_ORG_UNITS[] =
     "INSERT INTO dhis2_org_unit (programme_id, org_unit, site_id) SELECT $1, "
     "x.dhis2->>'orgUnit', s.id FROM jsonb_to_recordset($2::jsonb) AS x(code text, dhis2 jsonb) "
     "JOIN site s ON s.programme_id = $1 AND s.code = x.code "
     "WHERE jsonb_typeof(x.dhis2) = 'object' AND x.dhis2 ? 'orgUnit'";
+
+/* The data sets: the ones no longer declared go (with their registrations), the others are
+ * kept (their registrations too) with their code as declared now. */
+static const char SQL_DATA_SETS[] =
+    "WITH x AS (SELECT d.id, d.code FROM jsonb_to_recordset($2::jsonb) AS d(id text, code text)),"
+    " gone AS (DELETE FROM dhis2_data_set WHERE programme_id = $1 AND uid NOT IN"
+    " (SELECT id FROM x))"
+    " INSERT INTO dhis2_data_set (programme_id, uid, code) SELECT $1, id, code FROM x"
+    " ON CONFLICT (programme_id, uid) DO UPDATE SET code = excluded.code";
+
+static const char SQL_CLEAR_CODES[] =
+    "UPDATE dhis2_data_set SET code = NULL WHERE programme_id = $1";
+
+static char *data_sets_of(const json_t *doc)
+{
+    const json_t *list = json_object_get(json_object_get(doc, "dhis2"), "dataSets");
+    return json_is_array(list) ? json_dumps(list, JSON_COMPACT) : xstrdup("[]");
+}
 
 static char *dump_member(const json_t *doc, const char *name)
 {
@@ -44,12 +73,20 @@ bool dhis2_map_store(PGconn *conn, int64_t programme_id, const json_t *doc, cons
     const char *clear[] = {idtext};
     const char *de[] = {idtext, indicators};
     const char *ou[] = {idtext, sites};
+    char *data_sets = data_sets_of(doc);
+    const char *ds[] = {idtext, data_sets};
+    /* codes are cleared first, so that two data sets may swap theirs */
     bool ok =
+        db_command(conn, NULL, SQL_CLEAR_CODES, 1, clear, request_id,
+                   "clear dhis2 data set codes") &&
+        db_command(conn, NULL, SQL_DATA_SETS, 2, ds, request_id, "store dhis2 data sets") &&
         db_command(conn, NULL, SQL_CLEAR, 1, clear, request_id, "clear dhis2 identifiers") &&
         db_command(conn, NULL, SQL_DATA_ELEMENTS, 2, de, request_id, "store dhis2 data elements") &&
+        db_command(conn, NULL, SQL_CATEGORIES, 2, de, request_id, "store dhis2 categories") &&
         db_command(conn, NULL, SQL_ORG_UNITS, 2, ou, request_id, "store dhis2 org units");
     free(indicators);
     free(sites);
+    free(data_sets);
     return ok;
 }
 

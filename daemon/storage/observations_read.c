@@ -45,6 +45,7 @@ static const char SQL_SERIES_OWN[] =
     " 'out_of_range', " OUT_OF_RANGE(NOT_FINITE("o.value"), NOT_FINITE("o.numerator"),
                                      NOT_FINITE("o.denominator")) ","
     " 'comment', o.comment, 'sites_reporting', 1, 'received_at', o.received_at,"
+    " 'stored_by', m.stored_by, 'followup', m.followup,"
     " 'revisions', CASE WHEN $3 THEN (SELECT json_agg(json_build_object("
     "   'value', " SQL_FINITE("r.value") ", 'numerator', " SQL_FINITE("r.numerator") ","
     "   'denominator', " SQL_FINITE("r.denominator") ", 'comment', r.comment,"
@@ -54,7 +55,9 @@ static const char SQL_SERIES_OWN[] =
     "   ORDER BY r.replaced_at DESC) FROM observation_revision r WHERE r.programme_id = $1"
     "   AND r.series_id = o.series_id AND r.period_start = o.period_start) END))"
     " ORDER BY o.period_start), '[]')::text"
-    " FROM observation o WHERE o.programme_id = $1 AND o.series_id = $2"
+    " FROM observation o LEFT JOIN dhis2_value_meta m ON m.programme_id = o.programme_id"
+    "  AND m.series_id = o.series_id AND m.period_start = o.period_start"
+    " WHERE o.programme_id = $1 AND o.series_id = $2"
     " AND o.period_start >= coalesce($4::date, '-infinity')"
     " AND o.period_start <= coalesce($5::date, 'infinity')";
 /* clang-format on */

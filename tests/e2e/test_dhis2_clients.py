@@ -33,6 +33,7 @@ COC_OUTREACH = "V6L425pT3A0"
 DEFAULT_COC = "HllvX50cXC0"
 OU_GP001 = "DiszpKrYNg8"
 OU_GP002 = "Rp268JB6Ne4"
+DS_MONTHLY = "pBOMPrpg1QX"
 
 
 def mapped_programme():
@@ -46,13 +47,15 @@ def mapped_programme():
                                              "categoryOptionCombo": COC_FIXED}},
         {"code": "visits_outreach", "name": "Outreach visits", "value_type": "count",
          "period_type": "monthly", "dhis2": {"dataElement": DE_VISITS,
-                                             "categoryOptionCombo": COC_OUTREACH}},
+                                             "categoryOptionCombo": COC_OUTREACH,
+                                             "categoryOptions": {"SERVICE": "OUTREACH"}}},
     ]
     for site in doc["sites"]:
         if site["code"] == "BE-VLG-GP001":
             site["dhis2"] = {"orgUnit": OU_GP001}
         if site["code"] == "BE-VLG-GP002":
             site["dhis2"] = {"orgUnit": OU_GP002}
+    doc["dhis2"] = {"dataSets": [{"id": DS_MONTHLY, "code": "ICP_MONTHLY"}]}
     return doc
 
 
@@ -94,7 +97,8 @@ class Dhis2ClientsTest(unittest.TestCase):
 
     def setUp(self):
         harness.truncate(self.conninfo, "observation, observation_revision, dirty_series, "
-                                        "idempotency, rollup_dirty, rollup, dhis2_value_meta")
+                                        "idempotency, rollup_dirty, rollup, dhis2_value_meta, "
+                                        "dhis2_complete_registration")
 
     # ------------------------------------------------------------------ helpers
 
@@ -301,6 +305,16 @@ class Dhis2ClientsTest(unittest.TestCase):
         self.assertEqual(meta(), "district-officer:true,admin:-")
         self.assertEqual(harness.psql(self.conninfo, "SELECT comment FROM observation"
                                       " WHERE comment IS NOT NULL"), "checked")
+        # where a user reads the value: the site's series points
+        resp = self.daemon.request(
+            "GET", f"/api/v1/programmes/{SLUG}/series?indicator=patients_enrolled"
+                   "&site=BE-VLG-GP001")
+        self.assertEqual(resp.status, 200, resp.body)
+        points = {p["period"]: p for p in resp.body["points"]}
+        self.assertEqual((points["2025-01"]["stored_by"], points["2025-01"]["followup"],
+                          points["2025-01"]["comment"]), ("district-officer", True, "checked"))
+        self.assertEqual(points["2025-02"]["stored_by"], "admin")
+        self.assertNotIn("followup", points["2025-02"])  # not given: not shown as false
         # the last import that gives them wins; CSV gives them by position
         csv = f"{DE_ENROLLED},202502,{OU_GP001},,,2,nurse,,,true,\n"
         r = requests.post(f"{self.server}/api/dataValueSets", data=csv,
@@ -323,6 +337,108 @@ class Dhis2ClientsTest(unittest.TestCase):
         self.assertEqual(r.json()["response"]["importCount"]["deleted"], 1, r.text)
         self.assertEqual(self.count("observation"), 1)
         self.assertEqual(self.count("observation_revision"), 0)
+
+    def test_delete_by_key_without_a_value(self):
+        """DHIS2 deletes by key: a DELETE (or a value marked deleted) needs no value, in JSON,
+        CSV and ADX; without one, any other strategy is a conflict E7618."""
+        self.dhis2_py_post({"dataValues": [
+            {"dataElement": DE_ENROLLED, "period": p, "orgUnit": OU_GP001, "value": "1"}
+            for p in ("202501", "202502", "202503", "202504")]})
+        self.assertEqual(self.count("observation"), 4)
+        r = self.dhis2_py_post({"dataValues": [
+            {"dataElement": DE_ENROLLED, "period": "202501", "orgUnit": OU_GP001}]},
+            params={"importStrategy": "DELETE"})
+        self.assertEqual(r.json()["response"]["importCount"]["deleted"], 1, r.text)
+        csv = f"dataelement,period,orgunit,catoptcombo,attroptcombo,value\n" \
+              f"{DE_ENROLLED},202502,{OU_GP001},,,\n"
+        r = requests.post(f"{self.server}/api/dataValueSets?importStrategy=DELETE", data=csv,
+                          headers={"Content-Type": "application/csv",
+                                   "Authorization": f"ApiToken {self.feed}"})
+        self.assertEqual(r.json()["response"]["importCount"]["deleted"], 1, r.text)
+        adx = (f'<adx xmlns="urn:ihe:qrph:adx:2015"><group orgUnit="{OU_GP001}" '
+               f'period="2025-03-01/P1M"><dataValue dataElement="{DE_ENROLLED}" value=""/>'
+               f'</group></adx>')
+        r = requests.post(f"{self.server}/api/dataValueSets?importStrategy=DELETE", data=adx,
+                          headers={"Content-Type": "application/adx+xml",
+                                   "Authorization": f"ApiToken {self.feed}"})
+        self.assertEqual(r.json()["response"]["importCount"]["deleted"], 1, r.text)
+        r = self.dhis2_py_post({"dataValues": [
+            {"dataElement": DE_ENROLLED, "period": "202504", "orgUnit": OU_GP001,
+             "deleted": True}]})
+        self.assertEqual(r.json()["response"]["importCount"]["deleted"], 1, r.text)
+        self.assertEqual(self.count("observation"), 0)
+        self.assertEqual(self.count("observation_revision"), 4)
+        # no value and no delete: DHIS2's "Data value or comment not specified"
+        r = self.dhis2_py_post({"dataValues": [
+            {"dataElement": DE_ENROLLED, "period": "202505", "orgUnit": OU_GP001}]})
+        self.assertEqual(r.status_code, 409, r.text)
+        self.assertEqual(r.json()["response"]["conflicts"][0]["errorCode"], "E7618")
+
+    # ------------------------------------------------------------------ data sets
+
+    def registrations(self, **params):
+        r = requests.get(f"{self.server}/api/completeDataSetRegistrations", params=params,
+                         headers={"Authorization": f"ApiToken {self.feed}"})
+        self.assertEqual(r.status_code, 200, r.text)
+        return r.json()["completeDataSetRegistrations"]
+
+    def test_data_set_completed_with_its_values(self):
+        """dataSet and completeDate register the data set complete for the set's period and
+        organisation unit, as DHIS2 does, in the import's transaction; a data set the
+        programme does not declare aborts the import (E7600)."""
+        data = {"dataSet": DS_MONTHLY, "completeDate": "2025-05-31", "period": "202505",
+                "orgUnit": OU_GP001, "dataValues": [
+                    {"dataElement": DE_ENROLLED, "value": "12"}]}
+        r = self.dhis2_py_post(data)
+        self.assertEqual(r.status_code, 200, r.text)
+        self.assertEqual(r.json()["response"]["dataSetComplete"], "2025-05-31")
+        got = self.registrations(dataSet=DS_MONTHLY, period="202505", orgUnit=OU_GP001)
+        self.assertEqual(len(got), 1, got)
+        self.assertEqual((got[0]["dataSet"], got[0]["period"], got[0]["organisationUnit"],
+                          got[0]["attributeOptionCombo"], got[0]["date"], got[0]["storedBy"],
+                          got[0]["completed"]),
+                         (DS_MONTHLY, "202505", OU_GP001, DEFAULT_COC, "2025-05-31",
+                          "dhis2-clients", True))
+        # again, by the data set's code and with "true" (today): the registration is replaced
+        data.update(dataSet="ICP_MONTHLY", completeDate="true")
+        r = self.dhis2_py_post(data, params={"dataSetIdScheme": "CODE"})
+        self.assertEqual(r.status_code, 200, r.text)
+        today = harness.psql(self.conninfo, "SELECT to_char(current_date, 'YYYY-MM-DD')")
+        self.assertEqual(r.json()["response"]["dataSetComplete"], today)
+        self.assertEqual([g["date"] for g in self.registrations()], [today])
+        # a dry run registers nothing; a data set without completeDate registers nothing
+        harness.psql(self.conninfo, "TRUNCATE dhis2_complete_registration")
+        data.update(dataSet=DS_MONTHLY, completeDate="2025-05-30")
+        self.dhis2_py_post(data, params={"dryRun": "true"})
+        del data["completeDate"]
+        r = self.dhis2_py_post(data)
+        self.assertEqual(r.json()["response"]["dataSetComplete"], "false", r.text)
+        self.assertEqual(self.registrations(), [])
+        # an unknown data set: the whole import is aborted, as DHIS2 aborts it
+        data.update(dataSet="xxxxxxxxxxx", completeDate="2025-05-31")
+        data["dataValues"][0]["value"] = "13"
+        r = self.dhis2_py_post(data)
+        self.assertEqual(r.status_code, 409, r.text)
+        summary = r.json()["response"]
+        self.assertEqual((summary["status"], summary["description"]),
+                         ("ERROR", "Import process was aborted"))
+        self.assertEqual((summary["conflicts"][0]["errorCode"],
+                          summary["conflicts"][0]["property"]), ("E7600", "dataSet"))
+        self.assertEqual(self.value_of("patients_enrolled", "BE-VLG-GP001", "2025-05-01"), "12")
+        # the query's dataSet is checked too (CSV has no set-level members)
+        r = requests.post(f"{self.server}/api/dataValueSets?dataSet=nOpE0000000",
+                          data=f"de,pe,ou,co,ao,value\n{DE_ENROLLED},202505,{OU_GP001},,,14\n",
+                          headers={"Content-Type": "application/csv",
+                                   "Authorization": f"ApiToken {self.feed}"})
+        self.assertEqual(r.json()["response"]["conflicts"][0]["errorCode"], "E7600", r.text)
+        # a completeDate without the set's orgUnit cannot register: a conflict, values stored
+        r = self.dhis2_py_post({"dataSet": DS_MONTHLY, "completeDate": "true", "dataValues": [
+            {"dataElement": DE_ENROLLED, "period": "202504", "orgUnit": OU_GP001,
+             "value": "4"}]})
+        summary = r.json()["response"]
+        self.assertEqual(summary["dataSetComplete"], "false", r.text)
+        self.assertEqual(summary["conflicts"][0]["value"], "Must be provided to complete data set")
+        self.assertEqual(summary["importCount"]["imported"], 1)
 
     # ------------------------------------------------------------------ CSV
 
@@ -364,16 +480,31 @@ class Dhis2ClientsTest(unittest.TestCase):
                f'<dataValue dataElement="{DE_ENROLLED}" value="31">'
                f'<annotation>from the ADX</annotation></dataValue>'
                f'<dataValue dataElement="{DE_VISITS}" SERVICE="OUTREACH" value="2"/>'
-               f'</group></adx>')
+               f'<dataValue dataElement="{DE_VISITS}" SERVICE="HOME" value="1"/>'
+               f'</group>'
+               f'<group orgUnit="{OU_GP001}" period="2025-02-01/P1M" FUNDER="EU">'
+               f'<dataValue dataElement="{DE_ENROLLED}" value="1"/></group></adx>')
         headers = {"Content-Type": "application/adx+xml",
                    "Authorization": f"ApiToken {self.feed}"}
         r = requests.post(f"{self.server}/api/39/dataValueSets", data=adx, headers=headers)
         self.assertEqual(r.status_code, 409, r.text)
         summary = r.json()["response"]
-        self.assertEqual(summary["importCount"]["imported"], 1)
-        # a category of the data value is no combination scaleupd maps
-        self.assertEqual(summary["conflicts"][0]["errorCode"], "E7613")
+        self.assertEqual(summary["importCount"]["imported"], 2)
+        # the data value's categories name the combination the programme maps them to (the
+        # indicator's categoryOptions); others are no combination scaleupd maps, and a group's
+        # category (an attribute option combination) is not mapped
+        self.assertEqual(self.value_of("visits_outreach", "BE-VLG-GP001", "2025-02-01"), "2")
+        self.assertEqual([(c["errorCode"], c["indexes"]) for c in summary["conflicts"]],
+                         [("E7613", [2]), ("E7615", [3])])
         self.assertEqual(self.value_of("patients_enrolled", "BE-VLG-GP001", "2025-02-01"), "31")
+        # a group's dataSet and completeDate register the data set complete for the group
+        complete = adx.replace('dataSet="pBOMPrpg1QX"',
+                               'dataSet="pBOMPrpg1QX" completeDate="2025-03-05"')
+        r = requests.post(f"{self.server}/api/dataValueSets", data=complete, headers=headers)
+        self.assertEqual(r.json()["response"]["dataSetComplete"], "2025-03-05", r.text)
+        self.assertEqual([(g["period"], g["organisationUnit"], g["date"])
+                          for g in self.registrations(dataSet=DS_MONTHLY)],
+                         [("202502", OU_GP001, "2025-03-05")])
         # a DTD is refused, whatever it declares: no entity is ever expanded or fetched
         evil = ('<?xml version="1.0"?><!DOCTYPE adx [<!ENTITY x SYSTEM "file:///etc/passwd">]>'
                 f'<adx><group orgUnit="{OU_GP001}" period="202502" dataSet="x">'
@@ -464,6 +595,68 @@ class Dhis2ClientsTest(unittest.TestCase):
         self.assertEqual(self.poll(endpoint, job_id)["importCount"]["imported"], 1)
         self.assertEqual(self.value_of("patients_enrolled", "BE-VLG-GP002", "2025-03-01"), "")
 
+    def test_import_export_app_sees_the_import_running(self):
+        """async=true answers before the import: while the import waits (here for a lock a
+        test session holds on the observations) the task says it runs and its summary is
+        empty; once it ends the polling finds it done."""
+        body = f"dataelement,period,orgunit,catoptcombo,attroptcombo,value\n" \
+               f"{DE_ENROLLED},202506,{OU_GP002},,,61\n"
+        auth = {"Authorization": f"ApiToken {self.feed}"}
+        with harness.locked_table(self.conninfo, "observation") as waiting:
+            job_id, endpoint = self.import_export_upload(body)
+            harness.wait_until(lambda: waiting() > 0, "the import waiting for the lock")
+            notes = requests.get(f"{self.server}{endpoint}", headers=auth).json()
+            self.assertEqual([(n["message"], n["completed"], n["level"]) for n in notes],
+                             [("Process started", False, "INFO")])
+            r = requests.get(f"{self.server}/api/system/taskSummaries/DATAVALUE_IMPORT/{job_id}",
+                             headers=auth)
+            self.assertEqual((r.status_code, r.text), (200, ""))
+        summary = self.poll(endpoint, job_id)
+        self.assertEqual(summary["importCount"]["imported"], 1, summary)
+        self.assertEqual(self.value_of("patients_enrolled", "BE-VLG-GP002", "2025-06-01"), "61")
+        # a body the worker cannot read ends the job as failed, as DHIS2's job that threw
+        job_id, endpoint = self.import_export_upload('{"dataValues": [', fmt="json")
+        notes = harness.wait_until(
+            lambda: [n for n in requests.get(f"{self.server}{endpoint}", headers=auth).json()
+                     if n["completed"]], "the job to end")
+        self.assertEqual(notes[0]["level"], "ERROR", notes)
+        self.assertIn("malformed_json", notes[0]["message"])
+        r = requests.get(f"{self.server}/api/system/taskSummaries/DATAVALUE_IMPORT/{job_id}",
+                         headers=auth)
+        self.assertEqual(r.json()["status"], "ERROR", r.text)
+
+    def test_a_job_whose_daemon_stopped_says_it_did_not_finish(self):
+        """A second daemon on the same database takes an async import and is killed while the
+        import waits: nothing of it is stored, and the job, read through this daemon, says it
+        failed rather than running forever or vanishing."""
+        other = Daemon(self.conninfo)
+        try:
+            with harness.locked_table(self.conninfo, "observation") as waiting:
+                r = requests.post(
+                    f"http://127.0.0.1:{other.port}/api/dataValueSets?async=true",
+                    json={"dataValues": [{"dataElement": DE_ENROLLED, "period": "202507",
+                                          "orgUnit": OU_GP002, "value": "71"}]},
+                    headers={"Authorization": f"ApiToken {self.feed}"})
+                self.assertEqual(r.status_code, 200, r.text)
+                job_id = r.json()["response"]["id"]
+                harness.wait_until(lambda: waiting() > 0, "the import waiting for the lock")
+                other.kill()
+            endpoint = f"{self.server}/api/system/tasks/DATAVALUE_IMPORT/{job_id}"
+            auth = {"Authorization": f"ApiToken {self.feed}"}
+            # the killed daemon's session ends once its statement gets the lock and finds
+            # its client gone: then the job is failed by its next reader
+            notes = harness.wait_until(
+                lambda: [n for n in requests.get(endpoint, headers=auth).json() if n["completed"]],
+                "the job to say it did not finish")
+            self.assertEqual(notes[0]["level"], "ERROR", notes)
+            self.assertIn("stopped before the import finished", notes[0]["message"])
+            r = requests.get(f"{self.server}/api/system/taskSummaries/DATAVALUE_IMPORT/{job_id}",
+                             headers=auth)
+            self.assertEqual(r.json()["status"], "ERROR", r.text)
+            self.assertEqual(self.value_of("patients_enrolled", "BE-VLG-GP002", "2025-07-01"), "")
+        finally:
+            other.__exit__(None, None, None)
+
     def test_a_document_error_is_also_a_web_message(self):
         """What the Import/Export app shows of a failed upload is the answer's message
         (utils/helper.js, onError); our error stays beside it."""
@@ -497,12 +690,19 @@ class Dhis2ClientsTest(unittest.TestCase):
         doc["sites"][5]["dhis2"] = {"orgUnit": OU_GP001, "colour": "red"}
         doc["indicators"][-1]["dhis2"] = {"dataElement": DE_VISITS,
                                           "categoryOptionCombo": COC_FIXED}
+        doc["indicators"][-2]["dhis2"]["categoryOptions"] = {"SERVICE": "A,B"}
+        doc["dhis2"] = {"dataSets": [{"id": DS_MONTHLY}, {"id": DS_MONTHLY, "code": ""}],
+                        "dataElements": []}
         resp = self.daemon.request("POST", "/api/v1/programmes", doc)
         self.assertEqual(resp.status, 422, resp.body)
         got = {(p["path"], p["code"]) for p in resp.body["error"]["details"]}
         self.assertIn(("$.sites[4].dhis2.orgUnit", "invalid_value"), got)
         self.assertIn(("$.sites[5].dhis2", "unknown_member"), got)
         self.assertIn(("$.indicators[8].dhis2", "duplicate_code"), got)
+        self.assertIn(("$.indicators[7].dhis2.categoryOptions", "invalid_value"), got)
+        self.assertIn(("$.dhis2", "unknown_member"), got)
+        self.assertIn(("$.dhis2.dataSets[1]", "duplicate_code"), got)
+        self.assertIn(("$.dhis2.dataSets[1].code", "invalid_value"), got)
 
 
 if __name__ == "__main__":

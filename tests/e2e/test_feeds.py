@@ -874,12 +874,13 @@ class FeedsTest(unittest.TestCase):
              "unsupported_parameter"),
             ({"categoryOptionComboIdScheme": "CODE"}, "categoryOptionComboIdScheme",
              "unsupported_parameter"),
-            ({"dataSetIdScheme": "CODE"}, "dataSetIdScheme", "unsupported_parameter"),
+            ({"dataSetIdScheme": "NAME"}, "dataSetIdScheme", "unsupported_parameter"),
             ({"attributeOptionComboIdScheme": "CODE"}, "attributeOptionComboIdScheme",
              "unsupported_parameter"),
+            # a completeDate that is not one (dataSet and completeDate are honoured:
+            # test_dhis2_clients.py)
+            ({"completeDate": "2025-05-32"}, "completeDate", "invalid_parameter"),
             # set-level properties scaleupd does not map yet, whatever their value
-            ({"dataSet": "pBOMPrpg1QX"}, "dataSet", "unsupported_parameter"),
-            ({"completeDate": "2025-05-31"}, "completeDate", "unsupported_parameter"),
             ({"attributeOptionCombo": "HllvX50cXC0"}, "attributeOptionCombo",
              "unsupported_parameter"),
             ({"attributeOptionCombo": {"cat": "opt"}}, "attributeOptionCombo",

@@ -21,17 +21,24 @@ Test(dhis2_adx, groups_and_values)
                  "<dataValue dataElement=\"cYeuwXTCPkU\" value=\"3\"/></group>"
                  "<group orgUnit=\"Rp268JB6Ne4\" period=\"2025-04-01/P3M\" dataSet=\"x\">"
                  "<dataValue dataElement=\"fbfJHSPpUQD\" value=\"x\"/>"
-                 "<dataValue dataElement=\"fbfJHSPpUQD\" SEX=\"F\" value=\"1\"/></group>"
+                 "<dataValue dataElement=\"fbfJHSPpUQD\" SEX=\"F\" AGE=\"0-4\" value=\"1\"/>"
+                 "</group>"
                  "<group orgUnit=\"Rp268JB6Ne4\" period=\"2025-03-31/P7D\" dataSet=\"x\" "
                  "AGE=\"old\"><dataValue dataElement=\"fbfJHSPpUQD\" value=\"1\"/></group>"
                  "<group orgUnit=\"Rp268JB6Ne4\" period=\"2025-03-30/P7D\" dataSet=\"x\">"
                  "<dataValue dataElement=\"a\" value=\"1\"/></group>"
-                 "<group orgUnit=\"Rp268JB6Ne4\" period=\"2025-01-01/P1Y\" dataSet=\"x\">"
-                 "<dataValue dataElement=\"a\" value=\"1\"/></group></adx>";
+                 "<group orgUnit=\"Rp268JB6Ne4\" period=\"2025-01-01/P1Y\" dataSet=\"x\" "
+                 "attributeOptionCombo=\"HllvX50cXC0\" completeDate=\"2025-02-01\">"
+                 "<dataValue dataElement=\"a\" value=\"1\"/>"
+                 "<dataValue dataElement=\"a\" categoryOptionCombo=\"V6L425pT3A0\" SEX=\"F\" "
+                 "value=\"1\"/></group>"
+                 "<group orgUnit=\"Rp268JB6Ne4\" period=\"2025-01-01/P1Y\" "
+                 "attributeOptionCombo=\"Xy1234567ab\"><dataValue dataElement=\"a\" "
+                 "value=\"1\"/></group></adx>";
     struct obs_batch *b = obs_batch_new();
     struct obs_parse_error err;
     cr_assert_eq(obs_parse_dhis2_adx(body, strlen(body), b, &err), OBS_PARSE_OK, "%s", err.message);
-    cr_assert_eq(b->n_rows, 7);
+    cr_assert_eq(b->n_rows, 9);
     cr_expect_str_eq(b->rows[0].indicator, "fbfJHSPpUQD");
     cr_expect_str_eq(b->rows[0].site, "DiszpKrYNg8");
     cr_expect_eq(b->rows[0].period.type, PERIOD_MONTHLY);
@@ -39,14 +46,28 @@ Test(dhis2_adx, groups_and_values)
     cr_expect_str_eq(b->rows[0].comment, "seen & checked");
     cr_expect_eq(b->rows[1].value, 3);
     cr_expect_eq(b->rows[6].period.type, PERIOD_YEARLY);
+    /* categories name the combination by key, in category order, as the programme maps them;
+       a categoryOptionCombo given wins over them; the default attribute combination is taken */
+    cr_expect_str_eq(b->rows[3].category_option_combo, "{AGE=0-4,SEX=F}");
+    cr_expect_not(b->rows[6].rejected);
+    cr_expect_str_eq(b->rows[7].category_option_combo, "V6L425pT3A0");
+    /* the groups, for completing their data sets */
+    cr_assert_eq(b->n_groups, 6);
+    cr_expect_str_eq(b->groups[0].data_set, "pBOMPrpg1QX");
+    cr_expect_str_eq(b->groups[0].period, "202504");
+    cr_expect_str_eq(b->groups[0].org_unit, "DiszpKrYNg8");
+    cr_expect_str_eq(b->groups[1].period, "2025Q2");
+    cr_expect_str_eq(b->groups[4].complete_date, "2025-02-01");
+    cr_expect_str_eq(b->groups[4].period, "2025");
+    cr_expect_str_eq(b->groups[5].complete_date, "");
     static const struct {
         uint32_t row;
         const char *field, *code;
     } rejects[] = {
         {3, "value", "invalid_number"},
-        {4, "categoryOptionCombo", "not_mapped"},
         {5, "attributeOptionCombo", "not_mapped"},
         {6, "period", "invalid_period"}, /* a week starts on a Monday */
+        {9, "attributeOptionCombo", "not_mapped"},
     };
     cr_assert_eq(b->n_rejects, 4);
     for (size_t i = 0; i < 4; i++) {

@@ -106,3 +106,45 @@ Test(dhis2_map, uids)
     cr_expect(!dhis2_uid_valid("fbfJHSP-UQD"));
     cr_expect(!dhis2_uid_valid(NULL));
 }
+
+/* An indicator's categoryOptions: the combination key ADX's category attributes are matched
+ * by, whatever the order the document gives them in; what may not be one. */
+Test(dhis2_map, categories_key)
+{
+    char key[64];
+    json_t *options = json_pack("{s:s,s:s}", "SEX", "F", "AGE", "0-4");
+    cr_assert(dhis2_categories_key(options, key, sizeof(key)));
+    cr_expect_str_eq(key, "{AGE=0-4,SEX=F}");
+    json_decref(options);
+    static const char *const bad[] = {"{}",
+                                      "{\"SEX\": 1}",
+                                      "{\"SEX\": \"a,b\"}",
+                                      "{\"S=X\": \"F\"}",
+                                      "{\"SEX\": \"\"}",
+                                      "{\"A\": \"0123456789012345678901234567890\", "
+                                      "\"B\": \"0123456789012345678901234567890\"}"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        options = json_loads(bad[i], 0, NULL);
+        cr_assert_not_null(options, "%s", bad[i]);
+        cr_expect_not(dhis2_categories_key(options, key, sizeof(key)), "%s", bad[i]);
+        json_decref(options);
+    }
+    /* the map finds the key as it finds a combination's UID */
+    struct dhis2_map *m = dhis2_map_new();
+    dhis2_map_add_data_element(m, "cYeuwXTCPkU", "{SERVICE=OUTREACH}", "visits_outreach");
+    struct obs_batch *b = obs_batch_new();
+    struct obs_parse_error err;
+    static const char adx[] =
+        "<adx><group orgUnit=\"GP001\" period=\"202504\"><dataValue dataElement=\"cYeuwXTCPkU\" "
+        "SERVICE=\"OUTREACH\" value=\"2\"/><dataValue dataElement=\"cYeuwXTCPkU\" "
+        "SERVICE=\"FIXED\" value=\"2\"/></group></adx>";
+    cr_assert_eq(obs_parse_dhis2_adx(adx, strlen(adx), b, &err), OBS_PARSE_OK, "%s", err.message);
+    dhis2_map_apply(b, m, DHIS2_SCHEME_DEFAULT, DHIS2_SCHEME_DEFAULT);
+    cr_expect_str_eq(b->rows[0].indicator, "visits_outreach");
+    cr_expect_not(b->rows[0].rejected);
+    cr_assert_eq(b->n_rejects, 1);
+    cr_expect_str_eq(b->rejects[0].field, "categoryOptionCombo");
+    cr_expect_str_eq(b->rejects[0].code, "not_mapped");
+    obs_batch_free(&b);
+    dhis2_map_free(&m);
+}

@@ -128,7 +128,7 @@ Test(dhis2_options, refused)
         {"orgUnitIdScheme=ATTRIBUTE:abc", "orgUnitIdScheme", "unsupported_parameter", "CODE"},
         {"categoryOptionComboIdScheme=CODE", "categoryOptionComboIdScheme", "unsupported_parameter",
          "by UID"},
-        {"dataSet=pBOMPrpg1QX", "dataSet", "unsupported_parameter", "not mapped"},
+        {"dataSetIdScheme=NAME", "dataSetIdScheme", "unsupported_parameter", "declares"},
         {"async=maybe", "async", "invalid_parameter", "async=maybe"},
         {"skipAudit=true", "skipAudit", "unsupported_parameter", "revision"},
         {"skipExistingCheck=true", "skipExistingCheck", "unsupported_parameter", "compared"},
@@ -268,12 +268,14 @@ Test(dhis2_options, set_members_refused)
         {"idScheme", OBS_JSON_STRING, "", "unsupported_parameter", "idScheme \"\""},
         {"orgUnitIdScheme", OBS_JSON_STRING, "NAME", "unsupported_parameter", "NAME"},
         {"categoryOptionComboIdScheme", OBS_JSON_STRING, "CODE", "unsupported_parameter", "by UID"},
-        {"dataSetIdScheme", OBS_JSON_STRING, "CODE", "unsupported_parameter", "not mapped"},
+        {"dataSetIdScheme", OBS_JSON_STRING, "NAME", "unsupported_parameter", "declares"},
         {"categoryIdScheme", OBS_JSON_STRING, "UID", "unsupported_parameter", "not mapped"},
-        {"dataSet", OBS_JSON_STRING, "pBOMPrpg1QX", "unsupported_parameter",
-         "dataSet \"pBOMPrpg1QX\" is not supported"},
-        {"dataSet", OBS_JSON_NUMBER, "12", "unsupported_parameter", "dataSet 12 is not"},
-        {"completeDate", OBS_JSON_STRING, "2025-06-01", "unsupported_parameter", "complete"},
+        {"dataSet", OBS_JSON_NUMBER, "12", "invalid_parameter",
+         "dataSet must be a string, not a number"},
+        {"dataSet", OBS_JSON_BOOLEAN, "true", "invalid_parameter", "must be a string"},
+        {"completeDate", OBS_JSON_STRING, "2025-06-31", "invalid_parameter",
+         "completeDate \"2025-06-31\" is not a date (YYYY-MM-DD), true or false"},
+        {"completeDate", OBS_JSON_STRING, "yesterday", "invalid_parameter", "not a date"},
         {"attributeOptionCombo", OBS_JSON_OBJECT, "", "unsupported_parameter",
          "attributeOptionCombo (an object) is not supported"},
         {"attributeCategoryOptions", OBS_JSON_ARRAY, "", "unsupported_parameter", "an array"},
@@ -302,4 +304,33 @@ Test(dhis2_options, set_members_refused)
         cr_expect_not_null(strstr(why.message, cases[i].in_message), "%s", why.message);
         cr_expect_not_null(strstr(why.message, "the data value set's"), "%s", why.message);
     }
+}
+
+/* dataSet (query or set: the set's wins), dataSetIdScheme and the set's completeDate are
+ * honoured: the ingest service resolves the data set against the programme. */
+Test(dhis2_options, data_set_and_complete_date)
+{
+    const struct dhis2_query_param query[] = {{"dataSet", "pBOMPrpg1QX"},
+                                              {"dataSetIdScheme", "code"}};
+    struct dhis2_options options;
+    struct dhis2_refusal why;
+    cr_assert(dhis2_options_read_query(query, 2, NULL, &options, &why), "%s", why.message);
+    cr_expect_str_eq(options.data_set, "pBOMPrpg1QX");
+    cr_expect_eq(dhis2_options_data_set_scheme(&options), DHIS2_SCHEME_CODE);
+    struct obs_set_option set[] = {member("dataSet", OBS_JSON_STRING, "ICP_MONTHLY"),
+                                   member("completeDate", OBS_JSON_BOOLEAN, "true"),
+                                   member("idScheme", OBS_JSON_STRING, "UID")};
+    cr_assert(dhis2_options_read_set(set, 3, &options, &why), "%s", why.message);
+    cr_expect_str_eq(options.data_set, "ICP_MONTHLY");
+    cr_expect_str_eq(options.complete_date, "true");
+    cr_expect_eq(dhis2_options_data_set_scheme(&options), DHIS2_SCHEME_CODE); /* its own wins */
+    static const struct {
+        const char *value;
+        bool valid;
+    } dates[] = {{"2025-06-30", true},       {"TRUE", true},       {"false", true},
+                 {"2025-02-29", false},      {"2025-6-30", false}, {"", false},
+                 {"2025-06-30T00:00", false}};
+    for (size_t i = 0; i < sizeof(dates) / sizeof(dates[0]); i++)
+        cr_expect_eq(dhis2_complete_date_valid(dates[i].value), dates[i].valid, "%s",
+                     dates[i].value);
 }

@@ -162,3 +162,71 @@ Test(dhis2_summary, refusal_is_a_400_web_message_naming_the_parameter)
     cr_expect_str_eq(json_string_value(json_object_get(c, "errorCode")), "unsupported_parameter");
     json_decref(a);
 }
+
+/* A job's notifications as DHIS2 lists them, newest first, per status; the summary of a
+ * failed import. */
+Test(dhis2_summary, job_notifications)
+{
+    json_t *notes =
+        dhis2_job_notifications("Abcdefghij1", "RUNNING", "2026-12-02T04:00:00.000", "", NULL);
+    cr_assert_eq(json_array_size(notes), 1);
+    cr_expect_str_eq(json_string_value(json_object_get(json_array_get(notes, 0), "message")),
+                     "Process started");
+    cr_expect(json_is_false(json_object_get(json_array_get(notes, 0), "completed")));
+    json_decref(notes);
+    notes = dhis2_job_notifications("Abcdefghij1", "COMPLETED", "a", "b", NULL);
+    cr_assert_eq(json_array_size(notes), 2);
+    cr_expect_str_eq(json_string_value(json_object_get(json_array_get(notes, 0), "message")),
+                     "Import done");
+    cr_expect(json_is_true(json_object_get(json_array_get(notes, 0), "completed")));
+    json_decref(notes);
+    notes = dhis2_job_notifications("Abcdefghij1", "ERROR", "a", "b", "it broke");
+    cr_expect_str_eq(json_string_value(json_object_get(json_array_get(notes, 0), "level")),
+                     "ERROR");
+    cr_expect_str_eq(json_string_value(json_object_get(json_array_get(notes, 0), "message")),
+                     "Process failed: it broke");
+    json_decref(notes);
+    json_t *failed = dhis2_failed_summary("the daemon stopped");
+    cr_expect_str_eq(json_string_value(json_object_get(failed, "status")), "ERROR");
+    cr_expect_str_eq(json_string_value(json_object_get(failed, "description")),
+                     "The import process failed: the daemon stopped");
+    json_decref(failed);
+}
+
+/* Data sets: DHIS2's period identifiers of a registration, the aborted import's summary, and
+ * the set-level members a summary gets. */
+Test(dhis2_summary, data_sets)
+{
+    static const struct {
+        struct period p;
+        const char *id;
+    } periods[] = {{{PERIOD_MONTHLY, 2025, 5}, "202505"},
+                   {{PERIOD_QUARTERLY, 2025, 2}, "2025Q2"},
+                   {{PERIOD_WEEKLY, 2025, 7}, "2025W7"},
+                   {{PERIOD_YEARLY, 2025, 1}, "2025"}};
+    for (size_t i = 0; i < sizeof(periods) / sizeof(periods[0]); i++) {
+        char id[16];
+        cr_assert(dhis2_period_id(periods[i].p, id, sizeof(id)));
+        cr_expect_str_eq(id, periods[i].id);
+    }
+    json_t *aborted = dhis2_data_set_not_found("xxxxxxxxxxx");
+    json_t *c = json_array_get(json_object_get(aborted, "conflicts"), 0);
+    cr_expect_str_eq(json_string_value(json_object_get(c, "errorCode")), "E7600");
+    cr_expect_str_eq(json_string_value(json_object_get(c, "property")), "dataSet");
+    cr_expect_str_eq(json_string_value(json_object_get(aborted, "status")), "ERROR");
+    int status;
+    json_t *answer = dhis2_import_answer(aborted, DHIS2_API_UNVERSIONED, &status);
+    cr_expect_eq(status, 409);
+    json_decref(answer);
+    json_t *summary =
+        json_pack("{s:[{s:s}],s:s}", "conflicts", "value", "a value's", "dataSetComplete", "false");
+    json_t *set = json_pack("[o]", dhis2_set_conflict("Period", "", "needed", NULL, "period"));
+    dhis2_summary_set_level(summary, "2025-05-31", set);
+    cr_expect_str_eq(json_string_value(json_object_get(summary, "dataSetComplete")), "2025-05-31");
+    cr_assert_eq(json_array_size(json_object_get(summary, "conflicts")), 2);
+    cr_expect_str_eq(json_string_value(json_object_get(
+                         json_array_get(json_object_get(summary, "conflicts"), 0), "value")),
+                     "needed");
+    json_decref(set);
+    json_decref(summary);
+}

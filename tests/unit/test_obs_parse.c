@@ -98,6 +98,8 @@ static struct obs_batch *parse_and_validate(enum fmt fmt, const char *body, size
     enum obs_parse_status status = parse_as(fmt, body, len, batch, &err);
     cr_assert_eq(status, OBS_PARSE_OK, "parse failed: %s: %s (line %u column %u)", err.code,
                  err.message, err.line, err.column);
+    if (fmt == FMT_DHIS2) /* as ingest does under the default strategy */
+        obs_dhis2_require_values(batch, false);
     cr_assert(obs_validate(batch, cat, TODAY));
     catalog_free(&cat);
     cr_assert_null(cat);
@@ -255,6 +257,9 @@ Test(obs_parse, dhis2_defaults_numbers_comments_and_ignored_fields)
         "]}";
     struct obs_batch *b = parse_and_validate(FMT_DHIS2, body, strlen(body));
     cr_assert_eq(b->n_rows, 10);
+    cr_assert_eq(b->n_groups, 1); /* the set, whose data set a completeDate registers */
+    cr_expect_str_eq(b->groups[0].period, "2025W5");
+    cr_expect_str_eq(b->groups[0].org_unit, "BE-VLG-GP002");
     cr_expect_str_eq(b->rows[0].site, "BE-VLG-GP002"); /* the set's orgUnit */
     cr_expect(b->rows[0].period.type == PERIOD_WEEKLY && b->rows[0].period.index == 5);
     cr_expect_eq(b->rows[0].value, 12);
@@ -1327,4 +1332,52 @@ Test(catalog, codes_and_value_types)
     enum value_type type = VALUE_RATIO;
     cr_expect_not(value_type_from_name("percent", &type));
     cr_expect_eq(type, VALUE_RATIO);
+}
+
+/* DHIS2 deletes by key: a data value without a value (absent, null, "") is not a parse error
+ * in JSON, CSV or ADX; it is rejected as missing_field unless the import strategy is DELETE
+ * or the value is marked deleted. */
+Test(obs_parse, dhis2_delete_needs_no_value)
+{
+    static const char json[] =
+        "{\"orgUnit\":\"BE-VLG-GP001\",\"period\":\"2025W5\",\"dataValues\":["
+        "{\"dataElement\":\"flu_visits\"},{\"dataElement\":\"flu_visits\",\"value\":null,"
+        "\"period\":\"2025W6\"},{\"dataElement\":\"flu_visits\",\"value\":\"\","
+        "\"period\":\"2025W7\",\"deleted\":true},{\"dataElement\":\"flu_visits\","
+        "\"period\":\"2025W8\",\"value\":3}]}";
+    static const char csv[] = "flu_visits,2025W5,BE-VLG-GP001,,,,\n"
+                              "flu_visits,2025W6,BE-VLG-GP001,,,,,,,,true\n"
+                              "flu_visits,2025W7,BE-VLG-GP001,,,3\n";
+    static const char adx[] = "<adx><group orgUnit=\"BE-VLG-GP001\" period=\"2025W5\">"
+                              "<dataValue dataElement=\"flu_visits\"/>"
+                              "<dataValue dataElement=\"flu_visits\" value=\"\" deleted=\"true\"/>"
+                              "<dataValue dataElement=\"flu_visits\" value=\"3\"/>"
+                              "</group></adx>";
+    struct obs_batch *b = obs_batch_new();
+    struct obs_parse_error err;
+    for (int strategy_delete = 0; strategy_delete < 2; strategy_delete++) {
+        cr_assert_eq(obs_parse_dhis2(json, strlen(json), b, &err), OBS_PARSE_OK, "%s", err.message);
+        cr_expect_eq(b->n_rejects, 0);
+        cr_expect(b->rows[0].value_missing && b->rows[1].value_missing);
+        cr_expect(b->rows[2].value_missing && !b->rows[3].value_missing);
+        obs_dhis2_require_values(b, strategy_delete);
+        /* the first two are neither deleted nor under DELETE; the third is marked deleted */
+        cr_expect_eq(b->n_rejects, strategy_delete ? 0u : 2u);
+        for (size_t i = 0; i < b->n_rejects; i++) {
+            cr_expect_str_eq(b->rejects[i].field, "value");
+            cr_expect_str_eq(b->rejects[i].code, "missing_field");
+        }
+        cr_assert_eq(obs_parse_dhis2_csv(csv, strlen(csv), false, b, &err), OBS_PARSE_OK, "%s",
+                     err.message);
+        cr_expect(b->rows[0].value_missing && b->rows[1].value_missing && b->rows[1].deleted);
+        obs_dhis2_require_values(b, strategy_delete);
+        cr_expect_eq(b->n_rejects, strategy_delete ? 0u : 1u);
+        cr_assert_eq(obs_parse_dhis2_adx(adx, strlen(adx), b, &err), OBS_PARSE_OK, "%s",
+                     err.message);
+        cr_expect(b->rows[0].value_missing && b->rows[1].value_missing && b->rows[1].deleted);
+        cr_expect(!b->rows[2].value_missing && b->rows[2].value == 3);
+        obs_dhis2_require_values(b, strategy_delete);
+        cr_expect_eq(b->n_rejects, strategy_delete ? 0u : 1u);
+    }
+    obs_batch_free(&b);
 }

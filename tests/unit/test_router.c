@@ -384,6 +384,8 @@ Test(router, app_routes_declare_their_query)
         {"/vendor/uplot/{*path}", GET, ROUTER_QUERY_ANY},
         {"/ack", GET, "token"},
         {"/ack", POST, "token"},
+        {"/api/completeDataSetRegistrations", GET, "programme dataSet period orgUnit"},
+        {"/api/{version}/completeDataSetRegistrations", GET, "programme dataSet period orgUnit"},
     };
     for (size_t i = 0; i < app_n_routes; i++) {
         const struct handler *h = app_routes[i].handler;

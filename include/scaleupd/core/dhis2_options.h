@@ -36,12 +36,24 @@ struct dhis2_options {
     enum dhis2_strategy strategy;
     bool first_row_is_header_off; /* firstRowIsHeader=false: a CSV body has no header */
     bool async;                   /* async=true: answered as a job (dhis2_job_answer) */
+    /* dataSet (the query's, or the set's, which wins): "" when not given; the programme must
+       declare it (named per dhis2_options_data_set_scheme) */
+    char data_set[OBS_SET_OPTION_VALUE_MAX + 1];
+    enum dhis2_id_scheme data_set_scheme; /* dataSetIdScheme, as given */
+    /* completeDate of the set: "" (not given), "true", "false" or a date YYYY-MM-DD */
+    char complete_date[OBS_SET_OPTION_VALUE_MAX + 1];
 };
 
 /* The scheme that applies to data elements (dataElementIdScheme, else idScheme) and to
  * organisation units (orgUnitIdScheme, else idScheme), as DHIS2's IdSchemes resolves them. */
 enum dhis2_id_scheme dhis2_options_data_element_scheme(const struct dhis2_options *options);
 enum dhis2_id_scheme dhis2_options_org_unit_scheme(const struct dhis2_options *options);
+/* Whether value is a completeDate as DHIS2 reads it: "true" (today), "false" (none) or a date
+ * YYYY-MM-DD (one after today is today), case-insensitively. */
+bool dhis2_complete_date_valid(const char *value);
+
+/* The scheme that names the data set (dataSetIdScheme, else idScheme), as in DHIS2. */
+enum dhis2_id_scheme dhis2_options_data_set_scheme(const struct dhis2_options *options);
 
 /* Why an option was refused: the option (printable: every byte that is not printable ASCII,
  * or is a quote or backslash, shown as '?'), a code (unknown_parameter,

@@ -13,6 +13,7 @@
 #include <stddef.h>
 
 #include "scaleupd/core/obs_parse.h"
+#include "scaleupd/core/period.h"
 
 /* The Web API versions a versioned path may name (/api/28/… to /api/42/…). */
 #define DHIS2_API_VERSION_MIN 28
@@ -75,8 +76,36 @@ json_t *dhis2_refusal_answer(const char *parameter, const char *code, const char
  * A new reference owned by the caller. */
 json_t *dhis2_job_answer(const char *id, const char *created);
 
-/* The notifications of a completed job, newest first, as /api/system/tasks/{jobType}/{id}
- * lists them: "Import done" (completed) and "Process started". A new reference. */
-json_t *dhis2_job_notifications(const char *id, const char *created, const char *completed);
+/* The notifications of a job whose status is status (RUNNING, COMPLETED or ERROR), newest
+ * first, as /api/system/tasks/{jobType}/{id} lists them: "Process started" (INFO, not
+ * completed) while it runs; then "Import done" (INFO, completed) before it, or for a failed
+ * job "Process failed: " and failure (ERROR, completed). A new reference. */
+json_t *dhis2_job_notifications(const char *id, const char *status, const char *created,
+                                const char *completed, const char *failure);
+
+/* The import summary of an import that failed as a whole (status ERROR, nothing counted, no
+ * conflict, description "The import process failed: " and message), as DHIS2 keeps it for a
+ * job that threw. A new reference owned by the caller. */
+json_t *dhis2_failed_summary(const char *message);
+
+/* DHIS2's identifier of period p ("202501", "2025Q1", "2025W5", "2025") into buf; false when
+ * it does not fit. */
+bool dhis2_period_id(struct period p, char *buf, size_t size) __attribute__((warn_unused_result));
+
+/* A conflict of the data value set itself (DHIS2's ImportConflict of a set-level object):
+ * {"object", "objects": {type: object}, "value": message, "errorCode"? (NULL: none),
+ * "property"}. A new reference. */
+json_t *dhis2_set_conflict(const char *type, const char *object, const char *message,
+                           const char *error_code, const char *property);
+
+/* The summary of an import aborted because its dataSet names no data set of the programme
+ * (DHIS2's DataValueSetImportConflict.DATASET_NOT_FOUND): status ERROR, description "Import
+ * process was aborted", nothing counted, one conflict E7600 on dataSet. A new reference. */
+json_t *dhis2_data_set_not_found(const char *data_set);
+
+/* Sets summary's dataSetComplete to complete (the date the data set was registered complete,
+ * YYYY-MM-DD, or "" for none: "false", as DHIS2 writes it) and puts conflicts (the data value
+ * set's own, e.g. "Must be provided to complete data set"; borrowed) before the values'. */
+void dhis2_summary_set_level(json_t *summary, const char *complete, json_t *conflicts);
 
 #endif

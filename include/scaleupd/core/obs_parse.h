@@ -136,6 +136,10 @@ struct obs_row {
        bytes, or NULL; never "") and followup (has_followup: given) of the data value */
     const char *stored_by;
     bool has_followup, followup;
+    /* DHIS2: the data value gave no value (absent, null or empty): the parser does not reject
+       the row for it, since DHIS2 deletes by key without a value; obs_dhis2_require_values
+       rejects it (missing_field) unless the row is a delete */
+    bool value_missing;
     /* filled by obs_validate: */
     int64_t indicator_id;
     int64_t site_id;
@@ -180,6 +184,20 @@ struct obs_set_option {
     char value[OBS_SET_OPTION_VALUE_MAX + 1];
 };
 
+/*
+ * DHIS2: a group of data values that share a set-level period and organisation unit, as a data
+ * set's completeness is registered for (the data value set itself; each ADX <group>), with
+ * what it says of its data set: the texts as given ("" when absent), unjudged; the ingest
+ * service resolves them (storage/dhis2_registration.h).
+ */
+struct obs_dhis2_group {
+    char org_unit[OBS_CODE_MAX + 1];
+    char period[OBS_SET_OPTION_VALUE_MAX + 1];   /* a DHIS2 period identifier (ADX's converted) */
+    char data_set[OBS_SET_OPTION_VALUE_MAX + 1]; /* ADX only: the set's is an option */
+    char complete_date[OBS_SET_OPTION_VALUE_MAX + 1]; /* ADX only: the set's is an option */
+    bool too_long; /* a text did not fit: the group cannot be completed */
+};
+
 struct obs_arena_block;
 struct obs_fhir; /* core/parse_fhir.h */
 
@@ -197,11 +215,16 @@ struct obs_batch {
        each: a member given twice fails the document) */
     struct obs_set_option set_options[OBS_SET_OPTIONS_MAX];
     size_t n_set_options;
+    /* DHIS2: the groups of the body (one for a JSON data value set, one per ADX group, none
+       for CSV), in order */
+    struct obs_dhis2_group *groups;
+    size_t n_groups;
     /* FHIR: where each row came from (core/parse_fhir.h); NULL for the other formats */
     struct obs_fhir *fhir;
     /* private: */
     size_t rows_cap;
     size_t rejects_cap;
+    size_t groups_cap;
     struct obs_arena_block *arena;
     void *tokens; /* JSON token array, kept for reuse */
     size_t tokens_cap;
@@ -292,7 +315,9 @@ obs_parse_csv(const char *body, size_t len, struct obs_batch *batch, struct obs_
  * batch->set_options for dhis2_options_read_set; other members of the set, which DHIS2 ignores
  * too, are ignored. In a data value, categoryOptionCombo, attributeOptionCombo and deleted
  * storedBy and followup are read (see the top of this file); fields we do not use (created,
- * lastUpdated, ...) are ignored.
+ * lastUpdated, ...) are ignored. The set's own period and orgUnit are also its one group
+ * (batch->groups), for completing its data set. A data value without a value is not rejected
+ * here (value_missing; obs_dhis2_require_values).
  */
 __attribute__((warn_unused_result)) enum obs_parse_status
 obs_parse_dhis2(const char *body, size_t len, struct obs_batch *batch, struct obs_parse_error *err);
@@ -316,11 +341,17 @@ obs_parse_dhis2_csv(const char *body, size_t len, bool first_row_is_header, stru
  * completeDate?><dataValue dataElement value><annotation>comment</annotation></dataValue>
  * </group></adx>, one row per dataValue, its site and period the group's. An ADX period is a
  * start and a duration (2025-04-01/P1M, 2025-04-01/P3M, 2025-01-01/P1Y, a Monday/P7D); a DHIS2
- * period identifier is read too. Another attribute of a group or a dataValue names a category
- * option, which scaleupd does not map: its rows are rejected (not_mapped). dataSet and
- * completeDate are not read. A DTD, nesting deeper than 8 elements, a root that is not adx or
- * XML that is not well-formed fail the document (invalid_document, too_deep, malformed_xml);
- * nothing is loaded from the network or a file, no entity is substituted.
+ * period identifier is read too. A dataValue's categoryOptionCombo attribute is its
+ * combination; without one, its other attributes are categories (SEX="F"), kept as the
+ * combination key "{CATEGORY=OPTION,...}" in category_option_combo (by category, strcmp
+ * order; too many, too long, or an option holding , = { }: not_mapped), which
+ * dhis2_map_apply maps like a UID. A group's attributeOptionCombo may be the default;
+ * another, or any other attribute of a group (a category of the attribute option
+ * combination), rejects its rows (not_mapped). Each group's orgUnit, period (as a DHIS2
+ * identifier), dataSet and completeDate are kept in batch->groups. A DTD, nesting deeper than 8
+ * elements, a root that is not adx or XML that is not well-formed fail the document
+ * (invalid_document, too_deep, malformed_xml); nothing is loaded from the network or a file, no
+ * entity is substituted.
  */
 __attribute__((warn_unused_result)) enum obs_parse_status
 obs_parse_dhis2_adx(const char *body, size_t len, struct obs_batch *batch,
@@ -346,6 +377,12 @@ __attribute__((warn_unused_result)) bool obs_validate(struct obs_batch *batch,
  * (dhis2_map_apply). */
 void obs_batch_reject(struct obs_batch *batch, size_t index, const char *field, const char *code,
                       const char *message);
+
+/* DHIS2: rejects each row not rejected yet that gave no value (value_missing) as missing_field
+ * on "value" ("value is required"), unless it is a delete: all_deleted (importStrategy
+ * DELETE) or the row's own deleted. Call it once the import strategy is known, before
+ * obs_validate. */
+void obs_dhis2_require_values(struct obs_batch *batch, bool all_deleted);
 
 /* Number of rows not rejected. */
 size_t obs_batch_accepted(const struct obs_batch *batch);

@@ -32,6 +32,9 @@ void handle_get_fhir_metadata(struct request *req, PGconn *conn, struct app *app
 /* DHIS2's task endpoints of async imports (routes_dhis2_tasks.c) */
 void handle_get_dhis2_task(struct request *req, PGconn *conn, struct app *app);
 void handle_get_dhis2_task_summary(struct request *req, PGconn *conn, struct app *app);
+/* DHIS2's complete data set registrations of the token's programme (?programme= for an admin),
+ * filtered by dataSet, period and orgUnit (routes_dhis2_tasks.c) */
+void handle_get_dhis2_registrations(struct request *req, PGconn *conn, struct app *app);
 
 /* roadmaps and progress (routes_progress.c) */
 void handle_put_roadmap(struct request *req, PGconn *conn, struct app *app);

@@ -88,7 +88,10 @@ struct ingest_request {
     unsigned char fingerprint[32]; /* idempotency_fingerprint of the request, with a key */
     const char *body;
     size_t body_len;
-    const char *request_id; /* for log lines */
+    const char *request_id;   /* for log lines */
+    const char *dhis2_job_id; /* DHIS2 async=true: the RUNNING job (dhis2_import_job.h) that a
+                                 committed import finishes in its own transaction (COMPLETED,
+                                 with its import summary), so that the two are one; NULL: none */
 };
 
 enum ingest_outcome {
@@ -115,12 +118,22 @@ struct ingest_result {
     struct obs_parse_error error;      /* INGEST_PUSH_BAD_DOCUMENT */
     struct observations_counts counts; /* rows imported / updated / unchanged */
     size_t rejected;                   /* rows rejected */
-    long deleted; /* DHIS2: observations deleted (importStrategy DELETE, "deleted": true) */
-    long ignored; /* DHIS2: rows the strategy left alone (CREATE: stored already; UPDATE: not
-                     stored; a delete of a value that is not stored) */
-    bool changed; /* a committed write changed observations: kick the evaluator */
-    bool dry_run; /* the write was a dry run: ours, or DHIS2's dryRun (query or set) */
+    long deleted;      /* DHIS2: observations deleted (importStrategy DELETE, "deleted": true) */
+    long ignored;      /* DHIS2: rows the strategy left alone (CREATE: stored already; UPDATE: not
+                          stored; a delete of a value that is not stored) */
+    bool changed;      /* a committed write changed observations: kick the evaluator */
+    bool dry_run;      /* the write was a dry run: ours, or DHIS2's dryRun (query or set) */
+    bool job_finished; /* the import committed and finished request->dhis2_job_id with it */
+    /* DHIS2: the date a data set was registered complete (YYYY-MM-DD; "" none) and the data
+       value set's own conflicts (a registration that could not be made), for its summary */
+    char data_set_complete[16];
+    json_t *set_conflicts;
 };
+
+/* The import summary of a DHIS2 answer (the WebMessage's response, or the bare summary of an
+ * older version) as compact JSON text (malloc'd, the caller's), or NULL when answer (len
+ * bytes) is not such an answer. */
+char *ingest_dhis2_job_summary(const char *answer, size_t len);
 
 /* The whole feed write: resolves the programme when asked to, then in one transaction takes
  * the Idempotency-Key (serialising requests with the same token and key; a repeat gets the
