@@ -630,8 +630,10 @@ static bool evaluate_subject_rules(PGconn *conn, const struct claim_context *ctx
         ok = !se.usable[i] || evaluate_aggregate_rule(conn, &se, i, &ap, ctx);
     ok = ok && evaluation_aggregate_state_store(conn, ctx->programme_id, rules[0].indicator_id,
                                                 rules[0].site_id, se.saves, se.n_saves, ctx->now);
-    if (ok)
+    if (ok) {
         metrics_add("scaleupd_aggregate_detector_rebuilds_total", "", (double)se.rebuilt);
+        metrics_add("scaleupd_aggregate_evaluations_total", "", 1);
+    }
     aggregate_points_free(&ap);
     subject_eval_free(&se);
     return ok;
@@ -845,6 +847,8 @@ static void describe_metrics(void)
                      "hierarchy) rather than updated.");
     metrics_describe("scaleupd_aggregate_points_read_total", METRIC_COUNTER,
                      "Rollup points read to evaluate aggregate rules.");
+    metrics_describe("scaleupd_aggregate_evaluations_total", METRIC_COUNTER,
+                     "Aggregate subjects (indicator, site) whose rules were evaluated.");
 }
 
 void evaluator_describe_metrics(void)

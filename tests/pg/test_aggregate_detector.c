@@ -4,7 +4,8 @@
  * random appends, late reports, revisions of old periods and a rule change, each stored state
  * of (rule, indicator x ancestor site) is the state a rebuild from the rollup's whole history
  * gives, bit for bit, with the state before its last point; a late report of the latest
- * month goes on from that prior state, an older change rebuilds; the evaluation of a new point
+ * month goes on from that prior state, an older change or a new hierarchy rebuilds; the
+ * evaluation of a new point
  * reads as many rows after 120 months as after 24; a stable region and country over 120 months
  * raise no alert, and a shifted region raises its aggregate's signal (not the other region's).
  */
@@ -465,4 +466,30 @@ Test(aggregate_detector, a_shifted_region_raises_its_aggregate_signal)
                   strstr(summary, "(3 of 3 sites)") != NULL,
               "summary %s", summary ? summary : "none");
     free(summary);
+}
+
+/* Q2 moves from region 2 to region 1: the rollups are rebuilt and every aggregate state with
+ * them (deleted with the rebuild, built again at the next month from the new rollups). */
+Test(aggregate_detector, a_new_hierarchy_rebuilds_the_states)
+{
+    uint64_t seed = 5;
+    for (int t = 0; t < 24; t++)
+        push_month(&seed, t, 0);
+    expect_all_recomputed();
+    char moved[sizeof(programme_doc)];
+    snprintf(moved, sizeof(moved), "%s", programme_doc);
+    char *q2 = strstr(moved, "\"code\":\"Q2\"");
+    cr_assert_not_null(q2);
+    char *parent = strstr(q2, "\"parent\":\"R2\"");
+    cr_assert_not_null(parent);
+    parent[strlen("\"parent\":\"R")] = '1';
+    json_t *doc = json_loads(moved, 0, NULL);
+    json_t *problems = NULL;
+    cr_assert_eq(programme_apply(conn, doc, &programme_id, &problems, "test"), PROGRAMME_UPDATED);
+    json_decref(problems);
+    json_decref(doc);
+    double before = metric(REBUILDS);
+    push_month(&seed, 24, 0);
+    expect_all_recomputed();
+    cr_expect_eq(metric(REBUILDS) - before, 3, "each subject rebuilt on its new rollups");
 }
