@@ -5,9 +5,9 @@
  * of (rule, indicator x ancestor site) is the state a rebuild from the rollup's whole history
  * gives, bit for bit, with the state before its last point; a late report of the latest
  * month goes on from that prior state, an older change or a new hierarchy rebuilds; the
- * evaluation of a new point
- * reads as many rows after 120 months as after 24; a stable region and country over 120 months
- * raise no alert, and a shifted region raises its aggregate's signal (not the other region's).
+ * evaluation of a new point reads as many rows after 120 months as after 24; a stable region
+ * and country over 120 months raise no alert, and a shifted region raises its aggregate's
+ * signal (not the other region's).
  */
 #include <criterion/criterion.h>
 #include <jansson.h>
