@@ -377,8 +377,8 @@ static void month_work(uint64_t *seed, int t, long long *all, long long *rollup,
     cr_assert_eq(rollup_store_fold(conn, programme_id, 200, true, &stats, "test"), ROLLUP_FOLDED);
     long long fold_all, fold_rollup;
     rows_read(&fold_all, &fold_rollup);
-    cr_log_warn("month %d: the fold of its batch read %lld rows (rollup %lld)", t, fold_all - all0,
-                fold_rollup - rollup0);
+    fprintf(stderr, "month %d: the fold of its batch read %lld rows (rollup %lld)\n", t,
+            fold_all - all0, fold_rollup - rollup0);
     all0 = fold_all, rollup0 = fold_rollup;
     double points0 = metric("scaleupd_aggregate_points_read_total");
     evaluate();
@@ -413,9 +413,10 @@ Test(aggregate_detector, a_new_point_reads_the_same_rows_whatever_the_history)
     month_work(&seed, 24, &short_all, &short_rollup, &short_points);
     push_history(&seed, 25, 120);
     month_work(&seed, 120, &long_all, &long_rollup, &long_points);
-    cr_log_warn("rows read by a new month's evaluation: %lld (rollup %lld, points %g) after 24"
-                " months, %lld (rollup %lld, points %g) after 120",
-                short_all, short_rollup, short_points, long_all, long_rollup, long_points);
+    fprintf(stderr,
+            "rows read by a new month's evaluation: %lld (rollup %lld, points %g) after 24"
+            " months, %lld (rollup %lld, points %g) after 120\n",
+            short_all, short_rollup, short_points, long_all, long_rollup, long_points);
     cr_expect_eq(long_points, short_points, "rollup points read: %g after 120 months, %g after 24",
                  long_points, short_points);
     cr_expect_leq(long_points, 2 * N_SUBJECTS, "the last point seen and the new one, per subject");
