@@ -22,6 +22,14 @@
 #     on with the new point without reading the history (sql/013). Medians are printed, and
 #     the time per series of each case; the target is that 600 months cost at most 1.3× what
 #     12 months cost.
+#   - aggregates: each small programme has two aggregate spc rules (detector), one on its
+#     country and one on its region, so 2 × 10 subjects (indicator × ancestor site) with
+#     12, 60 and 600 months of rollups (built by a rollup rebuild after the load; each new
+#     month is marked for the rollups as ingest marks it). The rounds above evaluate them
+#     too; then REPEATS rounds give one practice's 10 series a new month: 10 series and the
+#     20 subjects they feed, whose detector states (sql/025) go on with the new rollup point.
+#     Besides the time, the work is counted from the daemon's metrics: rollup points read per
+#     aggregate evaluation and states rebuilt (the machine may be noisy; the counts are not).
 # [alerts] evaluate_interval is set to an hour so that only the kicks start evaluations and
 # the late-feed/completeness pass (which runs on that interval, not after a batch) stays out
 # of the figures. Not a ctest test: run it by hand, a few minutes.
@@ -111,6 +119,12 @@ say "   programme apply of $SITES sites × $INDICATORS indicators: $apply_second
 for months in $PROBE_MONTHS; do
     programme "hist$months" "H$months" "$PROBE_SITES" >"$work/hist$months.json"
     "$build/scaleupctl" programme apply "$work/hist$months.json" >/dev/null
+    # the aggregate rules: the country (a rule without a site) and the region, every indicator
+    echo '{"name":"agg-country","kind":"spc","aggregate":true}' >"$work/agg-country.json"
+    echo "{\"name\":\"agg-region\",\"kind\":\"spc\",\"site\":\"H$months-R0\",\"aggregate\":true}" \
+        >"$work/agg-region.json"
+    "$build/scaleupctl" rule apply "$work/agg-country.json" --programme "hist$months" >/dev/null
+    "$build/scaleupctl" rule apply "$work/agg-region.json" --programme "hist$months" >/dev/null
 done
 
 say "== series and their history (SQL): $SITES × $INDICATORS series × $MONTHS months," \
@@ -132,6 +146,8 @@ sql "INSERT INTO observation (programme_id, series_id, period_start, value)
           generate_series(0, h.months - 1) AS m"
 # the load's progress marks would make the progress task recompute snapshots meanwhile
 sql "DELETE FROM progress_dirty"
+# the small programmes' rollups, rebuilt by the rollup task (the big one has no aggregate rule)
+sql "INSERT INTO rollup_dirty (programme_id) SELECT id FROM programme WHERE slug LIKE 'hist%'"
 sql "VACUUM ANALYZE"
 sql "CHECKPOINT"
 say "   $(sql "SELECT count(*) FROM series") series, $(sql "SELECT count(*) FROM observation")" \
@@ -159,6 +175,11 @@ sql "CREATE FUNCTION bench_next_month(slug text, n int, month date) RETURNS int 
               * 104729) % 41 + 41) % 41 - 20
        FROM series se JOIN programme p ON p.id = se.programme_id WHERE p.slug = \$1
        ORDER BY se.id LIMIT \$2;
+     INSERT INTO rollup_dirty (programme_id, series_ids, periods) -- as ingest marks a batch
+       SELECT programme_id, array_agg(id ORDER BY id), array_agg(\$3 ORDER BY id)
+       FROM (SELECT se.programme_id, se.id FROM series se JOIN programme p ON
+             p.id = se.programme_id WHERE p.slug = \$1 ORDER BY se.id LIMIT \$2) s
+       GROUP BY programme_id;
      DELETE FROM progress_dirty; -- the progress task would recompute snapshots meanwhile
      SELECT bench_mark(\$1, \$2, \$3) \$\$"
 # Waits until no mark is left (each statement of the loop sees what has committed); returns
@@ -200,8 +221,34 @@ kick() {
         --data "{\"observations\":[{\"indicator\":\"$kick_indicator\",\"site\":\"$kick_site\",\"period\":\"$kick_period\",\"value\":$value}]}" \
         "$url/api/v1/programmes/eval/observations"
 }
+# Waits until no rollup mark is left, as bench_wait_marks
+sql "CREATE FUNCTION bench_wait_rollups(timeout float8) RETURNS void LANGUAGE plpgsql AS \$\$
+     DECLARE deadline timestamptz := clock_timestamp() + timeout * interval '1 second';
+     BEGIN
+       WHILE EXISTS (SELECT 1 FROM rollup_dirty) LOOP
+         IF clock_timestamp() > deadline THEN
+           RAISE EXCEPTION '% rollup marks left after % s', (SELECT count(*) FROM rollup_dirty),
+             timeout;
+         END IF;
+         PERFORM pg_sleep(0.01);
+       END LOOP;
+     END \$\$"
 kick
 sql "SELECT bench_wait_marks(60)" >/dev/null
+t0=$(now)
+sql "SELECT bench_wait_rollups(900)" >/dev/null
+say "   rollups of the small programmes rebuilt in $(elapsed "$t0" "$(now)") s:" \
+    "$(sql "SELECT count(*) FROM rollup") rollups"
+
+# The aggregate work counters of the daemon (sum of the samples): evaluations, points read,
+# rebuilds, as one line
+agg_counters() {
+    curl -sf "$url/metrics" | awk '
+        /^scaleupd_aggregate_evaluations_total/ { e += $2 }
+        /^scaleupd_aggregate_points_read_total/ { p += $2 }
+        /^scaleupd_aggregate_detector_rebuilds_total/ { r += $2 }
+        END { printf "%d %d %d\n", e, p, r }'
+}
 
 # Marks $2 series of programme $1 (with a new month for each when $3 is a number of months
 # after the latest: a feed's next period; else the latest month again, which nothing has
@@ -217,10 +264,13 @@ measure() {
     else
         sql "SELECT bench_mark('$1', $2, date '$latest')" >/dev/null
     fi
-    local t0 t1
+    local t0 t1 before after
+    before=$(agg_counters)
     t0=$(now)
     kick
     t1=$(sql "SELECT bench_wait_marks(900)")
+    after=$(agg_counters)
+    echo "$1 $before $after" >>"$work/aggwork.${4:-first}"
     python3 -c "import sys; print(f'{float(sys.argv[2]) - float(sys.argv[1]) - $KICK_DELAY:.3f}')" "$t0" "$t1"
 }
 
@@ -268,7 +318,7 @@ done
 : >"$work/rounds"
 for round in $(seq "$REPEATS"); do # each round, the next month of 1,000 series of each
     for months in $PROBE_MONTHS; do
-        echo "hist$months $(measure "hist$months" 1000 "$round")" >>"$work/rounds"
+        echo "hist$months $(measure "hist$months" 1000 "$round" rounds)" >>"$work/rounds"
     done
     echo "eval $(measure eval 1000 "$round")" >>"$work/rounds"
     say "   round $round: $(tail -4 "$work/rounds" | tr '\n' ' ')"
@@ -282,14 +332,23 @@ if [ -n "${STATS:-}" ]; then
          AND query NOT LIKE '%pg_stat_statements%' ORDER BY total_exec_time + total_plan_time DESC
          LIMIT 10" >&2
 fi
+say "== $REPEATS rounds of one practice's 10 series and the 20 aggregate subjects they feed:" \
+    "history of $PROBE_MONTHS months"
+: >"$work/aggrounds"
+for round in $(seq "$REPEATS"); do # months after those of the rounds above
+    for months in $PROBE_MONTHS; do
+        echo "agg$months $(measure "hist$months" 10 $((REPEATS + round)) agg)" >>"$work/aggrounds"
+    done
+    say "   round $round: $(tail -3 "$work/aggrounds" | tr '\n' ' ')"
+done
 say "   alerts after the rounds: $(sql "SELECT coalesce(string_agg(slug || ' ' || n, ', '), 'none')
     FROM (SELECT p.slug, count(*) AS n FROM alert a JOIN programme p ON p.id = a.programme_id
     GROUP BY p.slug ORDER BY p.slug) x")"
 errors=$(grep -c ' ERROR' "$work/scaleupd.log" || true)
 
 python3 - "$SITES" "$INDICATORS" "$MONTHS" "$all_first" "$apply_seconds" "$errors" \
-    "$work/rounds" "$PROBE_MONTHS" "$cpu_pg" "$cpu_daemon" <<'PY'
-import statistics, sys
+    "$work/rounds" "$PROBE_MONTHS" "$cpu_pg" "$cpu_daemon" "$work" <<'PY'
+import os, statistics, sys
 sites, indicators, months = (int(x) for x in sys.argv[1:4])
 first, apply_s = float(sys.argv[4]), float(sys.argv[5])
 errors, rounds_file, probe_months = int(sys.argv[6]), sys.argv[7], sys.argv[8].split()
@@ -321,5 +380,35 @@ print(f"proportional to the series touched: 1,000 series of eval cost {ratio_1k:
       f"per-series time of all {n}")
 print(f"target: {n} series evaluate in seconds (read as < 10 s): "
       f"{'met' if first < 10 else 'NOT met'} ({first:.1f} s)")
+agg = {}
+with open(os.path.join(sys.argv[11], "aggrounds")) as f:
+    for line in f:
+        name, secs = line.split()
+        agg.setdefault(name, []).append(float(secs))
+for m in probe_months:
+    runs = agg["agg" + m]
+    label = f"10 series + 20 aggregate subjects, {m} months, median of {len(runs)}"
+    med = statistics.median(runs)
+    print(f"{label:52}{10:>8}{m:>8}{med:>9.3f}{1e6 * med / 30:>11.0f}  (µs per series or subject)")
+agg_short = statistics.median(agg[f"agg{probe_months[0]}"])
+for m in probe_months[1:]:
+    r = statistics.median(agg[f"agg{m}"]) / agg_short
+    print(f"aggregates: history {m} vs {probe_months[0]} months: {r:.2f}× the time (target: at "
+          f"most 1.3×)")
+print("work of the aggregate evaluations (daemon counters; not noisy): per history, the rounds'"
+      " and the aggregate rounds' evaluations of a subject, rollup points read per evaluation,"
+      " states rebuilt")
+for kind in ("rounds", "agg"):
+    work = {}
+    with open(os.path.join(sys.argv[11], f"aggwork.{kind}")) as f:
+        for line in f:
+            name, e0, p0, r0, e1, p1, r1 = line.split()
+            w = work.setdefault(name, [0, 0, 0])
+            w[0] += int(e1) - int(e0)
+            w[1] += int(p1) - int(p0)
+            w[2] += int(r1) - int(r0)
+    for name, (e, p, r) in work.items():
+        per = f"{p / e:.2f}" if e else "-"
+        print(f"  {kind:7}{name:10} {e:>5} evaluations, {per:>6} points read each, {r} rebuilt")
 print(f"ERROR lines in the daemon's log: {errors}")
 PY

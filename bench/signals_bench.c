@@ -109,10 +109,10 @@ static const struct scenario scenarios[] = {
 };
 #define N_SCENARIOS (sizeof(scenarios) / sizeof(scenarios[0]))
 
-/* Month t of a series: NaN for the missed month. */
-static double simulated(const struct scenario *sc, struct rng *r, int t)
+/* Month t of a series with the noise given (in SDs): NaN for the missed month. */
+static double value_of(const struct scenario *sc, int t, double noise)
 {
-    double noise = rng_normal(r), drift = 0;
+    double drift = 0;
     if (t >= DRIFT_START && sc->kind == SCENARIO_SHIFT)
         drift = sc->size;
     if (t >= DRIFT_START && sc->kind == SCENARIO_TREND)
@@ -122,6 +122,12 @@ static double simulated(const struct scenario *sc, struct rng *r, int t)
     if (t == DRIFT_START && sc->kind == SCENARIO_MISSED)
         return NAN;
     return LEVEL + (noise + drift) * SD;
+}
+
+/* Month t of a series: NaN for the missed month. */
+static double simulated(const struct scenario *sc, struct rng *r, int t)
+{
+    return value_of(sc, t, rng_normal(r));
 }
 
 /* What is watched: the rule as the evaluator runs it (holds from core/rules.c, or from the
@@ -173,6 +179,8 @@ struct run {
     size_t n_series;
     uint64_t seed;
     bool with_mdc; /* false: only the detector (calibration) */
+    int sites;     /* > 0: each series is a region's mean over this many practices */
+    double late;   /* the share of a region's practices that report after the others */
     double values[MONTHS];
     int32_t days[MONTHS];
     size_t n;
@@ -206,7 +214,48 @@ static void record(struct tally *tally, struct alert_status *alert, const struct
     }
 }
 
-/* One simulated series fed month by month to every watcher. */
+/* Month t of a region's mean over run->sites practices, its noise in the region's SDs (the
+ * practices' mean scaled by sqrt(sites)); *partial gets the mean of those that report on time
+ * (each is late with probability run->late) when some but not all do, else NaN. */
+static double simulated_region(const struct run *run, const struct scenario *sc, struct rng *r,
+                               int t, double *partial)
+{
+    double all = 0, on_time = 0;
+    int on = 0;
+    for (int p = 0; p < run->sites; p++) {
+        double z = rng_normal(r);
+        all += z;
+        if (rng_uniform(r) >= run->late)
+            on_time += z, on++;
+    }
+    double scale = sqrt((double)run->sites);
+    *partial = on > 0 && on < run->sites ? value_of(sc, t, on_time / on * scale) : NAN;
+    return value_of(sc, t, all / run->sites * scale);
+}
+
+/* Appends value for month t and steps every watcher on it. */
+static void judge(struct run *run, struct detector_state *det, double value, int t,
+                  struct tally tallies[N_WATCHERS], struct alert_status *alerts, int *first)
+{
+    bool holds[2] = {false, false};
+    bool missing = isnan(value);
+    if (!missing) {
+        run->values[run->n] = value;
+        run->days[run->n] = date_from_ymd(2021 + t / 12, t % 12 + 1, 1);
+        run->n++;
+        holds_now(run, det, holds);
+    }
+    for (size_t w = 0; w < N_WATCHERS; w++) {
+        enum alert_observation obs = missing                     ? ALERT_OBS_NO_DATA
+                                     : holds[watchers[w].method] ? ALERT_OBS_HOLDS
+                                                                 : ALERT_OBS_OK;
+        record(&tallies[w], &alerts[w], &watchers[w], obs, t, &first[w]);
+    }
+}
+
+/* One simulated series fed month by month to every watcher. A region's month with late
+ * practices is judged twice, as the evaluator judges its rollup: on the practices on time,
+ * then, going on from the state before that point (sql/025's prior), on all of them. */
 static void simulate_series(struct run *run, const struct scenario *sc, size_t index,
                             struct tally tallies[N_WATCHERS])
 {
@@ -220,21 +269,16 @@ static void simulate_series(struct run *run, const struct scenario *sc, size_t i
     detector_reset(&det);
     run->n = 0;
     for (int t = 0; t < MONTHS; t++) {
-        double value = simulated(sc, &rng, t);
-        bool holds[2] = {false, false};
-        bool missing = isnan(value);
-        if (!missing) {
-            run->values[run->n] = value;
-            run->days[run->n] = date_from_ymd(2021 + t / 12, t % 12 + 1, 1);
-            run->n++;
-            holds_now(run, &det, holds);
+        double partial = NAN;
+        double value =
+            run->sites > 0 ? simulated_region(run, sc, &rng, t, &partial) : simulated(sc, &rng, t);
+        if (!isnan(partial) && !isnan(value)) {
+            struct detector_state before = det;
+            judge(run, &det, partial, t, tallies, alerts, first);
+            det = before;
+            run->n--;
         }
-        for (size_t w = 0; w < N_WATCHERS; w++) {
-            enum alert_observation obs = missing                     ? ALERT_OBS_NO_DATA
-                                         : holds[watchers[w].method] ? ALERT_OBS_HOLDS
-                                                                     : ALERT_OBS_OK;
-            record(&tallies[w], &alerts[w], &watchers[w], obs, t, &first[w]);
-        }
+        judge(run, &det, value, t, tallies, alerts, first);
     }
     for (size_t w = 0; w < N_WATCHERS; w++)
         tallies[w].series++;
@@ -389,7 +433,7 @@ static void calibrate(struct run *run)
 static void usage(void)
 {
     fprintf(stderr, "usage: signals_bench [--series N] [--seed S] [--budget PER_100_SERIES_YEARS]"
-                    " [--calibrate]\n");
+                    " [--calibrate] [--aggregate SITES [--late SHARE]]\n");
     exit(2);
 }
 
@@ -401,6 +445,17 @@ static double number_arg(const char *text, bool zero_ok)
     if (end == text || *end != '\0' || !isfinite(v) || v < 0 || (v == 0 && !zero_ok))
         usage();
     return v;
+}
+
+/* Checks and says what --aggregate and --late ask for. */
+static void say_aggregate(const struct run *run)
+{
+    if (run->late >= 1)
+        usage();
+    if (run->sites > 0)
+        printf("each series a region's mean over %d practices, each late with probability %.2f"
+               " (a month with late practices is judged on those on time, then on all)\n",
+               run->sites, run->late);
 }
 
 int main(int argc, char **argv)
@@ -437,6 +492,10 @@ int main(int argc, char **argv)
             run->seed = (uint64_t)number_arg(argv[++i], false);
         else if (i + 1 < argc && strcmp(argv[i], "--budget") == 0)
             budget = number_arg(argv[++i], false);
+        else if (i + 1 < argc && strcmp(argv[i], "--aggregate") == 0)
+            run->sites = (int)number_arg(argv[++i], false);
+        else if (i + 1 < argc && strcmp(argv[i], "--late") == 0)
+            run->late = number_arg(argv[++i], true);
         else
             usage();
     }
@@ -459,6 +518,7 @@ int main(int argc, char **argv)
         run->params.lag = (size_t)lag;
     run->params.screen_outliers = !no_screen;
     run->params.min_baseline = min_baseline;
+    say_aggregate(run);
     if (calibrating) {
         calibrate(run);
         free(run);

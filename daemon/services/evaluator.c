@@ -37,6 +37,7 @@
 #define EVALUATOR_RETRIES 64   /* set-aside evaluations a claim retries at most */
 #define EVALUATOR_SAVEPOINT "scaleupd_evaluation" /* around each attempt that may be set aside */
 #define EVALUATOR_REASON_MAX 512
+#define EVALUATOR_KEY_MAX (DETECTOR_KEY_MAX + 32) /* a params key and an aggregation */
 
 /* Parses a stored rule document (valid when stored; a bad one is skipped with a warning). */
 static bool stored_rule(const char *text, struct rule *rule)
@@ -79,7 +80,7 @@ struct group_eval {
     const int32_t *since;
     struct evaluation_detector_save *saves;
     struct detector_state *save_states;
-    char (*save_keys)[DETECTOR_KEY_MAX];
+    char (*save_keys)[EVALUATOR_KEY_MAX];
     size_t n_saves;
     long rebuilt; /* states rebuilt from every point, not gone on from the stored one */
 };
@@ -102,8 +103,9 @@ struct series_values {
  * (NULL: the state is rebuilt from every point). */
 struct detector_plan {
     struct detector_params params;
-    char key[DETECTOR_KEY_MAX];
+    char key[EVALUATOR_KEY_MAX];
     const struct detector_state *stored;
+    bool from_prior; /* stored is an aggregate's state before its last point (sql/025) */
 };
 
 /* The stored row of (series, rule), NULL when there is none: a binary search, the rows are by
@@ -124,22 +126,42 @@ static const struct evaluation_detector_row *stored_row(const struct evaluation_
     return d != NULL && d->series_id == series_id && d->rule_id == rule_id ? d : NULL;
 }
 
-/* The stored state of (series, rule) when it can go on with the series' new points: stored
- * with the same params (key) and rule, whole, and the marks changed no period it has seen. */
-static const struct detector_state *usable_state(const struct group_eval *ge, int64_t series_id,
-                                                 const struct evaluation_rule *rule, int32_t since,
-                                                 const struct detector_plan *plan)
+/* len bytes as a state these params could have left, else NULL (then it is rebuilt rather
+ * than trusted). The bytes were allocated by the reader: aligned for the struct. */
+static const struct detector_state *state_of_bytes(const unsigned char *bytes, size_t len,
+                                                   const struct detector_plan *plan)
 {
-    const struct evaluation_detector_row *d = stored_row(&ge->g, series_id, rule->id);
-    if (d == NULL || d->rule_updated_us != rule->updated_us || d->state == NULL ||
-        d->state_len != sizeof(struct detector_state) || d->params == NULL ||
-        strcmp(d->params, plan->key) != 0 || since == INT32_MIN)
+    if (bytes == NULL || len != sizeof(struct detector_state))
         return NULL;
-    /* the bytes were allocated by the reader: aligned for the struct */
-    const struct detector_state *st = (const struct detector_state *)(const void *)d->state;
-    if (st->n_waiting > plan->params.lag)
-        return NULL; /* not a state these params leave: rebuild rather than trust it */
-    return st->last_day == INT32_MIN || since > st->last_day ? st : NULL;
+    const struct detector_state *st = (const struct detector_state *)(const void *)bytes;
+    return st->n_waiting <= plan->params.lag ? st : NULL;
+}
+
+/* The stored state a detector goes on from with the points from `since` on (the earliest
+ * period the marks changed), shared by series (sql/013) and aggregates (sql/025): the state
+ * when since is after its last point; its prior state (the state before its last point, kept
+ * for aggregates only) when nothing before its last point changed; NULL when it must be
+ * rebuilt: no row, another rule version or params, bytes not whole, an older change, or since
+ * not known. Sets plan->stored and plan->from_prior. */
+static void go_on_from(const struct evaluation_detector_row *d, int64_t rule_updated_us,
+                       int32_t since, struct detector_plan *plan)
+{
+    plan->stored = NULL;
+    plan->from_prior = false;
+    if (d == NULL || d->rule_updated_us != rule_updated_us || d->params == NULL ||
+        strcmp(d->params, plan->key) != 0 || since == INT32_MIN)
+        return;
+    const struct detector_state *st = state_of_bytes(d->state, d->state_len, plan);
+    if (st != NULL && (st->last_day == INT32_MIN || since > st->last_day)) {
+        plan->stored = st;
+        return;
+    }
+    const struct detector_state *prior = state_of_bytes(d->prior, d->prior_len, plan);
+    if (st != NULL && prior != NULL && since == st->last_day &&
+        (prior->last_day == INT32_MIN || prior->last_day < st->last_day)) {
+        plan->stored = prior;
+        plan->from_prior = true;
+    }
 }
 
 static bool is_detector(const struct rule *rule)
@@ -154,7 +176,8 @@ static void plan_detector(struct group_eval *ge, const struct evaluation_applica
 {
     rule_detector_params(rule, app->direction, ge->budget, &plan->params);
     detector_params_key(&plan->params, plan->key, sizeof(plan->key));
-    plan->stored = usable_state(ge, app->series_id, &ge->g.rules[app->rule], since, plan);
+    const struct evaluation_rule *stored = &ge->g.rules[app->rule];
+    go_on_from(stored_row(&ge->g, app->series_id, stored->id), stored->updated_us, since, plan);
 }
 
 /* What one series needs of its values, from the rules that apply to it (apps[0..n)). */
@@ -193,6 +216,22 @@ static struct evaluation_values_request values_needed(struct group_eval *ge,
     return r;
 }
 
+/* The row that stores state under plan's key (state_len, last_day, holding), for rule. */
+static struct evaluation_detector_save detector_save(int64_t series_id,
+                                                     const struct evaluation_rule *rule,
+                                                     const char *key,
+                                                     const struct detector_state *state)
+{
+    return (struct evaluation_detector_save){.series_id = series_id,
+                                             .rule_id = rule->id,
+                                             .params = key,
+                                             .state = state,
+                                             .state_len = sizeof(*state),
+                                             .last_day = state->last_day,
+                                             .holding = state->holding,
+                                             .rule_updated_us = rule->updated_us};
+}
+
 /* Stores nothing yet: queues the state of (series, rule) for the group's one write. */
 static void queue_state(struct group_eval *ge, const struct evaluation_application *app,
                         const struct detector_plan *plan, const struct detector_state *state)
@@ -200,15 +239,44 @@ static void queue_state(struct group_eval *ge, const struct evaluation_applicati
     size_t i = ge->n_saves++;
     memcpy(&ge->save_states[i], state, sizeof(*state));
     memcpy(ge->save_keys[i], plan->key, sizeof(plan->key));
-    const struct evaluation_rule *rule = &ge->g.rules[app->rule];
-    ge->saves[i] = (struct evaluation_detector_save){.series_id = app->series_id,
-                                                     .rule_id = rule->id,
-                                                     .params = ge->save_keys[i],
-                                                     .state = &ge->save_states[i],
-                                                     .state_len = sizeof(*state),
-                                                     .last_day = state->last_day,
-                                                     .holding = state->holding,
-                                                     .rule_updated_us = rule->updated_us};
+    ge->saves[i] = detector_save(app->series_id, &ge->g.rules[app->rule], ge->save_keys[i],
+                                 &ge->save_states[i]);
+}
+
+/* The state a plan starts from: the stored one, copied whole (padding too: a rebuild compares
+ * equal), or an empty one to rebuild from every point. */
+static void plan_start(const struct detector_plan *plan, struct detector_state *state)
+{
+    if (plan->stored != NULL)
+        memcpy(state, plan->stored, sizeof(*state));
+    else
+        detector_reset(state);
+}
+
+/* Feeds the points after the state's last one (values[i] of the period starting days[i],
+ * oldest first), as series and aggregates alike go on: *eval and *day get the last fed
+ * point's, *before (may be NULL) the state before it. Returns the points fed. */
+static size_t feed_new_points(const struct detector_params *params, struct detector_state *state,
+                              struct detector_state *before, const double *values,
+                              const int32_t *days, size_t n, struct rule_eval *eval, int32_t *day)
+{
+    size_t fed = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (state->last_day != INT32_MIN && days[i] <= state->last_day)
+            continue; /* seen already */
+        struct detector_state was;
+        if (before != NULL)
+            memcpy(&was, state, sizeof(was));
+        struct rule_eval point;
+        if (rule_eval_detector(params, state, values[i], days[i], &point) != DETECTOR_OK)
+            continue; /* the state is as it was */
+        *eval = point;
+        *day = days[i];
+        if (before != NULL)
+            memcpy(before, &was, sizeof(was));
+        fed++;
+    }
+    return fed;
 }
 
 /* A detector spc rule on one series: its state goes on with the points after its last one
@@ -220,23 +288,10 @@ static bool evaluate_detector(struct group_eval *ge, const struct evaluation_app
 {
     struct detector_plan plan;
     plan_detector(ge, app, rule, since, &plan);
-    struct detector_state state; /* copied whole, padding too: a rebuild compares equal */
-    if (plan.stored != NULL)
-        memcpy(&state, plan.stored, sizeof(state));
-    else
-        detector_reset(&state);
-    size_t fed = 0;
-    for (size_t i = 0; i < sv->n; i++) {
-        if (state.last_day != INT32_MIN && sv->days[i] <= state.last_day)
-            continue; /* seen already */
-        struct rule_eval point;
-        if (rule_eval_detector(&plan.params, &state, sv->values[i], sv->days[i], &point) !=
-            DETECTOR_OK)
-            continue;
-        *eval = point;
-        *day = sv->days[i];
-        fed++;
-    }
+    struct detector_state state;
+    plan_start(&plan, &state);
+    size_t fed =
+        feed_new_points(&plan.params, &state, NULL, sv->values, sv->days, sv->n, eval, day);
     if (fed > 0)
         queue_state(ge, app, &plan, &state);
     if (fed > 0 && plan.stored == NULL)
@@ -393,73 +448,194 @@ static bool evaluate_groups(PGconn *conn, const struct claim_context *ctx,
     return ok;
 }
 
-/* Evaluates one aggregate rule on the aggregate's points; the summary says how many of the
- * sites expected the latest point covers (a missing report is never a zero). */
-/* A detector spc rule on an aggregate: the aggregate is not a stored series, so its state is
- * rebuilt from the points read (at most EVALUATOR_HISTORY) each time; *eval is the last
- * point's. False when no point could be judged. */
-static bool aggregate_detector(const struct rule *rule, const struct evaluation_aggregate_rule *a,
-                               double budget, const struct aggregate_points *ap,
-                               struct rule_eval *eval)
+/* ---- aggregate rules -------------------------------------------------------------------
+ * A subject is an indicator over the descendants of one site, its points the rollups
+ * (storage/rollup_store.h). Its detector rules keep their state per (rule, subject) in
+ * aggregate_detector_state (sql/025), read and locked in one statement, stored in one: a new
+ * rollup point goes on from the state as a series' does (go_on_from, feed_new_points), a change
+ * of the state's last period alone goes on from the state before it, anything older rebuilds
+ * that subject from its whole rollup history (docs/ARCHITECTURE.md, "The path of an
+ * evaluation"). Threshold and plain Making Data Count rules read the history as before. */
+
+/* One subject's evaluation: its rules (rules[0..n), one subject), each parsed once, the
+ * detector plans and stored states of its detector rules, and the states to store. */
+struct subject_eval {
+    const struct evaluation_aggregate_rule *rules;
+    size_t n;
+    struct rule *parsed;
+    bool *usable;
+    struct detector_plan *plans;
+    struct evaluation_detector_row *rows; /* stored states, by rule id */
+    size_t n_rows;
+    struct evaluation_detector_save *saves;
+    struct detector_state *save_states; /* per save: the state, then the one before it */
+    size_t n_saves;
+    long rebuilt;
+};
+
+/* The stored row of rule_id, NULL when there is none. */
+static const struct evaluation_detector_row *subject_row(const struct subject_eval *se,
+                                                         int64_t rule_id)
 {
-    struct detector_params params;
-    rule_detector_params(rule, a->direction, budget, &params);
-    struct detector_state state;
-    detector_reset(&state);
-    bool fed = false;
-    for (size_t i = 0; i < ap->n; i++) {
-        struct rule_eval point;
-        if (rule_eval_detector(&params, &state, ap->values[i], ap->days[i], &point) != DETECTOR_OK)
-            continue;
-        *eval = point;
-        fed = true;
-    }
-    return fed;
+    for (size_t i = 0; i < se->n_rows; i++)
+        if (se->rows[i].rule_id == rule_id)
+            return &se->rows[i];
+    return NULL;
 }
 
-static bool evaluate_aggregate_rule(PGconn *conn, const struct evaluation_aggregate_rule *a,
+/* The detector plan of rule i: params from the rule, the indicator's direction and the
+ * programme's budget, keyed with the aggregation too (a changed aggregation rebuilds). */
+static void plan_aggregate(struct subject_eval *se, size_t i, double budget)
+{
+    const struct evaluation_aggregate_rule *a = &se->rules[i];
+    struct detector_plan *plan = &se->plans[i];
+    rule_detector_params(&se->parsed[i], a->direction, budget, &plan->params);
+    char key[DETECTOR_KEY_MAX];
+    detector_params_key(&plan->params, key, sizeof(key));
+    snprintf(plan->key, sizeof(plan->key), "%s agg=%s%s", key, a->aggregate ? a->aggregate : "",
+             a->percentage ? "%" : "");
+    int32_t since = a->set_aside ? INT32_MIN : a->since; /* a retry: anything may have changed */
+    go_on_from(subject_row(se, a->rule.id), a->rule.updated_us, since, plan);
+}
+
+/* Parses the subject's rules, plans its detector rules (reading their states first when it
+ * has any) and says from which period its points are needed (INT32_MIN: all of them). */
+static bool plan_subject(PGconn *conn, const struct claim_context *ctx, struct subject_eval *se,
+                         int32_t *from)
+{
+    bool detectors = false, all = false;
+    for (size_t i = 0; i < se->n; i++) {
+        se->usable[i] = stored_rule(se->rules[i].rule.document, &se->parsed[i]);
+        detectors = detectors || (se->usable[i] && is_detector(&se->parsed[i]));
+    }
+    const struct evaluation_aggregate_rule *a = &se->rules[0];
+    if (detectors && !evaluation_aggregate_states(conn, ctx->programme_id, a->indicator_id,
+                                                  a->site_id, &se->rows, &se->n_rows))
+        return false;
+    *from = INT32_MAX;
+    for (size_t i = 0; i < se->n; i++) {
+        if (!se->usable[i])
+            continue;
+        if (!is_detector(&se->parsed[i])) {
+            all = true; /* threshold: the latest point; mdc: the latest EVALUATOR_HISTORY */
+            continue;
+        }
+        plan_aggregate(se, i, ctx->budget);
+        const struct detector_state *st = se->plans[i].stored;
+        all = all || st == NULL || st->last_day == INT32_MIN;
+        if (st != NULL && st->last_day < *from)
+            *from = st->last_day; /* the last point seen, then the new ones */
+    }
+    if (all || *from == INT32_MAX)
+        *from = INT32_MIN;
+    return true;
+}
+
+/* A detector rule on the subject's points: goes on from its plan's state (or rebuilds), and
+ * queues the state when it moved. *eval and *day get the last point fed; false when none
+ * was (nothing new to tell). */
+static bool aggregate_detector(struct subject_eval *se, size_t i, const struct aggregate_points *ap,
+                               struct rule_eval *eval, int32_t *day)
+{
+    const struct detector_plan *plan = &se->plans[i];
+    struct detector_state *state = &se->save_states[2 * se->n_saves],
+                          *before = &se->save_states[2 * se->n_saves + 1];
+    plan_start(plan, state);
+    size_t fed =
+        feed_new_points(&plan->params, state, before, ap->values, ap->days, ap->n, eval, day);
+    if (fed == 0 && plan->stored != NULL && !plan->from_prior)
+        return false; /* nothing after the state's last point: it stands */
+    struct evaluation_detector_save *save = &se->saves[se->n_saves++];
+    *save = detector_save(0, &se->rules[i].rule, plan->key, state);
+    if (fed > 0) { /* else the state's last point is gone, and what came before it unknown */
+        save->prior = before;
+        save->prior_len = sizeof(*before);
+    }
+    se->rebuilt += plan->stored == NULL;
+    return fed > 0;
+}
+
+/* Evaluates rule i of the subject on its points (the summary says how many of the sites
+ * expected the latest point covers: a missing report is never a zero). */
+static bool evaluate_aggregate_rule(PGconn *conn, struct subject_eval *se, size_t i,
+                                    const struct aggregate_points *ap,
                                     const struct claim_context *ctx)
 {
-    int64_t programme_id = ctx->programme_id;
-    double now = ctx->now;
-    struct rule rule;
-    if (!stored_rule(a->rule.document, &rule))
-        return true;
-    struct aggregate_points ap;
-    if (!observations_aggregate(conn, programme_id, a->indicator_id, a->site_id,
-                                a->aggregate ? a->aggregate : "", a->percentage, EVALUATOR_HISTORY,
-                                &ap))
-        return false;
-    bool ok = true;
+    const struct evaluation_aggregate_rule *a = &se->rules[i];
+    const struct rule *rule = &se->parsed[i];
     struct rule_eval eval;
-    bool have = ap.n > 0;
-    if (have && rule.kind == RULE_THRESHOLD)
-        rule_eval_threshold(&rule, ap.values[ap.n - 1], &eval);
-    else if (have && is_detector(&rule))
-        have = aggregate_detector(&rule, a, ctx->budget, &ap, &eval);
+    int32_t day = ap->n > 0 ? ap->days[ap->n - 1] : 0;
+    size_t tail = ap->n > EVALUATOR_HISTORY ? ap->n - EVALUATOR_HISTORY : 0;
+    bool have = ap->n > 0;
+    if (is_detector(rule))
+        have = aggregate_detector(se, i, ap, &eval, &day);
+    else if (have && rule->kind == RULE_THRESHOLD)
+        rule_eval_threshold(rule, ap->values[ap->n - 1], &eval);
     else if (have)
-        have = rule_eval_spc(&rule, ap.values, ap.days, ap.n, a->direction, &eval);
-    if (have) {
-        size_t len = strlen(eval.summary);
-        snprintf(eval.summary + len, sizeof(eval.summary) - len, " (%ld of %ld sites)",
-                 ap.sites[ap.n - 1], ap.expected);
-        char subject[64];
-        snprintf(subject, sizeof(subject), "i%lld:a%lld", (long long)a->indicator_id,
-                 (long long)a->site_id);
-        struct alert_update u = {.programme_id = programme_id,
-                                 .rule_id = a->rule.id,
-                                 .subject = subject,
-                                 .indicator_id = a->indicator_id,
-                                 .site_id = a->site_id,
-                                 .for_count = a->rule.for_count,
-                                 .resolve_count = a->rule.resolve_count,
-                                 .obs = eval.holds ? ALERT_OBS_HOLDS : ALERT_OBS_OK,
-                                 .eval = &eval,
-                                 .period_start = ap.days[ap.n - 1],
-                                 .now = now};
-        ok = alerts_apply(conn, &u);
+        have = rule_eval_spc(rule, ap->values + tail, ap->days + tail, ap->n - tail, a->direction,
+                             &eval);
+    if (!have)
+        return true;
+    size_t len = strlen(eval.summary);
+    snprintf(eval.summary + len, sizeof(eval.summary) - len, " (%ld of %ld sites)",
+             ap->sites[ap->n - 1], ap->expected);
+    char subject[64];
+    snprintf(subject, sizeof(subject), "i%lld:a%lld", (long long)a->indicator_id,
+             (long long)a->site_id);
+    struct alert_update u = {.programme_id = ctx->programme_id,
+                             .rule_id = a->rule.id,
+                             .subject = subject,
+                             .indicator_id = a->indicator_id,
+                             .site_id = a->site_id,
+                             .for_count = a->rule.for_count,
+                             .resolve_count = a->rule.resolve_count,
+                             .obs = eval.holds ? ALERT_OBS_HOLDS : ALERT_OBS_OK,
+                             .eval = &eval,
+                             .period_start = day,
+                             .now = ctx->now};
+    return alerts_apply(conn, &u);
+}
+
+static void subject_eval_free(struct subject_eval *se)
+{
+    free(se->parsed);
+    free(se->usable);
+    free(se->plans);
+    free(se->saves);
+    free(se->save_states);
+    evaluation_detector_rows_free(&se->rows, se->n_rows);
+}
+
+/* The n aggregate rules of one subject: their states, the points they need (one read), each
+ * rule, and the states that moved (one write). */
+static bool evaluate_subject_rules(PGconn *conn, const struct claim_context *ctx,
+                                   const struct evaluation_aggregate_rule *rules, size_t n)
+{
+    struct subject_eval se = {.rules = rules,
+                              .n = n,
+                              .parsed = xcalloc(n, sizeof(struct rule)),
+                              .usable = xcalloc(n, sizeof(bool)),
+                              .plans = xcalloc(n, sizeof(struct detector_plan)),
+                              .saves = xcalloc(n, sizeof(struct evaluation_detector_save)),
+                              .save_states = xcalloc(2 * n, sizeof(struct detector_state))};
+    int32_t from;
+    struct aggregate_points ap = {0};
+    const char *aggregate = rules[0].aggregate ? rules[0].aggregate : "";
+    bool ok = plan_subject(conn, ctx, &se, &from) &&
+              observations_aggregate_from(conn, ctx->programme_id, rules[0].indicator_id,
+                                          rules[0].site_id, aggregate, rules[0].percentage, from,
+                                          SIZE_MAX, &ap);
+    metrics_add("scaleupd_aggregate_points_read_total", "", (double)ap.n);
+    for (size_t i = 0; ok && i < n; i++)
+        ok = !se.usable[i] || evaluate_aggregate_rule(conn, &se, i, &ap, ctx);
+    ok = ok && evaluation_aggregate_state_store(conn, ctx->programme_id, rules[0].indicator_id,
+                                                rules[0].site_id, se.saves, se.n_saves, ctx->now);
+    if (ok) {
+        metrics_add("scaleupd_aggregate_detector_rebuilds_total", "", (double)se.rebuilt);
+        metrics_add("scaleupd_aggregate_evaluations_total", "", 1);
     }
     aggregate_points_free(&ap);
+    subject_eval_free(&se);
     return ok;
 }
 
@@ -577,9 +753,7 @@ static bool evaluate_aggregate_subject(PGconn *conn, struct claim_context *ctx,
 {
     if (!begin_attempt(conn))
         return false;
-    bool ok = true;
-    for (size_t i = 0; ok && i < n; i++)
-        ok = evaluate_aggregate_rule(conn, &rules[i], ctx);
+    bool ok = evaluate_subject_rules(conn, ctx, rules, n);
     if (ok) {
         if (!db_release(conn, EVALUATOR_SAVEPOINT, NULL))
             return false;
@@ -607,13 +781,15 @@ static bool evaluate_aggregate_subject(PGconn *conn, struct claim_context *ctx,
 
 /* The aggregate rules fed by the n claimed series of one programme, subject by subject. */
 static bool evaluate_aggregates(PGconn *conn, struct claim_context *ctx, const int64_t *series_ids,
-                                size_t n)
+                                const int32_t *since, size_t n)
 {
     struct evaluation_aggregate_rule *rules;
     size_t n_rules;
-    if (!evaluation_aggregate_rules(conn, ctx->programme_id, series_ids, n, &rules, &n_rules))
+    if (!evaluation_aggregate_rules(conn, ctx->programme_id, series_ids, since, n, &rules,
+                                    &n_rules))
         return false;
-    bool ok = true;
+    /* the rollups folded before any state is read: a rebuild deletes the states it folds */
+    bool ok = n_rules == 0 || observations_aggregates_current(conn, ctx->programme_id);
     for (size_t i = 0, end; ok && i < n_rules; i = end) {
         for (end = i + 1; end < n_rules && rules[end].indicator_id == rules[i].indicator_id &&
                           rules[end].site_id == rules[i].site_id;
@@ -636,7 +812,7 @@ static bool evaluate_programme(PGconn *conn, struct claim_context *ctx, const in
     ctx->n_failed = 0;
     return evaluate_series_isolated(conn, ctx, series_ids, since, n) &&
            clear_recovered(conn, ctx, series_ids, was_set_aside, n) &&
-           evaluate_aggregates(conn, ctx, series_ids, n);
+           evaluate_aggregates(conn, ctx, series_ids, since, n);
 }
 
 /* Evaluates the claimed series, programme by programme (the claim is ordered by both). */
@@ -665,6 +841,14 @@ static void describe_metrics(void)
     metrics_describe("scaleupd_detector_rebuilds_total", METRIC_COUNTER,
                      "Detector states of spc rules rebuilt from a series' history (a first "
                      "evaluation, a revision, a changed rule or budget) rather than updated.");
+    metrics_describe("scaleupd_aggregate_detector_rebuilds_total", METRIC_COUNTER,
+                     "Detector states of aggregate rules rebuilt from a rollup's history (a first "
+                     "evaluation, a change of an older period, a changed rule or budget, a new "
+                     "hierarchy) rather than updated.");
+    metrics_describe("scaleupd_aggregate_points_read_total", METRIC_COUNTER,
+                     "Rollup points read to evaluate aggregate rules.");
+    metrics_describe("scaleupd_aggregate_evaluations_total", METRIC_COUNTER,
+                     "Aggregate subjects (indicator, site) whose rules were evaluated.");
 }
 
 void evaluator_describe_metrics(void)

@@ -335,18 +335,26 @@ static unsigned char *hex_bytes(const char *hex, size_t *len)
     return out;
 }
 
+/* One stored state from columns series_id, rule_id, params, hex state, rule_us and, when
+ * with_prior, hex prior (NULL: none). */
+static void read_detector_row(const PGresult *res, int row, bool with_prior,
+                              struct evaluation_detector_row *d)
+{
+    d->series_id = db_int64(res, row, 0);
+    d->rule_id = db_int64(res, row, 1);
+    d->params = text_copy(res, row, 2);
+    d->state = hex_bytes(db_text(res, row, 3), &d->state_len);
+    d->rule_updated_us = db_int64(res, row, 4);
+    if (with_prior && !db_is_null(res, row, 5))
+        d->prior = hex_bytes(db_text(res, row, 5), &d->prior_len);
+}
+
 static void read_detectors(struct evaluation_group *g, const PGresult *res)
 {
     size_t n = (size_t)PQntuples(res);
     g->detectors = xcalloc(n + 1, sizeof(*g->detectors));
-    for (size_t i = 0; i < n; i++) {
-        struct evaluation_detector_row *d = &g->detectors[i];
-        d->series_id = db_int64(res, (int)i, 0);
-        d->rule_id = db_int64(res, (int)i, 1);
-        d->params = text_copy(res, (int)i, 2);
-        d->state = hex_bytes(db_text(res, (int)i, 3), &d->state_len);
-        d->rule_updated_us = db_int64(res, (int)i, 4);
-    }
+    for (size_t i = 0; i < n; i++)
+        read_detector_row(res, (int)i, false, &g->detectors[i]);
     g->n_detectors = n;
 }
 
@@ -429,15 +437,35 @@ static const char detector_store_sql[] =
     " last_period = excluded.last_period, holding = excluded.holding,"
     " updated_at = excluded.updated_at";
 
-#define DETECTOR_ARRAYS 7
+/* The arrays of a detector store: the series ids (a series' states only), then rule id,
+ * params, state, last day, holding and rule_us, then the prior states (an aggregate's only). */
+#define DETECTOR_ARRAYS 8
 
-/* The arrays of detector_store_sql. */
+/* Adds len bytes as hex text, or NULL when bytes is NULL. */
+static void add_hex(struct pgarray *a, const void *bytes, size_t len)
+{
+    if (bytes == NULL) {
+        pgarray_add_null(a);
+        return;
+    }
+    char *hex = xmalloc(2 * len + 1);
+    static const char digits[] = "0123456789abcdef"; /* snprintf per byte cost 1.5 s of
+                                                         100,000 first evaluations */
+    for (size_t b = 0; b < len; b++) {
+        unsigned char byte = ((const unsigned char *)bytes)[b];
+        hex[2 * b] = digits[byte >> 4];
+        hex[2 * b + 1] = digits[byte & 15];
+    }
+    pgarray_add_text(a, hex, 2 * len);
+    free(hex);
+}
+
 static void detector_arrays(struct pgarray a[DETECTOR_ARRAYS],
                             const struct evaluation_detector_save *rows, size_t n)
 {
     static const uint32_t oids[DETECTOR_ARRAYS] = {PGARRAY_INT8, PGARRAY_INT8, PGARRAY_TEXT,
                                                    PGARRAY_TEXT, PGARRAY_INT4, PGARRAY_BOOL,
-                                                   PGARRAY_INT8};
+                                                   PGARRAY_INT8, PGARRAY_TEXT};
     for (int i = 0; i < DETECTOR_ARRAYS; i++)
         pgarray_init(&a[i], oids[i]);
     for (size_t i = 0; i < n; i++) {
@@ -445,54 +473,57 @@ static void detector_arrays(struct pgarray a[DETECTOR_ARRAYS],
         pgarray_add_int8(&a[0], r->series_id);
         pgarray_add_int8(&a[1], r->rule_id);
         pgarray_add_text(&a[2], r->params, strlen(r->params));
-        char *hex = xmalloc(2 * r->state_len + 1);
-        static const char digits[] = "0123456789abcdef"; /* snprintf per byte cost 1.5 s of
-                                                             100,000 first evaluations */
-        for (size_t b = 0; b < r->state_len; b++) {
-            unsigned char byte = ((const unsigned char *)r->state)[b];
-            hex[2 * b] = digits[byte >> 4];
-            hex[2 * b + 1] = digits[byte & 15];
-        }
-        pgarray_add_text(&a[3], hex, 2 * r->state_len);
-        free(hex);
+        add_hex(&a[3], r->state, r->state_len);
         if (r->last_day == INT32_MIN)
             pgarray_add_null(&a[4]);
         else
             pgarray_add_int4(&a[4], r->last_day);
         pgarray_add_bool(&a[5], r->holding);
         pgarray_add_int8(&a[6], r->rule_updated_us);
+        add_hex(&a[7], r->prior, r->prior_len);
     }
     for (int i = 0; i < DETECTOR_ARRAYS; i++)
         pgarray_finish(&a[i]);
 }
 
-bool evaluation_detector_store(PGconn *conn, int64_t programme_id,
-                               const struct evaluation_detector_save *rows, size_t n, double now)
+/* Runs a detector store: the `first` leading text parameters, arrays [from, to) of rows, then
+ * now (unix seconds) as the last parameter. */
+static bool store_detectors(PGconn *conn, const char *name, const char *sql, const char **first,
+                            int n_first, int from, int to,
+                            const struct evaluation_detector_save *rows, size_t n, double now)
 {
     if (n == 0)
         return true;
-    char pid[24], at[32];
-    snprintf(pid, sizeof(pid), "%lld", (long long)programme_id);
+    char at[32];
     snprintf(at, sizeof(at), "%.6f", now);
     struct pgarray a[DETECTOR_ARRAYS];
     detector_arrays(a, rows, n);
-    const char *values[DETECTOR_ARRAYS + 2] = {pid};
-    int lengths[DETECTOR_ARRAYS + 2] = {0}, formats[DETECTOR_ARRAYS + 2] = {0};
+    const char *values[DETECTOR_ARRAYS + 4] = {0};
+    int lengths[DETECTOR_ARRAYS + 4] = {0}, formats[DETECTOR_ARRAYS + 4] = {0}, k = 0;
+    for (int i = 0; i < n_first; i++)
+        values[k++] = first[i];
     bool fits = true;
-    for (int i = 0; i < DETECTOR_ARRAYS; i++) {
+    for (int i = from; i < to; i++, k++) {
         fits = fits && pgarray_ok(&a[i]);
-        values[i + 1] = a[i].data, lengths[i + 1] = (int)a[i].len, formats[i + 1] = 1;
+        values[k] = a[i].data, lengths[k] = (int)a[i].len, formats[k] = 1;
     }
-    values[DETECTOR_ARRAYS + 1] = at;
-    PGresult *res = fits
-                        ? db_exec_prepared(conn, "scaleupd_eval_detector_store", detector_store_sql,
-                                           DETECTOR_ARRAYS + 2, values, lengths, formats, 0)
-                        : NULL;
+    values[k++] = at;
+    PGresult *res = fits ? db_exec_prepared(conn, name, sql, k, values, lengths, formats, 0) : NULL;
     for (int i = 0; i < DETECTOR_ARRAYS; i++)
         pgarray_free(&a[i]);
     bool ok = db_ok(res, PGRES_COMMAND_OK, NULL, "store detector states");
     PQclear(res);
     return ok;
+}
+
+bool evaluation_detector_store(PGconn *conn, int64_t programme_id,
+                               const struct evaluation_detector_save *rows, size_t n, double now)
+{
+    char pid[24];
+    snprintf(pid, sizeof(pid), "%lld", (long long)programme_id);
+    const char *first[] = {pid};
+    return store_detectors(conn, "scaleupd_eval_detector_store", detector_store_sql, first, 1, 0, 7,
+                           rows, n, now);
 }
 
 static const char budget_sql[] =
@@ -520,13 +551,9 @@ void evaluation_group_free(struct evaluation_group *group)
 {
     for (size_t i = 0; i < group->n_rules; i++)
         free(group->rules[i].document);
-    for (size_t i = 0; i < group->n_detectors; i++) {
-        free(group->detectors[i].params);
-        free(group->detectors[i].state);
-    }
+    evaluation_detector_rows_free(&group->detectors, group->n_detectors);
     free(group->rules);
     free(group->applications);
-    free(group->detectors);
     free(group->value_series);
     free(group->values);
     free(group->days);
@@ -534,21 +561,26 @@ void evaluation_group_free(struct evaluation_group *group)
     *group = (struct evaluation_group){0};
 }
 
-/* The aggregate rules that the claimed series of one programme ($2) feed, by subject
- * (indicator, site) then rule, each saying whether its subject is set aside. */
+/* The aggregate rules that the claimed series of one programme ($2, each changed from the day
+ * in $3) feed, by subject (indicator, site) then rule, each saying whether its subject is set
+ * aside and the earliest period its claimed series changed in. */
 static const char aggregate_rules_sql[] =
-    "WITH RECURSIVE se AS (SELECT DISTINCT indicator_id, site_id FROM series WHERE"
-    " programme_id = $1 AND id = ANY ($2::int8[])),"
-    " up AS (SELECT se.indicator_id, s.id AS site_id, s.parent_id FROM se JOIN site s ON"
-    " s.programme_id = $1 AND s.id = se.site_id"
-    " UNION SELECT up.indicator_id, s.id, s.parent_id FROM up JOIN site s ON"
-    " s.programme_id = $1 AND s.id = up.parent_id)"
+    "WITH RECURSIVE se AS (SELECT s.indicator_id, s.site_id, min(c.since) AS since"
+    " FROM unnest($2::int8[], $3::int4[]) AS c(id, since) JOIN series s ON"
+    " s.programme_id = $1 AND s.id = c.id GROUP BY s.indicator_id, s.site_id),"
+    " up AS (SELECT se.indicator_id, s.id AS site_id, s.parent_id, se.since FROM se JOIN site s"
+    " ON s.programme_id = $1 AND s.id = se.site_id"
+    " UNION SELECT up.indicator_id, s.id, s.parent_id, up.since FROM up JOIN site s ON"
+    " s.programme_id = $1 AND s.id = up.parent_id),"
+    " subject AS (SELECT indicator_id, site_id, parent_id, min(since) AS since FROM up"
+    " GROUP BY indicator_id, site_id, parent_id)"
     " SELECT DISTINCT ON (up.indicator_id, up.site_id, r.id) r.id, r.document, r.for_count,"
     " r.resolve_count, up.indicator_id, up.site_id, i.direction, i.aggregate,"
     " i.value_type = 'percentage',"
     " EXISTS (SELECT 1 FROM evaluation_set_aside x WHERE x.programme_id = $1"
-    " AND x.indicator_id = up.indicator_id AND x.site_id = up.site_id AND x.aggregate)"
-    " FROM up JOIN indicator i ON i.programme_id = $1 AND i.id = up.indicator_id"
+    " AND x.indicator_id = up.indicator_id AND x.site_id = up.site_id AND x.aggregate),"
+    " up.since, (extract(epoch FROM r.updated_at) * 1000000)::int8"
+    " FROM subject up JOIN indicator i ON i.programme_id = $1 AND i.id = up.indicator_id"
     " JOIN alert_rule r ON r.programme_id = $1 AND r.enabled AND r.kind IN ('spc', 'threshold')"
     " AND coalesce((r.document ->> 'aggregate')::boolean, false)"
     " AND (r.indicator_id IS NULL OR r.indicator_id = up.indicator_id)"
@@ -556,14 +588,44 @@ static const char aggregate_rules_sql[] =
     " WHERE EXISTS (SELECT 1 FROM site c WHERE c.programme_id = $1 AND c.parent_id = up.site_id)"
     " ORDER BY up.indicator_id, up.site_id, r.id";
 
+/* Runs aggregate_rules_sql with the ids and their days as binary arrays. */
+static PGresult *aggregate_rules_of(PGconn *conn, const char *pid, const int64_t *series_ids,
+                                    const int32_t *since, size_t n)
+{
+    struct pgarray arrays[2];
+    pgarray_init(&arrays[0], PGARRAY_INT8);
+    pgarray_init(&arrays[1], PGARRAY_INT4);
+    for (size_t i = 0; i < n; i++) {
+        pgarray_add_int8(&arrays[0], series_ids[i]);
+        pgarray_add_int4(&arrays[1], since != NULL ? since[i] : INT32_MIN);
+    }
+    const char *values[3] = {pid};
+    int lengths[3] = {0}, formats[3] = {0};
+    bool fits = true;
+    for (int a = 0; a < 2; a++) {
+        pgarray_finish(&arrays[a]);
+        fits = fits && pgarray_ok(&arrays[a]);
+        values[a + 1] = arrays[a].data, lengths[a + 1] = (int)arrays[a].len, formats[a + 1] = 1;
+    }
+    PGresult *res =
+        fits ? PQexecParams(conn, aggregate_rules_sql, 3, NULL, values, lengths, formats, 0) : NULL;
+    for (int a = 0; a < 2; a++)
+        pgarray_free(&arrays[a]);
+    if (!db_ok(res, PGRES_TUPLES_OK, NULL, "read the aggregate rules of a claim")) {
+        PQclear(res);
+        return NULL;
+    }
+    return res;
+}
+
 bool evaluation_aggregate_rules(PGconn *conn, int64_t programme_id, const int64_t *series_ids,
-                                size_t n, struct evaluation_aggregate_rule **rules, size_t *n_rules)
+                                const int32_t *since, size_t n,
+                                struct evaluation_aggregate_rule **rules, size_t *n_rules)
 {
     *rules = NULL, *n_rules = 0;
     char pid[24];
     snprintf(pid, sizeof(pid), "%lld", (long long)programme_id);
-    PGresult *res = run_with_ids(conn, NULL, aggregate_rules_sql, pid, series_ids, n, NULL,
-                                 "read the aggregate rules of a claim");
+    PGresult *res = aggregate_rules_of(conn, pid, series_ids, since, n);
     if (res == NULL)
         return false;
     size_t rows = (size_t)PQntuples(res);
@@ -577,10 +639,82 @@ bool evaluation_aggregate_rules(PGconn *conn, int64_t programme_id, const int64_
         r->aggregate = text_copy(res, (int)i, 7);
         r->percentage = db_bool(res, (int)i, 8);
         r->set_aside = db_bool(res, (int)i, 9);
+        r->since = (int32_t)db_int64(res, (int)i, 10);
+        r->rule.updated_us = db_int64(res, (int)i, 11);
     }
     *n_rules = rows;
     PQclear(res);
     return true;
+}
+
+/* The states of the aggregate rules of subject (indicator $2, site $3), locked: two
+ * evaluations of one subject (two daemons' claims of different practices) go one after the
+ * other, the second reading what the first stored. */
+static const char aggregate_states_sql[] =
+    "SELECT 0, d.rule_id, d.params, encode(d.state, 'hex'),"
+    " (extract(epoch FROM d.rule_updated_at) * 1000000)::int8, encode(d.prior, 'hex')"
+    " FROM aggregate_detector_state d WHERE d.programme_id = $1 AND d.indicator_id = $2"
+    " AND d.site_id = $3 ORDER BY d.rule_id FOR UPDATE";
+
+bool evaluation_aggregate_states(PGconn *conn, int64_t programme_id, int64_t indicator_id,
+                                 int64_t site_id, struct evaluation_detector_row **rows, size_t *n)
+{
+    *rows = NULL, *n = 0;
+    char pid[24], iid[24], sid[24];
+    snprintf(pid, sizeof(pid), "%lld", (long long)programme_id);
+    snprintf(iid, sizeof(iid), "%lld", (long long)indicator_id);
+    snprintf(sid, sizeof(sid), "%lld", (long long)site_id);
+    const char *params[] = {pid, iid, sid};
+    PGresult *res = db_run(conn, NULL, aggregate_states_sql, 3, params, PGRES_TUPLES_OK, NULL,
+                           "read the detector states of an aggregate");
+    if (res == NULL)
+        return false;
+    *n = (size_t)PQntuples(res);
+    *rows = xcalloc(*n + 1, sizeof(**rows));
+    for (size_t i = 0; i < *n; i++)
+        read_detector_row(res, (int)i, true, &(*rows)[i]);
+    PQclear(res);
+    return true;
+}
+
+void evaluation_detector_rows_free(struct evaluation_detector_row **rows, size_t n)
+{
+    for (size_t i = 0; *rows != NULL && i < n; i++) {
+        free((*rows)[i].params);
+        free((*rows)[i].state);
+        free((*rows)[i].prior);
+    }
+    free(*rows);
+    *rows = NULL;
+}
+
+/* Creates or replaces the state of each rule ($4) on subject (indicator $2, site $3), as
+ * detector_store_sql does for series, with the state before its last point ($10). */
+static const char aggregate_store_sql[] =
+    "INSERT INTO aggregate_detector_state AS d (programme_id, indicator_id, site_id, rule_id,"
+    " params, rule_updated_at, state, prior, last_period, holding, updated_at)"
+    " SELECT $1, $2, $3, u.rule_id, u.params,"
+    " timestamptz 'epoch' + u.rule_us * interval '1 microsecond', decode(u.state, 'hex'),"
+    " decode(u.prior, 'hex'), date '1970-01-01' + u.last_day, u.holding, to_timestamp($11::float8)"
+    " FROM unnest($4::int8[], $5::text[], $6::text[], $7::int4[], $8::bool[], $9::int8[],"
+    " $10::text[]) AS u(rule_id, params, state, last_day, holding, rule_us, prior)"
+    " WHERE EXISTS (SELECT 1 FROM alert_rule r WHERE r.programme_id = $1 AND r.id = u.rule_id)"
+    " ON CONFLICT (programme_id, indicator_id, site_id, rule_id) DO UPDATE SET"
+    " params = excluded.params, rule_updated_at = excluded.rule_updated_at,"
+    " state = excluded.state, prior = excluded.prior, last_period = excluded.last_period,"
+    " holding = excluded.holding, updated_at = excluded.updated_at";
+
+bool evaluation_aggregate_state_store(PGconn *conn, int64_t programme_id, int64_t indicator_id,
+                                      int64_t site_id, const struct evaluation_detector_save *rows,
+                                      size_t n, double now)
+{
+    char pid[24], iid[24], sid[24];
+    snprintf(pid, sizeof(pid), "%lld", (long long)programme_id);
+    snprintf(iid, sizeof(iid), "%lld", (long long)indicator_id);
+    snprintf(sid, sizeof(sid), "%lld", (long long)site_id);
+    const char *first[] = {pid, iid, sid};
+    return store_detectors(conn, "scaleupd_eval_aggregate_store", aggregate_store_sql, first, 3, 1,
+                           DETECTOR_ARRAYS, rows, n, now);
 }
 
 void evaluation_aggregate_rules_free(struct evaluation_aggregate_rule **rules, size_t n)

@@ -153,16 +153,31 @@ void aggregate_points_free(struct aggregate_points *a)
     memset(a, 0, sizeof(*a));
 }
 
+bool observations_aggregates_current(PGconn *conn, int64_t programme_id)
+{
+    return rollups_current(conn, programme_id, NULL);
+}
+
 bool observations_aggregate(PGconn *conn, int64_t programme_id, int64_t indicator_id,
                             int64_t site_id, const char *aggregate, bool percentage,
                             size_t max_points, struct aggregate_points *out)
 {
+    return observations_aggregate_from(conn, programme_id, indicator_id, site_id, aggregate,
+                                       percentage, INT32_MIN, max_points, out);
+}
+
+bool observations_aggregate_from(PGconn *conn, int64_t programme_id, int64_t indicator_id,
+                                 int64_t site_id, const char *aggregate, bool percentage,
+                                 int32_t from_day, size_t max_points, struct aggregate_points *out)
+{
     memset(out, 0, sizeof(*out));
-    char pid[24], iid[24], sid[24];
+    char pid[24], iid[24], sid[24], from[DATE_FORMAT_MAX];
     snprintf(pid, sizeof(pid), "%lld", (long long)programme_id);
     snprintf(iid, sizeof(iid), "%lld", (long long)indicator_id);
     snprintf(sid, sizeof(sid), "%lld", (long long)site_id);
-    const char *v[] = {pid, iid, sid, aggregate, percentage ? "100" : "1", NULL, NULL};
+    bool bounded = from_day != INT32_MIN && date_format(from_day, from, sizeof(from));
+    const char *v[] = {pid, iid, sid, aggregate, percentage ? "100" : "1", bounded ? from : NULL,
+                       NULL};
     if (!rollups_current(conn, programme_id, NULL))
         return false;
     PGresult *res =

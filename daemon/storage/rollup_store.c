@@ -285,12 +285,16 @@ static bool recompute_keys(struct fold *f, const PGresult *keys)
     return ok && set_seqscan(f, was, NULL);
 }
 
-/* Every rollup of the programme recomputed, and the last period of every series. */
+/* Every rollup of the programme recomputed, and the last period of every series; the
+ * detector states of its aggregate rules (sql/025), which went on from the rollups as they
+ * were, are deleted (each is rebuilt at its subject's next evaluation). */
 static bool rebuild(struct fold *f)
 {
     const char *v[] = {f->pid};
     if (!db_command(f->conn, NULL, SQL_ALL_LATEST, 1, v, f->request_id,
-                    "bring the series' last periods up to date"))
+                    "bring the series' last periods up to date") ||
+        !db_command(f->conn, NULL, "DELETE FROM aggregate_detector_state WHERE programme_id = $1",
+                    1, v, f->request_id, "forget the aggregate detector states"))
         return false;
     PGresult *keys = db_run(f->conn, NULL, SQL_ALL_KEYS, 1, v, PGRES_TUPLES_OK, f->request_id,
                             "list the rollups to rebuild");

@@ -273,8 +273,8 @@ Test(evaluator, a_claim_is_read_in_three_sets)
 
     struct evaluation_aggregate_rule *rules;
     size_t n;
-    cr_assert(
-        evaluation_aggregate_rules(conn, programme_id, claim.series_ids, claim.n, &rules, &n));
+    cr_assert(evaluation_aggregate_rules(conn, programme_id, claim.series_ids, claim.since, claim.n,
+                                         &rules, &n));
     cr_expect(n == 1 && rules[0].percentage && strcmp(rules[0].aggregate, "weighted") == 0,
               "bp-region on Flanders");
     evaluation_aggregate_rules_free(&rules, n);

@@ -77,6 +77,9 @@ struct evaluation_detector_row {
     unsigned char *state; /* struct detector_state's bytes, state_len of them */
     size_t state_len;
     int64_t rule_updated_us; /* its rule's updated_at then, microseconds since 1970 */
+    unsigned char *prior;    /* an aggregate's state before its last point (sql/025), prior_len
+                                bytes; NULL for a series' state or when there is none */
+    size_t prior_len;
 };
 
 struct evaluation_group {
@@ -128,6 +131,9 @@ struct evaluation_detector_save {
     int32_t last_day; /* its last point's period start; INT32_MIN: none */
     bool holding;
     int64_t rule_updated_us; /* the updated_us of the rule it was fed under */
+    const void *prior;       /* an aggregate's state before its last point, prior_len bytes;
+                                NULL: none (a series' state keeps none) */
+    size_t prior_len;
 };
 
 /* Stores the n states in one statement (those of a rule deleted meanwhile are dropped). */
@@ -154,13 +160,33 @@ struct evaluation_aggregate_rule {
     char *aggregate; /* the indicator's: sum, mean, weighted, last */
     bool percentage; /* the indicator's value type is percentage */
     bool set_aside;  /* the aggregate of indicator_id at site_id is set aside */
+    int32_t since;   /* the earliest period the claimed series feeding the subject changed in
+                        (days since 1970); INT32_MIN when not known: anything may have */
 };
 
 /* The aggregate rules the n series feed, ordered by indicator and site (the subject), then
- * rule. */
+ * rule; since[i] is the earliest period series i changed in (evaluation_claim.since; NULL:
+ * not known). rule.updated_us is read. */
 bool evaluation_aggregate_rules(PGconn *conn, int64_t programme_id, const int64_t *series_ids,
-                                size_t n, struct evaluation_aggregate_rule **rules, size_t *n_rules)
+                                const int32_t *since, size_t n,
+                                struct evaluation_aggregate_rule **rules, size_t *n_rules)
     __attribute__((warn_unused_result));
+
+/* The stored detector states of the aggregate rules of one subject (indicator_id over the
+ * descendants of site_id; sql/025), every rule's, by rule id, locked (FOR UPDATE) until the
+ * transaction ends so that two evaluations of one subject go one after the other; series_id is
+ * 0. The caller frees *rows with evaluation_detector_rows_free. */
+bool evaluation_aggregate_states(PGconn *conn, int64_t programme_id, int64_t indicator_id,
+                                 int64_t site_id, struct evaluation_detector_row **rows, size_t *n)
+    __attribute__((warn_unused_result));
+
+void evaluation_detector_rows_free(struct evaluation_detector_row **rows, size_t n);
+
+/* Stores the n states of one subject's aggregate rules (series_id unused) in one statement,
+ * each with its prior state; those of a rule deleted meanwhile are dropped. */
+bool evaluation_aggregate_state_store(PGconn *conn, int64_t programme_id, int64_t indicator_id,
+                                      int64_t site_id, const struct evaluation_detector_save *rows,
+                                      size_t n, double now) __attribute__((warn_unused_result));
 
 void evaluation_aggregate_rules_free(struct evaluation_aggregate_rule **rules, size_t n);
 

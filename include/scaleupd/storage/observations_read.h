@@ -69,6 +69,20 @@ bool observations_aggregate(PGconn *conn, int64_t programme_id, int64_t indicato
                             size_t max_points, struct aggregate_points *out)
     __attribute__((warn_unused_result));
 
+/* The same from the period that starts on from_day on (INT32_MIN: from the first): a point
+ * of an aggregate's history costs nothing once a detector state has seen it. */
+bool observations_aggregate_from(PGconn *conn, int64_t programme_id, int64_t indicator_id,
+                                 int64_t site_id, const char *aggregate, bool percentage,
+                                 int32_t from_day, size_t max_points, struct aggregate_points *out)
+    __attribute__((warn_unused_result));
+
+/* Brings the programme's rollups up to date as observations_aggregate does before its read
+ * (inside a transaction: once per transaction), so that what is read next about them (a
+ * detector state a rebuild of the rollups deletes) follows the fold. False on a database
+ * error. */
+bool observations_aggregates_current(PGconn *conn, int64_t programme_id)
+    __attribute__((warn_unused_result));
+
 /* Frees the arrays of a and empties it (it may be freed again). */
 void aggregate_points_free(struct aggregate_points *a);
 

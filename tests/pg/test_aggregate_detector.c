@@ -1,0 +1,496 @@
+/*
+ * The detector state of aggregate rules (sql/025, docs/ARCHITECTURE.md "The path of an
+ * evaluation") against a real PostgreSQL, through the evaluator as feeds drive it: after
+ * random appends, late reports, revisions of old periods and a rule change, each stored state
+ * of (rule, indicator x ancestor site) is the state a rebuild from the rollup's whole history
+ * gives, bit for bit, with the state before its last point; a late report of the latest
+ * month goes on from that prior state, an older change or a new hierarchy rebuilds; the
+ * evaluation of a new point reads as many rows after 120 months as after 24; a stable region
+ * and country over 120 months raise no alert, and a shifted region raises its aggregate's
+ * signal (not the other region's).
+ */
+#include <criterion/criterion.h>
+#include <jansson.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pgtest.h"
+#include "scaleupd/core/detector.h"
+#include "scaleupd/core/metrics.h"
+#include "scaleupd/core/period.h"
+#include "scaleupd/core/rules.h"
+#include "scaleupd/services/evaluator.h"
+#include "scaleupd/services/ingest.h"
+#include "scaleupd/services/programme_apply.h"
+#include "scaleupd/storage/db.h"
+#include "scaleupd/storage/observations.h"
+#include "scaleupd/storage/observations_read.h"
+#include "scaleupd/storage/rollup_store.h"
+#include "scaleupd/storage/rule_store.h"
+
+#define NOW 1752580800.0 /* 2025-07-15 12:00 UTC */
+
+/* Country C; region R1 with practices P1..P3, region R2 with Q1, Q2; x is higher-is-better,
+ * aggregated as a mean. Its default rule spc-x watches each practice. */
+static const char programme_doc[] =
+    "{\"slug\":\"aggdet\",\"name\":\"Aggregate detector test\",\"time_zone\":\"UTC\",\"sites\":["
+    "{\"code\":\"C\",\"name\":\"Country\",\"level\":\"country\"},"
+    "{\"code\":\"R1\",\"name\":\"Region 1\",\"level\":\"region\",\"parent\":\"C\"},"
+    "{\"code\":\"R2\",\"name\":\"Region 2\",\"level\":\"region\",\"parent\":\"C\"},"
+    "{\"code\":\"P1\",\"name\":\"P1\",\"level\":\"practice\",\"parent\":\"R1\","
+    "\"adopted\":\"2010-01-01\"},"
+    "{\"code\":\"P2\",\"name\":\"P2\",\"level\":\"practice\",\"parent\":\"R1\","
+    "\"adopted\":\"2010-01-01\"},"
+    "{\"code\":\"P3\",\"name\":\"P3\",\"level\":\"practice\",\"parent\":\"R1\","
+    "\"adopted\":\"2010-01-01\"},"
+    "{\"code\":\"Q1\",\"name\":\"Q1\",\"level\":\"practice\",\"parent\":\"R2\","
+    "\"adopted\":\"2010-01-01\"},"
+    "{\"code\":\"Q2\",\"name\":\"Q2\",\"level\":\"practice\",\"parent\":\"R2\","
+    "\"adopted\":\"2010-01-01\"}],"
+    "\"indicators\":[{\"code\":\"x\",\"name\":\"X\",\"value_type\":\"ratio\","
+    "\"period_type\":\"monthly\",\"direction\":\"up\",\"aggregate\":\"mean\"}]}";
+
+#define N_PRACTICES 5
+static const char *const practices[N_PRACTICES] = {"P1", "P2", "P3", "Q1", "Q2"};
+
+/* The aggregate rules and the subjects they watch (a rule without a site: the country). */
+#define N_SUBJECTS 3
+static const char *const subject_rules[N_SUBJECTS] = {"x-r1", "x-r2", "x-country"};
+static const char *const subject_sites[N_SUBJECTS] = {"R1", "R2", "C"};
+static char rule_texts[N_SUBJECTS][256];
+
+#define RULE_R1 "{\"name\":\"x-r1\",\"kind\":\"spc\",\"indicator\":\"x\",\"site\":\"R1\","
+#define RULE_TAIL "\"aggregate\":true}"
+
+static PGconn *conn;
+static int64_t programme_id;
+
+static void put_rule(const char *text)
+{
+    json_t *doc = json_loads(text, 0, NULL);
+    cr_assert_not_null(doc, "%s", text);
+    struct rule rule;
+    json_t *problems = rule_parse(doc, &rule);
+    cr_assert_eq(json_array_size(problems), 0, "%s", text);
+    json_decref(problems);
+    problems = NULL;
+    enum alerts_result r = alerts_rule_put(conn, programme_id, doc, &rule, &problems);
+    cr_assert(r == ALERTS_CREATED || r == ALERTS_OK, "alerts_rule_put: %d", (int)r);
+    json_decref(problems);
+    json_decref(doc);
+}
+
+static void set_rule(int subject, const char *text)
+{
+    snprintf(rule_texts[subject], sizeof(rule_texts[subject]), "%s", text);
+    put_rule(text);
+}
+
+static void setup(void)
+{
+    conn = pgtest_fresh_database("scaleupd_test_aggregate_detector");
+    json_t *doc = json_loads(programme_doc, 0, NULL);
+    json_t *problems = NULL;
+    cr_assert_eq(programme_apply(conn, doc, &programme_id, &problems, "test"), PROGRAMME_CREATED);
+    json_decref(problems);
+    json_decref(doc);
+    set_rule(0, RULE_R1 RULE_TAIL);
+    set_rule(1,
+             "{\"name\":\"x-r2\",\"kind\":\"spc\",\"indicator\":\"x\",\"site\":\"R2\"," RULE_TAIL);
+    set_rule(2, "{\"name\":\"x-country\",\"kind\":\"spc\",\"indicator\":\"x\"," RULE_TAIL);
+}
+
+static void teardown(void)
+{
+    PQfinish(conn);
+}
+
+TestSuite(aggregate_detector, .init = setup, .fini = teardown);
+
+static long long scalar_ll(const char *sql)
+{
+    char *text = pgtest_scalar(conn, sql);
+    cr_assert_not_null(text, "%s", sql);
+    long long v = strtoll(text, NULL, 10);
+    free(text);
+    return v;
+}
+
+/* The value of a metric sample in /metrics, 0 when absent. */
+static double metric(const char *sample)
+{
+    size_t len;
+    char *text = metrics_render(&len);
+    char line[256];
+    snprintf(line, sizeof(line), "\n%s ", sample);
+    const char *at = strstr(text, line);
+    double v = at != NULL ? strtod(at + strlen(line), NULL) : 0;
+    free(text);
+    return v;
+}
+
+/* ---- feeding ----------------------------------------------------------------------------- */
+
+/* A batch of x values being built: JSON items. */
+struct batch {
+    char json[16384];
+    size_t len;
+};
+
+static void batch_add(struct batch *b, const char *site, int t, double value)
+{
+    b->len += (size_t)snprintf(b->json + b->len, sizeof(b->json) - b->len,
+                               "%s{\"indicator\":\"x\",\"site\":\"%s\",\"period\":\"%04d-%02d\","
+                               "\"value\":%.17g}",
+                               b->len ? "," : "", site, 2015 + t / 12, t % 12 + 1, value);
+    cr_assert_lt(b->len, sizeof(b->json) - 4);
+}
+
+/* Stores the batch (one ingest transaction), without evaluating it. */
+static void store(const struct batch *b)
+{
+    char json[sizeof(b->json) + 32];
+    snprintf(json, sizeof(json), "{\"observations\":[%s]}", b->json);
+    struct obs_batch *batch = obs_batch_new();
+    struct obs_parse_error perr;
+    cr_assert_eq(
+        ingest_prepare(conn, programme_id, OBS_FORMAT_JSON, json, strlen(json), batch, &perr),
+        INGEST_OK, "%s", perr.message);
+    cr_assert_eq(batch->n_rejects, 0, "%s", batch->n_rejects ? batch->rejects[0].message : "");
+    struct observations_counts counts;
+    cr_assert(db_begin(conn, "test"));
+    cr_assert(observations_store(conn, programme_id, 0, batch, &counts, "test"));
+    cr_assert(db_commit(conn, "test"));
+    observations_committed();
+    obs_batch_free(&batch);
+}
+
+static void evaluate(void)
+{
+    bool due_touched, more;
+    cr_assert_geq(evaluator_run_dirty(conn, NOW, &due_touched, NULL, NULL, &more), 1);
+}
+
+static void push(const struct batch *b)
+{
+    store(b);
+    evaluate();
+}
+
+/* Deterministic noise, roughly N(0, 1): the sum of 12 uniforms less 6. */
+static double noise(uint64_t *seed)
+{
+    double sum = 0;
+    for (int i = 0; i < 12; i++) {
+        *seed = *seed * 6364136223846793005ULL + 1442695040888963407ULL;
+        sum += (double)(*seed >> 11) / 9007199254740992.0;
+    }
+    return sum - 6;
+}
+
+static unsigned pick(uint64_t *seed, unsigned n)
+{
+    *seed = *seed * 6364136223846793005ULL + 1442695040888963407ULL;
+    return (unsigned)((*seed >> 33) % n);
+}
+
+/* Month t of every practice, a stable level of 100 with noise of SD 3 less shift at R1's. */
+static void push_month(uint64_t *seed, int t, double r1_shift)
+{
+    struct batch b = {.len = 0};
+    for (int p = 0; p < N_PRACTICES; p++)
+        batch_add(&b, practices[p], t, 100 + 3 * noise(seed) - (p < 3 ? r1_shift : 0));
+    push(&b);
+}
+
+/* ---- the state a recompute from the whole history gives ----------------------------------- */
+
+static void hex_of(const struct detector_state *state, char *hex, size_t size)
+{
+    cr_assert_geq(size, 2 * sizeof(*state) + 1);
+    for (size_t b = 0; b < sizeof(*state); b++)
+        snprintf(hex + 2 * b, 3, "%02x", ((const unsigned char *)state)[b]);
+}
+
+static int64_t id_of(const char *sql)
+{
+    return (int64_t)scalar_ll(sql);
+}
+
+/* Expects the stored state of subject s (its rule on its site) to be a rebuild of the rollup's
+ * every point, its prior state (when stored) a rebuild of all but the last, its params key the
+ * evaluator's. */
+static void expect_recomputed(int s)
+{
+    char sql[512];
+    snprintf(sql, sizeof(sql), "SELECT id FROM site WHERE code = '%s'", subject_sites[s]);
+    int64_t site_id = id_of(sql), indicator_id = id_of("SELECT id FROM indicator");
+    struct aggregate_points ap;
+    cr_assert(observations_aggregate(conn, programme_id, indicator_id, site_id, "mean", false,
+                                     SIZE_MAX, &ap));
+    json_t *doc = json_loads(rule_texts[s], 0, NULL);
+    struct rule rule;
+    json_t *problems = rule_parse(doc, &rule);
+    json_decref(problems);
+    json_decref(doc);
+    struct detector_params params;
+    rule_detector_params(&rule, SPC_DIRECTION_UP, NAN, &params);
+    struct detector_state want, prior;
+    cr_assert_eq(detector_rebuild(&want, &params, ap.values, ap.days, ap.n, NULL), DETECTOR_OK);
+    cr_assert_eq(detector_rebuild(&prior, &params, ap.values, ap.days, ap.n ? ap.n - 1 : 0, NULL),
+                 DETECTOR_OK);
+    char want_hex[2 * sizeof(want) + 1], prior_hex[2 * sizeof(prior) + 1], key[DETECTOR_KEY_MAX],
+        want_key[DETECTOR_KEY_MAX + 16];
+    hex_of(&want, want_hex, sizeof(want_hex));
+    hex_of(&prior, prior_hex, sizeof(prior_hex));
+    detector_params_key(&params, key, sizeof(key));
+    snprintf(want_key, sizeof(want_key), "%s agg=mean", key);
+    const char *cols[] = {"encode(d.state, 'hex')", "coalesce(encode(d.prior, 'hex'), 'none')",
+                          "d.params"};
+    char *got[3];
+    for (int c = 0; c < 3; c++) {
+        snprintf(sql, sizeof(sql),
+                 "SELECT %s FROM aggregate_detector_state d JOIN alert_rule r ON r.id = d.rule_id"
+                 " WHERE r.name = '%s' AND d.site_id = %lld",
+                 cols[c], subject_rules[s], (long long)site_id);
+        got[c] = pgtest_scalar(conn, sql);
+    }
+    cr_expect(got[0] != NULL && strcmp(got[0], want_hex) == 0,
+              "%s on %s: the state is a rebuild of its %zu rollup points", subject_rules[s],
+              subject_sites[s], ap.n);
+    cr_expect(got[1] != NULL && (strcmp(got[1], "none") == 0 || strcmp(got[1], prior_hex) == 0),
+              "%s on %s: the prior state is a rebuild of all but the last point", subject_rules[s],
+              subject_sites[s]);
+    cr_expect(got[2] != NULL && strcmp(got[2], want_key) == 0, "params %s, want %s",
+              got[2] ? got[2] : "none", want_key);
+    for (int c = 0; c < 3; c++)
+        free(got[c]);
+    aggregate_points_free(&ap);
+}
+
+static void expect_all_recomputed(void)
+{
+    for (int s = 0; s < N_SUBJECTS; s++)
+        expect_recomputed(s);
+}
+
+#define REBUILDS "scaleupd_aggregate_detector_rebuilds_total"
+
+/* A late report of the latest month changes only the last point of its region and country:
+ * both go on from the state before it, no rebuild; a revision of an old month rebuilds those
+ * two subjects, not the other region. */
+Test(aggregate_detector, a_late_report_of_the_latest_month_goes_on_from_the_prior_state)
+{
+    uint64_t seed = 3;
+    for (int t = 0; t < 20; t++) {
+        struct batch b = {.len = 0};
+        for (int p = 0; p < N_PRACTICES; p++)
+            if (t < 19 || p != 2) /* P3 is late with month 19 */
+                batch_add(&b, practices[p], t, 100 + 3 * noise(&seed));
+        push(&b);
+    }
+    expect_all_recomputed();
+    cr_expect_eq(metric(REBUILDS), 3, "each subject built once, at its first point");
+    struct batch late = {.len = 0};
+    batch_add(&late, "P3", 19, 100 + 3 * noise(&seed));
+    push(&late);
+    expect_all_recomputed();
+    cr_expect_eq(metric(REBUILDS), 3, "R1 and C went on from the state before month 19");
+    struct batch revision = {.len = 0};
+    batch_add(&revision, "P3", 5, 80);
+    push(&revision);
+    expect_all_recomputed();
+    cr_expect_eq(metric(REBUILDS), 5, "a revision of month 5 rebuilt R1 and C, not R2");
+}
+
+/* Random appends (some practices late), late reports of any missed month, revisions of old
+ * months, and a rule change: after each, every stored state is the recompute from history. */
+Test(aggregate_detector, random_changes_leave_each_state_equal_to_a_recompute)
+{
+    uint64_t seed = 12345;
+    bool reported[N_PRACTICES][96] = {{false}};
+    int next = 0;
+    for (int step = 0; step < 70; step++) {
+        unsigned op = step < 4 ? 0 : pick(&seed, 10);
+        struct batch b = {.len = 0};
+        if (step == 40) { /* the rule changes: a fixed baseline of the first 12 points */
+            set_rule(0, RULE_R1 "\"baseline\":12," RULE_TAIL);
+            evaluate();
+            expect_all_recomputed();
+            continue;
+        }
+        if (op < 5 || next < 3) { /* the next month, each practice with probability 4/5 */
+            for (int p = 0; p < N_PRACTICES; p++)
+                if (pick(&seed, 5) != 0 || b.len == 0) {
+                    batch_add(&b, practices[p], next, 100 + 3 * noise(&seed));
+                    reported[p][next] = true;
+                }
+            next++;
+        } else if (op < 7) { /* a late report: a month a practice missed */
+            int p = (int)pick(&seed, N_PRACTICES), t = (int)pick(&seed, (unsigned)next);
+            while (t < next && reported[p][t])
+                t++;
+            if (t == next)
+                t = (int)pick(&seed, (unsigned)next); /* none missed: a revision instead */
+            batch_add(&b, practices[p], t, 100 + 3 * noise(&seed));
+            reported[p][t] = true;
+        } else { /* a revision of an old month (or of the latest) */
+            int p = (int)pick(&seed, N_PRACTICES), t = (int)pick(&seed, (unsigned)next);
+            batch_add(&b, practices[p], t, 100 + 3 * noise(&seed) + (op == 9 ? 15 : 0));
+            reported[p][t] = true;
+        }
+        push(&b);
+        expect_all_recomputed();
+    }
+    cr_expect_eq(scalar_ll("SELECT count(*) FROM aggregate_detector_state"), N_SUBJECTS,
+                 "one row per (rule, subject)");
+    cr_expect_lt(metric(REBUILDS), 70, "most evaluations went on from a stored state (%g rebuilds)",
+                 metric(REBUILDS));
+}
+
+/* Rows the database read since the last call, every table's (sequential reads and index
+ * entries) and the rollup table's, as its statistics count them once flushed. */
+static void rows_read(long long *all, long long *rollup)
+{
+    free(pgtest_scalar(conn, "SELECT pg_stat_force_next_flush()"));
+    *all = scalar_ll("SELECT (SELECT coalesce(sum(seq_tup_read), 0) FROM pg_stat_user_tables)"
+                     " + (SELECT coalesce(sum(idx_tup_read), 0) FROM pg_stat_user_indexes)");
+    *rollup = scalar_ll("SELECT coalesce(sum(seq_tup_read), 0) + (SELECT coalesce(sum("
+                        "idx_tup_read), 0) FROM pg_stat_user_indexes WHERE relname = 'rollup')"
+                        " FROM pg_stat_user_tables WHERE relname = 'rollup'");
+}
+
+/* The rows read by the evaluation of month t: stored first, its rollup mark folded (the fold
+ * is the rollups' work, counted apart: printed, not bounded here), then evaluated alone. */
+static void month_work(uint64_t *seed, int t, long long *all, long long *rollup, double *points)
+{
+    struct batch b = {.len = 0};
+    for (int p = 0; p < N_PRACTICES; p++)
+        batch_add(&b, practices[p], t, 100 + 3 * noise(seed));
+    store(&b);
+    long long all0, rollup0;
+    rows_read(&all0, &rollup0);
+    struct rollup_stats stats = {0};
+    cr_assert_eq(rollup_store_fold(conn, programme_id, 200, true, &stats, "test"), ROLLUP_FOLDED);
+    long long fold_all, fold_rollup;
+    rows_read(&fold_all, &fold_rollup);
+    fprintf(stderr, "month %d: the fold of its batch read %lld rows (rollup %lld)\n", t,
+            fold_all - all0, fold_rollup - rollup0);
+    all0 = fold_all, rollup0 = fold_rollup;
+    double points0 = metric("scaleupd_aggregate_points_read_total");
+    evaluate();
+    rows_read(all, rollup);
+    *all -= all0, *rollup -= rollup0;
+    *points = metric("scaleupd_aggregate_points_read_total") - points0;
+}
+
+/* The history's months, 24 to a batch, each batch evaluated. */
+static void push_history(uint64_t *seed, int from, int to)
+{
+    for (int first = from; first < to; first += 24) {
+        struct batch b = {.len = 0};
+        for (int t = first; t < to && t < first + 24; t++)
+            for (int p = 0; p < N_PRACTICES; p++)
+                batch_add(&b, practices[p], t, 100 + 3 * noise(seed));
+        push(&b);
+    }
+}
+
+/* A new month after 24 months of history and after 120: the same rows read. The tables are
+ * tiny, so the planner would scan them whole (a few hundred rows, cheaper than an index at
+ * this size, and as many rows as the history has): without sequential scans the plans are
+ * those of a national database, whose work is what this counts. */
+Test(aggregate_detector, a_new_point_reads_the_same_rows_whatever_the_history)
+{
+    uint64_t seed = 99;
+    free(pgtest_scalar(conn, "SELECT set_config('enable_seqscan', 'off', false)"));
+    push_history(&seed, 0, 24);
+    long long short_all, short_rollup, long_all, long_rollup;
+    double short_points, long_points;
+    month_work(&seed, 24, &short_all, &short_rollup, &short_points);
+    push_history(&seed, 25, 120);
+    month_work(&seed, 120, &long_all, &long_rollup, &long_points);
+    fprintf(stderr,
+            "rows read by a new month's evaluation: %lld (rollup %lld, points %g) after 24"
+            " months, %lld (rollup %lld, points %g) after 120\n",
+            short_all, short_rollup, short_points, long_all, long_rollup, long_points);
+    cr_expect_eq(long_points, short_points, "rollup points read: %g after 120 months, %g after 24",
+                 long_points, short_points);
+    cr_expect_leq(long_points, 2 * N_SUBJECTS, "the last point seen and the new one, per subject");
+    cr_expect_leq(long_rollup, short_rollup, "rollup rows: %lld after 120 months, %lld after 24",
+                  long_rollup, short_rollup);
+    cr_expect_leq(long_all, short_all + short_all / 10,
+                  "all rows read: %lld after 120 months, %lld after 24", long_all, short_all);
+    expect_all_recomputed();
+}
+
+#define OPEN_ALERTS "SELECT count(*) FROM alert WHERE state IN ('pending', 'firing', 'no_data')"
+
+/* A stable programme over 120 months: no alert at any practice, region or the country. */
+Test(aggregate_detector, a_stable_series_of_120_months_raises_no_aggregate_alert)
+{
+    uint64_t seed = 7;
+    for (int t = 0; t < 120; t++) {
+        push_month(&seed, t, 0);
+        cr_expect_eq(scalar_ll(OPEN_ALERTS), 0, "no open alert at month %d", t);
+    }
+    cr_expect_eq(scalar_ll("SELECT count(*) FROM alert WHERE state <> 'inactive'"), 0);
+    expect_all_recomputed();
+    cr_expect_eq(metric(REBUILDS), 3, "built once each, then updated by each new month");
+}
+
+/* Region 1 shifts by -1.5 SD of a practice from month 60 (-2.6 SD of its mean of three):
+ * x-r1 fires within 6 months; x-r2 never opens an alert. */
+Test(aggregate_detector, a_shifted_region_raises_its_aggregate_signal)
+{
+    uint64_t seed = 11;
+    int first = -1;
+    for (int t = 0; t < 72 && first < 0; t++) {
+        push_month(&seed, t, t >= 60 ? 4.5 : 0);
+        char *state = pgtest_scalar(conn, "SELECT a.state FROM alert a JOIN alert_rule r ON"
+                                          " r.id = a.rule_id WHERE r.name = 'x-r1'");
+        if (state != NULL && strcmp(state, "firing") == 0)
+            first = t;
+        free(state);
+        cr_expect_eq(scalar_ll("SELECT count(*) FROM alert a JOIN alert_rule r ON r.id ="
+                               " a.rule_id WHERE r.name = 'x-r2' AND a.state <> 'inactive'"),
+                     0, "region 2 is stable (month %d)", t);
+    }
+    cr_expect(first >= 60 && first < 66, "x-r1 fired %d months into the shift", first - 59);
+    expect_all_recomputed();
+    char *summary = pgtest_scalar(conn, "SELECT a.summary FROM alert a JOIN alert_rule r ON"
+                                        " r.id = a.rule_id WHERE r.name = 'x-r1'");
+    cr_expect(summary != NULL && strstr(summary, "below the mean") != NULL &&
+                  strstr(summary, "(3 of 3 sites)") != NULL,
+              "summary %s", summary ? summary : "none");
+    free(summary);
+}
+
+/* Q2 moves from region 2 to region 1: the rollups are rebuilt and every aggregate state with
+ * them (deleted with the rebuild, built again at the next month from the new rollups). */
+Test(aggregate_detector, a_new_hierarchy_rebuilds_the_states)
+{
+    uint64_t seed = 5;
+    for (int t = 0; t < 24; t++)
+        push_month(&seed, t, 0);
+    expect_all_recomputed();
+    char moved[sizeof(programme_doc)];
+    snprintf(moved, sizeof(moved), "%s", programme_doc);
+    char *q2 = strstr(moved, "\"code\":\"Q2\"");
+    cr_assert_not_null(q2);
+    char *parent = strstr(q2, "\"parent\":\"R2\"");
+    cr_assert_not_null(parent);
+    parent[strlen("\"parent\":\"R")] = '1';
+    json_t *doc = json_loads(moved, 0, NULL);
+    json_t *problems = NULL;
+    cr_assert_eq(programme_apply(conn, doc, &programme_id, &problems, "test"), PROGRAMME_UPDATED);
+    json_decref(problems);
+    json_decref(doc);
+    double before = metric(REBUILDS);
+    push_month(&seed, 24, 0);
+    expect_all_recomputed();
+    cr_expect_eq(metric(REBUILDS) - before, 3, "each subject rebuilt on its new rollups");
+}
