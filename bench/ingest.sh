@@ -12,7 +12,10 @@
 #   PERF=1 bench/ingest.sh     also record a perf profile of the daemon during the load
 #   EXTRA_SQL="DROP TRIGGER …" bench/ingest.sh   run SQL before the load (experiments only)
 #   STATS=1 bench/ingest.sh    also print the statements that took the database's time
-#                              (pg_stat_statements, over the API load only)
+#                              (pg_stat_statements, over the API load, then over the catch-up
+#                              after it) and how long rollup marks waited during the load
+# After the load it prints how long the background work the load left took to catch up:
+# the rollup folds, the progress snapshots (of programmes with a roadmap) and the evaluation.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")/.." && pwd)
@@ -27,6 +30,7 @@ work=$(mktemp -d /tmp/scaleupd-bench.XXXXXX)
 daemon_pid=
 perf_pid=
 sampler_pid=
+declare -A caught
 
 cleanup() {
     [ -n "$sampler_pid" ] && kill -- -"$sampler_pid" 2>/dev/null
@@ -45,6 +49,16 @@ bench_start_pg
 psql -X -q -d "$base" -c "CREATE DATABASE bench"
 db="$base dbname=bench"
 sql() { psql -X -q -A -t -v ON_ERROR_STOP=1 -d "$db" -c "$1"; }
+# the $1 statements that took the most time since pg_stat_statements was reset
+top_statements() {
+    sql "SELECT round(total_exec_time)::text || ' | ' || calls || ' | ' ||
+                round(mean_exec_time::numeric, 3) || ' | ' || rows || ' | ' ||
+                CASE WHEN toplevel THEN '' ELSE 'nested: ' END ||
+                left(regexp_replace(query, '\\s+', ' ', 'g'), 110)
+         FROM pg_stat_statements WHERE query NOT LIKE '%pg_sleep%' AND query NOT LIKE '%bench_waits%'
+         AND query NOT LIKE '%bench_rollup_lag%'
+         ORDER BY total_exec_time DESC LIMIT $1" >&2
+}
 say "   $(sql "SELECT string_agg(name || '=' || setting, ', ' ORDER BY name) FROM pg_settings
           WHERE name IN ('fsync', 'synchronous_commit', 'full_page_writes', 'wal_sync_method',
                          'shared_buffers')")"
@@ -85,11 +99,15 @@ if [ -n "${STATS:-}" ]; then
     sql "SELECT pg_reload_conf()" >/dev/null
     sql "SELECT pg_stat_statements_reset()" >/dev/null
     # what the busy backends wait for, sampled every 20 ms during the load
+    # and how long the oldest rollup mark has waited to be folded (0: none waits)
     sql "CREATE TABLE bench_waits (sample int, what text)"
+    sql "CREATE TABLE bench_rollup_lag (sample int, seconds float8)"
     setsid bash -c 'for i in $(seq 100000); do
         echo "INSERT INTO bench_waits SELECT $i, coalesce(wait_event_type || '"':'"' || wait_event,
               '"'CPU'"') FROM pg_stat_activity WHERE state = '"'active'"' AND pid <> pg_backend_pid()
-              AND backend_type = '"'client backend'"'; SELECT pg_sleep(0.02);"
+              AND backend_type = '"'client backend'"';
+              INSERT INTO bench_rollup_lag SELECT $i, coalesce(extract(epoch FROM
+              clock_timestamp() - min(marked_at)), 0) FROM rollup_dirty; SELECT pg_sleep(0.02);"
     done | psql -X -q -A -t -d "$0" >/dev/null 2>&1' "$db" &
     sampler_pid=$!
 fi
@@ -100,6 +118,7 @@ fi
 pg_cpu "$work/pg.before"
 cpu_of "$daemon_pid" >"$work/d.before"
 api=$(python3 "$here/bench/ingest_load.py" load "$url" "$feed" bench)
+load_end=$(now)
 pg_cpu "$work/pg.after"
 cpu_of "$daemon_pid" >"$work/d.after"
 say "   CPU seconds during the API load: PostgreSQL $(cpu_since "$work/pg.before" "$work/pg.after"), scaleupd $(cpu_since "$work/d.before" "$work/d.after")"
@@ -118,21 +137,42 @@ if [ -n "${STATS:-}" ]; then
     sql "SELECT string_agg(what || ' ' || share || ' %', ', ' ORDER BY share DESC) FROM (SELECT what,
          round(100.0 * count(*) / sum(count(*)) OVER ())::int AS share FROM bench_waits
          GROUP BY what) w WHERE share >= 1" >&2
+    say "   the oldest rollup mark waiting to be folded, sampled every 20 ms: $(sql "SELECT
+         'median ' || round(percentile_cont(0.5) WITHIN GROUP (ORDER BY seconds)::numeric, 2)
+         || ' s, p95 ' || round(percentile_cont(0.95) WITHIN GROUP (ORDER BY seconds)::numeric, 2)
+         || ' s, max ' || round(max(seconds)::numeric, 2) || ' s' FROM bench_rollup_lag")"
     say "   statements by total time during the API load (ms total, calls, ms mean, rows;"
     say "   'nested' ones run inside a trigger or function and count in their caller's time too):"
-    sql "SELECT round(total_exec_time)::text || ' | ' || calls || ' | ' ||
-                round(mean_exec_time::numeric, 3) || ' | ' || rows || ' | ' ||
-                CASE WHEN toplevel THEN '' ELSE 'nested: ' END ||
-                left(regexp_replace(query, '\\s+', ' ', 'g'), 110)
-         FROM pg_stat_statements ORDER BY total_exec_time DESC LIMIT 14" >&2
+    top_statements 24
+    sql "SELECT pg_stat_statements_reset()" >/dev/null
 fi
-# evaluation gives way to ingest (it waits while requests are served, then catches up with
-# larger claims): how long after the load the changed series were all evaluated
-t0=$(now)
+# the background work the load left gives way to ingest (it waits while requests are served,
+# then catches up with larger claims): how long after the load the rollups were all folded,
+# the progress snapshots refreshed (of programmes with a roadmap: the synthetic one has none,
+# so its changes only leave marks) and the changed series all evaluated
 pg_cpu "$work/pg.before"
-while [ "$(sql "SELECT count(*) FROM dirty_series")" != 0 ]; do sleep 0.05; done
+cpu_of "$daemon_pid" >"$work/d.before"
+left="rollups snapshots evaluation"
+while [ -n "$left" ]; do
+    read -r rollups snapshots evaluation <<<"$(sql "SELECT (SELECT count(*) FROM rollup_dirty),
+        (SELECT count(*) FROM progress_dirty d WHERE EXISTS (SELECT 1 FROM roadmap_version r
+         WHERE r.programme_id = d.programme_id)), (SELECT count(*) FROM dirty_series)" | tr '|' ' ')"
+    for what in $left; do
+        if [ "${!what}" = 0 ]; then
+            caught[$what]=$(elapsed "$load_end" "$(now)")
+            left=$(echo "$left" | sed "s/\b$what\b//; s/^ *//; s/ *$//")
+        fi
+    done
+    [ -n "$left" ] && sleep 0.05
+done
 pg_cpu "$work/pg.after"
-say "   evaluation caught up $(elapsed "$t0" "$(now)") s after the load (PostgreSQL CPU meanwhile: $(cpu_since "$work/pg.before" "$work/pg.after") s)"
+cpu_of "$daemon_pid" >"$work/d.after"
+[ "$(sql "SELECT count(*) FROM roadmap_version")" = 0 ] && caught[snapshots]="- (no roadmap: none to refresh)"
+say "   caught up after the load: rollups folded ${caught[rollups]} s, progress snapshots ${caught[snapshots]} s, evaluation ${caught[evaluation]} s (CPU meanwhile: PostgreSQL $(cpu_since "$work/pg.before" "$work/pg.after") s, scaleupd $(cpu_since "$work/d.before" "$work/d.after") s)"
+if [ -n "${STATS:-}" ]; then
+    say "   statements by total time while catching up:"
+    top_statements 12
+fi
 rss_kb=$(awk '/VmHWM/ {print $2}' "/proc/$daemon_pid/status")
 errors=$(grep -c ' ERROR' "$work/scaleupd.log" || true)
 kill "$daemon_pid"

@@ -29,9 +29,12 @@
 #include "scaleupd/core/detector.h"
 #include "scaleupd/storage/evaluation_store.h"
 
+/* EVALUATOR_MAX_WAIT was 1 s: each claim made during a bulk load evaluates series whose next
+ * months are still coming (evaluated again after it), and at one claim a second that took
+ * about as much of the database as the load's COPY (bench/ingest.sh, 2026-12-02). */
 #define EVALUATOR_BATCH 16     /* marks per transaction; a mark lists up to 1,000 series */
 #define EVALUATOR_BATCH_BUSY 4 /* marks of the one claim made while requests are served */
-#define EVALUATOR_MAX_WAIT 1.0 /* seconds dirty series wait at most for ingest to pause */
+#define EVALUATOR_MAX_WAIT 5.0 /* seconds dirty series wait at most for ingest to pause */
 #define EVALUATOR_HISTORY 500  /* points of a series a plain MDC spc rule looks at */
 #define EVALUATOR_GROUP 250    /* series whose values are read at once (≤ 125,000 points) */
 #define EVALUATOR_RETRIES 64   /* set-aside evaluations a claim retries at most */

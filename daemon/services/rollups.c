@@ -31,16 +31,28 @@ static void export_stats(const struct rollup_stats *s)
     metrics_add("scaleupd_rollup_parts_total", "", (double)s->parts);
 }
 
-/* Folds one programme: once, then again while full folds come and nothing else waits.
- * *left: a full fold was the last one. False on a database error. */
-static bool fold_programme(PGconn *conn, int64_t programme_id, bool (*yield)(void *), void *arg,
-                           bool *left)
+/* Whether a programme's marks wait for requests to pass: while other work is on the pool,
+ * marks pile up (one fold then recomputes a region's rollup once for many batches, and the
+ * load keeps the database's CPU) until ROLLUPS_PILE wait or the oldest has waited
+ * ROLLUPS_MAX_WAIT seconds. */
+static bool waits(const struct rollup_backlog *b, bool (*yield)(void *), void *arg)
 {
-    *left = false;
+    return b->marks < ROLLUPS_PILE && b->oldest_age < ROLLUPS_MAX_WAIT && yield != NULL &&
+           yield(arg);
+}
+
+/* Folds one programme: once (unless its marks wait), then again while full folds come and
+ * nothing else waits. *left: marks are left. False on a database error. */
+static bool fold_programme(PGconn *conn, const struct rollup_backlog *b, bool (*yield)(void *),
+                           void *arg, bool *left)
+{
+    *left = waits(b, yield, arg);
+    if (*left)
+        return true;
     for (bool first = true; first || !(yield && yield(arg)); first = false) {
         struct rollup_stats stats = {0};
         enum rollup_fold r =
-            rollup_store_fold(conn, programme_id, ROLLUPS_MARKS_PER_FOLD, false, &stats, NULL);
+            rollup_store_fold(conn, b->programme_id, ROLLUPS_MARKS_PER_FOLD, false, &stats, NULL);
         if (r == ROLLUP_ERROR)
             return false;
         export_stats(&stats);
@@ -54,16 +66,16 @@ static bool fold_programme(PGconn *conn, int64_t programme_id, bool (*yield)(voi
 bool rollups_run(PGconn *conn, bool (*yield)(void *arg), void *arg)
 {
     rollups_describe_metrics();
-    int64_t *ids = NULL;
+    struct rollup_backlog *pending = NULL;
     size_t n = 0;
-    if (!rollup_store_pending(conn, ROLLUPS_PROGRAMMES, &ids, &n))
+    if (!rollup_store_pending(conn, ROLLUPS_PROGRAMMES, &pending, &n))
         return false;
     bool any_left = n >= ROLLUPS_PROGRAMMES, ok = true;
     for (size_t i = 0; ok && i < n; i++) {
         bool left = false;
-        ok = fold_programme(conn, ids[i], yield, arg, &left);
+        ok = fold_programme(conn, &pending[i], yield, arg, &left);
         any_left = any_left || left;
     }
-    free(ids);
+    free(pending);
     return ok && any_left;
 }

@@ -15,6 +15,7 @@
 
 #define ROLLUP_LOCK_CLASS "7242012" /* advisory lock class: one fold of a programme at a time */
 #define ROLLUP_SAVEPOINT "scaleupd_rollup_fold"
+#define ROLLUP_WORK_MEM "64MB" /* a fold's sorts and groups stay in memory (set_work_mem) */
 #define KEY_TEXT_MAX (ROLLUP_KEYS_PER_STATEMENT * 24 + 16) /* one array literal of a chunk */
 
 static const char SQL_LOCK_WAIT[] =
@@ -53,7 +54,7 @@ static const char SQL_CLAIM[] =
     " FROM latest l WHERE se.programme_id = $1 AND se.id = l.series_id"
     "  AND (se.last_period IS DISTINCT FROM l.last_period"
     "   OR se.last_changed_at IS DISTINCT FROM greatest(se.last_changed_at, l.at))"
-    "), sent_pairs AS ("
+    "), sent_pairs AS MATERIALIZED (" /* each pair's lookup once, not once per FILTER */
     " SELECT se.site_id, p.period_start, se.indicator_id, EXISTS (SELECT 1 FROM observation o"
     "  WHERE o.programme_id = $1 AND o.series_id = p.series_id"
     "  AND o.period_start = p.period_start) AS has FROM pairs p"
@@ -73,10 +74,11 @@ static const char SQL_CLAIM[] =
     " ON CONFLICT (programme_id, period_start, site_id) DO UPDATE"
     "  SET indicator_ids = excluded.indicator_ids"
     "  WHERE site_sent.indicator_ids IS DISTINCT FROM excluded.indicator_ids"
-    "), keys AS ("
-    " SELECT DISTINCT se.indicator_id, t.ancestor_id, p.period_start FROM pairs p"
-    " JOIN series se ON se.programme_id = $1 AND se.id = p.series_id"
-    " JOIN site_tree t ON t.programme_id = $1 AND t.site_id = se.site_id"
+    "), keys AS (" /* the ancestors of each (site, period), not of each pair */
+    " SELECT DISTINCT i.indicator_id, t.ancestor_id, d.period_start FROM sent_delta d"
+    " JOIN site_tree t ON t.programme_id = $1 AND t.site_id = d.site_id"
+    " CROSS JOIN LATERAL unnest(coalesce(d.plus, '{}') || coalesce(d.minus, '{}'))"
+    "  AS i(indicator_id)"
     "), claim AS ("
     " SELECT count(*) AS marks, coalesce(bool_or(series_ids IS NULL), false) AS everything"
     " FROM claimed"
@@ -175,7 +177,8 @@ static const char SQL_RECOMPUTE[] =
 /* clang-format on */
 
 static const char SQL_PENDING[] =
-    "SELECT programme_id FROM rollup_dirty GROUP BY programme_id ORDER BY min(id) LIMIT $1";
+    "SELECT programme_id, count(*), extract(epoch FROM clock_timestamp() - min(marked_at))::float8"
+    " FROM rollup_dirty GROUP BY programme_id ORDER BY min(id) LIMIT $1";
 
 /* The tree of programme $1 from its parents (depth: the distance from the ancestor), written
  * where it differs; a changed tree marks every rollup of the programme for a rebuild (when it
@@ -259,6 +262,23 @@ static bool set_seqscan(struct fold *f, const char *to, const char **was)
     return true;
 }
 
+/* Sets work_mem for the rest of the fold (the claim of a full fold sorts and groups about
+ * 64,000 pairs and 128,000 ancestor rows: in 4 MB they spilled to disk); was gets what it
+ * was, to be set again after. */
+static bool set_work_mem(struct fold *f, const char *to, char *was, size_t was_size)
+{
+    const char *v[] = {to};
+    PGresult *res = db_run(f->conn, NULL,
+                           "SELECT current_setting('work_mem'), set_config('work_mem', $1, true)",
+                           1, v, PGRES_TUPLES_OK, f->request_id, "set the fold's memory");
+    if (res == NULL)
+        return false;
+    if (was != NULL)
+        snprintf(was, was_size, "%s", db_text(res, 0, 0));
+    PQclear(res);
+    return true;
+}
+
 /* Recomputes the keys of a SQL_CLAIM-shaped result, one height at a time, deepest first (the
  * rows come in that order), at most ROLLUP_KEYS_PER_STATEMENT per statement. Without
  * sequential scans: the rollups a fold writes are not in the statistics (a rollup table
@@ -332,7 +352,9 @@ static enum rollup_fold fold_body(struct fold *f, long max_marks, bool wait)
     snprintf(limit, sizeof(limit), "%ld", max_marks > 0 ? max_marks : 1);
     const char *v[] = {f->pid, limit};
     const char *was = "on";
-    if (!set_seqscan(f, "off", &was))
+    char work_mem[32];
+    if (!set_work_mem(f, ROLLUP_WORK_MEM, work_mem, sizeof(work_mem)) ||
+        !set_seqscan(f, "off", &was))
         return ROLLUP_ERROR;
     PGresult *keys = db_run(f->conn, NULL, SQL_CLAIM, 2, v, PGRES_TUPLES_OK, f->request_id,
                             "claim rollup marks");
@@ -343,6 +365,7 @@ static enum rollup_fold fold_body(struct fold *f, long max_marks, bool wait)
     f->stats.marks += (long)db_int64(keys, 0, 0);
     bool ok = db_bool(keys, 0, 1) ? rebuild(f) : recompute_keys(f, keys);
     PQclear(keys);
+    ok = ok && set_work_mem(f, work_mem, NULL, 0);
     return ok ? ROLLUP_FOLDED : ROLLUP_ERROR;
 }
 
@@ -411,7 +434,7 @@ bool rollup_store_marked(PGconn *conn, int64_t programme_id, struct rollup_marke
     return true;
 }
 
-bool rollup_store_pending(PGconn *conn, size_t max, int64_t **ids, size_t *n)
+bool rollup_store_pending(PGconn *conn, size_t max, struct rollup_backlog **out, size_t *n)
 {
     char limit[24];
     snprintf(limit, sizeof(limit), "%zu", max ? max : 1);
@@ -421,9 +444,12 @@ bool rollup_store_pending(PGconn *conn, size_t max, int64_t **ids, size_t *n)
     if (res == NULL)
         return false;
     *n = (size_t)PQntuples(res);
-    *ids = xcalloc(*n + 1, sizeof(**ids));
-    for (size_t r = 0; r < *n; r++)
-        (*ids)[r] = db_int64(res, (int)r, 0);
+    *out = xcalloc(*n + 1, sizeof(**out));
+    for (size_t r = 0; r < *n; r++) {
+        (*out)[r].programme_id = db_int64(res, (int)r, 0);
+        (*out)[r].marks = (long)db_int64(res, (int)r, 1);
+        (*out)[r].oldest_age = db_double(res, (int)r, 2);
+    }
     PQclear(res);
     return true;
 }

@@ -4,7 +4,9 @@
  * path deletes yet), every rollup (value fields, numerator,
  * denominator, observations covered, the value received last) equals the same aggregate
  * computed from the observations by a scan; a revision recomputes only the rollups of its
- * period; a new hierarchy rebuilds them; a read sees what was committed before it.
+ * period; a new hierarchy rebuilds them; a read sees what was committed before it; folds of
+ * any number of marks (one batch, a few, a bulk load's pile) give the same rollups; while
+ * requests are served the background service lets marks pile up, within its bounds.
  */
 #include <criterion/criterion.h>
 #include <jansson.h>
@@ -16,6 +18,7 @@
 #include "pgtest.h"
 #include "scaleupd/services/ingest.h"
 #include "scaleupd/services/programme_apply.h"
+#include "scaleupd/services/rollups.h"
 #include "scaleupd/storage/db.h"
 #include "scaleupd/storage/observations.h"
 #include "scaleupd/storage/observations_read.h"
@@ -270,6 +273,15 @@ static long check_equal_to_scan(const char *when)
     return check_statement(SQL_MISMATCHES, "rollups", when);
 }
 
+/* Folds the oldest 1 to 4 marks, as the background and reads do between batches: the rollups
+ * the rest name are then brought up to date by later folds, over rollups already folded. */
+static void fold_some(void)
+{
+    struct rollup_stats stats = {0};
+    cr_assert_eq(rollup_store_fold(conn, programme_id, 1 + rand() % 4, true, &stats, "test"),
+                 ROLLUP_FOLDED);
+}
+
 Test(rollups, equal_to_a_scan_after_random_inserts_revisions_late_data_and_deletions)
 {
     char batch[64 * 1024];
@@ -283,6 +295,8 @@ Test(rollups, equal_to_a_scan_after_random_inserts_revisions_late_data_and_delet
         store(batch);
         if (round % 5 == 4)
             random_delete();
+        if (rand() % 3 == 0) /* otherwise the marks pile up, as in a bulk load */
+            fold_some();
         if (round % 10 == 9)
             rollups = check_equal_to_scan("after a round");
     }
@@ -387,4 +401,87 @@ Test(rollups, a_new_hierarchy_rebuilds_them)
     /* applying the same hierarchy again changes nothing and asks for no rebuild */
     (void)apply("D2-1", PROGRAMME_UPDATED);
     cr_expect_eq(scalar_long("SELECT count(*) FROM rollup_dirty"), 0);
+}
+
+static bool requests_served(void *arg)
+{
+    (void)arg;
+    return true;
+}
+
+static bool pool_quiet(void *arg)
+{
+    (void)arg;
+    return false;
+}
+
+static void mark_empty_batches(int n)
+{
+    char sql[256];
+    snprintf(sql, sizeof(sql),
+             "INSERT INTO rollup_dirty (programme_id, series_ids, periods)"
+             " SELECT %lld, '{}', '{}' FROM generate_series(1, %d) RETURNING 1",
+             (long long)programme_id, n);
+    free(pgtest_scalar(conn, sql));
+}
+
+Test(rollups, a_bulk_load_piles_marks_up_within_bounds_and_one_fold_takes_them)
+{
+    store_everything();
+    long marks = scalar_long("SELECT count(*) FROM rollup_dirty");
+    cr_assert_eq(marks, N_PERIODS);
+    /* while requests are served, a few fresh marks wait (run again soon) */
+    cr_expect(rollups_run(conn, requests_served, NULL));
+    cr_expect_eq(scalar_long("SELECT count(*) FROM rollup_dirty"), marks);
+    /* the oldest has waited ROLLUPS_MAX_WAIT: one fold takes them all */
+    free(pgtest_scalar(conn, "UPDATE rollup_dirty SET marked_at = now() - interval '1 minute'"
+                             " RETURNING 1"));
+    cr_expect_not(rollups_run(conn, requests_served, NULL));
+    cr_expect_eq(scalar_long("SELECT count(*) FROM rollup_dirty"), 0);
+    (void)check_equal_to_scan("after the fold of the pile");
+    /* ROLLUPS_PILE fresh marks are folded at once too */
+    mark_empty_batches(ROLLUPS_PILE - 1);
+    cr_expect(rollups_run(conn, requests_served, NULL));
+    cr_expect_eq(scalar_long("SELECT count(*) FROM rollup_dirty"), ROLLUPS_PILE - 1);
+    mark_empty_batches(1);
+    /* one fold of ROLLUPS_MARKS_PER_FOLD (>= ROLLUPS_PILE) takes them: a full fold says more
+     * may be left, and the run gives way to the requests after it */
+    bool full = rollups_run(conn, requests_served, NULL);
+    cr_expect_eq(full, ROLLUPS_PILE >= ROLLUPS_MARKS_PER_FOLD);
+    cr_expect_eq(scalar_long("SELECT count(*) FROM rollup_dirty"), 0);
+    /* and on a quiet pool, one mark is folded at once, and a revision is in the rollups */
+    store("{\"indicator\":\"enrolled\",\"site\":\"GP-1-1-1\",\"period\":\"2025-01\","
+          "\"value\":123456}");
+    cr_expect_not(rollups_run(conn, pool_quiet, NULL));
+    cr_expect_eq(scalar_long("SELECT count(*) FROM rollup_dirty"), 0);
+    (void)check_equal_to_scan("after the revision");
+}
+
+Test(rollups, one_fold_of_many_batches_recomputes_each_rollup_once)
+{
+    store_everything(); /* one batch per month */
+    store_everything(); /* every month again, with other values: revisions */
+    char batch[8 * 1024] = "";
+    for (int month = 1; month <= N_PERIODS; month++) { /* and another indicator of one practice */
+        size_t at = strlen(batch);
+        snprintf(batch + at, sizeof(batch) - at,
+                 "%s{\"indicator\":\"wait_days\",\"site\":\"GP-1-1-1\",\"period\":"
+                 "\"2025-%02d\",\"value\":%d}",
+                 at ? "," : "", month, month);
+    }
+    store(batch);
+    long marks = scalar_long("SELECT count(*) FROM rollup_dirty");
+    cr_assert_gt(marks, N_PERIODS + 1);
+    struct rollup_stats stats = {0};
+    cr_assert_eq(
+        rollup_store_fold(conn, programme_id, ROLLUPS_MARKS_PER_FOLD, false, &stats, "test"),
+        ROLLUP_FOLDED);
+    cr_expect_eq(stats.marks, marks);
+    /* each (indicator, ancestor, period) once, however many batches named it */
+    long expected =
+        scalar_long("SELECT count(DISTINCT (se.indicator_id, t.ancestor_id, o.period_start))"
+                    " FROM observation o JOIN series se ON se.id = o.series_id"
+                    " JOIN site_tree t ON t.site_id = se.site_id");
+    cr_expect_eq(stats.keys, expected, "recomputed %ld rollups, %ld exist", stats.keys, expected);
+    (void)check_equal_to_scan("after one fold of every batch");
 }

@@ -43,7 +43,7 @@ bool evaluator_run_timer(PGconn *conn, double now) __attribute__((warn_unused_re
  * pool, the dirty series wait (marks pile up, and once the pool is quiet, claims of up to 16
  * marks evaluate a series once however many batches touched it), but never longer than
  * EVALUATOR_MAX_WAIT seconds between claims: then a claim of 4 marks goes ahead. Under
- * ingest that never pauses and adds more than about 3 marks a second, the backlog grows
+ * ingest that never pauses and adds more than about 0.8 marks a second, the backlog grows
  * until it does. Returns true when dirty series are left for a run soon. */
 bool evaluator_run(PGconn *conn, int interval, evaluator_yield_fn yield, void *yield_arg);
 

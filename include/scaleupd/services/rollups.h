@@ -7,13 +7,21 @@
 #include <libpq-fe.h>
 #include <stdbool.h>
 
-#define ROLLUPS_MARKS_PER_FOLD 64 /* marks (batches) one fold claims */
-#define ROLLUPS_PROGRAMMES 64     /* programmes looked at per run */
+/* marks (batches) one fold claims: claims of 256 marks of 1,000 rows were tried and cost more
+ * per mark (bench/ingest.sh, 2026-12-02: their sorts no longer fit in memory) */
+#define ROLLUPS_MARKS_PER_FOLD 64
+#define ROLLUPS_PILE 64       /* marks folded at once, even while requests are served */
+#define ROLLUPS_MAX_WAIT 2.0  /* seconds a mark waits at most while requests are served */
+#define ROLLUPS_PROGRAMMES 64 /* programmes looked at per run */
 
-/* Folds the marks of every programme that has some: at least one fold each, then more while
- * marks are left and yield(arg) (may be NULL) says nothing else waits. A programme another
- * daemon folds now is left to it. Returns true when marks may be left (run again soon);
- * false when none are, or on a database error (logged; the marks stay for the next run). */
+/* Folds the marks of every programme that has some: one fold each, then more while marks are
+ * left and yield(arg) (may be NULL) says nothing else waits. While yield says other work is
+ * on the pool (a bulk load), a programme's marks wait until ROLLUPS_PILE of them do or the
+ * oldest has waited ROLLUPS_MAX_WAIT seconds (then one fold goes ahead): a region's rollup is
+ * then recomputed once for many batches (docs/ARCHITECTURE.md, "Rollups"). A programme
+ * another daemon folds now is left to it. Returns true when marks may be left (run again
+ * soon); false when none are, or on a database error (logged; the marks stay for the next
+ * run). */
 bool rollups_run(PGconn *conn, bool (*yield)(void *arg), void *arg);
 
 /* Registers the service's metrics (once). */

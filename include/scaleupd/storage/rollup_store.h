@@ -54,9 +54,17 @@ struct rollup_marked {
 bool rollup_store_marked(PGconn *conn, int64_t programme_id, struct rollup_marked *out,
                          const char *request_id) __attribute__((warn_unused_result));
 
-/* The programmes that have marks waiting, oldest mark first, at most max: *ids is new (free()),
+/* A programme whose rollups have marks waiting: how many, and how long the oldest has waited
+ * (seconds since its batch's transaction began, by the database's clock). */
+struct rollup_backlog {
+    int64_t programme_id;
+    long marks;
+    double oldest_age;
+};
+
+/* The programmes that have marks waiting, oldest mark first, at most max: *out is new (free()),
  * *n their number. False on a database error (logged). */
-bool rollup_store_pending(PGconn *conn, size_t max, int64_t **ids, size_t *n);
+bool rollup_store_pending(PGconn *conn, size_t max, struct rollup_backlog **out, size_t *n);
 
 /* Rebuilds the site_tree of a programme after its sites and parents were stored, and marks
  * every rollup of the programme for a rebuild when the tree changed. In the caller's
