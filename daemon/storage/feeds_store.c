@@ -84,12 +84,18 @@ static const char SQL_FEEDS_INDICATORS[] =
     " JOIN by_sites d ON d.indicator_id = se.indicator_id"                                         \
     " WHERE" FEEDS_SQL_MEMBER_OWES_OF("se", "d") " AND" FEEDS_SQL_SENT_PERIOD
 
-/* What each site owing something sent, by (site, indicator): read from site_sent (one row
- * per site and window, kept by the rollup service) for every site but the stale ones, whose
- * series are looked at one by one; tally is (site or indicator, count) of it. For the
- * summary, which counts per indicator too. */
-#define FEEDS_SQL_SENT_IDS                                                                         \
-    ", sent AS ("                                                                                  \
+/* Each member site owing something: what it owes and sent, with its region (its nearest
+ * ancestor of level 'region', from site_tree) and its status: rank 0 late (sent nothing), 1
+ * partial, 2 reported (the region looked up per site through site_tree's index: a join to
+ * all the regions was planned as a nested loop over them, the rows of a CTE being estimated
+ * at two). sent is each (site, indicator) owed and sent: read from site_sent (one
+ * row per site and window, kept by the rollup service) for every site but the stale ones,
+ * whose series are looked at one by one. tally is (site or indicator, count) of sent. */
+#define FEEDS_SQL_SITE_STATE                                                                       \
+    ", stale_sites AS ("                                                                           \
+    " SELECT DISTINCT se.site_id FROM stale st JOIN series se ON se.programme_id = $1"             \
+    "  AND se.id = st.series_id"                                                                   \
+    "), sent AS ("                                                                                 \
     " SELECT w.site_id, x.indicator_id FROM owed w JOIN site_sent t ON t.programme_id = $1"        \
     "  AND t.period_start = w.period_start AND t.site_id = w.site_id"                              \
     "  CROSS JOIN LATERAL unnest(t.indicator_ids) AS x(indicator_id)"                              \
@@ -97,35 +103,7 @@ static const char SQL_FEEDS_INDICATORS[] =
     " UNION ALL" FEEDS_SQL_SENT_BY_STALE_SERIES "), tally AS ("                                    \
     " SELECT site_id, indicator_id, count(*) AS sent FROM sent"                                    \
     " GROUP BY GROUPING SETS ((site_id), (indicator_id))"                                          \
-    ")"
-
-/* The same counted per site only, for the pages: a site_sent row whose ids are all the
- * window's (nearly every one) counts its ids without unnesting them (~132,000 rows through
- * the executor and a grouping at 7,000 practices). */
-#define FEEDS_SQL_SENT_COUNTS                                                                      \
-    ", sent AS ("                                                                                  \
-    " SELECT w.site_id, CASE WHEN t.indicator_ids <@ w.ids THEN cardinality(t.indicator_ids)"      \
-    "  ELSE (SELECT count(*) FROM unnest(t.indicator_ids) AS x(indicator_id)"                      \
-    "   WHERE x.indicator_id = ANY (w.ids)) END AS n"                                              \
-    " FROM owed w JOIN site_sent t ON t.programme_id = $1"                                         \
-    "  AND t.period_start = w.period_start AND t.site_id = w.site_id"                              \
-    "  WHERE w.site_id NOT IN (SELECT site_id FROM stale_sites)"                                   \
-    " UNION ALL SELECT s.site_id, 1 FROM (" FEEDS_SQL_SENT_BY_STALE_SERIES ") s"                   \
-    "), tally AS ("                                                                                \
-    " SELECT site_id, sum(n)::bigint AS sent FROM sent GROUP BY site_id"                           \
-    ")"
-
-/* Each member site owing something: what it owes and sent (sent_and_tally: FEEDS_SQL_SENT_IDS
- * or _COUNTS, after stale_sites, the sites with a series a rollup mark not folded yet names),
- * with its region (its nearest ancestor of level 'region', from site_tree) and its status:
- * rank 0 late (sent nothing), 1 partial, 2 reported (the region looked up per site through
- * site_tree's index: a join to all the regions was planned as a nested loop over them, the
- * rows of a CTE being estimated at two). */
-#define FEEDS_SQL_SITE_STATE_OF(sent_and_tally)                                                    \
-    ", stale_sites AS ("                                                                           \
-    " SELECT DISTINCT se.site_id FROM stale st JOIN series se ON se.programme_id = $1"             \
-    "  AND se.id = st.series_id"                                                                   \
-    ")" sent_and_tally ", per_site AS ("                                                           \
+    "), per_site AS ("                                                                             \
     " SELECT o.site_id, o.expected, coalesce(t.sent, 0) AS reported FROM (SELECT site_id,"         \
     "  sum(n) AS expected FROM owed GROUP BY site_id) o LEFT JOIN tally t"                         \
     "  ON t.site_id = o.site_id"                                                                   \
@@ -137,7 +115,6 @@ static const char SQL_FEEDS_INDICATORS[] =
     "  ON r.programme_id = $1 AND r.id = t.ancestor_id WHERE t.programme_id = $1"                  \
     "  AND t.site_id = ps.site_id AND r.level = 'region' ORDER BY t.depth LIMIT 1) r ON true"      \
     ")"
-#define FEEDS_SQL_SITE_STATE FEEDS_SQL_SITE_STATE_OF(FEEDS_SQL_SENT_IDS)
 
 /* One region's counts (or the programme's), from a row of counts. */
 #define FEEDS_SQL_COUNTS(code_and_name)                                                            \
@@ -251,45 +228,36 @@ static const char SQL_FEEDS_SUMMARIES_READ[] =
  * missed and when it last sent are read for the page's rows only: page_owed is what they owe,
  * materialized, so that each row scans the page's windows rather than every member's (inlined,
  * it was a scan of all the owed rows per page row). */
-static const char SQL_FEEDS_SITES[] = FEEDS_SQL_OWED FEEDS_SQL_SITE_STATE_OF(
-    FEEDS_SQL_SENT_COUNTS) ", page AS ("
-                           " SELECT * FROM site_state"
-                           " WHERE ($6::int IS NULL OR rank = $6) AND ($7::text IS NULL OR region "
-                           "= $7)"
-                           "  AND ($8::int IS NULL OR (rank, coalesce(region, '') COLLATE \"C\", "
-                           "code COLLATE \"C\")"
-                           "   > ($8::int, $9::text COLLATE \"C\", $10::text COLLATE \"C\"))"
-                           " ORDER BY rank, coalesce(region, '') COLLATE \"C\", code COLLATE \"C\" "
-                           "LIMIT $11::int"
-                           "), page_owed AS MATERIALIZED ("
-                           " SELECT w.* FROM owed w WHERE w.site_id IN (SELECT site_id FROM page)"
-                           ")"
-                           " SELECT p.rank, coalesce(p.region, ''), p.code, "
-                           "json_build_object('code', p.code,"
-                           "  'name', p.name, 'region', p.region, 'region_name', p.region_name,"
-                           "  'expected', p.expected, 'reported', p.reported,"
-                           "  'late', coalesce(m.codes, '[]'), 'missing', coalesce(m.named, '[]'),"
-                           "  'last_received_at', m.last_received,"
-                           "  'status', (ARRAY['late', 'partial', 'reported'])[p.rank + 1])::text"
-                           " FROM page p CROSS JOIN LATERAL (SELECT"
-                           "  json_agg(i.code ORDER BY i.code) FILTER (WHERE NOT c.sent) AS codes,"
-                           "  json_agg(json_build_object('code', i.code, 'name', i.name) ORDER BY "
-                           "i.code)"
-                           "   FILTER (WHERE NOT c.sent) AS named, max(c.received) AS last_received"
-                           "  FROM by_sites d JOIN page_owed w ON w.site_id = p.site_id"
-                           "   AND w.period_start = d.period_start"
-                           "   AND w.period_end = d.period_end"
-                           "  JOIN indicator i ON i.programme_id = $1 AND i.id = d.indicator_id"
-                           "  CROSS JOIN LATERAL (SELECT coalesce(bool_or(" FEEDS_SQL_SENT_PERIOD
-                           "), false) AS sent,"
-                           "   max(coalesce(se.last_changed_at, (SELECT max(o.received_at) FROM "
-                           "observation o"
-                           "    WHERE o.programme_id = $1 AND o.series_id = se.id))) AS received"
-                           "   FROM series se WHERE se.programme_id = $1 AND se.indicator_id = "
-                           "d.indicator_id"
-                           "   AND se.site_id = p.site_id) c) m"
-                           " ORDER BY p.rank, coalesce(p.region, '') COLLATE \"C\", p.code COLLATE "
-                           "\"C\"";
+static const char SQL_FEEDS_SITES[] = FEEDS_SQL_OWED FEEDS_SQL_SITE_STATE
+    ", page AS ("
+    " SELECT * FROM site_state"
+    " WHERE ($6::int IS NULL OR rank = $6) AND ($7::text IS NULL OR region = $7)"
+    "  AND ($8::int IS NULL OR (rank, coalesce(region, '') COLLATE \"C\", code COLLATE \"C\")"
+    "   > ($8::int, $9::text COLLATE \"C\", $10::text COLLATE \"C\"))"
+    " ORDER BY rank, coalesce(region, '') COLLATE \"C\", code COLLATE \"C\" LIMIT $11::int"
+    "), page_owed AS MATERIALIZED ("
+    " SELECT w.* FROM owed w WHERE w.site_id IN (SELECT site_id FROM page)"
+    ")"
+    " SELECT p.rank, coalesce(p.region, ''), p.code, json_build_object('code', p.code,"
+    "  'name', p.name, 'region', p.region, 'region_name', p.region_name,"
+    "  'expected', p.expected, 'reported', p.reported,"
+    "  'late', coalesce(m.codes, '[]'), 'missing', coalesce(m.named, '[]'),"
+    "  'last_received_at', m.last_received,"
+    "  'status', (ARRAY['late', 'partial', 'reported'])[p.rank + 1])::text"
+    " FROM page p CROSS JOIN LATERAL (SELECT"
+    "  json_agg(i.code ORDER BY i.code) FILTER (WHERE NOT c.sent) AS codes,"
+    "  json_agg(json_build_object('code', i.code, 'name', i.name) ORDER BY i.code)"
+    "   FILTER (WHERE NOT c.sent) AS named, max(c.received) AS last_received"
+    "  FROM by_sites d JOIN page_owed w ON w.site_id = p.site_id"
+    "   AND w.period_start = d.period_start"
+    "   AND w.period_end = d.period_end"
+    "  JOIN indicator i ON i.programme_id = $1 AND i.id = d.indicator_id"
+    "  CROSS JOIN LATERAL (SELECT coalesce(bool_or(" FEEDS_SQL_SENT_PERIOD "), false) AS sent,"
+    "   max(coalesce(se.last_changed_at, (SELECT max(o.received_at) FROM observation o"
+    "    WHERE o.programme_id = $1 AND o.series_id = se.id))) AS received"
+    "   FROM series se WHERE se.programme_id = $1 AND se.indicator_id = d.indicator_id"
+    "   AND se.site_id = p.site_id) c) m"
+    " ORDER BY p.rank, coalesce(p.region, '') COLLATE \"C\", p.code COLLATE \"C\"";
 
 /* Whether the programme has a region of code $2 and an indicator of code $3 (NULL: true). */
 static const char SQL_FEEDS_LOOKUP[] =
