@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "scaleupd/core/alloc.h"
+#include "scaleupd/core/heap.h"
 #include "scaleupd/edge/app.h"
 #include "scaleupd/edge/background.h"
 #include "scaleupd/core/config.h"
@@ -185,6 +186,7 @@ int main(int argc, char **argv)
 
     /* 1. the out-of-memory policy, logging and configuration */
     alloc_install();
+    heap_tune();
     log_init();
     char err[512];
     if (st.config_path == NULL && access(DEFAULT_CONFIG, R_OK) == 0)

@@ -6,8 +6,10 @@
 #include "scaleupd/edge/background.h"
 #include "scaleupd/core/clock.h"
 #include "scaleupd/core/config.h"
+#include "scaleupd/core/heap.h"
 #include "scaleupd/services/digest.h"
 #include "scaleupd/services/evaluator.h"
+#include "scaleupd/services/feeds.h"
 #include "scaleupd/storage/idempotency.h"
 #include "scaleupd/core/log.h"
 #include "scaleupd/edge/pool.h"
@@ -62,7 +64,8 @@ static void fold_rollups(PGconn *conn, struct app *app)
     if (pool_stopping(app->pool))
         return;
     if (rollups_run(conn, requests_waiting, app))
-        background_kick("rollups"); /* marks left: again after the kick delay */
+        background_kick("rollups");     /* marks left: again after the kick delay */
+    background_kick("feeds-summaries"); /* what the fold changed, after the kick delay */
 }
 
 /* Alert rules on the series ingest changed, and late-feed rules against due dates. */
@@ -73,6 +76,7 @@ static void evaluate(PGconn *conn, struct app *app)
     /* the rollups first, so that aggregates seldom need folding inside an evaluation */
     if (rollups_run(conn, requests_waiting, app))
         background_kick("rollups");
+    background_kick("feeds-summaries");
     if (evaluator_run(conn, atomic_load(&evaluate_every), requests_waiting, app))
         background_kick("evaluate"); /* dirty series left: again after the kick delay */
 }
@@ -100,6 +104,21 @@ static void refresh_progress(PGconn *conn, struct app *app)
         background_kick("progress-snapshots");
 }
 
+/* Brings the feeds summaries that reads asked for up to date (services/feeds.h) after the
+ * folds that changed what sites sent (kicked by the rollups), and on the timer for what no
+ * fold kicks for (a new day, a programme's apply). */
+static void refresh_feeds(PGconn *conn, struct app *app)
+{
+    if (pool_stopping(app->pool))
+        return;
+    bool more = false;
+    int n = feeds_refresh_summaries(conn, requests_waiting, app, &more);
+    if (n > 0)
+        log_debug("kept %d feeds summaries", n);
+    if (more)
+        background_kick("feeds-summaries");
+}
+
 /* Digests due at the receivers' schedules (services/digest.h), and the first due time of a
  * schedule just stored (a receivers PUT kicks). */
 static void send_digests(PGconn *conn, struct app *app)
@@ -114,6 +133,17 @@ static void send_digests(PGconn *conn, struct app *app)
         background_kick("digests");
 }
 
+/* What malloc holds, at debug level (docs/ARCHITECTURE.md, "Bounded memory"); the run is
+ * followed by a trim, as every task's. */
+static void log_heap(PGconn *conn, struct app *app)
+{
+    (void)conn, (void)app;
+    struct heap_figures h;
+    if (heap_figures(&h))
+        log_debug("heap: %zu kB in arenas (%zu in use, %zu free), %zu kB mapped apart",
+                  h.arena >> 10, h.in_use >> 10, h.free >> 10, h.mapped >> 10);
+}
+
 const struct background_task background_tasks[] = {
     {"idempotency-expiry", hourly, expire_idempotency, 1},
     /* the marks of a bulk load are taken in at most every 2 s, however many batches came */
@@ -123,5 +153,8 @@ const struct background_task background_tasks[] = {
     /* the batches that come within 100 ms are folded together */
     {"rollups", every_minute, fold_rollups, 100},
     {"digests", every_ten_seconds, send_digests, 200},
+    /* the folds of a bulk load are followed at most every 2 s */
+    {"feeds-summaries", every_ten_seconds, refresh_feeds, 2000},
+    {"heap", every_ten_seconds, log_heap, 1},
     {NULL, NULL, NULL, 0},
 };

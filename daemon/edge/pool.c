@@ -164,7 +164,10 @@ static void *worker_main(void *arg)
             db_close(&wc.conn);
             wc.next_try = 0;
         }
+        bool bulk = !job->short_job; /* the loop may free the job once it completes */
         complete_job(pool, job);
+        if (bulk)
+            alloc_release(); /* a batch's parse and statements: give them back at once */
     }
     db_close(&wc.conn);
     return NULL;

@@ -1,7 +1,8 @@
 /* The feeds status's SQL: a programme's indicators with its date today, and who reported the
  * latest due period of each: a summary per region and indicator, and a page of the sites
  * (docs/ARCHITECTURE.md, "Feeds at scale"). Both read one row of site_sent per member site
- * and due window, and the series of only the sites a rollup mark not folded yet names. */
+ * and due window, and the series of only the sites a rollup mark not folded yet names; the
+ * summary is kept (feeds_summary) under the key of what it was computed from. */
 #include "scaleupd/storage/feeds_store.h"
 
 #include <stdio.h>
@@ -122,37 +123,103 @@ static const char SQL_FEEDS_INDICATORS[] =
     " 'values_reported', vr, 'completeness', CASE WHEN ve > 0 THEN round(vr::numeric / ve, 4)"     \
     " END)"
 
-static const char SQL_FEEDS_SUMMARY[] = FEEDS_SQL_OWED FEEDS_SQL_SITE_STATE
-    ", counts AS ("
-    " SELECT grouping(region) AS total, region, region_name, count(*) AS n,"
-    "  count(*) FILTER (WHERE rank = 2) AS complete, count(*) FILTER (WHERE rank = 1) AS partial,"
-    "  count(*) FILTER (WHERE rank = 0) AS late, coalesce(sum(expected), 0) AS ve,"
-    "  coalesce(sum(reported), 0) AS vr FROM site_state GROUP BY ROLLUP ((region, region_name))"
-    "), owed_by_window AS ("
-    " SELECT period_start, period_end, count(*) AS sites FROM owed GROUP BY 1, 2"
+/* The summary's counts per region and in total, and the owed sites per window. */
+#define FEEDS_SQL_SUMMARY_COUNTS                                                                   \
+    ", counts AS ("                                                                                \
+    " SELECT grouping(region) AS total, region, region_name, count(*) AS n,"                       \
+    "  count(*) FILTER (WHERE rank = 2) AS complete, count(*) FILTER (WHERE rank = 1) AS partial," \
+    "  count(*) FILTER (WHERE rank = 0) AS late, coalesce(sum(expected), 0) AS ve,"                \
+    "  coalesce(sum(reported), 0) AS vr FROM site_state GROUP BY ROLLUP ((region, region_name))"   \
+    "), owed_by_window AS ("                                                                       \
+    " SELECT period_start, period_end, count(*) AS sites FROM owed GROUP BY 1, 2"                  \
     ")"
-    " SELECT json_build_object("
-    " 'indicators', (SELECT coalesce(json_agg(json_build_object('code', i.code, 'name', i.name,"
-    "  'unit', i.unit, 'period_type', i.period_type, 'period_start', d.period_start,"
-    "  'period_end', d.period_end, 'due_on', d.due_on,"
-    "  'reported_by_sites', d.indicator_id IN (SELECT indicator_id FROM by_sites),"
-    "  'expected', CASE WHEN d.indicator_id IN (SELECT indicator_id FROM by_sites)"
-    "   THEN coalesce(ow.sites, 0) ELSE 0 END,"
-    "  'reported', CASE WHEN d.indicator_id IN (SELECT indicator_id FROM by_sites)"
-    "   THEN coalesce((SELECT t.sent FROM tally t WHERE t.indicator_id = d.indicator_id), 0)"
-    "   ELSE (SELECT count(*) FROM series se WHERE se.programme_id = $1"
-    "    AND se.indicator_id = d.indicator_id AND (SELECT true FROM observation o"
-    "    WHERE o.programme_id = $1 AND o.series_id = se.id AND o.period_start = d.period_start"
-    "    LIMIT 1)) END)"
-    "  ORDER BY i.id), '[]') FROM due d JOIN indicator i"
-    "  ON i.programme_id = $1 AND i.id = d.indicator_id LEFT JOIN owed_by_window ow"
-    "  ON ow.period_start = d.period_start AND ow.period_end = d.period_end),"
-    " 'regions', (SELECT coalesce(json_agg(" FEEDS_SQL_COUNTS(
-        "'code', region, 'name', region_name,") "  ORDER BY region), '[]') FROM counts WHERE total "
-                                                "= 0),"
-                                                " 'totals', (SELECT " FEEDS_SQL_COUNTS(
-                                                    "") " FROM counts WHERE total = 1)"
-                                                        ")::text";
+
+/* The summary document (text), from FEEDS_SQL_OWED, _SITE_STATE and _SUMMARY_COUNTS. */
+/* clang-format off */ /* it would fold the macros into the literals */
+#define FEEDS_SQL_SUMMARY_DOCUMENT                                                                 \
+    " json_build_object("                                                                          \
+    " 'indicators', (SELECT coalesce(json_agg(json_build_object('code', i.code, 'name', i.name,"   \
+    "  'unit', i.unit, 'period_type', i.period_type, 'period_start', d.period_start,"              \
+    "  'period_end', d.period_end, 'due_on', d.due_on,"                                            \
+    "  'reported_by_sites', d.indicator_id IN (SELECT indicator_id FROM by_sites),"                \
+    "  'expected', CASE WHEN d.indicator_id IN (SELECT indicator_id FROM by_sites)"                \
+    "   THEN coalesce(ow.sites, 0) ELSE 0 END,"                                                    \
+    "  'reported', CASE WHEN d.indicator_id IN (SELECT indicator_id FROM by_sites)"                \
+    "   THEN coalesce((SELECT t.sent FROM tally t WHERE t.indicator_id = d.indicator_id), 0)"      \
+    "   ELSE (SELECT count(*) FROM series se WHERE se.programme_id = $1"                           \
+    "    AND se.indicator_id = d.indicator_id AND (SELECT true FROM observation o"                 \
+    "    WHERE o.programme_id = $1 AND o.series_id = se.id AND o.period_start = d.period_start"    \
+    "    LIMIT 1)) END)"                                                                           \
+    "  ORDER BY i.id), '[]') FROM due d JOIN indicator i"                                          \
+    "  ON i.programme_id = $1 AND i.id = d.indicator_id LEFT JOIN owed_by_window ow"               \
+    "  ON ow.period_start = d.period_start AND ow.period_end = d.period_end),"                     \
+    " 'regions', (SELECT coalesce(json_agg("                                                       \
+    FEEDS_SQL_COUNTS("'code', region, 'name', region_name,")                                       \
+    "  ORDER BY region), '[]') FROM counts WHERE total = 0),"                                      \
+    " 'totals', (SELECT " FEEDS_SQL_COUNTS("") " FROM counts WHERE total = 1)"                     \
+    ")::text"
+/* clang-format on */
+
+static const char SQL_FEEDS_SUMMARY[] = FEEDS_SQL_OWED FEEDS_SQL_SITE_STATE FEEDS_SQL_SUMMARY_COUNTS
+    " SELECT" FEEDS_SQL_SUMMARY_DOCUMENT;
+
+/* The key a kept summary of $1 with grace $6 must have to be used now (after FEEDS_SQL_OWED):
+ * the due periods as text, the indicators member sites report, the generations of site_sent
+ * and of the catalog (sql/024), and whether a rollup mark naming series is pending (then
+ * nothing kept is used or kept: the stale sites are looked at one by one). */
+#define FEEDS_SQL_KEY                                                                              \
+    ", key AS ("                                                                                   \
+    " SELECT concat_ws(' ', $2::bigint[], $3::date[], $4::date[], $5::date[]) AS due,"             \
+    "  ARRAY(SELECT indicator_id FROM by_sites ORDER BY 1) AS by_sites,"                           \
+    "  coalesce((SELECT generation FROM feeds_generation WHERE programme_id = $1"                  \
+    "   AND kind = 'sent'), 0) AS sent,"                                                           \
+    "  coalesce((SELECT generation FROM feeds_generation WHERE programme_id = $1"                  \
+    "   AND kind = 'catalog'), 0) AS catalog,"                                                     \
+    "  EXISTS (SELECT 1 FROM rollup_dirty WHERE programme_id = $1"                                 \
+    "   AND series_ids IS NOT NULL) AS pending"                                                    \
+    ")"
+
+/* The summary of $1 with grace $6 computed from scratch (SQL_FEEDS_SUMMARY) and kept with
+ * its key unless a mark is pending; $7: whether a read asked (read_at moves). Returns the
+ * document and whether it was kept. Key and document come from one snapshot, so what is kept
+ * is what that key describes, whichever session writes last. */
+static const char SQL_FEEDS_SUMMARY_KEEP[] =
+    FEEDS_SQL_OWED FEEDS_SQL_SITE_STATE FEEDS_SQL_SUMMARY_COUNTS FEEDS_SQL_KEY
+    ", doc AS (SELECT" FEEDS_SQL_SUMMARY_DOCUMENT " AS document"
+    "), kept AS ("
+    " INSERT INTO feeds_summary AS f (programme_id, grace_days, due, by_sites, sent_generation,"
+    "  catalog_generation, document)"
+    " SELECT $1, $6::integer, k.due, k.by_sites, k.sent, k.catalog, d.document FROM key k, doc d"
+    " WHERE NOT k.pending"
+    " ON CONFLICT (programme_id, grace_days) DO UPDATE SET due = excluded.due,"
+    "  by_sites = excluded.by_sites, sent_generation = excluded.sent_generation,"
+    "  catalog_generation = excluded.catalog_generation, document = excluded.document,"
+    "  computed_at = excluded.computed_at,"
+    "  read_at = CASE WHEN $7::boolean THEN excluded.read_at ELSE f.read_at END"
+    " RETURNING 1"
+    ")"
+    " SELECT d.document, EXISTS (SELECT 1 FROM kept) FROM doc d";
+
+/* The kept summary of $1 with grace $6 when its key is the key now (else NULL), and whether a
+ * mark is pending; its read_at moved when over an hour old. Reads no site_sent row. */
+static const char SQL_FEEDS_SUMMARY_KEPT[] = FEEDS_SQL_OWED FEEDS_SQL_KEY
+    ", hit AS ("
+    " SELECT f.document, f.read_at FROM feeds_summary f, key k WHERE f.programme_id = $1"
+    "  AND f.grace_days = $6::integer AND f.due = k.due AND f.by_sites = k.by_sites"
+    "  AND f.sent_generation = k.sent AND f.catalog_generation = k.catalog AND NOT k.pending"
+    "), touched AS ("
+    " UPDATE feeds_summary SET read_at = now() WHERE programme_id = $1"
+    "  AND grace_days = $6::integer AND read_at < now() - interval '1 hour'"
+    "  AND EXISTS (SELECT 1 FROM hit) RETURNING 1"
+    ")"
+    " SELECT (SELECT document FROM hit), (SELECT pending FROM key)";
+
+/* The kept summaries read within the day (programme, grace), and those not read for a week
+ * forgotten. */
+static const char SQL_FEEDS_SUMMARIES_READ[] =
+    "WITH forgotten AS (DELETE FROM feeds_summary WHERE read_at < now() - interval '7 days')"
+    " SELECT programme_id, grace_days FROM feeds_summary"
+    " WHERE read_at >= now() - interval '1 day' ORDER BY 1, 2 LIMIT $1";
 
 /* A page of the sites in the order late, partial, reported, then region code (none first),
  * then site code, byte-wise. $6 the status rank wanted (NULL: any), $7 the region code
@@ -279,6 +346,17 @@ static void free_params(struct dynbuf arrays[4])
         dynbuf_free(&arrays[k]);
 }
 
+/* The summary's text of res (row 0, column 0) as a new JSON document; NULL (logged) past
+ * FEEDS_DOC_MAX_BYTES. */
+static json_t *summary_document(const PGresult *res, const char *request_id)
+{
+    if ((size_t)PQgetlength(res, 0, 0) < FEEDS_DOC_MAX_BYTES)
+        return json_loads(db_text(res, 0, 0), 0, NULL);
+    log_write(LOG_LEVEL_ERROR, request_id, "could not read the feeds summary: it exceeds %u bytes",
+              FEEDS_DOC_MAX_BYTES);
+    return NULL;
+}
+
 json_t *feeds_store_summary(PGconn *conn, int64_t programme_id, const struct feeds_due *due,
                             size_t n, const char *request_id)
 {
@@ -292,15 +370,80 @@ json_t *feeds_store_summary(PGconn *conn, int64_t programme_id, const struct fee
                            "read the feeds summary");
     if (res == NULL)
         goto out;
-    if ((size_t)PQgetlength(res, 0, 0) >= FEEDS_DOC_MAX_BYTES)
-        log_write(LOG_LEVEL_ERROR, request_id,
-                  "could not read the feeds summary: it exceeds %u bytes", FEEDS_DOC_MAX_BYTES);
-    else
-        doc = json_loads(db_text(res, 0, 0), 0, NULL);
+    doc = summary_document(res, request_id);
     PQclear(res);
 out:
     free_params(arrays);
     return doc;
+}
+
+/* Runs sql (SQL_FEEDS_SUMMARY_KEEP or _KEPT) with the due periods and grace (and, for KEEP,
+ * whether a read asked); the result, or NULL on a database error (logged). */
+static PGresult *run_kept(PGconn *conn, const char *sql, int64_t programme_id, int grace_days,
+                          const struct feeds_due *due, size_t n, bool read, const char *what,
+                          const char *request_id)
+{
+    struct dynbuf arrays[4];
+    char pid[24], grace[16];
+    const char *values[7];
+    PGresult *res = NULL;
+    if (!build_params(programme_id, due, n, pid, arrays, values, request_id))
+        goto out;
+    snprintf(grace, sizeof(grace), "%d", grace_days);
+    values[5] = grace;
+    values[6] = read ? "true" : "false";
+    res = db_run(conn, NULL, sql, sql == SQL_FEEDS_SUMMARY_KEEP ? 7 : 6, values, PGRES_TUPLES_OK,
+                 request_id, what);
+out:
+    free_params(arrays);
+    return res;
+}
+
+bool feeds_store_summary_kept(PGconn *conn, int64_t programme_id, int grace_days,
+                              const struct feeds_due *due, size_t n, json_t **doc, bool *pending,
+                              const char *request_id)
+{
+    PGresult *res = run_kept(conn, SQL_FEEDS_SUMMARY_KEPT, programme_id, grace_days, due, n, true,
+                             "read the kept feeds summary", request_id);
+    if (res == NULL)
+        return false;
+    *doc = db_is_null(res, 0, 0) ? NULL : summary_document(res, request_id);
+    *pending = db_bool(res, 0, 1);
+    PQclear(res);
+    return true;
+}
+
+json_t *feeds_store_summary_keep(PGconn *conn, int64_t programme_id, int grace_days,
+                                 const struct feeds_due *due, size_t n, bool read, bool *kept,
+                                 const char *request_id)
+{
+    PGresult *res = run_kept(conn, SQL_FEEDS_SUMMARY_KEEP, programme_id, grace_days, due, n, read,
+                             "compute and keep the feeds summary", request_id);
+    if (res == NULL)
+        return NULL;
+    json_t *doc = summary_document(res, request_id);
+    if (kept != NULL)
+        *kept = db_bool(res, 0, 1);
+    PQclear(res);
+    return doc;
+}
+
+bool feeds_store_summaries_read(PGconn *conn, size_t max, struct feeds_kept_key **keys, size_t *n)
+{
+    char limit[24];
+    snprintf(limit, sizeof(limit), "%zu", max ? max : 1);
+    const char *v[] = {limit};
+    PGresult *res = db_run(conn, "scaleupd_feeds_summaries_read", SQL_FEEDS_SUMMARIES_READ, 1, v,
+                           PGRES_TUPLES_OK, NULL, "list the kept feeds summaries");
+    if (res == NULL)
+        return false;
+    *n = (size_t)PQntuples(res);
+    *keys = xcalloc(*n + 1, sizeof(**keys));
+    for (size_t r = 0; r < *n; r++)
+        (*keys)[r] =
+            (struct feeds_kept_key){db_int64(res, (int)r, 0), (int)db_int64(res, (int)r, 1)};
+    PQclear(res);
+    return true;
 }
 
 /* Appends the rows of a page (at most limit of them) to rows and, when there was one more,

@@ -1,7 +1,8 @@
 /*
  * The ingest path's series hint: what is noted is found again, the latest day only moves
  * forward, forgetting one series leaves every other findable (backward-shift deletion over
- * colliding probe chains), and the table grows and starts over at its bound.
+ * colliding probe chains), the table grows and starts over at its bound, and a key with an
+ * id past 32 bits is not remembered (nor mistaken for the key its low bits would make).
  */
 #include <criterion/criterion.h>
 
@@ -82,4 +83,18 @@ Test(series_cache, starts_over_at_its_bound)
     int64_t id;
     int32_t day;
     cr_expect(series_cache_get(&k, &id, &day));
+}
+
+Test(series_cache, ids_past_32_bits_are_not_remembered)
+{
+    struct series_key big = key(1, 2, ((int64_t)1 << 32) + 3), small = key(1, 2, 3);
+    int64_t id = 0;
+    int32_t day = 0;
+    series_cache_note(&big, 7, 100);
+    cr_expect_not(series_cache_get(&big, &id, &day));
+    cr_expect_eq(series_cache_size(), 0);
+    series_cache_note(&small, 8, 100);
+    cr_assert(series_cache_get(&small, &id, &day));
+    cr_expect_eq(id, 8);
+    cr_expect_not(series_cache_get(&big, &id, &day));
 }

@@ -22,10 +22,20 @@ enum feeds_status {
 
 /* The feeds summary of the programme today (clock_now, in its time zone) with grace_days
  * (0..FEEDS_MAX_GRACE_DAYS): the document of feeds_store_summary (feeds_store.h) with
- * "today" (YYYY-MM-DD) and "grace_days" added. *doc is new and owned by the caller when
+ * "today" (YYYY-MM-DD) and "grace_days" added; the kept one when its key is the key now, else
+ * computed and kept (feeds_store_summary_keep). *doc is new and owned by the caller when
  * FEEDS_OK. */
 enum feeds_status feeds_summary(PGconn *conn, int64_t programme_id, int grace_days,
                                 const char *request_id, json_t **doc)
+    __attribute__((warn_unused_result));
+
+/* Brings the kept summaries reads asked for within the day (at most FEEDS_REFRESH_MAX) up to
+ * date: each whose key is not the key now is computed and kept, unless a rollup mark naming
+ * series is pending (the fold that takes it kicks this again). Stops early when yield(arg)
+ * says other work waits (*more then true). The number computed and kept, -1 on a database
+ * error (logged). */
+#define FEEDS_REFRESH_MAX 64
+int feeds_refresh_summaries(PGconn *conn, bool (*yield)(void *arg), void *arg, bool *more)
     __attribute__((warn_unused_result));
 
 /* A page of the member sites' status today with grace_days, as feeds_store_sites returns it

@@ -58,6 +58,40 @@ struct feeds_due {
 json_t *feeds_store_summary(PGconn *conn, int64_t programme_id, const struct feeds_due *due,
                             size_t n, const char *request_id) __attribute__((warn_unused_result));
 
+/* The summary as feeds_store_summary computes it, kept between reads (feeds_summary,
+ * sql/024) under the key of everything it depends on: the n due periods (with grace_days,
+ * which is part of the key), the indicators member sites report, the generations of site_sent
+ * and of the programme's sites, tree, memberships and indicators (bumped by triggers in the
+ * transaction of each change), and no rollup mark naming series pending. */
+
+/* The kept summary of the programme for grace_days when its key is the key now: *doc a new
+ * JSON object (the caller's), else NULL (none kept, or kept under another key); *pending
+ * whether a rollup mark naming series is pending (nothing kept can be used). Reads no
+ * site_sent row; notes the read (at most hourly). False on a database error (logged). */
+bool feeds_store_summary_kept(PGconn *conn, int64_t programme_id, int grace_days,
+                              const struct feeds_due *due, size_t n, json_t **doc, bool *pending,
+                              const char *request_id) __attribute__((warn_unused_result));
+
+/* The summary computed from scratch (as feeds_store_summary) and, when no rollup mark naming
+ * series is pending, kept for grace_days with its key, from the same snapshot (*kept, may be
+ * NULL, says whether it was); read: a read asked for it (the background refreshing it is not
+ * one). A new JSON object owned by the caller, NULL on a database error (logged). */
+json_t *feeds_store_summary_keep(PGconn *conn, int64_t programme_id, int grace_days,
+                                 const struct feeds_due *due, size_t n, bool read, bool *kept,
+                                 const char *request_id) __attribute__((warn_unused_result));
+
+/* A kept summary's programme and grace. */
+struct feeds_kept_key {
+    int64_t programme_id;
+    int grace_days;
+};
+
+/* The kept summaries a read asked for within the last day (at most max), in programme and
+ * grace order, into *keys (malloc'd, the caller frees it) and *n; forgets those not read for
+ * a week. False on a database error (logged). */
+bool feeds_store_summaries_read(PGconn *conn, size_t max, struct feeds_kept_key **keys, size_t *n)
+    __attribute__((warn_unused_result));
+
 /* A site's status as its rank in the list's order. */
 enum feeds_site_status {
     FEEDS_SITE_LATE = 0,

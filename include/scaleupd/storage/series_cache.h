@@ -12,8 +12,9 @@
  * layer tells the hint only after its transaction commits (a series created by a rolled-back
  * dry run never existed), and starts it over on a new database session (a restore).
  *
- * Bounded: when it holds SERIES_CACHE_MAX series it starts over. Safe to call from any
- * thread (one mutex; a batch takes it once per row, tens of nanoseconds each).
+ * Bounded: when it holds SERIES_CACHE_MAX series it starts over. A key whose programme,
+ * indicator or site id exceeds 32 bits is not remembered (get says unknown). Safe to call
+ * from any thread (one mutex; a batch takes it once per row, tens of nanoseconds each).
  */
 #ifndef SCALEUPD_SERIES_CACHE_H
 #define SCALEUPD_SERIES_CACHE_H
@@ -21,7 +22,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#define SERIES_CACHE_MAX 131072 /* series: a table of 10 MB at most */
+#define SERIES_CACHE_MAX 196608 /* series: a table of 6 MB at most (262,144 slots of 24 B) */
 
 struct series_key {
     int64_t programme_id, indicator_id, site_id;
