@@ -44,6 +44,8 @@ static const char *const ID_SCHEMES[] = {"UID", "CODE", NULL};
 static const char *const UID_SCHEME[] = {"UID", NULL};
 static const char *const NOTHING[] = {NULL};
 static const char *const FORMATS[] = {"json", "csv", "adx", NULL};
+/* the default attribute option combination, the only one scaleupd maps */
+static const char *const DEFAULT_COMBO[] = {"HllvX50cXC0", "default", NULL};
 
 #define BOOL_PARAM(name, where, honoured, instead)                                                 \
     {                                                                                              \
@@ -122,7 +124,7 @@ static const struct param PARAMS[] = {
     WORDS_PARAM("format", IN_QUERY, FORMATS, "the body is JSON, CSV or ADX (its Content-Type)"),
     /* set-level properties that only the set carries */
     TEXT_PARAM("completeDate", IN_SET, dhis2_complete_date_valid, ""),
-    WORDS_PARAM("attributeOptionCombo", IN_SET, NOTHING, COMBO_INSTEAD),
+    WORDS_PARAM("attributeOptionCombo", IN_SET, DEFAULT_COMBO, COMBO_INSTEAD),
     WORDS_PARAM("attributeCategoryOptions", IN_SET, NOTHING, COMBO_INSTEAD),
     WORDS_PARAM("deletion", IN_SET, NOTHING, NEVER_DELETED),
 };

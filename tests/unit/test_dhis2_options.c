@@ -226,10 +226,11 @@ Test(dhis2_options, set_members_honoured)
         member("orgUnitIdScheme", OBS_JSON_STRING, "Code"),
         member("strategy", OBS_JSON_STRING, "NEW_AND_UPDATES"),
         member("dryRun", OBS_JSON_BOOLEAN, "false"),
+        member("attributeOptionCombo", OBS_JSON_STRING, "HllvX50cXC0"), /* the default */
     };
     struct dhis2_options options = {0};
     struct dhis2_refusal why;
-    cr_expect(dhis2_options_read_set(set, 5, &options, &why), "%s", why.message);
+    cr_expect(dhis2_options_read_set(set, 6, &options, &why), "%s", why.message);
     cr_expect(!options.dry_run && options.dry_run_given);
     cr_expect(dhis2_options_read_set(set, 0, &options, &why));
 }
@@ -276,8 +277,10 @@ Test(dhis2_options, set_members_refused)
         {"completeDate", OBS_JSON_STRING, "2025-06-31", "invalid_parameter",
          "completeDate \"2025-06-31\" is not a date (YYYY-MM-DD), true or false"},
         {"completeDate", OBS_JSON_STRING, "yesterday", "invalid_parameter", "not a date"},
-        {"attributeOptionCombo", OBS_JSON_OBJECT, "", "unsupported_parameter",
-         "attributeOptionCombo (an object) is not supported"},
+        {"attributeOptionCombo", OBS_JSON_STRING, "Xy1234567ab", "unsupported_parameter",
+         "attributeOptionCombo \"Xy1234567ab\" is not supported"},
+        {"attributeOptionCombo", OBS_JSON_OBJECT, "", "invalid_parameter",
+         "attributeOptionCombo must be a string, not an object"},
         {"attributeCategoryOptions", OBS_JSON_ARRAY, "", "unsupported_parameter", "an array"},
         {"deletion", OBS_JSON_OBJECT, "", "unsupported_parameter", "importStrategy=DELETE"},
         /* not of the member's type */
