@@ -455,7 +455,10 @@ static bool evaluate_groups(PGconn *conn, const struct claim_context *ctx,
  * rollup point goes on from the state as a series' does (go_on_from, feed_new_points), a change
  * of the state's last period alone goes on from the state before it, anything older rebuilds
  * that subject from its whole rollup history (docs/ARCHITECTURE.md, "The path of an
- * evaluation"). Threshold and plain Making Data Count rules read the history as before. */
+ * evaluation"). Threshold and plain Making Data Count rules read the history as before. Every
+ * aggregate rule sees only the points its gate judges (judged_points, core/rules.h): complete,
+ * or due and covering min_coverage of the sites owing them, none from the first that waits; a
+ * rebuild feeds the same points, so it gives the state the step-by-step path reached. */
 
 /* One subject's evaluation: its rules (rules[0..n), one subject), each parsed once, the
  * detector plans and stored states of its detector rules, and the states to store. */
