@@ -24,9 +24,11 @@
 #   BUDGET=B  the detector's budget, false alerts per 100 series-years (default 2)
 #   AGGREGATE=N  each series is a region's mean over N practices (the same detector path: an
 #              aggregate rule's state goes on as a series' does); LATE=P (default 0) the share
-#              of practices that report after the others, so that a month is judged twice, on
-#              the partial rollup and then on the whole one (as the evaluator judges a region
-#              whose practices report at different times)
+#              of practices that report after the due date. The region's month goes through the
+#              evaluator's gate (core/rules.c, rule_aggregate_gate): it waits while partial
+#              before its due date, is judged after it on the practices on time when they cover
+#              MIN_COVERAGE (default 0.8, the rule's min_coverage; else it is skipped), then
+#              again on all of them once the late ones report
 #   CALIBRATE=1  print instead the table of detector_params_for_budget (h against the false
 #              alerts it costs, with Siegmund's figure), as core/detector.c's comment says
 # Exit status: 0 when the detector meets every target, 1 when it misses one, 2 on error.
@@ -59,7 +61,8 @@ fi
 build_step cmake --build "$build" --target signals_bench -j 2
 
 args=(--series "${SERIES:-20000}" --budget "${BUDGET:-2}")
-[ -n "${AGGREGATE:-}" ] && args+=(--aggregate "$AGGREGATE" --late "${LATE:-0}")
+[ -n "${AGGREGATE:-}" ] &&
+    args+=(--aggregate "$AGGREGATE" --late "${LATE:-0}" --min-coverage "${MIN_COVERAGE:-0.8}")
 if [ -n "${CALIBRATE:-}" ]; then
     exec "$build/bench/signals_bench" --calibrate --series "${SERIES:-50000}" --seed 7
 fi

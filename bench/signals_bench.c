@@ -178,9 +178,10 @@ struct run {
     struct detector_params params;
     size_t n_series;
     uint64_t seed;
-    bool with_mdc; /* false: only the detector (calibration) */
-    int sites;     /* > 0: each series is a region's mean over this many practices */
-    double late;   /* the share of a region's practices that report after the others */
+    bool with_mdc;    /* false: only the detector (calibration) */
+    int sites;        /* > 0: each series is a region's mean over this many practices */
+    double late;      /* the share of a region's practices that report after the due date */
+    struct rule gate; /* the region's aggregate rule, for its gate (rule_aggregate_gate) */
     double values[MONTHS];
     int32_t days[MONTHS];
     size_t n;
@@ -216,9 +217,10 @@ static void record(struct tally *tally, struct alert_status *alert, const struct
 
 /* Month t of a region's mean over run->sites practices, its noise in the region's SDs (the
  * practices' mean scaled by sqrt(sites)); *partial gets the mean of those that report on time
- * (each is late with probability run->late) when some but not all do, else NaN. */
+ * (each is late with probability run->late) when some but not all do, else NaN; *on their
+ * number. */
 static double simulated_region(const struct run *run, const struct scenario *sc, struct rng *r,
-                               int t, double *partial)
+                               int t, double *partial, int *on_time_sites)
 {
     double all = 0, on_time = 0;
     int on = 0;
@@ -229,6 +231,7 @@ static double simulated_region(const struct run *run, const struct scenario *sc,
             on_time += z, on++;
     }
     double scale = sqrt((double)run->sites);
+    *on_time_sites = on;
     *partial = on > 0 && on < run->sites ? value_of(sc, t, on_time / on * scale) : NAN;
     return value_of(sc, t, all / run->sites * scale);
 }
@@ -253,9 +256,25 @@ static void judge(struct run *run, struct detector_state *det, double value, int
     }
 }
 
+/* Whether the region's month t, covering `on` of its practices, is judged before the late
+ * ones report, by the evaluator's gate (core/rules.h, rule_aggregate_gate): the on-time
+ * practices report before the due date (the evaluation then: on the 5th of the next month),
+ * the late ones after it; the evaluation that runs once the due date has passed (the next
+ * data, the late-feed pass's: the 16th) judges it when its coverage is at least min_coverage. */
+static bool judged_partial(const struct run *run, int t, int on)
+{
+    struct period p =
+        period_containing(PERIOD_MONTHLY, date_from_ymd(2021 + t / 12, t % 12 + 1, 1));
+    int32_t before_due = period_end(p) + 5, after_due = rule_deadline(&run->gate, p) + 1;
+    return rule_aggregate_gate(&run->gate, p, on, run->sites, before_due) == RULE_GATE_JUDGE ||
+           rule_aggregate_gate(&run->gate, p, on, run->sites, after_due) == RULE_GATE_JUDGE;
+}
+
 /* One simulated series fed month by month to every watcher. A region's month with late
- * practices is judged twice, as the evaluator judges its rollup: on the practices on time,
- * then, going on from the state before that point (sql/025's prior), on all of them. */
+ * practices is judged as the evaluator judges its rollup: not on the practices on time while it
+ * waits for the others before its due date; after it, on those on time when they cover
+ * min_coverage (else skipped); then, when the late ones report, on all of them (going on from
+ * the state before that point, sql/025's prior, when the partial month was judged). */
 static void simulate_series(struct run *run, const struct scenario *sc, size_t index,
                             struct tally tallies[N_WATCHERS])
 {
@@ -270,9 +289,10 @@ static void simulate_series(struct run *run, const struct scenario *sc, size_t i
     run->n = 0;
     for (int t = 0; t < MONTHS; t++) {
         double partial = NAN;
-        double value =
-            run->sites > 0 ? simulated_region(run, sc, &rng, t, &partial) : simulated(sc, &rng, t);
-        if (!isnan(partial) && !isnan(value)) {
+        int on = run->sites;
+        double value = run->sites > 0 ? simulated_region(run, sc, &rng, t, &partial, &on)
+                                      : simulated(sc, &rng, t);
+        if (on < run->sites && !isnan(partial) && !isnan(value) && judged_partial(run, t, on)) {
             struct detector_state before = det;
             judge(run, &det, partial, t, tallies, alerts, first);
             det = before;
@@ -433,7 +453,7 @@ static void calibrate(struct run *run)
 static void usage(void)
 {
     fprintf(stderr, "usage: signals_bench [--series N] [--seed S] [--budget PER_100_SERIES_YEARS]"
-                    " [--calibrate] [--aggregate SITES [--late SHARE]]\n");
+                    " [--calibrate] [--aggregate SITES [--late SHARE] [--min-coverage SHARE]]\n");
     exit(2);
 }
 
@@ -447,15 +467,30 @@ static double number_arg(const char *text, bool zero_ok)
     return v;
 }
 
+/* The region's aggregate rule: the default spc rule with "aggregate": true and min_coverage
+ * (its gate's; due_days and grace_days the defaults: due by the 15th of the next month). */
+static void gate_rule(struct rule *rule, double min_coverage)
+{
+    json_t *doc = json_pack("{s:s, s:s, s:s, s:b, s:f}", "name", "spc-x", "kind", "spc",
+                            "indicator", "x", "aggregate", 1, "min_coverage", min_coverage);
+    json_t *problems = rule_parse(doc, rule);
+    if (json_array_size(problems) != 0)
+        usage();
+    json_decref(problems);
+    json_decref(doc);
+}
+
 /* Checks and says what --aggregate and --late ask for. */
 static void say_aggregate(const struct run *run)
 {
     if (run->late >= 1)
         usage();
     if (run->sites > 0)
-        printf("each series a region's mean over %d practices, each late with probability %.2f"
-               " (a month with late practices is judged on those on time, then on all)\n",
-               run->sites, run->late);
+        printf("each series a region's mean over %d practices, each late (after the due date)"
+               " with probability %.2f; a partial month waits before its due date, is judged"
+               " after it when it covers %.2f of the practices (else skipped), then again on all"
+               " (core/rules.c, rule_aggregate_gate)\n",
+               run->sites, run->late, run->gate.min_coverage);
 }
 
 int main(int argc, char **argv)
@@ -467,7 +502,7 @@ int main(int argc, char **argv)
     double budget = 100 * DETECTOR_DEFAULT_BUDGET;
     bool calibrating = false, no_outside = false, no_screen = false;
     size_t min_baseline = DETECTOR_MIN_BASELINE;
-    double k = 0, outside = 0, allowance = -1;
+    double k = 0, outside = 0, allowance = -1, min_coverage = 0.8;
     long lag = -1;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--calibrate") == 0)
@@ -496,11 +531,14 @@ int main(int argc, char **argv)
             run->sites = (int)number_arg(argv[++i], false);
         else if (i + 1 < argc && strcmp(argv[i], "--late") == 0)
             run->late = number_arg(argv[++i], true);
+        else if (i + 1 < argc && strcmp(argv[i], "--min-coverage") == 0)
+            min_coverage = number_arg(argv[++i], true);
         else
             usage();
     }
     spc_rule(&run->rule, "mdc");
     spc_rule(&run->detector, "detector");
+    gate_rule(&run->gate, min_coverage);
     if (run->rule.method != RULE_METHOD_MDC || run->detector.method != RULE_METHOD_DETECTOR ||
         !isfinite(budget) || budget <= 0)
         usage();

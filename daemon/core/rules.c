@@ -150,9 +150,10 @@ static void parse_receivers(json_t **problems, const json_t *doc, struct rule *o
 }
 
 static const char *const known_members[] = {
-    "name",      "kind",       "indicator", "site",        "dimension", "for",      "resolve",
-    "receivers", "min",        "max",       "signals",     "baseline",  "alert_on", "rebase",
-    "due_days",  "grace_days", "min_ratio", "description", "aggregate", "method",   NULL};
+    "name",      "kind",      "indicator",    "site",       "dimension", "for",
+    "resolve",   "receivers", "min",          "max",        "signals",   "baseline",
+    "alert_on",  "rebase",    "due_days",     "grace_days", "min_ratio", "description",
+    "aggregate", "method",    "min_coverage", NULL};
 
 static void check_members(json_t **problems, const json_t *doc)
 {
@@ -180,6 +181,7 @@ static void defaults(struct rule *out)
         SPC_SIGNAL_OUTSIDE | SPC_SIGNAL_SHIFT | SPC_SIGNAL_TREND | SPC_SIGNAL_TWO_IN_THREE;
     out->due_days = 14;
     out->min_ratio = 0.8;
+    out->min_coverage = 0.8;
 }
 
 static void parse_kind_specific(json_t **problems, const json_t *doc, struct rule *out)
@@ -247,6 +249,24 @@ static void parse_method(json_t **problems, const json_t *doc, struct rule *out)
         problems_add(problems, "$.method", "invalid_value", "only an spc rule has a method");
 }
 
+/* "min_coverage": the share of owing sites a due period of an aggregate must cover. */
+static void parse_min_coverage(json_t **problems, const json_t *doc, struct rule *out)
+{
+    bool has = false;
+    double share = out->min_coverage;
+    opt_number(problems, doc, "min_coverage", &has, &share);
+    if (!has)
+        return;
+    if (share < 0 || share > 1)
+        problems_add(problems, "$.min_coverage", "out_of_range",
+                     "min_coverage must be a share from 0 to 1");
+    else if (!out->aggregate)
+        problems_add(problems, "$.min_coverage", "invalid_value",
+                     "only an aggregate rule (\"aggregate\": true) has a min_coverage");
+    else
+        out->min_coverage = share;
+}
+
 static void check_kind_needs(json_t **problems, struct rule *out)
 {
     if (out->kind == RULE_THRESHOLD && !out->has_min && !out->has_max)
@@ -297,6 +317,7 @@ json_t *rule_parse(const json_t *doc, struct rule *out)
     opt_int(&problems, doc, "resolve", 1, 1000, &out->resolve_count);
     parse_receivers(&problems, doc, out);
     parse_kind_specific(&problems, doc, out);
+    parse_min_coverage(&problems, doc, out);
     if (kind_ok) {
         check_kind_needs(&problems, out);
         parse_method(&problems, doc, out);
@@ -432,6 +453,33 @@ struct period rule_latest_due_period(const struct rule *rule, enum period_type t
     while (rule_deadline(rule, p) >= today)
         p = period_add(p, -1);
     return p;
+}
+
+enum rule_gate rule_aggregate_gate(const struct rule *rule, struct period p, long sites, long owed,
+                                   int32_t today)
+{
+    if (sites >= owed)
+        return RULE_GATE_JUDGE; /* complete: every member site owing it has reported */
+    if (today == INT32_MIN || rule_deadline(rule, p) >= today)
+        return RULE_GATE_WAIT;
+    /* owed > sites >= 0 here: the share is defined */
+    return (double)sites >= rule->min_coverage * (double)owed ? RULE_GATE_JUDGE : RULE_GATE_SKIP;
+}
+
+size_t rule_aggregate_judged(const struct rule *rule, enum period_type type, int32_t today,
+                             const int32_t *days, const long *sites, const long *owed, size_t n,
+                             size_t *kept)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++) {
+        enum rule_gate gate =
+            rule_aggregate_gate(rule, period_containing(type, days[i]), sites[i], owed[i], today);
+        if (gate == RULE_GATE_WAIT)
+            break;
+        if (gate == RULE_GATE_JUDGE)
+            kept[k++] = i;
+    }
+    return k;
 }
 
 void rule_eval_completeness(const struct rule *rule, long reported, long active,

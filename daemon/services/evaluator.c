@@ -458,7 +458,10 @@ static bool evaluate_groups(PGconn *conn, const struct claim_context *ctx,
  * rollup point goes on from the state as a series' does (go_on_from, feed_new_points), a change
  * of the state's last period alone goes on from the state before it, anything older rebuilds
  * that subject from its whole rollup history (docs/ARCHITECTURE.md, "The path of an
- * evaluation"). Threshold and plain Making Data Count rules read the history as before. */
+ * evaluation"). Threshold and plain Making Data Count rules read the history as before. Every
+ * aggregate rule sees only the points its gate judges (judged_points, core/rules.h): complete,
+ * or due and covering min_coverage of the sites owing them, none from the first that waits; a
+ * rebuild feeds the same points, so it gives the state the step-by-step path reached. */
 
 /* One subject's evaluation: its rules (rules[0..n), one subject), each parsed once, the
  * detector plans and stored states of its detector rules, and the states to store. */
@@ -558,8 +561,8 @@ static bool aggregate_detector(struct subject_eval *se, size_t i, const struct a
     return fed > 0;
 }
 
-/* Evaluates rule i of the subject on its points (the summary says how many of the sites
- * expected the latest point covers: a missing report is never a zero). */
+/* Evaluates rule i of the subject on the points it judges (the summary says how many of the
+ * sites owing it the latest point covers: a missing report is never a zero). */
 static bool evaluate_aggregate_rule(PGconn *conn, struct subject_eval *se, size_t i,
                                     const struct aggregate_points *ap,
                                     const struct claim_context *ctx)
@@ -581,7 +584,7 @@ static bool evaluate_aggregate_rule(PGconn *conn, struct subject_eval *se, size_
         return true;
     size_t len = strlen(eval.summary);
     snprintf(eval.summary + len, sizeof(eval.summary) - len, " (%ld of %ld sites)",
-             ap->sites[ap->n - 1], ap->expected);
+             ap->sites[ap->n - 1], ap->owed[ap->n - 1]);
     char subject[64];
     snprintf(subject, sizeof(subject), "i%lld:a%lld", (long long)a->indicator_id,
              (long long)a->site_id);
@@ -597,6 +600,32 @@ static bool evaluate_aggregate_rule(PGconn *conn, struct subject_eval *se, size_
                              .period_start = day,
                              .now = ctx->now};
     return alerts_apply(conn, &u);
+}
+
+/* The points of ap that rule judges today (core/rules.h, rule_aggregate_judged: complete, or
+ * due and covering min_coverage of the sites owing them; none from the first that waits), in
+ * arrays of their own; the caller frees *out with aggregate_points_free. */
+static void judged_points(const struct rule *rule, const struct aggregate_points *ap,
+                          struct aggregate_points *out)
+{
+    size_t *kept = xcalloc(ap->n + 1, sizeof(size_t));
+    size_t k = rule_aggregate_judged(rule, ap->period_type, ap->today, ap->days, ap->sites,
+                                     ap->owed, ap->n, kept);
+    *out = (struct aggregate_points){.values = xcalloc(k + 1, sizeof(double)),
+                                     .days = xcalloc(k + 1, sizeof(int32_t)),
+                                     .sites = xcalloc(k + 1, sizeof(long)),
+                                     .owed = xcalloc(k + 1, sizeof(long)),
+                                     .n = k,
+                                     .expected = ap->expected,
+                                     .period_type = ap->period_type,
+                                     .today = ap->today};
+    for (size_t j = 0; j < k; j++) {
+        out->values[j] = ap->values[kept[j]];
+        out->days[j] = ap->days[kept[j]];
+        out->sites[j] = ap->sites[kept[j]];
+        out->owed[j] = ap->owed[kept[j]];
+    }
+    free(kept);
 }
 
 static void subject_eval_free(struct subject_eval *se)
@@ -627,10 +656,16 @@ static bool evaluate_subject_rules(PGconn *conn, const struct claim_context *ctx
     bool ok = plan_subject(conn, ctx, &se, &from) &&
               observations_aggregate_from(conn, ctx->programme_id, rules[0].indicator_id,
                                           rules[0].site_id, aggregate, rules[0].percentage, from,
-                                          SIZE_MAX, &ap);
+                                          ctx->now, SIZE_MAX, &ap);
     metrics_add("scaleupd_aggregate_points_read_total", "", (double)ap.n);
-    for (size_t i = 0; ok && i < n; i++)
-        ok = !se.usable[i] || evaluate_aggregate_rule(conn, &se, i, &ap, ctx);
+    for (size_t i = 0; ok && i < n; i++) {
+        if (!se.usable[i])
+            continue;
+        struct aggregate_points judged;
+        judged_points(&se.parsed[i], &ap, &judged);
+        ok = evaluate_aggregate_rule(conn, &se, i, &judged, ctx);
+        aggregate_points_free(&judged);
+    }
     ok = ok && evaluation_aggregate_state_store(conn, ctx->programme_id, rules[0].indicator_id,
                                                 rules[0].site_id, se.saves, se.n_saves, ctx->now);
     if (ok) {

@@ -12,6 +12,7 @@
 #include "scaleupd/core/dynbuf.h"
 #include "scaleupd/core/log.h"
 #include "scaleupd/storage/db.h"
+#include "scaleupd/storage/member_owes.h"
 
 static const char SQL_FEEDS_INDICATORS[] =
     "SELECT i.id, i.period_type,"
@@ -19,13 +20,9 @@ static const char SQL_FEEDS_INDICATORS[] =
     " FROM programme p LEFT JOIN indicator i ON i.programme_id = p.id"
     " WHERE p.id = $1 ORDER BY i.id";
 
-/* Whether membership m (a row with its status, adopted_on, withdrawn_on) owes a value for a
- * period of window x (x.period_start, x.period_end): it had adopted by the period's end and
- * had not withdrawn before its start. */
-#define FEEDS_SQL_MEMBER_OWES_OF(m, x)                                                             \
-    " " m ".status <> 'planned' AND (" m ".adopted_on IS NULL OR " m ".adopted_on <= " x           \
-    ".period_end) AND (" m ".withdrawn_on IS NULL OR " m ".withdrawn_on > " x ".period_start)"     \
-    " AND NOT (" m ".status = 'withdrawn' AND " m ".withdrawn_on IS NULL)"
+/* Whether membership m owes a value for a period of window x (storage/member_owes.h, the rule
+ * the evaluator's aggregate rules share). */
+#define FEEDS_SQL_MEMBER_OWES_OF(m, x) MEMBER_SQL_OWES(m, x)
 #define FEEDS_SQL_MEMBER_OWES(x) FEEDS_SQL_MEMBER_OWES_OF("m", x)
 
 /* What both statements start from. $1 programme, $2 indicator ids, $3 their latest due

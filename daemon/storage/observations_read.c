@@ -3,6 +3,7 @@
  * evaluator reads. The write path is observations_write.c. */
 #include "scaleupd/storage/observations_read.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +13,7 @@
 #include "scaleupd/core/log.h"
 #include "scaleupd/core/period.h"
 #include "scaleupd/storage/db.h"
+#include "scaleupd/storage/member_owes.h"
 #include "scaleupd/storage/rollup_store.h"
 #include "scaleupd/storage/sql_numeric.h"
 
@@ -69,29 +71,59 @@ static const char SQL_SERIES_OWN[] =
  * the number covered, as avg() computes it; a result beyond double's range is a point without
  * that field, which says so in "out_of_range". */
 /* clang-format off */ /* it would fold the macros into the literals */
-static const char SQL_SERIES_AGG[] =
-    "WITH exact AS ("
-    " SELECT period_start, sites, CASE $4 WHEN 'sum' THEN total WHEN 'mean' THEN total / sites"
-    "  WHEN 'last' THEN " SQL_EXACT("latest_value") " ELSE CASE WHEN denominator > 0"
-    "  THEN numerator * $5::numeric / denominator END END AS v,"
-    "  CASE WHEN $4 = 'weighted' THEN numerator END AS n,"
-    "  CASE WHEN $4 = 'weighted' THEN denominator END AS d"
-    " FROM rollup WHERE programme_id = $1 AND indicator_id = $2 AND site_id = $3"
-    "  AND period_start >= coalesce($6::date, '-infinity')"
-    "  AND period_start <= coalesce($7::date, 'infinity')"
-    "), shown AS ("
-    " SELECT *, " SQL_FLOAT8_OF("v") " AS value, " SQL_FLOAT8_OF("n") " AS numerator,"
-    "  " SQL_FLOAT8_OF("d") " AS denominator FROM exact"
+#define SQL_AGG_EXACT                                                                              \
+    "WITH exact AS ("                                                                              \
+    " SELECT period_start, sites, CASE $4 WHEN 'sum' THEN total WHEN 'mean' THEN total / sites"    \
+    "  WHEN 'last' THEN " SQL_EXACT("latest_value") " ELSE CASE WHEN denominator > 0"              \
+    "  THEN numerator * $5::numeric / denominator END END AS v,"                                   \
+    "  CASE WHEN $4 = 'weighted' THEN numerator END AS n,"                                         \
+    "  CASE WHEN $4 = 'weighted' THEN denominator END AS d"                                        \
+    " FROM rollup WHERE programme_id = $1 AND indicator_id = $2 AND site_id = $3"                  \
+    "  AND period_start >= coalesce($6::date, '-infinity')"                                        \
+    "  AND period_start <= coalesce($7::date, 'infinity')"                                         \
+    "), shown AS ("                                                                                \
+    " SELECT *, " SQL_FLOAT8_OF("v") " AS value, " SQL_FLOAT8_OF("n") " AS numerator,"             \
+    "  " SQL_FLOAT8_OF("d") " AS denominator FROM exact"                                           \
     ")"
+
+/* The member sites (adopted or withdrawn, not planned) under site $3. */
+#define SQL_AGG_EXPECTED                                                                           \
+    "(SELECT count(*) FROM site_tree t JOIN membership m ON m.programme_id = $1"                   \
+    "  AND m.site_id = t.site_id AND m.status <> 'planned'"                                        \
+    "  WHERE t.programme_id = $1 AND t.ancestor_id = $3)"
+
+static const char SQL_SERIES_AGG[] = SQL_AGG_EXACT
     " SELECT coalesce(json_agg(json_strip_nulls(json_build_object('period_start', period_start,"
     "  'value', value, 'numerator', numerator, 'denominator', denominator,"
     "  'out_of_range', " OUT_OF_RANGE("value IS NULL", "n IS NOT NULL AND numerator IS NULL",
                                       "d IS NOT NULL AND denominator IS NULL") ","
     "  'sites_reporting', sites)) ORDER BY period_start) FILTER (WHERE v IS NOT NULL), '[]')::text,"
-    " (SELECT count(*) FROM site_tree t JOIN membership m ON m.programme_id = $1"
-    "  AND m.site_id = t.site_id AND m.status <> 'planned'"
-    "  WHERE t.programme_id = $1 AND t.ancestor_id = $3)"
+    " " SQL_AGG_EXPECTED
     " FROM shown";
+
+/* The same points for the evaluator, one row each, oldest first (day since 1970, value, NULL
+ * beyond double's range, sites covered), with what gates an aggregate rule
+ * (core/rules.h, rule_aggregate_gate): the member sites under $3 that owe the point's period
+ * (storage/member_owes.h, as the feeds status counts them), the indicator's period type and
+ * today in the programme's time zone at $8 (unix seconds; NULL: not known). */
+static const char SQL_EVAL_AGG[] = SQL_AGG_EXACT
+    ", ind AS (SELECT period_type FROM indicator WHERE programme_id = $1 AND id = $2"
+    "), w AS ("
+    " SELECT s.period_start, s.value, s.sites, CASE (SELECT period_type FROM ind)"
+    "  WHEN 'weekly' THEN s.period_start + 6"
+    "  WHEN 'monthly' THEN (s.period_start + interval '1 month')::date - 1"
+    "  WHEN 'quarterly' THEN (s.period_start + interval '3 months')::date - 1"
+    "  ELSE (s.period_start + interval '1 year')::date - 1 END AS period_end"
+    " FROM shown s WHERE s.v IS NOT NULL"
+    ")"
+    " SELECT w.period_start - DATE '1970-01-01', w.value, w.sites,"
+    " (SELECT count(*) FROM site_tree t JOIN membership m ON m.programme_id = $1"
+    "  AND m.site_id = t.site_id WHERE t.programme_id = $1 AND t.ancestor_id = $3"
+    "  AND" MEMBER_SQL_OWES("m", "w") "),"
+    " " SQL_AGG_EXPECTED ", (SELECT period_type FROM ind),"
+    " (SELECT (to_timestamp($8::float8) AT TIME ZONE p.time_zone)::date - DATE '1970-01-01'"
+    "  FROM programme p WHERE p.id = $1)"
+    " FROM w ORDER BY w.period_start";
 /* clang-format on */
 
 /* Brings the programme's rollups up to date with what ingest committed before this read
@@ -150,6 +182,7 @@ void aggregate_points_free(struct aggregate_points *a)
     free(a->values);
     free(a->days);
     free(a->sites);
+    free(a->owed);
     memset(a, 0, sizeof(*a));
 }
 
@@ -163,51 +196,66 @@ bool observations_aggregate(PGconn *conn, int64_t programme_id, int64_t indicato
                             size_t max_points, struct aggregate_points *out)
 {
     return observations_aggregate_from(conn, programme_id, indicator_id, site_id, aggregate,
-                                       percentage, INT32_MIN, max_points, out);
+                                       percentage, INT32_MIN, NAN, max_points, out);
 }
 
-bool observations_aggregate_from(PGconn *conn, int64_t programme_id, int64_t indicator_id,
-                                 int64_t site_id, const char *aggregate, bool percentage,
-                                 int32_t from_day, size_t max_points, struct aggregate_points *out)
+/* Fills out from the rows of SQL_EVAL_AGG, the latest max_points of them. */
+static void aggregate_rows(const PGresult *res, size_t max_points, struct aggregate_points *out)
 {
-    memset(out, 0, sizeof(*out));
-    char pid[24], iid[24], sid[24], from[DATE_FORMAT_MAX];
-    snprintf(pid, sizeof(pid), "%lld", (long long)programme_id);
-    snprintf(iid, sizeof(iid), "%lld", (long long)indicator_id);
-    snprintf(sid, sizeof(sid), "%lld", (long long)site_id);
-    bool bounded = from_day != INT32_MIN && date_format(from_day, from, sizeof(from));
-    const char *v[] = {pid, iid, sid, aggregate, percentage ? "100" : "1", bounded ? from : NULL,
-                       NULL};
-    if (!rollups_current(conn, programme_id, NULL))
-        return false;
-    PGresult *res =
-        db_run(conn, NULL, SQL_SERIES_AGG, 7, v, PGRES_TUPLES_OK, NULL, "read an aggregate");
-    if (res == NULL)
-        return false;
-    json_t *points = load_document(res, 0, NULL);
-    out->expected = (long)db_int64(res, 0, 1);
-    PQclear(res);
-    if (points == NULL)
-        return false;
-    size_t total = json_array_size(points);
+    size_t total = (size_t)PQntuples(res);
     size_t first = total > max_points ? total - max_points : 0;
+    out->today = INT32_MIN;
+    out->period_type = PERIOD_MONTHLY;
+    if (total > 0) {
+        out->expected = (long)db_int64(res, 0, 4);
+        if (!db_is_null(res, 0, 5) && !period_type_from_name(db_text(res, 0, 5), &out->period_type))
+            out->period_type = PERIOD_MONTHLY;
+        if (!db_is_null(res, 0, 6))
+            out->today = (int32_t)db_int64(res, 0, 6);
+    }
     size_t n = total - first;
     out->values = xcalloc(n + 1, sizeof(double));
     out->days = xcalloc(n + 1, sizeof(int32_t));
     out->sites = xcalloc(n + 1, sizeof(long));
+    out->owed = xcalloc(n + 1, sizeof(long));
     for (size_t i = first; i < total; i++) {
-        const json_t *p = json_array_get(points, i);
-        const char *start = json_string_value(json_object_get(p, "period_start"));
-        const json_t *value = json_object_get(p, "value");
-        int32_t day;
-        if (!json_is_number(value) || start == NULL || !date_parse(start, strlen(start), &day))
+        if (!db_double_opt(res, (int)i, 1, &out->values[out->n]))
             continue; /* out of double's range: a missing point, never a zero */
-        out->values[out->n] = json_number_value(value);
-        out->days[out->n] = day;
-        out->sites[out->n] = (long)json_integer_value(json_object_get(p, "sites_reporting"));
+        out->days[out->n] = (int32_t)db_int64(res, (int)i, 0);
+        out->sites[out->n] = (long)db_int64(res, (int)i, 2);
+        out->owed[out->n] = (long)db_int64(res, (int)i, 3);
         out->n++;
     }
-    json_decref(points);
+}
+
+bool observations_aggregate_from(PGconn *conn, int64_t programme_id, int64_t indicator_id,
+                                 int64_t site_id, const char *aggregate, bool percentage,
+                                 int32_t from_day, double now, size_t max_points,
+                                 struct aggregate_points *out)
+{
+    memset(out, 0, sizeof(*out));
+    char pid[24], iid[24], sid[24], from[DATE_FORMAT_MAX], at[32];
+    snprintf(pid, sizeof(pid), "%lld", (long long)programme_id);
+    snprintf(iid, sizeof(iid), "%lld", (long long)indicator_id);
+    snprintf(sid, sizeof(sid), "%lld", (long long)site_id);
+    snprintf(at, sizeof(at), "%.6f", now);
+    bool bounded = from_day != INT32_MIN && date_format(from_day, from, sizeof(from));
+    const char *v[] = {pid,
+                       iid,
+                       sid,
+                       aggregate,
+                       percentage ? "100" : "1",
+                       bounded ? from : NULL,
+                       NULL,
+                       isfinite(now) ? at : NULL};
+    if (!rollups_current(conn, programme_id, NULL))
+        return false;
+    PGresult *res =
+        db_run(conn, NULL, SQL_EVAL_AGG, 8, v, PGRES_TUPLES_OK, NULL, "read an aggregate");
+    if (res == NULL)
+        return false;
+    aggregate_rows(res, max_points, out);
+    PQclear(res);
     return true;
 }
 

@@ -168,10 +168,13 @@ static void store(const struct batch *b)
     obs_batch_free(&batch);
 }
 
+/* The daemon's clock for the next evaluation (NOW: every month of the tests is past due). */
+static double eval_now = NOW;
+
 static void evaluate(void)
 {
     bool due_touched, more;
-    cr_assert_geq(evaluator_run_dirty(conn, NOW, &due_touched, NULL, NULL, &more), 1);
+    cr_assert_geq(evaluator_run_dirty(conn, eval_now, &due_touched, NULL, NULL, &more), 1);
 }
 
 static void push(const struct batch *b)
@@ -238,10 +241,18 @@ static void expect_recomputed(int s)
     json_decref(doc);
     struct detector_params params;
     rule_detector_params(&rule, SPC_DIRECTION_UP, NAN, &params);
+    /* the points the rule judges on the evaluator's day (UTC): complete or due enough */
+    size_t kept[256];
+    cr_assert_lt(ap.n, 256);
+    size_t n = rule_aggregate_judged(&rule, ap.period_type, (int32_t)floor(eval_now / 86400),
+                                     ap.days, ap.sites, ap.owed, ap.n, kept);
+    double values[256];
+    int32_t days[256];
+    for (size_t k = 0; k < n; k++)
+        values[k] = ap.values[kept[k]], days[k] = ap.days[kept[k]];
     struct detector_state want, prior;
-    cr_assert_eq(detector_rebuild(&want, &params, ap.values, ap.days, ap.n, NULL), DETECTOR_OK);
-    cr_assert_eq(detector_rebuild(&prior, &params, ap.values, ap.days, ap.n ? ap.n - 1 : 0, NULL),
-                 DETECTOR_OK);
+    cr_assert_eq(detector_rebuild(&want, &params, values, days, n, NULL), DETECTOR_OK);
+    cr_assert_eq(detector_rebuild(&prior, &params, values, days, n ? n - 1 : 0, NULL), DETECTOR_OK);
     char want_hex[2 * sizeof(want) + 1], prior_hex[2 * sizeof(prior) + 1], key[DETECTOR_KEY_MAX],
         want_key[DETECTOR_KEY_MAX + 16];
     hex_of(&want, want_hex, sizeof(want_hex));
@@ -259,8 +270,8 @@ static void expect_recomputed(int s)
         got[c] = pgtest_scalar(conn, sql);
     }
     cr_expect(got[0] != NULL && strcmp(got[0], want_hex) == 0,
-              "%s on %s: the state is a rebuild of its %zu rollup points", subject_rules[s],
-              subject_sites[s], ap.n);
+              "%s on %s: the state is a rebuild of the %zu of its %zu rollup points it judges",
+              subject_rules[s], subject_sites[s], n, ap.n);
     cr_expect(got[1] != NULL && (strcmp(got[1], "none") == 0 || strcmp(got[1], prior_hex) == 0),
               "%s on %s: the prior state is a rebuild of all but the last point", subject_rules[s],
               subject_sites[s]);
@@ -493,4 +504,158 @@ Test(aggregate_detector, a_new_hierarchy_rebuilds_the_states)
     push_month(&seed, 24, 0);
     expect_all_recomputed();
     cr_expect_eq(metric(REBUILDS) - before, 3, "each subject rebuilt on its new rollups");
+}
+
+/* ---- the gate: a period is judged once complete, or due and covered enough -------------- */
+
+/* Month t of the tests (2015-01 + t), as the first of the month. */
+static int32_t month_day(int t)
+{
+    return date_from_ymd(2015 + t / 12, t % 12 + 1, 1);
+}
+
+/* Noon UTC on day `day` of the month after month t (data of month t are due by the 15th). */
+static double after_month(int t, int day)
+{
+    return (double)(month_day(t + 1) + day - 1) * 86400.0 + 43200.0;
+}
+
+/* The last period the state of rule `name` on site `site` has fed, as days; INT32_MIN if none. */
+static int32_t state_last_day(const char *name, const char *site)
+{
+    char sql[384];
+    snprintf(sql, sizeof(sql),
+             "SELECT coalesce(d.last_period - DATE '1970-01-01', -2147483648) FROM"
+             " aggregate_detector_state d JOIN alert_rule r ON r.id = d.rule_id JOIN site s"
+             " ON s.id = d.site_id WHERE r.name = '%s' AND s.code = '%s'",
+             name, site);
+    return (int32_t)scalar_ll(sql);
+}
+
+static const char *alert_state(const char *name)
+{
+    static char state[32];
+    char sql[256];
+    snprintf(sql, sizeof(sql),
+             "SELECT coalesce((SELECT a.state FROM alert a JOIN alert_rule r ON r.id = a.rule_id"
+             " WHERE r.name = '%s'), 'none')",
+             name);
+    char *text = pgtest_scalar(conn, sql);
+    snprintf(state, sizeof(state), "%s", text ? text : "none");
+    free(text);
+    return state;
+}
+
+/* Region 1's practices sit at 90, 100 and 110 (SD 1) and report each month in three pushes
+ * before its due date (P1 with region 2's, then P2, then P3): a month of P1 alone is a mean 10
+ * below the region's, far outside its limits, which waits rather than alerts; the state stays at
+ * the month before until the month is complete. From month 36 the region falls by 4.5 (its
+ * practices' SD): x-r1 fires on the complete months within 6 months of it. */
+Test(aggregate_detector, partial_pushes_of_a_month_before_its_due_date_wait)
+{
+    uint64_t seed = 21;
+    static const double level[3] = {90, 100, 110};
+    int fired = -1;
+    for (int t = 0; t < 48 && fired < 0; t++) {
+        double shift = t >= 36 ? 4.5 : 0;
+        for (int part = 0; part < 3; part++) {
+            struct batch b = {.len = 0};
+            batch_add(&b, practices[part], t, level[part] + noise(&seed) - shift);
+            if (part < 2)
+                batch_add(&b, practices[3 + part], t, 100 + noise(&seed));
+            eval_now = after_month(t, 3 + 3 * part); /* the 3rd, 6th, 9th: before the 15th */
+            push(&b);
+            int32_t want = part < 2 ? (t > 0 ? month_day(t - 1) : INT32_MIN) : month_day(t);
+            cr_expect_eq(state_last_day("x-r1", "R1"), want, "month %d, push %d: x-r1 judged %s", t,
+                         part + 1, part < 2 ? "the month before" : "the month");
+            if (t < 36)
+                cr_expect_eq(scalar_ll(OPEN_ALERTS), 0, "no open alert at month %d, push %d", t,
+                             part + 1);
+            else
+                cr_expect(part == 2 || strcmp(alert_state("x-r1"), "inactive") == 0 ||
+                              strcmp(alert_state("x-r1"), "none") == 0,
+                          "x-r1 is judged on complete months only");
+        }
+        if (t % 12 == 11)
+            expect_all_recomputed();
+        if (strcmp(alert_state("x-r1"), "firing") == 0)
+            fired = t;
+    }
+    cr_expect(fired >= 36 && fired < 42, "x-r1 fired %d months into the shift", fired - 35);
+    expect_all_recomputed();
+    cr_expect_eq(metric(REBUILDS), 3, "built once each, then gone on from");
+}
+
+/* Expects the state of subject s to be a rebuild of its rollup's points without the one of
+ * period `skipped` (INT32_MIN: with all of them): what the gate should have judged. */
+static void expect_fed_without(int s, int32_t skipped)
+{
+    char sql[512];
+    snprintf(sql, sizeof(sql), "SELECT id FROM site WHERE code = '%s'", subject_sites[s]);
+    int64_t site_id = id_of(sql), indicator_id = id_of("SELECT id FROM indicator");
+    struct aggregate_points ap;
+    cr_assert(observations_aggregate(conn, programme_id, indicator_id, site_id, "mean", false,
+                                     SIZE_MAX, &ap));
+    size_t n = 0;
+    for (size_t i = 0; i < ap.n; i++)
+        if (ap.days[i] != skipped)
+            ap.values[n] = ap.values[i], ap.days[n] = ap.days[i], n++;
+    json_t *doc = json_loads(rule_texts[s], 0, NULL);
+    struct rule rule;
+    json_decref(rule_parse(doc, &rule));
+    json_decref(doc);
+    struct detector_params params;
+    rule_detector_params(&rule, SPC_DIRECTION_UP, NAN, &params);
+    struct detector_state want;
+    cr_assert_eq(detector_rebuild(&want, &params, ap.values, ap.days, n, NULL), DETECTOR_OK);
+    char want_hex[2 * sizeof(want) + 1];
+    hex_of(&want, want_hex, sizeof(want_hex));
+    snprintf(sql, sizeof(sql),
+             "SELECT encode(d.state, 'hex') FROM aggregate_detector_state d JOIN alert_rule r"
+             " ON r.id = d.rule_id WHERE r.name = '%s' AND d.site_id = %lld",
+             subject_rules[s], (long long)site_id);
+    char *got = pgtest_scalar(conn, sql);
+    cr_expect(got != NULL && strcmp(got, want_hex) == 0, "%s: fed %zu of %zu points",
+              subject_rules[s], n, ap.n);
+    free(got);
+    aggregate_points_free(&ap);
+}
+
+/* P3 never reports month 20: region 1's month 20 covers 2 of its 3 practices. Before its due
+ * date it waits; once due (judged when month 21 comes in) it is judged when 2/3 is at least
+ * the rule's min_coverage, else skipped: no point fed, and the state goes past it. */
+static void one_practice_never_reports(double min_coverage)
+{
+    char text[256];
+    snprintf(text, sizeof(text), RULE_R1 "\"min_coverage\":%g," RULE_TAIL, min_coverage);
+    set_rule(0, text);
+    uint64_t seed = 8;
+    for (int t = 0; t < 22; t++) {
+        struct batch b = {.len = 0};
+        for (int p = 0; p < N_PRACTICES; p++)
+            if (t != 20 || p != 2)
+                batch_add(&b, practices[p], t, 100 + 3 * noise(&seed));
+        eval_now = after_month(t, 5);
+        push(&b);
+        if (t == 20) {
+            cr_expect_eq(state_last_day("x-r1", "R1"), month_day(19), "month 20 waits");
+            cr_expect_eq(state_last_day("x-r2", "R2"), month_day(20), "region 2 is complete");
+            cr_expect_eq(state_last_day("x-country", "C"), month_day(19), "4 of 5 waits too");
+        }
+    }
+    cr_expect_eq(state_last_day("x-r1", "R1"), month_day(21), "past month 20");
+    expect_fed_without(0, min_coverage <= 2.0 / 3 ? INT32_MIN : month_day(20));
+    expect_fed_without(2, INT32_MIN); /* the country's 4 of 5 is the default 0.8 */
+    expect_all_recomputed();
+    cr_expect_eq(scalar_ll(OPEN_ALERTS), 0, "no open alert");
+}
+
+Test(aggregate_detector, a_due_month_covered_enough_is_judged)
+{
+    one_practice_never_reports(0.6);
+}
+
+Test(aggregate_detector, a_due_month_covered_too_little_is_skipped)
+{
+    one_practice_never_reports(0.8); /* the default */
 }

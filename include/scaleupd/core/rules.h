@@ -49,8 +49,10 @@ struct rule {
     /* late_feed and completeness: a period is due due_days after the next period starts
        (14: monthly data due by the 15th of the next month), late grace_days after that */
     int due_days, grace_days;
-    double min_ratio;  /* completeness: share of active sites that must have reported */
-    bool at_risk_only; /* trajectory: alert only at_risk, not behind */
+    double min_ratio;    /* completeness: share of active sites that must have reported */
+    double min_coverage; /* aggregate: share of the sites owing a period that a period past its
+                            due date must cover to be judged (rule_aggregate_gate; 0.8) */
+    bool at_risk_only;   /* trajectory: alert only at_risk, not behind */
 };
 
 /*
@@ -116,6 +118,32 @@ int32_t rule_deadline(const struct rule *rule, struct period p);
 /* The latest period of the type whose deadline lies before today (days since 1970-01-01 in
  * the programme's time zone): the period whose data must be there by now. */
 struct period rule_latest_due_period(const struct rule *rule, enum period_type type, int32_t today);
+
+/* What an aggregate rule does with the rollup point of one period (docs/ARCHITECTURE.md, "The
+ * path of an evaluation"): a missing report is never judged as if it were a value. */
+enum rule_gate {
+    RULE_GATE_JUDGE, /* complete (it covers every member site owing the period), or past its
+                        due date and covering at least min_coverage of them: fed, may alert */
+    RULE_GATE_SKIP,  /* past its due date below min_coverage: missing, never fed */
+    RULE_GATE_WAIT,  /* neither complete nor due: not judged yet, nor any later period */
+};
+
+/* The gate of an aggregate rule at the point of period p that covers `sites` of the `owed`
+ * member sites that owe it, on `today` (days since 1970-01-01 in the programme's time zone;
+ * INT32_MIN: not known, nothing is due). Due: rule_deadline(rule, p) is before today (the due
+ * date of a late-feed rule with the same due_days and grace_days; by default the 15th of the
+ * next month for monthly data, as the feeds status's default grace of 15 days). */
+enum rule_gate rule_aggregate_gate(const struct rule *rule, struct period p, long sites, long owed,
+                                   int32_t today);
+
+/* The points of an aggregate (n of them, oldest first: period starts days[i] of periods of
+ * `type`, each covering sites[i] of owed[i]) that an aggregate rule judges on `today`: the
+ * indices of those whose gate is RULE_GATE_JUDGE, up to the first that waits, into kept[]
+ * (room for n). Returns their number. The evaluator's and bench/signals.sh's filter, and what
+ * a rebuild of an aggregate rule's detector state is fed. */
+size_t rule_aggregate_judged(const struct rule *rule, enum period_type type, int32_t today,
+                             const int32_t *days, const long *sites, const long *owed, size_t n,
+                             size_t *kept);
 
 /* Completeness: holds when reported / active < min_ratio (never with no active site). */
 void rule_eval_completeness(const struct rule *rule, long reported, long active,

@@ -9,6 +9,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "scaleupd/core/period.h"
+
 /* The cap of a series as read from the database (its points, built by PostgreSQL as one
  * JSON text): a larger one is a failure (SERIES_DB_ERROR, logged), never a larger buffer. */
 #define OBSERVATIONS_DOC_MAX_BYTES (64u << 20)
@@ -56,8 +58,13 @@ struct aggregate_points {
     double *values;
     int32_t *days; /* period starts, days since 1970-01-01 */
     long *sites;   /* sites reporting in each period */
+    long *owed;    /* member sites under the site that owe each period (storage/member_owes.h:
+                      adopted by its end, not withdrawn before its start, not planned) */
     size_t n;
     long expected; /* member sites (adopted or withdrawn, not planned) under the site */
+    enum period_type period_type; /* the indicator's */
+    int32_t today; /* days since 1970 in the programme's time zone at the read's `now`
+                      (INT32_MIN: not asked) */
 };
 
 /* Reads at most the latest max_points of the aggregate of site_id's descendants for
@@ -70,11 +77,13 @@ bool observations_aggregate(PGconn *conn, int64_t programme_id, int64_t indicato
     __attribute__((warn_unused_result));
 
 /* The same from the period that starts on from_day on (INT32_MIN: from the first): a point
- * of an aggregate's history costs nothing once a detector state has seen it. */
+ * of an aggregate's history costs nothing once a detector state has seen it. now (unix
+ * seconds; NAN: not known) sets out->today, by which an aggregate rule's gate decides whether
+ * a period is due (core/rules.h, rule_aggregate_gate). */
 bool observations_aggregate_from(PGconn *conn, int64_t programme_id, int64_t indicator_id,
                                  int64_t site_id, const char *aggregate, bool percentage,
-                                 int32_t from_day, size_t max_points, struct aggregate_points *out)
-    __attribute__((warn_unused_result));
+                                 int32_t from_day, double now, size_t max_points,
+                                 struct aggregate_points *out) __attribute__((warn_unused_result));
 
 /* Brings the programme's rollups up to date as observations_aggregate does before its read
  * (inside a transaction: once per transaction), so that what is read next about them (a
