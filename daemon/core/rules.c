@@ -181,7 +181,7 @@ static void defaults(struct rule *out)
         SPC_SIGNAL_OUTSIDE | SPC_SIGNAL_SHIFT | SPC_SIGNAL_TREND | SPC_SIGNAL_TWO_IN_THREE;
     out->due_days = 14;
     out->min_ratio = 0.8;
-    out->min_coverage = 0.8;
+    out->min_coverage = 1; /* a partial month waits for its last site */
 }
 
 static void parse_kind_specific(json_t **problems, const json_t *doc, struct rule *out)

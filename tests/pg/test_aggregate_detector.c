@@ -645,7 +645,7 @@ static void one_practice_never_reports(double min_coverage)
     }
     cr_expect_eq(state_last_day("x-r1", "R1"), month_day(21), "past month 20");
     expect_fed_without(0, min_coverage <= 2.0 / 3 ? INT32_MIN : month_day(20));
-    expect_fed_without(2, INT32_MIN); /* the country's 4 of 5 is the default 0.8 */
+    expect_fed_without(2, month_day(20)); /* the country's 4 of 5 is below the default 1 */
     expect_all_recomputed();
     cr_expect_eq(scalar_ll(OPEN_ALERTS), 0, "no open alert");
 }
@@ -657,5 +657,5 @@ Test(aggregate_detector, a_due_month_covered_enough_is_judged)
 
 Test(aggregate_detector, a_due_month_covered_too_little_is_skipped)
 {
-    one_practice_never_reports(0.8); /* the default */
+    one_practice_never_reports(0.8);
 }

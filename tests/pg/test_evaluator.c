@@ -160,7 +160,7 @@ Test(evaluator, an_aggregate_rule_watches_the_region_not_each_practice)
     expect_alert("bp-region", "VLG", "firing 40.0 below minimum 50 (2 of 2 sites)");
     expect_alert("bp-region", "BE", NULL); /* the rule's scope is Flanders */
 
-    /* one practice of two reported a due month: below the rule's min_coverage (0.8), it is
+    /* one practice of two reported a due month: below the rule's min_coverage (1 by default), it is
      * missing, never judged (core/rules.h, rule_aggregate_gate); once both have, it is */
     push_rows((struct bp[]){{"A", "2025-03", 50, 100}, {NULL, NULL, 0, 0}});
     expect_alert("bp-region", "VLG", "firing 40.0 below minimum 50 (2 of 2 sites)");

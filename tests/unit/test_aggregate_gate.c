@@ -34,12 +34,14 @@ static int32_t day(int y, int m, int d)
 
 Test(aggregate_gate, table)
 {
-    struct rule dflt = parsed(AGG "}"), low = parsed(AGG ",\"min_coverage\":0.5}"),
-                all = parsed(AGG ",\"min_coverage\":1}"), late = parsed(AGG ",\"grace_days\":10}");
+    struct rule dflt = parsed(AGG ",\"min_coverage\":0.8}"),
+                low = parsed(AGG ",\"min_coverage\":0.5}"),
+                all = parsed(AGG ",\"min_coverage\":1}"),
+                late = parsed(AGG ",\"grace_days\":10,\"min_coverage\":0.8}");
     struct period march = {PERIOD_MONTHLY, 2025, 3};
     static const struct {
         const char *name;
-        int rule; /* 0 default, 1 min 0.5, 2 min 1, 3 due 10 days later */
+        int rule; /* 0 min 0.8, 1 min 0.5, 2 min 1, 3 due 10 days later */
         long sites, owed;
         int32_t today;
         enum rule_gate want;
@@ -75,7 +77,7 @@ Test(aggregate_gate, table)
  * with min 0.8), June partial and not due: it waits, and so does July though complete. */
 Test(aggregate_gate, judged_points_stop_at_the_first_that_waits)
 {
-    struct rule rule = parsed(AGG "}");
+    struct rule rule = parsed(AGG ",\"min_coverage\":0.8}");
     int32_t days[7];
     for (int m = 0; m < 7; m++)
         days[m] = day(2025, m + 1, 1);
@@ -110,6 +112,6 @@ Test(aggregate_gate, min_coverage_is_validated_with_its_field)
         json_decref(problems);
         json_decref(doc);
     }
-    cr_expect_float_eq(parsed(AGG "}").min_coverage, 0.8, 1e-12, "the default");
+    cr_expect_float_eq(parsed(AGG "}").min_coverage, 1, 1e-12, "the default");
     cr_expect_float_eq(parsed(AGG ",\"min_coverage\":0}").min_coverage, 0, 1e-12);
 }

@@ -51,7 +51,7 @@ struct rule {
     int due_days, grace_days;
     double min_ratio;    /* completeness: share of active sites that must have reported */
     double min_coverage; /* aggregate: share of the sites owing a period that a period past its
-                            due date must cover to be judged (rule_aggregate_gate; 0.8) */
+                            due date must cover to be judged (rule_aggregate_gate; 1) */
     bool at_risk_only;   /* trajectory: alert only at_risk, not behind */
 };
 
