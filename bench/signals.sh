@@ -27,7 +27,7 @@
 #              of practices that report after the due date. The region's month goes through the
 #              evaluator's gate (core/rules.c, rule_aggregate_gate): it waits while partial
 #              before its due date, is judged after it on the practices on time when they cover
-#              MIN_COVERAGE (default 0.8, the rule's min_coverage; else it is skipped), then
+#              MIN_COVERAGE (default 1, the rule's min_coverage; else it is skipped), then
 #              again on all of them once the late ones report
 #   CALIBRATE=1  print instead the table of detector_params_for_budget (h against the false
 #              alerts it costs, with Siegmund's figure), as core/detector.c's comment says
@@ -62,7 +62,7 @@ build_step cmake --build "$build" --target signals_bench -j 2
 
 args=(--series "${SERIES:-20000}" --budget "${BUDGET:-2}")
 [ -n "${AGGREGATE:-}" ] &&
-    args+=(--aggregate "$AGGREGATE" --late "${LATE:-0}" --min-coverage "${MIN_COVERAGE:-0.8}")
+    args+=(--aggregate "$AGGREGATE" --late "${LATE:-0}" --min-coverage "${MIN_COVERAGE:-1}")
 if [ -n "${CALIBRATE:-}" ]; then
     exec "$build/bench/signals_bench" --calibrate --series "${SERIES:-50000}" --seed 7
 fi
