@@ -880,11 +880,12 @@ class FeedsTest(unittest.TestCase):
             # a completeDate that is not one (dataSet and completeDate are honoured:
             # test_dhis2_clients.py)
             ({"completeDate": "2025-05-32"}, "completeDate", "invalid_parameter"),
-            # set-level properties scaleupd does not map yet, whatever their value
-            ({"attributeOptionCombo": "HllvX50cXC0"}, "attributeOptionCombo",
+            # set-level properties scaleupd does not map: an attribute option combination
+            # other than the default (taken: below), or not a string
+            ({"attributeOptionCombo": "Xy1234567ab"}, "attributeOptionCombo",
              "unsupported_parameter"),
             ({"attributeOptionCombo": {"cat": "opt"}}, "attributeOptionCombo",
-             "unsupported_parameter"),
+             "invalid_parameter"),
             ({"attributeCategoryOptions": ["a", "b"]}, "attributeCategoryOptions",
              "unsupported_parameter"),
             ({"deletion": {"orgUnits": ["BE"]}}, "deletion", "unsupported_parameter"),
@@ -900,6 +901,10 @@ class FeedsTest(unittest.TestCase):
                 resp = self.post_set(**members)
                 self.assert_dhis2_refused(resp, member, code)
         self.assertEqual(self.count("observation"), 0)
+        # the default attribute option combination, as an exported data value set names it
+        resp = self.post_set(attributeOptionCombo="HllvX50cXC0")
+        self.assertEqual((resp.status, self.count("observation")), (200, 2), resp.body)
+        harness.truncate(self.conninfo, "observation, observation_revision, dirty_series")
         # a member given twice is a document error, as any top-level key twice
         body = '{"dryRun": false, "dryRun": true, ' + EXAMPLE_DHIS2.strip()[1:]
         resp = self.post(body, path="/api/dataValueSets")
