@@ -114,11 +114,15 @@ static int64_t registrations_programme(struct request *req, PGconn *conn)
         return 0;
     }
     int found = programme_find(conn, slug, &id);
-    if (found < 0)
+    if (found < 0) {
         handler_db_error(req, conn);
-    else if (found == 0 || (req->auth.scope == TOKEN_SCOPE_FEED && id != req->auth.programme_id))
+        return 0;
+    }
+    if (found == 0 || (req->auth.scope == TOKEN_SCOPE_FEED && id != req->auth.programme_id)) {
         request_reply_error(req, 404, "unknown_programme", "no programme \"%s\"", slug);
-    return found > 0 ? id : 0;
+        return 0; /* another programme's is answered as one that does not exist */
+    }
+    return id;
 }
 
 void handle_get_dhis2_registrations(struct request *req, PGconn *conn, struct app *app)

@@ -382,6 +382,24 @@ class Dhis2ClientsTest(unittest.TestCase):
         self.assertEqual(r.status_code, 200, r.text)
         return r.json()["completeDataSetRegistrations"]
 
+    def test_registrations_of_another_programme_are_not_found(self):
+        """A feed token reads only its own programme's registrations: naming another
+        programme is answered as a programme that does not exist, and carries none of its."""
+        other = harness.example_programme()
+        other["slug"] = "other-dhis2"
+        other.pop("dhis2", None)
+        resp = self.daemon.request("POST", "/api/v1/programmes", other)
+        self.assertIn(resp.status, (200, 201), resp.body)
+        r = requests.get(f"{self.server}/api/completeDataSetRegistrations",
+                         params={"programme": "other-dhis2"},
+                         headers={"Authorization": f"ApiToken {self.feed}"})
+        self.assertEqual(r.status_code, 404, r.text)
+        self.assertNotIn("completeDataSetRegistrations", r.json())
+        r = requests.get(f"{self.server}/api/completeDataSetRegistrations",
+                         params={"programme": SLUG},
+                         headers={"Authorization": f"ApiToken {self.feed}"})
+        self.assertEqual(r.status_code, 200, r.text)
+
     def test_data_set_completed_with_its_values(self):
         """dataSet and completeDate register the data set complete for the set's period and
         organisation unit, as DHIS2 does, in the import's transaction; a data set the
