@@ -102,9 +102,11 @@ static const char SQL_SERIES_AGG[] = SQL_AGG_EXACT
     " FROM shown";
 
 /* The same points for the evaluator, one row each, oldest first (day since 1970, value, NULL
- * beyond double's range, sites covered), with what gates an aggregate rule
- * (core/rules.h, rule_aggregate_gate): the member sites under $3 that owe the point's period
- * (storage/member_owes.h, as the feeds status counts them), the indicator's period type and
+ * beyond double's range), with what gates an aggregate rule
+ * (core/rules.h, rule_aggregate_gate): of the member sites under $3 that owe the point's
+ * period (storage/member_owes.h, as the feeds status counts them) those that sent it and all
+ * of them (the rollup's own count of sites would count a planned site or one sending baseline
+ * months before its adoption as covering the period), the indicator's period type and
  * today in the programme's time zone at $8 (unix seconds; NULL: not known). */
 static const char SQL_EVAL_AGG[] = SQL_AGG_EXACT
     ", ind AS (SELECT period_type FROM indicator WHERE programme_id = $1 AND id = $2"
@@ -116,7 +118,12 @@ static const char SQL_EVAL_AGG[] = SQL_AGG_EXACT
     "  ELSE (s.period_start + interval '1 year')::date - 1 END AS period_end"
     " FROM shown s WHERE s.v IS NOT NULL"
     ")"
-    " SELECT w.period_start - DATE '1970-01-01', w.value, w.sites,"
+    " SELECT w.period_start - DATE '1970-01-01', w.value,"
+    " (SELECT count(*) FROM site_tree t JOIN membership m ON m.programme_id = $1"
+    "  AND m.site_id = t.site_id WHERE t.programme_id = $1 AND t.ancestor_id = $3"
+    "  AND" MEMBER_SQL_OWES("m", "w") " AND EXISTS (SELECT 1 FROM series se JOIN observation o"
+    "  ON o.programme_id = $1 AND o.series_id = se.id AND o.period_start = w.period_start"
+    "  WHERE se.programme_id = $1 AND se.indicator_id = $2 AND se.site_id = m.site_id)),"
     " (SELECT count(*) FROM site_tree t JOIN membership m ON m.programme_id = $1"
     "  AND m.site_id = t.site_id WHERE t.programme_id = $1 AND t.ancestor_id = $3"
     "  AND" MEMBER_SQL_OWES("m", "w") "),"

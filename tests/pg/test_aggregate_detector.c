@@ -659,3 +659,38 @@ Test(aggregate_detector, a_due_month_covered_too_little_is_skipped)
 {
     one_practice_never_reports(0.8);
 }
+
+/* A site that owes nothing (here planned) and sends a month does not make the month of its
+ * region complete: the gate counts the owing members that sent it, not the sites the rollup
+ * covers (3 of them here, as many as owe it, while P3 has not sent yet). */
+Test(aggregate_detector, a_site_that_owes_nothing_does_not_complete_a_month)
+{
+    static const char planned[] =
+        ",{\"code\":\"P4\",\"name\":\"P4\",\"level\":\"practice\",\"parent\":\"R1\","
+        "\"status\":\"planned\"}],\"indicators\"";
+    char text[sizeof(programme_doc) + sizeof(planned)];
+    const char *at = strstr(programme_doc, "],\"indicators\"");
+    cr_assert_not_null(at);
+    snprintf(text, sizeof(text), "%.*s%s%s", (int)(at - programme_doc), programme_doc, planned,
+             at + strlen("],\"indicators\""));
+    json_t *doc = json_loads(text, 0, NULL);
+    cr_assert_not_null(doc, "%s", text);
+    json_t *problems = NULL;
+    int64_t id = 0;
+    enum programme_result r = programme_apply(conn, doc, &id, &problems, "test");
+    cr_assert(r == PROGRAMME_UPDATED && id == programme_id && json_array_size(problems) == 0,
+              "the planned site added: %d", (int)r);
+    json_decref(problems);
+    json_decref(doc);
+    struct batch b = {.len = 0};
+    batch_add(&b, "P1", 0, 100);
+    batch_add(&b, "P2", 0, 101);
+    batch_add(&b, "P4", 0, 99);
+    eval_now = after_month(0, 5);
+    push(&b);
+    cr_expect_eq(state_last_day("x-r1", "R1"), INT32_MIN, "2 of 3 owing: the month waits");
+    b = (struct batch){.len = 0};
+    batch_add(&b, "P3", 0, 100);
+    push(&b);
+    cr_expect_eq(state_last_day("x-r1", "R1"), month_day(0), "3 of 3: judged");
+}
