@@ -367,7 +367,7 @@ Test(aggregate_detector, random_changes_leave_each_state_equal_to_a_recompute)
  * their rows a plan reads moves with the planner's statistics (when autovacuum last came by),
  * so they are counted in the total but not bounded. */
 #define HISTORY_TABLES                                                                             \
-    "('observation', 'observation_revision', 'rollup', 'site_sent', 'progress_snapshot',"        \
+    "('observation', 'observation_revision', 'rollup', 'site_sent', 'progress_snapshot',"          \
     " 'alert_event', 'alert_history')"
 
 struct rows {
