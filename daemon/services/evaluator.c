@@ -1027,27 +1027,28 @@ struct due_rule {
     double now;
 };
 
-static bool apply_due(PGconn *conn, const struct due_rule *d, const char *subject, int64_t site,
-                      bool holds, const struct rule_eval *eval)
+static struct alert_update due_update(const struct due_rule *d, const char *subject, int64_t site,
+                                      bool holds, const struct rule_eval *eval)
 {
-    struct alert_update u = {.programme_id = d->stored->programme_id,
-                             .rule_id = d->stored->rule.id,
-                             .subject = subject,
-                             .indicator_id = d->stored->indicator_id,
-                             .site_id = site,
-                             .for_count = d->stored->rule.for_count,
-                             .resolve_count = d->stored->rule.resolve_count,
-                             .obs = holds ? ALERT_OBS_HOLDS : ALERT_OBS_OK,
-                             .eval = eval,
-                             .period_start = period_start(d->due),
-                             .has_due = d->rule.kind == RULE_LATE_FEED,
-                             .due_day = rule_deadline(&d->rule, d->due),
-                             .now = d->now};
-    return alerts_apply(conn, &u);
+    return (struct alert_update){.programme_id = d->stored->programme_id,
+                                 .rule_id = d->stored->rule.id,
+                                 .subject = subject,
+                                 .indicator_id = d->stored->indicator_id,
+                                 .site_id = site,
+                                 .for_count = d->stored->rule.for_count,
+                                 .resolve_count = d->stored->rule.resolve_count,
+                                 .obs = holds ? ALERT_OBS_HOLDS : ALERT_OBS_OK,
+                                 .eval = eval,
+                                 .period_start = period_start(d->due),
+                                 .has_due = d->rule.kind == RULE_LATE_FEED,
+                                 .due_day = rule_deadline(&d->rule, d->due),
+                                 .now = d->now};
 }
 
 /* A late-feed rule on one due site: a feed is a site that sends this indicator, so one that
- * never has (a practice, for an indicator reported nationally) is not late. */
+ * never has (a practice, for an indicator reported nationally) is not late. Nothing is
+ * written (nor locked) when the step changes nothing stored: the same practice still late
+ * for the same period, or one that reported with no alert open. */
 static bool evaluate_late_site(PGconn *conn, const struct due_rule *d,
                                const struct evaluation_due_site *site, const char *period,
                                const char *deadline)
@@ -1064,15 +1065,37 @@ static bool evaluate_late_site(PGconn *conn, const struct due_rule *d,
     char subject[64];
     snprintf(subject, sizeof(subject), "i%lld:s%lld", (long long)d->stored->indicator_id,
              (long long)site->site_id);
-    bool ok = apply_due(conn, d, subject, site->site_id, !site->reported, &eval);
-    if (ok && !site->reported)
+    struct alert_update u = due_update(d, subject, site->site_id, !site->reported, &eval);
+    bool park = !site->reported && site->series_alerts_open;
+    if (!park && alerts_rewrites_nothing(&u, &site->alert))
+        return true;
+    bool ok = alerts_apply(conn, &u);
+    if (ok && park)
         ok = mark_no_data(conn, d->stored->programme_id, d->stored->indicator_id, site->site_id,
                           d->now);
     return ok;
 }
 
+/* Sites whose late-feed alerts one transaction of the timer pass steps: a national
+ * programme's first pass after a backfill opens one alert (and incident membership) per
+ * practice and indicator, 140,000 at 7,000 practices, and one transaction for them all held
+ * back vacuum for the whole load (18 minutes in bench/scale.sh at 10 M observations, the
+ * `series` table bloated 25-fold meanwhile) and a graceful stop with it. */
+#define TIMER_SITES_PER_TRANSACTION 500
+
+/* Commits the piece when ok, else rolls it back; false when it did not commit. */
+static bool end_piece(PGconn *conn, bool ok)
+{
+    if (ok)
+        return db_commit(conn, NULL);
+    db_rollback(conn, NULL);
+    return false;
+}
+
 /* A late-feed or completeness rule for one indicator at its latest due period (completeness
- * still counts the sites that never sent the indicator). */
+ * still counts the sites that never sent the indicator): late-feed sites a piece at a time,
+ * each piece its own transaction (the steps are idempotent for a period: a pass cut short
+ * leaves what it committed right, and the next pass does the rest). */
 static bool evaluate_due_rule(PGconn *conn, const struct due_rule *d)
 {
     char start[DATE_FORMAT_MAX], end[DATE_FORMAT_MAX], deadline[DATE_FORMAT_MAX],
@@ -1085,15 +1108,20 @@ static bool evaluate_due_rule(PGconn *conn, const struct due_rule *d)
     struct evaluation_due_site *sites;
     size_t n;
     if (!evaluation_due_sites(conn, d->stored->programme_id, d->stored->indicator_id,
-                              period_start(d->due), period_end(d->due),
+                              d->stored->rule.id, period_start(d->due), period_end(d->due),
                               d->stored->scoped ? &d->stored->site_scope : NULL, &sites, &n))
         return false;
     bool ok = true;
     long reported = 0, active = (long)n;
-    for (size_t i = 0; ok && i < n; i++) {
+    for (size_t i = 0; i < n; i++)
         reported += sites[i].reported;
-        if (d->rule.kind == RULE_LATE_FEED)
+    for (size_t from = 0; ok && d->rule.kind == RULE_LATE_FEED && from < n;
+         from += TIMER_SITES_PER_TRANSACTION) {
+        size_t to = from + TIMER_SITES_PER_TRANSACTION < n ? from + TIMER_SITES_PER_TRANSACTION : n;
+        ok = db_begin(conn, NULL);
+        for (size_t i = from; ok && i < to; i++)
             ok = evaluate_late_site(conn, d, &sites[i], period, deadline);
+        ok = end_piece(conn, ok);
     }
     free(sites);
     if (ok && d->rule.kind == RULE_COMPLETENESS) {
@@ -1101,7 +1129,9 @@ static bool evaluate_due_rule(PGconn *conn, const struct due_rule *d)
         rule_eval_completeness(&d->rule, reported, active, &eval);
         char subject[64];
         snprintf(subject, sizeof(subject), "i%lld", (long long)d->stored->indicator_id);
-        ok = apply_due(conn, d, subject, 0, eval.holds, &eval);
+        struct alert_update u = due_update(d, subject, 0, eval.holds, &eval);
+        ok = db_begin(conn, NULL);
+        ok = end_piece(conn, ok && alerts_apply(conn, &u));
     }
     return ok;
 }
@@ -1213,21 +1243,25 @@ static bool ensure_all_defaults(PGconn *conn)
     return ok;
 }
 
-/* The timer pass; *ran says whether this daemon did it (false: another holds the lock). */
+/* The timer pass; *ran says whether this daemon did it (false: another holds the lock).
+ * It holds the session's lock throughout and commits in pieces: the default rules, each due
+ * rule's sites a piece at a time, the trajectory rules. */
 static bool run_timer(PGconn *conn, double now, bool *ran)
 {
     *ran = false;
-    if (!db_begin(conn, NULL))
+    if (!evaluation_timer_lock(conn, ran))
         return false;
-    bool ok = evaluation_timer_lock(conn, ran);
-    if (ok && *ran)
-        ok = ensure_all_defaults(conn) && evaluate_due_rules(conn, now) &&
-             evaluate_trajectory_rules(conn, now);
-    if (!ok) {
-        db_rollback(conn, NULL);
-        return false;
+    if (!*ran)
+        return true;
+    bool ok = db_begin(conn, NULL);
+    ok = end_piece(conn, ok && ensure_all_defaults(conn));
+    ok = ok && evaluate_due_rules(conn, now);
+    if (ok) {
+        ok = db_begin(conn, NULL);
+        ok = end_piece(conn, ok && evaluate_trajectory_rules(conn, now));
     }
-    return db_commit(conn, NULL);
+    /* a lost connection took the lock with it */
+    return evaluation_timer_unlock(conn) && ok;
 }
 
 bool evaluator_run_timer(PGconn *conn, double now)

@@ -5,6 +5,8 @@
 
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "scaleupd/core/period.h"
 #include "scaleupd/storage/db.h"
@@ -22,42 +24,50 @@ static void fmt_double(char *buf, size_t size, bool has, double v, const char **
     *param = buf;
 }
 
-/* What alerts_apply reads of a stored alert. */
-struct stored_alert {
-    int64_t id;           /* 0: none stored */
-    int32_t period_start; /* -1: none */
-    int64_t incident_id;  /* its open incident; 0: none (a resolved one is history) */
-};
+bool alerts_stored_parse(const PGresult *res, int row, int col, struct alert_stored *stored)
+{
+    *stored = (struct alert_stored){.period_start = -1, .due_day = -1};
+    stored->status = (struct alert_status){.state = ALERT_INACTIVE};
+    if (PQgetisnull(res, row, col))
+        return true;
+    stored->id = db_int64(res, row, col);
+    if (!alert_state_from_name(db_text(res, row, col + 1), &stored->status.state))
+        return false;
+    stored->status.streak = (int)db_int64(res, row, col + 2);
+    stored->status.fired = db_bool(res, row, col + 3);
+    stored->period_start = (int32_t)db_int64(res, row, col + 4);
+    int64_t incident = 0;
+    stored->incident_id = db_int64_opt(res, row, col + 5, &incident) ? incident : 0;
+    snprintf(stored->summary, sizeof(stored->summary), "%s", db_text(res, row, col + 6));
+    for (int i = 0; i < 4; i++) {
+        stored->has[i] = !PQgetisnull(res, row, col + 7 + i);
+        stored->values[i] = stored->has[i] ? strtod(PQgetvalue(res, row, col + 7 + i), NULL) : NAN;
+    }
+    stored->due_day = (int32_t)db_int64(res, row, col + 11);
+    return true;
+}
 
-/* Reads the stored status of an alert (locked), or the inactive default when absent. */
-static bool load_status(PGconn *conn, const struct alert_update *u, struct alert_status *st,
-                        struct stored_alert *stored)
+/* clang-format off */
+#define STATUS_SQL "SELECT " ALERT_STORED_COLUMNS " FROM alert a WHERE a.programme_id = $1" \
+    " AND a.rule_id = $2 AND a.subject = $3"
+/* clang-format on */
+
+/* Reads the stored alert (locked when lock), or none. */
+static bool load_status(PGconn *conn, const struct alert_update *u, bool lock,
+                        struct alert_stored *stored)
 {
     char pid[24], rid[24];
     snprintf(pid, sizeof(pid), "%lld", (long long)u->programme_id);
     snprintf(rid, sizeof(rid), "%lld", (long long)u->rule_id);
     const char *params[] = {pid, rid, u->subject};
-    PGresult *res = db_run(conn, "scaleupd_alert_status",
-                           "SELECT id, state, streak, fired, coalesce(period_start - date"
-                           " '1970-01-01', -1), (SELECT n.id FROM incident n WHERE n.id ="
-                           " alert.incident_id AND n.resolved_at IS NULL) FROM alert WHERE"
-                           " programme_id = $1"
-                           " AND rule_id = $2 AND subject = $3 FOR UPDATE",
-                           3, params, PGRES_TUPLES_OK, NULL, "read an alert");
-    *stored = (struct stored_alert){.period_start = -1};
-    st->state = ALERT_INACTIVE, st->streak = 0, st->fired = false;
+    PGresult *res = lock ? db_run(conn, "scaleupd_alert_status_lock", STATUS_SQL " FOR UPDATE OF a",
+                                  3, params, PGRES_TUPLES_OK, NULL, "read an alert")
+                         : db_run(conn, "scaleupd_alert_status", STATUS_SQL, 3, params,
+                                  PGRES_TUPLES_OK, NULL, "read an alert");
+    *stored = (struct alert_stored){.period_start = -1, .due_day = -1};
     if (res == NULL)
         return false;
-    bool ok = true;
-    if (PQntuples(res) == 1) {
-        stored->id = db_int64(res, 0, 0);
-        ok = alert_state_from_name(db_text(res, 0, 1), &st->state);
-        st->streak = (int)db_int64(res, 0, 2);
-        st->fired = db_bool(res, 0, 3);
-        stored->period_start = (int32_t)db_int64(res, 0, 4);
-        int64_t incident = 0;
-        stored->incident_id = db_int64_opt(res, 0, 5, &incident) ? incident : 0;
-    }
+    bool ok = PQntuples(res) != 1 || alerts_stored_parse(res, 0, 0, stored);
     PQclear(res);
     return ok;
 }
@@ -154,7 +164,7 @@ static bool is_open(enum alert_state state)
  * incidents do) joins its incident; one that closes may resolve the one it was in. Pending
  * alerts join none: an incident is what receivers are told of. */
 static bool follow_incident(PGconn *conn, const struct alert_update *u,
-                            const struct stored_alert *stored, enum alert_state from,
+                            const struct alert_stored *stored, enum alert_state from,
                             enum alert_state to, int64_t id)
 {
     bool was_firing = from == ALERT_FIRING || from == ALERT_NO_DATA;
@@ -165,36 +175,96 @@ static bool follow_incident(PGconn *conn, const struct alert_update *u,
     return true;
 }
 
-bool alerts_apply(PGconn *conn, const struct alert_update *u)
-{
+/* One step of the stored status by u: the status after it, the event, whether the status
+ * changed. */
+struct step {
     struct alert_status st;
-    struct stored_alert stored;
-    if (!load_status(conn, u, &st, &stored))
-        return false;
+    enum alert_state from;
+    enum alert_event event;
+    bool changed;
+};
+
+static struct step step_of(const struct alert_update *u, struct alert_status st,
+                           const struct alert_stored *stored)
+{
     /* `for` and resolve count periods, not evaluations: evaluating the period already counted
      * again (a timer run of a late-feed rule, a revision of the latest value) steps from the
      * count before that period, so it counts once; the step still runs, so the alert's values
      * are refreshed, a count the rule's new (lower) `for` or resolve already meets fires or
      * resolves, and a change of what the period shows (a revision that clears a pending
      * alert) still counts */
-    bool repeat = u->period_start >= 0 && u->period_start == stored.period_start;
+    bool repeat = u->period_start >= 0 && u->period_start == stored->period_start;
     bool resolving = st.state == ALERT_FIRING || (st.state == ALERT_NO_DATA && st.fired);
     bool counting = (st.state == ALERT_PENDING && u->obs == ALERT_OBS_HOLDS) ||
                     (resolving && st.streak > 0 && u->obs == ALERT_OBS_OK);
-    enum alert_state from = st.state;
-    int streak = st.streak;
-    bool fired = st.fired;
+    struct step s = {.st = st, .from = st.state};
     if (repeat && counting)
-        st.streak--;
-    enum alert_event event = alert_step(&st, u->obs, u->for_count, u->resolve_count);
-    bool changed = st.state != from || st.streak != streak || st.fired != fired;
-    if (stored.id == 0 && st.state == ALERT_INACTIVE)
+        s.st.streak--;
+    s.event = alert_step(&s.st, u->obs, u->for_count, u->resolve_count);
+    s.changed = s.st.state != st.state || s.st.streak != st.streak || s.st.fired != st.fired;
+    return s;
+}
+
+/* Whether a stored number is what storing v would leave (a missing v keeps it). */
+static bool same_number(const struct alert_stored *stored, int i, bool has, double v)
+{
+    if (!has || !isfinite(v))
+        return true;
+    return stored->has[i] && stored->values[i] == v;
+}
+
+/* Whether storing the step would write what is stored already: the same state, period,
+ * summary, values and due date, with its incident joined. */
+static bool step_rewrites_nothing(const struct alert_update *u, const struct step *s,
+                                  const struct alert_stored *stored)
+{
+    if (s->changed || s->event != ALERT_EVENT_NONE)
+        return false;
+    if (stored->id == 0)
+        return s->st.state == ALERT_INACTIVE;
+    if (s->st.state != ALERT_FIRING && s->st.state != ALERT_PENDING)
+        return true; /* values of a quiet alert are not worth a write */
+    if (u->period_start < 0 || u->period_start != stored->period_start ||
+        (s->st.state == ALERT_FIRING && stored->incident_id == 0))
+        return false;
+    const struct rule_eval *e = u->eval;
+    const char *summary = e ? e->summary : (u->obs == ALERT_OBS_NO_DATA ? "no data" : "");
+    if (summary[0] != '\0' && strcmp(summary, stored->summary) != 0)
+        return false;
+    if (u->has_due && u->due_day != stored->due_day)
+        return false;
+    return same_number(stored, 0, e != NULL, e ? e->value : 0) &&
+           same_number(stored, 1, e && e->has_limits, e ? e->centre : 0) &&
+           same_number(stored, 2, e && e->has_limits, e ? e->lower_limit : 0) &&
+           same_number(stored, 3, e && e->has_limits, e ? e->upper_limit : 0);
+}
+
+bool alerts_rewrites_nothing(const struct alert_update *u, const struct alert_stored *stored)
+{
+    struct step s = step_of(u, stored->status, stored);
+    return step_rewrites_nothing(u, &s, stored);
+}
+
+bool alerts_apply(PGconn *conn, const struct alert_update *u)
+{
+    struct alert_stored stored;
+    /* most evaluations of a timer pass change nothing (a practice still late for the same
+     * month, 140,000 of them at national scale each pass): read without a lock and stop
+     * there when storing would rewrite the same row; else read again, locked, and step */
+    if (!load_status(conn, u, false, &stored))
+        return false;
+    if (alerts_rewrites_nothing(u, &stored))
+        return true;
+    if (!load_status(conn, u, true, &stored))
+        return false;
+    struct step s = step_of(u, stored.status, &stored);
+    if (stored.id == 0 && s.st.state == ALERT_INACTIVE)
         return true; /* nothing to remember about a quiet subject */
-    if (!changed && st.state != ALERT_FIRING && st.state != ALERT_PENDING)
+    if (!s.changed && s.st.state != ALERT_FIRING && s.st.state != ALERT_PENDING)
         return true; /* values of a quiet alert are not worth a write */
     int64_t id = 0;
-    return store_alert(conn, u, &st, from, event, &id) &&
-           follow_incident(conn, u, &stored, from, st.state, id);
+    return store_alert(conn, u, &s.st, s.from, s.event, &id) &&
+           follow_incident(conn, u, &stored, s.from, s.st.state, id);
 }
 
 /* Steps the self alert of receiver with obs when the programme has an enabled self rule. */

@@ -14,6 +14,7 @@
 #include "scaleupd/core/utf8.h"
 #include "scaleupd/core/period.h"
 #include "scaleupd/core/programme_doc.h"
+#include "scaleupd/storage/alert_store.h"
 #include "scaleupd/storage/db.h"
 #include "scaleupd/storage/pgarray.h"
 #include "scaleupd/storage/sql_numeric.h"
@@ -858,11 +859,20 @@ bool evaluation_timer_lock(PGconn *conn, bool *mine)
     char key[16];
     snprintf(key, sizeof(key), "%d", EVALUATION_TIMER_LOCK);
     const char *params[] = {key};
-    PGresult *res = db_run(conn, NULL, "SELECT pg_try_advisory_xact_lock($1::int8)", 1, params,
+    PGresult *res = db_run(conn, NULL, "SELECT pg_try_advisory_lock($1::int8)", 1, params,
                            PGRES_TUPLES_OK, NULL, "take the evaluation lock");
     *mine = res != NULL && db_bool(res, 0, 0);
     PQclear(res);
     return res != NULL;
+}
+
+bool evaluation_timer_unlock(PGconn *conn)
+{
+    char key[16];
+    snprintf(key, sizeof(key), "%d", EVALUATION_TIMER_LOCK);
+    const char *params[] = {key};
+    return db_command(conn, NULL, "SELECT pg_advisory_unlock($1::int8)", 1, params, NULL,
+                      "release the evaluation lock");
 }
 
 bool evaluation_programme_ids(PGconn *conn, int64_t **ids, size_t *n)
@@ -926,6 +936,8 @@ void evaluation_due_rules_free(struct evaluation_due_rule **rules, size_t n)
     *rules = NULL;
 }
 
+/* The sites due, each with the stored late-feed alert of rule $6 on it (subject
+ * "i<indicator>:s<site>") and whether a series alert of it is open (to park in no_data). */
 static const char due_sites_sql[] =
     "WITH RECURSIVE down AS (SELECT id FROM site WHERE programme_id = $1 AND id = $5::bigint"
     " UNION ALL SELECT s.id FROM site s JOIN down ON s.programme_id = $1 AND s.parent_id ="
@@ -934,37 +946,54 @@ static const char due_sites_sql[] =
     " se.programme_id AND o.series_id = se.id WHERE se.programme_id = $1 AND se.indicator_id ="
     " $2 AND se.site_id = m.site_id AND o.period_start = $3::date),"
     " EXISTS (SELECT 1 FROM series se WHERE se.programme_id = $1 AND se.indicator_id = $2 AND"
-    " se.site_id = m.site_id)"
-    " FROM membership m WHERE m.programme_id = $1 AND m.status = 'active' AND (m.adopted_on IS"
+    " se.site_id = m.site_id),"
+    " EXISTS (SELECT 1 FROM alert o JOIN alert_rule r ON r.programme_id = o.programme_id AND"
+    " r.id = o.rule_id WHERE o.programme_id = $1 AND o.indicator_id = $2 AND o.site_id ="
+    " m.site_id AND r.kind IN ('spc', 'threshold') AND o.state IN ('pending', 'firing') AND NOT"
+    " coalesce((r.document ->> 'aggregate')::boolean, false)), " ALERT_STORED_COLUMNS
+    " FROM membership m LEFT JOIN alert a ON a.programme_id = $1 AND a.rule_id = $6::bigint"
+    " AND a.subject = 'i' || $2::bigint || ':s' || m.site_id"
+    " WHERE m.programme_id = $1 AND m.status = 'active' AND (m.adopted_on IS"
     " NULL OR m.adopted_on <= $4::date) AND ($5::bigint IS NULL OR m.site_id IN (SELECT id FROM"
     " down)) ORDER BY m.site_id";
 
-bool evaluation_due_sites(PGconn *conn, int64_t programme_id, int64_t indicator_id,
+bool evaluation_due_sites(PGconn *conn, int64_t programme_id, int64_t indicator_id, int64_t rule_id,
                           int32_t period_start, int32_t period_end, const int64_t *site_scope,
                           struct evaluation_due_site **sites, size_t *n)
 {
     *sites = NULL, *n = 0;
-    char pid[24], ind[24], start[DATE_FORMAT_MAX], end[DATE_FORMAT_MAX], scope[24];
+    char pid[24], ind[24], rid[24], start[DATE_FORMAT_MAX], end[DATE_FORMAT_MAX], scope[24];
     snprintf(pid, sizeof(pid), "%lld", (long long)programme_id);
     snprintf(ind, sizeof(ind), "%lld", (long long)indicator_id);
+    snprintf(rid, sizeof(rid), "%lld", (long long)rule_id);
     if (site_scope != NULL)
         snprintf(scope, sizeof(scope), "%lld", (long long)*site_scope);
     if (!date_format(period_start, start, sizeof(start)) ||
         !date_format(period_end, end, sizeof(end)))
         return false;
-    const char *params[] = {pid, ind, start, end, site_scope != NULL ? scope : NULL};
-    PGresult *res = db_run(conn, NULL, due_sites_sql, 5, params, PGRES_TUPLES_OK, NULL,
+    const char *params[] = {pid, ind, start, end, site_scope != NULL ? scope : NULL, rid};
+    PGresult *res = db_run(conn, NULL, due_sites_sql, 6, params, PGRES_TUPLES_OK, NULL,
                            "read the sites due to report");
     if (res == NULL)
         return false;
     size_t rows = (size_t)PQntuples(res);
     *sites = xcalloc(rows + 1, sizeof(**sites));
-    for (size_t i = 0; i < rows; i++)
-        (*sites)[i] = (struct evaluation_due_site){.site_id = db_int64(res, (int)i, 0),
-                                                   .reported = db_bool(res, (int)i, 1),
-                                                   .has_feed = db_bool(res, (int)i, 2)};
-    *n = rows;
+    bool ok = true;
+    for (size_t i = 0; ok && i < rows; i++) {
+        struct evaluation_due_site *site = &(*sites)[i];
+        *site = (struct evaluation_due_site){.site_id = db_int64(res, (int)i, 0),
+                                             .reported = db_bool(res, (int)i, 1),
+                                             .has_feed = db_bool(res, (int)i, 2),
+                                             .series_alerts_open = db_bool(res, (int)i, 3)};
+        ok = alerts_stored_parse(res, (int)i, 4, &site->alert);
+    }
     PQclear(res);
+    if (!ok) {
+        free(*sites);
+        *sites = NULL;
+        return false;
+    }
+    *n = rows;
     return true;
 }
 

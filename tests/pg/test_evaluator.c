@@ -299,7 +299,15 @@ Test(evaluator, the_timer_pass_reads_its_lock_rules_and_due_sites)
     cr_assert(evaluation_timer_lock(conn, &mine) && evaluation_timer_lock(other, &theirs));
     cr_expect(mine && !theirs, "the first to ask has the lock");
     db_rollback(other, "test");
+    db_rollback(conn, "test");
+    cr_assert(evaluation_timer_lock(other, &theirs));
+    cr_expect(!theirs,
+              "the lock outlives the transaction that took it (the pass commits in pieces)");
+    cr_assert(evaluation_timer_unlock(conn) && evaluation_timer_lock(other, &theirs));
+    cr_expect(theirs, "released, the other daemon takes it");
+    cr_assert(evaluation_timer_unlock(other));
     PQfinish(other);
+    cr_assert(db_begin(conn, "test"));
 
     struct evaluation_due_rule *rules;
     size_t n;
@@ -309,14 +317,14 @@ Test(evaluator, the_timer_pass_reads_its_lock_rules_and_due_sites)
               rules[0].today == 20284 && strcmp(rules[0].period_type, "monthly") == 0);
     struct evaluation_due_site *sites;
     size_t n_sites;
-    cr_assert(evaluation_due_sites(conn, programme_id, rules[0].indicator_id, 20240, 20269, NULL,
-                                   &sites, &n_sites));
+    cr_assert(evaluation_due_sites(conn, programme_id, rules[0].indicator_id, rules[0].rule.id,
+                                   20240, 20269, NULL, &sites, &n_sites));
     cr_expect_eq(n_sites, 2, "A and B are active members");
     for (size_t i = 0; i < n_sites; i++)
         cr_expect(sites[i].has_feed && !sites[i].reported);
     free(sites);
-    cr_assert(evaluation_due_sites(conn, programme_id, rules[0].indicator_id, 20089, 20119, NULL,
-                                   &sites, &n_sites));
+    cr_assert(evaluation_due_sites(conn, programme_id, rules[0].indicator_id, rules[0].rule.id,
+                                   20089, 20119, NULL, &sites, &n_sites));
     cr_expect(n_sites == 2 && sites[0].reported && sites[1].reported, "both reported January");
     free(sites);
     evaluation_due_rules_free(&rules, n);

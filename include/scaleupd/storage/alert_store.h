@@ -30,6 +30,37 @@ struct alert_update {
     double now;
 };
 
+/* An alert as stored, for deciding without a write whether an evaluation changes it. */
+struct alert_stored {
+    int64_t id; /* 0: none stored (status then inactive) */
+    struct alert_status status;
+    int32_t period_start; /* -1: none */
+    int64_t incident_id;  /* its open incident; 0: none (a resolved one is history) */
+    char summary[sizeof(((struct rule_eval *)0)->summary)];
+    double values[4]; /* value, centre, lower and upper limit; has[i]: not NULL */
+    bool has[4];
+    int32_t due_day; /* -1: none */
+};
+
+/* The columns of an alert row (alias a, possibly NULL from an outer join) that
+ * alerts_stored_parse reads, in its order. */
+#define ALERT_STORED_COLUMNS                                                                       \
+    "a.id, a.state, a.streak, a.fired, coalesce(a.period_start - date '1970-01-01', -1), (SELECT"  \
+    " n.id FROM incident n WHERE n.id = a.incident_id AND n.resolved_at IS NULL), a.summary,"      \
+    " a.value, a.centre, a.lower_limit, a.upper_limit, coalesce(a.due_date - date '1970-01-01',"   \
+    " -1)"
+#define ALERT_STORED_NCOLUMNS 12
+
+/* Reads the ALERT_STORED_COLUMNS of row from column col on; false on a state it does not
+ * know. A NULL id reads as no alert. */
+bool alerts_stored_parse(const PGresult *res, int row, int col, struct alert_stored *stored);
+
+/* Whether applying u to the stored alert would write nothing new: the same state, streak,
+ * period, summary, values and due date, with its incident joined, or a quiet subject that
+ * stays quiet. Then alerts_apply can be skipped (a timer pass over 140,000 late practices
+ * that are still late). */
+bool alerts_rewrites_nothing(const struct alert_update *u, const struct alert_stored *stored);
+
 /* Applies one evaluation inside the caller's transaction: steps the state machine, stores
  * the alert, appends to alert_history when the state changes, and writes one alert_event
  * per receiver of the rule when receivers must be told (the transactional outbox). An alert

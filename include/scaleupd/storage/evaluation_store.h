@@ -15,6 +15,7 @@
 #include <stdint.h>
 
 #include "scaleupd/core/spc.h"
+#include "scaleupd/storage/alert_store.h"
 
 /* A stored rule as the evaluator needs it: its document (parsed by the service with
  * rule_parse) and the counts of its state machine. */
@@ -237,9 +238,13 @@ void evaluation_failure_reason(PGconn *conn, char *buf, size_t size);
 
 /* ---- the timer pass ------------------------------------------------------------------ */
 
-/* Takes the transaction-scoped advisory lock of the timer pass without waiting: *mine says
- * whether this daemon has it (false: another is doing the pass). */
+/* Takes the session's advisory lock of the timer pass without waiting: *mine says whether
+ * this daemon has it (false: another is doing the pass). The pass commits in pieces, so the
+ * lock outlives each transaction; it goes with the session if the daemon dies. */
 bool evaluation_timer_lock(PGconn *conn, bool *mine) __attribute__((warn_unused_result));
+
+/* Releases the lock evaluation_timer_lock took. */
+bool evaluation_timer_unlock(PGconn *conn) __attribute__((warn_unused_result));
 
 /* Every programme's id, in id order; the caller frees *ids. */
 bool evaluation_programme_ids(PGconn *conn, int64_t **ids, size_t *n)
@@ -264,14 +269,16 @@ void evaluation_due_rules_free(struct evaluation_due_rule **rules, size_t n);
 /* An active member site (adopted by the period's end) that should report an indicator. */
 struct evaluation_due_site {
     int64_t site_id;
-    bool reported; /* it has a value for the period that starts on period_start */
-    bool has_feed; /* it has a series of the indicator at all */
+    bool reported;             /* it has a value for the period that starts on period_start */
+    bool has_feed;             /* it has a series of the indicator at all */
+    bool series_alerts_open;   /* a spc or threshold alert of its series is pending or firing */
+    struct alert_stored alert; /* the due rule's alert on it, as stored (id 0: none) */
 };
 
 /* The member sites of the programme (under site_scope when not NULL) due to report
- * indicator_id for the period [period_start, period_end] (days since 1970), by site id; the
- * caller frees *sites. */
-bool evaluation_due_sites(PGconn *conn, int64_t programme_id, int64_t indicator_id,
+ * indicator_id for the period [period_start, period_end] (days since 1970), by site id, each
+ * with the alert of late-feed rule rule_id on it; the caller frees *sites. */
+bool evaluation_due_sites(PGconn *conn, int64_t programme_id, int64_t indicator_id, int64_t rule_id,
                           int32_t period_start, int32_t period_end, const int64_t *site_scope,
                           struct evaluation_due_site **sites, size_t *n)
     __attribute__((warn_unused_result));
