@@ -137,39 +137,49 @@ static const char SQL_ALL_LATEST[] =
  * programme $1 from their children: each child's own observation (values in exact numeric;
  * numerator and denominator only where both are there) and each child's rollup. A rollup
  * nothing is left under is deleted. Returns the rollups written, deleted, and the parts read.
- * Each child is found by its parent and each part by its key (LATERAL … LIMIT 1 keeps the
- * plan to index probes however stale the statistics of a table that grows as data comes).
- * Never prepared, like SQL_CLAIM: a generic plan, made while rollup was small, scanned the
- * whole table for each key once a rebuild had filled it (minutes at 1 M observations); an
- * unnamed statement is planned for its own keys (and without sequential scans: see
- * recompute_keys). */
+ * The keys are taken per (indicator, site) with their periods: each child, and its series, is
+ * found once for all the periods, and its observations and rollups of those periods by one
+ * range of their primary key (the periods kept by a filter the index cannot take, `+ 0`: as
+ * an index condition each period was a descent of its own; OFFSET 0 keeps the range in the
+ * index condition, where a join read every period of the series), where a probe per key read each
+ * child's series once per period (a fold of a bulk load's marks spans a dozen months). Every
+ * row is found through its parent and key, never by a scan, however stale the statistics of a
+ * table that grows as data comes. Never prepared, like SQL_CLAIM: a generic plan, made while
+ * rollup was small, scanned the whole table for each key once a rebuild had filled it (minutes
+ * at 1 M observations); an unnamed statement is planned for its own keys (and without
+ * sequential scans: see recompute_keys). */
 /* clang-format off */ /* it would fold the macros into the literals */
 static const char SQL_RECOMPUTE[] =
     "WITH k AS ("
     " SELECT * FROM unnest($2::int8[], $3::int8[], $4::date[]) AS k(indicator_id, site_id,"
     "  period_start)"
+    "), g AS MATERIALIZED ("
+    " SELECT indicator_id, site_id, array_agg(period_start) AS periods,"
+    "  min(period_start) AS first, max(period_start) AS last FROM k GROUP BY 1, 2"
+    "), children AS MATERIALIZED ("
+    " SELECT g.*, c.id AS child_id FROM g CROSS JOIN LATERAL (SELECT c.id FROM site c"
+    "  WHERE c.programme_id = $1 AND c.parent_id = g.site_id) c"
     "), parts AS ("
-    " SELECT k.indicator_id, k.site_id, k.period_start, 1 AS sites,"
+    " SELECT k.indicator_id, k.site_id, o.period_start, 1 AS sites,"
     "  " SQL_EXACT("o.value") " AS total,"
     "  CASE WHEN o.numerator IS NOT NULL AND o.denominator IS NOT NULL"
     "   THEN " SQL_EXACT("o.numerator") " END AS num,"
     "  CASE WHEN o.numerator IS NOT NULL AND o.denominator IS NOT NULL"
     "   THEN " SQL_EXACT("o.denominator") " END AS den,"
     "  o.value AS lv, o.received_at AS la, o.series_id AS ls"
-    " FROM k CROSS JOIN LATERAL (SELECT c.id FROM site c WHERE c.programme_id = $1"
-    "  AND c.parent_id = k.site_id) c"
+    " FROM children k"
     " CROSS JOIN LATERAL (SELECT se.id FROM series se WHERE se.programme_id = $1"
-    "  AND se.indicator_id = k.indicator_id AND se.site_id = c.id LIMIT 1) se"
+    "  AND se.indicator_id = k.indicator_id AND se.site_id = k.child_id LIMIT 1) se"
     " CROSS JOIN LATERAL (SELECT * FROM observation o WHERE o.programme_id = $1"
-    "  AND o.series_id = se.id AND o.period_start = k.period_start LIMIT 1) o"
+    "  AND o.series_id = se.id AND o.period_start BETWEEN k.first AND k.last"
+    "  AND o.period_start + 0 = ANY (k.periods) OFFSET 0) o"
     " UNION ALL"
-    " SELECT k.indicator_id, k.site_id, k.period_start, r.sites, r.total, r.numerator,"
+    " SELECT k.indicator_id, k.site_id, r.period_start, r.sites, r.total, r.numerator,"
     "  r.denominator, r.latest_value, r.latest_at, r.latest_series"
-    " FROM k CROSS JOIN LATERAL (SELECT c.id FROM site c WHERE c.programme_id = $1"
-    "  AND c.parent_id = k.site_id) c"
-    " CROSS JOIN LATERAL (SELECT * FROM rollup r WHERE r.programme_id = $1"
-    "  AND r.indicator_id = k.indicator_id AND r.site_id = c.id"
-    "  AND r.period_start = k.period_start LIMIT 1) r"
+    " FROM children k CROSS JOIN LATERAL (SELECT * FROM rollup r WHERE r.programme_id = $1"
+    "  AND r.indicator_id = k.indicator_id AND r.site_id = k.child_id"
+    "  AND r.period_start BETWEEN k.first AND k.last AND r.period_start + 0 = ANY (k.periods)"
+    "  OFFSET 0) r"
     "), agg AS ("
     " SELECT indicator_id, site_id, period_start, sum(sites)::integer AS sites,"
     "  sum(total) AS total, sum(num) AS num, sum(den) AS den,"
