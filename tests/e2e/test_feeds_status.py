@@ -131,7 +131,9 @@ class FeedsStatusTest(unittest.TestCase):
             harness.psql(self.conninfo, "DELETE FROM series_latest; INSERT INTO series_latest"
                          " (programme_id, series_id, last_period, last_changed_at)"
                          " SELECT programme_id, series_id, max(period_start), max(received_at)"
-                         " FROM observation GROUP BY 1, 2")
+                         " FROM observation GROUP BY 1, 2 ON CONFLICT (programme_id, series_id)"
+                         " DO UPDATE SET last_period = excluded.last_period,"
+                         " last_changed_at = excluded.last_changed_at")
         else:
             harness.psql(self.conninfo, "DELETE FROM series_latest")
 
