@@ -53,6 +53,7 @@ sql() { psql -X -q -A -t -v ON_ERROR_STOP=1 -d "$db" -c "$1"; }
 top_statements() {
     sql "SELECT round(total_exec_time)::text || ' | ' || calls || ' | ' ||
                 round(mean_exec_time::numeric, 3) || ' | ' || rows || ' | ' ||
+                (shared_blks_hit + shared_blks_read) || ' | ' ||
                 CASE WHEN toplevel THEN '' ELSE 'nested: ' END ||
                 left(regexp_replace(query, '\\s+', ' ', 'g'), 110)
          FROM pg_stat_statements WHERE query NOT LIKE '%pg_sleep%' AND query NOT LIKE '%bench_waits%'
@@ -141,7 +142,7 @@ if [ -n "${STATS:-}" ]; then
          'median ' || round(percentile_cont(0.5) WITHIN GROUP (ORDER BY seconds)::numeric, 2)
          || ' s, p95 ' || round(percentile_cont(0.95) WITHIN GROUP (ORDER BY seconds)::numeric, 2)
          || ' s, max ' || round(max(seconds)::numeric, 2) || ' s' FROM bench_rollup_lag")"
-    say "   statements by total time during the API load (ms total, calls, ms mean, rows;"
+    say "   statements by total time during the API load (ms total, calls, ms mean, rows, buffers;"
     say "   'nested' ones run inside a trigger or function and count in their caller's time too):"
     top_statements 24
     sql "SELECT pg_stat_statements_reset()" >/dev/null

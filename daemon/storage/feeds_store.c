@@ -55,11 +55,11 @@ static const char SQL_FEEDS_INDICATORS[] =
     ")"
 /* clang-format on */
 
-/* Whether series se sent the period d.period_start: known from series.last_period alone when
- * that is at or before the period (equal: sent; before: not), looked up in the observations
- * (one index probe) when it is later or not known, or when a rollup mark not folded yet names
- * the series (ingest writes the mark in its transaction and the fold clears it as it moves
- * last_period, so the answer is exact at any moment). */
+/* Whether series se sent the period d.period_start: known from its last_period (series_latest)
+ * alone when that is at or before the period (equal: sent; before: not), looked up in the
+ * observations (one index probe) when it is later or not known, or when a rollup mark not folded
+ * yet names the series (ingest writes the mark in its transaction and the fold clears it as it
+ * moves last_period, so the answer is exact at any moment). */
 #define FEEDS_SQL_SENT_PERIOD                                                                      \
     " CASE WHEN se.last_period <= d.period_start AND se.id NOT IN (SELECT series_id FROM stale)"   \
     "  THEN se.last_period = d.period_start"                                                       \
@@ -73,11 +73,12 @@ static const char SQL_FEEDS_INDICATORS[] =
  * the due periods x memberships product first. */
 #define FEEDS_SQL_SENT_BY_STALE_SERIES                                                             \
     " SELECT se.site_id, se.indicator_id"                                                          \
-    " FROM (SELECT se.id, se.site_id, se.indicator_id, se.last_period, m.status, m.adopted_on,"    \
+    " FROM (SELECT se.id, se.site_id, se.indicator_id, l.last_period, m.status, m.adopted_on,"     \
     "  m.withdrawn_on FROM stale_sites ss CROSS JOIN by_sites b JOIN series se"                    \
     "  ON se.programme_id = $1 AND se.indicator_id = b.indicator_id AND se.site_id = ss.site_id"   \
     "  JOIN membership m ON m.programme_id = $1"                                                   \
-    "  AND m.site_id = se.site_id OFFSET 0) se"                                                    \
+    "  AND m.site_id = se.site_id LEFT JOIN series_latest l ON l.programme_id = $1"                \
+    "  AND l.series_id = se.id OFFSET 0) se"                                                       \
     " JOIN by_sites d ON d.indicator_id = se.indicator_id"                                         \
     " WHERE" FEEDS_SQL_MEMBER_OWES_OF("se", "d") " AND" FEEDS_SQL_SENT_PERIOD
 
@@ -252,8 +253,10 @@ static const char SQL_FEEDS_SITES[] = FEEDS_SQL_OWED FEEDS_SQL_SITE_STATE
     "  CROSS JOIN LATERAL (SELECT coalesce(bool_or(" FEEDS_SQL_SENT_PERIOD "), false) AS sent,"
     "   max(coalesce(se.last_changed_at, (SELECT max(o.received_at) FROM observation o"
     "    WHERE o.programme_id = $1 AND o.series_id = se.id))) AS received"
-    "   FROM series se WHERE se.programme_id = $1 AND se.indicator_id = d.indicator_id"
-    "   AND se.site_id = p.site_id) c) m"
+    "   FROM (SELECT s.id, l.last_period, l.last_changed_at FROM series s"
+    "    LEFT JOIN series_latest l ON l.programme_id = $1 AND l.series_id = s.id"
+    "    WHERE s.programme_id = $1 AND s.indicator_id = d.indicator_id"
+    "    AND s.site_id = p.site_id) se) c) m"
     " ORDER BY p.rank, coalesce(p.region, '') COLLATE \"C\", p.code COLLATE \"C\"";
 
 /* Whether the programme has a region of code $2 and an indicator of code $3 (NULL: true). */

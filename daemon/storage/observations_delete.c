@@ -13,8 +13,8 @@
 
 /* clang-format off */
 /* The marks are the write path's (observations_write.c, MARKS_SQL): dirty_series in chunks of
- * 1,000 series, one rollup_dirty row of the (series, period) pairs. Deleted in key order, as
- * the upsert writes, so that concurrent batches take shared keys in one order. */
+ * 1,000 series, one rollup_dirty row of the (series, period) pairs, marked removed. Deleted in
+ * key order, as the upsert writes, so that concurrent batches take shared keys in one order. */
 static const char SQL_DELETE[] =
     "WITH input AS ("
     " SELECT * FROM unnest($2::int8[], $3::int8[], $4::int4[]) AS t(indicator_id, site_id, day)"
@@ -46,9 +46,10 @@ static const char SQL_DELETE[] =
     " FROM (SELECT series_id, since, (row_number() OVER (ORDER BY series_id) - 1) / 1000 AS chunk"
     "  FROM changed) c GROUP BY chunk"
     "), rollup_marks AS ("
-    " INSERT INTO rollup_dirty (programme_id, series_ids, periods)"
+    " INSERT INTO rollup_dirty (programme_id, series_ids, periods, removed)"
     " SELECT $1, array_agg(series_id ORDER BY series_id, period_start),"
-    "  array_agg(period_start ORDER BY series_id, period_start) FROM touched HAVING count(*) > 0"
+    "  array_agg(period_start ORDER BY series_id, period_start), true FROM touched"
+    "  HAVING count(*) > 0"
     ") SELECT count(*) FROM gone";
 
 static const char SQL_EXIST[] =

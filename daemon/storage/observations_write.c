@@ -137,7 +137,7 @@ static const char SQL_ENSURE_SERIES[] =
  * per 1,000 series of the batch, listing them (sql/008), append-only, so that ingest never waits on
  * an evaluation that has claimed a mark; the evaluator evaluates each series once however many
  * marks name it. And one row in rollup_dirty listing the (series, period) pairs of `touched`,
- * for the rollup service (services/rollups.c). */
+ * for the rollup service (services/rollups.c): each holds a value now (removed false). */
 #define MARKS_SQL                                                                                  \
     ", marks AS ("                                                                                 \
     " INSERT INTO dirty_series (programme_id, series_ids, since_periods)"                          \
@@ -145,9 +145,10 @@ static const char SQL_ENSURE_SERIES[] =
     " FROM (SELECT series_id, since, (row_number() OVER (ORDER BY series_id) - 1) / 1000 AS chunk" \
     "  FROM changed) c GROUP BY chunk"                                                             \
     "), rollup_marks AS ("                                                                         \
-    " INSERT INTO rollup_dirty (programme_id, series_ids, periods)"                                \
+    " INSERT INTO rollup_dirty (programme_id, series_ids, periods, removed)"                       \
     " SELECT $1, array_agg(series_id ORDER BY series_id, period_start),"                           \
-    "  array_agg(period_start ORDER BY series_id, period_start) FROM touched HAVING count(*) > 0"  \
+    "  array_agg(period_start ORDER BY series_id, period_start), false FROM touched"               \
+    "  HAVING count(*) > 0"                                                                        \
     ")"
 
 /* The upsert of the rows of `keyed` that `rows` selects (a WHERE clause, or ""), in key order:
@@ -244,8 +245,8 @@ void observations_set_copy_min_rows(size_t rows)
 /* One mark of up to MARK_SERIES series (sql/008), built here: the rows are sorted already;
  * and the rollup mark of the same rows, each (series, period) pair. */
 static const char SQL_MARK_COPIED[] =
-    "WITH rollup_marks AS (INSERT INTO rollup_dirty (programme_id, series_ids, periods)"
-    " VALUES ($1, $4::int8[], $5::date[]))"
+    "WITH rollup_marks AS (INSERT INTO rollup_dirty (programme_id, series_ids, periods, removed)"
+    " VALUES ($1, $4::int8[], $5::date[], false))"
     " INSERT INTO dirty_series (programme_id, series_ids, since_periods)"
     " VALUES ($1, $2::int8[], $3::date[])";
 #define MARK_SERIES 1000

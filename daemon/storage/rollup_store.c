@@ -23,42 +23,62 @@ static const char SQL_LOCK_WAIT[] =
 static const char SQL_LOCK_TRY[] =
     "SELECT pg_try_advisory_xact_lock(" ROLLUP_LOCK_CLASS ", hashint8($1))";
 
-/* Claims up to $2 marks of programme $1, brings the last period of their series and what
- * their sites sent for the marked periods up to date (site_sent: each marked (series, period)
- * adds its indicator to its site's row when it holds a value now, removes it when not; the
- * marks name every change, so the row stays what a recount would give, and a row that became
- * empty stays, empty), and returns the rollups to recompute (indicator, ancestor, period)
- * with the ancestor's height (its own ancestors: a deeper site comes first, so its parent sums
- * what it wrote). The first row always comes: the marks claimed and whether one asked for a
- * rebuild. Every row is found by its full key (run without sequential scans, see
- * fold_body): a recount of a site's series, or a DELETE joined to the changes, was planned
- * as a scan per change while the statistics of a table that grows as data comes said it was
- * empty (minutes a fold at 7,000 practices). */
+/* Claims up to $2 marks of programme $1, brings the latest period of their series
+ * (series_latest) and what their sites sent for the marked periods up to date (site_sent: each
+ * marked (series, period) adds its indicator to its site's row when it holds a value now,
+ * removes it when not; the marks name every change, so the row stays what a recount would
+ * give, and a row that became empty stays, empty), and returns the rollups to recompute
+ * (indicator, ancestor, period) with the ancestor's height (its own ancestors: a deeper site
+ * comes first, so its parent sums what it wrote). The first row always comes: the marks claimed
+ * and whether one asked for a rebuild.
+ *
+ * The work is per series, not per pair: each series the marks name is looked up once (its
+ * site, indicator, parent and latest row), its periods carried as an array. A pair holds a
+ * value when every mark of the claim that names its series says so (removed false: written by
+ * an insert or an update; a deletion of the pair commits after the mark of the write it
+ * deletes, so it has a greater id and is claimed with it or after it); pairs of a series a
+ * deletion, or a mark from before sql/029, names are looked up in observation. Likewise a
+ * series' latest period moves to the greatest marked period, and is looked up when a deletion
+ * named it. Every row is found by its full key (run without sequential scans, see fold_body):
+ * a recount of a site's series, or a DELETE joined to the changes, was planned as a scan per
+ * change while the statistics of a table that grows as data comes said it was empty (minutes a
+ * fold at 7,000 practices). */
 static const char SQL_CLAIM[] =
     "WITH claimed AS ("
     " DELETE FROM rollup_dirty WHERE id IN (SELECT id FROM rollup_dirty WHERE programme_id = $1"
     "  ORDER BY id LIMIT $2 FOR UPDATE SKIP LOCKED)"
-    " RETURNING series_ids, periods, marked_at"
-    "), pairs AS ("
-    " SELECT DISTINCT p.series_id, p.period_start FROM claimed c,"
-    "  unnest(c.series_ids, c.periods) AS p(series_id, period_start)"
-    "), touched AS ("
-    " SELECT s AS series_id, max(c.marked_at) AS at FROM claimed c, unnest(c.series_ids) AS s"
-    " GROUP BY s"
+    " RETURNING series_ids, periods, marked_at, removed"
+    "), by_series AS ("
+    " SELECT p.series_id, array_agg(p.period_start) AS periods, max(p.period_start) AS newest,"
+    "  max(c.marked_at) AS at, bool_or(c.removed IS NOT FALSE) AS unsure FROM claimed c,"
+    "  unnest(c.series_ids, c.periods) AS p(series_id, period_start) GROUP BY p.series_id"
+    "), info AS MATERIALIZED ("
+    " SELECT b.*, se.site_id, se.indicator_id, up.parent_id, l.series_id IS NOT NULL AS kept,"
+    "  l.last_period, l.last_changed_at FROM by_series b"
+    " CROSS JOIN LATERAL (SELECT se.site_id, se.indicator_id FROM series se"
+    "  WHERE se.programme_id = $1 AND se.id = b.series_id LIMIT 1) se"
+    " LEFT JOIN LATERAL (SELECT t.ancestor_id AS parent_id FROM site_tree t"
+    "  WHERE t.programme_id = $1 AND t.site_id = se.site_id AND t.depth = 1 LIMIT 1) up ON true"
+    " LEFT JOIN LATERAL (SELECT * FROM series_latest l WHERE l.programme_id = $1"
+    "  AND l.series_id = b.series_id LIMIT 1) l ON true"
     "), latest AS ("
-    " SELECT t.series_id, t.at, (SELECT max(o.period_start) FROM observation o"
-    "  WHERE o.programme_id = $1 AND o.series_id = t.series_id) AS last_period FROM touched t"
+    " SELECT i.series_id, i.kept, i.last_period AS was_period, i.last_changed_at AS was_at,"
+    "  CASE WHEN i.unsure THEN (SELECT max(o.period_start) FROM observation o"
+    "   WHERE o.programme_id = $1 AND o.series_id = i.series_id)"
+    "   ELSE greatest(i.last_period, i.newest) END AS last_period,"
+    "  greatest(i.last_changed_at, i.at) AS last_changed_at FROM info i"
     "), feed AS ("
-    " UPDATE series se SET last_period = l.last_period,"
-    "  last_changed_at = greatest(se.last_changed_at, l.at)"
-    " FROM latest l WHERE se.programme_id = $1 AND se.id = l.series_id"
-    "  AND (se.last_period IS DISTINCT FROM l.last_period"
-    "   OR se.last_changed_at IS DISTINCT FROM greatest(se.last_changed_at, l.at))"
-    "), sent_pairs AS MATERIALIZED (" /* each pair's lookup once, not once per FILTER */
-    " SELECT se.site_id, p.period_start, se.indicator_id, EXISTS (SELECT 1 FROM observation o"
-    "  WHERE o.programme_id = $1 AND o.series_id = p.series_id"
-    "  AND o.period_start = p.period_start) AS has FROM pairs p"
-    " JOIN series se ON se.programme_id = $1 AND se.id = p.series_id"
+    " INSERT INTO series_latest AS l (programme_id, series_id, last_period, last_changed_at)"
+    " SELECT $1, series_id, last_period, last_changed_at FROM latest WHERE NOT kept"
+    "  OR (was_period, was_at) IS DISTINCT FROM (last_period, last_changed_at)"
+    " ORDER BY series_id"
+    " ON CONFLICT (programme_id, series_id) DO UPDATE SET last_period = excluded.last_period,"
+    "  last_changed_at = excluded.last_changed_at"
+    "), sent_pairs AS MATERIALIZED ("
+    " SELECT i.site_id, p.period_start, i.indicator_id, NOT i.unsure OR EXISTS (SELECT 1"
+    "  FROM observation o WHERE o.programme_id = $1 AND o.series_id = i.series_id"
+    "  AND o.period_start = p.period_start) AS has FROM info i,"
+    "  unnest(i.periods) AS p(period_start)"
     "), sent_delta AS ("
     " SELECT site_id, period_start, array_agg(indicator_id) FILTER (WHERE has) AS plus,"
     "  array_agg(indicator_id) FILTER (WHERE NOT has) AS minus FROM sent_pairs GROUP BY 1, 2"
@@ -74,11 +94,13 @@ static const char SQL_CLAIM[] =
     " ON CONFLICT (programme_id, period_start, site_id) DO UPDATE"
     "  SET indicator_ids = excluded.indicator_ids"
     "  WHERE site_sent.indicator_ids IS DISTINCT FROM excluded.indicator_ids"
-    "), keys AS (" /* the ancestors of each (site, period), not of each pair */
-    " SELECT DISTINCT i.indicator_id, t.ancestor_id, d.period_start FROM sent_delta d"
-    " JOIN site_tree t ON t.programme_id = $1 AND t.site_id = d.site_id"
-    " CROSS JOIN LATERAL unnest(coalesce(d.plus, '{}') || coalesce(d.minus, '{}'))"
-    "  AS i(indicator_id)"
+    "), under AS (" /* each (indicator, parent, period) once, then the parent's ancestors */
+    " SELECT DISTINCT i.indicator_id, i.parent_id, p.period_start FROM info i,"
+    "  unnest(i.periods) AS p(period_start) WHERE i.parent_id IS NOT NULL"
+    "), keys AS ("
+    " SELECT indicator_id, parent_id AS ancestor_id, period_start FROM under"
+    " UNION SELECT u.indicator_id, t.ancestor_id, u.period_start FROM under u"
+    " JOIN site_tree t ON t.programme_id = $1 AND t.site_id = u.parent_id"
     "), claim AS ("
     " SELECT count(*) AS marks, coalesce(bool_or(series_ids IS NULL), false) AS everything"
     " FROM claimed"
@@ -100,52 +122,64 @@ static const char SQL_ALL_KEYS[] =
     "  UNION SELECT indicator_id, site_id, period_start FROM rollup WHERE programme_id = $1) k"
     " ORDER BY height DESC, 3, 4, 5";
 
-/* The last period of every series of programme $1, for a rebuild. */
+/* The latest period of every series of programme $1, for a rebuild. */
 static const char SQL_ALL_LATEST[] =
-    "UPDATE series se SET last_period = l.last_period, last_changed_at = l.at"
-    " FROM (SELECT s.id, max(o.period_start) AS last_period, max(o.received_at) AS at"
+    "INSERT INTO series_latest AS se (programme_id, series_id, last_period, last_changed_at)"
+    " SELECT $1, s.id, max(o.period_start), max(o.received_at)"
     "  FROM series s LEFT JOIN observation o ON o.programme_id = s.programme_id"
-    "  AND o.series_id = s.id WHERE s.programme_id = $1 GROUP BY s.id) l"
-    " WHERE se.programme_id = $1 AND se.id = l.id"
-    " AND (se.last_period, se.last_changed_at) IS DISTINCT FROM (l.last_period, l.at)";
+    "  AND o.series_id = s.id WHERE s.programme_id = $1 GROUP BY s.id ORDER BY s.id"
+    " ON CONFLICT (programme_id, series_id) DO UPDATE SET last_period = excluded.last_period,"
+    "  last_changed_at = excluded.last_changed_at"
+    " WHERE (se.last_period, se.last_changed_at)"
+    "  IS DISTINCT FROM (excluded.last_period, excluded.last_changed_at)";
 
 /* Recomputes the rollups ($2 indicators, $3 sites, $4 periods; sites of one height) of
  * programme $1 from their children: each child's own observation (values in exact numeric;
  * numerator and denominator only where both are there) and each child's rollup. A rollup
  * nothing is left under is deleted. Returns the rollups written, deleted, and the parts read.
- * Each child is found by its parent and each part by its key (LATERAL … LIMIT 1 keeps the
- * plan to index probes however stale the statistics of a table that grows as data comes).
- * Never prepared, like SQL_CLAIM: a generic plan, made while rollup was small, scanned the
- * whole table for each key once a rebuild had filled it (minutes at 1 M observations); an
- * unnamed statement is planned for its own keys (and without sequential scans: see
- * recompute_keys). */
+ * The keys are taken per (indicator, site) with their periods: each child, and its series, is
+ * found once for all the periods, and its observations and rollups of those periods by one
+ * range of their primary key (the periods kept by a filter the index cannot take, `+ 0`: as
+ * an index condition each period was a descent of its own; OFFSET 0 keeps the range in the
+ * index condition, where a join read every period of the series), where a probe per key read each
+ * child's series once per period (a fold of a bulk load's marks spans a dozen months). Every
+ * row is found through its parent and key, never by a scan, however stale the statistics of a
+ * table that grows as data comes. Never prepared, like SQL_CLAIM: a generic plan, made while
+ * rollup was small, scanned the whole table for each key once a rebuild had filled it (minutes
+ * at 1 M observations); an unnamed statement is planned for its own keys (and without
+ * sequential scans: see recompute_keys). */
 /* clang-format off */ /* it would fold the macros into the literals */
 static const char SQL_RECOMPUTE[] =
     "WITH k AS ("
     " SELECT * FROM unnest($2::int8[], $3::int8[], $4::date[]) AS k(indicator_id, site_id,"
     "  period_start)"
+    "), g AS MATERIALIZED ("
+    " SELECT indicator_id, site_id, array_agg(period_start) AS periods,"
+    "  min(period_start) AS first, max(period_start) AS last FROM k GROUP BY 1, 2"
+    "), children AS MATERIALIZED ("
+    " SELECT g.*, c.id AS child_id FROM g CROSS JOIN LATERAL (SELECT c.id FROM site c"
+    "  WHERE c.programme_id = $1 AND c.parent_id = g.site_id) c"
     "), parts AS ("
-    " SELECT k.indicator_id, k.site_id, k.period_start, 1 AS sites,"
+    " SELECT k.indicator_id, k.site_id, o.period_start, 1 AS sites,"
     "  " SQL_EXACT("o.value") " AS total,"
     "  CASE WHEN o.numerator IS NOT NULL AND o.denominator IS NOT NULL"
     "   THEN " SQL_EXACT("o.numerator") " END AS num,"
     "  CASE WHEN o.numerator IS NOT NULL AND o.denominator IS NOT NULL"
     "   THEN " SQL_EXACT("o.denominator") " END AS den,"
     "  o.value AS lv, o.received_at AS la, o.series_id AS ls"
-    " FROM k CROSS JOIN LATERAL (SELECT c.id FROM site c WHERE c.programme_id = $1"
-    "  AND c.parent_id = k.site_id) c"
+    " FROM children k"
     " CROSS JOIN LATERAL (SELECT se.id FROM series se WHERE se.programme_id = $1"
-    "  AND se.indicator_id = k.indicator_id AND se.site_id = c.id LIMIT 1) se"
+    "  AND se.indicator_id = k.indicator_id AND se.site_id = k.child_id LIMIT 1) se"
     " CROSS JOIN LATERAL (SELECT * FROM observation o WHERE o.programme_id = $1"
-    "  AND o.series_id = se.id AND o.period_start = k.period_start LIMIT 1) o"
+    "  AND o.series_id = se.id AND o.period_start BETWEEN k.first AND k.last"
+    "  AND o.period_start + 0 = ANY (k.periods) OFFSET 0) o"
     " UNION ALL"
-    " SELECT k.indicator_id, k.site_id, k.period_start, r.sites, r.total, r.numerator,"
+    " SELECT k.indicator_id, k.site_id, r.period_start, r.sites, r.total, r.numerator,"
     "  r.denominator, r.latest_value, r.latest_at, r.latest_series"
-    " FROM k CROSS JOIN LATERAL (SELECT c.id FROM site c WHERE c.programme_id = $1"
-    "  AND c.parent_id = k.site_id) c"
-    " CROSS JOIN LATERAL (SELECT * FROM rollup r WHERE r.programme_id = $1"
-    "  AND r.indicator_id = k.indicator_id AND r.site_id = c.id"
-    "  AND r.period_start = k.period_start LIMIT 1) r"
+    " FROM children k CROSS JOIN LATERAL (SELECT * FROM rollup r WHERE r.programme_id = $1"
+    "  AND r.indicator_id = k.indicator_id AND r.site_id = k.child_id"
+    "  AND r.period_start BETWEEN k.first AND k.last AND r.period_start + 0 = ANY (k.periods)"
+    "  OFFSET 0) r"
     "), agg AS ("
     " SELECT indicator_id, site_id, period_start, sum(sites)::integer AS sites,"
     "  sum(total) AS total, sum(num) AS num, sum(den) AS den,"

@@ -3,9 +3,9 @@ in total) and GET …/feeds/sites (the member sites a page at a time, late ones 
 filtered by status, region and indicator), through the real daemon.
 
 Time is pinned at 2026-03-20 12:00 UTC: the latest due month is February 2026 (15 days of
-grace). Every answer is checked twice: with series.last_period unknown (the daemon looks the
-due period up in the observations) and with it filled as the rollup service keeps it (the
-daemon decides from the series alone), and both must agree."""
+grace). Every answer is checked twice: with the series' latest periods (series_latest) unknown
+(the daemon looks the due period up in the observations) and filled as the rollup service
+keeps them (the daemon decides from the series alone), and both must agree."""
 
 import base64
 import os
@@ -126,15 +126,16 @@ class FeedsStatusTest(unittest.TestCase):
             raise AssertionError("a sanitizer reported a problem:\n" + "\n".join(reports))
 
     def fill_last_period(self, filled):
-        """series.last_period as the rollup service keeps it (filled), or unknown."""
+        """series_latest as the rollup service keeps it (filled), or unknown."""
         if filled:
-            harness.psql(self.conninfo, "UPDATE series se SET last_period = o.p,"
-                         " last_changed_at = o.r FROM (SELECT series_id, max(period_start) p,"
-                         " max(received_at) r FROM observation GROUP BY series_id) o"
-                         " WHERE o.series_id = se.id")
+            harness.psql(self.conninfo, "DELETE FROM series_latest; INSERT INTO series_latest"
+                         " (programme_id, series_id, last_period, last_changed_at)"
+                         " SELECT programme_id, series_id, max(period_start), max(received_at)"
+                         " FROM observation GROUP BY 1, 2 ON CONFLICT (programme_id, series_id)"
+                         " DO UPDATE SET last_period = excluded.last_period,"
+                         " last_changed_at = excluded.last_changed_at")
         else:
-            harness.psql(self.conninfo,
-                         "UPDATE series SET last_period = NULL, last_changed_at = NULL")
+            harness.psql(self.conninfo, "DELETE FROM series_latest")
 
     def both(self, check):
         for filled in (False, True):

@@ -1,5 +1,5 @@
 /*
- * The feeds status's statements count their work: with series.last_period and site_sent
+ * The feeds status's statements count their work: with series_latest.last_period and site_sent
  * kept (as the rollup service keeps them) the summary and a page of late sites read no
  * observation at all, one row per member site instead; for the sites a mark not folded yet
  * names they look at each series, and the due period up where last_period does not decide;
@@ -71,7 +71,7 @@ static void teardown(void)
 
 TestSuite(feeds_store, .init = setup, .fini = teardown);
 
-/* The state the rollup service keeps (kept: series.last_period and site_sent up to date, no
+/* The state the rollup service keeps (kept: series_latest and site_sent up to date, no
  * mark pending), or none of it (a mark not folded yet names every series, whose last_period
  * is not known: every site's series are looked at). */
 static void keep_state(bool kept)
@@ -79,14 +79,15 @@ static void keep_state(bool kept)
     exec("DELETE FROM rollup_dirty");
     exec("DELETE FROM site_sent");
     if (!kept) {
-        exec("UPDATE series SET last_period = NULL, last_changed_at = NULL");
+        exec("DELETE FROM series_latest");
         exec("INSERT INTO rollup_dirty (programme_id, series_ids, periods) SELECT 1,"
              " array_agg(id), array_agg(DATE '2026-11-01') FROM series");
         return;
     }
-    exec("UPDATE series se SET last_period = o.p, last_changed_at = o.r FROM"
-         " (SELECT series_id, max(period_start) p, max(received_at) r"
-         "  FROM observation GROUP BY series_id) o WHERE o.series_id = se.id");
+    exec("DELETE FROM series_latest");
+    exec("INSERT INTO series_latest (programme_id, series_id, last_period, last_changed_at)"
+         " SELECT programme_id, series_id, max(period_start), max(received_at)"
+         " FROM observation GROUP BY 1, 2");
     exec("INSERT INTO site_sent (programme_id, period_start, site_id, indicator_ids)"
          " SELECT 1, o.period_start, se.site_id, array_agg(se.indicator_id ORDER BY"
          " se.indicator_id) FROM observation o JOIN series se ON se.id = o.series_id"
@@ -204,8 +205,9 @@ Test(feeds_store, a_series_with_a_later_period_is_right_either_way)
     long long work, late, partial, values;
     for (int kept = 0; kept < 2; kept++) {
         keep_state(kept);
-        exec("UPDATE series se SET last_period = o.p FROM (SELECT series_id, max(period_start) p"
-             " FROM observation GROUP BY series_id) o WHERE o.series_id = se.id");
+        exec("UPDATE series_latest l SET last_period = o.p FROM (SELECT series_id,"
+             " max(period_start) p FROM observation GROUP BY series_id) o"
+             " WHERE o.series_id = l.series_id");
         char *text = summary(&work);
         totals_of(text, &late, &partial, &values);
         cr_assert_eq(partial, 1);

@@ -259,7 +259,7 @@ static char *from_scratch(const struct feeds_due *due, size_t n)
     exec("BEGIN");
     exec("INSERT INTO rollup_dirty (programme_id, series_ids, periods) SELECT programme_id,"
          " array_agg(id), array_agg(DATE '2025-01-01') FROM series GROUP BY programme_id");
-    exec("UPDATE series SET last_period = NULL");
+    exec("DELETE FROM series_latest");
     char *text = text_of(feeds_store_summary(conn, programme_id, due, n, "t"));
     exec("ROLLBACK");
     return text;

@@ -686,7 +686,8 @@ Test(observations, fast_path_and_upsert_store_the_same)
     cr_expect_str_eq(fast_counts, "4/0/0;0/0/4;2/1/1;1/1/0;");
     char *fast_state = stored_state();
 
-    exec("TRUNCATE observation, observation_revision, dirty_series, evaluation_set_aside, series");
+    exec("TRUNCATE observation, observation_revision, dirty_series, evaluation_set_aside,"
+         " series_latest, series");
     series_cache_clear(); /* the series it knew are gone (the daemon never deletes one) */
     observations_set_fast_path(false);
     store_sequence(upsert_counts, sizeof(upsert_counts));

@@ -43,7 +43,7 @@ struct feeds_due {
 /* Who owes what: a value is expected of a member site that had adopted by the period's end
  * and had not withdrawn before its start, for an indicator that member sites report at all.
  * A value is reported when the site's series holds the due period; the series' latest
- * period (series.last_period, kept by the rollup service) decides without reading its
+ * period (series_latest.last_period, kept by the rollup service) decides without reading its
  * observations when it is at or before the due period and no unfolded rollup mark names the
  * series; otherwise the observation is looked up. Exact at any moment. A site's status is "late"
  * when it reported none of what it owes, "partial" when some, "reported" when all. */
