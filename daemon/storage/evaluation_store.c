@@ -778,13 +778,15 @@ bool evaluation_aggregate_gated_store(PGconn *conn, int64_t programme_id, int64_
 }
 
 /* The sweep's subjects of programme $1: the first rollup point after what every stored state
- * of the subject decided, then its rules as aggregate_rules_sql gives them (not set aside),
+ * of the subject decided (one probe of the rollup's key per state, whatever its history),
+ * then its rules as aggregate_rules_sql gives them (not set aside),
  * with the indicator's period type and today at $2 in the programme's time zone. */
 static const char waiting_aggregates_sql[] =
     "WITH w AS (SELECT d.indicator_id, d.site_id, min(u.period_start) AS waiting"
-    " FROM aggregate_detector_state d JOIN rollup u ON u.programme_id = $1"
-    " AND u.indicator_id = d.indicator_id AND u.site_id = d.site_id"
-    " AND u.period_start > coalesce(greatest(d.last_period, d.gated_through), '-infinity')"
+    " FROM aggregate_detector_state d CROSS JOIN LATERAL (SELECT u.period_start FROM rollup u"
+    "  WHERE u.programme_id = $1 AND u.indicator_id = d.indicator_id AND u.site_id = d.site_id"
+    "  AND u.period_start > coalesce(greatest(d.last_period, d.gated_through), '-infinity')"
+    "  ORDER BY u.period_start LIMIT 1) u"
     " WHERE d.programme_id = $1 GROUP BY d.indicator_id, d.site_id)"
     " SELECT DISTINCT ON (w.indicator_id, w.site_id, r.id) r.id, r.document, r.for_count,"
     " r.resolve_count, w.indicator_id, w.site_id, i.direction, i.aggregate,"
