@@ -916,10 +916,8 @@ bool evaluator_sweep_aggregates(PGconn *conn, int64_t programme_id, double now,
     struct claim_context ctx = {.programme_id = programme_id, .now = now};
     struct evaluation_aggregate_rule *rules = NULL;
     size_t n_rules = 0;
-    /* the rollups folded before any state is read: a rebuild deletes the states it folds */
-    bool ok = observations_aggregates_current(conn, programme_id) &&
-              evaluation_programme_budget(conn, programme_id, &ctx.budget) &&
-              evaluation_waiting_aggregates(conn, programme_id, now, &rules, &n_rules);
+    bool ok = evaluation_waiting_aggregates(conn, programme_id, now, &rules, &n_rules);
+    bool folded = false;
     for (size_t i = 0, end; ok && i < n_rules; i = end) {
         for (end = i + 1; end < n_rules && rules[end].indicator_id == rules[i].indicator_id &&
                           rules[end].site_id == rules[i].site_id;
@@ -928,10 +926,16 @@ bool evaluator_sweep_aggregates(PGconn *conn, int64_t programme_id, double now,
         done.subjects++;
         if (!waiting_month_due(rules + i, end - i))
             continue; /* partial and not due yet: it waits on */
+        /* the rollups folded before a state is read for an evaluation (a rebuild deletes the
+           states it folds), only when a month is due: a timer pass does no fold otherwise */
+        if (!folded)
+            ok = observations_aggregates_current(conn, programme_id) &&
+                 evaluation_programme_budget(conn, programme_id, &ctx.budget);
+        folded = true;
         done.due++;
-        for (size_t r = i; r < end; r++)
+        for (size_t r = i; ok && r < end; r++)
             rules[r].since = INT32_MAX; /* nothing the states saw changed: they go on */
-        ok = evaluate_aggregate_subject(conn, &ctx, rules + i, end - i);
+        ok = ok && evaluate_aggregate_subject(conn, &ctx, rules + i, end - i);
     }
     done.points_read = ctx.points_read;
     evaluation_aggregate_rules_free(&rules, n_rules);
