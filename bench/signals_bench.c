@@ -431,7 +431,7 @@ static void calibrate(struct run *run)
     run->with_mdc = false;
     printf("%5s %5s %10s %10s %8s %8s %8s\n", "k", "h", "false/100sy", "siegmund", "-1.5 mean",
            "-1.5<=12", "-3 mean");
-    for (double h = 3.0; h <= 9.01; h += 0.25) {
+    for (double h = 2.5; h <= 8.51; h += 0.25) {
         run->params.h = h;
         struct tally t[3][N_WATCHERS];
         memset(t, 0, sizeof(t));

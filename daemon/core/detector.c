@@ -9,22 +9,23 @@
 #include <string.h>
 
 /*
- * Budget (false alerts per 100 series-years, one side watched) -> h at the default k (0.5),
- * lag (6), allowance (10) and far point (4), measured by
+ * h against the false alerts it costs (per 100 series-years, one side watched) at the default
+ * k (0.65), lag (6), allowance (4) and far point (3.75), measured by
  * `bench/signals_bench --calibrate --series 50000 --seed 7` (not the comparison's seed):
- * stable normal series of 60 months, alerts counted as core/alert_state.c opens them with
- * for 1, resolve 1. Decreasing in budget, increasing in h. The far point alone costs about
- * 0.2 (its spread is estimated from the series): the table stops at 0.23.
+ * stable normal series of 60 months, mean and sigma estimated from each series as the
+ * evaluator does, alerts counted as core/alert_state.c opens them with for 1, resolve 1.
+ * Decreasing in false alerts, increasing in h. The far point alone costs about 0.06: the
+ * table stops there.
  */
 static const struct {
     double per_100; /* false alerts per 100 series-years */
     double h;
 } budget_table[] = {
-    {6.128, 3.00}, {4.931, 3.25}, {3.992, 3.50}, {3.276, 3.75}, {2.721, 4.00},
-    {2.240, 4.25}, {1.883, 4.50}, {1.575, 4.75}, {1.344, 5.00}, {1.140, 5.25},
-    {0.977, 5.50}, {0.849, 5.75}, {0.733, 6.00}, {0.637, 6.25}, {0.558, 6.50},
-    {0.494, 6.75}, {0.442, 7.00}, {0.398, 7.25}, {0.358, 7.50}, {0.327, 7.75},
-    {0.298, 8.00}, {0.277, 8.25}, {0.257, 8.50}, {0.240, 8.75}, {0.225, 9.00},
+    {5.814, 2.50}, {4.333, 2.75}, {3.305, 3.00}, {2.515, 3.25}, {1.953, 3.50},
+    {1.523, 3.75}, {1.198, 4.00}, {0.942, 4.25}, {0.758, 4.50}, {0.602, 4.75},
+    {0.484, 5.00}, {0.386, 5.25}, {0.300, 5.50}, {0.246, 5.75}, {0.202, 6.00},
+    {0.175, 6.25}, {0.146, 6.50}, {0.126, 6.75}, {0.105, 7.00}, {0.093, 7.25},
+    {0.084, 7.50}, {0.076, 7.75}, {0.074, 8.00}, {0.067, 8.25}, {0.063, 8.50},
 };
 #define BUDGET_ROWS (sizeof(budget_table) / sizeof(budget_table[0]))
 
@@ -50,10 +51,12 @@ void detector_params_watch(struct detector_params *params, enum spc_direction di
     params->watch_high = both || direction == SPC_DIRECTION_DOWN;
 }
 
-/* h for a budget of false alerts per 100 series-years on one side: linear in log(budget)
-   between the rows of the table, clamped at its ends. */
-static double h_for_budget(double per_100)
+/* h for a budget of false alerts per 100 series-years on one side: the h whose measured
+   figure is DETECTOR_CALIBRATION_MARGIN of the budget, linear in log between the rows of the
+   table, clamped at its ends. */
+static double h_for_budget(double budget_per_100)
 {
+    double per_100 = DETECTOR_CALIBRATION_MARGIN * budget_per_100;
     if (per_100 >= budget_table[0].per_100)
         return budget_table[0].h;
     for (size_t i = 1; i < BUDGET_ROWS; i++) {
@@ -128,7 +131,8 @@ static void new_segment(struct detector_state *s)
     s->last_value = last_value;
 }
 
-/* The baseline the point is judged against: false when it cannot judge yet. */
+/* The baseline the point is judged against: false when it cannot judge yet. sigma is the
+   standard deviation of the (winsorised) baseline points; the limits are the chart's. */
 static bool baseline_of(const struct detector_state *s, const struct detector_params *p,
                         struct detector_result *out)
 {
@@ -136,10 +140,18 @@ static bool baseline_of(const struct detector_state *s, const struct detector_pa
         return false;
     out->centre = s->sum / s->n_baseline;
     double mean_range = s->n_ranges > 0 ? s->sum_ranges / s->n_ranges : 0;
-    out->sigma = mean_range / DETECTOR_D2;
+    out->sigma = s->n_baseline > 1 ? sqrt(s->sum_squares / (s->n_baseline - 1)) : 0;
     out->lower_limit = out->centre - SPC_LIMIT_FACTOR * mean_range;
     out->upper_limit = out->centre + SPC_LIMIT_FACTOR * mean_range;
-    return s->n_baseline >= p->min_baseline && s->n_ranges > 0;
+    return s->n_baseline >= p->min_baseline && s->n_baseline > 1;
+}
+
+double detector_normal_score(double t, double dof)
+{
+    if (!(dof > 0) || !isfinite(t))
+        return t;
+    double z = sqrt(dof * log1p(t * t / dof)) * (8 * dof + 1) / (8 * dof + 3);
+    return t < 0 ? -z : z;
 }
 
 /* One side's CUSUM step: z toward the side, capped at h. */
@@ -168,17 +180,22 @@ static int pick_side(bool high, bool low, int was, double cusum_high, double cus
 static void judge(struct detector_state *s, const struct detector_params *p, double value,
                   struct detector_result *out)
 {
+    bool high_outside = false, low_outside = false;
     if (out->sigma > 0) {
         double spread = out->sigma * sqrt(1 + p->allowance / s->n_baseline);
-        out->z = (value - out->centre) / spread;
+        out->z = detector_normal_score((value - out->centre) / spread, s->n_baseline - 1.0);
         s->cusum_high = cusum_step(s->cusum_high, out->z, p);
         s->cusum_low = cusum_step(s->cusum_low, -out->z, p);
+        high_outside = out->z > p->outside_sigmas;
+        low_outside = out->z < -p->outside_sigmas;
+    } else { /* a flat baseline: any point off the centre is outside */
+        high_outside = value > out->centre;
+        low_outside = value < out->centre;
     }
+    high_outside = high_outside && p->outside_sigmas > 0 && p->watch_high;
+    low_outside = low_outside && p->outside_sigmas > 0 && p->watch_low;
     int was = s->holding ? s->holding_side : 0;
     double keep = p->release * p->h;
-    double far = p->outside_sigmas * out->sigma * sqrt(1 + p->allowance / s->n_baseline);
-    bool high_outside = p->outside_sigmas > 0 && p->watch_high && value > out->centre + far;
-    bool low_outside = p->outside_sigmas > 0 && p->watch_low && value < out->centre - far;
     bool high_cusum = p->watch_high && (s->cusum_high >= p->h || (was > 0 && s->cusum_high > keep));
     bool low_cusum = p->watch_low && (s->cusum_low >= p->h || (was < 0 && s->cusum_low > keep));
     int side = pick_side(high_outside || high_cusum, low_outside || low_cusum, was, s->cusum_high,
@@ -197,12 +214,31 @@ static void judge(struct detector_state *s, const struct detector_params *p, dou
     out->statistic = side > 0 ? s->cusum_high : side < 0 ? s->cusum_low : high > low ? high : low;
 }
 
-/* The point joins the baseline (unless it is fixed and full): its value and its moving range
-   with the previous baseline point, screened once enough ranges are kept. */
+/* The point's share of the baseline's spread (Welford's update of the mean and the sum of
+   squared deviations): once the baseline has min_baseline points and screening is on, it is
+   winsorised at DETECTOR_WINSOR standard deviations from the mean, so that one outlier does
+   not widen the spread for years (the chart screens moving ranges for the same reason). */
+static void join_spread(struct detector_state *s, const struct detector_params *p, double value)
+{
+    if (p->screen_outliers && s->n_baseline >= p->min_baseline && s->n_baseline > 1) {
+        double sd = sqrt(s->sum_squares / (s->n_baseline - 1));
+        double lo = s->spread_mean - DETECTOR_WINSOR * sd,
+               hi = s->spread_mean + DETECTOR_WINSOR * sd;
+        value = value < lo ? lo : value > hi ? hi : value;
+    }
+    double before = value - s->spread_mean;
+    s->spread_mean += before / (s->n_baseline + 1);
+    s->sum_squares += before * (value - s->spread_mean);
+}
+
+/* The point joins the baseline (unless it is fixed and full): its value, its share of the
+   spread, and its moving range with the previous baseline point (the chart's limits),
+   screened once enough ranges are kept. */
 static void join_baseline(struct detector_state *s, const struct detector_params *p, double value)
 {
     if (p->fix_after_n > 0 && s->n_baseline >= p->fix_after_n)
         return;
+    join_spread(s, p, value);
     if (s->n_baseline > 0) {
         /* as the chart screens: against 3.267 x the mean of every moving range, screened or
            not, once enough are known */
@@ -312,7 +348,7 @@ void detector_summary(const struct detector_result *r, char *buf, size_t size)
 }
 
 /* Bumped when the meaning of a field of struct detector_state changes with its size kept. */
-#define DETECTOR_STATE_VERSION 1
+#define DETECTOR_STATE_VERSION 2 /* 2: sigma is the baseline's standard deviation */
 
 void detector_params_key(const struct detector_params *p, char *buf, size_t size)
 {

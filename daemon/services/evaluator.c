@@ -64,6 +64,7 @@ struct claim_context {
     size_t n_failed, cap_failed;
     long set_aside[2]; /* evaluations set aside: series' own rules, aggregates */
     long cleared;      /* set-aside evaluations that evaluated again */
+    long points_read;  /* rollup points read by aggregate evaluations */
 };
 
 /* The evaluation of a claim's series is set-based: evaluation_group_read reads the spc and
@@ -628,6 +629,47 @@ static void judged_points(const struct rule *rule, const struct aggregate_points
     free(kept);
 }
 
+/* The last period of ap the rule's gate decides today, judged or skipped: the one before the
+ * first that waits (INT32_MIN: none). */
+static int32_t gated_through(const struct rule *rule, const struct aggregate_points *ap)
+{
+    int32_t day = INT32_MIN;
+    for (size_t i = 0; i < ap->n; i++) {
+        struct period p = period_containing(ap->period_type, ap->days[i]);
+        if (rule_aggregate_gate(rule, p, ap->sites[i], ap->owed[i], ap->today) == RULE_GATE_WAIT)
+            break;
+        day = ap->days[i];
+    }
+    return day;
+}
+
+/* The rules of a subject whose gate decided a period after their state's last point (a due
+ * month skipped as missing), to record (sql/030) so that the due-date sweep does not look at
+ * it again. */
+struct subject_gated {
+    int64_t *rule_ids;
+    int32_t *days;
+    size_t n;
+};
+
+/* After detector rule i was evaluated (its save, if it moved, from index saves on): notes its
+ * gate's last decided period when that is after the state's last point and not recorded yet. */
+static void note_gated(const struct subject_eval *se, size_t i, const struct aggregate_points *ap,
+                       size_t saves, struct subject_gated *gated)
+{
+    const struct detector_plan *plan = &se->plans[i];
+    int32_t last = se->n_saves > saves    ? se->save_states[2 * saves].last_day
+                   : plan->stored != NULL ? plan->stored->last_day
+                                          : INT32_MIN;
+    const struct evaluation_detector_row *row = subject_row(se, se->rules[i].rule.id);
+    int32_t recorded = row != NULL ? row->gated_through : INT32_MIN;
+    int32_t day = gated_through(&se->parsed[i], ap);
+    if (day == INT32_MIN || day <= last || day <= recorded)
+        return;
+    gated->rule_ids[gated->n] = se->rules[i].rule.id;
+    gated->days[gated->n++] = day;
+}
+
 static void subject_eval_free(struct subject_eval *se)
 {
     free(se->parsed);
@@ -640,7 +682,7 @@ static void subject_eval_free(struct subject_eval *se)
 
 /* The n aggregate rules of one subject: their states, the points they need (one read), each
  * rule, and the states that moved (one write). */
-static bool evaluate_subject_rules(PGconn *conn, const struct claim_context *ctx,
+static bool evaluate_subject_rules(PGconn *conn, struct claim_context *ctx,
                                    const struct evaluation_aggregate_rule *rules, size_t n)
 {
     struct subject_eval se = {.rules = rules,
@@ -658,16 +700,27 @@ static bool evaluate_subject_rules(PGconn *conn, const struct claim_context *ctx
                                           rules[0].site_id, aggregate, rules[0].percentage, from,
                                           ctx->now, SIZE_MAX, &ap);
     metrics_add("scaleupd_aggregate_points_read_total", "", (double)ap.n);
+    ctx->points_read += (long)ap.n;
+    struct subject_gated gated = {.rule_ids = xcalloc(n + 1, sizeof(int64_t)),
+                                  .days = xcalloc(n + 1, sizeof(int32_t))};
     for (size_t i = 0; ok && i < n; i++) {
         if (!se.usable[i])
             continue;
         struct aggregate_points judged;
         judged_points(&se.parsed[i], &ap, &judged);
+        size_t saves = se.n_saves;
         ok = evaluate_aggregate_rule(conn, &se, i, &judged, ctx);
         aggregate_points_free(&judged);
+        if (ok && is_detector(&se.parsed[i]))
+            note_gated(&se, i, &ap, saves, &gated);
     }
     ok = ok && evaluation_aggregate_state_store(conn, ctx->programme_id, rules[0].indicator_id,
                                                 rules[0].site_id, se.saves, se.n_saves, ctx->now);
+    ok = ok &&
+         evaluation_aggregate_gated_store(conn, ctx->programme_id, rules[0].indicator_id,
+                                          rules[0].site_id, gated.rule_ids, gated.days, gated.n);
+    free(gated.rule_ids);
+    free(gated.days);
     if (ok) {
         metrics_add("scaleupd_aggregate_detector_rebuilds_total", "", (double)se.rebuilt);
         metrics_add("scaleupd_aggregate_evaluations_total", "", 1);
@@ -836,6 +889,85 @@ static bool evaluate_aggregates(PGconn *conn, struct claim_context *ctx, const i
         ok = evaluate_aggregate_subject(conn, ctx, rules + i, end - i);
     }
     evaluation_aggregate_rules_free(&rules, n_rules);
+    return ok;
+}
+
+/* ---- the due-date sweep -------------------------------------------------------------- */
+
+/* Whether a rule of the subject (rules[0..n), their since its first month after what its
+ * states decided) is past that month's due date: the gate then judges or skips it. */
+static bool waiting_month_due(const struct evaluation_aggregate_rule *rules, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        struct rule rule;
+        if (rules[i].today == INT32_MIN || !stored_rule(rules[i].rule.document, &rule))
+            continue;
+        struct period p = period_containing(rules[i].period_type, rules[i].since);
+        if (rule_deadline(&rule, p) < rules[i].today)
+            return true;
+    }
+    return false;
+}
+
+bool evaluator_sweep_aggregates(PGconn *conn, int64_t programme_id, double now,
+                                struct evaluator_sweep *out)
+{
+    struct evaluator_sweep done = {0};
+    struct claim_context ctx = {.programme_id = programme_id, .now = now};
+    struct evaluation_aggregate_rule *rules = NULL;
+    size_t n_rules = 0;
+    bool ok = evaluation_waiting_aggregates(conn, programme_id, now, &rules, &n_rules);
+    bool folded = false;
+    for (size_t i = 0, end; ok && i < n_rules; i = end) {
+        for (end = i + 1; end < n_rules && rules[end].indicator_id == rules[i].indicator_id &&
+                          rules[end].site_id == rules[i].site_id;
+             end++)
+            ;
+        done.subjects++;
+        if (!waiting_month_due(rules + i, end - i))
+            continue; /* partial and not due yet: it waits on */
+        /* the rollups folded before a state is read for an evaluation (a rebuild deletes the
+           states it folds), only when a month is due: a timer pass does no fold otherwise */
+        if (!folded)
+            ok = observations_aggregates_current(conn, programme_id) &&
+                 evaluation_programme_budget(conn, programme_id, &ctx.budget);
+        folded = true;
+        done.due++;
+        for (size_t r = i; ok && r < end; r++)
+            rules[r].since = INT32_MAX; /* nothing the states saw changed: they go on */
+        ok = ok && evaluate_aggregate_subject(conn, &ctx, rules + i, end - i);
+    }
+    done.points_read = ctx.points_read;
+    evaluation_aggregate_rules_free(&rules, n_rules);
+    free(ctx.failed);
+    if (out != NULL)
+        *out = done;
+    return ok;
+}
+
+/* Commits the piece when ok, else rolls it back; false when it did not commit. */
+static bool end_piece(PGconn *conn, bool ok)
+{
+    if (ok)
+        return db_commit(conn, NULL);
+    db_rollback(conn, NULL);
+    return false;
+}
+
+/* Every programme's due-date sweep, a programme a transaction (the timer pass commits in
+ * pieces). */
+static bool sweep_all_aggregates(PGconn *conn, double now)
+{
+    int64_t *ids;
+    size_t n;
+    if (!evaluation_programme_ids(conn, &ids, &n))
+        return false;
+    bool ok = true;
+    for (size_t i = 0; ok && i < n; i++) {
+        ok = db_begin(conn, NULL);
+        ok = end_piece(conn, ok && evaluator_sweep_aggregates(conn, ids[i], now, NULL));
+    }
+    free(ids);
     return ok;
 }
 
@@ -1083,15 +1215,6 @@ static bool evaluate_late_site(PGconn *conn, const struct due_rule *d,
  * `series` table bloated 25-fold meanwhile) and a graceful stop with it. */
 #define TIMER_SITES_PER_TRANSACTION 500
 
-/* Commits the piece when ok, else rolls it back; false when it did not commit. */
-static bool end_piece(PGconn *conn, bool ok)
-{
-    if (ok)
-        return db_commit(conn, NULL);
-    db_rollback(conn, NULL);
-    return false;
-}
-
 /* A late-feed or completeness rule for one indicator at its latest due period (completeness
  * still counts the sites that never sent the indicator): late-feed sites a piece at a time,
  * each piece its own transaction (the steps are idempotent for a period: a pass cut short
@@ -1260,6 +1383,7 @@ static bool run_timer(PGconn *conn, double now, bool *ran)
         ok = db_begin(conn, NULL);
         ok = end_piece(conn, ok && evaluate_trajectory_rules(conn, now));
     }
+    ok = ok && sweep_all_aggregates(conn, now);
     /* a lost connection took the lock with it */
     return evaluation_timer_unlock(conn) && ok;
 }

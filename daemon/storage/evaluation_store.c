@@ -348,6 +348,9 @@ static void read_detector_row(const PGresult *res, int row, bool with_prior,
     d->rule_updated_us = db_int64(res, row, 4);
     if (with_prior && !db_is_null(res, row, 5))
         d->prior = hex_bytes(db_text(res, row, 5), &d->prior_len);
+    d->gated_through = INT32_MIN;
+    if (with_prior && !db_is_null(res, row, 6))
+        d->gated_through = (int32_t)db_int64(res, row, 6);
 }
 
 static void read_detectors(struct evaluation_group *g, const PGresult *res)
@@ -619,17 +622,13 @@ static PGresult *aggregate_rules_of(PGconn *conn, const char *pid, const int64_t
     return res;
 }
 
-bool evaluation_aggregate_rules(PGconn *conn, int64_t programme_id, const int64_t *series_ids,
-                                const int32_t *since, size_t n,
-                                struct evaluation_aggregate_rule **rules, size_t *n_rules)
+/* The rows of aggregate_rules_sql or waiting_aggregates_sql (which adds the period type and
+ * today as columns 12 and 13). */
+static void read_aggregate_rules(const PGresult *res, struct evaluation_aggregate_rule **rules,
+                                 size_t *n_rules)
 {
-    *rules = NULL, *n_rules = 0;
-    char pid[24];
-    snprintf(pid, sizeof(pid), "%lld", (long long)programme_id);
-    PGresult *res = aggregate_rules_of(conn, pid, series_ids, since, n);
-    if (res == NULL)
-        return false;
     size_t rows = (size_t)PQntuples(res);
+    bool waiting = PQnfields(res) > 13;
     *rules = xcalloc(rows + 1, sizeof(**rules));
     for (size_t i = 0; i < rows; i++) {
         struct evaluation_aggregate_rule *r = &(*rules)[i];
@@ -642,8 +641,28 @@ bool evaluation_aggregate_rules(PGconn *conn, int64_t programme_id, const int64_
         r->set_aside = db_bool(res, (int)i, 9);
         r->since = (int32_t)db_int64(res, (int)i, 10);
         r->rule.updated_us = db_int64(res, (int)i, 11);
+        r->period_type = PERIOD_MONTHLY;
+        r->today = INT32_MIN;
+        if (waiting && !db_is_null(res, (int)i, 12) &&
+            !period_type_from_name(db_text(res, (int)i, 12), &r->period_type))
+            r->period_type = PERIOD_MONTHLY;
+        if (waiting && !db_is_null(res, (int)i, 13))
+            r->today = (int32_t)db_int64(res, (int)i, 13);
     }
     *n_rules = rows;
+}
+
+bool evaluation_aggregate_rules(PGconn *conn, int64_t programme_id, const int64_t *series_ids,
+                                const int32_t *since, size_t n,
+                                struct evaluation_aggregate_rule **rules, size_t *n_rules)
+{
+    *rules = NULL, *n_rules = 0;
+    char pid[24];
+    snprintf(pid, sizeof(pid), "%lld", (long long)programme_id);
+    PGresult *res = aggregate_rules_of(conn, pid, series_ids, since, n);
+    if (res == NULL)
+        return false;
+    read_aggregate_rules(res, rules, n_rules);
     PQclear(res);
     return true;
 }
@@ -653,7 +672,8 @@ bool evaluation_aggregate_rules(PGconn *conn, int64_t programme_id, const int64_
  * other, the second reading what the first stored. */
 static const char aggregate_states_sql[] =
     "SELECT 0, d.rule_id, d.params, encode(d.state, 'hex'),"
-    " (extract(epoch FROM d.rule_updated_at) * 1000000)::int8, encode(d.prior, 'hex')"
+    " (extract(epoch FROM d.rule_updated_at) * 1000000)::int8, encode(d.prior, 'hex'),"
+    " d.gated_through - DATE '1970-01-01'"
     " FROM aggregate_detector_state d WHERE d.programme_id = $1 AND d.indicator_id = $2"
     " AND d.site_id = $3 ORDER BY d.rule_id FOR UPDATE";
 
@@ -716,6 +736,90 @@ bool evaluation_aggregate_state_store(PGconn *conn, int64_t programme_id, int64_
     const char *first[] = {pid, iid, sid};
     return store_detectors(conn, "scaleupd_eval_aggregate_store", aggregate_store_sql, first, 3, 1,
                            DETECTOR_ARRAYS, rows, n, now);
+}
+
+/* gated_through of each rule ($4) of subject (indicator $2, site $3) set to its day ($5). */
+static const char aggregate_gated_sql[] =
+    "UPDATE aggregate_detector_state d SET gated_through = DATE '1970-01-01' + u.day"
+    " FROM unnest($4::int8[], $5::int4[]) AS u(rule_id, day) WHERE d.programme_id = $1"
+    " AND d.indicator_id = $2 AND d.site_id = $3 AND d.rule_id = u.rule_id";
+
+bool evaluation_aggregate_gated_store(PGconn *conn, int64_t programme_id, int64_t indicator_id,
+                                      int64_t site_id, const int64_t *rule_ids, const int32_t *days,
+                                      size_t n)
+{
+    if (n == 0)
+        return true;
+    char pid[24], iid[24], sid[24];
+    snprintf(pid, sizeof(pid), "%lld", (long long)programme_id);
+    snprintf(iid, sizeof(iid), "%lld", (long long)indicator_id);
+    snprintf(sid, sizeof(sid), "%lld", (long long)site_id);
+    struct pgarray arrays[2];
+    pgarray_init(&arrays[0], PGARRAY_INT8);
+    pgarray_init(&arrays[1], PGARRAY_INT4);
+    for (size_t i = 0; i < n; i++) {
+        pgarray_add_int8(&arrays[0], rule_ids[i]);
+        pgarray_add_int4(&arrays[1], days[i]);
+    }
+    const char *values[5] = {pid, iid, sid};
+    int lengths[5] = {0}, formats[5] = {0};
+    bool fits = true;
+    for (int a = 0; a < 2; a++) {
+        pgarray_finish(&arrays[a]);
+        fits = fits && pgarray_ok(&arrays[a]);
+        values[a + 3] = arrays[a].data, lengths[a + 3] = (int)arrays[a].len, formats[a + 3] = 1;
+    }
+    PGresult *res =
+        fits ? PQexecParams(conn, aggregate_gated_sql, 5, NULL, values, lengths, formats, 0) : NULL;
+    for (int a = 0; a < 2; a++)
+        pgarray_free(&arrays[a]);
+    bool ok = db_ok(res, PGRES_COMMAND_OK, NULL, "record the periods an aggregate gate decided");
+    PQclear(res);
+    return ok;
+}
+
+/* The sweep's subjects of programme $1: the first rollup point after what every stored state
+ * of the subject decided (one probe of the rollup's key per state, whatever its history),
+ * then its rules as aggregate_rules_sql gives them (not set aside),
+ * with the indicator's period type and today at $2 in the programme's time zone. */
+static const char waiting_aggregates_sql[] =
+    "WITH w AS (SELECT d.indicator_id, d.site_id, min(u.period_start) AS waiting"
+    " FROM aggregate_detector_state d CROSS JOIN LATERAL (SELECT u.period_start FROM rollup u"
+    "  WHERE u.programme_id = $1 AND u.indicator_id = d.indicator_id AND u.site_id = d.site_id"
+    "  AND u.period_start > coalesce(greatest(d.last_period, d.gated_through), '-infinity')"
+    "  ORDER BY u.period_start LIMIT 1) u"
+    " WHERE d.programme_id = $1 GROUP BY d.indicator_id, d.site_id)"
+    " SELECT DISTINCT ON (w.indicator_id, w.site_id, r.id) r.id, r.document, r.for_count,"
+    " r.resolve_count, w.indicator_id, w.site_id, i.direction, i.aggregate,"
+    " i.value_type = 'percentage', false, w.waiting - DATE '1970-01-01',"
+    " (extract(epoch FROM r.updated_at) * 1000000)::int8, i.period_type,"
+    " (SELECT (to_timestamp($2::float8) AT TIME ZONE p.time_zone)::date - DATE '1970-01-01'"
+    "  FROM programme p WHERE p.id = $1)"
+    " FROM w JOIN site s ON s.programme_id = $1 AND s.id = w.site_id"
+    " JOIN indicator i ON i.programme_id = $1 AND i.id = w.indicator_id"
+    " JOIN alert_rule r ON r.programme_id = $1 AND r.enabled AND r.kind IN ('spc', 'threshold')"
+    " AND coalesce((r.document ->> 'aggregate')::boolean, false)"
+    " AND (r.indicator_id IS NULL OR r.indicator_id = w.indicator_id)"
+    " AND (r.site_id = w.site_id OR (r.site_id IS NULL AND s.parent_id IS NULL))"
+    " WHERE NOT EXISTS (SELECT 1 FROM evaluation_set_aside x WHERE x.programme_id = $1"
+    " AND x.indicator_id = w.indicator_id AND x.site_id = w.site_id AND x.aggregate)"
+    " ORDER BY w.indicator_id, w.site_id, r.id";
+
+bool evaluation_waiting_aggregates(PGconn *conn, int64_t programme_id, double now,
+                                   struct evaluation_aggregate_rule **rules, size_t *n_rules)
+{
+    *rules = NULL, *n_rules = 0;
+    char pid[24], at[32];
+    snprintf(pid, sizeof(pid), "%lld", (long long)programme_id);
+    snprintf(at, sizeof(at), "%.6f", now);
+    const char *params[] = {pid, at};
+    PGresult *res = db_run(conn, NULL, waiting_aggregates_sql, 2, params, PGRES_TUPLES_OK, NULL,
+                           "read the aggregate months waiting for their due date");
+    if (res == NULL)
+        return false;
+    read_aggregate_rules(res, rules, n_rules);
+    PQclear(res);
+    return true;
 }
 
 void evaluation_aggregate_rules_free(struct evaluation_aggregate_rule **rules, size_t n)

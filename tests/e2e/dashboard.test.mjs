@@ -403,6 +403,9 @@ async function main() {
       "the silence mutes no alert outside the incident");
     assert.ok(openIds.every((id) => muted.includes(id)));
     assert.match(await page.innerText(`${row} td:first-child`), /Silenced/);
+    assert.equal(await page.locator(`${row} button[data-action="silence-incident"]`).count(), 0,
+      "an incident silenced already is not offered another silence");
+    assert.equal(await page.locator(`${row} button[data-action="ack-incident"]`).count(), 1, "it can still be acknowledged");
     await shot(page, "alerts-incident-silenced");
   });
 

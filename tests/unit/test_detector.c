@@ -15,7 +15,8 @@ static bool states_equal(const struct detector_state *a, const struct detector_s
            a->n_points == b->n_points && a->n_baseline == b->n_baseline && a->sum == b->sum &&
            a->n_all_ranges == b->n_all_ranges && a->sum_all_ranges == b->sum_all_ranges &&
            a->n_ranges == b->n_ranges && a->n_screened == b->n_screened &&
-           a->sum_ranges == b->sum_ranges && a->cusum_high == b->cusum_high &&
+           a->sum_ranges == b->sum_ranges && a->spread_mean == b->spread_mean &&
+           a->sum_squares == b->sum_squares && a->cusum_high == b->cusum_high &&
            a->cusum_low == b->cusum_low && a->holding == b->holding &&
            a->holding_side == b->holding_side && a->held_points == b->held_points &&
            a->holding_since == b->holding_since && a->last_baseline == b->last_baseline &&
@@ -24,19 +25,27 @@ static bool states_equal(const struct detector_state *a, const struct detector_s
 }
 
 /* Small parameters for hand computation: k 0.5, h 2.99, release at 1.495, 4 sigma at once, the
-   baseline fixed after its first 2 points, the low side watched (higher is better). */
+   baseline fixed after its first 3 points, the low side watched (higher is better). */
 static void worked_params(struct detector_params *p)
 {
     detector_params_init(p);
     p->k = 0.5;
-    p->h = 2.99; /* not 3: S reaches 3 up to rounding, and the cap shows */
+    p->h = 2.99; /* not 3: the cap shows */
     p->release = 0.5;
     p->outside_sigmas = 4;
-    p->min_baseline = 2;
-    p->fix_after_n = 2;
+    p->min_baseline = 3;
+    p->fix_after_n = 3;
     p->lag = 0;       /* each point joins the baseline at once */
-    p->allowance = 0; /* z on the baseline's sigma as it is */
+    p->allowance = 0; /* t on the baseline's sigma as it is */
     detector_params_watch(p, SPC_DIRECTION_UP, false);
+}
+
+/* Wallace's normal deviate of Student's t (the formula of core/detector.h, written out here
+   on its own so that the detector's is checked against it, not against itself). */
+static double wallace(double t, double dof)
+{
+    double z = sqrt(dof * log(1 + t * t / dof)) * (8 * dof + 1) / (8 * dof + 3);
+    return t < 0 ? -z : z;
 }
 
 struct worked_step {
@@ -47,30 +56,38 @@ struct worked_step {
 };
 
 /*
- * Baseline: 9.872 and 12.128 -> centre 11, one moving range 2.256, sigma 2.256 / 1.128 = 2.
- * Then S = min(2.99, max(0, S - z - 0.5)) on the low side, z = (x - 11) / 2:
- *   x = 10  z -0.5  S = 0 + 0.5 - 0.5 = 0
- *   x =  9  z -1    S = 0 + 1 - 0.5   = 0.5
- *   x =  8  z -1.5  S = 0.5 + 1.5 - 0.5 = 1.5
- *   x =  7  z -2    S = 1.5 + 2 - 0.5 = 3, capped at h = 2.99: holds (cusum)
- *   x = 11  z  0    S = 2.99 - 0.5 = 2.49   > 1.495: still holds (hysteresis)
- *   x = 11  z  0    S = 1.99                still holds
- *   x = 12  z  0.5  S = 1.99 - 1 = 0.99     <= 1.495: released, S starts afresh at 0
- *   x =  2  z -4.5  beyond 11 - 4 x 2 = 3: holds at once (outside); S = min(2.99, 4) = 2.99
- *   x = 10  z -0.5  S = 2.99 + 0.5 - 0.5 = 2.99: holds (cusum)
+ * Baseline: 9, 11, 13 -> centre 11, sigma = sqrt(((-2)^2 + 0^2 + 2^2) / 2) = 2, with 2 degrees
+ * of freedom. A point's t = (x - 11) / 2 is turned into z = sign(t) sqrt(2 ln(1 + t^2 / 2))
+ * x 17 / 19 (Wallace, 2 degrees of freedom: a t far out is far less unusual than a z), then
+ * S = min(2.99, max(0, S - z - 0.5)) on the low side:
+ *   x =   10  t -0.5    z -0.434262  S = 0 (0.434262 - 0.5 < 0)
+ *   x =    9  t -1      z -0.805725  S = 0.305725
+ *   x =    8  t -1.5    z -1.098576  S = 0.305725 + 1.098576 - 0.5 = 0.904302
+ *   x =    7  t -2      z -1.326272  S = 1.730574
+ *   x =    5  t -3      z -1.652116  S = 2.882689
+ *   x =    5  t -3      z -1.652116  S = 4.034805, capped at h = 2.99: holds (cusum)
+ *   x =   11  t  0      z  0         S = 2.49 > 1.495: still holds (hysteresis)
+ *   x =   11  t  0      z  0         S = 1.99: still holds
+ *   x =   12  t  0.5    z  0.434262  S = 1.055738 <= 1.495: released, S starts afresh at 0
+ *   x = -500  t -255.5  z -4.079319  beyond 4: holds at once (outside); S = min(2.99, 3.579319)
+ *   x =   10  t -0.5    z -0.434262  S = 2.99 + 0.434262 - 0.5 = 2.924262: holds (cusum)
+ * With 3 baseline points only a point 250 sigmas out is "far": the baseline's own error.
  */
 static const struct worked_step worked[] = {
-    {9.872, false, false, DETECTOR_CAUSE_NONE, 0, 0},
-    {12.128, false, false, DETECTOR_CAUSE_NONE, 0, 0}, /* one point: no moving range yet */
-    {10, true, false, DETECTOR_CAUSE_NONE, -0.5, 0},
-    {9, true, false, DETECTOR_CAUSE_NONE, -1, 0.5},
-    {8, true, false, DETECTOR_CAUSE_NONE, -1.5, 1.5},
-    {7, true, true, DETECTOR_CAUSE_CUSUM, -2, 2.99},
+    {9, false, false, DETECTOR_CAUSE_NONE, 0, 0},
+    {11, false, false, DETECTOR_CAUSE_NONE, 0, 0},
+    {13, false, false, DETECTOR_CAUSE_NONE, 0, 0}, /* two points: short of min_baseline */
+    {10, true, false, DETECTOR_CAUSE_NONE, -0.434262, 0},
+    {9, true, false, DETECTOR_CAUSE_NONE, -0.805725, 0.305725},
+    {8, true, false, DETECTOR_CAUSE_NONE, -1.098576, 0.904302},
+    {7, true, false, DETECTOR_CAUSE_NONE, -1.326272, 1.730574},
+    {5, true, false, DETECTOR_CAUSE_NONE, -1.652116, 2.882689},
+    {5, true, true, DETECTOR_CAUSE_CUSUM, -1.652116, 2.99},
     {11, true, true, DETECTOR_CAUSE_CUSUM, 0, 2.49},
     {11, true, true, DETECTOR_CAUSE_CUSUM, 0, 1.99},
-    {12, true, false, DETECTOR_CAUSE_NONE, 0.5, 0},
-    {2, true, true, DETECTOR_CAUSE_OUTSIDE, -4.5, 2.99},
-    {10, true, true, DETECTOR_CAUSE_CUSUM, -0.5, 2.99},
+    {12, true, false, DETECTOR_CAUSE_NONE, 0.434262, 0},
+    {-500, true, true, DETECTOR_CAUSE_OUTSIDE, -4.079319, 2.99},
+    {10, true, true, DETECTOR_CAUSE_CUSUM, -0.434262, 2.924262},
 };
 
 Test(detector, worked_example)
@@ -79,28 +96,32 @@ Test(detector, worked_example)
     worked_params(&p);
     struct detector_state s;
     detector_reset(&s);
-    for (size_t i = 0; i < sizeof(worked) / sizeof(worked[0]); i++) {
+    size_t n = sizeof(worked) / sizeof(worked[0]);
+    for (size_t i = 0; i < n; i++) {
         const struct worked_step *w = &worked[i];
         struct detector_result r;
         cr_assert_eq(detector_update(&s, &p, w->value, (int32_t)(i * MONTH), &r), DETECTOR_OK);
         cr_expect_eq(r.judged, w->judged, "step %zu judged", i);
         cr_expect_eq(r.holds, w->holds, "step %zu holds", i);
         cr_expect_eq(r.cause, w->cause, "step %zu cause %s", i, detector_cause_name(r.cause));
-        cr_expect(fabs(r.z - w->z) < 1e-9, "step %zu z %g, not %g", i, r.z, w->z);
-        cr_expect(fabs(s.cusum_low - w->cusum_low) < 1e-9, "step %zu S %g, not %g", i, s.cusum_low,
+        cr_expect(fabs(r.z - w->z) < 1e-6, "step %zu z %g, not %g", i, r.z, w->z);
+        cr_expect(fabs(s.cusum_low - w->cusum_low) < 1e-6, "step %zu S %g, not %g", i, s.cusum_low,
                   w->cusum_low);
         if (r.judged) {
             cr_expect(fabs(r.centre - 11) < 1e-9 && fabs(r.sigma - 2) < 1e-9, "step %zu", i);
+            cr_expect(fabs(r.z - wallace((w->value - 11) / 2, 2)) < 1e-12, "step %zu", i);
             cr_expect_eq(r.side, w->holds ? -1 : 0, "step %zu side", i);
+            /* the limits an alert shows are the chart's: centre -+ 2.66 x mean mR (2) */
+            cr_expect(fabs(r.lower_limit - (11 - SPC_LIMIT_FACTOR * 2)) < 1e-9, "step %zu", i);
         }
     }
     cr_expect_eq(s.held_points, 2, "the outside point and the one after");
     /* a missed month: no value, nothing moves, the alert still holds */
     struct detector_state before = s;
-    cr_expect_eq(detector_update(&s, &p, NAN, 11 * MONTH, NULL), DETECTOR_SKIPPED);
-    cr_expect(states_equal(&s, &before) && s.cusum_low == 2.99 && s.holding);
-    cr_expect_eq(s.holding_since, (int32_t)(9 * MONTH));
-    cr_expect_eq(s.n_baseline, 2, "the baseline is fixed after 2 points");
+    cr_expect_eq(detector_update(&s, &p, NAN, (int32_t)(n * MONTH), NULL), DETECTOR_SKIPPED);
+    cr_expect(states_equal(&s, &before) && fabs(s.cusum_low - 2.924262) < 1e-6 && s.holding);
+    cr_expect_eq(s.holding_since, (int32_t)((n - 2) * MONTH));
+    cr_expect_eq(s.n_baseline, 3, "the baseline is fixed after 3 points");
     cr_expect_eq(s.cusum_high, 0, "the high side never moved: z was never above 0.5");
 }
 
@@ -114,17 +135,21 @@ struct lag_step {
 
 /*
  * The lag and the allowance: lag 2 (a point joins the baseline two points after it is
- * judged), allowance 2 (z = (x - centre) / (sigma x sqrt(1 + 2 / n))), k 0.5, h 2.99, every
- * point in the baseline, judged from 2 baseline points on. sigma = 2 / 1.128 = 1.773050.
+ * judged), allowance 2 (t = (x - centre) / (sigma x sqrt(1 + 2 / n))), k 0.5, h 2.99, every
+ * point in the baseline, judged from 2 baseline points on; sigma the baseline's standard
+ * deviation, z Wallace's deviate of t with n - 1 degrees of freedom.
  *   10, 12   wait; no baseline yet
- *   10       not judged (empty baseline); 10 joins (the first point)
- *   12       not judged (1 baseline point); 12 joins: baseline 10 12, mean mR 2
- *   8        centre 11, n 2: spread 1.773050 x sqrt(2) = 2.507471, z = -3 / 2.507471
- *            = -1.196425, S = 1.196425 - 0.5 = 0.696425; 10 joins (not the 8)
- *   8        centre 32 / 3, n 3: spread 1.773050 x sqrt(5 / 3) = 2.288997, z = -1.164993,
- *            S = 0.696425 + 1.164993 - 0.5 = 1.361418; 12 joins: baseline 10 12 10 12
- *   8        centre 11, n 4: spread 1.773050 x sqrt(1.5) = 2.171533, z = -1.381512,
- *            S = 2.242930; the first 8 joins
+ *   10       not judged (empty baseline); the first 10 joins
+ *   12       not judged (1 baseline point); the first 12 joins: baseline 10 12
+ *   8        centre 11, sigma sqrt(2) = 1.414214, n 2: spread 1.414214 x sqrt(2) = 2,
+ *            t = -3 / 2 = -1.5, 1 degree of freedom: z = -sqrt(ln 3.25) x 9 / 11 = -0.888266,
+ *            S = 0.888266 - 0.5 = 0.388266; the second 10 joins (not the 8)
+ *   8        baseline 10 12 10: centre 32 / 3, sigma sqrt((8/9 x 3) / 2) = 1.154701, n 3:
+ *            spread 1.154701 x sqrt(5 / 3) = 1.490712, t = -1.788854, 2 degrees of freedom:
+ *            z = -1.236882, S = 0.388266 + 1.236882 - 0.5 = 1.125148; the second 12 joins
+ *   8        baseline 10 12 10 12: centre 11, sigma sqrt(4 / 3) = 1.154701, n 4: spread
+ *            1.154701 x sqrt(1.5) = 1.414214, t = -2.121320, 3 degrees of freedom:
+ *            z = -1.535160, S = 2.160308; the first 8 joins
  * The drift being judged is never in the baseline it is judged against.
  */
 static const struct lag_step lagged[] = {
@@ -132,9 +157,9 @@ static const struct lag_step lagged[] = {
     {12, false, 0, 0, 0, 0},
     {10, false, 0, 0, 0, 0},
     {12, false, 10, 1, 0, 0},
-    {8, true, 11, 2, -1.196425, 0.696425},
-    {8, true, 32.0 / 3, 3, -1.164993, 1.361418},
-    {8, true, 11, 4, -1.381512, 2.242930},
+    {8, true, 11, 2, -0.888266, 0.388266},
+    {8, true, 32.0 / 3, 3, -1.236882, 1.125148},
+    {8, true, 11, 4, -1.535160, 2.160308},
 };
 
 Test(detector, lag_and_allowance)
@@ -142,6 +167,7 @@ Test(detector, lag_and_allowance)
     struct detector_params p;
     worked_params(&p);
     p.fix_after_n = 0;
+    p.min_baseline = 2;
     p.lag = 2;
     p.allowance = 2;
     struct detector_state s;
@@ -246,7 +272,10 @@ Test(detector, missing_periods_are_skipped)
     cr_expect(states_equal(&s, &before));
 }
 
-/* 24 points alternating 10 and 12 (centre 11, sigma 2 / 1.128), then one more point. */
+/* 24 points alternating 10 and 12, then one more point. The 25th is judged against the 18
+   that have joined (6 wait): centre 11, every deviation 1, sigma sqrt(18 / 17) = 1.028992;
+   with the allowance the spread is sigma x sqrt(1 + 4 / 18) = 1.137593, and t has 17
+   degrees of freedom. */
 static struct detector_result after_flat_baseline(const struct detector_params *p, double next)
 {
     struct detector_state s;
@@ -258,26 +287,30 @@ static struct detector_result after_flat_baseline(const struct detector_params *
     return r;
 }
 
+#define FLAT_SPREAD (sqrt(18.0 / 17) * sqrt(1 + DETECTOR_DEFAULT_ALLOWANCE / 18))
+
 Test(detector, far_outside_alerts_at_once)
 {
     struct detector_params p;
-    detector_params_init(&p); /* h about 4.4: a cusum alone needs more than one point */
-    /* the 25th point is judged against the 18 that have joined (6 wait), with the
-       allowance: the spread is sigma x sqrt(1 + 10 / 18) */
-    double sigma = 2 / DETECTOR_D2 * sqrt(1 + DETECTOR_DEFAULT_ALLOWANCE / 18);
-    struct detector_result r = after_flat_baseline(&p, 11 - 4.2 * sigma);
+    detector_params_init(&p); /* h about 3.6: a cusum alone needs more than one point */
+    /* t -5 with 17 degrees of freedom: z = -sqrt(17 ln(1 + 25 / 17)) x 137 / 139 = -3.864773,
+       beyond 3.75 */
+    struct detector_result r = after_flat_baseline(&p, 11 - 5 * FLAT_SPREAD);
+    cr_expect(fabs(r.sigma - sqrt(18.0 / 17)) < 1e-12, "sigma %g", r.sigma);
     cr_expect(r.holds);
     cr_expect_eq(r.cause, DETECTOR_CAUSE_OUTSIDE);
     cr_expect(r.statistic < p.h, "held by the outside rule, not by S (%g)", r.statistic);
     cr_expect(fabs(r.lower_limit - (11 - SPC_LIMIT_FACTOR * 2)) < 1e-9, "the chart's limit");
-    cr_expect(fabs(r.z + 4.2) < 1e-9, "z on the widened spread: %g", r.z);
-    r = after_flat_baseline(&p, 11 - 3.5 * sigma); /* beyond the chart's limit, not 4 */
+    cr_expect(fabs(r.z + 3.864773) < 1e-6, "z %g", r.z);
+    /* t -4.5: z = -sqrt(17 ln(1 + 20.25 / 17)) x 137 / 139 = -3.599231, within 3.75: it only
+       adds 3.599231 - k to S, short of h */
+    r = after_flat_baseline(&p, 11 - 4.5 * FLAT_SPREAD);
     cr_expect_not(r.holds, "a point just outside the process limits only adds to S");
-    cr_expect(fabs(r.statistic - (3.5 - p.k)) < 1e-9);
+    cr_expect(fabs(r.statistic - (3.599231 - p.k)) < 1e-6, "S %g", r.statistic);
     char buf[96];
-    r = after_flat_baseline(&p, 11 - 4.2 * sigma);
+    r = after_flat_baseline(&p, 11 - 5 * FLAT_SPREAD);
     detector_summary(&r, buf, sizeof(buf));
-    cr_expect_str_eq(buf, "far below the mean (z -4.2)");
+    cr_expect_str_eq(buf, "far below the mean (z -3.9)");
 }
 
 struct direction_case {
@@ -295,22 +328,34 @@ static const struct direction_case directions[] = {
 
 Test(detector, directions)
 {
-    double sigma = 2 / DETECTOR_D2 * sqrt(1 + DETECTOR_DEFAULT_ALLOWANCE / 18);
+    /* t -+6 with 17 degrees of freedom: z -+4.333367, beyond 3.75 on either side */
     for (size_t c = 0; c < sizeof(directions) / sizeof(directions[0]); c++) {
         const struct direction_case *d = &directions[c];
         struct detector_params p;
         detector_params_init(&p);
         detector_params_watch(&p, d->direction, d->improvement);
         cr_assert(detector_params_for_budget(&p, 0.02));
-        struct detector_result low = after_flat_baseline(&p, 11 - 5 * sigma);
-        struct detector_result high = after_flat_baseline(&p, 11 + 5 * sigma);
+        struct detector_result low = after_flat_baseline(&p, 11 - 6 * FLAT_SPREAD);
+        struct detector_result high = after_flat_baseline(&p, 11 + 6 * FLAT_SPREAD);
         cr_expect_eq(low.holds, d->low_alerts, "case %zu low", c);
         cr_expect_eq(high.holds, d->high_alerts, "case %zu high", c);
+        cr_expect(fabs(high.z - 4.333367) < 1e-6 && fabs(low.z + 4.333367) < 1e-6);
         if (high.holds)
             cr_expect_eq(high.side, 1);
         if (low.holds)
             cr_expect_eq(low.side, -1);
     }
+}
+
+Test(detector, normal_score)
+{
+    /* Wallace's deviate against the tables: P(t_10 > 2.228) = 0.025 and z(0.025) = 1.960;
+       P(t_30 > 2.042) = 0.025; with many degrees of freedom t is z */
+    cr_expect(fabs(detector_normal_score(2.228, 10) - 1.960) < 0.005);
+    cr_expect(fabs(detector_normal_score(-2.042, 30) + 1.960) < 0.005);
+    cr_expect(fabs(detector_normal_score(1.5, 1e6) - 1.5) < 1e-5);
+    cr_expect_eq(detector_normal_score(0, 5), 0);
+    cr_expect_eq(detector_normal_score(2, 0), 2, "no degrees of freedom: t as it is");
 }
 
 Test(detector, nothing_alerts_on_a_provisional_baseline)
@@ -350,6 +395,20 @@ Test(detector, screening_and_fixed_baseline)
     cr_expect_eq(s.n_screened, 2);
     cr_expect_eq(s.n_ranges, 17);
     cr_expect(fabs(s.sum_ranges / s.n_ranges - 2) < 1e-12, "the screened mean mR is 2");
+    /* the 40 joined the spread winsorised: the 15 points before it (8 tens, 7 twelves) have
+       mean 164 / 15 = 10.933333 and sigma sqrt(16 / 15) = 1.032796, so it counted as
+       10.933333 + 3.5 x 1.032796 = 14.548118, not 40; the 20 points' sum of squares is then 19 x
+       sigma^2 of {8 x 10, 7 x 12, 14.548120, 2 x 12 + 2 x 10 (points 16 to 19)} */
+    double joined[20];
+    for (int i = 0; i < 20; i++)
+        joined[i] = i == 15 ? 164.0 / 15 + 3.5 * sqrt(16.0 / 15) : (i % 2 ? 12 : 10);
+    double mean = 0, squares = 0;
+    for (int i = 0; i < 20; i++)
+        mean += joined[i] / 20;
+    for (int i = 0; i < 20; i++)
+        squares += (joined[i] - mean) * (joined[i] - mean);
+    cr_expect(fabs(s.sum_squares - squares) < 1e-9, "sum of squares %g, not %g", s.sum_squares,
+              squares);
 }
 
 Test(detector, parameters_from_the_budget)
@@ -357,7 +416,7 @@ Test(detector, parameters_from_the_budget)
     struct detector_params p;
     detector_params_init(&p);
     double h_default = p.h;
-    cr_expect(h_default > 4 && h_default < 5, "h %g", h_default);
+    cr_expect(h_default > 3.5 && h_default < 3.75, "h %g", h_default);
     cr_assert(detector_params_for_budget(&p, 0.01));
     cr_expect(p.h > h_default, "a smaller budget waits longer");
     double h_small = p.h;
@@ -365,7 +424,7 @@ Test(detector, parameters_from_the_budget)
     cr_assert(detector_params_for_budget(&p, 0.02));
     cr_expect(fabs(p.h - h_small) < 1e-12, "two sides share the series' budget");
     cr_assert(detector_params_for_budget(&p, 1e-9));
-    cr_expect_eq(p.h, 9.0, "clamped to the table");
+    cr_expect_eq(p.h, 8.5, "clamped to the table");
     cr_expect_not(detector_params_for_budget(&p, 0));
     cr_expect_not(detector_params_for_budget(&p, NAN));
     /* a programme of 1,000 series that accepts 1 false alert a month */

@@ -3,61 +3,82 @@
  * false-alert budget, while charts keep showing Making Data Count's signals (core/spc.h).
  * Pure, O(1) state per series: a new point updates a small struct without the history.
  *
- * Method. Each series keeps an XmR baseline of its current segment built the way the chart
- * builds one (centre = mean of the baseline points; sigma = mean moving range / 1.128, moving
- * ranges between consecutive baseline points, those >= 3.267 x the mean of all of them
- * screened out), but online: sums, not the points. A new point x is judged against the
- * baseline as it stands:
- *   z = (x - centre) / (sigma x sqrt(1 + allowance / n)), n the baseline's points: the
- *   allowance widens the spread while the baseline is short (its own error, like a
- *   prediction interval's 1 + 1/n, larger because sigma is estimated too);
+ * Method. Each series keeps a baseline of its current segment (centre = mean of the baseline
+ * points; sigma = their standard deviation, each point winsorised at 3.5 sigma as it joins;
+ * the moving ranges too, screened as the chart screens them, for the process limits an alert
+ * shows), online: sums, not the points. A new point x is judged against the baseline as it
+ * stands, n points with n - 1 degrees of freedom:
+ *   t = (x - centre) / (sigma x sqrt(1 + allowance / n)): the allowance widens the spread
+ *   while the baseline is short (its centre's own error, a prediction interval's 1 + 1/n,
+ *   and more: a CUSUM adds that error up point after point);
+ *   z = t turned into the normal deviate of the same tail (detector_normal_score, Wallace's
+ *   approximation), so that sigma's own error (t's heavier tails) weighs less as the
+ *   baseline grows instead of being one fixed widening;
  *   for each side watched (the side of concern: low for a higher-is-better indicator, high
  *   for a lower-is-better one; both for "neither" or when improvement alerts too) a
  *   one-sided CUSUM  S = min(h, max(0, S + z' - k)), z' = -z for the low side, z for the high.
- * It alerts ("holds") when S reaches h, or at once when z is beyond 4 on a watched side ("far
- * outside the limits"). Once holding it holds while S > release x h: a signal does not flap
- * around h, S is capped at h so that a long shift does not take as long to resolve as it
- * lasted, and a side that stops holding starts again from 0. Then x waits `lag` points before
- * it joins the baseline (unless the baseline is fixed and full), so the baseline does not
- * absorb the drift it is there to see. Nothing alerts before the baseline has min_baseline
- * points (the chart's provisional limits): with the defaults the 19th point of a segment is
- * the first judged. A missing period is simply not fed: nothing moves, and the next moving
- * range is taken across the gap, as the chart does.
+ * It alerts ("holds") when S reaches h, or at once when z is beyond 3.75 on a watched side
+ * ("far outside the limits": a combined Shewhart-CUSUM). Once holding it holds while
+ * S > release x h: a signal does not flap around h, S is capped at h so that a long shift does
+ * not take as long to resolve as it lasted, and a side that stops holding starts again from 0
+ * (no head start: a fast initial response would spend the budget on the first judged points,
+ * where the baseline is shortest). Then x waits `lag` points before it joins the baseline
+ * (unless the baseline is fixed and full), so the baseline does not absorb the drift it is
+ * there to see. Nothing alerts before the baseline has min_baseline points (the chart's
+ * provisional limits): with the defaults the 19th point of a segment is the first judged. A
+ * missing period is simply not fed: nothing moves, and the next moving range is taken across
+ * the gap, as the chart does.
  *
  * Why. Making Data Count's four rules, evaluated on every new point of every series, open
  * about 7 false alerts per 100 series-years (bench/signals.sh). A CUSUM is the fastest
  * detector of a sustained shift for a given in-control run length (Lorden, Moustakides), and
- * one number per side is its whole memory. Not the chart's 3-sigma point at once: with limits
- * estimated from the series it alone costs about 4 false alerts per 100 series-years, twice
- * the budget; a point between 3 and 4 sigma adds 2.5 to 3.5 to S instead, which alerts when
- * anything else points the same way. k = 0.5 did better than 0.75 (the textbook optimum for
- * 1.5 sigma) once mean and sigma are estimated: it is less sensitive to their error.
+ * one number per side is its whole memory. With mean and sigma estimated from the series
+ * itself, what loses most is their error (Hawkins and Olwell, "Cumulative sum charts", ch. 7,
+ * calibration and short runs): a centre 0.2 sigma off makes a 0.2 sigma shift of every point,
+ * and the in-control run length of a CUSUM falls steeply with it. Sigma from the mean moving
+ * range (the chart's, until session 5) is about 60 % as efficient as the standard deviation on
+ * a stable series (the relative variance of the estimate is about 0.83 / m for m moving ranges
+ * against 0.5 / m): with the standard deviation the same false alerts (1.7 per 100
+ * series-years, k 0.5, far point 4) bought -1.5 SD in 5.8 months instead of 6.2, the largest
+ * single gain measured. The moving ranges are kept for the limits the chart and the alert
+ * show. The far point at 3.75 catches most -3 SD shifts at the first or second point, which
+ * lets k be 0.65 (nearer the textbook 0.75 for 1.5 sigma) without losing them. These were
+ * chosen in a simulation of bench/signals.sh with a copy of this detector (its figures for
+ * the detector before session 5 matched the bench's to 0.01), each variant's h set for 1.7
+ * false alerts: k 0.5 to 0.8, the far point at 3.5, 3.75, 4 or none, an allowance of 0 to 10,
+ * the moving range with the same transform, lags of 3 to 12; none did better on both shifts
+ * by more than the simulation's noise (allowances 6 and 8 were 0.01 to 0.02 months faster,
+ * with more of the false alerts in the later years), and a lag longer than 6 delays the first
+ * judged point past the 19th.
  *
  * Parameters from the budget (detector_params_for_budget). Siegmund's approximation of the
  * average run length of a one-sided CUSUM on N(delta, 1) points with reference k and interval
  * h (detector_siegmund_arl) is ARL = (exp(-2 D b) + 2 D b - 1) / (2 D^2), D = delta - k,
  * b = h + 1.166; 12 / ARL(0) is the false alerts per series-year with known mean and sigma.
  * Ours are estimated from the series, the far point adds its own and a re-opened alert counts
- * again, so h comes from a table measured with `bench/signals_bench --calibrate` (stable
- * normal series of 60 months, counted as core/alert_state.c opens alerts with for = 1 and
- * resolve = 1), interpolated in log(budget). What a budget costs (bench/signals.sh, 20,000
- * series of 60 months, a sustained drift from month 37 on, one side watched):
+ * again, so h comes from a table measured by simulation with the limits estimated as the
+ * evaluator estimates them (`bench/signals_bench --calibrate`: stable normal series of 60
+ * months, counted as core/alert_state.c opens alerts with for = 1 and resolve = 1),
+ * interpolated in log(budget) at DETECTOR_CALIBRATION_MARGIN (85 %) of the budget: the
+ * measured figure moves by about 5 % with the seed and the grouping (region aggregates), and
+ * the budget is a bound, not a target. What a budget costs (bench/signals.sh, 20,000 series of
+ * 60 months, a sustained drift from month 37 on, one side watched):
  *
  *   budget         h     measured     -1.5 SD shift       -3 SD   trend -0.3 SD/month
  *   per 100 s-y          per 100 s-y  mean   within 12    mean    mean
- *   0.5            6.73  0.48         8.6    81 %         3.4     8.4
- *   1              5.46  0.96         7.2    90 %         2.9     7.6
- *   2 (default)    4.41  1.95         5.9    95 %         2.4     6.9
- *   3              3.87  2.93         5.3    96 %         2.2     6.5
- *   5              3.23  4.92         4.5    98 %         2.0     6.0
- *   today's rule   -     6.8          6.3    88 %         2.0     7.0   (MDC, for 1)
+ *   0.5            5.14  0.42         7.7    85 %         2.9     7.9
+ *   1              4.37  0.81         6.6    91 %         2.6     7.3
+ *   2 (default)    3.64  1.68         5.7    94 %         2.3     6.8
+ *   3              3.24  2.53         5.1    96 %         2.1     6.4
+ *   5              2.77  4.23         4.5    98 %         1.9     6.0
+ *   plain MDC rule -     6.8          6.3    88 %         2.0     7.0   (for 1)
  *
  * (months to detect, the first drifted month counting 1; Siegmund's in-control figure for
- * h 4.41 is 2.3 per 100 series-years.) The budget is met on 60-month series as the issue
+ * h 3.64 is 2.0 per 100 series-years.) The budget is met on 60-month series as the issue
  * counts them, of which the detector watches 42 (from the 19th point). Once watching it runs
- * higher: years 3 to 5 open about 3 per 100 series at the default (MDC: 7.3). For series that
- * run for many years, budget 1.3 (h 5.05) keeps years 3 to 5 near 2 and detects -1.5 SD in
- * 6.7 months (92 % within 12), -3 SD in 2.7.
+ * higher: years 3 to 5 open 2.4 to 2.8 per 100 series at the default (MDC: 7.4). For series
+ * that run for many years, budget 1.5 (h 3.94) keeps years 3 to 5 at 1.7 to 2.2 and detects
+ * -1.5 SD in 6.1 months (93 % within 12), -3 SD in 2.4.
  */
 #ifndef SCALEUPD_DETECTOR_H
 #define SCALEUPD_DETECTOR_H
@@ -68,17 +89,18 @@
 
 #include "scaleupd/core/spc.h"
 
-#define DETECTOR_DEFAULT_OUTSIDE 4.0    /* |z| beyond this alerts at once ("far outside") */
-#define DETECTOR_D2 1.128               /* sigma = mean moving range / d2 (n = 2) */
-#define DETECTOR_DEFAULT_BUDGET 0.02    /* false alerts per series-year (2 per 100) */
-#define DETECTOR_DEFAULT_K 0.5          /* reference value, in sigmas */
-#define DETECTOR_DEFAULT_RELEASE 0.5    /* a signal ends when S falls to release x h */
-#define DETECTOR_MIN_BASELINE 12        /* SPC_SHORT_BASELINE: limits before are provisional */
-#define DETECTOR_SCREEN_AFTER 11        /* moving ranges kept before screening starts */
-#define DETECTOR_DEFAULT_LAG 6          /* a point joins the baseline 6 points after it */
-#define DETECTOR_DEFAULT_ALLOWANCE 10.0 /* z widened by sqrt(1 + 10 / n_baseline) */
-#define DETECTOR_MAX_LAG 12             /* points that may wait to join the baseline */
-#define DETECTOR_MAX_REBASE 8           /* re-baseline dates a params struct carries */
+#define DETECTOR_DEFAULT_OUTSIDE 3.75    /* |z| beyond this alerts at once ("far outside") */
+#define DETECTOR_WINSOR 3.5              /* a point joins the spread at most 3.5 sigma out */
+#define DETECTOR_DEFAULT_BUDGET 0.02     /* false alerts per series-year (2 per 100) */
+#define DETECTOR_CALIBRATION_MARGIN 0.85 /* h is chosen to open 85 % of the budget */
+#define DETECTOR_DEFAULT_K 0.65          /* reference value, in sigmas */
+#define DETECTOR_DEFAULT_RELEASE 0.5     /* a signal ends when S falls to release x h */
+#define DETECTOR_MIN_BASELINE 12         /* SPC_SHORT_BASELINE: limits before are provisional */
+#define DETECTOR_SCREEN_AFTER 11         /* moving ranges kept before screening starts */
+#define DETECTOR_DEFAULT_LAG 6           /* a point joins the baseline 6 points after it */
+#define DETECTOR_DEFAULT_ALLOWANCE 4.0   /* t on sigma x sqrt(1 + 4 / n_baseline) */
+#define DETECTOR_MAX_LAG 12              /* points that may wait to join the baseline */
+#define DETECTOR_MAX_REBASE 8            /* re-baseline dates a params struct carries */
 
 /* How one series is watched. Initialise with detector_params_init, then set what differs. */
 struct detector_params {
@@ -86,11 +108,11 @@ struct detector_params {
     double h;              /* CUSUM decision interval, in sigmas (> 0) */
     double release;        /* in [0, 1): a holding signal ends when S <= release x h */
     double outside_sigmas; /* a point with z beyond this on a watched side alerts at once
-                              (z on the widened spread, see allowance); 0: never */
+                              (z: the normal deviate of t, see allowance); 0: never */
     bool watch_high;       /* alert on points above the centre line (high side) */
     bool watch_low;        /* alert on points below it */
     size_t lag;            /* points a point waits before it joins the baseline (<= MAX_LAG) */
-    double allowance;      /* z = (x - centre) / (sigma x sqrt(1 + allowance / n_baseline)) */
+    double allowance;      /* t = (x - centre) / (sigma x sqrt(1 + allowance / n_baseline)) */
     size_t min_baseline;   /* points in the baseline before anything alerts (>= 2) */
     size_t fix_after_n;    /* the baseline is the first n points of a segment; 0: all points */
     bool screen_outliers;
@@ -119,6 +141,8 @@ struct detector_state {
     uint32_t n_ranges;     /* moving ranges kept in the baseline */
     uint32_t n_screened;   /* moving ranges screened out */
     double sum_ranges;     /* sum of the kept moving ranges */
+    double spread_mean;    /* mean of the baseline points as they joined the spread (winsorised) */
+    double sum_squares;    /* their sum of squared deviations from it: sigma^2 x (n_baseline - 1) */
     double cusum_high;     /* S of the high side, in sigmas, in [0, h] */
     double cusum_low;      /* S of the low side */
     bool holding;          /* the last point held (the alert condition) */
@@ -135,14 +159,15 @@ enum detector_cause {
 
 /* What one point showed. */
 struct detector_result {
-    bool holds;                      /* alert: a watched side signals */
-    enum detector_cause cause;       /* why it holds (NONE when it does not) */
-    int side;                        /* +1 high, -1 low, 0 when it does not hold */
-    bool judged;                     /* the baseline had min_baseline points and a sigma */
-    double z;                        /* on the widened spread (see allowance); 0 when not judged or
-                                        when sigma is 0 (then any point off the centre is outside) */
-    double statistic;                /* S of the side that holds, else the larger watched S */
-    double centre, sigma;            /* the baseline the point was judged against */
+    bool holds;                /* alert: a watched side signals */
+    enum detector_cause cause; /* why it holds (NONE when it does not) */
+    int side;                  /* +1 high, -1 low, 0 when it does not hold */
+    bool judged;               /* the baseline had min_baseline points and a sigma */
+    double z;                  /* the normal deviate of t (see allowance); 0 when not judged or
+                                  when sigma is 0 (then any point off the centre is outside) */
+    double statistic;          /* S of the side that holds, else the larger watched S */
+    double centre, sigma;      /* the baseline the point was judged against (sigma: its
+                                  standard deviation) */
     double lower_limit, upper_limit; /* its process limits, centre -+ 2.66 mean mR (the
                                         chart's formula; what an alert shows, not its rule) */
 };
@@ -155,8 +180,8 @@ enum detector_status {
     DETECTOR_ERR_ARGUMENT,  /* NULL pointer or invalid params */
 };
 
-/* Defaults: budget DETECTOR_DEFAULT_BUDGET (k 0.5, h from the table), release 0.5, far
-   outside at 4, lag 6, allowance 10, low side watched (a higher-is-better indicator),
+/* Defaults: budget DETECTOR_DEFAULT_BUDGET (k 0.65, h from the table), release 0.5, far
+   outside at 3.75, lag 6, allowance 4, low side watched (a higher-is-better indicator),
    baseline of all points, screening on, min_baseline 12, no re-baseline. */
 void detector_params_init(struct detector_params *params);
 
@@ -168,12 +193,12 @@ void detector_params_watch(struct detector_params *params, enum spc_direction di
                            bool alert_improvement);
 
 /*
- * Sets params->k and params->h (k = 0.5, h from the table) for a budget of false alerts per
- * series-year, counted per series whatever the sides: with both sides watched (set them first,
- * detector_params_watch) each side gets half. The table (measured with the default k, lag,
- * allowance and far point) covers 0.23 to 6.1 false alerts per 100 series-years a side; a budget
- * outside it is clamped to it. Returns false (params untouched) for a budget that is not a positive
- * finite number, a NULL params or params that watch no side.
+ * Sets params->k and params->h (k = 0.65, h from the table at 85 % of the budget) for a
+ * budget of false alerts per series-year, counted per series whatever the sides: with both sides
+ * watched (set them first, detector_params_watch) each side gets half. The table (measured with the
+ * default k, lag, allowance and far point) covers 0.074 to 6.8 false alerts per 100 series-years a
+ * side; a budget outside it is clamped to it. Returns false (params untouched) for a budget that is
+ * not a positive finite number, a NULL params or params that watch no side.
  */
 bool detector_params_for_budget(struct detector_params *params, double per_series_year)
     __attribute__((warn_unused_result));
@@ -192,6 +217,14 @@ double detector_budget_per_series_year(double per_month, size_t n_series);
  * detector_params_for_budget uses the measured table.
  */
 double detector_siegmund_arl(double k, double h, double shift);
+
+/*
+ * Student's t with dof degrees of freedom as the standard normal deviate of about the same
+ * tail probability (Wallace's approximation, 1959: z = sign(t) sqrt(dof ln(1 + t^2 / dof)) x
+ * (8 dof + 1) / (8 dof + 3)). What detector_update turns a point's t into; t itself when dof
+ * is not positive.
+ */
+double detector_normal_score(double t, double dof);
 
 /* An empty state: no point yet. */
 void detector_reset(struct detector_state *state);

@@ -7,6 +7,7 @@
 
 #include <libpq-fe.h>
 #include <stdbool.h>
+#include <stdint.h>
 
 /* Whether the evaluator should stop after its current claim and let other work run (requests
  * waiting for a worker); arg is the caller's. */
@@ -36,6 +37,28 @@ void evaluator_set_max_wait(double seconds);
 /* Creates missing default rules and evaluates late-feed and completeness rules at now, in
  * one transaction, unless another daemon is doing it. False on a database error. */
 bool evaluator_run_timer(PGconn *conn, double now) __attribute__((warn_unused_result));
+
+/* What one due-date sweep did. */
+struct evaluator_sweep {
+    long subjects;    /* aggregate subjects (indicator x region) with a month after their states */
+    long due;         /* of them, evaluated: their first such month's due date had passed */
+    long points_read; /* rollup points the evaluations read (those after each state's last) */
+};
+
+/*
+ * The due-date sweep of one programme's aggregate rules: a region's month that waited,
+ * partial, before its due date (core/rules.h, rule_aggregate_gate) is judged once that date
+ * has passed, on the sites that sent it when they cover the rule's min_coverage, else skipped
+ * as missing, even when no new data come for the region: each subject whose first month after
+ * what its detector states decided is past a rule's due date on now (unix seconds) is
+ * evaluated as a claim evaluates it, going on from the stored states (no history read; under
+ * a savepoint, set aside when it fails for a reason of its own). A month judged or skipped is
+ * recorded (sql/030) and not looked at again; one judged complete before its due date was
+ * judged when its data came and is not looked at. Runs in the caller's transaction and
+ * commits nothing; *out (may be NULL) says what it did. False on a database error.
+ */
+bool evaluator_sweep_aggregates(PGconn *conn, int64_t programme_id, double now,
+                                struct evaluator_sweep *out) __attribute__((warn_unused_result));
 
 /* The background task's body, at clock_now(): the dirty series, then the timer pass when
  * interval seconds have passed since the last one (or the dirty series may close one of its

@@ -14,6 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "scaleupd/core/period.h"
 #include "scaleupd/core/spc.h"
 #include "scaleupd/storage/alert_store.h"
 
@@ -81,6 +82,8 @@ struct evaluation_detector_row {
     unsigned char *prior;    /* an aggregate's state before its last point (sql/025), prior_len
                                 bytes; NULL for a series' state or when there is none */
     size_t prior_len;
+    int32_t gated_through; /* an aggregate's last period its gate decided after the state's
+                              last point (sql/030); INT32_MIN when none */
 };
 
 struct evaluation_group {
@@ -163,6 +166,9 @@ struct evaluation_aggregate_rule {
     bool set_aside;  /* the aggregate of indicator_id at site_id is set aside */
     int32_t since;   /* the earliest period the claimed series feeding the subject changed in
                         (days since 1970); INT32_MIN when not known: anything may have */
+    /* read by evaluation_waiting_aggregates only (else monthly and INT32_MIN): */
+    enum period_type period_type; /* the indicator's */
+    int32_t today;                /* in the programme's time zone */
 };
 
 /* The aggregate rules the n series feed, ordered by indicator and site (the subject), then
@@ -190,6 +196,23 @@ bool evaluation_aggregate_state_store(PGconn *conn, int64_t programme_id, int64_
                                       size_t n, double now) __attribute__((warn_unused_result));
 
 void evaluation_aggregate_rules_free(struct evaluation_aggregate_rule **rules, size_t n);
+
+/* Records, for each of the n rules (rule_ids[i]) of one subject, days[i] as the last period
+ * its gate decided (sql/030's gated_through), on the rows stored already. */
+bool evaluation_aggregate_gated_store(PGconn *conn, int64_t programme_id, int64_t indicator_id,
+                                      int64_t site_id, const int64_t *rule_ids, const int32_t *days,
+                                      size_t n) __attribute__((warn_unused_result));
+
+/* The due-date sweep's work (services/evaluator.h, evaluator_sweep_aggregates): the enabled
+ * aggregate rules of programme_id's subjects that have a stored detector state and a rollup
+ * point after everything those states decided (their last point fed and gated_through), not
+ * set aside, as evaluation_aggregate_rules gives them, with since the first such period,
+ * period_type and today (in the programme's time zone at now, unix seconds). One row per
+ * subject and rule, by subject then rule; it reads the rollup points after what was decided
+ * only. The caller frees *rules with evaluation_aggregate_rules_free. */
+bool evaluation_waiting_aggregates(PGconn *conn, int64_t programme_id, double now,
+                                   struct evaluation_aggregate_rule **rules, size_t *n_rules)
+    __attribute__((warn_unused_result));
 
 /* ---- set-aside evaluations (sql/011) -----------------------------------------------
  * An evaluation that failed for a reason of its own (not a lost connection or a deadlock):

@@ -176,12 +176,14 @@ function ackIncidentButton(n, msg, comment) {
 }
 
 /* An open incident's actions: acknowledge every open member, or silence them all for a
- * while; the comment goes with either. */
+ * while (not offered when every open member is silenced already: the silence is shown); the
+ * comment goes with either. */
 function incidentActions(n) {
   const msg = h("span", { class: "small muted", role: "status" });
   if (n.state !== "open") return msg; /* nothing open to acknowledge or silence */
-  const hours = h("select", { "aria-label": "silence the incident for" }, SILENCE_HOURS.map((x) => h("option", { value: x }, fmtHours(x))));
   const comment = h("input", { type: "text", placeholder: "comment", "aria-label": "comment on the incident", size: 14 });
+  if (n.silenced) return h("div", { class: "inline-form" }, ackIncidentButton(n, msg, comment), comment, msg);
+  const hours = h("select", { "aria-label": "silence the incident for" }, SILENCE_HOURS.map((x) => h("option", { value: x }, fmtHours(x))));
   return h("div", { class: "inline-form" }, ackIncidentButton(n, msg, comment), hours, comment,
     silenceIncidentButton(n, hours, comment, msg), msg);
 }
