@@ -84,31 +84,62 @@ static const char SQL_FEEDS_INDICATORS[] =
 
 /* Each member site owing something: what it owes and sent, with its region (its nearest
  * ancestor of level 'region', from site_tree) and its status: rank 0 late (sent nothing), 1
- * partial, 2 reported (the region looked up per site through site_tree's index: a join to
- * all the regions was planned as a nested loop over them, the rows of a CTE being estimated
- * at two). sent is each (site, indicator) owed and sent: read from site_sent (one
- * row per site and window, kept by the rollup service) for every site but the stale ones,
- * whose series are looked at one by one. tally is (site or indicator, count) of sent. */
-#define FEEDS_SQL_SITE_STATE                                                                       \
+ * partial, 2 reported (the site and its region looked up per site through site's and
+ * site_tree's indexes: as joins, with a status filter estimated to keep one row, they were
+ * planned as a nested loop over every site or region: 490,000 rows compared for a page of
+ * reported sites at 1,000 practices). What was sent is read from site_sent (one row per site and window, kept by the
+ * rollup service) for every site but the stale ones, whose series are looked at one by one.
+ * due_sent is the site_sent rows of the due windows' starts only, each start one range of
+ * the primary key: joined to owed directly, site_sent was read whole into a hash (a row per
+ * site and month of history: 504,000 rows at 7,000 practices x 72 months, most of a page's
+ * 300 ms). tally is (site, count) of what each site sent, and for the summary also
+ * (indicator, count): FEEDS_SQL_TALLY or FEEDS_SQL_TALLY_BY_SITE between the two halves. */
+#define FEEDS_SQL_DUE_SENT                                                                         \
     ", stale_sites AS ("                                                                           \
     " SELECT DISTINCT se.site_id FROM stale st JOIN series se ON se.programme_id = $1"             \
     "  AND se.id = st.series_id"                                                                   \
-    "), sent AS ("                                                                                 \
-    " SELECT w.site_id, x.indicator_id FROM owed w JOIN site_sent t ON t.programme_id = $1"        \
-    "  AND t.period_start = w.period_start AND t.site_id = w.site_id"                              \
+    "), due_sent AS MATERIALIZED ("                                                                \
+    " SELECT t.* FROM (SELECT DISTINCT period_start FROM win) w CROSS JOIN LATERAL (SELECT *"      \
+    "  FROM site_sent t WHERE t.programme_id = $1 AND t.period_start = w.period_start OFFSET 0) t" \
+    ")"
+
+/* tally for the summary: sent is each (site, indicator) owed and sent, counted per site and
+ * per indicator. */
+#define FEEDS_SQL_TALLY                                                                            \
+    ", sent AS ("                                                                                  \
+    " SELECT w.site_id, x.indicator_id FROM owed w JOIN due_sent t"                                \
+    "  ON t.period_start = w.period_start AND t.site_id = w.site_id"                               \
     "  CROSS JOIN LATERAL unnest(t.indicator_ids) AS x(indicator_id)"                              \
     "  WHERE x.indicator_id = ANY (w.ids) AND w.site_id NOT IN (SELECT site_id FROM stale_sites)"  \
     " UNION ALL" FEEDS_SQL_SENT_BY_STALE_SERIES "), tally AS ("                                    \
     " SELECT site_id, indicator_id, count(*) AS sent FROM sent"                                    \
     " GROUP BY GROUPING SETS ((site_id), (indicator_id))"                                          \
-    "), per_site AS ("                                                                             \
+    ")"
+
+/* tally for a page: per site only, a window whose site_sent row holds all its indicators
+ * (most of them) counted without unnesting the row. */
+#define FEEDS_SQL_TALLY_BY_SITE                                                                    \
+    ", tally AS ("                                                                                 \
+    " SELECT site_id, sum(sent) AS sent FROM ("                                                    \
+    "  SELECT w.site_id, CASE WHEN t.indicator_ids @> w.ids THEN cardinality(w.ids)"               \
+    "   ELSE (SELECT count(*) FROM unnest(t.indicator_ids) AS x(indicator_id)"                     \
+    "    WHERE x.indicator_id = ANY (w.ids)) END AS sent"                                          \
+    "  FROM owed w JOIN due_sent t ON t.period_start = w.period_start AND t.site_id = w.site_id"   \
+    "  WHERE w.site_id NOT IN (SELECT site_id FROM stale_sites)"                                   \
+    "  UNION ALL SELECT site_id, count(*) FROM (" FEEDS_SQL_SENT_BY_STALE_SERIES ") st"           \
+    "  GROUP BY site_id) s GROUP BY site_id"                                                       \
+    ")"
+
+#define FEEDS_SQL_SITE_STATE                                                                       \
+    ", per_site AS ("                                                                              \
     " SELECT o.site_id, o.expected, coalesce(t.sent, 0) AS reported FROM (SELECT site_id,"         \
     "  sum(n) AS expected FROM owed GROUP BY site_id) o LEFT JOIN tally t"                         \
     "  ON t.site_id = o.site_id"                                                                   \
     "), site_state AS ("                                                                           \
     " SELECT ps.*, s.code, s.name, r.code AS region, r.name AS region_name,"                       \
     "  CASE WHEN ps.reported = ps.expected THEN 2 WHEN ps.reported = 0 THEN 0 ELSE 1 END"          \
-    "   AS rank FROM per_site ps JOIN site s ON s.programme_id = $1 AND s.id = ps.site_id"         \
+    "   AS rank FROM per_site ps CROSS JOIN LATERAL (SELECT s.code, s.name FROM site s"            \
+    "  WHERE s.programme_id = $1 AND s.id = ps.site_id LIMIT 1) s"                                 \
     " LEFT JOIN LATERAL (SELECT r.code, r.name FROM site_tree t JOIN site r"                       \
     "  ON r.programme_id = $1 AND r.id = t.ancestor_id WHERE t.programme_id = $1"                  \
     "  AND t.site_id = ps.site_id AND r.level = 'region' ORDER BY t.depth LIMIT 1) r ON true"      \
@@ -158,7 +189,8 @@ static const char SQL_FEEDS_INDICATORS[] =
     ")::text"
 /* clang-format on */
 
-static const char SQL_FEEDS_SUMMARY[] = FEEDS_SQL_OWED FEEDS_SQL_SITE_STATE FEEDS_SQL_SUMMARY_COUNTS
+static const char SQL_FEEDS_SUMMARY[] = FEEDS_SQL_OWED FEEDS_SQL_DUE_SENT FEEDS_SQL_TALLY FEEDS_SQL_SITE_STATE
+    FEEDS_SQL_SUMMARY_COUNTS
     " SELECT" FEEDS_SQL_SUMMARY_DOCUMENT;
 
 /* The key a kept summary of $1 with grace $6 must have to be used now (after FEEDS_SQL_OWED):
@@ -182,7 +214,8 @@ static const char SQL_FEEDS_SUMMARY[] = FEEDS_SQL_OWED FEEDS_SQL_SITE_STATE FEED
  * document and whether it was kept. Key and document come from one snapshot, so what is kept
  * is what that key describes, whichever session writes last. */
 static const char SQL_FEEDS_SUMMARY_KEEP[] =
-    FEEDS_SQL_OWED FEEDS_SQL_SITE_STATE FEEDS_SQL_SUMMARY_COUNTS FEEDS_SQL_KEY
+    FEEDS_SQL_OWED FEEDS_SQL_DUE_SENT FEEDS_SQL_TALLY FEEDS_SQL_SITE_STATE
+    FEEDS_SQL_SUMMARY_COUNTS FEEDS_SQL_KEY
     ", doc AS (SELECT" FEEDS_SQL_SUMMARY_DOCUMENT " AS document"
     "), kept AS ("
     " INSERT INTO feeds_summary AS f (programme_id, grace_days, due, by_sites, sent_generation,"
@@ -226,7 +259,8 @@ static const char SQL_FEEDS_SUMMARIES_READ[] =
  * missed and when it last sent are read for the page's rows only: page_owed is what they owe,
  * materialized, so that each row scans the page's windows rather than every member's (inlined,
  * it was a scan of all the owed rows per page row). */
-static const char SQL_FEEDS_SITES[] = FEEDS_SQL_OWED FEEDS_SQL_SITE_STATE
+static const char SQL_FEEDS_SITES[] = FEEDS_SQL_OWED FEEDS_SQL_DUE_SENT FEEDS_SQL_TALLY_BY_SITE
+    FEEDS_SQL_SITE_STATE
     ", page AS ("
     " SELECT * FROM site_state"
     " WHERE ($6::int IS NULL OR rank = $6) AND ($7::text IS NULL OR region = $7)"
