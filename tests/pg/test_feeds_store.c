@@ -297,14 +297,12 @@ static char *reported_by_pages(void)
     }
     cr_assert_eq(seen, 60, "every member site once: %zu", seen);
     qsort(line, seen, sizeof(line[0]), (int (*)(const void *, const void *))strcmp);
-    char *out = malloc(60 * 16);
+    size_t size = 60 * 17, used = 0;
+    char *out = malloc(size);
     cr_assert_not_null(out);
     out[0] = '\0';
-    for (size_t i = 0; i < seen; i++) {
-        if (i)
-            strcat(out, ",");
-        strcat(out, line[i]);
-    }
+    for (size_t i = 0; i < seen; i++)
+        used += (size_t)snprintf(out + used, size - used, "%s%s", i ? "," : "", line[i]);
     return out;
 }
 
