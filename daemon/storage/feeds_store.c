@@ -87,13 +87,13 @@ static const char SQL_FEEDS_INDICATORS[] =
  * partial, 2 reported (the site and its region looked up per site through site's and
  * site_tree's indexes: as joins, with a status filter estimated to keep one row, they were
  * planned as a nested loop over every site or region: 490,000 rows compared for a page of
- * reported sites at 1,000 practices). What was sent is read from site_sent (one row per site and window, kept by the
- * rollup service) for every site but the stale ones, whose series are looked at one by one.
- * due_sent is the site_sent rows of the due windows' starts only, each start one range of
- * the primary key: joined to owed directly, site_sent was read whole into a hash (a row per
- * site and month of history: 504,000 rows at 7,000 practices x 72 months, most of a page's
- * 300 ms). tally is (site, count) of what each site sent, and for the summary also
- * (indicator, count): FEEDS_SQL_TALLY or FEEDS_SQL_TALLY_BY_SITE between the two halves. */
+ * reported sites at 1,000 practices). What was sent is read from site_sent (one row per site and
+ * window, kept by the rollup service) for every site but the stale ones, whose series are looked at
+ * one by one. due_sent is the site_sent rows of the due windows' starts only, each start one range
+ * of the primary key: joined to owed directly, site_sent was read whole into a hash (a row per site
+ * and month of history: 504,000 rows at 7,000 practices x 72 months, most of a page's 300 ms).
+ * tally is (site, count) of what each site sent, and for the summary also (indicator, count):
+ * FEEDS_SQL_TALLY or FEEDS_SQL_TALLY_BY_SITE between the two halves. */
 #define FEEDS_SQL_DUE_SENT                                                                         \
     ", stale_sites AS ("                                                                           \
     " SELECT DISTINCT se.site_id FROM stale st JOIN series se ON se.programme_id = $1"             \
@@ -126,7 +126,7 @@ static const char SQL_FEEDS_INDICATORS[] =
     "    WHERE x.indicator_id = ANY (w.ids)) END AS sent"                                          \
     "  FROM owed w JOIN due_sent t ON t.period_start = w.period_start AND t.site_id = w.site_id"   \
     "  WHERE w.site_id NOT IN (SELECT site_id FROM stale_sites)"                                   \
-    "  UNION ALL SELECT site_id, count(*) FROM (" FEEDS_SQL_SENT_BY_STALE_SERIES ") st"           \
+    "  UNION ALL SELECT site_id, count(*) FROM (" FEEDS_SQL_SENT_BY_STALE_SERIES ") st"            \
     "  GROUP BY site_id) s GROUP BY site_id"                                                       \
     ")"
 
@@ -189,8 +189,8 @@ static const char SQL_FEEDS_INDICATORS[] =
     ")::text"
 /* clang-format on */
 
-static const char SQL_FEEDS_SUMMARY[] = FEEDS_SQL_OWED FEEDS_SQL_DUE_SENT FEEDS_SQL_TALLY FEEDS_SQL_SITE_STATE
-    FEEDS_SQL_SUMMARY_COUNTS
+static const char SQL_FEEDS_SUMMARY[] =
+    FEEDS_SQL_OWED FEEDS_SQL_DUE_SENT FEEDS_SQL_TALLY FEEDS_SQL_SITE_STATE FEEDS_SQL_SUMMARY_COUNTS
     " SELECT" FEEDS_SQL_SUMMARY_DOCUMENT;
 
 /* The key a kept summary of $1 with grace $6 must have to be used now (after FEEDS_SQL_OWED):
@@ -213,9 +213,8 @@ static const char SQL_FEEDS_SUMMARY[] = FEEDS_SQL_OWED FEEDS_SQL_DUE_SENT FEEDS_
  * its key unless a mark is pending; $7: whether a read asked (read_at moves). Returns the
  * document and whether it was kept. Key and document come from one snapshot, so what is kept
  * is what that key describes, whichever session writes last. */
-static const char SQL_FEEDS_SUMMARY_KEEP[] =
-    FEEDS_SQL_OWED FEEDS_SQL_DUE_SENT FEEDS_SQL_TALLY FEEDS_SQL_SITE_STATE
-    FEEDS_SQL_SUMMARY_COUNTS FEEDS_SQL_KEY
+static const char SQL_FEEDS_SUMMARY_KEEP[] = FEEDS_SQL_OWED FEEDS_SQL_DUE_SENT FEEDS_SQL_TALLY
+    FEEDS_SQL_SITE_STATE FEEDS_SQL_SUMMARY_COUNTS FEEDS_SQL_KEY
     ", doc AS (SELECT" FEEDS_SQL_SUMMARY_DOCUMENT " AS document"
     "), kept AS ("
     " INSERT INTO feeds_summary AS f (programme_id, grace_days, due, by_sites, sent_generation,"
@@ -259,8 +258,8 @@ static const char SQL_FEEDS_SUMMARIES_READ[] =
  * missed and when it last sent are read for the page's rows only: page_owed is what they owe,
  * materialized, so that each row scans the page's windows rather than every member's (inlined,
  * it was a scan of all the owed rows per page row). */
-static const char SQL_FEEDS_SITES[] = FEEDS_SQL_OWED FEEDS_SQL_DUE_SENT FEEDS_SQL_TALLY_BY_SITE
-    FEEDS_SQL_SITE_STATE
+static const char SQL_FEEDS_SITES[] =
+    FEEDS_SQL_OWED FEEDS_SQL_DUE_SENT FEEDS_SQL_TALLY_BY_SITE FEEDS_SQL_SITE_STATE
     ", page AS ("
     " SELECT * FROM site_state"
     " WHERE ($6::int IS NULL OR rank = $6) AND ($7::text IS NULL OR region = $7)"

@@ -287,7 +287,7 @@ static char *reported_by_pages(void)
         if (next[0] == NULL)
             break;
         q.has_after = true;
-        q.after_status = (enum feeds_site_status)atoi(next[0]);
+        q.after_status = (enum feeds_site_status)strtol(next[0], NULL, 10);
         snprintf(after_region, sizeof(after_region), "%s", next[1]);
         snprintf(after_code, sizeof(after_code), "%s", next[2]);
         q.after_region = after_region;
