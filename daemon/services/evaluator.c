@@ -1302,8 +1302,14 @@ static bool evaluate_trajectory_rule(PGconn *conn, const struct evaluation_traje
         const char *how = strcmp(status, "at_risk") == 0  ? "is at risk against"
                           : strcmp(status, "behind") == 0 ? "is behind"
                                                           : "is on track with";
-        snprintf(eval.summary, sizeof(eval.summary), "%s %s the roadmap: %.3g actual, %.3g planned",
-                 dimension, how, eval.value, eval.centre);
+        /* coverage and institutionalisation are shares, shown as the progress view shows
+         * them; expansion's are counts */
+        bool share = strcmp(dimension, "expansion") != 0;
+        snprintf(eval.summary, sizeof(eval.summary),
+                 share ? "%s %s the roadmap: %.1f %% actual, %.1f %% planned"
+                       : "%s %s the roadmap: %.3g actual, %.3g planned",
+                 dimension, how, share ? 100 * eval.value : eval.value,
+                 share ? 100 * eval.centre : eval.centre);
     }
     bool no_data = status == NULL || strcmp(status, "no_data") == 0;
     struct alert_update u = {.programme_id = t->programme_id,
