@@ -25,8 +25,11 @@ function regionRow(r) {
   return h("tr", { "data-region": r.code || "" },
     h("th", { scope: "row" }, r.name || "No region"),
     h("td", { class: "num" }, figure(key + ".completeness", r.completeness, fmtPercent(r.completeness))),
-    h("td", {}, h("div", { class: "bar", role: "img", "aria-label": "completeness " + fmtPercent(r.completeness) },
-      h("span", { style: "width:" + (isNum(r.completeness) ? r.completeness * 100 : 0) + "%" }))),
+    // no bar when nothing was expected: an empty bar would read as 0 %
+    h("td", { class: "bar-cell" }, isNum(r.completeness)
+      ? h("div", { class: "bar", role: "img", "aria-label": "completeness " + fmtPercent(r.completeness) },
+        h("span", { style: "width:" + r.completeness * 100 + "%" }))
+      : ""),
     h("td", { class: "num" }, `${r.values_reported} of ${r.values_expected} values`),
     h("td", { class: "num" }, figure(key + ".sites_late", r.sites_late, String(r.sites_late))),
     h("td", { class: "num" }, figure(key + ".sites_partial", r.sites_partial, String(r.sites_partial))),
