@@ -18,7 +18,7 @@
 
 #include "parse_scalar.h"
 
-#define DCSV_COLUMNS 11 /* CsvDataValueSetReader's; more are ignored, as DHIS2 does */
+#define DCSV_COLUMNS 11           /* CsvDataValueSetReader's; more are ignored, as DHIS2 does */
 #define DCSV_KEEP OBS_COMMENT_MAX /* bytes kept of a field; its full length is kept too */
 #define DCSV_CHUNK 65536
 
