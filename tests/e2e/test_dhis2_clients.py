@@ -322,6 +322,31 @@ class Dhis2ClientsTest(unittest.TestCase):
                                    "Authorization": f"ApiToken {self.feed}"})
         self.assertEqual(r.status_code, 200, r.text)
         self.assertEqual(meta(), "district-officer:true,nurse:true")
+
+        def shown(period):
+            resp = self.daemon.request(
+                "GET", f"/api/v1/programmes/{SLUG}/series?indicator=patients_enrolled"
+                       "&site=BE-VLG-GP001")
+            point = {p["period"]: p for p in resp.body["points"]}[period]
+            return point["value"], point.get("stored_by"), point.get("followup")
+        self.assertEqual(shown("2025-02"), (2, "nurse", True))
+        # a later change that does not say who stored it (a native push, or a data value
+        # without storedBy) is not shown as the nurse's
+        resp = self.daemon.request("POST", f"/api/v1/programmes/{SLUG}/observations",
+                                   {"observations": [{"indicator": "patients_enrolled",
+                                                      "site": "BE-VLG-GP001",
+                                                      "period": "2025-02", "value": 5}]})
+        self.assertIn(resp.status, (200, 201), resp.body)
+        self.assertEqual(shown("2025-02"), (5, None, None))
+        # the same value given again with the same storedBy and followup names who stored it
+        # once more (the kept ones, unchanged, are renewed for it)
+        self.dhis2_py_post({"dataValues": [
+            {"dataElement": DE_ENROLLED, "period": "202502", "orgUnit": OU_GP001, "value": "5",
+             "storedBy": "nurse", "followup": True}]})
+        self.assertEqual(shown("2025-02"), (5, "nurse", True))
+        self.dhis2_py_post({"dataValues": [
+            {"dataElement": DE_ENROLLED, "period": "202502", "orgUnit": OU_GP001, "value": "6"}]})
+        self.assertEqual(shown("2025-02"), (6, None, None))
         # a delete takes them with the value
         self.dhis2_py_post({"dataValues": [
             {"dataElement": DE_ENROLLED, "period": "202501", "orgUnit": OU_GP001, "value": "1"}]},
