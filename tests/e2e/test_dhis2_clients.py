@@ -538,7 +538,9 @@ class Dhis2ClientsTest(unittest.TestCase):
                f'<group orgUnit="{OU_GP001}" period="2025-02-01/P1M" dataSet="pBOMPrpg1QX">'
                f'<dataValue dataElement="{DE_ENROLLED}" value="31">'
                f'<annotation>from the ADX</annotation></dataValue>'
-               f'<dataValue dataElement="{DE_VISITS}" SERVICE="OUTREACH" value="2"/>'
+               f'<dataValue dataElement="{DE_VISITS}" SERVICE="OUTREACH" value="2" '
+               f'storedBy="district-officer" followup="true" comment="outreach day" '
+               f'lastUpdated="2025-03-01T08:00:00.000"/>'
                f'<dataValue dataElement="{DE_VISITS}" SERVICE="HOME" value="1"/>'
                f'</group>'
                f'<group orgUnit="{OU_GP001}" period="2025-02-01/P1M" FUNDER="EU">'
@@ -555,6 +557,13 @@ class Dhis2ClientsTest(unittest.TestCase):
         self.assertEqual(self.value_of("visits_outreach", "BE-VLG-GP001", "2025-02-01"), "2")
         self.assertEqual([(c["errorCode"], c["indexes"]) for c in summary["conflicts"]],
                          [("E7613", [2]), ("E7615", [3])])
+        # the attributes DHIS2's ADX reader reads of a data value are no categories: its
+        # comment, storedBy and followup are kept and shown as JSON's are
+        resp = self.daemon.request(
+            "GET", f"/api/v1/programmes/{SLUG}/series?indicator=visits_outreach&site=BE-VLG-GP001")
+        point = resp.body["points"][0]
+        self.assertEqual((point["comment"], point["stored_by"], point["followup"]),
+                         ("outreach day", "district-officer", True), point)
         self.assertEqual(self.value_of("patients_enrolled", "BE-VLG-GP001", "2025-02-01"), "31")
         # a group's dataSet and completeDate register the data set complete for the group
         complete = adx.replace('dataSet="pBOMPrpg1QX"',
