@@ -32,8 +32,8 @@ static void expire_idempotency(PGconn *conn, struct app *app)
         log_info("forgot %ld idempotency keys older than a day", n);
 }
 
-/* Forgets DHIS2 import jobs (async=true) a week after they started, as the README says:
- * DHIS2 keeps its own in memory, so no client reads one for long. */
+/* Forgets DHIS2 import jobs (async=true) a week after they started, as the README says and
+ * as DHIS2 forgets its own (notifierMaxAgeDays, 7 by default). */
 static void expire_dhis2_jobs(PGconn *conn, struct app *app)
 {
     (void)app;
