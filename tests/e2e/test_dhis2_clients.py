@@ -615,15 +615,20 @@ class Dhis2ClientsTest(unittest.TestCase):
         return response["id"], response["relativeNotifierEndpoint"]
 
     def poll(self, endpoint, job_id):
-        """The polling of a DHIS2 task as scripts and apps do it: the notifications until one
-        is completed ("Import done"), then the task summary."""
+        """The polling of a DHIS2 task as the Import/Export app does it (hooks/useTasks.js,
+        createFetchEvents): the notifications, newest first, until the newest is completed
+        (`events[0].completed`), an ERROR level being the task's error; then the summary."""
         auth = {"Authorization": f"ApiToken {self.feed}"}
         for _ in range(50):  # a bound on requests, not on time
-            notes = requests.get(f"{self.server}{endpoint}", headers=auth).json()
-            self.assertIsInstance(notes, list)
-            if any(n["completed"] and n["message"] == "Import done" for n in notes):
+            events = requests.get(f"{self.server}{endpoint}", headers=auth).json()
+            self.assertIsInstance(events, list)
+            for e in events:  # what the app keeps of each
+                self.assertTrue(e["uid"] and e["level"] and e["message"], e)
+                self.assertRegex(e["time"], r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d")
+            self.assertFalse([e for e in events if e["level"] == "ERROR"], events)
+            if events and events[0]["completed"]:
+                self.assertEqual(events[0]["message"], "Import done")
                 break
-            self.assertFalse([n for n in notes if n["level"] == "ERROR"], notes)
         else:
             self.fail("the task never completed")
         r = requests.get(f"{self.server}/api/system/taskSummaries/DATAVALUE_IMPORT/{job_id}",
