@@ -1,14 +1,15 @@
 /*
  * ADX (application/adx+xml, IHE QRPH ADX as DHIS2 reads it) through libxml2's streaming
- * reader: <adx><group orgUnit period dataSet …><dataValue dataElement value>
- * <annotation>comment</annotation></dataValue></group></adx>. The reader never touches the
- * network, substitutes no entity, loads no DTD and a document with one is refused; depth and
- * size are bounded; libxml2's own limits stay on (no XML_PARSE_HUGE).
+ * reader: <adx><group orgUnit period dataSet …><dataValue dataElement value comment storedBy
+ * followup deleted><annotation>comment</annotation></dataValue></group></adx>. The reader never
+ * touches the network, substitutes no entity, loads no DTD and a document with one is refused;
+ * depth and size are bounded; libxml2's own limits stay on (no XML_PARSE_HUGE).
  */
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <libxml/parserInternals.h>
 #include <libxml/xmlreader.h>
@@ -181,6 +182,60 @@ static bool adx_categories_key(struct adx_categories *cats, struct obs_row *row,
     return true;
 }
 
+/* A comment (a dataValue's comment attribute or its annotation) into row, in the batch's
+ * arena; "" is none. */
+static bool adx_comment(struct obs_batch *b, struct obs_row *row, const char *text, size_t n,
+                        struct obs_reject *pr)
+{
+    enum text_status s = n > OBS_COMMENT_MAX ? TEXT_TOO_LONG : scalar_text_check(text, n, false);
+    if (!scalar_code_status(b, row, FIELD_COMMENT, s, n, pr))
+        return false;
+    if (n > 0) {
+        char *comment = parse_arena_alloc(b, n + 1);
+        memcpy(comment, text, n + 1);
+        row->comment = comment;
+    }
+    return true;
+}
+
+/* A dataValue's storedBy attribute into row, in the batch's arena; "" is none. */
+static bool adx_stored_by(struct obs_batch *b, struct obs_row *row, const char *text, size_t n,
+                          struct obs_reject *pr)
+{
+    if (n > OBS_STORED_BY_MAX)
+        return parse_problem(pr, row, "storedBy", "too_long", "storedBy is longer than %d bytes",
+                             OBS_STORED_BY_MAX);
+    if (scalar_text_check(text, n, false) != TEXT_OK)
+        return parse_problem(pr, row, "storedBy", "invalid_value",
+                             "storedBy is not UTF-8 text without control characters");
+    if (n > 0) {
+        char *copy = parse_arena_alloc(b, n + 1);
+        memcpy(copy, text, n + 1);
+        row->stored_by = copy;
+    }
+    return true;
+}
+
+/* The attributes DHIS2's AdxDataValueSetReader reads of a dataValue besides its key and
+ * value: comment, storedBy, followup and deleted (booleans as Boolean.parseBoolean reads
+ * them); created and lastUpdated are read and not used, as in JSON. False when name is none
+ * of them (a category); *ok false with *pr at a problem. */
+static bool adx_value_property(struct obs_batch *b, struct obs_row *row, const xmlChar *name,
+                               const char *text, size_t n, bool *ok, struct obs_reject *pr)
+{
+    if (attr_is(name, "deleted"))
+        row->deleted = strcasecmp(text, "true") == 0;
+    else if (attr_is(name, "followup"))
+        row->has_followup = true, row->followup = strcasecmp(text, "true") == 0;
+    else if (attr_is(name, "comment"))
+        *ok = adx_comment(b, row, text, n, pr);
+    else if (attr_is(name, "storedBy"))
+        *ok = adx_stored_by(b, row, text, n, pr);
+    else if (!attr_is(name, "created") && !attr_is(name, "lastUpdated"))
+        return false;
+    return true;
+}
+
 /* The attributes of a dataValue into row; false with *pr at the first problem. */
 static bool adx_value_attributes(struct adx_state *st, struct obs_row *row, struct obs_reject *pr)
 {
@@ -202,8 +257,8 @@ static bool adx_value_attributes(struct adx_state *st, struct obs_row *row, stru
             value = text;
             ok = n == 0 ||
                  scalar_put_number(st->b, row, FIELD_VALUE, text, n, true, &row->value, pr);
-        } else if (attr_is(name, "deleted")) {
-            row->deleted = strcmp(text, "true") == 0;
+        } else if (adx_value_property(st->b, row, name, text, n, &ok, pr)) {
+            /* read */
         } else if (attr_is(name, "categoryOptionCombo")) {
             combo_given = true;
             ok = n <= OBS_CODE_MAX ||
@@ -252,7 +307,7 @@ static void adx_data_value(struct adx_state *st)
     }
 }
 
-/* An annotation's text: the comment of the dataValue it is in. */
+/* An annotation's text: the comment of the dataValue it is in (over its comment attribute). */
 static void adx_annotation(struct adx_state *st)
 {
     if (st->row == NULL || st->row->rejected)
@@ -260,15 +315,8 @@ static void adx_annotation(struct adx_state *st)
     xmlChar *text = xmlTextReaderReadString(st->reader);
     size_t n = text ? strlen((const char *)text) : 0;
     struct obs_reject pr;
-    enum text_status s =
-        n > OBS_COMMENT_MAX ? TEXT_TOO_LONG : scalar_text_check((const char *)text, n, false);
-    if (!scalar_code_status(st->b, st->row, FIELD_COMMENT, s, n, &pr)) {
+    if (!adx_comment(st->b, st->row, text ? (const char *)text : "", n, &pr))
         parse_reject_push(st->b, st->row, &pr);
-    } else if (n > 0) {
-        char *comment = parse_arena_alloc(st->b, n + 1);
-        memcpy(comment, text, n + 1);
-        st->row->comment = comment;
-    }
     xmlFree(text);
 }
 

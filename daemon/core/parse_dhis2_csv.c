@@ -3,7 +3,9 @@
  * CsvDataValueSetReader reads them — data element, period, organisation unit, category
  * option combination, attribute option combination, value, stored by, last updated,
  * comment, follow-up, deleted — with or without a header row. Each record is kept (its
- * fields cut to what a row can hold) and read into a row at its end.
+ * fields cut to what a row can hold) and read into a row at its end; the columns a short
+ * record lacks are empty, as DHIS2's CsvReader.get reads them (a delete by key needs none
+ * after the organisation unit).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -12,11 +14,11 @@
 #include <csv.h>
 
 #include "scaleupd/core/alloc.h"
+#include "scaleupd/core/period.h"
 
 #include "parse_scalar.h"
 
-#define DCSV_COLUMNS 11 /* CsvDataValueSetReader's; more are ignored, as DHIS2 does */
-#define DCSV_MIN_COLUMNS 6
+#define DCSV_COLUMNS 11           /* CsvDataValueSetReader's; more are ignored, as DHIS2 does */
 #define DCSV_KEEP OBS_COMMENT_MAX /* bytes kept of a field; its full length is kept too */
 #define DCSV_CHUNK 65536
 
@@ -129,13 +131,6 @@ static void dcsv_row(struct dcsv_state *st)
     struct obs_row *row = parse_row_slot(b);
     struct obs_reject pr;
     b->n_rows++;
-    if (st->n_fields < DCSV_MIN_COLUMNS) {
-        parse_reject(b, row, "", "column_count",
-                     "expected at least %d fields (dataelement, period, orgunit, "
-                     "categoryoptioncombo, attributeoptioncombo, value), found %zu",
-                     DCSV_MIN_COLUMNS, st->n_fields);
-        return;
-    }
     row->value_missing = st->len[COL_VALUE] == 0; /* a delete by key, or rejected later */
     bool ok = dcsv_code(st, row, FIELD_INDICATOR, COL_DATA_ELEMENT, row->indicator, &pr) &&
               dcsv_code(st, row, FIELD_SITE, COL_ORG_UNIT, row->site, &pr) &&
@@ -152,15 +147,17 @@ static void dcsv_row(struct dcsv_state *st)
         parse_reject_push(b, row, &pr);
 }
 
-/* Whether the record is a header: its value column is not a number ("value"). */
+/* Whether the record is a header: neither its value column is a number ("value") nor its
+ * period column a period ("period"), so that a first delete by key without a value is kept. */
 static bool dcsv_is_header(const struct dcsv_state *st)
 {
-    if (st->n_fields <= COL_VALUE)
-        return true;
     double v;
     struct number_text t;
-    return !scalar_number_fast(st->field[COL_VALUE], st->len[COL_VALUE], &v) &&
-           scalar_number_scan(st->field[COL_VALUE], st->len[COL_VALUE], true, &t) != NUM_OK;
+    struct period p;
+    const char *value = st->field[COL_VALUE], *period = st->field[COL_PERIOD];
+    return !scalar_number_fast(value, st->len[COL_VALUE], &v) &&
+           scalar_number_scan(value, st->len[COL_VALUE], true, &t) != NUM_OK &&
+           period_parse_dhis2(period, st->len[COL_PERIOD], &p) != PERIOD_PARSE_OK;
 }
 
 static void dcsv_on_record(int terminator, void *data)

@@ -10,6 +10,7 @@
 #include "scaleupd/services/digest.h"
 #include "scaleupd/services/evaluator.h"
 #include "scaleupd/services/feeds.h"
+#include "scaleupd/storage/dhis2_import_job.h"
 #include "scaleupd/storage/idempotency.h"
 #include "scaleupd/core/log.h"
 #include "scaleupd/edge/pool.h"
@@ -29,6 +30,16 @@ static void expire_idempotency(PGconn *conn, struct app *app)
     long n = idempotency_expire(conn, 86400);
     if (n > 0)
         log_info("forgot %ld idempotency keys older than a day", n);
+}
+
+/* Forgets DHIS2 import jobs (async=true) a week after they started, as the README says and
+ * as DHIS2 forgets its own (notifierMaxAgeDays, 7 by default). */
+static void expire_dhis2_jobs(PGconn *conn, struct app *app)
+{
+    (void)app;
+    long n = dhis2_job_expire(conn, 7 * 86400);
+    if (n > 0)
+        log_info("forgot %ld dhis2 import jobs older than a week", n);
 }
 
 /* The interval as the loop last read it: the task runs on a worker thread, where the
@@ -146,6 +157,7 @@ static void log_heap(PGconn *conn, struct app *app)
 
 const struct background_task background_tasks[] = {
     {"idempotency-expiry", hourly, expire_idempotency, 1},
+    {"dhis2-job-expiry", hourly, expire_dhis2_jobs, 1},
     /* the marks of a bulk load are taken in at most every 2 s, however many batches came */
     {"progress-snapshots", every_ten_seconds, refresh_progress, 2000},
     /* the batches of a feed that come within 200 ms are evaluated together */

@@ -45,6 +45,14 @@ static const char SQL_READ[] =
     "), to_char(completed_at AT TIME ZONE 'UTC', " TIME_FORMAT ")"
     " FROM dhis2_import_job WHERE id = $1 AND token_id = $2 AND NOT EXISTS (SELECT 1 FROM gone)";
 
+/* A job is kept a week after it was started: finished, or RUNNING with its session gone
+ * (failed by no reader since). */
+static const char SQL_EXPIRE[] =
+    "DELETE FROM dhis2_import_job j WHERE j.created_at < now() - make_interval(secs => $1)"
+    " AND (j.status <> 'RUNNING' OR NOT EXISTS ("
+    "  SELECT 1 FROM pg_stat_activity a WHERE a.pid = j.runner_pid"
+    "  AND (a.backend_start = j.runner_started OR a.backend_start IS NULL)))";
+
 bool dhis2_job_start(PGconn *conn, int64_t token_id, char id[DHIS2_JOB_ID_MAX + 1],
                      char created[DHIS2_JOB_TIME_MAX], const char *request_id)
 {
@@ -104,4 +112,18 @@ enum dhis2_job_status dhis2_job_read(PGconn *conn, int64_t token_id, const char 
     }
     PQclear(res);
     return status;
+}
+
+long dhis2_job_expire(PGconn *conn, int max_age_seconds)
+{
+    char age[24];
+    snprintf(age, sizeof(age), "%d", max_age_seconds);
+    const char *values[] = {age};
+    PGresult *res = db_run(conn, "scaleupd_dhis2_job_expire", SQL_EXPIRE, 1, values,
+                           PGRES_COMMAND_OK, NULL, "expire dhis2 import jobs");
+    if (res == NULL)
+        return -1;
+    long n = strtol(PQcmdTuples(res), NULL, 10);
+    PQclear(res);
+    return n;
 }

@@ -1,5 +1,8 @@
 /* storedBy and followup of DHIS2 data values (dhis2_value_meta.h): one upsert over the rows
- * that give them, as arrays, in key order. */
+ * that give them, as arrays, in key order. They describe the value stored when they were
+ * written (updated_at, the transaction's now(), as the observation's received_at): a later
+ * change of the value without them leaves them older than it, and the series read hides them
+ * (observations_read.c); an import that gives them again for that value renews them. */
 #include "scaleupd/storage/dhis2_value_meta.h"
 
 #include <stdio.h>
@@ -18,7 +21,9 @@ static const char SQL_META[] =
     "  AND s.site_id = t.site_id ORDER BY 2, 3"
     " ON CONFLICT (programme_id, series_id, period_start) DO UPDATE SET"
     "  stored_by = excluded.stored_by, followup = excluded.followup, updated_at = now()"
-    " WHERE (m.stored_by, m.followup) IS DISTINCT FROM (excluded.stored_by, excluded.followup)";
+    " WHERE (m.stored_by, m.followup) IS DISTINCT FROM (excluded.stored_by, excluded.followup)"
+    "  OR m.updated_at < (SELECT o.received_at FROM observation o WHERE o.programme_id = $1"
+    "  AND o.series_id = m.series_id AND o.period_start = m.period_start)";
 
 bool dhis2_value_meta_store(PGconn *conn, int64_t programme_id, const struct obs_batch *batch,
                             const bool *hold, const char *request_id)

@@ -59,6 +59,7 @@ static const char SQL_SERIES_OWN[] =
     " ORDER BY o.period_start), '[]')::text"
     " FROM observation o LEFT JOIN dhis2_value_meta m ON m.programme_id = o.programme_id"
     "  AND m.series_id = o.series_id AND m.period_start = o.period_start"
+    "  AND m.updated_at >= o.received_at" /* they describe the value stored, not an older */
     " WHERE o.programme_id = $1 AND o.series_id = $2"
     " AND o.period_start >= coalesce($4::date, '-infinity')"
     " AND o.period_start <= coalesce($5::date, 'infinity')";

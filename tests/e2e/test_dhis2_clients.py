@@ -322,6 +322,31 @@ class Dhis2ClientsTest(unittest.TestCase):
                                    "Authorization": f"ApiToken {self.feed}"})
         self.assertEqual(r.status_code, 200, r.text)
         self.assertEqual(meta(), "district-officer:true,nurse:true")
+
+        def shown(period):
+            resp = self.daemon.request(
+                "GET", f"/api/v1/programmes/{SLUG}/series?indicator=patients_enrolled"
+                       "&site=BE-VLG-GP001")
+            point = {p["period"]: p for p in resp.body["points"]}[period]
+            return point["value"], point.get("stored_by"), point.get("followup")
+        self.assertEqual(shown("2025-02"), (2, "nurse", True))
+        # a later change that does not say who stored it (a native push, or a data value
+        # without storedBy) is not shown as the nurse's
+        resp = self.daemon.request("POST", f"/api/v1/programmes/{SLUG}/observations",
+                                   {"observations": [{"indicator": "patients_enrolled",
+                                                      "site": "BE-VLG-GP001",
+                                                      "period": "2025-02", "value": 5}]})
+        self.assertIn(resp.status, (200, 201), resp.body)
+        self.assertEqual(shown("2025-02"), (5, None, None))
+        # the same value given again with the same storedBy and followup names who stored it
+        # once more (the kept ones, unchanged, are renewed for it)
+        self.dhis2_py_post({"dataValues": [
+            {"dataElement": DE_ENROLLED, "period": "202502", "orgUnit": OU_GP001, "value": "5",
+             "storedBy": "nurse", "followup": True}]})
+        self.assertEqual(shown("2025-02"), (5, "nurse", True))
+        self.dhis2_py_post({"dataValues": [
+            {"dataElement": DE_ENROLLED, "period": "202502", "orgUnit": OU_GP001, "value": "6"}]})
+        self.assertEqual(shown("2025-02"), (6, None, None))
         # a delete takes them with the value
         self.dhis2_py_post({"dataValues": [
             {"dataElement": DE_ENROLLED, "period": "202501", "orgUnit": OU_GP001, "value": "1"}]},
@@ -355,6 +380,22 @@ class Dhis2ClientsTest(unittest.TestCase):
                           headers={"Content-Type": "application/csv",
                                    "Authorization": f"ApiToken {self.feed}"})
         self.assertEqual(r.json()["response"]["importCount"]["deleted"], 1, r.text)
+        # a CSV record may stop at the key (DHIS2's CsvReader reads missing columns as empty),
+        # header or not: deleted under DELETE, E7618 under any other strategy
+        for query, want in (("importStrategy=CREATE_AND_UPDATE", None),
+                            ("importStrategy=DELETE&firstRowIsHeader=true", 1)):
+            r = requests.post(f"{self.server}/api/dataValueSets?{query}",
+                              data=f"{DE_ENROLLED},202505,{OU_GP001}\n",
+                              headers={"Content-Type": "application/csv",
+                                       "Authorization": f"ApiToken {self.feed}"})
+            summary = r.json()["response"]
+            if want is None:
+                self.assertEqual((r.status_code, summary["conflicts"][0]["errorCode"]),
+                                 (409, "E7618"), r.text)
+                self.dhis2_py_post({"dataValues": [{"dataElement": DE_ENROLLED, "period": "202505",
+                                                    "orgUnit": OU_GP001, "value": "5"}]})
+            else:
+                self.assertEqual(summary["importCount"]["deleted"], want, r.text)
         adx = (f'<adx xmlns="urn:ihe:qrph:adx:2015"><group orgUnit="{OU_GP001}" '
                f'period="2025-03-01/P1M"><dataValue dataElement="{DE_ENROLLED}" value=""/>'
                f'</group></adx>')
@@ -367,10 +408,10 @@ class Dhis2ClientsTest(unittest.TestCase):
              "deleted": True}]})
         self.assertEqual(r.json()["response"]["importCount"]["deleted"], 1, r.text)
         self.assertEqual(self.count("observation"), 0)
-        self.assertEqual(self.count("observation_revision"), 4)
+        self.assertEqual(self.count("observation_revision"), 5)
         # no value and no delete: DHIS2's "Data value or comment not specified"
         r = self.dhis2_py_post({"dataValues": [
-            {"dataElement": DE_ENROLLED, "period": "202505", "orgUnit": OU_GP001}]})
+            {"dataElement": DE_ENROLLED, "period": "202506", "orgUnit": OU_GP001}]})
         self.assertEqual(r.status_code, 409, r.text)
         self.assertEqual(r.json()["response"]["conflicts"][0]["errorCode"], "E7618")
 
@@ -497,7 +538,9 @@ class Dhis2ClientsTest(unittest.TestCase):
                f'<group orgUnit="{OU_GP001}" period="2025-02-01/P1M" dataSet="pBOMPrpg1QX">'
                f'<dataValue dataElement="{DE_ENROLLED}" value="31">'
                f'<annotation>from the ADX</annotation></dataValue>'
-               f'<dataValue dataElement="{DE_VISITS}" SERVICE="OUTREACH" value="2"/>'
+               f'<dataValue dataElement="{DE_VISITS}" SERVICE="OUTREACH" value="2" '
+               f'storedBy="district-officer" followup="true" comment="outreach day" '
+               f'lastUpdated="2025-03-01T08:00:00.000"/>'
                f'<dataValue dataElement="{DE_VISITS}" SERVICE="HOME" value="1"/>'
                f'</group>'
                f'<group orgUnit="{OU_GP001}" period="2025-02-01/P1M" FUNDER="EU">'
@@ -514,6 +557,13 @@ class Dhis2ClientsTest(unittest.TestCase):
         self.assertEqual(self.value_of("visits_outreach", "BE-VLG-GP001", "2025-02-01"), "2")
         self.assertEqual([(c["errorCode"], c["indexes"]) for c in summary["conflicts"]],
                          [("E7613", [2]), ("E7615", [3])])
+        # the attributes DHIS2's ADX reader reads of a data value are no categories: its
+        # comment, storedBy and followup are kept and shown as JSON's are
+        resp = self.daemon.request(
+            "GET", f"/api/v1/programmes/{SLUG}/series?indicator=visits_outreach&site=BE-VLG-GP001")
+        point = resp.body["points"][0]
+        self.assertEqual((point["comment"], point["stored_by"], point["followup"]),
+                         ("outreach day", "district-officer", True), point)
         self.assertEqual(self.value_of("patients_enrolled", "BE-VLG-GP001", "2025-02-01"), "31")
         # a group's dataSet and completeDate register the data set complete for the group
         complete = adx.replace('dataSet="pBOMPrpg1QX"',
@@ -565,15 +615,20 @@ class Dhis2ClientsTest(unittest.TestCase):
         return response["id"], response["relativeNotifierEndpoint"]
 
     def poll(self, endpoint, job_id):
-        """The polling of a DHIS2 task as scripts and apps do it: the notifications until one
-        is completed ("Import done"), then the task summary."""
+        """The polling of a DHIS2 task as the Import/Export app does it (hooks/useTasks.js,
+        createFetchEvents): the notifications, newest first, until the newest is completed
+        (`events[0].completed`), an ERROR level being the task's error; then the summary."""
         auth = {"Authorization": f"ApiToken {self.feed}"}
         for _ in range(50):  # a bound on requests, not on time
-            notes = requests.get(f"{self.server}{endpoint}", headers=auth).json()
-            self.assertIsInstance(notes, list)
-            if any(n["completed"] and n["message"] == "Import done" for n in notes):
+            events = requests.get(f"{self.server}{endpoint}", headers=auth).json()
+            self.assertIsInstance(events, list)
+            for e in events:  # what the app keeps of each
+                self.assertTrue(e["uid"] and e["level"] and e["message"], e)
+                self.assertRegex(e["time"], r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d")
+            self.assertFalse([e for e in events if e["level"] == "ERROR"], events)
+            if events and events[0]["completed"]:
+                self.assertEqual(events[0]["message"], "Import done")
                 break
-            self.assertFalse([n for n in notes if n["level"] == "ERROR"], notes)
         else:
             self.fail("the task never completed")
         r = requests.get(f"{self.server}/api/system/taskSummaries/DATAVALUE_IMPORT/{job_id}",

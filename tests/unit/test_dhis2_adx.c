@@ -78,6 +78,49 @@ Test(dhis2_adx, groups_and_values)
     obs_batch_free(&b);
 }
 
+/* The attributes DHIS2's ADX reader reads of a dataValue besides its key and value are not
+ * categories: comment (an annotation wins over it), storedBy, followup, deleted (booleans in
+ * any case), created and lastUpdated (ignored). */
+Test(dhis2_adx, value_properties)
+{
+    static const char body[] =
+        ADX_OPEN "<group orgUnit=\"DiszpKrYNg8\" period=\"2025-04-01/P1M\">"
+                 "<dataValue dataElement=\"fbfJHSPpUQD\" value=\"12\" comment=\"checked\" "
+                 "storedBy=\"district-officer\" followup=\"TRUE\" created=\"2025-05-01\" "
+                 "lastUpdated=\"2025-05-02\"/>"
+                 "<dataValue dataElement=\"fbfJHSPpUQD\" value=\"1\" comment=\"a\" "
+                 "deleted=\"True\" followup=\"no\"><annotation>b</annotation></dataValue>"
+                 "<dataValue dataElement=\"cYeuwXTCPkU\" SEX=\"F\" storedBy=\"x\" value=\"2\"/>"
+                 "<dataValue dataElement=\"cYeuwXTCPkU\" storedBy=\"%s\" value=\"2\"/>"
+                 "</group></adx>";
+    char long_name[300], doc[sizeof(body) + sizeof(long_name)];
+    memset(long_name, 'a', sizeof(long_name) - 1);
+    long_name[sizeof(long_name) - 1] = '\0'; /* longer than OBS_STORED_BY_MAX */
+    snprintf(doc, sizeof(doc), body, long_name);
+    struct obs_batch *b = obs_batch_new();
+    struct obs_parse_error err;
+    cr_assert_eq(obs_parse_dhis2_adx(doc, strlen(doc), b, &err), OBS_PARSE_OK, "%s", err.message);
+    cr_assert_eq(b->n_rows, 4);
+    const struct obs_row *r = &b->rows[0];
+    cr_expect_str_eq(r->comment, "checked");
+    cr_expect_str_eq(r->stored_by, "district-officer");
+    cr_expect(r->has_followup && r->followup);
+    cr_expect_str_eq(r->category_option_combo, "");
+    cr_expect_not(r->deleted);
+    r = &b->rows[1];
+    cr_expect_str_eq(r->comment, "b");
+    cr_expect(r->deleted);
+    cr_expect(r->has_followup && !r->followup);
+    cr_expect_null(r->stored_by);
+    cr_expect_str_eq(b->rows[2].category_option_combo, "{SEX=F}");
+    cr_expect_str_eq(b->rows[2].stored_by, "x");
+    cr_assert_eq(b->n_rejects, 1);
+    cr_expect_eq(b->rejects[0].row, 4);
+    cr_expect_str_eq(b->rejects[0].field, "storedBy");
+    cr_expect_str_eq(b->rejects[0].code, "too_long");
+    obs_batch_free(&b);
+}
+
 Test(dhis2_adx, refused_documents)
 {
     static const struct {

@@ -25,7 +25,12 @@ Test(dhis2_csv, with_and_without_header)
         {"de,pe,ou,coc,aoc,value\nfbfJHSPpUQD,202501,DiszpKrYNg8,,,12\n", true, 1, 0},
         {"de,pe,ou,coc,aoc,value\nfbfJHSPpUQD,202501,DiszpKrYNg8,,,12\n", false, 2, 1},
         {"\xEF\xBB\xBF" HEADER "a,2025W5,b,,,1\n\n\r\n", true, 1, 0},
-        {HEADER "a,202501,b\n", true, 1, 1},
+        /* a short record's missing columns are empty: a value missing is the ingest's to
+         * judge (a delete by key, else E7618) */
+        {HEADER "a,202501,b\n", true, 1, 0},
+        {"a,202501,b\n", true, 1, 0},
+        {"a,202501,b\na,202502,b,,\n", true, 2, 0},
+        {"a\n", false, 1, 1},
         {HEADER "a,202501,b,,,x\n", true, 1, 1},
         {HEADER "a,202501,b,,xYerKDKCefk,1\n", true, 1, 1},
         {HEADER "a,202513,b,,,1\n", true, 1, 1},
@@ -72,6 +77,17 @@ Test(dhis2_csv, fields)
     cr_expect_str_eq(b->rows[0].category_option_combo, "Prlt0C1RF0s");
     cr_expect_str_eq(b->rows[0].comment, "a, note");
     cr_expect(b->rows[0].deleted);
+    obs_batch_free(&b);
+    /* a record that stops after the organisation unit: a key without a value, first row or
+     * not (its period is no header's) */
+    static const char short_record[] = "a,202501,b\n";
+    b = obs_batch_new();
+    cr_assert_eq(obs_parse_dhis2_csv(short_record, strlen(short_record), true, b, &err),
+                 OBS_PARSE_OK);
+    cr_assert_eq(b->n_rows, 1);
+    cr_expect_eq(b->n_rejects, 0);
+    cr_expect(b->rows[0].value_missing);
+    cr_expect_str_eq(b->rows[0].site, "b");
     obs_batch_free(&b);
 }
 

@@ -326,11 +326,11 @@ obs_parse_dhis2(const char *body, size_t len, struct obs_batch *batch, struct ob
  * Parses len bytes of body as DHIS2's CSV of data values (application/csv): columns by
  * position, as dhis2-core reads them — dataelement, period, orgunit, categoryoptioncombo,
  * attributeoptioncombo, value, storedby, lastupdated, comment, followup, deleted (columns
- * past these are ignored; fewer than the first six reject the row as column_count). When
+ * past these are ignored; those a shorter record lacks are empty, as DHIS2 reads them). When
  * first_row_is_header (DHIS2's firstRowIsHeader, true by default) the first record is the
- * header and skipped, unless its value column holds a number: a body without a header loses
- * no row. The batch is OBS_FORMAT_DHIS2 (DHIS2's field names and periods); lastupdated is not
- * read.
+ * header and skipped, unless its value column holds a number or its period column a DHIS2
+ * period: a body without a header loses no row. The batch is OBS_FORMAT_DHIS2 (DHIS2's field names
+ * and periods); lastupdated is not read.
  */
 __attribute__((warn_unused_result)) enum obs_parse_status
 obs_parse_dhis2_csv(const char *body, size_t len, bool first_row_is_header, struct obs_batch *batch,
@@ -342,7 +342,9 @@ obs_parse_dhis2_csv(const char *body, size_t len, bool first_row_is_header, stru
  * </group></adx>, one row per dataValue, its site and period the group's. An ADX period is a
  * start and a duration (2025-04-01/P1M, 2025-04-01/P3M, 2025-01-01/P1Y, a Monday/P7D); a DHIS2
  * period identifier is read too. A dataValue's categoryOptionCombo attribute is its
- * combination; without one, its other attributes are categories (SEX="F"), kept as the
+ * combination; comment, storedBy, followup and deleted are read as DHIS2 reads them (an
+ * annotation's text is the comment too, and wins), created and lastUpdated ignored; its other
+ * attributes are categories (SEX="F"), kept as the
  * combination key "{CATEGORY=OPTION,...}" in category_option_combo (by category, strcmp
  * order; too many, too long, or an option holding , = { }: not_mapped), which
  * dhis2_map_apply maps like a UID. A group's attributeOptionCombo may be the default;

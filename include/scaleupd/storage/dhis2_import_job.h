@@ -52,4 +52,9 @@ enum dhis2_job_status dhis2_job_read(PGconn *conn, int64_t token_id, const char 
                                      const char *unfinished, struct dhis2_job *job,
                                      const char *request_id) __attribute__((warn_unused_result));
 
+/* Forgets the jobs started more than max_age_seconds ago that are finished, or RUNNING with
+ * their session gone: how many, or -1 on a database error. A job whose session still runs
+ * it is kept however old. */
+long dhis2_job_expire(PGconn *conn, int max_age_seconds) __attribute__((warn_unused_result));
+
 #endif

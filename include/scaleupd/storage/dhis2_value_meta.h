@@ -1,6 +1,6 @@
 /* What DHIS2 says of a data value besides its value and comment — storedBy and followup —
  * kept per observation (sql/020_dhis2.sql, dhis2_value_meta) as the last import that gave
- * them. */
+ * them, and shown only while the value they came with is the one stored. */
 #ifndef SCALEUPD_DHIS2_VALUE_META_H
 #define SCALEUPD_DHIS2_VALUE_META_H
 
