@@ -1096,6 +1096,10 @@ void evaluator_set_max_wait(double seconds)
     atomic_store(&max_wait, seconds < 0 ? EVALUATOR_MAX_WAIT : seconds);
 }
 
+/* When (monotonic) a run of evaluator_run must stop claiming so that the due rules get their
+ * turn (0: no limit, as for a direct call); set by evaluator_run around its claims. */
+static double claims_until_mono;
+
 long evaluator_run_dirty(PGconn *conn, double now, bool *due_touched, evaluator_yield_fn yield,
                          void *yield_arg, bool *more)
 {
@@ -1104,6 +1108,13 @@ long evaluator_run_dirty(PGconn *conn, double now, bool *due_touched, evaluator_
     *more = false;
     evaluator_describe_metrics();
     for (int round = 0; round < 50; round++) {
+        /* the catch-up after a bulk load (50 claims can take minutes) stops when the due
+         * rules are due, so that a late-feed alert whose data has come meanwhile resolves on
+         * the interval, not only once every mark is evaluated; the next run goes on */
+        if (round > 0 && claims_until_mono > 0 && monotonic_now() >= claims_until_mono) {
+            *more = true;
+            break;
+        }
         /* while requests are served, dirty series wait up to EVALUATOR_MAX_WAIT, then one
          * small claim goes ahead; the run stops as soon as requests come */
         bool busy = yield != NULL && yield(yield_arg);
@@ -1412,15 +1423,19 @@ bool evaluator_run(PGconn *conn, int interval, evaluator_yield_fn yield, void *y
 {
     double now = clock_now(), mono = monotonic_now();
     bool due_touched = false, more = false;
-    long n = evaluator_run_dirty(conn, now, &due_touched, yield, yield_arg, &more);
-    if (n < 0)
-        log_warning("could not evaluate the series changed by ingest");
-    else if (n > 0)
-        log_debug("evaluated the series of %ld dirty marks", n);
     /* the due rules cost work in proportion to the programmes' sites: they run on their
      * interval (by either clock: a test that moves time forward makes them due), not after
      * every batch, unless the batch may close one of their alerts */
     double due_after = 0.9 * (interval > 0 ? interval : 1);
+    claims_until_mono = (last_timer_mono > 0 ? last_timer_mono : mono) + due_after;
+    long n = evaluator_run_dirty(conn, now, &due_touched, yield, yield_arg, &more);
+    claims_until_mono = 0;
+    if (n < 0)
+        log_warning("could not evaluate the series changed by ingest");
+    else if (n > 0)
+        log_debug("evaluated the series of %ld dirty marks", n);
+    now = clock_now(); /* the claims may have taken minutes */
+    mono = monotonic_now();
     bool due = last_timer_mono == 0 || now - last_timer_clock >= due_after ||
                mono - last_timer_mono >= due_after || now < last_timer_clock;
     if (!due && !due_touched)
