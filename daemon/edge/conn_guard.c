@@ -60,6 +60,7 @@ struct conn_guard {
     int fd;        /* registered in set->by_fd once known, else -1 */
     bool admitted; /* counted under the cap */
     bool job_pending, closed;
+    bool reading_stopped; /* the socket is not read: the bytes held are enough */
     struct http_head_scan scan;
     size_t block_len;                /* the header block being released */
     unsigned long long body_left;    /* body bytes still to pass (GUARD_BODY) */
@@ -126,6 +127,26 @@ static void arm(struct conn_guard *g, enum guard_deadline deadline, double secon
 static void disarm(struct conn_guard *g)
 {
     evtimer_del(g->timer);
+}
+
+/* Reads the socket only while the guard may use what it reads: while it holds a request's
+ * bytes (its token being checked, the request before it not yet answered, a refusal not yet
+ * written) it stops once the header limit is held, so at most that and one read of 16 kB are
+ * held. Not a read high watermark on the socket: libevent 2.1 runs the read callback of a
+ * bufferevent at its high watermark again in every pass of the loop while nothing drains it,
+ * so the loop spun for as long as a token was being checked. */
+static void steer_reading(struct conn_guard *g)
+{
+    bool holding = g->state == GUARD_AUTH || g->state == GUARD_WAIT || g->state == GUARD_REFUSED;
+    size_t held = evbuffer_get_length(bufferevent_get_input(g->socket));
+    bool stop = holding && held >= (size_t)g->set->app->config->max_header_bytes;
+    if (stop == g->reading_stopped)
+        return;
+    g->reading_stopped = stop;
+    if (stop)
+        bufferevent_disable(g->socket, EV_READ);
+    else
+        bufferevent_enable(g->socket, EV_READ);
 }
 
 /* ------------------------------------------------------------------ answering ourselves */
@@ -214,6 +235,7 @@ static void refuse(struct conn_guard *g, struct request *req, const char *why)
     evbuffer_drain(in, held);
     disarm(g);
     g->state = GUARD_ANSWER;
+    g->reading_stopped = false;
     bufferevent_enable(g->socket, EV_READ); /* keep reading what we drop */
 }
 
@@ -316,6 +338,7 @@ static void release_now(struct conn_guard *g)
     struct evbuffer *dst = bufferevent_get_input(g->bev);
     if (release(g, bufferevent_get_input(g->socket), dst) && evbuffer_get_length(dst) > 0)
         bufferevent_trigger(g->bev, EV_READ, BEV_TRIG_IGNORE_WATERMARKS | BEV_TRIG_DEFER_CALLBACKS);
+    steer_reading(g);
 }
 
 /* ------------------------------------------------------------------ the token */
@@ -679,7 +702,10 @@ static enum bufferevent_filter_result guard_input(struct evbuffer *src, struct e
         return BEV_NEED_MORE;
     if (g->fd < 0)
         register_fd(g);
-    return process(g, src, dst) ? BEV_OK : BEV_NEED_MORE;
+    bool moved = process(g, src, dst);
+    if (g->set != NULL)
+        steer_reading(g);
+    return moved ? BEV_OK : BEV_NEED_MORE;
 }
 
 static void on_deadline(evutil_socket_t fd, short what, void *arg)
@@ -724,6 +750,8 @@ static void on_kick(evutil_socket_t fd, short what, void *arg)
     struct evbuffer *dst = bufferevent_get_input(g->bev);
     if (process(g, bufferevent_get_input(g->socket), dst) && evbuffer_get_length(dst) > 0)
         bufferevent_trigger(g->bev, EV_READ, BEV_TRIG_IGNORE_WATERMARKS | BEV_TRIG_DEFER_CALLBACKS);
+    if (connection_alive(g))
+        steer_reading(g);
 }
 
 /* Takes the guard out of its set: nothing of the server is touched after this. */
@@ -775,6 +803,7 @@ static void on_complete(struct evhttp_request *evreq, void *arg)
     g->method = 0;
     g->path[0] = '\0';
     g->scan = (struct http_head_scan){0};
+    steer_reading(g);
     if (evbuffer_get_length(bufferevent_get_input(g->socket)) > 0)
         event_active(g->kick, 0, 0); /* once evhttp waits for the next request */
 }
@@ -793,6 +822,7 @@ bool conn_guards_take(struct conn_guards *set, struct evhttp_request *evreq,
         return false; /* being refused: evhttp's copy goes with the connection */
     disarm(g);        /* the body has arrived */
     g->state = GUARD_WAIT;
+    steer_reading(g);
     *verdict = g->verdict;
     memset(&g->verdict, 0, sizeof(g->verdict));
     evhttp_request_set_on_complete_cb(evreq, on_complete, g);
@@ -817,8 +847,6 @@ struct bufferevent *conn_guards_bevcb(struct event_base *base, void *arg)
                                     BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS, guard_free, g);
     if (g->bev == NULL)
         abort();
-    /* a request's header block (and a little more) is all that is held at once */
-    bufferevent_setwatermark(g->socket, EV_READ, 0, (size_t)config->max_header_bytes + 16384);
     evbuffer_add_cb(bufferevent_get_output(g->socket), on_output, g);
     evbuffer_add_cb(bufferevent_get_output(g->bev), on_filter_output, g);
     g->next = set->all;
