@@ -24,7 +24,7 @@
 #define LONG_MONTHS 120 /* months of the long stable series (the steady state) */
 #define STEADY_FROM 5   /* its years 6..10 (index 5 on) are the steady state */
 #define WATCHED_FROM 2  /* years 3..10: a series watched throughout the year (calibration) */
-#define DRIFT_START 36 /* index of the first drifted month: 36 stable months, then 24 */
+#define DRIFT_START 36  /* index of the first drifted month: 36 stable months, then 24 */
 #define WINDOW (MONTHS - DRIFT_START)
 #define LEVEL 50.0 /* in-control mean and sd of the simulated indicator */
 #define SD 5.0
@@ -186,7 +186,7 @@ struct run {
     int sites;        /* > 0: each series is a region's mean over this many practices */
     double late;      /* the share of a region's practices that report after the due date */
     struct rule gate; /* the region's aggregate rule, for its gate (rule_aggregate_gate) */
-    int months; /* of each series: MONTHS, or LONG_MONTHS for the steady state */
+    int months;       /* of each series: MONTHS, or LONG_MONTHS for the steady state */
     double values[LONG_MONTHS];
     int32_t days[LONG_MONTHS];
     size_t n;
@@ -578,6 +578,25 @@ static void say_aggregate(const struct run *run)
                run->sites, run->late, run->gate.min_coverage);
 }
 
+/* The comparison: every scenario for every watcher, the long stable series, the targets;
+   true when the detector meets every target. */
+static bool compare(struct run *run, double budget)
+{
+    printf("%zu series x %d months (stable for %d, then the drift), seed %" PRIu64
+           "; detector budget %.2f per 100 series-years: k %.2f, h %.2f\n",
+           run->n_series, MONTHS, DRIFT_START, run->seed, budget, run->params.k, run->params.h);
+    static struct tally tallies[N_SCENARIOS][N_WATCHERS];
+    run_all(run, tallies);
+    print_table(tallies);
+    static struct tally long_tallies[N_WATCHERS];
+    run_long(run, long_tallies);
+    print_by_year(long_tallies);
+    printf(
+        "\ntargets (ratio = figure / target, or target / figure for a share; <= 1.00 meets it)\n");
+    print_targets(tallies, long_tallies, 0);
+    return print_targets(tallies, long_tallies, N_WATCHERS - 1);
+}
+
 int main(int argc, char **argv)
 {
     struct run *run = xcalloc(1, sizeof(*run));
@@ -648,19 +667,7 @@ int main(int argc, char **argv)
         free(run);
         return 0;
     }
-    printf("%zu series x %d months (stable for %d, then the drift), seed %" PRIu64
-           "; detector budget %.2f per 100 series-years: k %.2f, h %.2f\n",
-           run->n_series, MONTHS, DRIFT_START, run->seed, budget, run->params.k, run->params.h);
-    static struct tally tallies[N_SCENARIOS][N_WATCHERS];
-    run_all(run, tallies);
-    print_table(tallies);
-    static struct tally long_tallies[N_WATCHERS];
-    run_long(run, long_tallies);
-    print_by_year(long_tallies);
-    printf(
-        "\ntargets (ratio = figure / target, or target / figure for a share; <= 1.00 meets it)\n");
-    print_targets(tallies, long_tallies, 0);
-    bool ok = print_targets(tallies, long_tallies, N_WATCHERS - 1);
+    bool ok = compare(run, budget);
     free(run);
     return ok ? 0 : 1;
 }
