@@ -11,9 +11,10 @@
 /*
  * h against the false alerts it costs (per 100 series-years, one side watched) at the default
  * k (0.65), lag (6), allowance (4) and far point (3.75), measured by
- * `bench/signals_bench --calibrate --series 50000 --seed 7` (not the comparison's seed):
- * stable normal series of 60 months, mean and sigma estimated from each series as the
- * evaluator does, alerts counted as core/alert_state.c opens them with for 1, resolve 1.
+ * `bench/signals_bench --calibrate --series 50000 --seed 7` (not the comparison's seed; its
+ * "60-month" column): stable normal series of 60 months, mean and sigma estimated from each
+ * series as the evaluator does, alerts counted as core/alert_state.c opens them with for 1,
+ * resolve 1.
  * Decreasing in false alerts, increasing in h. The far point alone costs about 0.06: the
  * table stops there.
  */
