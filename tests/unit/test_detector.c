@@ -188,6 +188,66 @@ Test(detector, lag_and_allowance)
     cr_expect_eq(s.n_baseline, 5);
 }
 
+/*
+ * Self-starting (the defaults' lag 0 and allowance 1, here with k 0.5, h 2.99 and a baseline of
+ * 2 points): each point is judged against every point before it, then joins them, so that t
+ * = (x - centre) / (sigma x sqrt(1 + 1 / n)) is Student's t with n - 1 degrees of freedom:
+ *   10, 12   not judged (fewer than 2 points before them)
+ *   8        centre 11, sigma sqrt(2) = 1.414214, n 2: spread sqrt(2 x 1.5) = 1.732051,
+ *            t = -1.732051, z = -sqrt(ln 4) x 9 / 11 = -0.963335, S = 0.463335
+ *   9        10 12 8: centre 10, sigma sqrt(8 / 2) = 2, spread 2 x sqrt(4 / 3) = 2.309401,
+ *            t = -0.433013, z = -sqrt(2 ln(1 + 0.1875 / 2)) x 17 / 19 = -0.378786,
+ *            S = 0.463335 + 0.378786 - 0.5 = 0.342121
+ *   7        10 12 8 9: centre 9.75, sigma sqrt(8.75 / 3) = 1.707825, spread x sqrt(1.25):
+ *            t = -2.75 / 1.909407 = -1.440238, z = -1.162662, S = 1.004784
+ *   6        centre 9.2, sigma 1.923538, t = -1.518653, z = -1.272341, S = 1.777125
+ *   5        centre 8.666667, sigma 2.160247, t = -1.571429, z = -1.350752, S = 2.627877
+ *   4        centre 8.142857, sigma 2.410295, t = -1.607806, z = -1.408646, S = 3.536523,
+ *            capped at 2.99: holds
+ * The drift lowers the centre it is judged against (11 to 8.14) and widens sigma: the price of
+ * judging every point against all before it, whose t are independent while the series is in
+ * control (Hawkins), so that the false alerts do not depend on the baseline's length.
+ */
+static const struct lag_step self_starting[] = {
+    {10, false, 0, 0, 0, 0},
+    {12, false, 10, 1, 0, 0},
+    {8, true, 11, 2, -0.963335, 0.463335},
+    {9, true, 10, 3, -0.378786, 0.342121},
+    {7, true, 9.75, 4, -1.162662, 1.004784},
+    {6, true, 9.2, 5, -1.272341, 1.777125},
+    {5, true, 26.0 / 3, 6, -1.350752, 2.627877},
+    {4, true, 57.0 / 7, 7, -1.408646, 2.99},
+};
+
+Test(detector, self_starting)
+{
+    struct detector_params p;
+    detector_params_init(&p);
+    cr_expect_eq(p.lag, 0, "the default judges against every point before");
+    cr_expect_eq(p.allowance, 1, "and widens by the centre's own error only");
+    p.k = 0.5;
+    p.h = 2.99;
+    p.outside_sigmas = 4;
+    p.min_baseline = 2;
+    struct detector_state s;
+    detector_reset(&s);
+    size_t n = sizeof(self_starting) / sizeof(self_starting[0]);
+    for (size_t i = 0; i < n; i++) {
+        const struct lag_step *w = &self_starting[i];
+        cr_expect_eq(s.n_baseline, w->n_baseline, "step %zu baseline", i);
+        struct detector_result r;
+        cr_assert_eq(detector_update(&s, &p, w->value, (int32_t)(i * MONTH), &r), DETECTOR_OK);
+        cr_expect_eq(r.judged, w->judged, "step %zu judged", i);
+        cr_expect_eq(r.holds, i == n - 1, "step %zu holds", i);
+        if (w->n_baseline > 0)
+            cr_expect(fabs(r.centre - w->centre) < 1e-6, "step %zu centre %g", i, r.centre);
+        cr_expect(fabs(r.z - w->z) < 1e-6, "step %zu z %g, not %g", i, r.z, w->z);
+        cr_expect(fabs(s.cusum_low - w->cusum_low) < 1e-6, "step %zu S %g", i, s.cusum_low);
+    }
+    cr_expect_eq(s.n_waiting, 0);
+    cr_expect_eq(s.n_baseline, n, "every point joined once judged");
+}
+
 /* A deterministic noisy series (a linear congruential generator, a sum of uniforms) with a
    shift down after point 60 and an outlier at 30. */
 static void noisy_series(double *values, int32_t *days, size_t n)
@@ -272,10 +332,10 @@ Test(detector, missing_periods_are_skipped)
     cr_expect(states_equal(&s, &before));
 }
 
-/* 24 points alternating 10 and 12, then one more point. The 25th is judged against the 18
-   that have joined (6 wait): centre 11, every deviation 1, sigma sqrt(18 / 17) = 1.028992;
-   with the allowance the spread is sigma x sqrt(1 + 4 / 18) = 1.137593, and t has 17
-   degrees of freedom. */
+/* 24 points alternating 10 and 12, then one more point. With the defaults (lag 0) the 25th is
+   judged against all 24: centre 11, every deviation 1, sigma sqrt(24 / 23) = 1.021508; with
+   the allowance the spread is sigma x sqrt(1 + 1 / 24) = sqrt(25 / 23) = 1.042572, and t has 23
+   degrees of freedom. The low side's S is 0 before it: each 12 takes it back to 0. */
 static struct detector_result after_flat_baseline(const struct detector_params *p, double next)
 {
     struct detector_state s;
@@ -287,30 +347,30 @@ static struct detector_result after_flat_baseline(const struct detector_params *
     return r;
 }
 
-#define FLAT_SPREAD (sqrt(18.0 / 17) * sqrt(1 + DETECTOR_DEFAULT_ALLOWANCE / 18))
+#define FLAT_SPREAD (sqrt(24.0 / 23) * sqrt(1 + DETECTOR_DEFAULT_ALLOWANCE / 24))
 
 Test(detector, far_outside_alerts_at_once)
 {
     struct detector_params p;
-    detector_params_init(&p); /* h about 3.6: a cusum alone needs more than one point */
-    /* t -5 with 17 degrees of freedom: z = -sqrt(17 ln(1 + 25 / 17)) x 137 / 139 = -3.864773,
-       beyond 3.75 */
+    detector_params_init(&p); /* h about 4: a cusum alone needs more than one point */
+    /* t -5 with 23 degrees of freedom: z = -sqrt(23 ln(1 + 25 / 23)) x 185 / 187 = -4.069550,
+       beyond 4 */
     struct detector_result r = after_flat_baseline(&p, 11 - 5 * FLAT_SPREAD);
-    cr_expect(fabs(r.sigma - sqrt(18.0 / 17)) < 1e-12, "sigma %g", r.sigma);
+    cr_expect(fabs(r.sigma - sqrt(24.0 / 23)) < 1e-12, "sigma %g", r.sigma);
     cr_expect(r.holds);
     cr_expect_eq(r.cause, DETECTOR_CAUSE_OUTSIDE);
     cr_expect(r.statistic < p.h, "held by the outside rule, not by S (%g)", r.statistic);
     cr_expect(fabs(r.lower_limit - (11 - SPC_LIMIT_FACTOR * 2)) < 1e-9, "the chart's limit");
-    cr_expect(fabs(r.z + 3.864773) < 1e-6, "z %g", r.z);
-    /* t -4.5: z = -sqrt(17 ln(1 + 20.25 / 17)) x 137 / 139 = -3.599231, within 3.75: it only
-       adds 3.599231 - k to S, short of h */
+    cr_expect(fabs(r.z + 4.069550) < 1e-6, "z %g", r.z);
+    /* t -4.5: z = -sqrt(23 ln(1 + 20.25 / 23)) x 185 / 187 = -3.770351, within 4: it only
+       adds 3.770351 - k to S, short of h */
     r = after_flat_baseline(&p, 11 - 4.5 * FLAT_SPREAD);
     cr_expect_not(r.holds, "a point just outside the process limits only adds to S");
-    cr_expect(fabs(r.statistic - (3.599231 - p.k)) < 1e-6, "S %g", r.statistic);
+    cr_expect(fabs(r.statistic - (3.770351 - p.k)) < 1e-6, "S %g", r.statistic);
     char buf[96];
     r = after_flat_baseline(&p, 11 - 5 * FLAT_SPREAD);
     detector_summary(&r, buf, sizeof(buf));
-    cr_expect_str_eq(buf, "far below the mean (z -3.9)");
+    cr_expect_str_eq(buf, "far below the mean (z -4.1)");
 }
 
 struct direction_case {
@@ -328,7 +388,8 @@ static const struct direction_case directions[] = {
 
 Test(detector, directions)
 {
-    /* t -+6 with 17 degrees of freedom: z -+4.333367, beyond 3.75 on either side */
+    /* t -+6 with 23 degrees of freedom: z = -+sqrt(23 ln(1 + 36 / 23)) x 185 / 187 = -+4.604998,
+       beyond 4 on either side */
     for (size_t c = 0; c < sizeof(directions) / sizeof(directions[0]); c++) {
         const struct direction_case *d = &directions[c];
         struct detector_params p;
@@ -339,7 +400,7 @@ Test(detector, directions)
         struct detector_result high = after_flat_baseline(&p, 11 + 6 * FLAT_SPREAD);
         cr_expect_eq(low.holds, d->low_alerts, "case %zu low", c);
         cr_expect_eq(high.holds, d->high_alerts, "case %zu high", c);
-        cr_expect(fabs(high.z - 4.333367) < 1e-6 && fabs(low.z + 4.333367) < 1e-6);
+        cr_expect(fabs(high.z - 4.604998) < 1e-6 && fabs(low.z + 4.604998) < 1e-6);
         if (high.holds)
             cr_expect_eq(high.side, 1);
         if (low.holds)
@@ -364,18 +425,17 @@ Test(detector, nothing_alerts_on_a_provisional_baseline)
     detector_params_init(&p);
     struct detector_state s;
     detector_reset(&s);
-    /* 12 points in the baseline, and 6 waiting to join it: the 19th point is the first
-       judged */
-    for (int i = 0; i < 18; i++) {
+    /* 12 points in the baseline (each joins once judged): the 13th point is the first judged */
+    for (int i = 0; i < 12; i++) {
         struct detector_result r;
         cr_assert_eq(detector_update(&s, &p, i % 2 ? 12 : 10, i, &r), DETECTOR_OK);
         cr_expect_not(r.judged, "point %d", i);
         cr_expect_not(r.holds);
     }
     struct detector_result r;
-    cr_assert_eq(detector_update(&s, &p, -100, 18, &r), DETECTOR_OK);
+    cr_assert_eq(detector_update(&s, &p, -100, 12, &r), DETECTOR_OK);
     cr_expect(r.judged && r.holds, "12 points make a baseline");
-    cr_expect_eq(s.n_baseline, 13);
+    cr_expect_eq(s.n_baseline, 13, "the point judged joined it");
 }
 
 Test(detector, screening_and_fixed_baseline)
@@ -416,7 +476,7 @@ Test(detector, parameters_from_the_budget)
     struct detector_params p;
     detector_params_init(&p);
     double h_default = p.h;
-    cr_expect(h_default > 3.5 && h_default < 3.75, "h %g", h_default);
+    cr_expect(h_default > 3.75 && h_default < 4.25, "h %g", h_default);
     cr_assert(detector_params_for_budget(&p, 0.01));
     cr_expect(p.h > h_default, "a smaller budget waits longer");
     double h_small = p.h;

@@ -267,15 +267,15 @@ Test(rules, detector_params_follow_the_rule_direction_and_budget)
     rule_detector_params(&r, SPC_DIRECTION_UP, NAN, &def);
     cr_expect(def.watch_low && !def.watch_high, "higher is better: the low side");
     cr_expect(def.fix_after_n == 24 && def.n_rebase == 1 && def.rebase[0] == 20240);
-    /* h is the table's (core/detector.c) for 85 % of the budget: 1.70 per 100 series-years
-       lies between the rows (1.953, 3.50) and (1.523, 3.75), so h = 3.50 + 0.25 x
-       ln(1.70 / 1.953) / ln(1.523 / 1.953) = 3.639 */
-    cr_expect(fabs(def.h - 3.639) < 0.002, "the default budget: h %g", def.h);
+    /* h is the table's (core/detector.c) for 95 % of the budget: 1.90 per 100 series-years
+       lies between the rows (2.484, 3.75) and (1.859, 4.00), so h = 3.75 + 0.25 x
+       ln(1.90 / 2.484) / ln(1.859 / 2.484) = 3.981 */
+    cr_expect(fabs(def.h - 3.981) < 0.002, "the default budget: h %g", def.h);
     rule_detector_params(&r, SPC_DIRECTION_DOWN, 0.01, &one);
     cr_expect(one.watch_high && !one.watch_low);
-    /* 0.85 between (0.942, 4.25) and (0.758, 4.50): 4.25 + 0.25 x ln(0.85 / 0.942) /
-       ln(0.758 / 0.942) = 4.368 */
-    cr_expect(fabs(one.h - 4.368) < 0.002, "1 per 100 series-years: h %g", one.h);
+    /* 0.95 between (1.059, 4.50) and (0.788, 4.75): 4.50 + 0.25 x ln(0.95 / 1.059) /
+       ln(0.788 / 1.059) = 4.592 */
+    cr_expect(fabs(one.h - 4.592) < 0.002, "1 per 100 series-years: h %g", one.h);
     rule_detector_params(&r, SPC_DIRECTION_NONE, 0.02, &p);
     cr_expect(p.watch_high && p.watch_low && p.h > def.h, "both sides share the budget");
     rule_detector_params(&r, SPC_DIRECTION_UP, -1, &p);
@@ -299,17 +299,17 @@ Test(rules, the_detector_evaluates_one_point)
     struct detector_state st;
     detector_reset(&st);
     struct rule_eval e;
-    for (int t = 0; t < 18; t++) {
+    for (int t = 0; t < 12; t++) { /* the 13th point is the first judged */
         cr_assert_eq(rule_eval_detector(&p, &st, 100 + (t % 2 ? 1 : -1), 20000 + 31 * t, &e),
                      DETECTOR_OK);
         cr_expect(!e.holds && !e.has_limits && isnan(e.centre), "not judged yet (t %d)", t);
     }
-    cr_assert_eq(rule_eval_detector(&p, &st, 80, 20000 + 31 * 18, &e), DETECTOR_OK);
+    cr_assert_eq(rule_eval_detector(&p, &st, 80, 20000 + 31 * 12, &e), DETECTOR_OK);
     cr_expect(e.holds && e.has_limits && e.value == 80 && fabs(e.centre - 100) < 1e-9);
     cr_expect(strstr(e.summary, "far below the mean") != NULL, "%s", e.summary);
     cr_expect_eq(rule_eval_detector(&p, &st, 90, 20000, &e), DETECTOR_NEEDS_REBUILD);
     cr_expect(!e.holds);
-    cr_expect_eq(rule_eval_detector(&p, &st, NAN, 20000 + 31 * 19, &e), DETECTOR_SKIPPED);
+    cr_expect_eq(rule_eval_detector(&p, &st, NAN, 20000 + 31 * 13, &e), DETECTOR_SKIPPED);
     json_decref(problems);
     json_decref(doc);
 }
