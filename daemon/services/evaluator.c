@@ -1352,13 +1352,24 @@ static bool progress_refreshing(const json_t *progress, double now)
 {
     if (!json_is_true(json_object_get(progress, "stale")))
         return false;
-    const char *since = json_string_value(json_object_get(progress, "pending_since"));
-    struct tm tm = {0};
-    if (since == NULL || sscanf(since, "%4d-%2d-%2dT%2d:%2d:%2d", &tm.tm_year, &tm.tm_mon,
-                                &tm.tm_mday, &tm.tm_hour, &tm.tm_min, &tm.tm_sec) != 6)
-        return false;
-    tm.tm_year -= 1900;
-    tm.tm_mon -= 1;
+    const char *p = json_string_value(json_object_get(progress, "pending_since"));
+    static const char seps[] = "--T::"; /* after year, month, day, hour, minute */
+    long field[6];
+    for (int i = 0; i < 6; i++) {
+        char *end;
+        if (p == NULL || *p < '0' || *p > '9')
+            return false;
+        field[i] = strtol(p, &end, 10);
+        if (i < 5 && *end != seps[i])
+            return false;
+        p = end + (i < 5);
+    }
+    struct tm tm = {.tm_year = (int)field[0] - 1900,
+                    .tm_mon = (int)field[1] - 1,
+                    .tm_mday = (int)field[2],
+                    .tm_hour = (int)field[3],
+                    .tm_min = (int)field[4],
+                    .tm_sec = (int)field[5]};
     return now - (double)timegm(&tm) < TRAJECTORY_WAIT_FOR_REFRESH;
 }
 
