@@ -82,6 +82,7 @@ struct group_eval {
     struct rule *rules;
     double budget; /* the programme's, false alerts per series-year (NAN: the default) */
     const int32_t *since;
+    const int32_t *until; /* per series: the latest period its claimed marks wrote */
     struct evaluation_detector_save *saves;
     struct detector_state *save_states;
     char (*save_keys)[EVALUATOR_KEY_MAX];
@@ -168,6 +169,28 @@ static void go_on_from(const struct evaluation_detector_row *d, int64_t rule_upd
     }
 }
 
+/* The last period a stored row's state saw (INT32_MIN: none, or no state to read). */
+static int32_t stored_last_day(const struct evaluation_detector_row *d)
+{
+    struct detector_state st;
+    if (d == NULL || d->state == NULL || d->state_len != sizeof(st))
+        return INT32_MIN;
+    memcpy(&st, d->state, sizeof(st));
+    return st.last_day;
+}
+
+/* The latest period a detector state is fed up to: the latest its claimed marks wrote
+ * (until, sql/031), or the last point the stored state had seen when that is later (a
+ * revision rebuilds it up to where it was). Points stored after it belong to marks not
+ * claimed yet: fed now, they would make each of those marks look like a revision of a period
+ * the state has seen, and rebuild it from the whole history (a backfill of N months rebuilt
+ * each series about N / EVALUATOR_BATCH times). EVALUATION_TO_LAST when a mark does not say. */
+static int32_t feed_until(const struct evaluation_detector_row *d, int32_t until)
+{
+    int32_t seen = stored_last_day(d);
+    return until == EVALUATION_TO_LAST || seen <= until ? until : seen;
+}
+
 static bool is_detector(const struct rule *rule)
 {
     return rule->kind == RULE_SPC && rule->method == RULE_METHOD_DETECTOR;
@@ -187,10 +210,10 @@ static void plan_detector(struct group_eval *ge, const struct evaluation_applica
 /* What one series needs of its values, from the rules that apply to it (apps[0..n)). */
 static struct evaluation_values_request values_needed(struct group_eval *ge,
                                                       const struct evaluation_application *apps,
-                                                      size_t n, int32_t since)
+                                                      size_t n, int32_t since, int32_t until)
 {
     bool all = false, mdc = false, latest = false, go_on = false;
-    int32_t from = INT32_MAX;
+    int32_t from = INT32_MAX, to = INT32_MIN; /* to: the latest period a detector is fed to */
     for (size_t i = 0; i < n; i++) {
         const struct rule *rule = group_rule(ge, apps[i].rule);
         if (rule == NULL)
@@ -206,9 +229,15 @@ static struct evaluation_values_request values_needed(struct group_eval *ge,
             if (plan.stored != NULL && plan.stored->last_day < from)
                 from = plan.stored->last_day; /* the last point seen, then the new ones */
             go_on = go_on || plan.stored != NULL;
+            const struct evaluation_rule *stored = &ge->g.rules[apps[i].rule];
+            int32_t bound = feed_until(stored_row(&ge->g, apps[i].series_id, stored->id), until);
+            to = bound > to ? bound : to;
         }
     }
-    struct evaluation_values_request r = {apps[0].series_id, EVALUATION_FROM_FIRST, INT32_MAX};
+    /* threshold and plain MDC rules judge the latest point there is: no bound for them */
+    struct evaluation_values_request r = {apps[0].series_id, EVALUATION_FROM_FIRST, INT32_MAX,
+                                          mdc || latest || to == INT32_MIN ? EVALUATION_TO_LAST
+                                                                           : to};
     if (all || (mdc && go_on))
         return r;
     if (mdc)
@@ -257,15 +286,17 @@ static void plan_start(const struct detector_plan *plan, struct detector_state *
         detector_reset(state);
 }
 
-/* Feeds the points after the state's last one (values[i] of the period starting days[i],
- * oldest first), as series and aggregates alike go on: *eval and *day get the last fed
- * point's, *before (may be NULL) the state before it. Returns the points fed. */
+/* Feeds the points after the state's last one, up to the period that starts on until
+ * (values[i] of the period starting days[i], oldest first), as series and aggregates alike go
+ * on: *eval and *day get the last fed point's, *before (may be NULL) the state before it.
+ * Returns the points fed. */
 static size_t feed_new_points(const struct detector_params *params, struct detector_state *state,
                               struct detector_state *before, const double *values,
-                              const int32_t *days, size_t n, struct rule_eval *eval, int32_t *day)
+                              const int32_t *days, size_t n, int32_t until, struct rule_eval *eval,
+                              int32_t *day)
 {
     size_t fed = 0;
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = 0; i < n && days[i] <= until; i++) {
         if (state->last_day != INT32_MIN && days[i] <= state->last_day)
             continue; /* seen already */
         struct detector_state was;
@@ -284,18 +315,19 @@ static size_t feed_new_points(const struct detector_params *params, struct detec
 }
 
 /* A detector spc rule on one series: its state goes on with the points after its last one
- * (or is rebuilt from every point), *eval is the last point's, *day its period. False when no
- * point was fed: nothing new to tell. */
+ * (or is rebuilt from every point) up to what the claim's marks wrote (feed_until), *eval is
+ * the last point's, *day its period. False when no point was fed: nothing new to tell. */
 static bool evaluate_detector(struct group_eval *ge, const struct evaluation_application *app,
-                              const struct rule *rule, int32_t since,
+                              const struct rule *rule, int32_t since, int32_t until,
                               const struct series_values *sv, struct rule_eval *eval, int32_t *day)
 {
     struct detector_plan plan;
     plan_detector(ge, app, rule, since, &plan);
     struct detector_state state;
     plan_start(&plan, &state);
+    int32_t to = feed_until(stored_row(&ge->g, app->series_id, ge->g.rules[app->rule].id), until);
     size_t fed =
-        feed_new_points(&plan.params, &state, NULL, sv->values, sv->days, sv->n, eval, day);
+        feed_new_points(&plan.params, &state, NULL, sv->values, sv->days, sv->n, to, eval, day);
     if (fed > 0)
         queue_state(ge, app, &plan, &state);
     if (fed > 0 && plan.stored == NULL)
@@ -307,8 +339,8 @@ static bool evaluate_detector(struct group_eval *ge, const struct evaluation_app
  * has an alert on the series. */
 static bool evaluate_application(PGconn *conn, struct group_eval *ge,
                                  const struct evaluation_application *app, int64_t programme_id,
-                                 int32_t since, const struct series_values *sv, bool exists,
-                                 double now)
+                                 int32_t since, int32_t until, const struct series_values *sv,
+                                 bool exists, double now)
 {
     const struct rule *rule = group_rule(ge, app->rule);
     if (rule == NULL)
@@ -319,7 +351,7 @@ static bool evaluate_application(PGconn *conn, struct group_eval *ge,
     if (rule->kind == RULE_THRESHOLD)
         rule_eval_threshold(rule, sv->values[sv->n - 1], &eval);
     else if (is_detector(rule)) {
-        if (!evaluate_detector(ge, app, rule, since, sv, &eval, &day))
+        if (!evaluate_detector(ge, app, rule, since, until, sv, &eval, &day))
             return true;
     } else if (!rule_eval_spc(rule, sv->values + tail, sv->days + tail, sv->n - tail,
                               app->direction, &eval))
@@ -364,7 +396,8 @@ static size_t applications_of(const struct evaluation_group *g, size_t *at, int6
 
 /* Evaluates the rules that apply to one series of the group. */
 static bool evaluate_series(PGconn *conn, struct group_eval *ge, struct group_cursor *c,
-                            int64_t programme_id, int64_t series_id, int32_t since, double now)
+                            int64_t programme_id, int64_t series_id, int32_t since, int32_t until,
+                            double now)
 {
     const struct evaluation_group *g = &ge->g;
     while (c->value < g->n_values && g->value_series[c->value] < series_id)
@@ -384,7 +417,7 @@ static bool evaluate_series(PGconn *conn, struct group_eval *ge, struct group_cu
             c->alert++;
         bool exists = c->alert < g->n_alerts && g->alerts[c->alert].series_id == series_id &&
                       g->alerts[c->alert].rule_id == rule_id;
-        ok = evaluate_application(conn, ge, app, programme_id, since, &sv, exists, now);
+        ok = evaluate_application(conn, ge, app, programme_id, since, until, &sv, exists, now);
     }
     return ok;
 }
@@ -398,7 +431,8 @@ static bool read_group_values(PGconn *conn, struct group_eval *ge, int64_t progr
     for (size_t i = 0; i < n; i++) {
         size_t n_apps, first = applications_of(&ge->g, &at, series_ids[i], &n_apps);
         if (n_apps > 0)
-            requests[k++] = values_needed(ge, ge->g.applications + first, n_apps, ge->since[i]);
+            requests[k++] =
+                values_needed(ge, ge->g.applications + first, n_apps, ge->since[i], ge->until[i]);
     }
     bool ok = evaluation_group_values(conn, programme_id, requests, k, &ge->g);
     free(requests);
@@ -416,11 +450,11 @@ static void group_eval_free(struct group_eval *ge)
 }
 
 /* Evaluates the spc and threshold rules of the n claimed series (one programme's, in id
- * order; since[i] the earliest period the marks of series i changed). */
+ * order; since[i] and until[i] the earliest and latest period the marks of series i changed). */
 static bool evaluate_group(PGconn *conn, const struct claim_context *ctx, const int64_t *series_ids,
-                           const int32_t *since, size_t n)
+                           const int32_t *since, const int32_t *until, size_t n)
 {
-    struct group_eval ge = {.budget = ctx->budget, .since = since};
+    struct group_eval ge = {.budget = ctx->budget, .since = since, .until = until};
     if (!evaluation_group_read(conn, ctx->programme_id, series_ids, n, &ge.g))
         return false;
     size_t n_apps = ge.g.n_applications;
@@ -433,7 +467,7 @@ static bool evaluate_group(PGconn *conn, const struct claim_context *ctx, const 
     struct group_cursor cursor = {0, 0, 0};
     for (size_t i = 0; ok && i < n; i++)
         ok = evaluate_series(conn, &ge, &cursor, ctx->programme_id, series_ids[i], since[i],
-                             ctx->now);
+                             until[i], ctx->now);
     ok = ok && evaluation_detector_store(conn, ctx->programme_id, ge.saves, ge.n_saves, ctx->now);
     if (ok)
         metrics_add("scaleupd_detector_rebuilds_total", "", (double)ge.rebuilt);
@@ -443,11 +477,12 @@ static bool evaluate_group(PGconn *conn, const struct claim_context *ctx, const 
 
 /* Groups of EVALUATOR_GROUP series keep what one read of values holds bounded. */
 static bool evaluate_groups(PGconn *conn, const struct claim_context *ctx,
-                            const int64_t *series_ids, const int32_t *since, size_t n)
+                            const int64_t *series_ids, const int32_t *since, const int32_t *until,
+                            size_t n)
 {
     bool ok = true;
     for (size_t g = 0; ok && g < n; g += EVALUATOR_GROUP)
-        ok = evaluate_group(conn, ctx, series_ids + g, since + g,
+        ok = evaluate_group(conn, ctx, series_ids + g, since + g, until + g,
                             n - g > EVALUATOR_GROUP ? EVALUATOR_GROUP : n - g);
     return ok;
 }
@@ -548,8 +583,8 @@ static bool aggregate_detector(struct subject_eval *se, size_t i, const struct a
     struct detector_state *state = &se->save_states[2 * se->n_saves],
                           *before = &se->save_states[2 * se->n_saves + 1];
     plan_start(plan, state);
-    size_t fed =
-        feed_new_points(&plan->params, state, before, ap->values, ap->days, ap->n, eval, day);
+    size_t fed = feed_new_points(&plan->params, state, before, ap->values, ap->days, ap->n,
+                                 INT32_MAX, eval, day);
     if (fed == 0 && plan->stored != NULL && !plan->from_prior)
         return false; /* nothing after the state's last point: it stands */
     struct evaluation_detector_save *save = &se->saves[se->n_saves++];
@@ -782,20 +817,22 @@ static bool set_aside(PGconn *conn, struct claim_context *ctx, const struct eval
 /* The spc and threshold rules of the n series in one attempt; when it fails for a reason of
  * its own, each half in its own attempt, down to the one series that is set aside. */
 static bool evaluate_series_isolated(PGconn *conn, struct claim_context *ctx,
-                                     const int64_t *series_ids, const int32_t *since, size_t n)
+                                     const int64_t *series_ids, const int32_t *since,
+                                     const int32_t *until, size_t n)
 {
     if (n == 0)
         return true;
     if (!begin_attempt(conn))
         return false;
-    if (evaluate_groups(conn, ctx, series_ids, since, n))
+    if (evaluate_groups(conn, ctx, series_ids, since, until, n))
         return db_release(conn, EVALUATOR_SAVEPOINT, NULL);
     char reason[EVALUATOR_REASON_MAX];
     if (!undo_attempt(conn, reason, sizeof(reason)))
         return false;
     if (n > 1)
-        return evaluate_series_isolated(conn, ctx, series_ids, since, n / 2) &&
-               evaluate_series_isolated(conn, ctx, series_ids + n / 2, since + n / 2, n - n / 2);
+        return evaluate_series_isolated(conn, ctx, series_ids, since, until, n / 2) &&
+               evaluate_series_isolated(conn, ctx, series_ids + n / 2, since + n / 2, until + n / 2,
+                                        n - n / 2);
     struct evaluation_failure f = {.programme_id = ctx->programme_id,
                                    .series_id = series_ids[0],
                                    .reason = reason,
@@ -974,13 +1011,14 @@ static bool sweep_all_aggregates(PGconn *conn, double now)
 /* The series of one programme in a claim: their own rules, then the aggregate rules they
  * feed. */
 static bool evaluate_programme(PGconn *conn, struct claim_context *ctx, const int64_t *series_ids,
-                               const int32_t *since, const bool *was_set_aside, size_t n)
+                               const int32_t *since, const int32_t *until,
+                               const bool *was_set_aside, size_t n)
 {
     if (!alerts_ensure_defaults(conn, ctx->programme_id) ||
         !evaluation_programme_budget(conn, ctx->programme_id, &ctx->budget))
         return false;
     ctx->n_failed = 0;
-    return evaluate_series_isolated(conn, ctx, series_ids, since, n) &&
+    return evaluate_series_isolated(conn, ctx, series_ids, since, until, n) &&
            clear_recovered(conn, ctx, series_ids, was_set_aside, n) &&
            evaluate_aggregates(conn, ctx, series_ids, since, n);
 }
@@ -996,7 +1034,7 @@ static bool evaluate_claim(PGconn *conn, const struct evaluation_claim *claim,
             ;
         ctx->programme_id = programme_id;
         ok = evaluate_programme(conn, ctx, claim->series_ids + first, claim->since + first,
-                                claim->set_aside + first, end - first);
+                                claim->until + first, claim->set_aside + first, end - first);
     }
     return ok;
 }

@@ -84,19 +84,21 @@ static PGresult *run_with_ids(PGconn *conn, const char *name, const char *sql, c
 static const char claim_sql[] =
     "WITH claimed AS (DELETE FROM dirty_series WHERE id IN (SELECT id FROM"
     " dirty_series ORDER BY id LIMIT $1::int FOR UPDATE SKIP LOCKED)"
-    " RETURNING programme_id, series_ids, since_periods),"
+    " RETURNING programme_id, series_ids, since_periods, until_periods),"
     " due AS (SELECT programme_id, series_id FROM evaluation_set_aside"
     " WHERE retry_at <= to_timestamp($2::float8) ORDER BY retry_at LIMIT $3::int"
     " FOR UPDATE SKIP LOCKED),"
-    " listed AS (SELECT c.programme_id, s.id, s.since FROM claimed c,"
-    " unnest(c.series_ids, c.since_periods) AS s(id, since)"
-    " UNION ALL SELECT programme_id, series_id, NULL FROM due),"
+    " listed AS (SELECT c.programme_id, s.id, s.since, s.until FROM claimed c,"
+    " unnest(c.series_ids, c.since_periods, c.until_periods) AS s(id, since, until)"
+    " UNION ALL SELECT programme_id, series_id, NULL, NULL FROM due),"
     " each AS (SELECT programme_id, id, CASE WHEN bool_or(since IS NULL OR NOT isfinite(since))"
     " THEN NULL"
-    " ELSE min(since) - date '1970-01-01' END AS since FROM listed GROUP BY 1, 2)"
+    " ELSE min(since) - date '1970-01-01' END AS since,"
+    " CASE WHEN bool_or(until IS NULL OR NOT isfinite(until)) THEN NULL"
+    " ELSE max(until) - date '1970-01-01' END AS until FROM listed GROUP BY 1, 2)"
     " SELECT l.programme_id, l.id, (SELECT count(*) FROM claimed), (SELECT count(*) FROM due),"
     " EXISTS (SELECT 1 FROM evaluation_set_aside x WHERE x.programme_id = l.programme_id"
-    " AND x.series_id = l.id AND NOT x.aggregate), l.since"
+    " AND x.series_id = l.id AND NOT x.aggregate), l.since, l.until"
     " FROM each l ORDER BY 1, 2";
 
 bool evaluation_claim_dirty(PGconn *conn, int marks, double now, int retries,
@@ -117,12 +119,15 @@ bool evaluation_claim_dirty(PGconn *conn, int marks, double now, int retries,
     claim->series_ids = xcalloc(n + 1, sizeof(int64_t));
     claim->set_aside = xcalloc(n + 1, sizeof(bool));
     claim->since = xcalloc(n + 1, sizeof(int32_t));
+    claim->until = xcalloc(n + 1, sizeof(int32_t));
     for (size_t i = 0; i < n; i++) {
         claim->programme_ids[i] = db_int64(res, (int)i, 0);
         claim->series_ids[i] = db_int64(res, (int)i, 1);
         claim->set_aside[i] = db_bool(res, (int)i, 4);
         int64_t since;
         claim->since[i] = db_int64_opt(res, (int)i, 5, &since) ? (int32_t)since : INT32_MIN;
+        int64_t until;
+        claim->until[i] = db_int64_opt(res, (int)i, 6, &until) ? (int32_t)until : INT32_MAX;
     }
     claim->n = n;
     claim->marks = n > 0 ? (long)db_int64(res, 0, 2) : 0;
@@ -137,6 +142,7 @@ void evaluation_claim_free(struct evaluation_claim *claim)
     free(claim->series_ids);
     free(claim->set_aside);
     free(claim->since);
+    free(claim->until);
     *claim = (struct evaluation_claim){0};
 }
 
@@ -232,16 +238,18 @@ static PGresult *detectors_of(PGconn *conn, const char *pid, const struct evalua
     return res;
 }
 
-/* Per request ($2 series, $3 from day, $4 limit): the latest $4 values on or after the day,
- * oldest first; a NaN or infinity that an older version stored is no value. The day bounds
- * the index scan, so a series' next point costs the same whatever its history. */
+/* Per request ($2 series, $3 from day, $4 limit, $5 until day or NULL): the latest $4 values
+ * on or after the from day and on or before the until day, oldest first; a NaN or infinity
+ * that an older version stored is no value. The days bound the index scan, so a series' next
+ * point costs the same whatever its history. */
 /* clang-format off */ /* it would fold the macros into the literals */
 static const char group_values_sql[] =
     "SELECT o.series_id, o.value, o.period_start - date '1970-01-01'"
-    " FROM unnest($2::int8[], $3::int4[], $4::int4[]) AS c(id, from_day, lim)"
+    " FROM unnest($2::int8[], $3::int4[], $4::int4[], $5::int4[]) AS c(id, from_day, lim, until_day)"
     " CROSS JOIN LATERAL (SELECT series_id, value, period_start FROM observation"
     " WHERE programme_id = $1 AND series_id = c.id"
     " AND period_start >= date '1970-01-01' + c.from_day"
+    " AND period_start <= coalesce(date '1970-01-01' + c.until_day, 'infinity')"
     " AND " SQL_FINITE("value") " IS NOT NULL"
     " ORDER BY period_start DESC LIMIT c.lim) o ORDER BY o.series_id, o.period_start";
 /* clang-format on */
@@ -396,24 +404,29 @@ bool evaluation_group_values(PGconn *conn, int64_t programme_id,
 {
     char pid[24];
     snprintf(pid, sizeof(pid), "%lld", (long long)programme_id);
-    struct pgarray arrays[3];
+    struct pgarray arrays[4];
     pgarray_init(&arrays[0], PGARRAY_INT8);
     pgarray_init(&arrays[1], PGARRAY_INT4);
     pgarray_init(&arrays[2], PGARRAY_INT4);
+    pgarray_init(&arrays[3], PGARRAY_INT4);
     for (size_t i = 0; i < n; i++) {
         pgarray_add_int8(&arrays[0], requests[i].series_id);
         pgarray_add_int4(&arrays[1], requests[i].from_day);
         pgarray_add_int4(&arrays[2], requests[i].limit);
+        if (requests[i].until_day == EVALUATION_TO_LAST)
+            pgarray_add_null(&arrays[3]);
+        else
+            pgarray_add_int4(&arrays[3], requests[i].until_day);
     }
-    const char *values[4] = {pid};
-    int lengths[4] = {0}, formats[4] = {0};
-    for (int a = 0; a < 3; a++) {
+    const char *values[5] = {pid};
+    int lengths[5] = {0}, formats[5] = {0};
+    for (int a = 0; a < 4; a++) {
         pgarray_finish(&arrays[a]);
         values[a + 1] = arrays[a].data, lengths[a + 1] = (int)arrays[a].len, formats[a + 1] = 1;
     }
-    PGresult *res = db_exec_prepared(conn, "scaleupd_eval_values", group_values_sql, 4, values,
+    PGresult *res = db_exec_prepared(conn, "scaleupd_eval_values", group_values_sql, 5, values,
                                      lengths, formats, 0);
-    for (int a = 0; a < 3; a++)
+    for (int a = 0; a < 4; a++)
         pgarray_free(&arrays[a]);
     if (!db_ok(res, PGRES_TUPLES_OK, NULL, "read the values of a claim")) {
         PQclear(res);

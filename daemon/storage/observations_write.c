@@ -133,17 +133,20 @@ static const char SQL_ENSURE_SERIES[] =
     "  AND x.site_id = s)"
     " ORDER BY i, s ON CONFLICT DO NOTHING";
 
-/* The dirty marks of the series in `changed` (series_id, since): one new row in dirty_series
- * per 1,000 series of the batch, listing them (sql/008), append-only, so that ingest never waits on
- * an evaluation that has claimed a mark; the evaluator evaluates each series once however many
- * marks name it. And one row in rollup_dirty listing the (series, period) pairs of `touched`,
- * for the rollup service (services/rollups.c): each holds a value now (removed false). */
+/* The dirty marks of the series in `changed` (series_id, since, until: the earliest and latest
+ * period written, sql/031): one new row in dirty_series per 1,000 series of the batch, listing
+ * them (sql/008), append-only, so that ingest never waits on an evaluation that has claimed a
+ * mark; the evaluator evaluates each series once however many marks name it. And one row in
+ * rollup_dirty listing the (series, period) pairs of `touched`, for the rollup service
+ * (services/rollups.c): each holds a value now (removed false). */
 #define MARKS_SQL                                                                                  \
     ", marks AS ("                                                                                 \
-    " INSERT INTO dirty_series (programme_id, series_ids, since_periods)"                          \
-    " SELECT $1, array_agg(series_id ORDER BY series_id), array_agg(since ORDER BY series_id)"     \
-    " FROM (SELECT series_id, since, (row_number() OVER (ORDER BY series_id) - 1) / 1000 AS chunk" \
-    "  FROM changed) c GROUP BY chunk"                                                             \
+    " INSERT INTO dirty_series (programme_id, series_ids, since_periods, until_periods)"           \
+    " SELECT $1, array_agg(series_id ORDER BY series_id), array_agg(since ORDER BY series_id),"    \
+    "  array_agg(until ORDER BY series_id)"                                                        \
+    " FROM (SELECT series_id, since, until,"                                                       \
+    "  (row_number() OVER (ORDER BY series_id) - 1) / 1000 AS chunk FROM changed) c"               \
+    " GROUP BY chunk"                                                                              \
     "), rollup_marks AS ("                                                                         \
     " INSERT INTO rollup_dirty (programme_id, series_ids, periods, removed)"                       \
     " SELECT $1, array_agg(series_id ORDER BY series_id, period_start),"                           \
@@ -203,7 +206,8 @@ static const char SQL_UPSERT[] =
     REVISIONS_SQL("value, numerator, denominator, comment, token_id, received_at", "old")
     "), touched AS (SELECT series_id, period_start FROM upsert"
     "), changed AS ("
-    " SELECT series_id, min(period_start) AS since FROM touched GROUP BY series_id"
+    " SELECT series_id, min(period_start) AS since, max(period_start) AS until FROM touched"
+    "  GROUP BY series_id"
     ")" MARKS_SQL
     " SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) FROM upsert";
 /* clang-format on */
@@ -242,13 +246,14 @@ void observations_set_copy_min_rows(size_t rows)
     atomic_store(&copy_min_rows, rows);
 }
 
-/* One mark of up to MARK_SERIES series (sql/008), built here: the rows are sorted already;
- * and the rollup mark of the same rows, each (series, period) pair. */
+/* One mark of up to MARK_SERIES series (sql/008), built here: the rows are sorted already,
+ * each series with its earliest and latest period (sql/031); and the rollup mark of the same
+ * rows, each (series, period) pair. */
 static const char SQL_MARK_COPIED[] =
     "WITH rollup_marks AS (INSERT INTO rollup_dirty (programme_id, series_ids, periods, removed)"
     " VALUES ($1, $4::int8[], $5::date[], false))"
-    " INSERT INTO dirty_series (programme_id, series_ids, since_periods)"
-    " VALUES ($1, $2::int8[], $3::date[])";
+    " INSERT INTO dirty_series (programme_id, series_ids, since_periods, until_periods)"
+    " VALUES ($1, $2::int8[], $3::date[], $6::date[])";
 #define MARK_SERIES 1000
 
 /* clang-format off */ /* it would fold the macros of shared CTEs into the literals */
@@ -287,7 +292,8 @@ static const char SQL_STORE[] =
     " SELECT series_id, period_start FROM inserted UNION ALL SELECT series_id, period_start"
     "  FROM upsert"
     "), changed AS ("
-    " SELECT series_id, min(period_start) AS since FROM touched GROUP BY series_id"
+    " SELECT series_id, min(period_start) AS since, max(period_start) AS until FROM touched"
+    "  GROUP BY series_id"
     ")" MARKS_SQL
     ", counts AS (SELECT (SELECT count(*) FROM inserted) + (SELECT count(*) FROM upsert WHERE"
     "  inserted) AS imported, (SELECT count(*) FROM upsert WHERE NOT inserted) AS updated,"
@@ -648,16 +654,17 @@ static size_t copy_data(const struct obs_batch *batch, const struct hints *h, in
 }
 
 /* The marks of the fresh rows' series (sorted by series, then period): each series once with
- * its earliest period, MARK_SERIES per mark. */
+ * its earliest and latest period, MARK_SERIES per mark. */
 static bool mark_fresh(PGconn *conn, const struct fresh_row *fresh, size_t n, const char *pid,
                        const char *request_id)
 {
     bool ok = true;
     size_t k = 0;
     while (ok && k < n) {
-        struct pgarray series, since, pair_series, pair_periods;
+        struct pgarray series, since, until, pair_series, pair_periods;
         pgarray_init(&series, PGARRAY_INT8);
         pgarray_init(&since, PGARRAY_DATE);
+        pgarray_init(&until, PGARRAY_DATE);
         pgarray_init(&pair_series, PGARRAY_INT8);
         pgarray_init(&pair_periods, PGARRAY_DATE);
         for (;
@@ -665,23 +672,30 @@ static bool mark_fresh(PGconn *conn, const struct fresh_row *fresh, size_t n, co
              k++) {
             pgarray_add_int8(&pair_series, fresh[k].series_id);
             pgarray_add_int4(&pair_periods, pgcopy_date(fresh[k].day));
+            if (k + 1 == n || fresh[k + 1].series_id != fresh[k].series_id)
+                pgarray_add_int4(&until, pgcopy_date(fresh[k].day)); /* the series' last row */
             if (k > 0 && fresh[k - 1].series_id == fresh[k].series_id)
                 continue;
             pgarray_add_int8(&series, fresh[k].series_id);
             pgarray_add_int4(&since, pgcopy_date(fresh[k].day));
         }
-        struct pgarray *arrays[] = {&series, &since, &pair_series, &pair_periods};
-        for (size_t a = 0; a < 4; a++)
+        struct pgarray *arrays[] = {&series, &since, &pair_series, &pair_periods, &until};
+        for (size_t a = 0; a < 5; a++)
             pgarray_finish(arrays[a]);
-        const char *values[] = {pid, series.data, since.data, pair_series.data, pair_periods.data};
-        int lengths[] = {0, (int)series.len, (int)since.len, (int)pair_series.len,
-                         (int)pair_periods.len};
-        int formats[] = {0, 1, 1, 1, 1};
-        PGresult *res = ingest_statement(conn, "scaleupd_obs_mark_copied", SQL_MARK_COPIED, 5,
+        const char *values[] = {
+            pid, series.data, since.data, pair_series.data, pair_periods.data, until.data};
+        int lengths[] = {0,
+                         (int)series.len,
+                         (int)since.len,
+                         (int)pair_series.len,
+                         (int)pair_periods.len,
+                         (int)until.len};
+        int formats[] = {0, 1, 1, 1, 1, 1};
+        PGresult *res = ingest_statement(conn, "scaleupd_obs_mark_copied", SQL_MARK_COPIED, 6,
                                          values, lengths, formats);
         ok = db_ok(res, PGRES_COMMAND_OK, request_id, "mark the copied series");
         PQclear(res);
-        for (size_t a = 0; a < 4; a++)
+        for (size_t a = 0; a < 5; a++)
             pgarray_free(arrays[a]);
     }
     return ok;

@@ -260,8 +260,8 @@ Test(evaluator, a_claim_is_read_in_three_sets)
               g.applications[0].direction == SPC_DIRECTION_NONE);
     cr_expect_eq(g.n_detectors, 0, "no spc rule: no detector state");
     struct evaluation_values_request req[2] = {
-        {claim.series_ids[0], EVALUATION_FROM_FIRST, 500},
-        {claim.series_ids[1], 20120, 500}}; /* the second from February only */
+        {claim.series_ids[0], EVALUATION_FROM_FIRST, 500, EVALUATION_TO_LAST},
+        {claim.series_ids[1], 20120, 500, EVALUATION_TO_LAST}}; /* the second from February */
     cr_assert(evaluation_group_values(conn, programme_id, req, 2, &g));
     cr_assert_eq(g.n_values, 3);
     int64_t first = claim.series_ids[0];
@@ -272,6 +272,16 @@ Test(evaluator, a_claim_is_read_in_three_sets)
     cr_expect(g.value_series[2] == claim.series_ids[1] && g.days[2] == 20120,
               "the second series' from February");
     cr_expect(g.n_alerts == 1 && g.alerts[0].series_id == a, "A's firing bp-practice alert");
+    cr_expect(claim.until[0] == 20120 && claim.until[1] == 20120,
+              "each series' marks wrote up to February");
+    evaluation_group_free(&g);
+
+    /* bounded above too: the first series up to January only */
+    cr_assert(evaluation_group_read(conn, programme_id, claim.series_ids, claim.n, &g));
+    struct evaluation_values_request upto = {first, EVALUATION_FROM_FIRST, 500, 20089};
+    cr_assert(evaluation_group_values(conn, programme_id, &upto, 1, &g));
+    cr_expect(g.n_values == 1 && g.days[0] == 20089 && g.values[0] == first_jan,
+              "only January, the latest point on or before the until day");
     evaluation_group_free(&g);
 
     struct evaluation_aggregate_rule *rules;
@@ -513,8 +523,8 @@ static void month_of(int t, char period[PERIOD_TEXT], int32_t *day)
     *day = date_from_ymd(2020 + t / 12, t % 12 + 1, 1);
 }
 
-/* Pushes x = value at site for month t and evaluates. */
-static void push_x(const char *site, int t, double value)
+/* Pushes x = value at site for month t (one batch, one mark) without evaluating. */
+static void push_x_unevaluated(const char *site, int t, double value)
 {
     char period[PERIOD_TEXT], json[256];
     int32_t day;
@@ -535,10 +545,17 @@ static void push_x(const char *site, int t, double value)
     cr_assert(db_commit(conn, "test"));
     observations_committed();
     obs_batch_free(&batch);
+    cr_assert_eq(counts.imported + counts.updated, 1, "%s %s: imported %ld updated %ld", site,
+                 period, (long)counts.imported, (long)counts.updated);
+}
+
+/* Pushes x = value at site for month t and evaluates. */
+static void push_x(const char *site, int t, double value)
+{
+    push_x_unevaluated(site, t, value);
     bool due_touched, more;
-    cr_assert_geq(evaluator_run_dirty(conn, NOW, &due_touched, NULL, NULL, &more), 1,
-                  "%s %s: imported %ld updated %ld", site, period, (long)counts.imported,
-                  (long)counts.updated);
+    cr_assert_geq(evaluator_run_dirty(conn, NOW, &due_touched, NULL, NULL, &more), 1, "%s month %d",
+                  site, t);
 }
 
 /* The state of the rule's alert on site, "none" without one. */
@@ -757,6 +774,38 @@ Test(detector, a_revision_of_an_old_period_rebuilds_the_state)
     free(key);
     cr_expect_eq(det_count("SELECT count(*) FROM detector_state"), 1,
                  "one row: spc-x on P (x-mdc keeps no state)");
+}
+
+/* A backfill that lands before it is evaluated (40 months, a batch each, claimed 16 marks at
+ * a time): each claim feeds the state only up to the months its marks wrote (sql/031), so the
+ * next claim goes on from there. When a claim fed every point stored, each later claim looked
+ * like a revision of months the state had seen and rebuilt it from the whole history: three
+ * rebuilds here, about N / 16 for N months at national scale. A revision of a month the state
+ * has seen still rebuilds it, up to where it was. */
+Test(detector, a_backfill_evaluated_behind_goes_on_rather_than_rebuilding)
+{
+    uint64_t seed = 11;
+    double values[40];
+    double rebuilds = metric("scaleupd_detector_rebuilds_total");
+    rebuilds = rebuilds < 0 ? 0 : rebuilds; /* not exported before the first evaluation */
+    for (int t = 0; t < 40; t++) {
+        values[t] = 50 + 4 * noise(&seed);
+        push_x_unevaluated("P", t, values[t]);
+    }
+    cr_assert_eq(det_count("SELECT count(*) FROM dirty_series"), 40);
+    bool due_touched, more;
+    cr_expect_eq(evaluator_run_dirty(conn, NOW, &due_touched, NULL, NULL, &more), 40,
+                 "claims of 16, 16 and 8 marks in one run");
+    expect_state_is_rebuild(SPC_X, "spc-x", "P", values, 40, NAN);
+    cr_expect_eq(metric("scaleupd_detector_rebuilds_total") - rebuilds, 1,
+                 "built by the first claim, gone on by the two after it");
+
+    /* month 3 revised, with months 0..39 seen: rebuilt up to month 39, then month 40 goes on */
+    values[3] = 20;
+    push_x_unevaluated("P", 3, values[3]);
+    cr_expect_eq(evaluator_run_dirty(conn, NOW, &due_touched, NULL, NULL, &more), 1);
+    expect_state_is_rebuild(SPC_X, "spc-x", "P", values, 40, NAN);
+    cr_expect_eq(metric("scaleupd_detector_rebuilds_total") - rebuilds, 2, "the revision rebuilt");
 }
 
 /* A rule that changes (a fixed baseline) and a budget that changes rebuild the state with the

@@ -233,11 +233,13 @@ Test(observations, revision_keeps_old_value_and_replacing_token)
                   "78.5,80");
 }
 
-/* marks are append-only rows: the mark of a series is its earliest since_period */
+/* marks are append-only rows: the mark of a series is its earliest since_period and its latest
+ * until_period (sql/031) */
 static const char dirty_marks[] =
-    "SELECT string_agg(code || '@' || since, ',' ORDER BY code) FROM (SELECT si.code,"
-    " min(d.since_period) AS since FROM dirty_series m CROSS JOIN LATERAL unnest(m.series_ids,"
-    " m.since_periods) AS d(series_id, since_period) JOIN series s ON s.id = d.series_id"
+    "SELECT string_agg(code || '@' || since || '..' || until, ',' ORDER BY code) FROM (SELECT"
+    " si.code, min(d.since_period) AS since, max(d.until_period) AS until FROM dirty_series m"
+    " CROSS JOIN LATERAL unnest(m.series_ids, m.since_periods, m.until_periods)"
+    " AS d(series_id, since_period, until_period) JOIN series s ON s.id = d.series_id"
     " JOIN site si ON si.id = s.site_id GROUP BY si.code) marks";
 
 Test(observations, dirty_series_from_earliest_changed_period)
@@ -246,12 +248,14 @@ Test(observations, dirty_series_from_earliest_changed_period)
                              "'period':'2025-01','value':2}," ENROLLED GP2
                              "'period':'2025-05','value':3},",
                 token_a);
-    assert_scalar(dirty_marks, "BE-VLG-GP001@2025-01-01,BE-VLG-GP002@2025-05-01");
+    assert_scalar(dirty_marks,
+                  "BE-VLG-GP001@2025-01-01..2025-03-01,BE-VLG-GP002@2025-05-01..2025-05-01");
 
     /* a later change leaves the earlier mark; an earlier one moves it back */
     (void)store(ENROLLED GP1 "'period':'2025-06','value':4},", token_a);
     (void)store(ENROLLED GP2 "'period':'2024-11','value':5},", token_a);
-    assert_scalar(dirty_marks, "BE-VLG-GP001@2025-01-01,BE-VLG-GP002@2024-11-01");
+    assert_scalar(dirty_marks,
+                  "BE-VLG-GP001@2025-01-01..2025-06-01,BE-VLG-GP002@2024-11-01..2025-05-01");
 
     /* once consumed, unchanged re-sends mark nothing; an update marks its own period */
     exec("DELETE FROM dirty_series");
@@ -260,7 +264,7 @@ Test(observations, dirty_series_from_earliest_changed_period)
                 token_a);
     cr_expect_eq(scalar_long("SELECT count(*) FROM dirty_series"), 0);
     (void)store(ENROLLED GP1 "'period':'2025-03','value':9},", token_b);
-    assert_scalar(dirty_marks, "BE-VLG-GP001@2025-03-01");
+    assert_scalar(dirty_marks, "BE-VLG-GP001@2025-03-01..2025-03-01");
 }
 
 /* The series hint: after a batch, the later periods of its series go in without a lookup;
@@ -645,11 +649,13 @@ static char *stored_state(void)
               "  r.value), ';' ORDER BY i.code, si.code, r.period_start, r.value)"
               "  FROM observation_revision r JOIN series s ON s.id = r.series_id"
               "  JOIN indicator i ON i.id = s.indicator_id JOIN site si ON si.id = s.site_id),"
-              /* marks are append-only: what counts is the earliest per series */
-              " (SELECT string_agg(format('%s/%s@%s', ind, site, since), ';' ORDER BY ind, site)"
-              "  FROM (SELECT i.code AS ind, si.code AS site, min(d.since_period) AS since"
-              "  FROM dirty_series m CROSS JOIN LATERAL unnest(m.series_ids, m.since_periods)"
-              "  AS d(series_id, since_period) JOIN series s ON s.id = d.series_id"
+              /* marks are append-only: what counts is the earliest and latest per series */
+              " (SELECT string_agg(format('%s/%s@%s..%s', ind, site, since, until), ';'"
+              "  ORDER BY ind, site) FROM (SELECT i.code AS ind, si.code AS site,"
+              "  min(d.since_period) AS since, max(d.until_period) AS until"
+              "  FROM dirty_series m CROSS JOIN LATERAL unnest(m.series_ids, m.since_periods,"
+              "  m.until_periods) AS d(series_id, since_period, until_period)"
+              "  JOIN series s ON s.id = d.series_id"
               "  JOIN indicator i ON i.id = s.indicator_id JOIN site si ON si.id = s.site_id"
               "  GROUP BY i.code, si.code) marks))");
 }

@@ -37,6 +37,8 @@ struct evaluation_claim {
     bool *set_aside; /* per series: its own rules are set aside (evaluation_set_aside) */
     int32_t *since;  /* per series: the earliest period its marks changed (days since 1970);
                         INT32_MIN when not known (a set-aside retry): anything may have */
+    int32_t *until;  /* per series: the latest period its marks wrote (sql/031); INT32_MAX
+                        when any of them does not say (a deletion, a retry, an older mark) */
     size_t n;
     long marks;   /* the marks consumed (each lists up to 1,000 series) */
     long retries; /* the set-aside evaluations due for a retry that the claim took */
@@ -111,12 +113,16 @@ bool evaluation_group_read(PGconn *conn, int64_t programme_id, const int64_t *se
 /* from_day of a values request that wants the series' points from its first on. */
 #define EVALUATION_FROM_FIRST (-1000000)
 
-/* What to read of one series: its points on or after from_day (EVALUATION_FROM_FIRST: all),
- * the latest `limit` of them. */
+/* until_day of a values request that wants the series' points up to its last. */
+#define EVALUATION_TO_LAST INT32_MAX
+
+/* What to read of one series: its points on or after from_day (EVALUATION_FROM_FIRST: all)
+ * and on or before until_day (EVALUATION_TO_LAST: all), the latest `limit` of them. */
 struct evaluation_values_request {
     int64_t series_id;
     int32_t from_day;
     int32_t limit;
+    int32_t until_day;
 };
 
 /* Reads the values of the n requests (series ids ascending) into group's value arrays in one
