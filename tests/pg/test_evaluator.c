@@ -514,7 +514,8 @@ static void detector_setup(void)
 TestSuite(detector, .init = detector_setup, .fini = teardown);
 
 #define DET_MONTHS 48
-#define PERIOD_TEXT 24 /* "YYYY-MM" of any int year, for the compiler's truncation check */
+#define BACKFILL_MONTHS 66 /* more than one claim's marks (EVALUATOR_BATCH, 64), before NOW */
+#define PERIOD_TEXT 24     /* "YYYY-MM" of any int year, for the compiler's truncation check */
 
 /* The month t (0: 2020-01) as a period and as days since 1970. */
 static void month_of(int t, char period[PERIOD_TEXT], int32_t *day)
@@ -593,8 +594,9 @@ static void parsed_rule(const char *text, struct rule *rule)
 static void rebuilt_hex(const struct detector_params *params, const double *values, size_t n,
                         char *hex, size_t size)
 {
-    int32_t days[DET_MONTHS + 8];
+    int32_t days[BACKFILL_MONTHS];
     char period[PERIOD_TEXT];
+    cr_assert_leq(n, BACKFILL_MONTHS);
     for (size_t i = 0; i < n; i++)
         month_of((int)i, period, &days[i]);
     struct detector_state state;
@@ -776,35 +778,35 @@ Test(detector, a_revision_of_an_old_period_rebuilds_the_state)
                  "one row: spc-x on P (x-mdc keeps no state)");
 }
 
-/* A backfill that lands before it is evaluated (40 months, a batch each, claimed 16 marks at
+/* A backfill that lands before it is evaluated (66 months, a batch each, claimed 64 marks at
  * a time): each claim feeds the state only up to the months its marks wrote (sql/031), so the
  * next claim goes on from there. When a claim fed every point stored, each later claim looked
- * like a revision of months the state had seen and rebuilt it from the whole history: three
- * rebuilds here, about N / 16 for N months at national scale. A revision of a month the state
- * has seen still rebuilds it, up to where it was. */
+ * like a revision of months the state had seen and rebuilt it from the whole history: two
+ * rebuilds here, about N / 64 for N months of a series whose marks come 64 at a time. A revision of
+ * a month the state has seen still rebuilds it, up to where it was. */
 Test(detector, a_backfill_evaluated_behind_goes_on_rather_than_rebuilding)
 {
     uint64_t seed = 11;
-    double values[40];
+    double values[BACKFILL_MONTHS];
     double rebuilds = metric("scaleupd_detector_rebuilds_total");
     rebuilds = rebuilds < 0 ? 0 : rebuilds; /* not exported before the first evaluation */
-    for (int t = 0; t < 40; t++) {
+    for (int t = 0; t < BACKFILL_MONTHS; t++) {
         values[t] = 50 + 4 * noise(&seed);
         push_x_unevaluated("P", t, values[t]);
     }
-    cr_assert_eq(det_count("SELECT count(*) FROM dirty_series"), 40);
+    cr_assert_eq(det_count("SELECT count(*) FROM dirty_series"), BACKFILL_MONTHS);
     bool due_touched, more;
-    cr_expect_eq(evaluator_run_dirty(conn, NOW, &due_touched, NULL, NULL, &more), 40,
-                 "claims of 16, 16 and 8 marks in one run");
-    expect_state_is_rebuild(SPC_X, "spc-x", "P", values, 40, NAN);
+    cr_expect_eq(evaluator_run_dirty(conn, NOW, &due_touched, NULL, NULL, &more), BACKFILL_MONTHS,
+                 "claims of 64, 64 and 22 marks in one run");
+    expect_state_is_rebuild(SPC_X, "spc-x", "P", values, BACKFILL_MONTHS, NAN);
     cr_expect_eq(metric("scaleupd_detector_rebuilds_total") - rebuilds, 1,
-                 "built by the first claim, gone on by the two after it");
+                 "built by the first claim, gone on by the second");
 
-    /* month 3 revised, with months 0..39 seen: rebuilt up to month 39, then month 40 goes on */
+    /* month 3 revised, every month seen: rebuilt up to the last month, not only to month 3 */
     values[3] = 20;
     push_x_unevaluated("P", 3, values[3]);
     cr_expect_eq(evaluator_run_dirty(conn, NOW, &due_touched, NULL, NULL, &more), 1);
-    expect_state_is_rebuild(SPC_X, "spc-x", "P", values, 40, NAN);
+    expect_state_is_rebuild(SPC_X, "spc-x", "P", values, BACKFILL_MONTHS, NAN);
     cr_expect_eq(metric("scaleupd_detector_rebuilds_total") - rebuilds, 2, "the revision rebuilt");
 }
 
