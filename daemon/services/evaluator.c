@@ -32,10 +32,9 @@
 /* EVALUATOR_MAX_WAIT was 1 s: each claim made during a bulk load evaluates series whose next
  * months are still coming (evaluated again after it), and at one claim a second that took
  * about as much of the database as the load's COPY (bench/ingest.sh, 2026-12-02). */
-#define EVALUATOR_BATCH                                                                            \
-    64                         /* marks per transaction; a mark lists up to 1,000 series (16:      \
-                                  a catch-up of 1,000 practices x 48 months evaluated each         \
-                                  series 35 times, 16.3 s; 64: 10 times, 6.8 s) */
+/* EVALUATOR_BATCH was 16: a catch-up of 1,000 practices x 48 months evaluated each series 35
+ * times (16.3 s); with 64, 10 times (6.8 s). */
+#define EVALUATOR_BATCH 64     /* marks per transaction; a mark lists up to 1,000 series */
 #define EVALUATOR_BATCH_BUSY 4 /* marks of the one claim made while requests are served */
 #define EVALUATOR_MAX_WAIT 5.0 /* seconds dirty series wait at most for ingest to pause */
 #define EVALUATOR_HISTORY 500  /* points of a series a plain MDC spc rule looks at */
