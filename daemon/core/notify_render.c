@@ -86,6 +86,23 @@ static bool is_late(const struct notify_alert *a)
     return same(a->kind, "late_feed");
 }
 
+/* An alert about the whole programme, of no indicator and no site (the roadmap's trajectory, a
+ * receiver that cannot be reached): its summary says it all, in words of its own. */
+static bool is_programme_wide(const struct notify_alert *a)
+{
+    return or_else(a->indicator, NULL)[0] == '\0' && or_else(a->site, NULL)[0] == '\0';
+}
+
+/* The summary as the start of a sentence: "Coverage is behind the roadmap: …". */
+static void summary_sentence(struct dynbuf *b, const struct notify_alert *a)
+{
+    const char *s = or_else(a->summary, a->rule);
+    if (s[0] >= 'a' && s[0] <= 'z')
+        putf(b, "%c%s", s[0] - 'a' + 'A', s + 1);
+    else
+        putf(b, "%s", s);
+}
+
 static const char *indicator_words(const struct notify_alert *a)
 {
     return or_else(a->indicator_name, or_else(a->indicator, a->rule));
@@ -265,6 +282,8 @@ static void topic_words(struct dynbuf *b, const struct notify_group *g, size_t i
         putf(b, "%s late for %s", site_words(g, a), period);
     else if (is_late(a))
         putf(b, "%zu practices late for %s", sites, period);
+    else if (is_programme_wide(a))
+        summary_sentence(b, a);
     else if (sites == 1)
         putf(b, "%s %s at %s", indicator_words(a), str(a->summary), site_words(g, a));
     else
@@ -368,6 +387,31 @@ void notify_chart_url(const struct notify_group *g, const struct notify_alert *a
     }
 }
 
+/* The view an incident's first member is drawn in, and the link's words: its chart, the
+ * Trajectory view for the roadmap's trajectory; false for a programme-wide alert with no view of
+ * its own (a receiver that cannot be reached) and for late feeds (nothing to draw). */
+struct view_words {
+    const char *html, *text; /* the HTML button's, the plain text's label */
+};
+
+static bool incident_view(const struct notify_group *g, const struct notify_alert *a, bool late,
+                          char *buf, size_t size, struct view_words *words)
+{
+    if (late)
+        return false;
+    if (same(a->kind, "trajectory")) {
+        snprintf(buf, size, "%.*s/#/trajectory?programme=", base_len(g), str(g->base_url));
+        query_value(buf, size, g->programme);
+        *words = (struct view_words){"Open the trajectory", "Trajectory"};
+        return true;
+    }
+    if (is_programme_wide(a))
+        return false;
+    notify_chart_url(g, a, buf, size);
+    *words = (struct view_words){"Open the chart", "Chart"};
+    return true;
+}
+
 void notify_ack_url(const struct notify_group *g, const char *token, char *buf, size_t size)
 {
     snprintf(buf, size, "%.*s/ack?token=%s", base_len(g), str(g->base_url), str(token));
@@ -409,6 +453,10 @@ static void incident_heading(struct dynbuf *b, const struct notify_group *g,
         putf(b, "%s: no report for %s%s%s", site_words(g, a), period, due[0] ? ", due " : "", due);
         return;
     }
+    if (is_programme_wide(a)) {
+        summary_sentence(b, a);
+        return;
+    }
     putf(b, "%s %s", indicator_words(a), str(a->summary));
     if (inc->n == 1)
         putf(b, " at %s", site_words(g, a));
@@ -426,11 +474,13 @@ static void incident_when(struct dynbuf *b, const struct notify_group *g,
     const struct notify_alert *a = &g->alerts[inc->first];
     char period[64];
     date_words(a->period, false, period, sizeof(period));
-    if (!inc->late)
+    if (!inc->late && period[0])
         putf(b, "%s \xc2\xb7 ", period);
+    /* a late feed is overdue since its due date, which the heading says; "since" is when the
+       incident opened */
     putf(b, "%s since %s",
          !inc->firing ? "resolved; open"
-         : inc->late  ? "overdue"
+         : inc->late  ? "overdue \xc2\xb7 open"
                       : "open",
          or_else(a->since, "-"));
 }
@@ -452,6 +502,13 @@ static void member_words(struct dynbuf *b, const struct notify_group *g,
         putf(b, " (%s)", limits);
     if (a->resolved)
         putf(b, ", resolved");
+}
+
+/* Whether a member's line would only repeat the heading: the one member of an incident about
+ * the whole programme, whose heading is its summary (a fraction on its own, 0.2663, says less). */
+static bool alone_in_words(const struct incidents *ins, size_t k, const struct notify_alert *a)
+{
+    return ins->list[k].n == 1 && is_programme_wide(a);
 }
 
 /* The member whose chart the incident shows (its first with one), or NULL. */
@@ -531,14 +588,15 @@ static void text_incident(struct dynbuf *b, const struct notify_group *g,
     putf(b, "\n");
     MEMBERS(ins, k, i, g)
     {
+        if (alone_in_words(ins, k, &g->alerts[i]))
+            continue;
         putf(b, "  - ");
         member_words(b, g, &g->alerts[i], inc->late);
         putf(b, "\n");
     }
-    if (!inc->late) {
-        notify_chart_url(g, &g->alerts[inc->first], url, sizeof(url));
-        putf(b, "  Chart: %s\n", url);
-    }
+    struct view_words words;
+    if (incident_view(g, &g->alerts[inc->first], inc->late, url, sizeof(url), &words))
+        putf(b, "  %s: %s\n", words.text, url);
     const char *token = ack_token_of(g, ins, k);
     if (token != NULL) {
         notify_ack_url(g, token, url, sizeof(url));
@@ -666,6 +724,8 @@ static void html_members(struct dynbuf *b, const struct notify_group *g,
     MEMBERS(ins, k, i, g)
     {
         const struct notify_alert *a = &g->alerts[i];
+        if (alone_in_words(ins, k, a))
+            continue;
         putf(b, "<tr><td style=\"padding:4px 0;border-top:1px solid #e4e7eb;"
                 "word-break:break-word\">");
         struct dynbuf scratch;
@@ -710,10 +770,10 @@ static void html_incident(struct dynbuf *b, const struct notify_group *g,
     if (charted != NULL)
         html_chart(b, g, charted);
     putf(b, "<p style=\"margin:0\">");
-    if (!inc->late) {
-        notify_chart_url(g, charted ? charted : &g->alerts[inc->first], url, sizeof(url));
-        html_link(b, url, "Open the chart", false);
-    }
+    struct view_words words;
+    if (incident_view(g, charted ? charted : &g->alerts[inc->first], inc->late, url, sizeof(url),
+                      &words))
+        html_link(b, url, words.html, false);
     const char *token = ack_token_of(g, ins, k);
     if (token != NULL) {
         notify_ack_url(g, token, url, sizeof(url));

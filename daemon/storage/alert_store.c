@@ -337,7 +337,8 @@ bool alerts_delivery_recovered(PGconn *conn, int64_t programme_id, const char *r
     " 'centre', a.centre, 'lower_limit', a.lower_limit, 'upper_limit', a.upper_limit, 'period',"   \
     " a.period_start, 'summary', a.summary, 'active_since', a.active_since, 'updated_at',"         \
     " a.updated_at, 'acked_at', a.acked_at, 'acked_by', a.acked_by, 'ack_comment', a.ack_comment," \
-    " 'ack_token', a.ack_token, 'due', a.due_date, 'incident_id', a.incident_id)::text"
+    " 'ack_token', a.ack_token, 'due', a.due_date, 'incident_id', a.incident_id, 'dimension',"     \
+    " r.dimension)::text"
 #define ALERT_JOINS_SQL                                                                            \
     " JOIN programme p ON p.id = a.programme_id JOIN alert_rule r ON"                              \
     " r.programme_id = a.programme_id AND r.id = a.rule_id LEFT JOIN indicator i ON"               \

@@ -6,13 +6,21 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "scaleupd/core/clock.h"
 #include "scaleupd/core/problems.h"
 #include "scaleupd/core/receiver_endpoints.h"
 #include "scaleupd/storage/db.h"
 #include "scaleupd/storage/endpoint_store.h"
 
 /* Deletes and re-inserts in one statement, unless a receiver names a time zone that
- * pg_timezone_names lacks: then nothing changes and the first such name comes back. */
+ * pg_timezone_names lacks: then nothing changes and the first such name comes back.
+ *
+ * A receiver that did not exist before is told of what is firing already: one firing event for
+ * each open, unacknowledged alert its rules route to it (as ingest's evaluation queues them,
+ * storage/alert_store.c), so that its group's first message comes after group_wait with them.
+ * Without it a change team added after the alerts opened would hear nothing of them until they
+ * changed state: a late feed can stay open for weeks. A receiver applied again (the same name)
+ * is not: it was told when they opened. $3 is the daemon's clock. */
 static const char receivers_put_sql[] =
     "WITH doc AS (SELECT * FROM jsonb_to_recordset($2::jsonb) AS x(name text, email text[],"
     " webhook text[], time_zone text)), bad AS (SELECT name FROM doc WHERE time_zone IS NOT NULL"
@@ -22,7 +30,14 @@ static const char receivers_put_sql[] =
     " coalesce(webhook, '{}'), coalesce(time_zone, (SELECT time_zone FROM programme WHERE id ="
     " $1)) FROM doc WHERE NOT EXISTS (SELECT 1 FROM bad) ON CONFLICT (programme_id, name) DO"
     " UPDATE SET email = excluded.email, webhook = excluded.webhook, time_zone ="
-    " excluded.time_zone, updated_at = now()) SELECT (SELECT min(name) FROM bad)";
+    " excluded.time_zone, updated_at = now()), told AS (INSERT INTO alert_event (programme_id,"
+    " receiver, alert_id, kind, created_at) SELECT $1, d.name, a.id, 'firing', to_timestamp($3)"
+    " FROM doc d JOIN alert a ON a.programme_id = $1 AND a.state = 'firing' AND a.acked_at IS"
+    " NULL JOIN alert_rule ar ON ar.programme_id = $1 AND ar.id = a.rule_id WHERE NOT EXISTS"
+    " (SELECT 1 FROM bad) AND NOT EXISTS (SELECT 1 FROM receiver o WHERE o.programme_id = $1"
+    " AND o.name = d.name) AND (ar.receivers IS NULL OR d.name = ANY (ar.receivers)) AND NOT"
+    " (ar.kind = 'self' AND a.subject = 'receiver:' || d.name))"
+    " SELECT (SELECT min(name) FROM bad)";
 
 static enum alerts_result receivers_put_rows(PGconn *conn, int64_t programme_id,
                                              const json_t *receivers, json_t **problems,
@@ -33,9 +48,11 @@ static enum alerts_result receivers_put_rows(PGconn *conn, int64_t programme_id,
     json_t *plain = receiver_endpoints_plain(receivers);
     char *text = json_dumps(plain, JSON_COMPACT);
     json_decref(plain);
-    const char *params[] = {pid, text};
+    char now[32];
+    snprintf(now, sizeof(now), "%.6f", clock_now());
+    const char *params[] = {pid, text, now};
     PGresult *res =
-        db_run(conn, NULL, receivers_put_sql, 2, params, PGRES_TUPLES_OK, NULL, "store receivers");
+        db_run(conn, NULL, receivers_put_sql, 3, params, PGRES_TUPLES_OK, NULL, "store receivers");
     free(text);
     if (res == NULL)
         return ALERTS_DB_ERROR;

@@ -393,7 +393,8 @@ class AlertingTest(unittest.TestCase):
         # ops, the programme's other receiver, is told after group_interval; change-team is
         # not told about itself
         self.advance(120)
-        wait_until(lambda: any("notification-delivery" in m.get_body(("plain",)).get_content()
+        wait_until(lambda: any("Could not deliver to change-team" in
+                               m.get_body(("plain",)).get_content()
                                for m in self.sink.messages()), "the self alert e-mail to ops")
         self.wait_outbox_empty(d)
         self.assertEqual({m["X-Envelope-To"] for m in self.sink.messages()}, {"ops@example.org"})

@@ -133,7 +133,7 @@ class PagesTest(unittest.TestCase):
             "id", "programme", "rule", "kind", "indicator", "site", "state", "value", "centre",
             "lower_limit", "upper_limit", "period", "summary", "active_since", "updated_at",
             "acked_at", "acked_by", "ack_comment", "ack_token", "silenced_by", "due",
-            "incident_id"})
+            "incident_id", "dimension"})
         # the filters hold across pages
         items, _, _ = self.walk("/api/v1/alerts?programme=pages-a&state=firing&limit=2",
                                 "alerts")

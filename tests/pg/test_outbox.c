@@ -10,8 +10,10 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "pgtest.h"
+#include "scaleupd/core/receiver_doc.h"
 #include "scaleupd/storage/ack_store.h"
 #include "scaleupd/storage/alert_store.h"
 #include "scaleupd/storage/rule_store.h"
@@ -19,6 +21,7 @@
 #include "scaleupd/services/delivery.h"
 #include "scaleupd/services/notify.h"
 #include "scaleupd/storage/outbox.h"
+#include "scaleupd/storage/receiver_store.h"
 
 #define T0 1770724800.0
 
@@ -161,6 +164,64 @@ Test(outbox, group_wait_then_one_message_per_address_then_repeat)
     cr_expect_str_eq(subject,
                      "Resolved \xe2\x80\x94 P: Indicator common cause variation at Site 1");
     free(subject);
+    config_free(&c);
+    PQfinish(conn);
+}
+
+/* Applies a receivers document as PUT /receivers does, at the daemon's clock `now`. */
+static void put_receivers(PGconn *conn, const char *text, double now)
+{
+    char clock_file[64];
+    snprintf(clock_file, sizeof(clock_file), "/tmp/scaleupd-outbox-clock-%d", (int)getpid());
+    FILE *f = fopen(clock_file, "w");
+    cr_assert_not_null(f);
+    fprintf(f, "%.3f\n", now);
+    fclose(f);
+    setenv("SCALEUPD_TEST_CLOCK_FILE", clock_file, 1);
+    json_t *doc = json_loads(text, 0, NULL), *problems = NULL, *stored = NULL;
+    const json_t *receivers = NULL;
+    cr_assert_null(receiver_doc_parse(doc, &receivers));
+    cr_assert_eq(alerts_receivers_put(conn, 1, receivers, &problems, &stored), ALERTS_OK);
+    json_decref(stored);
+    json_decref(doc);
+    unsetenv("SCALEUPD_TEST_CLOCK_FILE");
+    remove(clock_file);
+}
+
+/* A receiver added while alerts are firing hears of them after group_wait (a change team set up
+ * after the data came, or a late feed open for weeks, would otherwise hear nothing until they
+ * changed state); the receivers that were there already are not told again, nor is a receiver
+ * applied a second time. */
+Test(outbox, a_receiver_added_later_is_told_what_is_firing)
+{
+    PGconn *conn = setup("pg_outbox_added_later");
+    struct config *c = test_config();
+    fire(conn, ALERT_OBS_HOLDS, T0);
+    cr_expect_eq(notify_dispatch(conn, c, T0 + 30), 2, "the team's two addresses");
+    const char *both = "{\"receivers\":[{\"name\":\"team\",\"email\":[\"a@example.org\","
+                       "\"b@example.org\"]},{\"name\":\"leaders\",\"email\":"
+                       "[\"c@example.org\"]}]}";
+    put_receivers(conn, both, T0 + 100);
+    cr_expect_eq(count(conn, "SELECT count(*) FROM alert_event WHERE receiver = 'leaders' AND"
+                             " kind = 'firing' AND dispatched_at IS NULL"),
+                 1);
+    cr_expect_eq(count(conn, "SELECT count(*) FROM alert_event WHERE receiver = 'team' AND"
+                             " dispatched_at IS NULL"),
+                 0, "the team was told when it opened");
+    cr_expect_eq(notify_dispatch(conn, c, T0 + 129), 0, "nothing before group_wait");
+    cr_expect_eq(notify_dispatch(conn, c, T0 + 130), 1, "one message to the leaders");
+    char *to = pgtest_scalar(conn, "SELECT target FROM outbox ORDER BY id DESC LIMIT 1");
+    cr_expect_str_eq(to, "c@example.org");
+    free(to);
+    put_receivers(conn, both, T0 + 200);
+    cr_expect_eq(count(conn, "SELECT count(*) FROM alert_event WHERE dispatched_at IS NULL"), 0,
+                 "applied again: nothing new to tell");
+    /* an acknowledged alert is not news to a new receiver */
+    struct ack_by me = {.person = "me", .comment = "looking", .token = "ops"};
+    cr_assert_eq(alerts_ack(conn, 1, &me, T0 + 300), ALERTS_OK);
+    put_receivers(conn, "{\"receivers\":[{\"name\":\"board\",\"email\":[\"d@example.org\"]}]}",
+                  T0 + 400);
+    cr_expect_eq(count(conn, "SELECT count(*) FROM alert_event WHERE dispatched_at IS NULL"), 0);
     config_free(&c);
     PQfinish(conn);
 }

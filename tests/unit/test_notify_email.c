@@ -93,7 +93,8 @@ Test(notify_email, text_summarises_then_names_each_incident)
         text, "In the dashboard: https://scaleup.example/#/alerts?programme=icp-be&incident=40"));
     /* missing data is never a value */
     cr_expect_not_null(strstr(text, "== Centre A: no report for October 2025, due 10 Nov 2025 ==\n"
-                                    "overdue since 2025-11-11 00:00 Europe/Brussels\n"
+                                    "overdue \xc2\xb7 open since 2025-11-11 00:00 "
+                                    "Europe/Brussels\n"
                                     "  - BP control: no value\n"));
     cr_expect_null(strstr(text, "nan"));
     cr_expect_null(strstr(text, " 0 "));
@@ -139,6 +140,49 @@ Test(notify_email, html_fits_600px_escapes_and_embeds_charts_by_cid)
                               "indicator=bp_controlled_pct&amp;site=W1&amp;period=2025-10\""));
     /* late feeds have no chart and no chart link */
     cr_expect_null(strstr(html, "site=W3"));
+    free(html);
+}
+
+/* The roadmap's trajectory is about the whole programme: its summary is the heading and the
+ * subject, no member line repeats it as a bare fraction, the link opens the Trajectory view
+ * (a chart link without an indicator opened an empty chart), and the line under the heading
+ * does not start with the period it does not have. */
+Test(notify_email, trajectory_incident_in_words_of_its_own)
+{
+    struct notify_alert a[2] = {
+        {.id = 21,
+         .rule = "trajectory-coverage",
+         .kind = "trajectory",
+         .summary = "coverage is behind the roadmap: 26.6 % actual, 28.8 % planned",
+         .has_value = true,
+         .value = 0.266279,
+         .centre = 0.288082,
+         .lower_limit = NAN,
+         .upper_limit = NAN,
+         .since = "2026-12-02 22:10 Europe/Brussels",
+         .ack_token = "TOKEN-T"},
+        LATE(3, "W3", "Centre A"),
+    };
+    struct notify_group g = group(a, 2);
+    char *s = notify_subject(&g);
+    cr_expect_str_eq(s, "ICP Belgium: Coverage is behind the roadmap: 26.6 % actual, 28.8 % "
+                        "planned \xc2\xb7 Centre A late for October 2025");
+    free(s);
+    char *text = notify_text(&g);
+    cr_expect_not_null(strstr(text, "== Coverage is behind the roadmap: 26.6 % actual, 28.8 % "
+                                    "planned ==\nopen since 2026-12-02 22:10 Europe/Brussels\n"
+                                    "  Trajectory: https://scaleup.example/#/trajectory?"
+                                    "programme=icp-be\n"),
+                       "%s", text);
+    cr_expect_null(strstr(text, "0.2663"));
+    cr_expect_null(strstr(text, "#/chart?programme=icp-be\n"));
+    cr_expect_null(strstr(text, "trajectory-coverage coverage"));
+    free(text);
+    char *html = notify_html(&g);
+    cr_expect_not_null(
+        strstr(html, "href=\"https://scaleup.example/#/trajectory?programme=icp-be\""));
+    cr_expect_not_null(strstr(html, "Open the trajectory"));
+    cr_expect_null(strstr(html, "0.2663"));
     free(html);
 }
 
