@@ -154,11 +154,13 @@ say "   $(sql "SELECT count(*) FROM series") series, $(sql "SELECT count(*) FROM
     "observations, loaded in $(elapsed "$t0" "$(now)") s; database $(sql "SELECT
     pg_size_pretty(pg_database_size(current_database()))")"
 
-# Marks like MARKS_SQL: one dirty_series row per 1,000 series (in id order), since = the
-# month given; $1 = programme slug, $2 = how many of its series (in id order), $3 = the month
+# Marks like MARKS_SQL: one dirty_series row per 1,000 series (in id order), since and until
+# (sql/031) = the month given; $1 = programme slug, $2 = how many of its series (in id order),
+# $3 = the month
 sql "CREATE FUNCTION bench_mark(slug text, n int, since date) RETURNS int LANGUAGE sql AS \$\$
-     WITH m AS (INSERT INTO dirty_series (programme_id, series_ids, since_periods)
-       SELECT programme_id, array_agg(id ORDER BY id), array_agg(since ORDER BY id)
+     WITH m AS (INSERT INTO dirty_series (programme_id, series_ids, since_periods, until_periods)
+       SELECT programme_id, array_agg(id ORDER BY id), array_agg(since ORDER BY id),
+              array_agg(since ORDER BY id)
        FROM (SELECT programme_id, id, \$3 AS since,
                     (row_number() OVER (ORDER BY id) - 1) / 1000 AS chunk
              FROM (SELECT se.programme_id, se.id FROM series se JOIN programme p ON
@@ -175,8 +177,8 @@ sql "CREATE FUNCTION bench_next_month(slug text, n int, month date) RETURNS int 
               * 104729) % 41 + 41) % 41 - 20
        FROM series se JOIN programme p ON p.id = se.programme_id WHERE p.slug = \$1
        ORDER BY se.id LIMIT \$2;
-     INSERT INTO rollup_dirty (programme_id, series_ids, periods) -- as ingest marks a batch
-       SELECT programme_id, array_agg(id ORDER BY id), array_agg(\$3 ORDER BY id)
+     INSERT INTO rollup_dirty (programme_id, series_ids, periods, removed) -- as ingest marks a batch
+       SELECT programme_id, array_agg(id ORDER BY id), array_agg(\$3 ORDER BY id), false
        FROM (SELECT se.programme_id, se.id FROM series se JOIN programme p ON
              p.id = se.programme_id WHERE p.slug = \$1 ORDER BY se.id LIMIT \$2) s
        GROUP BY programme_id;

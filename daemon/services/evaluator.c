@@ -1097,7 +1097,8 @@ static long evaluate_dirty_batch(PGconn *conn, double now, int marks, bool *due_
     bool ok = evaluation_claim_dirty(conn, marks, now, EVALUATOR_RETRIES, &claim);
     bool touched = false;
     if (ok && !*due_touched) {
-        ok = evaluation_due_alert_touched(conn, claim.series_ids, claim.n, &touched);
+        ok = evaluation_due_alert_touched(conn, claim.programme_ids, claim.series_ids, claim.n,
+                                          &touched);
         *due_touched = touched;
     }
     struct claim_context ctx = {.now = now};

@@ -157,23 +157,41 @@ void evaluation_claim_free(struct evaluation_claim *claim)
     " AND a.state IN ('pending', 'firing', 'no_data') AND r.kind IN ('late_feed', "                \
     "'completeness'))"
 /* clang-format off */ /* it would fold the macros into the literals */
+/* The series are found by their primary key (programme, id): `id = ANY (ids)` alone cannot use
+ * it, and scanned every series of every programme, testing each against the claim's ids (at
+ * 100,000 series, 0.6 s for a claim of 1,000: bench/evaluate.sh). */
 static const char due_alert_touched_sql[] =
-    "SELECT EXISTS (SELECT 1 FROM series s WHERE s.id = ANY ($1::int8[]) AND ("
-    DUE_ALERT_OF("a.site_id = s.site_id") " OR " DUE_ALERT_OF("a.site_id IS NULL") "))";
+    "SELECT EXISTS (SELECT 1 FROM unnest($1::int8[], $2::int8[]) AS c(programme_id, id)"
+    " CROSS JOIN LATERAL (SELECT * FROM series s WHERE s.programme_id = c.programme_id"
+    " AND s.id = c.id LIMIT 1) s WHERE "
+    DUE_ALERT_OF("a.site_id = s.site_id") " OR " DUE_ALERT_OF("a.site_id IS NULL") ")";
 /* clang-format on */
 
-bool evaluation_due_alert_touched(PGconn *conn, const int64_t *series_ids, size_t n, bool *touched)
+bool evaluation_due_alert_touched(PGconn *conn, const int64_t *programme_ids,
+                                  const int64_t *series_ids, size_t n, bool *touched)
 {
     *touched = false;
     if (n == 0)
         return true;
-    PGresult *res = run_with_ids(conn, NULL, due_alert_touched_sql, NULL, series_ids, n, NULL,
-                                 "look for open late-feed alerts");
-    if (res == NULL)
-        return false;
-    *touched = db_bool(res, 0, 0);
+    struct pgarray programmes, series;
+    pgarray_init(&programmes, PGARRAY_INT8);
+    pgarray_init(&series, PGARRAY_INT8);
+    for (size_t i = 0; i < n; i++) {
+        pgarray_add_int8(&programmes, programme_ids[i]);
+        pgarray_add_int8(&series, series_ids[i]);
+    }
+    pgarray_finish(&programmes);
+    pgarray_finish(&series);
+    const char *values[] = {programmes.data, series.data};
+    int lengths[] = {(int)programmes.len, (int)series.len}, formats[] = {1, 1};
+    PGresult *res = PQexecParams(conn, due_alert_touched_sql, 2, NULL, values, lengths, formats, 0);
+    pgarray_free(&programmes);
+    pgarray_free(&series);
+    bool ok = db_ok(res, PGRES_TUPLES_OK, NULL, "look for open late-feed alerts");
+    if (ok)
+        *touched = db_bool(res, 0, 0);
     PQclear(res);
-    return true;
+    return ok;
 }
 
 /* ---- the set-based reads of a group ------------------------------------------------- */

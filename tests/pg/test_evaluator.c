@@ -248,8 +248,26 @@ Test(evaluator, a_claim_is_read_in_three_sets)
     cr_expect_eq(claim.programme_ids[1], programme_id);
     cr_expect(claim.since[0] == 20120 && claim.since[1] == 20120, "both changed from 2025-02");
     bool touched = true;
-    cr_assert(evaluation_due_alert_touched(conn, claim.series_ids, claim.n, &touched));
+    cr_assert(evaluation_due_alert_touched(conn, claim.programme_ids, claim.series_ids, claim.n,
+                                           &touched));
     cr_expect(!touched, "no late-feed alert is open");
+    /* an open late-feed alert on A's indicator at A: its new data may resolve it */
+    char sql[768];
+    snprintf(sql, sizeof(sql),
+             "SAVEPOINT touched; INSERT INTO alert (programme_id, rule_id, subject, indicator_id,"
+             " site_id, state, updated_at) SELECT s.programme_id, r.id, 'test', s.indicator_id,"
+             " s.site_id, 'firing', now() FROM series s JOIN alert_rule r ON r.programme_id ="
+             " s.programme_id AND r.kind = 'late_feed' WHERE s.programme_id = %lld AND s.id ="
+             " %lld LIMIT 1",
+             (long long)programme_id, (long long)a);
+    PGresult *res = PQexec(conn, sql);
+    cr_assert_eq(PQresultStatus(res), PGRES_COMMAND_OK, "%s", PQerrorMessage(conn));
+    cr_assert_str_eq(PQcmdTuples(res), "1", "a late-feed rule of the programme");
+    PQclear(res);
+    cr_assert(evaluation_due_alert_touched(conn, claim.programme_ids, claim.series_ids, claim.n,
+                                           &touched));
+    cr_expect(touched, "A's data may resolve its open late-feed alert");
+    PQclear(PQexec(conn, "ROLLBACK TO SAVEPOINT touched"));
 
     struct evaluation_group g;
     cr_assert(evaluation_group_read(conn, programme_id, claim.series_ids, claim.n, &g));

@@ -52,9 +52,11 @@ bool evaluation_claim_dirty(PGconn *conn, int marks, double now, int retries,
 
 void evaluation_claim_free(struct evaluation_claim *claim);
 
-/* Whether new data in the n series can change an open late-feed or completeness alert (a
- * late site that reported, an indicator whose completeness was low): *touched. */
-bool evaluation_due_alert_touched(PGconn *conn, const int64_t *series_ids, size_t n, bool *touched)
+/* Whether new data in the n series (programme_ids[i], series_ids[i]) can change an open
+ * late-feed or completeness alert (a late site that reported, an indicator whose completeness
+ * was low): *touched. */
+bool evaluation_due_alert_touched(PGconn *conn, const int64_t *programme_ids,
+                                  const int64_t *series_ids, size_t n, bool *touched)
     __attribute__((warn_unused_result));
 
 /* ---- the set-based reads of a group of one programme's series ----------------------- */
