@@ -89,10 +89,61 @@ __attribute__((noinline)) static size_t render_email(bool charts, size_t *png_by
     return bytes;
 }
 
+#define NATIONAL_INDICATORS 23
+
+/* The e-mail of a national feed that failed: `practices` practices late for a month, each one
+ * late-feed incident of its NATIONAL_INDICATORS missing indicators, and one indicator
+ * signalling at every tenth practice of a region (one incident), as the group's query orders
+ * them (firing first, then by indicator and site). Prints the bytes of each part. */
+__attribute__((noinline)) static void render_national(long practices)
+{
+    size_t n_signals = (size_t)practices / 10,
+           n = (size_t)practices * NATIONAL_INDICATORS + n_signals;
+    struct notify_alert *alerts = calloc(n, sizeof(*alerts));
+    char(*sites)[24] = calloc((size_t)practices, sizeof(*sites));
+    char(*codes)[16] = calloc(NATIONAL_INDICATORS, sizeof(*codes));
+    if (alerts == NULL || sites == NULL || codes == NULL)
+        abort();
+    for (int i = 0; i < NATIONAL_INDICATORS; i++)
+        snprintf(codes[i], sizeof(codes[i]), "ind%02d", i);
+    for (long p = 0; p < practices; p++)
+        snprintf(sites[p], sizeof(sites[p]), "GP%05ld", p);
+    size_t k = 0;
+    for (size_t s = 0; s < n_signals; s++) {
+        alerts[k] = alert((long long)k + 1, sites[s * 10], "spc");
+        alerts[k].incident_id = 1;
+        k++;
+    }
+    for (int i = 0; i < NATIONAL_INDICATORS; i++)
+        for (long p = 0; p < practices; p++) {
+            alerts[k] = alert((long long)k + 1, sites[p], "late_feed");
+            alerts[k].indicator = codes[i];
+            alerts[k].indicator_name = codes[i];
+            alerts[k].incident_id = 2 + p;
+            k++;
+        }
+    struct notify_group g = {.programme = "national",
+                             .programme_name = "National programme",
+                             .receiver = "leaders",
+                             .time_zone = "Europe/Brussels",
+                             .base_url = "https://scaleup.example",
+                             .alerts = alerts,
+                             .n_alerts = n};
+    char *subject = notify_subject(&g), *text = notify_text(&g), *html = notify_html(&g);
+    printf("national %ld practices, %zu alerts: subject %zu, text %zu, HTML %zu bytes\n", practices,
+           n, subject ? strlen(subject) : 0, text ? strlen(text) : 0, html ? strlen(html) : 0);
+    free(subject), free(text), free(html);
+    free(alerts), free(sites), free(codes);
+}
+
 int main(int argc, char **argv)
 {
+    if (argc == 3 && strcmp(argv[1], "national") == 0) {
+        render_national(strtol(argv[2], NULL, 10));
+        return 0;
+    }
     if (argc != 3 || (strcmp(argv[1], "plain") != 0 && strcmp(argv[1], "charts") != 0)) {
-        fprintf(stderr, "usage: email_bench plain|charts N\n");
+        fprintf(stderr, "usage: email_bench plain|charts N | email_bench national PRACTICES\n");
         return 2;
     }
     long n = strtol(argv[2], NULL, 10);

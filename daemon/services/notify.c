@@ -3,6 +3,7 @@
  * per transaction; also queues the receivers' test messages. Delivery sends them. */
 #include "scaleupd/services/notify.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -72,16 +73,8 @@ struct email_extras {
     struct notify_png *charts;     /* per alert; data NULL when it draws none */
     char (*tokens)[ACK_TOKEN_MAX]; /* per alert, for the address being rendered */
     size_t *first;                 /* per alert, the first alert of its incident */
+    size_t *next;                  /* per alert, the next member of its incident, or SIZE_MAX */
 };
-
-/* The first alert of alert i's incident (incident_id 0: i itself). */
-static size_t incident_first(const struct notify_group *g, size_t i)
-{
-    for (size_t j = 0; g->alerts[i].incident_id != 0 && j < i; j++)
-        if (g->alerts[j].incident_id == g->alerts[i].incident_id)
-            return j;
-    return i;
-}
 
 static const char *indicator_unit(const json_t *programme, const char *code)
 {
@@ -160,6 +153,7 @@ static void email_extras_free(struct email_extras *x)
     free(x->charts);
     free(x->tokens);
     free(x->first);
+    free(x->next);
     free(x->alerts);
     json_decref(x->programme);
     *x = (struct email_extras){0};
@@ -169,10 +163,9 @@ static void email_extras_free(struct email_extras *x)
  * it is a member (its name is the others' region), else the first. */
 static size_t chart_member(const struct email_extras *x, size_t first)
 {
-    size_t n = x->group.n_alerts;
-    for (size_t j = first; j < n; j++)
-        for (size_t k = first; x->first[j] == first && x->alerts[j].site_name && k < n; k++)
-            if (x->first[k] == first && k != j && x->alerts[k].region_name &&
+    for (size_t j = first; j != SIZE_MAX; j = x->next[j])
+        for (size_t k = first; x->alerts[j].site_name && k != SIZE_MAX; k = x->next[k])
+            if (k != j && x->alerts[k].region_name &&
                 strcmp(x->alerts[k].region_name, x->alerts[j].site_name) == 0)
                 return j;
     return first;
@@ -190,14 +183,21 @@ static bool email_extras_build(struct dispatch *d, const struct notify_group *ng
     x->charts = xcalloc(n + 1, sizeof(*x->charts));
     x->tokens = xcalloc(n + 1, sizeof(*x->tokens));
     x->first = xcalloc(n + 1, sizeof(*x->first));
+    x->next = xcalloc(n + 1, sizeof(*x->next));
     if (n > 0) /* a test message has no alerts, and NULL for them */
         memcpy(x->alerts, ng->alerts, n * sizeof(*x->alerts));
     x->group.alerts = x->alerts;
     x->programme = n ? programme_get(d->conn, ng->programme, &db_error) : NULL;
+    notify_incident_firsts(ng, x->first);
+    size_t *last = xcalloc(n + 1, sizeof(*last)); /* per first: its last member so far */
     for (size_t i = 0; i < n; i++) {
         x->alerts[i].unit = indicator_unit(x->programme, x->alerts[i].indicator);
-        x->first[i] = incident_first(ng, i);
+        x->next[i] = SIZE_MAX;
+        if (x->first[i] != i)
+            x->next[last[x->first[i]]] = i;
+        last[x->first[i]] = i;
     }
+    free(last);
     for (size_t i = 0; i < n && !db_error && drawn < EMAIL_CHARTS_MAX; i++) {
         const char *kind = x->alerts[i].kind;
         if (x->first[i] != i || (kind != NULL && strcmp(kind, "late_feed") == 0))
@@ -222,8 +222,8 @@ static void email_tokens(struct dispatch *d, struct email_extras *x, const char 
         size_t members = 0;
         if (x->first[i] != i)
             continue;
-        for (size_t j = i; j < n; j++)
-            if (x->first[j] == i && !x->alerts[j].resolved)
+        for (size_t j = i; j != SIZE_MAX; j = x->next[j])
+            if (!x->alerts[j].resolved)
                 ids[members++] = x->alerts[j].id;
         if (members > 0 && ack_link_token(d->programme_id, ids, members, to, d->now,
                                           d->config->ack_ttl, x->tokens[i], sizeof(x->tokens[i])))

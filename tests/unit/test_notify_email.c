@@ -186,6 +186,63 @@ Test(notify_email, trajectory_incident_in_words_of_its_own)
     free(html);
 }
 
+/* A national feed that failed: 7,000 practices late for a month, each missing 23 indicators
+ * (161,000 alerts, 7,000 incidents), and one indicator signalling at 700 practices. The message
+ * details the signal first and 19 late practices, counts the rest with a link to the
+ * dashboard, and lists 25 members of an incident at most: it reads in 30 seconds and fits the
+ * renderer's cap (the whole list was 25 MB of HTML, over it: nothing was ever sent). */
+Test(notify_email, a_national_outage_reads_as_a_summary)
+{
+    enum { PRACTICES = 7000, INDICATORS = 23, SIGNALLING = 700 };
+    size_t n = (size_t)PRACTICES * INDICATORS + SIGNALLING;
+    struct notify_alert *a = calloc(n, sizeof(*a));
+    char(*sites)[16] = calloc(PRACTICES, sizeof(*sites));
+    char(*codes)[8] = calloc(INDICATORS, sizeof(*codes));
+    cr_assert(a != NULL && sites != NULL && codes != NULL);
+    for (int p = 0; p < PRACTICES; p++)
+        snprintf(sites[p], sizeof(sites[p]), "P%d", p);
+    for (int i = 0; i < INDICATORS; i++)
+        snprintf(codes[i], sizeof(codes[i]), "ind%d", i);
+    size_t k = 0;
+    for (int p = 0; p < SIGNALLING; p++, k++) {
+        a[k] = (struct notify_alert)SIGNAL((long long)k + 1, 40, sites[p * 10], sites[p * 10], 41);
+        a[k].chart = NULL;
+    }
+    for (int i = 0; i < INDICATORS; i++)
+        for (int p = 0; p < PRACTICES; p++, k++) {
+            a[k] = (struct notify_alert)LATE((long long)k + 1, sites[p], sites[p]);
+            a[k].indicator = a[k].indicator_name = codes[i];
+            a[k].incident_id = 100 + p;
+        }
+    struct notify_group g = group(a, n);
+    char *text = notify_text(&g), *html = notify_html(&g), *subject = notify_subject(&g);
+    cr_assert_not_null(text);
+    cr_assert_not_null(html);
+    cr_expect_str_eq(subject,
+                     "Wallonia: BP control below its limits at 700 practices \xc2\xb7 7000 "
+                     "practices late for October 2025");
+    cr_expect_lt(strlen(text), 64 * 1024, "%zu bytes", strlen(text));
+    cr_expect_lt(strlen(html), 256 * 1024, "%zu bytes", strlen(html));
+    cr_expect_not_null(strstr(text, "7001 incidents open: 1 signal, 7000 late feeds."));
+    cr_expect_not_null(strstr(text, "- Late feed: 7000 practices late for October 2025\n"));
+    /* the signal first, its members capped */
+    cr_expect_lt(strstr(text, "== BP control below its limits at 700 practices"),
+                 strstr(text, "no report for October 2025"));
+    cr_expect_not_null(strstr(text, "  - and 675 more, in the dashboard\n"));
+    cr_expect_not_null(strstr(text, "\nAnd 6981 more incidents: 6981 late feeds: every incident in "
+                                    "the dashboard: https://scaleup.example/#/alerts?programme="
+                                    "icp-be\n"),
+                       "%s", text + strlen(text) - 300);
+    size_t blocks = 0;
+    for (const char *c = strstr(text, "\n== "); c != NULL; c = strstr(c + 1, "\n== "))
+        blocks++;
+    cr_expect_eq(blocks, NOTIFY_INCIDENTS_SHOWN);
+    cr_expect_not_null(strstr(html, "And 6981 more incidents: 6981 late feeds. "));
+    cr_expect_not_null(strstr(html, "and 675 more, in the dashboard"));
+    free(text), free(html), free(subject);
+    free(a), free(sites), free(codes);
+}
+
 Test(notify_email, chart_url_encodes_its_query)
 {
     struct notify_alert a = wallonia[0];

@@ -13,6 +13,13 @@
  * may hold: a renderer that would reach it returns NULL instead (an ordinary error, not out
  * of memory). Far above what any mail server accepts. */
 #define NOTIFY_RENDER_MAX ((size_t)16 * 1024 * 1024)
+/* What one message details, so that it reads in 30 seconds whatever the group (a national
+ * feed that failed is 7,000 late-feed incidents): incidents (firing signals first, then late
+ * feeds, then resolved; the rest counted, with a link to the dashboard), members of each,
+ * topics of each kind in the summary lines. */
+#define NOTIFY_INCIDENTS_SHOWN 20
+#define NOTIFY_MEMBERS_SHOWN 25
+#define NOTIFY_TOPICS_SHOWN 8
 
 /* One alert as a message shows it. Strings are borrowed; NULL reads as "". */
 struct notify_alert {
@@ -75,6 +82,10 @@ char *notify_subject(const struct notify_group *group);
  * <img src="cid:..."> of notify_chart_cid). The caller frees each. */
 char *notify_text(const struct notify_group *group);
 char *notify_html(const struct notify_group *group);
+
+/* first[i]: the first alert (in group order) of alert i's incident, i itself for an alert
+ * that is its own incident (incident_id 0). Linear in the alerts. */
+void notify_incident_firsts(const struct notify_group *group, size_t *first);
 
 /* The link to an alert's incident on the dashboard (the Alerts view of its programme with
  * the incident, or the alert when it is its own incident, shown above the lists):
