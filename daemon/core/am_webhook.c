@@ -193,9 +193,10 @@ static json_t *common_of(const json_t *alerts, const char *field)
 json_t *am_webhook_payload(const struct notify_group *g, const struct am_webhook_options *o)
 {
     size_t sent = g->n_alerts, truncated = 0;
-    if (o->max_alerts > 0 && sent > (size_t)o->max_alerts) {
-        truncated = sent - (size_t)o->max_alerts;
-        sent = (size_t)o->max_alerts;
+    size_t max = o->max_alerts > 0 ? (size_t)o->max_alerts : AM_WEBHOOK_MAX_ALERTS;
+    if (sent > max) {
+        truncated = sent - max;
+        sent = max;
     }
     bool firing = false;
     json_t *alerts = json_array();

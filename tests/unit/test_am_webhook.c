@@ -330,6 +330,32 @@ Test(am_webhook, max_alerts_truncates_and_counts)
     json_decref(p);
 }
 
+/* Without a max_alerts a webhook gets AM_WEBHOOK_MAX_ALERTS: a group of every practice of a
+ * country late (161,700 alerts) is sent, truncated, rather than never (its whole payload was
+ * over NOTIFY_RENDER_MAX). */
+Test(am_webhook, an_unlimited_webhook_still_gets_a_payload_that_fits)
+{
+    size_t n = 161700;
+    struct notify_alert *many = calloc(n, sizeof(*many));
+    cr_assert_not_null(many);
+    for (size_t i = 0; i < n; i++) {
+        many[i] = two_firing[i % 2];
+        many[i].id = (long long)i + 1;
+    }
+    struct notify_group g = group(many, n);
+    struct am_webhook_options o = {"k", 0, NULL};
+    char *body = am_webhook_body(&g, &o);
+    cr_assert_not_null(body);
+    cr_expect_lt(strlen(body), NOTIFY_RENDER_MAX);
+    json_t *p = json_loads(body, 0, NULL);
+    cr_expect_eq(json_array_size(json_object_get(p, "alerts")), AM_WEBHOOK_MAX_ALERTS);
+    cr_expect_eq(json_integer_value(json_object_get(p, "truncatedAlerts")),
+                 (json_int_t)(n - AM_WEBHOOK_MAX_ALERTS));
+    json_decref(p);
+    free(body);
+    free(many);
+}
+
 /* generatorURL opens the dashboard's chart of that indicator and site, with the period. */
 Test(am_webhook, generator_url_is_the_chart_route)
 {

@@ -15,11 +15,16 @@
 /* Go's zero time, which Alertmanager writes as the endsAt of an alert still firing. */
 #define AM_WEBHOOK_NO_END "0001-01-01T00:00:00Z"
 
+/* The alerts a payload carries when its webhook sets no max_alerts: a group of a national feed
+ * that failed holds 161,700 alerts, about 160 MB of JSON, over NOTIFY_RENDER_MAX (then nothing
+ * was sent, ever); 5,000 are about 6 MB. The rest are counted in truncatedAlerts. */
+#define AM_WEBHOOK_MAX_ALERTS 5000
+
 /* How one webhook receives a group. */
 struct am_webhook_options {
     const char *group_key;           /* groupKey (am_webhook_group_key) */
     long max_alerts;                 /* at most this many alerts, the rest counted in
-                                        truncatedAlerts; 0: all */
+                                        truncatedAlerts; 0: AM_WEBHOOK_MAX_ALERTS */
     const char *notification_reason; /* as Alertmanager words it ("first notification", …);
                                         NULL: "unknown" */
 };
