@@ -112,9 +112,11 @@ static void rfc3339(double t, char *buf, size_t size)
     strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
-/* One Alertmanager: 1 queued, 0 nothing to send it, -1 on error. Every alert goes (its
- * resolution is how Alertmanager learns of it); the next re-post is due one interval on
- * while anything fires. */
+/* One Alertmanager: the posts queued (one per AM_WEBHOOK_MAX_ALERTS alerts), 0 nothing to
+ * send it, -1 on error. Every alert goes (its resolution is how Alertmanager learns of it),
+ * in posts of at most AM_WEBHOOK_MAX_ALERTS: a national group of 161,700 alerts in one body
+ * was over NOTIFY_RENDER_MAX, and never posted. The next re-post is due one interval on while
+ * anything fires. */
 static long queue_alertmanager(const struct endpoint_dispatch *d, const struct notify_group *g,
                                const struct endpoint *e)
 {
@@ -122,20 +124,30 @@ static long queue_alertmanager(const struct endpoint_dispatch *d, const struct n
         return 0;
     char ends_at[32];
     rfc3339(d->now + (double)RESEND_HOLD * e->resend_interval, ends_at, sizeof(ends_at));
-    char *body = am_api_alerts_body(g, ends_at);
-    if (body == NULL)
-        log_warning("could not render the Alertmanager alerts of %s/%s: over %zu bytes",
-                    g->programme, d->receiver, NOTIFY_RENDER_MAX);
     /* the endpoint's row first, as a re-post claims it (endpoint_store_claim_due), so two
      * daemons lock in the same order; then the posts still waiting are given up, the latest
-     * carrying the whole state */
+     * ones carrying the whole state */
     bool ok = g->is_test || (endpoint_store_next_post(d->conn, d->programme_id, d->receiver, e->url,
                                                       any_firing(g), d->now + e->resend_interval) &&
                              outbox_supersede(d->conn, d->programme_id, d->receiver, "alertmanager",
                                               e->post_url, d->now) >= 0);
-    ok = ok && queue_body(d, true, e->post_url, g->is_test, body);
-    free(body);
-    return ok ? 1 : -1;
+    long queued = 0;
+    size_t off = 0;
+    do {
+        struct notify_group part = *g;
+        part.alerts = g->alerts + off;
+        part.n_alerts =
+            g->n_alerts - off < AM_WEBHOOK_MAX_ALERTS ? g->n_alerts - off : AM_WEBHOOK_MAX_ALERTS;
+        char *body = ok ? am_api_alerts_body(&part, ends_at) : NULL;
+        if (ok && body == NULL)
+            log_warning("could not render the Alertmanager alerts of %s/%s: over %zu bytes",
+                        g->programme, d->receiver, NOTIFY_RENDER_MAX);
+        ok = ok && queue_body(d, true, e->post_url, g->is_test, body);
+        free(body);
+        queued++;
+        off += part.n_alerts;
+    } while (ok && off < g->n_alerts);
+    return ok ? queued : -1;
 }
 
 long notify_endpoints_queue(const struct endpoint_dispatch *d, const struct notify_group *group)

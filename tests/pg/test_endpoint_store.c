@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "pgtest.h"
+#include "scaleupd/core/am_webhook.h"
 #include "scaleupd/core/config.h"
 #include "scaleupd/core/receiver_doc.h"
 #include "scaleupd/services/notify.h"
@@ -200,6 +201,36 @@ Test(endpoint_store, dispatch_claim_and_resend)
                              " NULL"),
                  0);
     cr_expect_eq(notify_endpoints_resend(conn, c, T0 + 10000), 0);
+    config_free(&c);
+    PQfinish(conn);
+}
+
+/* A group larger than one post (every practice of a country late) goes to an Alertmanager in
+ * posts of AM_WEBHOOK_MAX_ALERTS alerts each, every alert in one of them; in one body it was
+ * over the renderer's cap and was never posted. */
+Test(endpoint_store, a_large_group_goes_to_alertmanager_in_several_posts)
+{
+    PGconn *conn = setup("pg_endpoints_large");
+    json_decref(put(conn, "{\"receivers\":[{\"name\":\"team\",\"alertmanager\":"
+                          "[{\"url\":\"http://127.0.0.1:1/\"}]}]}"));
+    struct config *c = test_config();
+    long n = 2 * AM_WEBHOOK_MAX_ALERTS + 1;
+    char sql[1024];
+    snprintf(sql, sizeof(sql),
+             "WITH a AS (INSERT INTO alert (programme_id, rule_id, subject, indicator_id, site_id,"
+             " state, summary, period_start, active_since, updated_at) SELECT 1, 1, 'i1:s1:' || g,"
+             " 1, 1, 'firing', 'below lower limit', date '2026-01-01', to_timestamp(%.0f),"
+             " to_timestamp(%.0f) FROM generate_series(1, %ld) g RETURNING id)"
+             " INSERT INTO alert_event (programme_id, receiver, alert_id, kind, created_at)"
+             " SELECT 1, 'team', id, 'firing', to_timestamp(%.0f) FROM a",
+             T0, T0, n, T0);
+    run(conn, sql);
+    cr_expect_eq(notify_dispatch(conn, c, T0 + 30), 3, "three posts");
+    cr_expect_eq(count(conn, "SELECT sum(json_array_length(body::json)) FROM outbox WHERE"
+                             " channel = 'alertmanager'"),
+                 n);
+    cr_expect_eq(count(conn, "SELECT max(json_array_length(body::json)) FROM outbox"),
+                 AM_WEBHOOK_MAX_ALERTS);
     config_free(&c);
     PQfinish(conn);
 }
