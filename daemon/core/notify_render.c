@@ -690,7 +690,7 @@ static size_t *shown_order(const struct incidents *ins)
     return order;
 }
 
-/* "And 6,981 more incidents: 1 signal, 6,980 late feeds". */
+/* "And 6981 more incidents (1 signal, 6980 late feeds)". */
 static void not_shown_words(const struct incidents *ins, const size_t *order, char *buf,
                             size_t size)
 {
@@ -700,10 +700,10 @@ static void not_shown_words(const struct incidents *ins, const size_t *order, ch
         c[!inc->firing ? 2 : inc->late ? 1 : 0]++;
     }
     size_t n = ins->n - NOTIFY_INCIDENTS_SHOWN;
-    int len = snprintf(buf, size, "And %zu more incident%s:", n, n == 1 ? "" : "s");
+    int len = snprintf(buf, size, "And %zu more incident%s (", n, n == 1 ? "" : "s");
     static const char *const one[] = {"signal", "late feed", "resolved"};
     static const char *const many[] = {"signals", "late feeds", "resolved"};
-    const char *sep = " ";
+    const char *sep = "";
     for (int kind = 0; kind < 3 && len > 0 && (size_t)len < size; kind++) {
         if (c[kind] == 0)
             continue;
@@ -711,6 +711,8 @@ static void not_shown_words(const struct incidents *ins, const size_t *order, ch
                         c[kind] == 1 ? one[kind] : many[kind]);
         sep = ", ";
     }
+    if (len > 0 && (size_t)len < size)
+        snprintf(buf + len, size - (size_t)len, ")");
 }
 
 /* The Alerts view of the group's programme: every incident. */
@@ -801,7 +803,7 @@ char *notify_text(const struct notify_group *g)
         char url[1024], more[160];
         programme_alerts_url(g, url, sizeof(url));
         not_shown_words(&ins, order, more, sizeof(more));
-        putf(&b, "\n%s: every incident in the dashboard: %s\n", more, url);
+        putf(&b, "\n%s. Every incident in the dashboard: %s\n", more, url);
     }
     free(order);
     putf(&b, "\nTimes are in %s.\n-- \nscaleupd, for receiver %s of %s\n",

@@ -229,15 +229,16 @@ Test(notify_email, a_national_outage_reads_as_a_summary)
     cr_expect_lt(strstr(text, "== BP control below its limits at 700 practices"),
                  strstr(text, "no report for October 2025"));
     cr_expect_not_null(strstr(text, "  - and 675 more, in the dashboard\n"));
-    cr_expect_not_null(strstr(text, "\nAnd 6981 more incidents: 6981 late feeds: every incident in "
-                                    "the dashboard: https://scaleup.example/#/alerts?programme="
-                                    "icp-be\n"),
+    cr_expect_not_null(strstr(text,
+                              "\nAnd 6981 more incidents (6981 late feeds). Every incident in "
+                              "the dashboard: https://scaleup.example/#/alerts?programme="
+                              "icp-be\n"),
                        "%s", text + strlen(text) - 300);
     size_t blocks = 0;
     for (const char *c = strstr(text, "\n== "); c != NULL; c = strstr(c + 1, "\n== "))
         blocks++;
     cr_expect_eq(blocks, NOTIFY_INCIDENTS_SHOWN);
-    cr_expect_not_null(strstr(html, "And 6981 more incidents: 6981 late feeds. "));
+    cr_expect_not_null(strstr(html, "And 6981 more incidents (6981 late feeds). "));
     cr_expect_not_null(strstr(html, "and 675 more, in the dashboard"));
     free(text), free(html), free(subject);
     free(a), free(sites), free(codes);
