@@ -722,7 +722,32 @@ static void programme_alerts_url(const struct notify_group *g, char *buf, size_t
     query_value(buf, size, g->programme);
 }
 
+/* The incidents a message details, each by incident(), then rest() with the words and the link
+ * of those it does not. */
+static void incidents_shown(struct dynbuf *b, const struct notify_group *g,
+                            const struct incidents *ins,
+                            void (*incident)(struct dynbuf *, const struct notify_group *,
+                                             const struct incidents *, size_t),
+                            void (*rest)(struct dynbuf *, const char *more, const char *url))
+{
+    size_t *order = shown_order(ins);
+    for (size_t s = 0; s < ins->n && s < NOTIFY_INCIDENTS_SHOWN; s++)
+        incident(b, g, ins, order[s]);
+    if (ins->n > NOTIFY_INCIDENTS_SHOWN) {
+        char url[1024], more[160];
+        programme_alerts_url(g, url, sizeof(url));
+        not_shown_words(ins, order, more, sizeof(more));
+        rest(b, more, url);
+    }
+    free(order);
+}
+
 /* ---- the text part ------------------------------------------------------------------ */
+
+static void text_rest(struct dynbuf *b, const char *more, const char *url)
+{
+    putf(b, "\n%s. Every incident in the dashboard: %s\n", more, url);
+}
 
 static void text_summary(struct dynbuf *b, const struct notify_group *g,
                          const struct incidents *ins, const char *kind, bool late, bool resolved)
@@ -796,16 +821,7 @@ char *notify_text(const struct notify_group *g)
         text_summary(&b, g, &ins, "Late feed", true, false);
         text_summary(&b, g, &ins, "Resolved", false, true);
     }
-    size_t *order = shown_order(&ins);
-    for (size_t s = 0; s < ins.n && s < NOTIFY_INCIDENTS_SHOWN; s++)
-        text_incident(&b, g, &ins, order[s]);
-    if (ins.n > NOTIFY_INCIDENTS_SHOWN) {
-        char url[1024], more[160];
-        programme_alerts_url(g, url, sizeof(url));
-        not_shown_words(&ins, order, more, sizeof(more));
-        putf(&b, "\n%s. Every incident in the dashboard: %s\n", more, url);
-    }
-    free(order);
+    incidents_shown(&b, g, &ins, text_incident, text_rest);
     putf(&b, "\nTimes are in %s.\n-- \nscaleupd, for receiver %s of %s\n",
          or_else(g->time_zone, "UTC"), str(g->receiver), str(g->programme));
     incidents_free(&ins);
@@ -981,6 +997,15 @@ static void html_incident(struct dynbuf *b, const struct notify_group *g,
     putf(b, "</p>\n</div>\n");
 }
 
+static void html_rest(struct dynbuf *b, const char *more, const char *url)
+{
+    putf(b, "<p style=\"margin:0 0 12px\">");
+    html_escaped(b, more);
+    putf(b, ". ");
+    html_link(b, url, "Every incident in the dashboard", false);
+    putf(b, "</p>\n");
+}
+
 static void html_head(struct dynbuf *b, const struct notify_group *g)
 {
     putf(b, "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
@@ -1022,20 +1047,7 @@ char *notify_html(const struct notify_group *g)
         putf(&b, "</p>\n");
         html_summary(&b, g, &ins);
     }
-    size_t *order = shown_order(&ins);
-    for (size_t s = 0; s < ins.n && s < NOTIFY_INCIDENTS_SHOWN; s++)
-        html_incident(&b, g, &ins, order[s]);
-    if (ins.n > NOTIFY_INCIDENTS_SHOWN) {
-        char url[1024], more[160];
-        programme_alerts_url(g, url, sizeof(url));
-        not_shown_words(&ins, order, more, sizeof(more));
-        putf(&b, "<p style=\"margin:0 0 12px\">");
-        html_escaped(&b, more);
-        putf(&b, ". ");
-        html_link(&b, url, "Every incident in the dashboard", false);
-        putf(&b, "</p>\n");
-    }
-    free(order);
+    incidents_shown(&b, g, &ins, html_incident, html_rest);
     putf(&b, "<p style=\"margin:16px 0 0;font-size:12px;color:#7b8794\">Times are in ");
     html_escaped(&b, or_else(g->time_zone, "UTC"));
     putf(&b, ". Sent by scaleupd to receiver ");
