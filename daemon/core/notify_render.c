@@ -2,6 +2,7 @@
  * References). Pure. The webhook payload is core/am_webhook.c. */
 #include "scaleupd/core/notify_render.h"
 
+#include <jansson.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -192,8 +193,8 @@ static void limits_words(const struct notify_alert *a, char *buf, size_t size)
 /* The alerts gathered into incidents: of[i] is alert i's incident, next[i] the next member
  * of it (SIZE_MAX after the last); and into topics (topic_key): topic_head[i] whether alert
  * i is the first of its topic, topic_sites[i] then the distinct sites of the topic. Built in
- * one pass with hash tables: a national feed that fails makes a group of 7,000 practices x 23
- * indicators, and pairwise comparisons took 17 s a message (bench/email.sh). */
+ * one pass with hash tables (key_put): a national feed that fails makes a group of 7,000 practices
+ * x 23 indicators, and pairwise comparisons took 17 s a message (bench/email.sh). */
 struct incident {
     size_t first, last, n; /* the first and last member (group order) and how many */
     bool late, firing;
@@ -207,74 +208,16 @@ struct incidents {
     size_t *topic_sites;
 };
 
-/* An open-addressing table from string keys to alert indices; keys are copied. It grows with
- * its keys (a group of 161,700 alerts has 7,000 incidents and a handful of topics). */
-struct key_table {
-    char **key;
-    size_t *value;
-    size_t cap, n;
-};
-
-static void key_table_init(struct key_table *t)
+/* The alert index stored under the n bytes of key in table (a jansson object: its hash table,
+ * seeded, as the key-value map), or v stored under it (and *added set). */
+static size_t key_put(json_t *table, const char *key, size_t n, size_t v, bool *added)
 {
-    t->cap = 64;
-    t->n = 0;
-    t->key = xcalloc(t->cap, sizeof(*t->key));
-    t->value = xcalloc(t->cap, sizeof(*t->value));
-}
-
-static void key_table_free(struct key_table *t)
-{
-    for (size_t i = 0; i < t->cap; i++)
-        free(t->key[i]);
-    free(t->key);
-    free(t->value);
-}
-
-static uint64_t fnv1a(const char *s, size_t n)
-{
-    uint64_t h = 14695981039346656037u;
-    for (size_t i = 0; i < n; i++)
-        h = (h ^ (unsigned char)s[i]) * 1099511628211u;
-    return h;
-}
-
-static void key_table_grow(struct key_table *t)
-{
-    struct key_table old = *t;
-    t->cap *= 2;
-    t->key = xcalloc(t->cap, sizeof(*t->key));
-    t->value = xcalloc(t->cap, sizeof(*t->value));
-    for (size_t i = 0; i < old.cap; i++) {
-        if (old.key[i] == NULL)
-            continue;
-        size_t h = (size_t)fnv1a(old.key[i], strlen(old.key[i])) & (t->cap - 1);
-        while (t->key[h] != NULL)
-            h = (h + 1) & (t->cap - 1);
-        t->key[h] = old.key[i];
-        t->value[h] = old.value[i];
-    }
-    free(old.key);
-    free(old.value);
-}
-
-/* The value stored under the n bytes of key, or v stored under it (and *added set). */
-static size_t key_table_put(struct key_table *t, const char *key, size_t n, size_t v, bool *added)
-{
-    if (2 * (t->n + 1) > t->cap)
-        key_table_grow(t);
-    size_t h = (size_t)fnv1a(key, n) & (t->cap - 1);
-    while (t->key[h] != NULL && (strlen(t->key[h]) != n || memcmp(t->key[h], key, n) != 0))
-        h = (h + 1) & (t->cap - 1);
-    *added = t->key[h] == NULL;
-    if (*added) {
-        t->key[h] = xmalloc(n + 1);
-        memcpy(t->key[h], key, n);
-        t->key[h][n] = '\0';
-        t->value[h] = v;
-        t->n++;
-    }
-    return t->value[h];
+    const json_t *found = json_object_getn(table, key, n);
+    *added = found == NULL;
+    if (found != NULL)
+        return (size_t)json_integer_value(found);
+    json_object_setn_nocheck(table, key, n, json_integer((json_int_t)v));
+    return v;
 }
 
 /* A key of its parts, each ended by a unit separator (0x1f, which no code or name holds). */
@@ -309,10 +252,7 @@ static void incidents_build(const struct notify_group *g, struct incidents *ins)
     ins->topic_head = xcalloc(cap, sizeof(*ins->topic_head));
     ins->topic_sites = xcalloc(cap, sizeof(*ins->topic_sites));
     ins->n = 0;
-    struct key_table incidents, topics, sites;
-    key_table_init(&incidents);
-    key_table_init(&topics);
-    key_table_init(&sites);
+    json_t *incidents = json_object(), *topics = json_object(), *sites = json_object();
     char key[1024];
     for (size_t i = 0; i < n; i++) {
         const struct notify_alert *a = &g->alerts[i];
@@ -320,7 +260,7 @@ static void incidents_build(const struct notify_group *g, struct incidents *ins)
         size_t k = ins->n;
         if (a->incident_id != 0) {
             int w = snprintf(key, sizeof(key), "%lld", a->incident_id);
-            k = key_table_put(&incidents, key, (size_t)w, ins->n, &added);
+            k = key_put(incidents, key, (size_t)w, ins->n, &added);
         }
         if (added)
             ins->list[ins->n++] =
@@ -334,17 +274,17 @@ static void incidents_build(const struct notify_group *g, struct incidents *ins)
         ins->list[k].firing = ins->list[k].firing || !a->resolved;
         /* its topic, and whether its site is new to the topic */
         size_t len = topic_key(a, key, sizeof(key));
-        size_t head = key_table_put(&topics, key, len, i, &added);
+        size_t head = key_put(topics, key, len, i, &added);
         ins->topic_head[i] = added;
         char pair[1100];
         int w = snprintf(pair, sizeof(pair), "%zu\x1f%s", head, str(a->site));
-        key_table_put(&sites, pair,
-                      w > 0 && (size_t)w < sizeof(pair) ? (size_t)w : sizeof(pair) - 1, i, &added);
+        key_put(sites, pair, w > 0 && (size_t)w < sizeof(pair) ? (size_t)w : sizeof(pair) - 1, i,
+                &added);
         ins->topic_sites[head] += added;
     }
-    key_table_free(&incidents);
-    key_table_free(&topics);
-    key_table_free(&sites);
+    json_decref(incidents);
+    json_decref(topics);
+    json_decref(sites);
 }
 
 static void incidents_free(struct incidents *ins);
