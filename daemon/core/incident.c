@@ -77,9 +77,33 @@ static void signal_key(const struct incident_subject *s, struct incident_key *ou
     trim_utf8(out->title, sizeof(out->title), n);
 }
 
+/* The title of an alert about the whole programme (no indicator, no site: the roadmap's
+   trajectory, a receiver that cannot be reached), or 0 when its summary cannot make one: the
+   summary as a sentence, without its figures (after ": "), which go on changing while the
+   title stays what opened the incident: "Coverage is behind the roadmap", "Could not deliver
+   to change-team". A trajectory summary without figures ("behind against the roadmap") does
+   not name its dimension and keeps the rule's name before it. */
+static int programme_wide_title(const struct incident_subject *s, char *title, size_t size)
+{
+    if (s->indicator_name != NULL || s->site_name != NULL || s->summary == NULL ||
+        s->summary[0] == '\0')
+        return 0;
+    const char *cut = strstr(s->summary, ": ");
+    bool self = s->rule_kind != NULL && strcmp(s->rule_kind, "self") == 0;
+    if (cut == NULL && !self)
+        return 0;
+    int len = cut != NULL ? (int)(cut - s->summary) : (int)strlen(s->summary);
+    char first = s->summary[0];
+    return snprintf(title, size, "%c%.*s", first >= 'a' && first <= 'z' ? first - 'a' + 'A' : first,
+                    len - 1, s->summary + 1);
+}
+
 /* The title of an alert that is its own incident: its rule and what it is about. */
 static int alone_title(const struct incident_subject *s, char *title, size_t size)
 {
+    int wide = programme_wide_title(s, title, size);
+    if (wide > 0)
+        return wide;
     const char *rule = or_dash(s->rule_name);
     if (s->site_name != NULL)
         return snprintf(title, size, "%s: %s at %s", rule, or_dash(s->indicator_name),

@@ -134,6 +134,20 @@ Test(incident, titles)
                                          .period_start = -1,
                                          .summary = "behind against the roadmap"});
     cr_expect_str_eq(k.title, "trajectory-expansion: behind against the roadmap");
+    /* a programme-wide alert in words, without the figures that change after it opened */
+    k = key_of((struct incident_subject){
+        .alert_id = 7,
+        .rule_kind = "trajectory",
+        .rule_name = "trajectory-coverage",
+        .period_start = -1,
+        .summary = "coverage is behind the roadmap: 26.6 % actual, 28.8 % planned"});
+    cr_expect_str_eq(k.title, "Coverage is behind the roadmap");
+    k = key_of((struct incident_subject){.alert_id = 8,
+                                         .rule_kind = "self",
+                                         .rule_name = "notification-delivery",
+                                         .period_start = -1,
+                                         .summary = "could not deliver to change-team"});
+    cr_expect_str_eq(k.title, "Could not deliver to change-team");
 }
 
 Test(incident, long_titles_are_cut_at_a_character)
