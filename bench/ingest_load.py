@@ -15,7 +15,7 @@ of the practices (every CLIENTS-th) and pushes its months in order, all indicato
 of its practices per batch. ORDER=interleaved deals one common month-ordered list of batches
 out to the clients in turn, so a practice's next month, sent by another client, often
 overtakes its previous one: rows that arrive before an earlier period of their series cannot
-take the COPY path of new periods and are looked up (see daemon/observations.c).
+take the COPY path of new periods and are looked up (see daemon/storage/observations_write.c).
 """
 
 import http.client

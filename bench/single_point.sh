@@ -84,7 +84,7 @@ stop_daemon() {
 
 say "== the synthetic programme: $SITES practices × $INDICATORS indicators"
 start_daemon default
-default_workers=$(sed -n 's/.*"worker_threads", CONFIG_INT, "\([0-9]*\)".*/\1/p' "$here/daemon/config.c")
+default_workers=$(sed -n 's/.*"worker_threads", CONFIG_INT, "\([0-9]*\)".*/\1/p' "$here/daemon/core/config.c")
 admin=$("$build/scaleupctl" --database "$db" token create --admin --name bench 2>/dev/null)
 python3 "$here/bench/ingest_load.py" programme >"$work/programme.json"
 SCALEUPD_URL=$url SCALEUPD_TOKEN=$admin "$build/scaleupctl" programme apply "$work/programme.json" >/dev/null
