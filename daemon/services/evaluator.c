@@ -1345,8 +1345,11 @@ static bool evaluate_trajectory_rule(PGconn *conn, const struct evaluation_traje
     snprintf(subject, sizeof(subject), "d%s", dimension);
     struct rule_eval eval;
     rule_eval_trajectory(&rule, status, &eval);
-    const json_t *actual = json_object_get(dim, "actual"),
-                 *planned = json_object_get(dim, "planned");
+    /* expansion's figures are its sites' (its regions' count towards its status too) */
+    const json_t *figures =
+        strcmp(dimension, "expansion") == 0 ? json_object_get(dim, "sites") : dim;
+    const json_t *actual = json_object_get(figures, "actual"),
+                 *planned = json_object_get(figures, "planned");
     if (json_is_number(actual) && json_is_number(planned)) {
         eval.value = json_number_value(actual);
         eval.centre = json_number_value(planned); /* the plan is the line to compare with */
@@ -1356,12 +1359,14 @@ static bool evaluate_trajectory_rule(PGconn *conn, const struct evaluation_traje
                                                           : "is on track with";
         /* coverage and institutionalisation are shares, shown as the progress view shows
          * them; expansion's are counts */
-        bool share = strcmp(dimension, "expansion") != 0;
-        snprintf(eval.summary, sizeof(eval.summary),
-                 share ? "%s %s the roadmap: %.1f %% actual, %.1f %% planned"
-                       : "%s %s the roadmap: %.3g actual, %.3g planned",
-                 dimension, how, share ? 100 * eval.value : eval.value,
-                 share ? 100 * eval.centre : eval.centre);
+        if (strcmp(dimension, "expansion") != 0)
+            snprintf(eval.summary, sizeof(eval.summary),
+                     "%s %s the roadmap: %.1f %% actual, %.1f %% planned", dimension, how,
+                     100 * eval.value, 100 * eval.centre);
+        else /* whole sites; the plan between milestones may fall between two */
+            snprintf(eval.summary, sizeof(eval.summary),
+                     "%s %s the roadmap: %.0f sites actual, %.*f planned", dimension, how,
+                     eval.value, eval.centre == floor(eval.centre) ? 0 : 1, eval.centre);
     }
     bool no_data = status == NULL || strcmp(status, "no_data") == 0;
     struct alert_update u = {.programme_id = t->programme_id,

@@ -283,6 +283,39 @@ class ProgressTest(unittest.TestCase):
         for quiet in ("trajectory-expansion", "trajectory-institutionalisation"):
             self.assertNotEqual(alerts.get(quiet, {}).get("state"), "firing", alerts.get(quiet))
 
+    def test_an_expansion_behind_alerts_with_its_sites(self):
+        """Expansion's figures are its sites' (under "sites" in the progress document): its
+        trajectory alert carries them as value and centre, and says them in whole sites."""
+        other = "icp-expansion-behind"
+        resp = self.daemon.request("POST", "/api/v1/programmes", harness.example_programme(slug=other))
+        self.assertEqual(resp.status, 201, resp.body)
+        roadmap = json.loads(EXAMPLE_ROADMAP)
+        roadmap["programme"] = other
+        # 3 sites active against a plan of 1 + 29 x 287 / 364 = 23.9 by 2025-10-15: 87 % short,
+        # beyond the 25 % of "at_risk"
+        roadmap["expansion"]["sites"]["milestones"][0]["target"] = 30
+        resp = self.daemon.request("PUT", f"/api/v1/programmes/{other}/roadmap", roadmap)
+        self.assertEqual(resp.status, 201, resp.body)
+        resp = self.daemon.request("POST", f"/api/v1/programmes/{other}/observations",
+                                   {"observations": DATA})
+        self.assertEqual((resp.status, resp.body["rejected"]), (200, 0), resp.body)
+
+        def firing():
+            resp = self.daemon.request("GET", f"/api/v1/alerts?programme={other}")
+            return next((a for a in resp.body["alerts"] if a["rule"] == "trajectory-expansion"
+                         and a["state"] == "firing"), None)
+
+        alert = harness.wait_until(firing, "the trajectory alert of expansion")
+        planned = 1 + 29 * AT / 364
+        self.assertEqual(alert["dimension"], "expansion")
+        self.assertEqual(alert["value"], 3)
+        self.assertAlmostEqual(alert["centre"], planned, places=9)
+        self.assertIn(f"expansion is at risk against the roadmap: 3 sites actual, {planned:.1f} planned",
+                      alert["summary"])
+        resp = self.daemon.request("GET", f"/api/v1/incidents?programme={other}&kind=alert")
+        titles = [n["title"] for n in resp.body["incidents"]]
+        self.assertIn("Expansion is at risk against the roadmap", titles)
+
     def test_progress_by_region_names_the_lagging_region(self):
         doc = self.get("/progress?by=region")
         regions = {r["code"]: r for r in doc["regions"]}
