@@ -93,6 +93,8 @@ static int programme_wide_title(const struct incident_subject *s, char *title, s
     if (cut == NULL && !self)
         return 0;
     int len = cut != NULL ? (int)(cut - s->summary) : (int)strlen(s->summary);
+    if (len < 1)
+        return 0;
     char first = s->summary[0];
     return snprintf(title, size, "%c%.*s", first >= 'a' && first <= 'z' ? first - 'a' + 'A' : first,
                     len - 1, s->summary + 1);
