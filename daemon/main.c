@@ -240,9 +240,10 @@ int main(int argc, char **argv)
 
     event_base_dispatch(st.base);
 
-    teardown(&st); /* waits for background work under way */
+    bool refused = pool_refused(st.app.pool); /* a newer scaleupd's schema: a failure */
+    teardown(&st);                            /* waits for background work under way */
     log_info("stopped");
-    return 0;
+    return refused ? 1 : 0;
 fail:
     teardown(&st);
     return 1;

@@ -3,12 +3,14 @@
 #include "scaleupd/edge/pool.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <event2/event.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "scaleupd/storage/db.h"
 #include "scaleupd/storage/db_health.h"
@@ -39,6 +41,7 @@ struct pool {
     atomic_uint_fast64_t reconnects;
     atomic_uint_fast64_t connect_failures;
     atomic_bool migrated;
+    atomic_bool refused; /* a newer scaleupd migrated the database: the daemon stops */
 };
 
 static double now_seconds(void)
@@ -55,6 +58,24 @@ struct worker_conn {
     double delay;
     bool was_connected;
 };
+
+/* After a failed migration: when a newer scaleupd migrated the database, this one must not
+   write to a schema it does not know. The worker drops its connection for good (requests get
+   503 meanwhile) and the first to find out stops the daemon, which then exits with status 1
+   (main.c, pool_refused). True when so. */
+static bool refuse_newer_schema(struct pool *pool, struct worker_conn *wc, const char *err)
+{
+    char what[256];
+    if (db_schema_unknown(wc->conn, what, sizeof(what)) != 1)
+        return false;
+    if (!atomic_exchange(&pool->refused, true)) {
+        log_error("%s; stopping", err);
+        kill(getpid(), SIGTERM);
+    }
+    db_close(&wc->conn);
+    wc->next_try = now_seconds() + 1e9;
+    return true;
+}
 
 static void ensure_connection(struct pool *pool, struct worker_conn *wc)
 {
@@ -90,7 +111,7 @@ static void ensure_connection(struct pool *pool, struct worker_conn *wc)
     if (!atomic_load(&pool->migrated)) {
         if (db_migrate(wc->conn, err, sizeof(err)))
             atomic_store(&pool->migrated, true);
-        else
+        else if (!refuse_newer_schema(pool, wc, err))
             log_error("%s", err);
     }
 }
@@ -292,6 +313,11 @@ uint64_t pool_reconnects(struct pool *pool)
 uint64_t pool_connect_failures(struct pool *pool)
 {
     return atomic_load(&pool->connect_failures);
+}
+
+bool pool_refused(struct pool *pool)
+{
+    return atomic_load(&pool->refused);
 }
 
 bool pool_migrated(struct pool *pool)

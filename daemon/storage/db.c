@@ -134,6 +134,36 @@ static bool apply_one(PGconn *conn, const struct db_migration *m, char *err, siz
     return true;
 }
 
+int db_schema_unknown(PGconn *conn, char *what, size_t what_size)
+{
+    char known[4096] = "{";
+    size_t len = 1;
+    for (const struct db_migration *m = db_migrations; m->name != NULL && len < sizeof(known); m++)
+        len += (size_t)snprintf(known + len, sizeof(known) - len, "%s%d",
+                                m == db_migrations ? "" : ",", m->version);
+    if (len + 2 > sizeof(known)) {
+        snprintf(what, what_size, "too many migrations to compare");
+        return -1;
+    }
+    snprintf(known + len, sizeof(known) - len, "}");
+    const char *params[] = {known};
+    PGresult *res = db_query(conn,
+                             "SELECT version::text, name FROM schema_migration"
+                             " WHERE version <> ALL ($1::int[]) ORDER BY version DESC LIMIT 1",
+                             1, params);
+    int unknown = -1;
+    if (PQresultStatus(res) == PGRES_TUPLES_OK) {
+        unknown = PQntuples(res) > 0;
+        if (unknown)
+            snprintf(what, what_size, "migration %s (%s)", PQgetvalue(res, 0, 0),
+                     PQgetvalue(res, 0, 1));
+    } else {
+        snprintf(what, what_size, "%s", PQerrorMessage(conn));
+    }
+    PQclear(res);
+    return unknown;
+}
+
 bool db_migrate(PGconn *conn, char *err, size_t err_size)
 {
     char why[512];
@@ -150,6 +180,18 @@ bool db_migrate(PGconn *conn, char *err, size_t err_size)
                  "name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())",
                  why, sizeof(why))) {
         snprintf(err, err_size, "could not create the schema_migration table: %s", why);
+        goto out;
+    }
+    char what[256];
+    int unknown = db_schema_unknown(conn, what, sizeof(what));
+    if (unknown != 0) {
+        if (unknown > 0)
+            snprintf(err, err_size,
+                     "the database was migrated by a newer scaleupd (it records %s, and this"
+                     " scaleupd %s knows migrations up to %d): run the newer version",
+                     what, SCALEUPD_VERSION, db_schema_head());
+        else
+            snprintf(err, err_size, "could not read the migrations applied: %s", what);
         goto out;
     }
     /* every migration not recorded yet, in order: not only those after the newest recorded,

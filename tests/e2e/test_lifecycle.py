@@ -20,6 +20,30 @@ def config_line(path, key):
     raise AssertionError(f"{key} is not in {path}")
 
 
+class NewerSchemaTest(unittest.TestCase):
+    """A daemon started on a database a newer scaleupd migrated (a downgrade, or an old one left
+    running through an upgrade) stops with a failure status instead of writing to a schema it
+    does not know."""
+
+    def test_a_newer_schema_stops_the_daemon(self):
+        conninfo = harness.fresh_database("e2e_lifecycle_newer_schema")
+        with Daemon(conninfo):
+            pass  # migrated to this build's head
+        harness.psql(conninfo, "INSERT INTO schema_migration (version, name)"
+                               " SELECT max(version) + 1, 'from_a_newer_scaleupd' FROM schema_migration")
+        d = Daemon(conninfo, wait_ready=False)
+        try:
+            _, match = d.wait_for_log(r"ERROR: (the database was migrated by a newer scaleupd.*)")
+            self.assertIn("from_a_newer_scaleupd", match.group(1))
+            self.assertIn("run the newer version", match.group(1))
+            self.assertEqual(d.proc.wait(timeout=harness.TIMEOUT), 1)
+        finally:
+            d.close()
+        count = harness.psql(conninfo, "SELECT count(*) FROM schema_migration"
+                                       " WHERE name = 'from_a_newer_scaleupd'")
+        self.assertEqual(count.strip(), "1")
+
+
 class ReloadTest(unittest.TestCase):
     """SIGHUP re-reads the configuration file."""
 

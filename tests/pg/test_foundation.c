@@ -157,6 +157,31 @@ Test(migrations, an_empty_database_gets_every_version)
     }
 }
 
+Test(migrations, a_database_a_newer_build_migrated_is_refused)
+{
+    char err[512] = "", what[256] = "";
+    cr_assert(db_migrate(conn, err, sizeof(err)), "%s", err);
+    cr_expect_eq(db_schema_unknown(conn, what, sizeof(what)), 0, "%s", what);
+    int future = db_schema_head() + 1;
+    char version[16];
+    snprintf(version, sizeof(version), "%d", future);
+    const char *values[] = {version};
+    cr_assert_eq(query_count("WITH a AS (INSERT INTO schema_migration (version, name)"
+                             " VALUES ($1::int, 'from_a_newer_scaleupd') RETURNING 1)"
+                             " SELECT count(*) FROM a",
+                             1, values),
+                 1);
+    cr_expect_eq(db_schema_unknown(conn, what, sizeof(what)), 1);
+    char want[64];
+    snprintf(want, sizeof(want), "migration %d (from_a_newer_scaleupd)", future);
+    cr_expect_str_eq(what, want);
+    cr_expect_not(db_migrate(conn, err, sizeof(err)));
+    cr_expect(strstr(err, "migrated by a newer scaleupd") != NULL, "%s", err);
+    cr_expect(strstr(err, want) != NULL, "%s", err);
+    exec_ok("DELETE FROM schema_migration WHERE name = 'from_a_newer_scaleupd'");
+    cr_expect(db_migrate(conn, err, sizeof(err)), "%s", err);
+}
+
 Test(migrations, migrating_again_changes_nothing)
 {
     static const char fingerprint[] =

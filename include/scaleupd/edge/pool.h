@@ -50,6 +50,10 @@ uint64_t pool_connect_failures(struct pool *pool);
 /* True once the schema migrations were applied by this process. */
 bool pool_migrated(struct pool *pool);
 
+/* True once a worker found the database migrated by a newer scaleupd: the daemon is
+ * stopping (it signalled itself) and should exit with a failure status. */
+bool pool_refused(struct pool *pool);
+
 /* Stops taking jobs, lets queued ones finish, joins the threads, frees; NULLs *pool.
  * Completions still pending are run. */
 void pool_free(struct pool **pool);

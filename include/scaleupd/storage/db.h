@@ -26,8 +26,15 @@ int db_schema_head(void);
 PGconn *db_connect(const char *conninfo, char *err, size_t err_size)
     __attribute__((warn_unused_result));
 
+/* Whether schema_migration records a migration this build does not know (a newer scaleupd
+ * migrated the database): 1, with what names it ("migration 32 (032_x)"); 0 when not; -1 when
+ * the database cannot be asked (what says why; also when schema_migration does not exist). */
+int db_schema_unknown(PGconn *conn, char *what, size_t what_size);
+
 /* Applies every migration not yet recorded in schema_migration, each in its own transaction,
- * under an advisory lock so that several daemons starting at once apply each only once. */
+ * under an advisory lock so that several daemons starting at once apply each only once.
+ * Refuses (false) a database that a newer build migrated (db_schema_unknown): this build would
+ * write to a schema it does not know. */
 bool db_migrate(PGconn *conn, char *err, size_t err_size) __attribute__((warn_unused_result));
 
 /* The highest applied migration, 0 when none, -1 when the database cannot be asked. */
