@@ -824,6 +824,7 @@ bool conn_guards_take(struct conn_guards *set, struct evhttp_request *evreq,
     g->state = GUARD_WAIT;
     steer_reading(g);
     *verdict = g->verdict;
+    verdict->arrived = g->started;
     memset(&g->verdict, 0, sizeof(g->verdict));
     evhttp_request_set_on_complete_cb(evreq, on_complete, g);
     return true;

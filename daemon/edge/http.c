@@ -102,9 +102,11 @@ static void send_reply(struct http_server *server, struct evhttp_request *evreq,
                                                 : LOG_LEVEL_DEBUG;
     char method[16];
     router_allow_header(req->method, method, sizeof(method));
-    log_write(level, req->id, "%s %s %d %.1f ms (%.1f ms waiting for a worker, %zu bytes in)",
+    log_write(level, req->id,
+              "%s %s %d %.1f ms (%.1f ms waiting for a worker, %zu bytes in, %.1f ms arriving"
+              " before)",
               method[0] ? method : "?", req->path ? req->path : "?", req->status, elapsed * 1000,
-              req->queued * 1000, req->body_len);
+              req->queued * 1000, req->body_len, req->arriving * 1000);
 
     server->in_flight--;
     if (server->in_flight == 0 && server->draining)
@@ -313,8 +315,11 @@ static void on_request(struct evhttp_request *evreq, void *arg)
     char allow[80];
     enum router_result found =
         router_match(app_routes, app_n_routes, req->path, req->method, &req->match);
-    if (guarded)
+    if (guarded) {
         take_verdict(req, &verdict);
+        req->arriving =
+            verdict.arrived > 0 && started > verdict.arrived ? started - verdict.arrived : 0;
+    }
     switch (found) {
     case ROUTER_NOT_FOUND:
         request_reply_error(req, 404, "not_found", "no such endpoint: %s", req->path);

@@ -284,6 +284,24 @@ class TokenBeforeBodyTest(JsonErrors):
             self.assertIsNotNone(resp)
             self.assertLess(resp.status, 500, resp.body)  # answered once the body is read
 
+    def test_the_request_log_says_how_long_a_request_took_to_arrive(self):
+        """A body that comes half a second after its head: the request's log line says it
+        arrived over that half second, apart from the time the daemon spent on it."""
+        body = b'{"slug": "e2e-slow-arrival", "name": "Slow"}'
+        mark = self.daemon.log_mark()
+        with self.daemon.connect() as sock:
+            sock.sendall((f"{ADMIN_POST}Authorization: Bearer {self.daemon.admin_token}\r\n"
+                          f"Content-Length: {len(body)}\r\n\r\n").encode())
+            time.sleep(0.5)
+            sock.sendall(body)
+            self.assertEqual(read_answer(sock).status, 201)
+        _, match = self.daemon.wait_for_log(
+            r"POST /api/v1/programmes 201 ([0-9.]+) ms \(([0-9.]+) ms waiting for a worker, "
+            rf"{len(body)} bytes in, ([0-9.]+) ms arriving before\)", since=mark)
+        handled, arriving = float(match.group(1)), float(match.group(3))
+        self.assertGreaterEqual(arriving, 500, match.group(0))
+        self.assertLess(handled, arriving, match.group(0))
+
     def test_a_valid_token_gets_its_body_read(self):
         resp = self.daemon.request("POST", "/api/v1/programmes", {"slug": "e2e-token-body",
                                                                   "name": "Token first"})

@@ -24,7 +24,8 @@ struct conn_verdict {
     const struct route *route; /* the route the guard matched, NULL when none */
     bool authorized;           /* the token was checked for that route: auth says who */
     struct request_auth auth;
-    char id[20]; /* the request id the guard used (in its log lines), "" when none */
+    char id[20];    /* the request id the guard used (in its log lines), "" when none */
+    double arrived; /* when its first byte came, or its connection opened (CLOCK_MONOTONIC) */
 };
 
 /* The guards of one server. new_id writes a fresh request id (the server's numbering). */

@@ -42,6 +42,8 @@ struct request {
     bool authorized; /* the connection guard checked the token before the body was read */
     const struct config *config; /* config in force when the request arrived */
     double queued;               /* seconds it waited for a pool worker (logged) */
+    double arriving;             /* seconds from its first byte until evhttp had it whole: its
+                                    head, the token check on a worker, its body (logged) */
 
     /* the response, written by the handler */
     int status;
