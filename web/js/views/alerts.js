@@ -108,14 +108,23 @@ function kindTag(kind) {
 
 /* What a member of an incident is about, less what the incident's title says already: a late
  * feed's indicator (the practice is the incident's), a signal's practice or the region's
- * aggregate (the indicator is the incident's), else both. */
+ * aggregate (the indicator is the incident's), else both; for an alert about the whole
+ * programme (the roadmap's trajectory, a receiver), its figures as they stand now, which the
+ * title, fixed when the incident opened, leaves out ("26.6 % actual, 28.8 % planned"). */
 function memberLabel(m, kind) {
   const ind = indicatorOf(m.indicator);
   const what = ind ? ind.name : m.indicator;
   const where = m.site ? siteName(m.site) + (m.aggregate ? " (aggregate)" : "") : null;
   if (kind === "late_feed") return what || MISSING;
   if (kind === "signal") return where || MISSING;
+  if (!what && !where && m.summary) return programmeWideFigures(m.summary);
   return [what, where].filter(Boolean).join(" at ") || m.rule;
+}
+
+/* The part of a summary after its first ": ", else the whole summary. */
+function programmeWideFigures(summary) {
+  const cut = summary.indexOf(": ");
+  return cut >= 0 ? summary.slice(cut + 2) : summary;
 }
 
 /* One member of an incident: what it is about, its state, and whether it is acknowledged or
