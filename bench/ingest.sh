@@ -10,6 +10,7 @@
 #   ORDER=interleaved bench/ingest.sh   batches dealt out in turn, not one data team per client
 #                              (bench/ingest_load.py says what each order means)
 #   PERF=1 bench/ingest.sh     also record a perf profile of the daemon during the load
+#                              (PERF=all: of the whole machine, PostgreSQL and the clients too)
 #   EXTRA_SQL="DROP TRIGGER …" bench/ingest.sh   run SQL before the load (experiments only)
 #   STATS=1 bench/ingest.sh    also print the statements that took the database's time
 #                              (pg_stat_statements, over the API load, then over the catch-up
@@ -113,7 +114,11 @@ if [ -n "${STATS:-}" ]; then
     sampler_pid=$!
 fi
 if [ -n "${PERF:-}" ]; then
-    perf record -g -p "$daemon_pid" -o "$work/perf.data" >/dev/null 2>&1 &
+    if [ "$PERF" = all ]; then
+        perf record -a -g -o "$work/perf.data" >/dev/null 2>&1 &
+    else
+        perf record -g -p "$daemon_pid" -o "$work/perf.data" >/dev/null 2>&1 &
+    fi
     perf_pid=$!
 fi
 pg_cpu "$work/pg.before"
@@ -129,7 +134,7 @@ if [ -n "$perf_pid" ]; then
     perf_pid=
     perf report -i "$work/perf.data" --no-children --percent-limit 1.5 --stdio 2>/dev/null |
         grep -v '^$' | head -60 >"$work/perf.txt" || true
-    say "   perf profile of the daemon: $work/perf.txt (KEEP=1 keeps it)"
+    say "   perf profile: $work/perf.txt (KEEP=1 keeps it and perf.data)"
 fi
 if [ -n "${STATS:-}" ]; then
     kill -- -"$sampler_pid" 2>/dev/null || true
