@@ -584,7 +584,10 @@ enum ingest_outcome ingest_push(PGconn *conn, const struct ingest_request *rq,
     enum ingest_outcome outcome = push_programme(conn, rq, &programme_id);
     if (outcome != INGEST_PUSH_ANSWERED)
         return outcome;
-    if (!db_begin(conn, rq->request_id))
+    /* a small write (a practice's month, a single point) reuses its statements' plans: each is
+     * a handful of index probes, and planning them cost more than running them */
+    bool small = rq->body_len <= INGEST_KEYED_MAX_BODY;
+    if (!(small ? db_begin_keyed(conn, rq->request_id) : db_begin(conn, rq->request_id)))
         return INGEST_PUSH_DB_ERROR;
     bool commit;
     outcome = push_in_transaction(conn, rq, programme_id, out, &commit);

@@ -402,6 +402,21 @@ bool db_begin(PGconn *conn, const char *request_id)
     return control(conn, "BEGIN", NULL, request_id);
 }
 
+bool db_begin_keyed(PGconn *conn, const char *request_id)
+{
+    /* a generic plan made while a table was empty is kept as it grows (db_connect's reason for
+     * custom plans), so it is made without sequential scans: the statements of these
+     * transactions all have an index path, and take it whatever the statistics said */
+    static const char sql[] = "BEGIN; SET LOCAL plan_cache_mode = force_generic_plan;"
+                              " SET LOCAL enable_seqscan = off";
+    PGresult *res = PQexec(conn, sql);
+    bool ok = db_ok(res, PGRES_COMMAND_OK, request_id, "BEGIN");
+    PQclear(res);
+    if (!ok && PQtransactionStatus(conn) != PQTRANS_IDLE)
+        db_rollback(conn, request_id); /* BEGIN ran but a SET failed: not half set up */
+    return ok;
+}
+
 bool db_commit(PGconn *conn, const char *request_id)
 {
     /* COMMIT of a transaction that a failed statement aborted "succeeds" with the tag

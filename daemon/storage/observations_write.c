@@ -21,12 +21,14 @@
 /* The batch's catalog: the programme's indicators (a handful), the sites of the batch's
  * codes only (a feed of one practice must not read a programme of thousands), when $4 (an
  * admin's write) those codes that belong to other programmes only, and the programme's
- * today. */
+ * today. Each code is looked up by its key (LATERAL … LIMIT 1): a small write's generic plan
+ * (db_begin_keyed) hashed the codes and read every site of the programme. */
 static const char SQL_CATALOG[] =
     "SELECT 'i', i.id, i.code, i.value_type, i.period_type, true FROM indicator i "
     "WHERE i.programme_id = $1 "
-    "UNION ALL SELECT 's', s.id, s.code, NULL, NULL, true FROM site s WHERE s.programme_id = $1 "
-    "AND s.code IN (SELECT unnest($2::text[])) "
+    "UNION ALL SELECT 's', s.id, s.code, NULL, NULL, true FROM (SELECT DISTINCT unnest($2::text[]))"
+    " c(code) CROSS JOIN LATERAL (SELECT s.id, s.code FROM site s WHERE s.programme_id = $1"
+    " AND s.code = c.code LIMIT 1) s "
     "UNION ALL SELECT DISTINCT ON (o.code) 's', 0, o.code, NULL, NULL, false FROM site o "
     "WHERE $4::boolean AND o.programme_id <> $1 AND o.code = ANY($2::text[]) AND NOT EXISTS "
     "(SELECT 1 FROM site m WHERE m.programme_id = $1 AND m.code = o.code) "

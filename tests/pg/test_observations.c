@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "pgtest.h"
+#include "scaleupd/core/dynbuf.h"
 #include "scaleupd/storage/db.h"
 #include "scaleupd/storage/idempotency.h"
 #include "scaleupd/services/ingest.h"
@@ -283,9 +284,10 @@ Test(observations, marks_are_compressed_with_lz4)
          " SELECT p.id, array_agg(g::bigint ORDER BY g), array_agg(date '2025-01-01' ORDER BY g),"
          " false FROM programme p, generate_series(1, 1000) g"
          " WHERE p.slug = 'icp-t2d-htn-be' GROUP BY p.id");
-    assert_scalar("SELECT pg_column_compression(series_ids) || ',' || pg_column_compression(periods)"
-                  " FROM rollup_dirty",
-                  "lz4,lz4");
+    assert_scalar(
+        "SELECT pg_column_compression(series_ids) || ',' || pg_column_compression(periods)"
+        " FROM rollup_dirty",
+        "lz4,lz4");
 }
 
 /* The series hint: after a batch, the later periods of its series go in without a lookup;
@@ -824,9 +826,11 @@ Test(observations, ingest_never_waits_on_an_evaluation_holding_its_marks)
 static enum ingest_outcome push(const char *rows, const char *key, bool dry_run,
                                 struct ingest_result *result)
 {
-    static char json[4096];
-    int n = snprintf(json, sizeof(json), "{\"observations\":[%s]}", rows);
-    cr_assert(n > 0 && (size_t)n < sizeof(json));
+    size_t size = strlen(rows) + 32;
+    char *json = malloc(size);
+    cr_assert_not_null(json);
+    int n = snprintf(json, size, "{\"observations\":[%s]}", rows);
+    cr_assert(n > 0 && (size_t)n < size);
     for (char *c = json; *c; c++)
         if (*c == '\'')
             *c = '"';
@@ -840,7 +844,53 @@ static enum ingest_outcome push(const char *rows, const char *key, bool dry_run,
                                 .request_id = "test"};
     idempotency_fingerprint("POST", "/x", "", "application/json", json, strlen(json),
                             rq.fingerprint);
-    return ingest_push(conn, &rq, result);
+    enum ingest_outcome outcome = ingest_push(conn, &rq, result);
+    free(json);
+    return outcome;
+}
+
+/* A small write reuses one generic plan of each of its statements (db_begin_keyed): planning
+ * them was half of PostgreSQL's CPU for 1-point POSTs. Outside it the session plans for each
+ * statement's parameters again, and a large write plans its own. Counted in the session's
+ * pg_prepared_statements, not timed. */
+Test(observations, a_small_write_reuses_its_statements_plans)
+{
+    static const char plans[] = "SELECT coalesce(sum(generic_plans), 0) || '/' ||"
+                                " coalesce(sum(custom_plans), 0) FROM pg_prepared_statements"
+                                " WHERE name = '%s'";
+    char sql[256];
+    struct ingest_result r;
+    for (int v = 1; v <= 8; v++) { /* the same key, a new value each time: SQL_STORE */
+        char row[160];
+        snprintf(row, sizeof(row),
+                 "{'indicator':'patients_enrolled','site':'BE-VLG-GP001','period':'2025-03',"
+                 "'value':%d}",
+                 v);
+        cr_assert_eq(push(row, NULL, false, &r), INGEST_PUSH_ANSWERED);
+        cr_expect_eq(r.counts.imported + r.counts.updated, 1);
+        ingest_result_free(&r);
+    }
+    snprintf(sql, sizeof(sql), plans, "scaleupd_obs_store");
+    assert_scalar(sql, "9/0"); /* the first write ran it twice: before and after the series */
+    snprintf(sql, sizeof(sql), plans, "scaleupd_obs_catalog");
+    assert_scalar(sql, "8/0");
+    assert_scalar("SHOW plan_cache_mode", "force_custom_plan");
+    assert_scalar("SHOW enable_seqscan", "on");
+
+    /* a write of more than INGEST_KEYED_MAX_BODY bytes plans for its rows */
+    struct dynbuf big;
+    dynbuf_init(&big, 1 << 20);
+    for (int m = 0; big.len <= INGEST_KEYED_MAX_BODY; m++)
+        cr_assert(dynbuf_addf(&big,
+                              "%s{'indicator':'patients_enrolled','site':'BE-VLG-GP002',"
+                              "'period':'%d-%02d','value':%d}",
+                              m ? "," : "", 2000 + m / 12, 1 + m % 12, m));
+    cr_assert_eq(push(dynbuf_str(&big), NULL, false, &r), INGEST_PUSH_ANSWERED);
+    cr_expect_gt(r.counts.imported, 100);
+    ingest_result_free(&r);
+    dynbuf_free(&big);
+    snprintf(sql, sizeof(sql), plans, "scaleupd_obs_catalog");
+    assert_scalar(sql, "8/1");
 }
 
 Test(observations, ingest_push_commits_replays_and_says_when_data_changed)

@@ -63,6 +63,10 @@ enum ingest_dhis2_syntax {
 };
 
 /* What a feed write asks, as the route parsed and authorised it. */
+/* A write whose body is at most this many bytes runs in a db_begin_keyed transaction (its
+ * statements' generic plans reused); larger ones plan each statement for their rows. */
+#define INGEST_KEYED_MAX_BODY 16384
+
 struct ingest_request {
     int64_t programme_id;       /* the programme written to; 0: look programme_slug up */
     const char *programme_slug; /* an admin's DHIS2 write names it (?programme=SLUG) */

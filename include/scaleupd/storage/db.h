@@ -99,6 +99,15 @@ bool db_command(PGconn *conn, const char *name, const char *sql, int n, const ch
  * identifier of the code, never of input). Failures are logged and kept like db_run's.
  * db_rollback is best effort (a lost connection has rolled back already). */
 bool db_begin(PGconn *conn, const char *request_id) __attribute__((warn_unused_result));
+/*
+ * BEGIN of a short transaction of statements that find their rows by key (a small feed
+ * write): within it the session's prepared statements reuse one generic plan each
+ * (plan_cache_mode = force_generic_plan) made without sequential scans (enable_seqscan off),
+ * where every other transaction plans each statement for its parameters (db_connect). In one
+ * round trip with the BEGIN. Planning the ingest path's statements was half of PostgreSQL's
+ * CPU for 1-point POSTs (bench/single_point.sh).
+ */
+bool db_begin_keyed(PGconn *conn, const char *request_id) __attribute__((warn_unused_result));
 /* db_commit is false also when the transaction had failed (COMMIT then rolls it back). */
 bool db_commit(PGconn *conn, const char *request_id) __attribute__((warn_unused_result));
 void db_rollback(PGconn *conn, const char *request_id);
