@@ -92,6 +92,24 @@ bool token_create(PGconn *conn, enum token_scope scope, const char *programme_sl
     return ok;
 }
 
+/* Refreshes a token's last_used_at (unless a concurrent request just did). */
+static enum token_result token_touch(PGconn *conn, int64_t token_id)
+{
+    char id[24];
+    snprintf(id, sizeof(id), "%lld", (long long)token_id);
+    const char *values[] = {id};
+    PGresult *res =
+        db_query_prepared(conn, "scaleupd_token_touch",
+                          "UPDATE token SET last_used_at = now() WHERE id = $1::bigint AND"
+                          " (last_used_at IS NULL OR last_used_at < now() - interval '1 minute')",
+                          1, values);
+    enum token_result result = db_ok(res, PGRES_COMMAND_OK, NULL, "note when a token was used")
+                                   ? TOKEN_OK
+                                   : TOKEN_DB_ERROR;
+    PQclear(res);
+    return result;
+}
+
 enum token_result token_authenticate(PGconn *conn, const char *secret, struct request_auth *auth)
 {
     size_t len = strlen(secret);
@@ -102,17 +120,16 @@ enum token_result token_authenticate(PGconn *conn, const char *secret, struct re
     const char *values[] = {(const char *)hash};
     int lengths[] = {32};
     int formats[] = {1};
-    PGresult *res =
-        db_exec_prepared(conn, "scaleupd_token_check",
-                         /* last_used_at is refreshed at most once a minute, so
-                          * that a busy token does not write on every request */
-                         "WITH t AS (SELECT id, scope, coalesce(programme_id, 0) AS "
-                         "programme_id, name, hash FROM token WHERE hash = $1 AND "
-                         "revoked_at IS NULL), used AS (UPDATE token SET last_used_at "
-                         "= now() FROM t WHERE token.id = t.id AND (token.last_used_at "
-                         "IS NULL OR token.last_used_at < now() - interval '1 minute')) "
-                         "SELECT id, scope, programme_id, name, hash FROM t",
-                         1, values, lengths, formats, 1);
+    /* planned on every request (db_connect): a plain lookup plans in a quarter of the time
+     * the same with its UPDATE in a CTE took (0.015 against 0.055 ms), and last_used_at is
+     * refreshed by a statement of its own at most once a minute, so that a busy token does not
+     * write on every request */
+    PGresult *res = db_exec_prepared(conn, "scaleupd_token_lookup",
+                                     "SELECT id, scope, coalesce(programme_id, 0), name, hash,"
+                                     " last_used_at IS NULL OR last_used_at < now() -"
+                                     " interval '1 minute' FROM token WHERE hash = $1"
+                                     " AND revoked_at IS NULL",
+                                     1, values, lengths, formats, 1);
     enum token_result result = TOKEN_UNKNOWN;
     /* db_ok keeps the SQLSTATE, so that a deadlock answers 503 rather than 500 */
     if (!db_ok(res, PGRES_TUPLES_OK, NULL, "look a token up")) {
@@ -137,6 +154,8 @@ enum token_result token_authenticate(PGconn *conn, const char *secret, struct re
                  PQgetvalue(res, 0, 3));
         auth->authenticated = true;
         result = TOKEN_OK;
+        if (PQgetlength(res, 0, 5) == 1 && PQgetvalue(res, 0, 5)[0] != 0)
+            result = token_touch(conn, auth->token_id);
     }
     PQclear(res);
     return result;
