@@ -25,6 +25,8 @@
 #include "scaleupd/edge/pool.h"
 #include "scaleupd/edge/routes.h"
 
+#define EXIT_REFUSED_SCHEMA 78 /* sysexits.h's EX_CONFIG: the database is not this build's */
+
 #define DEFAULT_CONFIG "/etc/scaleupd/scaleupd.conf"
 
 struct daemon_state {
@@ -243,7 +245,9 @@ int main(int argc, char **argv)
     bool refused = pool_refused(st.app.pool); /* a newer scaleupd's schema: a failure */
     teardown(&st);                            /* waits for background work under way */
     log_info("stopped");
-    return refused ? 1 : 0;
+    /* EX_CONFIG, which the systemd unit does not restart (RestartPreventExitStatus): starting
+       again would refuse again, every RestartSec, for ever */
+    return refused ? EXIT_REFUSED_SCHEMA : 0;
 fail:
     teardown(&st);
     return 1;

@@ -61,7 +61,7 @@ struct worker_conn {
 
 /* After a failed migration: when a newer scaleupd migrated the database, this one must not
    write to a schema it does not know. The worker drops its connection for good (requests get
-   503 meanwhile) and the first to find out stops the daemon, which then exits with status 1
+   503 meanwhile) and the first to find out stops the daemon, which then exits with status 78
    (main.c, pool_refused). True when so. */
 static bool refuse_newer_schema(struct pool *pool, struct worker_conn *wc, const char *err)
 {

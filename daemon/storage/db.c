@@ -185,7 +185,21 @@ bool db_migrate(PGconn *conn, char *err, size_t err_size)
     char what[256];
     int unknown = db_schema_unknown(conn, what, sizeof(what));
     if (unknown != 0) {
-        if (unknown > 0)
+        static const char prefix[] = "migration ";
+        long version = 0;
+        if (unknown > 0 && strncmp(what, prefix, sizeof(prefix) - 1) == 0) {
+            char *end = NULL;
+            version = strtol(what + sizeof(prefix) - 1, &end, 10);
+            if (end == what + sizeof(prefix) - 1)
+                version = 0;
+        }
+        if (unknown > 0 && version > 0 &&
+            version < db_schema_head()) /* a number this build skips: another line of work */
+            snprintf(err, err_size,
+                     "the database was migrated by another build of scaleupd (it records %s,"
+                     " which this scaleupd %s does not have): run the build that migrated it",
+                     what, SCALEUPD_VERSION);
+        else if (unknown > 0)
             snprintf(err, err_size,
                      "the database was migrated by a newer scaleupd (it records %s, and this"
                      " scaleupd %s knows migrations up to %d): run the newer version",

@@ -180,6 +180,15 @@ Test(migrations, a_database_a_newer_build_migrated_is_refused)
     cr_expect(strstr(err, want) != NULL, "%s", err);
     exec_ok("DELETE FROM schema_migration WHERE name = 'from_a_newer_scaleupd'");
     cr_expect(db_migrate(conn, err, sizeof(err)), "%s", err);
+
+    /* a number below this build's newest that it does not have (sql/ skips 015): not "newer" */
+    exec_ok("INSERT INTO schema_migration (version, name) VALUES (15, 'from_another_branch')");
+    cr_expect_eq(db_schema_unknown(conn, what, sizeof(what)), 1);
+    cr_expect_not(db_migrate(conn, err, sizeof(err)));
+    cr_expect(strstr(err, "migrated by another build of scaleupd") != NULL, "%s", err);
+    cr_expect(strstr(err, "migration 15 (from_another_branch)") != NULL, "%s", err);
+    exec_ok("DELETE FROM schema_migration WHERE name = 'from_another_branch'");
+    cr_expect(db_migrate(conn, err, sizeof(err)), "%s", err);
 }
 
 Test(migrations, migrating_again_changes_nothing)
