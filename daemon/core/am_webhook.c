@@ -193,7 +193,10 @@ static json_t *common_of(const json_t *alerts, const char *field)
 json_t *am_webhook_payload(const struct notify_group *g, const struct am_webhook_options *o)
 {
     size_t sent = g->n_alerts, truncated = 0;
-    size_t max = o->max_alerts > 0 ? (size_t)o->max_alerts : AM_WEBHOOK_MAX_ALERTS;
+    /* at most AM_WEBHOOK_MAX_ALERTS whatever max_alerts says (a document stored before the
+       receiver check capped it): more would not fit in a message */
+    size_t max = o->max_alerts > 0 && o->max_alerts < AM_WEBHOOK_MAX_ALERTS ? (size_t)o->max_alerts
+                                                                            : AM_WEBHOOK_MAX_ALERTS;
     if (sent > max) {
         truncated = sent - max;
         sent = max;

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "scaleupd/core/am_webhook.h"
 #include "scaleupd/core/problems.h"
 
 /* The same rule as receiver_doc.c's webhook URLs: http(s), no bytes that split a header. */
@@ -148,7 +149,7 @@ void receiver_endpoints_check_webhook(const json_t *w, size_t i, size_t j, json_
         snprintf(path, sizeof(path), "%s.send_resolved", base);
         problems_add(problems, path, "invalid_type", "send_resolved is true or false");
     }
-    check_integer(w, base, "max_alerts", 0, 1000000, problems);
+    check_integer(w, base, "max_alerts", 0, AM_WEBHOOK_MAX_ALERTS, problems);
 }
 
 static void check_alertmanager(const json_t *a, size_t i, size_t j, json_t **problems)

@@ -343,16 +343,19 @@ Test(am_webhook, an_unlimited_webhook_still_gets_a_payload_that_fits)
         many[i].id = (long long)i + 1;
     }
     struct notify_group g = group(many, n);
-    struct am_webhook_options o = {"k", 0, NULL};
-    char *body = am_webhook_body(&g, &o);
-    cr_assert_not_null(body);
-    cr_expect_lt(strlen(body), NOTIFY_RENDER_MAX);
-    json_t *p = json_loads(body, 0, NULL);
-    cr_expect_eq(json_array_size(json_object_get(p, "alerts")), AM_WEBHOOK_MAX_ALERTS);
-    cr_expect_eq(json_integer_value(json_object_get(p, "truncatedAlerts")),
-                 (json_int_t)(n - AM_WEBHOOK_MAX_ALERTS));
-    json_decref(p);
-    free(body);
+    /* unlimited (0), and a max_alerts above the cap stored before the receiver check refused it */
+    for (long max = 0; max <= 200000; max += 200000) {
+        struct am_webhook_options o = {"k", max, NULL};
+        char *body = am_webhook_body(&g, &o);
+        cr_assert_not_null(body, "max_alerts %ld", max);
+        cr_expect_lt(strlen(body), NOTIFY_RENDER_MAX);
+        json_t *p = json_loads(body, 0, NULL);
+        cr_expect_eq(json_array_size(json_object_get(p, "alerts")), AM_WEBHOOK_MAX_ALERTS);
+        cr_expect_eq(json_integer_value(json_object_get(p, "truncatedAlerts")),
+                     (json_int_t)(n - AM_WEBHOOK_MAX_ALERTS));
+        json_decref(p);
+        free(body);
+    }
     free(many);
 }
 
