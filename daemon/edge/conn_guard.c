@@ -573,12 +573,15 @@ static bool read_head(struct conn_guard *g, struct evbuffer *src, struct evbuffe
     const struct config *config = g->set->app->config;
     if (evbuffer_get_length(src) == 0)
         return false;
-    if (!evtimer_pending(g->timer, NULL)) { /* the first byte of a request after the first */
-        g->started = now_seconds();
+    if (!evtimer_pending(g->timer, NULL)) /* the first byte of a request after the first */
         arm(g, DEADLINE_HEADER, config->header_timeout);
-    }
-    if (g->scan.pos == 0)
+    if (g->scan.pos == 0) {
+        /* the request starts here, for its log line and the time it took to arrive: a new
+           connection's header deadline runs from its accept, but a client that connected
+           early (a pool, a browser's preconnect) had not yet begun to send */
+        g->started = now_seconds();
         skip_blank_lines(src);
+    }
     size_t have = evbuffer_get_length(src);
     size_t limit = (size_t)config->max_header_bytes;
     size_t look = have < limit + 1 ? have : limit + 1;

@@ -302,6 +302,24 @@ class TokenBeforeBodyTest(JsonErrors):
         self.assertGreaterEqual(arriving, 500, match.group(0))
         self.assertLess(handled, arriving, match.group(0))
 
+    def test_a_connection_opened_early_does_not_count_its_idle_time(self):
+        """A client that connects and sends its first request half a second later (a pool, a
+        browser's preconnect): the request is timed from its first byte, not from the accept
+        (which the header deadline still runs from)."""
+        body = b'{"slug": "e2e-early-connection", "name": "Early"}'
+        mark = self.daemon.log_mark()
+        with self.daemon.connect() as sock:
+            time.sleep(0.5)
+            sock.sendall((f"{ADMIN_POST}Authorization: Bearer {self.daemon.admin_token}\r\n"
+                          f"Content-Length: {len(body)}\r\n\r\n").encode() + body)
+            self.assertEqual(read_answer(sock).status, 201)
+        _, match = self.daemon.wait_for_log(
+            r"POST /api/v1/programmes 201 ([0-9.]+) ms \(([0-9.]+) ms waiting for a worker, "
+            rf"{len(body)} bytes in, ([0-9.]+) ms arriving before\)", since=mark)
+        handled, arriving = float(match.group(1)), float(match.group(3))
+        self.assertLess(arriving, 400, match.group(0))
+        self.assertLess(handled, 400, match.group(0))
+
     def test_a_valid_token_gets_its_body_read(self):
         resp = self.daemon.request("POST", "/api/v1/programmes", {"slug": "e2e-token-body",
                                                                   "name": "Token first"})
