@@ -1345,12 +1345,22 @@ static bool evaluate_trajectory_rule(PGconn *conn, const struct evaluation_traje
     snprintf(subject, sizeof(subject), "d%s", dimension);
     struct rule_eval eval;
     rule_eval_trajectory(&rule, status, &eval);
-    /* expansion's figures are its sites' (its regions' count towards its status too) */
-    const json_t *figures =
-        strcmp(dimension, "expansion") == 0 ? json_object_get(dim, "sites") : dim;
+    /* expansion's status is the worse of its sites' and its regions': its figures are those
+     * of the measure that gave it (the sites' when both did) */
+    bool expansion = strcmp(dimension, "expansion") == 0;
+    const json_t *figures = expansion ? json_object_get(dim, "sites") : dim;
+    const char *unit = "sites";
+    if (expansion && status != NULL) {
+        const json_t *regions = json_object_get(dim, "regions");
+        const char *by_sites = json_string_value(json_object_get(figures, "status"));
+        const char *by_regions = json_string_value(json_object_get(regions, "status"));
+        if ((by_sites == NULL || strcmp(by_sites, status) != 0) && by_regions != NULL &&
+            strcmp(by_regions, status) == 0)
+            figures = regions, unit = "regions";
+    }
     const json_t *actual = json_object_get(figures, "actual"),
                  *planned = json_object_get(figures, "planned");
-    if (json_is_number(actual) && json_is_number(planned)) {
+    if (status != NULL && json_is_number(actual) && json_is_number(planned)) {
         eval.value = json_number_value(actual);
         eval.centre = json_number_value(planned); /* the plan is the line to compare with */
         eval.has_limits = true;                   /* (with no limits: they stay NaN) */
@@ -1359,14 +1369,14 @@ static bool evaluate_trajectory_rule(PGconn *conn, const struct evaluation_traje
                                                           : "is on track with";
         /* coverage and institutionalisation are shares, shown as the progress view shows
          * them; expansion's are counts */
-        if (strcmp(dimension, "expansion") != 0)
+        if (!expansion)
             snprintf(eval.summary, sizeof(eval.summary),
                      "%s %s the roadmap: %.1f %% actual, %.1f %% planned", dimension, how,
                      100 * eval.value, 100 * eval.centre);
-        else /* whole sites; the plan between milestones may fall between two */
+        else /* whole sites or regions; the plan between milestones may fall between two */
             snprintf(eval.summary, sizeof(eval.summary),
-                     "%s %s the roadmap: %.0f sites actual, %.*f planned", dimension, how,
-                     eval.value, eval.centre == floor(eval.centre) ? 0 : 1, eval.centre);
+                     "%s %s the roadmap: %.0f %s actual, %.*f planned", dimension, how, eval.value,
+                     unit, eval.centre == floor(eval.centre) ? 0 : 1, eval.centre);
     }
     bool no_data = status == NULL || strcmp(status, "no_data") == 0;
     struct alert_update u = {.programme_id = t->programme_id,

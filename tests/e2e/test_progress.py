@@ -316,6 +316,35 @@ class ProgressTest(unittest.TestCase):
         titles = [n["title"] for n in resp.body["incidents"]]
         self.assertIn("Expansion is at risk against the roadmap", titles)
 
+    def test_an_expansion_behind_by_its_regions_alerts_with_its_regions(self):
+        """Expansion's status is the worse of its sites' and its regions': when the regions make
+        it (sites on track), the alert's figures are the regions', so that they do not say the
+        opposite of its status."""
+        other = "icp-regions-behind"
+        resp = self.daemon.request("POST", "/api/v1/programmes", harness.example_programme(slug=other))
+        self.assertEqual(resp.status, 201, resp.body)
+        roadmap = json.loads(EXAMPLE_ROADMAP)
+        roadmap["programme"] = other
+        # 3 sites against 2.6 planned (on track); 2 regions against 1 + 19 x 287 / 545 = 11.0
+        roadmap["expansion"]["regions"]["milestones"][0]["target"] = 20
+        resp = self.daemon.request("PUT", f"/api/v1/programmes/{other}/roadmap", roadmap)
+        self.assertEqual(resp.status, 201, resp.body)
+        resp = self.daemon.request("POST", f"/api/v1/programmes/{other}/observations",
+                                   {"observations": DATA})
+        self.assertEqual((resp.status, resp.body["rejected"]), (200, 0), resp.body)
+
+        def firing():
+            resp = self.daemon.request("GET", f"/api/v1/alerts?programme={other}")
+            return next((a for a in resp.body["alerts"] if a["rule"] == "trajectory-expansion"
+                         and a["state"] == "firing"), None)
+
+        alert = harness.wait_until(firing, "the trajectory alert of expansion")
+        planned = 1 + 19 * AT / 545
+        self.assertEqual(alert["value"], 2)
+        self.assertAlmostEqual(alert["centre"], planned, places=9)
+        self.assertIn(f"expansion is at risk against the roadmap: 2 regions actual, {planned:.1f} planned",
+                      alert["summary"])
+
     def test_progress_by_region_names_the_lagging_region(self):
         doc = self.get("/progress?by=region")
         regions = {r["code"]: r for r in doc["regions"]}

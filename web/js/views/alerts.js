@@ -10,7 +10,7 @@ import {
   listIncidents, listSilences,
 } from "../api.js";
 import { badge, h, table, th } from "../dom.js";
-import { MISSING, fmtDate, fmtDateTime, fmtDimension, fmtHours, fmtPeriod, fmtValue, isNum, parseDate } from "../format.js";
+import { MISSING, fmtDate, fmtDateTime, fmtHours, fmtPeriod, fmtValue, isNum, parseDate } from "../format.js";
 import { render, useProgramme } from "../router.js";
 import { indicatorOf, siteName, state } from "../state.js";
 
@@ -34,9 +34,11 @@ function alertWhat(a) {
 /* The value that fired it, with the limits; none for alerts about missing data. */
 function alertValue(a) {
   if (!isNum(a.value) || a.kind === "late_feed" || a.kind === "completeness" || a.state === "no_data") return MISSING;
-  /* the roadmap's trajectory: the dimension's figure (a share, or sites) against the plan */
+  /* the roadmap's trajectory: its figures as the evaluation wrote them last, with their unit
+     (a share, sites or regions): the value column keeps an earlier evaluation's figure when the
+     last one had none, and expansion's may be its regions' */
   if (a.kind === "trajectory")
-    return fmtDimension(a.dimension, a.value) + (isNum(a.centre) ? ` (planned ${fmtDimension(a.dimension, a.centre)})` : "");
+    return a.summary && a.summary.includes(": ") ? programmeWideFigures(a.summary) : MISSING;
   const ind = indicatorOf(a.indicator);
   const limits = isNum(a.lower_limit) && isNum(a.upper_limit)
     ? ` (limits ${fmtValue(a.lower_limit, ind)} – ${fmtValue(a.upper_limit, ind)})` : "";
