@@ -12,6 +12,7 @@
 #include "scaleupd/storage/db.h"
 #include "scaleupd/storage/incident_store.h"
 #include "scaleupd/storage/page_rows.h"
+#include "scaleupd/storage/receiver_store.h"
 #include "scaleupd/storage/silence_store.h"
 
 static void fmt_double(char *buf, size_t size, bool has, double v, const char **param)
@@ -146,6 +147,17 @@ static bool store_alert(PGconn *conn, const struct alert_update *u, const struct
         period,     e ? e->summary : (u->obs == ALERT_OBS_NO_DATA ? "no data" : ""),
         now,        alert_state_name(from),
         kind,       due_date};
+    /* an event goes to the receivers there are: a programme's receivers being replaced hold
+     * its receivers lock (RECEIVERS_LOCK_CLASS, storage/receiver_store.c), so this waits for
+     * them, and the statement below, snapshotted after, names a receiver just added; a
+     * replacement that locks after this sees the alert committed and tells its new receivers
+     * itself. Shared: alerts do not wait for each other. */
+    if (event != ALERT_EVENT_NONE &&
+        !db_command(conn, "scaleupd_alert_receivers_lock",
+                    "SELECT pg_advisory_xact_lock_shared(" RECEIVERS_LOCK_CLASS
+                    ", hashint8($1::bigint))",
+                    1, params, NULL, "lock the programme's receivers"))
+        return false;
     PGresult *res = db_run(conn, "scaleupd_alert_store", store_sql, 18, params, PGRES_TUPLES_OK,
                            NULL, "store an alert");
     if (res == NULL)

@@ -51,6 +51,16 @@ static enum alerts_result receivers_put_rows(PGconn *conn, int64_t programme_id,
     char now[32];
     snprintf(now, sizeof(now), "%.6f", clock_now());
     const char *params[] = {pid, text, now};
+    /* against an alert firing meanwhile (storage/alert_store.c takes this lock shared before
+     * it stores an event): one of the two waits for the other, and whichever comes second sees
+     * what the first committed, so a new receiver is told of it once; two PUTs of the same
+     * programme wait for each other too */
+    if (!db_command(conn, NULL,
+                    "SELECT pg_advisory_xact_lock(" RECEIVERS_LOCK_CLASS ", hashint8($1::bigint))",
+                    1, params, NULL, "lock the programme's receivers")) {
+        free(text);
+        return ALERTS_DB_ERROR;
+    }
     PGresult *res =
         db_run(conn, NULL, receivers_put_sql, 3, params, PGRES_TUPLES_OK, NULL, "store receivers");
     free(text);

@@ -8,6 +8,7 @@
 #include <criterion/criterion.h>
 
 #include <math.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -16,6 +17,7 @@
 #include "scaleupd/core/receiver_doc.h"
 #include "scaleupd/storage/ack_store.h"
 #include "scaleupd/storage/alert_store.h"
+#include "scaleupd/storage/db.h"
 #include "scaleupd/storage/rule_store.h"
 #include "scaleupd/core/config.h"
 #include "scaleupd/services/delivery.h"
@@ -223,6 +225,71 @@ Test(outbox, a_receiver_added_later_is_told_what_is_firing)
                   T0 + 400);
     cr_expect_eq(count(conn, "SELECT count(*) FROM alert_event WHERE dispatched_at IS NULL"), 0);
     config_free(&c);
+    PQfinish(conn);
+}
+
+struct put_later {
+    PGconn *conn;
+    const char *text;
+    double now;
+};
+
+static void *put_in_thread(void *arg)
+{
+    struct put_later *p = arg;
+    put_receivers(p->conn, p->text, p->now);
+    return NULL;
+}
+
+/* A receiver added while an alert fires in a transaction not yet committed: the replacement
+ * waits for that transaction (its receivers lock, storage/receiver_store.c), then sees the
+ * alert and tells the new receiver, once. Without the lock each side's statement saw the other
+ * before it committed, and the new receiver heard nothing until the alert changed state. */
+Test(outbox, a_receiver_added_while_an_alert_fires_is_told_once)
+{
+    PGconn *conn = setup("pg_outbox_added_meanwhile");
+    char err[256];
+    PGconn *other = db_connect(pgtest_conninfo("pg_outbox_added_meanwhile"), err, sizeof(err));
+    cr_assert_not_null(other, "%s", err);
+    struct rule_eval eval = {.holds = true,
+                             .has_limits = true,
+                             .value = 30,
+                             .centre = 60,
+                             .lower_limit = 55,
+                             .upper_limit = 65};
+    snprintf(eval.summary, sizeof(eval.summary), "below lower limit");
+    struct alert_update u = {.programme_id = 1,
+                             .rule_id = 1,
+                             .subject = "i1:s1",
+                             .indicator_id = 1,
+                             .site_id = 1,
+                             .for_count = 1,
+                             .resolve_count = 1,
+                             .obs = ALERT_OBS_HOLDS,
+                             .eval = &eval,
+                             .period_start = 20454,
+                             .now = T0};
+    run(conn, "BEGIN");
+    cr_assert(alerts_apply(conn, &u));
+    struct put_later p = {other,
+                          "{\"receivers\":[{\"name\":\"team\",\"email\":[\"a@example.org\","
+                          "\"b@example.org\"]},{\"name\":\"leaders\",\"email\":"
+                          "[\"c@example.org\"]}]}",
+                          T0 + 1};
+    pthread_t t;
+    cr_assert_eq(pthread_create(&t, NULL, put_in_thread, &p), 0);
+    usleep(300 * 1000); /* the PUT reaches its lock and waits there */
+    cr_expect_eq(count(conn, "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'"
+                             " AND NOT granted"),
+                 1, "the replacement waits for the alert's transaction");
+    run(conn, "COMMIT");
+    pthread_join(t, NULL);
+    cr_expect_eq(count(conn, "SELECT count(*) FROM alert_event WHERE receiver = 'leaders' AND"
+                             " kind = 'firing'"),
+                 1, "the new receiver is told of the alert");
+    cr_expect_eq(count(conn, "SELECT count(*) FROM alert_event WHERE receiver = 'team'"), 1,
+                 "the team is told once, by the alert itself");
+    PQfinish(other);
     PQfinish(conn);
 }
 

@@ -10,6 +10,11 @@
 
 #include "scaleupd/storage/alerts_result.h"
 
+/* Advisory lock class of a programme's receivers: held while they are replaced, shared while
+ * an alert's event is stored for them (storage/alert_store.c), so that an alert firing while
+ * a receiver is added reaches it. */
+#define RECEIVERS_LOCK_CLASS "7242019"
+
 /* Replaces the programme's receivers with receivers, a list receiver_doc_parse accepted
  * (names unique). A time zone the database does not know gives ALERTS_INVALID with
  * *problems (owned by the caller) and stores nothing. On ALERTS_OK *stored receives the
