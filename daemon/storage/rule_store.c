@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "scaleupd/core/clock.h"
 #include "scaleupd/core/log.h"
 #include "scaleupd/core/problems.h"
 #include "scaleupd/storage/db.h"
@@ -25,9 +26,44 @@ static const char rule_put_sql[] =
     " resolve_count = excluded.resolve_count, receivers = excluded.receivers,"
     " document = excluded.document, is_default = false, enabled = true, updated_at = now()"
     " RETURNING (xmax = 0) AS created)"
-    ", old AS (SELECT enabled FROM alert_rule WHERE programme_id = $1 AND name = $2)"
+    ", old AS (SELECT enabled, kind FROM alert_rule WHERE programme_id = $1 AND name = $2)"
     " SELECT (SELECT indicator_id IS NOT NULL FROM scope), (SELECT site_id IS NOT NULL FROM scope),"
-    " (SELECT created OR NOT coalesce((SELECT enabled FROM old), true) FROM up)";
+    " (SELECT created OR NOT coalesce((SELECT enabled FROM old), true) FROM up),"
+    " (SELECT kind FROM old) IS DISTINCT FROM $3";
+
+/* The incidents of the alerts in `gone` (id, incident_id: alerts deleted by the statement)
+ * resolved at $N when no open member is left: a deleted alert never resolves its incident
+ * itself. */
+#define INCIDENTS_LEFT_SQL(now)                                                                    \
+    ", left_open AS (UPDATE incident n SET resolved_at = to_timestamp(" now ")"                    \
+    " WHERE n.id IN (SELECT incident_id FROM gone) AND n.resolved_at IS NULL"                      \
+    " AND NOT EXISTS (SELECT 1 FROM alert x WHERE x.incident_id = n.id"                            \
+    "  AND x.state IN ('pending', 'firing', 'no_data') AND x.id NOT IN (SELECT id FROM gone))"     \
+    " RETURNING 1)"
+
+/* The alerts of rule $2 that it no longer watches, deleted as a deleted rule's are (all of
+ * them when $3, its kind changed): those of another indicator, of a site outside its site's
+ * tree, of a region's aggregate when it watches practices (or the reverse), of another
+ * dimension. An alert of no indicator or no site is not judged on that. Rows of the rule's
+ * new scope stay, state and all, so that narrowing a noisy rule does not notify again what
+ * is open. Returns how many went. */
+/* clang-format off */
+static const char rule_prune_sql[] =
+    "WITH r AS (SELECT id, kind, indicator_id, site_id, dimension, document FROM alert_rule"
+    " WHERE programme_id = $1 AND name = $2 AND enabled)"
+    ", gone AS (DELETE FROM alert a USING r WHERE a.programme_id = $1 AND a.rule_id = r.id"
+    " AND ($3::boolean"
+    "  OR (r.indicator_id IS NOT NULL AND a.indicator_id <> r.indicator_id)"
+    "  OR (r.site_id IS NOT NULL AND a.site_id <> r.site_id AND NOT EXISTS (SELECT 1"
+    "   FROM site_tree t WHERE t.programme_id = $1 AND t.ancestor_id = r.site_id"
+    "   AND t.site_id = a.site_id))"
+    "  OR (r.kind IN ('spc', 'threshold') AND (a.subject ~ '^i[0-9]+:a[0-9]+$')"
+    "   <> coalesce((r.document ->> 'aggregate')::boolean, false))"
+    "  OR (r.kind = 'trajectory' AND r.dimension IS NOT NULL AND a.subject <> 'd' || r.dimension))"
+    " RETURNING a.id, a.incident_id)"
+    INCIDENTS_LEFT_SQL("$4")
+    " SELECT count(*) FROM gone";
+/* clang-format on */
 
 /* The receivers of a rule as a PostgreSQL array literal, or NULL for all. */
 static char *receivers_literal(const struct rule *rule)
@@ -96,7 +132,21 @@ enum alerts_result alerts_rule_put(PGconn *conn, int64_t programme_id, const jso
     PGresult *res =
         db_run(conn, NULL, rule_put_sql, 10, params, PGRES_TUPLES_OK, NULL, "store a rule");
     enum alerts_result result = res ? rule_put_outcome(res, rule, problems) : ALERTS_DB_ERROR;
+    bool kind_changed = result == ALERTS_OK && db_bool(res, 0, 3);
     PQclear(res);
+    if (result == ALERTS_OK) {
+        char now[32];
+        snprintf(now, sizeof(now), "%.6f", clock_now());
+        const char *prune[] = {pid, rule->name, kind_changed ? "true" : "false", now};
+        PGresult *gone = db_run(conn, NULL, rule_prune_sql, 4, prune, PGRES_TUPLES_OK, NULL,
+                                "drop the alerts a rule no longer watches");
+        if (gone == NULL)
+            result = ALERTS_DB_ERROR;
+        else if (db_int64(gone, 0, 0) > 0)
+            log_info("rule %s: %lld alerts it no longer watches dropped", rule->name,
+                     (long long)db_int64(gone, 0, 0));
+        PQclear(gone);
+    }
     if (result == ALERTS_OK || result == ALERTS_CREATED) {
         const char *mark_params[] = {pid, rule->name};
         if (!db_command(conn, NULL, rule_marks_sql, 2, mark_params, NULL,
@@ -134,23 +184,29 @@ json_t *alerts_rule_list_with_defaults(PGconn *conn, int64_t programme_id)
 
 /* A default rule stays as a disabled tombstone (its alerts go), so that the default set does
  * not bring it back; any other rule is deleted with its alerts. */
+/* clang-format off */
 static const char delete_rule_sql[] =
     "WITH r AS (SELECT id, is_default FROM alert_rule WHERE programme_id = $1 AND name = $2"
     " AND enabled FOR UPDATE)"
-    ", gone AS (DELETE FROM alert WHERE programme_id = $1 AND rule_id IN (SELECT id FROM r))"
+    ", gone AS (DELETE FROM alert WHERE programme_id = $1 AND rule_id IN (SELECT id FROM r)"
+    " RETURNING id, incident_id)"
+    INCIDENTS_LEFT_SQL("$3")
     ", off AS (UPDATE alert_rule SET enabled = false, updated_at = now() WHERE programme_id = $1"
     " AND id IN (SELECT id FROM r WHERE is_default) RETURNING id)"
     ", del AS (DELETE FROM alert_rule WHERE programme_id = $1 AND id IN (SELECT id FROM r"
     " WHERE NOT is_default) RETURNING id)"
     " SELECT id FROM off UNION ALL SELECT id FROM del";
+/* clang-format on */
 
 enum alerts_result alerts_rule_delete(PGconn *conn, int64_t programme_id, const char *name)
 {
     char pid[24];
     snprintf(pid, sizeof(pid), "%lld", (long long)programme_id);
-    const char *params[] = {pid, name};
+    char now[32];
+    snprintf(now, sizeof(now), "%.6f", clock_now());
+    const char *params[] = {pid, name, now};
     PGresult *res =
-        db_run(conn, NULL, delete_rule_sql, 2, params, PGRES_TUPLES_OK, NULL, "delete a rule");
+        db_run(conn, NULL, delete_rule_sql, 3, params, PGRES_TUPLES_OK, NULL, "delete a rule");
     if (res == NULL)
         return ALERTS_DB_ERROR;
     int deleted = PQntuples(res);

@@ -316,6 +316,48 @@ Test(incidents, a_signal_after_the_incident_resolved_opens_a_new_one)
     free(members);
 }
 
+#define ALERT_ID(rule, site) ALERT_AT(rule, site) " AND a.state = 'firing'"
+
+/* A rule narrowed to part of what it watched drops the alerts outside its new scope and keeps
+ * those inside it as they were (open, not notified again); a rule that now watches practices
+ * instead of the region drops the region's; deleting a rule resolves an incident it leaves
+ * with no open member, which would otherwise stay open for ever. */
+Test(incidents, a_rule_narrowed_or_deleted_drops_the_alerts_it_no_longer_watches)
+{
+    uint64_t seed = 7;
+    shift_p_then_q(&seed, 49);
+    cr_assert_eq(scalar_long("SELECT count(*) FROM incident"), 1);
+    long long id = scalar_long("SELECT id FROM incident");
+    char *members = members_of(id);
+    cr_assert_str_eq(members, "spc-x@P spc-x@Q x-region@R");
+    free(members);
+    long long p_alert = scalar_long(ALERT_ID("spc-x", "P"));
+    long history = scalar_long("SELECT count(*) FROM alert_history");
+
+    put_rule("{\"name\":\"spc-x\",\"kind\":\"spc\",\"indicator\":\"x\",\"site\":\"P\"}");
+    members = members_of(id);
+    cr_expect_str_eq(members, "spc-x@P x-region@R", "Q is outside spc-x's new scope");
+    free(members);
+    cr_expect_eq(scalar_long(ALERT_ID("spc-x", "P")), p_alert, "P's alert is the same, firing");
+    cr_expect_eq(scalar_long("SELECT count(*) FROM alert_history"), history,
+                 "nothing changed state");
+
+    put_rule("{\"name\":\"x-region\",\"kind\":\"spc\",\"indicator\":\"x\",\"site\":\"R\"}");
+    members = members_of(id);
+    cr_expect_str_eq(members, "spc-x@P", "x-region watches R's practices now, not R");
+    free(members);
+    cr_expect_eq(scalar_long("SELECT count(*) FROM incident WHERE resolved_at IS NULL"), 1,
+                 "P is still open");
+
+    cr_assert_eq(alerts_rule_delete(conn, programme_id, "spc-x"), ALERTS_OK);
+    cr_expect_eq(scalar_long(OPEN_ALERTS), 0);
+    cr_expect_eq(scalar_long("SELECT count(*) FROM incident WHERE resolved_at IS NULL"), 0,
+                 "the incident is resolved with its last open member gone");
+    json_t *incident = incident_json(id);
+    cr_expect_str_eq(text_of(incident, "state"), "resolved");
+    json_decref(incident);
+}
+
 /* The SQL of migration version (db_migrations, embedded from sql/). */
 static const char *migration_sql(int version)
 {

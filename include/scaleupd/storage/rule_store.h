@@ -17,7 +17,10 @@
 #define ALERTS_SELF_RULE "notification-delivery"
 
 /* Stores a parsed rule (doc is its document) under its name, creating (ALERTS_CREATED) or
- * replacing (ALERTS_OK) it, and marks the series it watches for evaluation. Unknown
+ * replacing (ALERTS_OK) it, and marks the series it watches for evaluation. A replaced rule's
+ * alerts outside its new scope (another indicator, a site outside its site's tree, the region
+ * where it now watches practices or the reverse, another dimension; all of them when its kind
+ * changed) are deleted as a deleted rule's are; those inside stay as they were. Unknown
  * indicator or site codes give ALERTS_INVALID with *problems (owned by the caller) naming
  * $.indicator or $.site. */
 enum alerts_result alerts_rule_put(PGconn *conn, int64_t programme_id, const json_t *doc,
@@ -32,7 +35,8 @@ json_t *alerts_rule_list(PGconn *conn, int64_t programme_id) __attribute__((warn
 json_t *alerts_rule_list_with_defaults(PGconn *conn, int64_t programme_id)
     __attribute__((warn_unused_result));
 
-/* Deletes a rule by name (its alerts go with it). A default rule is kept disabled, so the
+/* Deletes a rule by name (its alerts go with it, and an incident they leave with no open
+ * member is resolved). A default rule is kept disabled, so the
  * default set does not recreate it; putting a rule of that name enables it again. Disabled
  * rules are neither listed nor evaluated; deleting one again is ALERTS_NOT_FOUND. */
 enum alerts_result alerts_rule_delete(PGconn *conn, int64_t programme_id, const char *name)
