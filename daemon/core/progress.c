@@ -354,8 +354,8 @@ void progress_institutionalisation_evaluate(const struct roadmap_institutionalis
         if (details)
             details[i] = detail;
     }
-    if (inst->n_items == 0)
-        return;
+    if (out->items_scored == 0)
+        return; /* nothing scored yet: no data, not 0 % */
     out->has_value = true;
     out->value = sum / (double)inst->n_items;
 }

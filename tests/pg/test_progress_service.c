@@ -293,8 +293,12 @@ Test(progress_service, snapshots_match_hand_computed_figures)
     /* institutionalisation on 2025-07-01: fee 2/4 (Q2), nurse 1/2 (Q1): mean 0.5 = planned */
     cr_expect_float_eq(snap("actual", "2025-06-01", "institutionalisation", NULL), 0.5, EPS);
     expect_status("2025-06-01", "institutionalisation", "on_track");
-    /* in March no quarter had ended: both items unscored, 0 against 0.5 * 59/181 */
-    cr_expect_float_eq(snap("actual", "2025-02-01", "institutionalisation", NULL), 0.0, EPS);
+    /* in March no quarter had ended: no item scored, no value (missing, not 0 %) */
+    char *none = pgtest_scalar(conn, "SELECT coalesce(actual::text, 'null') || ' ' || status"
+                                     " FROM progress_snapshot WHERE period_start = '2025-02-01'"
+                                     " AND dimension = 'institutionalisation' AND region_id = 0");
+    cr_expect_str_eq(none, "null no_data");
+    free(none);
     cr_expect_eq(refresh(), 0, "nothing changed: nothing recomputed");
 }
 

@@ -215,10 +215,9 @@ static const struct row_case cases[] = {
      * 1 + 3 * 59/181 = 1.978, 49 % short */
     {"february expansion", 2025, 2, EXP, 0, 1, 1.0 + 3.0 * 59 / 181, -3.0 * 59 / 181, 0.0, RISK},
     {"february expansion wallonia", 2025, 2, EXP, WAL, 0, 1, -1, 0, RISK},
-    /* no quarter had ended by 2025-03-01: both items unscored count 0, against
-     * 0.5 * 59/181 = 0.163, beyond at_risk 0.15 */
-    {"february institutionalisation", 2025, 2, INST, 0, 0, 0.5 * 59 / 181, -0.5 * 59 / 181, 0,
-     RISK},
+    /* no quarter had ended by 2025-03-01: no item is scored yet, so there is no value (never
+     * 0 %), against 0.5 * 59/181 planned */
+    {"february institutionalisation", 2025, 2, INST, 0, NONE, 0.5 * 59 / 181, 0, 0, NO_DATA},
     /* April (as of 2025-05-01, day 120): fee Q1 2/4, nurse Q1 1/2 = 0.5 against 0.5*120/181 */
     {"april institutionalisation", 2025, 4, INST, 0, 0.5, 0.5 * 120 / 181, 0.5 - 0.5 * 120 / 181, 1,
      ON},

@@ -262,7 +262,7 @@ struct progress_item_detail {
 };
 
 struct progress_institutionalisation {
-    bool has_value; /* false only for a roadmap without items */
+    bool has_value; /* false while no item has a score (or the roadmap has none) */
     double value;   /* mean of the items' ratios */
     size_t items_scored;
     size_t items_unscored; /* counted as 0 in value */
@@ -270,7 +270,8 @@ struct progress_institutionalisation {
 
 /*
  * Institutionalisation at `date`: the mean over the roadmap's items of min(score / target, 1),
- * an item without a score counting 0. scores[i] belongs to inst->items[i]. details, when not
+ * an item without a score counting 0 once another item has one; with no item scored yet there
+ * is no value (missing, never 0 %). scores[i] belongs to inst->items[i]. details, when not
  * NULL, has room for inst->n_items entries and receives one per item (keys borrowed from
  * inst, valid while the roadmap lives).
  */
