@@ -21,7 +21,8 @@
 
 #include "parse_scalar.h"
 
-#define ADX_DEPTH_MAX 8 /* adx > group > dataValue > annotation > text, with slack */
+#define ADX_DEPTH_MAX 8       /* adx > group > dataValue > annotation > text, with slack */
+#define ADX_ATTRIBUTES_MAX 64 /* a group's own (orgUnit, period, dataSet …) and categories */
 #define ADX_OPTIONS (XML_PARSE_NONET | XML_PARSE_NOCDATA | XML_PARSE_NOERROR | XML_PARSE_NOWARNING)
 
 struct adx_state {
@@ -381,6 +382,43 @@ static xmlParserInputPtr adx_no_loader(const char *url, const char *id, xmlParse
     return NULL;
 }
 
+/* The most attributes of one start tag (each '=' outside a quoted value counts), in one pass
+ * over the bytes before libxml2 reads them: libxml2 (2.9, Debian 12) adds an element's
+ * attributes in time quadratic in their number, so a 3.5 MB tag of 300,000 attributes held a
+ * worker for nine minutes. Comments, processing instructions and declarations are skipped to
+ * their '>' (a '>' inside a comment ends the skip early: what follows is counted as text, never
+ * as more attributes). */
+static size_t adx_attributes_max(const char *body, size_t len)
+{
+    size_t most = 0, here = 0;
+    char quote = 0;
+    enum { TEXT, TAG, SKIP } state = TEXT;
+    for (size_t i = 0; i < len; i++) {
+        char c = body[i];
+        if (state == TEXT) {
+            if (c == '<') {
+                char next = i + 1 < len ? body[i + 1] : '\0';
+                state = next == '!' || next == '?' || next == '/' ? SKIP : TAG;
+                here = 0;
+            }
+        } else if (state == SKIP) {
+            if (c == '>')
+                state = TEXT;
+        } else if (quote != 0) {
+            if (c == quote)
+                quote = 0;
+        } else if (c == '"' || c == '\'') {
+            quote = c;
+        } else if (c == '=') {
+            if (++here > most)
+                most = here;
+        } else if (c == '>') {
+            state = TEXT;
+        }
+    }
+    return most;
+}
+
 static pthread_once_t adx_once = PTHREAD_ONCE_INIT;
 
 /* libxml2 is initialised once, before any thread parses (its own init is not thread-safe). */
@@ -398,6 +436,10 @@ enum obs_parse_status obs_parse_dhis2_adx(const char *body, size_t len, struct o
     if (len > OBS_MAX_BODY || len > (size_t)INT32_MAX)
         return parse_end(batch, parse_doc_error(err, OBS_PARSE_TOO_LARGE, "too_large", NULL, 0,
                                                 "the body is larger than %u bytes", OBS_MAX_BODY));
+    if (adx_attributes_max(body, len) > ADX_ATTRIBUTES_MAX)
+        return parse_end(batch, parse_doc_error(err, OBS_PARSE_INVALID_SHAPE, "too_many_attributes",
+                                                NULL, 0, "an element has more than %d attributes",
+                                                ADX_ATTRIBUTES_MAX));
     struct adx_state st = {.b = batch, .err = err};
     st.reader = xmlReaderForMemory(body, (int)len, NULL, NULL, ADX_OPTIONS);
     if (st.reader == NULL)

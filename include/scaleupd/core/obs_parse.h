@@ -247,6 +247,7 @@ enum obs_parse_status {
  * A document-level failure. code is one of: malformed_json, malformed_csv,
  * unterminated_quote, too_deep (OBS_PARSE_INVALID_SHAPE: JSON nested deeper than
  * OBS_JSON_DEPTH_MAX; the position is the bracket that opens one level too many),
+ * too_many_attributes (OBS_PARSE_INVALID_SHAPE: an ADX element with more than 64),
  * invalid_document (root not an object, rows not an array, a top-level
  * key twice), missing_field (no "observations"/"dataValues"),
  * missing_column, unknown_column, duplicate_column, empty_body, empty_batch, too_many_rows,
