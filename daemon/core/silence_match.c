@@ -66,23 +66,30 @@ static size_t skip_bracket(const char *p, size_t i, bool *backslash)
 
 /* An estimate from above of the nodes glibc's regcomp builds of a pattern: it copies the
  * operand of + once and that of {n,m} m times, so nested repetitions multiply, and a short
- * pattern ("((a+)+)+...", "(a{99}){99}") could take all memory. */
+ * pattern ("((a+)+)+...", "(a{99}){99}") could take all memory. And whether a repetition
+ * (*, + or {n,m}) applies to an operand that can match the empty string ("(.?)+",
+ * "(a|b*)*", "(.?){1,9}"): glibc's matcher is exponential in time on those and its compiler
+ * quadratic in memory (measured: "((.?)+)" 28 times matched a 38-byte code for more than 5
+ * minutes; "(.?){1,9}" 28 times took 131 MB to compile, 784 by this estimate), where RE2 is not. */
 #define REGEX_COST_MAX 2000.0
 struct regex_cost {
     const char *p;
     size_t i;
-    bool stacked; /* a quantifier follows another (a++, a*{2}): RE2 refuses those */
+    bool stacked;         /* a quantifier follows another (a++, a*{2}): RE2 refuses those */
+    bool nullable_repeat; /* *, + or {n,m} of something that matches the empty string */
 };
 
-static double cost_alternatives(struct regex_cost *c, int depth);
+static double cost_alternatives(struct regex_cost *c, int depth, bool *nullable);
 
-static double cost_atom(struct regex_cost *c, int depth)
+/* One atom; *nullable: it can match the empty string (a group whose alternatives can). */
+static double cost_atom(struct regex_cost *c, int depth, bool *nullable)
 {
     const char *p = c->p;
     bool backslash = false;
+    *nullable = false;
     if (p[c->i] == '(') {
         c->i++;
-        double inner = depth < 64 ? cost_alternatives(c, depth + 1) : REGEX_COST_MAX * 2;
+        double inner = depth < 64 ? cost_alternatives(c, depth + 1, nullable) : REGEX_COST_MAX * 2;
         if (p[c->i] == ')')
             c->i++;
         return inner + 1;
@@ -94,8 +101,9 @@ static double cost_atom(struct regex_cost *c, int depth)
     return 1;
 }
 
-/* Reads {n}, {n,} or {n,m} at c->p[c->i] == '{'; the copies of its operand it makes. */
-static double brace_copies(struct regex_cost *c)
+/* Reads {n}, {n,} or {n,m} at c->p[c->i] == '{'; the copies of its operand it makes, and
+ * *at_least the n. */
+static double brace_copies(struct regex_cost *c, double *at_least)
 {
     const char *p = c->p;
     size_t i = c->i + 1;
@@ -113,51 +121,64 @@ static double brace_copies(struct regex_cost *c)
     if (p[i] == '}')
         i++;
     c->i = i;
+    *at_least = n;
     return m > 1 ? m : 1;
 }
 
-static double cost_repeat(struct regex_cost *c, int depth)
+static double cost_repeat(struct regex_cost *c, int depth, bool *nullable)
 {
-    double cost = cost_atom(c, depth);
+    double cost = cost_atom(c, depth, nullable);
     for (int quantifiers = 0;; quantifiers++) {
         char q = c->p[c->i];
+        if (q != '*' && q != '+' && q != '?' && q != '{')
+            break;
+        if (q != '?' && *nullable)
+            c->nullable_repeat = true;
+        double at_least = 1;
         if (q == '*' || q == '?')
-            cost += 1, c->i++;
+            cost += 1, c->i++, *nullable = true;
         else if (q == '+')
             cost = 2 * cost + 1, c->i++;
-        else if (q == '{')
-            cost = cost * brace_copies(c) + 1;
         else
-            break;
+            cost = cost * brace_copies(c, &at_least) + 1, *nullable = *nullable || at_least == 0;
         if (quantifiers > 0)
             c->stacked = true;
     }
     return cost;
 }
 
-static double cost_alternatives(struct regex_cost *c, int depth)
+/* Alternatives up to ')' or the end; *nullable: one of them can match the empty string. */
+static double cost_alternatives(struct regex_cost *c, int depth, bool *nullable)
 {
     double total = 0;
+    bool branch_nullable = true; /* an empty branch matches the empty string */
+    *nullable = false;
     while (c->p[c->i] != '\0' && c->p[c->i] != ')' && total <= REGEX_COST_MAX) {
-        if (c->p[c->i] == '|')
+        if (c->p[c->i] == '|') {
             c->i++, total += 1;
-        else
-            total += cost_repeat(c, depth);
+            *nullable = *nullable || branch_nullable;
+            branch_nullable = true;
+        } else {
+            bool n = false;
+            total += cost_repeat(c, depth, &n);
+            branch_nullable = branch_nullable && n;
+        }
     }
+    *nullable = *nullable || branch_nullable;
     return total;
 }
 
-/* The estimate of p, with *stacked set when a quantifier follows another. */
-static double regex_cost(const char *p, bool *stacked)
+/* The estimate of p, with c->stacked and c->nullable_repeat set as they apply. */
+static double regex_cost(const char *p, struct regex_cost *c)
 {
-    struct regex_cost c = {.p = p};
+    *c = (struct regex_cost){.p = p};
     double total = 0;
-    while (p[c.i] != '\0' && total <= REGEX_COST_MAX) {
-        total += cost_alternatives(&c, 0);
-        if (p[c.i] == ')')
-            c.i++; /* unbalanced: regcomp says so */
+    while (p[c->i] != '\0' && total <= REGEX_COST_MAX) {
+        bool nullable = false;
+        total += cost_alternatives(c, 0, &nullable);
+        if (p[c->i] == ')')
+            c->i++; /* unbalanced: regcomp says so */
     }
-    *stacked = c.stacked;
     return total;
 }
 
@@ -186,11 +207,14 @@ static const char *regex_unsupported(const char *p)
             return "lazy quantifiers (*?, +?, ?\?) are RE2's, not POSIX";
         i++;
     }
-    bool stacked = false;
-    if (regex_cost(p, &stacked) > REGEX_COST_MAX)
+    struct regex_cost c;
+    if (regex_cost(p, &c) > REGEX_COST_MAX)
         return "the repetitions would expand past what a matcher may cost: repeat less, or "
                "nest fewer repetitions";
-    if (stacked)
+    if (c.nullable_repeat)
+        return "a repetition (*, + or {n,m}) of something that can match nothing, such as "
+               "(a?)+ or (a|b*)*, is refused: it costs a POSIX matcher exponential time";
+    if (c.stacked)
         return "a quantifier after a quantifier (a++, a*{2}) is refused, as RE2 refuses it";
     return NULL;
 }
@@ -198,8 +222,8 @@ static const char *regex_unsupported(const char *p)
 /* Compiles value anchored at both ends; false with why set on a syntax error. */
 static bool compile_regex(regex_t *regex, const char *value, char *why, size_t why_size)
 {
-    bool stacked = false;
-    if (regex_cost(value, &stacked) > REGEX_COST_MAX) {
+    struct regex_cost c;
+    if (regex_cost(value, &c) > REGEX_COST_MAX || c.nullable_repeat) {
         snprintf(why, why_size, "the regular expression would cost too much to compile");
         return false;
     }

@@ -170,6 +170,20 @@ Test(silence_match, regex_problems)
         {"a*{2}", false},
         {"(a|b)\\++J", true},
         {"(a|b)\\++J+++", false},
+        /* a repetition of what can match nothing: exponential in glibc's matcher, quadratic
+           in its compiler (a silence of "((.?)+)" 28 times held a read for minutes, one of
+           "(.?){1,9}" 28 times took 131 MB); a ? of it, or repetitions of what cannot, pass */
+        {"(.?)+", false},
+        {"(a|b*)*", false},
+        {"(a|){1,9}", false},
+        {"(.?){1,9}", false},
+        {"(a{0,2})+", false},
+        {"((a|b)?)*", false},
+        {"(.?)?", true},
+        {"(ab?)+", true},
+        {"(a|b)+(c|d)*", true},
+        {"(-[0-9]+)?", true},
+        {"BE-(VLG|WAL)-.*", true},
     };
     for (size_t i = 0; i < sizeof(regexes) / sizeof(regexes[0]); i++) {
         char why[160] = "";
