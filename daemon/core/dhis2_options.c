@@ -161,6 +161,11 @@ static const char *honoured_values(const struct param *p, char *buf, size_t size
 static bool value_honoured(const struct param *p, const char *value, const char *subject,
                            bool *is_true, struct dhis2_refusal *why)
 {
+    if (!utf8_valid(value)) { /* %FF: it names nothing, and the database refuses such text */
+        refuse(why, p->name, "invalid_encoding");
+        snprintf(why->message, sizeof(why->message), "%s is not UTF-8 text", p->name);
+        return false;
+    }
     if (p->kind == PARAM_BOOL) {
         *is_true = strcasecmp(value, "true") == 0 || strcmp(value, "1") == 0;
         if (!*is_true && strcasecmp(value, "false") != 0 && strcmp(value, "0") != 0) {

@@ -2,6 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "scaleupd/core/utf8.h"
 #include "scaleupd/edge/app.h"
 #include "scaleupd/storage/db.h"
 #include "scaleupd/storage/programmes.h"
@@ -28,13 +29,31 @@ void handler_db_error(struct request *req, PGconn *conn)
 long long handler_id_param(struct request *req, const char *code, const char *what)
 {
     const char *text = request_param(req, "id");
-    char *end = NULL;
-    long long id = text != NULL ? strtoll(text, &end, 10) : 0;
-    if (text == NULL || end == text || *end != '\0' || id <= 0) {
+    /* canonical digits only: strtoll alone took "+1", " 1", "01" and "%0a1" for 1 (a DELETE of
+       /tokens/+1 revoked token 1) and saturated 99999999999999999999 */
+    size_t digits = text != NULL ? strspn(text, "0123456789") : 0;
+    bool canonical =
+        text != NULL && digits > 0 && digits <= 18 && text[digits] == '\0' && text[0] != '0';
+    long long id = canonical ? strtoll(text, NULL, 10) : 0;
+    if (!canonical || id <= 0) {
         request_reply_error(req, 404, code, "no %s \"%s\"", what, text != NULL ? text : "");
         return 0;
     }
     return id;
+}
+
+int handler_feed_programme_named(struct request *req, PGconn *conn)
+{
+    const char *slug = request_query(req, "programme");
+    if (slug == NULL)
+        return 1;
+    int64_t id = 0;
+    int found = utf8_valid(slug) ? programme_find(conn, slug, &id) : 0;
+    if (found < 0) {
+        handler_db_error(req, conn);
+        return -1;
+    }
+    return found > 0 && id == req->auth.programme_id;
 }
 
 bool handler_check_programme(struct request *req, PGconn *conn, long long *programme_id)

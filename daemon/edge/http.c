@@ -153,7 +153,9 @@ static struct request *build_request(struct http_server *server, struct evhttp_r
     const char *query = uri ? evhttp_uri_get_query(uri) : NULL;
     struct evkeyvalq params;
     TAILQ_INIT(&params);
-    if (query != NULL && evhttp_parse_query_str(query, &params) != 0)
+    /* %00 would decode to a NUL that cuts its value short ("site=GP001%00x" read as GP001):
+       no text the daemon reads holds one */
+    if (query != NULL && (evhttp_parse_query_str(query, &params) != 0 || strstr(query, "%00")))
         *bad = true;
     copy_kvs(&params, &req->query, &req->n_query);
     copy_kvs(evhttp_request_get_input_headers(evreq), &req->headers, &req->n_headers);

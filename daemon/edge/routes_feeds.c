@@ -372,6 +372,15 @@ void handle_post_data_value_sets(struct request *req, PGconn *conn, struct app *
     if (!read_dhis2_params(req, &w))
         return;
     if (req->auth.scope == TOKEN_SCOPE_FEED) {
+        int named = handler_feed_programme_named(req, conn);
+        if (named < 0)
+            return;
+        if (named == 0) {
+            request_reply_error(req, 403, "forbidden",
+                                "this feed token writes to its own programme only: leave out"
+                                " ?programme= or name that one");
+            return;
+        }
         w.programme_id = req->auth.programme_id;
     } else {
         /* an admin names the programme; ingest_push looks it up */

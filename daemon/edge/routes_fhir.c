@@ -110,9 +110,18 @@ static void reply_push(struct request *req, PGconn *conn, const struct ingest_re
 
 /* The programme written to: a feed token's own, or ?programme=SLUG for an admin. False when it
  * answered. */
-static bool fhir_programme(struct request *req, struct ingest_request *w)
+static bool fhir_programme(struct request *req, PGconn *conn, struct ingest_request *w)
 {
     if (req->auth.scope == TOKEN_SCOPE_FEED) {
+        int named = handler_feed_programme_named(req, conn);
+        if (named < 0)
+            return false;
+        if (named == 0) {
+            fhir_reply_error(req, 403, "forbidden", "forbidden",
+                             "this feed token writes to its own programme only: leave out"
+                             " ?programme= or name that one");
+            return false;
+        }
         w->programme_id = req->auth.programme_id;
         return true;
     }
@@ -161,7 +170,7 @@ static void fhir_write(struct request *req, PGconn *conn, bool bundle)
     struct ingest_request w = {0};
     w.format = OBS_FORMAT_FHIR;
     w.fhir_bundle = bundle;
-    if (!fhir_programme(req, &w) || !feed_write_options(req, &w, media))
+    if (!fhir_programme(req, conn, &w) || !feed_write_options(req, &w, media))
         return;
     w.token_id = req->auth.token_id;
     w.body = req->body;

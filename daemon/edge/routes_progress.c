@@ -102,7 +102,8 @@ void handle_get_roadmap_version(struct request *req, PGconn *conn, struct app *a
     const char *text = request_param(req, "version");
     char *end;
     long version = strtol(text, &end, 10);
-    if (*end != '\0' || end == text || version < 1 || version > 1000000) {
+    if (*end != '\0' || end == text || text[0] < '1' || text[0] > '9' || version < 1 ||
+        version > 1000000) { /* digits only: not "+1", " 1" or "01" */
         request_reply_error(req, 404, "unknown_version", "no roadmap version \"%s\"", text);
         return;
     }

@@ -110,6 +110,41 @@ class Dhis2AuthTest(unittest.TestCase):
         resp = self.push(basic("x", self.read))
         self.assertEqual(resp.status, 403, resp.body)
 
+    # What a DHIS2 client's query may name: found by a hostile-input probe, each was
+    # honoured silently or answered 500.
+
+    def test_a_feed_token_naming_another_programme_is_refused(self):
+        headers = {**JSON, "Authorization": f"ApiToken {self.feed}"}
+        for other in ("another-programme", "icp"):
+            resp = self.daemon.request("POST", f"/api/dataValueSets?dryRun=true&programme={other}",
+                                       DVS, headers, token=None)
+            self.assertEqual(resp.status, 403, (other, resp.body))
+        resp = self.daemon.request("POST", f"/api/dataValueSets?dryRun=true&programme={SLUG}",
+                                   DVS, headers, token=None)
+        self.assertEqual(resp.status, 200, resp.body)
+
+    def test_a_data_set_that_is_not_utf8_is_a_400(self):
+        resp = self.daemon.request("POST", "/api/dataValueSets?dryRun=true&dataSet=%ff", DVS,
+                                   {**JSON, "Authorization": f"ApiToken {self.feed}"}, token=None)
+        self.assertEqual(resp.status, 400, resp.body)
+        self.assertIn("UTF-8", resp.body["message"])
+
+    def test_a_nul_in_a_query_value_is_a_400_not_a_shorter_value(self):
+        resp = self.daemon.request(
+            "GET", f"/api/v1/programmes/{SLUG}/series?indicator=patients_enrolled"
+                   "&site=BE-VLG-GP001%00garbage")
+        self.assertEqual(resp.status, 400, resp.body)
+
+    def test_an_id_is_canonical_digits(self):
+        for id_text in ("+1", "%201", "01", "%0a1", "99999999999999999999", "1e0"):
+            resp = self.daemon.request("DELETE", f"/api/v1/tokens/{id_text}")
+            self.assertEqual(resp.status, 404, (id_text, resp.body))
+        resp = self.daemon.request("GET", f"/api/v1/programmes/{SLUG}/roadmap/versions/+1")
+        self.assertEqual(resp.status, 404, resp.body)
+        self.assertEqual(self.daemon.request("GET", "/api/v1/tokens").status, 200,
+                         "the admin token still works")
+
 
 if __name__ == "__main__":
     unittest.main()
+

@@ -152,6 +152,8 @@ Test(dhis2_options, refused)
         /* a hostile name or value is quoted printable */
         {"a\"b=1", "a?b", "unknown_parameter", "a?b is not"},
         {"importStrategy=D\xc3\xa9LETE", "importStrategy", "unsupported_parameter", "D??LETE"},
+        /* %FF decoded: names nothing, and the database would refuse the text (it was a 500) */
+        {"dataSet=a\xff", "dataSet", "invalid_encoding", "not UTF-8"},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         struct dhis2_options p;

@@ -67,6 +67,12 @@ extern const size_t app_n_routes;
 bool handler_check_programme(struct request *req, PGconn *conn, long long *programme_id)
     __attribute__((warn_unused_result));
 
+/* For a feed token's writes that take ?programme= (DHIS2, FHIR): 1 when it is absent or names
+ * the token's own programme, 0 when it names another or none (the caller refuses: honoured or
+ * refused, never ignored), -1 on a database error (answered). */
+int handler_feed_programme_named(struct request *req, PGconn *conn)
+    __attribute__((warn_unused_result));
+
 /* The route's {id} as a positive integer; 0 after answering 404 with code ("no <what> "x"")
  * when it is not one. */
 long long handler_id_param(struct request *req, const char *code, const char *what);
