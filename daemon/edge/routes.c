@@ -97,6 +97,9 @@ static void get_programmes(struct request *req, PGconn *conn, struct app *app)
 static void get_programme(struct request *req, PGconn *conn, struct app *app)
 {
     (void)app;
+    long long id = 0; /* a feed token reads its own programme's document only (403) */
+    if (!handler_check_programme(req, conn, &id))
+        return;
     bool db_error;
     json_t *doc = programme_get(conn, request_param(req, "slug"), &db_error);
     if (db_error)
