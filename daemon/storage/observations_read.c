@@ -17,6 +17,11 @@
 #include "scaleupd/storage/rollup_store.h"
 #include "scaleupd/storage/sql_numeric.h"
 
+/* The indicator and site of a series read, and the site's own series of the indicator when it
+ * holds values and no site below it reports the indicator (then the series is the site's own:
+ * a national score; else the aggregate of the sites below, which one row sent at a region's
+ * code must not replace: that row counts in the parent's rollup, as DHIS2 counts a parent
+ * organisation unit's own values). */
 static const char SQL_SERIES_META[] =
     "SELECT i.id, json_build_object('code', i.code, 'name', i.name, 'unit', i.unit,"
     " 'value_type', i.value_type, 'period_type', i.period_type, 'direction', i.direction,"
@@ -24,7 +29,9 @@ static const char SQL_SERIES_META[] =
     " s.id, json_build_object('code', s.code, 'name', s.name, 'level', s.level)::text,"
     " (SELECT se.id FROM series se WHERE se.programme_id = $1 AND se.indicator_id = i.id"
     "  AND se.site_id = s.id AND EXISTS (SELECT 1 FROM observation o WHERE"
-    "  o.programme_id = $1 AND o.series_id = se.id)),"
+    "  o.programme_id = $1 AND o.series_id = se.id) AND NOT EXISTS (SELECT 1 FROM site_tree t"
+    "  JOIN series b ON b.programme_id = $1 AND b.indicator_id = i.id AND b.site_id = t.site_id"
+    "  WHERE t.programme_id = $1 AND t.ancestor_id = s.id)),"
     " i.period_type, i.aggregate, i.value_type"
     " FROM (SELECT 1) one"
     " LEFT JOIN indicator i ON i.programme_id = $1 AND i.code = $2"

@@ -523,3 +523,32 @@ Test(rollups, one_fold_of_many_batches_recomputes_each_rollup_once)
     cr_expect_eq(stats.keys, expected, "recomputed %ld rollups, %ld exist", stats.keys, expected);
     (void)check_equal_to_scan("after one fold of every batch");
 }
+
+/* A district that sends its own value for an indicator its practices report keeps its chart:
+ * the series is the practices' aggregate, not the district's one row (which replaced it, so
+ * that a single row at a region's code showed the region as one point, found by an
+ * exploratory test); the row counts in the region's rollup. A district's own indicator that
+ * nothing below it reports is its own series. */
+Test(rollups, a_districts_own_row_does_not_replace_its_aggregate)
+{
+    store("{\"indicator\":\"enrolled\",\"site\":\"GP-1-1-1\",\"period\":\"2025-01\",\"value\":10},"
+          "{\"indicator\":\"enrolled\",\"site\":\"GP-1-1-2\",\"period\":\"2025-01\",\"value\":20},"
+          "{\"indicator\":\"enrolled\",\"site\":\"GP-1-1-1\",\"period\":\"2025-02\",\"value\":11}");
+    store("{\"indicator\":\"enrolled\",\"site\":\"D1-1\",\"period\":\"2025-01\",\"value\":5},"
+          "{\"indicator\":\"fee_code\",\"site\":\"D1-1\",\"period\":\"2025-01\",\"value\":2}");
+    struct series_query q = {programme_id, "enrolled", "D1-1", false, NULL, NULL, NULL, false};
+    json_t *doc = NULL;
+    cr_assert_eq(observations_series(conn, &q, &doc), SERIES_OK);
+    cr_expect(json_is_true(json_object_get(doc, "aggregated")), "the practices' aggregate");
+    json_t *points = json_object_get(doc, "points");
+    cr_assert_eq(json_array_size(points), 2, "both months, not the district's one row");
+    cr_expect_eq(json_number_value(json_object_get(json_array_get(points, 0), "value")), 30);
+    cr_expect_eq(json_integer_value(json_object_get(json_array_get(points, 0), "sites_reporting")),
+                 2);
+    json_decref(doc);
+    q.indicator = "fee_code";
+    doc = NULL;
+    cr_assert_eq(observations_series(conn, &q, &doc), SERIES_OK);
+    cr_expect(json_is_false(json_object_get(doc, "aggregated")), "its own score");
+    json_decref(doc);
+}

@@ -39,7 +39,8 @@ struct series_query {
 
 enum series_result { SERIES_OK, SERIES_UNKNOWN_INDICATOR, SERIES_UNKNOWN_SITE, SERIES_DB_ERROR };
 
-/* Reads a series: the site's own values, or when it has none, its descendant sites
+/* Reads a series: the site's own values when no site below it reports the indicator (a
+ * national score), else (or when it has none) its descendant sites
  * aggregated per period by the indicator's rule (sum, mean, weighted = Σnum ÷ Σden, last),
  * each point saying how many sites it covers. *out is a new JSON object owned by the caller:
  * {"indicator":{…},"site":{…},"aggregated":bool,"points":[{"period","period_start","value"?,
