@@ -80,9 +80,10 @@ static void signal_key(const struct incident_subject *s, struct incident_key *ou
 /* The title of an alert about the whole programme (no indicator, no site: the roadmap's
    trajectory, a receiver that cannot be reached), or 0 when its summary cannot make one: the
    summary as a sentence, without its figures (after ": "), which go on changing while the
-   title stays what opened the incident: "Coverage is behind the roadmap", "Could not deliver
-   to change-team". A trajectory summary without figures ("behind against the roadmap") does
-   not name its dimension and keeps the rule's name before it. */
+   title stays what opened the incident: "Could not deliver to change-team"; a trajectory's
+   names its dimension only, since its status changes too: "Coverage against the roadmap". A
+   trajectory summary without figures ("behind against the roadmap") does not name its dimension and
+   keeps the rule's name before it. */
 static int programme_wide_title(const struct incident_subject *s, char *title, size_t size)
 {
     if (s->indicator_name != NULL || s->site_name != NULL || s->summary == NULL ||
@@ -95,6 +96,16 @@ static int programme_wide_title(const struct incident_subject *s, char *title, s
     int len = cut != NULL ? (int)(cut - s->summary) : (int)strlen(s->summary);
     if (len < 1)
         return 0;
+    /* a trajectory's status changes while its incident is open (behind, at risk): the title
+       names the dimension only ("Coverage against the roadmap"), its members say the status */
+    const char *space = strchr(s->summary, ' ');
+    if (s->rule_kind != NULL && strcmp(s->rule_kind, "trajectory") == 0 && space != NULL &&
+        space - s->summary < len) {
+        char first = s->summary[0];
+        return snprintf(title, size, "%c%.*s against the roadmap",
+                        first >= 'a' && first <= 'z' ? first - 'a' + 'A' : first,
+                        (int)(space - s->summary) - 1, s->summary + 1);
+    }
     char first = s->summary[0];
     return snprintf(title, size, "%c%.*s", first >= 'a' && first <= 'z' ? first - 'a' + 'A' : first,
                     len - 1, s->summary + 1);

@@ -314,7 +314,7 @@ class ProgressTest(unittest.TestCase):
                       alert["summary"])
         resp = self.daemon.request("GET", f"/api/v1/incidents?programme={other}&kind=alert")
         titles = [n["title"] for n in resp.body["incidents"]]
-        self.assertIn("Expansion is at risk against the roadmap", titles)
+        self.assertIn("Expansion against the roadmap", titles)
 
     def test_an_expansion_behind_by_its_regions_alerts_with_its_regions(self):
         """Expansion's status is the worse of its sites' and its regions': when the regions make

@@ -141,7 +141,7 @@ Test(incident, titles)
         .rule_name = "trajectory-coverage",
         .period_start = -1,
         .summary = "coverage is behind the roadmap: 26.6 % actual, 28.8 % planned"});
-    cr_expect_str_eq(k.title, "Coverage is behind the roadmap");
+    cr_expect_str_eq(k.title, "Coverage against the roadmap");
     k = key_of((struct incident_subject){.alert_id = 8,
                                          .rule_kind = "self",
                                          .rule_name = "notification-delivery",
