@@ -102,11 +102,18 @@ bool programme_store_sites(PGconn *conn, int64_t programme_id, const json_t *doc
     snprintf(idtext, sizeof(idtext), "%lld", (long long)programme_id);
     char *sites = dump_array(doc, "sites");
     const char *values[] = {idtext, sites};
+    /* The statistics are brought up to date as the sites go in (ANALYZE sees this
+       transaction's rows): planned from statistics of a small table, the tree's recursive
+       statement and the foreign-key checks at COMMIT scanned the sites for each site, and a
+       programme of 20,000 sites applied after a 40-site one took 154 s (3.5 s with this) */
     bool ok =
         db_command(conn, NULL, SQL_UPSERT_SITES, 2, values, request_id, "store sites") &&
+        db_command(conn, NULL, "ANALYZE site", 0, NULL, request_id, "analyse the sites") &&
         db_command(conn, NULL, SQL_SET_PARENTS, 2, values, request_id, "link sites") &&
         rollup_store_site_tree(conn, programme_id, request_id) &&
-        db_command(conn, NULL, SQL_UPSERT_MEMBERSHIP, 2, values, request_id, "store membership");
+        db_command(conn, NULL, SQL_UPSERT_MEMBERSHIP, 2, values, request_id, "store membership") &&
+        db_command(conn, NULL, "ANALYZE site_tree, membership", 0, NULL, request_id,
+                   "analyse the site tree");
     free(sites);
     return ok;
 }
