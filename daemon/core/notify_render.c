@@ -198,6 +198,7 @@ static void limits_words(const struct notify_alert *a, char *buf, size_t size)
 struct incident {
     size_t first, last, n; /* the first and last member (group order) and how many */
     bool late, firing;
+    bool wide; /* about the whole programme (the roadmap, a receiver): an alert, not a signal */
 };
 
 struct incidents {
@@ -263,8 +264,8 @@ static void incidents_build(const struct notify_group *g, struct incidents *ins)
             k = key_put(incidents, key, (size_t)w, ins->n, &added);
         }
         if (added)
-            ins->list[ins->n++] =
-                (struct incident){.first = i, .last = SIZE_MAX, .late = is_late(a)};
+            ins->list[ins->n++] = (struct incident){
+                .first = i, .last = SIZE_MAX, .late = is_late(a), .wide = is_programme_wide(a)};
         ins->of[i] = k;
         ins->next[i] = SIZE_MAX;
         if (ins->list[k].last != SIZE_MAX)
@@ -379,6 +380,8 @@ static size_t topics_joined(struct dynbuf *b, const struct notify_group *g,
     return n;
 }
 
+static void incident_counts(const struct incidents *ins, size_t counts[3]);
+
 char *notify_subject(const struct notify_group *g)
 {
     struct dynbuf b;
@@ -397,9 +400,11 @@ char *notify_subject(const struct notify_group *g)
     struct incidents ins;
     incidents_build(g, &ins);
     topics_joined(&b, g, &ins, firing == 0);
+    size_t counts[3];
+    incident_counts(&ins, counts); /* incidents, as the body counts them, not alerts */
     incidents_free(&ins);
-    if (firing && resolved)
-        putf(&b, " \xc2\xb7 %zu resolved", resolved);
+    if (firing && counts[2])
+        putf(&b, " \xc2\xb7 %zu resolved", counts[2]);
     return take(&b);
 }
 
@@ -598,14 +603,20 @@ static void incident_counts(const struct incidents *ins, size_t counts[3])
 /* "2 incidents open: 1 signal, 1 late feed; 1 resolved." */
 static void counts_line(struct dynbuf *b, const struct incidents *ins)
 {
-    size_t c[3];
+    size_t c[3], wide = 0;
     incident_counts(ins, c);
+    for (size_t k = 0; k < ins->n; k++)
+        wide += ins->list[k].firing && !ins->list[k].late && ins->list[k].wide;
+    size_t signals = c[0] - wide; /* the dashboard calls the others alerts */
     if (c[0] + c[1] > 0) {
         putf(b, "%zu incident%s open: ", c[0] + c[1], c[0] + c[1] == 1 ? "" : "s");
-        if (c[0])
-            putf(b, "%zu signal%s", c[0], c[0] == 1 ? "" : "s");
+        const char *sep = "";
+        if (signals)
+            putf(b, "%zu signal%s", signals, signals == 1 ? "" : "s"), sep = ", ";
+        if (wide)
+            putf(b, "%s%zu alert%s", sep, wide, wide == 1 ? "" : "s"), sep = ", ";
         if (c[1])
-            putf(b, "%s%zu late feed%s", c[0] ? ", " : "", c[1], c[1] == 1 ? "" : "s");
+            putf(b, "%s%zu late feed%s", sep, c[1], c[1] == 1 ? "" : "s");
         putf(b, "%s", c[2] ? "; " : ".");
     }
     if (c[2])

@@ -69,6 +69,14 @@ Test(notify_email, subject_in_words_by_topic_and_place)
     cr_expect_str_eq(s, "Resolved \xe2\x80\x94 ICP Belgium: BP control below its limits at Les "
                         "Tilleuls \xc2\xb7 Centre A late for October 2025");
     free(s);
+    /* the resolved count is of incidents, as the body counts them: the two practices of
+       one signal are one */
+    struct notify_alert mixed[4] = {wallonia[0], wallonia[1], wallonia[2], wallonia[3]};
+    mixed[0].resolved = mixed[1].resolved = true;
+    g = group(mixed, 4);
+    s = notify_subject(&g);
+    cr_expect_not_null(strstr(s, "\xc2\xb7 1 resolved"), "%s", s);
+    free(s);
 }
 
 Test(notify_email, text_summarises_then_names_each_incident)
@@ -177,6 +185,8 @@ Test(notify_email, trajectory_incident_in_words_of_its_own)
     cr_expect_null(strstr(text, "0.2663"));
     cr_expect_null(strstr(text, "#/chart?programme=icp-be\n"));
     cr_expect_null(strstr(text, "trajectory-coverage coverage"));
+    cr_expect_not_null(strstr(text, "2 incidents open: 1 alert, 1 late feed."),
+                       "the roadmap's is an alert, as the dashboard says, not a signal: %s", text);
     free(text);
     char *html = notify_html(&g);
     cr_expect_not_null(
