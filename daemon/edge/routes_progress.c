@@ -135,6 +135,11 @@ static void reply_progress(struct request *req, PGconn *conn, enum progress_serv
                             "programme \"%s\" has no roadmap yet: PUT one to …/roadmap",
                             request_param(req, "slug"));
         return;
+    case PROGRESS_SERVICE_FUTURE:
+        request_reply_error(req, 400, "invalid_parameter",
+                            "at is after today in the programme's time zone: progress is known"
+                            " up to today");
+        return;
     case PROGRESS_SERVICE_BUSY:
     case PROGRESS_SERVICE_DB_ERROR:
         break;

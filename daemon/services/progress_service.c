@@ -483,11 +483,12 @@ enum progress_service_result progress_service_read(PGconn *conn, int64_t program
                                                    const int32_t *at, bool by_region, json_t **out,
                                                    const char *request_id)
 {
-    int32_t day;
-    if (at != NULL)
-        day = *at;
-    else if (!progress_service_today(conn, programme_id, &day))
+    int32_t day, today;
+    if (!progress_service_today(conn, programme_id, &today))
         return PROGRESS_SERVICE_DB_ERROR;
+    day = at != NULL ? *at : today;
+    if (day > today) /* the latest figures would be judged against a later plan */
+        return PROGRESS_SERVICE_FUTURE;
     enum progress_service_result rc = progress_service_get(conn, programme_id, day, by_region, out);
     return with_freshness(conn, programme_id, rc, out, request_id);
 }

@@ -368,7 +368,9 @@ class ProgressTest(unittest.TestCase):
 
     def test_progress_bad_input(self):
         mark = self.daemon.log_mark()
-        for query in ("at=2025-02-30", "at=yesterday", "at=20251001", "at=", "by=site"):
+        # a date after today would judge the latest figures against a later plan
+        for query in ("at=2025-02-30", "at=yesterday", "at=20251001", "at=", "by=site",
+                      "at=2999-01-01"):
             resp = self.daemon.request("GET", f"/api/v1/programmes/{SLUG}/progress?{query}")
             self.assertEqual(resp.status, 400, (query, resp.body))
             self.assertEqual(resp.body["error"]["code"], "invalid_parameter")

@@ -21,6 +21,7 @@ enum progress_service_result {
     PROGRESS_SERVICE_OK,
     PROGRESS_SERVICE_NO_ROADMAP, /* the programme has no roadmap yet */
     PROGRESS_SERVICE_BUSY,       /* another session is refreshing (only when !wait) */
+    PROGRESS_SERVICE_FUTURE,     /* a read at a date after the programme's today */
     PROGRESS_SERVICE_DB_ERROR,
 };
 
