@@ -161,7 +161,9 @@ static const char *honoured_values(const struct param *p, char *buf, size_t size
 static bool value_honoured(const struct param *p, const char *value, const char *subject,
                            bool *is_true, struct dhis2_refusal *why)
 {
-    if (!utf8_valid(value)) { /* %FF: it names nothing, and the database refuses such text */
+    if (p->kind == PARAM_TEXT && !utf8_valid(value)) {
+        /* %FF: free text (dataSet) names nothing, and the database refuses such text; a word
+           or a boolean is compared with its list and refused as unsupported below */
         refuse(why, p->name, "invalid_encoding");
         snprintf(why->message, sizeof(why->message), "%s is not UTF-8 text", p->name);
         return false;
