@@ -159,7 +159,10 @@ static enum http_head_status take_field(const char *name, size_t nlen, const cha
     } else if (field_is(name, nlen, "Connection")) {
         head->close = head->close || list_has(value, vlen, "close");
         *keep_alive = *keep_alive || list_has(value, vlen, "keep-alive");
-    } else if (field_is(name, nlen, "Authorization") && head->authorization.value == NULL) {
+    } else if (field_is(name, nlen, "Authorization")) {
+        /* two credentials: which one a proxy before us honoured is not ours to guess */
+        if (head->authorization.value != NULL)
+            return fail(head, HTTP_HEAD_MALFORMED, "the Authorization header is given twice");
         head->authorization = (struct http_head_field){value, vlen};
     } else if (field_is(name, nlen, "X-Request-Id") && head->request_id.value == NULL) {
         head->request_id = (struct http_head_field){value, vlen};

@@ -109,6 +109,9 @@ static const struct {
     {"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\nContent-Length: 5\r\n\r\n",
      HTTP_HEAD_MALFORMED},
     {"POST / HTTP/1.1\r\nExpect: 200-ok\r\n\r\n", HTTP_HEAD_EXPECTATION},
+    /* two credentials: a proxy may have read the other one (the first won, silently) */
+    {"GET / HTTP/1.1\r\nAuthorization: Bearer a\r\nauthorization: Bearer b\r\n\r\n",
+     HTTP_HEAD_MALFORMED},
     {"GET / HTTP/1.1\r\nHost: x\r\n", HTTP_HEAD_MALFORMED}, /* not complete */
 };
 
