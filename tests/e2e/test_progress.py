@@ -283,29 +283,36 @@ class ProgressTest(unittest.TestCase):
         for quiet in ("trajectory-expansion", "trajectory-institutionalisation"):
             self.assertNotEqual(alerts.get(quiet, {}).get("state"), "firing", alerts.get(quiet))
 
-    def test_an_expansion_behind_alerts_with_its_sites(self):
-        """Expansion's figures are its sites' (under "sites" in the progress document): its
-        trajectory alert carries them as value and centre, and says them in whole sites."""
-        other = "icp-expansion-behind"
-        resp = self.daemon.request("POST", "/api/v1/programmes", harness.example_programme(slug=other))
+    def firing_expansion_alert(self, slug, target):
+        """A copy of the example programme as slug, its roadmap's first milestone of expansion
+        made target(roadmap) (sites or regions), the example data pushed: its firing
+        trajectory alert of expansion, once the evaluator has opened it."""
+        resp = self.daemon.request("POST", "/api/v1/programmes", harness.example_programme(slug=slug))
         self.assertEqual(resp.status, 201, resp.body)
         roadmap = json.loads(EXAMPLE_ROADMAP)
-        roadmap["programme"] = other
-        # 3 sites active against a plan of 1 + 29 x 287 / 364 = 23.9 by 2025-10-15: 87 % short,
-        # beyond the 25 % of "at_risk"
-        roadmap["expansion"]["sites"]["milestones"][0]["target"] = 30
-        resp = self.daemon.request("PUT", f"/api/v1/programmes/{other}/roadmap", roadmap)
+        roadmap["programme"] = slug
+        target(roadmap["expansion"])
+        resp = self.daemon.request("PUT", f"/api/v1/programmes/{slug}/roadmap", roadmap)
         self.assertEqual(resp.status, 201, resp.body)
-        resp = self.daemon.request("POST", f"/api/v1/programmes/{other}/observations",
+        resp = self.daemon.request("POST", f"/api/v1/programmes/{slug}/observations",
                                    {"observations": DATA})
         self.assertEqual((resp.status, resp.body["rejected"]), (200, 0), resp.body)
 
         def firing():
-            resp = self.daemon.request("GET", f"/api/v1/alerts?programme={other}")
+            resp = self.daemon.request("GET", f"/api/v1/alerts?programme={slug}")
             return next((a for a in resp.body["alerts"] if a["rule"] == "trajectory-expansion"
                          and a["state"] == "firing"), None)
 
-        alert = harness.wait_until(firing, "the trajectory alert of expansion")
+        return harness.wait_until(firing, "the trajectory alert of expansion")
+
+    def test_an_expansion_behind_alerts_with_its_sites(self):
+        """Expansion's figures are its sites' (under "sites" in the progress document): its
+        trajectory alert carries them as value and centre, and says them in whole sites."""
+        other = "icp-expansion-behind"
+        # 3 sites active against a plan of 1 + 29 x 287 / 364 = 23.9 by 2025-10-15: 87 % short,
+        # beyond the 25 % of "at_risk"
+        alert = self.firing_expansion_alert(
+            other, lambda e: e["sites"]["milestones"][0].update(target=30))
         planned = 1 + 29 * AT / 364
         self.assertEqual(alert["dimension"], "expansion")
         self.assertEqual(alert["value"], 3)
@@ -320,25 +327,9 @@ class ProgressTest(unittest.TestCase):
         """Expansion's status is the worse of its sites' and its regions': when the regions make
         it (sites on track), the alert's figures are the regions', so that they do not say the
         opposite of its status."""
-        other = "icp-regions-behind"
-        resp = self.daemon.request("POST", "/api/v1/programmes", harness.example_programme(slug=other))
-        self.assertEqual(resp.status, 201, resp.body)
-        roadmap = json.loads(EXAMPLE_ROADMAP)
-        roadmap["programme"] = other
         # 3 sites against 2.6 planned (on track); 2 regions against 1 + 19 x 287 / 545 = 11.0
-        roadmap["expansion"]["regions"]["milestones"][0]["target"] = 20
-        resp = self.daemon.request("PUT", f"/api/v1/programmes/{other}/roadmap", roadmap)
-        self.assertEqual(resp.status, 201, resp.body)
-        resp = self.daemon.request("POST", f"/api/v1/programmes/{other}/observations",
-                                   {"observations": DATA})
-        self.assertEqual((resp.status, resp.body["rejected"]), (200, 0), resp.body)
-
-        def firing():
-            resp = self.daemon.request("GET", f"/api/v1/alerts?programme={other}")
-            return next((a for a in resp.body["alerts"] if a["rule"] == "trajectory-expansion"
-                         and a["state"] == "firing"), None)
-
-        alert = harness.wait_until(firing, "the trajectory alert of expansion")
+        alert = self.firing_expansion_alert(
+            "icp-regions-behind", lambda e: e["regions"]["milestones"][0].update(target=20))
         planned = 1 + 19 * AT / 545
         self.assertEqual(alert["value"], 2)
         self.assertAlmostEqual(alert["centre"], planned, places=9)

@@ -59,8 +59,10 @@ static PGconn *setup(const char *db)
     return conn;
 }
 
-/* Evaluates the rule of setup() for period day (days since 1970) with the given counts. */
-static void step(PGconn *conn, enum alert_observation obs, int32_t day, int counts, double now)
+/* Evaluates the rule of setup() for period day (days since 1970) with the given counts, in
+ * the caller's transaction. */
+static void apply_step(PGconn *conn, enum alert_observation obs, int32_t day, int counts,
+                       double now)
 {
     struct rule_eval eval = {.holds = obs == ALERT_OBS_HOLDS,
                              .has_limits = true,
@@ -81,8 +83,14 @@ static void step(PGconn *conn, enum alert_observation obs, int32_t day, int coun
                              .eval = &eval,
                              .period_start = day,
                              .now = now};
-    run(conn, "BEGIN");
     cr_assert(alerts_apply(conn, &u));
+}
+
+/* apply_step in a transaction of its own. */
+static void step(PGconn *conn, enum alert_observation obs, int32_t day, int counts, double now)
+{
+    run(conn, "BEGIN");
+    apply_step(conn, obs, day, counts, now);
     run(conn, "COMMIT");
 }
 
@@ -251,26 +259,8 @@ Test(outbox, a_receiver_added_while_an_alert_fires_is_told_once)
     char err[256];
     PGconn *other = db_connect(pgtest_conninfo("pg_outbox_added_meanwhile"), err, sizeof(err));
     cr_assert_not_null(other, "%s", err);
-    struct rule_eval eval = {.holds = true,
-                             .has_limits = true,
-                             .value = 30,
-                             .centre = 60,
-                             .lower_limit = 55,
-                             .upper_limit = 65};
-    snprintf(eval.summary, sizeof(eval.summary), "below lower limit");
-    struct alert_update u = {.programme_id = 1,
-                             .rule_id = 1,
-                             .subject = "i1:s1",
-                             .indicator_id = 1,
-                             .site_id = 1,
-                             .for_count = 1,
-                             .resolve_count = 1,
-                             .obs = ALERT_OBS_HOLDS,
-                             .eval = &eval,
-                             .period_start = 20454,
-                             .now = T0};
     run(conn, "BEGIN");
-    cr_assert(alerts_apply(conn, &u));
+    apply_step(conn, ALERT_OBS_HOLDS, 20454, 1, T0);
     struct put_later p = {other,
                           "{\"receivers\":[{\"name\":\"team\",\"email\":[\"a@example.org\","
                           "\"b@example.org\"]},{\"name\":\"leaders\",\"email\":"
