@@ -75,13 +75,15 @@ static const char SQL_SERIES_OWN[] =
 /* The aggregate of indicator $2 over the descendants of site $3 from its rollups
  * (rollup_store.h); $4 the rule, $5 the scale of a weighted ratio (100 for percentages),
  * $6..$7 the periods. A missing report is never a zero: each point says how many sites it
- * covers. The arithmetic is exact (numeric, sql_numeric.h): the mean is the exact sum over
+ * covers (of a weighted ratio, those that sent both a numerator and a denominator: a value
+ * alone is not in Σ numerators ÷ Σ denominators). The arithmetic is exact (numeric, sql_numeric.h): the mean is the exact sum over
  * the number covered, as avg() computes it; a result beyond double's range is a point without
  * that field, which says so in "out_of_range". */
 /* clang-format off */ /* it would fold the macros into the literals */
 #define SQL_AGG_EXACT                                                                              \
     "WITH exact AS ("                                                                              \
-    " SELECT period_start, sites, CASE $4 WHEN 'sum' THEN total WHEN 'mean' THEN total / sites"    \
+    " SELECT period_start, CASE WHEN $4 = 'weighted' THEN coalesce(weighted_sites, sites)"         \
+    "  ELSE sites END AS sites, CASE $4 WHEN 'sum' THEN total WHEN 'mean' THEN total / sites"     \
     "  WHEN 'last' THEN " SQL_EXACT("latest_value") " ELSE CASE WHEN denominator > 0"              \
     "  THEN numerator * $5::numeric / denominator END END AS v,"                                   \
     "  CASE WHEN $4 = 'weighted' THEN numerator END AS n,"                                         \
@@ -112,7 +114,8 @@ static const char SQL_SERIES_AGG[] = SQL_AGG_EXACT
 /* The same points for the evaluator, one row each, oldest first (day since 1970, value, NULL
  * beyond double's range), with what gates an aggregate rule
  * (core/rules.h, rule_aggregate_gate): of the member sites under $3 that owe the point's
- * period (storage/member_owes.h, as the feeds status counts them) those that sent it and all
+ * period (storage/member_owes.h, as the feeds status counts them) those that sent it (of a
+ * weighted ratio, with its numerator and denominator) and all
  * of them (the rollup's own count of sites would count a planned site or one sending baseline
  * months before its adoption as covering the period), the indicator's period type and
  * today in the programme's time zone at $8 (unix seconds; NULL: not known). */
@@ -131,6 +134,7 @@ static const char SQL_EVAL_AGG[] = SQL_AGG_EXACT
     "  AND m.site_id = t.site_id WHERE t.programme_id = $1 AND t.ancestor_id = $3"
     "  AND" MEMBER_SQL_OWES("m", "w") " AND EXISTS (SELECT 1 FROM series se JOIN observation o"
     "  ON o.programme_id = $1 AND o.series_id = se.id AND o.period_start = w.period_start"
+    "  AND ($4 <> 'weighted' OR (o.numerator IS NOT NULL AND o.denominator IS NOT NULL))"
     "  WHERE se.programme_id = $1 AND se.indicator_id = $2 AND se.site_id = m.site_id)),"
     " (SELECT count(*) FROM site_tree t JOIN membership m ON m.programme_id = $1"
     "  AND m.site_id = t.site_id WHERE t.programme_id = $1 AND t.ancestor_id = $3"

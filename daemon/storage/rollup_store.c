@@ -135,7 +135,8 @@ static const char SQL_ALL_LATEST[] =
 
 /* Recomputes the rollups ($2 indicators, $3 sites, $4 periods; sites of one height) of
  * programme $1 from their children: each child's own observation (values in exact numeric;
- * numerator and denominator only where both are there) and each child's rollup. A rollup
+ * numerator and denominator only where both are there, and how many had both: the sites of a
+ * weighted point) and each child's rollup. A rollup
  * nothing is left under is deleted. Returns the rollups written, deleted, and the parts read.
  * The keys are taken per (indicator, site) with their periods: each child, and its series, is
  * found once for all the periods, and its observations and rollups of those periods by one
@@ -166,6 +167,7 @@ static const char SQL_RECOMPUTE[] =
     "   THEN " SQL_EXACT("o.numerator") " END AS num,"
     "  CASE WHEN o.numerator IS NOT NULL AND o.denominator IS NOT NULL"
     "   THEN " SQL_EXACT("o.denominator") " END AS den,"
+    "  CASE WHEN o.numerator IS NOT NULL AND o.denominator IS NOT NULL THEN 1 ELSE 0 END AS ws,"
     "  o.value AS lv, o.received_at AS la, o.series_id AS ls"
     " FROM children k"
     " CROSS JOIN LATERAL (SELECT se.id FROM series se WHERE se.programme_id = $1"
@@ -175,29 +177,33 @@ static const char SQL_RECOMPUTE[] =
     "  AND o.period_start + 0 = ANY (k.periods) OFFSET 0) o"
     " UNION ALL"
     " SELECT k.indicator_id, k.site_id, r.period_start, r.sites, r.total, r.numerator,"
-    "  r.denominator, r.latest_value, r.latest_at, r.latest_series"
+    "  r.denominator, coalesce(r.weighted_sites, CASE WHEN r.numerator IS NOT NULL"
+    "  THEN r.sites ELSE 0 END), r.latest_value, r.latest_at, r.latest_series"
     " FROM children k CROSS JOIN LATERAL (SELECT * FROM rollup r WHERE r.programme_id = $1"
     "  AND r.indicator_id = k.indicator_id AND r.site_id = k.child_id"
     "  AND r.period_start BETWEEN k.first AND k.last AND r.period_start + 0 = ANY (k.periods)"
     "  OFFSET 0) r"
     "), agg AS ("
     " SELECT indicator_id, site_id, period_start, sum(sites)::integer AS sites,"
-    "  sum(total) AS total, sum(num) AS num, sum(den) AS den,"
+    "  sum(total) AS total, sum(num) AS num, sum(den) AS den, sum(ws)::integer AS ws,"
     "  (array_agg(lv ORDER BY la DESC, ls DESC))[1] AS lv, max(la) AS la,"
     "  (array_agg(ls ORDER BY la DESC, ls DESC))[1] AS ls"
     " FROM parts GROUP BY indicator_id, site_id, period_start"
     "), written AS ("
     " INSERT INTO rollup AS r (programme_id, indicator_id, site_id, period_start, sites, total,"
-    "  numerator, denominator, latest_value, latest_at, latest_series)"
-    " SELECT $1, indicator_id, site_id, period_start, sites, total, num, den, lv, la, ls FROM agg"
+    "  numerator, denominator, weighted_sites, latest_value, latest_at, latest_series)"
+    " SELECT $1, indicator_id, site_id, period_start, sites, total, num, den, ws, lv, la, ls"
+    " FROM agg"
     " ORDER BY indicator_id, site_id, period_start"
     " ON CONFLICT (programme_id, indicator_id, site_id, period_start) DO UPDATE SET"
     "  sites = excluded.sites, total = excluded.total, numerator = excluded.numerator,"
-    "  denominator = excluded.denominator, latest_value = excluded.latest_value,"
-    "  latest_at = excluded.latest_at, latest_series = excluded.latest_series"
-    " WHERE (r.sites, r.total, r.numerator, r.denominator, r.latest_value, r.latest_at,"
-    "  r.latest_series) IS DISTINCT FROM (excluded.sites, excluded.total, excluded.numerator,"
-    "  excluded.denominator, excluded.latest_value, excluded.latest_at, excluded.latest_series)"
+    "  denominator = excluded.denominator, weighted_sites = excluded.weighted_sites,"
+    "  latest_value = excluded.latest_value, latest_at = excluded.latest_at,"
+    "  latest_series = excluded.latest_series"
+    " WHERE (r.sites, r.total, r.numerator, r.denominator, r.weighted_sites, r.latest_value,"
+    "  r.latest_at, r.latest_series) IS DISTINCT FROM (excluded.sites, excluded.total,"
+    "  excluded.numerator, excluded.denominator, excluded.weighted_sites, excluded.latest_value,"
+    "  excluded.latest_at, excluded.latest_series)"
     " RETURNING 1"
     "), removed AS ("
     " DELETE FROM rollup r USING k WHERE r.programme_id = $1 AND r.indicator_id = k.indicator_id"

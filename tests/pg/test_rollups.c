@@ -254,14 +254,17 @@ static const char SQL_MISMATCHES[] =
     "   AND o.denominator IS NOT NULL) AS numerator,"
     "  sum(o.denominator::text::numeric) FILTER (WHERE o.numerator IS NOT NULL"
     "   AND o.denominator IS NOT NULL) AS denominator,"
+    "  count(*) FILTER (WHERE o.numerator IS NOT NULL AND o.denominator IS NOT NULL)"
+    "   AS weighted_sites,"
     "  (array_agg(o.value ORDER BY o.received_at DESC, o.series_id DESC))[1] AS latest_value"
     " FROM observation o JOIN series se ON se.programme_id = o.programme_id"
     "  AND se.id = o.series_id JOIN up u ON u.site_id = se.site_id"
     " WHERE o.programme_id = $1 GROUP BY 1, 2, 3"
     "), r AS (SELECT * FROM rollup WHERE programme_id = $1)"
     " SELECT count(*) FILTER (WHERE scan.sites IS NULL OR r.sites IS NULL"
-    "  OR (scan.sites, scan.total, scan.numerator, scan.denominator, scan.latest_value)"
-    "   IS DISTINCT FROM (r.sites, r.total, r.numerator, r.denominator, r.latest_value)),"
+    "  OR (scan.sites, scan.total, scan.numerator, scan.denominator, scan.weighted_sites,"
+    "   scan.latest_value) IS DISTINCT FROM (r.sites, r.total, r.numerator, r.denominator,"
+    "   r.weighted_sites, r.latest_value)),"
     " count(*)"
     " FROM scan FULL JOIN r ON r.indicator_id = scan.indicator_id"
     "  AND r.site_id = scan.site_id AND r.period_start = scan.period_start";
@@ -420,6 +423,38 @@ Test(rollups, a_read_sees_what_was_committed_before_it)
     cr_expect_eq(json_integer_value(json_object_get(doc, "sites_expected")), 4);
     cr_expect_eq(scalar_long("SELECT count(*) FROM rollup_dirty"), 0);
     free(expected);
+    json_decref(doc);
+}
+
+/* A weighted point is Σ numerators ÷ Σ denominators of the sites that sent both: its "n" counts
+ * those, not every site that sent a value, here and in the region above (a rollup of rollups);
+ * a period where none sent both is no point. */
+Test(rollups, a_weighted_point_counts_the_sites_that_sent_its_numerator_and_denominator)
+{
+    store("{\"indicator\":\"tested_pct\",\"site\":\"GP-1-1-1\",\"period\":\"2025-02\","
+          "\"value\":50,\"numerator\":10,\"denominator\":20},"
+          "{\"indicator\":\"tested_pct\",\"site\":\"GP-1-1-2\",\"period\":\"2025-02\","
+          "\"value\":90},"
+          "{\"indicator\":\"tested_pct\",\"site\":\"GP-1-2-1\",\"period\":\"2025-02\","
+          "\"value\":25,\"numerator\":5,\"denominator\":20},"
+          "{\"indicator\":\"tested_pct\",\"site\":\"GP-1-1-1\",\"period\":\"2025-03\","
+          "\"value\":70},"
+          "{\"indicator\":\"tested_pct\",\"site\":\"GP-1-1-2\",\"period\":\"2025-03\","
+          "\"value\":80}");
+    (void)check_equal_to_scan("after the load");
+    json_t *doc = series("tested_pct", "D1-1");
+    json_t *points = json_object_get(doc, "points");
+    cr_assert_eq(json_array_size(points), 1, "%s", json_dumps(doc, 0));
+    json_t *feb = json_array_get(points, 0);
+    cr_expect_float_eq(json_number_value(json_object_get(feb, "value")), 50.0, 1e-9);
+    cr_expect_eq(json_integer_value(json_object_get(feb, "sites_reporting")), 1);
+    json_decref(doc);
+    doc = series("tested_pct", "R1");
+    points = json_object_get(doc, "points");
+    cr_assert_eq(json_array_size(points), 1, "%s", json_dumps(doc, 0));
+    feb = json_array_get(points, 0);
+    cr_expect_float_eq(json_number_value(json_object_get(feb, "value")), 37.5, 1e-9);
+    cr_expect_eq(json_integer_value(json_object_get(feb, "sites_reporting")), 2);
     json_decref(doc);
 }
 
