@@ -76,9 +76,10 @@ static const char SQL_SERIES_OWN[] =
  * (rollup_store.h); $4 the rule, $5 the scale of a weighted ratio (100 for percentages),
  * $6..$7 the periods. A missing report is never a zero: each point says how many sites it
  * covers (of a weighted ratio, those that sent both a numerator and a denominator: a value
- * alone is not in Σ numerators ÷ Σ denominators). The arithmetic is exact (numeric, sql_numeric.h): the mean is the exact sum over
- * the number covered, as avg() computes it; a result beyond double's range is a point without
- * that field, which says so in "out_of_range". */
+ * alone is not in Σ numerators ÷ Σ denominators). The arithmetic is exact (numeric,
+ * sql_numeric.h): the mean is the exact sum over the number covered, as avg() computes it; a
+ * result beyond double's range is a point without that field, which says so in
+ * "out_of_range". */
 /* clang-format off */ /* it would fold the macros into the literals */
 #define SQL_AGG_EXACT                                                                              \
     "WITH exact AS ("                                                                              \
