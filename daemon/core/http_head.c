@@ -89,6 +89,78 @@ static bool list_has(const char *value, size_t len, const char *token)
     return false;
 }
 
+/* Each content coding of the list value is identity (what a body that is not encoded says). */
+static bool codings_identity(const char *value, size_t len, const char **other, int *other_len)
+{
+    for (size_t i = 0; i < len;) {
+        while (i < len && (value[i] == ' ' || value[i] == '\t' || value[i] == ','))
+            i++;
+        size_t start = i;
+        while (i < len && value[i] != ',')
+            i++;
+        size_t stop = i;
+        while (stop > start && (value[stop - 1] == ' ' || value[stop - 1] == '\t'))
+            stop--;
+        if (stop > start && !value_is(value + start, stop - start, "identity")) {
+            *other = value + start;
+            *other_len = (int)(stop - start);
+            return false;
+        }
+    }
+    return true;
+}
+
+/* The charset parameter of a media type value (RFC 9110 8.3.1: type/subtype *(; name=value),
+ * the value a token or a quoted string), or false when it has none. */
+static bool media_charset(const char *value, size_t len, const char **cs, size_t *cs_len)
+{
+    const char *end = value + len, *p = memchr(value, ';', len);
+    while (p != NULL && p < end) {
+        p++;
+        while (p < end && (*p == ' ' || *p == '\t'))
+            p++;
+        const char *name = p;
+        while (p < end && *p != '=' && *p != ';')
+            p++;
+        size_t name_len = (size_t)(p - name);
+        while (name_len > 0 && (name[name_len - 1] == ' ' || name[name_len - 1] == '\t'))
+            name_len--;
+        const char *v = p < end && *p == '=' ? p + 1 : p;
+        const char *next = memchr(v, ';', (size_t)(end - v));
+        const char *v_end = next ? next : end;
+        while (v < v_end && (*v == ' ' || *v == '\t'))
+            v++;
+        while (v_end > v && (v_end[-1] == ' ' || v_end[-1] == '\t'))
+            v_end--;
+        if (v_end - v >= 2 && *v == '"' && v_end[-1] == '"') {
+            v++;
+            v_end--;
+        }
+        if (field_is(name, name_len, "charset")) {
+            *cs = v;
+            *cs_len = (size_t)(v_end - v);
+            return true;
+        }
+        p = next;
+    }
+    return false;
+}
+
+static enum http_head_status take_content_type(const char *value, size_t len,
+                                               struct http_head *head)
+{
+    if (head->content_type)
+        return fail(head, HTTP_HEAD_MALFORMED, "the Content-Type header is given twice");
+    head->content_type = true;
+    const char *cs;
+    size_t cs_len;
+    if (media_charset(value, len, &cs, &cs_len) && !value_is(cs, cs_len, "utf-8") &&
+        !value_is(cs, cs_len, "us-ascii"))
+        return fail(head, HTTP_HEAD_UNSUPPORTED_MEDIA, "the body must be UTF-8, not charset=%.*s",
+                    (int)(cs_len > 40 ? 40 : cs_len), cs);
+    return HTTP_HEAD_OK;
+}
+
 static enum http_head_status parse_request_line(const char *line, size_t len,
                                                 struct http_head *head)
 {
@@ -164,6 +236,19 @@ static enum http_head_status take_field(const char *name, size_t nlen, const cha
         if (head->authorization.value != NULL)
             return fail(head, HTTP_HEAD_MALFORMED, "the Authorization header is given twice");
         head->authorization = (struct http_head_field){value, vlen};
+    } else if (field_is(name, nlen, "Content-Type")) {
+        return take_content_type(value, vlen, head);
+    } else if (field_is(name, nlen, "Idempotency-Key")) {
+        if (head->idempotency_key)
+            return fail(head, HTTP_HEAD_MALFORMED, "the Idempotency-Key header is given twice");
+        head->idempotency_key = true;
+    } else if (field_is(name, nlen, "Content-Encoding")) {
+        const char *other;
+        int other_len;
+        if (!codings_identity(value, vlen, &other, &other_len))
+            return fail(head, HTTP_HEAD_UNSUPPORTED_MEDIA,
+                        "Content-Encoding %.*s is not accepted: send the body as it is",
+                        other_len > 24 ? 24 : other_len, other);
     } else if (field_is(name, nlen, "X-Request-Id") && head->request_id.value == NULL) {
         head->request_id = (struct http_head_field){value, vlen};
     }

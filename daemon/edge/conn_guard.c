@@ -493,6 +493,7 @@ static bool acceptable(struct conn_guard *g, struct request *req, enum http_head
         [HTTP_HEAD_VERSION] = {505, "http_version_not_supported"},
         [HTTP_HEAD_UNSUPPORTED_CODING] = {501, "not_implemented"},
         [HTTP_HEAD_EXPECTATION] = {417, "expectation_failed"},
+        [HTTP_HEAD_UNSUPPORTED_MEDIA] = {415, "unsupported_media_type"},
     };
     if (status != HTTP_HEAD_OK) {
         req->path = xstrdup("?");

@@ -396,6 +396,31 @@ class LimitsInJsonTest(JsonErrors):
             "expectation_failed")
         self.assert_still_serving()
 
+    def test_an_encoded_body_or_another_charset_is_415_and_repeated_headers_400(self):
+        """Read as they are, a gzip body would be refused as "not JSON" and a Latin-1 CSV stored
+        as mojibake; of two Content-Types or Idempotency-Keys the first used to win, silently."""
+        auth = f"Authorization: Bearer {self.daemon.admin_token}\r\n"
+        body = b'{"slug": "e2e-encoded", "name": "Encoded"}'
+        post = "POST /api/v1/programmes HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+        for head, status, code in (
+                ("Content-Type: application/json\r\nContent-Encoding: gzip\r\n", 415,
+                 "unsupported_media_type"),
+                ("Content-Type: application/json; charset=iso-8859-1\r\n", 415,
+                 "unsupported_media_type"),
+                ("Content-Type: application/json\r\nContent-Type: text/csv\r\n", 400,
+                 "malformed_request"),
+                ("Content-Type: application/json\r\nIdempotency-Key: a\r\n"
+                 "Idempotency-Key: b\r\n", 400, "malformed_request")):
+            with self.subTest(head=head):
+                resp = self.exchange(f"{post}{auth}{head}Content-Length: {len(body)}"
+                                     "\r\n\r\n".encode() + body)
+                self.assert_json_error(resp, status, code)
+        # UTF-8 said out loud is UTF-8
+        resp = self.exchange(f"{post}{auth}Content-Type: application/json; charset=UTF-8\r\n"
+                             f"Content-Length: {len(body)}\r\n\r\n".encode() + body)
+        self.assertEqual(resp.status, 201, resp.body)
+        self.assert_still_serving()
+
     def test_a_17_mb_body_without_expect_is_413_in_json(self):
         size = 17 * 1024 * 1024
         head = (f"{ADMIN_POST}Authorization: Bearer {self.daemon.admin_token}\r\n"

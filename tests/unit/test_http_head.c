@@ -80,6 +80,16 @@ Test(http_head, parses_what_the_edge_needs)
                  "HTTP/1.0 expectations are ignored");
     cr_assert_eq(parse("GET / HTTP/1.1\r\nContent-Length: 5\r\nContent-Length: 5\r\n\r\n", &h),
                  HTTP_HEAD_OK, "the same length twice is one length");
+    /* UTF-8 however it is spelt, ASCII (a subset), other parameters, no coding to undo */
+    static const char *const accepted[] = {
+        "POST / HTTP/1.1\r\nContent-Type: application/json; charset=utf-8\r\n\r\n",
+        "POST / HTTP/1.1\r\nContent-Type: text/csv;charset=\"UTF-8\";header=present\r\n\r\n",
+        "POST / HTTP/1.1\r\nContent-Type: text/csv; charset=us-ascii\r\n\r\n",
+        "POST / HTTP/1.1\r\nContent-Type: application/json\r\nContent-Encoding: identity\r\n\r\n",
+        "POST / HTTP/1.1\r\nContent-Type: text/plain; format=flowed\r\n\r\n",
+    };
+    for (size_t i = 0; i < sizeof(accepted) / sizeof(accepted[0]); i++)
+        cr_expect_eq(parse(accepted[i], &h), HTTP_HEAD_OK, "%s: %s", accepted[i], h.why);
 }
 
 /* Blocks that must be refused, and how. */
@@ -112,6 +122,17 @@ static const struct {
     /* two credentials: a proxy may have read the other one (the first won, silently) */
     {"GET / HTTP/1.1\r\nAuthorization: Bearer a\r\nauthorization: Bearer b\r\n\r\n",
      HTTP_HEAD_MALFORMED},
+    /* which one counts is not ours to guess */
+    {"POST / HTTP/1.1\r\nContent-Type: text/csv\r\nContent-Type: application/json\r\n\r\n",
+     HTTP_HEAD_MALFORMED},
+    {"POST / HTTP/1.1\r\nIdempotency-Key: a\r\nIdempotency-Key: b\r\n\r\n", HTTP_HEAD_MALFORMED},
+    /* a body read as it is would be refused for what it is not, or stored as mojibake */
+    {"POST / HTTP/1.1\r\nContent-Encoding: gzip\r\n\r\n", HTTP_HEAD_UNSUPPORTED_MEDIA},
+    {"POST / HTTP/1.1\r\nContent-Encoding: identity, br\r\n\r\n", HTTP_HEAD_UNSUPPORTED_MEDIA},
+    {"POST / HTTP/1.1\r\nContent-Type: text/csv; charset=ISO-8859-1\r\n\r\n",
+     HTTP_HEAD_UNSUPPORTED_MEDIA},
+    {"POST / HTTP/1.1\r\nContent-Type: text/csv;header=present; CharSet=\"latin1\"\r\n\r\n",
+     HTTP_HEAD_UNSUPPORTED_MEDIA},
     {"GET / HTTP/1.1\r\nHost: x\r\n", HTTP_HEAD_MALFORMED}, /* not complete */
 };
 

@@ -29,6 +29,7 @@ enum http_head_status {
     HTTP_HEAD_VERSION,            /* 505: not HTTP/1.0 or HTTP/1.1 */
     HTTP_HEAD_UNSUPPORTED_CODING, /* 501: a Transfer-Encoding other than chunked */
     HTTP_HEAD_EXPECTATION,        /* 417: an Expect other than 100-continue */
+    HTTP_HEAD_UNSUPPORTED_MEDIA,  /* 415: a Content-Encoding, or a charset other than UTF-8 */
 };
 
 /* A header value inside the block (not NUL-terminated), or value NULL when absent. */
@@ -47,13 +48,17 @@ struct http_head {
     bool expect_continue;     /* Expect: 100-continue (HTTP/1.1) */
     bool close;               /* Connection: close, or HTTP/1.0 without keep-alive */
     struct http_head_field authorization, request_id; /* the first of each */
+    bool content_type, idempotency_key;               /* seen (each may come once) */
     char why[96];                                     /* what was wrong, when not HTTP_HEAD_OK */
 };
 
 /* Parses a complete header block (what http_head_scan measured). Header values point into
  * block, which must outlive head. Refuses obsolete line folding, white space before a
  * colon, control characters, a Content-Length that is not digits or that differs when
- * repeated, and both Content-Length and Transfer-Encoding. */
+ * repeated, both Content-Length and Transfer-Encoding, an Authorization, Content-Type or
+ * Idempotency-Key given twice (which one counts is not ours to guess), and, as 415, a body
+ * sent with a Content-Encoding other than identity or a charset other than UTF-8 (read as
+ * it is, it would be refused for what it is not, or stored as mojibake). */
 enum http_head_status http_head_parse(const char *block, size_t len, struct http_head *head)
     __attribute__((warn_unused_result));
 
