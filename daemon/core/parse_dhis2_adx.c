@@ -297,9 +297,15 @@ static void adx_data_value(struct adx_state *st)
         ok = parse_problem(&pr, row, st->group_field, st->group_code, "%s", st->group_problem);
     if (ok && st->org_unit[0] == '\0')
         ok = scalar_code_status(b, row, FIELD_SITE, TEXT_OK, 0, &pr);
-    if (ok && !adx_period(st->period_text, period, sizeof(period)))
+    if (ok && st->period_text[0] == '\0') {
+        ok = parse_problem(&pr, row, "period", "missing_field", "the group has no period");
+    } else if (ok && !adx_period(st->period_text, period, sizeof(period))) {
+        char shown[SHOWN_MAX];
         ok = parse_problem(&pr, row, "period", "invalid_period",
-                           "the group's period is not an ADX period (2025-04-01/P1M)");
+                           "the group's period \"%s\" is not an ADX period: a first day and"
+                           " P1M, P3M, P1Y or P7D (2025-04-01/P1M), or a DHIS2 period (202504)",
+                           parse_shown(shown, st->period_text, strlen(st->period_text)));
+    }
     if (ok)
         ok = scalar_put_period(b, row, period, strlen(period), &pr);
     if (!ok) {

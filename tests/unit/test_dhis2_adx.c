@@ -76,6 +76,9 @@ Test(dhis2_adx, groups_and_values)
         cr_expect_str_eq(b->rejects[i].field, rejects[i].field, "%zu", i);
         cr_expect_str_eq(b->rejects[i].code, rejects[i].code, "%zu", i);
     }
+    /* the message quotes the period sent, not a fixed example */
+    cr_expect(strstr(b->rejects[2].message, "\"2025-03-30/P7D\"") != NULL, "%s",
+              b->rejects[2].message);
     obs_batch_free(&b);
 }
 
