@@ -172,7 +172,10 @@ static void figure(char *buf, size_t size, bool has, double v, const char *unit)
         snprintf(buf, size, "%.4g %s", v, unit);
 }
 
-/* "limits 58.2 .. 65.9 %, centre 62 %", or "" when the alert has no limits. */
+/* "limits of the periods before: 58.2 .. 65.9 %, centre 62 %", or "" when the alert has no
+ * limits. They are the baseline the point was judged against (core/detector.h), before it:
+ * the chart beside them, like the dashboard's, draws MDC's limits of every point, this one
+ * included, which differ a little, so the words say which these are. */
 static void limits_words(const struct notify_alert *a, char *buf, size_t size)
 {
     buf[0] = '\0';
@@ -183,9 +186,9 @@ static void limits_words(const struct notify_alert *a, char *buf, size_t size)
     figure(hi, sizeof(hi), !isnan(a->upper_limit), a->upper_limit, a->unit);
     figure(centre, sizeof(centre), !isnan(a->centre), a->centre, a->unit);
     if (isnan(a->lower_limit) && isnan(a->upper_limit))
-        snprintf(buf, size, "centre %s", centre);
+        snprintf(buf, size, "centre of the periods before: %s", centre);
     else
-        snprintf(buf, size, "limits %s .. %s, centre %s", lo, hi, centre);
+        snprintf(buf, size, "limits of the periods before: %s .. %s, centre %s", lo, hi, centre);
 }
 
 /* ---- incidents ---------------------------------------------------------------------- */
@@ -543,8 +546,8 @@ static void incident_when(struct dynbuf *b, const struct notify_group *g,
          or_else(a->since, "-"));
 }
 
-/* One member's line: "De Linde: 30 % (limits 58.2 .. 65.9 %, centre 62 %)" for a signal,
- * the missing indicator for a late feed. */
+/* One member's line: "De Linde: 30 % (limits of the periods before: 58.2 .. 65.9 %, centre
+ * 62 %)" for a signal, the missing indicator for a late feed. */
 static void member_words(struct dynbuf *b, const struct notify_group *g,
                          const struct notify_alert *a, bool late)
 {

@@ -89,12 +89,13 @@ Test(notify_email, text_summarises_then_names_each_incident)
                                     "(October 2025)\n- Late feed: 5 practices late for October "
                                     "2025\n"));
     /* one incident for the two alerts of incident 40, names and units */
-    cr_expect_not_null(strstr(text,
-                              "== BP control below its limits at 2 practices in Wallonia ==\n"
-                              "October 2025 \xc2\xb7 open since 2025-11-02 10:00 "
-                              "Europe/Brussels\n"
-                              "  - Les Tilleuls: 41.5 % (limits 58.2 .. 65.9 %, centre 62 %)\n"
-                              "  - Meuse & Co: 40 % (limits 58.2 .. 65.9 %, centre 62 %)\n"));
+    cr_expect_not_null(strstr(
+        text,
+        "== BP control below its limits at 2 practices in Wallonia ==\n"
+        "October 2025 \xc2\xb7 open since 2025-11-02 10:00 "
+        "Europe/Brussels\n"
+        "  - Les Tilleuls: 41.5 % (limits of the periods before: 58.2 .. 65.9 %, centre 62 %)\n"
+        "  - Meuse & Co: 40 % (limits of the periods before: 58.2 .. 65.9 %, centre 62 %)\n"));
     cr_expect_not_null(strstr(text, "Acknowledge (one click, no login): "
                                     "https://scaleup.example/ack?token=TOKEN-S\n"));
     cr_expect_not_null(strstr(
