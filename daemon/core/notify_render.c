@@ -703,6 +703,13 @@ static void text_rest(struct dynbuf *b, const char *more, const char *url)
     putf(b, "\n%s. Every incident in the dashboard: %s\n", more, url);
 }
 
+/* A summary line's kind: a firing roadmap or delivery alert (of no indicator and no site) is an
+ * "Alert", as the counts line and the dashboard call it, not a "Signal" of a chart. */
+static const char *topic_kind(const struct notify_alert *a, const char *kind)
+{
+    return !a->resolved && !is_late(a) && is_programme_wide(a) ? "Alert" : kind;
+}
+
 static void text_summary(struct dynbuf *b, const struct notify_group *g,
                          const struct incidents *ins, const char *kind, bool late, bool resolved)
 {
@@ -716,7 +723,7 @@ static void text_summary(struct dynbuf *b, const struct notify_group *g,
             more++;
             continue;
         }
-        putf(b, "- %s: ", kind);
+        putf(b, "- %s: ", topic_kind(a, kind));
         topic_line(b, g, i, sites);
         putf(b, "\n");
         shown++;
@@ -865,7 +872,8 @@ static void html_summary(struct dynbuf *b, const struct notify_group *g,
             struct dynbuf scratch;
             start(&scratch);
             topic_line(&scratch, g, i, sites);
-            putf(b, "<li style=\"margin:0 0 4px\"><strong>%s:</strong> ", kinds[kind]);
+            putf(b, "<li style=\"margin:0 0 4px\"><strong>%s:</strong> ",
+                 topic_kind(a, kinds[kind]));
             html_from(b, &scratch);
             putf(b, "</li>\n");
         }

@@ -188,11 +188,14 @@ Test(notify_email, trajectory_incident_in_words_of_its_own)
     cr_expect_null(strstr(text, "trajectory-coverage coverage"));
     cr_expect_not_null(strstr(text, "2 incidents open: 1 alert, 1 late feed."),
                        "the roadmap's is an alert, as the dashboard says, not a signal: %s", text);
+    cr_expect_not_null(strstr(text, "\n- Alert: Coverage is behind the roadmap"), "%s", text);
+    cr_expect_null(strstr(text, "- Signal:"), "%s", text);
     free(text);
     char *html = notify_html(&g);
     cr_expect_not_null(
         strstr(html, "href=\"https://scaleup.example/#/trajectory?programme=icp-be\""));
     cr_expect_not_null(strstr(html, "Open the trajectory"));
+    cr_expect_not_null(strstr(html, "<strong>Alert:</strong> Coverage is behind"), "%s", html);
     cr_expect_null(strstr(html, "0.2663"));
     free(html);
 }
