@@ -286,6 +286,10 @@ async function main() {
     assert.match(await page.innerText(`tr[data-alert="${id}"] [data-status="acknowledged"]`),
       /by Dr\. Peeters: called the practice/);
     assert.ok(await page.locator(`tr[data-alert="${id}"] button[data-action="ack"]`).isDisabled());
+    // times are the programme's (Europe/Brussels), as its e-mails write them, not UTC
+    const row = await page.innerText(`tr[data-alert="${id}"]`);
+    assert.match(row, /\d{2}:\d{2} (CET|CEST)\b/, row);
+    assert.doesNotMatch(row, /\bUTC\b/, row);
     await shot(page, "alerts-acknowledged");
   });
 

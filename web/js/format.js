@@ -115,14 +115,20 @@ export function fmtDate(s) {
   return d.toLocaleDateString("en-GB", { day: "numeric", month: "short", year: "numeric", timeZone: "UTC" });
 }
 
-/* "20 Mar 2026, 12:00 UTC". */
-export function fmtDateTime(s) {
+/* "20 Mar 2026, 13:00 CET" in the IANA zone `timeZone` (the programme's, as its e-mails
+ * write times), "20 Mar 2026, 12:00 UTC" without one or with one this browser does not know. */
+export function fmtDateTime(s, timeZone = "UTC") {
   const d = parseDate(s);
   if (!d) return s ? String(s) : MISSING;
-  return d.toLocaleString("en-GB", {
+  const options = {
     day: "numeric", month: "short", year: "numeric", hour: "2-digit", minute: "2-digit",
-    timeZone: "UTC", timeZoneName: "short",
-  });
+    timeZoneName: "short",
+  };
+  try {
+    return d.toLocaleString("en-GB", { ...options, timeZone: timeZone || "UTC" });
+  } catch {
+    return d.toLocaleString("en-GB", { ...options, timeZone: "UTC" });
+  }
 }
 
 /* A period label as the API writes it: a month ("2026-02") reads "Feb 2026"; quarters

@@ -108,6 +108,11 @@ table("fmtDate", fmtDate, [
 table("fmtDateTime", fmtDateTime, [
   [["2026-03-20T12:00:00+00:00"], "20 Mar 2026, 12:00 UTC"],
   [["2026-03-20T12:00:00.123456+01:00"], "20 Mar 2026, 11:00 UTC"],
+  /* the programme's zone, as its e-mails write times; summer time too */
+  [["2026-03-20T12:00:00Z", "Europe/Brussels"], "20 Mar 2026, 13:00 CET"],
+  [["2026-07-20T12:00:00Z", "Europe/Brussels"], "20 Jul 2026, 14:00 CEST"],
+  [["2026-03-20T12:00:00Z", "Not/AZone"], "20 Mar 2026, 12:00 UTC"],
+  [["2026-03-20T12:00:00Z", null], "20 Mar 2026, 12:00 UTC"],
 ]);
 
 table("fmtPeriod", fmtPeriod, [

@@ -21,6 +21,11 @@ export function siteName(code) {
   return s ? s.name : code;
 }
 
+/* The programme's IANA time zone, in which the dashboard writes times as its e-mails do. */
+export function timeZone() {
+  return (state.detail && state.detail.time_zone) || "UTC";
+}
+
 export function indicatorOf(code) {
   return indicators().find((i) => i.code === code) || null;
 }

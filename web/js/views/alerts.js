@@ -12,7 +12,7 @@ import {
 import { badge, h, table, th } from "../dom.js";
 import { MISSING, fmtDate, fmtDateTime, fmtHours, fmtPeriod, fmtValue, isNum, parseDate } from "../format.js";
 import { render, useProgramme } from "../router.js";
-import { indicatorOf, siteName, state } from "../state.js";
+import { indicatorOf, siteName, state, timeZone } from "../state.js";
 
 const AUTHOR_KEY = "scaleupd.author";
 const SILENCE_HOURS = [1, 4, 24, 72, 168];
@@ -211,7 +211,7 @@ function incidentRow(n) {
       h("br"), h("span", { class: "muted small" }, `${open.length} open of ${n.members.length} alert${n.members.length === 1 ? "" : "s"}`),
       h("ul", { class: "members small" }, n.members.map((m) => memberItem(m, n.kind)))),
     h("td", {}, incidentPeriod(n)),
-    h("td", {}, fmtDateTime(n.since)),
+    h("td", {}, fmtDateTime(n.since, timeZone())),
     h("td", {}, incidentActions(n)));
 }
 
@@ -221,7 +221,7 @@ function openRow(a) {
     h("td", {}, badge(a.state), a.acked_at ? [" ", badge("acknowledged", ackedBy(a))] : null,
       a.silenced_by && a.silenced_by.length ? [" ", badge("silenced", "by silence " + a.silenced_by.join(", "))] : null),
     h("td", {}, h("strong", {}, what), h("br"), h("span", { class: "muted small" }, where)),
-    h("td", {}, fmtDateTime(a.active_since)),
+    h("td", {}, fmtDateTime(a.active_since, timeZone())),
     h("td", {}, alertValue(a)),
     h("td", {}, alertActions(a)));
 }
@@ -231,7 +231,7 @@ function resolvedRow(a) {
   const [what, where] = alertWhat(a);
   return h("tr", { "data-alert": a.id }, h("td", {}, badge("resolved")),
     h("td", {}, what, h("br"), h("span", { class: "muted small" }, where)),
-    h("td", {}, fmtDateTime(a.active_since)), h("td", {}, fmtDateTime(a.updated_at)));
+    h("td", {}, fmtDateTime(a.active_since, timeZone())), h("td", {}, fmtDateTime(a.updated_at, timeZone())));
 }
 
 /* Who acknowledged, and why when they said. */
@@ -247,7 +247,7 @@ function matchersText(matchers) {
 
 function silenceRow(s) {
   return h("tr", { "data-silence": s.id },
-    h("td", {}, matchersText(s.matchers)), h("td", {}, fmtDateTime(s.starts_at)), h("td", {}, fmtDateTime(s.ends_at)),
+    h("td", {}, matchersText(s.matchers)), h("td", {}, fmtDateTime(s.starts_at, timeZone())), h("td", {}, fmtDateTime(s.ends_at, timeZone())),
     h("td", {}, s.author + (s.reason ? ": " + s.reason : "")),
     h("td", {}, h("button", { type: "button", class: "ghost", onclick: async () => {
       try {

@@ -4,7 +4,7 @@
 import { getFeeds, getFeedsPage, getFeedsSites } from "../api.js";
 import { badge, figure, h, table, th } from "../dom.js";
 import { MISSING, fmtDate, fmtDateTime, fmtPercent, fmtPeriod, isNum, periodLabel } from "../format.js";
-import { state } from "../state.js";
+import { state, timeZone } from "../state.js";
 
 const PAGE = 100;
 
@@ -43,7 +43,7 @@ function siteRow(s) {
     h("td", { "data-field": s.code + ".status", "data-value": s.status }, badge(s.status)),
     h("td", { class: "num" }, `${s.reported} of ${s.expected}`),
     h("td", {}, s.missing.length ? s.missing.map((m) => m.name + " (" + m.code + ")").join(", ") : MISSING),
-    h("td", {}, fmtDateTime(s.last_received_at)));
+    h("td", {}, fmtDateTime(s.last_received_at, timeZone())));
 }
 
 function option(value, text, selected) {
