@@ -172,10 +172,11 @@ static void figure(char *buf, size_t size, bool has, double v, const char *unit)
         snprintf(buf, size, "%.4g %s", v, unit);
 }
 
-/* "limits of the periods before: 58.2 .. 65.9 %, centre 62 %", or "" when the alert has no
- * limits. They are the baseline the point was judged against (core/detector.h), before it:
- * the chart beside them, like the dashboard's, draws MDC's limits of every point, this one
- * included, which differ a little, so the words say which these are. */
+/* "limits 58.2 .. 65.9 %, centre 62 %", or "" when the alert has no limits. A detector
+ * rule's are the baseline the point was judged against (core/detector.h), before it: the
+ * chart beside them, like the dashboard's, draws MDC's limits of every point, this one
+ * included, which differ a little, so the words say which these are ("limits of the periods
+ * before: …"). */
 static void limits_words(const struct notify_alert *a, char *buf, size_t size)
 {
     buf[0] = '\0';
@@ -185,10 +186,11 @@ static void limits_words(const struct notify_alert *a, char *buf, size_t size)
     figure(lo, sizeof(lo), !isnan(a->lower_limit), a->lower_limit, NULL);
     figure(hi, sizeof(hi), !isnan(a->upper_limit), a->upper_limit, a->unit);
     figure(centre, sizeof(centre), !isnan(a->centre), a->centre, a->unit);
+    const char *before = a->limits_before ? " of the periods before:" : "";
     if (isnan(a->lower_limit) && isnan(a->upper_limit))
-        snprintf(buf, size, "centre of the periods before: %s", centre);
+        snprintf(buf, size, "centre%s %s", before, centre);
     else
-        snprintf(buf, size, "limits of the periods before: %s .. %s, centre %s", lo, hi, centre);
+        snprintf(buf, size, "limits%s %s .. %s, centre %s", before, lo, hi, centre);
 }
 
 /* ---- incidents ---------------------------------------------------------------------- */

@@ -103,7 +103,8 @@ static const char group_alerts_sql[] =
     " rc.time_zone, to_char(a.active_since AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),"
     " to_char(a.updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),"
     " p.slug, p.name, rc.time_zone, " SILENCE_REGIONS_SQL ", CASE WHEN n.kind <> 'alert' THEN"
-    " n.id END, CASE WHEN n.kind <> 'alert' THEN n.title END"
+    " n.id END, CASE WHEN n.kind <> 'alert' THEN n.title END,"
+    " r.kind = 'spc' AND coalesce(r.document->>'method', 'detector') <> 'mdc'"
     " FROM alert a JOIN alert_rule r ON r.programme_id = a.programme_id AND r.id = a.rule_id"
     " JOIN receiver rc ON rc.programme_id = a.programme_id AND rc.name = $2"
     " JOIN programme p ON p.id = a.programme_id"
@@ -155,6 +156,7 @@ static void read_alert(const PGresult *res, int row, struct notify_alert *a)
     int64_t incident = 0;
     a->incident_id = db_int64_opt(res, row, 22, &incident) ? (long long)incident : 0;
     a->incident_title = db_text(res, row, 23);
+    a->limits_before = db_bool(res, row, 24);
 }
 
 /* The columns of the labels silences match (silence_store.h). */

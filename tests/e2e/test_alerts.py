@@ -208,7 +208,7 @@ class AlertingTest(unittest.TestCase):
         html = mail.get_body(("html",)).get_content()
         self.assertIn("Praktijk Een: 30 % (", text)
         self.assertIn("January 2026", text)
-        self.assertIn(f"limits {expected_limits(STABLE + [30])}", text)
+        self.assertIn(f"limits {expected_limits(STABLE + [30])}", text)  # MDC's, as the chart's
         self.assertIn("Europe/Brussels", text)
         self.assertIn("https://scaleup.example/#/chart?programme=drift-be&indicator="
                       "bp_controlled_pct&site=GP1&period=2026-01", text)
@@ -277,7 +277,9 @@ class AlertingTest(unittest.TestCase):
                           "the firing e-mail")
         text = mail.get_body(("plain",)).get_content()
         self.assertIn("Praktijk Een: 30 % (", text)
-        self.assertIn(f"limits {expected_limits(STABLE)}", text)
+        # the detector's limits are its baseline before the point, and say so (the chart
+        # beside them draws MDC's, of every point)
+        self.assertIn(f"limits of the periods before: {expected_limits(STABLE)}", text)
         # a revision of old periods rebuilds each state from the 25 months
         rebuilds = ("scaleupd_detector_rebuilds_total", frozenset())
         before = d.metrics().get(rebuilds, 0)

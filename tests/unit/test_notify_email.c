@@ -21,7 +21,7 @@ static const struct notify_png png = {png_bytes, sizeof(png_bytes), 560, 170};
         .site_name = name, .region_name = "Wallonia", .summary = "below its limits",               \
         .period = "2025-10", .has_value = true, .has_limits = true, .value = value_, .centre = 62, \
         .lower_limit = 58.2, .upper_limit = 65.9, .since = "2025-11-02 10:00 Europe/Brussels",     \
-        .unit = "%", .chart = &png, .ack_token = "TOKEN-S"                                         \
+        .unit = "%", .chart = &png, .ack_token = "TOKEN-S", .limits_before = true                  \
     }
 
 #define LATE(id_, site_, name)                                                                     \

@@ -36,6 +36,8 @@ struct notify_alert {
     const char *period;           /* the period of the value, "2025-06" */
     bool has_value, has_limits;
     double value, centre, lower_limit, upper_limit; /* NaN where a limit does not apply */
+    bool limits_before;    /* they are the baseline of the periods before the point (a detector
+                              rule's), not MDC's limits of every point as the chart draws them */
     const char *since;     /* when it started firing, in the receiver's zone, for people */
     const char *starts_at; /* RFC 3339 UTC, for the webhook */
     const char *ends_at;   /* RFC 3339 UTC when resolved, else NULL */
