@@ -238,10 +238,16 @@ void handle_post_alert_ack(struct request *req, PGconn *conn, struct app *app)
     if (id == 0 || !handler_ack_body(req, &doc, &by))
         return;
     enum alerts_result r = alerts_ack(conn, id, &by, clock_now());
+    json_t *alert = NULL;
+    if (r ==
+        ALERTS_OK) /* what is stored: an acknowledgement without a comment kept the one before */
+        r = alerts_get(conn, id, clock_now(), &alert);
     if (r == ALERTS_OK)
         request_reply_json(req, 200,
-                           json_pack("{s:I,s:s,s:s?,s:s?}", "id", (json_int_t)id, "acked_by",
-                                     by.person, "ack_comment", by.comment, "ack_token", by.token));
+                           json_pack("{s:I,s:O?,s:O?,s:O?}", "id", (json_int_t)id, "acked_by",
+                                     json_object_get(alert, "acked_by"), "ack_comment",
+                                     json_object_get(alert, "ack_comment"), "ack_token",
+                                     json_object_get(alert, "ack_token")));
     else if (r == ALERTS_NOT_FOUND)
         request_reply_error(req, 404, "unknown_alert", "no alert %lld", id);
     else if (r == ALERTS_CONFLICT)
@@ -251,6 +257,7 @@ void handle_post_alert_ack(struct request *req, PGconn *conn, struct app *app)
                             id);
     else
         handler_db_error(req, conn);
+    json_decref(alert);
     json_decref(doc);
 }
 

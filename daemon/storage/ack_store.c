@@ -21,6 +21,11 @@ static char *ids_literal(const int64_t *alert_ids, size_t n)
     return text;
 }
 
+/* Whether an acknowledgement replaces the stored one (of the row's old values, $4 its
+ * comment): an alert acknowledged already keeps who, when and why unless this one says why
+ * (a one-click link, or a bare `ack`, after "called the practice" erased the reason). */
+#define ACK_NEW "(acked_at IS NULL OR $4::text IS NOT NULL)"
+
 enum alerts_result alerts_ack_ids(PGconn *conn, const int64_t *alert_ids, size_t n,
                                   const struct ack_by *by, double now, size_t *acked)
 {
@@ -34,11 +39,15 @@ enum alerts_result alerts_ack_ids(PGconn *conn, const int64_t *alert_ids, size_t
     char *ids = ids_literal(alert_ids, n);
     const char *comment = by->comment && by->comment[0] ? by->comment : NULL;
     const char *params[] = {ids, by->person, t, comment, by->token};
-    PGresult *res = db_run(conn, NULL,
-                           "UPDATE alert SET acked_at = to_timestamp($3), acked_by = $2,"
-                           " ack_comment = $4, ack_token = $5 WHERE id = ANY ($1::int8[])"
-                           " AND state IN ('pending', 'firing', 'no_data')",
-                           5, params, PGRES_COMMAND_OK, NULL, "acknowledge alerts");
+    PGresult *res =
+        db_run(conn, NULL,
+               "UPDATE alert SET"
+               " acked_at = CASE WHEN " ACK_NEW " THEN to_timestamp($3) ELSE acked_at END,"
+               " acked_by = CASE WHEN " ACK_NEW " THEN $2 ELSE acked_by END,"
+               " ack_comment = CASE WHEN " ACK_NEW " THEN $4 ELSE ack_comment END,"
+               " ack_token = CASE WHEN " ACK_NEW " THEN $5 ELSE ack_token END"
+               " WHERE id = ANY ($1::int8[]) AND state IN ('pending', 'firing', 'no_data')",
+               5, params, PGRES_COMMAND_OK, NULL, "acknowledge alerts");
     free(ids);
     if (res == NULL)
         return ALERTS_DB_ERROR;

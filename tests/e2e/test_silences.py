@@ -129,9 +129,16 @@ class SilencesTest(unittest.TestCase):
             out = json.loads(scaleupctl(*base_args, "alert", "ack", str(ids["GP2"]),
                                         "--comment", "looking at it").stdout)
             self.assertEqual((out["acked_by"], out["ack_comment"]), ("carol", "looking at it"))
+            # acknowledged again without a reason: the first acknowledgement and its reason
+            # stand (a bare ack, or an e-mail's one-click link, erased "changed its EHR export")
             out = json.loads(scaleupctl(*base_args, "ack", str(ids["GP1"]), "--by",
                                         "Dr. Janssens").stdout)
-            self.assertEqual((out["acked_by"], out.get("ack_comment")), ("Dr. Janssens", None))
+            self.assertEqual((out["acked_by"], out.get("ack_comment")),
+                             ("Ann Peeters", "GP1 changed its EHR export"))
+            # with a reason, it is the new acknowledgement
+            out = json.loads(scaleupctl(*base_args, "ack", str(ids["GP1"]), "--by",
+                                        "Dr. Janssens", "--comment", "re-sent").stdout)
+            self.assertEqual((out["acked_by"], out.get("ack_comment")), ("Dr. Janssens", "re-sent"))
             shown = json.loads(scaleupctl(*base_args, "alert", "show", str(ids["GP2"])).stdout)
             self.assertEqual((shown["acked_by"], shown["ack_comment"], shown["silenced_by"]),
                              ("carol", "looking at it", []))

@@ -23,7 +23,8 @@ struct ack_by {
 
 /* Acknowledges alert alert_id as by at now: ALERTS_OK, ALERTS_NOT_FOUND (no such alert),
  * ALERTS_CONFLICT (the alert is not open: resolved or inactive; nothing is written) or
- * ALERTS_DB_ERROR. Acknowledging again replaces the time, person, comment and token. Only an
+ * ALERTS_DB_ERROR. Acknowledging again with a comment replaces the time, person, comment and
+ * token; without one it keeps them (the first acknowledgement's reason stands). Only an
  * open alert (pending, firing, no_data) is acknowledged: an acknowledgement says someone took
  * on what is going on, and closing (resolved, inactive) clears it. */
 enum alerts_result alerts_ack(PGconn *conn, int64_t alert_id, const struct ack_by *by, double now)
