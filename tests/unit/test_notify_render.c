@@ -82,8 +82,7 @@ Test(notify_render, text_and_html_carry_values_limits_links)
 {
     struct notify_group g = group(two_firing, 2);
     char *text = notify_text(&g);
-    cr_expect_not_null(
-        strstr(text, "De Linde: 41.5 (limits 50.2 .. 69.8, centre 60)"));
+    cr_expect_not_null(strstr(text, "De Linde: 41.5 (limits 50.2 .. 69.8, centre 60)"));
     cr_expect_not_null(
         strstr(text, "June 2025 \xc2\xb7 open since 2025-07-02 10:00 Europe/Brussels"));
     cr_expect_not_null(strstr(text, "https://scaleup.example/#/chart?programme=icp-be&indicator="
