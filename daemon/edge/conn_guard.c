@@ -61,6 +61,12 @@ struct conn_guard {
     bool admitted; /* counted under the cap */
     bool job_pending, closed;
     bool reading_stopped; /* the socket is not read: the bytes held are enough */
+    bool eof_held;        /* the client shut its side with a request still to answer */
+    /* the filter's own callbacks on the socket, which on_socket_* pass everything to but an
+     * EOF that comes while a request is still to be answered */
+    bufferevent_data_cb socket_readcb, socket_writecb;
+    bufferevent_event_cb socket_eventcb;
+    void *socket_cbarg;
     struct http_head_scan scan;
     size_t block_len;                /* the header block being released */
     unsigned long long body_left;    /* body bytes still to pass (GUARD_BODY) */
@@ -188,9 +194,14 @@ static void close_now(struct conn_guard *g)
 }
 
 /* Our answer has left: shut the write side, then read and drop what the client still sends
- * (the rest of a declared body) so that it reads the answer rather than a reset. */
+ * (the rest of a declared body) so that it reads the answer rather than a reset; a client that
+ * shut its side already sends nothing more. */
 static void answered(struct conn_guard *g)
 {
+    if (g->eof_held) {
+        close_now(g);
+        return;
+    }
     shutdown(bufferevent_getfd(g->socket), SHUT_WR);
     g->state = GUARD_LINGER;
     const struct config *config = g->set->app->config;
@@ -754,7 +765,11 @@ static void on_kick(evutil_socket_t fd, short what, void *arg)
     struct evbuffer *dst = bufferevent_get_input(g->bev);
     if (process(g, bufferevent_get_input(g->socket), dst) && evbuffer_get_length(dst) > 0)
         bufferevent_trigger(g->bev, EV_READ, BEV_TRIG_IGNORE_WATERMARKS | BEV_TRIG_DEFER_CALLBACKS);
-    if (connection_alive(g))
+    if (!connection_alive(g))
+        return;
+    if (g->eof_held && g->state == GUARD_HEAD)
+        close_now(g); /* what the client left after its last request is not a request */
+    else
         steer_reading(g);
 }
 
@@ -810,6 +825,41 @@ static void on_complete(struct evhttp_request *evreq, void *arg)
     steer_reading(g);
     if (evbuffer_get_length(bufferevent_get_input(g->socket)) > 0)
         event_active(g->kick, 0, 0); /* once evhttp waits for the next request */
+    else if (g->eof_held)
+        close_now(g); /* answered, and the client said it sends nothing more */
+}
+
+/* Whether the client's EOF must wait: its request is complete and not answered yet (its token
+ * being checked, its last body bytes with evhttp, or with the handler). A client may shut its
+ * write side once it has sent a request (RFC 9112 9.6; `nc -N`, a script's shutdown()), and
+ * evhttp, told of the EOF, drops the connection without an answer. */
+static bool request_unanswered(const struct conn_guard *g)
+{
+    return g->state == GUARD_AUTH || g->state == GUARD_WAIT ||
+           (g->state == GUARD_BODY && g->body_left == 0);
+}
+
+static void on_socket_read(struct bufferevent *bev, void *arg)
+{
+    struct conn_guard *g = arg;
+    g->socket_readcb(bev, g->socket_cbarg);
+}
+
+static void on_socket_write(struct bufferevent *bev, void *arg)
+{
+    struct conn_guard *g = arg;
+    g->socket_writecb(bev, g->socket_cbarg);
+}
+
+static void on_socket_event(struct bufferevent *bev, short what, void *arg)
+{
+    struct conn_guard *g = arg;
+    if ((what & BEV_EVENT_EOF) && !(what & BEV_EVENT_ERROR) && g->set != NULL &&
+        request_unanswered(g)) {
+        g->eof_held = true; /* passed on once the request is answered */
+        return;
+    }
+    g->socket_eventcb(bev, what, g->socket_cbarg);
 }
 
 bool conn_guards_take(struct conn_guards *set, struct evhttp_request *evreq,
@@ -852,6 +902,9 @@ struct bufferevent *conn_guards_bevcb(struct event_base *base, void *arg)
                                     BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS, guard_free, g);
     if (g->bev == NULL)
         abort();
+    bufferevent_getcb(g->socket, &g->socket_readcb, &g->socket_writecb, &g->socket_eventcb,
+                      &g->socket_cbarg);
+    bufferevent_setcb(g->socket, on_socket_read, on_socket_write, on_socket_event, g);
     evbuffer_add_cb(bufferevent_get_output(g->socket), on_output, g);
     evbuffer_add_cb(bufferevent_get_output(g->bev), on_filter_output, g);
     g->next = set->all;

@@ -334,6 +334,29 @@ class TokenBeforeBodyTest(JsonErrors):
             sock.sendall(body)
             self.assertEqual(read_answer(sock).status, 201)
 
+    def test_a_client_that_shuts_its_side_after_its_request_is_answered(self):
+        """A client may shut its write side once it has sent its request (`nc -N`, a script's
+        shutdown()): the token request it sent is answered and stored, pipelined ones too,
+        then the connection closes. Before, the EOF came while the token was being checked
+        and evhttp dropped the connection: no answer, nothing stored."""
+        auth = f"Authorization: Bearer {self.daemon.admin_token}\r\n"
+        body = b'{"slug": "e2e-half-closed", "name": "Half closed"}'
+        with self.daemon.connect() as sock:
+            sock.sendall(f"{ADMIN_POST}{auth}Content-Length: {len(body)}\r\n\r\n".encode() +
+                         body + f"GET /api/v1/programmes/e2e-half-closed HTTP/1.1\r\n"
+                         f"Host: x\r\n{auth}\r\n".encode())
+            sock.shutdown(socket.SHUT_WR)
+            created, read = read_answers(sock, 2)
+            self.assertEqual(created.status, 201, created.body)
+            self.assertEqual((read.status, read.body["slug"]), (200, "e2e-half-closed"))
+            self.assertTrue(closed_after(sock))
+        # a request cut short by the EOF is not one: the connection closes without an answer
+        with self.daemon.connect() as sock:
+            sock.sendall(f"{ADMIN_POST}{auth}Content-Length: 99\r\n\r\n{{".encode())
+            sock.shutdown(socket.SHUT_WR)
+            self.assertIsNone(read_answer(sock))
+        self.assert_still_serving()
+
 
 class RateLimitTest(JsonErrors):
     """rate_limit = 1 request a second per token, rate_burst = 2."""
