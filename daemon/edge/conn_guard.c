@@ -744,6 +744,8 @@ static void on_deadline(evutil_socket_t fd, short what, void *arg)
         request_reply_error(req, 408, "body_timeout", "the request body did not arrive within %d s",
                             config->body_timeout);
         refuse(g, req, "body deadline");
+        g->discard_left = 0; /* a client that was too slow gets LINGER_SECONDS, not another
+                                body_timeout, to take its answer */
     }
 }
 
