@@ -33,8 +33,12 @@
  * months are still coming (evaluated again after it), and at one claim a second that took
  * about as much of the database as the load's COPY (bench/ingest.sh, 2026-12-02). */
 /* EVALUATOR_BATCH was 16: a catch-up of 1,000 practices x 48 months evaluated each series 35
- * times (16.3 s); with 64, 10 times (6.8 s). */
-#define EVALUATOR_BATCH 64     /* marks per transaction; a mark lists up to 1,000 series */
+ * times (16.3 s); with 64, 10 times (6.8 s). With 64, 2,000 practices x 10 indicators x 36
+ * months (bench/ingest.sh SITES=2000) were 297,000 series evaluations, 39 s: a series was
+ * stepped once per claim that named it, and the claims grew in number with the load; with
+ * 1,024, 9.8 s. The claim comes back as lists (storage/evaluation_store.c), so a claim of a
+ * national load's 160,000 series holds about 8 MB. */
+#define EVALUATOR_BATCH 1024   /* marks per transaction; a mark lists up to 1,000 series */
 #define EVALUATOR_BATCH_BUSY 4 /* marks of the one claim made while requests are served */
 #define EVALUATOR_MAX_WAIT 5.0 /* seconds dirty series wait at most for ingest to pause */
 #define EVALUATOR_HISTORY 500  /* points of a series a plain MDC spc rule looks at */
@@ -1075,11 +1079,6 @@ static void export_set_aside(PGconn *conn)
         metrics_set("scaleupd_evaluation_set_aside", "", (double)n);
 }
 
-/* One batch of marks in one transaction: the series they name (and the set-aside ones due
- * for a retry) are evaluated once each. Returns the number of marks claimed (the caller
- * stops below a full batch), -1 on error; *due_touched is set when the series may change an
- * open late-feed or completeness alert (then the due rules are evaluated now rather than at
- * their next interval). */
 /* One fold of each programme's rollups, in its own short transaction: the aggregates the next
  * batch reads then seldom need a fold inside it (which holds the fold lock until it commits). */
 static bool one_fold(void *arg)
@@ -1087,6 +1086,12 @@ static bool one_fold(void *arg)
     (void)arg;
     return true;
 }
+
+/* One batch of marks in one transaction: the series they name (and the set-aside ones due
+ * for a retry) are evaluated once each. Returns the number of marks claimed (the caller
+ * stops below a full batch), -1 on error; *due_touched is set when the series may change an
+ * open late-feed or completeness alert (then the due rules are evaluated now rather than at
+ * their next interval). */
 
 static long evaluate_dirty_batch(PGconn *conn, double now, int marks, bool *due_touched)
 {
