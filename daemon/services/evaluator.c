@@ -40,6 +40,8 @@
  * national load's 160,000 series holds about 8 MB. */
 #define EVALUATOR_BATCH 1024   /* marks per transaction; a mark lists up to 1,000 series */
 #define EVALUATOR_BATCH_BUSY 4 /* marks of the one claim made while requests are served */
+#define EVALUATOR_SLICE 16384  /* series of a claim evaluated together (memory: about 1.5 MB) */
+static atomic_size_t claim_slice = EVALUATOR_SLICE;
 #define EVALUATOR_MAX_WAIT 5.0 /* seconds dirty series wait at most for ingest to pause */
 #define EVALUATOR_HISTORY 500  /* points of a series a plain MDC spc rule looks at */
 #define EVALUATOR_GROUP 250    /* series whose values are read at once (≤ 125,000 points) */
@@ -1093,6 +1095,11 @@ static bool one_fold(void *arg)
  * open late-feed or completeness alert (then the due rules are evaluated now rather than at
  * their next interval). */
 
+void evaluator_set_slice(size_t series)
+{
+    atomic_store(&claim_slice, series > 0 ? series : EVALUATOR_SLICE);
+}
+
 static long evaluate_dirty_batch(PGconn *conn, double now, int marks, bool *due_touched)
 {
     (void)rollups_run(conn, one_fold, NULL); /* marks left are folded inside if needed */
@@ -1100,14 +1107,26 @@ static long evaluate_dirty_batch(PGconn *conn, double now, int marks, bool *due_
         return -1;
     struct evaluation_claim claim;
     bool ok = evaluation_claim_dirty(conn, marks, now, EVALUATOR_RETRIES, &claim);
-    bool touched = false;
-    if (ok && !*due_touched) {
-        ok = evaluation_due_alert_touched(conn, claim.programme_ids, claim.series_ids, claim.n,
-                                          &touched);
-        *due_touched = touched;
-    }
     struct claim_context ctx = {.now = now};
-    ok = ok && evaluate_claim(conn, &claim, &ctx);
+    /* a slice at a time: the statements' arrays, libpq's buffers for them and what they answer
+     * grow with the series given, and a claim of a national load names 160,000 */
+    size_t per = atomic_load(&claim_slice);
+    for (size_t first = 0; ok && first < claim.n; first += per) {
+        size_t n = claim.n - first < per ? claim.n - first : per;
+        struct evaluation_claim slice = {.programme_ids = claim.programme_ids + first,
+                                         .series_ids = claim.series_ids + first,
+                                         .set_aside = claim.set_aside + first,
+                                         .since = claim.since + first,
+                                         .until = claim.until + first,
+                                         .n = n};
+        bool touched = false;
+        if (!*due_touched) {
+            ok = evaluation_due_alert_touched(conn, slice.programme_ids, slice.series_ids, n,
+                                              &touched);
+            *due_touched = touched;
+        }
+        ok = ok && evaluate_claim(conn, &slice, &ctx);
+    }
     long claimed = claim.marks;
     evaluation_claim_free(&claim);
     free(ctx.failed);

@@ -168,6 +168,21 @@ Test(evaluator, an_aggregate_rule_watches_the_region_not_each_practice)
     expect_alert("bp-region", "VLG", "resolved 55.0 within thresholds (2 of 2 sites)");
 }
 
+/* A claim is evaluated a slice of its series at a time (one here): each series and the
+ * region's aggregate come out as when the claim is evaluated whole. */
+Test(evaluator, a_claim_evaluated_a_slice_at_a_time_gives_the_same_alerts)
+{
+    evaluator_set_slice(1);
+    push_rows_unevaluated(
+        (struct bp[]){{"A", "2025-01", 40, 100}, {"B", "2025-01", 70, 100}, {NULL, NULL, 0, 0}});
+    push_rows(
+        (struct bp[]){{"A", "2025-02", 20, 100}, {"B", "2025-02", 60, 100}, {NULL, NULL, 0, 0}});
+    evaluator_set_slice(0);
+    expect_alert("bp-practice", "A", "firing 20.0 below minimum 50");
+    expect_alert("bp-practice", "B", NULL);
+    expect_alert("bp-region", "VLG", "firing 40.0 below minimum 50 (2 of 2 sites)");
+}
+
 /* A rule applied after the data is there watches it at once: putting it marks its series. */
 Test(evaluator, a_new_rule_is_evaluated_on_the_data_already_there)
 {

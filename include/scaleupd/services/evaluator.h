@@ -26,6 +26,11 @@ typedef bool (*evaluator_yield_fn)(void *arg);
 long evaluator_run_dirty(PGconn *conn, double now, bool *due_touched, evaluator_yield_fn yield,
                          void *yield_arg, bool *more);
 
+/* How many series of a claim are evaluated together (EVALUATOR_SLICE, 16,384; 0 restores it):
+ * a claim of a national load names 160,000, and the statements' arrays grow with a slice.
+ * For tests, which cross slices with a few series. */
+void evaluator_set_slice(size_t series);
+
 /* Declares the evaluator's metrics (idempotent; the evaluator also does it on its first
  * run): scaleupd_evaluation_set_aside, scaleupd_evaluation_failures_total{kind}. */
 void evaluator_describe_metrics(void);
