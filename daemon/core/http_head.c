@@ -110,12 +110,26 @@ static bool codings_identity(const char *value, size_t len, const char **other, 
     return true;
 }
 
+/* The next ';' of [p, end) outside a quoted string, or NULL. */
+static const char *next_semicolon(const char *p, const char *end)
+{
+    for (bool quoted = false; p < end; p++) {
+        if (quoted && *p == '\\' && p + 1 < end)
+            p++;
+        else if (*p == '"')
+            quoted = !quoted;
+        else if (*p == ';' && !quoted)
+            return p;
+    }
+    return NULL;
+}
+
 /* The charset parameter of a media type value (RFC 9110 8.3.1: type/subtype *(; name=value),
  * the value a token or a quoted string), or false when it has none. */
 static bool media_charset(const char *value, size_t len, const char **cs, size_t *cs_len)
 {
-    const char *end = value + len, *p = memchr(value, ';', len);
-    while (p != NULL && p < end) {
+    const char *end = value + len, *p = next_semicolon(value, end);
+    while (p != NULL) {
         p++;
         while (p < end && (*p == ' ' || *p == '\t'))
             p++;
@@ -126,7 +140,7 @@ static bool media_charset(const char *value, size_t len, const char **cs, size_t
         while (name_len > 0 && (name[name_len - 1] == ' ' || name[name_len - 1] == '\t'))
             name_len--;
         const char *v = p < end && *p == '=' ? p + 1 : p;
-        const char *next = memchr(v, ';', (size_t)(end - v));
+        const char *next = next_semicolon(v, end);
         const char *v_end = next ? next : end;
         while (v < v_end && (*v == ' ' || *v == '\t'))
             v++;
@@ -146,6 +160,21 @@ static bool media_charset(const char *value, size_t len, const char **cs, size_t
     return false;
 }
 
+/* Whether text in the charset is not ASCII where it is ASCII (UTF-16 and UTF-32, UCS-2 and
+ * UCS-4): read as UTF-8 it would be refused for what it is not. Any other is read as UTF-8,
+ * whose checks refuse a byte that is not (a Latin-1 label on ASCII text, as Java clients put
+ * on any string, is fine). */
+static bool charset_wide(const char *cs, size_t len)
+{
+    static const char *const wide[] = {"utf-16", "utf-32", "ucs-2", "ucs-4", "utf16", "utf32"};
+    for (size_t i = 0; i < sizeof(wide) / sizeof(wide[0]); i++) {
+        size_t n = strlen(wide[i]);
+        if (len >= n && strncasecmp(cs, wide[i], n) == 0)
+            return true;
+    }
+    return false;
+}
+
 static enum http_head_status take_content_type(const char *value, size_t len,
                                                struct http_head *head)
 {
@@ -154,8 +183,7 @@ static enum http_head_status take_content_type(const char *value, size_t len,
     head->content_type = true;
     const char *cs;
     size_t cs_len;
-    if (media_charset(value, len, &cs, &cs_len) && !value_is(cs, cs_len, "utf-8") &&
-        !value_is(cs, cs_len, "us-ascii"))
+    if (media_charset(value, len, &cs, &cs_len) && charset_wide(cs, cs_len))
         return fail(head, HTTP_HEAD_UNSUPPORTED_MEDIA, "the body must be UTF-8, not charset=%.*s",
                     (int)(cs_len > 40 ? 40 : cs_len), cs);
     return HTTP_HEAD_OK;

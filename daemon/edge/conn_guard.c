@@ -62,6 +62,7 @@ struct conn_guard {
     bool job_pending, closed;
     bool reading_stopped; /* the socket is not read: the bytes held are enough */
     bool eof_held;        /* the client shut its side with a request still to answer */
+    bool short_linger;    /* answered for being too slow: linger LINGER_SECONDS at most */
     /* the filter's own callbacks on the socket, which on_socket_* pass everything to but an
      * EOF that comes while a request is still to be answered */
     bufferevent_data_cb socket_readcb, socket_writecb;
@@ -205,7 +206,7 @@ static void answered(struct conn_guard *g)
     shutdown(bufferevent_getfd(g->socket), SHUT_WR);
     g->state = GUARD_LINGER;
     const struct config *config = g->set->app->config;
-    double linger = g->discard_left > 0 ? config->body_timeout : LINGER_SECONDS;
+    double linger = g->discard_left > 0 && !g->short_linger ? config->body_timeout : LINGER_SECONDS;
     arm(g, DEADLINE_LINGER, linger < config->body_timeout ? linger : config->body_timeout);
 }
 
@@ -743,9 +744,9 @@ static void on_deadline(evutil_socket_t fd, short what, void *arg)
         struct request *req = guard_request(g, NULL);
         request_reply_error(req, 408, "body_timeout", "the request body did not arrive within %d s",
                             config->body_timeout);
+        g->short_linger = true; /* a client that was too slow gets LINGER_SECONDS, not another
+                                   body_timeout, to take its answer */
         refuse(g, req, "body deadline");
-        g->discard_left = 0; /* a client that was too slow gets LINGER_SECONDS, not another
-                                body_timeout, to take its answer */
     }
 }
 
@@ -837,8 +838,7 @@ static void on_complete(struct evhttp_request *evreq, void *arg)
  * evhttp, told of the EOF, drops the connection without an answer. */
 static bool request_unanswered(const struct conn_guard *g)
 {
-    return g->state == GUARD_AUTH || g->state == GUARD_WAIT ||
-           (g->state == GUARD_BODY && g->body_left == 0);
+    return g->state == GUARD_AUTH || g->state == GUARD_WAIT; /* a whole body is in WAIT */
 }
 
 static void on_socket_read(struct bufferevent *bev, void *arg)
@@ -904,6 +904,8 @@ struct bufferevent *conn_guards_bevcb(struct event_base *base, void *arg)
                                     BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS, guard_free, g);
     if (g->bev == NULL)
         abort();
+    /* (with BEV_OPT_CLOSE_ON_FREE the filter frees the socket, which clears these callbacks,
+     * before its free_context frees g; without it, libevent would restore nothing of ours) */
     bufferevent_getcb(g->socket, &g->socket_readcb, &g->socket_writecb, &g->socket_eventcb,
                       &g->socket_cbarg);
     bufferevent_setcb(g->socket, on_socket_read, on_socket_write, on_socket_event, g);
