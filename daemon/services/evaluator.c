@@ -40,7 +40,7 @@
  * national load's 160,000 series holds about 8 MB. */
 #define EVALUATOR_BATCH 1024   /* marks per transaction; a mark lists up to 1,000 series */
 #define EVALUATOR_BATCH_BUSY 4 /* marks of the one claim made while requests are served */
-#define EVALUATOR_SLICE 16384  /* series of a claim evaluated together (memory: about 1.5 MB) */
+#define EVALUATOR_SLICE 16384  /* series of a claim evaluated in one transaction */
 static atomic_size_t claim_slice = EVALUATOR_SLICE;
 #define EVALUATOR_MAX_WAIT 5.0 /* seconds dirty series wait at most for ingest to pause */
 #define EVALUATOR_HISTORY 500  /* points of a series a plain MDC spc rule looks at */
@@ -1089,44 +1089,35 @@ static bool one_fold(void *arg)
     return true;
 }
 
-/* One batch of marks in one transaction: the series they name (and the set-aside ones due
- * for a retry) are evaluated once each. Returns the number of marks claimed (the caller
- * stops below a full batch), -1 on error; *due_touched is set when the series may change an
- * open late-feed or completeness alert (then the due rules are evaluated now rather than at
- * their next interval). */
-
 void evaluator_set_slice(size_t series)
 {
     atomic_store(&claim_slice, series > 0 ? series : EVALUATOR_SLICE);
 }
 
-static long evaluate_dirty_batch(PGconn *conn, double now, int marks, bool *due_touched)
+/* One batch of marks in one transaction: the series they name (and the set-aside ones due
+ * for a retry) are evaluated once each, the first EVALUATOR_SLICE of them, the rest put back
+ * (*put_back) for the next batch. Returns the number of marks claimed (the caller stops below
+ * a full batch unless some were put back), -1 on error; *due_touched is set when the series
+ * may change an open late-feed or completeness alert (then the due rules are evaluated now
+ * rather than at their next interval). */
+static long evaluate_dirty_batch(PGconn *conn, double now, int marks, bool *due_touched,
+                                 bool *put_back)
 {
     (void)rollups_run(conn, one_fold, NULL); /* marks left are folded inside if needed */
     if (!db_begin(conn, NULL))
         return -1;
     struct evaluation_claim claim;
-    bool ok = evaluation_claim_dirty(conn, marks, now, EVALUATOR_RETRIES, &claim);
-    struct claim_context ctx = {.now = now};
-    /* a slice at a time: the statements' arrays, libpq's buffers for them and what they answer
-     * grow with the series given, and a claim of a national load names 160,000 */
     size_t per = atomic_load(&claim_slice);
-    for (size_t first = 0; ok && first < claim.n; first += per) {
-        size_t n = claim.n - first < per ? claim.n - first : per;
-        struct evaluation_claim slice = {.programme_ids = claim.programme_ids + first,
-                                         .series_ids = claim.series_ids + first,
-                                         .set_aside = claim.set_aside + first,
-                                         .since = claim.since + first,
-                                         .until = claim.until + first,
-                                         .n = n};
+    bool ok = evaluation_claim_dirty(conn, marks, per, now, EVALUATOR_RETRIES, &claim);
+    *put_back = ok && claim.put_back;
+    if (ok && !*due_touched) {
         bool touched = false;
-        if (!*due_touched) {
-            ok = evaluation_due_alert_touched(conn, slice.programme_ids, slice.series_ids, n,
-                                              &touched);
-            *due_touched = touched;
-        }
-        ok = ok && evaluate_claim(conn, &slice, &ctx);
+        ok = evaluation_due_alert_touched(conn, claim.programme_ids, claim.series_ids, claim.n,
+                                          &touched);
+        *due_touched = touched;
     }
+    struct claim_context ctx = {.now = now};
+    ok = ok && evaluate_claim(conn, &claim, &ctx);
     long claimed = claim.marks;
     evaluation_claim_free(&claim);
     free(ctx.failed);
@@ -1189,11 +1180,12 @@ long evaluator_run_dirty(PGconn *conn, double now, bool *due_touched, evaluator_
         }
         last_claim_mono = monotonic_now();
         int marks = busy ? EVALUATOR_BATCH_BUSY : EVALUATOR_BATCH;
-        long n = evaluate_dirty_batch(conn, now, marks, due_touched);
+        bool put_back = false;
+        long n = evaluate_dirty_batch(conn, now, marks, due_touched, &put_back);
         if (n < 0)
             return -1;
         total += n;
-        *more = n == marks; /* a full claim: more may be waiting */
+        *more = n == marks || put_back; /* a full claim, or a slice of one: more waits */
         if (!*more)
             break;
     }

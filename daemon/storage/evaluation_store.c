@@ -81,14 +81,20 @@ static PGresult *run_with_ids(PGconn *conn, const char *name, const char *sql, c
  * two evaluators do not retry the same. Each series says whether its own rules were set aside
  * (then a success clears that), and the earliest period its marks changed: NULL when a retry or
  * a mark that changed everything ('-infinity': a rule put on data already there) names it. */
-/* One row per programme, its series in id order as comma-separated lists (ids, set aside
- * 't'/'f', since and until in days, empty when not known), with the marks and retries claimed:
- * a claim after a national load names 160,000 series, which as a row each (seven columns) took
- * 23 MB of libpq's memory, and as lists take 4. */
+/* The claim (evaluation_claim_dirty): one row per programme of the first $4 series (by
+ * programme, then id) as comma-separated lists (ids, set aside 't'/'f', since and until in days,
+ * empty when not known), with the marks and retries claimed and the marks put back. The series
+ * past $4 go back as one mark per programme with their since and until, under ids counting
+ * down from -1 (sql/035), so that the next claim takes them first: a claim of a national load
+ * names 160,000 series, and each transaction then holds the locks and the memory of a slice.
+ * When the oldest mark alone names $4 series or more (one put back), it is taken alone. */
 static const char claim_sql[] =
-    "WITH claimed AS (DELETE FROM dirty_series WHERE id IN (SELECT id FROM"
-    " dirty_series ORDER BY id LIMIT $1::int FOR UPDATE SKIP LOCKED)"
-    " RETURNING programme_id, series_ids, since_periods, until_periods),"
+    "WITH cand AS (SELECT id, cardinality(series_ids) AS c FROM dirty_series ORDER BY id"
+    " LIMIT $1::int FOR UPDATE SKIP LOCKED),"
+    " claimed AS (DELETE FROM dirty_series WHERE id IN (SELECT id FROM cand"
+    " WHERE id = (SELECT min(id) FROM cand)"
+    " OR (SELECT c FROM cand ORDER BY id LIMIT 1) < $4::int)"
+    " RETURNING programme_id, series_ids, since_periods, until_periods, marked_at),"
     " due AS (SELECT programme_id, series_id FROM evaluation_set_aside"
     " WHERE retry_at <= to_timestamp($2::float8) ORDER BY retry_at LIMIT $3::int"
     " FOR UPDATE SKIP LOCKED),"
@@ -100,14 +106,22 @@ static const char claim_sql[] =
     " ELSE min(since) - date '1970-01-01' END AS since,"
     " CASE WHEN bool_or(until IS NULL OR NOT isfinite(until)) THEN NULL"
     " ELSE max(until) - date '1970-01-01' END AS until FROM listed GROUP BY 1, 2),"
+    " ranked AS (SELECT *, row_number() OVER (ORDER BY programme_id, id) AS rn FROM each),"
+    " back AS (INSERT INTO dirty_series (id, programme_id, series_ids, since_periods,"
+    " until_periods, marked_at) SELECT nextval('dirty_series_head_seq'), programme_id,"
+    " array_agg(id ORDER BY id), array_agg(date '1970-01-01' + since ORDER BY id),"
+    " array_agg(date '1970-01-01' + until ORDER BY id),"
+    " coalesce((SELECT min(marked_at) FROM claimed), now())"
+    " FROM ranked WHERE rn > $4::int GROUP BY programme_id RETURNING 1),"
     " flagged AS (SELECT l.*, EXISTS (SELECT 1 FROM evaluation_set_aside x"
     " WHERE x.programme_id = l.programme_id AND x.series_id = l.id AND NOT x.aggregate) AS aside"
-    " FROM each l)"
+    " FROM ranked l WHERE rn <= $4::int)"
     " SELECT programme_id, count(*), (SELECT count(*) FROM claimed), (SELECT count(*) FROM due),"
     " string_agg(id::text, ',' ORDER BY id),"
     " string_agg(CASE WHEN aside THEN 't' ELSE 'f' END, '' ORDER BY id),"
     " string_agg(coalesce(since::text, ''), ',' ORDER BY id),"
-    " string_agg(coalesce(until::text, ''), ',' ORDER BY id)"
+    " string_agg(coalesce(until::text, ''), ',' ORDER BY id),"
+    " (SELECT count(*) FROM back)"
     " FROM flagged GROUP BY programme_id ORDER BY programme_id";
 
 /* The next number of a comma-separated list at *p (moved past it and its comma); `missing`
@@ -125,16 +139,17 @@ static int64_t next_listed(const char **p, int64_t missing)
     return v;
 }
 
-bool evaluation_claim_dirty(PGconn *conn, int marks, double now, int retries,
+bool evaluation_claim_dirty(PGconn *conn, int marks, size_t slice, double now, int retries,
                             struct evaluation_claim *claim)
 {
     *claim = (struct evaluation_claim){0};
-    char limit[16], at[32], retry[16];
+    char limit[16], at[32], retry[16], per[24];
     snprintf(limit, sizeof(limit), "%d", marks);
     snprintf(at, sizeof(at), "%.6f", now);
     snprintf(retry, sizeof(retry), "%d", retries);
-    const char *params[] = {limit, at, retry};
-    PGresult *res = db_run(conn, "scaleupd_eval_claim", claim_sql, 3, params, PGRES_TUPLES_OK, NULL,
+    snprintf(per, sizeof(per), "%zu", slice > 0 && slice < INT32_MAX ? slice : (size_t)INT32_MAX);
+    const char *params[] = {limit, at, retry, per};
+    PGresult *res = db_run(conn, "scaleupd_eval_claim", claim_sql, 4, params, PGRES_TUPLES_OK, NULL,
                            "claim dirty series");
     if (res == NULL)
         return false;
@@ -163,6 +178,7 @@ bool evaluation_claim_dirty(PGconn *conn, int marks, double now, int retries,
     claim->n = i;
     claim->marks = PQntuples(res) > 0 ? (long)db_int64(res, 0, 2) : 0;
     claim->retries = PQntuples(res) > 0 ? (long)db_int64(res, 0, 3) : 0;
+    claim->put_back = PQntuples(res) > 0 && db_int64(res, 0, 8) > 0;
     PQclear(res);
     return true;
 }

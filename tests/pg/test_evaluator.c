@@ -175,6 +175,28 @@ Test(evaluator, a_claim_evaluated_a_slice_at_a_time_gives_the_same_alerts)
     evaluator_set_slice(1);
     push_rows_unevaluated(
         (struct bp[]){{"A", "2025-01", 40, 100}, {"B", "2025-01", 70, 100}, {NULL, NULL, 0, 0}});
+    /* what a slice leaves goes back as the first mark, with its since and until, and the next
+     * claim takes that mark alone */
+    cr_assert(db_begin(conn, "test"));
+    struct evaluation_claim claim;
+    cr_assert(evaluation_claim_dirty(conn, 16, 1, NOW, 64, &claim));
+    cr_expect_eq(claim.n, 1);
+    cr_expect(claim.put_back);
+    int64_t first_id = claim.series_ids[0];
+    evaluation_claim_free(&claim);
+    char *first = pgtest_scalar(conn, "SELECT (id < 0) || ' ' || cardinality(series_ids) || ' '"
+                                      " || since_periods[1] || ' ' || until_periods[1]"
+                                      " FROM dirty_series ORDER BY id LIMIT 1");
+    cr_expect_str_eq(first, "true 1 2025-01-01 2025-01-01");
+    free(first);
+    push_rows_unevaluated((struct bp[]){{"A", "2025-02", 45, 100}, {NULL, NULL, 0, 0}});
+    cr_assert(evaluation_claim_dirty(conn, 16, 1, NOW, 64, &claim));
+    cr_expect_eq(claim.marks, 1, "the mark put back alone, before the later one");
+    cr_expect_eq(claim.n, 1);
+    cr_expect_neq(claim.series_ids[0], first_id);
+    cr_expect(!claim.put_back);
+    evaluation_claim_free(&claim);
+    PQclear(PQexec(conn, "ROLLBACK"));
     push_rows(
         (struct bp[]){{"A", "2025-02", 20, 100}, {"B", "2025-02", 60, 100}, {NULL, NULL, 0, 0}});
     evaluator_set_slice(0);
@@ -256,7 +278,7 @@ Test(evaluator, a_claim_is_read_in_three_sets)
     int64_t a = series_of("A"), b = series_of("B");
     cr_assert(db_begin(conn, "test"));
     struct evaluation_claim claim;
-    cr_assert(evaluation_claim_dirty(conn, 16, NOW, 64, &claim));
+    cr_assert(evaluation_claim_dirty(conn, 16, 16384, NOW, 64, &claim));
     cr_expect_geq(claim.marks, 1);
     cr_assert_eq(claim.n, 2);
     cr_expect_eq(claim.series_ids[0], a < b ? a : b);

@@ -40,14 +40,20 @@ struct evaluation_claim {
     int32_t *until;  /* per series: the latest period its marks wrote (sql/031); INT32_MAX
                         when any of them does not say (a deletion, a retry, an older mark) */
     size_t n;
-    long marks;   /* the marks consumed (each lists up to 1,000 series) */
-    long retries; /* the set-aside evaluations due for a retry that the claim took */
+    long marks;    /* the marks consumed (each lists up to 1,000 series) */
+    long retries;  /* the set-aside evaluations due for a retry that the claim took */
+    bool put_back; /* series past the slice went back as marks, for the next claim */
 };
 
 /* Deletes the oldest `marks` rows of dirty_series that no other evaluator holds (FOR UPDATE
  * SKIP LOCKED), locks up to `retries` set-aside evaluations whose retry is due at `now` (unix
- * seconds) likewise, and fills *claim with the series they name. */
-bool evaluation_claim_dirty(PGconn *conn, int marks, double now, int retries,
+ * seconds) likewise, and fills *claim with the first `slice` series they name (by programme,
+ * then id); the others go back as marks that the next claim takes first (put_back), so that a
+ * claim of many marks is evaluated a slice per transaction, each committed: the transaction's
+ * locks (its series' alerts and states) and memory are a slice's, while each series is still
+ * stepped once for all the marks claimed. When the oldest mark alone names `slice` series or
+ * more (one put back), it is taken alone: the marks after it would only go back with it. */
+bool evaluation_claim_dirty(PGconn *conn, int marks, size_t slice, double now, int retries,
                             struct evaluation_claim *claim) __attribute__((warn_unused_result));
 
 void evaluation_claim_free(struct evaluation_claim *claim);
