@@ -70,43 +70,44 @@ static bool value_is(const char *value, size_t len, const char *want)
     return field_is(value, len, want);
 }
 
+/* The next item of the comma-separated list value from *at (moved past it), spaces trimmed:
+ * [*start, *stop), possibly empty; false at the end of the list. */
+static bool list_item(const char *value, size_t len, size_t *at, size_t *start, size_t *stop)
+{
+    size_t i = *at;
+    while (i < len && (value[i] == ' ' || value[i] == '\t' || value[i] == ','))
+        i++;
+    if (i >= len)
+        return false;
+    *start = i;
+    while (i < len && value[i] != ',')
+        i++;
+    *stop = i;
+    while (*stop > *start && (value[*stop - 1] == ' ' || value[*stop - 1] == '\t'))
+        (*stop)--;
+    *at = i;
+    return true;
+}
+
 /* True when the comma-separated list value holds token (case-insensitive). */
 static bool list_has(const char *value, size_t len, const char *token)
 {
     size_t tlen = strlen(token);
-    for (size_t i = 0; i < len;) {
-        while (i < len && (value[i] == ' ' || value[i] == '\t' || value[i] == ','))
-            i++;
-        size_t start = i;
-        while (i < len && value[i] != ',')
-            i++;
-        size_t stop = i;
-        while (stop > start && (value[stop - 1] == ' ' || value[stop - 1] == '\t'))
-            stop--;
+    for (size_t at = 0, start, stop; list_item(value, len, &at, &start, &stop);)
         if (stop - start == tlen && strncasecmp(value + start, token, tlen) == 0)
             return true;
-    }
     return false;
 }
 
 /* Each content coding of the list value is identity (what a body that is not encoded says). */
 static bool codings_identity(const char *value, size_t len, const char **other, int *other_len)
 {
-    for (size_t i = 0; i < len;) {
-        while (i < len && (value[i] == ' ' || value[i] == '\t' || value[i] == ','))
-            i++;
-        size_t start = i;
-        while (i < len && value[i] != ',')
-            i++;
-        size_t stop = i;
-        while (stop > start && (value[stop - 1] == ' ' || value[stop - 1] == '\t'))
-            stop--;
-        if (stop > start && !value_is(value + start, stop - start, "identity")) {
+    for (size_t at = 0, start, stop; list_item(value, len, &at, &start, &stop);)
+        if (!value_is(value + start, stop - start, "identity")) {
             *other = value + start;
             *other_len = (int)(stop - start);
             return false;
         }
-    }
     return true;
 }
 
