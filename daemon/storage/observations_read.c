@@ -97,10 +97,11 @@ static const char SQL_SERIES_OWN[] =
     "  " SQL_FLOAT8_OF("d") " AS denominator FROM exact"                                           \
     ")"
 
-/* The member sites (adopted or withdrawn, not planned) under site $3. */
+/* The member sites (adopted or withdrawn, not planned) under site $3: the sites the rollups
+ * aggregate (storage/member_owes.h), so a point's sites_reporting is at most this. */
 #define SQL_AGG_EXPECTED                                                                           \
     "(SELECT count(*) FROM site_tree t JOIN membership m ON m.programme_id = $1"                   \
-    "  AND m.site_id = t.site_id AND m.status <> 'planned'"                                        \
+    "  AND m.site_id = t.site_id AND" MEMBER_SQL_COUNTS("m")                                       \
     "  WHERE t.programme_id = $1 AND t.ancestor_id = $3)"
 
 static const char SQL_SERIES_AGG[] = SQL_AGG_EXACT
@@ -117,7 +118,7 @@ static const char SQL_SERIES_AGG[] = SQL_AGG_EXACT
  * (core/rules.h, rule_aggregate_gate): of the member sites under $3 that owe the point's
  * period (storage/member_owes.h, as the feeds status counts them) those that sent it (of a
  * weighted ratio, with its numerator and denominator) and all
- * of them (the rollup's own count of sites would count a planned site or one sending baseline
+ * of them (the rollup's own count of sites would count a member sending baseline
  * months before its adoption as covering the period), the indicator's period type and
  * today in the programme's time zone at $8 (unix seconds; NULL: not known). */
 static const char SQL_EVAL_AGG[] = SQL_AGG_EXACT

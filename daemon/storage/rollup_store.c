@@ -11,6 +11,7 @@
 #include "scaleupd/core/dynbuf.h"
 #include "scaleupd/core/log.h"
 #include "scaleupd/storage/db.h"
+#include "scaleupd/storage/member_owes.h"
 #include "scaleupd/storage/sql_numeric.h"
 
 #define ROLLUP_LOCK_CLASS "7242012" /* advisory lock class: one fold of a programme at a time */
@@ -134,7 +135,9 @@ static const char SQL_ALL_LATEST[] =
     "  IS DISTINCT FROM (excluded.last_period, excluded.last_changed_at)";
 
 /* Recomputes the rollups ($2 indicators, $3 sites, $4 periods; sites of one height) of
- * programme $1 from their children: each child's own observation (values in exact numeric;
+ * programme $1 from their children: each child's own observation when the child is a member
+ * that counts (member_owes.h: not planned; a planned practice, a site without a membership or
+ * a district's own row stays out of the aggregates) (values in exact numeric;
  * numerator and denominator only where both are there, and how many had both: the sites of a
  * weighted point) and each child's rollup. A rollup
  * nothing is left under is deleted. Returns the rollups written, deleted, and the parts read.
@@ -158,7 +161,9 @@ static const char SQL_RECOMPUTE[] =
     " SELECT indicator_id, site_id, array_agg(period_start) AS periods,"
     "  min(period_start) AS first, max(period_start) AS last FROM k GROUP BY 1, 2"
     "), children AS MATERIALIZED ("
-    " SELECT g.*, c.id AS child_id FROM g CROSS JOIN LATERAL (SELECT c.id FROM site c"
+    " SELECT g.*, c.id AS child_id, EXISTS (SELECT 1 FROM membership m"
+    "  WHERE m.programme_id = $1 AND m.site_id = c.id AND" MEMBER_SQL_COUNTS("m") ") AS counted"
+    " FROM g CROSS JOIN LATERAL (SELECT c.id FROM site c"
     "  WHERE c.programme_id = $1 AND c.parent_id = g.site_id) c"
     "), parts AS ("
     " SELECT k.indicator_id, k.site_id, o.period_start, 1 AS sites,"
@@ -169,7 +174,7 @@ static const char SQL_RECOMPUTE[] =
     "   THEN " SQL_EXACT("o.denominator") " END AS den,"
     "  CASE WHEN o.numerator IS NOT NULL AND o.denominator IS NOT NULL THEN 1 ELSE 0 END AS ws,"
     "  o.value AS lv, o.received_at AS la, o.series_id AS ls"
-    " FROM children k"
+    " FROM (SELECT * FROM children WHERE counted) k"
     " CROSS JOIN LATERAL (SELECT se.id FROM series se WHERE se.programme_id = $1"
     "  AND se.indicator_id = k.indicator_id AND se.site_id = k.child_id LIMIT 1) se"
     " CROSS JOIN LATERAL (SELECT * FROM observation o WHERE o.programme_id = $1"

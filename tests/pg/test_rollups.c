@@ -39,8 +39,9 @@ static const char *const indicators[] = {"enrolled", "tested_pct", "wait_days", 
 #define N_INDICATORS 4
 
 /* The programme document with every practice under `moved_to` district for practice GP-1-1-1
- * (to move one practice to another parent). */
-static char *programme_text(const char *moved_parent)
+ * (to move one practice to another parent); with `swapped`, GP-1-1-3 is active and GP-1-2-1
+ * planned (to change who is in the aggregates). */
+static char *programme_text(const char *moved_parent, bool swapped)
 {
     json_t *sites = json_array();
     json_array_append_new(
@@ -63,9 +64,12 @@ static char *programme_text(const char *moved_parent)
                 snprintf(gp, sizeof(gp), "GP-%d-%d-%d", r, d, p);
                 snprintf(dp, sizeof(dp), "D%d-%d", r, d);
                 const char *at = strcmp(gp, "GP-1-1-1") == 0 && moved_parent ? moved_parent : dp;
+                bool planned = p == 3;
+                if (swapped && (strcmp(gp, "GP-1-1-3") == 0 || strcmp(gp, "GP-1-2-1") == 0))
+                    planned = !planned;
                 json_array_append_new(sites, json_pack("{s:s,s:s,s:s,s:s,s:s}", "code", gp, "name",
                                                        gp, "level", "practice", "parent", at,
-                                                       "status", p == 3 ? "planned" : "active"));
+                                                       "status", planned ? "planned" : "active"));
             }
         }
     }
@@ -83,9 +87,9 @@ static char *programme_text(const char *moved_parent)
     return text;
 }
 
-static int64_t apply(const char *moved_parent, enum programme_result expected)
+static int64_t apply_swapped(const char *moved_parent, bool swapped, enum programme_result expected)
 {
-    char *text = programme_text(moved_parent);
+    char *text = programme_text(moved_parent, swapped);
     json_t *doc = json_loads(text, 0, NULL);
     free(text);
     json_t *problems = NULL;
@@ -95,6 +99,11 @@ static int64_t apply(const char *moved_parent, enum programme_result expected)
     json_decref(problems);
     json_decref(doc);
     return id;
+}
+
+static int64_t apply(const char *moved_parent, enum programme_result expected)
+{
+    return apply_swapped(moved_parent, false, expected);
 }
 
 static void setup(void)
@@ -240,8 +249,9 @@ static void random_delete(void)
     free(picked);
 }
 
-/* The rollups that differ from the same aggregate computed from the observations (over the
- * parents, not site_tree), either way: missing, extra, or with another value. */
+/* The rollups that differ from the same aggregate computed from the observations of the
+ * members that are not planned (over the parents, not site_tree), either way: missing, extra,
+ * or with another value. */
 static const char SQL_MISMATCHES[] =
     "WITH RECURSIVE up (ancestor_id, site_id) AS ("
     " SELECT parent_id, id FROM site WHERE programme_id = $1 AND parent_id IS NOT NULL"
@@ -259,6 +269,8 @@ static const char SQL_MISMATCHES[] =
     "  (array_agg(o.value ORDER BY o.received_at DESC, o.series_id DESC))[1] AS latest_value"
     " FROM observation o JOIN series se ON se.programme_id = o.programme_id"
     "  AND se.id = o.series_id JOIN up u ON u.site_id = se.site_id"
+    " JOIN membership m ON m.programme_id = $1 AND m.site_id = se.site_id"
+    "  AND m.status <> 'planned'"
     " WHERE o.programme_id = $1 GROUP BY 1, 2, 3"
     "), r AS (SELECT * FROM rollup WHERE programme_id = $1)"
     " SELECT count(*) FILTER (WHERE scan.sites IS NULL OR r.sites IS NULL"
@@ -411,15 +423,17 @@ Test(rollups, a_read_sees_what_was_committed_before_it)
     json_t *doc = series("enrolled", "R2");
     char *expected = pgtest_scalar(
         conn, "SELECT sum(o.value) FROM observation o JOIN series se ON se.id = o.series_id"
-              " JOIN site s ON s.id = se.site_id WHERE s.code LIKE 'GP-2-%'"
+              " JOIN site s ON s.id = se.site_id JOIN membership m ON m.site_id = s.id"
+              " AND m.status = 'active' WHERE s.code LIKE 'GP-2-%'"
               " AND o.period_start = '2025-03-01'");
     json_t *march = json_array_get(json_object_get(doc, "points"), 2);
     cr_assert_str_eq(json_string_value(json_object_get(march, "period_start")), "2025-03-01");
     cr_expect_float_eq(json_number_value(json_object_get(march, "value")), strtod(expected, NULL),
                        1e-9);
-    /* n of m: the region's 7 practices report; it expects its members that are not planned:
-     * 4 (2 per district; GP-2-0 is no member, and 2 are planned) */
-    cr_expect_eq(json_integer_value(json_object_get(march, "sites_reporting")), 7);
+    /* n of m: the region's 7 practices report, but the point covers the members that are not
+     * planned, as many as it expects: 4 (2 per district; GP-2-0 is no member, and 2 are
+     * planned, whose values stay on their own charts) */
+    cr_expect_eq(json_integer_value(json_object_get(march, "sites_reporting")), 4);
     cr_expect_eq(json_integer_value(json_object_get(doc, "sites_expected")), 4);
     cr_expect_eq(scalar_long("SELECT count(*) FROM rollup_dirty"), 0);
     free(expected);
@@ -562,8 +576,8 @@ Test(rollups, one_fold_of_many_batches_recomputes_each_rollup_once)
 /* A district that sends its own value for an indicator its practices report keeps its chart:
  * the series is the practices' aggregate, not the district's one row (which replaced it, so
  * that a single row at a region's code showed the region as one point, found by an
- * exploratory test); the row counts in the region's rollup. A district's own indicator that
- * nothing below it reports is its own series. */
+ * exploratory test); the district is no member, so its row is not in the region's rollup
+ * either. A district's own indicator that nothing below it reports is its own series. */
 Test(rollups, a_districts_own_row_does_not_replace_its_aggregate)
 {
     store("{\"indicator\":\"enrolled\",\"site\":\"GP-1-1-1\",\"period\":\"2025-01\",\"value\":10},"
@@ -581,9 +595,75 @@ Test(rollups, a_districts_own_row_does_not_replace_its_aggregate)
     cr_expect_eq(json_integer_value(json_object_get(json_array_get(points, 0), "sites_reporting")),
                  2);
     json_decref(doc);
+    q.site = "R1";
+    doc = NULL;
+    cr_assert_eq(observations_series(conn, &q, &doc), SERIES_OK);
+    points = json_object_get(doc, "points");
+    cr_expect_eq(json_number_value(json_object_get(json_array_get(points, 0), "value")), 30);
+    cr_expect_eq(json_integer_value(json_object_get(json_array_get(points, 0), "sites_reporting")),
+                 2);
+    json_decref(doc);
+    q.site = "D1-1";
     q.indicator = "fee_code";
     doc = NULL;
     cr_assert_eq(observations_series(conn, &q, &doc), SERIES_OK);
     cr_expect(json_is_false(json_object_get(doc, "aggregated")), "its own score");
     json_decref(doc);
+}
+
+/* The rollups of every site above that count more sites than its members that are not planned
+ * (n of m with n > m). */
+static const char SQL_N_OVER_M[] =
+    "SELECT count(*) FROM rollup r WHERE r.sites > (SELECT count(*) FROM site_tree t"
+    " JOIN membership m ON m.programme_id = t.programme_id AND m.site_id = t.site_id"
+    " AND m.status <> 'planned' WHERE t.programme_id = r.programme_id"
+    " AND t.ancestor_id = r.site_id)";
+
+/* A region's point covers its members that are not planned, never more sites than it expects,
+ * whoever else sends data below it (a planned practice, a site without a membership, a
+ * district's own row). When a membership starts or stops counting (a planned practice
+ * adopts), applying the programme marks the site's periods: its ancestors' rollups are
+ * recomputed, and the evaluator goes over those periods again, as after a revision. */
+Test(rollups, a_point_covers_the_members_it_expects_and_follows_their_status)
+{
+    store_everything();
+    (void)check_equal_to_scan("after the load");
+    cr_expect_eq(scalar_long(SQL_N_OVER_M), 0, "a rollup counts more sites than expected");
+    json_t *doc = series("enrolled", "R1");
+    json_t *march = json_array_get(json_object_get(doc, "points"), 2);
+    cr_expect_eq(json_integer_value(json_object_get(march, "sites_reporting")), 4);
+    cr_expect_eq(json_integer_value(json_object_get(doc, "sites_expected")), 4);
+    json_decref(doc);
+    long evaluation_marks = scalar_long("SELECT count(*) FROM dirty_series");
+
+    (void)apply_swapped(NULL, true, PROGRAMME_UPDATED); /* GP-1-1-3 adopts, GP-1-2-1 is planned */
+    /* the two practices' series (one indicator, 8 months each) are marked for both services */
+    cr_expect_eq(scalar_long("SELECT coalesce(sum(cardinality(series_ids)), 0) FROM rollup_dirty"),
+                 2 * N_PERIODS);
+    cr_expect_eq(scalar_long("SELECT count(*) FROM rollup_dirty WHERE series_ids IS NULL"), 0,
+                 "a status change is no rebuild");
+    cr_expect_eq(scalar_long("SELECT count(*) FROM dirty_series"), evaluation_marks + 1);
+    cr_expect_eq(scalar_long("SELECT count(*) FROM (SELECT * FROM dirty_series ORDER BY id DESC"
+                             " LIMIT 1) m, unnest(m.series_ids, m.since_periods,"
+                             " m.until_periods) AS d(s, f, u)"
+                             " JOIN series se ON se.id = d.s JOIN site x ON x.id = se.site_id"
+                             " WHERE x.code IN ('GP-1-1-3', 'GP-1-2-1')"
+                             " AND f = '2025-01-01' AND u = '2025-08-01'"),
+                 2);
+    struct rollup_stats stats = {0};
+    cr_assert_eq(rollup_store_fold(conn, programme_id, 100, true, &stats, "test"), ROLLUP_FOLDED);
+    cr_expect(!stats.rebuilt);
+    /* D1-1, D1-2, R1 and C, for each of the 8 months */
+    cr_expect_eq(stats.keys, 4 * N_PERIODS, "recomputed %ld rollups", stats.keys);
+    (void)check_equal_to_scan("after the status change");
+    cr_expect_eq(scalar_long(SQL_N_OVER_M), 0, "a rollup counts more sites than expected");
+    doc = series("enrolled", "D1-1");
+    march = json_array_get(json_object_get(doc, "points"), 2);
+    cr_expect_eq(json_integer_value(json_object_get(march, "sites_reporting")), 3);
+    cr_expect_eq(json_integer_value(json_object_get(doc, "sites_expected")), 3);
+    json_decref(doc);
+
+    /* applying the same statuses again marks nothing */
+    (void)apply_swapped(NULL, true, PROGRAMME_UPDATED);
+    cr_expect_eq(scalar_long("SELECT count(*) FROM rollup_dirty"), 0);
 }

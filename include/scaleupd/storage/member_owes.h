@@ -13,4 +13,12 @@
     ".period_end) AND (" m ".withdrawn_on IS NULL OR " m ".withdrawn_on > " x ".period_start)"     \
     " AND NOT (" m ".status = 'withdrawn' AND " m ".withdrawn_on IS NULL)"
 
+/* An SQL condition: membership m (a row with its status) puts its site's observations in the
+ * aggregates of the sites above it, the rollups (storage/rollup_store.c): a member that is not
+ * planned, the sites an aggregate's "n of m" counts as m (observations_read.c), so that n never
+ * exceeds m. A planned site, or a site listed without a membership, keeps its own series but
+ * is not in the programme's aggregates, as the roadmap's coverage counts only participating
+ * sites. */
+#define MEMBER_SQL_COUNTS(m) " " m ".status <> 'planned'"
+
 #endif
