@@ -253,14 +253,20 @@ async function main() {
     const list = Array.isArray(alerts.body) ? alerts.body : alerts.body.alerts;
     const open = list.filter((a) => a.state !== "resolved" && a.state !== "inactive" && !a.acked_at);
     if (!open.length) return skip("acknowledging an alert", "the demo data raised no open alert");
-    // acknowledging needs an admin token: paste it as a manager would
+    // acknowledging needs an admin token: paste it as a manager would. Saving it reloads
+    // the programmes and then renders the view again, and until that render starts the
+    // view drawn with the read token is still main[data-ready="true"]: mark its nodes, and
+    // wait for a ready view without them (typing into the page it replaces would be lost)
+    await page.evaluate(() => document.querySelector("main").firstElementChild?.setAttribute("data-stale", ""));
     await page.click("#token-button");
     await page.fill("#token-input", ADMIN);
     await page.click("#token-save");
-    await page.waitForSelector('main[data-view="alerts"][data-ready="true"]');
+    await page.waitForFunction(() => {
+      const main = document.querySelector('main[data-view="alerts"][data-ready="true"]');
+      return main !== null && main.querySelector("[data-stale]") === null;
+    }, null, { timeout: 30000 });
     const id = String(open[0].id);
-    // who acknowledges is the name the page acts as, with the comment typed (once the view
-    // has reloaded with the token: typing into the page it replaces would be lost)
+    // who acknowledges is the name the page acts as, with the comment typed
     await page.waitForLoadState("networkidle");
     // a render still under way may replace the inputs: type until the page holds both values
     const reason = `tr[data-alert="${id}"] input[aria-label="reason"]`;

@@ -173,6 +173,14 @@ class AlertingTest(unittest.TestCase):
                                             "dispatched_at IS NULL") == "0",
                    "every alert event dispatched")
 
+    @staticmethod
+    def wait_metric(d, what, name, **labels):
+        """Waits until what(value) holds for a sample of /metrics (None when absent): the
+        delivery thread counts an outcome just after it records it in the outbox, so a test
+        that has seen the record may read the metrics before the count."""
+        return wait_until(lambda: what(metric(d.metrics(), name, **labels)),
+                          f"{name}{labels} in /metrics")
+
     def wait_outbox_empty(self, d):
         wait_until(lambda: psql(d.conninfo, "SELECT count(*) FROM outbox WHERE sent_at IS NULL "
                                             "AND dead_at IS NULL") == "0",
@@ -314,10 +322,8 @@ class AlertingTest(unittest.TestCase):
         wait_until(lambda: psql(db, "SELECT count(*) FROM outbox WHERE attempts > 0 AND "
                                     "last_error IS NOT NULL AND sent_at IS NULL") == "1",
                    "a failed delivery attempt")
-        failed = d.metrics()
-        self.assertGreaterEqual(
-            metric(failed, "scaleupd_notifications_failed_total", channel="email",
-                   reason="connect") or 0, 1)
+        self.wait_metric(d, lambda v: (v or 0) >= 1, "scaleupd_notifications_failed_total",
+                         channel="email", reason="connect")
         # kill -9 with the message still in the outbox, then the server comes back
         d.kill()
         self.daemon = None
@@ -354,8 +360,8 @@ class AlertingTest(unittest.TestCase):
             wait_until(lambda: psql(db, "SELECT count(*) FROM outbox WHERE attempts = 1 AND "
                                         "last_error IS NOT NULL AND sent_at IS NULL") == "1",
                        "the failed attempt to be recorded")
-            self.assertEqual(metric(d.metrics(), "scaleupd_notifications_failed_total",
-                                    channel="email", reason="timeout"), 1)
+            self.wait_metric(d, lambda v: v == 1, "scaleupd_notifications_failed_total",
+                             channel="email", reason="timeout")
         finally:
             silent.stop()
         self.sink.start()
@@ -390,8 +396,8 @@ class AlertingTest(unittest.TestCase):
         self.assertEqual(alert["summary"], "could not deliver to change-team")
         self.assertEqual(psql(db, "SELECT attempts || ' ' || (last_error LIKE '%550%') FROM"
                                   " outbox WHERE dead_at IS NOT NULL"), "1 true")
-        self.assertEqual(metric(d.metrics(), "scaleupd_notifications_dead_total",
-                                channel="email", reason="permanent"), 1)
+        self.wait_metric(d, lambda v: v == 1, "scaleupd_notifications_dead_total",
+                         channel="email", reason="permanent")
         # ops, the programme's other receiver, is told after group_interval; change-team is
         # not told about itself
         self.advance(120)
@@ -416,8 +422,8 @@ class AlertingTest(unittest.TestCase):
         self.advance(2 * 86400 + 60)  # past delivery_max_age, and past the backoff
         wait_until(lambda: self.self_alerts(d), "the self alert after max age")
         self.assertEqual(psql(db, "SELECT count(*) FROM outbox WHERE dead_at IS NOT NULL"), "1")
-        self.assertEqual(metric(d.metrics(), "scaleupd_notifications_dead_total",
-                                channel="email", reason="max_age"), 1)
+        self.wait_metric(d, lambda v: v == 1, "scaleupd_notifications_dead_total",
+                         channel="email", reason="max_age")
 
     def test_webhook_retried_until_success_with_one_idempotency_key(self):
         hook = WebhookSink(answers=[500])
