@@ -37,45 +37,48 @@ static const char SQL_SET_PARENTS[] =
  * becomes planned: storage/member_owes.h): every (series, period) they hold for the rollups to
  * recompute their ancestors' rollups of those periods, and each series with its earliest and
  * latest period for the evaluator, whose aggregate rules then go over those periods again, as
- * after a revision. A mark lists at most 1,000 series. */
+ * after a revision. A mark lists at most 1,000 series. The flipped sites lead: their series
+ * are found through the indicators' keys and their observations by one range of the primary
+ * key each (OFFSET 0), never by joining the programme's observations to the memberships. */
+/* clang-format off */ /* it would fold the macros into the literals */
 static const char SQL_UPSERT_MEMBERSHIP[] =
     "WITH before AS ("
-    " SELECT site_id, " MEMBER_SQL_COUNTS(
-        "m") " AS counted FROM membership m"
-             "  WHERE m.programme_id = $1"
-             "), stored AS ("
-             " INSERT INTO membership AS m (programme_id, site_id, status, adopted_on)"
-             " SELECT $1, site.id, coalesce(s.status, 'active'), s.adopted"
-             " FROM jsonb_to_recordset($2::jsonb) AS s(code text, adopted date, status text)"
-             " JOIN site ON site.programme_id = $1 AND site.code = s.code"
-             " WHERE s.adopted IS NOT NULL OR s.status IS NOT NULL"
-             " ON CONFLICT (programme_id, site_id) DO UPDATE SET status = excluded.status,"
-             " adopted_on = excluded.adopted_on,"
-             " withdrawn_on = CASE WHEN excluded.status = 'withdrawn'"
-             " THEN coalesce(m.withdrawn_on, current_date) END"
-             " RETURNING m.site_id, " MEMBER_SQL_COUNTS(
-                 "m") " AS counted"
-                      "), pairs AS MATERIALIZED ("
-                      " SELECT o.series_id, o.period_start, dense_rank() OVER (ORDER BY "
-                      "o.series_id) AS n"
-                      " FROM stored x LEFT JOIN before b ON b.site_id = x.site_id"
-                      " JOIN series se ON se.programme_id = $1 AND se.site_id = x.site_id"
-                      " JOIN observation o ON o.programme_id = $1 AND o.series_id = se.id"
-                      " WHERE x.counted IS DISTINCT FROM coalesce(b.counted, false)"
-                      "), rollup_marks AS ("
-                      " INSERT INTO rollup_dirty (programme_id, series_ids, periods, removed)"
-                      " SELECT $1, array_agg(series_id ORDER BY series_id, period_start),"
-                      "  array_agg(period_start ORDER BY series_id, period_start), false"
-                      " FROM pairs GROUP BY (n - 1) / 1000"
-                      ")"
-                      " INSERT INTO dirty_series (programme_id, series_ids, since_periods, "
-                      "until_periods)"
-                      " SELECT $1, array_agg(series_id ORDER BY series_id), array_agg(since ORDER "
-                      "BY series_id),"
-                      "  array_agg(until ORDER BY series_id)"
-                      " FROM (SELECT series_id, min(n) AS n, min(period_start) AS since, "
-                      "max(period_start) AS until"
-                      "  FROM pairs GROUP BY series_id) p GROUP BY (n - 1) / 1000";
+    " SELECT m.site_id, " MEMBER_SQL_COUNTS("m") " AS counted FROM membership m"
+    "  WHERE m.programme_id = $1"
+    "), stored AS ("
+    " INSERT INTO membership AS m (programme_id, site_id, status, adopted_on)"
+    " SELECT $1, site.id, coalesce(s.status, 'active'), s.adopted"
+    " FROM jsonb_to_recordset($2::jsonb) AS s(code text, adopted date, status text)"
+    " JOIN site ON site.programme_id = $1 AND site.code = s.code"
+    " WHERE s.adopted IS NOT NULL OR s.status IS NOT NULL"
+    " ON CONFLICT (programme_id, site_id) DO UPDATE SET status = excluded.status,"
+    "  adopted_on = excluded.adopted_on,"
+    "  withdrawn_on = CASE WHEN excluded.status = 'withdrawn'"
+    "  THEN coalesce(m.withdrawn_on, current_date) END"
+    " RETURNING m.site_id, " MEMBER_SQL_COUNTS("m") " AS counted"
+    "), flipped AS MATERIALIZED ("
+    " SELECT x.site_id FROM stored x LEFT JOIN before b ON b.site_id = x.site_id"
+    " WHERE x.counted IS DISTINCT FROM coalesce(b.counted, false)"
+    "), pairs AS MATERIALIZED ("
+    " SELECT se.id AS series_id, o.period_start, dense_rank() OVER (ORDER BY se.id) AS n"
+    " FROM flipped f JOIN indicator i ON i.programme_id = $1"
+    " JOIN series se ON se.programme_id = $1 AND se.indicator_id = i.id"
+    "  AND se.site_id = f.site_id"
+    " CROSS JOIN LATERAL (SELECT o.period_start FROM observation o"
+    "  WHERE o.programme_id = $1 AND o.series_id = se.id OFFSET 0) o"
+    "), rollup_marks AS ("
+    " INSERT INTO rollup_dirty (programme_id, series_ids, periods, removed)"
+    " SELECT $1, array_agg(series_id ORDER BY series_id, period_start),"
+    "  array_agg(period_start ORDER BY series_id, period_start), false"
+    " FROM pairs GROUP BY (n - 1) / 1000"
+    ")"
+    " INSERT INTO dirty_series (programme_id, series_ids, since_periods, until_periods)"
+    " SELECT $1, array_agg(series_id ORDER BY series_id), array_agg(since ORDER BY series_id),"
+    "  array_agg(until ORDER BY series_id)"
+    " FROM (SELECT series_id, min(n) AS n, min(period_start) AS since,"
+    "  max(period_start) AS until FROM pairs GROUP BY series_id) p"
+    " GROUP BY (n - 1) / 1000";
+/* clang-format on */
 
 static const char SQL_UPSERT_INDICATORS[] =
     "INSERT INTO indicator (programme_id, code, name, unit, value_type, period_type, direction, "
