@@ -32,14 +32,14 @@ static const char SQL_SET_PARENTS[] =
     "WHERE site.programme_id = $1 AND site.code = s.code "
     "AND site.parent_id IS DISTINCT FROM p.id";
 
-/* The sites' memberships, and marks for the sites whose observations enter or leave the
- * programme's aggregates (a membership that starts counting, or a planned one, or one that
- * becomes planned: storage/member_owes.h): every (series, period) they hold for the rollups to
- * recompute their ancestors' rollups of those periods, and each series with its earliest and
- * latest period for the evaluator, whose aggregate rules then go over those periods again, as
- * after a revision. A mark lists at most 1,000 series. The flipped sites lead: their series
- * are found through the indicators' keys and their observations by one range of the primary
- * key each (OFFSET 0), never by joining the programme's observations to the memberships. */
+/* The sites' memberships; when a site that holds data starts or stops counting in the
+ * programme's aggregates (a planned practice adopts, an active one is planned again, a site
+ * gains a membership: storage/member_owes.h), a mark asking for a rebuild of the programme's
+ * rollups, as a new hierarchy does (rollup_store_site_tree). Recomputing only that site's
+ * periods would read its region's whole history for every indicator (at 7,000 practices,
+ * about 600,000 rows for one practice, all 10 million for an adoption wave across the
+ * regions), and the first read after the change would fold it itself; a rebuild is left to
+ * the background while reads answer from the rollups as they stand. */
 /* clang-format off */ /* it would fold the macros into the literals */
 static const char SQL_UPSERT_MEMBERSHIP[] =
     "WITH before AS ("
@@ -59,25 +59,11 @@ static const char SQL_UPSERT_MEMBERSHIP[] =
     "), flipped AS MATERIALIZED ("
     " SELECT x.site_id FROM stored x LEFT JOIN before b ON b.site_id = x.site_id"
     " WHERE x.counted IS DISTINCT FROM coalesce(b.counted, false)"
-    "), pairs AS MATERIALIZED ("
-    " SELECT se.id AS series_id, o.period_start, dense_rank() OVER (ORDER BY se.id) AS n"
-    " FROM flipped f JOIN indicator i ON i.programme_id = $1"
-    " JOIN series se ON se.programme_id = $1 AND se.indicator_id = i.id"
-    "  AND se.site_id = f.site_id"
-    " CROSS JOIN LATERAL (SELECT o.period_start FROM observation o"
-    "  WHERE o.programme_id = $1 AND o.series_id = se.id OFFSET 0) o"
-    "), rollup_marks AS ("
-    " INSERT INTO rollup_dirty (programme_id, series_ids, periods, removed)"
-    " SELECT $1, array_agg(series_id ORDER BY series_id, period_start),"
-    "  array_agg(period_start ORDER BY series_id, period_start), false"
-    " FROM pairs GROUP BY (n - 1) / 1000"
     ")"
-    " INSERT INTO dirty_series (programme_id, series_ids, since_periods, until_periods)"
-    " SELECT $1, array_agg(series_id ORDER BY series_id), array_agg(since ORDER BY series_id),"
-    "  array_agg(until ORDER BY series_id)"
-    " FROM (SELECT series_id, min(n) AS n, min(period_start) AS since,"
-    "  max(period_start) AS until FROM pairs GROUP BY series_id) p"
-    " GROUP BY (n - 1) / 1000";
+    " INSERT INTO rollup_dirty (programme_id)"
+    " SELECT $1 WHERE EXISTS (SELECT 1 FROM flipped f JOIN indicator i ON i.programme_id = $1"
+    "  JOIN series se ON se.programme_id = $1 AND se.indicator_id = i.id"
+    "  AND se.site_id = f.site_id)";
 /* clang-format on */
 
 static const char SQL_UPSERT_INDICATORS[] =
