@@ -18,10 +18,12 @@
 #include "scaleupd/storage/sql_numeric.h"
 
 /* The indicator and site of a series read, and the site's own series of the indicator when it
- * holds values and no site below it reports the indicator (then the series is the site's own:
+ * holds values and no site below it that counts in its aggregate (storage/member_owes.h: not
+ * planned) reports the indicator (then the series is the site's own:
  * a national score; else the aggregate of the sites below, which one row sent at a region's
  * code must not replace: that row counts in the parent's rollup, as DHIS2 counts a parent
  * organisation unit's own values). */
+/* clang-format off */ /* it would fold the macro into the literals */
 static const char SQL_SERIES_META[] =
     "SELECT i.id, json_build_object('code', i.code, 'name', i.name, 'unit', i.unit,"
     " 'value_type', i.value_type, 'period_type', i.period_type, 'direction', i.direction,"
@@ -31,11 +33,12 @@ static const char SQL_SERIES_META[] =
     "  AND se.site_id = s.id AND EXISTS (SELECT 1 FROM observation o WHERE"
     "  o.programme_id = $1 AND o.series_id = se.id) AND NOT EXISTS (SELECT 1 FROM site_tree t"
     "  JOIN series b ON b.programme_id = $1 AND b.indicator_id = i.id AND b.site_id = t.site_id"
-    "  WHERE t.programme_id = $1 AND t.ancestor_id = s.id)),"
+    "  WHERE t.programme_id = $1 AND t.ancestor_id = s.id AND" SITE_SQL_COUNTS("t.site_id") ")),"
     " i.period_type, i.aggregate, i.value_type"
     " FROM (SELECT 1) one"
     " LEFT JOIN indicator i ON i.programme_id = $1 AND i.code = $2"
     " LEFT JOIN site s ON s.programme_id = $1 AND s.code = $3";
+/* clang-format on */
 
 /* The fields of a point that hold a stored or aggregated value beyond double's range (or
  * NaN, ±Infinity stored by an older version): the point says so and shows them as missing. */
@@ -97,12 +100,16 @@ static const char SQL_SERIES_OWN[] =
     "  " SQL_FLOAT8_OF("d") " AS denominator FROM exact"                                           \
     ")"
 
-/* The member sites (adopted or withdrawn, not planned) under site $3: the sites the rollups
- * aggregate (storage/member_owes.h), so a point's sites_reporting is at most this. */
+/* The sites under site $3 expected to report indicator $2: its members that are not planned,
+ * and the sites without a membership that have sent the indicator (a district's own rows, a
+ * hierarchy listed without statuses). The rollups aggregate those (storage/member_owes.h), so
+ * a point's sites_reporting is at most this. */
 #define SQL_AGG_EXPECTED                                                                           \
-    "(SELECT count(*) FROM site_tree t JOIN membership m ON m.programme_id = $1"                   \
-    "  AND m.site_id = t.site_id AND" MEMBER_SQL_COUNTS("m")                                       \
-    "  WHERE t.programme_id = $1 AND t.ancestor_id = $3)"
+    "(SELECT count(*) FROM site_tree t LEFT JOIN membership m ON m.programme_id = $1"              \
+    "  AND m.site_id = t.site_id WHERE t.programme_id = $1 AND t.ancestor_id = $3"                 \
+    "  AND CASE WHEN m.site_id IS NOT NULL THEN m.status <> 'planned' ELSE EXISTS (SELECT 1"      \
+    "  FROM series se WHERE se.programme_id = $1 AND se.indicator_id = $2"                         \
+    "  AND se.site_id = t.site_id) END)"
 
 static const char SQL_SERIES_AGG[] = SQL_AGG_EXACT
     " SELECT coalesce(json_agg(json_strip_nulls(json_build_object('period_start', period_start,"
@@ -118,9 +125,9 @@ static const char SQL_SERIES_AGG[] = SQL_AGG_EXACT
  * (core/rules.h, rule_aggregate_gate): of the member sites under $3 that owe the point's
  * period (storage/member_owes.h, as the feeds status counts them) those that sent it (of a
  * weighted ratio, with its numerator and denominator) and all
- * of them (the rollup's own count of sites would count a member sending baseline
- * months before its adoption as covering the period), the indicator's period type and
- * today in the programme's time zone at $8 (unix seconds; NULL: not known). */
+ * of them (the rollup's own count of sites would count a site without a membership, or one
+ * sending baseline months before its adoption, as covering the period), the indicator's period
+ * type and today in the programme's time zone at $8 (unix seconds; NULL: not known). */
 static const char SQL_EVAL_AGG[] = SQL_AGG_EXACT
     ", ind AS (SELECT period_type FROM indicator WHERE programme_id = $1 AND id = $2"
     "), w AS ("

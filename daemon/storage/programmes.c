@@ -9,7 +9,6 @@
 
 #include "scaleupd/core/alloc.h"
 #include "scaleupd/storage/db.h"
-#include "scaleupd/storage/member_owes.h"
 #include "scaleupd/storage/rollup_store.h"
 
 static const char SQL_UPSERT_PROGRAMME[] =
@@ -33,17 +32,17 @@ static const char SQL_SET_PARENTS[] =
     "AND site.parent_id IS DISTINCT FROM p.id";
 
 /* The sites' memberships; when a site that holds data starts or stops counting in the
- * programme's aggregates (a planned practice adopts, an active one is planned again, a site
- * gains a membership: storage/member_owes.h), a mark asking for a rebuild of the programme's
- * rollups, as a new hierarchy does (rollup_store_site_tree). Recomputing only that site's
- * periods would read its region's whole history for every indicator (at 7,000 practices,
- * about 600,000 rows for one practice, all 10 million for an adoption wave across the
- * regions), and the first read after the change would fold it itself; a rebuild is left to
- * the background while reads answer from the rollups as they stand. */
-/* clang-format off */ /* it would fold the macros into the literals */
+ * programme's aggregates (storage/member_owes.h: every site but a planned one; a planned
+ * practice adopts, an active one or a site without a membership is planned), a mark asking
+ * for a rebuild of the programme's rollups, as a new hierarchy does (rollup_store_site_tree).
+ * Recomputing only that site's periods would read its region's whole history for every
+ * indicator (at 7,000 practices about 600,000 rows for one practice, all 10 million for an
+ * adoption wave across the regions), and the first read after the change would fold it
+ * itself; a rebuild is left to the background while reads answer from the rollups as they
+ * stand. A planned practice usually has sent nothing: then nothing is marked. */
 static const char SQL_UPSERT_MEMBERSHIP[] =
     "WITH before AS ("
-    " SELECT m.site_id, " MEMBER_SQL_COUNTS("m") " AS counted FROM membership m"
+    " SELECT m.site_id, m.status <> 'planned' AS counted FROM membership m"
     "  WHERE m.programme_id = $1"
     "), stored AS ("
     " INSERT INTO membership AS m (programme_id, site_id, status, adopted_on)"
@@ -55,16 +54,15 @@ static const char SQL_UPSERT_MEMBERSHIP[] =
     "  adopted_on = excluded.adopted_on,"
     "  withdrawn_on = CASE WHEN excluded.status = 'withdrawn'"
     "  THEN coalesce(m.withdrawn_on, current_date) END"
-    " RETURNING m.site_id, " MEMBER_SQL_COUNTS("m") " AS counted"
+    " RETURNING m.site_id, m.status <> 'planned' AS counted"
     "), flipped AS MATERIALIZED ("
     " SELECT x.site_id FROM stored x LEFT JOIN before b ON b.site_id = x.site_id"
-    " WHERE x.counted IS DISTINCT FROM coalesce(b.counted, false)"
+    " WHERE x.counted IS DISTINCT FROM coalesce(b.counted, true)"
     ")"
     " INSERT INTO rollup_dirty (programme_id)"
     " SELECT $1 WHERE EXISTS (SELECT 1 FROM flipped f JOIN indicator i ON i.programme_id = $1"
     "  JOIN series se ON se.programme_id = $1 AND se.indicator_id = i.id"
-    "  AND se.site_id = f.site_id)";
-/* clang-format on */
+    "  AND se.site_id = f.site_id)"; /* the indicators' keys: series has no index by site */
 
 static const char SQL_UPSERT_INDICATORS[] =
     "INSERT INTO indicator (programme_id, code, name, unit, value_type, period_type, direction, "

@@ -135,22 +135,20 @@ static const char SQL_ALL_LATEST[] =
     "  IS DISTINCT FROM (excluded.last_period, excluded.last_changed_at)";
 
 /* Recomputes the rollups ($2 indicators, $3 sites, $4 periods; sites of one height) of
- * programme $1 from their children: each child's own observation when the child is a member
- * that counts (member_owes.h: not planned; a planned practice, a site without a membership or
- * a district's own row stays out of the aggregates) (values in exact numeric;
- * numerator and denominator only where both are there, and how many had both: the sites of a
- * weighted point) and each child's rollup. A rollup
- * nothing is left under is deleted. Returns the rollups written, deleted, and the parts read.
- * The keys are taken per (indicator, site) with their periods: each child, and its series, is
- * found once for all the periods, and its observations and rollups of those periods by one
- * range of their primary key (the periods kept by a filter the index cannot take, `+ 0`: as
- * an index condition each period was a descent of its own; OFFSET 0 keeps the range in the
- * index condition, where a join read every period of the series), where a probe per key read each
- * child's series once per period (a fold of a bulk load's marks spans a dozen months). Every
- * row is found through its parent and key, never by a scan, however stale the statistics of a
- * table that grows as data comes. Never prepared, like SQL_CLAIM: a generic plan, made while
- * rollup was small, scanned the whole table for each key once a rebuild had filled it (minutes
- * at 1 M observations); an unnamed statement is planned for its own keys (and without
+ * programme $1 from their children: each child's own observation unless the child is planned
+ * (member_owes.h: a planned practice is not in the aggregates before it adopts) (values in exact
+ * numeric; numerator and denominator only where both are there, and how many had both: the sites of
+ * a weighted point) and each child's rollup. A rollup nothing is left under is deleted. Returns the
+ * rollups written, deleted, and the parts read. The keys are taken per (indicator, site) with their
+ * periods: each child, and its series, is found once for all the periods, and its observations and
+ * rollups of those periods by one range of their primary key (the periods kept by a filter the
+ * index cannot take, `+ 0`: as an index condition each period was a descent of its own; OFFSET 0
+ * keeps the range in the index condition, where a join read every period of the series), where a
+ * probe per key read each child's series once per period (a fold of a bulk load's marks spans a
+ * dozen months). Every row is found through its parent and key, never by a scan, however stale the
+ * statistics of a table that grows as data comes. Never prepared, like SQL_CLAIM: a generic plan,
+ * made while rollup was small, scanned the whole table for each key once a rebuild had filled it
+ * (minutes at 1 M observations); an unnamed statement is planned for its own keys (and without
  * sequential scans: see recompute_keys). */
 /* clang-format off */ /* it would fold the macros into the literals */
 static const char SQL_RECOMPUTE[] =
@@ -161,8 +159,7 @@ static const char SQL_RECOMPUTE[] =
     " SELECT indicator_id, site_id, array_agg(period_start) AS periods,"
     "  min(period_start) AS first, max(period_start) AS last FROM k GROUP BY 1, 2"
     "), kids AS MATERIALIZED (" /* each parent's children once, whatever its indicators */
-    " SELECT p.site_id, c.id AS child_id, EXISTS (SELECT 1 FROM membership m"
-    "  WHERE m.programme_id = $1 AND m.site_id = c.id AND" MEMBER_SQL_COUNTS("m") ") AS counted"
+    " SELECT p.site_id, c.id AS child_id," SITE_SQL_COUNTS("c.id") " AS counted"
     " FROM (SELECT DISTINCT site_id FROM g) p CROSS JOIN LATERAL (SELECT c.id FROM site c"
     "  WHERE c.programme_id = $1 AND c.parent_id = p.site_id) c"
     "), children AS MATERIALIZED ("

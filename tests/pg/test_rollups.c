@@ -249,9 +249,9 @@ static void random_delete(void)
     free(picked);
 }
 
-/* The rollups that differ from the same aggregate computed from the observations of the
- * members that are not planned (over the parents, not site_tree), either way: missing, extra,
- * or with another value. */
+/* The rollups that differ from the same aggregate computed from the observations of every
+ * site but the planned ones (over the parents, not site_tree), either way: missing, extra, or
+ * with another value. */
 static const char SQL_MISMATCHES[] =
     "WITH RECURSIVE up (ancestor_id, site_id) AS ("
     " SELECT parent_id, id FROM site WHERE programme_id = $1 AND parent_id IS NOT NULL"
@@ -269,9 +269,9 @@ static const char SQL_MISMATCHES[] =
     "  (array_agg(o.value ORDER BY o.received_at DESC, o.series_id DESC))[1] AS latest_value"
     " FROM observation o JOIN series se ON se.programme_id = o.programme_id"
     "  AND se.id = o.series_id JOIN up u ON u.site_id = se.site_id"
-    " JOIN membership m ON m.programme_id = $1 AND m.site_id = se.site_id"
-    "  AND m.status <> 'planned'"
-    " WHERE o.programme_id = $1 GROUP BY 1, 2, 3"
+    " WHERE o.programme_id = $1 AND NOT EXISTS (SELECT 1 FROM membership m"
+    "  WHERE m.programme_id = $1 AND m.site_id = se.site_id AND m.status = 'planned')"
+    " GROUP BY 1, 2, 3"
     "), r AS (SELECT * FROM rollup WHERE programme_id = $1)"
     " SELECT count(*) FILTER (WHERE scan.sites IS NULL OR r.sites IS NULL"
     "  OR (scan.sites, scan.total, scan.numerator, scan.denominator, scan.weighted_sites,"
@@ -423,18 +423,19 @@ Test(rollups, a_read_sees_what_was_committed_before_it)
     json_t *doc = series("enrolled", "R2");
     char *expected = pgtest_scalar(
         conn, "SELECT sum(o.value) FROM observation o JOIN series se ON se.id = o.series_id"
-              " JOIN site s ON s.id = se.site_id JOIN membership m ON m.site_id = s.id"
-              " AND m.status = 'active' WHERE s.code LIKE 'GP-2-%'"
+              " JOIN site s ON s.id = se.site_id WHERE s.code LIKE 'GP-2-%'"
+              " AND NOT EXISTS (SELECT 1 FROM membership m WHERE m.site_id = s.id"
+              " AND m.status = 'planned')"
               " AND o.period_start = '2025-03-01'");
     json_t *march = json_array_get(json_object_get(doc, "points"), 2);
     cr_assert_str_eq(json_string_value(json_object_get(march, "period_start")), "2025-03-01");
     cr_expect_float_eq(json_number_value(json_object_get(march, "value")), strtod(expected, NULL),
                        1e-9);
-    /* n of m: the region's 7 practices report, but the point covers the members that are not
-     * planned, as many as it expects: 4 (2 per district; GP-2-0 is no member, and 2 are
-     * planned, whose values stay on their own charts) */
-    cr_expect_eq(json_integer_value(json_object_get(march, "sites_reporting")), 4);
-    cr_expect_eq(json_integer_value(json_object_get(doc, "sites_expected")), 4);
+    /* n of m: the region's 7 practices report, but the point leaves out the 2 planned ones
+     * (their values stay on their own charts), and it expects as many: its 4 members that are
+     * not planned and GP-2-0, no member, which sends the indicator */
+    cr_expect_eq(json_integer_value(json_object_get(march, "sites_reporting")), 5);
+    cr_expect_eq(json_integer_value(json_object_get(doc, "sites_expected")), 5);
     cr_expect_eq(scalar_long("SELECT count(*) FROM rollup_dirty"), 0);
     free(expected);
     json_decref(doc);
@@ -576,8 +577,9 @@ Test(rollups, one_fold_of_many_batches_recomputes_each_rollup_once)
 /* A district that sends its own value for an indicator its practices report keeps its chart:
  * the series is the practices' aggregate, not the district's one row (which replaced it, so
  * that a single row at a region's code showed the region as one point, found by an
- * exploratory test); the district is no member, so its row is not in the region's rollup
- * either. A district's own indicator that nothing below it reports is its own series. */
+ * exploratory test); the row counts in the region's rollup, as DHIS2 counts a parent
+ * organisation unit's own values, and so in the region's sites expected. A district's own
+ * indicator that nothing below it reports is its own series. */
 Test(rollups, a_districts_own_row_does_not_replace_its_aggregate)
 {
     store("{\"indicator\":\"enrolled\",\"site\":\"GP-1-1-1\",\"period\":\"2025-01\",\"value\":10},"
@@ -599,9 +601,11 @@ Test(rollups, a_districts_own_row_does_not_replace_its_aggregate)
     doc = NULL;
     cr_assert_eq(observations_series(conn, &q, &doc), SERIES_OK);
     points = json_object_get(doc, "points");
-    cr_expect_eq(json_number_value(json_object_get(json_array_get(points, 0), "value")), 30);
+    cr_expect_eq(json_number_value(json_object_get(json_array_get(points, 0), "value")), 35);
     cr_expect_eq(json_integer_value(json_object_get(json_array_get(points, 0), "sites_reporting")),
-                 2);
+                 3);
+    /* its 4 members that are not planned, and D1-1 */
+    cr_expect_eq(json_integer_value(json_object_get(doc, "sites_expected")), 5);
     json_decref(doc);
     q.site = "D1-1";
     q.indicator = "fee_code";
@@ -609,20 +613,34 @@ Test(rollups, a_districts_own_row_does_not_replace_its_aggregate)
     cr_assert_eq(observations_series(conn, &q, &doc), SERIES_OK);
     cr_expect(json_is_false(json_object_get(doc, "aggregated")), "its own score");
     json_decref(doc);
+    /* below it only a planned practice reports: the district's own values are its chart, not
+     * an aggregate of nothing */
+    store(
+        "{\"indicator\":\"wait_days\",\"site\":\"D1-1\",\"period\":\"2025-01\",\"value\":12},"
+        "{\"indicator\":\"wait_days\",\"site\":\"GP-1-1-3\",\"period\":\"2025-01\",\"value\":30}");
+    q.indicator = "wait_days";
+    doc = NULL;
+    cr_assert_eq(observations_series(conn, &q, &doc), SERIES_OK);
+    cr_expect(json_is_false(json_object_get(doc, "aggregated")), "its own values");
+    points = json_object_get(doc, "points");
+    cr_assert_eq(json_array_size(points), 1);
+    cr_expect_eq(json_number_value(json_object_get(json_array_get(points, 0), "value")), 12);
+    json_decref(doc);
 }
 
-/* The rollups of every site above that count more sites than its members that are not planned
- * (n of m with n > m). */
+/* The rollups that count more sites than their site expects: its members that are not
+ * planned and the sites without a membership that sent the indicator (n of m with n > m). */
 static const char SQL_N_OVER_M[] =
     "SELECT count(*) FROM rollup r WHERE r.sites > (SELECT count(*) FROM site_tree t"
-    " JOIN membership m ON m.programme_id = t.programme_id AND m.site_id = t.site_id"
-    " AND m.status <> 'planned' WHERE t.programme_id = r.programme_id"
-    " AND t.ancestor_id = r.site_id)";
+    " LEFT JOIN membership m ON m.programme_id = t.programme_id AND m.site_id = t.site_id"
+    " WHERE t.programme_id = r.programme_id AND t.ancestor_id = r.site_id"
+    " AND CASE WHEN m.site_id IS NOT NULL THEN m.status <> 'planned' ELSE EXISTS (SELECT 1"
+    " FROM series se WHERE se.indicator_id = r.indicator_id AND se.site_id = t.site_id) END)";
 
-/* A region's point covers its members that are not planned, never more sites than it expects,
- * whoever else sends data below it (a planned practice, a site without a membership, a
- * district's own row). When a membership that holds data starts or stops counting (a planned
- * practice adopts), applying the programme asks for a rebuild, as a new hierarchy does. */
+/* A region's point leaves out its planned practices and never covers more sites than it
+ * expects (its members that are not planned, and the sites without a membership that send the
+ * indicator). When a site that holds data starts or stops counting (a planned practice
+ * adopts), applying the programme asks for a rebuild, as a new hierarchy does. */
 Test(rollups, a_point_covers_the_members_it_expects_and_follows_their_status)
 {
     store_everything();
@@ -630,8 +648,8 @@ Test(rollups, a_point_covers_the_members_it_expects_and_follows_their_status)
     cr_expect_eq(scalar_long(SQL_N_OVER_M), 0, "a rollup counts more sites than expected");
     json_t *doc = series("enrolled", "R1");
     json_t *march = json_array_get(json_object_get(doc, "points"), 2);
-    cr_expect_eq(json_integer_value(json_object_get(march, "sites_reporting")), 4);
-    cr_expect_eq(json_integer_value(json_object_get(doc, "sites_expected")), 4);
+    cr_expect_eq(json_integer_value(json_object_get(march, "sites_reporting")), 5);
+    cr_expect_eq(json_integer_value(json_object_get(doc, "sites_expected")), 5);
     json_decref(doc);
 
     (void)apply_swapped(NULL, true, PROGRAMME_UPDATED); /* GP-1-1-3 adopts, GP-1-2-1 is planned */

@@ -13,12 +13,15 @@
     ".period_end) AND (" m ".withdrawn_on IS NULL OR " m ".withdrawn_on > " x ".period_start)"     \
     " AND NOT (" m ".status = 'withdrawn' AND " m ".withdrawn_on IS NULL)"
 
-/* An SQL condition: membership m (a row with its status) puts its site's observations in the
- * aggregates of the sites above it, the rollups (storage/rollup_store.c): a member that is not
- * planned, the sites an aggregate's "n of m" counts as m (observations_read.c), so that n never
- * exceeds m. A planned site, or a site listed without a membership, keeps its own series but
- * is not in the programme's aggregates, as the roadmap's coverage counts only participating
- * sites. */
-#define MEMBER_SQL_COUNTS(m) " " m ".status <> 'planned'"
+/* An SQL condition: the site whose id is the expression `site` (of programme $1) puts its own
+ * observations in the aggregates of the sites above it, the rollups (storage/rollup_store.c):
+ * every site but a planned one (a member with status planned). A site listed without a
+ * membership counts (a hierarchy applied without statuses, a district's own rows, as DHIS2
+ * counts a parent organisation unit's own values); a planned practice keeps its own series but
+ * is not in the aggregates before it adopts. The "m" of an aggregate's "n of m"
+ * (observations_read.c, SQL_AGG_EXPECTED) counts the same sites, so that n never exceeds m. */
+#define SITE_SQL_COUNTS(site)                                                                      \
+    " NOT EXISTS (SELECT 1 FROM membership pm WHERE pm.programme_id = $1 AND pm.site_id = " site   \
+    " AND pm.status = 'planned')"
 
 #endif
