@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "scaleupd/edge/app.h"
+#include "scaleupd/edge/background.h"
 #include "scaleupd/core/config.h"
 #include "scaleupd/storage/db.h"
 #include "scaleupd/edge/handlers.h"
@@ -79,8 +80,12 @@ static void post_programme(struct request *req, PGconn *conn, struct app *app)
                                  json_pack("{s:o}", "details", problems));
     else if (result == PROGRAMME_DB_ERROR)
         handler_db_error(req, conn);
-    else
+    else {
+        /* a changed hierarchy, or a planned practice with data that adopts, asks for a rebuild
+           of the rollups (storage/programmes.c): started now, not at the next timer pass */
+        background_kick("rollups");
         request_reply_json(req, result == PROGRAMME_CREATED ? 201 : 200, stored);
+    }
     json_decref(doc);
 }
 
