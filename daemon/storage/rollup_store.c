@@ -123,6 +123,19 @@ static const char SQL_ALL_KEYS[] =
     "  UNION SELECT indicator_id, site_id, period_start FROM rollup WHERE programme_id = $1) k"
     " ORDER BY height DESC, 3, 4, 5";
 
+/* After a rebuild, which deleted the aggregate detector states: one series per (indicator, parent
+ * site) marked changed "since always", so that the evaluator goes over every aggregate above
+ * them from its rebuilt rollups now, not when data under it next arrives (the due-date pass
+ * finds a waiting aggregate through its state). 1,000 to a mark, as a new rule's marks. */
+static const char SQL_REBUILT_MARKS[] =
+    "INSERT INTO dirty_series (programme_id, series_ids, since_periods)"
+    " SELECT $1, array_agg(id ORDER BY id), array_agg(date '-infinity')"
+    " FROM (SELECT id, (row_number() OVER (ORDER BY id) - 1) / 1000 AS chunk"
+    "  FROM (SELECT DISTINCT ON (se.indicator_id, s.parent_id) se.id FROM series se"
+    "   JOIN site s ON s.programme_id = se.programme_id AND s.id = se.site_id"
+    "   WHERE se.programme_id = $1 AND s.parent_id IS NOT NULL"
+    "   ORDER BY se.indicator_id, s.parent_id, se.id) one) x GROUP BY chunk";
+
 /* The latest period of every series of programme $1, for a rebuild. */
 static const char SQL_ALL_LATEST[] =
     "INSERT INTO series_latest AS se (programme_id, series_id, last_period, last_changed_at)"
@@ -351,7 +364,8 @@ static bool recompute_keys(struct fold *f, const PGresult *keys)
 
 /* Every rollup of the programme recomputed, and the last period of every series; the
  * detector states of its aggregate rules (sql/025), which went on from the rollups as they
- * were, are deleted (each is rebuilt at its subject's next evaluation). */
+ * were, are deleted, and each subject is marked for evaluation (SQL_REBUILT_MARKS), which
+ * rebuilds its state from the rollups. */
 static bool rebuild(struct fold *f)
 {
     const char *v[] = {f->pid};
@@ -364,7 +378,9 @@ static bool rebuild(struct fold *f)
                             "list the rollups to rebuild");
     if (keys == NULL)
         return false;
-    bool ok = recompute_keys(f, keys);
+    bool ok =
+        recompute_keys(f, keys) && db_command(f->conn, NULL, SQL_REBUILT_MARKS, 1, v, f->request_id,
+                                              "mark the rebuilt aggregates for evaluation");
     PQclear(keys);
     f->stats.rebuilt = true;
     return ok;

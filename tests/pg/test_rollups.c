@@ -655,9 +655,16 @@ Test(rollups, a_point_covers_the_members_it_expects_and_follows_their_status)
     (void)apply_swapped(NULL, true, PROGRAMME_UPDATED); /* GP-1-1-3 adopts, GP-1-2-1 is planned */
     cr_expect_eq(scalar_long("SELECT count(*) FROM rollup_dirty WHERE series_ids IS NULL"), 1,
                  "a status change asks for a rebuild");
+    long marks = scalar_long("SELECT count(*) FROM dirty_series");
     struct rollup_stats stats = {0};
     cr_assert_eq(rollup_store_fold(conn, programme_id, 100, true, &stats, "test"), ROLLUP_FOLDED);
     cr_expect(stats.rebuilt);
+    /* every aggregate is evaluated again from the rebuilt rollups: one series per (indicator,
+     * parent) marked changed since always (one indicator; 3 regions, 6 districts) */
+    cr_expect_eq(scalar_long("SELECT count(*) FROM dirty_series"), marks + 1);
+    cr_expect_eq(scalar_long("SELECT cardinality(series_ids) FROM dirty_series"
+                             " WHERE since_periods[1] = '-infinity' ORDER BY id DESC LIMIT 1"),
+                 N_REGIONS * (1 + N_DISTRICTS));
     (void)check_equal_to_scan("after the status change");
     cr_expect_eq(scalar_long(SQL_N_OVER_M), 0, "a rollup counts more sites than expected");
     doc = series("enrolled", "D1-1");
