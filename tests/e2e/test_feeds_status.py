@@ -109,6 +109,12 @@ class FeedsStatusTest(unittest.TestCase):
             resp = cls.daemon.request("POST", f"{API}/observations",
                                       {"observations": observations()})
             assert resp.status == 200 and resp.body["status"] == "ok", resp
+            # the tests rewrite series_latest themselves (fill_last_period): the rollup
+            # service's fold of these observations, which writes it too, must be done first
+            # (under the sanitizers it ran late, and the two deadlocked)
+            harness.wait_until(lambda: harness.psql(cls.conninfo, "SELECT count(*) FROM"
+                                                    " rollup_dirty") == "0",
+                               "the rollup service to fold the observations")
             # withdrawal dates are the day a document withdrew a site: set them as stored
             harness.psql(cls.conninfo, "UPDATE membership m SET withdrawn_on = CASE s.code"
                          " WHEN 'XC-P1' THEN DATE '2026-01-15' ELSE DATE '2026-02-10' END"
