@@ -126,13 +126,17 @@ bool observations_load_catalog(PGconn *conn, int64_t programme_id, const struct 
 
 /* Creates the series of the batch that do not exist yet: the NOT EXISTS spares existing
  * series a speculative insertion (and a sequence value) each; the order keeps concurrent
- * batches from deadlocking on the same new series. */
+ * batches from deadlocking on the same new series. Only of an indicator and a site that exist:
+ * series has no foreign keys to them, whose row locks concurrent batches shared through
+ * multixacts (sql/037 says what replaces them). */
 static const char SQL_ENSURE_SERIES[] =
     "INSERT INTO series (programme_id, indicator_id, site_id)"
     " SELECT $1::bigint, i, s FROM (SELECT DISTINCT i, s FROM unnest($2::int8[], $3::int8[])"
     "  AS t(i, s)) t"
     " WHERE NOT EXISTS (SELECT 1 FROM series x WHERE x.programme_id = $1 AND x.indicator_id = i"
     "  AND x.site_id = s)"
+    " AND EXISTS (SELECT 1 FROM indicator x WHERE x.programme_id = $1 AND x.id = i)"
+    " AND EXISTS (SELECT 1 FROM site x WHERE x.programme_id = $1 AND x.id = s)"
     " ORDER BY i, s ON CONFLICT DO NOTHING";
 
 /* The dirty marks of the series in `changed` (series_id, since, until: the earliest and latest

@@ -949,3 +949,62 @@ Test(observations, ingest_push_commits_replays_and_says_when_data_changed)
     cr_expect_eq(ingest_push(conn, &unknown, &r), INGEST_PUSH_UNKNOWN_PROGRAMME);
     ingest_result_free(&r);
 }
+
+/* A batch that creates series takes no row lock on their indicator or site (sql/037): the
+ * foreign keys' FOR KEY SHARE did, and concurrent batches shared those locks of the same few
+ * indicator rows through multixacts. Another session can lock both rows for update, NOWAIT,
+ * while the batch's transaction is still open (it could not before). */
+Test(observations, creating_series_locks_no_indicator_or_site_row)
+{
+    struct obs_batch *batch = prepare(ENROLLED GP2 "'period':'2025-05','value':7},");
+    struct observations_counts c = {-1, -1, -1};
+    cr_assert(db_begin(conn, "test"));
+    cr_assert(observations_store(conn, programme_id, token_a, batch, &c, "test"));
+    cr_expect_eq(c.imported, 1);
+    PGconn *other = PQconnectdb(pgtest_conninfo("scaleupd_test_observations"));
+    cr_assert_eq(PQstatus(other), CONNECTION_OK);
+    char err[512]; /* each lock in a transaction of its own (autocommit) */
+    cr_expect(db_exec(other,
+                      "SELECT 1 FROM indicator WHERE code = 'patients_enrolled'"
+                      " FOR UPDATE NOWAIT",
+                      err, sizeof(err)),
+              "the indicator's row is locked: %s", err);
+    cr_expect(db_exec(other, "SELECT 1 FROM site WHERE code = 'BE-VLG-GP002' FOR UPDATE NOWAIT",
+                      err, sizeof(err)),
+              "the site's row is locked: %s", err);
+    PQfinish(other);
+    cr_assert(db_commit(conn, "test"));
+    observations_committed();
+    obs_batch_free(&batch);
+    assert_scalar("SELECT count(*) FROM series se JOIN site s ON s.id = se.site_id"
+                  " WHERE s.code = 'BE-VLG-GP002'",
+                  "1");
+}
+
+/* Deleting a site or an indicator by hand deletes its series, and what hangs from them, as the
+ * foreign keys' ON DELETE CASCADE did before sql/037; other series stay. */
+Test(observations, deleting_a_site_or_an_indicator_deletes_its_series)
+{
+    (void)store(first_batch, token_a);
+    (void)store(ENROLLED GP2 "'period':'2025-05','value':7}," HBA1C GP2
+                             "'period':'2025-05','value':50,'numerator':1,'denominator':2},",
+                token_a);
+    exec("INSERT INTO series_latest (programme_id, series_id, last_period, last_changed_at)"
+         " SELECT programme_id, id, date '2025-05-01', now() FROM series"
+         " ON CONFLICT DO NOTHING");
+    long all = scalar_long("SELECT count(*) FROM series");
+    cr_assert_eq(all, 5); /* 3 of the first batch (2 at GP1, BE's score), 2 at GP2 */
+    exec("DELETE FROM site WHERE code = 'BE-VLG-GP002'");
+    assert_scalar("SELECT count(*) FROM series", "3");
+    assert_scalar("SELECT count(*) FROM series_latest", "3");
+    assert_scalar("SELECT count(*) FROM series se WHERE NOT EXISTS (SELECT 1 FROM site s"
+                  " WHERE s.programme_id = se.programme_id AND s.id = se.site_id)",
+                  "0");
+    exec("DELETE FROM indicator WHERE code = 'hba1c_tested_pct' AND programme_id = (SELECT id"
+         " FROM programme WHERE slug = 'icp-t2d-htn-be')");
+    assert_scalar("SELECT count(*) FROM series", "2");
+    assert_scalar("SELECT count(*) FROM series_latest", "2");
+    exec("DELETE FROM programme WHERE slug = 'icp-t2d-htn-be'");
+    assert_scalar("SELECT count(*) FROM series", "0");
+    assert_scalar("SELECT count(*) FROM series_latest", "0");
+}
