@@ -36,7 +36,7 @@ static int push_report(long status, const char *answer)
         int rc = ctl_report(status, answer);
         return rc == 0 ? 1 : rc; /* a 2xx without a report is not a success either */
     }
-    char *pretty = json_dumps(doc, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+    char *pretty = json_dumps(doc, CTL_PRETTY_JSON);
     printf("%s\n", pretty ? pretty : answer);
     free(pretty);
     json_int_t rejected = json_integer_value(json_object_get(doc, "rejected"));

@@ -5,6 +5,11 @@
 #include <stddef.h>
 #include <stdio.h>
 
+/* How scaleupctl prints the JSON of an answer: indented, in the API's order, numbers with the
+ * 12 significant digits the daemon writes them with (jansson's default of 17 printed the 86.6
+ * the API sent as 86.599999999999994). */
+#define CTL_PRETTY_JSON (JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(12))
+
 struct ctl {
     const char *url;
     const char *token;

@@ -60,7 +60,7 @@ static bool take_items(const char *body, const char *key, json_t *all, long max)
 static void print_all(const char *key, json_t *all)
 {
     json_t *doc = json_pack("{s:o}", key, all);
-    char *pretty = json_dumps(doc, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+    char *pretty = json_dumps(doc, CTL_PRETTY_JSON);
     printf("%s\n", pretty ? pretty : "");
     free(pretty);
     json_decref(doc);

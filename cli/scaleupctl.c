@@ -169,7 +169,7 @@ int ctl_report(long status, const char *body)
     json_t *doc = json_loads(body, 0, NULL);
     if (status >= 200 && status < 300) {
         if (doc != NULL) {
-            char *pretty = json_dumps(doc, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+            char *pretty = json_dumps(doc, CTL_PRETTY_JSON);
             printf("%s\n", pretty);
             free(pretty);
         } else {

@@ -346,6 +346,20 @@ class PagesTest(unittest.TestCase):
             api, _, _ = self.walk(path, key)
             self.assertEqual(json.loads(self.ctl(*args).stdout)[key], api, args)
 
+    def test_scaleupctl_prints_numbers_as_the_api_writes_them(self):
+        # 86.6 is stored as 86.599999999999994: the API writes 86.6, and so does scaleupctl
+        path = "/api/v1/programmes/pages-a/observations"
+        for value in (86.6, 91.3):
+            r = self.daemon.request("POST", path, {"observations": [
+                {"indicator": "bp", "site": "GP2", "period": "2024-06", "value": value,
+                 "numerator": value, "denominator": 100}]})
+            self.assertEqual(r.status, 200, r.body)
+        proc = self.ctl("revisions", "pages-a", "--site", "GP2", "--indicator", "bp")
+        revision = json.loads(proc.stdout)["revisions"][0]
+        self.assertEqual((revision["value"], revision["numerator"]), (86.6, 86.6))
+        self.assertIn('"value": 86.6,', proc.stdout)
+        self.assertNotIn("86.59999", proc.stdout)
+
     def test_link_keeps_odd_characters_of_the_query(self):
         site = "GP 1&x=é"
         r = self.daemon.request(
