@@ -47,6 +47,13 @@ __attribute__((noinline)) static void csv_header_field(struct csv_state *st, siz
     if (n == 0) {
         if (st->unnamed_column == 0)
             st->unnamed_column = index + 1;
+    } else if (f < 0 && (memchr(s, ';', n) != NULL || memchr(s, '\t', n) != NULL)) {
+        /* a spreadsheet saved with the separator of its locale (semicolons in much of Europe) */
+        st->status = parse_doc_error(
+            st->err, OBS_PARSE_INVALID_SHAPE, "unknown_column", NULL, 0,
+            "unknown column \"%s\" in the header: columns must be separated by commas, not by %s"
+            " (in a spreadsheet, save as CSV with commas)",
+            parse_shown(text, s, n), memchr(s, ';', n) != NULL ? "semicolons" : "tabs");
     } else if (f < 0) {
         st->status =
             parse_doc_error(st->err, OBS_PARSE_INVALID_SHAPE, "unknown_column", NULL, 0,
