@@ -84,7 +84,7 @@ async function main() {
   const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, deviceScaleFactor: 1 });
   const page = await context.newPage();
   page.on("pageerror", (err) => pageErrors.push(String(err)));
-  page.on("console", (msg) => { if (msg.type() === "error" && !/status of 40[14]/.test(msg.text())) pageErrors.push(msg.text()); });
+  page.on("console", (msg) => { if (msg.type() === "error" && !/status of 40[134]/.test(msg.text())) pageErrors.push(msg.text()); });
   // nothing but the daemon: any other host is a failure
   await page.route("**/*", (route) => {
     const u = new URL(route.request().url());
@@ -98,6 +98,8 @@ async function main() {
   await step("without a token the page asks for one, and a pasted token is kept", async () => {
     await page.goto(URL_BASE + "/#/overview");
     await page.waitForSelector("#token-dialog[open]", { timeout: 30000 });
+    // a read refused asks for a token to read, not for an admin token
+    assert.equal(await page.innerText("#token-reason"), "The API needs a token to show this programme's data.");
     await page.fill("#token-input", READER);
     await page.click("#token-save");
     await page.waitForSelector('main[data-view="overview"][data-ready="true"]', { timeout: 30000 });
@@ -253,21 +255,56 @@ async function main() {
     const list = Array.isArray(alerts.body) ? alerts.body : alerts.body.alerts;
     const open = list.filter((a) => a.state !== "resolved" && a.state !== "inactive" && !a.acked_at);
     if (!open.length) return skip("acknowledging an alert", "the demo data raised no open alert");
-    // acknowledging needs an admin token: paste it as a manager would. Saving it reloads
-    // the programmes and then renders the view again, and until that render starts the
+    const id = String(open[0].id);
+    // acknowledging needs an admin token, and the page says so: without a token (401) and with
+    // the read token (403) the token dialog asks for an admin token, and so does the row
+    const ack = `tr[data-alert="${id}"] button[data-action="ack"]`;
+    const said = `tr[data-alert="${id}"] [role="status"]`;
+    for (const [token, reason] of [[null, /^Acknowledging and silencing alerts need an admin token/],
+      [READER, /^This token may not do this: acknowledging and silencing alerts need an admin token/]]) {
+      await page.evaluate((t) => {
+        document.getElementById("token-dialog").close();
+        for (const x of document.querySelectorAll("main [role=status]")) x.textContent = "";
+        if (t) localStorage.setItem("scaleupd.token", t);
+        else localStorage.removeItem("scaleupd.token");
+      }, token);
+      await page.click(ack);
+      await page.waitForSelector("#token-dialog[open]", { timeout: 30000 });
+      assert.match(await page.innerText("#token-reason"), reason, token ? "with the read token" : "without a token");
+      await page.waitForFunction((sel) => document.querySelector(sel)?.textContent !== "", said, { timeout: 30000 });
+      assert.equal(await page.innerText(said), "Only an admin token may acknowledge: paste one in the token dialog.");
+    }
+    assert.equal((await api(`/api/v1/alerts/${id}`)).body.acked_at, null, "the refused acknowledgement left the alert");
+    await shot(page, "alerts-admin-token-needed");
+    // paste the admin token in the dialog that asks for it, as a manager would. Saving it
+    // reloads the programmes and then renders the view again, and until that render starts the
     // view drawn with the read token is still main[data-ready="true"]: mark its nodes, and
     // wait for a ready view without them (typing into the page it replaces would be lost)
     await page.evaluate(() => document.querySelector("main").firstElementChild?.setAttribute("data-stale", ""));
-    await page.click("#token-button");
     await page.fill("#token-input", ADMIN);
     await page.click("#token-save");
     await page.waitForFunction(() => {
       const main = document.querySelector('main[data-view="alerts"][data-ready="true"]');
       return main !== null && main.querySelector("[data-stale]") === null;
     }, null, { timeout: 30000 });
-    const id = String(open[0].id);
-    // who acknowledges is the name the page acts as, with the comment typed
     await page.waitForLoadState("networkidle");
+    // nobody typed a name: the field is empty, and an acknowledgement records the token's name
+    const name = 'main[data-ready="true"] input[aria-label="your name"]';
+    assert.equal(await page.inputValue(name), "");
+    assert.match(await page.getAttribute(name, "placeholder"), /token's name/);
+    if (open.length > 1) {
+      const other = String(open[1].id);
+      await page.click(`tr[data-alert="${other}"] button[data-action="ack"]`);
+      await page.waitForSelector(`main[data-ready="true"] tr[data-alert="${other}"] [data-status="acknowledged"]`,
+        { timeout: 30000 });
+      const byToken = (await api(`/api/v1/alerts/${other}`)).body;
+      const admins = (await api("/api/v1/tokens", ADMIN)).body.tokens.filter((t) => t.scope === "admin").map((t) => t.name);
+      assert.ok(byToken.acked_at, "the API shows the alert acknowledged");
+      assert.equal(byToken.acked_by, byToken.ack_token, "who acknowledged is the token's name");
+      assert.ok(admins.includes(byToken.acked_by), `${byToken.acked_by} is the admin token's name`);
+      await page.waitForLoadState("networkidle");
+    }
+    // who acknowledges is the name the page acts as, with the comment typed
     // a render still under way may replace the inputs: type until the page holds both values
     const reason = `tr[data-alert="${id}"] input[aria-label="reason"]`;
     for (let i = 0; i < 40; i++) {

@@ -1,7 +1,7 @@
 /* The daemon's API as the dashboard reads it: one function per endpoint, returning the
  * document the daemon sends (shapes below, from daemon/edge/routes*.c and the services and
- * storage they call). Errors are thrown as ApiError with the daemon's error code; a 401
- * also opens the token dialog. */
+ * storage they call). Errors are thrown as ApiError with the daemon's error code; a 401,
+ * and a write refused to the token (403), also open the token dialog. */
 import { askToken, savedToken } from "./token.js";
 
 /* Shapes of the answers (null means the daemon has no value: never read it as 0).
@@ -90,13 +90,24 @@ export class ApiError extends Error {
   }
 }
 
-/* A 401: the page has asked for a token. */
+/* A 401, or a write refused to the token (403): the page has asked for a token. */
 export class AuthNeeded extends ApiError {}
 
 const REFUSED = {
   unauthenticated: "The API needs a token to show this programme's data.",
   invalid_token: "The saved token was refused (unknown or revoked). Paste another one.",
+  write: "Acknowledging and silencing alerts need an admin token: paste one to do this.",
+  forbidden: "This token may not do this: acknowledging and silencing alerts need an admin token. Paste one to do this.",
 };
+
+/* What the token dialog says of a refused request: a read needs a token, a write (an
+ * acknowledgement, a silence: every method but GET) an admin token, whether none was sent
+ * (401) or one that may not write (403). */
+function refusal(err, write) {
+  if (err.code === "invalid_token") return REFUSED.invalid_token;
+  if (!write) return REFUSED.unauthenticated;
+  return err.status === 403 ? REFUSED.forbidden : REFUSED.write;
+}
 
 /* The JSON document of method path (body sent as JSON when given), with the answer's
  * headers. */
@@ -115,9 +126,10 @@ async function send(path, method = "GET", body = undefined) {
   } catch {
     doc = null; /* not the daemon's answer (a proxy's error page): the status says it */
   }
-  if (resp.status === 401) {
+  const write = method !== "GET";
+  if (resp.status === 401 || (write && resp.status === 403)) {
     const err = new AuthNeeded(resp.status, doc);
-    askToken(REFUSED[err.code] || REFUSED.unauthenticated);
+    askToken(refusal(err, write));
     throw err;
   }
   if (!resp.ok) throw new ApiError(resp.status, doc);
@@ -203,9 +215,11 @@ export function listAlerts(slug, pages = 1) {
   return listPages("/api/v1/alerts?programme=" + encodeURIComponent(slug), "alerts", pages);
 }
 
-/* Acknowledges alert id as by (a person's name), with an optional comment. */
+/* Acknowledges alert id as by (a person's name; the daemon records the token's name when by
+ * is ""), with an optional comment. */
 export function ackAlert(id, by, comment) {
-  const body = { by };
+  const body = {};
+  if (by) body.by = by;
   if (comment) body.comment = comment;
   return request(`/api/v1/alerts/${encodeURIComponent(id)}/ack`, "POST", body);
 }
@@ -226,10 +240,11 @@ export function getAlert(id) {
   return request(`/api/v1/alerts/${encodeURIComponent(id)}`);
 }
 
-/* Acknowledges every open member of incident id as by (a person's name), with an optional
- * comment. */
+/* Acknowledges every open member of incident id as by (a person's name; the token's name
+ * when by is ""), with an optional comment. */
 export function ackIncident(id, by, comment) {
-  const body = { by };
+  const body = {};
+  if (by) body.by = by;
   if (comment) body.comment = comment;
   return request(`/api/v1/incidents/${encodeURIComponent(id)}/ack`, "POST", body);
 }

@@ -18,9 +18,16 @@ const AUTHOR_KEY = "scaleupd.author";
 const SILENCE_HOURS = [1, 4, 24, 72, 168];
 const RESOLVED_DAYS = 30;
 
-/* Who silences from this browser (a silence needs an author). */
+/* The name this browser acts as, as typed in "Acting as", or "" when none was typed: an
+ * acknowledgement then records the token's name. */
+function actingAs() {
+  return localStorage.getItem(AUTHOR_KEY) || "";
+}
+
+/* Who silences from this browser (a silence needs an author): "dashboard" when no name was
+ * typed. */
 function author() {
-  return localStorage.getItem(AUTHOR_KEY) || "dashboard";
+  return actingAs() || "dashboard";
 }
 
 /* The alert's summary, and where it applies: indicator, site, rule, period. */
@@ -45,19 +52,22 @@ function alertValue(a) {
   return fmtValue(a.value, ind) + limits;
 }
 
+/* Why a write failed: refused without a token or to one that may not write, it needs an
+ * admin token (the token dialog has opened to ask for one). */
 function refused(err, what) {
-  return err instanceof ApiError && err.code === "forbidden"
-    ? `This token may not ${what}: use an admin token.` : `Could not ${what}: ` + err.message;
+  return err instanceof ApiError && (err.code === "unauthenticated" || err.code === "forbidden")
+    ? `Only an admin token may ${what}: paste one in the token dialog.` : `Could not ${what}: ` + err.message;
 }
 
-/* Acknowledges as the name this browser acts as, with the comment typed (if any). */
+/* Acknowledges as the name this browser acts as (the token's name when none was typed), with
+ * the comment typed (if any). */
 function ackButton(a, msg, comment) {
   const acked = Boolean(a.acked_at);
   const button = h("button", { type: "button", "data-action": "ack", disabled: acked,
     onclick: async () => {
       button.disabled = true;
       try {
-        await ackAlert(a.id, author(), comment.value.trim());
+        await ackAlert(a.id, actingAs(), comment.value.trim());
         msg.textContent = "Acknowledged.";
         render();
       } catch (err) {
@@ -178,7 +188,7 @@ function ackIncidentButton(n, msg, comment) {
     onclick: async () => {
       button.disabled = true;
       try {
-        const done = await ackIncident(n.id, author(), comment.value.trim());
+        const done = await ackIncident(n.id, actingAs(), comment.value.trim());
         msg.textContent = `Acknowledged ${done.acked.length} alert${done.acked.length === 1 ? "" : "s"}.`;
         render();
       } catch (err) {
@@ -254,7 +264,7 @@ function silenceRow(s) {
         await expireSilence(s.id);
         render();
       } catch (err) {
-        alert("Could not expire: " + err.message);
+        alert(refused(err, "expire a silence"));
       }
     } }, "Expire")));
 }
@@ -312,8 +322,13 @@ export async function alerts(params = new URLSearchParams()) {
   const open = list.filter((a) => a.state !== "resolved");
   const cutoff = Date.now() - RESOLVED_DAYS * 86400e3;
   const resolved = list.filter((a) => a.state === "resolved" && parseDate(a.updated_at).getTime() >= cutoff);
-  const authorInput = h("input", { type: "text", value: author(), "aria-label": "your name", size: 16,
-    oninput: (e) => localStorage.setItem(AUTHOR_KEY, e.target.value.trim() || "dashboard") });
+  const authorInput = h("input", { type: "text", value: actingAs(), "aria-label": "your name", size: 44,
+    placeholder: "your name or e-mail (default: the token's name)",
+    oninput: (e) => {
+      const name = e.target.value.trim();
+      if (name) localStorage.setItem(AUTHOR_KEY, name);
+      else localStorage.removeItem(AUTHOR_KEY);
+    } });
   return [head,
     await linked(params),
     h("p", { class: "small muted" }, h("label", {}, "Acting as ", authorInput)),
