@@ -48,7 +48,7 @@ static struct conflict_kind period_kind(const char *code)
         return (struct conflict_kind){"E7632", NULL, OBJ_PERIOD | OBJ_DATA_ELEMENT};
     if (strcmp(code, "future_period") == 0)
         return (struct conflict_kind){"E7641", "period", OBJ_PERIOD | OBJ_DATA_ELEMENT};
-    return (struct conflict_kind){"E7611", "period", 0};
+    return (struct conflict_kind){"E7611", "period", OBJ_PERIOD};
 }
 
 static struct conflict_kind kind_of(const struct obs_reject *r)
@@ -105,7 +105,8 @@ static void dhis2_period_text(struct period p, char *buf, size_t size)
 }
 
 /* The objects of a conflict about row: the values the kind names that the row holds (a value
- * the parser could not read is left out, never shown as something else). */
+ * the parser could not read is left out, never shown as something else, except a period that
+ * is not one: named as given, as DHIS2 names it in E7611). */
 static json_t *conflict_objects(const struct obs_row *row, const struct obs_reject *r,
                                 unsigned which)
 {
@@ -118,6 +119,8 @@ static json_t *conflict_objects(const struct obs_row *row, const struct obs_reje
         char text[PERIOD_FORMAT_MAX];
         dhis2_period_text(row->period, text, sizeof(text));
         json_object_set_new(objects, "period", json_string(text));
+    } else if ((which & OBJ_PERIOD) && r->given[0] != '\0') {
+        json_object_set_new(objects, "period", json_string(r->given));
     }
     if ((which & OBJ_DATA_ELEMENT) && row->indicator[0] != '\0')
         json_object_set_new(objects, "dataElement", json_string(row->indicator));
@@ -139,6 +142,21 @@ static const char *first_object(json_t *objects)
     return NULL;
 }
 
+/* The value of a conflict: the reject's message, except for a duplicate, whose message names
+ * the other row by its 1-based row number; DHIS2's clients count values from 0, as indexes
+ * does, so the other value is named by its index. */
+static json_t *conflict_value(const struct obs_row *row, const struct obs_reject *r)
+{
+    if (strcmp(r->code, "duplicate_key") != 0 || r->other_row == 0)
+        return json_string(r->message);
+    char period[PERIOD_FORMAT_MAX], message[320];
+    dhis2_period_text(row->period, period, sizeof(period));
+    snprintf(message, sizeof(message),
+             "data value at index %u has the same data element, org unit and period (%s, %s, %s)",
+             (unsigned)r->other_row - 1, row->indicator, row->site, period);
+    return json_string(message);
+}
+
 static json_t *conflict_of(const struct obs_batch *batch, const struct obs_reject *r)
 {
     struct conflict_kind kind = kind_of(r);
@@ -149,7 +167,7 @@ static json_t *conflict_of(const struct obs_batch *batch, const struct obs_rejec
     if (object != NULL)
         json_object_set_new(c, "object", json_string(object));
     json_object_set_new(c, "objects", objects);
-    json_object_set_new(c, "value", json_string(r->message));
+    json_object_set_new(c, "value", conflict_value(row, r));
     if (kind.error_code != NULL)
         json_object_set_new(c, "errorCode", json_string(kind.error_code));
     if (kind.property != NULL)

@@ -301,10 +301,11 @@ static void adx_data_value(struct adx_state *st)
         ok = parse_problem(&pr, row, "period", "missing_field", "the group has no period");
     } else if (ok && !adx_period(st->period_text, period, sizeof(period))) {
         char shown[SHOWN_MAX];
-        ok = parse_problem(&pr, row, "period", "invalid_period",
-                           "the group's period \"%s\" is not an ADX period: a first day and"
-                           " P1M, P3M, P1Y or P7D (2025-04-01/P1M), or a DHIS2 period (202504)",
-                           parse_shown(shown, st->period_text, strlen(st->period_text)));
+        parse_problem(&pr, row, "period", "invalid_period",
+                      "the group's period \"%s\" is not an ADX period: a first day and"
+                      " P1M, P3M, P1Y or P7D (2025-04-01/P1M), or a DHIS2 period (202504)",
+                      parse_shown(shown, st->period_text, strlen(st->period_text)));
+        ok = parse_given(&pr, shown);
     }
     if (ok)
         ok = scalar_put_period(b, row, period, strlen(period), &pr);

@@ -75,6 +75,14 @@ bool parse_problem(struct obs_reject *pr, const struct obs_row *row, const char 
     va_start(ap, fmt);
     format_text(pr->message, sizeof pr->message, fmt, ap);
     va_end(ap);
+    pr->other_row = 0;
+    pr->given[0] = '\0';
+    return false;
+}
+
+bool parse_given(struct obs_reject *pr, const char *shown)
+{
+    snprintf(pr->given, sizeof pr->given, "%s", shown);
     return false;
 }
 
@@ -89,6 +97,8 @@ void parse_reject(struct obs_batch *b, struct obs_row *row, const char *field, c
     va_start(ap, fmt);
     format_text(r.message, sizeof r.message, fmt, ap);
     va_end(ap);
+    r.other_row = 0;
+    r.given[0] = '\0';
     parse_reject_push(b, row, &r);
 }
 

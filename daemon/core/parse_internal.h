@@ -40,7 +40,7 @@ struct field_key {
 extern const struct field_key obs_field_keys[FIELD_COUNT];
 extern const struct field_key dhis2_field_keys[FIELD_COUNT];
 
-#define SHOWN_MAX 48 /* buffer for untrusted text quoted in a message */
+#define SHOWN_MAX OBS_REJECT_GIVEN_MAX /* buffer for untrusted text quoted in a message */
 
 /* JSON whitespace (also what a blank CSV body holds). */
 static inline bool parse_is_space(char c)
@@ -63,6 +63,10 @@ const char *parse_shown(char dst[SHOWN_MAX], const char *s, size_t n);
  * boundary). Always returns false, so callers can `return parse_problem(...)`. */
 bool parse_problem(struct obs_reject *pr, const struct obs_row *row, const char *field,
                    const char *code, const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+
+/* Keeps shown (parse_shown's text of the value *pr's problem is about) in pr->given, after
+ * parse_problem. Always returns false. */
+bool parse_given(struct obs_reject *pr, const char *shown);
 
 /* Rejects row with one reject built as parse_problem builds it. */
 void parse_reject(struct obs_batch *b, struct obs_row *row, const char *field, const char *code,

@@ -41,10 +41,12 @@ static bool json_period(const struct obs_batch *b, const struct json_doc *d, str
         return false;
     const char *raw = json_doc_raw(d, tok, &n);
     enum text_status status = scalar_json_unescape(raw, n, true, text, sizeof text - 1, &len);
-    if (status == TEXT_TOO_LONG)
-        return parse_problem(pr, row, "period", "invalid_period", "period \"%s\" is not valid: %s",
-                             parse_shown(quoted, raw, n),
-                             period_parse_status_message(PERIOD_PARSE_SYNTAX));
+    if (status == TEXT_TOO_LONG) {
+        parse_problem(pr, row, "period", "invalid_period", "period \"%s\" is not valid: %s",
+                      parse_shown(quoted, raw, n),
+                      period_parse_status_message(PERIOD_PARSE_SYNTAX));
+        return parse_given(pr, quoted);
+    }
     if (!scalar_code_status(b, row, FIELD_PERIOD, status, len, pr))
         return false;
     return scalar_put_period(b, row, text, len, pr);

@@ -313,8 +313,9 @@ bool scalar_period_problem(const struct obs_row *row, const char *s, size_t n,
                            enum period_parse_status status, struct obs_reject *pr)
 {
     char text[SHOWN_MAX];
-    return parse_problem(pr, row, "period", "invalid_period", "period \"%s\" is not valid: %s",
-                         parse_shown(text, s, n), period_parse_status_message(status));
+    parse_problem(pr, row, "period", "invalid_period", "period \"%s\" is not valid: %s",
+                  parse_shown(text, s, n), period_parse_status_message(status));
+    return parse_given(pr, text);
 }
 
 __attribute__((noinline, cold)) static bool

@@ -169,10 +169,12 @@ static void reject_duplicates(struct obs_batch *b)
     for (size_t i = 0; i < b->n_rows; i++) {
         struct obs_row *row = &b->rows[i];
         char period[PERIOD_FORMAT_MAX];
-        if (other[i] != 0)
-            parse_reject(b, row, "", "duplicate_key",
-                         "row %u has the same indicator, site and period (%s, %s, %s)", other[i],
-                         row->indicator, row->site, period_text(row, period));
+        if (other[i] == 0)
+            continue;
+        parse_reject(b, row, "", "duplicate_key",
+                     "row %u has the same indicator, site and period (%s, %s, %s)", other[i],
+                     row->indicator, row->site, period_text(row, period));
+        b->rejects[b->n_rejects - 1].other_row = other[i];
     }
     free(other);
 }

@@ -26,9 +26,27 @@
  * fingerprint because their tails differ). */
 #define FINGERPRINT_QUERY_MAX 8192
 
+/* Answers status (400, 413 or 415) on a DHIS2 route: our error (taken; code and message are
+ * added to it) beside a WebMessage's members (httpStatus, httpStatusCode, status ERROR,
+ * message), which DHIS2's clients read. */
+static void reply_dhis2_error(struct request *req, int status, const char *code, const char *text,
+                              json_t *error)
+{
+    char message[512];
+    snprintf(message, sizeof(message), "%s", text);
+    utf8_make_valid(message);
+    json_object_set_new(error, "code", json_string(code));
+    json_object_set_new(error, "message", json_string(message));
+    const char *reason = status == 413   ? "Payload Too Large"
+                         : status == 415 ? "Unsupported Media Type"
+                                         : "Bad Request";
+    request_reply_json(req, status,
+                       json_pack("{s:s,s:i,s:s,s:s,s:o}", "httpStatus", reason, "httpStatusCode",
+                                 status, "status", "ERROR", "message", message, "error", error));
+}
+
 /* A document error: ours ({"error": {code, message, line, column, position}}), and on DHIS2's
- * routes also in a WebMessage's members (httpStatus, httpStatusCode, status ERROR, message),
- * which DHIS2's clients read. */
+ * routes also in a WebMessage's members (reply_dhis2_error). */
 static void reply_document_error(struct request *req, const struct ingest_result *result,
                                  bool dhis2)
 {
@@ -43,16 +61,7 @@ static void reply_document_error(struct request *req, const struct ingest_result
         request_reply_error_json(req, result->status, perr->code, perr->message, error);
         return;
     }
-    char message[sizeof(perr->message)];
-    snprintf(message, sizeof(message), "%s", perr->message);
-    utf8_make_valid(message);
-    json_object_set_new(error, "code", json_string(perr->code));
-    json_object_set_new(error, "message", json_string(message));
-    request_reply_json(req, result->status,
-                       json_pack("{s:s,s:i,s:s,s:s,s:o}", "httpStatus",
-                                 result->status == 413 ? "Payload Too Large" : "Bad Request",
-                                 "httpStatusCode", result->status, "status", "ERROR", "message",
-                                 message, "error", error));
+    reply_dhis2_error(req, result->status, perr->code, perr->message, error);
 }
 
 /* Kicks the evaluator, the rollups and the snapshots when a write changed data. */
@@ -362,10 +371,13 @@ void handle_post_data_value_sets(struct request *req, PGconn *conn, struct app *
     else if (strcmp(media, "application/adx+xml") == 0)
         w.dhis2_syntax = INGEST_DHIS2_ADX;
     else {
-        request_reply_error(req, 415, "unsupported_media_type",
-                            "Content-Type must be application/json, application/csv or "
-                            "application/adx+xml, not \"%s\"",
-                            media[0] ? media : "(none)");
+        /* refused as the other DHIS2 bodies are: a WebMessage beside our error */
+        char message[160];
+        snprintf(message, sizeof(message),
+                 "Content-Type must be application/json, application/csv or "
+                 "application/adx+xml, not \"%s\"",
+                 media[0] ? media : "(none)");
+        reply_dhis2_error(req, 415, "unsupported_media_type", message, json_object());
         return;
     }
     w.dhis2_api_version = version;

@@ -743,6 +743,22 @@ class Dhis2ClientsTest(unittest.TestCase):
         self.assertEqual(body["error"]["code"], "malformed_json")
         self.assertEqual(body["error"]["message"], body["message"])
 
+    def test_an_unsupported_media_type_is_also_a_web_message(self):
+        """DHIS2's XML (dxf2) is refused 415 as the other refused bodies are: our error beside
+        a WebMessage's members, on the unversioned path and a versioned one alike."""
+        for path in ("/api/dataValueSets", "/api/40/dataValueSets"):
+            r = requests.post(f"{self.server}{path}", data="<dataValueSet/>",
+                              headers={"Content-Type": "application/xml",
+                                       "Authorization": f"ApiToken {self.feed}"})
+            self.assertEqual(r.status_code, 415, r.text)
+            body = r.json()
+            self.assertEqual((body["httpStatus"], body["httpStatusCode"], body["status"]),
+                             ("Unsupported Media Type", 415, "ERROR"), path)
+            self.assertIn("application/xml", body["message"])
+            self.assertEqual(body["error"]["code"], "unsupported_media_type")
+            self.assertEqual(body["error"]["message"], body["message"])
+        self.assertEqual(self.count("observation"), 0, "nothing is stored")
+
     # ------------------------------------------------------------------ the mapping itself
 
     def test_codes_still_work_and_code_scheme_takes_no_disaggregation(self):

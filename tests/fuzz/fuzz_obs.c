@@ -88,6 +88,8 @@ static void check_reject(const struct obs_batch *batch, const struct obs_reject 
     FUZZ_CHECK(fuzz_terminated(r->code, sizeof r->code) && r->code[0] != '\0');
     FUZZ_CHECK(fuzz_terminated(r->message, sizeof r->message));
     FUZZ_CHECK(fuzz_utf8_valid(r->message));
+    FUZZ_CHECK(fuzz_terminated(r->given, sizeof r->given) && fuzz_utf8_valid(r->given));
+    FUZZ_CHECK(r->other_row <= batch->n_rows && r->other_row != r->row);
 }
 
 /* A parsed batch: one row per input row numbered in order, one reject per rejected row. */

@@ -110,6 +110,95 @@ Test(dhis2_summary, conflicts_name_their_objects)
     obs_batch_free(&b);
 }
 
+/* Two values for one key, at indexes 0 and 2 (202504 and 2025-04 are one month): each
+ * conflict names the other value by the 0-based index DHIS2's clients count by, as indexes
+ * does, while the native reject keeps naming the other's 1-based row. */
+Test(dhis2_summary, a_duplicate_names_the_other_value_by_its_index)
+{
+    static const char body[] =
+        "{\"dataValues\":[{\"dataElement\":\"a\",\"period\":\"202504\",\"orgUnit\":\"X\","
+        "\"value\":\"1\"},{\"dataElement\":\"a\",\"period\":\"202505\",\"orgUnit\":\"X\","
+        "\"value\":\"2\"},{\"dataElement\":\"a\",\"period\":\"2025-04\",\"orgUnit\":\"X\","
+        "\"value\":\"3\"}]}";
+    struct obs_batch *b = obs_batch_new();
+    struct obs_parse_error err;
+    cr_assert_eq(obs_parse_dhis2(body, strlen(body), b, &err), OBS_PARSE_OK, "%s", err.message);
+    struct catalog *cat = catalog_new();
+    cr_assert(catalog_add_indicator(cat, "a", 1, VALUE_COUNT, PERIOD_MONTHLY));
+    cr_assert(catalog_add_site(cat, "X", 2, true));
+    cr_assert(obs_validate(b, cat, 20089 + 365)); /* 2026-01-01 */
+    cr_assert_eq(b->n_rejects, 2);
+    cr_expect_str_eq(b->rejects[0].message,
+                     "row 3 has the same indicator, site and period (a, X, 2025-04)");
+    struct dhis2_counts counts = {1, 0, 2, 0};
+    json_t *s = dhis2_summary(b, &counts, true);
+    json_t *conflicts = json_object_get(s, "conflicts");
+    static const struct {
+        int index;
+        const char *value;
+    } want[] = {
+        {0, "data value at index 2 has the same data element, org unit and period (a, X, 202504)"},
+        {2, "data value at index 0 has the same data element, org unit and period (a, X, 202504)"},
+    };
+    cr_assert_eq(json_array_size(conflicts), 2);
+    for (size_t i = 0; i < 2; i++) {
+        json_t *c = json_array_get(conflicts, i);
+        cr_expect_eq(json_integer_value(json_array_get(json_object_get(c, "indexes"), 0)),
+                     want[i].index);
+        cr_expect_str_eq(json_string_value(json_object_get(c, "value")), want[i].value);
+        cr_expect_str_eq(json_string_value(json_object_get(c, "object")), "202504");
+        cr_expect_null(json_object_get(c, "errorCode"), "DHIS2 has no code for it");
+    }
+    json_decref(s);
+    obs_batch_free(&b);
+    catalog_free(&cat);
+}
+
+/* A period that is not one is named as given in E7611's object and objects (DHIS2's
+ * PERIOD_NOT_VALID names the period), in JSON, CSV and ADX alike. */
+Test(dhis2_summary, an_invalid_period_is_named_as_given)
+{
+    static const char json[] = "{\"dataValues\":[{\"dataElement\":\"a\",\"period\":\"202613\","
+                               "\"orgUnit\":\"X\",\"value\":\"1\"},{\"dataElement\":\"a\","
+                               "\"period\":\"2025010101010101\",\"orgUnit\":\"X\","
+                               "\"value\":\"1\"}]}";
+    static const char csv[] = "dataelement,period,orgunit,categoryoptioncombo,"
+                              "attributeoptioncombo,value\n"
+                              "bp_controlled_pct,202613,BE-VLG-GP003,,,50\n";
+    static const char adx[] =
+        "<adx xmlns=\"urn:ihe:qrph:adx:2015\"><group orgUnit=\"X\" period=\"2026-11-05/P1M\">"
+        "<dataValue dataElement=\"a\" value=\"1\"/></group></adx>";
+    static const struct {
+        int syntax; /* 0 JSON, 1 CSV, 2 ADX */
+        size_t index;
+        const char *period;
+    } cases[] = {
+        {0, 0, "202613"}, {0, 1, "2025010101010101"}, {1, 0, "202613"}, {2, 0, "2026-11-05/P1M"}};
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct obs_batch *b = obs_batch_new();
+        struct obs_parse_error err;
+        enum obs_parse_status st =
+            cases[i].syntax == 0   ? obs_parse_dhis2(json, strlen(json), b, &err)
+            : cases[i].syntax == 1 ? obs_parse_dhis2_csv(csv, strlen(csv), true, b, &err)
+                                   : obs_parse_dhis2_adx(adx, strlen(adx), b, &err);
+        cr_assert_eq(st, OBS_PARSE_OK, "%s", err.message);
+        struct dhis2_counts counts = {0, 0, b->n_rows, 0};
+        json_t *s = dhis2_summary(b, &counts, true);
+        json_t *c = json_array_get(json_object_get(s, "conflicts"), cases[i].index);
+        cr_assert_not_null(c, "case %zu", i);
+        cr_expect_str_eq(json_string_value(json_object_get(c, "errorCode")), "E7611");
+        cr_expect_str_eq(json_string_value(json_object_get(c, "property")), "period");
+        const char *object = json_string_value(json_object_get(c, "object"));
+        cr_expect_str_eq(object ? object : "(none)", cases[i].period, "case %zu", i);
+        json_t *objects = json_object_get(c, "objects");
+        const char *period = json_string_value(json_object_get(objects, "period"));
+        cr_expect_str_eq(period ? period : "(none)", cases[i].period, "case %zu", i);
+        cr_expect_eq(json_object_size(objects), 1, "only the period, as E7611 names");
+        json_decref(s);
+        obs_batch_free(&b);
+    }
+}
+
 Test(dhis2_summary, envelope_per_version)
 {
     struct obs_batch *b = batch_with_rejects();

@@ -48,8 +48,9 @@ const char *dhis2_error_code(const struct obs_reject *reject);
  * WARNING (some) or ERROR (every row rejected, or none stored), description ("Dry run: …"
  * for a dry run), importCount, one conflict per rejected row (at most
  * DHIS2_SUMMARY_MAX_CONFLICTS; each names the row's 0-based index in indexes, and its
- * objects the values DHIS2 would name), rejectedIndexes, dataSetComplete. A new reference
- * owned by the caller. */
+ * objects the values DHIS2 would name, a period that is not one as given; a duplicate's value
+ * names the other value by its 0-based index too), rejectedIndexes, dataSetComplete. A new
+ * reference owned by the caller. */
 json_t *dhis2_summary(const struct obs_batch *batch, const struct dhis2_counts *counts,
                       bool dry_run);
 

@@ -147,11 +147,20 @@ struct obs_row {
     bool rejected; /* set by the parser or obs_validate; its reject is in batch->rejects */
 };
 
+/* Bytes of a value a reject keeps as given (sanitised as its message quotes it: printable
+ * ASCII, other bytes '?', cut at 40 bytes and "..."), with its NUL. */
+#define OBS_REJECT_GIVEN_MAX 48
+
 struct obs_reject {
     uint32_t row;
     char field[32];
     char code[32];
     char message[200]; /* human, valid UTF-8, user data quoted and sanitised */
+    /* duplicate_key: the row number (1-based) of the other row the message names; else 0 */
+    uint32_t other_row;
+    /* invalid_period: the period as given, sanitised (DHIS2 names it as the conflict's
+       object, the row having no period to show); else "" */
+    char given[OBS_REJECT_GIVEN_MAX];
 };
 
 /* The JSON type of a data value set's member (struct obs_set_option). */
