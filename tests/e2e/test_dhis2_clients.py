@@ -16,6 +16,7 @@ The programme maps DHIS2 UIDs: data elements (with a category option combination
 disaggregations of one data element) to indicators, organisation units to sites."""
 
 import json
+import time
 import unittest
 
 import requests
@@ -619,7 +620,11 @@ class Dhis2ClientsTest(unittest.TestCase):
         createFetchEvents): the notifications, newest first, until the newest is completed
         (`events[0].completed`), an ERROR level being the task's error; then the summary."""
         auth = {"Authorization": f"ApiToken {self.feed}"}
-        for _ in range(50):  # a bound on requests, not on time
+        # a bound on requests, with a pause between them (the app polls each second): 50 polls
+        # in a row could all come before a queued job ran (a fresh-clone CI run, 2026-12-07)
+        for attempt in range(600):
+            if attempt:
+                time.sleep(0.05)
             events = requests.get(f"{self.server}{endpoint}", headers=auth).json()
             self.assertIsInstance(events, list)
             for e in events:  # what the app keeps of each
