@@ -303,6 +303,8 @@ async function main() {
       assert.equal(byToken.acked_by, byToken.ack_token, "who acknowledged is the token's name");
       assert.ok(admins.includes(byToken.acked_by), `${byToken.acked_by} is the admin token's name`);
       await page.waitForLoadState("networkidle");
+    } else {
+      skip("acknowledging with no name typed", "the demo data raised a single open alert");
     }
     // who acknowledges is the name the page acts as, with the comment typed
     // a render still under way may replace the inputs: type until the page holds both values
